@@ -1,0 +1,47 @@
+# The front of the build: `make serve` and `make test` are the README's two commands. Both install the
+# Debian packages that are missing (scripts/install-deps.sh) and configure + build with meson into build/.
+# `make test` also builds an ASan+UBSan copy into build-asan/ and runs the unit tests there.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PYTHON     ?= /usr/bin/python3
+IP         ?= 127.0.0.1
+PORT       ?= 8787
+
+.PHONY: all deps build serve test test-unit test-asan test-e2e bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+serve: build
+	./$(BUILD)/server/ew-server --ip $(IP) --port $(PORT) examples/hello/
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debug -Dsanitize=true
+
+test-unit: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs --num-processes 2
+
+test-e2e: build
+	EW_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e tests/python
+
+test: test-unit test-asan test-e2e
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

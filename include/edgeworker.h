@@ -1,0 +1,250 @@
+/*
+ * edgeworker.h — the public API of libedgeworker, an embeddable runtime for Cloudflare-Workers-style
+ * JavaScript. This is the only header a host includes; everything else in the library is internal.
+ *
+ * The model (ARCHITECTURE.md has the design):
+ *
+ *   ew_runtime_t   one per thread. Owns (or borrows) a libevent event_base and the limits that apply to
+ *                  every Worker it runs. All calls on a runtime, its workers and their requests must come
+ *                  from the thread that created the runtime; the library starts no threads of its own.
+ *   ew_worker_t    one loaded Worker script. It runs in an isolate (one JavaScript heap) that is reused
+ *                  across requests; requests interleave at awaits. An isolate that broke a limit is
+ *                  replaced transparently; requests already running in it finish there.
+ *
+ * Requests are dispatched asynchronously (the callback runs from the event loop) or with blocking helpers
+ * that run the loop until the answer is complete. Errors are values: every function returns ew_status_t,
+ * and where a person needs to know more, an ew_error_t out-parameter says what and where. The library never
+ * prints, never exits and never aborts the process because of anything a script or an input does.
+ */
+#ifndef EDGEWORKER_H
+#define EDGEWORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EW_BUILDING_LIBRARY)
+#define EW_API __attribute__((visibility("default")))
+#else
+#define EW_API
+#endif
+
+struct event_base;
+
+/* Version of this header and of the library it belongs to. */
+#define EW_VERSION_MAJOR 0
+#define EW_VERSION_MINOR 1
+#define EW_VERSION_PATCH 0
+
+/* Returns the library's version as "MAJOR.MINOR.PATCH" (static storage). */
+EW_API const char *ew_version(void);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Status codes and errors
+ */
+
+typedef enum ew_status {
+    EW_OK = 0,                /* success */
+    EW_ERR_INVALID_ARG = 1,   /* a NULL or malformed argument; the message names it */
+    EW_ERR_NOMEM = 2,         /* the host's allocator failed */
+    EW_ERR_IO = 3,            /* a file could not be read or written; the message has the path and errno text */
+    EW_ERR_SYNTAX = 4,        /* the script does not parse; file, line and column are set */
+    EW_ERR_EXCEPTION = 5,     /* the script threw and did not catch (Cloudflare error 1101) */
+    EW_ERR_CPU_LIMIT = 6,     /* a request used more CPU time than allowed (Cloudflare error 1102) */
+    EW_ERR_MEMORY_LIMIT = 7,  /* an isolate grew past its memory limit (Cloudflare error 1102) */
+    EW_ERR_NO_HANDLER = 8,    /* the Worker has no handler for this event (no fetch listener, no scheduled) */
+    EW_ERR_BAD_RESPONSE = 9,  /* the handler did not produce a Response object */
+    EW_ERR_CANCELLED = 10,    /* the request was dropped because its worker or runtime was destroyed */
+    EW_ERR_STATE = 11,        /* the call is not allowed now (wrong thread, runtime shutting down, re-entry) */
+    EW_ERR_INTERNAL = 12      /* a bug in libedgeworker; the message says where */
+} ew_status_t;
+
+/* Returns the constant's name, e.g. "EW_ERR_CPU_LIMIT" (static storage; "EW_ERR_UNKNOWN" for others). */
+EW_API const char *ew_status_name(ew_status_t status);
+
+/* What went wrong, filled by functions that take an `ew_error_t *err` (which may be NULL when the caller does
+ * not care). The caller owns the struct; the library only writes into its fixed buffers, so there is nothing
+ * to free. On success the struct is left with code EW_OK and empty strings. */
+typedef struct ew_error {
+    ew_status_t code;     /* the same value the function returned */
+    char message[1024];   /* a sentence for a person, NUL-terminated; may include a code frame (several lines) */
+    char file[256];       /* the script file the error is about, "" when none */
+    int line;             /* 1-based line in `file`, 0 when unknown */
+    int column;           /* 1-based column in `file`, 0 when unknown */
+} ew_error_t;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Logging: the library reports through this callback only. Worker console output arrives here too.
+ */
+
+typedef enum ew_log_level {
+    EW_LOG_DEBUG = 0,  /* console.debug */
+    EW_LOG_INFO = 1,   /* console.log / console.info */
+    EW_LOG_WARN = 2,   /* console.warn, and runtime warnings (e.g. an unhandled promise rejection) */
+    EW_LOG_ERROR = 3   /* console.error, uncaught exceptions with their stack, limit violations */
+} ew_log_level_t;
+
+/* `worker` is the worker's name ("" for runtime-level messages); `msg` is UTF-8, `len` bytes, not
+ * necessarily NUL-terminated, valid only during the call. Called on the runtime's thread. */
+typedef void (*ew_log_fn)(void *udata, ew_log_level_t level, const char *worker, const char *msg, size_t len);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Runtime
+ */
+
+typedef struct ew_runtime ew_runtime_t;
+
+typedef struct ew_runtime_config {
+    struct event_base *base;  /* loop to run on; NULL = the runtime creates one and frees it on destroy */
+    const char *state_dir;    /* folder for persistent state (bindings); NULL = none; copied */
+    uint32_t cpu_ms;          /* CPU time per request (ms), 0 = 50 */
+    uint32_t memory_mb;       /* heap limit per isolate (MiB), 0 = 128 */
+    uint32_t wait_until_ms;   /* wall time allowed for ctx.waitUntil work after the response (ms), 0 = 30000 */
+    ew_log_fn log;            /* where log lines go; NULL = discarded */
+    void *log_udata;          /* passed to `log` as is */
+} ew_runtime_config_t;
+
+/* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */
+EW_API void ew_runtime_config_init(ew_runtime_config_t *cfg);
+
+/* Creates a runtime bound to the calling thread. `cfg` may be NULL for defaults; it is copied.
+ * On success *out is set and must be released with ew_runtime_destroy(). */
+EW_API ew_status_t ew_runtime_create(const ew_runtime_config_t *cfg, ew_runtime_t **out, ew_error_t *err);
+
+/* Destroys the workers still loaded (their pending requests complete with EW_ERR_CANCELLED), then the
+ * runtime, and the event_base if the runtime created it. NULL is ignored. Not from inside a callback. */
+EW_API void ew_runtime_destroy(ew_runtime_t *rt);
+
+/* The event_base the runtime runs on (the host's, or the one it created). */
+EW_API struct event_base *ew_runtime_event_base(ew_runtime_t *rt);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Workers
+ */
+
+typedef struct ew_worker ew_worker_t;
+
+/* One entry of `env`: env[name] is `value` as a string, or JSON.parse(value) when is_json is non-zero. */
+typedef struct ew_var {
+    const char *name;   /* UTF-8, NUL-terminated */
+    const char *value;  /* UTF-8, NUL-terminated */
+    int is_json;        /* non-zero: `value` is JSON text, parsed when the worker loads */
+} ew_var_t;
+
+typedef struct ew_worker_config {
+    const char *name;         /* the worker's name, for logs; NULL = "worker" */
+    const char *path;         /* script file to load, or NULL when `source` is given */
+    const char *source;       /* script text (UTF-8), used when `path` is NULL */
+    size_t source_len;        /* bytes of `source` */
+    const char *filename;     /* name used in errors and stacks for `source`; NULL = "worker.js" */
+    const ew_var_t *vars;     /* `nvars` entries of env, copied */
+    size_t nvars;
+} ew_worker_config_t;
+
+/* Loads a Worker: compiles the script once, runs its top level in a fresh isolate, and keeps the compiled
+ * bytecode so that replacement isolates start fast. Accepted forms: the service-worker form
+ * (addEventListener('fetch', …) / addEventListener('scheduled', …)). Everything in `cfg` is copied.
+ * A syntax error returns EW_ERR_SYNTAX with file:line:col; an exception in the top level EW_ERR_EXCEPTION. */
+EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cfg, ew_worker_t **out,
+                                  ew_error_t *err);
+
+/* Unloads the worker. Requests still pending complete with EW_ERR_CANCELLED before this returns.
+ * NULL is ignored. Not from inside one of this worker's callbacks. */
+EW_API void ew_worker_destroy(ew_worker_t *w);
+
+/* The worker's name as configured (valid until the worker is destroyed). */
+EW_API const char *ew_worker_name(const ew_worker_t *w);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Fetch events
+ */
+
+typedef struct ew_header {
+    const char *name;    /* bytes, not NUL-terminated */
+    size_t name_len;
+    const char *value;   /* bytes, not NUL-terminated */
+    size_t value_len;
+} ew_header_t;
+
+typedef struct ew_request {
+    const char *method;         /* "GET", "POST", …; NUL-terminated */
+    const char *url;            /* absolute URL, e.g. "http://localhost:8787/path?q"; NUL-terminated */
+    const ew_header_t *headers; /* `nheaders` entries, in arrival order */
+    size_t nheaders;
+    const void *body;           /* request body bytes, NULL when none */
+    size_t body_len;
+} ew_request_t;
+
+/* A complete response, allocated by the library and owned by whoever receives it: release it with
+ * ew_response_destroy(). Header names are lower-case, as the Headers class stores them. */
+typedef struct ew_response {
+    int status;              /* HTTP status, 200–599 (101 for WebSocket upgrades later) */
+    char *status_text;       /* NUL-terminated; "" when the Worker gave none */
+    ew_header_t *headers;    /* `nheaders` entries; each name/value is also NUL-terminated */
+    size_t nheaders;
+    uint8_t *body;           /* `body_len` bytes (plus a NUL after them, not counted) */
+    size_t body_len;
+    ew_status_t outcome;     /* EW_OK: the Worker produced it; otherwise the library produced an error page
+                                for this reason (1101 for EW_ERR_EXCEPTION, 1102 for the limits) */
+    int pass_through;        /* non-zero: the Worker failed after calling passThroughOnException(); a proxy
+                                host should send the request to its origin instead of using this page */
+} ew_response_t;
+
+EW_API void ew_response_destroy(ew_response_t *resp);
+
+/* Called once per dispatched request, from the event loop, on the runtime's thread. `resp` is never NULL:
+ * when the Worker failed, it is the error response the library made (see resp->outcome), and `err` (valid
+ * only during the call) says why; `err` is NULL on success. The callee owns `resp`. */
+typedef void (*ew_response_fn)(void *udata, ew_response_t *resp, const ew_error_t *err);
+
+/* Dispatches a fetch event. Everything in `req` is copied before this returns. `cb` runs later from the
+ * event loop, never from inside this call. Returns EW_ERR_INVALID_ARG for a bad method/url/header. */
+EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata);
+
+/* Blocking helper: dispatches and runs the event loop until the response is complete. *out receives the
+ * response (also on Worker failure, as for the callback) and must be released with ew_response_destroy().
+ * Returns the response's outcome. Other events on the loop run meanwhile. Not from inside a callback. */
+EW_API ew_status_t ew_worker_fetch_sync(ew_worker_t *w, const ew_request_t *req, ew_response_t **out,
+                                        ew_error_t *err);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Scheduled events (cron triggers)
+ */
+
+/* Called once per scheduled event with its outcome: EW_OK when the handler's promise fulfilled (and the
+ * waitUntil work settled), otherwise why not, with `err` (valid during the call) giving details. */
+typedef void (*ew_scheduled_fn)(void *udata, ew_status_t outcome, const ew_error_t *err);
+
+/* Dispatches a scheduled event: `cron` (NUL-terminated, copied) is the trigger's expression, as the
+ * handler sees in event.cron; `scheduled_time_ms` is milliseconds since the Unix epoch (0 = now). */
+EW_API ew_status_t ew_worker_scheduled(ew_worker_t *w, const char *cron, double scheduled_time_ms,
+                                       ew_scheduled_fn cb, void *udata);
+
+/* Blocking helper for ew_worker_scheduled(); returns the outcome. Not from inside a callback. */
+EW_API ew_status_t ew_worker_scheduled_sync(ew_worker_t *w, const char *cron, double scheduled_time_ms,
+                                            ew_error_t *err);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Introspection (for metrics and benchmarks)
+ */
+
+typedef struct ew_worker_stats {
+    uint64_t requests;          /* fetch and scheduled events dispatched */
+    uint64_t exceptions;        /* of those, ended by an uncaught exception */
+    uint64_t limit_errors;      /* of those, ended by the CPU or memory limit */
+    uint32_t isolates;          /* isolates alive now (1 + those still finishing after a replacement) */
+    uint32_t isolates_created;  /* isolates created so far, the first included */
+    size_t heap_bytes;          /* bytes allocated by the live isolates' heaps */
+    uint32_t pending;           /* requests in flight now */
+} ew_worker_stats_t;
+
+EW_API void ew_worker_get_stats(const ew_worker_t *w, ew_worker_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDGEWORKER_H */

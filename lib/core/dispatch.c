@@ -1,0 +1,482 @@
+/*
+ * dispatch.c — events into a Worker and the lifecycle of each request.
+ *
+ * A fetch event: ew__dispatch_fetch creates an ew__req_t, calls the prelude's dispatchFetch(id, request)
+ * in a protected call charged to the request, and returns. The prelude calls back into the natives below:
+ * respond(id, response) when event.respondWith's promise fulfils, fail(id, error) when it rejects or a
+ * listener throws, waitUntil(id, ±1) to count pending ctx.waitUntil work. The response is handed to the host
+ * from the event loop (deliver_ev), never from inside JS, so a host callback cannot re-enter a running heap.
+ *
+ *   new ──dispatch──> running ──respond/fail──> complete ──loop──> delivered ──waitUntil settled──> freed
+ *                                                                      └──────cap timer────────────┘
+ *
+ * A request whose isolate can no longer make progress (nothing queued, no timers, no I/O) is failed with
+ * workerd's message "The script will never generate a response." instead of hanging forever.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "js_bytecode.h"
+#include "web/internal.h"
+
+#define DISPATCH_KEY DUK_HIDDEN_SYMBOL("dispatch")
+#define DEFAULT_WAIT_UNTIL_MS 30000
+
+static const char BODY_1101[] = "Error 1101: Worker threw exception\n";
+static const char BODY_1102[] = "Error 1102: Worker exceeded resource limits\n";
+static const char BODY_INTERNAL[] = "Error 1101: Worker failed\n";
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Request lifecycle
+ */
+
+static void on_deliver(evutil_socket_t fd, short what, void *arg);
+static void on_wait_cap(evutil_socket_t fd, short what, void *arg);
+
+static ew__req_t *req_new(ew__isolate_t *iso, ew__req_kind_t kind)
+{
+    ew__req_t *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->deliver_ev = evtimer_new(iso->rt->base, on_deliver, r);
+    if (r->deliver_ev == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->id = iso->next_req_id++;
+    if (iso->next_req_id == 0)
+        iso->next_req_id = 1;
+    r->kind = kind;
+    r->iso = iso;
+    r->next = iso->reqs;
+    iso->reqs = r;
+    iso->pending++;
+    if (iso->worker != NULL)
+        iso->worker->stats.requests++;
+    return r;
+}
+
+static void req_free(ew__req_t *r)
+{
+    ew__isolate_t *iso = r->iso;
+    for (ew__req_t **pp = &iso->reqs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    }
+    iso->pending--;
+    ew__timers_cancel_req(iso, r->id);
+    if (iso->running == r)
+        iso->running = NULL;
+    if (iso->abort_req == r)
+        iso->abort_req = NULL;
+    event_free(r->deliver_ev);
+    if (r->wait_timer != NULL)
+        event_free(r->wait_timer);
+    ew_response_destroy(r->response);
+    free(r);
+    ew__isolate_maybe_reap(iso);
+}
+
+ew__req_t *ew__isolate_find_req(ew__isolate_t *iso, uint32_t id)
+{
+    for (ew__req_t *r = iso->reqs; r != NULL; r = r->next)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+/* Frees the request if everything it owed is done; otherwise arms the waitUntil cap. */
+static void req_maybe_free(ew__req_t *r)
+{
+    if (!r->delivered)
+        return;
+    if (r->wait_until <= 0) {
+        req_free(r);
+        return;
+    }
+    if (r->wait_timer == NULL) {
+        ew_runtime_t *rt = r->iso->rt;
+        uint32_t ms = rt->cfg.wait_until_ms ? rt->cfg.wait_until_ms : DEFAULT_WAIT_UNTIL_MS;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        r->wait_timer = evtimer_new(rt->base, on_wait_cap, r);
+        if (r->wait_timer == NULL || evtimer_add(r->wait_timer, &tv) != 0)
+            req_free(r);
+    }
+}
+
+/* Marks the request complete and schedules delivery from the loop. A scheduled event is delivered only
+ * once its waitUntil work has settled (its outcome includes that work). */
+static void req_complete(ew__req_t *r)
+{
+    if (r->complete && r->kind == EW__REQ_FETCH)
+        return;
+    r->complete = true;
+    if (r->kind == EW__REQ_SCHEDULED && r->wait_until > 0)
+        return;
+    static const struct timeval zero = {0, 0};
+    evtimer_add(r->deliver_ev, &zero);
+}
+
+static void on_deliver(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    ew__req_t *r = arg;
+    if (r->delivered)
+        return;
+    r->delivered = true;
+    const ew_error_t *err = r->outcome != EW_OK ? &r->error : NULL;
+    if (r->kind == EW__REQ_FETCH) {
+        ew_response_t *resp = r->response;
+        r->response = NULL;
+        if (r->fetch_cb != NULL)
+            r->fetch_cb(r->udata, resp, err);
+        else
+            ew_response_destroy(resp);
+    } else {
+        if (r->scheduled_cb != NULL)
+            r->scheduled_cb(r->udata, r->outcome, err);
+        r->wait_until = 0;
+    }
+    req_maybe_free(r);
+}
+
+static void on_wait_cap(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    ew__req_t *r = arg;
+    static const char msg[] = "waitUntil() tasks did not complete within the allowed time and were cancelled.";
+    if (r->iso->ctx != NULL && !r->iso->dead)
+        ew__isolate_log(r->iso->ctx, EW_LOG_WARN, msg, sizeof(msg) - 1);
+    r->wait_until = 0;
+    req_free(r);
+}
+
+void ew__req_fail(ew__req_t *r, ew_status_t why, const char *message)
+{
+    if (r->complete && (r->kind == EW__REQ_FETCH || r->outcome != EW_OK))
+        return;
+    r->outcome = why;
+    ew__error_set(&r->error, why, "%s", message);
+    ew_worker_t *w = r->iso->worker;
+    if (w != NULL) {
+        if (why == EW_ERR_CPU_LIMIT || why == EW_ERR_MEMORY_LIMIT)
+            w->stats.limit_errors++;
+        else if (why == EW_ERR_EXCEPTION)
+            w->stats.exceptions++;
+    }
+    if (r->kind == EW__REQ_FETCH) {
+        bool limit = why == EW_ERR_CPU_LIMIT || why == EW_ERR_MEMORY_LIMIT;
+        const char *body = limit ? BODY_1102 : why == EW_ERR_INTERNAL ? BODY_INTERNAL : BODY_1101;
+        r->response = ew__response_make(limit ? 503 : 500, "text/plain;charset=UTF-8", body, strlen(body), why);
+        if (r->response != NULL)
+            r->response->pass_through = r->pass_through;
+    } else {
+        r->wait_until = 0;
+    }
+    req_complete(r);
+}
+
+void ew__req_fail_all(ew__isolate_t *iso, ew_status_t why, const char *message)
+{
+    for (ew__req_t *r = iso->reqs; r != NULL; r = r->next)
+        ew__req_fail(r, why, message);
+}
+
+void ew__req_check_idle(ew__isolate_t *iso)
+{
+    if (iso->timers != NULL || iso->io_pending > 0 || iso->dead || ew__microtask_pending(iso->ctx) > 0)
+        return;
+    ew__req_t *next;
+    for (ew__req_t *r = iso->reqs; r != NULL; r = next) {
+        next = r->next;
+        if (!r->complete) {
+            static const char msg[] = "The script will never generate a response.";
+            ew__isolate_log(iso->ctx, EW_LOG_ERROR, msg, sizeof(msg) - 1);
+            ew__req_fail(r, EW_ERR_EXCEPTION, msg);
+        } else if (r->wait_until > 0) {
+            /* The waitUntil promises can never settle now; end the work instead of waiting for the cap. */
+            r->wait_until = 0;
+            if (r->kind == EW__REQ_SCHEDULED)
+                req_complete(r);
+            else
+                req_maybe_free(r);
+        }
+    }
+}
+
+void ew__req_cancel_all(ew__isolate_t *iso)
+{
+    while (iso->reqs != NULL) {
+        ew__req_t *r = iso->reqs;
+        if (!r->delivered) {
+            if (!r->complete)
+                ew__req_fail(r, EW_ERR_CANCELLED, "The worker was unloaded before the request finished.");
+            event_del(r->deliver_ev);
+            on_deliver(-1, 0, r);
+        }
+        if (iso->reqs == r) {
+            r->wait_until = 0;
+            req_free(r);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Natives called by the prelude
+ */
+
+static ew__req_t *arg_req(duk_context *ctx, ew__isolate_t **iso_out)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso_out != NULL)
+        *iso_out = iso;
+    if (iso == NULL)
+        return NULL;
+    return ew__isolate_find_req(iso, duk_get_uint(ctx, 0));
+}
+
+/* log(level, text) */
+static duk_ret_t native_log(duk_context *ctx)
+{
+    int level = duk_get_int(ctx, 0);
+    size_t len;
+    const char *text = ew__to_utf8(ctx, 1, &len);
+    if (level < EW_LOG_DEBUG || level > EW_LOG_ERROR)
+        level = EW_LOG_INFO;
+    ew__isolate_log(ctx, (ew_log_level_t) level, text, len);
+    return 0;
+}
+
+/* respond(id, response) */
+static duk_ret_t native_respond(duk_context *ctx)
+{
+    ew__req_t *r = arg_req(ctx, NULL);
+    if (r == NULL || r->complete)
+        return 0;
+    ew_response_t *resp = NULL;
+    ew_error_t err;
+    if (ew__response_extract(ctx, 1, &resp, &err) != EW_OK) {
+        ew__isolate_log(ctx, EW_LOG_ERROR, err.message, strlen(err.message));
+        ew__req_fail(r, EW_ERR_BAD_RESPONSE, err.message);
+        return 0;
+    }
+    r->response = resp;
+    req_complete(r);
+    return 0;
+}
+
+/* fail(id, error): an uncaught exception for this request. */
+static duk_ret_t native_fail(duk_context *ctx)
+{
+    ew__req_t *r = arg_req(ctx, NULL);
+    ew__push_error_text(ctx, 1);
+    duk_push_string(ctx, "Uncaught ");
+    duk_insert(ctx, -2);
+    duk_concat(ctx, 2);
+    size_t len;
+    const char *text = ew__to_utf8(ctx, -1, &len);
+    ew__isolate_log(ctx, EW_LOG_ERROR, text, len);
+    if (r != NULL)
+        ew__req_fail(r, EW_ERR_EXCEPTION, text);
+    return 0;
+}
+
+/* waitUntil(id, delta) */
+static duk_ret_t native_wait_until(duk_context *ctx)
+{
+    ew__req_t *r = arg_req(ctx, NULL);
+    if (r == NULL)
+        return 0;
+    r->wait_until += duk_get_int(ctx, 1);
+    if (r->wait_until <= 0) {
+        r->wait_until = 0;
+        if (r->kind == EW__REQ_SCHEDULED && r->complete)
+            req_complete(r);
+        else
+            req_maybe_free(r);
+    }
+    return 0;
+}
+
+/* passThrough(id) */
+static duk_ret_t native_pass_through(duk_context *ctx)
+{
+    ew__req_t *r = arg_req(ctx, NULL);
+    if (r != NULL)
+        r->pass_through = true;
+    return 0;
+}
+
+/* done(id): a scheduled event's listeners have returned. */
+static duk_ret_t native_done(duk_context *ctx)
+{
+    ew__req_t *r = arg_req(ctx, NULL);
+    if (r != NULL && !r->complete)
+        req_complete(r);
+    return 0;
+}
+
+/* Safe-call body for inspect: [value] -> [string]. */
+static duk_ret_t inspect_body(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    if (duk_is_error(ctx, -1)) {
+        duk_get_prop_string(ctx, -1, "stack");
+        if (!duk_is_string(ctx, -1)) {
+            duk_pop(ctx);
+            duk_safe_to_string(ctx, -1);
+        }
+        return 1;
+    }
+    if (duk_is_function(ctx, -1)) {
+        duk_get_prop_string(ctx, -1, "name");
+        duk_push_sprintf(ctx, "[Function: %s]", duk_is_string(ctx, -1) && duk_get_length(ctx, -1) > 0
+                                                    ? duk_get_string(ctx, -1) : "(anonymous)");
+        return 1;
+    }
+    if (duk_is_object(ctx, -1) && !duk_is_symbol(ctx, -1)) {
+        duk_dup_top(ctx);
+        duk_json_encode(ctx, -1);
+        return 1;
+    }
+    duk_safe_to_string(ctx, -1);
+    return 1;
+}
+
+/* inspect(value) -> string: how console shows a non-string argument. */
+static duk_ret_t native_inspect(duk_context *ctx)
+{
+    duk_set_top(ctx, 1);
+    if (duk_safe_call(ctx, inspect_body, NULL, 1, 1) != DUK_EXEC_SUCCESS || !duk_is_string(ctx, -1)) {
+        if (ew__isolate_aborting(ctx))
+            return duk_throw(ctx);
+        duk_pop(ctx);
+        duk_push_string(ctx, "[object]");
+    }
+    return 1;
+}
+
+static const ew__method_t natives[] = {
+    {"log", native_log, 2, 2},
+    {"respond", native_respond, 2, 2},
+    {"fail", native_fail, 2, 2},
+    {"waitUntil", native_wait_until, 2, 2},
+    {"passThrough", native_pass_through, 1, 1},
+    {"done", native_done, 1, 1},
+    {"inspect", native_inspect, 1, 1},
+    {NULL, NULL, 0, 0},
+};
+
+void ew__dispatch_init(duk_context *ctx)
+{
+    duk_push_external_buffer(ctx);
+    duk_config_buffer(ctx, -1, (void *) ew__js_prelude, ew__js_prelude_len);
+    duk_load_function(ctx);
+    duk_push_object(ctx);
+    ew__def_methods(ctx, -1, natives);
+    duk_push_global_object(ctx);
+    duk_call(ctx, 2);
+    duk_push_global_stash(ctx);
+    duk_insert(ctx, -2);
+    duk_put_prop_string(ctx, -2, DISPATCH_KEY);
+    duk_pop(ctx);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Dispatch
+ */
+
+/* Pushes the prelude's dispatch function `name`. */
+static void push_dispatch(duk_context *ctx, const char *name)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_string(ctx, -1, DISPATCH_KEY);
+    duk_get_prop_string(ctx, -1, name);
+    duk_remove(ctx, -2);
+    duk_remove(ctx, -2);
+}
+
+struct fetch_args {
+    const ew_request_t *req;
+    uint32_t id;
+};
+
+static duk_ret_t fetch_body(duk_context *ctx, void *udata)
+{
+    struct fetch_args *a = udata;
+    push_dispatch(ctx, "fetch");
+    duk_push_uint(ctx, a->id);
+    ew__request_push(ctx, a->req);
+    duk_call(ctx, 2);
+    return 1;
+}
+
+/* Handles the result of a dispatch entry: an error escaping the prelude is an uncaught exception. */
+static void after_dispatch(ew__isolate_t *iso, ew__req_t *r, int rc)
+{
+    if (rc == DUK_EXEC_ERROR) {
+        if (iso->abort_reason == EW_OK) {
+            duk_context *ctx = iso->ctx;
+            ew__push_error_text(ctx, -1);
+            size_t len;
+            const char *text = ew__to_utf8(ctx, -1, &len);
+            ew__isolate_log(ctx, EW_LOG_ERROR, text, len);
+            ew__req_fail(r, EW_ERR_EXCEPTION, text);
+            duk_pop(ctx);
+        }
+        duk_pop(iso->ctx);
+    } else if (rc == DUK_EXEC_SUCCESS) {
+        duk_pop(iso->ctx);
+    }
+    ew__isolate_settle(iso);
+}
+
+ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb, void *udata)
+{
+    ew__req_t *r = req_new(iso, EW__REQ_FETCH);
+    if (r == NULL)
+        return EW_ERR_NOMEM;
+    r->fetch_cb = cb;
+    r->udata = udata;
+    struct fetch_args a = {req, r->id};
+    int rc = ew__isolate_call(iso, r, fetch_body, &a, 0, 1);
+    after_dispatch(iso, r, rc);
+    return EW_OK;
+}
+
+struct scheduled_args {
+    const char *cron;
+    double time_ms;
+    uint32_t id;
+};
+
+static duk_ret_t scheduled_body(duk_context *ctx, void *udata)
+{
+    struct scheduled_args *a = udata;
+    push_dispatch(ctx, "scheduled");
+    duk_push_uint(ctx, a->id);
+    ew__push_utf8(ctx, a->cron, strlen(a->cron));
+    duk_push_number(ctx, a->time_ms);
+    duk_call(ctx, 3);
+    return 1;
+}
+
+ew_status_t ew__dispatch_scheduled(ew__isolate_t *iso, const char *cron, double scheduled_ms, ew_scheduled_fn cb,
+                                   void *udata)
+{
+    ew__req_t *r = req_new(iso, EW__REQ_SCHEDULED);
+    if (r == NULL)
+        return EW_ERR_NOMEM;
+    r->scheduled_cb = cb;
+    r->udata = udata;
+    struct scheduled_args a = {cron, scheduled_ms, r->id};
+    int rc = ew__isolate_call(iso, r, scheduled_body, &a, 0, 1);
+    after_dispatch(iso, r, rc);
+    return EW_OK;
+}

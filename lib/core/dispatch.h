@@ -1,0 +1,33 @@
+/*
+ * lib/core/dispatch.h — events into a Worker and their requests' lifecycle (dispatch.c), and the worker
+ * start-up that isolate.c calls (worker.c). Shared by the files of lib/core only.
+ */
+#ifndef EW_CORE_DISPATCH_H
+#define EW_CORE_DISPATCH_H
+
+#include "isolate.h"
+
+/* Loads the runtime layer (lib/js/prelude.js) into a new heap and keeps its dispatch functions. */
+void ew__dispatch_init(duk_context *ctx);
+
+/* Dispatches a fetch event (req already checked) into iso; cb runs later from the loop. */
+ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb, void *udata);
+/* Dispatches a scheduled event into iso; cb runs later from the loop. */
+ew_status_t ew__dispatch_scheduled(ew__isolate_t *iso, const char *cron, double scheduled_ms, ew_scheduled_fn cb,
+                                   void *udata);
+
+/* Ends a request with an error: a fetch gets the 1101/1102 page (unless it already has a response), a
+ * scheduled event the outcome. `message` is copied into the request's ew_error_t. */
+void ew__req_fail(ew__req_t *req, ew_status_t why, const char *message);
+/* Fails every request of the isolate (the heap died). */
+void ew__req_fail_all(ew__isolate_t *iso, ew_status_t why, const char *message);
+/* When the isolate has nothing left that could ever run (no microtasks, timers or I/O), fails requests that
+ * still wait for a response ("The script will never generate a response.") and ends hung waitUntil work. */
+void ew__req_check_idle(ew__isolate_t *iso);
+/* Completes every request of the isolate with EW_ERR_CANCELLED, calling the callbacks now. */
+void ew__req_cancel_all(ew__isolate_t *iso);
+
+/* Runs the worker's script (from its bytecode) in a new isolate: env, globals, top level (worker.c). */
+ew_status_t ew__worker_start(ew__isolate_t *iso, ew_error_t *err);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * lib/core/internal.h — what the files of lib/core share with each other and with the folders above them
+ * (lib/web, lib/net users, server/ never: the server uses include/edgeworker.h).
+ *
+ * Invariants every native function in the library keeps (ARCHITECTURE.md "Execution model"):
+ *
+ *  1. JavaScript is entered only through duk_pcall/duk_safe_call. A Duktape error outside a protected call
+ *     reaches the fatal handler; the isolate then dies (lib/core/isolate.c) but the process does not.
+ *  2. When a limit fires (CPU deadline, memory cap), ew__isolate_aborting() turns true and stays true until
+ *     control is back at the top-level entry. Native code that catches an error from user code with a
+ *     protected call MUST rethrow it when ew__isolate_aborting(ctx) is true, so that no script code (catch
+ *     blocks, promise handlers) runs after a limit fired:
+ *
+ *         if (duk_pcall(ctx, n) != DUK_EXEC_SUCCESS && ew__isolate_aborting(ctx)) (void) duk_throw(ctx);
+ *
+ *  3. Strings cross the C boundary as UTF-8 through ew__push_utf8()/ew__to_utf8() (utf8.c): Duktape keeps
+ *     astral characters as surrogate pairs in CESU-8 form internally.
+ *  4. Hidden state lives in DUK_HIDDEN_SYMBOL properties, which scripts cannot see or enumerate.
+ */
+#ifndef EW_CORE_INTERNAL_H
+#define EW_CORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "duktape.h"
+#include "edgeworker.h"
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Errors (error.c)
+ */
+
+/* Sets err (if not NULL) to code + printf-style message; returns code. */
+ew_status_t ew__error_set(ew_error_t *err, ew_status_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Clears err to EW_OK (if not NULL). */
+void ew__error_clear(ew_error_t *err);
+/* Sets err from the JS error value on top of the stack (message, fileName, lineNumber); does not pop.
+ * Safe for any value (never throws). */
+void ew__error_from_js(duk_context *ctx, ew_error_t *err, ew_status_t code);
+/* Pushes the best description of the value at idx: err.stack, else String(value). Never throws. */
+void ew__push_error_text(duk_context *ctx, duk_idx_t idx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Growable byte buffer (buf.c). Owned by whoever holds the struct; ew__buf_dispose frees the bytes.
+ */
+
+typedef struct ew__buf {
+    char *data;   /* malloc'd, NUL-terminated when len > 0 or after ew__buf_nul; NULL when empty */
+    size_t len;
+    size_t cap;
+} ew__buf_t;
+
+void ew__buf_init(ew__buf_t *b);
+void ew__buf_dispose(ew__buf_t *b);
+/* Returns false on allocation failure (the buffer keeps what it had). */
+bool ew__buf_append(ew__buf_t *b, const void *data, size_t len);
+bool ew__buf_reserve(ew__buf_t *b, size_t extra);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * UTF-8 at the Duktape boundary (utf8.c)
+ */
+
+/* Pushes `len` bytes of UTF-8 as a JS string: 4-byte sequences become surrogate pairs; invalid sequences
+ * become U+FFFD (as TextDecoder does). Never fails except by a Duktape alloc error (throws). */
+void ew__push_utf8(duk_context *ctx, const char *s, size_t len);
+/* ToString()s the value at idx and returns real UTF-8 for it (surrogate pairs joined, lone surrogates as
+ * U+FFFD). The returned pointer is NUL-terminated and valid while the stack slot idx is unchanged (the slot
+ * may be replaced by a buffer holding the transcoded bytes). May throw (ToString of an object). */
+const char *ew__to_utf8(duk_context *ctx, duk_idx_t idx, size_t *len);
+/* Returns true if the bytes are valid UTF-8 (no surrogates, no overlongs). */
+bool ew__utf8_valid(const char *s, size_t len);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Microtasks (microtask.c): a FIFO in the heap stash, drained after every macrotask.
+ */
+
+/* A job runs inside a protected call with its `nargs` saved values on the stack ([0] .. [nargs-1]);
+ * it may throw (the error is reported as an uncaught exception, see ew__microtask_drain). */
+typedef void (*ew__job_fn)(duk_context *ctx, duk_idx_t nargs);
+
+/* Creates the queue in a fresh heap. Call once per heap, before ew__promise_init(). */
+void ew__microtask_init(duk_context *ctx);
+/* Pops `nargs` (0–3) values from the stack and queues fn to run with them. Records the request that is
+ * running now, so the job's CPU time is charged to it. May throw a Duktape alloc error. */
+void ew__microtask_enqueue(duk_context *ctx, ew__job_fn fn, duk_idx_t nargs);
+/* Runs jobs until the queue is empty (jobs queued meanwhile run too). Must be called outside any JS frame
+ * (from the top-level entry). Returns false if it stopped because a limit fired (ew__isolate_aborting);
+ * the remaining jobs stay queued. A job that throws is reported through the isolate's log. */
+bool ew__microtask_drain(duk_context *ctx);
+/* Number of queued jobs. */
+size_t ew__microtask_pending(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Promise (promise.c): the ECMAScript Promise, in C.
+ */
+
+/* Installs Promise on the global object. Needs ew__microtask_init() first. */
+void ew__promise_init(duk_context *ctx);
+/* Pushes a new pending %Promise%. */
+void ew__promise_push_new(duk_context *ctx);
+/* Resolves (reject = false: with thenable adoption, like the resolve function) or rejects the promise at
+ * promise_idx with the value on top of the stack, which is popped. No effect if already resolved. */
+void ew__promise_settle(duk_context *ctx, duk_idx_t promise_idx, bool reject);
+/* Pops a value and pushes Promise.resolve(value) (the value itself if it is already a %Promise%). */
+void ew__promise_push_resolved(duk_context *ctx);
+/* Pops a value and pushes a %Promise% rejected with it. */
+void ew__promise_push_rejected(duk_context *ctx);
+/* True if the value at idx is a promise made by this module (or a subclass instance). */
+bool ew__promise_is(duk_context *ctx, duk_idx_t idx);
+
+typedef enum ew__promise_state {
+    EW__PROMISE_PENDING = 0,
+    EW__PROMISE_FULFILLED = 1,
+    EW__PROMISE_REJECTED = 2
+} ew__promise_state_t;
+
+/* State of the promise at idx (PENDING for a non-promise). */
+ew__promise_state_t ew__promise_state(duk_context *ctx, duk_idx_t idx);
+/* Pushes the fulfilment value or rejection reason (undefined while pending). */
+void ew__promise_push_result(duk_context *ctx, duk_idx_t idx);
+/* Marks a rejected promise as handled (no unhandled-rejection report). */
+void ew__promise_mark_handled(duk_context *ctx, duk_idx_t idx);
+/* Reports rejections still unhandled at the end of a drain to the isolate log, as
+ * "Uncaught (in promise) <stack>", then forgets them. Called by the drain loop. */
+void ew__promise_report_unhandled(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Isolates (isolate.c) — see lib/core/isolate.h for the struct; here what other folders may call.
+ */
+
+/* True while a CPU or memory limit has fired in this heap and the error is still unwinding. */
+bool ew__isolate_aborting(duk_context *ctx);
+/* Logs a message through the runtime's log callback, attributed to this heap's worker. Safe for any ctx
+ * (a bare test heap logs nowhere). */
+void ew__isolate_log(duk_context *ctx, ew_log_level_t level, const char *msg, size_t len);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Property helpers
+ */
+
+/* Defines a non-enumerable, writable, configurable property `name` on the object at obj_idx with the
+ * value on top (popped), like a built-in method. */
+void ew__def_hidden_value(duk_context *ctx, duk_idx_t obj_idx, const char *name);
+/* One entry of a native method table. */
+typedef struct ew__method {
+    const char *name;
+    duk_c_function fn;
+    duk_idx_t nargs;  /* DUK_VARARGS or the fixed count */
+    int length;       /* the JS-visible .length */
+} ew__method_t;
+/* Defines each method (non-enumerable, like built-ins) on the object at obj_idx; table ends with name NULL. */
+void ew__def_methods(duk_context *ctx, duk_idx_t obj_idx, const ew__method_t *methods);
+/* Defines an accessor property `name` with a native getter (and optional setter). Non-enumerable. */
+void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c_function get,
+                    duk_c_function set);
+
+#endif /* EW_CORE_INTERNAL_H */

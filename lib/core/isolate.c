@@ -1,0 +1,297 @@
+/*
+ * isolate.c — one Duktape heap for one Worker: creation (built-ins, runtime layer, the Worker's script from
+ * bytecode), the entry protocol that every call into JavaScript goes through, and what happens after each
+ * entry (microtask drain, limit handling, replacement of a broken isolate).
+ *
+ * Entering JS:  ew__isolate_call(iso, req, fn, …)   charge CPU to req, arm the fatal jump, duk_safe_call
+ *               ew__isolate_settle(iso)             drain microtasks, fail the request a limit hit, reap
+ *
+ * Duktape's fatal handler must not return; ours long-jumps back to the innermost guarded call, marks the
+ * isolate dead and lets the worker replace it. That path is only a backstop: JS runs only inside protected
+ * calls, the heap is created uncapped and capped afterwards, and limits fire as ordinary errors.
+ * Design: ARCHITECTURE.md "Execution model"; measured facts: DUKTAPE-NOTES.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "isolate.h"
+#include "js_bytecode.h"
+#include "web/internal.h"
+
+#define DEFAULT_HEAP_LIMIT ((size_t) 128 << 20)
+#define STARTUP_CPU_MS 400 /* Cloudflare's start-up CPU budget for a script's top level */
+
+ew__isolate_t *ew__isolate_of(duk_context *ctx)
+{
+    duk_memory_functions mf;
+    duk_get_memory_functions(ctx, &mf);
+    ew__isolate_t *iso = mf.udata;
+    return (iso != NULL && iso->magic == EW__ISOLATE_MAGIC) ? iso : NULL;
+}
+
+bool ew__isolate_aborting(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    return iso != NULL && iso->abort_reason != EW_OK;
+}
+
+void ew__isolate_log(duk_context *ctx, ew_log_level_t level, const char *msg, size_t len)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso == NULL || iso->rt == NULL || iso->rt->cfg.log == NULL)
+        return;
+    iso->rt->cfg.log(iso->rt->cfg.log_udata, level, iso->worker ? iso->worker->name : "", msg, len);
+}
+
+static void on_fatal(void *udata, const char *msg)
+{
+    ew__isolate_t *iso = udata;
+    iso->dead = true;
+    if (iso->rt != NULL && iso->rt->cfg.log != NULL) {
+        char line[512];
+        int n = snprintf(line, sizeof(line), "isolate failed fatally and was discarded: %s", msg ? msg : "?");
+        iso->rt->cfg.log(iso->rt->cfg.log_udata, EW_LOG_ERROR, iso->worker ? iso->worker->name : "", line,
+                         (size_t) (n < 0 ? 0 : n));
+    }
+    /* Every use of the heap runs under guarded() (below), so the jump target is always armed. */
+    longjmp(*iso->fatal_jmp, 1);
+}
+
+/* duk_safe_call with the fatal jump armed. Returns DUK_EXEC_SUCCESS, DUK_EXEC_ERROR, or -1 when the heap
+ * died (then nothing was pushed and the heap must not be touched again). */
+static int guarded(ew__isolate_t *iso, duk_safe_call_function fn, void *udata, duk_idx_t nargs,
+                   duk_idx_t nrets)
+{
+    if (iso->dead)
+        return -1;
+    jmp_buf jb;
+    jmp_buf *prev = iso->fatal_jmp;
+    volatile int rc = -1;
+    iso->fatal_jmp = &jb;
+    if (setjmp(jb) == 0)
+        rc = duk_safe_call(iso->ctx, fn, udata, nargs, nrets);
+    iso->fatal_jmp = prev;
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * CPU charging
+ */
+
+static uint64_t budget_ns(ew__isolate_t *iso, ew__req_t *req)
+{
+    uint64_t limit_ms = iso->rt != NULL && iso->rt->cfg.cpu_ms ? iso->rt->cfg.cpu_ms : 50;
+    if (req == NULL)
+        return (limit_ms > STARTUP_CPU_MS ? limit_ms : STARTUP_CPU_MS) * 1000000u;
+    uint64_t limit = limit_ms * 1000000u;
+    return req->cpu_used_ns >= limit ? 0 : limit - req->cpu_used_ns;
+}
+
+void ew__isolate_enter(ew__isolate_t *iso, ew__req_t *req)
+{
+    if (iso->depth++ > 0)
+        return;
+    ew__stack_limit_init();
+    iso->entry_start_ns = ew__cpu_now_ns();
+    iso->running = req;
+    iso->deadline_ns = iso->entry_start_ns + budget_ns(iso, req);
+}
+
+void ew__isolate_charge(ew__isolate_t *iso, ew__req_t *req)
+{
+    if (req == iso->running || iso->depth == 0)
+        return;
+    uint64_t now = ew__cpu_now_ns();
+    if (iso->running != NULL)
+        iso->running->cpu_used_ns += now - iso->entry_start_ns;
+    iso->entry_start_ns = now;
+    iso->running = req;
+    iso->deadline_ns = now + budget_ns(iso, req);
+}
+
+void ew__isolate_leave(ew__isolate_t *iso)
+{
+    if (--iso->depth > 0)
+        return;
+    if (iso->running != NULL)
+        iso->running->cpu_used_ns += ew__cpu_now_ns() - iso->entry_start_ns;
+    iso->running = NULL;
+    iso->deadline_ns = UINT64_MAX;
+}
+
+int ew__isolate_call(ew__isolate_t *iso, ew__req_t *req, duk_safe_call_function fn, void *udata,
+                     duk_idx_t nargs, duk_idx_t nrets)
+{
+    ew__isolate_enter(iso, req);
+    int rc = guarded(iso, fn, udata, nargs, nrets);
+    ew__isolate_leave(iso);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * After an entry
+ */
+
+static duk_ret_t drain_body(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    (void) ew__microtask_drain(ctx);
+    return 0;
+}
+
+/* A limit fired: end the request it was charged to with 1102 and stop giving this isolate new work. */
+static void handle_abort(ew__isolate_t *iso)
+{
+    ew_status_t why = iso->abort_reason;
+    ew__req_t *req = iso->abort_req;
+    iso->abort_reason = EW_OK;
+    iso->abort_req = NULL;
+    ew__isolate_condemn(iso);
+    const char *what = why == EW_ERR_CPU_LIMIT ? "Worker exceeded CPU time limit."
+                                               : "Worker exceeded memory limit.";
+    duk_context *ctx = iso->ctx;
+    ew__isolate_log(ctx, EW_LOG_ERROR, what, strlen(what));
+    if (req != NULL)
+        ew__req_fail(req, why, what);
+}
+
+bool ew__isolate_settle(ew__isolate_t *iso)
+{
+    for (int round = 0; round < 1000; round++) {
+        if (!iso->dead && iso->abort_reason == EW_OK && ew__microtask_pending(iso->ctx) > 0) {
+            ew__isolate_enter(iso, NULL);
+            int rc = guarded(iso, drain_body, NULL, 0, 0);
+            ew__isolate_leave(iso);
+            if (rc == -1)
+                break;
+        }
+        if (iso->dead)
+            break;
+        if (iso->abort_reason != EW_OK) {
+            handle_abort(iso);
+            continue;
+        }
+        break;
+    }
+    if (iso->dead) {
+        ew__isolate_condemn(iso);
+        ew__req_fail_all(iso, EW_ERR_INTERNAL, "The isolate failed fatally and was discarded.");
+    } else {
+        ew__req_check_idle(iso);
+    }
+    ew__isolate_maybe_reap(iso);
+    return true;
+}
+
+void ew__isolate_condemn(ew__isolate_t *iso)
+{
+    if (iso->condemned)
+        return;
+    iso->condemned = true;
+    ew_worker_t *w = iso->worker;
+    if (w != NULL && w->current == iso) {
+        w->current = NULL;
+        iso->next = w->draining;
+        w->draining = iso;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Creation
+ */
+
+/* Hides engine-specific globals from Worker code (Duktape, Buffer, CBOR), keeping Duktape in the stash for
+ * the runtime layer (coroutines need Duktape.Thread). */
+static void hide_engine_globals(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_global_string(ctx, "Duktape");
+    duk_put_prop_string(ctx, -2, DUK_HIDDEN_SYMBOL("Duktape"));
+    duk_pop(ctx);
+    duk_push_global_object(ctx);
+    duk_del_prop_string(ctx, -1, "Duktape");
+    duk_del_prop_string(ctx, -1, "Buffer");
+    duk_del_prop_string(ctx, -1, "CBOR");
+    duk_pop(ctx);
+}
+
+/* Safe-call body: installs built-ins and runs the prelude; leaves nothing. */
+static duk_ret_t setup_runtime(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    ew__microtask_init(ctx);
+    ew__promise_init(ctx);
+    ew__web_init(ctx);
+    ew__timers_init(ctx);
+    /* globalThis and self, as Workers have them. */
+    duk_push_global_object(ctx);
+    duk_push_global_object(ctx);
+    ew__def_hidden_value(ctx, -2, "globalThis");
+    duk_push_global_object(ctx);
+    ew__def_hidden_value(ctx, -2, "self");
+    duk_pop(ctx);
+    ew__dispatch_init(ctx); /* loads lib/js/prelude.js and keeps its dispatch functions */
+    hide_engine_globals(ctx);
+    return 0;
+}
+
+ew__isolate_t *ew__isolate_create(ew_runtime_t *rt, ew_worker_t *w, size_t mem_limit, ew_error_t *err)
+{
+    ew__isolate_t *iso = calloc(1, sizeof(*iso));
+    if (iso == NULL) {
+        ew__error_set(err, EW_ERR_NOMEM, "out of memory creating an isolate");
+        return NULL;
+    }
+    iso->magic = EW__ISOLATE_MAGIC;
+    iso->rt = rt;
+    iso->worker = w;
+    iso->heap_limit = SIZE_MAX; /* uncapped while Duktape builds its built-ins (DUKTAPE-NOTES.md) */
+    iso->deadline_ns = UINT64_MAX;
+    iso->next_timer_id = 1;
+    iso->next_req_id = 1;
+    iso->ctx = duk_create_heap(ew__heap_alloc, ew__heap_realloc, ew__heap_free, iso, on_fatal);
+    if (iso->ctx == NULL) {
+        free(iso);
+        ew__error_set(err, EW_ERR_NOMEM, "out of memory creating a JavaScript heap");
+        return NULL;
+    }
+    int rc = ew__isolate_call(iso, NULL, setup_runtime, NULL, 0, 1);
+    if (rc != DUK_EXEC_SUCCESS) {
+        if (rc == DUK_EXEC_ERROR)
+            ew__error_from_js(iso->ctx, err, EW_ERR_INTERNAL);
+        else
+            ew__error_set(err, EW_ERR_INTERNAL, "the runtime layer failed to start");
+        ew__isolate_destroy(iso);
+        return NULL;
+    }
+    duk_pop(iso->ctx);
+    iso->heap_limit = mem_limit ? mem_limit : DEFAULT_HEAP_LIMIT;
+    if (w != NULL && ew__worker_start(iso, err) != EW_OK) {
+        ew__isolate_destroy(iso);
+        return NULL;
+    }
+    return iso;
+}
+
+void ew__isolate_destroy(ew__isolate_t *iso)
+{
+    if (iso == NULL)
+        return;
+    ew__timers_cancel_all(iso);
+    if (iso->ctx != NULL && !iso->dead) {
+        /* duk_destroy_heap runs finalizers; keep the fatal jump armed around it. */
+        jmp_buf jb;
+        jmp_buf *prev = iso->fatal_jmp;
+        iso->fatal_jmp = &jb;
+        iso->heap_limit = SIZE_MAX;
+        if (setjmp(jb) == 0)
+            duk_destroy_heap(iso->ctx);
+        iso->fatal_jmp = prev;
+    }
+    /* A dead heap is abandoned, not freed: its state is unknown after the fatal error. */
+    iso->ctx = NULL;
+    iso->magic = 0;
+    free(iso);
+}

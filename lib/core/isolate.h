@@ -1,0 +1,175 @@
+/*
+ * lib/core/isolate.h — runtime, worker, isolate and request structs, shared by the files of lib/core only.
+ *
+ *   ew_runtime_t ──< ew_worker_t ──< ew__isolate_t ──< ew__req_t
+ *                       │ bytecode        │ one Duktape heap        one fetch/scheduled event in flight
+ *                       │ vars            │ timers, microtasks
+ *                       └ current isolate └ CPU/memory accounting
+ *
+ * A worker serves new requests from its `current` isolate. When an isolate breaks a limit it is condemned:
+ * the worker makes a new current one on the next request, and the condemned one is destroyed once its last
+ * request has finished (requests in it are never cut short because a neighbour misbehaved).
+ */
+#ifndef EW_CORE_ISOLATE_H
+#define EW_CORE_ISOLATE_H
+
+#include <event2/event.h>
+#include <setjmp.h>
+
+#include "internal.h"
+
+typedef struct ew__isolate ew__isolate_t;
+typedef struct ew__req ew__req_t;
+typedef struct ew__timer ew__timer_t;
+
+struct ew_runtime {
+    struct event_base *base;      /* borrowed from the host, or owned when owns_base */
+    bool owns_base;
+    ew_runtime_config_t cfg;      /* copy; cfg.state_dir points at state_dir below */
+    char *state_dir;              /* owned copy or NULL */
+    ew_worker_t *workers;         /* list of loaded workers (owned) */
+    int sync_depth;               /* > 0 while a blocking helper runs the loop */
+};
+
+typedef struct ew__var {
+    char *name;                   /* owned */
+    char *value;                  /* owned */
+    bool is_json;
+} ew__var_t;
+
+struct ew_worker {
+    ew_runtime_t *rt;
+    char *name;                   /* owned */
+    char *filename;               /* owned: name used in stacks and errors */
+    void *bytecode;               /* owned: duk_dump_function output of the compiled script */
+    size_t bytecode_len;
+    ew__var_t *vars;              /* owned array of nvars */
+    size_t nvars;
+    ew__isolate_t *current;       /* serves new requests; NULL until needed */
+    ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
+    ew_worker_stats_t stats;
+    struct event *reap_ev;        /* destroys drained isolates from the loop (owned) */
+    ew_worker_t *next;            /* in rt->workers */
+};
+
+/* Microtask queue state; the job values live in a stash array (microtask.c). */
+typedef struct ew__mtq {
+    uint32_t head;                /* index of the next job's first slot */
+    uint32_t tail;                /* index one past the last job's slots */
+} ew__mtq_t;
+
+#define EW__ISOLATE_MAGIC 0x45574953u /* "EWIS": tells our heaps from bare test heaps */
+
+struct ew__isolate {
+    uint32_t magic;               /* EW__ISOLATE_MAGIC */
+    duk_context *ctx;             /* the heap's main thread; NULL once destroyed */
+    ew_runtime_t *rt;             /* NULL for a heap made by a unit test */
+    ew_worker_t *worker;          /* NULL for a heap made by a unit test */
+
+    /* Memory accounting (limits.c allocator). */
+    size_t heap_bytes;            /* bytes allocated now, headers included */
+    size_t heap_limit;            /* refuse allocations past this; SIZE_MAX until the heap is set up */
+
+    /* CPU accounting (limits.c). */
+    uint64_t deadline_ns;         /* thread CPU clock deadline of the running entry; UINT64_MAX = none */
+    uint64_t entry_start_ns;      /* thread CPU clock when the running entry started */
+    ew__req_t *running;           /* request the running JS is charged to (NULL: startup or detached) */
+    ew_status_t abort_reason;     /* EW_OK, or EW_ERR_CPU_LIMIT / EW_ERR_MEMORY_LIMIT while unwinding */
+    ew__req_t *abort_req;         /* the request that was running when the limit fired (NULL: none) */
+    int depth;                    /* nesting of ew__isolate_enter */
+
+    bool condemned;               /* serves no new requests; destroyed when `pending` drops to 0 */
+    bool dead;                    /* the fatal handler ran: the heap must not be entered again */
+    jmp_buf *fatal_jmp;           /* where the fatal handler jumps (set while inside an entry) */
+
+    ew__mtq_t mtq;
+    ew__timer_t *timers;          /* live timers (list) */
+    uint32_t next_timer_id;
+    uint32_t next_req_id;
+    ew__req_t *reqs;              /* requests in flight (list) */
+    uint32_t io_pending;          /* host I/O the isolate waits for (subrequests); 0 = none */
+    uint32_t pending;             /* number of reqs */
+    ew__isolate_t *next;          /* in worker->draining */
+};
+
+typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED } ew__req_kind_t;
+
+struct ew__req {
+    uint32_t id;                  /* key of this request in JS (hidden glue state) */
+    ew__req_kind_t kind;
+    ew__isolate_t *iso;
+    uint64_t cpu_used_ns;         /* CPU time charged so far */
+    bool complete;                /* fetch: the response is made; scheduled: the handler has finished */
+    bool delivered;               /* the host's callback has run */
+    bool pass_through;            /* passThroughOnException() was called */
+    int wait_until;               /* waitUntil promises not settled yet */
+    struct event *deliver_ev;     /* fires the host's callback from the loop (owned) */
+    struct event *wait_timer;     /* caps waitUntil work after delivery (owned) */
+    ew_response_t *response;      /* made, waiting to be delivered (owned until delivered) */
+    ew_status_t outcome;
+    ew_error_t error;             /* details when outcome != EW_OK */
+    ew_response_fn fetch_cb;
+    ew_scheduled_fn scheduled_cb;
+    void *udata;
+    ew__req_t *next;              /* in iso->reqs */
+};
+
+struct ew__timer {
+    uint32_t id;                  /* the number setTimeout returned */
+    ew__isolate_t *iso;
+    struct event *ev;             /* owned */
+    uint32_t req_id;              /* request that created it (0 = none) */
+    bool repeat;
+    ew__timer_t *next;            /* in iso->timers */
+};
+
+/* Returns the isolate whose heap ctx belongs to, or NULL for a bare heap (unit tests). */
+ew__isolate_t *ew__isolate_of(duk_context *ctx);
+
+/* Creates an isolate for worker w (NULL for a bare runtime heap in unit tests) with the memory limit in
+ * bytes (0 = 128 MiB): heap, microtasks, Promise, Web types, the runtime layer (lib/js), and then, if w is
+ * not NULL, the worker's script from its bytecode. Returns NULL with err set on failure. */
+ew__isolate_t *ew__isolate_create(ew_runtime_t *rt, ew_worker_t *w, size_t mem_limit, ew_error_t *err);
+/* Cancels timers, frees the heap and the struct. Pending requests must have been finished first. */
+void ew__isolate_destroy(ew__isolate_t *iso);
+
+/* Runs fn in a protected call charged to req (NULL: start-up budget or detached work), with the fatal
+ * jump armed. Returns DUK_EXEC_SUCCESS, DUK_EXEC_ERROR (error value pushed, nrets values in all), or -1 if
+ * the heap died (nothing pushed). Call ew__isolate_settle() afterwards. */
+int ew__isolate_call(ew__isolate_t *iso, ew__req_t *req, duk_safe_call_function fn, void *udata,
+                     duk_idx_t nargs, duk_idx_t nrets);
+/* Stops giving the isolate new requests; it is destroyed once its last request has finished. */
+void ew__isolate_condemn(ew__isolate_t *iso);
+/* Schedules destruction of the worker's condemned isolates that have no requests left. */
+void ew__isolate_maybe_reap(ew__isolate_t *iso);
+
+/* Top-level entry protocol. enter() starts charging CPU to req (NULL = startup/detached budget) and arms
+ * the fatal jump; leave() stops charging. Between them call JS with duk_pcall only. */
+void ew__isolate_enter(ew__isolate_t *iso, ew__req_t *req);
+void ew__isolate_leave(ew__isolate_t *iso);
+/* Switches CPU charging to another request inside an entry (microtask drain). */
+void ew__isolate_charge(ew__isolate_t *iso, ew__req_t *req);
+/* Finds a request in flight by id (NULL if finished). */
+ew__req_t *ew__isolate_find_req(ew__isolate_t *iso, uint32_t id);
+
+/* After every top-level entry: drains microtasks, handles a limit that fired (fails the running request,
+ * condemns the isolate), delivers completed responses, and destroys a condemned idle isolate.
+ * Returns false when the isolate was destroyed (iso is then invalid). */
+bool ew__isolate_settle(ew__isolate_t *iso);
+
+/* Computes this thread's stack limit for the native stack check, once per thread (limits.c). */
+void ew__stack_limit_init(void);
+/* Thread CPU clock in ns (limits.c). */
+uint64_t ew__cpu_now_ns(void);
+/* Allocator functions given to duk_create_heap (limits.c). udata is the isolate. */
+void *ew__heap_alloc(void *udata, duk_size_t size);
+void *ew__heap_realloc(void *udata, void *ptr, duk_size_t size);
+void ew__heap_free(void *udata, void *ptr);
+
+/* Timers (timers.c): installs setTimeout & co. on the global object; cancels all on destroy. */
+void ew__timers_init(duk_context *ctx);
+void ew__timers_cancel_all(ew__isolate_t *iso);
+/* Cancels the timers a finished request left behind. */
+void ew__timers_cancel_req(ew__isolate_t *iso, uint32_t req_id);
+
+#endif /* EW_CORE_ISOLATE_H */

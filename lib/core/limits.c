@@ -1,0 +1,150 @@
+/*
+ * limits.c — CPU and memory limits for isolates, and the native stack check.
+ *
+ * CPU: Duktape calls ew__duk_exec_timeout() every 64k bytecode instructions (DUK_USE_EXEC_TIMEOUT_CHECK)
+ * and, through our build-time patch (lib/duk/prepare.py), every 4096 regex steps. It compares the thread's
+ * CPU clock with the deadline of the running entry (isolate.c charges each entry to a request). Once it has
+ * said "timeout" it keeps saying so (abort_reason) until the entry is back in C, so no catch or finally block
+ * of the script runs another instruction (DUKTAPE-NOTES.md, "CPU limit").
+ *
+ * Memory: the heap's allocator counts bytes (a 16-byte header keeps each block's size). Crossing the soft
+ * limit flags the isolate (abort_reason = EW_ERR_MEMORY_LIMIT: the request ends with 1102 at the next check
+ * and the isolate is replaced); allocations keep succeeding up to a hard cap with headroom, past which they
+ * fail, so that native loops that never reach an interrupt check (a huge join, repeat) stop too. The
+ * headroom avoids Duktape's slow emergency GC at the cap (DUKTAPE-NOTES.md, "Memory limit").
+ *
+ * Stack: DUK_USE_NATIVE_STACK_CHECK() calls ew__duk_stack_check(), which compares the current frame with a
+ * per-thread limit computed from the thread's real stack bounds, so deep recursion is a RangeError.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "isolate.h"
+
+#define ALLOC_HEADER 16          /* keeps max_align_t alignment for Duktape's blocks */
+#define STACK_MARGIN (256 * 1024) /* room left for Duktape's error handling and our own frames */
+
+static _Thread_local char *stack_limit; /* lowest address a frame may reach; NULL = not known yet */
+
+uint64_t ew__cpu_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* Called from ew__isolate_enter on every thread that runs JS; cheap after the first call. */
+void ew__stack_limit_init(void)
+{
+    if (stack_limit != NULL)
+        return;
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * STACK_MARGIN)
+        stack_limit = (char *) addr + STACK_MARGIN;
+    pthread_attr_destroy(&attr);
+}
+
+int ew__duk_stack_check(void)
+{
+    char here;
+    return stack_limit != NULL && &here < stack_limit;
+}
+
+int ew__duk_exec_timeout(void *udata)
+{
+    ew__isolate_t *iso = udata;
+    if (iso == NULL)
+        return 0;
+    if (iso->abort_reason != EW_OK)
+        return 1;
+    if (iso->deadline_ns != UINT64_MAX && ew__cpu_now_ns() >= iso->deadline_ns) {
+        iso->abort_reason = EW_ERR_CPU_LIMIT;
+        iso->abort_req = iso->running;
+        return 1;
+    }
+    return 0;
+}
+
+/* Headroom above the soft limit before allocations fail: a quarter, at least 8 MiB. */
+static size_t hard_cap(size_t soft)
+{
+    size_t extra = soft / 4 < (8u << 20) ? (8u << 20) : soft / 4;
+    return soft > SIZE_MAX - extra ? SIZE_MAX : soft + extra;
+}
+
+/* Accounts for `grow` more bytes; returns false if the block must be refused. */
+static bool account(ew__isolate_t *iso, size_t grow)
+{
+    size_t after = iso->heap_bytes + grow;
+    if (after > iso->heap_limit) {
+        if (iso->abort_reason == EW_OK && iso->depth > 0) {
+            iso->abort_reason = EW_ERR_MEMORY_LIMIT;
+            iso->abort_req = iso->running;
+        }
+        if (after > hard_cap(iso->heap_limit))
+            return false;
+    }
+    iso->heap_bytes = after;
+    return true;
+}
+
+void *ew__heap_alloc(void *udata, duk_size_t size)
+{
+    ew__isolate_t *iso = udata;
+    if (size > SIZE_MAX - ALLOC_HEADER || !account(iso, size + ALLOC_HEADER))
+        return NULL;
+    char *p = malloc(size + ALLOC_HEADER);
+    if (p == NULL) {
+        iso->heap_bytes -= size + ALLOC_HEADER;
+        return NULL;
+    }
+    memcpy(p, &size, sizeof(size));
+    return p + ALLOC_HEADER;
+}
+
+void *ew__heap_realloc(void *udata, void *ptr, duk_size_t size)
+{
+    ew__isolate_t *iso = udata;
+    if (ptr == NULL)
+        return ew__heap_alloc(udata, size);
+    char *base = (char *) ptr - ALLOC_HEADER;
+    size_t old;
+    memcpy(&old, base, sizeof(old));
+    if (size == 0) {
+        /* Duktape never asks for this, but realloc(p, 0) must not leak the accounting. */
+        ew__heap_free(udata, ptr);
+        return NULL;
+    }
+    if (size > SIZE_MAX - ALLOC_HEADER)
+        return NULL;
+    if (size > old && !account(iso, size - old))
+        return NULL;
+    char *p = realloc(base, size + ALLOC_HEADER);
+    if (p == NULL) {
+        if (size > old)
+            iso->heap_bytes -= size - old;
+        return NULL;
+    }
+    if (size < old)
+        iso->heap_bytes -= old - size;
+    memcpy(p, &size, sizeof(size));
+    return p + ALLOC_HEADER;
+}
+
+void ew__heap_free(void *udata, void *ptr)
+{
+    ew__isolate_t *iso = udata;
+    if (ptr == NULL)
+        return;
+    char *base = (char *) ptr - ALLOC_HEADER;
+    size_t size;
+    memcpy(&size, base, sizeof(size));
+    iso->heap_bytes -= size + ALLOC_HEADER;
+    free(base);
+}

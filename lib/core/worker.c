@@ -1,0 +1,496 @@
+/*
+ * worker.c — the public worker API: loading a script, dispatching events, the blocking helpers, stats.
+ *
+ * Loading compiles the script once (in the first isolate), keeps the bytecode, and starts every isolate of
+ * the worker from that bytecode, so a replacement isolate (after a limit) is ready in about a millisecond.
+ * Events go to the worker's current isolate; when it has been condemned, the next event creates a new one.
+ * Condemned isolates are reaped from the loop once their last request is done (reap_ev).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "web/internal.h"
+
+#define ENV_KEY DUK_HIDDEN_SYMBOL("env")
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+static size_t heap_limit(const ew_runtime_t *rt)
+{
+    return (size_t) (rt->cfg.memory_mb ? rt->cfg.memory_mb : 128) << 20;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Compiling and starting
+ */
+
+struct compile_args {
+    const char *source;
+    size_t len;
+    const char *filename;
+};
+
+/* Safe-call body: compiles the script and dumps it: [] -> [bytecode buffer]. */
+static duk_ret_t compile_body(duk_context *ctx, void *udata)
+{
+    struct compile_args *a = udata;
+    ew__push_utf8(ctx, a->source, a->len);
+    duk_push_string(ctx, a->filename);
+    duk_compile(ctx, 0);
+    duk_dump_function(ctx);
+    return 1;
+}
+
+/* Fills err for a syntax error: file:line and the offending line as a code frame. */
+static void syntax_error(duk_context *ctx, const struct compile_args *a, ew_error_t *err)
+{
+    ew__error_from_js(ctx, err, EW_ERR_SYNTAX);
+    if (err == NULL)
+        return;
+    snprintf(err->file, sizeof(err->file), "%s", a->filename);
+    duk_get_prop_string(ctx, -1, "message");
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s", duk_is_string(ctx, -1) ? duk_get_string(ctx, -1) : "syntax error");
+    duk_pop(ctx);
+    /* Find the line's text for the code frame. */
+    const char *p = a->source, *end = a->source + a->len;
+    for (int l = 1; l < err->line && p < end; l++) {
+        const char *nl = memchr(p, '\n', (size_t) (end - p));
+        p = nl ? nl + 1 : end;
+    }
+    const char *eol = memchr(p, '\n', (size_t) (end - p));
+    int linelen = (int) ((eol ? eol : end) - p);
+    if (linelen > 200)
+        linelen = 200;
+    snprintf(err->message, sizeof(err->message), "%s:%d: SyntaxError: %s\n%5d | %.*s", a->filename, err->line, msg,
+             err->line, linelen, p);
+}
+
+static ew_status_t compile_worker(ew__isolate_t *iso, ew_worker_t *w, const char *src, size_t len, ew_error_t *err)
+{
+    struct compile_args a = {src, len, w->filename};
+    int rc = ew__isolate_call(iso, NULL, compile_body, &a, 0, 1);
+    if (rc == -1)
+        return ew__error_set(err, EW_ERR_INTERNAL, "the isolate failed while compiling %s", w->filename);
+    if (rc != DUK_EXEC_SUCCESS) {
+        if (iso->abort_reason != EW_OK) {
+            iso->abort_reason = EW_OK;
+            duk_pop(iso->ctx);
+            return ew__error_set(err, EW_ERR_MEMORY_LIMIT, "%s: compiling the script exceeded the memory limit",
+                                 w->filename);
+        }
+        syntax_error(iso->ctx, &a, err);
+        duk_pop(iso->ctx);
+        return EW_ERR_SYNTAX;
+    }
+    duk_size_t n;
+    const void *bc = duk_get_buffer_data(iso->ctx, -1, &n);
+    w->bytecode = malloc(n);
+    if (w->bytecode == NULL) {
+        duk_pop(iso->ctx);
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory keeping the compiled script");
+    }
+    memcpy(w->bytecode, bc, n);
+    w->bytecode_len = n;
+    duk_pop(iso->ctx);
+    return EW_OK;
+}
+
+/* Safe-call body: env object, globals for the service-worker form, then the script's top level. */
+static duk_ret_t start_body(duk_context *ctx, void *udata)
+{
+    ew_worker_t *w = udata;
+    duk_push_global_stash(ctx);
+    duk_push_object(ctx);
+    for (size_t i = 0; i < w->nvars; i++) {
+        ew__push_utf8(ctx, w->vars[i].value, strlen(w->vars[i].value));
+        if (w->vars[i].is_json)
+            duk_json_decode(ctx, -1);
+        /* Service-worker scripts see their bindings as globals, as on Cloudflare. */
+        duk_dup_top(ctx);
+        duk_put_global_string(ctx, w->vars[i].name);
+        duk_put_prop_string(ctx, -2, w->vars[i].name);
+    }
+    duk_put_prop_string(ctx, -2, ENV_KEY);
+    duk_pop(ctx);
+
+    duk_push_external_buffer(ctx);
+    duk_config_buffer(ctx, -1, w->bytecode, w->bytecode_len);
+    duk_load_function(ctx);
+    duk_push_global_object(ctx);
+    duk_call_method(ctx, 0);
+    return 0;
+}
+
+ew_status_t ew__worker_start(ew__isolate_t *iso, ew_error_t *err)
+{
+    ew_worker_t *w = iso->worker;
+    int rc = ew__isolate_call(iso, NULL, start_body, w, 0, 1);
+    if (rc == -1)
+        return ew__error_set(err, EW_ERR_INTERNAL, "the isolate failed while starting %s", w->filename);
+    if (rc != DUK_EXEC_SUCCESS) {
+        ew_status_t why = iso->abort_reason;
+        iso->abort_reason = EW_OK;
+        iso->abort_req = NULL;
+        if (why == EW_ERR_CPU_LIMIT) {
+            duk_pop(iso->ctx);
+            return ew__error_set(err, why, "%s: the script's top level exceeded the CPU time limit", w->filename);
+        }
+        if (why == EW_ERR_MEMORY_LIMIT) {
+            duk_pop(iso->ctx);
+            return ew__error_set(err, why, "%s: the script's top level exceeded the memory limit", w->filename);
+        }
+        ew__error_from_js(iso->ctx, err, EW_ERR_EXCEPTION);
+        if (err != NULL) {
+            static const char pre[] = "Uncaught ";
+            size_t n = strlen(err->message);
+            if (n + sizeof(pre) > sizeof(err->message))
+                n = sizeof(err->message) - sizeof(pre);
+            memmove(err->message + sizeof(pre) - 1, err->message, n);
+            memcpy(err->message, pre, sizeof(pre) - 1);
+            err->message[n + sizeof(pre) - 1] = '\0';
+        }
+        duk_pop(iso->ctx);
+        return EW_ERR_EXCEPTION;
+    }
+    duk_pop(iso->ctx);
+    ew__isolate_settle(iso);
+    if (iso->condemned)
+        return ew__error_set(err, EW_ERR_CPU_LIMIT, "%s: the script's start-up work exceeded a limit", w->filename);
+    return EW_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Loading
+ */
+
+static ew_status_t read_file(const char *path, char **out, size_t *len, ew_error_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return ew__error_set(err, EW_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    ew__buf_t b;
+    ew__buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (!ew__buf_append(&b, chunk, n)) {
+            fclose(f);
+            ew__buf_dispose(&b);
+            return ew__error_set(err, EW_ERR_NOMEM, "out of memory reading %s", path);
+        }
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        ew__buf_dispose(&b);
+        return ew__error_set(err, EW_ERR_IO, "cannot read %s", path);
+    }
+    if (!ew__buf_append(&b, "", 0)) {
+        ew__buf_dispose(&b);
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory reading %s", path);
+    }
+    *out = b.data;
+    *len = b.len;
+    return EW_OK;
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg);
+
+static void worker_free(ew_worker_t *w)
+{
+    if (w == NULL)
+        return;
+    if (w->reap_ev != NULL)
+        event_free(w->reap_ev);
+    for (size_t i = 0; i < w->nvars; i++) {
+        free(w->vars[i].name);
+        free(w->vars[i].value);
+    }
+    free(w->vars);
+    free(w->bytecode);
+    free(w->filename);
+    free(w->name);
+    free(w);
+}
+
+static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew_error_t *err)
+{
+    const char *fname = cfg->path ? cfg->path : cfg->filename ? cfg->filename : "worker.js";
+    w->name = dup_str(cfg->name ? cfg->name : "worker");
+    w->filename = dup_str(fname);
+    w->reap_ev = evtimer_new(w->rt->base, on_reap, w);
+    if (cfg->nvars > 0)
+        w->vars = calloc(cfg->nvars, sizeof(*w->vars));
+    if (w->name == NULL || w->filename == NULL || w->reap_ev == NULL || (cfg->nvars > 0 && w->vars == NULL))
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    for (size_t i = 0; i < cfg->nvars; i++) {
+        const ew_var_t *v = &cfg->vars[i];
+        if (v->name == NULL || v->name[0] == '\0' || v->value == NULL)
+            return ew__error_set(err, EW_ERR_INVALID_ARG, "vars[%zu]: name and value are required", i);
+        w->vars[i].name = dup_str(v->name);
+        w->vars[i].value = dup_str(v->value);
+        w->vars[i].is_json = v->is_json != 0;
+        w->nvars = i + 1;
+        if (w->vars[i].name == NULL || w->vars[i].value == NULL)
+            return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    }
+    return EW_OK;
+}
+
+EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cfg, ew_worker_t **out,
+                                  ew_error_t *err)
+{
+    ew__error_clear(err);
+    if (out != NULL)
+        *out = NULL;
+    if (rt == NULL || cfg == NULL || out == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "ew_worker_load: rt, cfg and out are required");
+    if (cfg->path == NULL && cfg->source == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "ew_worker_load: cfg->path or cfg->source is required");
+    ew_worker_t *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    w->rt = rt;
+    char *file_src = NULL;
+    size_t len = cfg->source_len;
+    ew_status_t st = copy_config(w, cfg, err);
+    if (st == EW_OK && cfg->path != NULL)
+        st = read_file(cfg->path, &file_src, &len, err);
+    if (st != EW_OK) {
+        worker_free(w);
+        return st;
+    }
+    ew__isolate_t *iso = ew__isolate_create(rt, NULL, heap_limit(rt), err);
+    if (iso == NULL) {
+        free(file_src);
+        worker_free(w);
+        return err ? err->code : EW_ERR_INTERNAL;
+    }
+    iso->worker = w;
+    st = compile_worker(iso, w, file_src ? file_src : cfg->source, len, err);
+    free(file_src);
+    if (st == EW_OK)
+        st = ew__worker_start(iso, err);
+    if (st != EW_OK) {
+        iso->worker = NULL;
+        ew__isolate_destroy(iso);
+        worker_free(w);
+        return st;
+    }
+    w->current = iso;
+    w->stats.isolates_created = 1;
+    w->next = rt->workers;
+    rt->workers = w;
+    *out = w;
+    return EW_OK;
+}
+
+EW_API void ew_worker_destroy(ew_worker_t *w)
+{
+    if (w == NULL)
+        return;
+    ew_runtime_t *rt = w->rt;
+    for (ew_worker_t **pp = &rt->workers; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    }
+    if (w->current != NULL)
+        ew__isolate_condemn(w->current);
+    while (w->draining != NULL) {
+        ew__isolate_t *iso = w->draining;
+        w->draining = iso->next;
+        iso->worker = w; /* the callbacks below still name the worker in logs */
+        ew__req_cancel_all(iso);
+        ew__isolate_destroy(iso);
+    }
+    worker_free(w);
+}
+
+EW_API const char *ew_worker_name(const ew_worker_t *w)
+{
+    return w != NULL ? w->name : "";
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Isolate selection and reaping
+ */
+
+/* The isolate that takes the next event: the current one, or a new one from the bytecode. */
+static ew__isolate_t *isolate_for_event(ew_worker_t *w, ew_error_t *err)
+{
+    if (w->current != NULL && !w->current->condemned)
+        return w->current;
+    ew__isolate_t *iso = ew__isolate_create(w->rt, w, heap_limit(w->rt), err);
+    if (iso == NULL)
+        return NULL;
+    w->current = iso;
+    w->stats.isolates_created++;
+    return iso;
+}
+
+void ew__isolate_maybe_reap(ew__isolate_t *iso)
+{
+    ew_worker_t *w = iso->worker;
+    if (w == NULL || !iso->condemned || iso->pending > 0 || w->reap_ev == NULL)
+        return;
+    static const struct timeval zero = {0, 0};
+    evtimer_add(w->reap_ev, &zero);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    ew_worker_t *w = arg;
+    for (ew__isolate_t **pp = &w->draining; *pp != NULL;) {
+        ew__isolate_t *iso = *pp;
+        if (iso->pending == 0) {
+            *pp = iso->next;
+            ew__isolate_destroy(iso);
+        } else {
+            pp = &iso->next;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Events
+ */
+
+EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata)
+{
+    if (w == NULL || req == NULL || cb == NULL)
+        return EW_ERR_INVALID_ARG;
+    ew_status_t st = ew__request_check(req, NULL);
+    if (st != EW_OK)
+        return st;
+    ew__isolate_t *iso = isolate_for_event(w, NULL);
+    if (iso == NULL)
+        return EW_ERR_NOMEM;
+    return ew__dispatch_fetch(iso, req, cb, udata);
+}
+
+struct sync_fetch {
+    bool done;
+    ew_response_t *resp;
+    ew_error_t *err;
+};
+
+static void on_sync_response(void *udata, ew_response_t *resp, const ew_error_t *err)
+{
+    struct sync_fetch *s = udata;
+    s->done = true;
+    s->resp = resp;
+    if (err != NULL && s->err != NULL)
+        *s->err = *err;
+}
+
+EW_API ew_status_t ew_worker_fetch_sync(ew_worker_t *w, const ew_request_t *req, ew_response_t **out,
+                                        ew_error_t *err)
+{
+    ew__error_clear(err);
+    if (out != NULL)
+        *out = NULL;
+    if (w == NULL || req == NULL || out == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "ew_worker_fetch_sync: w, req and out are required");
+    ew_status_t st = ew__request_check(req, err);
+    if (st != EW_OK)
+        return st;
+    ew__isolate_t *iso = isolate_for_event(w, err);
+    if (iso == NULL)
+        return err ? err->code : EW_ERR_NOMEM;
+    struct sync_fetch s = {false, NULL, err};
+    st = ew__dispatch_fetch(iso, req, on_sync_response, &s);
+    if (st != EW_OK)
+        return ew__error_set(err, st, "could not dispatch the request");
+    w->rt->sync_depth++;
+    while (!s.done && event_base_loop(w->rt->base, EVLOOP_ONCE) != -1)
+        ;
+    w->rt->sync_depth--;
+    if (!s.done)
+        return ew__error_set(err, EW_ERR_INTERNAL, "the event loop failed before the response was complete");
+    *out = s.resp;
+    return s.resp != NULL ? s.resp->outcome : EW_ERR_NOMEM;
+}
+
+EW_API ew_status_t ew_worker_scheduled(ew_worker_t *w, const char *cron, double scheduled_time_ms,
+                                       ew_scheduled_fn cb, void *udata)
+{
+    if (w == NULL || cron == NULL || cb == NULL)
+        return EW_ERR_INVALID_ARG;
+    ew__isolate_t *iso = isolate_for_event(w, NULL);
+    if (iso == NULL)
+        return EW_ERR_NOMEM;
+    if (scheduled_time_ms == 0) {
+        struct timeval tv;
+        evutil_gettimeofday(&tv, NULL);
+        scheduled_time_ms = (double) tv.tv_sec * 1000.0 + (double) (tv.tv_usec / 1000);
+    }
+    return ew__dispatch_scheduled(iso, cron, scheduled_time_ms, cb, udata);
+}
+
+struct sync_scheduled {
+    bool done;
+    ew_status_t outcome;
+    ew_error_t *err;
+};
+
+static void on_sync_scheduled(void *udata, ew_status_t outcome, const ew_error_t *err)
+{
+    struct sync_scheduled *s = udata;
+    s->done = true;
+    s->outcome = outcome;
+    if (err != NULL && s->err != NULL)
+        *s->err = *err;
+}
+
+EW_API ew_status_t ew_worker_scheduled_sync(ew_worker_t *w, const char *cron, double scheduled_time_ms,
+                                            ew_error_t *err)
+{
+    ew__error_clear(err);
+    struct sync_scheduled s = {false, EW_OK, err};
+    ew_status_t st = ew_worker_scheduled(w, cron, scheduled_time_ms, on_sync_scheduled, &s);
+    if (st != EW_OK)
+        return ew__error_set(err, st, "ew_worker_scheduled_sync: could not dispatch (%s)", ew_status_name(st));
+    w->rt->sync_depth++;
+    while (!s.done && event_base_loop(w->rt->base, EVLOOP_ONCE) != -1)
+        ;
+    w->rt->sync_depth--;
+    if (!s.done)
+        return ew__error_set(err, EW_ERR_INTERNAL, "the event loop failed before the event was complete");
+    return s.outcome;
+}
+
+EW_API void ew_worker_get_stats(const ew_worker_t *w, ew_worker_stats_t *out)
+{
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (w == NULL)
+        return;
+    *out = w->stats;
+    out->isolates = 0;
+    out->heap_bytes = 0;
+    out->pending = 0;
+    const ew__isolate_t *list[2] = {w->current, w->draining};
+    for (int k = 0; k < 2; k++) {
+        for (const ew__isolate_t *iso = list[k]; iso != NULL; iso = k == 0 ? NULL : iso->next) {
+            out->isolates++;
+            out->heap_bytes += iso->heap_bytes;
+            out->pending += iso->pending;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/* Overrides for Duktape's generated duk_config.h, included at its __OVERRIDE_DEFINES__ marker by
+ * lib/duk/prepare.py. Every option here is a decision recorded in DUKTAPE-NOTES.md: CPU limits via the
+ * interrupt counter, fastint and the JSON fast path for speed, a native stack check so that deep
+ * recursion is a RangeError instead of a crash, and no exported duk_ symbols from libedgeworker.so. */
+#ifndef EW_DUK_CONFIG_H
+#define EW_DUK_CONFIG_H
+
+/* Implemented in lib/core/limits.c. Both must be cheap: they run every 64k bytecode instructions, every
+ * 4096 regex steps, and on every native call. */
+extern __attribute__((visibility("hidden"))) int ew__duk_exec_timeout(void *heap_udata);
+extern __attribute__((visibility("hidden"))) int ew__duk_stack_check(void);
+
+#define DUK_USE_INTERRUPT_COUNTER
+#define DUK_USE_EXEC_TIMEOUT_CHECK(udata) ew__duk_exec_timeout((udata))
+#define DUK_USE_NATIVE_STACK_CHECK() ew__duk_stack_check()
+#define DUK_USE_FASTINT
+#define DUK_USE_JSON_STRINGIFY_FASTPATH
+
+/* Keep Duktape's API inside libedgeworker: only ew_ symbols leave the shared library. */
+#undef DUK_EXTERNAL_DECL
+#undef DUK_EXTERNAL
+#define DUK_EXTERNAL_DECL __attribute__((visibility("hidden"))) extern
+#define DUK_EXTERNAL __attribute__((visibility("hidden")))
+
+#endif

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Prepares Duktape's amalgamated source for libedgeworker's own build.
+
+Copies duktape.c, duktape.h and duk_config.h from the Debian package (duktape-dev) into the build folder and
+applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
+
+  * duk_config.h: the /* __OVERRIDE_DEFINES__ */ marker becomes an include of ew_duk_config.h, so that our
+    #define/#undef lines win over the generated defaults.
+  * duktape.c: the regex executor checks the CPU deadline every 4096 steps (Duktape's native regex engine
+    never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), and the
+    interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead).
+
+Every patch must match exactly once: a Duktape update that moves the code fails the build loudly instead
+of silently losing a limit. Usage: prepare.py OUTDIR SRCDIR OVERRIDES_HEADER
+"""
+import os
+import shutil
+import sys
+
+
+def patch_once(text, old, new, what):
+    count = text.count(old)
+    if count != 1:
+        sys.exit("prepare.py: patch '%s' matched %d times (expected 1): Duktape source changed?" % (what, count))
+    return text.replace(old, new)
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit("usage: prepare.py OUTDIR SRCDIR OVERRIDES_HEADER")
+    outdir, srcdir, overrides = sys.argv[1:]
+    os.makedirs(outdir, exist_ok=True)
+
+    with open(os.path.join(srcdir, "duk_config.h"), encoding="utf-8") as f:
+        config = f.read()
+    config = patch_once(config, "/* __OVERRIDE_DEFINES__ */", '#include "ew_duk_config.h"', "override marker")
+
+    with open(os.path.join(srcdir, "duktape.c"), encoding="utf-8") as f:
+        source = f.read()
+    source = patch_once(
+        source,
+        "\t\tre_ctx->steps_count++;\n",
+        "\t\tre_ctx->steps_count++;\n"
+        "\t\tif ((re_ctx->steps_count & 0xfffU) == 0 &&\n"
+        "\t\t    DUK_USE_EXEC_TIMEOUT_CHECK(re_ctx->thr->heap->heap_udata)) {\n"
+        "\t\t\tDUK_ERROR_RANGE(re_ctx->thr, \"execution timeout\");\n"
+        "\t\t\tDUK_WO_NORETURN(return NULL;);\n"
+        "\t\t}\n",
+        "regex deadline check")
+    source = patch_once(
+        source,
+        "#define DUK_HTHREAD_INTCTR_DEFAULT (256L * 1024L)",
+        "#define DUK_HTHREAD_INTCTR_DEFAULT (64L * 1024L)",
+        "interrupt interval")
+
+    with open(os.path.join(outdir, "duk_config.h"), "w", encoding="utf-8") as f:
+        f.write(config)
+    with open(os.path.join(outdir, "duktape.c"), "w", encoding="utf-8") as f:
+        f.write(source)
+    shutil.copyfile(os.path.join(srcdir, "duktape.h"), os.path.join(outdir, "duktape.h"))
+    shutil.copyfile(overrides, os.path.join(outdir, "ew_duk_config.h"))
+
+
+if __name__ == "__main__":
+    main()

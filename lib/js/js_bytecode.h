@@ -1,0 +1,11 @@
+/* The runtime layer's JavaScript as Duktape bytecode, generated at build time by lib/js/js2c.c. */
+#ifndef EW_JS_BYTECODE_H
+#define EW_JS_BYTECODE_H
+
+#include <stddef.h>
+
+/* prelude.js: event listeners, dispatch of fetch/scheduled events, console. */
+extern const unsigned char ew__js_prelude[];
+extern const size_t ew__js_prelude_len;
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * body.c — the Fetch body mixin (https://fetch.spec.whatwg.org/#body-mixin) shared by Request and Response:
+ * extracting a body from BodyInit, text()/json()/arrayBuffer()/bytes(), bodyUsed, body, and the body
+ * storage the rest of lib/web reads only through this file.
+ *
+ * Storage, in the owner's hidden EW__WEB_BODY property (absent = null body):
+ *   - a string whose bytes are valid UTF-8 (a BMP string from script: stored as given, text() returns it);
+ *   - a fixed buffer of bytes (C data, ArrayBuffer copies, strings with astral characters as real UTF-8);
+ *   - a stream stand-in (see below) once script read .body.
+ * Bytes are never changed after they are stored, so clone() shares them; arrayBuffer()/bytes() copy.
+ *
+ * Streams come with the Web-API issue. Until then .body returns a stand-in object, tagged "ReadableStream",
+ * with no methods, whose only use is to be passed on as a body (new Response(res.body, res), the proxy
+ * pattern of the Workers docs): it holds the bytes in EW__WEB_STREAM_DATA (null once taken, which makes
+ * its owner's bodyUsed true). A real ReadableStream replaces it behind the same property, so the classes
+ * do not change.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define USED_MESSAGE "Body has already been used. It can only be used once. Use tee() first if you need to read it twice."
+
+static const char *data_bytes(duk_context *ctx, duk_idx_t idx, duk_size_t *len)
+{
+    if (duk_is_string(ctx, idx))
+        return duk_get_lstring(ctx, idx, len);
+    return duk_get_buffer_data(ctx, idx, len);
+}
+
+/* True if the value at idx is a stream stand-in (it has the data slot, possibly null). */
+static bool is_stream(duk_context *ctx, duk_idx_t idx)
+{
+    return duk_is_object(ctx, idx) && duk_has_prop_string(ctx, idx, EW__WEB_STREAM_DATA);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Extracting a body (constructors)
+ */
+
+/* Pushes the storage for the string at idx: the string itself when its bytes are already UTF-8, else an
+ * exact-size buffer of its UTF-8 form (surrogate pairs joined, lone surrogates as U+FFFD). */
+static void push_string_storage(duk_context *ctx, duk_idx_t idx)
+{
+    duk_dup(ctx, idx);
+    size_t len;
+    const char *s = ew__to_utf8(ctx, -1, &len);
+    if (duk_is_string(ctx, -1))
+        return;
+    void *copy = duk_push_fixed_buffer(ctx, len);
+    memcpy(copy, s, len);
+    duk_remove(ctx, -2);
+}
+
+bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    if (duk_is_null_or_undefined(ctx, idx))
+        return false;
+    if (duk_is_buffer_data(ctx, idx)) {
+        duk_size_t len;
+        const void *src = duk_get_buffer_data(ctx, idx, &len);
+        void *copy = duk_push_fixed_buffer(ctx, len);
+        if (len > 0)
+            memcpy(copy, src, len);
+        return true;
+    }
+    if (is_stream(ctx, idx)) {
+        duk_get_prop_string(ctx, idx, EW__WEB_STREAM_DATA);
+        if (duk_is_null(ctx, -1))
+            (void) duk_type_error(ctx, "This ReadableStream is disturbed (has already been read from), and "
+                                       "cannot be used as a body.");
+        duk_push_null(ctx);
+        duk_put_prop_string(ctx, idx, EW__WEB_STREAM_DATA);
+        return true;
+    }
+    /* Strings, and (WebIDL union fallback) any other value through ToString. */
+    duk_dup(ctx, idx);
+    duk_to_string(ctx, -1);
+    push_string_storage(ctx, -1);
+    duk_remove(ctx, -2);
+    if (content_type != NULL && *content_type == NULL)
+        *content_type = "text/plain;charset=UTF-8";
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Reading the storage (clone, transfer, C export)
+ */
+
+bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
+{
+    if (state & EW__STATE_USED)
+        return true;
+    duk_get_prop_string(ctx, obj_idx, EW__WEB_BODY);
+    bool used = false;
+    if (is_stream(ctx, -1)) {
+        duk_get_prop_string(ctx, -1, EW__WEB_STREAM_DATA);
+        used = duk_is_null(ctx, -1);
+        duk_pop(ctx);
+    }
+    duk_pop(ctx);
+    return used;
+}
+
+/* Pushes the bytes' holder (string or buffer) of the owner at obj_idx, or undefined for a null body. The
+ * caller has checked that the body is not used. */
+static void push_data(duk_context *ctx, duk_idx_t obj_idx)
+{
+    duk_get_prop_string(ctx, obj_idx, EW__WEB_BODY);
+    if (is_stream(ctx, -1)) {
+        duk_get_prop_string(ctx, -1, EW__WEB_STREAM_DATA);
+        duk_remove(ctx, -2);
+    }
+}
+
+bool ew__body_push_shared(duk_context *ctx, duk_idx_t obj_idx)
+{
+    obj_idx = duk_require_normalize_index(ctx, obj_idx);
+    push_data(ctx, obj_idx);
+    if (duk_is_undefined(ctx, -1)) {
+        duk_pop(ctx);
+        return false;
+    }
+    return true;
+}
+
+bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx)
+{
+    obj_idx = duk_require_normalize_index(ctx, obj_idx);
+    duk_get_prop_string(ctx, obj_idx, EW__WEB_BODY);
+    if (duk_is_undefined(ctx, -1)) {
+        duk_pop(ctx);
+        return false; /* a null body is never "used" (Fetch: bodyUsed needs a body) */
+    }
+    ew__web_set_state(ctx, obj_idx, ew__web_state(ctx, obj_idx) | EW__STATE_USED);
+    if (is_stream(ctx, -1)) {
+        /* Keep the stand-in (script may hold it) but empty it: it is now disturbed. */
+        duk_get_prop_string(ctx, -1, EW__WEB_STREAM_DATA);
+        duk_push_null(ctx);
+        duk_put_prop_string(ctx, -3, EW__WEB_STREAM_DATA);
+        duk_remove(ctx, -2);
+    } else {
+        duk_del_prop_string(ctx, obj_idx, EW__WEB_BODY); /* frees the bytes as soon as the caller is done */
+    }
+    return true;
+}
+
+const void *ew__body_bytes(duk_context *ctx, duk_idx_t data_idx, size_t *len)
+{
+    duk_size_t n = 0;
+    const void *p = data_bytes(ctx, data_idx, &n);
+    *len = (size_t) n;
+    return p;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * text() / json() / arrayBuffer() / bytes()
+ */
+
+typedef enum consume_mode { READ_TEXT, READ_JSON, READ_ARRAY_BUFFER, READ_BYTES } consume_mode_t;
+
+/* Pushes the UTF-8 decoding of the data at idx (U+FFFD for invalid bytes, a leading BOM dropped, as
+ * "UTF-8 decode" does); stored strings come back as they are. */
+static void push_text(duk_context *ctx, duk_idx_t idx)
+{
+    duk_size_t len;
+    const char *p = data_bytes(ctx, idx, &len);
+    bool bom = len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0;
+    if (duk_is_string(ctx, idx) && !bom)
+        duk_dup(ctx, idx);
+    else if (bom)
+        ew__push_utf8(ctx, p + 3, len - 3);
+    else
+        ew__push_utf8(ctx, p, len);
+}
+
+/* Safe-call body: [this] -> [result]. Everything that can go wrong rejects the promise (WebIDL converts
+ * exceptions of promise-returning operations into rejections). */
+static duk_ret_t consume(duk_context *ctx, void *udata)
+{
+    consume_mode_t mode = (consume_mode_t) (uintptr_t) udata;
+    duk_idx_t self = duk_get_top_index(ctx);
+    uint32_t state = ew__web_state(ctx, self);
+    if ((state & EW__STATE_KIND_MASK) == 0)
+        return duk_type_error(ctx, "Illegal invocation: this is not a Request or a Response");
+    if (ew__body_is_used(ctx, self, state))
+        return duk_type_error(ctx, USED_MESSAGE);
+    if (!ew__body_take(ctx, self))
+        duk_push_fixed_buffer(ctx, 0);
+    duk_idx_t data = duk_get_top_index(ctx);
+    if (mode == READ_TEXT || mode == READ_JSON) {
+        push_text(ctx, data);
+        if (mode == READ_JSON)
+            duk_json_decode(ctx, -1);
+        return 1;
+    }
+    duk_size_t len;
+    const char *p = data_bytes(ctx, data, &len);
+    void *copy = duk_push_fixed_buffer(ctx, len);
+    if (len > 0)
+        memcpy(copy, p, len);
+    duk_push_buffer_object(ctx, -1, 0, len, mode == READ_BYTES ? DUK_BUFOBJ_UINT8ARRAY : DUK_BUFOBJ_ARRAYBUFFER);
+    return 1;
+}
+
+static duk_ret_t read_body(duk_context *ctx, consume_mode_t mode)
+{
+    duk_push_this(ctx);
+    if (duk_safe_call(ctx, consume, (void *) (uintptr_t) mode, 1, 1) != DUK_EXEC_SUCCESS) {
+        if (ew__isolate_aborting(ctx))
+            (void) duk_throw(ctx);
+        ew__promise_push_rejected(ctx);
+        return 1;
+    }
+    ew__promise_push_resolved(ctx);
+    return 1;
+}
+
+static duk_ret_t body_text(duk_context *ctx) { return read_body(ctx, READ_TEXT); }
+static duk_ret_t body_json(duk_context *ctx) { return read_body(ctx, READ_JSON); }
+static duk_ret_t body_array_buffer(duk_context *ctx) { return read_body(ctx, READ_ARRAY_BUFFER); }
+static duk_ret_t body_bytes(duk_context *ctx) { return read_body(ctx, READ_BYTES); }
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Accessors shared by Request and Response
+ */
+
+static duk_ret_t body_get_used(duk_context *ctx)
+{
+    uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST | EW__KIND_RESPONSE);
+    duk_push_boolean(ctx, ew__body_is_used(ctx, -1, state));
+    return 1;
+}
+
+/* .body: null for a null body; otherwise the stand-in, made on first access and kept (same object every
+ * time). The bytes move into it, so it is also what later reads take them from. */
+static duk_ret_t body_get_body(duk_context *ctx)
+{
+    uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST | EW__KIND_RESPONSE);
+    duk_idx_t self = duk_get_top_index(ctx);
+    duk_get_prop_string(ctx, self, EW__WEB_BODY);
+    if (is_stream(ctx, -1))
+        return 1;
+    if (duk_is_undefined(ctx, -1) && !(state & EW__STATE_USED)) {
+        duk_push_null(ctx);
+        return 1;
+    }
+    duk_idx_t stream = ew__web_push_instance(ctx, EW__PROTO_BODY_STREAM);
+    if (duk_is_undefined(ctx, -2))
+        duk_push_null(ctx); /* read already: a disturbed stream */
+    else
+        duk_dup(ctx, -2);
+    duk_put_prop_string(ctx, stream, EW__WEB_STREAM_DATA);
+    duk_dup(ctx, stream);
+    duk_put_prop_string(ctx, self, EW__WEB_BODY);
+    return 1;
+}
+
+/* .headers: the Headers wrapper over the owner's list, made on first access (headers.c). */
+static duk_ret_t body_get_headers(duk_context *ctx)
+{
+    uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST | EW__KIND_RESPONSE);
+    duk_idx_t self = duk_get_top_index(ctx);
+    duk_get_prop_string(ctx, self, EW__WEB_HEADERS);
+    if (!duk_is_undefined(ctx, -1))
+        return 1;
+    duk_get_prop_string(ctx, self, EW__WEB_HLIST);
+    ew__headers_push_wrapper(ctx, -1, (state & EW__STATE_IMMUTABLE) != 0);
+    duk_dup_top(ctx);
+    duk_put_prop_string(ctx, self, EW__WEB_HEADERS);
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * JS names -> C functions. Request.prototype and Response.prototype share these function objects (one
+ * set per heap instead of two).
+ */
+
+static const ew__method_t body_methods[] = {
+    {"arrayBuffer", body_array_buffer, 0, 0},
+    {"bytes", body_bytes, 0, 0},
+    {"json", body_json, 0, 0},
+    {"text", body_text, 0, 0},
+    {NULL, NULL, 0, 0},
+};
+
+static const ew__getter_t body_getters[] = {
+    {"headers", body_get_headers},
+    {"body", body_get_body},
+    {"bodyUsed", body_get_used},
+    {NULL, NULL},
+};
+
+/* Defines the mixin on the prototype at proto_idx: fresh functions when from_idx is DUK_INVALID_INDEX,
+ * otherwise the same function objects as the prototype at from_idx. */
+void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx)
+{
+    proto_idx = duk_require_normalize_index(ctx, proto_idx);
+    if (from_idx == DUK_INVALID_INDEX) {
+        ew__def_methods(ctx, proto_idx, body_methods);
+        for (const ew__getter_t *g = body_getters; g->name != NULL; g++)
+            ew__def_getter(ctx, proto_idx, g->name, g->get, NULL);
+        return;
+    }
+    from_idx = duk_require_normalize_index(ctx, from_idx);
+    for (const ew__method_t *m = body_methods; m->name != NULL; m++) {
+        duk_get_prop_string(ctx, from_idx, m->name);
+        ew__def_hidden_value(ctx, proto_idx, m->name);
+    }
+    for (const ew__getter_t *g = body_getters; g->name != NULL; g++) {
+        duk_push_string(ctx, g->name);
+        duk_get_prop_desc(ctx, from_idx, 0);
+        duk_get_prop_string(ctx, -1, "get");
+        duk_remove(ctx, -2);
+        duk_def_prop(ctx, proto_idx, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_CLEAR_ENUMERABLE |
+                                         DUK_DEFPROP_SET_CONFIGURABLE);
+    }
+}
+
+/* The stream stand-in's prototype: no methods yet, only its tag. */
+void ew__body_init(duk_context *ctx)
+{
+    duk_idx_t proto = duk_push_object(ctx);
+    duk_push_string(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
+    duk_push_string(ctx, "ReadableStream");
+    duk_def_prop(ctx, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
+    ew__web_register_proto(ctx, proto, EW__PROTO_BODY_STREAM);
+    duk_pop(ctx);
+}

@@ -1,0 +1,183 @@
+/*
+ * lib/web/internal.h — the Fetch types implemented in C (Headers, Request, Response, the body mixin):
+ * what lib/core calls (the first block) and what the files of lib/web share with each other (the rest).
+ *
+ * Every instance is a plain object whose prototype holds native methods and accessors; its state sits in a
+ * few hidden-symbol properties, never in closures. Layouts:
+ *
+ *   Headers   EW__WEB_LIST  array [name0, value0, name1, value1, ...], lower-case names, insertion order
+ *             EW__WEB_GUARD true when immutable (absent otherwise)
+ *   Request   EW__WEB_STATE integer: kind | flags | redirect mode          (bits below)
+ *             EW__WEB_HLIST header list (same layout as a Headers' list)
+ *             EW__WEB_BODY  body storage (body.c), absent = null body
+ *             "rm" method, "ru" url, "rc" cf (request.c), EW__WEB_HEADERS the Headers wrapper, made lazily
+ *   Response  EW__WEB_STATE integer: kind | flags | status << 16
+ *             EW__WEB_HLIST, EW__WEB_BODY, EW__WEB_HEADERS as for Request; EW__WEB_STATUS_TEXT and
+ *             EW__WEB_CF only when given
+ *
+ * The body storage is a string (valid UTF-8 bytes), a fixed buffer, or a stream stand-in (body.c); a later
+ * ReadableStream body is one more kind behind the same functions, so the classes need no rewrite.
+ * Instances are recognized by the kind bits in EW__WEB_STATE, which scripts cannot read or forge.
+ */
+#ifndef EW_WEB_INTERNAL_H
+#define EW_WEB_INTERNAL_H
+
+#include "core/internal.h"
+
+/* ---------------------------------------------------------------------------------------------------------
+ * What lib/core calls
+ */
+
+/* Installs Headers, Request and Response on the global object. Call once per heap, after
+ * ew__promise_init(). May throw a Duktape error (allocation): call it inside a protected call. */
+void ew__web_init(duk_context *ctx);
+
+/* Validates a request coming from C: method is an HTTP token, url is absolute "http(s)://..." without
+ * controls or spaces, header names are tokens and values have no CR, LF or NUL, body is not NULL when
+ * body_len > 0. Returns EW_OK (err cleared), or EW_ERR_INVALID_ARG with a message naming the bad argument
+ * or header (through ew__error_set). */
+ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err);
+
+/* Pushes a new Request built from C data that passed ew__request_check(). Everything is copied. Strings
+ * (header values too) go through ew__push_utf8 (invalid UTF-8 becomes U+FFFD); header names are lower-cased
+ * and values trimmed. The request has a body when req->body is not NULL (even with 0 bytes). Its headers
+ * are immutable (workerd and the service-worker spec agree). request.cf is an empty object. May throw a
+ * Duktape error (allocation). */
+void ew__request_push(duk_context *ctx, const ew_request_t *req);
+
+/* Converts the value at idx, which must be a Response made by this module, into a new ew_response_t:
+ * status, status text ("" when the script gave none), one header entry per stored value in insertion order
+ * (lower-case names; set-cookie values stay separate), the body bytes; every string NUL-terminated; UTF-8;
+ * outcome EW_OK. Marks the Response's body used. Never throws; the stack is unchanged.
+ * Errors: EW_ERR_BAD_RESPONSE (not a Response, Response.error(), body already used; message like workerd's
+ * "TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'."), EW_ERR_NOMEM, or
+ * EW_ERR_MEMORY_LIMIT when the isolate's limit fired while copying. *out is NULL on failure; release a
+ * result with ew_response_destroy(). */
+ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err);
+
+/* Makes a response in C (error pages 1101/1102): `status`, empty status text, a content-type header when
+ * content_type is not NULL, a copy of `body_len` bytes of `body` (NULL allowed when 0), and `outcome`.
+ * NULL on OOM. Release with ew_response_destroy(). */
+ew_response_t *ew__response_make(int status, const char *content_type, const char *body, size_t body_len,
+                                 ew_status_t outcome);
+
+/* Both functions above allocate an ew_response_t as two blocks (response_c.c): the struct with its header
+ * array and all strings, and the body. Its fields are read-only: never free or replace one of them. */
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Shared by the files of lib/web
+ */
+
+/* Hidden properties: short keys, interned once per heap. */
+#define EW__WEB_LIST DUK_HIDDEN_SYMBOL("hl")         /* Headers: its list */
+#define EW__WEB_GUARD DUK_HIDDEN_SYMBOL("hg")        /* Headers: true = immutable */
+#define EW__WEB_STATE DUK_HIDDEN_SYMBOL("rs")        /* Request/Response: state integer */
+#define EW__WEB_HLIST DUK_HIDDEN_SYMBOL("rl")        /* Request/Response: header list */
+#define EW__WEB_BODY DUK_HIDDEN_SYMBOL("rb")         /* Request/Response: body storage */
+#define EW__WEB_HEADERS DUK_HIDDEN_SYMBOL("rh")      /* Request/Response: Headers wrapper (lazy) */
+#define EW__WEB_STATUS_TEXT DUK_HIDDEN_SYMBOL("rt")  /* Response: statusText when given */
+#define EW__WEB_CF DUK_HIDDEN_SYMBOL("rc")           /* Request/Response: cf when given */
+#define EW__WEB_STREAM_DATA DUK_HIDDEN_SYMBOL("sd")  /* stream stand-in: its bytes, null once taken */
+#define EW__WEB_PROTO_KEY DUK_HIDDEN_SYMBOL("wp")    /* stash: array of prototypes (ew__proto_t) */
+
+/* Kind bits of the state integer (an instance's brand). */
+#define EW__KIND_REQUEST 0x1u
+#define EW__KIND_RESPONSE 0x2u
+#define EW__STATE_KIND_MASK 0x3u
+/* Flags. */
+#define EW__STATE_USED 0x4u        /* the body was read or transferred (only ever set on a non-null body) */
+#define EW__STATE_IMMUTABLE 0x8u   /* the Headers wrapper is made immutable */
+#define EW__STATE_CF_LAZY 0x10u    /* Request from C: cf is an empty object made on first access */
+#define EW__STATE_TYPE_ERROR 0x20u /* Response.error() */
+#define EW__STATE_REDIRECT_SHIFT 6 /* Request: 2 bits, 0 follow, 1 manual, 2 error */
+#define EW__STATE_STATUS_SHIFT 16  /* Response: status code */
+
+/* Prototypes kept in the stash, by index. */
+typedef enum ew__proto {
+    EW__PROTO_HEADERS = 0,
+    EW__PROTO_ITERATOR = 1,
+    EW__PROTO_REQUEST = 2,
+    EW__PROTO_RESPONSE = 3,
+    EW__PROTO_BODY_STREAM = 4
+} ew__proto_t;
+
+/* One native accessor of a class table. */
+typedef struct ew__getter {
+    const char *name;
+    duk_c_function get;
+} ew__getter_t;
+
+/* A JS class made of native functions (web.c installs it). Tables end with a NULL name; NULL = none. */
+typedef struct ew__class {
+    const char *name;               /* global name, constructor .name and Symbol.toStringTag */
+    duk_c_function ctor;
+    duk_idx_t ctor_nargs;
+    int ctor_length;                /* constructor .length */
+    const ew__method_t *methods;    /* on the prototype */
+    const ew__getter_t *getters;    /* on the prototype */
+    const ew__method_t *statics;    /* on the constructor */
+    ew__proto_t proto_slot;
+} ew__class_t;
+
+/* web.c */
+/* Defines the class on the global object and registers its prototype; leaves the prototype pushed and
+ * returns its index. */
+duk_idx_t ew__web_def_class(duk_context *ctx, duk_idx_t global_idx, const ew__class_t *cls);
+void ew__web_register_proto(duk_context *ctx, duk_idx_t proto_idx, ew__proto_t slot);
+void ew__web_push_proto(duk_context *ctx, ew__proto_t which);
+/* Pushes a new object with the registered prototype; returns its index. */
+duk_idx_t ew__web_push_instance(duk_context *ctx, ew__proto_t which);
+/* In a constructor: throws TypeError without `new`; pushes `this` and returns its index. */
+duk_idx_t ew__web_construct_this(duk_context *ctx, const char *class_name);
+/* State integer of the value at obj_idx (0 for anything that is not one of ours). */
+uint32_t ew__web_state(duk_context *ctx, duk_idx_t obj_idx);
+void ew__web_set_state(duk_context *ctx, duk_idx_t obj_idx, uint32_t state);
+/* Pushes `this` and returns its state; throws TypeError "Illegal invocation" unless its kind is in kinds. */
+uint32_t ew__web_require_this(duk_context *ctx, uint32_t kinds);
+/* Pushes the normalized absolute URL for ToString(value at idx), or pushes nothing and returns false.
+ * Minimal until the URL parser lands: "scheme://..." required, scheme and host lower-cased, "/" path added. */
+bool ew__web_push_url(duk_context *ctx, duk_idx_t idx);
+/* Reason phrase of an HTTP status ("" when unknown). */
+const char *ew__web_reason_phrase(int status);
+bool ew__http_is_token(const char *s, size_t len);
+bool ew__http_is_ws(char c);
+
+/* headers.c (list_idx: a header list array) */
+void ew__headers_init(duk_context *ctx, duk_idx_t global_idx);
+/* Fills the list from a HeadersInit value (undefined, Headers, pairs, record) as the constructor does;
+ * throws TypeError on bad names/values. */
+void ew__headers_fill(duk_context *ctx, duk_idx_t list_idx, duk_idx_t init_idx);
+/* Appends (lname, value on top, popped) without validation: for values this module made. */
+void ew__headers_list_add(duk_context *ctx, duk_idx_t list_idx, const char *lname);
+bool ew__headers_list_has(duk_context *ctx, duk_idx_t list_idx, const char *lname);
+/* Pushes a copy of the list. */
+void ew__headers_list_copy(duk_context *ctx, duk_idx_t list_idx);
+/* Pushes a Headers object over the list (shared, not copied). */
+void ew__headers_push_wrapper(duk_context *ctx, duk_idx_t list_idx, bool immutable);
+/* Pushes the list of the Headers at idx and returns true, or pushes undefined and returns false. */
+bool ew__headers_push_list(duk_context *ctx, duk_idx_t idx);
+
+/* body.c */
+void ew__body_init(duk_context *ctx);
+/* Defines text/json/arrayBuffer/bytes, headers, body, bodyUsed on the prototype: new functions when
+ * from_idx is DUK_INVALID_INDEX, else the same function objects as the prototype at from_idx. */
+void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx);
+/* Extracts BodyInit at idx: null/undefined give no body (false, nothing pushed); otherwise pushes the
+ * storage and returns true. Strings (and other values, through ToString) set *content_type to
+ * "text/plain;charset=UTF-8" when it is NULL. A stream stand-in is taken (its owner's body becomes used);
+ * TypeError if it was already taken. */
+bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type);
+/* True if the body of the Request/Response at obj_idx (with its state) was read or transferred. */
+bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state);
+/* For clone(): pushes the body storage to share and returns true, or returns false for a null body. */
+bool ew__body_push_shared(duk_context *ctx, duk_idx_t obj_idx);
+/* Takes the body: pushes its storage, marks the owner used, returns true; false for a null body. */
+bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx);
+/* Bytes of a storage value (string or buffer) at data_idx. */
+const void *ew__body_bytes(duk_context *ctx, duk_idx_t data_idx, size_t *len);
+
+/* request.c, response.c */
+void ew__request_init(duk_context *ctx, duk_idx_t global_idx);
+void ew__response_init(duk_context *ctx, duk_idx_t global_idx);
+
+#endif /* EW_WEB_INTERNAL_H */

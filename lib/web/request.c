@@ -1,0 +1,413 @@
+/*
+ * request.c — the Fetch Request class (https://fetch.spec.whatwg.org/#request-class) as Workers have it,
+ * and the two functions lib/core uses for incoming requests: ew__request_check() validates the host's C
+ * data, ew__request_push() turns it into a Request (worker.c calls both per fetch event).
+ *
+ * A Request is a plain object with Request.prototype and hidden properties (lib/web/internal.h):
+ * state (kind, used, redirect mode, guard), method, url, the header list, the body storage (body.c), cf
+ * (kept as given; for C-made requests an empty object made on first access) and the lazy Headers wrapper.
+ * Not yet here (the Web-API issue): signal (null), cache/integrity/keepalive, FormData/Blob/URLSearchParams
+ * bodies, full URL parsing (the minimal check lives in web.c).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+#define REQ_METHOD DUK_HIDDEN_SYMBOL("rm")
+#define REQ_URL DUK_HIDDEN_SYMBOL("ru")
+#define REQ_CF EW__WEB_CF
+
+static const char *const redirect_names[] = {"follow", "manual", "error"};
+
+static uint32_t redirect_of(uint32_t state)
+{
+    return (state >> EW__STATE_REDIRECT_SHIFT) & 3u;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Methods (https://fetch.spec.whatwg.org/#methods)
+ */
+
+static bool ieq(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++) {
+        char c = (a[i] >= 'a' && a[i] <= 'z') ? (char) (a[i] - 32) : a[i];
+        if (c != b[i])
+            return false;
+    }
+    return true;
+}
+
+/* Replaces the value at idx with the normalized method: a token, not CONNECT/TRACE/TRACK, and DELETE, GET,
+ * HEAD, OPTIONS, POST, PUT upper-cased (only those: "patch" stays "patch", as the spec says). */
+static void normalize_method(duk_context *ctx, duk_idx_t idx)
+{
+    static const char *const normalized[] = {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"};
+    static const char *const forbidden[] = {"CONNECT", "TRACE", "TRACK"};
+    duk_size_t len;
+    const char *m = duk_to_lstring(ctx, idx, &len);
+    if (!ew__http_is_token(m, len))
+        (void) duk_type_error(ctx, "Invalid HTTP method string: %.64s", m);
+    for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+        if (ieq(m, len, forbidden[i]))
+            (void) duk_type_error(ctx, "'%s' HTTP method is unsupported.", forbidden[i]);
+    }
+    for (size_t i = 0; i < sizeof(normalized) / sizeof(normalized[0]); i++) {
+        if (ieq(m, len, normalized[i])) {
+            duk_push_string(ctx, normalized[i]);
+            duk_replace(ctx, idx);
+            return;
+        }
+    }
+}
+
+static bool is_get_or_head(duk_context *ctx, duk_idx_t idx)
+{
+    const char *m = duk_get_string(ctx, idx);
+    return m != NULL && (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Constructor: new Request(input, init)
+ *
+ * Stack slots while it runs, in this order: 0 input, 1 init, then the ones named in req_parts_t. The
+ * input Request's body is taken last, after every check, so that a TypeError leaves the input usable.
+ */
+
+typedef struct req_parts {
+    duk_idx_t self, method, url, list, body, cf;
+    uint32_t state;
+    bool method_given, body_given;
+    const char *content_type;
+} req_parts_t;
+
+/* Reads input (slot 0): a Request to copy from, or a URL. */
+static void read_input(duk_context *ctx, req_parts_t *p, uint32_t in_state)
+{
+    if (in_state & EW__KIND_REQUEST) {
+        duk_get_prop_string(ctx, 0, REQ_METHOD);
+        duk_get_prop_string(ctx, 0, REQ_URL);
+        duk_get_prop_string(ctx, 0, EW__WEB_HLIST);
+        ew__headers_list_copy(ctx, -1);
+        duk_remove(ctx, -2);
+        duk_get_prop_string(ctx, 0, REQ_CF);
+        p->state |= in_state & ((3u << EW__STATE_REDIRECT_SHIFT) | EW__STATE_CF_LAZY);
+    } else {
+        duk_push_string(ctx, "GET");
+        duk_dup(ctx, 0);
+        if (!ew__web_push_url(ctx, -1))
+            (void) duk_type_error(ctx, "Invalid URL: %.200s", duk_get_string(ctx, -1));
+        duk_remove(ctx, -2);
+        duk_push_array(ctx);
+        duk_push_undefined(ctx);
+    }
+    duk_push_undefined(ctx); /* body slot */
+    p->method = p->self + 1, p->url = p->self + 2, p->list = p->self + 3, p->cf = p->self + 4;
+    p->body = p->self + 5;
+}
+
+/* Reads the members of init (slot 1) that Workers use, in the dictionary's (lexicographic) order. */
+static void read_init(duk_context *ctx, req_parts_t *p)
+{
+    if (duk_is_null_or_undefined(ctx, 1))
+        return;
+    if (!duk_is_object(ctx, 1))
+        (void) duk_type_error(ctx, "Failed to construct 'Request': init must be an object");
+    duk_get_prop_string(ctx, 1, "body");
+    if (ew__body_extract(ctx, -1, &p->content_type)) { /* body: null keeps the input's body (spec) */
+        duk_replace(ctx, p->body);
+        p->body_given = true;
+    }
+    duk_pop(ctx);
+    duk_get_prop_string(ctx, 1, "cf");
+    if (!duk_is_undefined(ctx, -1)) {
+        duk_replace(ctx, p->cf);
+        p->state &= ~EW__STATE_CF_LAZY;
+    } else {
+        duk_pop(ctx);
+    }
+    duk_get_prop_string(ctx, 1, "headers");
+    if (!duk_is_undefined(ctx, -1)) {
+        duk_push_array(ctx);
+        duk_replace(ctx, p->list);
+        ew__headers_fill(ctx, p->list, -1);
+    }
+    duk_pop(ctx);
+    duk_get_prop_string(ctx, 1, "method");
+    if (!duk_is_undefined(ctx, -1)) {
+        normalize_method(ctx, -1);
+        duk_replace(ctx, p->method);
+        p->method_given = true;
+    } else {
+        duk_pop(ctx);
+    }
+    duk_get_prop_string(ctx, 1, "redirect");
+    if (!duk_is_undefined(ctx, -1)) {
+        const char *r = duk_to_string(ctx, -1);
+        uint32_t mode = 0;
+        while (mode < 3 && strcmp(r, redirect_names[mode]) != 0)
+            mode++;
+        if (mode == 3)
+            (void) duk_type_error(ctx, "Invalid redirect value, must be one of \"follow\", \"manual\" or \"error\".");
+        p->state = (p->state & ~(3u << EW__STATE_REDIRECT_SHIFT)) | (mode << EW__STATE_REDIRECT_SHIFT);
+    }
+    duk_pop(ctx);
+}
+
+/* Stores the parts on the new object. */
+static void store_parts(duk_context *ctx, const req_parts_t *p)
+{
+    ew__web_set_state(ctx, p->self, p->state);
+    duk_dup(ctx, p->method);
+    duk_put_prop_string(ctx, p->self, REQ_METHOD);
+    duk_dup(ctx, p->url);
+    duk_put_prop_string(ctx, p->self, REQ_URL);
+    duk_dup(ctx, p->list);
+    duk_put_prop_string(ctx, p->self, EW__WEB_HLIST);
+    if (!duk_is_undefined(ctx, p->cf)) {
+        duk_dup(ctx, p->cf);
+        duk_put_prop_string(ctx, p->self, REQ_CF);
+    }
+    if (!duk_is_undefined(ctx, p->body)) {
+        duk_dup(ctx, p->body);
+        duk_put_prop_string(ctx, p->self, EW__WEB_BODY);
+    }
+}
+
+static duk_ret_t request_ctor(duk_context *ctx)
+{
+    req_parts_t p = {.self = ew__web_construct_this(ctx, "Request"), .state = EW__KIND_REQUEST};
+    uint32_t in_state = ew__web_state(ctx, 0);
+    if (!(in_state & EW__KIND_REQUEST))
+        in_state = 0;
+    read_input(ctx, &p, in_state);
+    read_init(ctx, &p);
+    /* A used body is a non-null body (reads drop the bytes but set the used bit). */
+    bool take_input = !p.body_given && in_state != 0 &&
+                      ((in_state & EW__STATE_USED) || duk_has_prop_string(ctx, 0, EW__WEB_BODY));
+    if (take_input && ew__body_is_used(ctx, 0, in_state))
+        return duk_type_error(ctx, "Cannot construct a Request with a Request object that has already been used.");
+    bool has_body = !duk_is_undefined(ctx, p.body) || take_input;
+    if ((p.method_given || p.body_given) && has_body && is_get_or_head(ctx, p.method))
+        return duk_type_error(ctx, "Request with a GET or HEAD method cannot have a body.");
+    if (p.content_type != NULL && !ew__headers_list_has(ctx, p.list, "content-type")) {
+        duk_push_string(ctx, p.content_type);
+        ew__headers_list_add(ctx, p.list, "content-type");
+    }
+    if (take_input && ew__body_take(ctx, 0))
+        duk_replace(ctx, p.body);
+    store_parts(ctx, &p);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Accessors and methods
+ */
+
+static duk_ret_t get_hidden(duk_context *ctx, const char *key)
+{
+    (void) ew__web_require_this(ctx, EW__KIND_REQUEST);
+    duk_get_prop_string(ctx, -1, key);
+    return 1;
+}
+
+static duk_ret_t request_get_method(duk_context *ctx) { return get_hidden(ctx, REQ_METHOD); }
+static duk_ret_t request_get_url(duk_context *ctx) { return get_hidden(ctx, REQ_URL); }
+
+static duk_ret_t request_get_redirect(duk_context *ctx)
+{
+    duk_push_string(ctx, redirect_names[redirect_of(ew__web_require_this(ctx, EW__KIND_REQUEST))]);
+    return 1;
+}
+
+/* cf: what the constructor was given (undefined when nothing); a request from C gets an empty object on
+ * first access, kept so that every access returns the same object. */
+static duk_ret_t request_get_cf(duk_context *ctx)
+{
+    uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST);
+    duk_get_prop_string(ctx, -1, REQ_CF);
+    if (duk_is_undefined(ctx, -1) && (state & EW__STATE_CF_LAZY)) {
+        duk_push_object(ctx);
+        duk_dup_top(ctx);
+        duk_put_prop_string(ctx, -4, REQ_CF);
+    }
+    return 1;
+}
+
+/* signal: null until AbortSignal exists (the Web-API issue). */
+static duk_ret_t request_get_signal(duk_context *ctx)
+{
+    (void) ew__web_require_this(ctx, EW__KIND_REQUEST);
+    duk_push_null(ctx);
+    return 1;
+}
+
+/* clone(): same method, url, redirect, cf, a copy of the headers (same guard) and the same body bytes. */
+static duk_ret_t request_clone(duk_context *ctx)
+{
+    uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST);
+    duk_idx_t self = duk_get_top_index(ctx);
+    if (ew__body_is_used(ctx, self, state))
+        return duk_type_error(ctx, "Body has already been used. It can only be used once. Use tee() first if "
+                                   "you need to read it twice.");
+    duk_idx_t copy = ew__web_push_instance(ctx, EW__PROTO_REQUEST);
+    ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
+    static const char *const keys[] = {REQ_METHOD, REQ_URL, REQ_CF};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        duk_get_prop_string(ctx, self, keys[i]);
+        if (duk_is_undefined(ctx, -1))
+            duk_pop(ctx);
+        else
+            duk_put_prop_string(ctx, copy, keys[i]);
+    }
+    duk_get_prop_string(ctx, self, EW__WEB_HLIST);
+    ew__headers_list_copy(ctx, -1);
+    duk_put_prop_string(ctx, copy, EW__WEB_HLIST);
+    duk_pop(ctx);
+    if (ew__body_push_shared(ctx, self))
+        duk_put_prop_string(ctx, copy, EW__WEB_BODY);
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * From C (lib/core/worker.c)
+ */
+
+/* Scheme check for ew__request_check: "http://" or "https://" (any case) and a non-empty rest; no bytes a
+ * request line cannot carry (controls, space, DEL). */
+static bool url_ok(const char *u)
+{
+    size_t skip = strncasecmp(u, "http://", 7) == 0 ? 7 : strncasecmp(u, "https://", 8) == 0 ? 8 : 0;
+    if (skip == 0 || u[skip] == '\0' || u[skip] == '/')
+        return false;
+    for (const unsigned char *s = (const unsigned char *) u; *s; s++) {
+        if (*s <= 0x20 || *s == 0x7F)
+            return false;
+    }
+    return true;
+}
+
+ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err)
+{
+    if (req == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "request: req is NULL");
+    if (req->method == NULL || !ew__http_is_token(req->method, strlen(req->method)))
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "request: method \"%.64s\" is not an HTTP token",
+                             req->method ? req->method : "(null)");
+    if (req->url == NULL || !url_ok(req->url))
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "request: url \"%.200s\" is not an absolute http(s) URL",
+                             req->url ? req->url : "(null)");
+    if (req->nheaders > 0 && req->headers == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "request: headers is NULL but nheaders is %zu",
+                             req->nheaders);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const ew_header_t *h = &req->headers[i];
+        if (h->name == NULL || !ew__http_is_token(h->name, h->name_len))
+            return ew__error_set(err, EW_ERR_INVALID_ARG, "request: header %zu: name \"%.*s\" is not an HTTP token",
+                                 i, h->name ? (int) (h->name_len > 64 ? 64 : h->name_len) : 6,
+                                 h->name ? h->name : "(null)");
+        if (h->value == NULL && h->value_len > 0)
+            return ew__error_set(err, EW_ERR_INVALID_ARG, "request: header \"%.*s\": value is NULL",
+                                 (int) (h->name_len > 64 ? 64 : h->name_len), h->name);
+        for (size_t j = 0; j < h->value_len; j++) {
+            char c = h->value[j];
+            if (c == '\r' || c == '\n' || c == '\0')
+                return ew__error_set(err, EW_ERR_INVALID_ARG, "request: header \"%.*s\": value contains CR, LF or NUL",
+                                     (int) (h->name_len > 64 ? 64 : h->name_len), h->name);
+        }
+    }
+    if (req->body == NULL && req->body_len > 0)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "request: body is NULL but body_len is %zu", req->body_len);
+    ew__error_clear(err);
+    return EW_OK;
+}
+
+/* Pushes the lower-case form of a (token) header name. */
+static void push_lower_name(duk_context *ctx, const char *name, size_t len)
+{
+    char small[64];
+    char *low = len <= sizeof(small) ? small : duk_push_fixed_buffer(ctx, len);
+    for (size_t i = 0; i < len; i++)
+        low[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char) (name[i] + 32) : name[i];
+    duk_push_lstring(ctx, low, len);
+    if (low != small)
+        duk_remove(ctx, -2);
+}
+
+/* Pushes the header list [name, value, ...] of a C request (values trimmed, UTF-8 decoded). */
+static void push_c_headers(duk_context *ctx, const ew_request_t *req)
+{
+    duk_push_array(ctx);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const ew_header_t *h = &req->headers[i];
+        push_lower_name(ctx, h->name, h->name_len);
+        duk_put_prop_index(ctx, -2, (duk_uarridx_t) (2 * i));
+        size_t b = 0, e = h->value_len;
+        while (b < e && ew__http_is_ws(h->value[b]))
+            b++;
+        while (e > b && ew__http_is_ws(h->value[e - 1]))
+            e--;
+        ew__push_utf8(ctx, h->value + b, e - b);
+        duk_put_prop_index(ctx, -2, (duk_uarridx_t) (2 * i + 1));
+    }
+}
+
+/* Headers of an incoming request are immutable, as in workerd (guard "request", which refuses changes) and
+ * the service-worker FetchEvent; scripts copy with new Request(request) to change them. The body exists
+ * when the host gave a non-NULL body pointer, even of 0 bytes. */
+void ew__request_push(duk_context *ctx, const ew_request_t *req)
+{
+    duk_idx_t self = ew__web_push_instance(ctx, EW__PROTO_REQUEST);
+    ew__web_set_state(ctx, self, EW__KIND_REQUEST | EW__STATE_CF_LAZY | EW__STATE_IMMUTABLE);
+    duk_push_string(ctx, req->method);
+    duk_put_prop_string(ctx, self, REQ_METHOD);
+    ew__push_utf8(ctx, req->url, strlen(req->url));
+    duk_put_prop_string(ctx, self, REQ_URL);
+    push_c_headers(ctx, req);
+    duk_put_prop_string(ctx, self, EW__WEB_HLIST);
+    if (req->body != NULL) {
+        void *b = duk_push_fixed_buffer(ctx, req->body_len);
+        if (req->body_len > 0)
+            memcpy(b, req->body, req->body_len);
+        duk_put_prop_string(ctx, self, EW__WEB_BODY);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * JS names -> C functions (text/json/arrayBuffer/bytes, headers, body, bodyUsed: body.c)
+ */
+
+static const ew__method_t request_methods[] = {
+    {"clone", request_clone, 0, 0},
+    {NULL, NULL, 0, 0},
+};
+
+static const ew__getter_t request_getters[] = {
+    {"method", request_get_method},
+    {"url", request_get_url},
+    {"redirect", request_get_redirect},
+    {"cf", request_get_cf},
+    {"signal", request_get_signal},
+    {NULL, NULL},
+};
+
+static const ew__class_t request_class = {
+    .name = "Request",
+    .ctor = request_ctor,
+    .ctor_nargs = 2,
+    .ctor_length = 1,
+    .methods = request_methods,
+    .getters = request_getters,
+    .proto_slot = EW__PROTO_REQUEST,
+};
+
+void ew__request_init(duk_context *ctx, duk_idx_t global_idx)
+{
+    duk_idx_t proto = ew__web_def_class(ctx, global_idx, &request_class);
+    ew__body_install(ctx, proto, DUK_INVALID_INDEX);
+    duk_pop(ctx);
+}

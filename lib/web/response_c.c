@@ -1,0 +1,200 @@
+/*
+ * response_c.c — responses on the C side: ew__response_extract() turns the Response a Worker returned into
+ * an ew_response_t (lib/core/worker.c calls it when the handler's promise settles), ew__response_make()
+ * builds the library's own error pages (1101/1102), and ew_response_destroy() (public) frees either.
+ *
+ * Memory layout of an ew_response_t, so that a response costs two malloc calls whatever its header count:
+ *
+ *     block:  [ ew_response_t | ew_header_t[nheaders] | status_text\0 | name\0 value\0 name\0 value\0 ... ]
+ *     body:   [ body bytes | \0 ]        (a separate allocation: it may be large)
+ *
+ * Fields are read-only for the receiver: never free or replace one, only ew_response_destroy() the whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Allocates the block for nheaders headers and `strings` bytes of NUL-terminated strings, plus the body
+ * buffer of body_len + 1 bytes. NULL on OOM (nothing left allocated). */
+static ew_response_t *alloc_response(size_t nheaders, size_t strings, size_t body_len, char **string_area)
+{
+    size_t head = sizeof(ew_response_t) + nheaders * sizeof(ew_header_t);
+    ew_response_t *r = malloc(head + strings);
+    if (r == NULL)
+        return NULL;
+    memset(r, 0, sizeof(*r));
+    r->body = malloc(body_len + 1);
+    if (r->body == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->body[body_len] = 0;
+    r->body_len = body_len;
+    r->headers = nheaders ? (ew_header_t *) (r + 1) : NULL;
+    r->nheaders = nheaders;
+    *string_area = (char *) r + head;
+    return r;
+}
+
+/* Copies len bytes + NUL to *area and advances it; returns where the copy starts. */
+static char *put_string(char **area, const void *s, size_t len)
+{
+    char *dst = *area;
+    if (len > 0)
+        memcpy(dst, s, len);
+    dst[len] = '\0';
+    *area = dst + len + 1;
+    return dst;
+}
+
+EW_API void ew_response_destroy(ew_response_t *resp)
+{
+    if (resp == NULL)
+        return;
+    free(resp->body);
+    free(resp);
+}
+
+ew_response_t *ew__response_make(int status, const char *content_type, const char *body, size_t body_len,
+                                 ew_status_t outcome)
+{
+    size_t ct_len = content_type ? strlen(content_type) : 0;
+    size_t strings = 1 + (content_type ? sizeof("content-type") + ct_len + 1 : 0);
+    char *area;
+    ew_response_t *r = alloc_response(content_type ? 1 : 0, strings, body_len, &area);
+    if (r == NULL)
+        return NULL;
+    r->status = status;
+    r->outcome = outcome;
+    r->status_text = put_string(&area, "", 0);
+    if (content_type != NULL) {
+        r->headers[0].name = put_string(&area, "content-type", sizeof("content-type") - 1);
+        r->headers[0].name_len = sizeof("content-type") - 1;
+        r->headers[0].value = put_string(&area, content_type, ct_len);
+        r->headers[0].value_len = ct_len;
+    }
+    if (body_len > 0)
+        memcpy(r->body, body, body_len);
+    return r;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Extraction. All Duktape work happens in one safe call; the C allocations are recorded in the job so the
+ * caller frees them if Duktape fails half-way (an allocation error at the memory limit).
+ */
+
+typedef struct extract_job {
+    ew_response_t *resp;  /* the result, once allocated */
+    const char *bad;      /* why the value is not an acceptable Response (static string), or NULL */
+} extract_job_t;
+
+/* Pushes an array [status text, name0, value0, ...] of strings whose bytes are UTF-8 (transcoded into
+ * buffers where needed) and returns the byte count of all of them with their NULs. */
+static size_t gather_strings(duk_context *ctx, duk_idx_t self)
+{
+    duk_push_array(ctx);
+    duk_idx_t parts = duk_get_top_index(ctx);
+    size_t total = 0, len;
+    duk_get_prop_string(ctx, self, EW__WEB_STATUS_TEXT);
+    if (duk_is_undefined(ctx, -1)) {
+        duk_pop(ctx);
+        duk_push_string(ctx, ""); /* none given: the host picks the reason phrase */
+    }
+    (void) ew__to_utf8(ctx, -1, &len);
+    total += len + 1;
+    duk_put_prop_index(ctx, parts, 0);
+    duk_get_prop_string(ctx, self, EW__WEB_HLIST);
+    duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, -1);
+    for (duk_uarridx_t i = 0; i < n; i++) {
+        duk_get_prop_index(ctx, -1, i);
+        (void) ew__to_utf8(ctx, -1, &len);
+        total += len + 1;
+        duk_put_prop_index(ctx, parts, i + 1);
+    }
+    duk_pop(ctx);
+    return total;
+}
+
+/* Bytes of the string or buffer at index i of the array at parts_idx, left pushed on the stack. */
+static const void *part_bytes(duk_context *ctx, duk_idx_t parts_idx, duk_uarridx_t i, size_t *len)
+{
+    duk_get_prop_index(ctx, parts_idx, i);
+    return ew__body_bytes(ctx, -1, len);
+}
+
+/* Safe-call body: [value] -> [undefined]. */
+static duk_ret_t extract(duk_context *ctx, void *udata)
+{
+    extract_job_t *job = udata;
+    duk_idx_t self = duk_get_top_index(ctx);
+    uint32_t state = ew__web_state(ctx, self);
+    if (!(state & EW__KIND_RESPONSE)) {
+        job->bad = "TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'.";
+        return 0;
+    }
+    if (state & EW__STATE_TYPE_ERROR) {
+        job->bad = "TypeError: Return value from the handler is Response.error(), a network error.";
+        return 0;
+    }
+    if (ew__body_is_used(ctx, self, state)) {
+        job->bad = "TypeError: Body has already been used. It can only be used once.";
+        return 0;
+    }
+    duk_require_stack(ctx, 8);
+    size_t strings = gather_strings(ctx, self);
+    duk_idx_t parts = duk_get_top_index(ctx);
+    size_t nheaders = (duk_get_length(ctx, parts) - 1) / 2;
+    if (!ew__body_take(ctx, self))
+        duk_push_fixed_buffer(ctx, 0);
+    size_t body_len;
+    const void *body = ew__body_bytes(ctx, -1, &body_len);
+
+    /* From here on no Duktape call allocates: the stack has room and every value exists. */
+    char *area;
+    job->resp = alloc_response(nheaders, strings, body_len, &area);
+    if (job->resp == NULL)
+        return 0;
+    ew_response_t *r = job->resp;
+    r->status = (int) (state >> EW__STATE_STATUS_SHIFT);
+    r->outcome = EW_OK;
+    if (body_len > 0)
+        memcpy(r->body, body, body_len);
+    size_t len;
+    const void *p = part_bytes(ctx, parts, 0, &len);
+    r->status_text = put_string(&area, p, len);
+    duk_pop(ctx);
+    for (size_t i = 0; i < nheaders; i++) {
+        p = part_bytes(ctx, parts, (duk_uarridx_t) (1 + 2 * i), &len);
+        r->headers[i].name = put_string(&area, p, len);
+        r->headers[i].name_len = len;
+        p = part_bytes(ctx, parts, (duk_uarridx_t) (2 + 2 * i), &len);
+        r->headers[i].value = put_string(&area, p, len);
+        r->headers[i].value_len = len;
+        duk_pop_2(ctx);
+    }
+    return 0;
+}
+
+ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err)
+{
+    *out = NULL;
+    extract_job_t job = {NULL, NULL};
+    duk_dup(ctx, idx);
+    if (duk_safe_call(ctx, extract, &job, 1, 1) != DUK_EXEC_SUCCESS) {
+        /* Only allocation can fail in there: at the isolate's limit, or the host's allocator. */
+        ew_response_destroy(job.resp);
+        ew_status_t code = ew__isolate_aborting(ctx) ? EW_ERR_MEMORY_LIMIT : EW_ERR_NOMEM;
+        ew__error_from_js(ctx, err, code);
+        duk_pop(ctx);
+        return code;
+    }
+    duk_pop(ctx);
+    if (job.bad != NULL)
+        return ew__error_set(err, EW_ERR_BAD_RESPONSE, "%s", job.bad);
+    if (job.resp == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory copying the response");
+    ew__error_clear(err);
+    *out = job.resp;
+    return EW_OK;
+}

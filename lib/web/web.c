@@ -1,0 +1,287 @@
+/*
+ * web.c — installs the Fetch types (Headers, Request, Response) in a heap, and the few helpers their
+ * files share: the prototype registry in the heap stash, brand checks, class setup, HTTP byte classes.
+ *
+ * lib/core/isolate.c calls ew__web_init() once per heap, after Promise. Each class file defines its
+ * constructor and prototype through web_def_class() and keeps no C state: everything per heap lives in the
+ * heap (the stash holds the prototypes, so C code can make instances without looking at globals that a
+ * script may have replaced). lib/web/internal.h describes the object layouts.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+void ew__web_init(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_push_array(ctx);
+    duk_put_prop_string(ctx, -2, EW__WEB_PROTO_KEY);
+    duk_pop(ctx);
+
+    duk_push_global_object(ctx);
+    duk_idx_t global = duk_get_top_index(ctx);
+    ew__headers_init(ctx, global);
+    ew__body_init(ctx);
+    ew__request_init(ctx, global);
+    ew__response_init(ctx, global);
+    duk_pop(ctx);
+}
+
+void ew__web_push_proto(duk_context *ctx, ew__proto_t which)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_string(ctx, -1, EW__WEB_PROTO_KEY);
+    duk_get_prop_index(ctx, -1, (duk_uarridx_t) which);
+    duk_replace(ctx, -3);
+    duk_pop(ctx);
+}
+
+duk_idx_t ew__web_push_instance(duk_context *ctx, ew__proto_t which)
+{
+    duk_idx_t idx = duk_push_object(ctx);
+    ew__web_push_proto(ctx, which);
+    duk_set_prototype(ctx, idx);
+    return idx;
+}
+
+/* Constructors follow the JS class protocol: `new` is required, and the instance is `this` (made by the
+ * engine from new.target's prototype), so a subclass made through Reflect.construct-style lowering works. */
+duk_idx_t ew__web_construct_this(duk_context *ctx, const char *class_name)
+{
+    if (!duk_is_constructor_call(ctx))
+        (void) duk_type_error(ctx, "Class constructor %s cannot be invoked without 'new'", class_name);
+    duk_push_this(ctx);
+    return duk_get_top_index(ctx);
+}
+
+duk_idx_t ew__web_def_class(duk_context *ctx, duk_idx_t global_idx, const ew__class_t *cls)
+{
+    global_idx = duk_require_normalize_index(ctx, global_idx);
+    duk_push_c_function(ctx, cls->ctor, cls->ctor_nargs);
+    duk_idx_t ctor = duk_get_top_index(ctx);
+    duk_push_string(ctx, "name");
+    duk_push_string(ctx, cls->name);
+    duk_def_prop(ctx, ctor, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
+    duk_push_string(ctx, "length");
+    duk_push_int(ctx, cls->ctor_length);
+    duk_def_prop(ctx, ctor, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
+
+    duk_idx_t proto = duk_push_object(ctx);
+    duk_dup(ctx, ctor);
+    ew__def_hidden_value(ctx, proto, "constructor");
+    duk_push_string(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
+    duk_push_string(ctx, cls->name);
+    duk_def_prop(ctx, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
+    if (cls->methods != NULL)
+        ew__def_methods(ctx, proto, cls->methods);
+    for (const ew__getter_t *g = cls->getters; g != NULL && g->name != NULL; g++)
+        ew__def_getter(ctx, proto, g->name, g->get, NULL);
+
+    duk_push_string(ctx, "prototype");
+    duk_dup(ctx, proto);
+    duk_def_prop(ctx, ctor, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_CLEAR_WEC);
+    if (cls->statics != NULL)
+        ew__def_methods(ctx, ctor, cls->statics);
+
+    ew__web_register_proto(ctx, proto, cls->proto_slot);
+    duk_dup(ctx, ctor);
+    ew__def_hidden_value(ctx, global_idx, cls->name);
+    duk_remove(ctx, ctor);
+    return duk_get_top_index(ctx);
+}
+
+void ew__web_register_proto(duk_context *ctx, duk_idx_t proto_idx, ew__proto_t slot)
+{
+    proto_idx = duk_require_normalize_index(ctx, proto_idx);
+    duk_push_global_stash(ctx);
+    duk_get_prop_string(ctx, -1, EW__WEB_PROTO_KEY);
+    duk_dup(ctx, proto_idx);
+    duk_put_prop_index(ctx, -2, (duk_uarridx_t) slot);
+    duk_pop_2(ctx);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * HTTP byte classes (RFC 9110): token characters for names and methods, whitespace for trimming.
+ */
+
+static const uint8_t token_chars[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
+    ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+bool ew__http_is_token(const char *s, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!token_chars[(unsigned char) s[i]])
+            return false;
+    }
+    return true;
+}
+
+bool ew__http_is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Instance state (the EW__WEB_STATE integer) and brand checks
+ */
+
+uint32_t ew__web_state(duk_context *ctx, duk_idx_t obj_idx)
+{
+    if (!duk_is_object(ctx, obj_idx))
+        return 0;
+    duk_get_prop_string(ctx, obj_idx, EW__WEB_STATE);
+    uint32_t state = (uint32_t) duk_get_uint_default(ctx, -1, 0);
+    duk_pop(ctx);
+    return state;
+}
+
+void ew__web_set_state(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
+{
+    obj_idx = duk_require_normalize_index(ctx, obj_idx);
+    duk_push_uint(ctx, state);
+    duk_put_prop_string(ctx, obj_idx, EW__WEB_STATE);
+}
+
+uint32_t ew__web_require_this(duk_context *ctx, uint32_t kinds)
+{
+    duk_push_this(ctx);
+    uint32_t state = ew__web_state(ctx, -1);
+    if ((state & kinds & EW__STATE_KIND_MASK) == 0)
+        (void) duk_type_error(ctx, "Illegal invocation: this is not a %s",
+                              kinds == EW__KIND_REQUEST ? "Request" : kinds == EW__KIND_RESPONSE ? "Response"
+                                                                                                 : "Request or Response");
+    return state;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * URLs, until lib/web gets the WHATWG URL parser: an absolute URL is "scheme://rest" with an RFC 3986
+ * scheme. Leading/trailing C0 controls and spaces are dropped, scheme and host lower-cased, and an empty
+ * path becomes "/", which is what the URL serializer would produce for the URLs Workers use.
+ */
+
+/* Length of the scheme at s (letters, digits, + - . after a letter) when "://" follows, else 0. */
+static size_t url_scheme_len(const char *s, size_t len)
+{
+    if (len == 0 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
+        return 0;
+    size_t i = 1;
+    while (i < len && (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+                       s[i] == '+' || s[i] == '-' || s[i] == '.'))
+        i++;
+    return (len - i >= 3 && memcmp(s + i, "://", 3) == 0) ? i : 0;
+}
+
+bool ew__web_push_url(duk_context *ctx, duk_idx_t idx)
+{
+    duk_size_t len;
+    const char *s = duk_to_lstring(ctx, idx, &len);
+    while (len > 0 && (unsigned char) s[0] <= 0x20)
+        s++, len--;
+    while (len > 0 && (unsigned char) s[len - 1] <= 0x20)
+        len--;
+    size_t scheme = url_scheme_len(s, len);
+    if (scheme == 0 || len == scheme + 3)
+        return false;
+    size_t host = scheme + 3, end = host;
+    while (end < len && s[end] != '/' && s[end] != '?' && s[end] != '#')
+        end++;
+    for (size_t i = host; i < end; i++) {
+        if (s[i] == '@')
+            host = i + 1; /* userinfo keeps its case */
+    }
+    bool add_slash = end == len || s[end] != '/';
+    char *out = duk_push_fixed_buffer(ctx, len + 1);
+    for (size_t i = 0; i < len; i++) {
+        bool lower = i < scheme || (i >= host && i < end);
+        out[i] = (lower && s[i] >= 'A' && s[i] <= 'Z') ? (char) (s[i] + 32) : s[i];
+    }
+    if (add_slash) {
+        memmove(out + end + 1, out + end, len - end);
+        out[end] = '/';
+    }
+    duk_push_lstring(ctx, out, len + add_slash);
+    duk_remove(ctx, -2);
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Reason phrases (RFC 9110 section 15), what Workers return as statusText when none was given.
+ */
+
+const char *ew__web_reason_phrase(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 511: return "Network Authentication Required";
+    default: return "";
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Table of this module's JS surface: see headers.c, request.c, response.c and body.c; each ends with its
+ * own table. ew__web_init() installs, in order:
+ *
+ *   Headers                  headers.c   (and the "Headers Iterator" prototype)
+ *   (body stream stand-in)   body.c      what request.body / response.body return until streams land
+ *   Request                  request.c   (body methods from body.c)
+ *   Response                 response.c  (body methods from body.c)
+ */

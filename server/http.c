@@ -1,0 +1,625 @@
+/*
+ * http.c — ew-server's HTTP/1.1 connections on libevent.
+ *
+ * One conn per TCP connection, one request in service at a time (pipelined requests wait in the input
+ * buffer and are parsed once the previous response is written, so responses keep their order):
+ *
+ *   READ_HEAD ──head──> READ_BODY ──done──> IN_WORKER ──response──> WRITING ──drained──> READ_HEAD (keep-alive)
+ *        └──────────── error: 4xx/5xx with Connection: close, then CLOSING ───────────────┘        or close
+ *
+ * The parser (lib/net/http1.c) works on the pulled-up input buffer; the head's slices are copied into the
+ * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker
+ * leaves the conn as a zombie until the Worker's callback arrives (the callback owns the last reference).
+ * Timeouts: idle keep-alive, a deadline for the whole request to arrive (slowloris), and write progress.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "http.h"
+#include "net/http1.h"
+
+typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, WRITING, CLOSING } conn_state_t;
+
+typedef struct conn conn_t;
+
+struct srv_http {
+    struct event_base *base;
+    ew_worker_t *worker;
+    srv_http_config_t cfg;
+    struct evconnlistener *listener;
+    int port;
+    char host_default[64];       /* "ip:port" for requests without Host (HTTP/1.0) */
+    conn_t *conns;               /* all live conns, zombies included (list) */
+    uint32_t nconns;             /* live conns that still have a socket */
+    bool draining;
+    void (*on_drained)(void *arg);
+    void *drained_arg;
+};
+
+/* Where one header of the request being assembled sits in conn->head. */
+typedef struct hdr_off {
+    uint32_t name, name_len, value, value_len;
+} hdr_off_t;
+
+struct conn {
+    srv_http_t *srv;
+    struct bufferevent *bev;     /* NULL once the socket is closed (zombie waiting for the Worker) */
+    struct event *deadline;      /* request-arrival deadline (owned) */
+    ew__h1_parser_t parser;
+    conn_state_t state;
+    char peer[INET6_ADDRSTRLEN];
+
+    /* The request being assembled: method, URL and header bytes copied out of the input buffer. */
+    char *head;                  /* owned: method \0 url \0 then header names and values */
+    size_t head_len, head_cap;
+    uint32_t url_off;
+    hdr_off_t *hdrs;             /* owned */
+    size_t nhdrs;
+    uint8_t *body;               /* owned */
+    size_t body_len, body_cap;
+    bool keep_alive;
+    bool is_head;
+    struct timespec started;
+    conn_t *next;
+};
+
+static void conn_read_loop(conn_t *c);
+static void conn_close(conn_t *c);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Small helpers
+ */
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double) (now.tv_sec - t0->tv_sec) * 1e3 + (double) (now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static struct timeval tv_ms(uint32_t ms)
+{
+    struct timeval tv = {(time_t) (ms / 1000), (suseconds_t) ((ms % 1000) * 1000)};
+    return tv;
+}
+
+/* Appends bytes to the head store; returns the offset or UINT32_MAX on OOM. */
+static uint32_t head_put(conn_t *c, const char *p, size_t n)
+{
+    if (c->head_len + n + 1 > c->head_cap) {
+        size_t cap = c->head_cap ? c->head_cap : 1024;
+        while (cap < c->head_len + n + 1)
+            cap *= 2;
+        char *h = realloc(c->head, cap);
+        if (h == NULL)
+            return UINT32_MAX;
+        c->head = h;
+        c->head_cap = cap;
+    }
+    uint32_t off = (uint32_t) c->head_len;
+    memcpy(c->head + off, p, n);
+    c->head[off + n] = '\0';
+    c->head_len += n + 1;
+    return off;
+}
+
+static bool body_put(conn_t *c, const char *p, size_t n)
+{
+    if (c->body_len + n > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 4096;
+        while (cap < c->body_len + n)
+            cap *= 2;
+        uint8_t *b = realloc(c->body, cap);
+        if (b == NULL)
+            return false;
+        c->body = b;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, p, n);
+    c->body_len += n;
+    return true;
+}
+
+static void request_reset(conn_t *c)
+{
+    c->head_len = 0;
+    c->nhdrs = 0;
+    c->body_len = 0;
+    c->url_off = 0;
+    c->is_head = false;
+    c->keep_alive = false;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Writing
+ */
+
+static void log_request(conn_t *c, int status, const char *reason)
+{
+    if (!c->srv->cfg.log_requests || c->head_len == 0)
+        return;
+    const char *url = c->head + c->url_off;
+    const char *path = strstr(url, "://");
+    path = path ? strchr(path + 3, '/') : url;
+    printf("%s %s %d %s (%.0fms)\n", c->head, path ? path : "/", status, reason, ms_since(&c->started));
+    fflush(stdout);
+}
+
+/* Hop-by-hop and framing headers are the server's business, not the Worker's. */
+static bool skip_response_header(const char *name)
+{
+    return strcmp(name, "connection") == 0 || strcmp(name, "transfer-encoding") == 0 ||
+           strcmp(name, "keep-alive") == 0 || strcmp(name, "content-length") == 0 ||
+           strcmp(name, "upgrade") == 0;
+}
+
+static void free_response_body(const void *data, size_t len, void *arg)
+{
+    (void) data;
+    (void) len;
+    ew_response_destroy(arg);
+}
+
+/* Queues the response; takes ownership of resp. */
+static void write_response(conn_t *c, ew_response_t *resp)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    const char *reason = resp->status_text && resp->status_text[0] ? resp->status_text
+                                                                   : ew__h1_reason_phrase(resp->status);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", resp->status, reason);
+    for (size_t i = 0; i < resp->nheaders; i++) {
+        const ew_header_t *h = &resp->headers[i];
+        if (skip_response_header(h->name))
+            continue;
+        evbuffer_add(out, h->name, h->name_len);
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, h->value, h->value_len);
+        evbuffer_add(out, "\r\n", 2);
+    }
+    bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
+    if (!no_body)
+        evbuffer_add_printf(out, "content-length: %zu\r\n", resp->body_len);
+    if (!c->keep_alive)
+        evbuffer_add(out, "connection: close\r\n", 19);
+    evbuffer_add(out, "\r\n", 2);
+    log_request(c, resp->status, reason);
+    c->state = WRITING;
+    if (!no_body && !c->is_head && resp->body_len > 0)
+        evbuffer_add_reference(out, resp->body, resp->body_len, free_response_body, resp);
+    else
+        ew_response_destroy(resp);
+}
+
+/* Answers a protocol error with a short text body and closes after writing. */
+static void write_error(conn_t *c, int status, const char *why)
+{
+    if (c->bev == NULL)
+        return;
+    char body[256];
+    int n = snprintf(body, sizeof(body), "%d %s: %s\n", status, ew__h1_reason_phrase(status), why);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\ncontent-type: text/plain;charset=UTF-8\r\ncontent-length: %d\r\n"
+                        "connection: close\r\n\r\n%s",
+                        status, ew__h1_reason_phrase(status), n, body);
+    if (c->head_len > 0)
+        log_request(c, status, ew__h1_reason_phrase(status));
+    c->keep_alive = false;
+    c->state = CLOSING;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * The Worker
+ */
+
+static void conn_free(conn_t *c)
+{
+    srv_http_t *s = c->srv;
+    for (conn_t **pp = &s->conns; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    ew__h1_parser_dispose(&c->parser);
+    if (c->deadline != NULL)
+        event_free(c->deadline);
+    free(c->head);
+    free(c->hdrs);
+    free(c->body);
+    free(c);
+}
+
+static void maybe_drained(srv_http_t *s)
+{
+    if (s->draining && s->conns == NULL && s->on_drained != NULL) {
+        void (*cb)(void *) = s->on_drained;
+        s->on_drained = NULL;
+        cb(s->drained_arg);
+    }
+}
+
+static void on_worker_response(void *udata, ew_response_t *resp, const ew_error_t *err)
+{
+    (void) err;
+    conn_t *c = udata;
+    if (c->bev == NULL) { /* the client left meanwhile */
+        ew_response_destroy(resp);
+        srv_http_t *s = c->srv;
+        conn_free(c);
+        maybe_drained(s);
+        return;
+    }
+    if (c->srv->draining)
+        c->keep_alive = false;
+    write_response(c, resp);
+    bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void dispatch(conn_t *c)
+{
+    if (c->deadline != NULL)
+        event_del(c->deadline);
+    ew_header_t *hdrs = malloc((c->nhdrs + 1) * sizeof(*hdrs));
+    if (hdrs == NULL) {
+        write_error(c, 503, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < c->nhdrs; i++) {
+        hdrs[i].name = c->head + c->hdrs[i].name;
+        hdrs[i].name_len = c->hdrs[i].name_len;
+        hdrs[i].value = c->head + c->hdrs[i].value;
+        hdrs[i].value_len = c->hdrs[i].value_len;
+    }
+    /* CF-Connecting-IP, as Cloudflare's edge sets it. */
+    hdrs[c->nhdrs].name = "cf-connecting-ip";
+    hdrs[c->nhdrs].name_len = 16;
+    hdrs[c->nhdrs].value = c->peer;
+    hdrs[c->nhdrs].value_len = strlen(c->peer);
+    ew_request_t req = {
+        .method = c->head,
+        .url = c->head + c->url_off,
+        .headers = hdrs,
+        .nheaders = c->nhdrs + 1,
+        .body = c->body_len ? c->body : NULL,
+        .body_len = c->body_len,
+    };
+    c->state = IN_WORKER;
+    bufferevent_disable(c->bev, EV_READ);
+    ew_status_t st = ew_worker_fetch(c->srv->worker, &req, on_worker_response, c);
+    free(hdrs);
+    if (st != EW_OK)
+        write_error(c, st == EW_ERR_INVALID_ARG ? 400 : 503, ew_status_name(st));
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Reading
+ */
+
+/* Copies the head out of the input buffer: method, absolute URL, headers. Returns false on OOM. */
+static bool take_head(conn_t *c, const ew__h1_message_t *m)
+{
+    request_reset(c);
+    clock_gettime(CLOCK_MONOTONIC, &c->started);
+    if (head_put(c, m->method.ptr, m->method.len) == UINT32_MAX)
+        return false;
+    c->is_head = m->method.len == 4 && memcmp(m->method.ptr, "HEAD", 4) == 0;
+    c->keep_alive = m->keep_alive && !c->srv->draining;
+    /* Absolute URL: absolute-form targets as sent, origin-form ones behind http://Host. */
+    char *url;
+    size_t url_len;
+    bool absolute = m->target.len > 0 && m->target.ptr[0] != '/' && m->target.ptr[0] != '*';
+    const char *host = m->host.len ? m->host.ptr : c->srv->host_default;
+    size_t host_len = m->host.len ? m->host.len : strlen(c->srv->host_default);
+    if (absolute) {
+        url = NULL;
+        url_len = 0;
+        if ((c->url_off = head_put(c, m->target.ptr, m->target.len)) == UINT32_MAX)
+            return false;
+    } else {
+        url_len = 7 + host_len + m->target.len;
+        url = malloc(url_len + 1);
+        if (url == NULL)
+            return false;
+        memcpy(url, "http://", 7);
+        memcpy(url + 7, host, host_len);
+        memcpy(url + 7 + host_len, m->target.ptr, m->target.len);
+        c->url_off = head_put(c, url, url_len);
+        free(url);
+        if (c->url_off == UINT32_MAX)
+            return false;
+    }
+    hdr_off_t *hdrs = realloc(c->hdrs, (m->nheaders ? m->nheaders : 1) * sizeof(*hdrs));
+    if (hdrs == NULL)
+        return false;
+    c->hdrs = hdrs;
+    for (size_t i = 0; i < m->nheaders; i++) {
+        const ew__h1_header_t *h = &m->headers[i];
+        hdrs[i].name = head_put(c, h->name, h->name_len);
+        hdrs[i].value = head_put(c, h->value, h->value_len);
+        if (hdrs[i].name == UINT32_MAX || hdrs[i].value == UINT32_MAX)
+            return false;
+        hdrs[i].name_len = h->name_len;
+        hdrs[i].value_len = h->value_len;
+    }
+    c->nhdrs = m->nheaders;
+    return true;
+}
+
+static void arm_deadline(conn_t *c)
+{
+    struct timeval tv = tv_ms(c->srv->cfg.request_timeout_ms);
+    event_add(c->deadline, &tv);
+}
+
+/* Parses what has arrived, one event at a time, until the parser needs more bytes or a request is in the
+ * Worker. */
+static void conn_read_loop(conn_t *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (c->state == READ_HEAD || c->state == READ_BODY) {
+        size_t len = evbuffer_get_length(in);
+        const char *buf = len ? (const char *) evbuffer_pullup(in, -1) : "";
+        if (len > 0 && c->state == READ_HEAD && !event_pending(c->deadline, EV_TIMEOUT, NULL))
+            arm_deadline(c);
+        size_t used = 0;
+        ew__h1_slice_t body;
+        int ev = ew__h1_parse(&c->parser, buf, len, &used, &body);
+        switch (ev) {
+        case EW__H1_AGAIN:
+            evbuffer_drain(in, used);
+            return;
+        case EW__H1_HEAD:
+            if (!take_head(c, &c->parser.msg)) {
+                write_error(c, 503, "out of memory");
+                return;
+            }
+            if (c->parser.msg.expect_continue)
+                bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+            c->state = READ_BODY;
+            evbuffer_drain(in, used);
+            break;
+        case EW__H1_BODY:
+            if (!body_put(c, body.ptr, body.len)) {
+                write_error(c, 413, "request body too large for this server's memory");
+                return;
+            }
+            evbuffer_drain(in, used);
+            break;
+        case EW__H1_DONE:
+            evbuffer_drain(in, used);
+            dispatch(c);
+            return;
+        default:
+            write_error(c, c->parser.error_status, c->parser.error_reason);
+            return;
+        }
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    (void) bev;
+    conn_read_loop(arg);
+}
+
+/* The response (or error page) has been written out. */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    (void) bev;
+    conn_t *c = arg;
+    if (c->state == CLOSING || (c->state == WRITING && !c->keep_alive)) {
+        conn_close(c);
+        return;
+    }
+    if (c->state == WRITING) {
+        c->state = READ_HEAD;
+        request_reset(c);
+        struct timeval idle = tv_ms(c->srv->cfg.idle_timeout_ms);
+        struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
+        bufferevent_set_timeouts(c->bev, &idle, &wr);
+        bufferevent_enable(c->bev, EV_READ);
+        conn_read_loop(c); /* a pipelined request may be waiting */
+    }
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void) bev;
+    conn_t *c = arg;
+    if (what & BEV_EVENT_EOF) {
+        /* A half-closed client may still wait for the response to what it sent. */
+        if (c->state == IN_WORKER || c->state == WRITING)
+            return;
+        if (c->state == READ_BODY || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+            conn_close(c);
+            return;
+        }
+    }
+    conn_close(c);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    conn_t *c = arg;
+    if (c->state == READ_HEAD || c->state == READ_BODY) {
+        write_error(c, 408, "the request did not arrive in time");
+        bufferevent_enable(c->bev, EV_WRITE);
+    }
+}
+
+/* Closes the socket. The conn itself goes too, unless the Worker still has its request. */
+static void conn_close(conn_t *c)
+{
+    srv_http_t *s = c->srv;
+    if (c->bev != NULL) {
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+        s->nconns--;
+    }
+    if (c->state == IN_WORKER)
+        return; /* on_worker_response frees it */
+    conn_free(c);
+    maybe_drained(s);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Accepting
+ */
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int socklen, void *arg)
+{
+    (void) l;
+    (void) socklen;
+    srv_http_t *s = arg;
+    if (s->draining || s->nconns >= s->cfg.max_connections) {
+        evutil_closesocket(fd);
+        return;
+    }
+    conn_t *c = calloc(1, sizeof(*c));
+    ew__h1_config_t pcfg = {
+        .max_head_bytes = s->cfg.max_header_bytes,
+        .max_target_len = s->cfg.max_url_bytes,
+        .max_body_bytes = s->cfg.max_body_bytes,
+    };
+    if (c == NULL || ew__h1_parser_init(&c->parser, EW__H1_REQUEST, &pcfg) != 0) {
+        free(c);
+        evutil_closesocket(fd);
+        return;
+    }
+    c->srv = s;
+    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->deadline = evtimer_new(s->base, on_deadline, c);
+    if (c->bev == NULL || c->deadline == NULL) {
+        if (c->bev != NULL)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        ew__h1_parser_dispose(&c->parser);
+        if (c->deadline != NULL)
+            event_free(c->deadline);
+        free(c);
+        return;
+    }
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *) addr)->sin_addr, c->peer, sizeof(c->peer));
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) addr)->sin6_addr, c->peer, sizeof(c->peer));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->next = s->conns;
+    s->conns = c;
+    s->nconns++;
+    struct timeval idle = tv_ms(s->cfg.idle_timeout_ms);
+    struct timeval wr = tv_ms(s->cfg.write_timeout_ms);
+    bufferevent_set_timeouts(c->bev, &idle, &wr);
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const srv_http_config_t *cfg)
+{
+    srv_http_t *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->base = base;
+    s->worker = worker;
+    s->cfg = *cfg;
+    if (!s->cfg.idle_timeout_ms)
+        s->cfg.idle_timeout_ms = 60000;
+    if (!s->cfg.request_timeout_ms)
+        s->cfg.request_timeout_ms = 30000;
+    if (!s->cfg.write_timeout_ms)
+        s->cfg.write_timeout_ms = 30000;
+    if (!s->cfg.max_connections)
+        s->cfg.max_connections = 10000;
+    if (!s->cfg.max_url_bytes)
+        s->cfg.max_url_bytes = 16384;
+
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    char spec[128];
+    bool v6 = strchr(cfg->ip, ':') != NULL;
+    snprintf(spec, sizeof(spec), v6 ? "[%s]:%d" : "%s:%d", cfg->ip, cfg->port);
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *) &ss, &sslen) != 0) {
+        fprintf(stderr, "ew-server: --ip %s is not an IP address\n", cfg->ip);
+        free(s);
+        return NULL;
+    }
+    s->listener = evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+                                          (struct sockaddr *) &ss, sslen);
+    if (s->listener == NULL) {
+        fprintf(stderr, "ew-server: cannot listen on %s: %s\n", spec, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *) &bound, &blen);
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &bound)->sin6_port
+                                                 : ((struct sockaddr_in *) &bound)->sin_port);
+    snprintf(s->host_default, sizeof(s->host_default), v6 ? "[%s]:%d" : "%s:%d", cfg->ip, s->port);
+    return s;
+}
+
+int srv_http_port(const srv_http_t *s)
+{
+    return s->port;
+}
+
+uint32_t srv_http_connections(const srv_http_t *s)
+{
+    return s->nconns;
+}
+
+void srv_http_drain(srv_http_t *s, void (*on_drained)(void *arg), void *arg)
+{
+    s->draining = true;
+    s->on_drained = on_drained;
+    s->drained_arg = arg;
+    if (s->listener != NULL) {
+        evconnlistener_free(s->listener);
+        s->listener = NULL;
+    }
+    conn_t *next;
+    for (conn_t *c = s->conns; c != NULL; c = next) {
+        next = c->next;
+        /* Idle keep-alive connections, and requests that have not fully arrived, are closed now. */
+        if (c->bev != NULL && c->state == READ_HEAD)
+            conn_close(c);
+        else
+            c->keep_alive = false;
+    }
+    maybe_drained(s);
+}
+
+void srv_http_free(srv_http_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->listener != NULL)
+        evconnlistener_free(s->listener);
+    while (s->conns != NULL) {
+        conn_t *c = s->conns;
+        if (c->bev != NULL) {
+            bufferevent_free(c->bev);
+            c->bev = NULL;
+        }
+        conn_free(c);
+    }
+    free(s);
+}

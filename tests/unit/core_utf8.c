@@ -1,0 +1,76 @@
+/* Strings across the C boundary: emoji survive both directions, invalid bytes become U+FFFD. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "internal.h"
+
+static duk_context *ctx;
+
+static void setup(void)
+{
+    ctx = duk_create_heap_default();
+}
+
+static void teardown(void)
+{
+    duk_destroy_heap(ctx);
+}
+
+TestSuite(core_utf8, .init = setup, .fini = teardown);
+
+Test(core_utf8, emoji_becomes_surrogate_pair)
+{
+    ew__push_utf8(ctx, "a\xF0\x9F\x98\x80z", 6);
+    duk_get_prop_string(ctx, -1, "length");
+    cr_assert_eq(duk_get_int(ctx, -1), 4);
+    duk_pop(ctx);
+    duk_push_string(ctx, "charCodeAt");
+    duk_push_int(ctx, 1);
+    duk_call_prop(ctx, -3, 1);
+    cr_assert_eq(duk_get_int(ctx, -1), 0xD83D);
+}
+
+Test(core_utf8, emoji_round_trips)
+{
+    const char *in = "h\xC3\xA9llo \xF0\x9F\x8C\x8D \xE2\x82\xAC";
+    ew__push_utf8(ctx, in, strlen(in));
+    size_t n;
+    const char *out = ew__to_utf8(ctx, -1, &n);
+    cr_assert_eq(n, strlen(in));
+    cr_assert(memcmp(in, out, n) == 0);
+}
+
+Test(core_utf8, js_built_pair_comes_out_as_utf8)
+{
+    duk_eval_string(ctx, "String.fromCharCode(0xD83D, 0xDE00)");
+    size_t n;
+    const char *out = ew__to_utf8(ctx, -1, &n);
+    cr_assert_eq(n, 4);
+    cr_assert(memcmp(out, "\xF0\x9F\x98\x80", 4) == 0);
+}
+
+Test(core_utf8, lone_surrogate_becomes_replacement)
+{
+    duk_eval_string(ctx, "'x' + String.fromCharCode(0xD800) + 'y'");
+    size_t n;
+    const char *out = ew__to_utf8(ctx, -1, &n);
+    cr_assert_str_eq(out, "x\xEF\xBF\xBDy");
+    cr_assert_eq(n, 5);
+}
+
+Test(core_utf8, invalid_input_becomes_replacement)
+{
+    ew__push_utf8(ctx, "a\xFF" "b\xC0\xAF", 5);
+    size_t n;
+    const char *out = ew__to_utf8(ctx, -1, &n);
+    cr_assert_str_eq(out, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+Test(core_utf8, validator_rejects_surrogates_and_overlongs)
+{
+    cr_assert(ew__utf8_valid("plain", 5));
+    cr_assert(ew__utf8_valid("\xF0\x9F\x98\x80", 4));
+    cr_assert_not(ew__utf8_valid("\xED\xA0\x80", 3));
+    cr_assert_not(ew__utf8_valid("\xC0\x80", 2));
+    cr_assert_not(ew__utf8_valid("\xF4\x90\x80\x80", 4));
+}

@@ -1,0 +1,256 @@
+/* The public worker API through the blocking helpers: loading, vars, fetch, scheduled events, limits,
+ * errors as values, and unloading with requests in flight. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "edgeworker.h"
+
+static ew_runtime_t *rt;
+static char logbuf[16384];
+
+static void on_log(void *udata, ew_log_level_t level, const char *worker, const char *msg, size_t len)
+{
+    (void) udata;
+    (void) level;
+    (void) worker;
+    size_t used = strlen(logbuf);
+    if (used + len + 2 < sizeof(logbuf)) {
+        memcpy(logbuf + used, msg, len);
+        logbuf[used + len] = '\n';
+        logbuf[used + len + 1] = '\0';
+    }
+}
+
+static void setup(void)
+{
+    logbuf[0] = '\0';
+    ew_runtime_config_t cfg;
+    ew_runtime_config_init(&cfg);
+    cfg.log = on_log;
+    cfg.memory_mb = 32;
+    cr_assert_eq(ew_runtime_create(&cfg, &rt, NULL), EW_OK);
+}
+
+static void teardown(void)
+{
+    ew_runtime_destroy(rt);
+}
+
+TestSuite(core_worker, .init = setup, .fini = teardown, .timeout = 60);
+
+static ew_worker_t *load(const char *src, const ew_var_t *vars, size_t nvars)
+{
+    ew_worker_t *w = NULL;
+    ew_error_t err;
+    ew_worker_config_t cfg = {.name = "t", .source = src, .source_len = strlen(src), .vars = vars, .nvars = nvars};
+    ew_status_t st = ew_worker_load(rt, &cfg, &w, &err);
+    cr_assert_eq(st, EW_OK, "load failed: %s", err.message);
+    return w;
+}
+
+static ew_response_t *get(ew_worker_t *w, const char *url)
+{
+    ew_request_t req = {.method = "GET", .url = url};
+    ew_response_t *resp = NULL;
+    (void) ew_worker_fetch_sync(w, &req, &resp, NULL);
+    cr_assert_not_null(resp);
+    return resp;
+}
+
+Test(core_worker, fetch_returns_the_workers_response)
+{
+    ew_worker_t *w = load("addEventListener('fetch', function (e) {"
+                          "  e.respondWith(new Response('hi \\ud83d\\ude00', {status: 201, headers: {'X-A': 'b'}}));"
+                          "});",
+                          NULL, 0);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_eq(r->status, 201);
+    cr_assert_eq(r->outcome, EW_OK);
+    cr_assert_str_eq((char *) r->body, "hi \xF0\x9F\x98\x80");
+    bool found = false;
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcmp(r->headers[i].name, "x-a") == 0 && strcmp(r->headers[i].value, "b") == 0)
+            found = true;
+    cr_assert(found);
+    ew_response_destroy(r);
+}
+
+Test(core_worker, vars_are_globals_and_json_vars_are_parsed)
+{
+    ew_var_t vars[] = {{"GREETING", "hello", 0}, {"CONF", "{\"n\": 3}", 1}};
+    ew_worker_t *w = load("addEventListener('fetch', function (e) {"
+                          "  e.respondWith(new Response(GREETING + ' ' + CONF.n));"
+                          "});",
+                          vars, 2);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "hello 3");
+    ew_response_destroy(r);
+}
+
+Test(core_worker, syntax_error_names_file_and_line)
+{
+    const char *src = "var a = 1;\nvar b = ;\n";
+    ew_worker_t *w = NULL;
+    ew_error_t err;
+    ew_worker_config_t cfg = {.source = src, .source_len = strlen(src), .filename = "app.js"};
+    cr_assert_eq(ew_worker_load(rt, &cfg, &w, &err), EW_ERR_SYNTAX);
+    cr_assert_null(w);
+    cr_assert_str_eq(err.file, "app.js");
+    cr_assert_eq(err.line, 2);
+    cr_assert(strstr(err.message, "app.js:2") != NULL, "%s", err.message);
+    cr_assert(strstr(err.message, "var b = ;") != NULL, "%s", err.message);
+}
+
+Test(core_worker, top_level_exception_fails_the_load)
+{
+    const char *src = "throw new Error('no');";
+    ew_worker_t *w = NULL;
+    ew_error_t err;
+    ew_worker_config_t cfg = {.source = src, .source_len = strlen(src)};
+    cr_assert_eq(ew_worker_load(rt, &cfg, &w, &err), EW_ERR_EXCEPTION);
+    cr_assert(strstr(err.message, "Uncaught Error: no") != NULL, "%s", err.message);
+}
+
+Test(core_worker, missing_file_is_an_io_error)
+{
+    ew_worker_t *w = NULL;
+    ew_error_t err;
+    ew_worker_config_t cfg = {.path = "/nonexistent/worker.js"};
+    cr_assert_eq(ew_worker_load(rt, &cfg, &w, &err), EW_ERR_IO);
+    cr_assert(strstr(err.message, "/nonexistent/worker.js") != NULL);
+}
+
+Test(core_worker, invalid_arguments_are_rejected)
+{
+    ew_worker_t *w = load("addEventListener('fetch', function (e) { e.respondWith(new Response('x')); });", NULL, 0);
+    ew_response_t *resp = NULL;
+    ew_error_t err;
+    ew_request_t bad_url = {.method = "GET", .url = "not a url"};
+    cr_assert_eq(ew_worker_fetch_sync(w, &bad_url, &resp, &err), EW_ERR_INVALID_ARG);
+    ew_request_t bad_method = {.method = "G T", .url = "http://x/"};
+    cr_assert_eq(ew_worker_fetch_sync(w, &bad_method, &resp, &err), EW_ERR_INVALID_ARG);
+    ew_header_t h = {"x", 1, "a\r\nb", 4};
+    ew_request_t bad_header = {.method = "GET", .url = "http://x/", .headers = &h, .nheaders = 1};
+    cr_assert_eq(ew_worker_fetch_sync(w, &bad_header, &resp, &err), EW_ERR_INVALID_ARG);
+    cr_assert_eq(ew_worker_fetch_sync(NULL, &bad_header, &resp, &err), EW_ERR_INVALID_ARG);
+    cr_assert_null(resp);
+}
+
+Test(core_worker, uncaught_exception_gives_1101_and_logs_stack)
+{
+    ew_worker_t *w = load("addEventListener('fetch', function (e) { null.x; });", NULL, 0);
+    ew_request_t req = {.method = "GET", .url = "http://x/"};
+    ew_response_t *r = NULL;
+    ew_error_t err;
+    cr_assert_eq(ew_worker_fetch_sync(w, &req, &r, &err), EW_ERR_EXCEPTION);
+    cr_assert_eq(r->status, 500);
+    cr_assert(strstr((char *) r->body, "1101") != NULL);
+    cr_assert(strstr(err.message, "TypeError") != NULL, "%s", err.message);
+    cr_assert(strstr(logbuf, "TypeError") != NULL, "%s", logbuf);
+    ew_response_destroy(r);
+}
+
+Test(core_worker, cpu_limit_gives_1102_and_replaces_the_isolate)
+{
+    ew_worker_t *w = load("var n = 0; addEventListener('fetch', function (e) {"
+                          "  n++; if (e.request.url.indexOf('spin') >= 0) for (;;) {}"
+                          "  e.respondWith(new Response('n=' + n));"
+                          "});",
+                          NULL, 0);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "n=1");
+    ew_response_destroy(r);
+    r = get(w, "http://x/spin");
+    cr_assert_eq(r->status, 503);
+    cr_assert_eq(r->outcome, EW_ERR_CPU_LIMIT);
+    cr_assert(strstr((char *) r->body, "1102") != NULL);
+    ew_response_destroy(r);
+    r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "n=1", "a new isolate starts from the script's top level");
+    ew_response_destroy(r);
+    ew_worker_stats_t st;
+    ew_worker_get_stats(w, &st);
+    cr_assert_eq(st.isolates_created, 2);
+    cr_assert_eq(st.limit_errors, 1);
+}
+
+Test(core_worker, memory_limit_gives_1102)
+{
+    ew_worker_t *w = load("addEventListener('fetch', function (e) {"
+                          "  if (e.request.url.indexOf('bomb') >= 0) { var a = []; for (;;) a.push({x: a.length}); }"
+                          "  e.respondWith(new Response('fine'));"
+                          "});",
+                          NULL, 0);
+    ew_response_t *r = get(w, "http://x/bomb");
+    cr_assert_eq(r->status, 503);
+    cr_assert_eq(r->outcome, EW_ERR_MEMORY_LIMIT);
+    ew_response_destroy(r);
+    r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "fine");
+    ew_response_destroy(r);
+}
+
+Test(core_worker, scheduled_event_runs_listener_and_wait_until)
+{
+    ew_worker_t *w = load("var seen = '';"
+                          "addEventListener('scheduled', function (e) {"
+                          "  seen = e.cron + '@' + e.scheduledTime;"
+                          "  e.waitUntil(new Promise(function (r) { setTimeout(function () { seen += ' done'; r(); }, 20); }));"
+                          "});"
+                          "addEventListener('fetch', function (e) { e.respondWith(new Response(seen)); });",
+                          NULL, 0);
+    ew_error_t err;
+    cr_assert_eq(ew_worker_scheduled_sync(w, "*/5 * * * *", 1700000000000.0, &err), EW_OK, "%s", err.message);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "*/5 * * * *@1700000000000 done");
+    ew_response_destroy(r);
+}
+
+Test(core_worker, scheduled_exception_is_reported)
+{
+    ew_worker_t *w = load("addEventListener('scheduled', function (e) { throw new RangeError('bad cron'); });",
+                          NULL, 0);
+    ew_error_t err;
+    cr_assert_eq(ew_worker_scheduled_sync(w, "0 0 * * *", 0, &err), EW_ERR_EXCEPTION);
+    cr_assert(strstr(err.message, "RangeError: bad cron") != NULL, "%s", err.message);
+}
+
+Test(core_worker, no_fetch_listener_is_an_error_response)
+{
+    ew_worker_t *w = load("var x = 1;", NULL, 0);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_eq(r->status, 500);
+    cr_assert(strstr(logbuf, "No fetch handler") != NULL, "%s", logbuf);
+    ew_response_destroy(r);
+}
+
+static int cancelled;
+
+static void on_resp(void *udata, ew_response_t *resp, const ew_error_t *err)
+{
+    (void) udata;
+    if (resp->outcome == EW_ERR_CANCELLED && err != NULL)
+        cancelled++;
+    ew_response_destroy(resp);
+}
+
+Test(core_worker, destroy_cancels_requests_in_flight)
+{
+    ew_worker_t *w = load("addEventListener('fetch', function (e) {"
+                          "  e.respondWith(new Promise(function (r) { setTimeout(function () { r(new Response('late')); }, 10000); }));"
+                          "});",
+                          NULL, 0);
+    ew_request_t req = {.method = "GET", .url = "http://x/"};
+    cancelled = 0;
+    cr_assert_eq(ew_worker_fetch(w, &req, on_resp, NULL), EW_OK);
+    cr_assert_eq(ew_worker_fetch(w, &req, on_resp, NULL), EW_OK);
+    ew_worker_destroy(w);
+    cr_assert_eq(cancelled, 2);
+}
+
+Test(core_worker, status_names)
+{
+    cr_assert_str_eq(ew_status_name(EW_ERR_CPU_LIMIT), "EW_ERR_CPU_LIMIT");
+    cr_assert_str_eq(ew_status_name((ew_status_t) 999), "EW_ERR_UNKNOWN");
+    cr_assert_str_eq(ew_version(), "0.1.0");
+}
