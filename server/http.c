@@ -29,7 +29,7 @@
 #include "http.h"
 #include "net/http1.h"
 
-typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, WRITING, CLOSING } conn_state_t;
+typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, WRITING, CLOSING, LINGER } conn_state_t;
 
 typedef struct conn conn_t;
 
@@ -411,8 +411,23 @@ static void conn_read_loop(conn_t *c)
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-    (void) bev;
-    conn_read_loop(arg);
+    conn_t *c = arg;
+    if (c->state == LINGER) {
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        return;
+    }
+    conn_read_loop(c);
+}
+
+/* After an error page: stop sending but keep reading (and discarding) for a moment, so that a client still
+ * sending its oversized request reads our answer instead of a connection reset (a "lingering close"). */
+static void linger(conn_t *c)
+{
+    c->state = LINGER;
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    struct timeval tv = {2, 0};
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+    bufferevent_enable(c->bev, EV_READ);
 }
 
 /* The response (or error page) has been written out. */
@@ -420,7 +435,11 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
     (void) bev;
     conn_t *c = arg;
-    if (c->state == CLOSING || (c->state == WRITING && !c->keep_alive)) {
+    if (c->state == CLOSING) {
+        linger(c);
+        return;
+    }
+    if (c->state == WRITING && !c->keep_alive) {
         conn_close(c);
         return;
     }
@@ -551,15 +570,35 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         s->cfg.max_url_bytes = 16384;
 
     struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    int sslen;
     char spec[128];
     bool v6 = strchr(cfg->ip, ':') != NULL;
     snprintf(spec, sizeof(spec), v6 ? "[%s]:%d" : "%s:%d", cfg->ip, cfg->port);
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *) &ss, &sslen) != 0) {
+    if (v6) {
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *) &ss;
+        sa->sin6_family = AF_INET6;
+        sa->sin6_port = htons((uint16_t) cfg->port);
+        sslen = sizeof(*sa);
+        v6 = inet_pton(AF_INET6, cfg->ip, &sa->sin6_addr) == 1;
+    } else {
+        struct sockaddr_in *sa = (struct sockaddr_in *) &ss;
+        sa->sin_family = AF_INET;
+        sa->sin_port = htons((uint16_t) cfg->port);
+        sslen = sizeof(*sa);
+        v6 = inet_pton(AF_INET, cfg->ip, &sa->sin_addr) != 1;
+        if (v6) {
+            fprintf(stderr, "ew-server: --ip %s is not an IP address\n", cfg->ip);
+            free(s);
+            return NULL;
+        }
+    }
+    if (ss.ss_family == AF_INET6 && !v6) {
         fprintf(stderr, "ew-server: --ip %s is not an IP address\n", cfg->ip);
         free(s);
         return NULL;
     }
+    v6 = ss.ss_family == AF_INET6;
     s->listener = evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
                                           (struct sockaddr *) &ss, sslen);
     if (s->listener == NULL) {

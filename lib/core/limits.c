@@ -86,6 +86,7 @@ static bool account(ew__isolate_t *iso, size_t grow)
         if (iso->abort_reason == EW_OK && iso->depth > 0) {
             iso->abort_reason = EW_ERR_MEMORY_LIMIT;
             iso->abort_req = iso->running;
+            ew__duk_interrupt_now(iso->ctx);
         }
         if (after > hard_cap(iso->heap_limit))
             return false;

@@ -23,6 +23,8 @@
 #define K_TAG DUK_HIDDEN_SYMBOL("pT")       /* promise: self pointer | state | FL_HANDLED */
 #define K_VAL DUK_HIDDEN_SYMBOL("pV")       /* promise: reactions while pending, result when settled */
 #define K_REC DUK_HIDDEN_SYMBOL("pR")       /* resolving and element functions: record shared by a pair */
+#define K_ON_F DUK_HIDDEN_SYMBOL("pF")      /* derived promise: its onFulfilled until the reaction ran */
+#define K_ON_R DUK_HIDDEN_SYMBOL("pJ")      /* derived promise: its onRejected until the reaction ran */
 #define K_ARG1 DUK_HIDDEN_SYMBOL("p1")      /* executor/finally/thunk functions: captured values */
 #define K_ARG2 DUK_HIDDEN_SYMBOL("p2")
 #define K_INTRINSICS DUK_HIDDEN_SYMBOL("pI") /* heap stash: fixed buffer holding an intrinsics_t */
@@ -40,10 +42,13 @@
 #define FL_HANDLED 4u   /* [[PromiseIsHandled]] */
 #define TAG_BITS 7u
 
-/* A reaction record is an array [target, onFulfilled, onRejected, resolve, reject]. With resolve and
- * reject undefined the target is a %Promise% settled from C (no capability functions exist); a forward
- * record [P] (no handlers) passes the outcome on to P. A pending promise's VAL holds one record, or a
- * list [true, record, record, ...] once it has two. */
+/* A reaction is, in the common case, the derived promise itself: a %Promise% made by then() that keeps its
+ * callable handlers in K_ON_F/K_ON_R until its job runs, and is settled from C (no capability functions
+ * exist, and no record is allocated). Otherwise it is a record array [target, onFulfilled, onRejected,
+ * resolve, reject] for a capability of another constructor, or a forward record [P] (no handlers: pass
+ * the outcome on to P) made when P adopts one of our promises. A pending promise's VAL holds one reaction,
+ * or a list [true, reaction, reaction, ...] once it has two. One link of a chain is then one reference
+ * deep, which matters to Duktape's mark-and-sweep (its recursion limit makes long chains slow to mark). */
 enum { R_TARGET, R_ON_FULFILLED, R_ON_REJECTED, R_RESOLVE, R_REJECT };
 
 /* What realm-independent code needs fast: heap pointers of the intrinsics, kept reachable by K_KEEP. */
@@ -54,6 +59,7 @@ typedef struct intrinsics {
     void *species;    /* @@species */
     void *iterator;   /* @@iterator */
     void *agg_proto;  /* %AggregateError.prototype% */
+    void *fn_proto;   /* %Function.prototype% */
 } intrinsics_t;
 
 static const intrinsics_t *intrinsics(duk_context *ctx)
@@ -76,11 +82,15 @@ static const intrinsics_t *intrinsics(duk_context *ctx)
  * Small helpers: protected calls (invariant 2), tags, built-in functions, data properties
  */
 
-/* duk_safe_call that rethrows while a limit is unwinding. On failure leaves only the error on top. */
+/* duk_safe_call that rethrows while a limit is unwinding. On failure leaves only the error on top (Duktape
+ * puts it in the first of the nrets slots, so at least one is asked for). */
 static bool protect(duk_context *ctx, duk_safe_call_function fn, void *udata, duk_idx_t nargs, duk_idx_t nrets)
 {
-    if (duk_safe_call(ctx, fn, udata, nargs, nrets) == DUK_EXEC_SUCCESS)
+    if (duk_safe_call(ctx, fn, udata, nargs, nrets > 0 ? nrets : 1) == DUK_EXEC_SUCCESS) {
+        if (nrets == 0)
+            duk_pop(ctx);
         return true;
+    }
     if (nrets > 1)
         duk_pop_n(ctx, nrets - 1);
     if (ew__isolate_aborting(ctx))
@@ -95,6 +105,18 @@ static bool call_user(duk_context *ctx, duk_idx_t nargs, bool method)
     if (rc != DUK_EXEC_SUCCESS && ew__isolate_aborting(ctx))
         (void) duk_throw(ctx);
     return rc == DUK_EXEC_SUCCESS;
+}
+
+/* Writes the value on top (popped) to the hidden property `key` (a literal) of the object at obj, even if
+ * the object is frozen or not extensible: these are internal slots in the spec, which Object.freeze does
+ * not touch, so a frozen promise still settles. */
+#define put_slot(ctx, obj, key) put_slot_raw((ctx), (obj), (key), sizeof(key) - 1)
+static void put_slot_raw(duk_context *ctx, duk_idx_t obj, const char *key, size_t len)
+{
+    obj = duk_normalize_index(ctx, obj);
+    duk_push_literal_raw(ctx, key, len);
+    duk_insert(ctx, -2);
+    duk_def_prop(ctx, obj, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_FORCE);
 }
 
 /* Tag bits of the promise at idx, or -1 if it is not a promise made here (IsPromise). */
@@ -116,7 +138,7 @@ static void set_tag(duk_context *ctx, duk_idx_t idx, unsigned tag)
     uintptr_t self = (uintptr_t) duk_get_heapptr(ctx, idx);
     assert(self != 0 && (self & TAG_BITS) == 0);
     duk_push_pointer(ctx, (void *) (self | tag));
-    duk_put_prop_literal(ctx, idx, K_TAG);
+    put_slot(ctx, idx, K_TAG);
 }
 
 /* Pushes a new pending %Promise%. */
@@ -129,11 +151,22 @@ static duk_idx_t push_promise(duk_context *ctx, const intrinsics_t *I)
     return idx;
 }
 
+/* Duktape gives C functions %NativeFunctionPrototype% (getters for length and name) as prototype; ours
+ * have their own length and name and, as the spec wants, %Function.prototype%. */
+static void set_function_proto(duk_context *ctx, const intrinsics_t *I, duk_idx_t fn)
+{
+    fn = duk_normalize_index(ctx, fn);
+    duk_push_heapptr(ctx, I->fn_proto);
+    duk_set_prototype(ctx, fn);
+}
+
 /* Pushes an anonymous built-in function as CreateBuiltinFunction makes it: own `length`, then `name` "",
  * both read-only and configurable; `magic` selects the variant. */
-static void push_builtin(duk_context *ctx, duk_c_function fn, duk_idx_t nargs, int length, int magic)
+static void push_builtin(duk_context *ctx, const intrinsics_t *I, duk_c_function fn, duk_idx_t nargs, int length,
+                         int magic)
 {
     duk_push_c_function(ctx, fn, nargs);
+    set_function_proto(ctx, I, -1);
     duk_set_magic(ctx, -1, magic);
     duk_push_literal(ctx, "length");
     duk_push_int(ctx, length);
@@ -197,16 +230,24 @@ static void enqueue_reaction(duk_context *ctx, duk_idx_t rec, duk_idx_t val, uns
     ew__microtask_enqueue(ctx, job_reaction, 3);
 }
 
+/* True if the reactions at idx (not undefined) are a list rather than a single reaction. */
+static bool is_reaction_list(duk_context *ctx, duk_idx_t idx)
+{
+    if (!duk_is_array(ctx, idx))
+        return false;
+    duk_get_prop_index(ctx, idx, 0);
+    bool list = duk_is_boolean(ctx, -1);
+    duk_pop(ctx);
+    return list;
+}
+
 /* Queues a job per reaction (undefined, one record, or a list) in the order they were added. */
 static void trigger_reactions(duk_context *ctx, duk_idx_t reactions, duk_idx_t val, unsigned state)
 {
     reactions = duk_normalize_index(ctx, reactions);
     if (duk_is_undefined(ctx, reactions))
         return;
-    duk_get_prop_index(ctx, reactions, 0);
-    bool list = duk_is_boolean(ctx, -1);
-    duk_pop(ctx);
-    if (!list) {
+    if (!is_reaction_list(ctx, reactions)) {
         enqueue_reaction(ctx, reactions, val, state);
         return;
     }
@@ -243,7 +284,7 @@ static void settle(duk_context *ctx, duk_idx_t p, unsigned state)
     duk_idx_t val = duk_get_top_index(ctx);
     duk_get_prop_literal(ctx, p, K_VAL); /* [val reactions] */
     duk_dup(ctx, val);
-    duk_put_prop_literal(ctx, p, K_VAL);
+    put_slot(ctx, p, K_VAL);
     set_tag(ctx, p, state | ((unsigned) tag & FL_HANDLED));
     if (state == ST_REJECTED && !((unsigned) tag & FL_HANDLED))
         track_rejection(ctx, p);
@@ -319,14 +360,14 @@ static duk_ret_t resolving_fn(duk_context *ctx)
 }
 
 /* Pushes a fresh resolve and reject function pair for the promise at p. */
-static void push_resolving_functions(duk_context *ctx, duk_idx_t p)
+static void push_resolving_functions(duk_context *ctx, const intrinsics_t *I, duk_idx_t p)
 {
     p = duk_normalize_index(ctx, p);
     duk_push_bare_array(ctx);
     duk_dup(ctx, p);
     duk_put_prop_index(ctx, -2, 0);
     for (int magic = 0; magic < 2; magic++) {
-        push_builtin(ctx, resolving_fn, 1, 1, magic);
+        push_builtin(ctx, I, resolving_fn, 1, 1, magic);
         duk_dup(ctx, -2 - magic);
         duk_put_prop_literal(ctx, -2, K_REC);
     }
@@ -339,13 +380,10 @@ static void add_reaction(duk_context *ctx, duk_idx_t p)
     duk_get_prop_literal(ctx, p, K_VAL); /* [rec old] */
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
-        duk_put_prop_literal(ctx, p, K_VAL);
+        put_slot(ctx, p, K_VAL);
         return;
     }
-    duk_get_prop_index(ctx, -1, 0);
-    bool list = duk_is_boolean(ctx, -1);
-    duk_pop(ctx);
-    if (list) {
+    if (is_reaction_list(ctx, -1)) {
         duk_swap_top(ctx, -2); /* [list rec] */
         duk_put_prop_index(ctx, -2, (duk_uarridx_t) duk_get_length(ctx, -2));
         duk_pop(ctx);
@@ -355,7 +393,7 @@ static void add_reaction(duk_context *ctx, duk_idx_t p)
     duk_insert(ctx, -3); /* [true rec old] */
     duk_swap_top(ctx, -2);
     pack(ctx, 3);
-    duk_put_prop_literal(ctx, p, K_VAL);
+    put_slot(ctx, p, K_VAL);
 }
 
 /* PerformPromiseThen for the promise at p with the reaction record on top (popped). */
@@ -391,9 +429,9 @@ static duk_ret_t capability_executor(duk_context *ctx)
         return duk_type_error(ctx, "Promise executor has already been invoked");
     duk_pop_2(ctx);
     duk_dup(ctx, 0);
-    duk_put_prop_literal(ctx, 2, K_ARG1);
+    put_slot(ctx, 2, K_ARG1);
     duk_dup(ctx, 1);
-    duk_put_prop_literal(ctx, 2, K_ARG2);
+    put_slot(ctx, 2, K_ARG2);
     return 0;
 }
 
@@ -406,7 +444,7 @@ static duk_idx_t push_capability(duk_context *ctx, const intrinsics_t *I, duk_id
     if (duk_get_heapptr(ctx, c) == I->promise) {
         push_promise(ctx, I);
         if (fns) {
-            push_resolving_functions(ctx, base);
+            push_resolving_functions(ctx, I, base);
         } else {
             duk_push_undefined(ctx);
             duk_push_undefined(ctx);
@@ -415,7 +453,7 @@ static duk_idx_t push_capability(duk_context *ctx, const intrinsics_t *I, duk_id
     }
     if (!duk_is_constructable(ctx, c))
         (void) duk_type_error(ctx, "Promise capability: not a constructor");
-    push_builtin(ctx, capability_executor, 2, 2, 0);
+    push_builtin(ctx, I, capability_executor, 2, 2, 0);
     duk_dup(ctx, c);
     duk_dup(ctx, base);
     duk_new(ctx, 1); /* [executor promise] */
@@ -499,13 +537,26 @@ static void push_promise_resolve(duk_context *ctx, const intrinsics_t *I, duk_id
     duk_pop_2(ctx);
 }
 
-/* Pushes a then-reaction record for handlers at on_f/on_r (non-callables dropped) and, unless C at c is
- * %Promise%, the capability functions; pushes the derived promise below it. */
-static void push_then_record(duk_context *ctx, const intrinsics_t *I, duk_idx_t on_f, duk_idx_t on_r,
-                             duk_idx_t c)
+/* Pushes the derived promise of then() for handlers at on_f/on_r (non-callables dropped) and C at c, then
+ * its reaction: the derived promise again, or a record with the capability functions of C. */
+static void push_then_reaction(duk_context *ctx, const intrinsics_t *I, duk_idx_t on_f, duk_idx_t on_r,
+                               duk_idx_t c)
 {
     on_f = duk_normalize_index(ctx, on_f);
     on_r = duk_normalize_index(ctx, on_r);
+    if (duk_get_heapptr(ctx, c) == I->promise) {
+        duk_idx_t d = push_promise(ctx, I);
+        if (duk_is_callable(ctx, on_f)) {
+            duk_dup(ctx, on_f);
+            duk_put_prop_literal(ctx, d, K_ON_F);
+        }
+        if (duk_is_callable(ctx, on_r)) {
+            duk_dup(ctx, on_r);
+            duk_put_prop_literal(ctx, d, K_ON_R);
+        }
+        duk_dup(ctx, d);
+        return;
+    }
     duk_idx_t cap = push_capability(ctx, I, c, false); /* [promise resolve reject] */
     duk_dup(ctx, cap);
     if (duk_is_callable(ctx, on_f))
@@ -516,13 +567,9 @@ static void push_then_record(duk_context *ctx, const intrinsics_t *I, duk_idx_t 
         duk_dup(ctx, on_r);
     else
         duk_push_undefined(ctx);
-    if (duk_is_undefined(ctx, cap + 1)) {
-        pack(ctx, 3);
-    } else {
-        duk_dup(ctx, cap + 1);
-        duk_dup(ctx, cap + 2);
-        pack(ctx, 5);
-    }
+    duk_dup(ctx, cap + 1);
+    duk_dup(ctx, cap + 2);
+    pack(ctx, 5);
     duk_remove(ctx, cap + 1);
     duk_remove(ctx, cap + 1); /* [promise record] */
 }
@@ -531,7 +578,7 @@ static void push_then_record(duk_context *ctx, const intrinsics_t *I, duk_idx_t 
 static void then_with_constructor(duk_context *ctx, const intrinsics_t *I, duk_idx_t p)
 {
     p = duk_normalize_index(ctx, p);
-    push_then_record(ctx, I, p + 1, p + 2, p + 3);
+    push_then_reaction(ctx, I, p + 1, p + 2, p + 3);
     perform_then(ctx, p);
 }
 
@@ -545,13 +592,37 @@ static duk_ret_t then_with_constructor_safe(duk_context *ctx, void *udata)
  * Jobs
  */
 
-/* NewPromiseReactionJob: [record, argument, state]. Runs the handler (this undefined) and settles the
+/* Pushes the handler of the derived promise at d for the outcome and forgets both (the job runs once; this
+ * also lets the closures go while the promise lives on). */
+static void take_handler(duk_context *ctx, duk_idx_t d, bool rejected)
+{
+    duk_get_prop_literal(ctx, d, K_ON_F);
+    duk_get_prop_literal(ctx, d, K_ON_R);
+    for (int i = 0; i < 2; i++) {
+        if (!duk_is_undefined(ctx, -2 + i)) {
+            duk_push_undefined(ctx);
+            if (i == 0)
+                put_slot(ctx, d, K_ON_F);
+            else
+                put_slot(ctx, d, K_ON_R);
+        }
+    }
+    if (rejected)
+        duk_swap_top(ctx, -2); /* [onF onR] -> [onR onF] */
+    duk_pop(ctx);
+}
+
+/* NewPromiseReactionJob: [reaction, argument, state]. Runs the handler (this undefined) and settles the
  * derived promise from C, or calls the capability's functions (whose errors reach the drain's log). */
 static void job_reaction(duk_context *ctx, duk_idx_t nargs)
 {
     duk_idx_t b = duk_get_top(ctx) - nargs;
     bool rejected = duk_get_uint(ctx, b + 2) == ST_REJECTED;
-    duk_get_prop_index(ctx, b, rejected ? R_ON_REJECTED : R_ON_FULFILLED);
+    bool derived = !duk_is_array(ctx, b);
+    if (derived)
+        take_handler(ctx, b, rejected);
+    else
+        duk_get_prop_index(ctx, b, rejected ? R_ON_REJECTED : R_ON_FULFILLED);
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
         duk_dup(ctx, b + 1);
@@ -559,10 +630,16 @@ static void job_reaction(duk_context *ctx, duk_idx_t nargs)
         duk_dup(ctx, b + 1);
         rejected = !call_user(ctx, 1, false);
     }
-    duk_get_prop_index(ctx, b, rejected ? R_REJECT : R_RESOLVE); /* [.. result fn] */
+    if (derived)
+        duk_push_undefined(ctx);
+    else
+        duk_get_prop_index(ctx, b, rejected ? R_REJECT : R_RESOLVE); /* [.. result fn] */
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
-        duk_get_prop_index(ctx, b, R_TARGET);
+        if (derived)
+            duk_dup(ctx, b);
+        else
+            duk_get_prop_index(ctx, b, R_TARGET);
         duk_swap_top(ctx, -2);
         if (rejected)
             settle(ctx, -2, ST_REJECTED);
@@ -597,7 +674,7 @@ static void job_thenable(duk_context *ctx, duk_idx_t nargs)
         }
     }
     /* [p thenable then C?] -> [p thenable then C? resolve reject] */
-    push_resolving_functions(ctx, b);
+    push_resolving_functions(ctx, I, b);
     duk_idx_t fns = duk_get_top(ctx) - 2;
     bool ok;
     if (intrinsic) {
@@ -632,7 +709,7 @@ static duk_ret_t promise_ctor(duk_context *ctx)
         return duk_type_error(ctx, "Promise resolver is not a function");
     duk_push_this(ctx); /* [executor promise] */
     set_tag(ctx, 1, ST_PENDING);
-    push_resolving_functions(ctx, 1);
+    push_resolving_functions(ctx, intrinsics(ctx), 1);
     duk_dup(ctx, 0);
     duk_dup(ctx, 2);
     duk_dup(ctx, 3);
@@ -698,7 +775,7 @@ static duk_ret_t finally_fn(duk_context *ctx)
     push_promise_resolve(ctx, I, 3, 2); /* [value fn result C p] */
     duk_get_prop_literal(ctx, 4, "then");
     duk_dup(ctx, 4);
-    push_builtin(ctx, finally_thunk, 0, 0, magic == FIN_THEN ? THUNK_VALUE : THUNK_THROW);
+    push_builtin(ctx, I, finally_thunk, 0, 0, magic == FIN_THEN ? THUNK_VALUE : THUNK_THROW);
     duk_dup(ctx, 0);
     duk_put_prop_literal(ctx, -2, K_ARG1);
     duk_call_method(ctx, 1);
@@ -721,7 +798,7 @@ static duk_ret_t promise_finally(duk_context *ctx)
         duk_dup(ctx, 0);
     } else {
         for (int magic = FIN_THEN; magic <= FIN_CATCH; magic++) {
-            push_builtin(ctx, finally_fn, 1, 1, magic);
+            push_builtin(ctx, I, finally_fn, 1, 1, magic);
             duk_dup(ctx, 0);
             duk_put_prop_literal(ctx, -2, K_ARG1);
             duk_dup(ctx, 2);
@@ -823,8 +900,9 @@ static void get_iterator(duk_context *ctx, const intrinsics_t *I, duk_idx_t v, i
     it->kind = IT_PROTOCOL;
     duk_push_heapptr(ctx, I->iterator);
     duk_get_prop(ctx, v);
-    if (duk_is_null_or_undefined(ctx, -1) && (duk_is_array(ctx, v) || duk_is_string(ctx, v))) {
-        it->kind = duk_is_string(ctx, v) ? IT_STRING : IT_ARRAY;
+    bool str = duk_is_string(ctx, v) && !duk_is_symbol(ctx, v);
+    if (duk_is_null_or_undefined(ctx, -1) && (str || duk_is_array(ctx, v))) {
+        it->kind = str ? IT_STRING : IT_ARRAY;
         duk_pop(ctx);
         duk_dup(ctx, v);
         duk_push_undefined(ctx);
@@ -1018,6 +1096,7 @@ enum { S_VALUES, S_FN, S_REMAINING };
 enum { CB_ITERABLE, CB_C, CB_CAP, CB_RESOLVE = 5, CB_STATE = 8 };
 
 typedef struct combinator {
+    const intrinsics_t *I;
     int mode;
     iter_t it;
 } combinator_t;
@@ -1076,16 +1155,16 @@ static duk_ret_t element_fn(duk_context *ctx)
 }
 
 /* Pushes an element function of kind magic over a new or the given (rec >= 0) record. */
-static void push_element_fn(duk_context *ctx, int magic, duk_idx_t rec)
+static void push_element_fn(duk_context *ctx, const intrinsics_t *I, int magic, duk_idx_t rec)
 {
     rec = duk_normalize_index(ctx, rec);
-    push_builtin(ctx, element_fn, 1, 1, magic);
+    push_builtin(ctx, I, element_fn, 1, 1, magic);
     duk_dup(ctx, rec);
     duk_put_prop_literal(ctx, -2, K_REC);
 }
 
 /* Pushes onFulfilled and onRejected for element `index` of the combinator. */
-static void push_element_handlers(duk_context *ctx, int mode, duk_uarridx_t index)
+static void push_element_handlers(duk_context *ctx, const intrinsics_t *I, int mode, duk_uarridx_t index)
 {
     if (mode == RACE) {
         duk_dup(ctx, CB_CAP + 1);
@@ -1096,14 +1175,14 @@ static void push_element_handlers(duk_context *ctx, int mode, duk_uarridx_t inde
     duk_push_uint(ctx, index);
     pack(ctx, 2); /* [rec] */
     if (mode == ALL) {
-        push_element_fn(ctx, EL_ALL, -1);
+        push_element_fn(ctx, I, EL_ALL, -1);
         duk_dup(ctx, CB_CAP + 2);
     } else if (mode == ALL_SETTLED) {
-        push_element_fn(ctx, EL_FULFILLED, -1);
-        push_element_fn(ctx, EL_REJECTED, -2);
+        push_element_fn(ctx, I, EL_FULFILLED, -1);
+        push_element_fn(ctx, I, EL_REJECTED, -2);
     } else {
         duk_dup(ctx, CB_CAP + 1);
-        push_element_fn(ctx, EL_ANY, -2);
+        push_element_fn(ctx, I, EL_ANY, -2);
     }
     duk_remove(ctx, -3);
 }
@@ -1115,7 +1194,7 @@ static duk_ret_t combinator_setup(duk_context *ctx, void *udata)
     duk_get_prop_literal(ctx, CB_C, "resolve");
     if (!duk_is_callable(ctx, -1))
         return duk_type_error(ctx, "Promise resolve is not a function");
-    get_iterator(ctx, intrinsics(ctx), CB_ITERABLE, &cb->it);
+    get_iterator(ctx, cb->I, CB_ITERABLE, &cb->it);
     return 3;
 }
 
@@ -1144,7 +1223,7 @@ static duk_ret_t combinator_loop(duk_context *ctx, void *udata)
         duk_dup(ctx, CB_C);
         duk_dup(ctx, next);
         duk_call_method(ctx, 1); /* [next nextPromise] */
-        push_element_handlers(ctx, cb->mode, index);
+        push_element_handlers(ctx, cb->I, cb->mode, index);
         if (cb->mode != RACE)
             add_remaining(ctx, CB_STATE, 1);
         duk_get_prop_literal(ctx, next + 1, "then"); /* Invoke(nextPromise, "then", handlers) */
@@ -1156,7 +1235,7 @@ static duk_ret_t combinator_loop(duk_context *ctx, void *udata)
         return 0;
     duk_get_prop_index(ctx, CB_STATE, S_VALUES);
     if (cb->mode == ANY) {
-        push_aggregate_error(ctx, intrinsics(ctx), -1);
+        push_aggregate_error(ctx, cb->I, -1);
         return duk_throw(ctx);
     }
     duk_dup(ctx, CB_CAP + 1);
@@ -1172,7 +1251,7 @@ static duk_ret_t combinator(duk_context *ctx, int mode)
     duk_set_top(ctx, 1);
     duk_push_this(ctx);
     push_capability(ctx, I, CB_C, true);
-    combinator_t cb = { .mode = mode, .it = { .done = true } };
+    combinator_t cb = { .I = I, .mode = mode, .it = { .done = true } };
     if (!protect(ctx, combinator_setup, &cb, 0, 3) || !protect(ctx, combinator_loop, &cb, 0, 0)) {
         duk_idx_t err = duk_get_top_index(ctx); /* IfAbruptRejectPromise */
         iter_close_on_error(ctx, &cb.it);
@@ -1323,6 +1402,17 @@ static const ew__method_t static_methods[] = {
     { NULL, NULL, 0, 0 },
 };
 
+/* ew__def_methods, then %Function.prototype% as the methods' prototype (see set_function_proto). */
+static void def_methods(duk_context *ctx, const intrinsics_t *I, duk_idx_t obj, const ew__method_t *methods)
+{
+    ew__def_methods(ctx, obj, methods);
+    for (const ew__method_t *m = methods; m->name != NULL; m++) {
+        duk_get_prop_string(ctx, obj, m->name);
+        set_function_proto(ctx, I, -1);
+        duk_pop(ctx);
+    }
+}
+
 /* Pushes the well-known symbol Symbol[name], creating it (non-writable, like the others) if the engine
  * lacks it: Duktape 2.7 has no Symbol.species. */
 static void push_well_known_symbol(duk_context *ctx, const char *name)
@@ -1346,7 +1436,7 @@ static void push_well_known_symbol(duk_context *ctx, const char *name)
 static void init_prototype(duk_context *ctx, duk_idx_t ctor, intrinsics_t *I)
 {
     duk_idx_t proto = duk_push_object(ctx);
-    ew__def_methods(ctx, proto, proto_methods);
+    def_methods(ctx, I, proto, proto_methods);
     duk_dup(ctx, ctor);
     ew__def_hidden_value(ctx, proto, "constructor");
     duk_get_global_literal(ctx, "Symbol");
@@ -1362,9 +1452,10 @@ static void init_prototype(duk_context *ctx, duk_idx_t ctor, intrinsics_t *I)
 }
 
 /* Defines get Promise[Symbol.species] (the symbol is on top, popped). */
-static void init_species_getter(duk_context *ctx, duk_idx_t ctor)
+static void init_species_getter(duk_context *ctx, const intrinsics_t *I, duk_idx_t ctor)
 {
     duk_push_c_function(ctx, promise_get_species, 0);
+    set_function_proto(ctx, I, -1);
     duk_push_literal(ctx, "name");
     duk_push_literal(ctx, "get [Symbol.species]");
     duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
@@ -1381,16 +1472,22 @@ void ew__promise_init(duk_context *ctx)
     intrinsics_t *I = duk_push_fixed_buffer(ctx, sizeof(intrinsics_t));
     memset(I, 0, sizeof(*I));
     duk_put_prop_literal(ctx, stash, K_INTRINSICS);
-    duk_idx_t keep = duk_push_array(ctx);
+    duk_idx_t keep = duk_push_bare_array(ctx);
+
+    duk_get_global_literal(ctx, "Function");
+    duk_get_prop_literal(ctx, -1, "prototype");
+    I->fn_proto = duk_get_heapptr(ctx, -1);
+    duk_pop_2(ctx);
 
     duk_idx_t ctor = duk_push_c_function(ctx, promise_ctor, 1);
+    set_function_proto(ctx, I, ctor);
     duk_push_int(ctx, 1);
     def_key(ctx, ctor, "length", DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
     duk_push_literal(ctx, "Promise");
     def_key(ctx, ctor, "name", DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
     I->promise = duk_get_heapptr(ctx, ctor);
     init_prototype(ctx, ctor, I);
-    ew__def_methods(ctx, ctor, static_methods);
+    def_methods(ctx, I, ctor, static_methods);
 
     push_well_known_symbol(ctx, "iterator");
     I->iterator = duk_get_heapptr(ctx, -1);
@@ -1399,7 +1496,7 @@ void ew__promise_init(duk_context *ctx)
     I->species = duk_get_heapptr(ctx, -1);
     duk_dup_top(ctx);
     duk_put_prop_index(ctx, keep, 1);
-    init_species_getter(ctx, ctor);
+    init_species_getter(ctx, I, ctor);
 
     duk_dup(ctx, ctor);
     duk_put_prop_index(ctx, keep, 2);
@@ -1410,7 +1507,7 @@ void ew__promise_init(duk_context *ctx)
 
     init_aggregate_error(ctx, I, keep);
     duk_put_prop_literal(ctx, stash, K_KEEP);
-    duk_push_array(ctx);
+    duk_push_bare_array(ctx); /* bare: no setter on Array.prototype can see or steal the entries */
     duk_put_prop_literal(ctx, stash, K_UNHANDLED);
     duk_push_uint(ctx, 0);
     duk_put_prop_literal(ctx, stash, K_REPORTED);

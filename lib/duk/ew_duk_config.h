@@ -9,6 +9,9 @@
  * 4096 regex steps, and on every native call. */
 extern __attribute__((visibility("hidden"))) int ew__duk_exec_timeout(void *heap_udata);
 extern __attribute__((visibility("hidden"))) int ew__duk_stack_check(void);
+/* Appended to duktape.c by prepare.py: the running coroutine checks for interrupts at its next instruction. */
+struct duk_hthread;
+extern __attribute__((visibility("hidden"))) void ew__duk_interrupt_now(struct duk_hthread *ctx);
 
 #define DUK_USE_INTERRUPT_COUNTER
 #define DUK_USE_EXEC_TIMEOUT_CHECK(udata) ew__duk_exec_timeout((udata))

@@ -7,8 +7,9 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
   * duk_config.h: the /* __OVERRIDE_DEFINES__ */ marker becomes an include of ew_duk_config.h, so that our
     #define/#undef lines win over the generated defaults.
   * duktape.c: the regex executor checks the CPU deadline every 4096 steps (Duktape's native regex engine
-    never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), and the
-    interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead).
+    never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), the
+    interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
+    and ew__duk_interrupt_now() is appended (see INTERRUPT_NOW).
 
 Every patch must match exactly once: a Duktape update that moves the code fails the build loudly instead
 of silently losing a limit. Usage: prepare.py OUTDIR SRCDIR OVERRIDES_HEADER
@@ -16,6 +17,20 @@ of silently losing a limit. Usage: prepare.py OUTDIR SRCDIR OVERRIDES_HEADER
 import os
 import shutil
 import sys
+
+
+# Appended to duktape.c: lets the allocator (lib/core/limits.c) make the running coroutine reach its
+# interrupt check at the very next bytecode instruction once the memory limit is crossed, so that no catch
+# block of the script runs after a limit fired.
+INTERRUPT_NOW = """
+/* libedgeworker: see lib/duk/prepare.py */
+DUK_EXTERNAL void ew__duk_interrupt_now(duk_context *ctx) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	if (thr->heap->curr_thread != NULL) {
+		thr->heap->curr_thread->interrupt_counter = 0;
+	}
+}
+"""
 
 
 def patch_once(text, old, new, what):
@@ -43,6 +58,7 @@ def main():
         "\t\tre_ctx->steps_count++;\n"
         "\t\tif ((re_ctx->steps_count & 0xfffU) == 0 &&\n"
         "\t\t    DUK_USE_EXEC_TIMEOUT_CHECK(re_ctx->thr->heap->heap_udata)) {\n"
+        "\t\t\tre_ctx->thr->interrupt_counter = 0; /* catch blocks must not run either */\n"
         "\t\t\tDUK_ERROR_RANGE(re_ctx->thr, \"execution timeout\");\n"
         "\t\t\tDUK_WO_NORETURN(return NULL;);\n"
         "\t\t}\n",
@@ -52,6 +68,8 @@ def main():
         "#define DUK_HTHREAD_INTCTR_DEFAULT (256L * 1024L)",
         "#define DUK_HTHREAD_INTCTR_DEFAULT (64L * 1024L)",
         "interrupt interval")
+
+    source += INTERRUPT_NOW
 
     with open(os.path.join(outdir, "duk_config.h"), "w", encoding="utf-8") as f:
         f.write(config)

@@ -211,7 +211,10 @@ static int match_version(ew__h1_parser_t *p, const unsigned char *b, size_t lim,
             return 0;
         }
         c = b[i];
-        ok = v >= 8 ? c == (unsigned char)tail[v - 8] : (v == 5 || v == 7) ? c - '0' < 10 : c == (unsigned char)prefix[v];
+        if (v >= 8)
+            ok = c == (unsigned char)tail[v - 8];
+        else
+            ok = (v == 5 || v == 7) ? c - '0' < 10 : c == (unsigned char)prefix[v];
         if (!ok)
             return fail(p, 400, c == '\n' ? "bare LF" : v == 9 ? "bare CR" : "invalid HTTP version");
         if (v == 7) {
@@ -276,7 +279,7 @@ static int scan_request_line(ew__h1_parser_t *p, const unsigned char *b, size_t 
             p->vpos = 0;
             p->state = S_REQ_VERSION;
             /* fall through */
-        default: {
+        default: { /* S_REQ_VERSION */
             int r = match_version(p, b, lim, &i, "\r\n");
             if (r < 0)
                 return r;
@@ -877,6 +880,8 @@ int ew__h1_parse(ew__h1_parser_t *p, const char *buf, size_t len, size_t *used, 
 {
     size_t n;
 
+    if (buf == NULL) /* allowed with len 0; slices must not be offsets from NULL */
+        buf = "";
     *used = 0;
     *body = (ew__h1_slice_t){NULL, 0};
     switch (p->phase) {
@@ -892,10 +897,11 @@ int ew__h1_parse(ew__h1_parser_t *p, const char *buf, size_t len, size_t *used, 
             return EW__H1_AGAIN;
         p->remaining -= n;
         break;
-    case P_CLOSE:
-        if ((n = len) == 0)
+    case P_CLOSE: /* up to the limit, then fail: the same pieces whatever the reads were */
+        if (len == 0)
             return EW__H1_AGAIN;
-        if (n > p->cfg.max_body_bytes - p->body_total)
+        n = len < p->cfg.max_body_bytes - p->body_total ? len : (size_t)(p->cfg.max_body_bytes - p->body_total);
+        if (n == 0)
             return fail(p, 413, "body too large");
         p->body_total += n;
         break;

@@ -36,11 +36,16 @@
 
 /* What ew__h1_parse() and ew__h1_finish() return. */
 enum {
-    EW__H1_ERROR = -1, /* malformed or over a limit: see error_status/error_reason; every later call fails too */
+    EW__H1_ERROR = -1, /* malformed or over a limit: see error_status/error_reason; every later call fails
+                        * too (until ew__h1_parser_reset); the connection must be closed after answering */
     EW__H1_AGAIN = 0,  /* all input examined; call again with the unused bytes plus more */
     EW__H1_HEAD = 1,   /* the head is complete: p->msg; its slices point into buf[0, used) */
     EW__H1_BODY = 2,   /* *body is the next piece of the body; it points into buf[0, used) */
-    EW__H1_DONE = 3,   /* the message is complete; trailers (if any) point into buf[0, used) */
+    EW__H1_DONE = 3,   /* the message is complete; trailers (if any) point into buf[0, used). The next call
+                        * starts the next message, except after a response with msg.upgrade (101, CONNECT
+                        * tunnel): the rest of the connection is not HTTP, and any further byte is an error.
+                        * A request with msg.upgrade is an ordinary message to the parser: the server decides
+                        * whether to switch, and if it does it stops calling the parser. */
 };
 
 typedef enum ew__h1_mode {
@@ -81,7 +86,7 @@ typedef struct ew__h1_header {
 
 /* The current message. Slices point into the caller's buffer and are valid from the EW__H1_HEAD event until
  * the caller drops or moves those bytes (trailers: from EW__H1_DONE likewise). Scalars stay valid until the
- * next message starts. */
+ * first ew__h1_parse() call after EW__H1_DONE, which starts the next message. */
 typedef struct ew__h1_message {
     ew__h1_slice_t method;     /* requests: a token, e.g. "GET" (case-sensitive) */
     ew__h1_slice_t target;     /* requests: request-target as sent (origin-, absolute-, authority- or asterisk-form) */
@@ -98,7 +103,8 @@ typedef struct ew__h1_message {
                                 * framing == EW__H1_BODY_LENGTH (a HEAD or 304 response may carry one without body) */
     bool keep_alive;           /* the connection may carry another message after this one */
     bool expect_continue;      /* requests: HTTP/1.1 with Expect: 100-continue */
-    bool upgrade;              /* requests: Connection: upgrade + Upgrade (HTTP/1.1); responses: 101, or 2xx to CONNECT */
+    bool upgrade;              /* requests: Connection: upgrade + Upgrade field (HTTP/1.1 only);
+                                * responses: status 101, or a 2xx to CONNECT */
 } ew__h1_message_t;
 
 /* The parser: a struct the caller owns (e.g. inside its connection), set up with ew__h1_parser_init and
@@ -145,10 +151,11 @@ void ew__h1_parser_reset(ew__h1_parser_t *p);
 void ew__h1_parser_set_request(ew__h1_parser_t *p, const char *method, size_t len);
 
 /* Parses the bytes buf[0, len): the unused bytes from the previous call first (same content, maybe moved),
- * then any new ones; len may be 0. Returns one event (see the enum) and sets *used to how many bytes of buf
- * the caller may drop once it is done with what the event points at, and *body for EW__H1_BODY ({NULL, 0}
- * otherwise). After EW__H1_HEAD of a message without body, or after its last body piece, the next call
- * returns EW__H1_DONE without needing input. buf is never written and never kept across calls. */
+ * then any new ones; len may be 0 (buf may then be NULL). Returns one event (see the enum) and sets *used
+ * to how many bytes of buf the caller may drop once it is done with what the event points at, and *body
+ * for EW__H1_BODY ({NULL, 0} otherwise). After EW__H1_HEAD of a message without body, or after its last
+ * body piece, the next call returns EW__H1_DONE without needing input. buf is never written and never kept
+ * across calls. */
 int ew__h1_parse(ew__h1_parser_t *p, const char *buf, size_t len, size_t *used, ew__h1_slice_t *body);
 
 /* The peer closed the connection (no more bytes will come). Returns EW__H1_DONE if that ended a

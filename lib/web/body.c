@@ -31,16 +31,15 @@ static const char *data_bytes(duk_context *ctx, duk_idx_t idx, duk_size_t *len)
 /* True if the value at idx is a stream stand-in (it has the data slot, possibly null). */
 static bool is_stream(duk_context *ctx, duk_idx_t idx)
 {
-    return duk_is_object(ctx, idx) && duk_has_prop_string(ctx, idx, EW__WEB_STREAM_DATA);
+    return duk_is_object(ctx, idx) && duk_has_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
  * Extracting a body (constructors)
  */
 
-/* Pushes the storage for the string at idx: the string itself when its bytes are already UTF-8, else an
- * exact-size buffer of its UTF-8 form (surrogate pairs joined, lone surrogates as U+FFFD). */
-static void push_string_storage(duk_context *ctx, duk_idx_t idx)
+/* ew__to_utf8 returns a buffer larger than the text when it transcodes; storage needs the exact size. */
+void ew__body_push_utf8(duk_context *ctx, duk_idx_t idx)
 {
     duk_dup(ctx, idx);
     size_t len;
@@ -66,18 +65,18 @@ bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type
         return true;
     }
     if (is_stream(ctx, idx)) {
-        duk_get_prop_string(ctx, idx, EW__WEB_STREAM_DATA);
+        duk_get_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
         if (duk_is_null(ctx, -1))
             (void) duk_type_error(ctx, "This ReadableStream is disturbed (has already been read from), and "
                                        "cannot be used as a body.");
         duk_push_null(ctx);
-        duk_put_prop_string(ctx, idx, EW__WEB_STREAM_DATA);
+        duk_put_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
         return true;
     }
     /* Strings, and (WebIDL union fallback) any other value through ToString. */
     duk_dup(ctx, idx);
     duk_to_string(ctx, -1);
-    push_string_storage(ctx, -1);
+    ew__body_push_utf8(ctx, -1);
     duk_remove(ctx, -2);
     if (content_type != NULL && *content_type == NULL)
         *content_type = "text/plain;charset=UTF-8";
@@ -92,10 +91,10 @@ bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
 {
     if (state & EW__STATE_USED)
         return true;
-    duk_get_prop_string(ctx, obj_idx, EW__WEB_BODY);
+    duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
     bool used = false;
     if (is_stream(ctx, -1)) {
-        duk_get_prop_string(ctx, -1, EW__WEB_STREAM_DATA);
+        duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
         used = duk_is_null(ctx, -1);
         duk_pop(ctx);
     }
@@ -107,9 +106,9 @@ bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
  * caller has checked that the body is not used. */
 static void push_data(duk_context *ctx, duk_idx_t obj_idx)
 {
-    duk_get_prop_string(ctx, obj_idx, EW__WEB_BODY);
+    duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
     if (is_stream(ctx, -1)) {
-        duk_get_prop_string(ctx, -1, EW__WEB_STREAM_DATA);
+        duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
         duk_remove(ctx, -2);
     }
 }
@@ -128,7 +127,7 @@ bool ew__body_push_shared(duk_context *ctx, duk_idx_t obj_idx)
 bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx)
 {
     obj_idx = duk_require_normalize_index(ctx, obj_idx);
-    duk_get_prop_string(ctx, obj_idx, EW__WEB_BODY);
+    duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
         return false; /* a null body is never "used" (Fetch: bodyUsed needs a body) */
@@ -136,12 +135,12 @@ bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx)
     ew__web_set_state(ctx, obj_idx, ew__web_state(ctx, obj_idx) | EW__STATE_USED);
     if (is_stream(ctx, -1)) {
         /* Keep the stand-in (script may hold it) but empty it: it is now disturbed. */
-        duk_get_prop_string(ctx, -1, EW__WEB_STREAM_DATA);
+        duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
         duk_push_null(ctx);
-        duk_put_prop_string(ctx, -3, EW__WEB_STREAM_DATA);
+        duk_put_prop_literal(ctx, -3, EW__WEB_STREAM_DATA);
         duk_remove(ctx, -2);
     } else {
-        duk_del_prop_string(ctx, obj_idx, EW__WEB_BODY); /* frees the bytes as soon as the caller is done */
+        duk_del_prop_literal(ctx, obj_idx, EW__WEB_BODY); /* frees the bytes as soon as the caller is done */
     }
     return true;
 }
@@ -239,7 +238,7 @@ static duk_ret_t body_get_body(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST | EW__KIND_RESPONSE);
     duk_idx_t self = duk_get_top_index(ctx);
-    duk_get_prop_string(ctx, self, EW__WEB_BODY);
+    duk_get_prop_literal(ctx, self, EW__WEB_BODY);
     if (is_stream(ctx, -1))
         return 1;
     if (duk_is_undefined(ctx, -1) && !(state & EW__STATE_USED)) {
@@ -251,9 +250,9 @@ static duk_ret_t body_get_body(duk_context *ctx)
         duk_push_null(ctx); /* read already: a disturbed stream */
     else
         duk_dup(ctx, -2);
-    duk_put_prop_string(ctx, stream, EW__WEB_STREAM_DATA);
+    duk_put_prop_literal(ctx, stream, EW__WEB_STREAM_DATA);
     duk_dup(ctx, stream);
-    duk_put_prop_string(ctx, self, EW__WEB_BODY);
+    duk_put_prop_literal(ctx, self, EW__WEB_BODY);
     return 1;
 }
 
@@ -262,13 +261,13 @@ static duk_ret_t body_get_headers(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST | EW__KIND_RESPONSE);
     duk_idx_t self = duk_get_top_index(ctx);
-    duk_get_prop_string(ctx, self, EW__WEB_HEADERS);
+    duk_get_prop_literal(ctx, self, EW__WEB_HEADERS);
     if (!duk_is_undefined(ctx, -1))
         return 1;
-    duk_get_prop_string(ctx, self, EW__WEB_HLIST);
+    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_push_wrapper(ctx, -1, (state & EW__STATE_IMMUTABLE) != 0);
     duk_dup_top(ctx);
-    duk_put_prop_string(ctx, self, EW__WEB_HEADERS);
+    duk_put_prop_literal(ctx, self, EW__WEB_HEADERS);
     return 1;
 }
 
@@ -309,9 +308,10 @@ void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx)
         ew__def_hidden_value(ctx, proto_idx, m->name);
     }
     for (const ew__getter_t *g = body_getters; g->name != NULL; g++) {
-        duk_push_string(ctx, g->name);
+        duk_push_string(ctx, g->name); /* the key for duk_def_prop */
+        duk_push_string(ctx, g->name); /* replaced by the descriptor */
         duk_get_prop_desc(ctx, from_idx, 0);
-        duk_get_prop_string(ctx, -1, "get");
+        duk_get_prop_literal(ctx, -1, "get");
         duk_remove(ctx, -2);
         duk_def_prop(ctx, proto_idx, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_CLEAR_ENUMERABLE |
                                          DUK_DEFPROP_SET_CONFIGURABLE);
@@ -322,8 +322,8 @@ void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx)
 void ew__body_init(duk_context *ctx)
 {
     duk_idx_t proto = duk_push_object(ctx);
-    duk_push_string(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
-    duk_push_string(ctx, "ReadableStream");
+    duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
+    duk_push_literal(ctx, "ReadableStream");
     duk_def_prop(ctx, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
     ew__web_register_proto(ctx, proto, EW__PROTO_BODY_STREAM);
     duk_pop(ctx);

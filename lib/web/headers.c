@@ -122,7 +122,7 @@ void ew__headers_list_add(duk_context *ctx, duk_idx_t list_idx, const char *lnam
 {
     list_idx = duk_require_normalize_index(ctx, list_idx);
     duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, list_idx);
-    duk_push_string(ctx, lname);
+    ew__web_push_static(ctx, lname);
     duk_put_prop_index(ctx, list_idx, n);
     duk_put_prop_index(ctx, list_idx, n + 1);
 }
@@ -130,7 +130,7 @@ void ew__headers_list_add(duk_context *ctx, duk_idx_t list_idx, const char *lnam
 bool ew__headers_list_has(duk_context *ctx, duk_idx_t list_idx, const char *lname)
 {
     list_idx = duk_require_normalize_index(ctx, list_idx);
-    duk_push_string(ctx, lname);
+    ew__web_push_static(ctx, lname);
     bool found = list_find(ctx, list_idx, duk_get_top_index(ctx), 0) >= 0;
     duk_pop(ctx);
     return found;
@@ -152,10 +152,10 @@ void ew__headers_push_wrapper(duk_context *ctx, duk_idx_t list_idx, bool immutab
     list_idx = duk_require_normalize_index(ctx, list_idx);
     duk_idx_t h = ew__web_push_instance(ctx, EW__PROTO_HEADERS);
     duk_dup(ctx, list_idx);
-    duk_put_prop_string(ctx, h, EW__WEB_LIST);
+    duk_put_prop_literal(ctx, h, EW__WEB_LIST);
     if (immutable) {
         duk_push_true(ctx);
-        duk_put_prop_string(ctx, h, EW__WEB_GUARD);
+        duk_put_prop_literal(ctx, h, EW__WEB_GUARD);
     }
 }
 
@@ -165,7 +165,7 @@ bool ew__headers_push_list(duk_context *ctx, duk_idx_t idx)
         duk_push_undefined(ctx);
         return false;
     }
-    duk_get_prop_string(ctx, idx, EW__WEB_LIST);
+    duk_get_prop_literal(ctx, idx, EW__WEB_LIST);
     return duk_is_array(ctx, -1);
 }
 
@@ -188,24 +188,24 @@ static void push_iterated(duk_context *ctx, duk_idx_t obj_idx)
 {
     duk_push_array(ctx);
     duk_idx_t out = duk_get_top_index(ctx);
-    duk_get_prop_string(ctx, obj_idx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
+    duk_get_prop_literal(ctx, obj_idx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
     duk_dup(ctx, obj_idx);
     duk_call_method(ctx, 0);
     if (!duk_is_object(ctx, -1))
         (void) duk_type_error(ctx, "Result of the Symbol.iterator method is not an object");
     duk_idx_t it = duk_get_top_index(ctx);
     for (duk_uarridx_t i = 0;; i++) {
-        duk_get_prop_string(ctx, it, "next");
+        duk_get_prop_literal(ctx, it, "next");
         duk_dup(ctx, it);
         duk_call_method(ctx, 0);
         if (!duk_is_object(ctx, -1))
             (void) duk_type_error(ctx, "Iterator result is not an object");
-        duk_get_prop_string(ctx, -1, "done");
+        duk_get_prop_literal(ctx, -1, "done");
         if (duk_to_boolean(ctx, -1)) {
             duk_pop_2(ctx);
             break;
         }
-        duk_get_prop_string(ctx, -2, "value");
+        duk_get_prop_literal(ctx, -2, "value");
         duk_put_prop_index(ctx, out, i);
         duk_pop_2(ctx);
     }
@@ -214,7 +214,7 @@ static void push_iterated(duk_context *ctx, duk_idx_t obj_idx)
 
 static bool is_iterable(duk_context *ctx, duk_idx_t idx)
 {
-    duk_get_prop_string(ctx, idx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
+    duk_get_prop_literal(ctx, idx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
     bool callable = duk_is_callable(ctx, -1);
     duk_pop(ctx);
     return callable;
@@ -318,7 +318,7 @@ static void emit_run(duk_context *ctx, duk_idx_t list_idx, duk_idx_t out_idx, du
             duk_get_prop_index(ctx, list_idx, e[i].pos + 1);
         } else {
             duk_require_stack(ctx, (duk_idx_t) k + 1);
-            duk_push_string(ctx, ", ");
+            duk_push_literal(ctx, ", ");
             for (size_t j = 0; j < k; j++)
                 duk_get_prop_index(ctx, list_idx, e[j].pos + 1);
             duk_join(ctx, (duk_idx_t) k);
@@ -368,7 +368,7 @@ static duk_idx_t this_list(duk_context *ctx, bool mutating)
     if (!ew__headers_push_list(ctx, -1))
         (void) duk_type_error(ctx, "Illegal invocation: this is not a Headers object");
     if (mutating) {
-        duk_get_prop_string(ctx, -2, EW__WEB_GUARD);
+        duk_get_prop_literal(ctx, -2, EW__WEB_GUARD);
         if (duk_get_boolean(ctx, -1))
             (void) duk_type_error(ctx, "Can't modify immutable headers.");
         duk_pop(ctx);
@@ -381,7 +381,7 @@ static duk_ret_t headers_ctor(duk_context *ctx)
     duk_idx_t self = ew__web_construct_this(ctx, "Headers");
     duk_push_array(ctx);
     duk_dup_top(ctx);
-    duk_put_prop_string(ctx, self, EW__WEB_LIST);
+    duk_put_prop_literal(ctx, self, EW__WEB_LIST);
     ew__headers_fill(ctx, -1, 0);
     return 0;
 }
@@ -393,7 +393,7 @@ static duk_ret_t headers_get(duk_context *ctx)
     void *key = duk_get_heapptr(ctx, 0);
     duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, list);
     duk_idx_t found = 0;
-    duk_push_string(ctx, ", ");
+    duk_push_literal(ctx, ", ");
     for (duk_uarridx_t i = 0; i + 1 < n; i += 2) {
         duk_get_prop_index(ctx, list, i);
         bool match = duk_get_heapptr(ctx, -1) == key;
@@ -415,7 +415,7 @@ static duk_ret_t headers_get_set_cookie(duk_context *ctx)
 {
     duk_idx_t list = this_list(ctx, false);
     duk_push_array(ctx);
-    duk_push_string(ctx, "set-cookie");
+    duk_push_literal(ctx, "set-cookie");
     duk_uarridx_t o = 0;
     for (duk_int_t i = list_find(ctx, list, -1, 0); i >= 0; i = list_find(ctx, list, -1, (duk_uarridx_t) i + 2)) {
         duk_get_prop_index(ctx, list, (duk_uarridx_t) i + 1);
@@ -500,9 +500,9 @@ static duk_ret_t push_iterator(duk_context *ctx, int kind)
     duk_idx_t list = this_list(ctx, false);
     duk_idx_t it = ew__web_push_instance(ctx, EW__PROTO_ITERATOR);
     push_sorted(ctx, list);
-    duk_put_prop_string(ctx, it, ITER_SNAP);
+    duk_put_prop_literal(ctx, it, ITER_SNAP);
     duk_push_uint(ctx, (duk_uint_t) kind);
-    duk_put_prop_string(ctx, it, ITER_POS);
+    duk_put_prop_literal(ctx, it, ITER_POS);
     return 1;
 }
 
@@ -513,8 +513,8 @@ static duk_ret_t headers_values(duk_context *ctx) { return push_iterator(ctx, IT
 static duk_ret_t iterator_next(duk_context *ctx)
 {
     duk_push_this(ctx);
-    duk_get_prop_string(ctx, -1, ITER_SNAP);
-    duk_get_prop_string(ctx, -2, ITER_POS);
+    duk_get_prop_literal(ctx, -1, ITER_SNAP);
+    duk_get_prop_literal(ctx, -2, ITER_POS);
     if (!duk_is_array(ctx, -2) || !duk_is_number(ctx, -1))
         return duk_type_error(ctx, "Illegal invocation: this is not a Headers iterator");
     duk_uint_t state = duk_get_uint(ctx, -1);
@@ -522,9 +522,9 @@ static duk_ret_t iterator_next(duk_context *ctx)
     duk_idx_t res = duk_push_object(ctx);
     if (2 * pos + 1 >= duk_get_length(ctx, -3)) {
         duk_push_undefined(ctx);
-        duk_put_prop_string(ctx, res, "value");
+        duk_put_prop_literal(ctx, res, "value");
         duk_push_true(ctx);
-        duk_put_prop_string(ctx, res, "done");
+        duk_put_prop_literal(ctx, res, "done");
         return 1;
     }
     if (kind == ITER_ENTRIES) {
@@ -536,11 +536,11 @@ static duk_ret_t iterator_next(duk_context *ctx)
     } else {
         duk_get_prop_index(ctx, -3, 2 * pos + (kind == ITER_VALUES));
     }
-    duk_put_prop_string(ctx, res, "value");
+    duk_put_prop_literal(ctx, res, "value");
     duk_push_false(ctx);
-    duk_put_prop_string(ctx, res, "done");
+    duk_put_prop_literal(ctx, res, "done");
     duk_push_uint(ctx, ((pos + 1) << 2) | kind);
-    duk_put_prop_string(ctx, -5, ITER_POS);
+    duk_put_prop_literal(ctx, -5, ITER_POS);
     return 1;
 }
 
@@ -586,21 +586,21 @@ void ew__headers_init(duk_context *ctx, duk_idx_t global_idx)
 {
     duk_idx_t proto = ew__web_def_class(ctx, global_idx, &headers_class);
     /* Headers.prototype[Symbol.iterator] is the same function as entries (WebIDL pair iterators). */
-    duk_push_string(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
-    duk_get_prop_string(ctx, proto, "entries");
+    duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
+    duk_get_prop_literal(ctx, proto, "entries");
     duk_def_prop(ctx, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_CONFIGURABLE);
     duk_pop(ctx);
 
     duk_idx_t iter = duk_push_object(ctx);
     ew__def_methods(ctx, iter, iterator_methods);
-    duk_push_string(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
+    duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
     duk_push_c_function(ctx, iterator_self, 0);
-    duk_push_string(ctx, "name");
-    duk_push_string(ctx, "[Symbol.iterator]");
+    duk_push_literal(ctx, "name");
+    duk_push_literal(ctx, "[Symbol.iterator]");
     duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
     duk_def_prop(ctx, iter, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_CONFIGURABLE);
-    duk_push_string(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
-    duk_push_string(ctx, "Headers Iterator");
+    duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
+    duk_push_literal(ctx, "Headers Iterator");
     duk_def_prop(ctx, iter, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
     ew__web_register_proto(ctx, iter, EW__PROTO_ITERATOR);
     duk_pop(ctx);

@@ -98,7 +98,8 @@ typedef enum ew__proto {
     EW__PROTO_ITERATOR = 1,
     EW__PROTO_REQUEST = 2,
     EW__PROTO_RESPONSE = 3,
-    EW__PROTO_BODY_STREAM = 4
+    EW__PROTO_BODY_STREAM = 4,
+    EW__PROTO_ARRAY_CTOR = 5  /* not a prototype: the original Array constructor (ew__web_push_array) */
 } ew__proto_t;
 
 /* One native accessor of a class table. */
@@ -125,6 +126,10 @@ typedef struct ew__class {
 duk_idx_t ew__web_def_class(duk_context *ctx, duk_idx_t global_idx, const ew__class_t *cls);
 void ew__web_register_proto(duk_context *ctx, duk_idx_t proto_idx, ew__proto_t slot);
 void ew__web_push_proto(duk_context *ctx, ew__proto_t which);
+/* Pushes a new array of length n whose first min(n, 64) slots are preallocated. Duktape's fast path for
+ * writing an array index needs the slot to exist: appending to an empty array goes through the slow path,
+ * which turns every index into a string. Fill all n slots. */
+void ew__web_push_array(duk_context *ctx, duk_uarridx_t n);
 /* Pushes a new object with the registered prototype; returns its index. */
 duk_idx_t ew__web_push_instance(duk_context *ctx, ew__proto_t which);
 /* In a constructor: throws TypeError without `new`; pushes `this` and returns its index. */
@@ -137,6 +142,18 @@ uint32_t ew__web_require_this(duk_context *ctx, uint32_t kinds);
 /* Pushes the normalized absolute URL for ToString(value at idx), or pushes nothing and returns false.
  * Minimal until the URL parser lands: "scheme://..." required, scheme and host lower-cased, "/" path added. */
 bool ew__web_push_url(duk_context *ctx, duk_idx_t idx);
+/* Pushes a string with a static address (a literal, or a table of literals): Duktape's literal cache then
+ * finds it without hashing and keeps it interned, so common names and types cost no allocation. */
+void ew__web_push_static(duk_context *ctx, const char *s);
+/* Copies hidden property `key` (a literal) from the object at from to the one at to, if it is defined. */
+#define EW__WEB_COPY_HIDDEN(ctx, from, to, key)                                                              \
+    do {                                                                                                     \
+        duk_get_prop_literal((ctx), (from), key);                                                            \
+        if (duk_is_undefined((ctx), -1))                                                                     \
+            duk_pop(ctx);                                                                                    \
+        else                                                                                                 \
+            duk_put_prop_literal((ctx), (to), key);                                                          \
+    } while (0)
 /* Reason phrase of an HTTP status ("" when unknown). */
 const char *ew__web_reason_phrase(int status);
 bool ew__http_is_token(const char *s, size_t len);
@@ -167,6 +184,9 @@ void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx)
  * "text/plain;charset=UTF-8" when it is NULL. A stream stand-in is taken (its owner's body becomes used);
  * TypeError if it was already taken. */
 bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type);
+/* Pushes ToString(value at idx) as storage: the string itself when its bytes are already UTF-8, else an
+ * exact-size buffer of its UTF-8 form (surrogate pairs joined, lone surrogates as U+FFFD). */
+void ew__body_push_utf8(duk_context *ctx, duk_idx_t idx);
 /* True if the body of the Request/Response at obj_idx (with its state) was read or transferred. */
 bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state);
 /* For clone(): pushes the body storage to share and returns true, or returns false for a null body. */

@@ -48,6 +48,7 @@ static void normalize_method(duk_context *ctx, duk_idx_t idx)
 {
     static const char *const normalized[] = {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"};
     static const char *const forbidden[] = {"CONNECT", "TRACE", "TRACK"};
+    idx = duk_require_normalize_index(ctx, idx);
     duk_size_t len;
     const char *m = duk_to_lstring(ctx, idx, &len);
     if (!ew__http_is_token(m, len))
@@ -58,7 +59,7 @@ static void normalize_method(duk_context *ctx, duk_idx_t idx)
     }
     for (size_t i = 0; i < sizeof(normalized) / sizeof(normalized[0]); i++) {
         if (ieq(m, len, normalized[i])) {
-            duk_push_string(ctx, normalized[i]);
+            ew__web_push_static(ctx, normalized[i]);
             duk_replace(ctx, idx);
             return;
         }
@@ -89,15 +90,15 @@ typedef struct req_parts {
 static void read_input(duk_context *ctx, req_parts_t *p, uint32_t in_state)
 {
     if (in_state & EW__KIND_REQUEST) {
-        duk_get_prop_string(ctx, 0, REQ_METHOD);
-        duk_get_prop_string(ctx, 0, REQ_URL);
-        duk_get_prop_string(ctx, 0, EW__WEB_HLIST);
+        duk_get_prop_literal(ctx, 0, REQ_METHOD);
+        duk_get_prop_literal(ctx, 0, REQ_URL);
+        duk_get_prop_literal(ctx, 0, EW__WEB_HLIST);
         ew__headers_list_copy(ctx, -1);
         duk_remove(ctx, -2);
-        duk_get_prop_string(ctx, 0, REQ_CF);
+        duk_get_prop_literal(ctx, 0, REQ_CF);
         p->state |= in_state & ((3u << EW__STATE_REDIRECT_SHIFT) | EW__STATE_CF_LAZY);
     } else {
-        duk_push_string(ctx, "GET");
+        duk_push_literal(ctx, "GET");
         duk_dup(ctx, 0);
         if (!ew__web_push_url(ctx, -1))
             (void) duk_type_error(ctx, "Invalid URL: %.200s", duk_get_string(ctx, -1));
@@ -117,27 +118,27 @@ static void read_init(duk_context *ctx, req_parts_t *p)
         return;
     if (!duk_is_object(ctx, 1))
         (void) duk_type_error(ctx, "Failed to construct 'Request': init must be an object");
-    duk_get_prop_string(ctx, 1, "body");
+    duk_get_prop_literal(ctx, 1, "body");
     if (ew__body_extract(ctx, -1, &p->content_type)) { /* body: null keeps the input's body (spec) */
         duk_replace(ctx, p->body);
         p->body_given = true;
     }
     duk_pop(ctx);
-    duk_get_prop_string(ctx, 1, "cf");
+    duk_get_prop_literal(ctx, 1, "cf");
     if (!duk_is_undefined(ctx, -1)) {
         duk_replace(ctx, p->cf);
         p->state &= ~EW__STATE_CF_LAZY;
     } else {
         duk_pop(ctx);
     }
-    duk_get_prop_string(ctx, 1, "headers");
+    duk_get_prop_literal(ctx, 1, "headers");
     if (!duk_is_undefined(ctx, -1)) {
         duk_push_array(ctx);
         duk_replace(ctx, p->list);
         ew__headers_fill(ctx, p->list, -1);
     }
     duk_pop(ctx);
-    duk_get_prop_string(ctx, 1, "method");
+    duk_get_prop_literal(ctx, 1, "method");
     if (!duk_is_undefined(ctx, -1)) {
         normalize_method(ctx, -1);
         duk_replace(ctx, p->method);
@@ -145,7 +146,7 @@ static void read_init(duk_context *ctx, req_parts_t *p)
     } else {
         duk_pop(ctx);
     }
-    duk_get_prop_string(ctx, 1, "redirect");
+    duk_get_prop_literal(ctx, 1, "redirect");
     if (!duk_is_undefined(ctx, -1)) {
         const char *r = duk_to_string(ctx, -1);
         uint32_t mode = 0;
@@ -163,18 +164,18 @@ static void store_parts(duk_context *ctx, const req_parts_t *p)
 {
     ew__web_set_state(ctx, p->self, p->state);
     duk_dup(ctx, p->method);
-    duk_put_prop_string(ctx, p->self, REQ_METHOD);
+    duk_put_prop_literal(ctx, p->self, REQ_METHOD);
     duk_dup(ctx, p->url);
-    duk_put_prop_string(ctx, p->self, REQ_URL);
+    duk_put_prop_literal(ctx, p->self, REQ_URL);
     duk_dup(ctx, p->list);
-    duk_put_prop_string(ctx, p->self, EW__WEB_HLIST);
+    duk_put_prop_literal(ctx, p->self, EW__WEB_HLIST);
     if (!duk_is_undefined(ctx, p->cf)) {
         duk_dup(ctx, p->cf);
-        duk_put_prop_string(ctx, p->self, REQ_CF);
+        duk_put_prop_literal(ctx, p->self, REQ_CF);
     }
     if (!duk_is_undefined(ctx, p->body)) {
         duk_dup(ctx, p->body);
-        duk_put_prop_string(ctx, p->self, EW__WEB_BODY);
+        duk_put_prop_literal(ctx, p->self, EW__WEB_BODY);
     }
 }
 
@@ -188,14 +189,14 @@ static duk_ret_t request_ctor(duk_context *ctx)
     read_init(ctx, &p);
     /* A used body is a non-null body (reads drop the bytes but set the used bit). */
     bool take_input = !p.body_given && in_state != 0 &&
-                      ((in_state & EW__STATE_USED) || duk_has_prop_string(ctx, 0, EW__WEB_BODY));
+                      ((in_state & EW__STATE_USED) || duk_has_prop_literal(ctx, 0, EW__WEB_BODY));
     if (take_input && ew__body_is_used(ctx, 0, in_state))
         return duk_type_error(ctx, "Cannot construct a Request with a Request object that has already been used.");
     bool has_body = !duk_is_undefined(ctx, p.body) || take_input;
     if ((p.method_given || p.body_given) && has_body && is_get_or_head(ctx, p.method))
         return duk_type_error(ctx, "Request with a GET or HEAD method cannot have a body.");
     if (p.content_type != NULL && !ew__headers_list_has(ctx, p.list, "content-type")) {
-        duk_push_string(ctx, p.content_type);
+        ew__web_push_static(ctx, p.content_type);
         ew__headers_list_add(ctx, p.list, "content-type");
     }
     if (take_input && ew__body_take(ctx, 0))
@@ -208,19 +209,23 @@ static duk_ret_t request_ctor(duk_context *ctx)
  * Accessors and methods
  */
 
-static duk_ret_t get_hidden(duk_context *ctx, const char *key)
+static duk_ret_t request_get_method(duk_context *ctx)
 {
     (void) ew__web_require_this(ctx, EW__KIND_REQUEST);
-    duk_get_prop_string(ctx, -1, key);
+    duk_get_prop_literal(ctx, -1, REQ_METHOD);
     return 1;
 }
 
-static duk_ret_t request_get_method(duk_context *ctx) { return get_hidden(ctx, REQ_METHOD); }
-static duk_ret_t request_get_url(duk_context *ctx) { return get_hidden(ctx, REQ_URL); }
+static duk_ret_t request_get_url(duk_context *ctx)
+{
+    (void) ew__web_require_this(ctx, EW__KIND_REQUEST);
+    duk_get_prop_literal(ctx, -1, REQ_URL);
+    return 1;
+}
 
 static duk_ret_t request_get_redirect(duk_context *ctx)
 {
-    duk_push_string(ctx, redirect_names[redirect_of(ew__web_require_this(ctx, EW__KIND_REQUEST))]);
+    ew__web_push_static(ctx, redirect_names[redirect_of(ew__web_require_this(ctx, EW__KIND_REQUEST))]);
     return 1;
 }
 
@@ -229,11 +234,11 @@ static duk_ret_t request_get_redirect(duk_context *ctx)
 static duk_ret_t request_get_cf(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST);
-    duk_get_prop_string(ctx, -1, REQ_CF);
+    duk_get_prop_literal(ctx, -1, REQ_CF);
     if (duk_is_undefined(ctx, -1) && (state & EW__STATE_CF_LAZY)) {
         duk_push_object(ctx);
         duk_dup_top(ctx);
-        duk_put_prop_string(ctx, -4, REQ_CF);
+        duk_put_prop_literal(ctx, -4, REQ_CF);
     }
     return 1;
 }
@@ -256,20 +261,15 @@ static duk_ret_t request_clone(duk_context *ctx)
                                    "you need to read it twice.");
     duk_idx_t copy = ew__web_push_instance(ctx, EW__PROTO_REQUEST);
     ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
-    static const char *const keys[] = {REQ_METHOD, REQ_URL, REQ_CF};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        duk_get_prop_string(ctx, self, keys[i]);
-        if (duk_is_undefined(ctx, -1))
-            duk_pop(ctx);
-        else
-            duk_put_prop_string(ctx, copy, keys[i]);
-    }
-    duk_get_prop_string(ctx, self, EW__WEB_HLIST);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_METHOD);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_URL);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_CF);
+    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_list_copy(ctx, -1);
-    duk_put_prop_string(ctx, copy, EW__WEB_HLIST);
+    duk_put_prop_literal(ctx, copy, EW__WEB_HLIST);
     duk_pop(ctx);
     if (ew__body_push_shared(ctx, self))
-        duk_put_prop_string(ctx, copy, EW__WEB_BODY);
+        duk_put_prop_literal(ctx, copy, EW__WEB_BODY);
     return 1;
 }
 
@@ -326,6 +326,16 @@ ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err)
     return EW_OK;
 }
 
+/* Request header names common enough to keep interned in every heap (through the literal cache), so that
+ * a typical request allocates no string for its names. From HPACK's static table, plus a few. */
+static const char *const common_names[] = {
+    "accept", "accept-charset", "accept-encoding", "accept-language", "authorization", "cache-control",
+    "cf-connecting-ip", "connection", "content-encoding", "content-length", "content-type", "cookie", "host",
+    "if-modified-since", "if-none-match", "origin", "pragma", "range", "referer", "sec-fetch-dest",
+    "sec-fetch-mode", "sec-fetch-site", "upgrade-insecure-requests", "user-agent", "x-forwarded-for",
+    "x-forwarded-proto", "x-real-ip",
+};
+
 /* Pushes the lower-case form of a (token) header name. */
 static void push_lower_name(duk_context *ctx, const char *name, size_t len)
 {
@@ -333,6 +343,14 @@ static void push_lower_name(duk_context *ctx, const char *name, size_t len)
     char *low = len <= sizeof(small) ? small : duk_push_fixed_buffer(ctx, len);
     for (size_t i = 0; i < len; i++)
         low[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char) (name[i] + 32) : name[i];
+    if (low == small) {
+        for (size_t i = 0; i < sizeof(common_names) / sizeof(common_names[0]); i++) {
+            if (common_names[i][0] == low[0] && strlen(common_names[i]) == len && memcmp(common_names[i], low, len) == 0) {
+                ew__web_push_static(ctx, common_names[i]);
+                return;
+            }
+        }
+    }
     duk_push_lstring(ctx, low, len);
     if (low != small)
         duk_remove(ctx, -2);
@@ -341,7 +359,7 @@ static void push_lower_name(duk_context *ctx, const char *name, size_t len)
 /* Pushes the header list [name, value, ...] of a C request (values trimmed, UTF-8 decoded). */
 static void push_c_headers(duk_context *ctx, const ew_request_t *req)
 {
-    duk_push_array(ctx);
+    ew__web_push_array(ctx, (duk_uarridx_t) (2 * req->nheaders));
     for (size_t i = 0; i < req->nheaders; i++) {
         const ew_header_t *h = &req->headers[i];
         push_lower_name(ctx, h->name, h->name_len);
@@ -364,16 +382,16 @@ void ew__request_push(duk_context *ctx, const ew_request_t *req)
     duk_idx_t self = ew__web_push_instance(ctx, EW__PROTO_REQUEST);
     ew__web_set_state(ctx, self, EW__KIND_REQUEST | EW__STATE_CF_LAZY | EW__STATE_IMMUTABLE);
     duk_push_string(ctx, req->method);
-    duk_put_prop_string(ctx, self, REQ_METHOD);
+    duk_put_prop_literal(ctx, self, REQ_METHOD);
     ew__push_utf8(ctx, req->url, strlen(req->url));
-    duk_put_prop_string(ctx, self, REQ_URL);
+    duk_put_prop_literal(ctx, self, REQ_URL);
     push_c_headers(ctx, req);
-    duk_put_prop_string(ctx, self, EW__WEB_HLIST);
+    duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
     if (req->body != NULL) {
         void *b = duk_push_fixed_buffer(ctx, req->body_len);
         if (req->body_len > 0)
             memcpy(b, req->body, req->body_len);
-        duk_put_prop_string(ctx, self, EW__WEB_BODY);
+        duk_put_prop_literal(ctx, self, EW__WEB_BODY);
     }
 }
 

@@ -67,25 +67,25 @@ static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_
     if (!duk_is_null_or_undefined(ctx, init_idx)) {
         if (!duk_is_object(ctx, init_idx))
             (void) duk_type_error(ctx, "Failed to construct 'Response': init must be an object");
-        duk_get_prop_string(ctx, init_idx, "cf");
+        duk_get_prop_literal(ctx, init_idx, "cf");
         if (!duk_is_undefined(ctx, -1))
-            duk_put_prop_string(ctx, self, EW__WEB_CF);
+            duk_put_prop_literal(ctx, self, EW__WEB_CF);
         else
             duk_pop(ctx);
-        duk_get_prop_string(ctx, init_idx, "headers");
+        duk_get_prop_literal(ctx, init_idx, "headers");
         ew__headers_fill(ctx, list, -1);
         duk_pop(ctx);
-        duk_get_prop_string(ctx, init_idx, "status");
+        duk_get_prop_literal(ctx, init_idx, "status");
         if (!duk_is_undefined(ctx, -1))
             status = to_ushort(ctx, -1);
         duk_pop(ctx);
         if (status < 200 || status > 599)
             (void) duk_range_error(ctx, "Responses may only be constructed with status codes in the range 200 to "
                                         "599, inclusive.");
-        duk_get_prop_string(ctx, init_idx, "statusText");
+        duk_get_prop_literal(ctx, init_idx, "statusText");
         if (!duk_is_undefined(ctx, -1)) {
             check_status_text(ctx, -1);
-            duk_put_prop_string(ctx, self, EW__WEB_STATUS_TEXT);
+            duk_put_prop_literal(ctx, self, EW__WEB_STATUS_TEXT);
         } else {
             duk_pop(ctx);
         }
@@ -98,14 +98,14 @@ static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_
                 (void) duk_type_error(ctx, "Response with null body status (101, 204, 205, or 304) cannot have a body.");
             duk_pop(ctx); /* Workers accept an empty body there and treat it as null */
         } else {
-            duk_put_prop_string(ctx, self, EW__WEB_BODY);
+            duk_put_prop_literal(ctx, self, EW__WEB_BODY);
             if (content_type != NULL && !ew__headers_list_has(ctx, list, "content-type")) {
-                duk_push_string(ctx, content_type);
+                ew__web_push_static(ctx, content_type);
                 ew__headers_list_add(ctx, list, "content-type");
             }
         }
     }
-    duk_put_prop_string(ctx, self, EW__WEB_HLIST);
+    duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__web_set_state(ctx, self, EW__KIND_RESPONSE | ((uint32_t) status << EW__STATE_STATUS_SHIFT));
 }
 
@@ -134,7 +134,7 @@ static duk_idx_t push_special(duk_context *ctx, uint32_t state)
     duk_idx_t self = ew__web_push_instance(ctx, EW__PROTO_RESPONSE);
     ew__web_set_state(ctx, self, EW__KIND_RESPONSE | EW__STATE_IMMUTABLE | state);
     duk_push_array(ctx);
-    duk_put_prop_string(ctx, self, EW__WEB_HLIST);
+    duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
     return self;
 }
 
@@ -153,7 +153,7 @@ static duk_ret_t response_redirect(duk_context *ctx)
     if (!ew__web_push_url(ctx, 0))
         return duk_type_error(ctx, "Unable to parse URL: %.200s", duk_get_string(ctx, 0));
     duk_idx_t self = push_special(ctx, (uint32_t) status << EW__STATE_STATUS_SHIFT);
-    duk_get_prop_string(ctx, self, EW__WEB_HLIST);
+    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     duk_dup(ctx, self - 1);
     ew__headers_list_add(ctx, -2, "location");
     duk_pop(ctx);
@@ -180,23 +180,26 @@ static duk_ret_t response_get_ok(duk_context *ctx)
 static duk_ret_t response_get_status_text(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_get_prop_string(ctx, -1, EW__WEB_STATUS_TEXT);
+    duk_get_prop_literal(ctx, -1, EW__WEB_STATUS_TEXT);
     if (duk_is_undefined(ctx, -1))
-        duk_push_string(ctx, ew__web_reason_phrase(status_of(state)));
+        ew__web_push_static(ctx, ew__web_reason_phrase(status_of(state)));
     return 1;
 }
 
 static duk_ret_t response_get_type(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_string(ctx, (state & EW__STATE_TYPE_ERROR) ? "error" : "default");
+    if (state & EW__STATE_TYPE_ERROR)
+        duk_push_literal(ctx, "error");
+    else
+        duk_push_literal(ctx, "default");
     return 1;
 }
 
 static duk_ret_t response_get_url(duk_context *ctx)
 {
     (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_string(ctx, "");
+    duk_push_literal(ctx, "");
     return 1;
 }
 
@@ -218,7 +221,7 @@ static duk_ret_t response_get_web_socket(duk_context *ctx)
 static duk_ret_t response_get_cf(duk_context *ctx)
 {
     (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_get_prop_string(ctx, -1, EW__WEB_CF);
+    duk_get_prop_literal(ctx, -1, EW__WEB_CF);
     return 1;
 }
 
@@ -232,20 +235,14 @@ static duk_ret_t response_clone(duk_context *ctx)
                                    "you need to read it twice.");
     duk_idx_t copy = ew__web_push_instance(ctx, EW__PROTO_RESPONSE);
     ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
-    static const char *const keys[] = {EW__WEB_STATUS_TEXT, EW__WEB_CF};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        duk_get_prop_string(ctx, self, keys[i]);
-        if (duk_is_undefined(ctx, -1))
-            duk_pop(ctx);
-        else
-            duk_put_prop_string(ctx, copy, keys[i]);
-    }
-    duk_get_prop_string(ctx, self, EW__WEB_HLIST);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_STATUS_TEXT);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_CF);
+    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_list_copy(ctx, -1);
-    duk_put_prop_string(ctx, copy, EW__WEB_HLIST);
+    duk_put_prop_literal(ctx, copy, EW__WEB_HLIST);
     duk_pop(ctx);
     if (ew__body_push_shared(ctx, self))
-        duk_put_prop_string(ctx, copy, EW__WEB_BODY);
+        duk_put_prop_literal(ctx, copy, EW__WEB_BODY);
     return 1;
 }
 

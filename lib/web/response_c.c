@@ -90,27 +90,31 @@ typedef struct extract_job {
 } extract_job_t;
 
 /* Pushes an array [status text, name0, value0, ...] of strings whose bytes are UTF-8 (transcoded into
- * buffers where needed) and returns the byte count of all of them with their NULs. */
+ * exact-size buffers where needed) and returns the byte count of all of them with their NULs. */
 static size_t gather_strings(duk_context *ctx, duk_idx_t self)
 {
     duk_push_array(ctx);
     duk_idx_t parts = duk_get_top_index(ctx);
     size_t total = 0, len;
-    duk_get_prop_string(ctx, self, EW__WEB_STATUS_TEXT);
+    duk_get_prop_literal(ctx, self, EW__WEB_STATUS_TEXT);
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
-        duk_push_string(ctx, ""); /* none given: the host picks the reason phrase */
+        duk_push_literal(ctx, ""); /* none given: the host picks the reason phrase */
     }
-    (void) ew__to_utf8(ctx, -1, &len);
+    ew__body_push_utf8(ctx, -1);
+    (void) ew__body_bytes(ctx, -1, &len);
     total += len + 1;
     duk_put_prop_index(ctx, parts, 0);
-    duk_get_prop_string(ctx, self, EW__WEB_HLIST);
+    duk_pop(ctx);
+    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, -1);
     for (duk_uarridx_t i = 0; i < n; i++) {
         duk_get_prop_index(ctx, -1, i);
-        (void) ew__to_utf8(ctx, -1, &len);
+        ew__body_push_utf8(ctx, -1);
+        (void) ew__body_bytes(ctx, -1, &len);
         total += len + 1;
         duk_put_prop_index(ctx, parts, i + 1);
+        duk_pop(ctx);
     }
     duk_pop(ctx);
     return total;

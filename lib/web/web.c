@@ -15,11 +15,14 @@ void ew__web_init(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
     duk_push_array(ctx);
-    duk_put_prop_string(ctx, -2, EW__WEB_PROTO_KEY);
+    duk_put_prop_literal(ctx, -2, EW__WEB_PROTO_KEY);
     duk_pop(ctx);
 
     duk_push_global_object(ctx);
     duk_idx_t global = duk_get_top_index(ctx);
+    duk_get_prop_literal(ctx, global, "Array");
+    ew__web_register_proto(ctx, -1, EW__PROTO_ARRAY_CTOR);
+    duk_pop(ctx);
     ew__headers_init(ctx, global);
     ew__body_init(ctx);
     ew__request_init(ctx, global);
@@ -30,10 +33,21 @@ void ew__web_init(duk_context *ctx)
 void ew__web_push_proto(duk_context *ctx, ew__proto_t which)
 {
     duk_push_global_stash(ctx);
-    duk_get_prop_string(ctx, -1, EW__WEB_PROTO_KEY);
+    duk_get_prop_literal(ctx, -1, EW__WEB_PROTO_KEY);
     duk_get_prop_index(ctx, -1, (duk_uarridx_t) which);
     duk_replace(ctx, -3);
     duk_pop(ctx);
+}
+
+void ew__web_push_array(duk_context *ctx, duk_uarridx_t n)
+{
+    if (n == 0) {
+        duk_push_array(ctx);
+        return;
+    }
+    ew__web_push_proto(ctx, EW__PROTO_ARRAY_CTOR);
+    duk_push_uint(ctx, n);
+    duk_call(ctx, 1);
 }
 
 duk_idx_t ew__web_push_instance(duk_context *ctx, ew__proto_t which)
@@ -59,17 +73,17 @@ duk_idx_t ew__web_def_class(duk_context *ctx, duk_idx_t global_idx, const ew__cl
     global_idx = duk_require_normalize_index(ctx, global_idx);
     duk_push_c_function(ctx, cls->ctor, cls->ctor_nargs);
     duk_idx_t ctor = duk_get_top_index(ctx);
-    duk_push_string(ctx, "name");
+    duk_push_literal(ctx, "name");
     duk_push_string(ctx, cls->name);
     duk_def_prop(ctx, ctor, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
-    duk_push_string(ctx, "length");
+    duk_push_literal(ctx, "length");
     duk_push_int(ctx, cls->ctor_length);
     duk_def_prop(ctx, ctor, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
 
     duk_idx_t proto = duk_push_object(ctx);
     duk_dup(ctx, ctor);
     ew__def_hidden_value(ctx, proto, "constructor");
-    duk_push_string(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
+    duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
     duk_push_string(ctx, cls->name);
     duk_def_prop(ctx, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
     if (cls->methods != NULL)
@@ -77,7 +91,7 @@ duk_idx_t ew__web_def_class(duk_context *ctx, duk_idx_t global_idx, const ew__cl
     for (const ew__getter_t *g = cls->getters; g != NULL && g->name != NULL; g++)
         ew__def_getter(ctx, proto, g->name, g->get, NULL);
 
-    duk_push_string(ctx, "prototype");
+    duk_push_literal(ctx, "prototype");
     duk_dup(ctx, proto);
     duk_def_prop(ctx, ctor, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_CLEAR_WEC);
     if (cls->statics != NULL)
@@ -94,7 +108,7 @@ void ew__web_register_proto(duk_context *ctx, duk_idx_t proto_idx, ew__proto_t s
 {
     proto_idx = duk_require_normalize_index(ctx, proto_idx);
     duk_push_global_stash(ctx);
-    duk_get_prop_string(ctx, -1, EW__WEB_PROTO_KEY);
+    duk_get_prop_literal(ctx, -1, EW__WEB_PROTO_KEY);
     duk_dup(ctx, proto_idx);
     duk_put_prop_index(ctx, -2, (duk_uarridx_t) slot);
     duk_pop_2(ctx);
@@ -115,6 +129,15 @@ static const uint8_t token_chars[256] = {
     ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
     ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
+
+void ew__web_push_static(duk_context *ctx, const char *s)
+{
+#if defined(DUK_USE_PREFER_SIZE)
+    duk_push_string(ctx, s);
+#else
+    duk_push_literal_raw(ctx, s, strlen(s));
+#endif
+}
 
 bool ew__http_is_token(const char *s, size_t len)
 {
@@ -140,7 +163,7 @@ uint32_t ew__web_state(duk_context *ctx, duk_idx_t obj_idx)
 {
     if (!duk_is_object(ctx, obj_idx))
         return 0;
-    duk_get_prop_string(ctx, obj_idx, EW__WEB_STATE);
+    duk_get_prop_literal(ctx, obj_idx, EW__WEB_STATE);
     uint32_t state = (uint32_t) duk_get_uint_default(ctx, -1, 0);
     duk_pop(ctx);
     return state;
@@ -150,7 +173,7 @@ void ew__web_set_state(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
 {
     obj_idx = duk_require_normalize_index(ctx, obj_idx);
     duk_push_uint(ctx, state);
-    duk_put_prop_string(ctx, obj_idx, EW__WEB_STATE);
+    duk_put_prop_literal(ctx, obj_idx, EW__WEB_STATE);
 }
 
 uint32_t ew__web_require_this(duk_context *ctx, uint32_t kinds)

@@ -1,10 +1,10 @@
 """Fixtures for end-to-end tests: start ew-server on a free port with a Worker script and talk to it."""
 import os
 import pathlib
-import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -15,44 +15,34 @@ SERVER = BUILD / "server" / "ew-server"
 
 
 class Server:
-    """A running ew-server; `output` collects what it printed."""
+    """A running ew-server; a reader thread collects what it prints into `output`."""
 
     def __init__(self, script_path, extra_args=()):
         self.proc = subprocess.Popen(
             [str(SERVER), "--port", "0", *extra_args, str(script_path)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.output = []
+        self._ready = threading.Event()
         self.port = None
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            line = self._readline(deadline - time.monotonic())
-            if line is None:
-                break
-            if line.startswith("Ready on http://"):
-                self.port = int(line.rsplit(":", 1)[1])
-                break
-        if self.port is None:
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(10) or self.port is None:
             self.proc.kill()
+            self._reader.join(5)
             raise RuntimeError("ew-server did not start:\n" + "".join(self.output))
         self.url = "http://127.0.0.1:%d" % self.port
 
-    def _readline(self, timeout):
-        ready, _, _ = select.select([self.proc.stdout], [], [], max(timeout, 0))
-        if not ready:
-            return None
-        line = self.proc.stdout.readline()
-        if line == "":
-            return None
-        self.output.append(line)
-        return line
+    def _read(self):
+        for line in self.proc.stdout:
+            self.output.append(line)
+            if self.port is None and line.startswith("Ready on http://"):
+                self.port = int(line.rsplit(":", 1)[1])
+                self._ready.set()
+        self._ready.set()
 
     def read_output(self, wait=0.2):
-        """Collects output printed so far (waits up to `wait` seconds for more)."""
-        deadline = time.monotonic() + wait
-        while True:
-            line = self._readline(deadline - time.monotonic())
-            if line is None:
-                break
+        """What the server printed so far, after waiting `wait` seconds for late lines."""
+        time.sleep(wait)
         return "".join(self.output)
 
     def connect(self):
@@ -66,9 +56,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise
-        rest = self.proc.stdout.read()
-        if rest:
-            self.output.append(rest)
+        self._reader.join(5)
         return rc
 
 

@@ -177,7 +177,7 @@ Test(core_worker, cpu_limit_gives_1102_and_replaces_the_isolate)
 Test(core_worker, memory_limit_gives_1102)
 {
     ew_worker_t *w = load("addEventListener('fetch', function (e) {"
-                          "  if (e.request.url.indexOf('bomb') >= 0) { var a = []; for (;;) a.push({x: a.length}); }"
+                          "  if (e.request.url.indexOf('bomb') >= 0) { var a = []; for (;;) a.push(new Array(100000).join('x') + a.length); }"
                           "  e.respondWith(new Response('fine'));"
                           "});",
                           NULL, 0);

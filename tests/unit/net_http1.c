@@ -491,7 +491,8 @@ static const struct bad_request {
     {"Transfer-Encoding with parameter",
      S("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n"), false, 400},
     {"Transfer-Encoding empty", S("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n"), false, 400},
-    {"Transfer-Encoding trailing comma", S("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\n\r\n"), false, 400},
+    {"Transfer-Encoding trailing comma", S("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\n\r\n"),
+     false, 400},
     {"Transfer-Encoding in HTTP/1.0", S("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), false, 400},
     {"chunk size not hex", S(POST_TE "g\r\n"), false, 400},
     {"chunk size missing", S(POST_TE "\r\n"), false, 400},
@@ -514,18 +515,24 @@ static const struct bad_request {
     {"two Hosts", S("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"), false, 400},
     {"two Hosts in HTTP/1.0", S("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"), false, 400},
     {"head over limit",
-     S(GET_LINE "Host: a\r\nX-1: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
-                "X-2: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
-                "X-3: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"),
+     S(GET_LINE "Host: a\r\nX-1: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+                "X-2: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+                "X-3: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"),
      true, 431},
     {"target over limit", S("GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n"), true, 414},
     {"too many fields", S(GET_LINE "Host: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n"), true, 431},
     {"Content-Length over body limit", S("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 17\r\n\r\n"), true, 413},
     {"chunks over body limit", S(POST_TE "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"), true, 413},
     {"chunk extensions over limit",
-     S(POST_TE "1;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n"
-               "1;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n"
-               "1;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n0\r\n\r\n"),
+     S(POST_TE "1;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n"
+               "1;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n"
+               "1;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n0\r\n\r\n"),
      true, 400},
     {"chunk whitespace over limit",
      S(POST_TE "1                                                                                                    "
@@ -723,7 +730,8 @@ Test(net_http1, every_split_point_gives_the_same_parse)
         {EW__H1_RESPONSE, "GET",
          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
         {EW__H1_RESPONSE, "GET", "HTTP/1.0 200 OK\r\nServer: old\r\n\r\nuntil close"},
-        {EW__H1_RESPONSE, "HEAD", "HTTP/1.1 200\r\nContent-Length: 10\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\nx"},
+        {EW__H1_RESPONSE, "HEAD",
+         "HTTP/1.1 200\r\nContent-Length: 10\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\nx"},
     };
 
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
