@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Foundation benchmarks, side by side in one run (never part of `make test`):
+# Foundation benchmarks, side by side in one run (never part of `make test`); wrk uses one thread at -c1:
 #   1. isolate start: a new isolate ready to serve, and the memory of an idle one (bench/isolate_start.c);
 #   2. hello world over HTTP/1.1 with wrk -t2 at -c64 and -c1, against ew-server and Node's http module,
 #      alternating the two servers REPEAT times and reporting medians: req/s, the server's CPU use (from
@@ -35,12 +35,14 @@ run_one() {
     local name=$1 pid=$2 url=$3 conns=$4
     local t0 t1 out rps p99 cores
     t0=$(cpu_ticks "$pid")
-    out=$(wrk -t2 -c"$conns" -d"${DUR}s" --latency "$url")
+    local threads=2
+    [ "$conns" -lt 2 ] && threads=1
+    out=$(wrk -t"$threads" -c"$conns" -d"${DUR}s" --latency "$url")
     t1=$(cpu_ticks "$pid")
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
     cores=$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v d="$DUR" 'BEGIN {printf "%.2f", (b - a) / hz / d}')
-    echo "$name $conns $rps $cores $(awk -v r="$rps" -v c="$cores" 'BEGIN {printf "%.0f", c > 0 ? r / c : 0}') $p99" >>"$tmp/rows"
+    echo "$name $conns $rps $cores $(awk -v r="$rps" -v c="$cores" 'BEGIN {printf "%.0f", (c > 0) ? r / c : 0}') $p99" >>"$tmp/rows"
 }
 
 "$BUILD/server/ew-server" --port $EW_PORT examples/hello/ >"$tmp/ew.log" 2>&1 &

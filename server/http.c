@@ -152,8 +152,8 @@ static void log_request(conn_t *c, int status, const char *reason)
     const char *url = c->head + c->url_off;
     const char *path = strstr(url, "://");
     path = path ? strchr(path + 3, '/') : url;
+    /* stdout is block-buffered and flushed by main.c's timer: one write per batch, not per request. */
     printf("%s %s %d %s (%.0fms)\n", c->head, path ? path : "/", status, reason, ms_since(&c->started));
-    fflush(stdout);
 }
 
 /* Hop-by-hop and framing headers are the server's business, not the Worker's. */
@@ -265,7 +265,6 @@ static void on_worker_response(void *udata, ew_response_t *resp, const ew_error_
     if (c->srv->draining)
         c->keep_alive = false;
     write_response(c, resp);
-    bufferevent_enable(c->bev, EV_WRITE);
 }
 
 static void dispatch(conn_t *c)
@@ -296,8 +295,9 @@ static void dispatch(conn_t *c)
         .body = c->body_len ? c->body : NULL,
         .body_len = c->body_len,
     };
+    /* Reading stays enabled (no epoll change per request): pipelined bytes wait in the input buffer,
+     * bounded by its high watermark, and are parsed once the response is written. */
     c->state = IN_WORKER;
-    bufferevent_disable(c->bev, EV_READ);
     ew_status_t st = ew_worker_fetch(c->srv->worker, &req, on_worker_response, c);
     free(hdrs);
     if (st != EW_OK)
@@ -416,7 +416,8 @@ static void on_read(struct bufferevent *bev, void *arg)
         evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
         return;
     }
-    conn_read_loop(c);
+    if (c->state == READ_HEAD || c->state == READ_BODY)
+        conn_read_loop(c);
 }
 
 /* After an error page: stop sending but keep reading (and discarding) for a moment, so that a client still
@@ -449,7 +450,6 @@ static void on_write(struct bufferevent *bev, void *arg)
         struct timeval idle = tv_ms(c->srv->cfg.idle_timeout_ms);
         struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
         bufferevent_set_timeouts(c->bev, &idle, &wr);
-        bufferevent_enable(c->bev, EV_READ);
         conn_read_loop(c); /* a pipelined request may be waiting */
     }
 }
@@ -547,6 +547,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct timeval wr = tv_ms(s->cfg.write_timeout_ms);
     bufferevent_set_timeouts(c->bev, &idle, &wr);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    size_t head_max = s->cfg.max_header_bytes ? s->cfg.max_header_bytes : 32768;
+    bufferevent_setwatermark(c->bev, EV_READ, 0, head_max * 2 > 262144 ? head_max * 2 : 262144);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 

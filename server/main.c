@@ -26,7 +26,7 @@
 typedef struct server {
     struct event_base *base;
     srv_http_t *http;
-    struct event *sigint, *sigterm, *drain_deadline;
+    struct event *sigint, *sigterm, *drain_deadline, *flush;
     bool stopping;
 } server_t;
 
@@ -48,7 +48,6 @@ static void on_log(void *udata, ew_log_level_t level, const char *worker, const 
         fprintf(f, "[%s] %.*s\n", worker, (int) len, msg);
     else
         fprintf(f, "%.*s\n", (int) len, msg);
-    fflush(f);
 }
 
 /* Resolves PATH to a script file; prints why not on failure. */
@@ -71,6 +70,15 @@ static bool resolve_script(const char *path, char *out, size_t outlen)
     }
     fprintf(stderr, "ew-server: %s: no Worker script found (looked for src/index.js, index.js, worker.js)\n", path);
     return false;
+}
+
+/* stdout (request lines, console output) is block-buffered; this flushes it ten times a second. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    (void) arg;
+    fflush(stdout);
 }
 
 static void on_drained(void *arg)
@@ -158,6 +166,8 @@ int main(int argc, char **argv)
     if (!resolve_script(path, script, sizeof(script)))
         return 1;
     signal(SIGPIPE, SIG_IGN);
+    static char outbuf[65536];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
     server_t srv = {0};
     srv.base = event_base_new();
@@ -195,6 +205,9 @@ int main(int argc, char **argv)
     srv.sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
     srv.sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
     srv.drain_deadline = evtimer_new(srv.base, on_drain_deadline, &srv);
+    srv.flush = event_new(srv.base, -1, EV_PERSIST, on_flush, NULL);
+    struct timeval flush_every = {0, 100000};
+    event_add(srv.flush, &flush_every);
     event_add(srv.sigint, NULL);
     event_add(srv.sigterm, NULL);
     printf("Ready on http://%s%s%s:%d\n", strchr(ip, ':') ? "[" : "", ip, strchr(ip, ':') ? "]" : "",
@@ -208,6 +221,8 @@ int main(int argc, char **argv)
     event_free(srv.sigint);
     event_free(srv.sigterm);
     event_free(srv.drain_deadline);
+    event_free(srv.flush);
+    fflush(stdout);
     event_base_free(srv.base);
     return 0;
 }

@@ -1,11 +1,12 @@
 /*
  * dispatch.c — events into a Worker and the lifecycle of each request.
  *
- * A fetch event: ew__dispatch_fetch creates an ew__req_t, calls the prelude's dispatchFetch(id, request)
- * in a protected call charged to the request, and returns. The prelude calls back into the natives below:
- * respond(id, response) when event.respondWith's promise fulfils, fail(id, error) when it rejects or a
- * listener throws, waitUntil(id, ±1) to count pending ctx.waitUntil work. The response is handed to the host
- * from the event loop (deliver_ev), never from inside JS, so a host callback cannot re-enter a running heap.
+ * A fetch event: ew__dispatch_fetch creates an ew__req_t and, in a protected call charged to it, builds the
+ * Request and a FetchEvent (hidden id and flags) and calls the listeners registered through the prelude's
+ * addEventListener. event.respondWith/waitUntil are natives: a Response (or a settled promise of one) ends
+ * the request at once, a pending promise gets two native reaction handlers carrying the request id, so no
+ * JS closure is made per request. The response is handed to the host from the event loop (deliver_ev),
+ * never from inside JS, so a host callback cannot re-enter a running heap.
  *
  *   new ──dispatch──> running ──respond/fail──> complete ──loop──> delivered ──waitUntil settled──> freed
  *                                                                      └──────cap timer────────────┘
@@ -117,8 +118,7 @@ static void req_complete(ew__req_t *r)
     r->complete = true;
     if (r->kind == EW__REQ_SCHEDULED && r->wait_until > 0)
         return;
-    static const struct timeval zero = {0, 0};
-    evtimer_add(r->deliver_ev, &zero);
+    event_active(r->deliver_ev, EV_TIMEOUT, 1); /* runs in this loop iteration, after the current callback */
 }
 
 static void on_deliver(evutil_socket_t fd, short what, void *arg)
@@ -231,16 +231,6 @@ void ew__req_cancel_all(ew__isolate_t *iso)
  * Natives called by the prelude
  */
 
-static ew__req_t *arg_req(duk_context *ctx, ew__isolate_t **iso_out)
-{
-    ew__isolate_t *iso = ew__isolate_of(ctx);
-    if (iso_out != NULL)
-        *iso_out = iso;
-    if (iso == NULL)
-        return NULL;
-    return ew__isolate_find_req(iso, duk_get_uint(ctx, 0));
-}
-
 /* log(level, text) */
 static duk_ret_t native_log(duk_context *ctx)
 {
@@ -253,29 +243,57 @@ static duk_ret_t native_log(duk_context *ctx)
     return 0;
 }
 
-/* respond(id, response) */
-static duk_ret_t native_respond(duk_context *ctx)
+/* ---- event state: hidden props on the event object ---- */
+
+#define EV_ID DUK_HIDDEN_SYMBOL("id")
+#define EV_FLAGS DUK_HIDDEN_SYMBOL("ef")
+#define HANDLER_ID DUK_HIDDEN_SYMBOL("rid")
+
+enum { EV_DISPATCHING = 1, EV_RESPONDED = 2 };
+
+/* Reads the id and flags of the event `this`; NULL request when it is not an event or has finished. */
+static ew__req_t *this_event(duk_context *ctx, int *flags)
 {
-    ew__req_t *r = arg_req(ctx, NULL);
+    duk_push_this(ctx);
+    duk_get_prop_string(ctx, -1, EV_ID);
+    duk_get_prop_string(ctx, -2, EV_FLAGS);
+    if (!duk_is_number(ctx, -2))
+        (void) duk_error(ctx, DUK_ERR_TYPE_ERROR, "Illegal invocation");
+    uint32_t id = duk_get_uint(ctx, -2);
+    *flags = duk_get_int(ctx, -1);
+    duk_pop_3(ctx);
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    return iso ? ew__isolate_find_req(iso, id) : NULL;
+}
+
+static void set_this_flags(duk_context *ctx, int flags)
+{
+    duk_push_this(ctx);
+    duk_push_int(ctx, flags);
+    duk_put_prop_string(ctx, -2, EV_FLAGS);
+    duk_pop(ctx);
+}
+
+/* Ends req with the value at idx as its response (or EW_ERR_BAD_RESPONSE). */
+static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
+{
     if (r == NULL || r->complete)
-        return 0;
+        return;
     ew_response_t *resp = NULL;
     ew_error_t err;
-    if (ew__response_extract(ctx, 1, &resp, &err) != EW_OK) {
+    if (ew__response_extract(ctx, idx, &resp, &err) != EW_OK) {
         ew__isolate_log(ctx, EW_LOG_ERROR, err.message, strlen(err.message));
         ew__req_fail(r, EW_ERR_BAD_RESPONSE, err.message);
-        return 0;
+        return;
     }
     r->response = resp;
     req_complete(r);
-    return 0;
 }
 
-/* fail(id, error): an uncaught exception for this request. */
-static duk_ret_t native_fail(duk_context *ctx)
+/* Ends req as an uncaught exception with the error value at idx (logged with its stack). */
+static void fail_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
 {
-    ew__req_t *r = arg_req(ctx, NULL);
-    ew__push_error_text(ctx, 1);
+    ew__push_error_text(ctx, idx);
     duk_push_string(ctx, "Uncaught ");
     duk_insert(ctx, -2);
     duk_concat(ctx, 2);
@@ -284,41 +302,159 @@ static duk_ret_t native_fail(duk_context *ctx)
     ew__isolate_log(ctx, EW_LOG_ERROR, text, len);
     if (r != NULL)
         ew__req_fail(r, EW_ERR_EXCEPTION, text);
-    return 0;
+    duk_pop(ctx);
 }
 
-/* waitUntil(id, delta) */
-static duk_ret_t native_wait_until(duk_context *ctx)
+/* Ends req with a plain message as the exception. */
+static void fail_with_message(duk_context *ctx, ew__req_t *r, const char *msg)
 {
-    ew__req_t *r = arg_req(ctx, NULL);
-    if (r == NULL)
-        return 0;
-    r->wait_until += duk_get_int(ctx, 1);
-    if (r->wait_until <= 0) {
-        r->wait_until = 0;
+    duk_push_error_object(ctx, DUK_ERR_ERROR, "%s", msg);
+    fail_with_value(ctx, r, -1);
+    duk_pop(ctx);
+}
+
+static ew__req_t *handler_req(duk_context *ctx)
+{
+    duk_push_current_function(ctx);
+    duk_get_prop_string(ctx, -1, HANDLER_ID);
+    uint32_t id = duk_get_uint(ctx, -1);
+    duk_pop_2(ctx);
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    return iso ? ew__isolate_find_req(iso, id) : NULL;
+}
+
+/* Reaction handlers attached by respondWith/waitUntil; magic says which. Each carries the request id. */
+enum { H_RESPOND, H_FAIL, H_WAIT_DONE, H_WAIT_FAIL };
+
+static void wait_done(ew__req_t *r)
+{
+    if (r == NULL || r->wait_until <= 0)
+        return;
+    if (--r->wait_until == 0) {
         if (r->kind == EW__REQ_SCHEDULED && r->complete)
             req_complete(r);
         else
             req_maybe_free(r);
     }
+}
+
+static duk_ret_t on_settled(duk_context *ctx)
+{
+    ew__req_t *r = handler_req(ctx);
+    switch (duk_get_current_magic(ctx)) {
+    case H_RESPOND:
+        respond_with_value(ctx, r, 0);
+        break;
+    case H_FAIL:
+        fail_with_value(ctx, r, 0);
+        break;
+    case H_WAIT_FAIL:
+        ew__push_error_text(ctx, 0);
+        duk_push_string(ctx, "Uncaught (in waitUntil) ");
+        duk_insert(ctx, -2);
+        duk_concat(ctx, 2);
+        {
+            size_t len;
+            const char *text = ew__to_utf8(ctx, -1, &len);
+            ew__isolate_log(ctx, EW_LOG_ERROR, text, len);
+        }
+        /* fall through */
+    default:
+        wait_done(r);
+        break;
+    }
     return 0;
 }
 
-/* passThrough(id) */
-static duk_ret_t native_pass_through(duk_context *ctx)
+static void push_handler(duk_context *ctx, int magic, uint32_t id)
 {
-    ew__req_t *r = arg_req(ctx, NULL);
+    duk_push_c_function(ctx, on_settled, 1);
+    duk_set_magic(ctx, -1, magic);
+    duk_push_uint(ctx, id);
+    duk_put_prop_string(ctx, -2, HANDLER_ID);
+}
+
+/* Settles the value at idx for req: with an already-settled native promise or a plain value the handler
+ * runs now (no microtask turn is observable to the Worker here); otherwise reactions are attached. */
+static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_ok, int on_err)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    bool thenable = false;
+    if (duk_is_object(ctx, idx) && !ew__promise_is(ctx, idx)) {
+        duk_get_prop_string(ctx, idx, "then");
+        thenable = duk_is_callable(ctx, -1);
+        duk_pop(ctx);
+    }
+    if (!thenable && ew__promise_is(ctx, idx) && ew__promise_state(ctx, idx) != EW__PROMISE_PENDING) {
+        bool ok = ew__promise_state(ctx, idx) == EW__PROMISE_FULFILLED;
+        ew__promise_mark_handled(ctx, idx);
+        ew__promise_push_result(ctx, idx);
+        duk_idx_t v = duk_get_top_index(ctx);
+        if (ok ? on_ok == H_RESPOND : on_err == H_FAIL)
+            ok ? respond_with_value(ctx, r, v) : fail_with_value(ctx, r, v);
+        else {
+            push_handler(ctx, ok ? on_ok : on_err, r->id);
+            duk_dup(ctx, v);
+            duk_call(ctx, 1);
+            duk_pop(ctx);
+        }
+        duk_pop(ctx);
+        return;
+    }
+    if (!thenable && !ew__promise_is(ctx, idx)) {
+        if (on_ok == H_RESPOND)
+            respond_with_value(ctx, r, idx);
+        else
+            wait_done(r);
+        return;
+    }
+    duk_dup(ctx, idx);
+    ew__promise_push_resolved(ctx);
+    duk_push_string(ctx, "then");
+    push_handler(ctx, on_ok, r->id);
+    push_handler(ctx, on_err, r->id);
+    duk_call_prop(ctx, -4, 2);
+    duk_pop_2(ctx);
+}
+
+/* FetchEvent.prototype.respondWith(response) */
+static duk_ret_t event_respond_with(duk_context *ctx)
+{
+    int flags;
+    ew__req_t *r = this_event(ctx, &flags);
+    if (!(flags & EV_DISPATCHING))
+        return duk_error(ctx, DUK_ERR_ERROR,
+                         "FetchEvent.respondWith() must be called synchronously from the fetch event listener.");
+    if (flags & EV_RESPONDED)
+        return duk_error(ctx, DUK_ERR_ERROR,
+                         "FetchEvent.respondWith() has already been called; it can only be called once.");
+    set_this_flags(ctx, flags | EV_RESPONDED);
+    duk_set_top(ctx, 1);
+    if (r != NULL)
+        when_settled(ctx, r, 0, H_RESPOND, H_FAIL);
+    return 0;
+}
+
+/* FetchEvent/ScheduledEvent.prototype.waitUntil(promise) */
+static duk_ret_t event_wait_until(duk_context *ctx)
+{
+    int flags;
+    ew__req_t *r = this_event(ctx, &flags);
+    duk_set_top(ctx, 1);
+    if (r == NULL)
+        return 0;
+    r->wait_until++;
+    when_settled(ctx, r, 0, H_WAIT_DONE, H_WAIT_FAIL);
+    return 0;
+}
+
+/* FetchEvent.prototype.passThroughOnException() */
+static duk_ret_t event_pass_through(duk_context *ctx)
+{
+    int flags;
+    ew__req_t *r = this_event(ctx, &flags);
     if (r != NULL)
         r->pass_through = true;
-    return 0;
-}
-
-/* done(id): a scheduled event's listeners have returned. */
-static duk_ret_t native_done(duk_context *ctx)
-{
-    ew__req_t *r = arg_req(ctx, NULL);
-    if (r != NULL && !r->complete)
-        req_complete(r);
     return 0;
 }
 
@@ -364,12 +500,10 @@ static duk_ret_t native_inspect(duk_context *ctx)
 
 static const ew__method_t natives[] = {
     {"log", native_log, 2, 2},
-    {"respond", native_respond, 2, 2},
-    {"fail", native_fail, 2, 2},
-    {"waitUntil", native_wait_until, 2, 2},
-    {"passThrough", native_pass_through, 1, 1},
-    {"done", native_done, 1, 1},
     {"inspect", native_inspect, 1, 1},
+    {"respondWith", event_respond_with, 1, 1},
+    {"waitUntil", event_wait_until, 1, 1},
+    {"passThroughOnException", event_pass_through, 0, 0},
     {NULL, NULL, 0, 0},
 };
 
@@ -392,7 +526,7 @@ void ew__dispatch_init(duk_context *ctx)
  * Dispatch
  */
 
-/* Pushes the prelude's dispatch function `name`. */
+/* Pushes the prelude's value `name` (listener lists, event prototypes). */
 static void push_dispatch(duk_context *ctx, const char *name)
 {
     duk_push_global_stash(ctx);
@@ -402,19 +536,86 @@ static void push_dispatch(duk_context *ctx, const char *name)
     duk_remove(ctx, -2);
 }
 
+/* [event] -> [event]: calls each listener with the event, as EventTarget does (functions get `this` = the
+ * global scope, objects their handleEvent). Returns false if one threw: the error is then on top. */
+static bool call_listeners(duk_context *ctx, const char *list_name)
+{
+    duk_idx_t ev = duk_get_top_index(ctx);
+    push_dispatch(ctx, list_name);
+    duk_idx_t list = duk_get_top_index(ctx);
+    /* Listeners added during this dispatch are not called by it (the length is read once). */
+    duk_size_t n = duk_get_length(ctx, list);
+    for (duk_size_t i = 0; i < n; i++) {
+        duk_get_prop_index(ctx, list, (duk_uarridx_t) i);
+        int rc;
+        if (duk_is_function(ctx, -1)) {
+            duk_push_global_object(ctx);
+            duk_dup(ctx, ev);
+            rc = duk_pcall_method(ctx, 1);
+        } else {
+            duk_push_string(ctx, "handleEvent");
+            duk_dup(ctx, ev);
+            rc = duk_pcall_prop(ctx, -3, 1);
+            duk_remove(ctx, -2);
+        }
+        if (rc != DUK_EXEC_SUCCESS) {
+            if (ew__isolate_aborting(ctx))
+                (void) duk_throw(ctx);
+            duk_remove(ctx, list);
+            return false;
+        }
+        duk_pop(ctx);
+    }
+    duk_pop(ctx);
+    return true;
+}
+
+/* Pushes a new event object of the given prototype with its hidden id and flags. */
+static void push_event(duk_context *ctx, const char *proto, uint32_t id, const char *type)
+{
+    duk_push_object(ctx);
+    push_dispatch(ctx, proto);
+    duk_set_prototype(ctx, -2);
+    duk_push_uint(ctx, id);
+    duk_put_prop_string(ctx, -2, EV_ID);
+    duk_push_int(ctx, EV_DISPATCHING);
+    duk_put_prop_string(ctx, -2, EV_FLAGS);
+    duk_push_string(ctx, type);
+    duk_put_prop_string(ctx, -2, "type");
+}
+
 struct fetch_args {
     const ew_request_t *req;
-    uint32_t id;
+    ew__req_t *r;
 };
 
 static duk_ret_t fetch_body(duk_context *ctx, void *udata)
 {
     struct fetch_args *a = udata;
-    push_dispatch(ctx, "fetch");
-    duk_push_uint(ctx, a->id);
+    ew__req_t *r = a->r;
+    push_dispatch(ctx, "fetchListeners");
+    duk_size_t n = duk_get_length(ctx, -1);
+    duk_pop(ctx);
+    if (n == 0) {
+        fail_with_message(ctx, r, "No fetch handler: the script did not call addEventListener(\"fetch\", ...).");
+        return 0;
+    }
+    push_event(ctx, "fetchProto", r->id, "fetch");
     ew__request_push(ctx, a->req);
-    duk_call(ctx, 2);
-    return 1;
+    duk_put_prop_string(ctx, -2, "request");
+    bool ok = call_listeners(ctx, "fetchListeners");
+    if (!ok) {
+        fail_with_value(ctx, r, -1);
+        return 0;
+    }
+    duk_get_prop_string(ctx, -1, EV_FLAGS);
+    int flags = duk_get_int(ctx, -1);
+    duk_pop(ctx);
+    duk_push_int(ctx, flags & ~EV_DISPATCHING);
+    duk_put_prop_string(ctx, -2, EV_FLAGS);
+    if (!(flags & EV_RESPONDED))
+        fail_with_message(ctx, r, "No response: the fetch event listener did not call event.respondWith().");
+    return 0;
 }
 
 /* Handles the result of a dispatch entry: an error escaping the prelude is an uncaught exception. */
@@ -444,8 +645,9 @@ ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_r
         return EW_ERR_NOMEM;
     r->fetch_cb = cb;
     r->udata = udata;
-    struct fetch_args a = {req, r->id};
-    int rc = ew__isolate_call(iso, r, fetch_body, &a, 0, 1);
+    struct fetch_args a = {req, r};
+    ew__isolate_enter(iso, r);
+    int rc = ew__isolate_pcall(iso, fetch_body, &a, 0, 1);
     after_dispatch(iso, r, rc);
     return EW_OK;
 }
@@ -453,18 +655,33 @@ ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_r
 struct scheduled_args {
     const char *cron;
     double time_ms;
-    uint32_t id;
+    ew__req_t *r;
 };
 
 static duk_ret_t scheduled_body(duk_context *ctx, void *udata)
 {
     struct scheduled_args *a = udata;
-    push_dispatch(ctx, "scheduled");
-    duk_push_uint(ctx, a->id);
+    ew__req_t *r = a->r;
+    push_dispatch(ctx, "scheduledListeners");
+    duk_size_t n = duk_get_length(ctx, -1);
+    duk_pop(ctx);
+    if (n == 0) {
+        fail_with_message(ctx, r,
+                          "No scheduled handler: the script did not call addEventListener(\"scheduled\", ...).");
+        return 0;
+    }
+    push_event(ctx, "scheduledProto", r->id, "scheduled");
     ew__push_utf8(ctx, a->cron, strlen(a->cron));
+    duk_put_prop_string(ctx, -2, "cron");
     duk_push_number(ctx, a->time_ms);
-    duk_call(ctx, 3);
-    return 1;
+    duk_put_prop_string(ctx, -2, "scheduledTime");
+    if (!call_listeners(ctx, "scheduledListeners")) {
+        fail_with_value(ctx, r, -1);
+        return 0;
+    }
+    if (!r->complete)
+        req_complete(r);
+    return 0;
 }
 
 ew_status_t ew__dispatch_scheduled(ew__isolate_t *iso, const char *cron, double scheduled_ms, ew_scheduled_fn cb,
@@ -475,8 +692,9 @@ ew_status_t ew__dispatch_scheduled(ew__isolate_t *iso, const char *cron, double 
         return EW_ERR_NOMEM;
     r->scheduled_cb = cb;
     r->udata = udata;
-    struct scheduled_args a = {cron, scheduled_ms, r->id};
-    int rc = ew__isolate_call(iso, r, scheduled_body, &a, 0, 1);
+    struct scheduled_args a = {cron, scheduled_ms, r};
+    ew__isolate_enter(iso, r);
+    int rc = ew__isolate_pcall(iso, scheduled_body, &a, 0, 1);
     after_dispatch(iso, r, rc);
     return EW_OK;
 }

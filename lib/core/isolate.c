@@ -89,36 +89,51 @@ static uint64_t budget_ns(ew__isolate_t *iso, ew__req_t *req)
     return req->cpu_used_ns >= limit ? 0 : limit - req->cpu_used_ns;
 }
 
+/* CPU accounting: the thread CPU clock is read when an entry starts and ends. Inside an entry, switching the
+ * request being charged (microtask jobs of different requests) uses the monotonic clock, which costs no
+ * system call: wall time inside an entry is at least the CPU time spent, so a request is never charged
+ * less than it used, and at most the time the thread was preempted more. */
 void ew__isolate_enter(ew__isolate_t *iso, ew__req_t *req)
 {
     if (iso->depth++ > 0)
         return;
     ew__stack_limit_init();
-    iso->entry_start_ns = ew__cpu_now_ns();
+    iso->entry_cpu_ns = ew__cpu_now_ns();
+    iso->entry_mono_ns = ew__mono_now_ns();
+    iso->slice_mono_ns = iso->entry_mono_ns;
     iso->running = req;
-    iso->deadline_ns = iso->entry_start_ns + budget_ns(iso, req);
+    iso->deadline_ns = iso->entry_cpu_ns + budget_ns(iso, req);
 }
 
 void ew__isolate_charge(ew__isolate_t *iso, ew__req_t *req)
 {
     if (req == iso->running || iso->depth == 0)
         return;
-    uint64_t now = ew__cpu_now_ns();
+    uint64_t mono = ew__mono_now_ns();
     if (iso->running != NULL)
-        iso->running->cpu_used_ns += now - iso->entry_start_ns;
-    iso->entry_start_ns = now;
+        iso->running->cpu_used_ns += mono - iso->slice_mono_ns;
+    iso->slice_mono_ns = mono;
     iso->running = req;
-    iso->deadline_ns = now + budget_ns(iso, req);
+    iso->deadline_ns = iso->entry_cpu_ns + (mono - iso->entry_mono_ns) + budget_ns(iso, req);
 }
 
 void ew__isolate_leave(ew__isolate_t *iso)
 {
     if (--iso->depth > 0)
         return;
-    if (iso->running != NULL)
-        iso->running->cpu_used_ns += ew__cpu_now_ns() - iso->entry_start_ns;
+    if (iso->running != NULL) {
+        uint64_t cpu = ew__cpu_now_ns() - iso->entry_cpu_ns;
+        uint64_t slice = ew__mono_now_ns() - iso->slice_mono_ns;
+        iso->running->cpu_used_ns += slice < cpu ? slice : cpu;
+    }
     iso->running = NULL;
     iso->deadline_ns = UINT64_MAX;
+}
+
+int ew__isolate_pcall(ew__isolate_t *iso, duk_safe_call_function fn, void *udata, duk_idx_t nargs,
+                      duk_idx_t nrets)
+{
+    return guarded(iso, fn, udata, nargs, nrets);
 }
 
 int ew__isolate_call(ew__isolate_t *iso, ew__req_t *req, duk_safe_call_function fn, void *udata,
@@ -159,22 +174,23 @@ static void handle_abort(ew__isolate_t *iso)
 
 bool ew__isolate_settle(ew__isolate_t *iso)
 {
-    for (int round = 0; round < 1000; round++) {
-        if (!iso->dead && iso->abort_reason == EW_OK && ew__microtask_pending(iso->ctx) > 0) {
-            ew__isolate_enter(iso, NULL);
-            int rc = guarded(iso, drain_body, NULL, 0, 0);
-            ew__isolate_leave(iso);
-            if (rc == -1)
-                break;
-        }
-        if (iso->dead)
-            break;
+    bool entered = iso->depth > 0;
+    if (!entered && !iso->dead && ew__microtask_pending(iso->ctx) > 0) {
+        ew__isolate_enter(iso, NULL);
+        entered = true;
+    }
+    for (int round = 0; round < 1000 && !iso->dead; round++) {
         if (iso->abort_reason != EW_OK) {
             handle_abort(iso);
             continue;
         }
-        break;
+        if (ew__microtask_pending(iso->ctx) == 0)
+            break;
+        if (guarded(iso, drain_body, NULL, 0, 0) == -1)
+            break;
     }
+    if (entered)
+        ew__isolate_leave(iso);
     if (iso->dead) {
         ew__isolate_condemn(iso);
         ew__req_fail_all(iso, EW_ERR_INTERNAL, "The isolate failed fatally and was discarded.");

@@ -72,7 +72,9 @@ struct ew__isolate {
 
     /* CPU accounting (limits.c). */
     uint64_t deadline_ns;         /* thread CPU clock deadline of the running entry; UINT64_MAX = none */
-    uint64_t entry_start_ns;      /* thread CPU clock when the running entry started */
+    uint64_t entry_cpu_ns;        /* thread CPU clock when the running entry started */
+    uint64_t entry_mono_ns;       /* monotonic clock then */
+    uint64_t slice_mono_ns;       /* monotonic clock when CPU started being charged to `running` */
     ew__req_t *running;           /* request the running JS is charged to (NULL: startup or detached) */
     ew_status_t abort_reason;     /* EW_OK, or EW_ERR_CPU_LIMIT / EW_ERR_MEMORY_LIMIT while unwinding */
     ew__req_t *abort_req;         /* the request that was running when the limit fired (NULL: none) */
@@ -138,13 +140,19 @@ void ew__isolate_destroy(ew__isolate_t *iso);
  * the heap died (nothing pushed). Call ew__isolate_settle() afterwards. */
 int ew__isolate_call(ew__isolate_t *iso, ew__req_t *req, duk_safe_call_function fn, void *udata,
                      duk_idx_t nargs, duk_idx_t nrets);
+/* The protected call alone (the caller has entered); same results as ew__isolate_call. */
+int ew__isolate_pcall(ew__isolate_t *iso, duk_safe_call_function fn, void *udata, duk_idx_t nargs,
+                      duk_idx_t nrets);
 /* Stops giving the isolate new requests; it is destroyed once its last request has finished. */
 void ew__isolate_condemn(ew__isolate_t *iso);
 /* Schedules destruction of the worker's condemned isolates that have no requests left. */
 void ew__isolate_maybe_reap(ew__isolate_t *iso);
 
-/* Top-level entry protocol. enter() starts charging CPU to req (NULL = startup/detached budget) and arms
- * the fatal jump; leave() stops charging. Between them call JS with duk_pcall only. */
+/* Top-level entry protocol. enter() starts charging CPU to req (NULL = startup/detached budget); leave()
+ * stops charging. Between them call JS through ew__isolate_pcall() only. A macrotask is
+ *     ew__isolate_enter(iso, req); rc = ew__isolate_pcall(iso, fn, …); …; ew__isolate_settle(iso);
+ * where settle drains the microtasks inside the same entry and then leaves (two CPU clock reads per
+ * macrotask: the thread CPU clock is a system call, the monotonic clock used inside is not). */
 void ew__isolate_enter(ew__isolate_t *iso, ew__req_t *req);
 void ew__isolate_leave(ew__isolate_t *iso);
 /* Switches CPU charging to another request inside an entry (microtask drain). */
@@ -152,15 +160,16 @@ void ew__isolate_charge(ew__isolate_t *iso, ew__req_t *req);
 /* Finds a request in flight by id (NULL if finished). */
 ew__req_t *ew__isolate_find_req(ew__isolate_t *iso, uint32_t id);
 
-/* After every top-level entry: drains microtasks, handles a limit that fired (fails the running request,
- * condemns the isolate), delivers completed responses, and destroys a condemned idle isolate.
- * Returns false when the isolate was destroyed (iso is then invalid). */
+/* Ends a macrotask: drains microtasks (inside the caller's entry, or a new one), handles a limit that fired
+ * (fails the request it was charged to, condemns the isolate), leaves the entry, fails requests that can
+ * never complete, and schedules the reaping of a condemned idle isolate. Returns true. */
 bool ew__isolate_settle(ew__isolate_t *iso);
 
 /* Computes this thread's stack limit for the native stack check, once per thread (limits.c). */
 void ew__stack_limit_init(void);
-/* Thread CPU clock in ns (limits.c). */
+/* Thread CPU clock in ns (a system call) and monotonic clock in ns (vDSO) (limits.c). */
 uint64_t ew__cpu_now_ns(void);
+uint64_t ew__mono_now_ns(void);
 /* Allocator functions given to duk_create_heap (limits.c). udata is the isolate. */
 void *ew__heap_alloc(void *udata, duk_size_t size);
 void *ew__heap_realloc(void *udata, void *ptr, duk_size_t size);

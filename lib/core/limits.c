@@ -35,6 +35,13 @@ uint64_t ew__cpu_now_ns(void)
     return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+uint64_t ew__mono_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
 /* Called from ew__isolate_enter on every thread that runs JS; cheap after the first call. */
 void ew__stack_limit_init(void)
 {

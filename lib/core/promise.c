@@ -19,7 +19,7 @@
 
 #include "internal.h"
 
-/* Hidden keys. Short: each one is interned and hashed on every access. */
+/* Hidden keys (invariant 4), short: they are compared on every access. */
 #define K_TAG DUK_HIDDEN_SYMBOL("pT")       /* promise: self pointer | state | FL_HANDLED */
 #define K_VAL DUK_HIDDEN_SYMBOL("pV")       /* promise: reactions while pending, result when settled */
 #define K_REC DUK_HIDDEN_SYMBOL("pR")       /* resolving and element functions: record shared by a pair */
@@ -51,7 +51,8 @@
  * deep, which matters to Duktape's mark-and-sweep (its recursion limit makes long chains slow to mark). */
 enum { R_TARGET, R_ON_FULFILLED, R_ON_REJECTED, R_RESOLVE, R_REJECT };
 
-/* What realm-independent code needs fast: heap pointers of the intrinsics, kept reachable by K_KEEP. */
+/* Heap pointers of the intrinsics, found through the heap stash (so coroutines with their own global
+ * environment see the same ones) and kept reachable by K_KEEP. */
 typedef struct intrinsics {
     void *promise;    /* %Promise% */
     void *proto;      /* %Promise.prototype% */
@@ -219,7 +220,7 @@ static void def_key(duk_context *ctx, duk_idx_t obj, const char *key, duk_uint_t
 static void job_reaction(duk_context *ctx, duk_idx_t nargs);
 static void job_thenable(duk_context *ctx, duk_idx_t nargs);
 
-/* Queues NewPromiseReactionJob(record at rec, value at val) for outcome `state`. */
+/* Queues NewPromiseReactionJob(reaction at rec, value at val) for outcome `state`. */
 static void enqueue_reaction(duk_context *ctx, duk_idx_t rec, duk_idx_t val, unsigned state)
 {
     rec = duk_normalize_index(ctx, rec);
@@ -241,7 +242,7 @@ static bool is_reaction_list(duk_context *ctx, duk_idx_t idx)
     return list;
 }
 
-/* Queues a job per reaction (undefined, one record, or a list) in the order they were added. */
+/* Queues a job per reaction (undefined, one reaction, or a list) in the order they were added. */
 static void trigger_reactions(duk_context *ctx, duk_idx_t reactions, duk_idx_t val, unsigned state)
 {
     reactions = duk_normalize_index(ctx, reactions);
@@ -374,7 +375,7 @@ static void push_resolving_functions(duk_context *ctx, const intrinsics_t *I, du
     duk_remove(ctx, -3);
 }
 
-/* Appends the record on top (popped) to the reactions of the pending promise at p. */
+/* Appends the reaction on top (popped) to the reactions of the pending promise at p. */
 static void add_reaction(duk_context *ctx, duk_idx_t p)
 {
     duk_get_prop_literal(ctx, p, K_VAL); /* [rec old] */
@@ -396,7 +397,7 @@ static void add_reaction(duk_context *ctx, duk_idx_t p)
     put_slot(ctx, p, K_VAL);
 }
 
-/* PerformPromiseThen for the promise at p with the reaction record on top (popped). */
+/* PerformPromiseThen for the promise at p with the reaction on top (popped). */
 static void perform_then(duk_context *ctx, duk_idx_t p)
 {
     p = duk_normalize_index(ctx, p);
@@ -856,14 +857,16 @@ static duk_ret_t promise_try(duk_context *ctx)
 {
     REJECT_NEW(ctx);
     const intrinsics_t *I = intrinsics(ctx);
+    if (duk_get_top(ctx) == 0)
+        duk_push_undefined(ctx); /* calling it rejects with a TypeError */
     duk_idx_t n = duk_get_top(ctx);
     duk_push_this(ctx);
     if (!duk_is_object(ctx, n))
         return duk_type_error(ctx, "Promise.try called on a non-object");
     duk_idx_t cap = push_capability(ctx, I, n, false);
-    for (duk_idx_t i = 0; i < (n > 0 ? n : 1); i++)
-        duk_dup(ctx, i < n ? i : n); /* with no callback at all, call undefined: a TypeError */
-    bool ok = call_user(ctx, n > 0 ? n - 1 : 0, false);
+    for (duk_idx_t i = 0; i < n; i++)
+        duk_dup(ctx, i);
+    bool ok = call_user(ctx, n - 1, false);
     cap_call(ctx, cap, !ok);
     duk_dup(ctx, cap);
     return 1;
@@ -1271,6 +1274,8 @@ static duk_ret_t promise_race(duk_context *ctx) { return combinator(ctx, RACE); 
  * Unhandled rejections
  */
 
+/* Logs the rejections in the K_UNHANDLED list that are still unhandled, then empties it. The error text
+ * may run user getters (err.stack): stop logging if one of them hits a limit. */
 static duk_ret_t report_unhandled(duk_context *ctx, void *udata)
 {
     (void) udata;
@@ -1278,7 +1283,7 @@ static duk_ret_t report_unhandled(duk_context *ctx, void *udata)
     duk_get_prop_literal(ctx, -1, K_UNHANDLED); /* [stash list] */
     duk_size_t n = duk_get_length(ctx, -1);
     duk_uint_t reported = 0;
-    for (duk_uarridx_t i = 0; i < n; i++) {
+    for (duk_uarridx_t i = 0; i < n && !ew__isolate_aborting(ctx); i++) {
         duk_get_prop_index(ctx, -1, i);
         int tag = promise_tag(ctx, -1);
         if (tag >= 0 && ((unsigned) tag & (ST_MASK | FL_HANDLED)) == ST_REJECTED) {
@@ -1375,8 +1380,8 @@ void ew__promise_mark_handled(duk_context *ctx, duk_idx_t idx)
 
 void ew__promise_report_unhandled(duk_context *ctx)
 {
-    if (duk_safe_call(ctx, report_unhandled, NULL, 0, 0) != DUK_EXEC_SUCCESS)
-        duk_pop(ctx);
+    (void) duk_safe_call(ctx, report_unhandled, NULL, 0, 1); /* on error (out of memory): forget them */
+    duk_pop(ctx);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -1500,6 +1505,8 @@ void ew__promise_init(duk_context *ctx)
 
     duk_dup(ctx, ctor);
     duk_put_prop_index(ctx, keep, 2);
+    duk_push_heapptr(ctx, I->then); /* user code may delete Promise.prototype.then: keep the pointer valid */
+    duk_put_prop_index(ctx, keep, 3);
     duk_push_global_object(ctx);
     duk_dup(ctx, ctor);
     ew__def_hidden_value(ctx, -2, "Promise");

@@ -75,7 +75,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     bool repeat = t->repeat;
     if (!repeat)
         timer_free(iso, t); /* clearTimeout from inside the callback is then a no-op, as it should be */
-    int rc = ew__isolate_call(iso, req, fire_body, (void *) (uintptr_t) id, 0, 1);
+    ew__isolate_enter(iso, req);
+    int rc = ew__isolate_pcall(iso, fire_body, (void *) (uintptr_t) id, 0, 1);
     if (rc == DUK_EXEC_ERROR && iso->abort_reason == EW_OK) {
         ew__push_error_text(iso->ctx, -1);
         duk_push_string(iso->ctx, "Uncaught ");

@@ -135,7 +135,10 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
 ew_status_t ew__worker_start(ew__isolate_t *iso, ew_error_t *err)
 {
     ew_worker_t *w = iso->worker;
-    int rc = ew__isolate_call(iso, NULL, start_body, w, 0, 1);
+    ew__isolate_enter(iso, NULL);
+    int rc = ew__isolate_pcall(iso, start_body, w, 0, 1);
+    if (rc != DUK_EXEC_SUCCESS)
+        ew__isolate_leave(iso);
     if (rc == -1)
         return ew__error_set(err, EW_ERR_INTERNAL, "the isolate failed while starting %s", w->filename);
     if (rc != DUK_EXEC_SUCCESS) {

@@ -3,22 +3,21 @@
  *
  * Called once per isolate as `function (native, global)` before any Worker code runs. It installs the
  * service-worker event API (addEventListener for 'fetch' and 'scheduled', FetchEvent, ScheduledEvent) and
- * console, and returns the two dispatch functions that lib/core/dispatch.c calls for each event. Everything
- * user code could overwrite later (Promise, Error) is captured here first. Hot paths stay in C: this file is
- * kept small because every line costs memory in every isolate (DUKTAPE-NOTES.md).
+ * console, and returns the listener lists and event prototypes that lib/core/dispatch.c uses to dispatch
+ * each event in C (the hot path: no JS closure is created per request). Kept small because every line costs
+ * memory in every isolate (DUKTAPE-NOTES.md).
  *
- * native: log(level, text), respond(id, response), fail(id, error), waitUntil(id, delta),
- *         passThrough(id), done(id), inspect(value) -> string
+ * native: log(level, text), inspect(value) -> string, and the event methods respondWith, waitUntil,
+ *         passThroughOnException
  */
 function (native, global) {
     'use strict';
 
-    var Promise = global.Promise;
     var TypeError = global.TypeError;
     var defineProperty = Object.defineProperty;
-    var listeners = { fetch: [], scheduled: [] };
-    var kId = Symbol('id');
-    var kState = Symbol('state');
+    var listeners = Object.create(null); /* no inherited keys: type comes from user code */
+    listeners.fetch = [];
+    listeners.scheduled = [];
 
     function hide(obj, name, value) {
         defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
@@ -49,113 +48,19 @@ function (native, global) {
         }
     });
 
-    function callListener(fn, event) {
-        if (typeof fn === 'function') {
-            fn.call(global, event);
-        } else {
-            fn.handleEvent(event);
-        }
-    }
-
-    /* waitUntil work: counted in C so that the request stays alive until it settles (or the cap). */
-    function waitUntil(id, value) {
-        native.waitUntil(id, 1);
-        Promise.resolve(value).then(function () {
-            native.waitUntil(id, -1);
-        }, function (err) {
-            native.log(3, 'Uncaught (in waitUntil) ' + native.inspect(err));
-            native.waitUntil(id, -1);
-        });
-    }
-
-    /* ---- fetch ---- */
-
+    /* The event classes: their methods are natives (lib/core/dispatch.c) reading hidden state. */
     function FetchEvent() {
         throw new TypeError('Illegal constructor');
     }
-    var fetchProto = FetchEvent.prototype;
-    hide(fetchProto, 'respondWith', function respondWith(response) {
-        var state = this[kState];
-        if (!state || !state.dispatching) {
-            throw new Error('FetchEvent.respondWith() must be called synchronously from the fetch event listener.');
-        }
-        if (state.responded) {
-            throw new Error('FetchEvent.respondWith() has already been called; it can only be called once.');
-        }
-        state.responded = true;
-        var id = this[kId];
-        Promise.resolve(response).then(function (r) {
-            native.respond(id, r);
-        }, function (err) {
-            native.fail(id, err);
-        });
-    });
-    hide(fetchProto, 'waitUntil', function (value) {
-        waitUntil(this[kId], value);
-    });
-    hide(fetchProto, 'passThroughOnException', function passThroughOnException() {
-        native.passThrough(this[kId]);
-    });
-
-    function dispatchFetch(id, request) {
-        var list = listeners.fetch;
-        if (list.length === 0) {
-            native.fail(id, new Error('No fetch handler: the script did not call addEventListener("fetch", ...).'));
-            return;
-        }
-        var event = Object.create(fetchProto);
-        var state = { dispatching: true, responded: false };
-        hide(event, kId, id);
-        hide(event, kState, state);
-        event.type = 'fetch';
-        event.request = request;
-        try {
-            for (var i = 0; i < list.length; i++) {
-                callListener(list[i], event);
-            }
-        } catch (err) {
-            state.dispatching = false;
-            native.fail(id, err);
-            return;
-        }
-        state.dispatching = false;
-        if (!state.responded) {
-            native.fail(id, new Error('No response: the fetch event listener did not call event.respondWith().'));
-        }
-    }
-
-    /* ---- scheduled ---- */
+    hide(FetchEvent.prototype, 'respondWith', native.respondWith);
+    hide(FetchEvent.prototype, 'waitUntil', native.waitUntil);
+    hide(FetchEvent.prototype, 'passThroughOnException', native.passThroughOnException);
 
     function ScheduledEvent() {
         throw new TypeError('Illegal constructor');
     }
-    var scheduledProto = ScheduledEvent.prototype;
-    hide(scheduledProto, 'waitUntil', function (value) {
-        waitUntil(this[kId], value);
-    });
-    hide(scheduledProto, 'noRetry', function noRetry() {});
-
-    function dispatchScheduled(id, cron, scheduledTime) {
-        var list = listeners.scheduled;
-        if (list.length === 0) {
-            native.fail(id, new Error('No scheduled handler: the script did not call addEventListener("scheduled", ...).'));
-            return;
-        }
-        var event = Object.create(scheduledProto);
-        hide(event, kId, id);
-        event.type = 'scheduled';
-        event.cron = cron;
-        event.scheduledTime = scheduledTime;
-        try {
-            for (var i = 0; i < list.length; i++) {
-                callListener(list[i], event);
-            }
-        } catch (err) {
-            native.fail(id, err);
-            return;
-        }
-        native.done(id);
-    }
+    hide(ScheduledEvent.prototype, 'waitUntil', native.waitUntil);
+    hide(ScheduledEvent.prototype, 'noRetry', function noRetry() {});
 
     /* ---- console ---- */
 
@@ -183,5 +88,10 @@ function (native, global) {
     hide(console, 'trace', logger(1));
     hide(global, 'console', console);
 
-    return { fetch: dispatchFetch, scheduled: dispatchScheduled };
+    return {
+        fetchListeners: listeners.fetch,
+        scheduledListeners: listeners.scheduled,
+        fetchProto: FetchEvent.prototype,
+        scheduledProto: ScheduledEvent.prototype
+    };
 }

@@ -1,19 +1,16 @@
 /*
  * body.c — the Fetch body mixin (https://fetch.spec.whatwg.org/#body-mixin) shared by Request and Response:
- * extracting a body from BodyInit, text()/json()/arrayBuffer()/bytes(), bodyUsed, body, and the body
- * storage the rest of lib/web reads only through this file.
- *
- * Storage, in the owner's hidden EW__WEB_BODY property (absent = null body):
+ * BodyInit extraction, text()/json()/arrayBuffer()/bytes(), bodyUsed, body, and the body storage, which the
+ * rest of lib/web reads only through this file. Storage, in the owner's hidden EW__WEB_BODY (absent = null):
  *   - a string whose bytes are valid UTF-8 (a BMP string from script: stored as given, text() returns it);
- *   - a fixed buffer of bytes (C data, ArrayBuffer copies, strings with astral characters as real UTF-8);
- *   - a stream stand-in (see below) once script read .body.
- * Bytes are never changed after they are stored, so clone() shares them; arrayBuffer()/bytes() copy.
+ *   - a fixed buffer (C data, ArrayBuffer copies, strings with astral characters as real UTF-8);
+ *   - a stream stand-in, once script read .body.
+ * Stored bytes never change, so clone() shares them and arrayBuffer()/bytes() copy.
  *
- * Streams come with the Web-API issue. Until then .body returns a stand-in object, tagged "ReadableStream",
- * with no methods, whose only use is to be passed on as a body (new Response(res.body, res), the proxy
- * pattern of the Workers docs): it holds the bytes in EW__WEB_STREAM_DATA (null once taken, which makes
- * its owner's bodyUsed true). A real ReadableStream replaces it behind the same property, so the classes
- * do not change.
+ * Streams come with the Web-API issue. Until then .body returns a stand-in tagged "ReadableStream", with no
+ * methods, whose one use is to be passed on as a body (new Response(res.body, res), the rewrap pattern of
+ * the Workers docs). It holds the bytes in EW__WEB_STREAM_DATA, null once taken (its owner's bodyUsed is
+ * then true). A real ReadableStream takes its place behind the same property; the classes do not change.
  */
 #include <string.h>
 
@@ -28,8 +25,7 @@ static const char *data_bytes(duk_context *ctx, duk_idx_t idx, duk_size_t *len)
     return duk_get_buffer_data(ctx, idx, len);
 }
 
-/* True if the value at idx is a stream stand-in (it has the data slot, possibly null). */
-static bool is_stream(duk_context *ctx, duk_idx_t idx)
+bool ew__body_is_stream(duk_context *ctx, duk_idx_t idx)
 {
     return duk_is_object(ctx, idx) && duk_has_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
 }
@@ -64,7 +60,7 @@ bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type
             memcpy(copy, src, len);
         return true;
     }
-    if (is_stream(ctx, idx)) {
+    if (ew__body_is_stream(ctx, idx)) {
         duk_get_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
         if (duk_is_null(ctx, -1))
             (void) duk_type_error(ctx, "This ReadableStream is disturbed (has already been read from), and "
@@ -73,11 +69,8 @@ bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type
         duk_put_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
         return true;
     }
-    /* Strings, and (WebIDL union fallback) any other value through ToString. */
-    duk_dup(ctx, idx);
-    duk_to_string(ctx, -1);
-    ew__body_push_utf8(ctx, -1);
-    duk_remove(ctx, -2);
+    /* Strings, and (WebIDL union fallback) any other value through ToString (ew__body_push_utf8). */
+    ew__body_push_utf8(ctx, idx);
     if (content_type != NULL && *content_type == NULL)
         *content_type = "text/plain;charset=UTF-8";
     return true;
@@ -93,7 +86,7 @@ bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
         return true;
     duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
     bool used = false;
-    if (is_stream(ctx, -1)) {
+    if (ew__body_is_stream(ctx, -1)) {
         duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
         used = duk_is_null(ctx, -1);
         duk_pop(ctx);
@@ -107,7 +100,7 @@ bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
 static void push_data(duk_context *ctx, duk_idx_t obj_idx)
 {
     duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
-    if (is_stream(ctx, -1)) {
+    if (ew__body_is_stream(ctx, -1)) {
         duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
         duk_remove(ctx, -2);
     }
@@ -133,7 +126,7 @@ bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx)
         return false; /* a null body is never "used" (Fetch: bodyUsed needs a body) */
     }
     ew__web_set_state(ctx, obj_idx, ew__web_state(ctx, obj_idx) | EW__STATE_USED);
-    if (is_stream(ctx, -1)) {
+    if (ew__body_is_stream(ctx, -1)) {
         /* Keep the stand-in (script may hold it) but empty it: it is now disturbed. */
         duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
         duk_push_null(ctx);
@@ -239,7 +232,7 @@ static duk_ret_t body_get_body(duk_context *ctx)
     uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST | EW__KIND_RESPONSE);
     duk_idx_t self = duk_get_top_index(ctx);
     duk_get_prop_literal(ctx, self, EW__WEB_BODY);
-    if (is_stream(ctx, -1))
+    if (ew__body_is_stream(ctx, -1))
         return 1;
     if (duk_is_undefined(ctx, -1) && !(state & EW__STATE_USED)) {
         duk_push_null(ctx);

@@ -25,6 +25,7 @@
 /* Replaces the value at idx with its lower-case header name, or throws TypeError naming it. */
 static void normalize_name(duk_context *ctx, duk_idx_t idx)
 {
+    idx = duk_require_normalize_index(ctx, idx);
     duk_size_t len;
     const char *s = duk_to_lstring(ctx, idx, &len);
     if (!ew__http_is_token(s, len))
@@ -47,6 +48,8 @@ static void normalize_name(duk_context *ctx, duk_idx_t idx)
  * encoding keeps U+0000, CR and LF as the single bytes 00, 0D, 0A, so a byte scan finds them. */
 static void normalize_value(duk_context *ctx, duk_idx_t idx, duk_idx_t lname_idx)
 {
+    idx = duk_require_normalize_index(ctx, idx);
+    lname_idx = duk_require_normalize_index(ctx, lname_idx);
     duk_size_t len;
     const char *s = duk_to_lstring(ctx, idx, &len);
     size_t b = 0, e = len;
@@ -302,7 +305,7 @@ static int cmp_entry(const void *a, const void *b)
         return c;
     if (x->len != y->len)
         return x->len < y->len ? -1 : 1;
-    return x->pos < y->pos ? -1 : 1;
+    return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 /* Appends one [name, value] to the flat output at out_idx (position *o): the run e[0..k) of equal names
@@ -360,6 +363,17 @@ static void push_sorted(duk_context *ctx, duk_idx_t list_idx)
  * Headers methods
  */
 
+/* WebIDL arity: the methods are registered with DUK_VARARGS so that a missing argument is a TypeError rather
+ * than the string "undefined"; extra arguments are dropped. */
+static void require_args(duk_context *ctx, duk_idx_t n, const char *method)
+{
+    duk_idx_t have = duk_get_top(ctx);
+    if (have < n)
+        (void) duk_type_error(ctx, "Failed to execute '%s' on 'Headers': %d argument%s required, but only %d present.",
+                              method, (int) n, n > 1 ? "s" : "", (int) have);
+    duk_set_top(ctx, n);
+}
+
 /* Pushes this's list (throws TypeError "Illegal invocation" for other receivers); with `mutating`, also
  * refuses immutable headers. Returns the list's index. */
 static duk_idx_t this_list(duk_context *ctx, bool mutating)
@@ -388,6 +402,7 @@ static duk_ret_t headers_ctor(duk_context *ctx)
 
 static duk_ret_t headers_get(duk_context *ctx)
 {
+    require_args(ctx, 1, "get");
     normalize_name(ctx, 0);
     duk_idx_t list = this_list(ctx, false);
     void *key = duk_get_heapptr(ctx, 0);
@@ -427,6 +442,7 @@ static duk_ret_t headers_get_set_cookie(duk_context *ctx)
 
 static duk_ret_t headers_has(duk_context *ctx)
 {
+    require_args(ctx, 1, "has");
     normalize_name(ctx, 0);
     duk_idx_t list = this_list(ctx, false);
     duk_push_boolean(ctx, list_find(ctx, list, 0, 0) >= 0);
@@ -435,6 +451,7 @@ static duk_ret_t headers_has(duk_context *ctx)
 
 static duk_ret_t headers_set(duk_context *ctx)
 {
+    require_args(ctx, 2, "set");
     normalize_name(ctx, 0);
     normalize_value(ctx, 1, 0);
     duk_idx_t list = this_list(ctx, true);
@@ -451,6 +468,7 @@ static duk_ret_t headers_set(duk_context *ctx)
 
 static duk_ret_t headers_append(duk_context *ctx)
 {
+    require_args(ctx, 2, "append");
     normalize_name(ctx, 0);
     normalize_value(ctx, 1, 0);
     list_append(ctx, this_list(ctx, true), 0, 1);
@@ -459,6 +477,7 @@ static duk_ret_t headers_append(duk_context *ctx)
 
 static duk_ret_t headers_delete(duk_context *ctx)
 {
+    require_args(ctx, 1, "delete");
     normalize_name(ctx, 0);
     list_remove(ctx, this_list(ctx, true), 0, 0);
     return 0;
@@ -555,12 +574,12 @@ static duk_ret_t iterator_self(duk_context *ctx)
  */
 
 static const ew__method_t headers_methods[] = {
-    {"append", headers_append, 2, 2},
-    {"delete", headers_delete, 1, 1},
-    {"get", headers_get, 1, 1},
+    {"append", headers_append, DUK_VARARGS, 2},
+    {"delete", headers_delete, DUK_VARARGS, 1},
+    {"get", headers_get, DUK_VARARGS, 1},
     {"getSetCookie", headers_get_set_cookie, 0, 0},
-    {"has", headers_has, 1, 1},
-    {"set", headers_set, 2, 2},
+    {"has", headers_has, DUK_VARARGS, 1},
+    {"set", headers_set, DUK_VARARGS, 2},
     {"forEach", headers_for_each, 2, 1},
     {"entries", headers_entries, 0, 0},
     {"keys", headers_keys, 0, 0},

@@ -130,6 +130,8 @@ void ew__web_push_proto(duk_context *ctx, ew__proto_t which);
  * writing an array index needs the slot to exist: appending to an empty array goes through the slow path,
  * which turns every index into a string. Fill all n slots. */
 void ew__web_push_array(duk_context *ctx, duk_uarridx_t n);
+/* Pops count (0 or >= 2) values and pushes an array of them, sized exactly (the Array constructor packs). */
+void ew__web_pack(duk_context *ctx, duk_idx_t count);
 /* Pushes a new object with the registered prototype; returns its index. */
 duk_idx_t ew__web_push_instance(duk_context *ctx, ew__proto_t which);
 /* In a constructor: throws TypeError without `new`; pushes `this` and returns its index. */
@@ -187,6 +189,8 @@ bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type
 /* Pushes ToString(value at idx) as storage: the string itself when its bytes are already UTF-8, else an
  * exact-size buffer of its UTF-8 form (surrogate pairs joined, lone surrogates as U+FFFD). */
 void ew__body_push_utf8(duk_context *ctx, duk_idx_t idx);
+/* True if the value at idx is what .body returned (a stream stand-in; later a ReadableStream). */
+bool ew__body_is_stream(duk_context *ctx, duk_idx_t idx);
 /* True if the body of the Request/Response at obj_idx (with its state) was read or transferred. */
 bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state);
 /* For clone(): pushes the body storage to share and returns true, or returns false for a null body. */

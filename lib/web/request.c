@@ -118,12 +118,13 @@ static void read_init(duk_context *ctx, req_parts_t *p)
         return;
     if (!duk_is_object(ctx, 1))
         (void) duk_type_error(ctx, "Failed to construct 'Request': init must be an object");
-    duk_get_prop_literal(ctx, 1, "body");
-    if (ew__body_extract(ctx, -1, &p->content_type)) { /* body: null keeps the input's body (spec) */
+    duk_get_prop_literal(ctx, 1, "body"); /* extracted after every check: taking a stream is a side effect */
+    if (!duk_is_null_or_undefined(ctx, -1)) { /* body: null keeps the input's body (spec) */
         duk_replace(ctx, p->body);
         p->body_given = true;
+    } else {
+        duk_pop(ctx);
     }
-    duk_pop(ctx);
     duk_get_prop_literal(ctx, 1, "cf");
     if (!duk_is_undefined(ctx, -1)) {
         duk_replace(ctx, p->cf);
@@ -192,9 +193,10 @@ static duk_ret_t request_ctor(duk_context *ctx)
                       ((in_state & EW__STATE_USED) || duk_has_prop_literal(ctx, 0, EW__WEB_BODY));
     if (take_input && ew__body_is_used(ctx, 0, in_state))
         return duk_type_error(ctx, "Cannot construct a Request with a Request object that has already been used.");
-    bool has_body = !duk_is_undefined(ctx, p.body) || take_input;
-    if ((p.method_given || p.body_given) && has_body && is_get_or_head(ctx, p.method))
+    if ((p.method_given || p.body_given) && (p.body_given || take_input) && is_get_or_head(ctx, p.method))
         return duk_type_error(ctx, "Request with a GET or HEAD method cannot have a body.");
+    if (p.body_given && ew__body_extract(ctx, p.body, &p.content_type))
+        duk_replace(ctx, p.body);
     if (p.content_type != NULL && !ew__headers_list_has(ctx, p.list, "content-type")) {
         ew__web_push_static(ctx, p.content_type);
         ew__headers_list_add(ctx, p.list, "content-type");

@@ -54,42 +54,57 @@ static int status_of(uint32_t state)
  * Construction: "initialize a response" shared by the constructor and Response.json
  */
 
+/* Reads the ResponseInit at init_idx (cf, headers, status, statusText in the dictionary's order) into self
+ * and the list slot (left undefined when init has no headers); returns the status. */
+static int read_init(duk_context *ctx, duk_idx_t self, duk_idx_t init_idx, duk_idx_t list)
+{
+    int status = 200;
+    if (duk_is_null_or_undefined(ctx, init_idx))
+        return status;
+    if (!duk_is_object(ctx, init_idx))
+        (void) duk_type_error(ctx, "Failed to construct 'Response': init must be an object");
+    duk_get_prop_literal(ctx, init_idx, "cf");
+    if (!duk_is_undefined(ctx, -1))
+        duk_put_prop_literal(ctx, self, EW__WEB_CF);
+    else
+        duk_pop(ctx);
+    duk_get_prop_literal(ctx, init_idx, "headers");
+    if (!duk_is_undefined(ctx, -1)) {
+        duk_push_array(ctx);
+        duk_replace(ctx, list);
+        ew__headers_fill(ctx, list, -1);
+    }
+    duk_pop(ctx);
+    duk_get_prop_literal(ctx, init_idx, "status");
+    if (!duk_is_undefined(ctx, -1))
+        status = to_ushort(ctx, -1);
+    duk_pop(ctx);
+    if (status < 200 || status > 599)
+        (void) duk_range_error(ctx, "Responses may only be constructed with status codes in the range 200 to "
+                                    "599, inclusive.");
+    duk_get_prop_literal(ctx, init_idx, "statusText");
+    if (!duk_is_undefined(ctx, -1)) {
+        check_status_text(ctx, -1);
+        duk_put_prop_literal(ctx, self, EW__WEB_STATUS_TEXT);
+    } else {
+        duk_pop(ctx);
+    }
+    return status;
+}
+
 /* Fills the Response at self from the body value at body_idx and the ResponseInit at init_idx.
- * content_type is the type the body implies when the caller knows it (json), else NULL. */
+ * content_type is the type the body implies when the caller knows it (json), else NULL. The common case,
+ * no headers in init and a string body, makes its list [content-type, type] in one step. */
 static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_t init_idx, const char *content_type)
 {
     self = duk_require_normalize_index(ctx, self);
     body_idx = duk_require_normalize_index(ctx, body_idx);
     init_idx = duk_require_normalize_index(ctx, init_idx);
-    int status = 200;
-    duk_push_array(ctx);
+    duk_push_undefined(ctx);
     duk_idx_t list = duk_get_top_index(ctx);
-    if (!duk_is_null_or_undefined(ctx, init_idx)) {
-        if (!duk_is_object(ctx, init_idx))
-            (void) duk_type_error(ctx, "Failed to construct 'Response': init must be an object");
-        duk_get_prop_literal(ctx, init_idx, "cf");
-        if (!duk_is_undefined(ctx, -1))
-            duk_put_prop_literal(ctx, self, EW__WEB_CF);
-        else
-            duk_pop(ctx);
-        duk_get_prop_literal(ctx, init_idx, "headers");
-        ew__headers_fill(ctx, list, -1);
-        duk_pop(ctx);
-        duk_get_prop_literal(ctx, init_idx, "status");
-        if (!duk_is_undefined(ctx, -1))
-            status = to_ushort(ctx, -1);
-        duk_pop(ctx);
-        if (status < 200 || status > 599)
-            (void) duk_range_error(ctx, "Responses may only be constructed with status codes in the range 200 to "
-                                        "599, inclusive.");
-        duk_get_prop_literal(ctx, init_idx, "statusText");
-        if (!duk_is_undefined(ctx, -1)) {
-            check_status_text(ctx, -1);
-            duk_put_prop_literal(ctx, self, EW__WEB_STATUS_TEXT);
-        } else {
-            duk_pop(ctx);
-        }
-    }
+    int status = read_init(ctx, self, init_idx, list);
+    if (is_null_body_status(status) && ew__body_is_stream(ctx, body_idx))
+        (void) duk_type_error(ctx, "Response with null body status (101, 204, 205, or 304) cannot have a body.");
     if (ew__body_extract(ctx, body_idx, &content_type)) {
         if (is_null_body_status(status)) {
             size_t len;
@@ -97,13 +112,25 @@ static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_
             if (len > 0)
                 (void) duk_type_error(ctx, "Response with null body status (101, 204, 205, or 304) cannot have a body.");
             duk_pop(ctx); /* Workers accept an empty body there and treat it as null */
+            content_type = NULL;
         } else {
             duk_put_prop_literal(ctx, self, EW__WEB_BODY);
-            if (content_type != NULL && !ew__headers_list_has(ctx, list, "content-type")) {
-                ew__web_push_static(ctx, content_type);
-                ew__headers_list_add(ctx, list, "content-type");
-            }
         }
+    } else {
+        content_type = NULL;
+    }
+    if (duk_is_undefined(ctx, list)) {
+        if (content_type != NULL) {
+            duk_push_literal(ctx, "content-type");
+            ew__web_push_static(ctx, content_type);
+            ew__web_pack(ctx, 2);
+        } else {
+            duk_push_array(ctx);
+        }
+        duk_replace(ctx, list);
+    } else if (content_type != NULL && !ew__headers_list_has(ctx, list, "content-type")) {
+        ew__web_push_static(ctx, content_type);
+        ew__headers_list_add(ctx, list, "content-type");
     }
     duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__web_set_state(ctx, self, EW__KIND_RESPONSE | ((uint32_t) status << EW__STATE_STATUS_SHIFT));

@@ -89,42 +89,79 @@ typedef struct extract_job {
     const char *bad;      /* why the value is not an acceptable Response (static string), or NULL */
 } extract_job_t;
 
-/* Pushes an array [status text, name0, value0, ...] of strings whose bytes are UTF-8 (transcoded into
- * exact-size buffers where needed) and returns the byte count of all of them with their NULs. */
-static size_t gather_strings(duk_context *ctx, duk_idx_t self)
+/* Pushes the status text's storage: "" when the script gave none (the host picks the reason phrase). */
+static void push_status_text(duk_context *ctx, duk_idx_t self)
 {
-    duk_push_array(ctx);
-    duk_idx_t parts = duk_get_top_index(ctx);
-    size_t total = 0, len;
     duk_get_prop_literal(ctx, self, EW__WEB_STATUS_TEXT);
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
-        duk_push_literal(ctx, ""); /* none given: the host picks the reason phrase */
+        duk_push_literal(ctx, "");
+    } else {
+        ew__body_push_utf8(ctx, -1);
+        duk_remove(ctx, -2);
     }
-    ew__body_push_utf8(ctx, -1);
-    (void) ew__body_bytes(ctx, -1, &len);
-    total += len + 1;
-    duk_put_prop_index(ctx, parts, 0);
-    duk_pop(ctx);
-    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
-    duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, -1);
+}
+
+/* Replaces the header list at list_idx (pushed) with what the C side copies from: the list itself when every
+ * string's bytes are already UTF-8 (the common case: nothing is made), else a copy with the other strings
+ * transcoded into exact-size buffers. Returns the bytes of all the strings with their NULs. */
+static size_t utf8_list(duk_context *ctx, duk_idx_t list_idx)
+{
+    duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, list_idx);
+    size_t total = 0;
+    bool clean = true;
     for (duk_uarridx_t i = 0; i < n; i++) {
-        duk_get_prop_index(ctx, -1, i);
+        duk_size_t len;
+        duk_get_prop_index(ctx, list_idx, i);
+        const char *s = duk_get_lstring(ctx, -1, &len);
+        clean = clean && s != NULL && ew__utf8_valid(s, len);
+        total += len + 1;
+        duk_pop(ctx);
+    }
+    if (clean)
+        return total;
+    ew__web_push_array(ctx, n);
+    total = 0;
+    for (duk_uarridx_t i = 0; i < n; i++) {
+        size_t len;
+        duk_get_prop_index(ctx, list_idx, i);
         ew__body_push_utf8(ctx, -1);
         (void) ew__body_bytes(ctx, -1, &len);
         total += len + 1;
-        duk_put_prop_index(ctx, parts, i + 1);
+        duk_put_prop_index(ctx, -3, i);
         duk_pop(ctx);
     }
-    duk_pop(ctx);
+    duk_replace(ctx, list_idx);
     return total;
 }
 
-/* Bytes of the string or buffer at index i of the array at parts_idx, left pushed on the stack. */
-static const void *part_bytes(duk_context *ctx, duk_idx_t parts_idx, duk_uarridx_t i, size_t *len)
+/* Copies the strings of the list at list_idx into the response's headers. Allocates nothing in Duktape. */
+static void copy_headers(duk_context *ctx, duk_idx_t list_idx, ew_response_t *r, char **area)
 {
-    duk_get_prop_index(ctx, parts_idx, i);
-    return ew__body_bytes(ctx, -1, len);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        size_t len;
+        duk_get_prop_index(ctx, list_idx, (duk_uarridx_t) (2 * i));
+        const void *p = ew__body_bytes(ctx, -1, &len);
+        r->headers[i].name = put_string(area, p, len);
+        r->headers[i].name_len = len;
+        duk_get_prop_index(ctx, list_idx, (duk_uarridx_t) (2 * i + 1));
+        p = ew__body_bytes(ctx, -1, &len);
+        r->headers[i].value = put_string(area, p, len);
+        r->headers[i].value_len = len;
+        duk_pop_2(ctx);
+    }
+}
+
+/* Why the value at idx cannot be sent (a static message), or NULL. */
+static const char *refusal(duk_context *ctx, duk_idx_t idx, uint32_t state)
+{
+    if (!(state & EW__KIND_RESPONSE))
+        return "TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'.";
+    if (state & EW__STATE_TYPE_ERROR)
+        return "TypeError: Return value from the handler is Response.error(), a network error.";
+    if (ew__body_is_used(ctx, idx, state))
+        return "TypeError: Body has already been used. It can only be used once.";
+    return NULL;
 }
 
 /* Safe-call body: [value] -> [undefined]. */
@@ -133,22 +170,18 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     extract_job_t *job = udata;
     duk_idx_t self = duk_get_top_index(ctx);
     uint32_t state = ew__web_state(ctx, self);
-    if (!(state & EW__KIND_RESPONSE)) {
-        job->bad = "TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'.";
+    job->bad = refusal(ctx, self, state);
+    if (job->bad != NULL)
         return 0;
-    }
-    if (state & EW__STATE_TYPE_ERROR) {
-        job->bad = "TypeError: Return value from the handler is Response.error(), a network error.";
-        return 0;
-    }
-    if (ew__body_is_used(ctx, self, state)) {
-        job->bad = "TypeError: Body has already been used. It can only be used once.";
-        return 0;
-    }
     duk_require_stack(ctx, 8);
-    size_t strings = gather_strings(ctx, self);
-    duk_idx_t parts = duk_get_top_index(ctx);
-    size_t nheaders = (duk_get_length(ctx, parts) - 1) / 2;
+    push_status_text(ctx, self);
+    duk_idx_t text = duk_get_top_index(ctx);
+    size_t text_len;
+    const void *text_bytes = ew__body_bytes(ctx, text, &text_len);
+    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+    duk_idx_t list = duk_get_top_index(ctx);
+    size_t strings = text_len + 1 + utf8_list(ctx, list);
+    size_t nheaders = duk_get_length(ctx, list) / 2;
     if (!ew__body_take(ctx, self))
         duk_push_fixed_buffer(ctx, 0);
     size_t body_len;
@@ -164,19 +197,8 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     r->outcome = EW_OK;
     if (body_len > 0)
         memcpy(r->body, body, body_len);
-    size_t len;
-    const void *p = part_bytes(ctx, parts, 0, &len);
-    r->status_text = put_string(&area, p, len);
-    duk_pop(ctx);
-    for (size_t i = 0; i < nheaders; i++) {
-        p = part_bytes(ctx, parts, (duk_uarridx_t) (1 + 2 * i), &len);
-        r->headers[i].name = put_string(&area, p, len);
-        r->headers[i].name_len = len;
-        p = part_bytes(ctx, parts, (duk_uarridx_t) (2 + 2 * i), &len);
-        r->headers[i].value = put_string(&area, p, len);
-        r->headers[i].value_len = len;
-        duk_pop_2(ctx);
-    }
+    r->status_text = put_string(&area, text_bytes, text_len);
+    copy_headers(ctx, list, r, &area);
     return 0;
 }
 

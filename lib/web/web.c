@@ -50,6 +50,13 @@ void ew__web_push_array(duk_context *ctx, duk_uarridx_t n)
     duk_call(ctx, 1);
 }
 
+void ew__web_pack(duk_context *ctx, duk_idx_t count)
+{
+    ew__web_push_proto(ctx, EW__PROTO_ARRAY_CTOR);
+    duk_insert(ctx, -1 - count);
+    duk_call(ctx, count);
+}
+
 duk_idx_t ew__web_push_instance(duk_context *ctx, ew__proto_t which)
 {
     duk_idx_t idx = duk_push_object(ctx);

@@ -205,6 +205,16 @@ Test(core_promise, resolving_functions_are_anonymous_builtins)
                      "1 \"\" true false TypeError");
 }
 
+Test(core_promise, frozen_promises_still_settle)
+{
+    cr_assert_str_eq(run("var r; var p = new Promise(function(res){ r = res }); Object.freeze(p);"
+                         "p.then(function(v){ L(v) }); r(1);"
+                         "var q = Promise.resolve(2); Object.freeze(q); q.then(function(v){ L(v) });"
+                         "var d = q.then(function(){ return 3 }); Object.preventExtensions(d);"
+                         "d.then(function(v){ L(v) });"),
+                     "1 2 3");
+}
+
 /* ---- Statics ---- */
 
 Test(core_promise, all_resolves_in_input_order)

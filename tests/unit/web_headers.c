@@ -186,6 +186,15 @@ Test(web_headers, methods_are_non_enumerable_with_name_and_length)
                      "0,append,2,1,1,0,Headers,[object Headers]");
 }
 
+Test(web_headers, missing_arguments_throw_type_error)
+{
+    cr_assert_str_eq(run("new Headers().set('x')"),
+                     "THROWN TypeError: Failed to execute 'set' on 'Headers': 2 arguments required, but only 1 present.");
+    cr_assert_str_eq(run("new Headers().get()"),
+                     "THROWN TypeError: Failed to execute 'get' on 'Headers': 1 argument required, but only 0 present.");
+    cr_assert_str_eq(run("new Headers({a: '1'}).get('a', 'extra')"), "1");
+}
+
 Test(web_headers, methods_refuse_other_receivers)
 {
     cr_assert_str_eq(run("Headers.prototype.get.call({}, 'a')"),

@@ -177,6 +177,10 @@ Test(web_request, body_stand_in_forwards_the_body_like_a_stream)
                             "meta += '|' + a.bodyUsed; b.text()" STORE),
                      "fwd");
     cr_assert_str_eq(run("meta"), "true|[object ReadableStream]|false|true");
+    cr_assert_str_eq(run("var t = new Request('https://a.example/', {method: 'POST', body: 'kept'}).body;"
+                         "new Request('https://c.example/', {method: 'BAD METHOD', body: t})"),
+                     "THROWN TypeError: Invalid HTTP method string: BAD METHOD");
+    cr_assert_str_eq(settle("new Request('https://c.example/', {method: 'POST', body: t}).text()" STORE), "kept");
     cr_assert_str_eq(run("new Request('https://c.example/', {method: 'POST', body: s})"),
                      "THROWN TypeError: This ReadableStream is disturbed (has already been read from), and cannot "
                      "be used as a body.");

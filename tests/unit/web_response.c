@@ -108,6 +108,9 @@ Test(web_response, null_body_status_refuses_a_body_but_accepts_an_empty_one)
 {
     cr_assert_str_eq(run("new Response('x', {status: 204})"),
                      "THROWN TypeError: Response with null body status (101, 204, 205, or 304) cannot have a body.");
+    cr_assert_str_eq(run("var s = new Response('x').body; new Response(s, {status: 205})"),
+                     "THROWN TypeError: Response with null body status (101, 204, 205, or 304) cannot have a body.");
+    cr_assert_str_eq(run("new Response(s).bodyUsed"), "false");
     cr_assert_str_eq(run("var r = new Response('', {status: 304}); [r.status, r.body === null, r.headers.has("
                          "'content-type')].join('|')"),
                      "304|true|false");
