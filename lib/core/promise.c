@@ -99,6 +99,10 @@ static bool protect(duk_context *ctx, duk_safe_call_function fn, void *udata, du
     return false;
 }
 
+/* Jobs and the C API run in their caller's activation (a safe call does not reserve value stack): make
+ * room for the deepest path through this file before pushing. */
+#define STACK_NEEDED 48
+
 /* Calls user code ([fn args...] or [fn this args...]); false with the error on top if it threw. */
 static bool call_user(duk_context *ctx, duk_idx_t nargs, bool method)
 {
@@ -617,6 +621,7 @@ static void take_handler(duk_context *ctx, duk_idx_t d, bool rejected)
  * derived promise from C, or calls the capability's functions (whose errors reach the drain's log). */
 static void job_reaction(duk_context *ctx, duk_idx_t nargs)
 {
+    duk_require_stack(ctx, STACK_NEEDED);
     duk_idx_t b = duk_get_top(ctx) - nargs;
     bool rejected = duk_get_uint(ctx, b + 2) == ST_REJECTED;
     bool derived = !duk_is_array(ctx, b);
@@ -657,6 +662,7 @@ static void job_reaction(duk_context *ctx, duk_idx_t nargs)
  * derived promise: a forward record [promise] on the thenable does the same work in C. */
 static void job_thenable(duk_context *ctx, duk_idx_t nargs)
 {
+    duk_require_stack(ctx, STACK_NEEDED);
     duk_idx_t b = duk_get_top(ctx) - nargs;
     const intrinsics_t *I = intrinsics(ctx);
     bool intrinsic = duk_get_heapptr(ctx, b + 2) == I->then && promise_tag(ctx, b + 1) >= 0;
@@ -1250,6 +1256,7 @@ static duk_ret_t combinator_loop(duk_context *ctx, void *udata)
 static duk_ret_t combinator(duk_context *ctx, int mode)
 {
     REJECT_NEW(ctx);
+    duk_require_stack(ctx, STACK_NEEDED);
     const intrinsics_t *I = intrinsics(ctx);
     duk_set_top(ctx, 1);
     duk_push_this(ctx);
@@ -1313,12 +1320,14 @@ static duk_ret_t report_unhandled(duk_context *ctx, void *udata)
 
 void ew__promise_push_new(duk_context *ctx)
 {
+    duk_require_stack(ctx, STACK_NEEDED);
     push_promise(ctx, intrinsics(ctx));
 }
 
 void ew__promise_settle(duk_context *ctx, duk_idx_t promise_idx, bool reject)
 {
     promise_idx = duk_normalize_index(ctx, promise_idx);
+    duk_require_stack(ctx, STACK_NEEDED);
     int tag = promise_tag(ctx, promise_idx);
     if (tag < 0 || ((unsigned) tag & ST_MASK) != ST_PENDING) {
         duk_pop(ctx);
@@ -1332,6 +1341,7 @@ void ew__promise_settle(duk_context *ctx, duk_idx_t promise_idx, bool reject)
 
 void ew__promise_push_resolved(duk_context *ctx)
 {
+    duk_require_stack(ctx, STACK_NEEDED);
     const intrinsics_t *I = intrinsics(ctx);
     duk_push_heapptr(ctx, I->promise);
     push_promise_resolve(ctx, I, -1, -2);
@@ -1341,6 +1351,7 @@ void ew__promise_push_resolved(duk_context *ctx)
 
 void ew__promise_push_rejected(duk_context *ctx)
 {
+    duk_require_stack(ctx, STACK_NEEDED);
     push_promise(ctx, intrinsics(ctx));
     duk_swap_top(ctx, -2);
     settle(ctx, -2, ST_REJECTED);
