@@ -1286,6 +1286,7 @@ static duk_ret_t promise_race(duk_context *ctx) { return combinator(ctx, RACE); 
 static duk_ret_t report_unhandled(duk_context *ctx, void *udata)
 {
     (void) udata;
+    duk_require_stack(ctx, STACK_NEEDED);
     duk_push_heap_stash(ctx);
     duk_get_prop_literal(ctx, -1, K_UNHANDLED); /* [stash list] */
     duk_size_t n = duk_get_length(ctx, -1);

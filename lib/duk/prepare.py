@@ -9,7 +9,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
   * duktape.c: the regex executor checks the CPU deadline every 4096 steps (Duktape's native regex engine
     never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), the
     interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
-    and ew__duk_interrupt_now() is appended (see INTERRUPT_NOW).
+    ew__duk_interrupt_now() is appended (see INTERRUPT_NOW), and the duk_*_prop_index API checks the
+    deadline every 65536 calls (see NATIVE_LOOP_CHECK).
 
 Every patch must match exactly once: a Duktape update that moves the code fails the build loudly instead
 of silently losing a limit. Usage: prepare.py OUTDIR SRCDIR OVERRIDES_HEADER
@@ -30,6 +31,24 @@ DUK_EXTERNAL void ew__duk_interrupt_now(duk_context *ctx) {
 		thr->heap->curr_thread->interrupt_counter = 0;
 	}
 }
+"""
+
+
+# Native built-ins that loop over an array's length without calling back into bytecode (join, indexOf,
+# lastIndexOf, reverse, ... on a huge sparse array) never reach the interrupt: `new Array(2e8).join('')`
+# would hold the thread for minutes (DUKTAPE-NOTES.md). They all go through the duk_*_prop_index API, so
+# every 65536th such call checks the CPU deadline there too.
+NATIVE_LOOP_CHECK = """
+/* libedgeworker: see lib/duk/prepare.py */
+static _Thread_local unsigned int ew__native_loop_steps;
+#define EW__NATIVE_LOOP_CHECK(thr) do { \\
+\t\tif (DUK_UNLIKELY((++ew__native_loop_steps & 0xffffU) == 0) && \\
+\t\t    DUK_USE_EXEC_TIMEOUT_CHECK((thr)->heap->heap_udata)) { \\
+\t\t\t(thr)->interrupt_counter = 0; \\
+\t\t\tDUK_ERROR_RANGE((thr), "execution timeout"); \\
+\t\t} \\
+\t} while (0)
+
 """
 
 
@@ -63,6 +82,11 @@ def main():
         "\t\t\tDUK_WO_NORETURN(return NULL;);\n"
         "\t\t}\n",
         "regex deadline check")
+    for fn in ("get", "put", "del", "has"):
+        head = ("DUK_EXTERNAL duk_bool_t duk_%s_prop_index(duk_hthread *thr, duk_idx_t obj_idx, "
+                "duk_uarridx_t arr_idx) {\n\tDUK_ASSERT_API_ENTRY(thr);\n" % fn)
+        source = patch_once(source, head, head + "\tEW__NATIVE_LOOP_CHECK(thr);\n", "%s_prop_index check" % fn)
+    source = NATIVE_LOOP_CHECK + source
     source = patch_once(
         source,
         "#define DUK_HTHREAD_INTCTR_DEFAULT (256L * 1024L)",

@@ -177,7 +177,7 @@ Test(core_worker, cpu_limit_gives_1102_and_replaces_the_isolate)
 Test(core_worker, memory_limit_gives_1102)
 {
     ew_worker_t *w = load("addEventListener('fetch', function (e) {"
-                          "  if (e.request.url.indexOf('bomb') >= 0) { var a = []; for (;;) a.push(new Array(100000).join('x') + a.length); }"
+                          "  if (e.request.url.indexOf('bomb') >= 0) { var a = [], s = 'xxxxxxxx'; for (;;) { s += s; a.push(s); } }"
                           "  e.respondWith(new Response('fine'));"
                           "});",
                           NULL, 0);
@@ -253,4 +253,22 @@ Test(core_worker, status_names)
     cr_assert_str_eq(ew_status_name(EW_ERR_CPU_LIMIT), "EW_ERR_CPU_LIMIT");
     cr_assert_str_eq(ew_status_name((ew_status_t) 999), "EW_ERR_UNKNOWN");
     cr_assert_str_eq(ew_version(), "0.1.0");
+}
+
+Test(core_worker, native_loops_over_huge_arrays_stop_at_the_cpu_limit)
+{
+    ew_worker_t *w = load("addEventListener('fetch', function (e) {"
+                          "  var u = e.request.url;"
+                          "  if (u.indexOf('join') >= 0) new Array(2e8).join('');"
+                          "  if (u.indexOf('rev') >= 0) { var a = []; a.length = 2e8; a.reverse(); }"
+                          "  e.respondWith(new Response('ok'));"
+                          "});",
+                          NULL, 0);
+    const char *urls[] = {"http://x/join", "http://x/rev"};
+    for (int i = 0; i < 2; i++) {
+        ew_response_t *r = get(w, urls[i]);
+        cr_assert_eq(r->status, 503, "%s", urls[i]);
+        cr_assert_eq(r->outcome, EW_ERR_CPU_LIMIT, "%s", urls[i]);
+        ew_response_destroy(r);
+    }
 }
