@@ -76,8 +76,9 @@ bool ew__utf8_valid(const char *s, size_t len);
  * Microtasks (microtask.c): a FIFO in the heap stash, drained after every macrotask.
  */
 
-/* A job runs inside a protected call with its `nargs` saved values on the stack ([0] .. [nargs-1]);
- * it may throw (the error is reported as an uncaught exception, see ew__microtask_drain). */
+/* A job runs inside a protected call with its `nargs` saved values on top of the stack (at
+ * duk_get_top(ctx) - nargs ..; duk_safe_call runs in the caller's frame, so lower slots belong to the
+ * drain loop and must not be touched); it may throw (reported as an uncaught exception). */
 typedef void (*ew__job_fn)(duk_context *ctx, duk_idx_t nargs);
 
 /* Creates the queue in a fresh heap. Call once per heap, before ew__promise_init(). */

@@ -36,7 +36,7 @@ static void push_queue(duk_context *ctx)
 void ew__microtask_init(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
-    duk_push_array(ctx);
+    duk_push_bare_array(ctx); /* no Array.prototype: a setter on it must not see job values */
     duk_put_prop_string(ctx, -2, MTQ_KEY);
     if (ew__isolate_of(ctx) == NULL) {
         ew__mtq_t *q = duk_push_fixed_buffer(ctx, sizeof(ew__mtq_t));

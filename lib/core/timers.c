@@ -169,8 +169,7 @@ static duk_ret_t clear_timer(duk_context *ctx)
 
 static void run_callback_job(duk_context *ctx, duk_idx_t nargs)
 {
-    (void) nargs;
-    duk_dup(ctx, 0);
+    duk_dup(ctx, duk_get_top(ctx) - nargs);
     duk_call(ctx, 0);
     duk_pop(ctx);
 }

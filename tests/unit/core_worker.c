@@ -272,3 +272,39 @@ Test(core_worker, native_loops_over_huge_arrays_stop_at_the_cpu_limit)
         ew_response_destroy(r);
     }
 }
+
+Test(core_worker, microtasks_run_before_timers_in_order)
+{
+    ew_worker_t *w = load("addEventListener('fetch', function (e) {"
+                          "  var log = [];"
+                          "  setTimeout(function () { log.push('timeout'); }, 0);"
+                          "  queueMicrotask(function () { log.push('micro1'); });"
+                          "  Promise.resolve().then(function () { log.push('then'); });"
+                          "  queueMicrotask(function () { log.push('micro2'); });"
+                          "  log.push('sync');"
+                          "  e.respondWith(new Promise(function (r) {"
+                          "    setTimeout(function () { r(new Response(log.join(','))); }, 5);"
+                          "  }));"
+                          "});",
+                          NULL, 0);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "sync,micro1,then,micro2,timeout");
+    ew_response_destroy(r);
+}
+
+Test(core_worker, clear_timeout_and_intervals)
+{
+    ew_worker_t *w = load("addEventListener('fetch', function (e) {"
+                          "  var n = 0, log = [];"
+                          "  var t = setTimeout(function () { log.push('cancelled'); }, 1);"
+                          "  clearTimeout(t);"
+                          "  var i = setInterval(function (x) { log.push(x + (++n)); if (n === 3) clearInterval(i); }, 1, 'i');"
+                          "  e.respondWith(new Promise(function (r) {"
+                          "    setTimeout(function () { r(new Response(log.join(','))); }, 60);"
+                          "  }));"
+                          "});",
+                          NULL, 0);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "i1,i2,i3");
+    ew_response_destroy(r);
+}
