@@ -89,43 +89,41 @@ static uint64_t budget_ns(ew__isolate_t *iso, ew__req_t *req)
     return req->cpu_used_ns >= limit ? 0 : limit - req->cpu_used_ns;
 }
 
-/* CPU accounting: the thread CPU clock is read when an entry starts and ends. Inside an entry, switching the
- * request being charged (microtask jobs of different requests) uses the monotonic clock, which costs no
- * system call: wall time inside an entry is at least the CPU time spent, so a request is never charged
- * less than it used, and at most the time the thread was preempted more. */
+/* CPU accounting. Each entry keeps a virtual clock V (ns since the entry began): the monotonic clock (vDSO,
+ * no system call) until the interrupt hook first runs, then the thread CPU clock (a system call) shifted to
+ * continue from there (ew__isolate_vclock, limits.c). Most entries end before the hook ever runs (it runs
+ * every 64k instructions), so a typical request reads no CPU clock at all; wall time is an upper bound of
+ * the CPU time spent, so a short entry is never under-charged. Deadlines and charges are in V units. */
 void ew__isolate_enter(ew__isolate_t *iso, ew__req_t *req)
 {
     if (iso->depth++ > 0)
         return;
     ew__stack_limit_init();
-    iso->entry_cpu_ns = ew__cpu_now_ns();
     iso->entry_mono_ns = ew__mono_now_ns();
-    iso->slice_mono_ns = iso->entry_mono_ns;
+    iso->cpu_sampled = false;
+    iso->slice_v_ns = 0;
     iso->running = req;
-    iso->deadline_ns = iso->entry_cpu_ns + budget_ns(iso, req);
+    iso->deadline_ns = budget_ns(iso, req);
 }
 
 void ew__isolate_charge(ew__isolate_t *iso, ew__req_t *req)
 {
     if (req == iso->running || iso->depth == 0)
         return;
-    uint64_t mono = ew__mono_now_ns();
+    uint64_t v = ew__isolate_vclock(iso);
     if (iso->running != NULL)
-        iso->running->cpu_used_ns += mono - iso->slice_mono_ns;
-    iso->slice_mono_ns = mono;
+        iso->running->cpu_used_ns += v - iso->slice_v_ns;
+    iso->slice_v_ns = v;
     iso->running = req;
-    iso->deadline_ns = iso->entry_cpu_ns + (mono - iso->entry_mono_ns) + budget_ns(iso, req);
+    iso->deadline_ns = v + budget_ns(iso, req);
 }
 
 void ew__isolate_leave(ew__isolate_t *iso)
 {
     if (--iso->depth > 0)
         return;
-    if (iso->running != NULL) {
-        uint64_t cpu = ew__cpu_now_ns() - iso->entry_cpu_ns;
-        uint64_t slice = ew__mono_now_ns() - iso->slice_mono_ns;
-        iso->running->cpu_used_ns += slice < cpu ? slice : cpu;
-    }
+    if (iso->running != NULL)
+        iso->running->cpu_used_ns += ew__isolate_vclock(iso) - iso->slice_v_ns;
     iso->running = NULL;
     iso->deadline_ns = UINT64_MAX;
 }

@@ -71,10 +71,11 @@ struct ew__isolate {
     size_t heap_limit;            /* refuse allocations past this; SIZE_MAX until the heap is set up */
 
     /* CPU accounting (limits.c). */
-    uint64_t deadline_ns;         /* thread CPU clock deadline of the running entry; UINT64_MAX = none */
-    uint64_t entry_cpu_ns;        /* thread CPU clock when the running entry started */
-    uint64_t entry_mono_ns;       /* monotonic clock then */
-    uint64_t slice_mono_ns;       /* monotonic clock when CPU started being charged to `running` */
+    uint64_t deadline_ns;         /* entry clock (V, see isolate.c) deadline; UINT64_MAX = none */
+    uint64_t entry_mono_ns;       /* monotonic clock when the running entry started */
+    int64_t cpu_offset_ns;        /* once sampled: V = thread CPU clock + this */
+    bool cpu_sampled;             /* the entry clock switched to the thread CPU clock */
+    uint64_t slice_v_ns;          /* V when CPU started being charged to `running` */
     ew__req_t *running;           /* request the running JS is charged to (NULL: startup or detached) */
     ew_status_t abort_reason;     /* EW_OK, or EW_ERR_CPU_LIMIT / EW_ERR_MEMORY_LIMIT while unwinding */
     ew__req_t *abort_req;         /* the request that was running when the limit fired (NULL: none) */
@@ -167,6 +168,8 @@ bool ew__isolate_settle(ew__isolate_t *iso);
 
 /* Computes this thread's stack limit for the native stack check, once per thread (limits.c). */
 void ew__stack_limit_init(void);
+/* The running entry's clock V in ns since it began (see isolate.c; limits.c). */
+uint64_t ew__isolate_vclock(ew__isolate_t *iso);
 /* Thread CPU clock in ns (a system call) and monotonic clock in ns (vDSO) (limits.c). */
 uint64_t ew__cpu_now_ns(void);
 uint64_t ew__mono_now_ns(void);

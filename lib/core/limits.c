@@ -2,8 +2,10 @@
  * limits.c — CPU and memory limits for isolates, and the native stack check.
  *
  * CPU: Duktape calls ew__duk_exec_timeout() every 64k bytecode instructions (DUK_USE_EXEC_TIMEOUT_CHECK)
- * and, through our build-time patch (lib/duk/prepare.py), every 4096 regex steps. It compares the thread's
- * CPU clock with the deadline of the running entry (isolate.c charges each entry to a request). Once it has
+ * and, through our build-time patches (lib/duk/prepare.py), every 4096 regex steps and every 64k indexed
+ * property accesses of native built-ins. It compares the entry's clock (wall time until the first check,
+ * the thread's CPU clock from then on) with the deadline of the running entry (isolate.c charges each
+ * entry to a request). Once it has
  * said "timeout" it keeps saying so (abort_reason) until the entry is back in C, so no catch or finally block
  * of the script runs another instruction (DUKTAPE-NOTES.md, "CPU limit").
  *
@@ -63,6 +65,22 @@ int ew__duk_stack_check(void)
     return stack_limit != NULL && &here < stack_limit;
 }
 
+uint64_t ew__isolate_vclock(ew__isolate_t *iso)
+{
+    if (iso->cpu_sampled)
+        return (uint64_t) ((int64_t) ew__cpu_now_ns() + iso->cpu_offset_ns);
+    return ew__mono_now_ns() - iso->entry_mono_ns;
+}
+
+/* Switches the entry clock to the thread CPU clock, continuing from the wall time elapsed so far. */
+static uint64_t sample_cpu(ew__isolate_t *iso)
+{
+    uint64_t v = ew__mono_now_ns() - iso->entry_mono_ns;
+    iso->cpu_offset_ns = (int64_t) v - (int64_t) ew__cpu_now_ns();
+    iso->cpu_sampled = true;
+    return v;
+}
+
 int ew__duk_exec_timeout(void *udata)
 {
     ew__isolate_t *iso = udata;
@@ -70,7 +88,10 @@ int ew__duk_exec_timeout(void *udata)
         return 0;
     if (iso->abort_reason != EW_OK)
         return 1;
-    if (iso->deadline_ns != UINT64_MAX && ew__cpu_now_ns() >= iso->deadline_ns) {
+    if (iso->deadline_ns == UINT64_MAX)
+        return 0;
+    uint64_t v = iso->cpu_sampled ? ew__isolate_vclock(iso) : sample_cpu(iso);
+    if (v >= iso->deadline_ns) {
         iso->abort_reason = EW_ERR_CPU_LIMIT;
         iso->abort_req = iso->running;
         return 1;
