@@ -255,8 +255,8 @@ enum { EV_DISPATCHING = 1, EV_RESPONDED = 2 };
 static ew__req_t *this_event(duk_context *ctx, int *flags)
 {
     duk_push_this(ctx);
-    duk_get_prop_string(ctx, -1, EV_ID);
-    duk_get_prop_string(ctx, -2, EV_FLAGS);
+    duk_get_prop_literal(ctx, -1, EV_ID);
+    duk_get_prop_literal(ctx, -2, EV_FLAGS);
     if (!duk_is_number(ctx, -2))
         (void) duk_error(ctx, DUK_ERR_TYPE_ERROR, "Illegal invocation");
     uint32_t id = duk_get_uint(ctx, -2);
@@ -270,7 +270,7 @@ static void set_this_flags(duk_context *ctx, int flags)
 {
     duk_push_this(ctx);
     duk_push_int(ctx, flags);
-    duk_put_prop_string(ctx, -2, EV_FLAGS);
+    duk_put_prop_literal(ctx, -2, EV_FLAGS);
     duk_pop(ctx);
 }
 
@@ -316,7 +316,7 @@ static void fail_with_message(duk_context *ctx, ew__req_t *r, const char *msg)
 static ew__req_t *handler_req(duk_context *ctx)
 {
     duk_push_current_function(ctx);
-    duk_get_prop_string(ctx, -1, HANDLER_ID);
+    duk_get_prop_literal(ctx, -1, HANDLER_ID);
     uint32_t id = duk_get_uint(ctx, -1);
     duk_pop_2(ctx);
     ew__isolate_t *iso = ew__isolate_of(ctx);
@@ -371,7 +371,7 @@ static void push_handler(duk_context *ctx, int magic, uint32_t id)
     duk_push_c_function(ctx, on_settled, 1);
     duk_set_magic(ctx, -1, magic);
     duk_push_uint(ctx, id);
-    duk_put_prop_string(ctx, -2, HANDLER_ID);
+    duk_put_prop_literal(ctx, -2, HANDLER_ID);
 }
 
 /* Settles the value at idx for req: with an already-settled native promise or a plain value the handler
@@ -381,7 +381,7 @@ static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_o
     idx = duk_require_normalize_index(ctx, idx);
     bool thenable = false;
     if (duk_is_object(ctx, idx) && !ew__promise_is(ctx, idx)) {
-        duk_get_prop_string(ctx, idx, "then");
+        duk_get_prop_literal(ctx, idx, "then");
         thenable = duk_is_callable(ctx, -1);
         duk_pop(ctx);
     }
@@ -463,7 +463,7 @@ static duk_ret_t inspect_body(duk_context *ctx, void *udata)
 {
     (void) udata;
     if (duk_is_error(ctx, -1)) {
-        duk_get_prop_string(ctx, -1, "stack");
+        duk_get_prop_literal(ctx, -1, "stack");
         if (!duk_is_string(ctx, -1)) {
             duk_pop(ctx);
             duk_safe_to_string(ctx, -1);
@@ -471,7 +471,7 @@ static duk_ret_t inspect_body(duk_context *ctx, void *udata)
         return 1;
     }
     if (duk_is_function(ctx, -1)) {
-        duk_get_prop_string(ctx, -1, "name");
+        duk_get_prop_literal(ctx, -1, "name");
         duk_push_sprintf(ctx, "[Function: %s]", duk_is_string(ctx, -1) && duk_get_length(ctx, -1) > 0
                                                     ? duk_get_string(ctx, -1) : "(anonymous)");
         return 1;
@@ -518,7 +518,7 @@ void ew__dispatch_init(duk_context *ctx)
     duk_call(ctx, 2);
     duk_push_global_stash(ctx);
     duk_insert(ctx, -2);
-    duk_put_prop_string(ctx, -2, DISPATCH_KEY);
+    duk_put_prop_literal(ctx, -2, DISPATCH_KEY);
     duk_pop(ctx);
 }
 
@@ -530,7 +530,7 @@ void ew__dispatch_init(duk_context *ctx)
 static void push_dispatch(duk_context *ctx, const char *name)
 {
     duk_push_global_stash(ctx);
-    duk_get_prop_string(ctx, -1, DISPATCH_KEY);
+    duk_get_prop_literal(ctx, -1, DISPATCH_KEY);
     duk_get_prop_string(ctx, -1, name);
     duk_remove(ctx, -2);
     duk_remove(ctx, -2);
@@ -577,11 +577,11 @@ static void push_event(duk_context *ctx, const char *proto, uint32_t id, const c
     push_dispatch(ctx, proto);
     duk_set_prototype(ctx, -2);
     duk_push_uint(ctx, id);
-    duk_put_prop_string(ctx, -2, EV_ID);
+    duk_put_prop_literal(ctx, -2, EV_ID);
     duk_push_int(ctx, EV_DISPATCHING);
-    duk_put_prop_string(ctx, -2, EV_FLAGS);
+    duk_put_prop_literal(ctx, -2, EV_FLAGS);
     duk_push_string(ctx, type);
-    duk_put_prop_string(ctx, -2, "type");
+    duk_put_prop_literal(ctx, -2, "type");
 }
 
 struct fetch_args {
@@ -602,17 +602,17 @@ static duk_ret_t fetch_body(duk_context *ctx, void *udata)
     }
     push_event(ctx, "fetchProto", r->id, "fetch");
     ew__request_push(ctx, a->req);
-    duk_put_prop_string(ctx, -2, "request");
+    duk_put_prop_literal(ctx, -2, "request");
     bool ok = call_listeners(ctx, "fetchListeners");
     if (!ok) {
         fail_with_value(ctx, r, -1);
         return 0;
     }
-    duk_get_prop_string(ctx, -1, EV_FLAGS);
+    duk_get_prop_literal(ctx, -1, EV_FLAGS);
     int flags = duk_get_int(ctx, -1);
     duk_pop(ctx);
     duk_push_int(ctx, flags & ~EV_DISPATCHING);
-    duk_put_prop_string(ctx, -2, EV_FLAGS);
+    duk_put_prop_literal(ctx, -2, EV_FLAGS);
     if (!(flags & EV_RESPONDED))
         fail_with_message(ctx, r, "No response: the fetch event listener did not call event.respondWith().");
     return 0;
@@ -672,9 +672,9 @@ static duk_ret_t scheduled_body(duk_context *ctx, void *udata)
     }
     push_event(ctx, "scheduledProto", r->id, "scheduled");
     ew__push_utf8(ctx, a->cron, strlen(a->cron));
-    duk_put_prop_string(ctx, -2, "cron");
+    duk_put_prop_literal(ctx, -2, "cron");
     duk_push_number(ctx, a->time_ms);
-    duk_put_prop_string(ctx, -2, "scheduledTime");
+    duk_put_prop_literal(ctx, -2, "scheduledTime");
     if (!call_listeners(ctx, "scheduledListeners")) {
         fail_with_value(ctx, r, -1);
         return 0;

@@ -225,9 +225,9 @@ static void hide_engine_globals(duk_context *ctx)
     duk_put_prop_string(ctx, -2, DUK_HIDDEN_SYMBOL("Duktape"));
     duk_pop(ctx);
     duk_push_global_object(ctx);
-    duk_del_prop_string(ctx, -1, "Duktape");
-    duk_del_prop_string(ctx, -1, "Buffer");
-    duk_del_prop_string(ctx, -1, "CBOR");
+    duk_del_prop_literal(ctx, -1, "Duktape");
+    duk_del_prop_literal(ctx, -1, "Buffer");
+    duk_del_prop_literal(ctx, -1, "CBOR");
     duk_pop(ctx);
 }
 

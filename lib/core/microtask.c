@@ -19,7 +19,7 @@ static ew__mtq_t *queue_state(duk_context *ctx)
     if (iso != NULL)
         return &iso->mtq;
     duk_push_global_stash(ctx);
-    duk_get_prop_string(ctx, -1, MTQ_STATE_KEY);
+    duk_get_prop_literal(ctx, -1, MTQ_STATE_KEY);
     ew__mtq_t *q = duk_get_buffer_data(ctx, -1, NULL);
     duk_pop_2(ctx);
     return q;
@@ -29,7 +29,7 @@ static ew__mtq_t *queue_state(duk_context *ctx)
 static void push_queue(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
-    duk_get_prop_string(ctx, -1, MTQ_KEY);
+    duk_get_prop_literal(ctx, -1, MTQ_KEY);
     duk_remove(ctx, -2);
 }
 
@@ -37,11 +37,11 @@ void ew__microtask_init(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
     duk_push_bare_array(ctx); /* no Array.prototype: a setter on it must not see job values */
-    duk_put_prop_string(ctx, -2, MTQ_KEY);
+    duk_put_prop_literal(ctx, -2, MTQ_KEY);
     if (ew__isolate_of(ctx) == NULL) {
         ew__mtq_t *q = duk_push_fixed_buffer(ctx, sizeof(ew__mtq_t));
         q->head = q->tail = 0;
-        duk_put_prop_string(ctx, -2, MTQ_STATE_KEY);
+        duk_put_prop_literal(ctx, -2, MTQ_STATE_KEY);
     }
     duk_pop(ctx);
 }

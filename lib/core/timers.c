@@ -18,7 +18,7 @@
 static void push_timer_table(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
-    duk_get_prop_string(ctx, -1, TIMERS_KEY);
+    duk_get_prop_literal(ctx, -1, TIMERS_KEY);
     duk_remove(ctx, -2);
 }
 
@@ -216,7 +216,7 @@ void ew__timers_init(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
     duk_push_object(ctx);
-    duk_put_prop_string(ctx, -2, TIMERS_KEY);
+    duk_put_prop_literal(ctx, -2, TIMERS_KEY);
     duk_pop(ctx);
     duk_push_global_object(ctx);
     ew__def_methods(ctx, -1, timer_functions);

@@ -58,7 +58,7 @@ static void syntax_error(duk_context *ctx, const struct compile_args *a, ew_erro
     if (err == NULL)
         return;
     snprintf(err->file, sizeof(err->file), "%s", a->filename);
-    duk_get_prop_string(ctx, -1, "message");
+    duk_get_prop_literal(ctx, -1, "message");
     char msg[256];
     snprintf(msg, sizeof(msg), "%s", duk_is_string(ctx, -1) ? duk_get_string(ctx, -1) : "syntax error");
     duk_pop(ctx);
@@ -121,7 +121,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
         duk_put_global_string(ctx, w->vars[i].name);
         duk_put_prop_string(ctx, -2, w->vars[i].name);
     }
-    duk_put_prop_string(ctx, -2, ENV_KEY);
+    duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
     duk_push_external_buffer(ctx);
