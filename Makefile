@@ -36,7 +36,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 		meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs --num-processes 2
 
 test-e2e: build
-	EW_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e tests/python
+	EW_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e $(wildcard tests/python)
 
 test: test-unit test-asan test-e2e
 
