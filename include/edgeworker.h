@@ -134,6 +134,41 @@ typedef struct ew_var {
     int is_json;        /* non-zero: `value` is JSON text, parsed when the worker loads */
 } ew_var_t;
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Host bindings: objects the host puts on env (and, for service-worker scripts, as globals). Calling one of
+ * their methods from JavaScript returns a Promise that the host settles, during the call or later.
+ */
+
+typedef struct ew_call ew_call_t;
+
+/* Called on the runtime's thread when a script calls env.NAME.method(...args). `args_json` (valid during the
+ * call, `args_len` bytes) is the arguments as a JSON array; an ArrayBuffer or typed-array argument becomes
+ * {"$bytes": "<base64>"}. The host must settle `call` exactly once, with ew_call_resolve_json(),
+ * ew_call_resolve_bytes() or ew_call_reject(), either inside this callback or later from the event loop;
+ * until then the request that made the call stays open. Do not call other ew_ functions from inside it. */
+typedef void (*ew_binding_fn)(void *udata, ew_call_t *call, const char *method, const char *args_json,
+                              size_t args_len);
+/* Called when a pending call can no longer be settled because its isolate went away (worker destroyed, or
+ * the isolate broke a limit and was discarded); `call` is invalid from then on. */
+typedef void (*ew_binding_cancel_fn)(void *udata, ew_call_t *call);
+
+typedef struct ew_binding {
+    const char *name;             /* the env property (and global), e.g. "USERS"; copied */
+    const char *const *methods;   /* `nmethods` method names (copied); each returns a Promise */
+    size_t nmethods;
+    ew_binding_fn call;           /* required */
+    ew_binding_cancel_fn cancel;  /* may be NULL */
+    void *udata;                  /* passed to call/cancel as is; must outlive the worker */
+} ew_binding_t;
+
+/* Fulfils the call's promise with JSON.parse(json). Invalid JSON rejects it with a SyntaxError and returns
+ * EW_ERR_INVALID_ARG. `call` is invalid after any of these three returns. */
+EW_API ew_status_t ew_call_resolve_json(ew_call_t *call, const char *json, size_t len);
+/* Fulfils the call's promise with an ArrayBuffer holding a copy of the bytes. */
+EW_API ew_status_t ew_call_resolve_bytes(ew_call_t *call, const void *data, size_t len);
+/* Rejects the call's promise with an Error whose message is `message` (UTF-8, NUL-terminated). */
+EW_API ew_status_t ew_call_reject(ew_call_t *call, const char *message);
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -142,6 +177,8 @@ typedef struct ew_worker_config {
     const char *filename;     /* name used in errors and stacks for `source`; NULL = "worker.js" */
     const ew_var_t *vars;     /* `nvars` entries of env, copied */
     size_t nvars;
+    const ew_binding_t *bindings; /* `nbindings` host bindings on env, copied */
+    size_t nbindings;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once, runs its top level in a fresh isolate, and keeps the compiled

@@ -263,4 +263,217 @@ uint32_t ew__utf8_decode(const unsigned char *s, uint32_t n, uint32_t *cp);
 /* Encodes cp (surrogates allowed: WTF-8) into out; returns the length (1-4). */
 uint32_t ew__utf8_encode(uint32_t cp, char *out);
 
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Parser internals shared by parser.c and parse_*.c. Scope and context rules are explained in parser.c.
+ */
+
+/* Kinds of declaration, a bit set per (name, scope) record. */
+enum {
+    EW__B_VAR = 1,          /* var, and function declarations treated like var (function top level, sloppy) */
+    EW__B_LEXICAL = 2,      /* let, const, class, strict/module/generator/async function in a block */
+    EW__B_FUNCTION = 4,     /* sloppy-mode plain function declaration in a block (Annex B duplicates allowed) */
+    EW__B_CATCH = 8,        /* the simple identifier parameter of a catch clause */
+    EW__B_PARAM = 16        /* a formal parameter (also VAR) */
+};
+
+typedef struct ew__binding {
+    ew__atom_t *atom;
+    ew__scope_t *scope;
+    uint8_t kinds;                 /* EW__B_* */
+    uint32_t pos;                  /* first declaration, for messages */
+    struct ew__binding *atom_next; /* other open scopes declaring this name */
+    struct ew__binding *scope_next;
+} ew__binding_t;
+
+/* ew__scope_t.flags */
+enum {
+    EW__SC_VAR = 1,          /* a var scope: function body, program, static block */
+    EW__SC_TOP = 2,          /* the program */
+    EW__SC_SIMPLE_CATCH = 4, /* a catch clause with a simple identifier parameter (its body shares the scope) */
+    EW__SC_FUNCTION = 8      /* a function's var scope (functions declared at its top level act like var) */
+};
+
+struct ew__scope {
+    ew__scope_t *parent;
+    uint8_t flags;
+    ew__binding_t *decls;
+};
+
+/* ew__fnctx_t.flags: what the innermost function (arrows included) allows. */
+enum {
+    EW__FN_ASYNC = 1,
+    EW__FN_GENERATOR = 2,
+    EW__FN_ARROW = 4,
+    EW__FN_SUPER_PROP = 8,     /* super.x allowed (methods, field initialisers, static blocks; inherited by arrows) */
+    EW__FN_SUPER_CALL = 16,    /* super() allowed (derived constructors; inherited by arrows) */
+    EW__FN_NEW_TARGET = 32,    /* new.target allowed (any non-arrow function; inherited by arrows) */
+    EW__FN_NO_ARGUMENTS = 64,  /* `arguments` forbidden (field initialisers, static blocks; inherited by arrows) */
+    EW__FN_STATIC_BLOCK = 128, /* a class static block (await reserved, no return) */
+    EW__FN_TOP = 256,          /* the program itself */
+    EW__FN_PARAMS = 512        /* parsing the formal parameters */
+};
+
+struct ew__fnctx {
+    ew__fnctx_t *parent;
+    uint16_t flags;
+    bool strict;
+    uint32_t iter_depth;     /* enclosing loops (continue) */
+    uint32_t break_depth;    /* enclosing loops and switches (break) */
+};
+
+typedef struct ew__private {
+    ew__atom_t *atom;
+    uint32_t pos;
+    uint8_t kind;            /* 0 field/method, 1 getter, 2 setter, 3 getter+setter */
+    bool is_static;
+    struct ew__private *next;
+} ew__private_t;
+
+struct ew__classctx {
+    ew__classctx_t *parent;
+    ew__private_t *declared;
+    ew__private_t *used;     /* references not yet resolved */
+};
+
+struct ew__label {
+    ew__label_t *parent;
+    ew__atom_t *atom;
+    bool loop;               /* labels a loop: `continue L` allowed */
+};
+
+typedef struct ew__export_ref {
+    ew__atom_t *atom;
+    uint32_t pos;
+    struct ew__export_ref *next;
+} ew__export_ref_t;
+
+/* Early errors that depend on what an expression turns into (cover grammars), as positions + 1 (0 = none). */
+typedef struct ew__cover {
+    uint32_t shorthand_assign;  /* `{a = 1}`: only valid as a pattern */
+    uint32_t trailing_comma;    /* `[...a, ]`: invalid as a pattern */
+    uint32_t paren_assign;      /* `({a}) = 1`: parenthesised pattern */
+    uint32_t paren_bind;        /* `((a)) => 1`: parentheses in a binding pattern */
+    uint32_t double_proto;      /* `{__proto__: 1, __proto__: 2}`: only valid as a pattern */
+} ew__cover_t;
+
+/* Start of a node: taken from a token or an earlier node. */
+typedef struct ew__pos {
+    uint32_t start, line, col;
+} ew__pos_t;
+
+/* parser.c: tokens */
+static inline bool ew__is(const ew__parser_t *p, ew__tok_t t)
+{
+    return p->tok.type == t;
+}
+/* The current token is the contextual keyword `a` (an unescaped name). */
+static inline bool ew__is_name(const ew__parser_t *p, const ew__atom_t *a)
+{
+    return p->tok.type == EW__T_NAME && p->tok.atom == a && !(p->tok.flags & EW__TF_ESCAPED);
+}
+static inline bool ew__nl_before(const ew__parser_t *p)
+{
+    return (p->tok.flags & EW__TF_NL_BEFORE) != 0;
+}
+bool ew__eat(ew__parser_t *p, ew__tok_t t);
+void ew__expect(ew__parser_t *p, ew__tok_t t);
+void ew__expect_name(ew__parser_t *p, const ew__atom_t *a);
+/* Consumes a `;` or applies automatic semicolon insertion. */
+void ew__semicolon(ew__parser_t *p);
+/* Type of the token after the current one (and whether a line break precedes it); the state is unchanged. */
+ew__tok_t ew__peek(ew__parser_t *p, bool *nl_before, ew__atom_t **atom);
+/* Recursion guard around every recursive production. */
+void ew__enter(ew__parser_t *p);
+static inline void ew__leave(ew__parser_t *p)
+{
+    p->depth--;
+}
+
+/* parser.c: nodes and lists */
+static inline ew__pos_t ew__here(const ew__parser_t *p)
+{
+    ew__pos_t r = {p->tok.start, p->tok.line, p->tok.col};
+    return r;
+}
+static inline ew__pos_t ew__pos_of(const ew__node_t *n)
+{
+    ew__pos_t r = {n->start, n->line, n->col};
+    return r;
+}
+ew__node_t *ew__node(ew__parser_t *p, ew__node_type_t type, ew__pos_t at);
+/* Sets n->end to the end of the previous token and returns n. */
+ew__node_t *ew__finish(ew__parser_t *p, ew__node_t *n);
+static inline uint32_t ew__list_mark(const ew__parser_t *p)
+{
+    return p->sp;
+}
+void ew__list_push(ew__parser_t *p, ew__node_t *n);
+/* Copies the nodes pushed since mark into the arena and pops them. */
+ew__nodes_t ew__list_pop(ew__parser_t *p, uint32_t mark);
+
+/* parser.c: scopes and declarations */
+void ew__scope_enter(ew__parser_t *p, ew__scope_t *s, uint8_t flags);
+void ew__scope_exit(ew__parser_t *p);
+/* Declares name (kind EW__B_*) in the current scope, applying the redeclaration early errors. */
+void ew__declare(ew__parser_t *p, ew__atom_t *name, uint8_t kind, uint32_t pos);
+/* Declares every name bound by a pattern. */
+void ew__declare_pattern(ew__parser_t *p, ew__node_t *pattern, uint8_t kind);
+/* Binding in scope s of the name, or NULL. */
+ew__binding_t *ew__binding_in(ew__atom_t *name, const ew__scope_t *s);
+void ew__fn_enter(ew__parser_t *p, ew__fnctx_t *f, uint16_t flags);
+void ew__fn_exit(ew__parser_t *p);
+
+/* parser.c: identifier rules */
+/* Checks that the current NAME token may be used as an identifier here (reference or binding) and consumes it. */
+ew__node_t *ew__parse_ident(ew__parser_t *p, bool binding);
+/* Rules for a binding name already read (strict eval/arguments, reserved words). */
+void ew__check_binding_name(ew__parser_t *p, ew__atom_t *name, uint32_t pos);
+/* Whether the current token can start an identifier (a name, or yield/await/let... where allowed). */
+bool ew__is_ident_start(const ew__parser_t *p);
+/* A property name token (identifier, reserved word, string, number, private name when allowed). */
+bool ew__is_property_name(const ew__parser_t *p);
+
+/* parse_expr.c */
+ew__node_t *ew__parse_expression(ew__parser_t *p, bool no_in, ew__cover_t *cover);
+ew__node_t *ew__parse_assign(ew__parser_t *p, bool no_in, ew__cover_t *cover);
+ew__node_t *ew__parse_lhs(ew__parser_t *p);
+/* `{a, b} = ...` etc.: turns an expression into an assignment/binding target; checks simple targets. */
+ew__node_t *ew__to_pattern(ew__parser_t *p, ew__node_t *n, bool binding, ew__cover_t *cover);
+void ew__check_simple_target(ew__parser_t *p, ew__node_t *n);
+void ew__check_cover(ew__parser_t *p, const ew__cover_t *c);
+ew__node_t *ew__parse_template(ew__parser_t *p, bool tagged);
+ew__node_t *ew__parse_literal(ew__parser_t *p);
+ew__node_t *ew__parse_property_key(ew__parser_t *p, bool *computed, bool allow_private);
+
+/* parse_func.c: functions, arrows, classes, binding patterns */
+enum { EW__FK_DECL = 1, EW__FK_EXPR = 2, EW__FK_METHOD = 4, EW__FK_GETTER = 8, EW__FK_SETTER = 16,
+       EW__FK_CTOR = 32, EW__FK_DERIVED = 64, EW__FK_DEFAULT_EXPORT = 128, EW__FK_CLASS_METHOD = 256 };
+ew__node_t *ew__parse_function(ew__parser_t *p, ew__pos_t at, bool is_async, unsigned kind, bool stmt_in_block);
+/* The function value of a method (params and body; current token '('). */
+ew__node_t *ew__parse_method_function(ew__parser_t *p, bool is_async, bool generator, unsigned kind);
+/* An arrow function from already-parsed parameters (the cover list); current token '=>'. */
+ew__node_t *ew__parse_arrow(ew__parser_t *p, ew__pos_t at, ew__nodes_t params, bool is_async);
+ew__node_t *ew__parse_class(ew__parser_t *p, bool is_stmt, bool id_optional);
+ew__node_t *ew__parse_binding_target(ew__parser_t *p);
+/* A binding element: a target with an optional initializer. */
+ew__node_t *ew__parse_binding_element(ew__parser_t *p);
+void ew__use_private(ew__parser_t *p, ew__atom_t *name, uint32_t pos);
+
+/* parse_stmt.c */
+ew__node_t *ew__parse_statement(ew__parser_t *p, bool declaration);
+/* Statements until `}` (or end of input at top level); parses the directive prologue when `directives`; returns
+ * whether it found "use strict" and sets *strict_at. */
+ew__nodes_t ew__parse_body(ew__parser_t *p, bool directives, bool top, bool *use_strict);
+ew__node_t *ew__parse_block(ew__parser_t *p, bool new_scope);
+ew__node_t *ew__parse_var(ew__parser_t *p, uint8_t kind, bool for_init, ew__pos_t at);
+
+/* parse_module.c */
+ew__node_t *ew__parse_import(ew__parser_t *p);
+ew__node_t *ew__parse_export(ew__parser_t *p);
+void ew__check_exports(ew__parser_t *p);
+
+/* parser.c: decimal strings to double without depending on the host's locale */
+double ew__strtod_c(ew__parser_t *p, const char *s);
+
 #endif /* EW_COMPILE_INTERNAL_H */

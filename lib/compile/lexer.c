@@ -341,14 +341,14 @@ static void skip_block_comment(ew__parser_t *p, uint32_t start)
     const unsigned char *s = (const unsigned char *) p->src;
     uint32_t i = p->pos + 2;
     for (;;) {
-        if (i + 1 >= p->len + (i < p->len && s[i] == '*' ? 0 : 1) && !(i + 1 < p->len))
+        if (i >= p->len)
             ew__perror(p, start, "Unterminated comment");
         unsigned c = s[i];
-        if (c == '*' && s[i + 1] == '/') {
+        if (c == '*' && i + 1 < p->len && s[i + 1] == '/') {
             p->pos = i + 2;
             return;
         }
-        if (c == '\n' || (c == '\r' && s[i + 1] != '\n')) {
+        if (c == '\n' || (c == '\r' && !(i + 1 < p->len && s[i + 1] == '\n'))) {
             newline(p, i + 1);
             p->tok.flags |= EW__TF_NL_BEFORE;
         } else if (c >= 0x80) {
@@ -631,7 +631,6 @@ static void number_tail(ew__parser_t *p, uint32_t i, uint32_t start)
     p->tok.type = EW__T_NUM;
 }
 
-double ew__strtod_c(ew__parser_t *p, const char *s);
 
 static void read_number(ew__parser_t *p, uint32_t start)
 {

@@ -265,6 +265,7 @@ ew__isolate_t *ew__isolate_create(ew_runtime_t *rt, ew_worker_t *w, size_t mem_l
     iso->deadline_ns = UINT64_MAX;
     iso->next_timer_id = 1;
     iso->next_req_id = 1;
+    iso->next_call_id = 1;
     iso->ctx = duk_create_heap(ew__heap_alloc, ew__heap_realloc, ew__heap_free, iso, on_fatal);
     if (iso->ctx == NULL) {
         free(iso);
@@ -294,6 +295,7 @@ void ew__isolate_destroy(ew__isolate_t *iso)
     if (iso == NULL)
         return;
     ew__timers_cancel_all(iso);
+    ew__bindings_cancel_all(iso);
     if (iso->ctx != NULL && !iso->dead) {
         /* duk_destroy_heap runs finalizers; keep the fatal jump armed around it. */
         jmp_buf jb;

@@ -31,6 +31,15 @@ struct ew_runtime {
     int sync_depth;               /* > 0 while a blocking helper runs the loop */
 };
 
+typedef struct ew__binding {
+    char *name;                   /* owned */
+    char **methods;               /* owned array of nmethods owned strings */
+    size_t nmethods;
+    ew_binding_fn call;
+    ew_binding_cancel_fn cancel;
+    void *udata;
+} ew__binding_t;
+
 typedef struct ew__var {
     char *name;                   /* owned */
     char *value;                  /* owned */
@@ -45,6 +54,8 @@ struct ew_worker {
     size_t bytecode_len;
     ew__var_t *vars;              /* owned array of nvars */
     size_t nvars;
+    ew__binding_t *bindings;      /* owned array of nbindings */
+    size_t nbindings;
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;
@@ -90,7 +101,9 @@ struct ew__isolate {
     uint32_t next_timer_id;
     uint32_t next_req_id;
     ew__req_t *reqs;              /* requests in flight (list) */
-    uint32_t io_pending;          /* host I/O the isolate waits for (subrequests); 0 = none */
+    uint32_t io_pending;          /* host I/O the isolate waits for (subrequests, binding calls); 0 = none */
+    struct ew_call *calls;        /* pending host-binding calls (binding.c) */
+    uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
     ew__isolate_t *next;          /* in worker->draining */
 };
@@ -177,6 +190,12 @@ uint64_t ew__mono_now_ns(void);
 void *ew__heap_alloc(void *udata, duk_size_t size);
 void *ew__heap_realloc(void *udata, void *ptr, duk_size_t size);
 void ew__heap_free(void *udata, void *ptr);
+
+/* Host bindings (binding.c): puts each of the worker's bindings on the env object at env_idx (and as a
+ * global); cancels pending calls when an isolate goes away. */
+void ew__bindings_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx);
+void ew__bindings_cancel_all(ew__isolate_t *iso);
+void ew__binding_free(ew__binding_t *b);
 
 /* Timers (timers.c): installs setTimeout & co. on the global object; cancels all on destroy. */
 void ew__timers_init(duk_context *ctx);

@@ -121,6 +121,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
         duk_put_global_string(ctx, w->vars[i].name);
         duk_put_prop_string(ctx, -2, w->vars[i].name);
     }
+    ew__bindings_install(ctx, w, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -221,6 +222,9 @@ static void worker_free(ew_worker_t *w)
         free(w->vars[i].value);
     }
     free(w->vars);
+    for (size_t i = 0; i < w->nbindings; i++)
+        ew__binding_free(&w->bindings[i]);
+    free(w->bindings);
     free(w->bytecode);
     free(w->filename);
     free(w->name);
@@ -237,6 +241,29 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
         w->vars = calloc(cfg->nvars, sizeof(*w->vars));
     if (w->name == NULL || w->filename == NULL || w->reap_ev == NULL || (cfg->nvars > 0 && w->vars == NULL))
         return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    if (cfg->nbindings > 0 && (w->bindings = calloc(cfg->nbindings, sizeof(*w->bindings))) == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    for (size_t i = 0; i < cfg->nbindings; i++) {
+        const ew_binding_t *b = &cfg->bindings[i];
+        if (b->name == NULL || b->name[0] == '\0' || b->call == NULL || (b->nmethods > 0 && b->methods == NULL))
+            return ew__error_set(err, EW_ERR_INVALID_ARG, "bindings[%zu]: name and call are required", i);
+        ew__binding_t *d = &w->bindings[i];
+        w->nbindings = i + 1;
+        d->call = b->call;
+        d->cancel = b->cancel;
+        d->udata = b->udata;
+        d->name = dup_str(b->name);
+        d->methods = b->nmethods ? calloc(b->nmethods, sizeof(char *)) : NULL;
+        if (d->name == NULL || (b->nmethods > 0 && d->methods == NULL))
+            return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+        for (size_t m = 0; m < b->nmethods; m++) {
+            if (b->methods[m] == NULL || b->methods[m][0] == '\0')
+                return ew__error_set(err, EW_ERR_INVALID_ARG, "bindings[%zu].methods[%zu] is empty", i, m);
+            if ((d->methods[m] = dup_str(b->methods[m])) == NULL)
+                return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+            d->nmethods = m + 1;
+        }
+    }
     for (size_t i = 0; i < cfg->nvars; i++) {
         const ew_var_t *v = &cfg->vars[i];
         if (v->name == NULL || v->name[0] == '\0' || v->value == NULL)

@@ -308,3 +308,119 @@ Test(core_worker, clear_timeout_and_intervals)
     cr_assert_str_eq((char *) r->body, "i1,i2,i3");
     ew_response_destroy(r);
 }
+
+/* ---- host bindings ---- */
+
+#include <event2/event.h>
+
+static char last_args[256];
+static ew_call_t *parked;
+static int cancels;
+
+static void on_binding_call(void *udata, ew_call_t *call, const char *method, const char *args, size_t len)
+{
+    (void) udata;
+    snprintf(last_args, sizeof(last_args), "%s%.*s", method, (int) len, args);
+    if (strcmp(method, "get") == 0)
+        {
+        const char *j = "{\"v\": [1, \"\\u00e9\"]}";
+        cr_assert_eq(ew_call_resolve_json(call, j, strlen(j)), EW_OK);
+    }
+    else if (strcmp(method, "fail") == 0)
+        ew_call_reject(call, "no such key");
+    else if (strcmp(method, "bytes") == 0)
+        ew_call_resolve_bytes(call, "\x01\x02\x03", 3);
+    else if (strcmp(method, "bad") == 0)
+        cr_assert_eq(ew_call_resolve_json(call, "{nope", 5), EW_ERR_INVALID_ARG);
+    else
+        parked = call; /* "later": settled from the loop by the test */
+}
+
+static void on_binding_cancel(void *udata, ew_call_t *call)
+{
+    (void) udata;
+    if (call == parked)
+        parked = NULL;
+    cancels++;
+}
+
+static void settle_parked(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    (void) arg;
+    if (parked != NULL) {
+        ew_call_t *c = parked;
+        parked = NULL;
+        ew_call_resolve_json(c, "\"later\"", 7);
+    }
+}
+
+static ew_worker_t *load_with_binding(const char *src)
+{
+    static const char *methods[] = {"get", "fail", "bytes", "bad", "wait"};
+    ew_binding_t b = {"STORE", methods, 5, on_binding_call, on_binding_cancel, NULL};
+    ew_worker_t *w = NULL;
+    ew_error_t err;
+    ew_worker_config_t cfg = {.source = src, .source_len = strlen(src), .bindings = &b, .nbindings = 1};
+    cr_assert_eq(ew_worker_load(rt, &cfg, &w, &err), EW_OK, "%s", err.message);
+    return w;
+}
+
+Test(core_worker, host_binding_calls_settle_promises)
+{
+    ew_worker_t *w = load_with_binding(
+        "addEventListener('fetch', function (e) {"
+        "  var out = [];"
+        "  e.respondWith(STORE.get('k', 2, new Uint8Array([104, 105])).then(function (v) {"
+        "    out.push(JSON.stringify(v));"
+        "    return STORE.fail();"
+        "  }).catch(function (err) {"
+        "    out.push(err.message);"
+        "    return STORE.bytes();"
+        "  }).then(function (buf) {"
+        "    out.push(buf instanceof ArrayBuffer, Array.prototype.join.call(new Uint8Array(buf), '-'));"
+        "    return STORE.bad().catch(function (err) { out.push(err.name); });"
+        "  }).then(function () {"
+        "    return STORE.wait();"
+        "  }).then(function (v) {"
+        "    out.push(v);"
+        "    return new Response(out.join('|'));"
+        "  }));"
+        "});");
+    struct event *ev = evtimer_new(ew_runtime_event_base(rt), settle_parked, NULL);
+    struct timeval tv = {0, 20000};
+    evtimer_add(ev, &tv);
+    ew_response_t *r = get(w, "http://x/");
+    event_free(ev);
+    cr_assert_str_eq((char *) r->body, "{\"v\":[1,\"\xC3\xA9\"]}|no such key|true|1-2-3|SyntaxError|later", "%s",
+                     logbuf);
+    ew_response_destroy(r);
+}
+
+Test(core_worker, host_binding_arguments_are_json_with_bytes_as_base64)
+{
+    ew_worker_t *w = load_with_binding("addEventListener('fetch', function (e) {"
+                                       "  e.respondWith(env_get().then(function () { return new Response('ok'); }));"
+                                       "});"
+                                       "function env_get() { return STORE.get('a', {b: null}, new Uint8Array([1, 2, 250]).buffer); }");
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "ok");
+    cr_assert_str_eq(last_args, "get[\"a\",{\"b\":null},{\"$bytes\":\"AQL6\"}]");
+    ew_response_destroy(r);
+}
+
+Test(core_worker, pending_host_calls_are_cancelled_with_the_worker)
+{
+    ew_worker_t *w = load_with_binding("addEventListener('fetch', function (e) {"
+                                       "  e.respondWith(STORE.wait().then(function () { return new Response('x'); }));"
+                                       "});");
+    ew_request_t req = {.method = "GET", .url = "http://x/"};
+    cancels = 0;
+    parked = NULL;
+    cr_assert_eq(ew_worker_fetch(w, &req, on_resp, NULL), EW_OK);
+    cr_assert_not_null(parked);
+    ew_worker_destroy(w);
+    cr_assert_eq(cancels, 1);
+    cr_assert_null(parked);
+}
