@@ -152,10 +152,10 @@ typedef struct ew__otab_cursor {
 /* Starts a cursor at the first entry and pushes its generation object, which the caller must keep
  * reachable while it uses the cursor (or until it stores a newer one, see ew__otab_next). */
 void ew__otab_cursor_start(duk_context *ctx, duk_idx_t obj, ew__otab_cursor_t *c);
-/* Next live entry of the table at obj at or after the cursor, or EW__OTAB_NONE at the end. Moves the
- * cursor past it; c->gen may change to the table's current generation (reachable from the holder), and
- * the caller should then keep that one instead. */
-uint32_t ew__otab_next(duk_context *ctx, duk_idx_t obj, ew__otab_cursor_t *c);
+/* Next live entry of the table at obj at or after the cursor, or EW__OTAB_NONE at the end; *t is set to
+ * the table (for ew__otab_push). Moves the cursor past the entry; c->gen may change to the table's
+ * current generation (reachable from the holder), and the caller should then keep that one instead. */
+uint32_t ew__otab_next(duk_context *ctx, duk_idx_t obj, ew__otab_cursor_t *c, const ew__otab_t **t);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Installation of each part

@@ -288,9 +288,10 @@ static void cursor_sync(duk_context *ctx, const ew__otab_t *t, ew__otab_cursor_t
     }
 }
 
-uint32_t ew__otab_next(duk_context *ctx, duk_idx_t obj, ew__otab_cursor_t *c)
+uint32_t ew__otab_next(duk_context *ctx, duk_idx_t obj, ew__otab_cursor_t *c, const ew__otab_t **tp)
 {
     const ew__otab_t *t = table(ctx, obj);
+    *tp = t;
     if (c->gen != t->gen)
         cursor_sync(ctx, t, c);
     const oentry_t *e = entries(t);

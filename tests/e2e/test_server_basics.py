@@ -234,3 +234,21 @@ addEventListener('fetch', function (event) {
     t.join(5)
     assert rc == 0
     assert result == {"status": 200, "body": b"finished"}
+
+
+def test_unhandled_rejection_is_reported_in_the_log(serve):
+    s = serve("""
+addEventListener('fetch', function (event) {
+  Promise.reject(new RangeError('nobody caught me'));
+  var handled = Promise.reject(new Error('caught later'));
+  handled.catch(function () {});
+  event.respondWith(new Response('fine'));
+});
+""")
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+    conn.request("GET", "/")
+    r = conn.getresponse()
+    assert r.status == 200 and r.read() == b"fine"
+    out = s.read_output()
+    assert "Uncaught (in promise) RangeError: nobody caught me" in out
+    assert "caught later" not in out
