@@ -213,6 +213,7 @@ typedef struct ew__parser {
 
     /* cover grammar bookkeeping (positions + 1; 0 = none), saved and reset around candidate arrow params */
     uint32_t yield_pos, await_pos, await_ident_pos;
+    uint32_t potential_arrow_at;          /* start of the current AssignmentExpression + 1: where an arrow may begin */
 } ew__parser_t;
 
 #define EW__MAX_DEPTH 1500
@@ -340,6 +341,7 @@ struct ew__label {
     ew__label_t *parent;
     ew__atom_t *atom;
     bool loop;               /* labels a loop: `continue L` allowed */
+    bool pending;            /* its statement has not started yet (`a: b: while ...` makes both loop labels) */
 };
 
 typedef struct ew__export_ref {
@@ -352,8 +354,6 @@ typedef struct ew__export_ref {
 typedef struct ew__cover {
     uint32_t shorthand_assign;  /* `{a = 1}`: only valid as a pattern */
     uint32_t trailing_comma;    /* `[...a, ]`: invalid as a pattern */
-    uint32_t paren_assign;      /* `({a}) = 1`: parenthesised pattern */
-    uint32_t paren_bind;        /* `((a)) => 1`: parentheses in a binding pattern */
     uint32_t double_proto;      /* `{__proto__: 1, __proto__: 2}`: only valid as a pattern */
 } ew__cover_t;
 
@@ -427,6 +427,10 @@ void ew__fn_exit(ew__parser_t *p);
 /* parser.c: identifier rules */
 /* Checks that the current NAME token may be used as an identifier here (reference or binding) and consumes it. */
 ew__node_t *ew__parse_ident(ew__parser_t *p, bool binding);
+/* The same checks for a NAME token read earlier; makes the Identifier node without moving. */
+ew__node_t *ew__ident_from_token(ew__parser_t *p, const ew__token_t *t, bool binding);
+/* Rules for an identifier reference already read (a shorthand property `{x}`). */
+void ew__check_reference_name(ew__parser_t *p, ew__atom_t *a, uint32_t pos);
 /* Rules for a binding name already read (strict eval/arguments, reserved words). */
 void ew__check_binding_name(ew__parser_t *p, ew__atom_t *name, uint32_t pos);
 /* Whether the current token can start an identifier (a name, or yield/await/let... where allowed). */
@@ -447,9 +451,12 @@ ew__node_t *ew__parse_literal(ew__parser_t *p);
 ew__node_t *ew__parse_property_key(ew__parser_t *p, bool *computed, bool allow_private);
 
 /* parse_func.c: functions, arrows, classes, binding patterns */
+/* Statement contexts: where a declaration may appear */
+enum { EW__CTX_DECL, EW__CTX_STMT, EW__CTX_IF_BODY, EW__CTX_LABELED };
 enum { EW__FK_DECL = 1, EW__FK_EXPR = 2, EW__FK_METHOD = 4, EW__FK_GETTER = 8, EW__FK_SETTER = 16,
        EW__FK_CTOR = 32, EW__FK_DERIVED = 64, EW__FK_DEFAULT_EXPORT = 128, EW__FK_CLASS_METHOD = 256 };
-ew__node_t *ew__parse_function(ew__parser_t *p, ew__pos_t at, bool is_async, unsigned kind, bool stmt_in_block);
+/* `function` (the current token; `async` already read) ... A declaration's name is declared in the current scope. */
+ew__node_t *ew__parse_function(ew__parser_t *p, ew__pos_t at, bool is_async, unsigned kind);
 /* The function value of a method (params and body; current token '('). */
 ew__node_t *ew__parse_method_function(ew__parser_t *p, bool is_async, bool generator, unsigned kind);
 /* An arrow function from already-parsed parameters (the cover list); current token '=>'. */
@@ -461,10 +468,11 @@ ew__node_t *ew__parse_binding_element(ew__parser_t *p);
 void ew__use_private(ew__parser_t *p, ew__atom_t *name, uint32_t pos);
 
 /* parse_stmt.c */
-ew__node_t *ew__parse_statement(ew__parser_t *p, bool declaration);
+ew__node_t *ew__parse_statement(ew__parser_t *p, int ctx);
 /* Statements until `}` (or end of input at top level); parses the directive prologue when `directives`; returns
  * whether it found "use strict" and sets *strict_at. */
-ew__nodes_t ew__parse_body(ew__parser_t *p, bool directives, bool top, bool *use_strict);
+typedef void (*ew__prologue_fn)(ew__parser_t *p, void *ud, uint32_t use_strict_pos);
+ew__nodes_t ew__parse_body(ew__parser_t *p, bool top, ew__prologue_fn after_prologue, void *ud);
 ew__node_t *ew__parse_block(ew__parser_t *p, bool new_scope);
 ew__node_t *ew__parse_var(ew__parser_t *p, uint8_t kind, bool for_init, ew__pos_t at);
 

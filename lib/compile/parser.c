@@ -361,21 +361,35 @@ void ew__check_binding_name(ew__parser_t *p, ew__atom_t *name, uint32_t pos)
         ew__perror(p, pos, "Unexpected strict mode reserved word");
 }
 
+void ew__check_reference_name(ew__parser_t *p, ew__atom_t *a, uint32_t pos)
+{
+    check_ident(p, a, pos, false);
+    if (a == p->n.arguments && (p->fn->flags & EW__FN_NO_ARGUMENTS))
+        ew__perror(p, pos, "'arguments' is not allowed in class field initializer or static initialization block");
+}
+
+ew__node_t *ew__ident_from_token(ew__parser_t *p, const ew__token_t *t, bool binding)
+{
+    if (t->type != EW__T_NAME)
+        ew__unexpected(p);
+    ew__atom_t *a = t->atom;
+    check_ident(p, a, t->start, (t->flags & EW__TF_ESCAPED) != 0);
+    if (binding)
+        ew__check_binding_name(p, a, t->start);
+    else if (a == p->n.arguments && (p->fn->flags & EW__FN_NO_ARGUMENTS))
+        ew__perror(p, t->start, "'arguments' is not allowed in class field initializer or static initialization block");
+    ew__pos_t at = {t->start, t->line, t->col};
+    ew__node_t *n = ew__node(p, EW__N_Identifier, at);
+    n->as.ident.name = a;
+    n->end = t->end;
+    return n;
+}
+
 ew__node_t *ew__parse_ident(ew__parser_t *p, bool binding)
 {
-    if (p->tok.type != EW__T_NAME)
-        ew__unexpected(p);
-    ew__atom_t *a = p->tok.atom;
-    uint32_t pos = p->tok.start;
-    check_ident(p, a, pos, (p->tok.flags & EW__TF_ESCAPED) != 0);
-    if (binding)
-        ew__check_binding_name(p, a, pos);
-    else if (a == p->n.arguments && (p->fn->flags & EW__FN_NO_ARGUMENTS))
-        ew__perror(p, pos, "'arguments' is not allowed in class field initializer or static initialization block");
-    ew__node_t *n = ew__node(p, EW__N_Identifier, ew__here(p));
-    n->as.ident.name = a;
+    ew__node_t *n = ew__ident_from_token(p, &p->tok, binding);
     ew__lex_next(p);
-    return ew__finish(p, n);
+    return n;
 }
 
 bool ew__is_ident_start(const ew__parser_t *p)

@@ -24,7 +24,6 @@ typedef struct ew__coll_intrinsics {
     void *to_string_tag;   /* @@toStringTag */
     void *iter_proto;      /* %IteratorPrototype% */
     void *is_extensible;   /* %Object.isExtensible% (weak.c: attributes of hidden entries) */
-    void *map;             /* %Map% */
     void *map_proto;       /* %Map.prototype% */
     void *map_iter_proto;  /* %MapIteratorPrototype% */
     void *set_proto;       /* %Set.prototype% */

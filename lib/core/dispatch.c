@@ -293,13 +293,7 @@ static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
 /* Ends req as an uncaught exception with the error value at idx (logged with its stack). */
 static void fail_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
 {
-    ew__push_error_text(ctx, idx);
-    duk_push_string(ctx, "Uncaught ");
-    duk_insert(ctx, -2);
-    duk_concat(ctx, 2);
-    size_t len;
-    const char *text = ew__to_utf8(ctx, -1, &len);
-    ew__isolate_log(ctx, EW_LOG_ERROR, text, len);
+    const char *text = ew__log_uncaught(ctx, idx, "Uncaught ");
     if (r != NULL)
         ew__req_fail(r, EW_ERR_EXCEPTION, text);
     duk_pop(ctx);
@@ -349,15 +343,8 @@ static duk_ret_t on_settled(duk_context *ctx)
         fail_with_value(ctx, r, 0);
         break;
     case H_WAIT_FAIL:
-        ew__push_error_text(ctx, 0);
-        duk_push_string(ctx, "Uncaught (in waitUntil) ");
-        duk_insert(ctx, -2);
-        duk_concat(ctx, 2);
-        {
-            size_t len;
-            const char *text = ew__to_utf8(ctx, -1, &len);
-            ew__isolate_log(ctx, EW_LOG_ERROR, text, len);
-        }
+        (void) ew__log_uncaught(ctx, 0, "Uncaught (in waitUntil) ");
+        duk_pop(ctx);
         /* fall through */
     default:
         wait_done(r);
@@ -623,13 +610,8 @@ static void after_dispatch(ew__isolate_t *iso, ew__req_t *r, int rc)
 {
     if (rc == DUK_EXEC_ERROR) {
         if (iso->abort_reason == EW_OK) {
-            duk_context *ctx = iso->ctx;
-            ew__push_error_text(ctx, -1);
-            size_t len;
-            const char *text = ew__to_utf8(ctx, -1, &len);
-            ew__isolate_log(ctx, EW_LOG_ERROR, text, len);
-            ew__req_fail(r, EW_ERR_EXCEPTION, text);
-            duk_pop(ctx);
+            ew__req_fail(r, EW_ERR_EXCEPTION, ew__log_uncaught(iso->ctx, -1, "Uncaught "));
+            duk_pop(iso->ctx);
         }
         duk_pop(iso->ctx);
     } else if (rc == DUK_EXEC_SUCCESS) {

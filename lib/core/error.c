@@ -135,3 +135,15 @@ void ew__push_error_text(duk_context *ctx, duk_idx_t idx)
         duk_remove(ctx, -2);
     }
 }
+
+const char *ew__log_uncaught(duk_context *ctx, duk_idx_t idx, const char *prefix)
+{
+    idx = duk_normalize_index(ctx, idx);
+    duk_push_string(ctx, prefix);
+    ew__push_error_text(ctx, idx);
+    duk_concat(ctx, 2);
+    size_t len;
+    const char *text = ew__to_utf8(ctx, -1, &len);
+    ew__isolate_log(ctx, EW_LOG_ERROR, text, len);
+    return text;
+}

@@ -41,6 +41,9 @@ void ew__error_clear(ew_error_t *err);
 void ew__error_from_js(duk_context *ctx, ew_error_t *err, ew_status_t code);
 /* Pushes the best description of the value at idx: err.stack, else String(value). Never throws. */
 void ew__push_error_text(duk_context *ctx, duk_idx_t idx);
+/* Logs `prefix` + the description of the error value at idx at EW_LOG_ERROR and returns that text as
+ * UTF-8, left on the stack (pop it when done; valid until then). */
+const char *ew__log_uncaught(duk_context *ctx, duk_idx_t idx, const char *prefix);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Growable byte buffer (buf.c). Owned by whoever holds the struct; ew__buf_dispose frees the bytes.
@@ -156,5 +159,21 @@ void ew__def_methods(duk_context *ctx, duk_idx_t obj_idx, const ew__method_t *me
 /* Defines an accessor property `name` with a native getter (and optional setter). Non-enumerable. */
 void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c_function get,
                     duk_c_function set);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Keyed collections (collections.c, ordered_table.c, map_set.c, weak.c): Map, Set, WeakMap, WeakSet,
+ * WeakRef, FinalizationRegistry. WeakRef holds its target strongly and FinalizationRegistry never calls
+ * its callbacks (Duktape has no weak references; see weak.c).
+ */
+
+/* Heap stash key of %IteratorPrototype% (the object with [Symbol.iterator]() { return this }). Whoever
+ * installs an iterator first creates it there; every built-in iterator prototype (Map, Set, and the Array
+ * and String iterators when they come) must inherit from this one object. */
+#define EW__STASH_ITERATOR_PROTOTYPE DUK_HIDDEN_SYMBOL("IteratorPrototype")
+
+/* Installs Map, Set, WeakMap, WeakSet, WeakRef and FinalizationRegistry on the global object, and
+ * %IteratorPrototype% if absent. Call once per heap, after ew__promise_init() (which creates
+ * Symbol.species). */
+void ew__collections_init(duk_context *ctx);
 
 #endif /* EW_CORE_INTERNAL_H */

@@ -65,17 +65,24 @@ int ew__duk_stack_check(void)
     return stack_limit != NULL && &here < stack_limit;
 }
 
+/* Until the first interrupt check of an entry, the entry clock is wall time, capped: at most 64k bytecode
+ * instructions (or 4096 regex steps, or 64k indexed accesses) run before that check, a few milliseconds of
+ * CPU at worst, so wall time beyond the cap is time the thread was preempted, which must not count
+ * against the Worker on a loaded machine. */
+#define PRE_SAMPLE_CAP_NS 5000000u
+
 uint64_t ew__isolate_vclock(ew__isolate_t *iso)
 {
     if (iso->cpu_sampled)
         return (uint64_t) ((int64_t) ew__cpu_now_ns() + iso->cpu_offset_ns);
-    return ew__mono_now_ns() - iso->entry_mono_ns;
+    uint64_t wall = ew__mono_now_ns() - iso->entry_mono_ns;
+    return wall < PRE_SAMPLE_CAP_NS ? wall : PRE_SAMPLE_CAP_NS;
 }
 
-/* Switches the entry clock to the thread CPU clock, continuing from the wall time elapsed so far. */
+/* Switches the entry clock to the thread CPU clock, continuing from the (capped) time elapsed so far. */
 static uint64_t sample_cpu(ew__isolate_t *iso)
 {
-    uint64_t v = ew__mono_now_ns() - iso->entry_mono_ns;
+    uint64_t v = ew__isolate_vclock(iso);
     iso->cpu_offset_ns = (int64_t) v - (int64_t) ew__cpu_now_ns();
     iso->cpu_sampled = true;
     return v;

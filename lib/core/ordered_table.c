@@ -397,6 +397,7 @@ void ew__otab_set(duk_context *ctx, duk_idx_t obj, duk_idx_t key, duk_idx_t valu
 {
     obj = duk_normalize_index(ctx, obj);
     key = duk_normalize_index(ctx, key);
+    value = duk_normalize_index(ctx, value);
     okey_t k;
     key_read(ctx, key, &k);
     ew__otab_t *t = table(ctx, obj);

@@ -78,13 +78,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     ew__isolate_enter(iso, req);
     int rc = ew__isolate_pcall(iso, fire_body, (void *) (uintptr_t) id, 0, 1);
     if (rc == DUK_EXEC_ERROR && iso->abort_reason == EW_OK) {
-        ew__push_error_text(iso->ctx, -1);
-        duk_push_string(iso->ctx, "Uncaught ");
-        duk_insert(iso->ctx, -2);
-        duk_concat(iso->ctx, 2);
-        size_t len;
-        const char *text = ew__to_utf8(iso->ctx, -1, &len);
-        ew__isolate_log(iso->ctx, EW_LOG_ERROR, text, len);
+        (void) ew__log_uncaught(iso->ctx, -1, "Uncaught ");
         duk_pop(iso->ctx);
     }
     if (rc != -1) {
