@@ -8,7 +8,7 @@ PYTHON     ?= /usr/bin/python3
 IP         ?= 127.0.0.1
 PORT       ?= 8787
 
-.PHONY: all deps build serve test test-unit test-asan test-e2e bench clean
+.PHONY: all deps build serve test test-unit test-asan test-e2e test262 bench clean
 
 all: build
 
@@ -39,6 +39,10 @@ test-e2e: build
 	EW_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e $(wildcard tests/python)
 
 test: test-unit test-asan test-e2e
+
+# test262 is not packaged: fetch tc39/test262 outside the repo and set TEST262_DIR (see tests/test262/run.py).
+test262: build
+	$(PYTHON) tests/test262/run.py --build-dir $(BUILD) $(if $(TEST262_DIR),--test262-dir $(TEST262_DIR),)
 
 bench: build
 	bash bench/run.sh
