@@ -113,7 +113,7 @@ bool ew__ast_dump(const ew__node_t *n, bool with_pos, char **out, size_t *out_le
     X(ASSIGN, "=") X(PLUS_ASSIGN, "+=") X(MINUS_ASSIGN, "-=") X(STAR_ASSIGN, "*=") X(SLASH_ASSIGN, "/=")           \
     X(PERCENT_ASSIGN, "%=") X(STARSTAR_ASSIGN, "**=") X(SHL_ASSIGN, "<<=") X(SAR_ASSIGN, ">>=")                    \
     X(SHR_ASSIGN, ">>>=") X(AMP_ASSIGN, "&=") X(PIPE_ASSIGN, "|=") X(CARET_ASSIGN, "^=")                           \
-    X(AND_ASSIGN, "&&=") X(OR_ASSIGN, "||=") X(NULLISH_ASSIGN, "??=")                                              \
+    X(AND_ASSIGN, "&&=") X(OR_ASSIGN, "||=") X(NULLISH_ASSIGN, "?\?=")                                              \
     /* reserved words */                                                                                           \
     X(K_BREAK, "break") X(K_CASE, "case") X(K_CATCH, "catch") X(K_CLASS, "class") X(K_CONST, "const")              \
     X(K_CONTINUE, "continue") X(K_DEBUGGER, "debugger") X(K_DEFAULT, "default") X(K_DELETE, "delete")              \

@@ -18,7 +18,10 @@
 
 #include "internal.h"
 
-static ew__node_t *parse_unary(ew__parser_t *p, bool *saw_unary, ew__cover_t *cover);
+/* What parse_unary parses: any unary expression, the operand of a unary operator (then `**` after it is an
+ * error: `-a ** b`), or the operand of a prefix ++/-- (`**` is left to the caller: `++a ** b`). */
+enum { U_ANY, U_UNARY_OPERAND, U_UPDATE_OPERAND };
+static ew__node_t *parse_unary(ew__parser_t *p, int mode, ew__cover_t *cover);
 static ew__node_t *parse_primary(ew__parser_t *p, ew__cover_t *cover);
 static ew__node_t *parse_subscripts(ew__parser_t *p, ew__node_t *base, ew__pos_t at, bool no_call);
 
@@ -125,6 +128,12 @@ ew__node_t *ew__to_pattern(ew__parser_t *p, ew__node_t *n, bool binding, ew__cov
             ew__perror(p, n->start, "Invalid destructuring assignment target");
         n->type = EW__N_AssignmentPattern;
         n->as.assign_pattern.left = ew__to_pattern(p, n->as.binary.left, binding, NULL);
+        return n;
+    case EW__N_RestElement:
+        if (n->as.argument.argument->type == EW__N_AssignmentExpression ||
+            n->as.argument.argument->type == EW__N_AssignmentPattern)
+            ew__perror(p, n->as.argument.argument->start, "Rest parameter may not have a default initializer");
+        n->as.argument.argument = ew__to_pattern(p, n->as.argument.argument, binding, NULL);
         return n;
     case EW__N_AssignmentPattern:
         if (paren)
@@ -449,7 +458,9 @@ static void check_arrow_positions(ew__parser_t *p, bool is_async, saved_pos_t s)
         ew__perror(p, p->await_ident_pos - 1, "Unexpected reserved word 'await'");
     p->yield_pos = s.yield_pos;
     p->await_pos = s.await_pos;
-    p->await_ident_pos = s.await_ident_pos;
+    /* `await` as a name anywhere inside still matters to an enclosing async arrow's parameters */
+    if (s.await_ident_pos || !p->await_ident_pos)
+        p->await_ident_pos = s.await_ident_pos;
 }
 
 static ew__node_t *parse_paren_or_arrow(ew__parser_t *p, ew__cover_t *outer)
@@ -576,7 +587,7 @@ static ew__node_t *parse_new(ew__parser_t *p)
         n->as.meta_property.property = ew__parse_ident(p, false);
         return ew__finish(p, n);
     }
-    if (p->tok.type == EW__T_K_IMPORT)
+    if (p->tok.type == EW__T_K_IMPORT && ew__peek(p, NULL, NULL) != EW__T_DOT)
         ew__perror(p, p->tok.start, "Cannot use new with import");
     ew__pos_t callee_at = ew__here(p);
     ew__enter(p);
@@ -604,6 +615,18 @@ static ew__node_t *parse_new(ew__parser_t *p)
     return ew__finish(p, n);
 }
 
+/* `async x =>`: looks two tokens ahead (`for await (async of x)` is not an arrow). */
+static bool async_arrow_follows(ew__parser_t *p)
+{
+    ew__lex_state_t st;
+    ew__lex_save(p, &st);
+    ew__lex_next(p);
+    ew__lex_next(p);
+    bool arrow = p->tok.type == EW__T_ARROW && !ew__nl_before(p);
+    ew__lex_restore(p, &st);
+    return arrow;
+}
+
 /* A name in expression position: an identifier, `async function`, or the start of an arrow (`x =>`,
  * `async x =>`). */
 static ew__node_t *parse_name_expr(ew__parser_t *p)
@@ -618,7 +641,7 @@ static ew__node_t *parse_name_expr(ew__parser_t *p)
             ew__lex_next(p);
             return ew__parse_function(p, at, true, EW__FK_EXPR);
         }
-        if (arrow_ok && next == EW__T_NAME && !nl) {
+        if (arrow_ok && next == EW__T_NAME && !nl && async_arrow_follows(p)) {
             ew__lex_next(p);
             saved_pos_t saved = save_positions(p);
             ew__node_t *param = ew__parse_ident(p, true);
@@ -858,8 +881,7 @@ static ew__node_t *parse_await(ew__parser_t *p)
     if (!p->await_pos)
         p->await_pos = n->start + 1;
     ew__lex_next(p);
-    bool saw = false;
-    n->as.argument.argument = parse_unary(p, &saw, NULL);
+    n->as.argument.argument = parse_unary(p, U_UNARY_OPERAND, NULL);
     return ew__finish(p, n);
 }
 
@@ -869,8 +891,7 @@ static ew__node_t *parse_prefix(ew__parser_t *p)
     ew__tok_t op = p->tok.type;
     bool update = op == EW__T_INC || op == EW__T_DEC;
     ew__lex_next(p);
-    bool saw = false;
-    ew__node_t *arg = parse_unary(p, &saw, NULL);
+    ew__node_t *arg = parse_unary(p, update ? U_UPDATE_OPERAND : U_UNARY_OPERAND, NULL);
     ew__node_t *n = ew__node(p, update ? EW__N_UpdateExpression : EW__N_UnaryExpression, at);
     n->as.unary.op = (uint8_t) op;
     n->as.unary.prefix = true;
@@ -889,16 +910,17 @@ static ew__node_t *parse_prefix(ew__parser_t *p)
     return ew__finish(p, n);
 }
 
-static ew__node_t *parse_unary(ew__parser_t *p, bool *saw_unary, ew__cover_t *cover)
+static ew__node_t *parse_unary(ew__parser_t *p, int mode, ew__cover_t *cover)
 {
     ew__pos_t at = ew__here(p);
     ew__node_t *e;
+    bool unary = mode == U_UNARY_OPERAND;
     ew__enter(p);
     switch (p->tok.type) {
     case EW__T_BANG: case EW__T_TILDE: case EW__T_PLUS: case EW__T_MINUS:
     case EW__T_K_TYPEOF: case EW__T_K_VOID: case EW__T_K_DELETE:
         e = parse_prefix(p);
-        *saw_unary = true;
+        unary = true;
         break;
     case EW__T_INC: case EW__T_DEC:
         e = parse_prefix(p);
@@ -906,7 +928,7 @@ static ew__node_t *parse_unary(ew__parser_t *p, bool *saw_unary, ew__cover_t *co
     default:
         if (ew__is_name(p, p->n.await) && (p->fn->flags & EW__FN_ASYNC)) {
             e = parse_await(p);
-            *saw_unary = true;
+            unary = true;
             break;
         }
         e = parse_lhs_cover(p, cover);
@@ -926,16 +948,15 @@ static ew__node_t *parse_unary(ew__parser_t *p, bool *saw_unary, ew__cover_t *co
             break;
         }
     }
-    if (p->tok.type == EW__T_STARSTAR) {
-        if (*saw_unary)
+    if (p->tok.type == EW__T_STARSTAR && mode != U_UPDATE_OPERAND) {
+        if (unary)
             ew__perror(p, p->tok.start, "Unary operator used immediately before exponentiation expression. "
                                         "Parenthesis must be used to disambiguate operator precedence");
         ew__lex_next(p);
-        bool saw = false;
         ew__node_t *b = ew__node(p, EW__N_BinaryExpression, at);
         b->as.binary.op = EW__T_STARSTAR;
         b->as.binary.left = e;
-        b->as.binary.right = parse_unary(p, &saw, NULL);
+        b->as.binary.right = parse_unary(p, U_ANY, NULL);
         e = ew__finish(p, b);
     }
     ew__leave(p);
@@ -976,8 +997,7 @@ static ew__node_t *parse_operand(ew__parser_t *p, bool no_in, ew__cover_t *cover
             ew__unexpected(p);
         return ew__finish(p, k);
     }
-    bool saw = false;
-    return parse_unary(p, &saw, cover);
+    return parse_unary(p, U_ANY, cover);
 }
 
 static ew__node_t *parse_binary(ew__parser_t *p, ew__node_t *left, ew__pos_t at, int min_prec, bool no_in)

@@ -538,8 +538,14 @@ static ew__node_t *parse_class_method(ew__parser_t *p, ew__node_t *n, class_stat
 
 static ew__node_t *parse_class_field(ew__parser_t *p, ew__node_t *n)
 {
-    ew__node_t *key = n->as.field.key;
+    /* The element was started as a MethodDefinition; move its parts to the field shape. */
+    ew__node_t *key = n->as.method.key;
+    bool computed = n->as.method.computed, is_static = n->as.method.is_static;
     n->type = EW__N_PropertyDefinition;
+    memset(&n->as, 0, sizeof n->as);
+    n->as.field.key = key;
+    n->as.field.computed = computed;
+    n->as.field.is_static = is_static;
     if (!n->as.field.computed && key->type != EW__N_PrivateIdentifier) {
         if (key_named(key, "constructor"))
             ew__perror(p, key->start, "Classes may not have a field named 'constructor'");

@@ -432,8 +432,7 @@ static ew__node_t *parse_program(ew__parser_t *p)
     ew__lex_next(p);
     ew__pos_t at = {0, 1, 1};
     ew__node_t *prog = ew__node(p, EW__N_Program, at);
-    bool use_strict = false;
-    prog->as.program.body = ew__parse_body(p, true, true, &use_strict);
+    prog->as.program.body = ew__parse_body(p, true, NULL, NULL);
     prog->as.program.module = p->module;
     if (p->module)
         ew__check_exports(p);

@@ -35,6 +35,25 @@ void ew__bi_push_array(duk_context *ctx, double len);
 /* True if the value at idx is a typed array (not an ArrayBuffer or DataView). */
 bool ew__bi_is_typed_array(duk_context *ctx, duk_idx_t idx);
 
+/* RelativeIndex of the value at idx clamped to [0, len]; undefined gives dflt. May throw. */
+double ew__bi_clamp_index(duk_context *ctx, duk_idx_t idx, double len, double dflt);
+/* Defines get C[@@species] returning this on the object at obj. */
+void ew__bi_def_species(duk_context *ctx, duk_idx_t obj);
+
+/* Magic bit of the methods shared by Array.prototype and %TypedArray%.prototype: `this` must be a typed
+ * array (ValidateTypedArray) and results of the copying methods are typed arrays of the same type. */
+#define EW__BI_TYPED 0x100
+/* Duktape's class numbers of the typed arrays (Int8Array .. Float64Array), as duk_inspect_value shows. */
+#define EW__BI_CLASS_INT8ARRAY 21
+#define EW__BI_TYPED_KINDS 9
+/* Kind (0 Int8Array .. 8 Float64Array) of the typed array at idx, or -1. */
+int ew__bi_typed_kind(duk_context *ctx, duk_idx_t idx);
+/* Pushes ToObject(this), or this after ValidateTypedArray when the magic has EW__BI_TYPED; returns its
+ * index and stores its length in *len. May throw. */
+duk_idx_t ew__bi_push_this(duk_context *ctx, double *len);
+/* Pushes a new typed array of the same type as the one at o, of length len (builtin_typed.c). */
+void ew__bi_typed_push_same(duk_context *ctx, duk_idx_t o, double len);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Iterators (builtin_iter.c)
  */
@@ -66,6 +85,9 @@ void ew__bi_iterate(duk_context *ctx, duk_idx_t iterable, duk_idx_t method, ew__
 /* Pushes the @@iterator method of the value at idx (GetMethod: undefined when absent; TypeError when
  * present but not callable). */
 void ew__bi_push_iterator_method(duk_context *ctx, duk_idx_t idx);
+
+/* Pushes the normalization of the string at s: form 0 NFC, 1 NFD, 2 NFKC, 3 NFKD (unicode_norm.c). */
+void ew__unicode_normalize(duk_context *ctx, duk_idx_t s, int form);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Per-file installation, called in this order by ew__builtins_init (builtin_misc.c)
@@ -101,6 +123,8 @@ void ew__bi_def_methods(duk_context *ctx, duk_idx_t obj, const ew__bi_method_t *
 void ew__bi_install(duk_context *ctx, const char *name, bool proto, const ew__bi_method_t *methods);
 /* Defines obj[@@toStringTag] = tag (non-writable, non-enumerable, configurable). */
 void ew__bi_def_tag(duk_context *ctx, duk_idx_t obj, const char *tag);
+/* Array.prototype methods that %TypedArray%.prototype shares (builtin_array.c); name NULL ends it. */
+extern const ew__bi_method_t ew__bi_array_shared[];
 /* Stores Array.prototype.values for the fast path of ew__bi_iterate (builtin_iter.c). */
 void ew__bi_iter_keep_values(duk_context *ctx);
 

@@ -1,12 +1,12 @@
 /*
  * collections.h — what the files behind the keyed collections share with each other (collections.c,
- * ordered_table.c, map_set.c, weak.c); nothing else includes it. The rest of the library sees only
- * ew__collections_init() and the %IteratorPrototype% stash key in internal.h.
+ * ordered_table.c, map_set.c, set_methods.c, weak.c); nothing else includes it. The rest of the library
+ * sees only ew__collections_init() and the %IteratorPrototype% stash key in internal.h.
  *
  * Layering: ordered_table.c is the insertion-ordered hash table behind Map and Set (and behind the keys of
  * the weak collections that cannot carry hidden properties); collections.c holds the intrinsics, the
- * iteration protocol and the helpers that build built-in functions; map_set.c and weak.c are the JS
- * surface. The design is written above the functions that implement it, in ordered_table.c and weak.c.
+ * iteration protocol and the helpers that build built-in functions; map_set.c, set_methods.c and weak.c
+ * are the JS surface. The design is written above the functions that implement it, in ordered_table.c and weak.c.
  */
 #ifndef EW_CORE_COLLECTIONS_H
 #define EW_CORE_COLLECTIONS_H
@@ -161,6 +161,8 @@ uint32_t ew__otab_next(duk_context *ctx, duk_idx_t obj, ew__otab_cursor_t *c, co
  */
 
 void ew__coll_map_set_init(duk_context *ctx, duk_idx_t global);
+/* Defines union, intersection, ... on %Set.prototype% at set_proto (set_methods.c). */
+void ew__coll_set_methods_init(duk_context *ctx, duk_idx_t set_proto);
 void ew__coll_weak_init(duk_context *ctx, duk_idx_t global);
 
 #endif /* EW_CORE_COLLECTIONS_H */

@@ -161,9 +161,9 @@ void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c
                     duk_c_function set);
 
 /* ---------------------------------------------------------------------------------------------------------
- * Keyed collections (collections.c, ordered_table.c, map_set.c, weak.c): Map, Set, WeakMap, WeakSet,
- * WeakRef, FinalizationRegistry. WeakRef holds its target strongly and FinalizationRegistry never calls
- * its callbacks (Duktape has no weak references; see weak.c).
+ * Keyed collections (collections.c, ordered_table.c, map_set.c, set_methods.c, weak.c): Map, Set,
+ * WeakMap, WeakSet, WeakRef, FinalizationRegistry. WeakRef holds its target strongly and
+ * FinalizationRegistry never calls its callbacks (Duktape has no weak references; see weak.c).
  */
 
 /* Heap stash key of %IteratorPrototype% (the object with [Symbol.iterator]() { return this }). Whoever

@@ -554,8 +554,10 @@ static void init_one(duk_context *ctx, duk_idx_t global, bool map)
     duk_idx_t proto = duk_push_object(ctx);
     ew__coll_def_methods(ctx, proto, map ? map_methods : set_methods);
     ew__coll_def_getter(ctx, proto, "size", NULL, map ? map_size : set_size);
-    if (!map)
+    if (!map) {
+        ew__coll_set_methods_init(ctx, proto);
         def_alias(ctx, proto, NULL, "keys", "values");
+    }
     def_alias(ctx, proto, I->iterator, NULL, map ? "entries" : "values");
     ew__coll_def_tag(ctx, proto, map ? "Map" : "Set");
     /* The adder fast path compares against the built-in adder, groupBy makes Maps: both are kept reachable

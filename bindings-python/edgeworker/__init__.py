@@ -1,0 +1,39 @@
+"""edgeworker — run Cloudflare-Workers-style JavaScript from Python, through libedgeworker (ctypes).
+
+    import edgeworker
+
+    with edgeworker.Runtime() as rt:
+        worker = rt.load("worker.js")
+        resp = worker.fetch("/hello")
+        print(resp.status, resp.text())
+
+See docs/python.md in the libedgeworker repository for the guide. The shared library is found through
+$EDGEWORKER_LIB, the build tree, or the system (``python -m edgeworker`` says which one is used).
+"""
+from __future__ import annotations
+
+from . import _lib
+from .errors import (ConfigError, EdgeWorkerError, LibraryNotFoundError, LimitExceeded, ProjectNotSupported,
+                     ScriptError, Status)
+from .runtime import BASE_URL, Headers, Response, Runtime, Worker, WorkerStats
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BASE_URL", "ConfigError", "EdgeWorkerError", "Headers", "LibraryNotFoundError", "LimitExceeded",
+    "ProjectNotSupported", "Response", "Runtime", "ScriptError", "Status", "Worker", "WorkerStats",
+    "library_path", "library_version",
+]
+
+
+def library_version() -> str:
+    """The loaded libedgeworker's version, e.g. "0.1.0" (loads the library; LibraryNotFoundError if absent)."""
+    return _lib.load().ew_version().decode("ascii")
+
+
+def library_path() -> str:
+    """Where libedgeworker was loaded from (loads it first; LibraryNotFoundError if absent)."""
+    _lib.load()
+    path = _lib.loaded_path()
+    assert path is not None
+    return path
