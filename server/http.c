@@ -601,7 +601,8 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         return NULL;
     }
     v6 = ss.ss_family == AF_INET6;
-    s->listener = evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+    unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | (cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0);
+    s->listener = evconnlistener_new_bind(base, on_accept, s, flags, 1024,
                                           (struct sockaddr *) &ss, sslen);
     if (s->listener == NULL) {
         fprintf(stderr, "ew-server: cannot listen on %s: %s\n", spec, strerror(errno));

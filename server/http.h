@@ -23,6 +23,7 @@ typedef struct srv_http_config {
     uint32_t write_timeout_ms;  /* no write progress for this long closes the connection; 0 = 30000 */
     uint32_t max_connections;   /* open connections; more are refused (closed at once); 0 = 10000 */
     bool log_requests;          /* one line per request on stdout */
+    bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
 } srv_http_config_t;
 
 /* Starts listening on base; requests go to worker. Returns NULL and prints why to stderr on failure. */

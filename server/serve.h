@@ -1,0 +1,22 @@
+/*
+ * server/serve.h — running ew-server: N event-loop threads, each with its own runtime, Worker isolates and
+ * HTTP listener (SO_REUSEPORT), plus the main thread for signals and output (serve.c).
+ */
+#ifndef EW_SERVER_SERVE_H
+#define EW_SERVER_SERVE_H
+
+#include <stdint.h>
+
+typedef struct serve_opts {
+    const char *ip;              /* listen address */
+    int port;                    /* 0 = any free port (all threads share the one the first thread got) */
+    const char *script;          /* the Worker script */
+    int threads;                 /* event-loop threads, >= 1 */
+    uint32_t idle_timeout_ms;    /* 0 = default */
+    uint32_t request_timeout_ms; /* 0 = default */
+} serve_opts_t;
+
+/* Serves until SIGINT/SIGTERM has drained every thread; returns the process exit code. */
+int serve_run(const serve_opts_t *opts);
+
+#endif
