@@ -36,7 +36,7 @@ struct event_base;
 
 /* Version of this header and of the library it belongs to. */
 #define EW_VERSION_MAJOR 0
-#define EW_VERSION_MINOR 1
+#define EW_VERSION_MINOR 2
 #define EW_VERSION_PATCH 0
 
 /* Returns the library's version as "MAJOR.MINOR.PATCH" (static storage). */
@@ -141,7 +141,8 @@ typedef struct ew_var {
 
 typedef struct ew_call ew_call_t;
 
-/* Called on the runtime's thread when a script calls env.NAME.method(...args). `args_json` (valid during the
+/* Called on the runtime's thread when a script calls env.NAME.method(...args). The CPU time the host spends
+ * in this callback is not charged to the Worker's request. `args_json` (valid during the
  * call, `args_len` bytes) is the arguments as a JSON array; an ArrayBuffer or typed-array argument becomes
  * {"$bytes": "<base64>"}. The host must settle `call` exactly once, with ew_call_resolve_json(),
  * ew_call_resolve_bytes() or ew_call_reject(), either inside this callback or later from the event loop;
@@ -159,6 +160,8 @@ typedef struct ew_binding {
     ew_binding_fn call;           /* required */
     ew_binding_cancel_fn cancel;  /* may be NULL */
     void *udata;                  /* passed to call/cancel as is; must outlive the worker */
+    const char *call_method;      /* NULL, or one of `methods`: then NAME is itself a function, NAME(...)
+                                     calling that method, with the methods also as its properties */
 } ew_binding_t;
 
 /* Fulfils the call's promise with JSON.parse(json). Invalid JSON rejects it with a SyntaxError and returns

@@ -29,6 +29,7 @@ static void usage(FILE *f)
                "  --ip IP     address to listen on (default 127.0.0.1)\n"
                "  --port N    TCP port (default 8787; 0 picks a free one)\n"
                "  --threads N event-loop threads, each with its own isolates (default: the number of cores)\n"
+               "  --cpu-ms MS           CPU time per request (default 50, like [limits] cpu_ms)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n");
 }
@@ -70,14 +71,15 @@ int main(int argc, char **argv)
 {
     const char *ip = "127.0.0.1", *path = ".";
     int port = 8787;
-    long idle_ms = 0, request_ms = 0;
+    long idle_ms = 0, request_ms = 0, cpu_ms = 0;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool takes_value = strcmp(a, "--ip") == 0 || strcmp(a, "--port") == 0 || strcmp(a, "--idle-timeout") == 0 ||
-                           strcmp(a, "--request-timeout") == 0 || strcmp(a, "--threads") == 0;
+                           strcmp(a, "--request-timeout") == 0 || strcmp(a, "--threads") == 0 ||
+                           strcmp(a, "--cpu-ms") == 0;
         if (takes_value && i + 1 >= argc) {
             fprintf(stderr, "ew-server: %s needs a value\n", a);
             return 2;
@@ -91,6 +93,11 @@ int main(int argc, char **argv)
                 return 2;
             }
             port = (int) v;
+        } else if (strcmp(a, "--cpu-ms") == 0) {
+            if (!parse_uint(argv[++i], 600000, &cpu_ms) || cpu_ms == 0) {
+                fprintf(stderr, "ew-server: --cpu-ms %s is not a number of milliseconds (1-600000)\n", argv[i]);
+                return 2;
+            }
         } else if (strcmp(a, "--threads") == 0) {
             if (!parse_uint(argv[++i], 256, &threads) || threads == 0) {
                 fprintf(stderr, "ew-server: --threads %s is not a number of threads (1-256)\n", argv[i]);
@@ -127,6 +134,7 @@ int main(int argc, char **argv)
         .threads = (int) threads,
         .idle_timeout_ms = (uint32_t) idle_ms,
         .request_timeout_ms = (uint32_t) request_ms,
+        .cpu_ms = (uint32_t) cpu_ms,
     };
     return serve_run(&opts);
 }

@@ -100,6 +100,7 @@ static bool thread_setup(loop_thread_t *t)
     ew_runtime_config_init(&cfg);
     cfg.base = t->base;
     cfg.log = on_log;
+    cfg.cpu_ms = o->cpu_ms;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &t->rt, &err) != EW_OK) {
         fprintf(stderr, "ew-server: cannot create the runtime: %s\n", err.message);

@@ -14,6 +14,7 @@ typedef struct serve_opts {
     int threads;                 /* event-loop threads, >= 1 */
     uint32_t idle_timeout_ms;    /* 0 = default */
     uint32_t request_timeout_ms; /* 0 = default */
+    uint32_t cpu_ms;             /* CPU time per request (ms); 0 = the library's default (50) */
 } serve_opts_t;
 
 /* Serves until SIGINT/SIGTERM has drained every thread; returns the process exit code. */

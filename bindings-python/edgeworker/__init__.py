@@ -17,7 +17,7 @@ from .errors import (ConfigError, EdgeWorkerError, LibraryNotFoundError, LimitEx
                      ScriptError, Status)
 from .runtime import BASE_URL, Headers, Response, Runtime, Worker, WorkerStats
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "BASE_URL", "ConfigError", "EdgeWorkerError", "Headers", "LibraryNotFoundError", "LimitExceeded",
@@ -27,8 +27,9 @@ __all__ = [
 
 
 def library_version() -> str:
-    """The loaded libedgeworker's version, e.g. "0.1.0" (loads the library; LibraryNotFoundError if absent)."""
-    return _lib.load().ew_version().decode("ascii")
+    """The loaded libedgeworker's version, e.g. "0.2.0" (loads the library; LibraryNotFoundError if absent)."""
+    version: bytes = _lib.load().ew_version()
+    return version.decode("ascii")
 
 
 def library_path() -> str:

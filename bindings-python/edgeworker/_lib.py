@@ -3,7 +3,7 @@
 This module mirrors ``include/edgeworker.h``: one ``ctypes.Structure`` per public struct, one ``CFUNCTYPE``
 per callback type, and ``argtypes``/``restype`` for every function, so that a wrong argument is a Python
 ``ctypes.ArgumentError`` rather than undefined behaviour in C. The layouts belong to the header of version
-0.1; :func:`load` refuses a library of another minor version.
+0.2; :func:`load` refuses a library of another minor version.
 
 Where the library is looked for, in order (the first one that loads wins):
 
@@ -30,7 +30,7 @@ from typing import List, Optional, Tuple
 from .errors import LibraryNotFoundError
 
 #: The (major, minor) version of edgeworker.h these declarations were written against.
-API_VERSION = (0, 1)
+API_VERSION = (0, 2)
 
 LIB_FILE = "libedgeworker.so"
 ENV_LIB = "EDGEWORKER_LIB"
@@ -93,6 +93,7 @@ class ew_binding_t(ctypes.Structure):
         ("call", BINDING_FN),
         ("cancel", BINDING_CANCEL_FN),
         ("udata", ctypes.c_void_p),
+        ("call_method", ctypes.c_char_p),
     ]
 
 

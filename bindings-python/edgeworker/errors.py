@@ -14,7 +14,7 @@ runtime from another thread, after close(), or from inside one of its callbacks 
 from __future__ import annotations
 
 import enum
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Type
 
 
 class Status(enum.IntEnum):
@@ -79,8 +79,8 @@ class EdgeWorkerError(Exception):
                            self.code_name))
 
 
-def _rebuild(cls: type, *args: Any) -> "EdgeWorkerError":
-    err = EdgeWorkerError.__new__(cls)
+def _rebuild(cls: Type["EdgeWorkerError"], *args: Any) -> "EdgeWorkerError":
+    err: EdgeWorkerError = EdgeWorkerError.__new__(cls)
     EdgeWorkerError.__init__(err, *args)
     return err
 
@@ -136,7 +136,7 @@ class LibraryNotFoundError(OSError):
         return (type(self), (self.tried,))
 
 
-def error_class(code: int) -> type:
+def error_class(code: int) -> Type[EdgeWorkerError]:
     """The EdgeWorkerError subclass for a status code."""
     if code in (Status.EW_ERR_SYNTAX, Status.EW_ERR_EXCEPTION):
         return ScriptError

@@ -24,6 +24,7 @@ import binascii
 import ctypes
 import dataclasses
 import datetime
+import errno
 import functools
 import http
 import inspect
@@ -37,7 +38,7 @@ import sys
 import threading
 import urllib.parse
 import warnings
-from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union)
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, Union)
 
 from . import _lib
 from .errors import (ConfigError, EdgeWorkerError, ProjectNotSupported, Status, error_class)
@@ -99,10 +100,13 @@ def _uint(value: Any, what: str, maximum: int = _UINT32_MAX) -> int:
     return value
 
 
-def _json_text(value: Any, what: str) -> bytes:
-    """Compact ASCII JSON (ASCII: lone surrogates and NULs are escaped, so C always gets valid UTF-8)."""
+def _json_text(value: Any, what: str, *, ascii: bool = True) -> bytes:
+    """Compact JSON as bytes. ASCII (the default) escapes everything outside ASCII, so C always gets valid
+    UTF-8 even from lone surrogates; ascii=False gives readable UTF-8 (for request bodies)."""
     try:
-        return _json.dumps(value, allow_nan=False, separators=(",", ":")).encode("ascii")
+        return _json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=ascii).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError("%s is not valid Unicode text (%s)" % (what, e.reason)) from None
     except (TypeError, ValueError) as e:
         raise type(e)("%s is not JSON-serializable: %s" % (what, e)) from None
 
@@ -239,11 +243,12 @@ _binding_registry: Dict[int, "_Binding"] = {}
 class _Binding:
     """One host binding of one Worker: the JS name and the Python callables behind its methods."""
 
-    __slots__ = ("name", "methods")
+    __slots__ = ("name", "methods", "callable")
 
-    def __init__(self, name: str, methods: Dict[str, Callable[..., Any]]) -> None:
+    def __init__(self, name: str, methods: Dict[str, Callable[..., Any]], is_callable: bool) -> None:
         self.name = name
         self.methods = methods
+        self.callable = is_callable  # NAME(...) itself calls the `call` method
 
 
 def _on_log(udata: Optional[int], level: int, worker: Optional[bytes], msg: Optional[int], length: int) -> None:
@@ -330,7 +335,6 @@ def _invoke(binding: Optional[_Binding], method: str, raw_args: bytes) -> Tuple[
 
 def _on_call(udata: Optional[int], call: Optional[int], method: Optional[bytes], args: Optional[int],
              args_len: int) -> None:
-    lib = _lib.load()
     kind, payload = "reject", b"internal error in the Python binding"
     try:
         name = (method or b"").decode("utf-8", "replace")
@@ -340,6 +344,7 @@ def _on_call(udata: Optional[int], call: Optional[int], method: Optional[bytes],
         if not isinstance(e, Exception):
             _defer(e)
     try:
+        lib = _lib.load()  # loaded already: a cached object
         if kind == "json":
             lib.ew_call_resolve_json(call, payload, len(payload))
         elif kind == "bytes":
@@ -508,7 +513,8 @@ class WorkerStats:
     pending: int  #: requests in flight now
 
 
-def _error_from(err: _lib.ew_error_t, code: Optional[int] = None, cls: Optional[type] = None) -> EdgeWorkerError:
+def _error_from(err: _lib.ew_error_t, code: Optional[int] = None,
+                cls: Optional[Type[EdgeWorkerError]] = None) -> EdgeWorkerError:
     lib = _lib.load()
     c = err.code if code is None else code
     if cls is None:
@@ -615,7 +621,8 @@ class Runtime:
             bindings: host bindings: ``{"NAME": obj}`` makes ``NAME`` (and ``env.NAME``) an object whose
                 methods are obj's public methods (callable attributes not starting with "_"), found when
                 the Worker loads. A plain function (or functools.partial) becomes a binding with one method,
-                ``NAME.call(...)``; an object that is itself callable also gets ``call``. Each method returns
+                callable as ``NAME(...)`` (and ``NAME.call(...)``); an object that is itself callable also gets
+                ``call`` and is callable as ``NAME(...)``. Each method returns
                 a Promise: it resolves with the Python result (JSON-compatible values; bytes, bytearray and
                 memoryview as an ArrayBuffer) or rejects with an Error carrying the Python exception's
                 message. Arguments arrive decoded from JSON, ArrayBuffers and typed arrays as bytes.
@@ -640,52 +647,40 @@ class Runtime:
 
         keep: List[Any] = []  # everything C reads during ew_worker_load (it copies what it keeps)
         var_array, nvars = self._vars_array(vars, keep)
-        binding_entries = self._binding_entries(bindings, vars)
-        keys: List[int] = []
+        entries = self._binding_entries(bindings, vars)
+        keys = [next(_keys) for _ in entries]
+        cfg = _lib.ew_worker_config_t()
+        cfg.name = name_b
+        if script_path is not None:
+            cfg.path = script_path
+        else:
+            assert script_source is not None
+            cfg.source = script_source
+            cfg.source_len = len(script_source)
+            cfg.filename = filename_b
+        cfg.vars = var_array
+        cfg.nvars = nvars
+        cfg.bindings = _binding_array(entries, keys, keep)
+        cfg.nbindings = len(entries)
+
+        lib = _lib.load()
+        ptr = ctypes.c_void_p()
+        err = _lib.ew_error_t()
+        worker: Optional[Worker] = None
+        _binding_registry.update(zip(keys, entries))
         try:
-            bind_array = (_lib.ew_binding_t * max(len(binding_entries), 1))()
-            for i, entry in enumerate(binding_entries):
-                key = next(_keys)
-                keys.append(key)
-                _binding_registry[key] = entry
-                names = [m.encode("utf-8") for m in entry.methods]
-                methods = (ctypes.c_char_p * len(names))(*names)
-                keep.append(methods)
-                b = bind_array[i]
-                b.name = entry.name.encode("utf-8")
-                b.methods = ctypes.cast(methods, ctypes.POINTER(ctypes.c_char_p))
-                b.nmethods = len(names)
-                b.call = _BINDING_CALLBACK
-                b.udata = key
-
-            cfg = _lib.ew_worker_config_t()
-            cfg.name = name_b
-            if script_path is not None:
-                cfg.path = script_path
-            else:
-                assert script_source is not None
-                cfg.source = script_source
-                cfg.source_len = len(script_source)
-                cfg.filename = filename_b
-            cfg.vars = var_array
-            cfg.nvars = nvars
-            cfg.bindings = bind_array
-            cfg.nbindings = len(binding_entries)
-
-            lib = _lib.load()
-            ptr = ctypes.c_void_p()
-            err = _lib.ew_error_t()
-            with _CALLING:
+            with _CALLING:  # its exit may raise a deferred KeyboardInterrupt: adopt the worker before
                 st = lib.ew_worker_load(self._ptr, ctypes.byref(cfg), ctypes.byref(ptr), ctypes.byref(err))
-            if st != Status.EW_OK:
-                raise _error_from(err, st, ConfigError if st == Status.EW_ERR_INVALID_ARG else None)
-        except BaseException:
-            for key in keys:
-                _binding_registry.pop(key, None)
-            raise
-        worker = Worker.__new__(Worker)
-        worker._setup(self, ptr.value, name, keys, [e.name for e in binding_entries])
-        self._workers.append(worker)
+                if st == Status.EW_OK:
+                    worker = Worker.__new__(Worker)
+                    worker._setup(self, ptr.value, name, keys, [e.name for e in entries])
+                    self._workers.append(worker)
+        finally:
+            if worker is None:
+                for key in keys:
+                    _binding_registry.pop(key, None)
+        if worker is None:
+            raise _error_from(err, st, ConfigError if st == Status.EW_ERR_INVALID_ARG else None)
         return worker
 
     @staticmethod
@@ -699,14 +694,14 @@ class Runtime:
                 return None, bytes(source)
             if not isinstance(source, str):
                 raise TypeError("source must be a str or bytes, not %s" % type(source).__name__)
-            return None, _source_bytes(source)
+            return None, _utf8(source, "source")
         if path_or_source is not None:
             if isinstance(path_or_source, (bytes, bytearray, memoryview)):
                 return None, bytes(path_or_source)
             if isinstance(path_or_source, str):
                 text = path_or_source
                 if "\n" in text or "\0" in text or (not os.path.exists(text) and _looks_like_code(text)):
-                    return None, _source_bytes(text)
+                    return None, _utf8(text, "source")
             path = path_or_source
         raw = _fs_path(path, "path")
         if os.path.isdir(raw):
@@ -714,7 +709,7 @@ class Runtime:
         if not os.path.exists(raw):
             shown = os.fsdecode(raw)
             hint = "" if source is not None else " (to load script source, pass source=...)"
-            raise FileNotFoundError(2, "No such Worker script%s" % hint, shown)
+            raise FileNotFoundError(errno.ENOENT, "No such Worker script%s" % hint, shown)
         return raw, None
 
     @staticmethod
@@ -748,7 +743,7 @@ class Runtime:
             methods = _binding_methods(k, obj)
             for m in methods:
                 _text(m, "method name of binding %r" % k, allow_empty=False)
-            out.append(_Binding(k, methods))
+            out.append(_Binding(k, methods, callable(obj) and "call" in methods))
         return out
 
     # -- closing -----------------------------------------------------------------------------------------
@@ -804,11 +799,29 @@ class Runtime:
         return "<edgeworker.Runtime %s cpu_ms=%d memory_mb=%d>" % (state, self.cpu_ms, self.memory_mb)
 
 
-def _source_bytes(source: str) -> bytes:
+def _binding_array(entries: List[_Binding], keys: List[int], keep: List[Any]) -> Any:
+    """The ew_binding_t array for ew_worker_load; method-name arrays are added to `keep`."""
+    array = (_lib.ew_binding_t * max(len(entries), 1))()
+    for b, entry, key in zip(array, entries, keys):
+        names = [m.encode("utf-8") for m in entry.methods]
+        methods = (ctypes.c_char_p * len(names))(*names)
+        keep.append(methods)
+        b.name = entry.name.encode("utf-8")
+        b.methods = ctypes.cast(methods, ctypes.POINTER(ctypes.c_char_p))
+        b.nmethods = len(names)
+        b.call = _BINDING_CALLBACK
+        b.udata = key
+        # A plain function, or a callable object, is itself callable from JS: NAME(...) runs `call`.
+        b.call_method = b"call" if entry.callable else None
+    return array
+
+
+def _utf8(text: str, what: str) -> bytes:
+    """UTF-8 of a str that C reads with its length (NUL allowed); lone surrogates are a ValueError."""
     try:
-        return source.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise ValueError("source is not valid Unicode text (%s)" % e.reason) from None
+        raise ValueError("%s is not valid Unicode text (%s)" % (what, e.reason)) from None
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -882,47 +895,11 @@ class Worker:
         if not _TOKEN.match(method):
             raise ValueError("method %r is not an HTTP token" % method)
         pairs = _header_pairs(headers)
-        names = {n.lower() for n, _ in pairs}
-        if json is not None:
-            if body is not None:
-                raise TypeError("fetch() takes body or json, not both")
-            body_b: Optional[bytes] = _json_text(json, "json")
-            if b"content-type" not in names:
-                pairs.append((b"content-type", b"application/json"))
-        elif body is None:
-            body_b = None
-        elif isinstance(body, str):
-            body_b = _source_bytes(body)
-            if b"content-type" not in names:
-                pairs.append((b"content-type", b"text/plain;charset=UTF-8"))
-        elif isinstance(body, (bytes, bytearray, memoryview)):
-            body_b = memoryview(body).tobytes()
-        else:
-            raise TypeError("body must be bytes, bytearray, memoryview or str, not %s (use json= for data)"
-                            % type(body).__name__)
+        body_b = _request_body(body, json, pairs)
         if not isinstance(raise_for_outcome, bool):
             raise TypeError("raise_for_outcome must be a bool")
-
-        req = _lib.ew_request_t()
-        req.method = method_b
-        req.url = full_url.encode("ascii")
-        keep: List[Any] = [pairs]
-        if pairs:
-            harr = (_lib.ew_header_t * len(pairs))()
-            for i, (n, v) in enumerate(pairs):
-                np_, vp = ctypes.c_char_p(n), ctypes.c_char_p(v)
-                keep.extend((np_, vp))
-                harr[i].name = ctypes.cast(np_, ctypes.c_void_p)
-                harr[i].name_len = len(n)
-                harr[i].value = ctypes.cast(vp, ctypes.c_void_p)
-                harr[i].value_len = len(v)
-            req.headers = harr
-            req.nheaders = len(pairs)
-        if body_b is not None:
-            bp = ctypes.c_char_p(body_b)
-            keep.append(bp)
-            req.body = ctypes.cast(bp, ctypes.c_void_p)
-            req.body_len = len(body_b)
+        keep: List[Any] = []  # what the ew_request_t points into, alive until the call returns
+        req = _c_request(method_b, full_url, pairs, body_b, keep)
 
         lib = _lib.load()
         out = ctypes.POINTER(_lib.ew_response_t)()
@@ -997,6 +974,51 @@ class Worker:
 
     def __repr__(self) -> str:
         return "<edgeworker.Worker %r%s>" % (self.name, " closed" if self._ptr is None else "")
+
+
+def _request_body(body: Any, json: Any, pairs: List[Tuple[bytes, bytes]]) -> Optional[bytes]:
+    """The body bytes for fetch(body=, json=); appends the default content-type to `pairs` when missing."""
+    has_type = any(n.lower() == b"content-type" for n, _ in pairs)
+    if json is not None:
+        if body is not None:
+            raise TypeError("fetch() takes body or json, not both")
+        if not has_type:
+            pairs.append((b"content-type", b"application/json"))
+        return _json_text(json, "json", ascii=False)
+    if body is None:
+        return None
+    if isinstance(body, str):
+        if not has_type:
+            pairs.append((b"content-type", b"text/plain;charset=UTF-8"))
+        return _utf8(body, "body")
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return memoryview(body).tobytes()
+    raise TypeError("body must be bytes, bytearray, memoryview or str, not %s (use json= for data)"
+                    % type(body).__name__)
+
+
+def _c_request(method: bytes, url: str, pairs: List[Tuple[bytes, bytes]], body: Optional[bytes],
+               keep: List[Any]) -> _lib.ew_request_t:
+    """An ew_request_t over Python buffers; the ctypes objects it points into are appended to `keep`."""
+    req = _lib.ew_request_t()
+    req.method = method
+    req.url = url.encode("ascii")
+    if pairs:
+        harr = (_lib.ew_header_t * len(pairs))()
+        for h, (n, v) in zip(harr, pairs):
+            np_, vp = ctypes.c_char_p(n), ctypes.c_char_p(v)
+            keep.extend((np_, vp))
+            h.name, h.name_len = ctypes.cast(np_, ctypes.c_void_p), len(n)
+            h.value, h.value_len = ctypes.cast(vp, ctypes.c_void_p), len(v)
+        keep.append(harr)
+        req.headers = harr
+        req.nheaders = len(pairs)
+    if body is not None:
+        bp = ctypes.c_char_p(body)
+        keep.append(bp)
+        req.body = ctypes.cast(bp, ctypes.c_void_p)
+        req.body_len = len(body)
+    return req
 
 
 def _copy_response(r: _lib.ew_response_t, url: str, err: Optional[_lib.ew_error_t]) -> Response:

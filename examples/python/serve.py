@@ -19,7 +19,7 @@ import logging
 import pathlib
 import signal
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 HERE = pathlib.Path(__file__).resolve().parent
 try:
@@ -71,8 +71,7 @@ class WorkerHandler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith(("http://", "https://")):
             url = self.path  # absolute-form request target (a proxy request)
         else:
-            host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
-            url = "http://%s%s" % (host, self.path)
+            url = "http://%s%s" % (self.headers.get("Host") or self.server.authority, self.path)
         headers = [(name, value) for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP]
         try:
             resp = self.server.worker.fetch(url, method=self.command, headers=headers, body=body)
@@ -108,13 +107,15 @@ class WorkerServer(http.server.HTTPServer):
         self.worker = worker
         WorkerHandler.timeout = timeout  # per-connection socket timeout: a silent client cannot stall us
         super().__init__(address, WorkerHandler)
+        host, port = self.server_address[:2]
+        self.authority = "%s:%d" % (host if isinstance(host, str) else host.decode(), port)
 
 
 def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # unwinds serve_forever() on this thread; main() then closes everything
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("script", nargs="?", default=str(HERE / "worker.js"), help="Worker script (default: %(default)s)")
     ap.add_argument("--host", default="127.0.0.1")
@@ -132,8 +133,7 @@ def main(argv: Optional[list] = None) -> int:
             print("cannot load %s: %s" % (args.script, e), file=sys.stderr)
             return 1
         with WorkerServer((args.host, args.port), worker, args.timeout) as server:
-            host, port = server.server_address[:2]
-            print("Ready on http://%s:%d" % (host, port), flush=True)
+            print("Ready on http://%s" % server.authority, flush=True)
             try:
                 server.serve_forever()
             except KeyboardInterrupt:

@@ -57,17 +57,34 @@ static void *arena_grow(ew__arena_t *a, size_t n)
     return p;
 }
 
-void *ew__arena_alloc(ew__arena_t *a, size_t n)
+void *ew__arena_alloc_slow(ew__arena_t *a, size_t n)
 {
     n = (n + 7) & ~(size_t) 7;
     if (n == 0)
         n = 8;
-    if ((size_t) (a->end - a->ptr) >= n && a->ptr) {
+    if (a->ptr && (size_t) (a->end - a->ptr) >= n) {
         void *p = a->ptr;
         a->ptr += n;
         return p;
     }
     return arena_grow(a, n);
+}
+
+void ew__arena_reset(ew__arena_t *a)
+{
+    ew__arena_chunk_t *keep = a->head;
+    if (!keep)
+        return;
+    ew__arena_chunk_t *c = keep->next;
+    while (c) {
+        ew__arena_chunk_t *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    a->total = keep->size;
+    a->ptr = (char *) keep->data;
+    a->end = a->ptr + keep->size;
 }
 
 void *ew__arena_zalloc(ew__arena_t *a, size_t n)

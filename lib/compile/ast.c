@@ -41,7 +41,7 @@ bool ew__atom_eq(const ew__atom_t *a, const ew__atom_t *b)
 static const ew__field_t f_none[] = {END};
 static const ew__field_t f_program[] = {LIST("body", program.body), END};
 static const ew__field_t f_ident[] = {{"name", EW__F_ATOM, OFF(ident.name)}, END};
-static const ew__field_t f_literal[] = {{"raw", EW__F_STR, OFF(literal.raw)}, END};
+static const ew__field_t f_literal[] = {END}; /* value and raw are special-cased by the dump */
 static const ew__field_t f_template[] = {LIST("quasis", template.quasis), LIST("expressions", template.expressions),
                                          END};
 static const ew__field_t f_template_element[] = {{"raw", EW__F_STR, OFF(template_element.raw)},

@@ -155,12 +155,10 @@ struct ew__node {
         struct { ew__nodes_t body; bool module; } program;
         struct { ew__atom_t *name; } ident;      /* PrivateIdentifier: name without the '#' */
         struct {
-            uint8_t kind;        /* EW__LIT_* */
+            uint8_t kind;        /* EW__LIT_*; the source text ("raw") is src[start, end) */
             bool boolean;
             double number;
-            ew__str_t string;    /* decoded value (WTF-8) */
-            ew__str_t raw;       /* source text */
-            ew__str_t pattern;   /* regex body */
+            ew__str_t string;    /* decoded string value (WTF-8); for a regex, its body */
             ew__str_t flags;     /* regex flags */
         } literal;
         struct { ew__nodes_t quasis, expressions; } template;

@@ -3,7 +3,7 @@
  *
  * Driven by the field table of ast.c: `{"type":"Identifier","name":"x"}` in field order, optionally with
  * "start","end","line","col" after the type. Literal gets "value" (null, boolean, number, string, or
- * {"pattern","flags"} for a regex) before "raw". Strings are escaped for JSON; a lone surrogate kept as WTF-8 in a
+ * {"pattern","flags"} for a regex) and, when the source is given, "raw". Strings are escaped for JSON; a lone surrogate kept as WTF-8 in a
  * decoded value is written as its \uXXXX escape so the output stays valid UTF-8. Output goes to one malloc'd buffer
  * that grows by doubling.
  */
@@ -15,6 +15,7 @@
 #include "internal.h"
 
 typedef struct out {
+    const char *src;  /* for literals' "raw", or NULL */
     char *s;
     size_t len, cap;
     bool oom;
@@ -55,6 +56,10 @@ static void put_json_string(out_t *o, const char *s, size_t n)
         if (c == '"' || c == '\\') {
             buf[0] = '\\';
             buf[1] = (char) c;
+            put(o, buf, 2);
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            buf[0] = '\\';
+            buf[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
             put(o, buf, 2);
         } else if (c < 0x20) {
             snprintf(buf, sizeof buf, "\\u%04x", c);
@@ -100,11 +105,15 @@ static void dump_literal_value(out_t *o, const ew__node_t *n)
     case EW__LIT_STRING: put_json_string(o, n->as.literal.string.s, n->as.literal.string.len); break;
     case EW__LIT_REGEX:
         puts_(o, "{\"pattern\":");
-        put_json_string(o, n->as.literal.pattern.s, n->as.literal.pattern.len);
+        put_json_string(o, n->as.literal.string.s, n->as.literal.string.len);
         puts_(o, ",\"flags\":");
         put_json_string(o, n->as.literal.flags.s, n->as.literal.flags.len);
         puts_(o, "}");
         break;
+    }
+    if (o->src) {
+        puts_(o, ",\"raw\":");
+        put_json_string(o, o->src + n->start, n->end - n->start);
     }
 }
 
@@ -175,9 +184,9 @@ static void dump(out_t *o, const ew__node_t *n, bool with_pos)
     puts_(o, "}");
 }
 
-bool ew__ast_dump(const ew__node_t *n, bool with_pos, char **out, size_t *out_len)
+bool ew__ast_dump(const ew__node_t *n, const char *src, bool with_pos, char **out, size_t *out_len)
 {
-    out_t o = {NULL, 0, 0, false};
+    out_t o = {src, NULL, 0, 0, false};
     dump(&o, n, with_pos);
     if (o.oom) {
         free(o.s);

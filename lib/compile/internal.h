@@ -37,8 +37,21 @@ typedef struct ew__arena {
 void ew__arena_init(ew__arena_t *a);
 /* Frees every chunk; the arena may be reused after ew__arena_init. */
 void ew__arena_dispose(ew__arena_t *a);
-/* n bytes aligned to 8, uninitialised; NULL when malloc fails. */
-void *ew__arena_alloc(ew__arena_t *a, size_t n);
+/* n bytes aligned to 8, uninitialised; NULL when malloc fails. The fast path is inline (one per node). */
+void *ew__arena_alloc_slow(ew__arena_t *a, size_t n);
+static inline void *ew__arena_alloc(ew__arena_t *a, size_t n)
+{
+    n = (n + 7) & ~(size_t) 7;
+    if (n && (size_t) (a->end - a->ptr) >= n) {
+        void *p = a->ptr;
+        a->ptr += n;
+        return p;
+    }
+    return ew__arena_alloc_slow(a, n);
+}
+/* Frees everything but the newest (largest) chunk and rewinds it: a compiler that runs again and again keeps its
+ * memory warm instead of faulting in fresh pages for every file. */
+void ew__arena_reset(ew__arena_t *a);
 /* Like ew__arena_alloc, zero-filled. */
 void *ew__arena_zalloc(ew__arena_t *a, size_t n);
 /* Shrinks the most recent allocation p (of any size) to n bytes, giving the tail back. */
@@ -83,9 +96,9 @@ typedef struct ew__parse_opts {
  * with diag filled; the caller disposes diag either way. Reentrant; no global state. */
 ew__node_t *ew__parse(ew__arena_t *arena, const ew__parse_opts_t *opts, ew__diag_t *diag);
 
-/* Appends the ESTree JSON of n to a malloc'd NUL-terminated string (*out, freed by the caller); positions are
+/* src (may be NULL) is the parsed source, for literals' "raw". Appends the ESTree JSON of n to a malloc'd NUL-terminated string (*out, freed by the caller); positions are
  * included as "start","end","line","col" when with_pos. Returns false when out of memory. */
-bool ew__ast_dump(const ew__node_t *n, bool with_pos, char **out, size_t *out_len);
+bool ew__ast_dump(const ew__node_t *n, const char *src, bool with_pos, char **out, size_t *out_len);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Tokens. X(name, text); the order groups them: binary operators have precedences (parser.c), the assignment
@@ -165,6 +178,12 @@ typedef struct ew__fnctx ew__fnctx_t;
 typedef struct ew__classctx ew__classctx_t;
 typedef struct ew__label ew__label_t;
 
+/* ew__atom_t.flags */
+enum {
+    EW__ATOM_EXPORTED = 1, /* exported by this module (duplicate exports) */
+    EW__ATOM_SPECIAL = 2   /* a name with rules: contextual keyword, strict-mode reserved, eval, arguments */
+};
+
 /* Contextual keywords and special names, interned once so the parser compares pointers. */
 typedef struct ew__names {
     ew__atom_t *let, *static_, *yield, *await, *async, *of, *get, *set, *as, *from, *target, *meta;
@@ -210,13 +229,19 @@ typedef struct ew__parser {
     struct ew__export_ref *export_refs;   /* module: local names exported by `export { x }`, checked at the end */
     void *c_locale;                       /* locale_t for strtod, created on first use */
     uint32_t depth;                       /* nesting depth (limit EW__MAX_DEPTH) */
+    uintptr_t stack_base;                 /* frame address at ew__parse entry (limit EW__MAX_STACK) */
 
     /* cover grammar bookkeeping (positions + 1; 0 = none), saved and reset around candidate arrow params */
     uint32_t yield_pos, await_pos, await_ident_pos;
     uint32_t potential_arrow_at;          /* start of the current AssignmentExpression + 1: where an arrow may begin */
 } ew__parser_t;
 
+/* Nesting limits: a program nested deeper gets a "Too much nesting" SyntaxError instead of a C stack overflow.
+ * Besides the depth count, the C stack used by the parse is capped: the thread calling ew__parse needs
+ * EW__MAX_STACK plus a margin (say 128 KiB) of stack. 512 KiB allows ~700 nested parentheses or ~400 nested
+ * functions, far beyond real code. */
 #define EW__MAX_DEPTH 1500
+#define EW__MAX_STACK (512u * 1024u)
 
 /* Reports a SyntaxError at byte offset `at` and longjmps out of the parse. */
 __attribute__((noreturn, format(printf, 3, 4))) void ew__perror(ew__parser_t *p, uint32_t at, const char *fmt, ...);

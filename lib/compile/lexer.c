@@ -310,7 +310,7 @@ void ew__lex_init(ew__parser_t *p)
     for (int t = EW__T_FIRST_KEYWORD; t < EW__T_COUNT; t++)
         ew__intern(p, tok_texts[t], strlen(tok_texts[t]))->keyword = (uint8_t) t;
     ew__names_t *n = &p->n;
-#define NAME(field, text) n->field = ew__intern(p, text, sizeof text - 1)
+#define NAME(field, text) (n->field = ew__intern(p, text, sizeof text - 1))->flags |= EW__ATOM_SPECIAL
     NAME(let, "let"); NAME(static_, "static"); NAME(yield, "yield"); NAME(await, "await");
     NAME(async, "async"); NAME(of, "of"); NAME(get, "get"); NAME(set, "set"); NAME(as, "as");
     NAME(from, "from"); NAME(target, "target"); NAME(meta, "meta"); NAME(eval, "eval");

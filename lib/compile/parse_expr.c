@@ -46,6 +46,10 @@ void ew__check_simple_target(ew__parser_t *p, ew__node_t *n)
     }
     if (n->type == EW__N_MemberExpression)
         return;
+    /* Annex B (web compatibility): `f() = 1`, `f()++`, `for (f() in o)` parse in sloppy code and throw a
+     * ReferenceError when evaluated; the lowering must emit that throw. */
+    if (n->type == EW__N_CallExpression && !p->fn->strict)
+        return;
     ew__perror(p, n->start, "Invalid left-hand side in assignment");
 }
 
@@ -172,7 +176,7 @@ ew__node_t *ew__parse_literal(ew__parser_t *p)
         break;
     case EW__T_REGEX:
         n->as.literal.kind = EW__LIT_REGEX;
-        n->as.literal.pattern = t->raw;
+        n->as.literal.string = t->raw;
         n->as.literal.flags = t->rflags;
         break;
     case EW__T_K_NULL:
@@ -186,8 +190,6 @@ ew__node_t *ew__parse_literal(ew__parser_t *p)
     default:
         ew__unexpected(p);
     }
-    n->as.literal.raw.s = p->src + t->start;
-    n->as.literal.raw.len = t->end - t->start;
     ew__lex_next(p);
     return ew__finish(p, n);
 }
@@ -897,7 +899,8 @@ static ew__node_t *parse_prefix(ew__parser_t *p)
     n->as.unary.prefix = true;
     n->as.unary.argument = arg;
     if (update) {
-        if (arg->type != EW__N_Identifier && arg->type != EW__N_MemberExpression)
+        if (arg->type != EW__N_Identifier && arg->type != EW__N_MemberExpression &&
+            !(arg->type == EW__N_CallExpression && !p->fn->strict))
             ew__perror(p, arg->start, "Invalid left-hand side expression in prefix operation");
         ew__check_simple_target(p, arg);
     } else if (op == EW__T_K_DELETE) {
@@ -937,7 +940,8 @@ static ew__node_t *parse_unary(ew__parser_t *p, int mode, ew__cover_t *cover)
             return e;
         }
         while ((p->tok.type == EW__T_INC || p->tok.type == EW__T_DEC) && !ew__nl_before(p)) {
-            if (e->type != EW__N_Identifier && e->type != EW__N_MemberExpression)
+            if (e->type != EW__N_Identifier && e->type != EW__N_MemberExpression &&
+                !(e->type == EW__N_CallExpression && !p->fn->strict))
                 ew__perror(p, e->start, "Invalid left-hand side expression in postfix operation");
             ew__check_simple_target(p, e);
             ew__node_t *u = ew__node(p, EW__N_UpdateExpression, at);
@@ -1115,6 +1119,8 @@ ew__node_t *ew__parse_assign(ew__parser_t *p, bool no_in, ew__cover_t *cover)
             left = ew__to_pattern(p, left, false, cover);
         else if (left->type == EW__N_ObjectExpression || left->type == EW__N_ArrayExpression)
             ew__perror(p, left->start, "Invalid left-hand side in assignment");
+        else if (left->type == EW__N_CallExpression && op >= EW__T_AND_ASSIGN)
+            ew__perror(p, left->start, "Invalid left-hand side in assignment"); /* not for &&= ||= ??= */
         else
             ew__check_simple_target(p, left);
         cover->trailing_comma = cover->double_proto = 0;

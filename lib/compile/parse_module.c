@@ -11,13 +11,11 @@
 
 #include "internal.h"
 
-enum { ATOM_EXPORTED = 1 };
-
 static void record_export(ew__parser_t *p, ew__atom_t *name, uint32_t pos)
 {
-    if (name->flags & ATOM_EXPORTED)
+    if (name->flags & EW__ATOM_EXPORTED)
         ew__perror(p, pos, "Duplicate export of '%.80s'", name->s);
-    name->flags |= ATOM_EXPORTED;
+    name->flags |= EW__ATOM_EXPORTED;
 }
 
 /* A lone surrogate (WTF-8 ED A0..BF xx) makes a string unusable as a module export name. */

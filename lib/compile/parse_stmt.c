@@ -545,6 +545,13 @@ static ew__node_t *parse_declaration_keyword(ew__parser_t *p, int ctx, ew__pos_t
     default:
         break;
     }
+    if (ctx != EW__CTX_DECL && ew__is_name(p, p->n.let)) {
+        /* `if (x) let y` cannot be the expression `let` (no line break for ASI): say what is wrong */
+        bool nl;
+        ew__tok_t next = ew__peek(p, &nl, NULL);
+        if (!nl && (next == EW__T_NAME || next == EW__T_LBRACE))
+            ew__perror(p, at.start, "Lexical declaration cannot appear in a single-statement context");
+    }
     if (let_declaration(p, ctx)) {
         if (ctx != EW__CTX_DECL)
             ew__perror(p, at.start, "Lexical declaration cannot appear in a single-statement context");

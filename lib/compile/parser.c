@@ -127,8 +127,9 @@ ew__tok_t ew__peek(ew__parser_t *p, bool *nl_before, ew__atom_t **atom)
 
 void ew__enter(ew__parser_t *p)
 {
-    if (++p->depth > EW__MAX_DEPTH)
-        ew__perror(p, p->tok.start, "Too much nesting (more than %d levels)", EW__MAX_DEPTH);
+    uintptr_t here = (uintptr_t) __builtin_frame_address(0);
+    if (++p->depth > EW__MAX_DEPTH || (p->stack_base > here && p->stack_base - here > EW__MAX_STACK))
+        ew__perror(p, p->tok.start, "Too much nesting");
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -329,6 +330,8 @@ static bool strict_reserved(const ew__parser_t *p, const ew__atom_t *a)
 /* Rules shared by references and bindings: the name `a` (read at pos, escaped or not) is usable here. */
 static void check_ident(ew__parser_t *p, ew__atom_t *a, uint32_t pos, bool escaped)
 {
+    if (!a->keyword && !(a->flags & EW__ATOM_SPECIAL))
+        return; /* the common case: an ordinary name */
     if (a->keyword) {
         if (escaped)
             ew__perror(p, pos, "Keyword must not contain escaped characters");
@@ -353,6 +356,8 @@ static void check_ident(ew__parser_t *p, ew__atom_t *a, uint32_t pos, bool escap
 
 void ew__check_binding_name(ew__parser_t *p, ew__atom_t *name, uint32_t pos)
 {
+    if (!(name->flags & EW__ATOM_SPECIAL) || !p->fn->strict)
+        return;
     if (p->fn->strict && (name == p->n.eval || name == p->n.arguments))
         ew__perror(p, pos, "Unexpected eval or arguments in strict mode");
     if (name == p->n.yield && p->fn->strict)
@@ -462,6 +467,7 @@ ew__node_t *ew__parse(ew__arena_t *arena, const ew__parse_opts_t *opts, ew__diag
     if (opts->len >= UINT32_MAX - 1) {
         ew__diag_set(diag, opts->file, NULL, 0, 0, 1, 1, "Source too large");
     } else if (setjmp(p->fail) == 0) {
+        p->stack_base = (uintptr_t) __builtin_frame_address(0);
         ew__lex_init(p);
         prog = parse_program(p);
     } else {

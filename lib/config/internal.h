@@ -191,8 +191,11 @@ bool ew__cfg_utf8_valid(const char *text, size_t len, size_t *bad);
 /* Appends the UTF-8 encoding of scalar value `cp` to out (room for 4 bytes); returns the bytes written. */
 size_t ew__cfg_utf8_put(char *out, uint32_t cp);
 
-/* Sets err (may be NULL): code, file, line, col and "FILE:LINE:COL: <message>". Returns code. */
+/* Sets err (may be NULL): code, file, line, col and "FILE:LINE:COL: <message>" ("FILE: <message>" when line
+ * is 0). Returns code. */
 ew_status_t ew__cfg_verror(ew_error_t *err, ew_status_t code, const char *file, uint32_t line, uint32_t col,
                            const char *fmt, va_list ap);
+ew_status_t ew__cfg_errorf(ew_error_t *err, ew_status_t code, const char *file, uint32_t line, uint32_t col,
+                           const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #endif

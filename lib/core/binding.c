@@ -151,8 +151,11 @@ static duk_ret_t binding_method(duk_context *ctx)
     c->next = iso->calls;
     iso->calls = c;
     iso->io_pending++;
-    /* The host may settle the call before returning: the promise is already on our stack. */
+    /* The host may settle the call before returning: the promise is already on our stack. The host's
+     * own CPU time is not the Worker's. */
+    ew__isolate_clock_pause(iso);
     b->call(b->udata, c, method, json, json_len);
+    ew__isolate_clock_resume(iso);
     return 1;
 }
 
@@ -262,6 +265,19 @@ void ew__bindings_cancel_all(ew__isolate_t *iso)
     }
 }
 
+/* Pushes a function calling method mi of binding bi, named `name`. */
+static void push_method(duk_context *ctx, size_t bi, size_t mi, const char *name)
+{
+    duk_push_c_function(ctx, binding_method, DUK_VARARGS);
+    duk_push_uint(ctx, (duk_uint_t) bi);
+    duk_put_prop_literal(ctx, -2, FN_BINDING);
+    duk_push_uint(ctx, (duk_uint_t) mi);
+    duk_put_prop_literal(ctx, -2, FN_METHOD);
+    duk_push_string(ctx, "name");
+    duk_push_string(ctx, name);
+    duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
+}
+
 void ew__bindings_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
 {
     env_idx = duk_require_normalize_index(ctx, env_idx);
@@ -274,16 +290,12 @@ void ew__bindings_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     duk_pop_2(ctx);
     for (size_t bi = 0; bi < w->nbindings; bi++) {
         const ew__binding_t *b = &w->bindings[bi];
-        duk_push_object(ctx);
+        if (b->call_method >= 0)
+            push_method(ctx, bi, (size_t) b->call_method, b->name); /* NAME(...) itself calls a method */
+        else
+            duk_push_object(ctx);
         for (size_t mi = 0; mi < b->nmethods; mi++) {
-            duk_push_c_function(ctx, binding_method, DUK_VARARGS);
-            duk_push_uint(ctx, (duk_uint_t) bi);
-            duk_put_prop_literal(ctx, -2, FN_BINDING);
-            duk_push_uint(ctx, (duk_uint_t) mi);
-            duk_put_prop_literal(ctx, -2, FN_METHOD);
-            duk_push_string(ctx, "name");
-            duk_push_string(ctx, b->methods[mi]);
-            duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
+            push_method(ctx, bi, mi, b->methods[mi]);
             duk_put_prop_string(ctx, -2, b->methods[mi]);
         }
         duk_dup_top(ctx);

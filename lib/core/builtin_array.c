@@ -95,12 +95,18 @@ double ew__bi_to_integer(duk_context *ctx, duk_idx_t idx)
     return trunc(d) + 0.0; /* + 0.0: -0 becomes +0 */
 }
 
+double ew__bi_to_length(duk_context *ctx, duk_idx_t idx)
+{
+    double len = ew__bi_to_integer(ctx, idx);
+    return len <= 0 ? 0 : len > MAX_SAFE ? MAX_SAFE : len;
+}
+
 double ew__bi_length(duk_context *ctx, duk_idx_t obj)
 {
     duk_get_prop_literal(ctx, obj, "length");
-    double len = ew__bi_to_integer(ctx, -1);
+    double len = ew__bi_to_length(ctx, -1);
     duk_pop(ctx);
-    return len <= 0 ? 0 : len > MAX_SAFE ? MAX_SAFE : len;
+    return len;
 }
 
 bool ew__bi_same_value_zero(duk_context *ctx, duk_idx_t a, duk_idx_t b)
@@ -438,16 +444,17 @@ typedef struct flatten {
 } flatten_t;
 
 /* FlattenIntoArray (ES2019 23.1.3.10.1) from the source at src; returns the next target index. */
-static double flatten_into(duk_context *ctx, flatten_t *f, duk_idx_t src, double start, double depth)
+static double flatten_into(duk_context *ctx, flatten_t *f, duk_idx_t src, double len, double start,
+                           double depth)
 {
-    double len = ew__bi_length(ctx, src), t = start;
+    double t = start;
     if (++f->levels > 10000)
         (void) duk_range_error(ctx, "flat: arrays nested too deeply");
     for (double k = 0; k < len; k++) {
         if (!ew__bi_has(ctx, src, k))
             continue;
         ew__bi_get(ctx, src, k);
-        if (f->mapper > 0) {
+        if (f->mapper != DUK_INVALID_INDEX) {
             duk_dup(ctx, f->mapper);
             duk_dup(ctx, f->this_arg);
             duk_dup(ctx, -3);
@@ -457,7 +464,10 @@ static double flatten_into(duk_context *ctx, flatten_t *f, duk_idx_t src, double
             duk_remove(ctx, -2);
         }
         if (depth > 0 && duk_is_array(ctx, -1)) {
-            t = flatten_into(ctx, f, duk_get_top_index(ctx), t, depth - 1);
+            duk_idx_t mapper = f->mapper; /* the mapper applies to the outer level only */
+            f->mapper = DUK_INVALID_INDEX;
+            t = flatten_into(ctx, f, duk_get_top_index(ctx), ew__bi_length(ctx, -1), t, depth - 1);
+            f->mapper = mapper;
             duk_pop(ctx);
         } else {
             if (t >= MAX_SAFE)
@@ -481,8 +491,8 @@ static duk_ret_t array_flat(duk_context *ctx)
     else if (!duk_is_undefined(ctx, 0))
         depth = duk_to_number(ctx, 0) == INFINITY ? INFINITY : ew__bi_to_integer(ctx, 0);
     species_create(ctx, o, 0); /* 3 */
-    flatten_t f = {3, map ? 0 : -1, 1, 0};
-    flatten_into(ctx, &f, o, 0, map ? 1 : depth);
+    flatten_t f = {3, map ? 0 : DUK_INVALID_INDEX, 1, 0};
+    flatten_into(ctx, &f, o, len, 0, map ? 1 : depth);
     return 1;
 }
 

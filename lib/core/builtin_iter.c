@@ -137,8 +137,7 @@ static duk_ret_t string_iter_next(duk_context *ctx)
             n = 2;
     }
     st->index = (double) (i + n);
-    duk_substring(ctx, 1, i, i + n);
-    duk_replace(ctx, 1);
+    duk_substring(ctx, 1, i, i + n); /* in place: slot 1 is our copy */
     duk_dup(ctx, 1);
     ew__bi_iter_result(ctx, false);
     return 1;
@@ -170,7 +169,7 @@ static duk_ret_t regexp_iter_next(duk_context *ctx)
         duk_get_prop_index(ctx, 3, 0);
         if (duk_get_length(ctx, -1) == 0 && duk_to_string(ctx, -1) && duk_get_length(ctx, -1) == 0) {
             duk_get_prop_literal(ctx, 1, "lastIndex");
-            double next = ew__bi_length(ctx, -1) + 1; /* ToLength(lastIndex) + 1: no u flag in Duktape */
+            double next = ew__bi_to_length(ctx, -1) + 1; /* AdvanceStringIndex: no u flag in Duktape */
             duk_push_number(ctx, next);
             duk_put_prop_literal(ctx, 1, "lastIndex");
         }

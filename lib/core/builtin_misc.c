@@ -1,8 +1,9 @@
 /*
  * builtin_misc.c — the entry point of the ES2015+ library layer (ew__builtins_init, called by setup_runtime
- * before ew__promise_init) and the smaller additions: Symbol.asyncIterator and Symbol.species in Duktape's
- * well-known symbol form, Symbol.prototype.description, the `cause` option of the Error constructors, and
- * Date.parse / new Date(string) for the HTTP date formats (RFC 1123, RFC 850, asctime) Duktape rejects.
+ * before ew__promise_init) and the smaller additions: Symbol.asyncIterator, Symbol.species and the other
+ * missing well-known symbols in Duktape's well-known form, Symbol.prototype.description, the `cause` option
+ * of the Error constructors, and Date.parse / new Date(string) for the HTTP date formats (RFC 1123, RFC 850,
+ * asctime) that Duktape rejects.
  * Also the helpers that define built-in functions from tables for all builtin_*.c files.
  *
  * Error and Date are replaced by native wrappers that construct through the engine's own constructor and
@@ -115,6 +116,7 @@ static duk_ret_t symbol_description(duk_context *ctx)
 /* Defines Symbol[name] as the well-known symbol "\x81Symbol.<name>\xff" unless the engine has one. */
 static void def_well_known(duk_context *ctx, duk_idx_t symbol_ctor, const char *name)
 {
+    symbol_ctor = duk_normalize_index(ctx, symbol_ctor);
     if (duk_get_prop_string(ctx, symbol_ctor, name) && duk_is_symbol(ctx, -1)) {
         duk_pop(ctx);
         return;
@@ -130,8 +132,11 @@ static void def_well_known(duk_context *ctx, duk_idx_t symbol_ctor, const char *
 static void init_symbol(duk_context *ctx)
 {
     duk_get_global_literal(ctx, "Symbol");
-    def_well_known(ctx, -1, "asyncIterator");
-    def_well_known(ctx, -1, "species");
+    /* match..unscopables exist as values only: Duktape's RegExp and `with` do not consult them. */
+    static const char *const names[] = {"asyncIterator", "species", "match",  "matchAll",
+                                        "replace",       "search",  "split",  "unscopables"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        def_well_known(ctx, -1, names[i]);
     duk_get_prop_literal(ctx, -1, "prototype");
     duk_push_literal(ctx, "description");
     static const ew__bi_method_t getter = {"get description", symbol_description, 0, 0, 0};
@@ -231,6 +236,8 @@ static duk_ret_t date_parse(duk_context *ctx)
  * the original's [[Prototype]] (TypeError's is Error: the wrapped one, as it is installed first). */
 static void adopt_statics(duk_context *ctx, duk_idx_t from, duk_idx_t to)
 {
+    from = duk_normalize_index(ctx, from);
+    to = duk_normalize_index(ctx, to);
     duk_get_global_literal(ctx, "Object");
     duk_get_prop_literal(ctx, -1, "getOwnPropertyNames");
     duk_dup(ctx, from);
@@ -263,6 +270,7 @@ static void adopt_statics(duk_context *ctx, duk_idx_t from, duk_idx_t to)
 
 static void wrap_constructor(duk_context *ctx, duk_idx_t originals, int which, duk_c_function fn, int length)
 {
+    originals = duk_normalize_index(ctx, originals);
     duk_get_global_string(ctx, wrapped_names[which]);
     duk_dup_top(ctx);
     duk_put_prop_index(ctx, originals, (duk_uarridx_t) which);
@@ -409,5 +417,5 @@ void ew__builtins_init(duk_context *ctx)
  *   Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError   error_wrapper (magic)
  *   Date                                date_wrapper
  *   Date.parse                          date_parse
- *   Symbol.asyncIterator, Symbol.species (values, no functions)
+ *   Symbol.asyncIterator, .species, .match, .matchAll, .replace, .search, .split, .unscopables (values)
  */

@@ -124,6 +124,9 @@ static duk_ret_t object_get_descriptors(duk_context *ctx)
 static duk_ret_t object_has_own(duk_context *ctx)
 {
     duk_to_object(ctx, 0);
+    duk_to_primitive(ctx, 1, DUK_HINT_STRING); /* ToPropertyKey: a symbol may come out of an object */
+    if (!duk_is_symbol(ctx, 1))
+        duk_to_string(ctx, 1);
     call_intrinsic(ctx, I_HAS_OWN, 0, 1);
     return 1;
 }

@@ -9,7 +9,6 @@
  * buffer (string_builder) instead of quadratic concatenation. Positions that scripts see are code units.
  * normalize() uses the tables generated from Python's unicodedata (gen_unicode_tables.py, unicode_norm.c).
  */
-#define _GNU_SOURCE /* memmem */
 #include <string.h>
 
 #include "builtins.h"
@@ -98,7 +97,8 @@ static duk_ret_t string_pad(duk_context *ctx)
     const char *str = duk_get_lstring(ctx, s, &sbytes);
     if (whole * (double) fb > MAX_STRING_BYTES)
         return duk_range_error(ctx, "invalid string length");
-    duk_substring(ctx, fill, 0, (duk_size_t) (need - whole * fill_len)); /* the partial copy */
+    duk_dup(ctx, fill);
+    duk_substring(ctx, -1, 0, (duk_size_t) (need - whole * fill_len)); /* the partial copy */
     duk_size_t pb;
     const char *part = duk_get_lstring(ctx, -1, &pb);
     string_builder_t sb;
@@ -321,12 +321,12 @@ static duk_ret_t string_match_all(duk_context *ctx)
         duk_get_prop_literal(ctx, 0, "flags");
         duk_to_string(ctx, -1);
         bool global = strchr(duk_get_string(ctx, -1), 'g') != NULL;
-        duk_new(ctx, 2); /* 3 */
+        duk_new(ctx, 2); /* 2: the matcher */
         duk_get_prop_literal(ctx, 0, "lastIndex");
-        duk_push_number(ctx, ew__bi_length(ctx, -1));
-        duk_put_prop_literal(ctx, 3, "lastIndex");
+        duk_push_number(ctx, ew__bi_to_length(ctx, -1));
+        duk_put_prop_literal(ctx, 2, "lastIndex");
         duk_pop(ctx);
-        ew__bi_push_iterator(ctx, 3, global ? EW__BI_IT_REGEXP : EW__BI_IT_REGEXP1, 1);
+        ew__bi_push_iterator(ctx, 2, global ? EW__BI_IT_REGEXP : EW__BI_IT_REGEXP1, 1);
         return 1;
     }
     if (duk_is_undefined(ctx, 0))
@@ -335,8 +335,8 @@ static duk_ret_t string_match_all(duk_context *ctx)
         duk_dup(ctx, 0);
     duk_to_string(ctx, -1);
     duk_push_literal(ctx, "g");
-    duk_new(ctx, 2); /* 3 */
-    ew__bi_push_iterator(ctx, 3, EW__BI_IT_REGEXP, 1);
+    duk_new(ctx, 2); /* 2 */
+    ew__bi_push_iterator(ctx, 2, EW__BI_IT_REGEXP, 1);
     return 1;
 }
 

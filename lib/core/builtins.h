@@ -26,6 +26,8 @@ void ew__bi_put(duk_context *ctx, duk_idx_t obj, double k);
 void ew__bi_define(duk_context *ctx, duk_idx_t obj, double k);
 /* ToLength(O.length). May throw. */
 double ew__bi_length(duk_context *ctx, duk_idx_t obj);
+/* ToLength(value at idx). May throw. */
+double ew__bi_to_length(duk_context *ctx, duk_idx_t idx);
 /* ToIntegerOrInfinity(value at idx). May throw. */
 double ew__bi_to_integer(duk_context *ctx, duk_idx_t idx);
 /* SameValueZero of the values at a and b. */

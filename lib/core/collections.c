@@ -138,6 +138,18 @@ duk_ret_t ew__coll_bad_this(duk_context *ctx, const char *what)
  * Iteration protocol
  */
 
+/* True if the method at m is %Array.prototype.values% and %ArrayIteratorPrototype%.next is unchanged. */
+static bool is_intrinsic_array_iteration(duk_context *ctx, const ew__coll_intrinsics_t *I, duk_idx_t m)
+{
+    if (I->array_values == NULL || duk_get_heapptr(ctx, m) != I->array_values)
+        return false;
+    duk_push_heapptr(ctx, I->array_iter_proto);
+    duk_get_prop_literal(ctx, -1, "next");
+    bool same = duk_get_heapptr(ctx, -1) == I->array_iter_next;
+    duk_pop_2(ctx);
+    return same;
+}
+
 void ew__coll_get_iterator(duk_context *ctx, duk_idx_t v, ew__coll_iter_t *it)
 {
     v = duk_normalize_index(ctx, v);
@@ -146,10 +158,12 @@ void ew__coll_get_iterator(duk_context *ctx, duk_idx_t v, ew__coll_iter_t *it)
     it->kind = EW__IT_PROTOCOL;
     if (duk_is_null_or_undefined(ctx, v))
         (void) duk_type_error(ctx, "%s is not iterable", duk_is_null(ctx, v) ? "null" : "undefined");
-    duk_push_heapptr(ctx, ew__coll_intrinsics(ctx)->iterator);
+    const ew__coll_intrinsics_t *I = ew__coll_intrinsics(ctx);
+    duk_push_heapptr(ctx, I->iterator);
     duk_get_prop(ctx, v);
     bool str = duk_is_string(ctx, v) && !duk_is_symbol(ctx, v);
-    if (duk_is_null_or_undefined(ctx, -1) && (str || duk_is_array(ctx, v))) {
+    bool none = duk_is_null_or_undefined(ctx, -1);
+    if ((none && str) || ((none || is_intrinsic_array_iteration(ctx, I, -1)) && duk_is_array(ctx, v))) {
         it->kind = str ? EW__IT_STRING : EW__IT_ARRAY;
         duk_pop(ctx);
         duk_dup(ctx, v);
@@ -238,7 +252,6 @@ void ew__coll_iter_close(duk_context *ctx, ew__coll_iter_t *it)
 }
 
 typedef struct add_job {
-    ew__coll_iter_t *it;
     duk_idx_t target, adder;
     ew__coll_add_fn direct;  /* NULL: call the adder */
     bool pairs;
@@ -278,7 +291,7 @@ void ew__coll_add_all(duk_context *ctx, duk_idx_t target, duk_idx_t iterable, co
                       void *intrinsic, ew__coll_add_fn direct, bool pairs)
 {
     duk_idx_t base = duk_get_top(ctx);
-    add_job_t job = { NULL, duk_normalize_index(ctx, target), base, NULL, pairs };
+    add_job_t job = { duk_normalize_index(ctx, target), base, NULL, pairs };
     iterable = duk_normalize_index(ctx, iterable);
     duk_get_prop_string(ctx, job.target, adder_name);
     if (!duk_is_callable(ctx, job.adder))
@@ -286,7 +299,6 @@ void ew__coll_add_all(duk_context *ctx, duk_idx_t target, duk_idx_t iterable, co
     if (duk_get_heapptr(ctx, job.adder) == intrinsic)
         job.direct = direct;
     ew__coll_iter_t it;
-    job.it = &it;
     ew__coll_get_iterator(ctx, iterable, &it);
     while (ew__coll_iter_step(ctx, &it)) {
         if (it.kind != EW__IT_PROTOCOL) { /* nothing to close: no protected call needed */
@@ -359,6 +371,33 @@ static void init_iterator_prototype(duk_context *ctx, ew__coll_intrinsics_t *I)
     duk_pop_2(ctx);
 }
 
+/* Records the intrinsics of array iteration, if the engine's built-ins (builtin_iter.c) installed them
+ * before: Array.prototype[@@iterator], %ArrayIteratorPrototype% and its next. */
+static void init_array_iteration(duk_context *ctx, ew__coll_intrinsics_t *I)
+{
+    duk_idx_t base = duk_get_top(ctx);
+    duk_idx_t arr = duk_push_array(ctx);
+    duk_push_heapptr(ctx, I->iterator);
+    duk_get_prop(ctx, arr);
+    duk_idx_t values = duk_get_top_index(ctx);
+    if (duk_is_callable(ctx, values)) {
+        duk_dup(ctx, values);
+        duk_dup(ctx, arr);
+        duk_call_method(ctx, 0);
+        duk_get_prototype(ctx, -1);
+        duk_idx_t proto = duk_get_top_index(ctx);
+        duk_get_prop_literal(ctx, proto, "next");
+        if (duk_is_object(ctx, proto) && duk_is_callable(ctx, -1)) {
+            intrinsic(ctx, &I->array_iter_next);
+            duk_dup(ctx, proto);
+            intrinsic(ctx, &I->array_iter_proto);
+            duk_dup(ctx, values);
+            intrinsic(ctx, &I->array_values);
+        }
+    }
+    duk_set_top(ctx, base);
+}
+
 void ew__collections_init(duk_context *ctx)
 {
     duk_push_heap_stash(ctx);
@@ -373,10 +412,6 @@ void ew__collections_init(duk_context *ctx)
     duk_get_prop_literal(ctx, -1, "prototype");
     intrinsic(ctx, &I->fn_proto);
     duk_pop(ctx);
-    duk_get_global_literal(ctx, "Object");
-    duk_get_prop_literal(ctx, -1, "isExtensible");
-    intrinsic(ctx, &I->is_extensible);
-    duk_pop(ctx);
     push_well_known_symbol(ctx, "iterator");
     intrinsic(ctx, &I->iterator);
     push_well_known_symbol(ctx, "species");
@@ -384,6 +419,7 @@ void ew__collections_init(duk_context *ctx)
     push_well_known_symbol(ctx, "toStringTag");
     intrinsic(ctx, &I->to_string_tag);
     init_iterator_prototype(ctx, I);
+    init_array_iteration(ctx, I);
 
     duk_push_global_object(ctx);
     ew__coll_map_set_init(ctx, -1);
@@ -392,6 +428,7 @@ void ew__collections_init(duk_context *ctx)
 }
 
 /* JS names -> C functions of this file:
- *   %IteratorPrototype%[Symbol.iterator]   iterator_proto_iterator
+ *   %IteratorPrototype%[Symbol.iterator]               iterator_proto_iterator (unless builtin_iter.c
+ *                                                      made %IteratorPrototype% first)
  *   get Map[Symbol.species], get Set[Symbol.species]   get_species (via ew__coll_def_species)
  */

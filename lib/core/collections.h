@@ -23,7 +23,6 @@ typedef struct ew__coll_intrinsics {
     void *species;         /* @@species */
     void *to_string_tag;   /* @@toStringTag */
     void *iter_proto;      /* %IteratorPrototype% */
-    void *is_extensible;   /* %Object.isExtensible% (weak.c: attributes of hidden entries) */
     void *map_proto;       /* %Map.prototype% */
     void *map_iter_proto;  /* %MapIteratorPrototype% */
     void *set_proto;       /* %Set.prototype% */
@@ -32,6 +31,9 @@ typedef struct ew__coll_intrinsics {
     void *set_add;         /* %Set.prototype.add% */
     void *weak_map_set;    /* %WeakMap.prototype.set% */
     void *weak_set_add;    /* %WeakSet.prototype.add% */
+    void *array_values;    /* %Array.prototype.values% if the engine has it (builtin_iter.c), else NULL */
+    void *array_iter_proto; /* %ArrayIteratorPrototype%, with array_values */
+    void *array_iter_next; /* its original next, with array_values */
     uint64_t next_weak_id; /* numbers the hidden keys of weak collections (weak.c) */
 } ew__coll_intrinsics_t;
 
@@ -64,9 +66,10 @@ void ew__coll_put_slot(duk_context *ctx, duk_idx_t obj, const char *key);
 duk_ret_t ew__coll_bad_this(duk_context *ctx, const char *what);
 
 /* ---------------------------------------------------------------------------------------------------------
- * Iteration protocol (collections.c): GetIterator, IteratorStepValue, IteratorClose. Duktape 2.7 has no
- * Array.prototype[@@iterator] nor String.prototype[@@iterator]: while those are missing, arrays and
- * strings without one are walked directly, as their built-in iterators would.
+ * Iteration protocol (collections.c): GetIterator, IteratorStepValue, IteratorClose. An array whose
+ * iteration nobody changed (its @@iterator is the intrinsic Array.prototype.values and
+ * %ArrayIteratorPrototype%.next is the original) is walked directly, with the same reads as its iterator
+ * and without its objects; so are arrays and strings on a bare Duktape heap, which has no such iterators.
  */
 
 enum { EW__IT_PROTOCOL, EW__IT_ARRAY, EW__IT_STRING };

@@ -167,13 +167,25 @@ void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c
  */
 
 /* Heap stash key of %IteratorPrototype% (the object with [Symbol.iterator]() { return this }). Whoever
- * installs an iterator first creates it there; every built-in iterator prototype (Map, Set, and the Array
- * and String iterators when they come) must inherit from this one object. */
+ * installs an iterator first creates it there; every built-in iterator prototype (Map, Set, Array, String,
+ * RegExp String) must inherit from this one object. */
 #define EW__STASH_ITERATOR_PROTOTYPE DUK_HIDDEN_SYMBOL("IteratorPrototype")
 
-/* Installs Map, Set, WeakMap, WeakSet, WeakRef and FinalizationRegistry on the global object, and
- * %IteratorPrototype% if absent. Call once per heap, after ew__promise_init() (which creates
- * Symbol.species). */
+/* Installs Map, Set (with the ES2025 set methods), WeakMap, WeakSet, WeakRef and FinalizationRegistry on
+ * the global object, and %IteratorPrototype% if absent. Call once per heap, after ew__promise_init() and
+ * ew__builtins_init(): it records Array.prototype.values then, so that constructors walk unmodified arrays
+ * without iterator objects (on a heap without them, arrays and strings are walked directly). */
 void ew__collections_init(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * ES2015+ library built-ins (builtin_*.c; their shared declarations are in builtins.h)
+ */
+
+/* Installs the ES2015-ES2023 Array, %TypedArray%, Object, String, Math and Symbol methods Duktape lacks,
+ * the iterators, a stable sort, Error's cause option and HTTP dates in Date.parse. Call once per heap,
+ * before ew__promise_init() (Symbol.species is made here in Duktape's well-known form). %ArrayIteratorPrototype%
+ * and the other iterator prototypes inherit from EW__STASH_ITERATOR_PROTOTYPE's object (created here if
+ * absent). May throw. */
+void ew__builtins_init(duk_context *ctx);
 
 #endif /* EW_CORE_INTERNAL_H */

@@ -118,6 +118,26 @@ void ew__isolate_charge(ew__isolate_t *iso, ew__req_t *req)
     iso->deadline_ns = v + budget_ns(iso, req);
 }
 
+void ew__isolate_clock_pause(ew__isolate_t *iso)
+{
+    if (iso->depth == 0)
+        return;
+    uint64_t v = ew__isolate_vclock(iso);
+    if (iso->running != NULL)
+        iso->running->cpu_used_ns += v - iso->slice_v_ns;
+    iso->deadline_ns = UINT64_MAX;
+}
+
+void ew__isolate_clock_resume(ew__isolate_t *iso)
+{
+    if (iso->depth == 0)
+        return;
+    iso->entry_mono_ns = ew__mono_now_ns();
+    iso->cpu_sampled = false;
+    iso->slice_v_ns = 0;
+    iso->deadline_ns = budget_ns(iso, iso->running);
+}
+
 void ew__isolate_leave(ew__isolate_t *iso)
 {
     if (--iso->depth > 0)
@@ -236,6 +256,7 @@ static duk_ret_t setup_runtime(duk_context *ctx, void *udata)
 {
     (void) udata;
     ew__microtask_init(ctx);
+    ew__builtins_init(ctx);
     ew__promise_init(ctx);
     ew__collections_init(ctx);
     ew__web_init(ctx);

@@ -38,6 +38,7 @@ typedef struct ew__binding {
     ew_binding_fn call;
     ew_binding_cancel_fn cancel;
     void *udata;
+    int call_method;              /* index in methods of the method NAME(...) calls, -1 = NAME is an object */
 } ew__binding_t;
 
 typedef struct ew__var {
@@ -169,6 +170,10 @@ void ew__isolate_maybe_reap(ew__isolate_t *iso);
  * macrotask: the thread CPU clock is a system call, the monotonic clock used inside is not). */
 void ew__isolate_enter(ew__isolate_t *iso, ew__req_t *req);
 void ew__isolate_leave(ew__isolate_t *iso);
+/* Stops and restarts the entry clock around host code called from JS (binding callbacks): the time in
+ * between is not charged to the running request. */
+void ew__isolate_clock_pause(ew__isolate_t *iso);
+void ew__isolate_clock_resume(ew__isolate_t *iso);
 /* Switches CPU charging to another request inside an entry (microtask drain). */
 void ew__isolate_charge(ew__isolate_t *iso, ew__req_t *req);
 /* Finds a request in flight by id (NULL if finished). */

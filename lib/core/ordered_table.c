@@ -1,22 +1,17 @@
 /*
  * ordered_table.c — the insertion-ordered hash table behind Map and Set (ECMA-262 §24.1, §24.2: keys
  * compared with SameValueZero, iteration in insertion order, live while the table changes), also used by
- * weak.c for keys that cannot carry hidden properties. Callers: map_set.c, weak.c (collections.h).
+ * weak.c for keys that cannot carry hidden properties. Callers: map_set.c, set_methods.c, weak.c.
  *
  * C cannot hold Duktape values, so a table is split in two, both in hidden slots of its holder object:
  *
  *   K_TBL  buffer  [ ew__otab_t header | buckets: uint32 x cap | entries: okey + next, 16 bytes x cap ]
  *   K_VALS array   [ key0, value0, key1, value1, ... ]   (stride 2; a Set has stride 1)
  *
- * Entry i of the buffer describes JS slots i*stride.. of the array. The buffer identifies keys without
- * touching JS: heap values (strings, symbols, objects, buffers) by heap pointer — Duktape interns strings
- * and never moves objects, and the array keeps every key reachable, so the pointer stays unique; numbers
- * by their double's bits (-0 folded into +0, one NaN); other primitives by a tag. Buckets chain entries by
- * index. A lookup is one hidden-slot read, a hash and a chain walk in C; only get() reads the array.
- * Deleted entries leave a hole (tag T_DELETED, slots undefined) until the table is rebuilt; a rebuild
- * (growth, or compaction when at most half the entries are live) makes a new buffer and, when it drops
- * holes, a new array, and commits both only once everything is allocated, so a failed allocation or a
- * CPU-limit error midway leaves the old table intact. Nothing here calls user code.
+ * Entry i of the buffer describes JS slots i*stride.. of the array. A lookup is one hidden-slot read, a
+ * hash and a chain walk in C (key identity: key_read); only get() reads the array. Deleted entries leave
+ * a hole until a rebuild (see rebuild); iterators survive rebuilds through generations (see below).
+ * Nothing here calls user code.
  */
 #include <assert.h>
 #include <string.h>
@@ -65,7 +60,10 @@ static size_t table_bytes(uint32_t cap)
     return sizeof(ew__otab_t) + (size_t) cap * (sizeof(uint32_t) + sizeof(oentry_t));
 }
 
-/* SameValueZero identity of the value at idx. */
+/* SameValueZero identity of the value at idx, without touching JS: heap values (strings, symbols,
+ * objects, buffers) by heap pointer — Duktape interns strings and never moves objects, and the values
+ * array keeps every key reachable, so the pointer stays unique; numbers by their double's bits (-0 folded
+ * into +0, one NaN); other primitives by a tag. */
 static void key_read(duk_context *ctx, duk_idx_t idx, okey_t *k)
 {
     k->bits = 0;
@@ -345,9 +343,13 @@ static void copy_entries(duk_context *ctx, const ew__otab_t *t, ew__otab_t *n, d
         duk_pop(ctx);
 }
 
-/* Rebuilds the table of the holder at obj with room for `cap` entries, dropping holes. Returns the new
- * table. Everything is allocated before the first slot is replaced; the replacing steps only overwrite
- * existing slots, which neither allocates nor throws. */
+/* Rebuilds the table of the holder at obj with room for `cap` entries, dropping holes (tag T_DELETED,
+ * slots undefined). Called when an insertion finds every entry taken, or a deletion leaves fewer than a
+ * quarter live; cap_for() sizes the table for twice the live entries, so it grows, stays or shrinks.
+ * Makes a new buffer and, when there are holes, a new array; everything is allocated before the first
+ * slot is replaced, and the replacing steps only overwrite existing slots, which neither allocates nor
+ * throws: a failed allocation or a CPU-limit error midway leaves the old table intact. Returns the new
+ * table. */
 static ew__otab_t *rebuild(duk_context *ctx, duk_idx_t obj, uint32_t cap)
 {
     obj = duk_normalize_index(ctx, obj);

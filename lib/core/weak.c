@@ -10,17 +10,9 @@
  *                                            from its prototype chain or read through a Proxy's target)
  *     key[wv<id>] = value                   (WeakMap only)
  *
- * so a value lives exactly as long as its key, and the collection holds nothing but its two names. What
- * it costs: an entry of a collection that dies stays on a key that lives on (two property slots), and an
- * entry added to a non-extensible key is non-configurable, so deleting it leaves an undefined tombstone.
- * Keys that cannot carry hidden slots — non-registered symbols, Proxies (Duktape applies hidden keys to
- * the target), plain buffers — go to an ordinary table (ordered_table.c) held STRONGLY by the collection.
- *
- * WeakRef holds its target strongly: deref() always returns it (allowed by the spec, which never promises
- * collection, but a WeakRef keeps its target alive as long as itself). FinalizationRegistry accepts
- * register/unregister with their checks and return values; its cleanup callbacks are never called (also
- * allowed: the spec does not require cleanup to ever run). Tokens are remembered with the technique above,
- * so they are not kept alive; targets and held values are not stored at all.
+ * so a value lives exactly as long as its key. Keys that cannot carry hidden slots (non-registered
+ * symbols, Proxies, plain buffers) go to a table held STRONGLY by the collection (see hold_class).
+ * WeakRef and FinalizationRegistry are best effort: see their section.
  */
 #include <stdio.h>
 
@@ -60,8 +52,10 @@ static weak_state_t *require_this(duk_context *ctx, uint32_t kind, const char *w
 
 enum { HOLD_NO, HOLD_SLOTS, HOLD_TABLE };
 
-/* CanBeHeldWeakly, and where the entry of such a key lives. Objects may still turn out to be Proxies
- * (put_slots), which then go to the table. */
+/* CanBeHeldWeakly, and where the entry of such a key lives. Objects carry hidden slots, except Proxies:
+ * Duktape applies a hidden key read through a Proxy to its target (and a write goes nowhere readable),
+ * so put_slots detects them and they go, like symbols and plain buffers, to the strong table — which
+ * keeps those keys alive as long as the collection. */
 static int hold_class(duk_context *ctx, duk_idx_t idx)
 {
     switch (duk_get_type(ctx, idx)) {
@@ -130,29 +124,20 @@ static bool weak_find(duk_context *ctx, const weak_state_t *ws, duk_idx_t key, b
     return i != EW__OTAB_NONE;
 }
 
-static bool is_extensible(duk_context *ctx, duk_idx_t obj)
-{
-    obj = duk_normalize_index(ctx, obj);
-    duk_push_heapptr(ctx, ew__coll_intrinsics(ctx)->is_extensible);
-    duk_dup(ctx, obj);
-    duk_call(ctx, 1);
-    bool ext = duk_to_boolean(ctx, -1);
-    duk_pop(ctx);
-    return ext;
-}
-
-/* Defines obj[name] = value on top (popped) with `attrs`, even on a frozen object. */
-static void def_slot(duk_context *ctx, duk_idx_t obj, void *name, duk_uint_t attrs)
+/* Defines obj[name] = value on top (popped), even on a frozen object. A new slot is non-writable and
+ * non-configurable (FORCE still updates it): such a slot never changes what Object.isFrozen/isSealed
+ * answer, whatever the object's state is or becomes. The price: delete() leaves an undefined tombstone
+ * (dropping the value), and the two slots of an entry stay on its key until the key dies, even after
+ * delete() or after the collection itself is gone. */
+static void def_slot(duk_context *ctx, duk_idx_t obj, void *name)
 {
     obj = duk_normalize_index(ctx, obj);
     duk_push_heapptr(ctx, name);
     duk_insert(ctx, -2);
-    duk_def_prop(ctx, obj, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | attrs);
+    duk_def_prop(ctx, obj, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE);
 }
 
-/* Adds a new entry on the object at key; returns false if the object cannot carry it (a Proxy). The
- * slots are configurable on an extensible object (delete removes them) and frozen on a non-extensible
- * one, so that Object.isFrozen/isSealed answer as before. */
+/* Adds a new entry on the object at key; returns false if the object cannot carry it (a Proxy). */
 static bool put_slots(duk_context *ctx, const weak_state_t *ws, duk_idx_t key, duk_idx_t value)
 {
     key = duk_normalize_index(ctx, key);
@@ -161,18 +146,16 @@ static bool put_slots(duk_context *ctx, const weak_state_t *ws, duk_idx_t key, d
     duk_pop(ctx);
     if (suspect) { /* a hidden slot written through a Proxy cannot be read back through it */
         duk_push_pointer(ctx, duk_get_heapptr(ctx, key));
-        def_slot(ctx, key, ws->sym_k, DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_CONFIGURABLE);
+        def_slot(ctx, key, ws->sym_k);
         if (!has_slots(ctx, ws, key))
             return false;
     }
-    duk_uint_t attrs = is_extensible(ctx, key) ? DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_CONFIGURABLE
-                                               : DUK_DEFPROP_CLEAR_WRITABLE | DUK_DEFPROP_CLEAR_CONFIGURABLE;
-    if (ws->sym_v != NULL) {
+    if (ws->sym_v != NULL) { /* the value first: an entry is present only once it is complete */
         duk_dup(ctx, value);
-        def_slot(ctx, key, ws->sym_v, attrs);
+        def_slot(ctx, key, ws->sym_v);
     }
     duk_push_pointer(ctx, duk_get_heapptr(ctx, key));
-    def_slot(ctx, key, ws->sym_k, attrs);
+    def_slot(ctx, key, ws->sym_k);
     return true;
 }
 
@@ -202,7 +185,7 @@ static void weak_put(duk_context *ctx, weak_state_t *ws, duk_idx_t self, duk_idx
         if (has_slots(ctx, ws, key)) {
             if (ws->sym_v != NULL) {
                 duk_dup(ctx, value);
-                def_slot(ctx, key, ws->sym_v, 0);
+                def_slot(ctx, key, ws->sym_v);
             }
             return;
         }
@@ -219,18 +202,13 @@ static bool weak_remove(duk_context *ctx, const weak_state_t *ws, duk_idx_t key)
 {
     key = duk_normalize_index(ctx, key);
     if (duk_is_object(ctx, key) && has_slots(ctx, ws, key)) {
-        /* Extensible implies configurable slots (sealing or freezing ends extensibility). */
-        if (is_extensible(ctx, key)) {
-            duk_del_prop_heapptr(ctx, key, ws->sym_k);
-            if (ws->sym_v != NULL)
-                duk_del_prop_heapptr(ctx, key, ws->sym_v);
-        } else {
+        /* The slots cannot be deleted (see def_slot): they become an undefined tombstone, which drops the
+         * value; a later set() on the same key reuses them. */
+        duk_push_undefined(ctx);
+        def_slot(ctx, key, ws->sym_k);
+        if (ws->sym_v != NULL) {
             duk_push_undefined(ctx);
-            def_slot(ctx, key, ws->sym_k, 0);
-            if (ws->sym_v != NULL) {
-                duk_push_undefined(ctx);
-                def_slot(ctx, key, ws->sym_v, 0);
-            }
+            def_slot(ctx, key, ws->sym_v);
         }
         return true;
     }
@@ -411,6 +389,14 @@ static duk_ret_t weak_set_delete(duk_context *ctx)
 
 /* ---------------------------------------------------------------------------------------------------------
  * WeakRef and FinalizationRegistry
+ *
+ * Best effort, as Duktape cannot observe collection. WeakRef holds its target STRONGLY: deref() always
+ * returns it, and the target lives as long as the WeakRef (the spec never promises collection, but code
+ * that caches through WeakRefs keeps everything alive). FinalizationRegistry validates register() and
+ * unregister() and answers unregister() truthfully; its cleanup callback is NEVER called (also allowed:
+ * the spec does not require cleanup to ever run). Only tokens are remembered, with the technique above
+ * (a registration count on the token), so they are not kept alive; targets and held values are not
+ * stored at all.
  */
 
 static duk_ret_t weak_ref_ctor(duk_context *ctx)

@@ -252,6 +252,7 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
         d->call = b->call;
         d->cancel = b->cancel;
         d->udata = b->udata;
+        d->call_method = -1;
         d->name = dup_str(b->name);
         d->methods = b->nmethods ? calloc(b->nmethods, sizeof(char *)) : NULL;
         if (d->name == NULL || (b->nmethods > 0 && d->methods == NULL))
@@ -262,7 +263,12 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
             if ((d->methods[m] = dup_str(b->methods[m])) == NULL)
                 return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
             d->nmethods = m + 1;
+            if (b->call_method != NULL && strcmp(b->call_method, b->methods[m]) == 0)
+                d->call_method = (int) m;
         }
+        if (b->call_method != NULL && d->call_method < 0)
+            return ew__error_set(err, EW_ERR_INVALID_ARG, "bindings[%zu].call_method \"%s\" is not one of its methods",
+                                 i, b->call_method);
     }
     for (size_t i = 0; i < cfg->nvars; i++) {
         const ew_var_t *v = &cfg->vars[i];

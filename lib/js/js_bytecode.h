@@ -7,5 +7,7 @@
 /* prelude.js: event listeners, dispatch of fetch/scheduled events, console. */
 extern const unsigned char ew__js_prelude[];
 extern const size_t ew__js_prelude_len;
+/* helpers.js: the runtime helpers compiled code reaches through its hidden parameter (lib/compile). */
+extern const unsigned char ew__js_helpers[]; extern const size_t ew__js_helpers_len;
 
 #endif

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "url.h"
 
 #define REQ_METHOD DUK_HIDDEN_SYMBOL("rm")
 #define REQ_URL DUK_HIDDEN_SYMBOL("ru")
@@ -279,18 +280,20 @@ static duk_ret_t request_clone(duk_context *ctx)
  * From C (lib/core/worker.c)
  */
 
-/* Scheme check for ew__request_check: "http://" or "https://" (any case) and a non-empty rest; no bytes a
- * request line cannot carry (controls, space, DEL). */
+/* URL check for ew__request_check: no bytes a request line cannot carry (controls, space, DEL: the URL
+ * parser would silently strip tabs and newlines), and an absolute http(s) URL by the WHATWG parser. */
 static bool url_ok(const char *u)
 {
-    size_t skip = strncasecmp(u, "http://", 7) == 0 ? 7 : strncasecmp(u, "https://", 8) == 0 ? 8 : 0;
-    if (skip == 0 || u[skip] == '\0' || u[skip] == '/')
-        return false;
     for (const unsigned char *s = (const unsigned char *) u; *s; s++) {
         if (*s <= 0x20 || *s == 0x7F)
             return false;
     }
-    return true;
+    ew__url_t parsed;
+    if (!ew__url_parse(u, strlen(u), NULL, &parsed))
+        return false;
+    bool http = parsed.scheme == EW__SCHEME_HTTP || parsed.scheme == EW__SCHEME_HTTPS;
+    ew__url_dispose(&parsed);
+    return http;
 }
 
 ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err)
@@ -385,7 +388,13 @@ void ew__request_push(duk_context *ctx, const ew_request_t *req)
     ew__web_set_state(ctx, self, EW__KIND_REQUEST | EW__STATE_CF_LAZY | EW__STATE_IMMUTABLE);
     duk_push_string(ctx, req->method);
     duk_put_prop_literal(ctx, self, REQ_METHOD);
-    ew__push_utf8(ctx, req->url, strlen(req->url));
+    ew__url_t u; /* request.url is the URL's serialization, as in Workers (checked by ew__request_check) */
+    if (ew__url_parse(req->url, strlen(req->url), NULL, &u)) {
+        duk_push_lstring(ctx, u.href, u.len);
+        ew__url_dispose(&u);
+    } else {
+        ew__push_utf8(ctx, req->url, strlen(req->url));
+    }
     duk_put_prop_literal(ctx, self, REQ_URL);
     push_c_headers(ctx, req);
     duk_put_prop_literal(ctx, self, EW__WEB_HLIST);

@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "net/http1.h"
+#include "url.h"
 
 void ew__web_init(duk_context *ctx)
 {
@@ -28,6 +29,7 @@ void ew__web_init(duk_context *ctx)
     ew__body_init(ctx);
     ew__request_init(ctx, global);
     ew__response_init(ctx, global);
+    ew__url_init(ctx, global);
     duk_pop(ctx);
 }
 
@@ -196,53 +198,18 @@ uint32_t ew__web_require_this(duk_context *ctx, uint32_t kinds)
 }
 
 /* ---------------------------------------------------------------------------------------------------------
- * URLs, until lib/web gets the WHATWG URL parser: an absolute URL is "scheme://rest" with an RFC 3986
- * scheme. Leading/trailing C0 controls and spaces are dropped, scheme and host lower-cased, and an empty
- * path becomes "/", which is what the URL serializer would produce for the URLs Workers use.
+ * URLs: Request and Response.redirect keep the WHATWG serialization of the URL they were given (url.c).
  */
-
-/* Length of the scheme at s (letters, digits, + - . after a letter) when "://" follows, else 0. */
-static size_t url_scheme_len(const char *s, size_t len)
-{
-    if (len == 0 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
-        return 0;
-    size_t i = 1;
-    while (i < len && (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-                       s[i] == '+' || s[i] == '-' || s[i] == '.'))
-        i++;
-    return (len - i >= 3 && memcmp(s + i, "://", 3) == 0) ? i : 0;
-}
 
 bool ew__web_push_url(duk_context *ctx, duk_idx_t idx)
 {
-    duk_size_t len;
-    const char *s = duk_to_lstring(ctx, idx, &len);
-    while (len > 0 && (unsigned char) s[0] <= 0x20)
-        s++, len--;
-    while (len > 0 && (unsigned char) s[len - 1] <= 0x20)
-        len--;
-    size_t scheme = url_scheme_len(s, len);
-    if (scheme == 0 || len == scheme + 3)
+    size_t len;
+    const char *s = ew__to_utf8(ctx, idx, &len);
+    ew__url_t u;
+    if (!ew__url_parse(s, len, NULL, &u))
         return false;
-    size_t host = scheme + 3, end = host;
-    while (end < len && s[end] != '/' && s[end] != '?' && s[end] != '#')
-        end++;
-    for (size_t i = host; i < end; i++) {
-        if (s[i] == '@')
-            host = i + 1; /* userinfo keeps its case */
-    }
-    bool add_slash = end == len || s[end] != '/';
-    char *out = duk_push_fixed_buffer(ctx, len + 1);
-    for (size_t i = 0; i < len; i++) {
-        bool lower = i < scheme || (i >= host && i < end);
-        out[i] = (lower && s[i] >= 'A' && s[i] <= 'Z') ? (char) (s[i] + 32) : s[i];
-    }
-    if (add_slash) {
-        memmove(out + end + 1, out + end, len - end);
-        out[end] = '/';
-    }
-    duk_push_lstring(ctx, out, len + add_slash);
-    duk_remove(ctx, -2);
+    duk_push_lstring(ctx, u.href, u.len);
+    ew__url_dispose(&u);
     return true;
 }
 

@@ -33,7 +33,7 @@ def test_server_is_clean_under_valgrind(tmp_path):
     script.write_text(WORKER)
     proc = subprocess.Popen(
         ["valgrind", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
-         "--quiet", str(SERVER), "--port", "0", str(script)],
+         "--quiet", str(SERVER), "--port", "0", "--cpu-ms", "3000", str(script)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     port = None
     lines = []

@@ -252,7 +252,7 @@ Test(core_worker, status_names)
 {
     cr_assert_str_eq(ew_status_name(EW_ERR_CPU_LIMIT), "EW_ERR_CPU_LIMIT");
     cr_assert_str_eq(ew_status_name((ew_status_t) 999), "EW_ERR_UNKNOWN");
-    cr_assert_str_eq(ew_version(), "0.1.0");
+    cr_assert_str_eq(ew_version(), "0.2.0");
 }
 
 Test(core_worker, native_loops_over_huge_arrays_stop_at_the_cpu_limit)
@@ -359,7 +359,7 @@ static void settle_parked(evutil_socket_t fd, short what, void *arg)
 static ew_worker_t *load_with_binding(const char *src)
 {
     static const char *methods[] = {"get", "fail", "bytes", "bad", "wait"};
-    ew_binding_t b = {"STORE", methods, 5, on_binding_call, on_binding_cancel, NULL};
+    ew_binding_t b = {"STORE", methods, 5, on_binding_call, on_binding_cancel, NULL, NULL};
     ew_worker_t *w = NULL;
     ew_error_t err;
     ew_worker_config_t cfg = {.source = src, .source_len = strlen(src), .bindings = &b, .nbindings = 1};

@@ -293,7 +293,7 @@ Test(web_request, check_names_the_bad_method_or_url)
     ew_request_t r = c_request("GE T", "https://a.example/", NULL, 0);
     cr_assert_eq(ew__request_check(&r, &err), EW_ERR_INVALID_ARG);
     cr_assert_str_eq(err.message, "request: method \"GE T\" is not an HTTP token");
-    const char *bad_urls[] = {"/path", "ftp://a.example/", "https://", "http://a.example/a b", "https:///x"};
+    const char *bad_urls[] = {"/path", "ftp://a.example/", "https://", "http://a.example/a b", "http://[::1/"};
     for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
         r = c_request("GET", bad_urls[i], NULL, 0);
         cr_assert_eq(ew__request_check(&r, &err), EW_ERR_INVALID_ARG, "%s", bad_urls[i]);

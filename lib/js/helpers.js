@@ -1,0 +1,187 @@
+/*
+ * helpers.js — the runtime helpers that compiled code calls (lib/compile/lower*.c), in ES5.
+ *
+ * Called once per isolate as `function (native, global)`; returns the helper object, which the isolate passes
+ * to each compiled program as its hidden parameter ($ew: never a global, so user code cannot see or replace
+ * it). Built-ins are captured here at load time so later changes by user code to Array.prototype, Object, ...
+ * do not change how lowered syntax behaves. Keep it small: every line costs memory in every isolate; hot paths
+ * stay inline in the compiled code (templates, ??, ?.) or take array fast paths here.
+ */
+function (native, global) {
+    'use strict';
+
+    var O = global.Object, A = global.Array, TypeError = global.TypeError, RefErr = global.ReferenceError;
+    var defineProperty = O.defineProperty, getDesc = O.getOwnPropertyDescriptor, keys = O.keys;
+    var getOwnNames = O.getOwnPropertyNames, getSymbols = O.getOwnPropertySymbols, freeze = O.freeze;
+    var getProto = O.getPrototypeOf, isArray = A.isArray, AP = A.prototype, slice = AP.slice;
+    var construct = global.Reflect.construct, apply = global.Reflect.apply;
+    var ITER = global.Symbol.iterator;
+    var arrayValues = AP[ITER];
+    var arrayIterProto = getProto(arrayValues.call([]));
+    var arrayNext = arrayIterProto.next;
+    var isEnumerable = O.prototype.propertyIsEnumerable;
+
+    /* An array whose iteration is the built-in one reads a[0..length) lazily: the same as indexing it. */
+    function plainArray(x) {
+        return isArray(x) && getProto(x) === AP && AP[ITER] === arrayValues && arrayIterProto.next === arrayNext &&
+            !O.prototype.hasOwnProperty.call(x, ITER);
+    }
+
+    function iter(x) {
+        var f = x == null ? undefined : x[ITER];
+        if (typeof f !== 'function') {
+            throw new TypeError(String(x) + ' is not iterable');
+        }
+        var it = f.call(x);
+        if (it === null || (typeof it !== 'object' && typeof it !== 'function')) {
+            throw new TypeError('iterator is not an object');
+        }
+        return it;
+    }
+
+    /* IteratorClose after break/return (errors of return() propagate) or a throw (quiet: the throw wins). */
+    function close(it, quiet) {
+        if (!it) {
+            return;
+        }
+        var r;
+        if (quiet) {
+            try { r = it['return']; if (r != null) { r.call(it); } } catch (e) { /* the original error wins */ }
+            return;
+        }
+        r = it['return'];
+        if (r != null) {
+            r = r.call(it);
+            if (r === null || (typeof r !== 'object' && typeof r !== 'function')) {
+                throw new TypeError('iterator result is not an object');
+            }
+        }
+    }
+
+    /* A fresh array of an iterable's values (n >= 0: at most n, then the iterator is closed). */
+    function toArray(x, n) {
+        if (plainArray(x)) {
+            return n >= 0 && n < x.length ? slice.call(x, 0, n) : slice.call(x);
+        }
+        var it = iter(x), out = [], s;
+        while (n < 0 || out.length < n) {
+            s = it.next();
+            if (s === null || typeof s !== 'object') {
+                throw new TypeError('iterator result is not an object');
+            }
+            if (s.done) {
+                return out;
+            }
+            out.push(s.value);
+        }
+        close(it, false);
+        return out;
+    }
+
+    function ownKeys(o) {
+        var k = getOwnNames(o), s = getSymbols ? getSymbols(o) : [];
+        for (var i = 0; i < s.length; i++) {
+            k.push(s[i]);
+        }
+        return k;
+    }
+
+    return {
+        iter: iter,
+        close: close,
+        /* for-of: null when x is a plain array (index it), else its iterator */
+        iterFast: function (x) {
+            return plainArray(x) ? null : iter(x);
+        },
+        /* [...x], f(...x): a fresh array */
+        spread: function (x) {
+            return toArray(x, -1);
+        },
+        /* array destructuring: x itself when indexing is the same as iterating, else the first n values */
+        arr: function (x, n) {
+            return plainArray(x) ? x : toArray(x, n);
+        },
+        /* [a, ...b, c]: concatenates arrays made by the compiler (holes kept) */
+        concat: function (a) {
+            for (var i = 1; i < arguments.length; i++) {
+                var b = arguments[i], n = a.length;
+                for (var j = 0; j < b.length; j++) {
+                    if (j in b) {
+                        a[n + j] = b[j];
+                    }
+                }
+                a.length = n + b.length;
+            }
+            return a;
+        },
+        rest: function (args, from) {
+            return slice.call(args, from);
+        },
+        construct: function (C, args) {
+            return construct(C, args);
+        },
+        /* {...src} with CreateDataProperty semantics; literal: copy a literal piece's descriptors */
+        objectSpread: function (target, src, literal) {
+            if (src == null) {
+                return target;
+            }
+            var o = O(src), k = ownKeys(o);
+            for (var i = 0; i < k.length; i++) {
+                if (literal) {
+                    defineProperty(target, k[i], getDesc(o, k[i]));
+                } else if (isEnumerable.call(o, k[i])) {
+                    defineProperty(target, k[i], { value: o[k[i]], writable: true, enumerable: true, configurable: true });
+                }
+            }
+            return target;
+        },
+        /* {a, ...rest} = src: the own enumerable properties of src not in `used` */
+        objectRest: function (src, used) {
+            if (src == null) {
+                throw new TypeError('Cannot destructure ' + src);
+            }
+            var o = O(src), k = ownKeys(o), out = {};
+            for (var i = 0; i < k.length; i++) {
+                if (used.indexOf(typeof k[i] === 'symbol' ? k[i] : String(k[i])) < 0 && isEnumerable.call(o, k[i])) {
+                    out[k[i]] = o[k[i]];
+                }
+            }
+            return out;
+        },
+        /* {} = x and {a} = x must throw for null and undefined */
+        objectCheck: function (x) {
+            if (x == null) {
+                throw new TypeError('Cannot destructure ' + x);
+            }
+            return x;
+        },
+        /* {get [k]() {}} */
+        accessor: function (o, k, f, isSet) {
+            defineProperty(o, k, isSet ? { set: f, enumerable: true, configurable: true }
+                : { get: f, enumerable: true, configurable: true });
+            return o;
+        },
+        /* {__proto__: p} */
+        setProto: function (o, p) {
+            if (p === null || typeof p === 'object' || typeof p === 'function') {
+                O.setPrototypeOf(o, p);
+            }
+            return o;
+        },
+        key: function (k) {
+            return typeof k === 'symbol' ? k : String(k);
+        },
+        templateObject: function (cooked, raw) {
+            defineProperty(cooked, 'raw', { value: freeze(raw) });
+            return freeze(cooked);
+        },
+        constAssign: function (name) {
+            throw new TypeError('Assignment to constant variable "' + name + '".');
+        },
+        tdz: function (name) {
+            throw new RefErr('Cannot access "' + name + '" before initialization');
+        },
+        apply: apply,
+        keys: keys
+    };
+}
