@@ -1,2 +1,514 @@
+/*
+ * lower_block.c — block scoping: let, const and block-level functions to ES5 `var`, with per-iteration
+ * bindings for loops whose closures capture them.
+ *
+ * Runs first (after scope.c), on the scopes it computed:
+ *   - renaming: a block-level lexical binding whose name also occurs elsewhere in the module (another binding,
+ *     or a reference that resolves elsewhere) gets a fresh name at its declaration and every reference, so
+ *     hoisting it to a function-level `var` changes nothing. Names used once are kept (readable output).
+ *   - `let x;` becomes `var x = void 0;` so a loop body re-entering the block starts from undefined.
+ *   - function declarations in blocks (which Duktape rejects) become `var f = function f() {}` at the top of
+ *     their block: hoisted within the block; in sloppy code the var is function-scoped (Annex B, simplified).
+ *   - assignments to a const throw a TypeError after evaluating the right side ($ew.constAssign).
+ *   - a loop marked wrap_loop (a closure captures a binding declared in it) gets its body moved into an arrow
+ *     called once per iteration with the head's bindings as parameters, `$r = ((i) => {...})(i)`; `break`,
+ *     `continue`, `return` and labelled jumps out of the body are returned as codes (1 = break, "b:L"/"c:L",
+ *     {v: value} = return) and re-done after the call; body `var`s are hoisted out of the arrow (assignments
+ *     left in place). When a for(;;) body assigns a head variable, the value is copied back after each call.
+ *     The arrow pass then captures this/arguments for it. Not done: TDZ errors for reads before a `let`'s
+ *     declaration (they read undefined); direct eval sees renamed names (docs/compiler.md).
+ */
+#include <string.h>
+
 #include "lower.h"
-void ew__lower_block(ew__lower_t *L) { (void) L; }
+
+typedef struct label {
+    ew__atom_t *name;
+    ew__node_t *stmt; /* the labelled statement after any further labels */
+} label_t;
+
+typedef struct blk {
+    ew__lower_t *L;
+    label_t *labels;
+    uint32_t nlabels, labels_cap;
+} blk_t;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Renaming
+ */
+
+static bool rename_needed(ew__lower_t *L, const ew__sbinding_t *b)
+{
+    bool lexical = b->kind == EW__BK_LET || b->kind == EW__BK_CONST || b->kind == EW__BK_CLASS ||
+                   (b->kind == EW__BK_FUNCTION && b->scope->kind != EW__SK_FUNCTION) ||
+                   (b->kind == EW__BK_CATCH && b->scope->node->as.catch_.param->type != EW__N_Identifier);
+    if (!lexical || b->scope->kind == EW__SK_FUNCTION)
+        return false;
+    return ew__scope_name_count(L, b->name) != b->nrefs;
+}
+
+static void rename_bindings(ew__lower_t *L)
+{
+    ew__scopes_t *T = &L->scopes;
+    for (uint32_t i = 0; i <= T->bind_mask; i++) {
+        for (ew__sbinding_t *b = T->bind_tab[i]; b; b = b->hnext) {
+            if (!rename_needed(L, b))
+                continue;
+            ew__atom_t *a = ew__fresh(L, b->name->s, b->name->len);
+            for (uint32_t r = 0; r < b->nrefs; r++)
+                b->refs[r]->as.ident.name = a;
+            b->name = a;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Declarations
+ */
+
+static void lexical_to_var(ew__lower_t *L, ew__node_t *n)
+{
+    if (n->as.var_decl.kind == EW__VAR_VAR)
+        return;
+    n->as.var_decl.kind = EW__VAR_VAR;
+    n->spare |= EW__SP_WAS_LEXICAL;
+    if (n->spare & EW__SP_DONE) /* a for-in/of head: the loop assigns it */
+        return;
+    for (uint32_t i = 0; i < n->as.var_decl.declarations.len; i++) {
+        ew__node_t *d = n->as.var_decl.declarations.items[i];
+        if (!d->as.declarator.init)
+            d->as.declarator.init = ew__b_undefined(L, d);
+    }
+}
+
+/* Function declarations of a block's statement list -> `var f = function f() {}` first in the list. */
+static void hoist_block_functions(ew__lower_t *L, ew__nodes_t *l)
+{
+    uint32_t nf = 0;
+    for (uint32_t i = 0; i < l->len; i++)
+        nf += l->items[i]->type == EW__N_FunctionDeclaration;
+    if (!nf)
+        return;
+    ew__node_t **items = ew__lalloc(L, l->len * sizeof *items);
+    uint32_t k = 0, rest = nf;
+    for (uint32_t i = 0; i < l->len; i++) {
+        ew__node_t *s = l->items[i];
+        if (s->type != EW__N_FunctionDeclaration) {
+            items[rest++] = s;
+            continue;
+        }
+        ew__node_t *id = s->as.function.id;
+        s->type = EW__N_FunctionExpression;
+        s->as.function.id = ew__b_clone_ident(L, id, id);
+        items[k++] = ew__b_var(L, id, s, s);
+    }
+    l->items = items;
+}
+
+/* x = v where x is const: (v, $ew.constAssign("x")) */
+static ew__node_t *const_write(ew__lower_t *L, ew__node_t *n, ew__node_t *id, ew__node_t *value)
+{
+    ew__atom_t *a = id->as.ident.name;
+    ew__node_t *thr = ew__b_helper(L, "constAssign", ew__b_list(L, 1, ew__b_str(L, a->s, a->len, id)), n);
+    return value ? ew__b_seq(L, ew__b_list(L, 2, value, thr), n) : thr;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Per-iteration loop bodies
+ */
+
+typedef struct wrap {
+    ew__lower_t *L;
+    blk_t *B;
+    ew__node_t *loop;
+    label_t *inner;            /* labels declared inside the body (scan stack) */
+    uint32_t ninner, inner_cap;
+    uint32_t loops, switches;  /* nesting inside the body */
+    bool brk, ret;
+    ew__nodes_t jumps;         /* labelled jumps out: BreakStatement/ContinueStatement nodes (for dispatch) */
+    uint32_t jumps_cap;
+    ew__node_t **heads;        /* head bindings (Identifiers) */
+    uint32_t nheads;
+    bool head_written;
+} wrap_t;
+
+static bool own_label(wrap_t *W, const ew__atom_t *a)
+{
+    for (uint32_t i = 0; i < W->B->nlabels; i++)
+        if (W->B->labels[i].stmt == W->loop && ew__atom_eq(W->B->labels[i].name, a))
+            return true;
+    return false;
+}
+
+static bool inner_label(wrap_t *W, const ew__atom_t *a)
+{
+    for (uint32_t i = 0; i < W->ninner; i++)
+        if (ew__atom_eq(W->inner[i].name, a))
+            return true;
+    return false;
+}
+
+static ew__node_t *code_str(ew__lower_t *L, char kind, const ew__atom_t *a, const ew__node_t *at)
+{
+    char *s = ew__lalloc(L, a->len + 3);
+    s[0] = kind;
+    s[1] = ':';
+    memcpy(s + 2, a->s, a->len);
+    return ew__b_str(L, s, a->len + 2, at);
+}
+
+static void scan(wrap_t *W, ew__node_t **slot);
+
+static void scan_list(wrap_t *W, ew__nodes_t *l)
+{
+    for (uint32_t i = 0; i < l->len; i++)
+        scan(W, &l->items[i]);
+}
+
+/* `var a = 1, b;` in the body -> `a = 1;` with a and b declared in the enclosing function. */
+static ew__node_t *hoist_var(wrap_t *W, ew__node_t *n, bool as_expr)
+{
+    ew__lower_t *L = W->L;
+    ew__nodes_t exprs = {NULL, 0};
+    uint32_t cap = 0;
+    for (uint32_t i = 0; i < n->as.var_decl.declarations.len; i++) {
+        ew__node_t *d = n->as.var_decl.declarations.items[i], *id = d->as.declarator.id;
+        if (id->type == EW__N_Identifier)
+            ew__nodes_push(L, &L->fn->temps, &L->fn->temps_cap, ew__b_clone_ident(L, id, NULL));
+        else
+            ew__lower_error(L, id, "a destructuring var in a per-iteration loop body is not supported yet");
+        if (d->as.declarator.init)
+            ew__nodes_push(L, &exprs, &cap, ew__b_assign(L, ew__b_clone_ident(L, id, id), d->as.declarator.init, d));
+    }
+    if (as_expr) {
+        if (!exprs.len)
+            return n->as.var_decl.declarations.items[0]->as.declarator.init ? NULL
+                   : ew__b_clone_ident(L, n->as.var_decl.declarations.items[0]->as.declarator.id, n);
+        return ew__b_seq(L, exprs, n);
+    }
+    if (!exprs.len)
+        return ew__b_node(L, EW__N_EmptyStatement, n);
+    return ew__b_expr_stmt(L, ew__b_seq(L, exprs, n), n);
+}
+
+static void scan_jump(wrap_t *W, ew__node_t **slot)
+{
+    ew__lower_t *L = W->L;
+    ew__node_t *n = *slot;
+    bool is_break = n->type == EW__N_BreakStatement;
+    ew__node_t *label = n->as.jump.label;
+    if (label && inner_label(W, label->as.ident.name))
+        return;
+    if (!label && (W->loops || (is_break && W->switches)))
+        return;
+    if (!label || own_label(W, label->as.ident.name)) {
+        if (is_break) {
+            W->brk = true;
+            *slot = ew__b_return(L, ew__b_num(L, 1, n), n);
+        } else {
+            *slot = ew__b_return(L, NULL, n);
+        }
+        return;
+    }
+    ew__nodes_push(L, &W->jumps, &W->jumps_cap, n);
+    *slot = ew__b_return(L, code_str(L, is_break ? 'b' : 'c', label->as.ident.name, n), n);
+}
+
+static void scan_loop(wrap_t *W, ew__node_t *n)
+{
+    if (n->type == EW__N_ForStatement && n->as.for_.init && n->as.for_.init->type == EW__N_VariableDeclaration &&
+        !(n->as.for_.init->spare & EW__SP_WAS_LEXICAL))
+        n->as.for_.init = hoist_var(W, n->as.for_.init, true);
+    if ((n->type == EW__N_ForInStatement || n->type == EW__N_ForOfStatement) &&
+        n->as.for_in.left->type == EW__N_VariableDeclaration && !(n->as.for_in.left->spare & EW__SP_WAS_LEXICAL))
+        n->as.for_in.left = hoist_var(W, n->as.for_in.left, true);
+    W->loops++;
+    scan(W, n->type == EW__N_ForStatement ? &n->as.for_.body
+            : n->type == EW__N_ForInStatement || n->type == EW__N_ForOfStatement ? &n->as.for_in.body
+                                                                                   : &n->as.while_.body);
+    W->loops--;
+}
+
+static void scan(wrap_t *W, ew__node_t **slot)
+{
+    ew__node_t *n = *slot;
+    switch (n->type) {
+    case EW__N_BlockStatement: scan_list(W, &n->as.body.body); break;
+    case EW__N_IfStatement:
+        scan(W, &n->as.conditional.consequent);
+        if (n->as.conditional.alternate)
+            scan(W, &n->as.conditional.alternate);
+        break;
+    case EW__N_LabeledStatement: {
+        label_t l = {n->as.labeled.label->as.ident.name, NULL};
+        if (W->ninner == W->inner_cap) {
+            uint32_t cap = W->inner_cap ? W->inner_cap * 2 : 4;
+            label_t *x = ew__lalloc(W->L, cap * sizeof *x);
+            if (W->ninner)
+                memcpy(x, W->inner, W->ninner * sizeof *x);
+            W->inner = x;
+            W->inner_cap = cap;
+        }
+        W->inner[W->ninner++] = l;
+        scan(W, &n->as.labeled.body);
+        W->ninner--;
+        break;
+    }
+    case EW__N_ForStatement:
+    case EW__N_ForInStatement:
+    case EW__N_ForOfStatement:
+    case EW__N_WhileStatement:
+    case EW__N_DoWhileStatement: scan_loop(W, n); break;
+    case EW__N_SwitchStatement:
+        W->switches++;
+        for (uint32_t i = 0; i < n->as.switch_.cases.len; i++)
+            scan_list(W, &n->as.switch_.cases.items[i]->as.switch_case.consequent);
+        W->switches--;
+        break;
+    case EW__N_TryStatement:
+        scan(W, &n->as.try_.block);
+        if (n->as.try_.handler)
+            scan(W, &n->as.try_.handler->as.catch_.body);
+        if (n->as.try_.finalizer)
+            scan(W, &n->as.try_.finalizer);
+        break;
+    case EW__N_WithStatement: scan(W, &n->as.with.body); break;
+    case EW__N_VariableDeclaration:
+        if (!(n->spare & EW__SP_WAS_LEXICAL))
+            *slot = hoist_var(W, n, false);
+        break;
+    case EW__N_ReturnStatement: {
+        W->ret = true;
+        ew__node_t *v = n->as.argument.argument ? n->as.argument.argument : ew__b_undefined(W->L, n);
+        ew__node_t *obj = ew__b_object(W->L, ew__b_list(W->L, 1, ew__b_prop(W->L, ew__b_ident_str(W->L, "v", n), v, n)), n);
+        n->as.argument.argument = obj;
+        break;
+    }
+    case EW__N_BreakStatement:
+    case EW__N_ContinueStatement: scan_jump(W, slot); break;
+    default: break;
+    }
+}
+
+/* Does the subtree assign one of the head names? (functions included: conservative) */
+static int find_head_write(ew__node_t **slot, void *ud)
+{
+    wrap_t *W = ud;
+    ew__node_t *n = *slot, *t = NULL;
+    if (n->type == EW__N_AssignmentExpression)
+        t = n->as.binary.left;
+    else if (n->type == EW__N_UpdateExpression)
+        t = n->as.unary.argument;
+    if (t && t->type == EW__N_Identifier)
+        for (uint32_t i = 0; i < W->nheads; i++)
+            if (ew__atom_eq(t->as.ident.name, W->heads[i]->as.ident.name))
+                return 1;
+    return ew__node_children(n, find_head_write, ud);
+}
+
+static void collect_names(wrap_t *W, ew__node_t *p, uint32_t *cap)
+{
+    if (!p)
+        return;
+    switch (p->type) {
+    case EW__N_Identifier:
+        if (W->nheads == *cap) {
+            *cap = *cap ? *cap * 2 : 4;
+            ew__node_t **h = ew__lalloc(W->L, *cap * sizeof *h);
+            if (W->nheads)
+                memcpy(h, W->heads, W->nheads * sizeof *h);
+            W->heads = h;
+        }
+        W->heads[W->nheads++] = p;
+        break;
+    case EW__N_ObjectPattern:
+        for (uint32_t i = 0; i < p->as.object.properties.len; i++) {
+            ew__node_t *x = p->as.object.properties.items[i];
+            collect_names(W, x->type == EW__N_RestElement ? x->as.argument.argument : x->as.property.value, cap);
+        }
+        break;
+    case EW__N_ArrayPattern:
+        for (uint32_t i = 0; i < p->as.array.elements.len; i++)
+            collect_names(W, p->as.array.elements.items[i], cap);
+        break;
+    case EW__N_AssignmentPattern: collect_names(W, p->as.assign_pattern.left, cap); break;
+    case EW__N_RestElement: collect_names(W, p->as.argument.argument, cap); break;
+    default: break;
+    }
+}
+
+static void head_bindings(wrap_t *W)
+{
+    ew__node_t *loop = W->loop, *decl = NULL;
+    if (loop->type == EW__N_ForStatement)
+        decl = loop->as.for_.init;
+    else if (loop->type == EW__N_ForInStatement || loop->type == EW__N_ForOfStatement)
+        decl = loop->as.for_in.left;
+    if (!decl || decl->type != EW__N_VariableDeclaration || !(decl->spare & EW__SP_WAS_LEXICAL))
+        return;
+    uint32_t cap = 0;
+    for (uint32_t i = 0; i < decl->as.var_decl.declarations.len; i++)
+        collect_names(W, decl->as.var_decl.declarations.items[i]->as.declarator.id, &cap);
+}
+
+static ew__node_t **body_slot(ew__node_t *loop)
+{
+    switch (loop->type) {
+    case EW__N_ForStatement: return &loop->as.for_.body;
+    case EW__N_ForInStatement:
+    case EW__N_ForOfStatement: return &loop->as.for_in.body;
+    default: return &loop->as.while_.body;
+    }
+}
+
+/* The statements after the call: re-do each jump the body returned as a code. */
+static void dispatch(wrap_t *W, ew__node_t *r, ew__nodes_t *out, uint32_t *cap, const ew__node_t *at)
+{
+    ew__lower_t *L = W->L;
+    if (W->brk)
+        ew__nodes_push(L, out, cap, ew__b_if(L, ew__b_binary(L, EW__T_SEQ, ew__b_clone_ident(L, r, at),
+                                                              ew__b_num(L, 1, at), at),
+                                             ew__b_node(L, EW__N_BreakStatement, at), NULL, at));
+    if (W->ret) {
+        ew__node_t *test = ew__b_binary(L, EW__T_SEQ, ew__b_unary(L, EW__T_K_TYPEOF, ew__b_clone_ident(L, r, at), at),
+                                        ew__b_str(L, "object", 6, at), at);
+        ew__node_t *ret = ew__b_return(L, ew__b_member(L, ew__b_clone_ident(L, r, at), "v", at), at);
+        ew__nodes_push(L, out, cap, ew__b_if(L, test, ret, NULL, at));
+    }
+    for (uint32_t i = 0; i < W->jumps.len; i++) {
+        ew__node_t *j = W->jumps.items[i];
+        char kind = j->type == EW__N_BreakStatement ? 'b' : 'c';
+        ew__node_t *test = ew__b_binary(L, EW__T_SEQ, ew__b_clone_ident(L, r, at),
+                                        code_str(L, kind, j->as.jump.label->as.ident.name, at), at);
+        ew__nodes_push(L, out, cap, ew__b_if(L, test, j, NULL, at));
+    }
+}
+
+static void wrap_loop(blk_t *B, ew__node_t *loop)
+{
+    ew__lower_t *L = B->L;
+    wrap_t W;
+    memset(&W, 0, sizeof W);
+    W.L = L;
+    W.B = B;
+    W.loop = loop;
+    head_bindings(&W);
+    ew__node_t **bs = body_slot(loop), *body = *bs;
+    if (loop->type == EW__N_ForStatement && W.nheads && ew__node_children(body, find_head_write, &W))
+        W.head_written = true;
+    scan(&W, bs);
+    body = *bs;
+    if (body->type != EW__N_BlockStatement)
+        body = ew__b_block(L, ew__b_list(L, 1, body), body);
+    ew__node_t *copy = NULL;
+    if (W.head_written) {
+        /* try { body } finally { $c = i; } ... i = $c (one head name: the common case) */
+        ew__node_t *c = ew__temp(L, body);
+        ew__node_t *fin = ew__b_block(L, ew__b_list(L, 1, ew__b_expr_stmt(L, ew__b_assign(L, c,
+                                                     ew__b_clone_ident(L, W.heads[0], body), body), body)), body);
+        ew__node_t *t = ew__b_node(L, EW__N_TryStatement, body);
+        t->as.try_.block = body;
+        t->as.try_.finalizer = fin;
+        body = ew__b_block(L, ew__b_list(L, 1, t), body);
+        copy = ew__b_expr_stmt(L, ew__b_assign(L, ew__b_clone_ident(L, W.heads[0], body),
+                                                ew__b_clone_ident(L, c, body), body), body);
+    }
+    ew__node_t *fn = ew__b_node(L, EW__N_ArrowFunctionExpression, body);
+    fn->spare |= EW__SP_LOOP_BODY;
+    ew__node_t **params = ew__lalloc(L, (W.nheads + 1) * sizeof *params);
+    ew__node_t **args = ew__lalloc(L, (W.nheads + 1) * sizeof *args);
+    for (uint32_t i = 0; i < W.nheads; i++) {
+        params[i] = ew__b_clone_ident(L, W.heads[i], W.heads[i]);
+        args[i] = ew__b_clone_ident(L, W.heads[i], body);
+    }
+    fn->as.function.params = ew__b_list_copy(L, params, W.nheads);
+    fn->as.function.body = body;
+    ew__node_t *call = ew__b_call(L, fn, ew__b_list_copy(L, args, W.nheads), body);
+    ew__nodes_t out = {NULL, 0};
+    uint32_t cap = 0;
+    if (W.brk || W.ret || W.jumps.len) {
+        ew__node_t *r = ew__temp(L, body);
+        ew__nodes_push(L, &out, &cap, ew__b_expr_stmt(L, ew__b_assign(L, r, call, body), body));
+        if (copy)
+            ew__nodes_push(L, &out, &cap, copy);
+        dispatch(&W, r, &out, &cap, body);
+    } else {
+        ew__nodes_push(L, &out, &cap, ew__b_expr_stmt(L, call, body));
+        if (copy)
+            ew__nodes_push(L, &out, &cap, copy);
+    }
+    *bs = ew__b_block(L, out, body);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * The walk
+ */
+
+static bool is_loop(const ew__node_t *n)
+{
+    return n->type == EW__N_ForStatement || n->type == EW__N_ForInStatement || n->type == EW__N_ForOfStatement ||
+           n->type == EW__N_WhileStatement || n->type == EW__N_DoWhileStatement;
+}
+
+static bool pre(ew__walk_t *w, ew__node_t **slot)
+{
+    blk_t *B = w->ud;
+    ew__node_t *n = *slot;
+    if ((n->type == EW__N_ForInStatement || n->type == EW__N_ForOfStatement) &&
+        n->as.for_in.left->type == EW__N_VariableDeclaration)
+        n->as.for_in.left->spare |= EW__SP_DONE;
+    if (n->type == EW__N_LabeledStatement) {
+        ew__node_t *s = n->as.labeled.body;
+        while (s->type == EW__N_LabeledStatement)
+            s = s->as.labeled.body;
+        if (B->nlabels == B->labels_cap) {
+            uint32_t cap = B->labels_cap ? B->labels_cap * 2 : 8;
+            label_t *x = ew__lalloc(B->L, cap * sizeof *x);
+            if (B->nlabels)
+                memcpy(x, B->labels, B->nlabels * sizeof *x);
+            B->labels = x;
+            B->labels_cap = cap;
+        }
+        B->labels[B->nlabels++] = (label_t){n->as.labeled.label->as.ident.name, s};
+    }
+    return false;
+}
+
+static void post(ew__walk_t *w, ew__node_t **slot)
+{
+    blk_t *B = w->ud;
+    ew__lower_t *L = B->L;
+    ew__node_t *n = *slot;
+    switch (n->type) {
+    case EW__N_LabeledStatement: B->nlabels--; break;
+    case EW__N_VariableDeclaration: lexical_to_var(L, n); break;
+    case EW__N_BlockStatement:
+        if (ew__scope_of(L, n)) /* not a function body */
+            hoist_block_functions(L, &n->as.body.body);
+        break;
+    case EW__N_SwitchCase: hoist_block_functions(L, &n->as.switch_case.consequent); break;
+    case EW__N_AssignmentExpression:
+        if (n->as.binary.left->type == EW__N_Identifier && (n->as.binary.left->spare & EW__SP_CONST_WRITE))
+            *slot = const_write(L, n, n->as.binary.left, n->as.binary.right);
+        break;
+    case EW__N_UpdateExpression:
+        if (n->as.unary.argument->type == EW__N_Identifier && (n->as.unary.argument->spare & EW__SP_CONST_WRITE))
+            *slot = const_write(L, n, n->as.unary.argument, NULL);
+        break;
+    default:
+        if (is_loop(n)) {
+            ew__sscope_t *s = ew__scope_of(L, n);
+            if (s && s->wrap_loop)
+                wrap_loop(B, n);
+        }
+        break;
+    }
+}
+
+void ew__lower_block(ew__lower_t *L)
+{
+    rename_bindings(L);
+    blk_t B = {L, NULL, 0, 0};
+    ew__walk_t w = {L, pre, post, &B};
+    ew__walk(&w, &L->program);
+}

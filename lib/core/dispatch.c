@@ -291,19 +291,34 @@ static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
 }
 
 /* Ends req as an uncaught exception with the error value at idx (logged with its stack). */
-static void fail_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
+static void fail_with_status(duk_context *ctx, ew__req_t *r, duk_idx_t idx, ew_status_t why)
 {
+    idx = duk_normalize_index(ctx, idx);
     const char *text = ew__log_uncaught(ctx, idx, "Uncaught ");
-    if (r != NULL)
-        ew__req_fail(r, EW_ERR_EXCEPTION, text);
+    if (r != NULL && !r->complete) {
+        ew__req_fail(r, why, text);
+        /* Where it was thrown, for hosts that show it (e.g. Python's ScriptError.line). */
+        ew_error_t where;
+        duk_dup(ctx, idx);
+        ew__error_from_js(ctx, &where, why);
+        duk_pop(ctx);
+        memcpy(r->error.file, where.file, sizeof(r->error.file));
+        r->error.line = where.line;
+        r->error.column = where.column;
+    }
     duk_pop(ctx);
 }
 
-/* Ends req with a plain message as the exception. */
-static void fail_with_message(duk_context *ctx, ew__req_t *r, const char *msg)
+static void fail_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
+{
+    fail_with_status(ctx, r, idx, EW_ERR_EXCEPTION);
+}
+
+/* Ends req because the script has no way to answer it (no listener, no respondWith). */
+static void fail_no_handler(duk_context *ctx, ew__req_t *r, const char *msg)
 {
     duk_push_error_object(ctx, DUK_ERR_ERROR, "%s", msg);
-    fail_with_value(ctx, r, -1);
+    fail_with_status(ctx, r, -1, EW_ERR_NO_HANDLER);
     duk_pop(ctx);
 }
 
@@ -584,7 +599,7 @@ static duk_ret_t fetch_body(duk_context *ctx, void *udata)
     duk_size_t n = duk_get_length(ctx, -1);
     duk_pop(ctx);
     if (n == 0) {
-        fail_with_message(ctx, r, "No fetch handler: the script did not call addEventListener(\"fetch\", ...).");
+        fail_no_handler(ctx, r, "No fetch handler: the script did not call addEventListener(\"fetch\", ...).");
         return 0;
     }
     push_event(ctx, "fetchProto", r->id, "fetch");
@@ -601,7 +616,7 @@ static duk_ret_t fetch_body(duk_context *ctx, void *udata)
     duk_push_int(ctx, flags & ~EV_DISPATCHING);
     duk_put_prop_literal(ctx, -2, EV_FLAGS);
     if (!(flags & EV_RESPONDED))
-        fail_with_message(ctx, r, "No response: the fetch event listener did not call event.respondWith().");
+        fail_no_handler(ctx, r, "No response: the fetch event listener did not call event.respondWith().");
     return 0;
 }
 
@@ -648,8 +663,8 @@ static duk_ret_t scheduled_body(duk_context *ctx, void *udata)
     duk_size_t n = duk_get_length(ctx, -1);
     duk_pop(ctx);
     if (n == 0) {
-        fail_with_message(ctx, r,
-                          "No scheduled handler: the script did not call addEventListener(\"scheduled\", ...).");
+        fail_no_handler(ctx, r,
+                        "No scheduled handler: the script did not call addEventListener(\"scheduled\", ...).");
         return 0;
     }
     push_event(ctx, "scheduledProto", r->id, "scheduled");

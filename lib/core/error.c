@@ -106,6 +106,64 @@ void ew__error_from_js(duk_context *ctx, ew_error_t *err, ew_status_t code)
     }
 }
 
+/* Duktape's stack lines carry engine details a Worker author cannot use: frames inside the engine's own C
+ * files ("at [anon] (duk_api_stack.c:2205) internal") and call flags after the position ("preventsyield",
+ * "strict", "construct", "tailcall", "native"). Keeps "    at fn (file:line)" lines only, like V8's. */
+static bool is_flag_word(const char *w, size_t n)
+{
+    static const char *flags[] = {"preventsyield", "strict", "construct", "tailcall", "native", "internal"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (strlen(flags[i]) == n && memcmp(flags[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+static void push_clean_stack(duk_context *ctx, const char *s, size_t len)
+{
+    duk_push_fixed_buffer(ctx, len + 1);
+    char *out = duk_get_buffer_data(ctx, -1, NULL);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(s + i, '\n', len - i);
+        size_t end = nl ? (size_t) (nl - s) : len, n = end - i;
+        const char *line = s + i;
+        if (memmem(line, n, ") internal", 10) != NULL && memmem(line, n, "(duk_", 5) != NULL) {
+            i = nl ? end + 1 : len;
+            continue; /* a frame inside the engine */
+        }
+        /* Cut after the last ')' when only flag words follow it. */
+        size_t paren = n;
+        while (paren > 0 && line[paren - 1] != ')')
+            paren--;
+        if (paren > 0) {
+            bool only_flags = true;
+            for (size_t w = paren; w < n && only_flags;) {
+                while (w < n && line[w] == ' ')
+                    w++;
+                size_t we = w;
+                while (we < n && line[we] != ' ')
+                    we++;
+                if (we > w && !is_flag_word(line + w, we - w))
+                    only_flags = false;
+                w = we;
+            }
+            if (only_flags)
+                n = paren;
+        }
+        if (n >= 3 && memcmp(line + n - 3, " ()", 3) == 0) {
+            i = nl ? end + 1 : len;
+            continue; /* a native frame without a position (e.g. the Error constructor itself) */
+        }
+        if (o > 0)
+            out[o++] = '\n';
+        memcpy(out + o, line, n);
+        o += n;
+        i = nl ? end + 1 : len;
+    }
+    duk_push_lstring(ctx, out, o);
+    duk_remove(ctx, -2);
+}
+
 /* Safe-call body: [value] -> [text]. Prefers .stack (it includes the message) for Error objects. */
 static duk_ret_t error_text(duk_context *ctx, void *udata)
 {
@@ -113,7 +171,9 @@ static duk_ret_t error_text(duk_context *ctx, void *udata)
     if (duk_is_error(ctx, -1)) {
         duk_get_prop_string(ctx, -1, "stack");
         if (duk_is_string(ctx, -1)) {
-            (void) ew__to_utf8(ctx, -1, NULL);
+            size_t len;
+            const char *stack = ew__to_utf8(ctx, -1, &len);
+            push_clean_stack(ctx, stack, len);
             return 1;
         }
         duk_pop(ctx);

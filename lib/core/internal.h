@@ -188,4 +188,18 @@ void ew__collections_init(duk_context *ctx);
  * absent). May throw. */
 void ew__builtins_init(duk_context *ctx);
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Coroutines (coro.c, lib/js/coro.js): async functions, generators and async generators on Duktape threads.
+ * The helpers' contract for the compiler's lowering is docs/coroutines.md.
+ */
+
+/* Loads the coroutine runtime (lib/js/coro.js). Call once per heap, after ew__promise_init() and
+ * ew__collections_init() (it needs %Promise% and %IteratorPrototype%), before user code runs. May throw. */
+void ew__coro_init(duk_context *ctx);
+/* Adds the coroutine helpers (async, await, generator, yield, yieldStar, asyncGenerator, asyncYield,
+ * asyncYieldStar, asyncIterator, asyncNext, asyncClose, asyncCloseThrow, asyncNoAwait, markAsync,
+ * markGenerator, markAsyncGenerator, RET) as properties of the object on top of the stack, which stays
+ * there. The same function objects each time: they belong to the heap, not to a module. */
+void ew__coro_push_helpers(duk_context *ctx);
+
 #endif /* EW_CORE_INTERNAL_H */

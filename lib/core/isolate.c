@@ -259,6 +259,7 @@ static duk_ret_t setup_runtime(duk_context *ctx, void *udata)
     ew__builtins_init(ctx);
     ew__promise_init(ctx);
     ew__collections_init(ctx);
+    ew__coro_init(ctx);
     ew__web_init(ctx);
     ew__timers_init(ctx);
     /* globalThis and self, as Workers have them. */

@@ -18,6 +18,7 @@ void ew__def_hidden_value(duk_context *ctx, duk_idx_t obj_idx, const char *name)
 static void push_native(duk_context *ctx, duk_c_function fn, duk_idx_t nargs)
 {
     duk_push_c_function(ctx, fn, nargs);
+    ew__duk_clear_constructable(ctx, -1); /* methods and accessors are not constructors */
     duk_get_global_string(ctx, "Function");
     duk_get_prop_string(ctx, -1, "prototype");
     duk_set_prototype(ctx, -3);

@@ -12,6 +12,9 @@ extern __attribute__((visibility("hidden"))) int ew__duk_stack_check(void);
 /* Appended to duktape.c by prepare.py: the running coroutine checks for interrupts at its next instruction. */
 struct duk_hthread;
 extern __attribute__((visibility("hidden"))) void ew__duk_interrupt_now(struct duk_hthread *ctx);
+/* Also appended: make the function at idx non-constructable; the object's internal class number. */
+extern __attribute__((visibility("hidden"))) void ew__duk_clear_constructable(struct duk_hthread *ctx, int idx);
+extern __attribute__((visibility("hidden"))) int ew__duk_class_number(struct duk_hthread *ctx, int idx);
 
 #define DUK_USE_INTERRUPT_COUNTER
 #define DUK_USE_EXEC_TIMEOUT_CHECK(udata) ew__duk_exec_timeout((udata))

@@ -9,7 +9,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
   * duktape.c: the regex executor checks the CPU deadline every 4096 steps (Duktape's native regex engine
     never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), the
     interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
-    ew__duk_interrupt_now() is appended (see INTERRUPT_NOW), and the duk_*_prop_index API checks the
+    ew__duk_interrupt_now(), ew__duk_clear_constructable() and ew__duk_class_number() are appended (see
+    INTERRUPT_NOW), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK).
 
 Every patch must match exactly once: a Duktape update that moves the code fails the build loudly instead
@@ -30,6 +31,20 @@ DUK_EXTERNAL void ew__duk_interrupt_now(duk_context *ctx) {
 	if (thr->heap->curr_thread != NULL) {
 		thr->heap->curr_thread->interrupt_counter = 0;
 	}
+}
+
+/* libedgeworker: built-in methods are not constructors (`new Map.prototype.get()` must throw TypeError and
+ * IsConstructor must be false); Duktape makes every C function constructable. */
+DUK_EXTERNAL void ew__duk_clear_constructable(duk_context *ctx, duk_idx_t idx) {
+	duk_hobject *h = duk_require_hobject((duk_hthread *) ctx, idx);
+	DUK_HOBJECT_CLEAR_CONSTRUCTABLE(h);
+}
+
+/* libedgeworker: the internal class number of the object at idx (-1 if not an object), e.g. to tell typed
+ * arrays apart without duk_inspect_value (which allocates). Values are Duktape's DUK_HOBJECT_CLASS_*. */
+DUK_EXTERNAL duk_int_t ew__duk_class_number(duk_context *ctx, duk_idx_t idx) {
+	duk_hobject *h = duk_get_hobject((duk_hthread *) ctx, idx);
+	return h != NULL ? (duk_int_t) DUK_HOBJECT_GET_CLASS_NUMBER(h) : -1;
 }
 """
 

@@ -9,5 +9,8 @@ extern const unsigned char ew__js_prelude[];
 extern const size_t ew__js_prelude_len;
 /* helpers.js: the runtime helpers compiled code reaches through its hidden parameter (lib/compile). */
 extern const unsigned char ew__js_helpers[]; extern const size_t ew__js_helpers_len;
+/* coro.js: async functions, generators and async generators on coroutines (lib/core/coro.c). */
+extern const unsigned char ew__js_coro[];
+extern const size_t ew__js_coro_len;
 
 #endif

@@ -824,3 +824,33 @@ Test(compile_emit, too_deep_trees_fail_with_a_diagnostic)
     ew__diag_dispose(&diag);
     ew__arena_dispose(&b.arena);
 }
+
+/* A strict function in sloppy surroundings (a module body wrapped in a function, a class method a pass made
+ * plain) says so with a directive; the code inside it, and code already strict, gets none. */
+Test(compile_emit, strict_functions_get_their_directive_once)
+{
+    parsed_t p;
+    cr_assert(parse(&p, "var x = function () { return this; };\nclass A { m() {} }", true));
+    ew__node_t *fn = ew__arena_zalloc(&p.arena, sizeof *fn), *body = ew__arena_zalloc(&p.arena, sizeof *body);
+    fn->type = EW__N_FunctionExpression;
+    fn->flags = EW__NF_STRICT;
+    body->type = EW__N_BlockStatement;
+    body->as.body.body = p.prog->as.program.body;
+    fn->as.function.body = body;
+    char *text = emit(fn, LAYOUT_RETAIN, NULL);
+    cr_expect_str_eq(text, "function() { \"use strict\"; var x = function() { return this; };\n  class A { m() {} } }");
+    free(text);
+    /* a method turned into a plain function inside sloppy code */
+    ew__node_t *m = p.prog->as.program.body.items[1]->as.class_.body->as.body.body.items[0]->as.method.value;
+    cr_assert(m->flags & EW__NF_STRICT);
+    text = emit(m, LAYOUT_RETAIN, NULL);
+    cr_expect_str_eq(text, "\nfunction() { \"use strict\"; }"); /* kept on its line 2 */
+    free(text);
+    parsed_dispose(&p);
+    /* a script whose directive is already there gets no second one */
+    cr_assert(parse(&p, "'use strict'; function f() {}", false));
+    text = emit(p.prog, LAYOUT_RETAIN, NULL);
+    cr_expect_str_eq(text, "\"use strict\"; function f() {}");
+    free(text);
+    parsed_dispose(&p);
+}

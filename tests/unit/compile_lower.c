@@ -240,3 +240,109 @@ Test(lower, compile_object_literals_duktape_cannot_parse)
     };
     RUN(c);
 }
+
+Test(lower, compile_params)
+{
+    static const js_case_t c[] = {
+        {"function f(a, b = 2) { return a + b; } R = f(1) + f(1, 3) + f(1, undefined)", "10"},
+        {"function f(a = 1) { return a; } R = f(null)", "null"},
+        {"function f(a, b = a * 2) { return b; } R = f(4)", "8"},
+        {"function f(...r) { return r.length + ':' + Array.isArray(r); } R = f(1, 2, 3)", "3:true"},
+        {"function f(a, ...r) { return r.join(); } R = f(1, 2, 3)", "2,3"},
+        {"var f = (...a) => a.length; R = f(1, 2)", "2"},
+        {"function f({a, b}, [c]) { return a + b + c; } R = f({a: 1, b: 2}, [3])", "6"},
+        {"function f({a} = {a: 5}) { return a; } R = f() + f({a: 1})", "6"},
+        {"var n = 0; function f(a = n++) { return a; } f(); f(1); f(); R = n", "2"},
+        {"function f(a = () => this) { return a(); } var o = {f}; R = o.f() === o", "true"},
+        {"var f = (a, {b = 2} = {}) => a + b; R = f(1)", "3"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_destructuring)
+{
+    static const js_case_t c[] = {
+        {"var {a, b: {c}} = {a: 1, b: {c: 2}}; R = a + c", "3"},
+        {"var [x, , y = 5] = [1, 2]; R = x + y", "6"},
+        {"var [x = 1] = [null]; R = x", "null"},
+        {"var {a = 1} = {a: undefined}; R = a", "1"},
+        {"var {a, ...rest} = {a: 1, b: 2, c: 3}; R = JSON.stringify(rest)", "{\"b\":2,\"c\":3}"},
+        {"var [a, ...rest] = 'xyz'; R = a + rest.join('')", "xyz"},
+        {"var a = 1, b = 2; [a, b] = [b, a]; R = a + ',' + b", "2,1"},
+        {"var o = {}; ({x: o.p, y: o['q']} = {x: 1, y: 2}); R = o.p + o.q", "3"},
+        {"var n = 0, src = {get a() { n++; return 1; }}; var {a} = src; R = n", "1"},
+        {"try { var {} = null; } catch (e) { R = e.name; }", "TypeError"},
+        {"try { var {a} = undefined; } catch (e) { R = e.name; }", "TypeError"},
+        {"var k = 'z'; var {[k]: v} = {z: 9}; R = v", "9"},
+        {"var closed = 0; var it = {[Symbol.iterator]() { var i = 0; return {next() { return {value: i++, done: false}; }, return() { closed++; return {}; }}; }};"
+         " var [a, b] = it; R = a + b + ':' + closed", "1:1"},
+        {"var order = []; var {a = order.push('a'), b = order.push('b')} = {}; R = order.join()", "a,b"},
+        {"var r; R = (r = [1, 2], [a1, a2] = r) === r", "true"},
+        {"try { throw {m: 3}; } catch ({m}) { R = m; }", "3"},
+        {"var s = ''; for (var [k, v] in {ab: 1}) s += k + v; R = s", "ab"},
+        {"var {0: z, length} = 'hi'; R = z + length", "h2"},
+        {"var {1: one, ...others} = ['a', 'b', 'c']; R = one + Object.keys(others).join()", "b0,2"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_block_scoping)
+{
+    static const js_case_t c[] = {
+        {"let x = 1; { let x = 2; } R = x", "1"},
+        {"const a = 5; R = a", "5"},
+        {"var x = 'g'; function f() { { let x = 'b'; } return x; } R = f()", "g"},
+        {"var fs = []; for (let i = 0; i < 3; i++) fs.push(() => i); R = fs.map(f => f()).join()", "0,1,2"},
+        {"var fs = []; for (let i = 0; i < 3; i++) { fs.push(() => i); i++; } R = fs.map(f => f()).join()", "1,3"},
+        {"var fs = []; for (const k in {a: 1, b: 2}) fs.push(() => k); R = fs.map(f => f()).join()", "a,b"},
+        {"var fs = []; for (var i = 0; i < 3; i++) { let j = i; fs.push(() => j); } R = fs.map(f => f()).join()", "0,1,2"},
+        {"function f() { for (let i = 0; i < 5; i++) { if (i == 2) return i; (() => i)(); } } R = f()", "2"},
+        {"var s = 0; for (let i = 0; i < 5; i++) { if (i == 3) break; s += i; (() => i)(); } R = s", "3"},
+        {"var s = 0; for (let i = 0; i < 5; i++) { if (i % 2) continue; s += i; (() => i)(); } R = s", "6"},
+        {"var s = 0; outer: for (var j = 0; j < 3; j++) { for (let i = 0; i < 3; i++) { (() => i)(); if (i == 1) continue outer; if (j == 2) break outer; s++; } } R = s", "2"},
+        {"var s = []; for (let i = 0; i < 2; i++) { var v = i; s.push(() => i); } R = v", "1"},
+        {"try { const c = 1; c = 2; R = 'no'; } catch (e) { R = e.name; }", "TypeError"},
+        {"try { const c = 1; c++; } catch (e) { R = e.name; }", "TypeError"},
+        {"for (let i = 0; i < 2; i++) { let x; if (i == 0) x = 5; R = x; }", "undefined"},
+        {"{ function g() { return 1; } } R = g()", "1"},
+        {"R = (function () { 'use strict'; var r = typeof h; { function h() {} } return r; })()", "undefined"},
+        {"let a = 1; { let a = 2; { let a = 3; R = a; } }", "3"},
+        {"var o = {x: 0}; { let x = 1; o = {x}; } R = o.x", "1"},
+        {"var x = 10; { let x = 1; var f = function () { return x; }; } R = f() + x", "11"},
+        {"var fs = []; let i = 0; while (i < 2) { let j = i++; fs.push(() => j); } R = fs.map(f => f()).join()", "0,1"},
+        {"var fs = []; for (let [a, b] of [[1, 2], [3, 4]]) fs.push(() => a + b); R = fs.map(f => f()).join()", "3,7"},
+        {"function f() { var o = {v: 1}; for (let i = 0; i < 1; i++) { (() => i)(); return this === o; } } var o2 = {f}; R = o2.f()", "false"},
+        {"var o = {f() { for (let i = 0; i < 1; i++) { (() => i)(); return this; } }}; R = o.f() === o", "true"},
+        {"function f() { for (let i = 0; i < 1; i++) { (() => i)(); return arguments[0]; } } R = f(7)", "7"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_for_of)
+{
+    static const js_case_t c[] = {
+        {"var s = 0; for (var x of [1, 2, 3]) s += x; R = s", "6"},
+        {"var s = ''; for (const ch of 'ab') s += ch; R = s", "ab"},
+        {"var s = 0; for (const [k, v] of new Map([[1, 2], [3, 4]])) s += k * v; R = s", "14"},
+        {"var a = [1, 2]; var n = 0; for (var x of a) { if (n++ < 2) a.push(x); } R = a.join()", "1,2,1,2"},
+        {"var closed = 0; function It() { var i = 0; return {[Symbol.iterator]() { return this; },"
+         " next() { return {value: i++, done: false}; }, return() { closed++; return {}; }}; }"
+         " for (var x of It()) { if (x == 2) break; } R = closed", "1"},
+        {"var closed = 0; var it = {[Symbol.iterator]() { return this; }, next() { return {value: 1, done: false}; },"
+         " return() { closed++; return {}; }}; try { for (var x of it) throw 1; } catch (e) {} R = closed", "1"},
+        {"var closed = 0; var it = {[Symbol.iterator]() { return this; }, next() { return {value: 1, done: false}; },"
+         " return() { closed++; return {}; }}; function f() { for (var x of it) return 5; } R = f() + ':' + closed", "5:1"},
+        {"var closed = 0; var it = {[Symbol.iterator]() { return this; }, next() { throw 7; },"
+         " return() { closed++; return {}; }}; try { for (var x of it); } catch (e) { R = e + ':' + closed; }", "7:0"},
+        {"var s = 0; outer: for (var a of [1, 2]) { for (var b of [1, 2]) { if (b == 2) continue outer; s += a * b; } } R = s", "3"},
+        {"var o = {}; for (o.p of [4]); R = o.p", "4"},
+        {"var s = 0; for ({a: s} of [{a: 9}]); R = s", "9"},
+        {"var fs = []; for (let x of [1, 2]) fs.push(() => x); R = fs.map(f => f()).join()", "1,2"},
+        {"var saved = Array.prototype[Symbol.iterator]; Array.prototype[Symbol.iterator] = function () {"
+         " var d = false; return {next() { var r = {value: 'x', done: d}; d = true; return r; }}; };"
+         " var s = ''; for (var v of [1, 2]) s += v; Array.prototype[Symbol.iterator] = saved; R = s", "x"},
+        {"try { for (var x of 5); } catch (e) { R = e.name; }", "TypeError"},
+        {"var s = 0; for (var x of new Set([1, 2, 2])) s += x; R = s", "3"},
+    };
+    RUN(c);
+}

@@ -1,0 +1,225 @@
+/*
+ * compile262 — runs test262 tests through the whole compiler (ew__compile: parse, lower, emit) and Duktape, for
+ * a first pass rate of the lowering passes. Each path read from stdin (one per line) gets one answer line:
+ *   PASS path | FAIL path: reason | UNSUPPORTED path: message (a feature not lowered yet: async, generators,
+ *   classes, modules) | SKIP path (module or async tests, $262 host features)
+ * The test runs in a forked child with a 5 s alarm, on a heap prepared like an isolate's (built-ins, Promise,
+ * collections, helpers.js). Harness files (assert.js, sta.js, includes) are compiled with the test.
+ *
+ *   find test262/test/language/expressions -name '*.js' | compile262 TEST262_DIR | sort | uniq -c ...
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "compile/compile.h"
+#include "core/internal.h"
+#include "js_bytecode.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t) n + 1);
+    if (b && fread(b, 1, (size_t) n, f) != (size_t) n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) {
+        b[n] = 0;
+        *len = (size_t) n;
+    }
+    return b;
+}
+
+static void append(char **buf, size_t *len, const char *s, size_t n)
+{
+    *buf = realloc(*buf, *len + n + 2);
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[(*len)++] = '\n';
+    (*buf)[*len] = 0;
+}
+
+static bool add_include(const char *dir, const char *name, char **buf, size_t *len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/harness/%s", dir, name);
+    size_t n;
+    char *s = slurp(path, &n);
+    if (!s)
+        return false;
+    append(buf, len, s, n);
+    free(s);
+    return true;
+}
+
+static duk_ret_t init_body(duk_context *c, void *udata)
+{
+    (void) udata;
+    ew__microtask_init(c);
+    ew__builtins_init(c);
+    ew__promise_init(c);
+    ew__collections_init(c);
+    duk_push_external_buffer(c);
+    duk_config_buffer(c, -1, (void *) ew__js_helpers, ew__js_helpers_len);
+    duk_load_function(c);
+    duk_push_object(c);
+    duk_push_global_object(c);
+    duk_call(c, 2);
+    return 1;
+}
+
+/* Runs compiled text; returns NULL or the thrown error's name (static buffer). */
+static const char *run(const ew__compile_out_t *out, char *why, size_t cap)
+{
+    duk_context *ctx = duk_create_heap_default();
+    if (duk_safe_call(ctx, init_body, NULL, 0, 1) != 0) {
+        snprintf(why, cap, "init: %s", duk_safe_to_string(ctx, -1));
+        return why;
+    }
+    duk_push_lstring(ctx, out->text, out->len);
+    duk_push_string(ctx, "test.js");
+    if (duk_pcompile(ctx, DUK_COMPILE_FUNCTION) != 0) {
+        snprintf(why, cap, "duktape-compile %s", duk_safe_to_string(ctx, -1));
+        return why;
+    }
+    duk_push_global_object(ctx);
+    duk_dup(ctx, -3);
+    if (duk_pcall_method(ctx, 1) != 0) {
+        duk_get_prop_string(ctx, -1, "name");
+        snprintf(why, cap, "%s", duk_safe_to_string(ctx, -1));
+        duk_pop(ctx);
+        duk_get_prop_string(ctx, -2, "message");
+        size_t l = strlen(why);
+        snprintf(why + l, cap - l, " %s", duk_safe_to_string(ctx, -1));
+        return why;
+    }
+    return NULL;
+}
+
+static void field(const char *meta, const char *key, char *out, size_t cap)
+{
+    out[0] = 0;
+    const char *p = strstr(meta, key);
+    if (!p)
+        return;
+    p += strlen(key);
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t) (e - p) : strlen(p);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+static int one(const char *dir, const char *path, char *msg, size_t cap)
+{
+    size_t n;
+    char *src = slurp(path, &n);
+    if (!src)
+        return snprintf(msg, cap, "unreadable"), 1;
+    char *m0 = strstr(src, "/*---"), *m1 = m0 ? strstr(m0, "---*/") : NULL;
+    char meta[8192] = "";
+    if (m0 && m1 && (size_t) (m1 - m0) < sizeof meta) {
+        memcpy(meta, m0, (size_t) (m1 - m0));
+        meta[m1 - m0] = 0;
+    }
+    char flags[512], includes[1024], phase[64], type[64];
+    field(meta, "flags:", flags, sizeof flags);
+    field(meta, "includes:", includes, sizeof includes);
+    field(meta, "  phase:", phase, sizeof phase);
+    field(meta, "  type:", type, sizeof type);
+    if (strstr(flags, "module") || strstr(flags, "async") || strstr(src, "$262") || strstr(phase, "resolution"))
+        return free(src), 3;
+    char *buf = NULL;
+    size_t len = 0;
+    bool raw = strstr(flags, "raw") != NULL;
+    if (strstr(flags, "onlyStrict"))
+        append(&buf, &len, "\"use strict\";", 13);
+    if (!raw) {
+        add_include(dir, "assert.js", &buf, &len);
+        add_include(dir, "sta.js", &buf, &len);
+        for (char *t = strtok(includes, "[], "); t; t = strtok(NULL, "[], "))
+            add_include(dir, t, &buf, &len);
+    }
+    append(&buf, &len, src, n);
+    free(src);
+    ew__compile_opts_t in = {buf, len, path, false};
+    ew__compile_out_t out;
+    ew__diag_t d;
+    ew__diag_init(&d);
+    bool ok = ew__compile(&in, &out, &d);
+    free(buf);
+    bool negative_parse = strstr(phase, "parse") || strstr(phase, "early");
+    if (!ok) {
+        int r = strstr(d.message, "not supported yet") ? 2 : negative_parse ? 0 : 1;
+        snprintf(msg, cap, "%s", d.message);
+        ew__diag_dispose(&d);
+        return r;
+    }
+    ew__diag_dispose(&d);
+    if (negative_parse)
+        return ew__compile_out_dispose(&out), snprintf(msg, cap, "expected a SyntaxError"), 1;
+    char why[512];
+    const char *err = run(&out, why, sizeof why);
+    ew__compile_out_dispose(&out);
+    if (type[0] && strstr(phase, "runtime")) {
+        if (err && !strncmp(err, type, strlen(type)))
+            return 0;
+        return snprintf(msg, cap, "expected %s, got %s", type, err ? err : "no error"), 1;
+    }
+    if (err)
+        return snprintf(msg, cap, "%s", err), 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: compile262 TEST262_DIR < paths\n");
+        return 2;
+    }
+    char path[4096];
+    while (fgets(path, sizeof path, stdin)) {
+        path[strcspn(path, "\n")] = 0;
+        int fd[2];
+        if (pipe(fd))
+            return 1;
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fd[0]);
+            alarm(5);
+            char msg[600] = "";
+            int r = one(argv[1], path, msg, sizeof msg);
+            for (char *c = msg; *c; c++)
+                if (*c == '\n')
+                    *c = ' ';
+            dprintf(fd[1], "%s", msg);
+            _exit(r);
+        }
+        close(fd[1]);
+        char msg[700] = "";
+        ssize_t k = read(fd[0], msg, sizeof msg - 1);
+        msg[k > 0 ? k : 0] = 0;
+        close(fd[0]);
+        int st;
+        waitpid(pid, &st, 0);
+        int r = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        const char *tag[] = {"PASS", "FAIL", "UNSUPPORTED", "SKIP"};
+        if (r < 0)
+            printf("FAIL %s: crashed or timed out (signal %d)\n", path, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        else
+            printf("%s %s%s%s\n", tag[r], path, msg[0] ? ": " : "", msg);
+        fflush(stdout);
+    }
+    return 0;
+}
