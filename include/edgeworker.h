@@ -172,6 +172,25 @@ EW_API ew_status_t ew_call_resolve_bytes(ew_call_t *call, const void *data, size
 /* Rejects the call's promise with an Error whose message is `message` (UTF-8, NUL-terminated). */
 EW_API ew_status_t ew_call_reject(ew_call_t *call, const char *message);
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Storage resources: Cloudflare's bindings backed by the runtime's state directory (SQLite databases, files).
+ * A resource is named by its id (KV namespace id, D1 database name, R2 bucket name): every worker, thread and
+ * process using the same state directory and id sees the same data. With no state directory the data lives
+ * in memory for the runtime's lifetime.
+ */
+
+typedef enum ew_resource_kind {
+    EW_RESOURCE_KV = 1,       /* env.NAME is a KV namespace (get/put/delete/list/getWithMetadata) */
+    EW_RESOURCE_D1 = 2,       /* env.NAME is a D1 database (later) */
+    EW_RESOURCE_R2 = 3        /* env.NAME is an R2 bucket (later) */
+} ew_resource_kind_t;
+
+typedef struct ew_resource {
+    ew_resource_kind_t kind;
+    const char *binding;      /* the env property, e.g. "USERS_KV"; copied */
+    const char *id;           /* storage name: [A-Za-z0-9._-]+, at most 200 bytes; copied */
+} ew_resource_t;
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -182,6 +201,8 @@ typedef struct ew_worker_config {
     size_t nvars;
     const ew_binding_t *bindings; /* `nbindings` host bindings on env, copied */
     size_t nbindings;
+    const ew_resource_t *resources; /* `nresources` storage bindings on env, copied */
+    size_t nresources;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once, runs its top level in a fresh isolate, and keeps the compiled

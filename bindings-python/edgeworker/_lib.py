@@ -97,6 +97,20 @@ class ew_binding_t(ctypes.Structure):
     ]
 
 
+class ew_resource_t(ctypes.Structure):
+    _fields_ = [
+        ("kind", ctypes.c_int),
+        ("binding", ctypes.c_char_p),
+        ("id", ctypes.c_char_p),
+    ]
+
+
+#: ew_resource_kind_t
+EW_RESOURCE_KV = 1
+EW_RESOURCE_D1 = 2
+EW_RESOURCE_R2 = 3
+
+
 class ew_worker_config_t(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -108,6 +122,8 @@ class ew_worker_config_t(ctypes.Structure):
         ("nvars", ctypes.c_size_t),
         ("bindings", ctypes.POINTER(ew_binding_t)),
         ("nbindings", ctypes.c_size_t),
+        ("resources", ctypes.POINTER(ew_resource_t)),
+        ("nresources", ctypes.c_size_t),
     ]
 
 

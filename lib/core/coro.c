@@ -110,6 +110,8 @@ static duk_ret_t promise_resolve_safe(duk_context *ctx, void *udata)
  * the await instead. */
 static void then_with_handlers(duk_context *ctx, duk_idx_t p, duk_idx_t target, int step)
 {
+    p = duk_normalize_index(ctx, p);
+    target = duk_normalize_index(ctx, target);
     duk_push_heapptr(ctx, coro_state(ctx)->then);
     duk_dup(ctx, p);
     push_handler(ctx, target, step << 1);

@@ -503,7 +503,7 @@ function (native, global) {
                 agAwaitReturn(r);
                 return;
             }
-            agComplete(r, q[1], q[0] === M_THROW, true);
+            agComplete(r, q[0] === M_THROW ? q[1] : undefined, q[0] === M_THROW, true);
         }
     }
 

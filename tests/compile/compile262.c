@@ -7,12 +7,14 @@
  * collections, helpers.js). Harness files (assert.js, sta.js, includes) are compiled with the test.
  *
  *   find test262/test/language/expressions -name '*.js' | compile262 TEST262_DIR | sort | uniq -c ...
+ *   compile262 --bench N FILE...    compile speed (parse + lower + emit), input MB/s of CPU time
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compile/compile.h"
@@ -96,11 +98,8 @@ static const char *run(const ew__compile_out_t *out, char *why, size_t cap)
     duk_dup(ctx, -3);
     if (duk_pcall_method(ctx, 1) != 0) {
         duk_get_prop_string(ctx, -1, "name");
-        snprintf(why, cap, "%s", duk_safe_to_string(ctx, -1));
-        duk_pop(ctx);
         duk_get_prop_string(ctx, -2, "message");
-        size_t l = strlen(why);
-        snprintf(why + l, cap - l, " %s", duk_safe_to_string(ctx, -1));
+        snprintf(why, cap, "%s %s", duk_safe_to_string(ctx, -2), duk_safe_to_string(ctx, -1));
         return why;
     }
     return NULL;
@@ -138,6 +137,7 @@ static int one(const char *dir, const char *path, char *msg, size_t cap)
     field(meta, "includes:", includes, sizeof includes);
     field(meta, "  phase:", phase, sizeof phase);
     field(meta, "  type:", type, sizeof type);
+    memmove(type, type + strspn(type, " "), strlen(type + strspn(type, " ")) + 1);
     if (strstr(flags, "module") || strstr(flags, "async") || strstr(src, "$262") || strstr(phase, "resolution"))
         return free(src), 3;
     char *buf = NULL;
@@ -182,8 +182,42 @@ static int one(const char *dir, const char *path, char *msg, size_t cap)
     return 0;
 }
 
+/* --bench N FILE...: compiles each file N times (parse + lower + emit); prints input MB/s of CPU time. */
+static int bench(int n, char **files, int nfiles)
+{
+    double bytes = 0, secs = 0;
+    for (int i = 0; i < nfiles; i++) {
+        size_t len;
+        char *src = slurp(files[i], &len);
+        if (!src)
+            return fprintf(stderr, "%s: unreadable\n", files[i]), 1;
+        clock_t t0 = clock();
+        for (int k = 0; k < n; k++) {
+            ew__compile_opts_t in = {src, len, files[i], false};
+            ew__compile_out_t out;
+            ew__diag_t d;
+            ew__diag_init(&d);
+            if (!ew__compile(&in, &out, &d)) {
+                fprintf(stderr, "%s\n", d.text ? d.text : d.message);
+                ew__diag_dispose(&d);
+                free(src);
+                return 1;
+            }
+            ew__diag_dispose(&d);
+            ew__compile_out_dispose(&out);
+        }
+        secs += (double) (clock() - t0) / CLOCKS_PER_SEC;
+        bytes += (double) len * n;
+        free(src);
+    }
+    printf("%.1f MB/s (%.0f bytes in %.3f s)\n", bytes / secs / 1e6, bytes, secs);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 3 && !strcmp(argv[1], "--bench"))
+        return bench(atoi(argv[2]), argv + 3, argc - 3);
     if (argc < 2) {
         fprintf(stderr, "usage: compile262 TEST262_DIR < paths\n");
         return 2;
