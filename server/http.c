@@ -267,10 +267,108 @@ static void on_worker_response(void *udata, ew_response_t *resp, const ew_error_
     write_response(c, resp);
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * GET /__scheduled?cron=…&time=… (--test-scheduled): fires the Worker's scheduled handler, as `wrangler dev
+ * --test-scheduled` does, and answers 200 "Ran scheduled event" (wrangler's text) or 500 with the reason.
+ */
+
+/* The query string when the request's path is exactly /__scheduled, else NULL. */
+static const char *scheduled_query(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? strchr(p + 3, '/') : url;
+    if (p == NULL || strncmp(p, "/__scheduled", 12) != 0 || (p[12] != '\0' && p[12] != '?' && p[12] != '#'))
+        return NULL;
+    return p[12] == '?' ? p + 13 : "";
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Copies parameter `name` of an application/x-www-form-urlencoded query into out, decoded as
+ * URLSearchParams decodes it ('+' is a space, %XX a byte). "" when absent; false when it does not fit. */
+static bool query_param(const char *q, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    out[0] = '\0';
+    for (const char *p = q; p != NULL && *p != '\0' && *p != '#'; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, name, nl) != 0 || p[nl] != '=')
+            continue;
+        size_t o = 0;
+        for (p += nl + 1; *p != '\0' && *p != '&' && *p != '#'; p++) {
+            char ch = *p == '+' ? ' ' : *p;
+            if (*p == '%' && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
+                ch = (char) (hex_digit(p[1]) * 16 + hex_digit(p[2]));
+                p += 2;
+            }
+            if (o + 1 >= outlen)
+                return false;
+            out[o++] = ch;
+        }
+        out[o] = '\0';
+        return true; /* the first one, as URLSearchParams.get() */
+    }
+    return true;
+}
+
+/* Queues a short text/plain response (keep-alive preserved). */
+static void write_text(conn_t *c, int status, const char *text)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t n = strlen(text);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\ncontent-type: text/plain;charset=UTF-8\r\ncontent-length: %zu\r\n%s\r\n",
+                        status, ew__h1_reason_phrase(status), n, c->keep_alive ? "" : "connection: close\r\n");
+    if (!c->is_head)
+        evbuffer_add(out, text, n);
+    log_request(c, status, ew__h1_reason_phrase(status));
+    c->state = WRITING;
+}
+
+static void on_scheduled_done(void *udata, ew_status_t outcome, const ew_error_t *err)
+{
+    conn_t *c = udata;
+    if (c->bev == NULL) { /* the client left meanwhile */
+        srv_http_t *s = c->srv;
+        conn_free(c);
+        maybe_drained(s);
+        return;
+    }
+    if (c->srv->draining)
+        c->keep_alive = false;
+    char msg[1200];
+    if (outcome != EW_OK)
+        snprintf(msg, sizeof(msg), "Scheduled event failed (%s): %s\n", ew_status_name(outcome),
+                 err && err->message[0] ? err->message : "no details");
+    write_text(c, outcome == EW_OK ? 200 : 500, outcome == EW_OK ? "Ran scheduled event" : msg);
+}
+
+/* Handles /__scheduled; false when the request is not for it. */
+static bool dispatch_scheduled(conn_t *c)
+{
+    const char *q = c->srv->cfg.test_scheduled ? scheduled_query(c->head + c->url_off) : NULL;
+    if (q == NULL)
+        return false;
+    char cron[512], time_text[32];
+    if (!query_param(q, "cron", cron, sizeof(cron)) || !query_param(q, "time", time_text, sizeof(time_text))) {
+        write_error(c, 400, "cron or time parameter too long");
+        return true;
+    }
+    double when = time_text[0] ? strtod(time_text, NULL) : 0; /* ms since the epoch; 0 = now */
+    c->state = IN_WORKER;
+    ew_status_t st = ew_worker_scheduled(c->srv->worker, cron, when, on_scheduled_done, c);
+    if (st != EW_OK)
+        write_error(c, 503, ew_status_name(st));
+    return true;
+}
+
 static void dispatch(conn_t *c)
 {
     if (c->deadline != NULL)
         event_del(c->deadline);
+    if (dispatch_scheduled(c))
+        return;
     ew_header_t *hdrs = malloc((c->nhdrs + 1) * sizeof(*hdrs));
     if (hdrs == NULL) {
         write_error(c, 503, "out of memory");

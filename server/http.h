@@ -24,6 +24,8 @@ typedef struct srv_http_config {
     uint32_t max_connections;   /* open connections; more are refused (closed at once); 0 = 10000 */
     bool log_requests;          /* one line per request on stdout */
     bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
+    bool test_scheduled;        /* GET /__scheduled?cron=…&time=… fires the scheduled handler (wrangler's
+                                   --test-scheduled) instead of reaching the Worker's fetch */
 } srv_http_config_t;
 
 /* Starts listening on base; requests go to worker. Returns NULL and prints why to stderr on failure. */

@@ -2,11 +2,13 @@
  * lower.c — the lowering driver: the shared walker, temporaries and fresh names, the pass order, and the checks
  * that keep a program from being silently wrong.
  *
- * ew__lower_run (called by compile.c) first rejects what no pass lowers yet (async functions, generators,
- * classes, modules, super, ...) with a diagnostic at the construct, then runs scope analysis (scope.c) and the
- * passes in this order: block scoping (it makes arrow functions for per-iteration loop bodies, so it runs before
+ * ew__lower_run (called by compile.c) runs scope analysis (scope.c), which also rejects what no pass lowers
+ * yet (async functions, generators, classes, modules, super, ...) with a diagnostic at the construct and notes
+ * which constructs the module uses (a pass with nothing to do is skipped: each walk costs about as much as the
+ * printer), then the passes in this order: block scoping (it makes arrow functions for per-iteration loop bodies, so it runs before
  * the arrow pass) → arrows → parameters → for-of → destructuring → small syntax (?. ?? **= ...) → spread →
- * templates, and finally verifies that only ES5.1 (plus what Duktape 2.7 parses) is left. Each pass is one walk
+ * templates; the template walk also verifies that only ES5.1 (plus what Duktape 2.7 parses) is left. Parameters
+ * are lowered in the arrow pass's walk. Each pass is one walk
  * (ew__walk) over the tree; the walker keeps function frames for temporaries and walks left-deep operator
  * chains iteratively so a long `a + b + ...` does not use C stack per operand. See docs/compiler.md.
  */
@@ -238,10 +240,8 @@ void ew__walk(ew__walk_t *w, ew__node_t **slot)
  * After lowering: anything Duktape 2.7 would not parse is an internal error of a pass.
  */
 
-static bool check_unsupported(ew__walk_t *w, ew__node_t **slot)
+void ew__check_supported_node(ew__lower_t *L, const ew__node_t *n)
 {
-    ew__lower_t *L = w->L;
-    const ew__node_t *n = *slot;
     switch (n->type) {
     case EW__N_FunctionDeclaration:
     case EW__N_FunctionExpression:
@@ -271,15 +271,12 @@ static bool check_unsupported(ew__walk_t *w, ew__node_t **slot)
         break;
     default: break;
     }
-    return false;
 }
 
 /* Nodes that only ES2015+ has (Duktape 2.7 parses method shorthand, computed keys, shorthand properties, `**`,
  * new.target). */
-static bool check_es5(ew__walk_t *w, ew__node_t **slot)
+void ew__check_es5_node(ew__lower_t *L, const ew__node_t *n)
 {
-    ew__lower_t *L = w->L;
-    const ew__node_t *n = *slot;
     const char *what = NULL;
     switch (n->type) {
     case EW__N_ArrowFunctionExpression: what = "arrow function"; break;
@@ -312,18 +309,6 @@ static bool check_es5(ew__walk_t *w, ew__node_t **slot)
     }
     if (what)
         ew__lower_error(L, n, "internal error: %s left after lowering", what);
-    return false;
-}
-
-static void run_check(ew__lower_t *L, bool (*pre)(ew__walk_t *, ew__node_t **))
-{
-    ew__walk_t w = {L, pre, NULL, NULL};
-    ew__walk(&w, &L->program);
-}
-
-void ew__lower_check(ew__lower_t *L)
-{
-    run_check(L, check_es5);
 }
 
 /* Module-level caches (tagged templates): `var c1, c2;` at the top of the program. */
@@ -343,19 +328,23 @@ static void declare_module_vars(ew__lower_t *L)
 
 void ew__lower_run(ew__lower_t *L)
 {
-    run_check(L, check_unsupported);
-    ew__scope_analyze(L);
+    ew__scope_analyze(L); /* also rejects what no pass lowers yet (ew__check_supported_node) */
     L->helpers = ew__atom_new(L->arena, L->prefix, L->prefix_len);
     if (!L->helpers)
         ew__lower_error(L, NULL, "out of memory");
-    ew__lower_block(L);
-    ew__lower_arrow(L);
-    ew__lower_params(L);
-    ew__lower_forof(L);
-    ew__lower_destructure(L);
-    ew__lower_misc(L);
-    ew__lower_spread(L);
-    ew__lower_template(L);
+    unsigned f = L->features;
+    if (f & EW__FEAT_BLOCK)
+        ew__lower_block(L);
+    if (L->features & (EW__FEAT_ARROW | EW__FEAT_PARAMS)) /* block scoping may have made arrows */
+        ew__lower_arrow(L);                               /* and parameters, in the same walk */
+    if (f & EW__FEAT_FOROF)
+        ew__lower_forof(L);
+    if (f & EW__FEAT_PATTERN)
+        ew__lower_destructure(L);
+    if (f & EW__FEAT_MISC)
+        ew__lower_misc(L);
+    if (f & EW__FEAT_SPREAD)
+        ew__lower_spread(L);
+    ew__lower_template(L); /* and the final ES5 check of every node, in the same walk */
     declare_module_vars(L);
-    ew__lower_check(L);
 }

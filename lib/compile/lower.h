@@ -117,6 +117,13 @@ struct ew__lower {
     ew__lfn_t *fn;                /* innermost function frame of the running walk */
     uint32_t depth;
     ew__scopes_t scopes;
+    unsigned features;            /* EW__FEAT_*: what the module uses (scope.c); passes with nothing to do are skipped */
+};
+
+/* Constructs seen by scope analysis: each pass runs only if the module has what it lowers. */
+enum {
+    EW__FEAT_BLOCK = 1, EW__FEAT_ARROW = 2, EW__FEAT_PARAMS = 4, EW__FEAT_FOROF = 8, EW__FEAT_PATTERN = 16,
+    EW__FEAT_MISC = 32, EW__FEAT_SPREAD = 64
 };
 
 /* Fails the compilation at node n (or at the start when NULL) with a message: longjmps to ew__compile. */
@@ -200,14 +207,17 @@ bool ew__b_is_pure(ew__lower_t *L, const ew__node_t *e);
  */
 void ew__lower_block(ew__lower_t *L);
 void ew__lower_arrow(ew__lower_t *L);
-void ew__lower_params(ew__lower_t *L);
 void ew__lower_forof(ew__lower_t *L);
 void ew__lower_destructure(ew__lower_t *L);
 void ew__lower_misc(ew__lower_t *L);
 void ew__lower_spread(ew__lower_t *L);
 void ew__lower_template(ew__lower_t *L);
-/* Fails on anything left that Duktape cannot run (classes, generators, async, modules, ...). */
-void ew__lower_check(ew__lower_t *L);
+/* lower_params.c: one function's parameters (called by the arrow pass's walk). */
+void ew__params_lower_fn(ew__lower_t *L, ew__node_t *f);
+/* lower.c: fails on a node that only ES2015+ has (called on each node by the template pass's walk, last). */
+void ew__check_es5_node(ew__lower_t *L, const ew__node_t *n);
+/* lower.c: fails on a feature no pass lowers yet (called on each node by scope analysis). */
+void ew__check_supported_node(ew__lower_t *L, const ew__node_t *n);
 /* Runs scope analysis and every pass on L->program. */
 void ew__lower_run(ew__lower_t *L);
 

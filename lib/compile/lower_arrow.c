@@ -84,6 +84,8 @@ static void post(ew__walk_t *w, ew__node_t **slot)
 {
     ew__lower_t *L = w->L;
     ew__node_t *f = *slot;
+    if (ew__is_function(f) && (L->features & EW__FEAT_PARAMS))
+        ew__params_lower_fn(L, f);
     if (f->type != EW__N_ArrowFunctionExpression)
         return;
     if (f->as.function.expression) {

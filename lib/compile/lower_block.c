@@ -415,6 +415,7 @@ static void wrap_loop(blk_t *B, ew__node_t *loop)
     }
     ew__node_t *fn = ew__b_node(L, EW__N_ArrowFunctionExpression, body);
     fn->spare |= EW__SP_LOOP_BODY;
+    L->features |= EW__FEAT_ARROW;
     ew__node_t **params = ew__lalloc(L, (W.nheads + 1) * sizeof *params);
     ew__node_t **args = ew__lalloc(L, (W.nheads + 1) * sizeof *args);
     for (uint32_t i = 0; i < W.nheads; i++) {

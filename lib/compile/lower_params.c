@@ -9,7 +9,8 @@
  *   ...r           ->  var r = $ew.rest(arguments, i);
  * Deviations (docs/compiler.md): the function's `length` counts the defaulted parameters; a parameter read
  * before its initialisation (`(a = b, b) => ...`) gives undefined instead of a ReferenceError; in sloppy
- * functions `arguments` stays mapped to the formals. Defaults see the body's `var`s of the same name as
+ * functions `arguments` stays mapped to the formals. Called for every function by the arrow pass's walk
+ * (lower_arrow.c), before an arrow becomes a method function. Defaults see the body's `var`s of the same name as
  * parameters (they are the same binding in ES5), which the specification keeps apart.
  */
 #include "lower.h"
@@ -38,7 +39,7 @@ static ew__node_t *param_stmt(ew__lower_t *L, ew__node_t *p, uint32_t index, ew_
     return ew__b_var(L, p, ew__b_clone_ident(L, t, p), p);
 }
 
-static void lower_params(ew__lower_t *L, ew__node_t *f)
+void ew__params_lower_fn(ew__lower_t *L, ew__node_t *f)
 {
     ew__nodes_t *params = &f->as.function.params;
     bool simple = true;
@@ -62,16 +63,4 @@ static void lower_params(ew__lower_t *L, ew__node_t *f)
     f->as.function.params = ew__b_list_copy(L, formals, nf);
     f->flags |= EW__NF_SIMPLE_PARAMS;
     ew__prepend(L, f, stmts, ns);
-}
-
-static void post(ew__walk_t *w, ew__node_t **slot)
-{
-    if (ew__is_function(*slot))
-        lower_params(w->L, *slot);
-}
-
-void ew__lower_params(ew__lower_t *L)
-{
-    ew__walk_t w = {L, NULL, post, NULL};
-    ew__walk(&w, &L->program);
 }

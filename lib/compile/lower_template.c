@@ -64,6 +64,7 @@ static void post(ew__walk_t *w, ew__node_t **slot)
         *slot = lower_template(w->L, n);
     else if (n->type == EW__N_TaggedTemplateExpression)
         *slot = lower_tagged(w->L, n);
+    ew__check_es5_node(w->L, *slot);
 }
 
 static bool pre(ew__walk_t *w, ew__node_t **slot)

@@ -307,6 +307,7 @@ static void visit_pattern(sa_t *S, ew__node_t *p, int kind, ew__sscope_t *s)
             declare(S, s, p, (uint8_t) kind);
         break;
     case EW__N_ObjectPattern:
+        S->L->features |= EW__FEAT_PATTERN;
         for (uint32_t i = 0; i < p->as.object.properties.len; i++) {
             ew__node_t *prop = p->as.object.properties.items[i];
             if (prop->type == EW__N_RestElement) {
@@ -319,6 +320,7 @@ static void visit_pattern(sa_t *S, ew__node_t *p, int kind, ew__sscope_t *s)
         }
         break;
     case EW__N_ArrayPattern:
+        S->L->features |= EW__FEAT_PATTERN;
         for (uint32_t i = 0; i < p->as.array.elements.len; i++)
             visit_pattern(S, p->as.array.elements.items[i], kind, s);
         break;
@@ -334,6 +336,8 @@ static void visit_pattern(sa_t *S, ew__node_t *p, int kind, ew__sscope_t *s)
 static void visit_var(sa_t *S, ew__node_t *n)
 {
     uint8_t k = n->as.var_decl.kind;
+    if (k != EW__VAR_VAR)
+        S->L->features |= EW__FEAT_BLOCK;
     int kind = k == EW__VAR_LET ? EW__BK_LET : k == EW__VAR_CONST ? EW__BK_CONST : EW__BK_VAR;
     ew__sscope_t *s = kind == EW__BK_VAR ? S->scope->fn : S->scope;
     for (uint32_t i = 0; i < n->as.var_decl.declarations.len; i++) {
@@ -347,6 +351,10 @@ static void visit_var(sa_t *S, ew__node_t *n)
 static void visit_function(sa_t *S, ew__node_t *f)
 {
     ew__sscope_t *saved = S->scope;
+    if (f->type == EW__N_ArrowFunctionExpression)
+        S->L->features |= EW__FEAT_ARROW;
+    if (!(f->flags & EW__NF_SIMPLE_PARAMS))
+        S->L->features |= EW__FEAT_PARAMS;
     ew__sscope_t *s = scope_open(S, f, EW__SK_FUNCTION);
     if (f->type == EW__N_FunctionExpression && f->as.function.id)
         declare(S, s, f->as.function.id, EW__BK_FUNCTION);
@@ -366,6 +374,8 @@ static void visit_function(sa_t *S, ew__node_t *f)
 static void declare_function(sa_t *S, ew__node_t *f)
 {
     ew__sscope_t *s = S->scope;
+    if (s->kind != EW__SK_FUNCTION)
+        S->L->features |= EW__FEAT_BLOCK;
     if (s->kind != EW__SK_FUNCTION && !s->strict)
         s = s->fn;
     declare(S, s, f->as.function.id, EW__BK_FUNCTION);
@@ -463,12 +473,46 @@ static void visit_expr_special(sa_t *S, ew__node_t *n)
     }
 }
 
+/* Object literal properties lower_misc.c rewrites (spread, computed, methods, shorthand, __proto__). */
+static bool object_needs_misc(const ew__node_t *n)
+{
+    for (uint32_t i = 0; i < n->as.object.properties.len; i++) {
+        const ew__node_t *p = n->as.object.properties.items[i];
+        if (p->type != EW__N_Property || p->as.property.computed || p->as.property.method ||
+            p->as.property.shorthand)
+            return true;
+        const ew__node_t *k = p->as.property.key;
+        if ((k->type == EW__N_Identifier && k->as.ident.name->len == 9) ||
+            (k->type == EW__N_Literal && k->as.literal.kind == EW__LIT_STRING && k->as.literal.string.len == 9))
+            return true; /* maybe __proto__ */
+    }
+    return false;
+}
+
+static void note_feature(sa_t *S, const ew__node_t *n)
+{
+    unsigned f = 0;
+    switch (n->type) {
+    case EW__N_ForOfStatement: f = EW__FEAT_FOROF; break;
+    case EW__N_ChainExpression: f = EW__FEAT_MISC; break;
+    case EW__N_LogicalExpression: f = n->as.binary.op == EW__T_NULLISH ? EW__FEAT_MISC : 0; break;
+    case EW__N_AssignmentExpression: f = n->as.binary.op >= EW__T_AND_ASSIGN ? EW__FEAT_MISC : 0; break;
+    case EW__N_CatchClause: f = n->as.catch_.param ? 0 : EW__FEAT_MISC; break;
+    case EW__N_ObjectExpression: f = object_needs_misc(n) ? EW__FEAT_MISC : 0; break;
+    case EW__N_SpreadElement: f = EW__FEAT_SPREAD; break;
+    default: break;
+    }
+    S->L->features |= f;
+}
+
 static void visit(sa_t *S, ew__node_t *n)
 {
     if (!n)
         return;
     if (++S->depth > 3 * EW__MAX_DEPTH)
         ew__lower_error(S->L, n, "Too much nesting");
+    ew__check_supported_node(S->L, n);
+    note_feature(S, n);
     switch (n->type) {
     case EW__N_Identifier:
         if (n->as.ident.name->len == 9 && !memcmp(n->as.ident.name->s, "arguments", 9))

@@ -23,11 +23,11 @@ struct ew_call {
     ew__isolate_t *iso;
     uint32_t id;                  /* key of the promise in the stash table */
     uint32_t req_id;              /* request that made the call (0 = none) */
-    const ew__binding_t *binding;
+    const ew__host_binding_t *binding;
     struct ew_call *next;         /* in iso->calls */
 };
 
-void ew__binding_free(ew__binding_t *b)
+void ew__host_binding_free(ew__host_binding_t *b)
 {
     for (size_t i = 0; i < b->nmethods; i++)
         free(b->methods[i]);
@@ -118,7 +118,7 @@ static duk_ret_t binding_method(duk_context *ctx)
     duk_get_prop_literal(ctx, -1, FN_BINDING);
     duk_get_prop_literal(ctx, -2, FN_METHOD);
     size_t bi = (size_t) duk_get_uint(ctx, -2);
-    const ew__binding_t *b = &iso->worker->bindings[bi];
+    const ew__host_binding_t *b = &iso->worker->bindings[bi];
     const char *method = b->methods[duk_get_uint(ctx, -1)];
     duk_pop_3(ctx);
 
@@ -289,7 +289,7 @@ void ew__bindings_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     duk_put_prop_literal(ctx, -3, STRINGIFY_KEY);
     duk_pop_2(ctx);
     for (size_t bi = 0; bi < w->nbindings; bi++) {
-        const ew__binding_t *b = &w->bindings[bi];
+        const ew__host_binding_t *b = &w->bindings[bi];
         if (b->call_method >= 0)
             push_method(ctx, bi, (size_t) b->call_method, b->name); /* NAME(...) itself calls a method */
         else

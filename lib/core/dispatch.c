@@ -509,8 +509,32 @@ static const ew__method_t natives[] = {
     {NULL, NULL, 0, 0},
 };
 
+#define HELPERS_KEY DUK_HIDDEN_SYMBOL("helpers")
+
+void ew__push_helpers(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, HELPERS_KEY);
+    duk_remove(ctx, -2);
+}
+
+/* Loads lib/js/helpers.js (the runtime helpers lowered code calls) and keeps its object in the stash. */
+static void load_helpers(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_push_external_buffer(ctx);
+    duk_config_buffer(ctx, -1, (void *) ew__js_helpers, ew__js_helpers_len);
+    duk_load_function(ctx);
+    duk_push_object(ctx);
+    duk_push_global_object(ctx);
+    duk_call(ctx, 2);
+    duk_put_prop_literal(ctx, -2, HELPERS_KEY);
+    duk_pop(ctx);
+}
+
 void ew__dispatch_init(duk_context *ctx)
 {
+    load_helpers(ctx);
     duk_push_external_buffer(ctx);
     duk_config_buffer(ctx, -1, (void *) ew__js_prelude, ew__js_prelude_len);
     duk_load_function(ctx);

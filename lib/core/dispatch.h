@@ -7,7 +7,9 @@
 
 #include "isolate.h"
 
-/* Loads the runtime layer (lib/js/prelude.js) into a new heap and keeps its dispatch functions. */
+/* Pushes the helper object compiled programs take as their hidden parameter (lib/js/helpers.js). */
+void ew__push_helpers(duk_context *ctx);
+/* Loads the runtime layer (lib/js/prelude.js, helpers.js) into a new heap and keeps what it returns. */
 void ew__dispatch_init(duk_context *ctx);
 
 /* Dispatches a fetch event (req already checked) into iso; cb runs later from the loop. */

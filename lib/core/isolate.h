@@ -29,9 +29,11 @@ struct ew_runtime {
     char *state_dir;              /* owned copy or NULL */
     ew_worker_t *workers;         /* list of loaded workers (owned) */
     int sync_depth;               /* > 0 while a blocking helper runs the loop */
+    struct ew__res_cache *res;    /* storage bindings: open stores, ops in flight (lib/bindings); NULL until
+                                     a worker with resources loads; freed by ew__resources_shutdown() */
 };
 
-typedef struct ew__binding {
+typedef struct ew__host_binding {
     char *name;                   /* owned */
     char **methods;               /* owned array of nmethods owned strings */
     size_t nmethods;
@@ -39,7 +41,15 @@ typedef struct ew__binding {
     ew_binding_cancel_fn cancel;
     void *udata;
     int call_method;              /* index in methods of the method NAME(...) calls, -1 = NAME is an object */
-} ew__binding_t;
+} ew__host_binding_t;
+
+/* A storage resource of a worker (include/edgeworker.h "Storage resources"). */
+typedef struct ew__resource {
+    ew_resource_kind_t kind;
+    char *binding;                /* owned: the env property */
+    char *id;                     /* owned: the storage id */
+    struct ew__res_store *store;  /* borrowed from rt->res (opened at load, closed with the runtime) */
+} ew__resource_t;
 
 typedef struct ew__var {
     char *name;                   /* owned */
@@ -55,8 +65,10 @@ struct ew_worker {
     size_t bytecode_len;
     ew__var_t *vars;              /* owned array of nvars */
     size_t nvars;
-    ew__binding_t *bindings;      /* owned array of nbindings */
+    ew__host_binding_t *bindings;      /* owned array of nbindings */
     size_t nbindings;
+    ew__resource_t *resources;    /* owned array of nresources */
+    size_t nresources;
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;
@@ -200,7 +212,7 @@ void ew__heap_free(void *udata, void *ptr);
  * global); cancels pending calls when an isolate goes away. */
 void ew__bindings_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx);
 void ew__bindings_cancel_all(ew__isolate_t *iso);
-void ew__binding_free(ew__binding_t *b);
+void ew__host_binding_free(ew__host_binding_t *b);
 
 /* Timers (timers.c): installs setTimeout & co. on the global object; cancels all on destroy. */
 void ew__timers_init(duk_context *ctx);

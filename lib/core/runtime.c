@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindings/internal.h"
 #include "isolate.h"
 
 EW_API void ew_runtime_config_init(ew_runtime_config_t *cfg)
@@ -55,6 +56,7 @@ EW_API void ew_runtime_destroy(ew_runtime_t *rt)
         return;
     while (rt->workers != NULL)
         ew_worker_destroy(rt->workers);
+    ew__resources_shutdown(rt); /* commits queued writes, closes the stores */
     if (rt->owns_base)
         event_base_free(rt->base);
     free(rt->state_dir);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/compile.h"
+#include "bindings/internal.h"
 #include "dispatch.h"
 #include "web/internal.h"
 
@@ -40,15 +42,38 @@ struct compile_args {
     const char *filename;
 };
 
-/* Safe-call body: compiles the script and dumps it: [] -> [bytecode buffer]. */
+/* Safe-call body: compiles the compiler's ES5 output (one function expression taking the helper object,
+ * lib/compile/compile.h) and dumps it: [] -> [bytecode buffer]. */
 static duk_ret_t compile_body(duk_context *ctx, void *udata)
 {
     struct compile_args *a = udata;
     ew__push_utf8(ctx, a->source, a->len);
     duk_push_string(ctx, a->filename);
-    duk_compile(ctx, 0);
+    duk_compile(ctx, DUK_COMPILE_FUNCTION);
     duk_dump_function(ctx);
     return 1;
+}
+
+/* Modern JavaScript to ES5 (lib/compile): syntax errors and not-yet-lowered features come back with their
+ * original file:line:col and a code frame. */
+static ew_status_t lower_script(ew_worker_t *w, const char *src, size_t len, ew__compile_out_t *out,
+                                ew_error_t *err)
+{
+    ew__compile_opts_t in = {src, len, w->filename, false};
+    ew__diag_t d;
+    ew__diag_init(&d);
+    if (ew__compile(&in, out, &d)) {
+        ew__diag_dispose(&d);
+        return EW_OK;
+    }
+    ew__error_set(err, EW_ERR_SYNTAX, "%s", d.text ? d.text : d.message);
+    if (err != NULL) {
+        snprintf(err->file, sizeof(err->file), "%s", w->filename);
+        err->line = (int) d.line;
+        err->column = (int) d.column;
+    }
+    ew__diag_dispose(&d);
+    return EW_ERR_SYNTAX;
 }
 
 /* Fills err for a syntax error: file:line and the offending line as a code frame. */
@@ -78,21 +103,37 @@ static void syntax_error(duk_context *ctx, const struct compile_args *a, ew_erro
 
 static ew_status_t compile_worker(ew__isolate_t *iso, ew_worker_t *w, const char *src, size_t len, ew_error_t *err)
 {
-    struct compile_args a = {src, len, w->filename};
+    ew__compile_out_t lowered;
+    ew_status_t st = lower_script(w, src, len, &lowered, err);
+    if (st != EW_OK)
+        return st;
+    struct compile_args a = {lowered.text, lowered.len, w->filename};
     int rc = ew__isolate_call(iso, NULL, compile_body, &a, 0, 1);
-    if (rc == -1)
-        return ew__error_set(err, EW_ERR_INTERNAL, "the isolate failed while compiling %s", w->filename);
     if (rc != DUK_EXEC_SUCCESS) {
-        if (iso->abort_reason != EW_OK) {
+        if (rc == -1)
+            st = ew__error_set(err, EW_ERR_INTERNAL, "the isolate failed while compiling %s", w->filename);
+        else if (iso->abort_reason != EW_OK) {
             iso->abort_reason = EW_OK;
-            duk_pop(iso->ctx);
-            return ew__error_set(err, EW_ERR_MEMORY_LIMIT, "%s: compiling the script exceeded the memory limit",
-                                 w->filename);
+            st = ew__error_set(err, EW_ERR_MEMORY_LIMIT, "%s: compiling the script exceeded the memory limit",
+                               w->filename);
+        } else {
+            /* The compiler's output did not compile: a compiler bug, reported with the generated line. */
+            syntax_error(iso->ctx, &a, err);
+            if (err != NULL) {
+                static const char pre[] = "internal compiler error (please report): ";
+                size_t n = strnlen(err->message, sizeof(err->message) - sizeof(pre));
+                memmove(err->message + sizeof(pre) - 1, err->message, n);
+                memcpy(err->message, pre, sizeof(pre) - 1);
+                err->message[n + sizeof(pre) - 1] = '\0';
+            }
+            st = EW_ERR_INTERNAL;
         }
-        syntax_error(iso->ctx, &a, err);
-        duk_pop(iso->ctx);
-        return EW_ERR_SYNTAX;
+        if (rc != -1)
+            duk_pop(iso->ctx);
+        ew__compile_out_dispose(&lowered);
+        return st;
     }
+    ew__compile_out_dispose(&lowered);
     duk_size_t n;
     const void *bc = duk_get_buffer_data(iso->ctx, -1, &n);
     w->bytecode = malloc(n);
@@ -122,6 +163,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
         duk_put_prop_string(ctx, -2, w->vars[i].name);
     }
     ew__bindings_install(ctx, w, -1);
+    ew__resources_install(ctx, w, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -129,7 +171,8 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     duk_config_buffer(ctx, -1, w->bytecode, w->bytecode_len);
     duk_load_function(ctx);
     duk_push_global_object(ctx);
-    duk_call_method(ctx, 0);
+    ew__push_helpers(ctx); /* the compiled program's hidden parameter */
+    duk_call_method(ctx, 1);
     return 0;
 }
 
@@ -223,7 +266,7 @@ static void worker_free(ew_worker_t *w)
     }
     free(w->vars);
     for (size_t i = 0; i < w->nbindings; i++)
-        ew__binding_free(&w->bindings[i]);
+        ew__host_binding_free(&w->bindings[i]);
     free(w->bindings);
     free(w->bytecode);
     free(w->filename);
@@ -247,7 +290,7 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
         const ew_binding_t *b = &cfg->bindings[i];
         if (b->name == NULL || b->name[0] == '\0' || b->call == NULL || (b->nmethods > 0 && b->methods == NULL))
             return ew__error_set(err, EW_ERR_INVALID_ARG, "bindings[%zu]: name and call are required", i);
-        ew__binding_t *d = &w->bindings[i];
+        ew__host_binding_t *d = &w->bindings[i];
         w->nbindings = i + 1;
         d->call = b->call;
         d->cancel = b->cancel;
@@ -269,6 +312,16 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
         if (b->call_method != NULL && d->call_method < 0)
             return ew__error_set(err, EW_ERR_INVALID_ARG, "bindings[%zu].call_method \"%s\" is not one of its methods",
                                  i, b->call_method);
+    }
+    if (cfg->nresources > 0 && cfg->resources == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "resources is NULL with nresources %zu", cfg->nresources);
+    if (cfg->nresources > 0 && (w->resources = calloc(cfg->nresources, sizeof(*w->resources))) == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    for (size_t i = 0; i < cfg->nresources; i++) {
+        w->nresources = i + 1;
+        ew_status_t st = ew__resource_copy(&w->resources[i], &cfg->resources[i], i, err);
+        if (st != EW_OK)
+            return st;
     }
     for (size_t i = 0; i < cfg->nvars; i++) {
         const ew_var_t *v = &cfg->vars[i];
@@ -301,6 +354,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
     char *file_src = NULL;
     size_t len = cfg->source_len;
     ew_status_t st = copy_config(w, cfg, err);
+    if (st == EW_OK)
+        st = ew__resources_open(rt, w, err);
     if (st == EW_OK && cfg->path != NULL)
         st = read_file(cfg->path, &file_src, &len, err);
     if (st != EW_OK) {

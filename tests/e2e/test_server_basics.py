@@ -252,3 +252,39 @@ addEventListener('fetch', function (event) {
     out = s.read_output()
     assert "Uncaught (in promise) RangeError: nobody caught me" in out
     assert "caught later" not in out
+
+
+def test_modern_syntax_is_compiled(serve):
+    s = serve("""
+const greet = (name = 'world') => `Hello, ${name}!`;
+addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  const { pathname, searchParams } = url;
+  const parts = [...pathname.split('/').filter(Boolean)];
+  const out = [];
+  for (const [k, v] of searchParams) out.push(`${k}=${v}`);
+  const obj = { a: 1, ...{ b: 2 } };
+  let fns = [];
+  for (let i = 0; i < 3; i++) fns.push(() => i);
+  event.respondWith(Response.json({
+    msg: greet(searchParams.get('name') ?? undefined), parts, out, obj,
+    deep: url?.missing?.deeper ?? 'none', loops: fns.map((f) => f()),
+  }));
+});
+""")
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+    conn.request("GET", "/a/b?name=Ada&x=1")
+    data = json.loads(conn.getresponse().read())
+    assert data == {"msg": "Hello, Ada!", "parts": ["a", "b"], "out": ["name=Ada", "x=1"],
+                    "obj": {"a": 1, "b": 2}, "deep": "none", "loops": [0, 1, 2]}
+
+
+def test_compile_error_names_file_line_and_column(tmp_path):
+    import subprocess
+    from conftest import SERVER
+    script = tmp_path / "bad.js"
+    script.write_text("const a = 1;\nconst b = (x => x + ;\n")
+    out = subprocess.run([str(SERVER), "--port", "0", str(script)], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 1
+    assert "bad.js:2:" in out.stderr
+    assert "SyntaxError" in out.stderr

@@ -332,7 +332,7 @@ Test(core_coro, await_under_a_native_frame_throws_inside_the_body)
  * var it = g('A'); L('created'); for (var v of ['ignored', 10, 20, 30]) L(JSON.stringify(it.next(v))); */
 Test(core_coro, generator_next_passes_values_both_ways)
 {
-    cr_assert_str_eq(run("function g(a) { return $ew.generator(g$, this, arguments, g); } $ew.markGenerator(g);"
+    cr_assert_str_eq(run("function g(a) { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
                          "function g$(a) { L('start ' + a); var x = $ew.yield(1); L('x ' + x);"
                          "  var y = $ew.yield(x + 1); L('y ' + y); return 'end'; }"
                          "var it = g('A'); L('created');"
@@ -346,14 +346,14 @@ Test(core_coro, generator_next_passes_values_both_ways)
  * function* k() { try { yield 1; } finally { return 'override'; } } */
 Test(core_coro, generator_return_runs_finally_blocks)
 {
-    cr_assert_str_eq(run("function g() { return $ew.generator(g$, this, arguments, g); } $ew.markGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
                          "function g$() { try { $ew.yield(1); $ew.yield(2); } finally { L('cleanup'); } }"
                          "var it = g(); it.next(); J(it['return']('R')); J(it.next());"
-                         "function h() { return $ew.generator(h$, this, arguments, h); } $ew.markGenerator(h);"
+                         "function h() { return $ew.generator(h, h$, this, arguments); } $ew.markGenerator(h);"
                          "function h$() { try { $ew.yield(1); } catch (e) { if (e === $ew.RET) throw e; L('wrong catch'); }"
                          "  finally { $ew.yield('f'); L('after f'); } }"
                          "it = h(); it.next(); J(it['return']('R2')); J(it.next());"
-                         "function k() { return $ew.generator(k$, this, arguments, k); } $ew.markGenerator(k);"
+                         "function k() { return $ew.generator(k, k$, this, arguments); } $ew.markGenerator(k);"
                          "function k$() { try { $ew.yield(1); } finally { return 'override'; } }"
                          "it = k(); it.next(); J(it['return']('R3'));"),
                      "cleanup {\"value\":\"R\",\"done\":true} {\"done\":true} {\"value\":\"f\",\"done\":false} "
@@ -365,15 +365,15 @@ Test(core_coro, generator_return_runs_finally_blocks)
  * function* k() { yield 1; }   it3.next(); it3.throw('x') uncaught; it3.next() */
 Test(core_coro, generator_throw)
 {
-    cr_assert_str_eq(run("function g() { return $ew.generator(g$, this, arguments, g); } $ew.markGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
                          "function g$() { while (true) { try { $ew.yield(1); }"
                          "  catch (e) { if (e === $ew.RET) throw e; L('caught ' + e); } } }"
                          "var it = g(); it.next(); J(it['throw']('E1'));"
-                         "function h() { return $ew.generator(h$, this, arguments, h); } $ew.markGenerator(h);"
+                         "function h() { return $ew.generator(h, h$, this, arguments); } $ew.markGenerator(h);"
                          "function h$() { L('never'); $ew.yield(1); }"
                          "var it2 = h(); try { it2['throw'](new Error('early')); } catch (e) { L('thrown ' + e.message); }"
                          "J(it2.next());"
-                         "function k() { return $ew.generator(k$, this, arguments, k); } $ew.markGenerator(k);"
+                         "function k() { return $ew.generator(k, k$, this, arguments); } $ew.markGenerator(k);"
                          "function k$() { $ew.yield(1); }"
                          "var it3 = k(); it3.next(); try { it3['throw']('x'); } catch (e) { L('out ' + e); } J(it3.next());"),
                      "caught E1 {\"value\":1,\"done\":false} thrown early {\"done\":true} out x {\"done\":true}");
@@ -384,11 +384,11 @@ Test(core_coro, generator_throw)
  * function* s() { L('no'); yield 1; }  it.return(5) before starting, then it.next() */
 Test(core_coro, generator_states)
 {
-    cr_assert_str_eq(run("var it; function g() { return $ew.generator(g$, this, arguments, g); } $ew.markGenerator(g);"
+    cr_assert_str_eq(run("var it; function g() { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
                          "function g$() { try { it.next(); } catch (e) { L(e.constructor.name + ': ' + e.message); }"
                          "  $ew.yield(1); }"
                          "it = g(); it.next();"
-                         "function s() { return $ew.generator(s$, this, arguments, s); } $ew.markGenerator(s);"
+                         "function s() { return $ew.generator(s, s$, this, arguments); } $ew.markGenerator(s);"
                          "function s$() { L('no'); $ew.yield(1); }"
                          "var it2 = s(); J(it2['return'](5)); J(it2.next());"),
                      "TypeError: Generator is already running {\"value\":5,\"done\":true} {\"done\":true}");
@@ -402,16 +402,16 @@ Test(core_coro, generator_states)
 Test(core_coro, yield_star_forwards_next_throw_and_return)
 {
     cr_assert_str_eq(
-        run("function inner() { return $ew.generator(inner$, this, arguments, inner); } $ew.markGenerator(inner);"
+        run("function inner() { return $ew.generator(inner, inner$, this, arguments); } $ew.markGenerator(inner);"
             "function inner$() { try { var a = $ew.yield('i1'); L('inner got ' + a); var b = $ew.yield('i2');"
             "  L('inner got ' + b); return 'iret'; } finally { L('inner finally'); } }"
-            "function outer() { return $ew.generator(outer$, this, arguments, outer); } $ew.markGenerator(outer);"
+            "function outer() { return $ew.generator(outer, outer$, this, arguments); } $ew.markGenerator(outer);"
             "function outer$() { var r = $ew.yieldStar(inner()); L('outer got ' + r); $ew.yield('o1'); }"
             "var it = outer(); J(it.next('x')); J(it.next('A')); J(it.next('B')); J(it.next());"
-            "function in2() { return $ew.generator(in2$, this, arguments, in2); } $ew.markGenerator(in2);"
+            "function in2() { return $ew.generator(in2, in2$, this, arguments); } $ew.markGenerator(in2);"
             "function in2$() { try { $ew.yield(1); } catch (e) { if (e === $ew.RET) throw e; L('in2 caught ' + e);"
             "  $ew.yield('recovered'); } }"
-            "function out2() { return $ew.generator(out2$, this, arguments, out2); } $ew.markGenerator(out2);"
+            "function out2() { return $ew.generator(out2, out2$, this, arguments); } $ew.markGenerator(out2);"
             "function out2$() { $ew.yieldStar(in2()); $ew.yield('after'); }"
             "it = out2(); it.next(); J(it['throw']('T')); J(it.next());"
             "it = outer(); it.next(); J(it['return']('RR')); J(it.next());"),
@@ -427,29 +427,50 @@ Test(core_coro, yield_star_forwards_next_throw_and_return)
  * noThrow iterator (no throw method): it.throw('x') closes it and throws a TypeError */
 Test(core_coro, yield_star_iterator_protocol)
 {
-    cr_assert_str_eq(run("function g() { return $ew.generator(g$, this, arguments, g); } $ew.markGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
                          "function g$() { $ew.yieldStar([1, 2]); return 3; }"
                          "L(Array.from(g()).join());"
                          "var res = { done: false, value: 'v' }; var iter = { next: function () { return res; } };"
                          "iter[Symbol.iterator] = function () { return this; };"
-                         "function h() { return $ew.generator(h$, this, arguments, h); } $ew.markGenerator(h);"
+                         "function h() { return $ew.generator(h, h$, this, arguments); } $ew.markGenerator(h);"
                          "function h$() { $ew.yieldStar(iter); }"
                          "L(h().next() === res);"
                          "var noThrow = { next: function () { return { done: false, value: 1 }; },"
                          "  'return': function () { L('closed'); return {}; } };"
                          "noThrow[Symbol.iterator] = function () { return this; };"
-                         "function k() { return $ew.generator(k$, this, arguments, k); } $ew.markGenerator(k);"
+                         "function k() { return $ew.generator(k, k$, this, arguments); } $ew.markGenerator(k);"
                          "function k$() { $ew.yieldStar(noThrow); }"
                          "var it = k(); it.next(); try { it['throw']('x'); } catch (e) { L(e.constructor.name); }"),
                      "1,2 true closed TypeError");
 }
 
+/* The closure shape: parameters (and their defaults) stay on the wrapper, so they are evaluated at the call.
+ * var o = { k: 'k', *g(a, b = a + 1) { yield this.k + a + b + arguments.length; } }; L(o.g(1).next().value);
+ * function* g2(a = (() => { throw 'p'; })()) { L('body'); } try { g2(); L('no throw'); } catch (e) { L('threw ' + e); }
+ * async function f(a = (() => { throw 'q'; })()) { L('body'); }  — the hoisted-parameter shape: errors reject
+ * var p; try { p = f(); L('no throw'); } catch (e) { L('threw'); } p.catch(e => L('rejected ' + e)); */
+Test(core_coro, lowered_shapes_for_parameters)
+{
+    cr_assert_str_eq(run("function g(a, b) { var _this = this, _args = arguments; if (b === undefined) b = a + 1;"
+                         "  return $ew.generator(g, ({ b$() { $ew.yield(_this.k + a + b + _args.length); } }).b$); }"
+                         "$ew.markGenerator(g);"
+                         "var o = { k: 'k', g: g }; L(o.g(1).next().value);"
+                         "function g2(a) { if (a === undefined) a = (function () { throw 'p'; })();"
+                         "  return $ew.generator(g2, ({ b$() { L('body'); } }).b$); } $ew.markGenerator(g2);"
+                         "try { g2(); L('no throw'); } catch (e) { L('threw ' + e); }"
+                         "function f() { return $ew.async(({ b$(a) { if (a === undefined) a = (function () { throw 'q'; })();"
+                         "  L('body'); } }).b$, this, arguments); }"
+                         "var p; try { p = f(); L('no throw'); } catch (e) { L('threw'); }"
+                         "p['catch'](function (e) { L('rejected ' + e); });"),
+                     "k121 threw p no throw rejected q");
+}
+
 /* function* g() {} var it = g(); prototype chain, toStringTag, [Symbol.iterator], GeneratorFunction */
 Test(core_coro, generator_prototype_chain)
 {
-    cr_assert_str_eq(run("function g() { return $ew.generator(g$, this, arguments, g); } $ew.markGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
                          "function g$() {}"
-                         "function g2() { return $ew.generator(g2$, this, arguments, g2); } $ew.markGenerator(g2);"
+                         "function g2() { return $ew.generator(g2, g2$, this, arguments); } $ew.markGenerator(g2);"
                          "function g2$() {}"
                          "var it = g();"
                          "L(Object.getPrototypeOf(it) === g.prototype);"
@@ -466,7 +487,7 @@ Test(core_coro, generator_prototype_chain)
 /* A generator whose fn.prototype is not an object falls back to %GeneratorPrototype%; a bad receiver throws. */
 Test(core_coro, generator_receivers)
 {
-    cr_assert_str_eq(run("function g() { return $ew.generator(g$, this, arguments, g); } $ew.markGenerator(g); function g$() {}"
+    cr_assert_str_eq(run("function g() { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g); function g$() {}"
                          "g.prototype = 5; var it = g(); L(Object.prototype.toString.call(it));"
                          "try { it.next.call({}); } catch (e) { L(e.name); }"),
                      "[object Generator] TypeError");
@@ -475,7 +496,7 @@ Test(core_coro, generator_receivers)
 /* Generators are pooled coroutines too: many short-lived generators and async calls reuse threads. */
 Test(core_coro, many_generators_reuse_threads)
 {
-    cr_assert_str_eq(run("function g(n) { return $ew.generator(g$, this, arguments, g); } $ew.markGenerator(g);"
+    cr_assert_str_eq(run("function g(n) { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
                          "function g$(n) { for (var i = 0; i < n; i++) $ew.yield(i); return n; }"
                          "var s = 0; for (var k = 0; k < 2000; k++) { var it = g(3), r;"
                          "  while (!(r = it.next()).done) s += r.value; s += r.value; }"
@@ -490,7 +511,7 @@ Test(core_coro, many_generators_reuse_threads)
  * L('sync'); */
 Test(core_coro, async_generator_queues_requests)
 {
-    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g$, this, arguments, g); } $ew.markAsyncGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g, g$, this, arguments); } $ew.markAsyncGenerator(g);"
                          "function g$() { L('start'); var x = $ew.asyncYield(1); L('x ' + x); $ew.await(null);"
                          "  $ew.asyncYield(2); L('end'); }"
                          "var it = g(); ['a', 'b', 'c', 'd'].forEach(function (v, i) {"
@@ -504,7 +525,7 @@ Test(core_coro, async_generator_queues_requests)
  * var it = g(); it.next().then(r => { L(JSON.stringify(r)); return it.next('in'); }).then(r => L(JSON.stringify(r))); tick4(); */
 Test(core_coro, async_generator_awaits_yield_and_return_operands)
 {
-    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g$, this, arguments, g); } $ew.markAsyncGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g, g$, this, arguments); } $ew.markAsyncGenerator(g);"
                          "function g$() { var x = $ew.asyncYield(Promise.resolve(5)); L('x ' + x);"
                          "  return $ew.await(Promise.resolve(6)); }"
                          "var it = g(); it.next().then(function (r) { J(r); return it.next('in'); })"
@@ -516,7 +537,7 @@ Test(core_coro, async_generator_awaits_yield_and_return_operands)
  * it.next() then it.return('R');  it2.return('early') before start;  it3.throw(new Error('t')) before start, then next() */
 Test(core_coro, async_generator_return_and_throw)
 {
-    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g$, this, arguments, g); } $ew.markAsyncGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g, g$, this, arguments); } $ew.markAsyncGenerator(g);"
                          "function g$() { try { $ew.asyncYield(1); $ew.asyncYield(2); }"
                          "  finally { L('fin'); $ew.await(null); L('fin2'); } }"
                          "var it = g(); it.next().then(function (r) { L('n ' + JSON.stringify(r)); return it['return']('R'); })"
@@ -533,9 +554,9 @@ Test(core_coro, async_generator_return_and_throw)
  * async function f() { for await (var x of outer()) L(x); } f(); */
 Test(core_coro, async_yield_star_delegates)
 {
-    cr_assert_str_eq(run("function inner() { return $ew.asyncGenerator(inner$, this, arguments, inner); } $ew.markAsyncGenerator(inner);"
+    cr_assert_str_eq(run("function inner() { return $ew.asyncGenerator(inner, inner$, this, arguments); } $ew.markAsyncGenerator(inner);"
                          "function inner$() { $ew.asyncYield('a'); $ew.await(null); $ew.asyncYield('b'); return $ew.await('r'); }"
-                         "function outer() { return $ew.asyncGenerator(outer$, this, arguments, outer); } $ew.markAsyncGenerator(outer);"
+                         "function outer() { return $ew.asyncGenerator(outer, outer$, this, arguments); } $ew.markAsyncGenerator(outer);"
                          "function outer$() { var r = $ew.asyncYieldStar(inner()); L('inner returned ' + r);"
                          "  $ew.asyncYieldStar(['s1', Promise.resolve('s2')]); }"
                          "function f() { return $ew.async(f$, this, arguments); }"
@@ -550,7 +571,7 @@ Test(core_coro, async_yield_star_delegates)
 /* async function* g() {} var it = g(); [Symbol.asyncIterator], toStringTag, prototype */
 Test(core_coro, async_generator_prototype_chain)
 {
-    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g$, this, arguments, g); } $ew.markAsyncGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g, g$, this, arguments); } $ew.markAsyncGenerator(g);"
                          "function g$() {}"
                          "var it = g(); L(it[Symbol.asyncIterator]() === it); L(Object.prototype.toString.call(it));"
                          "L(Object.getPrototypeOf(it) === g.prototype);"),
@@ -577,7 +598,7 @@ Test(core_coro, for_await_over_a_sync_iterable_of_promises)
  * async function f() { for await (var x of g()) { L(x); if (x === 2) break; } L('after'); } f(); */
 Test(core_coro, for_await_break_closes_the_iterator)
 {
-    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g$, this, arguments, g); } $ew.markAsyncGenerator(g);"
+    cr_assert_str_eq(run("function g() { return $ew.asyncGenerator(g, g$, this, arguments); } $ew.markAsyncGenerator(g);"
                          "function g$() { try { $ew.asyncYield(1); $ew.asyncYield(2); $ew.asyncYield(3); }"
                          "  finally { L('closed'); } }"
                          "function f() { return $ew.async(f$, this, arguments); }"
@@ -588,4 +609,241 @@ Test(core_coro, for_await_break_closes_the_iterator)
                          "  L('after'); }"
                          "f();"),
                      "1 2 closed after");
+}
+
+/* ---- native stack, cost and memory ---- */
+
+static char *stack_base;
+static long stack_max;
+
+/* stackUse(): bytes of native stack between the test function and this call. */
+static duk_ret_t js_stack_use(duk_context *c)
+{
+    char here;
+    long used = (long) (stack_base - &here);
+    if (used > stack_max)
+        stack_max = used;
+    duk_push_number(c, (double) used);
+    return 1;
+}
+
+static void install_stack_probe(void)
+{
+    char here;
+    stack_base = &here;
+    stack_max = 0;
+    duk_push_c_function(ctx, js_stack_use, 0);
+    duk_put_global_string(ctx, "stackUse");
+}
+
+static double cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+/* One coroutine awaiting 100,000 times: every resume comes from a microtask, never from a deeper C frame. */
+Test(core_coro, await_loop_of_100000_iterations)
+{
+    install_stack_probe();
+    eval_or_fail("function loop(n) { return $ew.async(loop$, this, arguments); }"
+                 "function loop$(n) { var s = 0; for (var i = 0; i < n; i++) {"
+                 "  s += $ew.await(i); if (i === 10 || i === n - 1) stackUse(); } return s; }");
+    double t0 = cpu_us();
+    const char *r = run("loop(100000).then(function (s) { L(s); });");
+    double us = (cpu_us() - t0) / 100000;
+    cr_assert_str_eq(r, "4999950000");
+    cr_assert_lt(stack_max, 64 * 1024, "native stack grew to %ld bytes", stack_max);
+    printf("core_coro: %.2f us per await (100,000 awaits), native stack %ld bytes\n", us, stack_max);
+}
+
+/* async f(n) awaits f(n - 1): 10,000 coroutines nested by synchronous resumes, then unwound by 10,000
+ * microtasks. Resuming from ECMAScript costs no native stack: the depth at the bottom is that at the top. */
+Test(core_coro, nested_async_calls_10000_deep_use_no_native_stack)
+{
+    install_stack_probe();
+    cr_assert_str_eq(run("var top, bottom;"
+                         "function f(n) { return $ew.async(f$, this, arguments); }"
+                         "function f$(n) { if (n === 9990) top = stackUse();"
+                         "  if (n === 0) { bottom = stackUse(); $ew.await(null); return 0; }"
+                         "  return $ew.await(f(n - 1)) + 1; }"
+                         "f(10000).then(function (v) { L(v); L(bottom === top); });"),
+                     "10000 true");
+    cr_assert_lt(stack_max, 64 * 1024, "native stack grew to %ld bytes", stack_max);
+}
+
+/* Generators iterated inside generators, 10,000 deep through yield*. */
+Test(core_coro, nested_yield_star_10000_deep)
+{
+    cr_assert_str_eq(run("function g(n) { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
+                         "function g$(n) { if (n === 0) { $ew.yield('bottom'); return 0; } return $ew.yieldStar(g(n - 1)) + 1; }"
+                         "var it = g(10000); L(it.next().value); L(it.next().value);"),
+                     "bottom 10000");
+}
+
+static size_t counted_bytes;
+
+static void *count_alloc(void *u, duk_size_t n)
+{
+    (void) u;
+    size_t *p = malloc(n + sizeof(max_align_t));
+    if (p == NULL)
+        return NULL;
+    *p = n;
+    counted_bytes += n;
+    return (char *) p + sizeof(max_align_t);
+}
+
+static void count_free(void *u, void *q)
+{
+    (void) u;
+    if (q == NULL)
+        return;
+    size_t *p = (size_t *) ((char *) q - sizeof(max_align_t));
+    counted_bytes -= *p;
+    free(p);
+}
+
+static void *count_realloc(void *u, void *q, duk_size_t n)
+{
+    if (q == NULL)
+        return count_alloc(u, n);
+    if (n == 0) {
+        count_free(u, q);
+        return NULL;
+    }
+    size_t *p = (size_t *) ((char *) q - sizeof(max_align_t));
+    size_t old = *p;
+    p = realloc(p, n + sizeof(max_align_t));
+    if (p == NULL)
+        return NULL;
+    *p = n;
+    counted_bytes = counted_bytes - old + n;
+    return (char *) p + sizeof(max_align_t);
+}
+
+static void setup_counted(void)
+{
+    init_heap(duk_create_heap(count_alloc, count_realloc, count_free, NULL, NULL));
+}
+
+/* What a call suspended on a pending promise keeps alive: thread, promise, reaction (docs/coroutines.md). */
+Test(core_coro, memory_per_suspended_call, .init = setup_counted)
+{
+    eval_or_fail("var never = new Promise(function () {}), keep = [];"
+                 "function s() { return $ew.async(s$, this, arguments); } function s$() { $ew.await(never); }");
+    duk_gc(ctx, 0);
+    size_t before = counted_bytes;
+    eval_or_fail("for (var i = 0; i < 2000; i++) keep.push(s());");
+    duk_gc(ctx, 0);
+    size_t per_call = (counted_bytes - before) / 2000;
+    printf("core_coro: %zu bytes per async call suspended on a pending promise\n", per_call);
+    cr_assert_lt(per_call, 5000);
+    eval_or_fail("keep = null; never = null;");
+    duk_gc(ctx, 0);
+    cr_assert_lt(counted_bytes, before + 16 * 1024, "suspended calls were not freed: %zu", counted_bytes - before);
+}
+
+/* ---- limits: a heap whose udata is an isolate, so the real interrupt hook of limits.c runs ---- */
+
+static ew__isolate_t fake_iso;
+
+static void *iso_alloc(void *u, duk_size_t n) { (void) u; return malloc(n); }
+static void *iso_realloc(void *u, void *p, duk_size_t n) { (void) u; return realloc(p, n); }
+static void iso_free(void *u, void *p) { (void) u; free(p); }
+
+/* abort(): what the allocator does at the memory cap (limits.c): flag, interrupt at once, throw. */
+static duk_ret_t js_abort(duk_context *c)
+{
+    fake_iso.abort_reason = EW_ERR_MEMORY_LIMIT;
+    ew__duk_interrupt_now(c);
+    return duk_range_error(c, "out of memory (test)");
+}
+
+static void setup_isolate(void)
+{
+    memset(&fake_iso, 0, sizeof(fake_iso));
+    fake_iso.magic = EW__ISOLATE_MAGIC;
+    fake_iso.deadline_ns = UINT64_MAX;
+    fake_iso.heap_limit = SIZE_MAX;
+    init_heap(duk_create_heap(iso_alloc, iso_realloc, iso_free, &fake_iso, NULL));
+    fake_iso.ctx = ctx;
+    duk_push_c_function(ctx, js_abort, 0);
+    duk_put_global_string(ctx, "abort");
+}
+
+/* Starts a 30 ms CPU budget, as ew__isolate_enter does for a request. */
+static void arm_deadline(void)
+{
+    fake_iso.entry_mono_ns = ew__mono_now_ns();
+    fake_iso.cpu_sampled = false;
+    fake_iso.deadline_ns = 30u * 1000000u;
+}
+
+static void disarm(void)
+{
+    fake_iso.abort_reason = EW_OK;
+    fake_iso.deadline_ns = UINT64_MAX;
+}
+
+static const char *log_text(void)
+{
+    duk_peval_string(ctx, "log.join(' ')");
+    snprintf(result, sizeof(result), "%s", duk_safe_to_string(ctx, -1));
+    duk_pop(ctx);
+    return result;
+}
+
+/* The CPU limit fires inside a coroutine resumed by a microtask: no catch or finally block of the body,
+ * no rejection handler, no later job runs; the heap stays usable (the dead thread is not pooled). */
+Test(core_coro, cpu_limit_inside_a_coroutine_is_not_catchable, .init = setup_isolate)
+{
+    eval_or_fail("function f() { return $ew.async(f$, this, arguments); }"
+                 "function f$() { $ew.await(null); L('resumed');"
+                 "  try { while (true) {} } catch (e) { L('caught'); } finally { L('finally'); } }"
+                 "f()['catch'](function () { L('rejected'); });"
+                 "Promise.resolve().then(function () {}).then(function () { L('later job'); });");
+    arm_deadline();
+    cr_assert(!ew__microtask_drain(ctx));
+    cr_assert_eq(fake_iso.abort_reason, EW_ERR_CPU_LIMIT);
+    disarm();
+    cr_assert_str_eq(log_text(), "resumed");
+    /* The jobs the limit left queued run on the next drain (microtask.c); new coroutines work. */
+    cr_assert_str_eq(run("log = []; function g() { return $ew.async(g$, this, arguments); }"
+                         "function g$() { $ew.await(null); return 'ok'; } g().then(L); g().then(L);"),
+                     "later job ok ok");
+}
+
+/* Before the first await the body runs inside the caller's resume: the error leaves the whole script. */
+Test(core_coro, cpu_limit_before_the_first_await_unwinds_the_caller, .init = setup_isolate)
+{
+    arm_deadline();
+    int rc = duk_peval_string(ctx, "function f() { return $ew.async(f$, this, arguments); }"
+                                   "function f$() { try { while (true) {} } catch (e) { L('body caught'); } }"
+                                   "try { f(); } catch (e) { L('caller caught'); }");
+    cr_assert_neq(rc, 0);
+    cr_assert_eq(fake_iso.abort_reason, EW_ERR_CPU_LIMIT);
+    duk_pop(ctx);
+    disarm();
+    cr_assert_str_eq(log_text(), "");
+}
+
+/* A limit inside a generator (sync driver) and inside an async generator's await. */
+Test(core_coro, limit_inside_generators_is_not_catchable, .init = setup_isolate)
+{
+    int rc = duk_peval_string(ctx, "function g() { return $ew.generator(g, g$, this, arguments); } $ew.markGenerator(g);"
+                                   "function g$() { try { $ew.yield(1); abort(); } catch (e) { L('gen caught'); } }"
+                                   "var it = g(); it.next(); try { it.next(); } catch (e) { L('caller caught'); }");
+    cr_assert_neq(rc, 0);
+    duk_pop(ctx);
+    disarm();
+    eval_or_fail("function ag() { return $ew.asyncGenerator(ag, ag$, this, arguments); } $ew.markAsyncGenerator(ag);"
+                 "function ag$() { try { $ew.await(null); abort(); } catch (e) { L('agen caught'); }"
+                 "  finally { L('agen finally'); } }"
+                 "ag().next()['catch'](function () { L('rejected'); });");
+    ew__microtask_drain(ctx); /* returns true here: the limit fired in the last job (see microtask.c) */
+    cr_assert_eq(fake_iso.abort_reason, EW_ERR_MEMORY_LIMIT);
+    disarm();
+    cr_assert_str_eq(log_text(), "");
 }

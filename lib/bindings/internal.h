@@ -1,0 +1,97 @@
+/*
+ * lib/bindings/internal.h — Cloudflare's storage bindings (KV now; D1, R2 later) over the store interface
+ * (lib/store/store.h): what lib/core calls (first block) and what the files of lib/bindings share.
+ *
+ *   ew_runtime_t ── res (ew__res_cache_t) ──< ew__res_store_t  one per kind+id: the open store, shared by
+ *        │                │                                     every worker of the runtime naming that id
+ *        │                └─ inflight: ops whose promise waits for a group commit
+ *        └──< ew_worker_t ──< ew__resource_t ── store ──> ew__res_store_t
+ *
+ * A namespace object in JS holds a plain pointer to its ew__res_store_t (a hidden property): the runtime
+ * outlives every isolate, so the pointer stays valid for the heap's lifetime.
+ */
+#ifndef EW_BINDINGS_INTERNAL_H
+#define EW_BINDINGS_INTERNAL_H
+
+#include "core/isolate.h"
+#include "store/store.h"
+
+/* ---------------------------------------------------------------------------------------------------------
+ * What lib/core calls (resources.c)
+ */
+
+/* Validates a resource of a worker config (kind known, binding non-empty, id valid) and copies it into d.
+ * D1 and R2 are refused with EW_ERR_INVALID_ARG until they exist. On error d may hold partial copies:
+ * ew__resource_dispose() frees them. */
+ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t index, ew_error_t *err);
+void ew__resource_dispose(ew__resource_t *r);
+/* Opens (or finds among the runtime's) the store of each of the worker's resources. EW_ERR_IO and the path
+ * when a database cannot be opened. */
+ew_status_t ew__resources_open(ew_runtime_t *rt, ew_worker_t *w, ew_error_t *err);
+/* Puts each resource's binding object on the env object at env_idx and as a global. May throw. */
+void ew__resources_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx);
+/* The isolate is going away: its waiting promises are forgotten (their writes still commit). */
+void ew__resources_cancel(ew__isolate_t *iso);
+/* Commits what is queued and closes the runtime's stores (ew_runtime_destroy, after the workers). */
+void ew__resources_shutdown(ew_runtime_t *rt);
+
+/* Seconds since the Unix epoch as the bindings see it (expirations). Tests may replace the clock. */
+typedef double (*ew__clock_fn)(void);
+void ew__resources_set_clock(ew_runtime_t *rt, ew__clock_fn now);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Shared by the files of lib/bindings
+ */
+
+typedef struct ew__res_cache ew__res_cache_t;
+typedef struct ew__res_op ew__res_op_t;
+
+typedef struct ew__res_store {
+    ew_resource_kind_t kind;
+    char *id;                     /* owned */
+    ew__store_t *store;           /* owned */
+    ew__res_cache_t *cache;       /* the runtime's */
+    bool purge_queued;            /* KV: a sweep of expired keys is queued */
+} ew__res_store_t;
+
+/* A write whose promise waits for its group commit. Embedded first in each binding's op struct. */
+struct ew__res_op {
+    ew__store_write_t write;      /* write.udata points back at this op */
+    ew__res_store_t *rs;
+    ew__isolate_t *iso;           /* the isolate whose promise waits; NULL: none (internal op, or cancelled) */
+    uint32_t id;                  /* key of the promise in the isolate's pending table */
+    uint32_t req_id;              /* the request that made the call (0 = none): CPU of the reactions */
+    ew__res_op_t *prev, *next;    /* in cache->inflight while iso != NULL */
+};
+
+struct ew__res_cache {
+    ew__res_store_t **stores;     /* owned array of owned entries */
+    size_t nstores;
+    ew__res_op_t *inflight;       /* ops with a waiting promise (list) */
+    uint32_t next_op_id;
+    ew__clock_fn now;
+};
+
+/* Now, in whole seconds since the epoch, from the runtime's clock. */
+int64_t ew__res_now(const ew__res_cache_t *c);
+
+/* Pushes a new pending promise and keeps it in the isolate's table under a new id, which it returns.
+ * Call from a native method of an isolate of the cache's runtime. May throw (allocation). */
+uint32_t ew__res_push_pending(duk_context *ctx, ew__res_cache_t *c);
+/* Makes op the owner of the pending promise `id` of the running isolate: the op joins the in-flight list
+ * and counts as I/O of the isolate (so a request awaiting it is not taken for a hung one). Never throws. */
+void ew__res_op_start(duk_context *ctx, ew__res_op_t *op, uint32_t id);
+/* Settles the op's promise (undefined, or an Error with `message`) from the loop, then unlinks the op.
+ * Does nothing for an op without an isolate. The caller frees the op afterwards. */
+void ew__res_op_settle(ew__res_op_t *op, ew_status_t status, const char *message);
+
+/* Calls body(ctx, udata) in a protected call; an error becomes a rejected promise (unless a limit fired:
+ * then it is rethrown). body returns with the promise on top. */
+duk_ret_t ew__res_call(duk_context *ctx, duk_safe_call_function body, duk_idx_t nargs);
+
+/* KV (kv.c) */
+extern const char *const ew__kv_schema;
+/* Pushes a new KV namespace object for rs (its prototype made once per heap). May throw. */
+void ew__kv_push(duk_context *ctx, ew__res_store_t *rs);
+
+#endif /* EW_BINDINGS_INTERNAL_H */

@@ -1,0 +1,147 @@
+/*
+ * lib/config/wrangler.h — a Worker project's configuration as `wrangler dev` reads it: wrangler.json,
+ * wrangler.jsonc or wrangler.toml (wrangler.c), the `.dev.vars` secrets beside it (dotenv.c), turned into one
+ * flat struct that ew-server (server/project.c) maps onto ew_worker_config_t and its own settings.
+ *
+ *     ew__wrangler_t *wr;
+ *     ew_error_t err;
+ *     if (ew__wrangler_load("path/to/project", "staging", &wr, &err) != EW_OK)
+ *         fprintf(stderr, "%s\n", err.message);      // "path/to/project/wrangler.toml:12:9: 'vars.X' must ..."
+ *     for (size_t i = 0; i < wr->nwarnings; i++)
+ *         fprintf(stderr, "warning: %s\n", wr->warnings[i]);
+ *     ...
+ *     ew__wrangler_destroy(wr);
+ *
+ * What each key means, which keys are honoured, and which are parsed but not supported yet:
+ * docs/configuration.md. Environments follow wrangler: with an environment selected, name, main,
+ * compatibility_*, triggers, limits, routes (and the other "inheritable" keys) come from [env.NAME] when it
+ * sets them and from the top level otherwise; vars and every binding list come from [env.NAME] only.
+ *
+ * Memory: an ew__wrangler_t owns every string and array it points to (one arena, freed by
+ * ew__wrangler_destroy). Pointers stay valid until then. Not tied to a thread; not locked.
+ */
+#ifndef EW_CONFIG_WRANGLER_H
+#define EW_CONFIG_WRANGLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/internal.h"
+#include "cron/cron.h"
+#include "edgeworker.h"
+
+/* One env variable: a [vars] entry, a .dev.vars secret, or a --var override. */
+typedef struct ew__wrangler_var {
+    const char *name;        /* UTF-8, NUL-terminated */
+    const char *value;       /* a string, or JSON text when is_json */
+    bool is_json;            /* non-string [vars] values (numbers, booleans, arrays, tables) as JSON */
+    bool secret;             /* from .dev.vars: its value is not to be printed */
+} ew__wrangler_var_t;
+
+/* kv_namespaces[]: the local storage is keyed by `id`, as wrangler dev keys it (preview_id is ignored). */
+typedef struct ew__wrangler_kv {
+    const char *binding;     /* env property */
+    const char *id;          /* storage name; the binding when the config gives no id */
+} ew__wrangler_kv_t;
+
+/* d1_databases[] */
+typedef struct ew__wrangler_d1 {
+    const char *binding;
+    const char *database_name;   /* the storage name (ew_resource_t.id); NULL falls back to database_id */
+    const char *database_id;     /* NULL when absent */
+    const char *migrations_dir;  /* resolved against the project folder; default "<project>/migrations" */
+} ew__wrangler_d1_t;
+
+/* r2_buckets[] */
+typedef struct ew__wrangler_r2 {
+    const char *binding;
+    const char *bucket_name;     /* the storage name; the binding when the config gives none */
+} ew__wrangler_r2_t;
+
+typedef struct ew__wrangler {
+    const char *config_path;     /* the configuration file read; NULL when PATH was a script */
+    const char *project_dir;     /* the config file's folder (or the script's): .dev.vars and state live here */
+    const char *env;             /* the environment applied, NULL for the top level */
+    const char *name;            /* the Worker's name; "worker" when the config has none */
+    const char *main;            /* the entry script, resolved against project_dir */
+    const char *compatibility_date;       /* "YYYY-MM-DD", NULL when absent */
+    const char **compatibility_flags;     /* ncompatibility_flags strings */
+    size_t ncompatibility_flags;
+    ew__wrangler_var_t *vars;    /* [vars], then .dev.vars, then overrides (a later one replaces by name) */
+    size_t nvars;
+    ew__wrangler_kv_t *kv;
+    size_t nkv;
+    ew__wrangler_d1_t *d1;
+    size_t nd1;
+    ew__wrangler_r2_t *r2;
+    size_t nr2;
+    ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
+    size_t ncrons;
+    uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */
+    const char *dev_ip;          /* [dev] ip, NULL when not set */
+    int dev_port;                /* [dev] port, -1 when not set */
+    const char *dev_vars_path;   /* the .dev.vars file read, NULL when none */
+    const char **warnings;       /* nwarnings messages, "FILE:LINE:COL: text" where a position is known */
+    size_t nwarnings;
+    ew__cfg_doc_t *pool;         /* private: the arena everything above lives in */
+} ew__wrangler_t;
+
+/* Finds and reads a project. `path` is a project folder (holding wrangler.json, wrangler.jsonc or
+ * wrangler.toml, taken in that order as wrangler does; with none, the script src/index.js, index.js or
+ * worker.js), a configuration file (.json, .jsonc, .toml), or a Worker script (no configuration: the Worker
+ * is named "worker", and nothing else is set). `env` selects [env.NAME] (NULL: none). Also reads the project's
+ * .dev.vars (.dev.vars.<env> instead when `env` is set and that file exists).
+ * On success *out is a new configuration (free with ew__wrangler_destroy). On failure *out is NULL and `err`
+ * says why: EW_ERR_INVALID_ARG for a configuration error ("FILE:LINE:COL: ..."), EW_ERR_SYNTAX for a file
+ * that does not parse, EW_ERR_IO when a file cannot be read or nothing to serve is found, EW_ERR_NOMEM. */
+ew_status_t ew__wrangler_load(const char *path, const char *env, ew__wrangler_t **out, ew_error_t *err);
+
+/* The part of ew__wrangler_load after the file is parsed: interprets `doc` as a configuration whose folder
+ * is `dir` (main and migrations_dir are resolved against it), with environment `env` (NULL: none). Reads no
+ * files (no .dev.vars); config_path is doc->file. `doc` may be destroyed after the call. */
+ew_status_t ew__wrangler_from_doc(const ew__cfg_doc_t *doc, const char *dir, const char *env,
+                                  ew__wrangler_t **out, ew_error_t *err);
+
+/* Sets env variable `name` to `value` (both copied): replaces a var of that name, or appends one. Used for
+ * .dev.vars secrets and --var overrides. EW_ERR_NOMEM or EW_OK. */
+ew_status_t ew__wrangler_set_var(ew__wrangler_t *wr, const char *name, const char *value, bool is_json,
+                                 bool secret);
+
+/* Frees the configuration and everything it points to. NULL is fine. */
+void ew__wrangler_destroy(ew__wrangler_t *wr);
+
+/* Cron scheduling: the first minute strictly after `after_ms` (UTC, ms since the epoch) at which any of the
+ * configuration's crons fires. Stores it in *at_ms, sets due[i] (an array of ncrons, may be NULL) to whether
+ * crons[i] fires then, and returns true; false when no cron will ever fire (or there are none). */
+bool ew__wrangler_next_cron(const ew__wrangler_t *wr, int64_t after_ms, int64_t *at_ms, bool *due);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * dotenv (dotenv.c): the .dev.vars format, as the `dotenv` npm package that wrangler uses parses it.
+ *
+ *     # a comment                      KEY=value           value to the first '#', trimmed
+ *     export KEY=value                 KEY="a\nb"          double quotes: \n and \r become newlines
+ *     KEY: value                       KEY='literal'       single quotes (and `backticks`): as written
+ *                                      KEY="line one       a quoted value may span lines
+ *                                      line two"
+ * Keys are [A-Za-z0-9_.-]+; a later key replaces an earlier one. Lines that are none of these are skipped
+ * and reported in bad_lines (dotenv skips them silently; a person wants to know).
+ */
+typedef struct ew__dotenv_entry {
+    const char *key;
+    const char *value;
+    uint32_t line;           /* 1-based line of the key */
+} ew__dotenv_entry_t;
+
+typedef struct ew__dotenv {
+    ew__dotenv_entry_t *entries; /* in file order, duplicates already merged (last value wins, first place) */
+    size_t len;
+    uint32_t *bad_lines;         /* nbad 1-based line numbers of lines that were skipped */
+    size_t nbad;
+} ew__dotenv_t;
+
+/* Parses `len` bytes of `text` into *out, every string and array allocated from `pool` (a document used as
+ * an arena: ew__cfg_doc_create). EW_OK, or EW_ERR_NOMEM. */
+ew_status_t ew__dotenv_parse(ew__cfg_doc_t *pool, const char *text, size_t len, ew__dotenv_t *out);
+
+#endif
