@@ -1,13 +1,15 @@
 /*
- * main.c — ew-server: serves a Worker over HTTP/1.1 the way `wrangler dev` does.
+ * main.c — ew-server's command line: serves a Worker project the way `wrangler dev` does.
  *
- *   ew-server [--ip IP] [--port N] [--threads N] [PATH]
+ *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
+ *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
  *
- * PATH is a Worker script, or a folder holding src/index.js, index.js or worker.js (default: the current
- * folder). Prints "Ready on http://IP:PORT" once listening, one line per request, and the Worker's console
- * output prefixed by its name. SIGINT/SIGTERM stop accepting, let in-flight requests finish (up to a
- * deadline) and exit 0 (serve.c). The configuration (wrangler.toml) and the other flags of ARCHITECTURE.md
- * come with the ew-server issue; this file is the command line only.
+ * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
+ * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
+ * project is read by project.c (configuration errors print FILE:LINE:COL and exit 1); serve.c runs the
+ * threads and prints "Ready on http://IP:PORT" once listening, one line per request, and the Worker's
+ * console output prefixed by its name. SIGINT/SIGTERM drain in-flight requests and exit 0. This file is the
+ * command line only; docs/configuration.md documents every flag and key.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -20,40 +22,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "project.h"
 #include "serve.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ew-server [--ip IP] [--port N] [--threads N] [PATH]\n"
-               "  PATH  a Worker script, or a folder with src/index.js, index.js or worker.js (default: .)\n"
-               "  --ip IP     address to listen on (default 127.0.0.1)\n"
-               "  --port N    TCP port (default 8787; 0 picks a free one)\n"
-               "  --threads N event-loop threads, each with its own isolates (default: the number of cores)\n"
-               "  --cpu-ms MS           CPU time per request (default 50, like [limits] cpu_ms)\n"
+    fprintf(f, "usage: ew-server [PATH] [options]\n"
+               "  PATH  a project folder (wrangler.json, wrangler.jsonc or wrangler.toml), a config file, or a\n"
+               "        Worker script (default: .)\n"
+               "  --env NAME            use [env.NAME] of the configuration\n"
+               "  --var KEY:VALUE       set env.KEY to the string VALUE (repeatable; overrides [vars], .dev.vars)\n"
+               "  --persist-to DIR      state folder for KV and other storage (default: PROJECT/.wrangler/state)\n"
+               "  --test-scheduled      GET /__scheduled?cron=... runs the scheduled handler\n"
+               "  --ip IP               address to listen on (default 127.0.0.1, or [dev] ip)\n"
+               "  --port N              TCP port (default 8787, or [dev] port; 0 picks a free one)\n"
+               "  --threads N           event-loop threads, each with its own isolates (default: the cores)\n"
+               "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n");
-}
-
-/* Resolves PATH to a script file; prints why not on failure. */
-static bool resolve_script(const char *path, char *out, size_t outlen)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "ew-server: %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        snprintf(out, outlen, "%s", path);
-        return true;
-    }
-    static const char *candidates[] = {"src/index.js", "index.js", "worker.js"};
-    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-        snprintf(out, outlen, "%s/%s", path, candidates[i]);
-        if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
-            return true;
-    }
-    fprintf(stderr, "ew-server: %s: no Worker script found (looked for src/index.js, index.js, worker.js)\n", path);
-    return false;
 }
 
 static bool parse_uint(const char *text, long max, long *out)
@@ -67,48 +53,81 @@ static bool parse_uint(const char *text, long max, long *out)
     return true;
 }
 
-int main(int argc, char **argv)
+typedef struct cli {
+    const char *ip;               /* NULL: [dev] ip, else 127.0.0.1 */
+    long port;                    /* -1: [dev] port, else 8787 */
+    long idle_ms, request_ms, cpu_ms, threads;
+    bool test_scheduled;
+    project_opts_t project;
+} cli_t;
+
+static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
+                                          "--cpu-ms", "--env", "--var", "--persist-to"};
+
+static bool takes_value(const char *a)
 {
-    const char *ip = "127.0.0.1", *path = ".";
-    int port = 8787;
-    long idle_ms = 0, request_ms = 0, cpu_ms = 0;
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
-    if (threads < 1)
-        threads = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool takes_value = strcmp(a, "--ip") == 0 || strcmp(a, "--port") == 0 || strcmp(a, "--idle-timeout") == 0 ||
-                           strcmp(a, "--request-timeout") == 0 || strcmp(a, "--threads") == 0 ||
-                           strcmp(a, "--cpu-ms") == 0;
-        if (takes_value && i + 1 >= argc) {
-            fprintf(stderr, "ew-server: %s needs a value\n", a);
+    for (size_t i = 0; i < sizeof(value_flags) / sizeof(value_flags[0]); i++)
+        if (strcmp(a, value_flags[i]) == 0)
+            return true;
+    return false;
+}
+
+/* One option with its value; returns 0 to go on, or an exit code (2: usage error; 0 after --help). */
+static int parse_option(cli_t *c, const char *a, const char *val, const char **vars)
+{
+    long v;
+    if (strcmp(a, "--ip") == 0) {
+        c->ip = val;
+    } else if (strcmp(a, "--port") == 0) {
+        if (!parse_uint(val, 65535, &c->port)) {
+            fprintf(stderr, "ew-server: --port %s is not a port number (0-65535)\n", val);
             return 2;
         }
-        long v;
-        if (strcmp(a, "--ip") == 0) {
-            ip = argv[++i];
-        } else if (strcmp(a, "--port") == 0) {
-            if (!parse_uint(argv[++i], 65535, &v)) {
-                fprintf(stderr, "ew-server: --port %s is not a port number (0-65535)\n", argv[i]);
+    } else if (strcmp(a, "--cpu-ms") == 0) {
+        if (!parse_uint(val, 600000, &c->cpu_ms) || c->cpu_ms == 0) {
+            fprintf(stderr, "ew-server: --cpu-ms %s is not a number of milliseconds (1-600000)\n", val);
+            return 2;
+        }
+    } else if (strcmp(a, "--threads") == 0) {
+        if (!parse_uint(val, 256, &c->threads) || c->threads == 0) {
+            fprintf(stderr, "ew-server: --threads %s is not a number of threads (1-256)\n", val);
+            return 2;
+        }
+    } else if (strcmp(a, "--idle-timeout") == 0 || strcmp(a, "--request-timeout") == 0) {
+        if (!parse_uint(val, 86400000, &v) || v == 0) {
+            fprintf(stderr, "ew-server: %s %s is not a number of milliseconds (1-86400000)\n", a, val);
+            return 2;
+        }
+        *(a[2] == 'i' ? &c->idle_ms : &c->request_ms) = v;
+    } else if (strcmp(a, "--env") == 0) {
+        c->project.env = val;
+    } else if (strcmp(a, "--var") == 0) {
+        vars[c->project.nvar_args++] = val;
+    } else if (strcmp(a, "--persist-to") == 0) {
+        if (val[0] == '\0') {
+            fprintf(stderr, "ew-server: --persist-to needs a folder\n");
+            return 2;
+        }
+        c->project.persist_to = val;
+    }
+    return 0;
+}
+
+/* Fills c from argv; returns -1 to go on, or an exit code. `vars` has room for argc entries. */
+static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (takes_value(a)) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ew-server: %s needs a value\n", a);
                 return 2;
             }
-            port = (int) v;
-        } else if (strcmp(a, "--cpu-ms") == 0) {
-            if (!parse_uint(argv[++i], 600000, &cpu_ms) || cpu_ms == 0) {
-                fprintf(stderr, "ew-server: --cpu-ms %s is not a number of milliseconds (1-600000)\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_uint(argv[++i], 256, &threads) || threads == 0) {
-                fprintf(stderr, "ew-server: --threads %s is not a number of threads (1-256)\n", argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--idle-timeout") == 0 || strcmp(a, "--request-timeout") == 0) {
-            if (!parse_uint(argv[++i], 86400000, &v) || v == 0) {
-                fprintf(stderr, "ew-server: %s %s is not a number of milliseconds (1-86400000)\n", a, argv[i]);
-                return 2;
-            }
-            *(a[2] == 'i' ? &idle_ms : &request_ms) = v;
+            int rc = parse_option(c, a, argv[++i], vars);
+            if (rc != 0)
+                return rc;
+        } else if (strcmp(a, "--test-scheduled") == 0) {
+            c->test_scheduled = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -117,24 +136,54 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         } else {
-            path = a;
+            c->project.path = a;
         }
     }
-    char script[PATH_MAX];
-    if (!resolve_script(path, script, sizeof(script)))
+    return -1;
+}
+
+/* Serves the loaded project until a signal has drained the threads; returns the exit code. */
+static int run(const cli_t *c, project_t *project)
+{
+    const ew__wrangler_t *cfg = project->config;
+    if (project->worker.nresources > 0 && !project_make_state_dir(project))
         return 1;
     signal(SIGPIPE, SIG_IGN);
     /* stdout (request lines, console output) is block-buffered and flushed ten times a second by serve.c. */
     static char outbuf[65536];
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+    project_print_bindings(project);
     serve_opts_t opts = {
-        .ip = ip,
-        .port = port,
-        .script = script,
-        .threads = (int) threads,
-        .idle_timeout_ms = (uint32_t) idle_ms,
-        .request_timeout_ms = (uint32_t) request_ms,
-        .cpu_ms = (uint32_t) cpu_ms,
+        .ip = c->ip ? c->ip : cfg->dev_ip ? cfg->dev_ip : "127.0.0.1",
+        .port = (int) (c->port >= 0 ? c->port : cfg->dev_port >= 0 ? cfg->dev_port : 8787),
+        .worker = &project->worker,
+        .config = cfg,
+        .state_dir = project->state_dir,
+        .test_scheduled = c->test_scheduled,
+        .threads = (int) c->threads,
+        .idle_timeout_ms = (uint32_t) c->idle_ms,
+        .request_timeout_ms = (uint32_t) c->request_ms,
+        .cpu_ms = (uint32_t) (c->cpu_ms ? c->cpu_ms : cfg->cpu_ms), /* --cpu-ms wins over [limits] */
     };
     return serve_run(&opts);
+}
+
+int main(int argc, char **argv)
+{
+    cli_t c = {.port = -1, .project = {.path = "."}};
+    c.threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (c.threads < 1)
+        c.threads = 1;
+    const char **vars = calloc((size_t) argc, sizeof(char *)); /* --var values: at most one per argument */
+    if (vars == NULL)
+        return 1;
+    c.project.var_args = vars;
+    int rc = parse_args(&c, argc, argv, vars);
+    if (rc < 0) {
+        project_t project;
+        rc = project_load(&project, &c.project) ? run(&c, &project) : 1;
+        project_dispose(&project);
+    }
+    free(vars);
+    return rc;
 }

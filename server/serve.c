@@ -2,7 +2,8 @@
  * serve.c — ew-server's threads. Each event-loop thread owns everything it touches: an event_base, an
  * ew_runtime_t with the Worker loaded in it, and an HTTP listener on the shared port (SO_REUSEPORT, so the
  * kernel spreads connections). No mutable state is shared between loop threads; the main thread only
- * starts them, waits for them to be ready, handles signals and flushes stdout.
+ * starts them, waits for them to be ready, handles signals and flushes stdout. Cron triggers fire on thread 0
+ * only (one scheduled event per trigger time, as on Cloudflare, not one per thread).
  *
  *   main: start thread 0 ──(bound port)──> start threads 1..N-1 ──(all ready)──> "Ready on …"
  *   SIGINT/SIGTERM: main activates each thread's stop event (libevent's pthreads locking makes that safe);
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edgeworker.h"
 #include "http.h"
@@ -34,7 +36,11 @@ typedef struct loop_thread {
     int port;                    /* the port to bind (thread 0: opts->port; others: thread 0's) */
     struct event_base *base;
     ew_runtime_t *rt;
+    ew_worker_t *worker;
     srv_http_t *http;
+    struct event *cron_ev;       /* thread 0, when the project has crons: the next trigger time */
+    int64_t cron_at_ms;          /* when cron_ev is due (UTC ms) */
+    bool *cron_due;              /* which crons fire at cron_at_ms (opts->config->ncrons entries) */
     struct event *stop_ev;       /* activated by the main thread */
     /* Start-up handshake with the main thread. */
     pthread_mutex_t *lock;
@@ -76,6 +82,8 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     loop_thread_t *t = arg;
+    if (t->cron_ev != NULL)
+        event_del(t->cron_ev);
     srv_http_drain(t->http, on_thread_drained, t);
 }
 
@@ -85,6 +93,77 @@ static void set_state(loop_thread_t *t, int state)
     t->state = state;
     pthread_cond_broadcast(t->cond);
     pthread_mutex_unlock(t->lock);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Cron triggers (thread 0): one timer armed for the next minute any trigger matches. Timers run on the
+ * monotonic clock while cron times are UTC wall-clock times, so each firing re-reads the wall clock: early
+ * (the clock was set back) re-arms for the rest; late (the process was stopped) fires once, not once per
+ * missed minute, and schedules from now.
+ */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_cron_done(void *udata, ew_status_t outcome, const ew_error_t *err)
+{
+    const char *expr = udata;
+    if (outcome == EW_OK)
+        printf("[scheduled] \"%s\" ok\n", expr);
+    else
+        fprintf(stderr, "[scheduled] \"%s\" failed (%s): %s\n", expr, ew_status_name(outcome),
+                err && err->message[0] ? err->message : "no details");
+}
+
+static void arm_cron(loop_thread_t *t, int64_t after_ms)
+{
+    const ew__wrangler_t *c = t->opts->config;
+    if (!ew__wrangler_next_cron(c, after_ms, &t->cron_at_ms, t->cron_due))
+        return;
+    int64_t delay = t->cron_at_ms - wall_ms();
+    if (delay < 0)
+        delay = 0;
+    struct timeval tv = {(time_t) (delay / 1000), (suseconds_t) (delay % 1000) * 1000};
+    event_add(t->cron_ev, &tv);
+}
+
+static void on_cron(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    loop_thread_t *t = arg;
+    const ew__wrangler_t *c = t->opts->config;
+    int64_t now = wall_ms();
+    if (now < t->cron_at_ms) {
+        arm_cron(t, t->cron_at_ms - 1);
+        return;
+    }
+    for (size_t i = 0; i < c->ncrons; i++) {
+        if (!t->cron_due[i])
+            continue;
+        const char *expr = c->crons[i].expression;
+        ew_status_t st = ew_worker_scheduled(t->worker, expr, (double) t->cron_at_ms, on_cron_done, (void *) expr);
+        if (st != EW_OK)
+            fprintf(stderr, "[scheduled] \"%s\" not dispatched: %s\n", expr, ew_status_name(st));
+    }
+    arm_cron(t, now);
+}
+
+static bool cron_start(loop_thread_t *t)
+{
+    const ew__wrangler_t *c = t->opts->config;
+    if (t->index != 0 || c == NULL || c->ncrons == 0)
+        return true;
+    t->cron_due = calloc(c->ncrons, sizeof(bool));
+    t->cron_ev = t->cron_due ? evtimer_new(t->base, on_cron, t) : NULL;
+    if (t->cron_ev == NULL)
+        return false;
+    arm_cron(t, wall_ms());
+    return true;
 }
 
 /* Creates the thread's loop, runtime, Worker and listener; false (with a message printed) on failure. */
@@ -101,14 +180,13 @@ static bool thread_setup(loop_thread_t *t)
     cfg.base = t->base;
     cfg.log = on_log;
     cfg.cpu_ms = o->cpu_ms;
+    cfg.state_dir = o->state_dir;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &t->rt, &err) != EW_OK) {
         fprintf(stderr, "ew-server: cannot create the runtime: %s\n", err.message);
         return false;
     }
-    ew_worker_t *worker = NULL;
-    ew_worker_config_t wcfg = {.name = "worker", .path = o->script};
-    if (ew_worker_load(t->rt, &wcfg, &worker, &err) != EW_OK) {
+    if (ew_worker_load(t->rt, o->worker, &t->worker, &err) != EW_OK) {
         if (t->index == 0) /* every thread would say the same */
             fprintf(stderr, "ew-server: %s\n", err.message);
         return false;
@@ -120,13 +198,14 @@ static bool thread_setup(loop_thread_t *t)
         .request_timeout_ms = o->request_timeout_ms,
         .log_requests = true,
         .reuse_port = true,
+        .test_scheduled = o->test_scheduled,
     };
-    t->http = srv_http_start(t->base, worker, &hcfg);
+    t->http = srv_http_start(t->base, t->worker, &hcfg);
     if (t->http == NULL)
         return false;
     t->port = srv_http_port(t->http);
     t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
-    return t->stop_ev != NULL;
+    return t->stop_ev != NULL && cron_start(t);
 }
 
 static void *thread_main(void *arg)
@@ -148,6 +227,9 @@ static void *thread_main(void *arg)
 
 static void thread_free(loop_thread_t *t)
 {
+    if (t->cron_ev != NULL)
+        event_free(t->cron_ev);
+    free(t->cron_due);
     if (t->rt != NULL)
         ew_runtime_destroy(t->rt);
     if (t->http != NULL)

@@ -5,12 +5,19 @@
 #ifndef EW_SERVER_SERVE_H
 #define EW_SERVER_SERVE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "config/wrangler.h"
+#include "edgeworker.h"
 
 typedef struct serve_opts {
     const char *ip;              /* listen address */
     int port;                    /* 0 = any free port (all threads share the one the first thread got) */
-    const char *script;          /* the Worker script */
+    const ew_worker_config_t *worker; /* what each thread loads (project.c); read-only while serving */
+    const ew__wrangler_t *config;     /* the project's configuration: its crons fire on thread 0 */
+    const char *state_dir;       /* ew_runtime_config_t.state_dir; NULL = none */
+    bool test_scheduled;         /* GET /__scheduled fires the scheduled handler (--test-scheduled) */
     int threads;                 /* event-loop threads, >= 1 */
     uint32_t idle_timeout_ms;    /* 0 = default */
     uint32_t request_timeout_ms; /* 0 = default */

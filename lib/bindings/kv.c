@@ -15,6 +15,7 @@
  * writes); writes are queued and group-committed (store.h), their promises resolving once on disk.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

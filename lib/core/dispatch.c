@@ -333,7 +333,7 @@ static ew__req_t *handler_req(duk_context *ctx)
 }
 
 /* Reaction handlers attached by respondWith/waitUntil; magic says which. Each carries the request id. */
-enum { H_RESPOND, H_FAIL, H_WAIT_DONE, H_WAIT_FAIL };
+enum { H_RESPOND, H_FAIL, H_WAIT_DONE, H_WAIT_FAIL, H_DONE };
 
 static void wait_done(ew__req_t *r)
 {
@@ -356,6 +356,10 @@ static duk_ret_t on_settled(duk_context *ctx)
         break;
     case H_FAIL:
         fail_with_value(ctx, r, 0);
+        break;
+    case H_DONE:
+        if (r != NULL && !r->complete)
+            req_complete(r);
         break;
     case H_WAIT_FAIL:
         (void) ew__log_uncaught(ctx, 0, "Uncaught (in waitUntil) ");
@@ -392,7 +396,9 @@ static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_o
         ew__promise_mark_handled(ctx, idx);
         ew__promise_push_result(ctx, idx);
         duk_idx_t v = duk_get_top_index(ctx);
-        if (ok ? on_ok == H_RESPOND : on_err == H_FAIL)
+        if (ok && on_ok == H_DONE)
+            req_complete(r);
+        else if (ok ? on_ok == H_RESPOND : on_err == H_FAIL)
             ok ? respond_with_value(ctx, r, v) : fail_with_value(ctx, r, v);
         else {
             push_handler(ctx, ok ? on_ok : on_err, r->id);
@@ -406,6 +412,8 @@ static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_o
     if (!thenable && !ew__promise_is(ctx, idx)) {
         if (on_ok == H_RESPOND)
             respond_with_value(ctx, r, idx);
+        else if (on_ok == H_DONE)
+            req_complete(r);
         else
             wait_done(r);
         return;
@@ -615,15 +623,92 @@ struct fetch_args {
     ew__req_t *r;
 };
 
+#define EXPORTS_KEY DUK_HIDDEN_SYMBOL("exports")
+
+void ew__dispatch_set_exports(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_insert(ctx, -2);
+    duk_put_prop_literal(ctx, -2, EXPORTS_KEY);
+    duk_pop(ctx);
+}
+
+/* Pushes the module form's handler `name` of the default export (and the default export under it), or
+ * returns false with nothing pushed when the Worker has none (service-worker form). */
+static bool push_module_handler(duk_context *ctx, const char *name)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, EXPORTS_KEY);
+    duk_remove(ctx, -2);
+    if (!duk_is_object(ctx, -1)) {
+        duk_pop(ctx);
+        return false;
+    }
+    duk_get_prop_literal(ctx, -1, "default");
+    duk_remove(ctx, -2);
+    if (!duk_is_object(ctx, -1)) {
+        duk_pop(ctx);
+        return false;
+    }
+    duk_get_prop_string(ctx, -1, name);
+    if (!duk_is_function(ctx, -1)) {
+        duk_pop_2(ctx);
+        return false;
+    }
+    duk_swap_top(ctx, -2); /* [fn default] */
+    return true;
+}
+
+/* Pushes an ExecutionContext (or ScheduledController) bound to request r by its hidden id. */
+static void push_context(duk_context *ctx, const char *proto, uint32_t id)
+{
+    duk_push_object(ctx);
+    push_dispatch(ctx, proto);
+    duk_set_prototype(ctx, -2);
+    duk_push_uint(ctx, id);
+    duk_put_prop_literal(ctx, -2, EV_ID);
+    duk_push_int(ctx, 0);
+    duk_put_prop_literal(ctx, -2, EV_FLAGS);
+}
+
+static void push_env(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, DUK_HIDDEN_SYMBOL("env"));
+    duk_remove(ctx, -2);
+}
+
+/* export default { fetch(request, env, ctx) }: calls it and settles the request with what it returns. */
+static bool module_fetch(duk_context *ctx, struct fetch_args *a)
+{
+    if (!push_module_handler(ctx, "fetch"))
+        return false;
+    ew__request_push(ctx, a->req);
+    push_env(ctx);
+    push_context(ctx, "contextProto", a->r->id);
+    if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
+        if (ew__isolate_aborting(ctx))
+            (void) duk_throw(ctx);
+        fail_with_value(ctx, a->r, -1);
+    } else {
+        when_settled(ctx, a->r, -1, H_RESPOND, H_FAIL);
+    }
+    duk_pop(ctx);
+    return true;
+}
+
 static duk_ret_t fetch_body(duk_context *ctx, void *udata)
 {
     struct fetch_args *a = udata;
     ew__req_t *r = a->r;
+    if (module_fetch(ctx, a))
+        return 0;
     push_dispatch(ctx, "fetchListeners");
     duk_size_t n = duk_get_length(ctx, -1);
     duk_pop(ctx);
     if (n == 0) {
-        fail_no_handler(ctx, r, "No fetch handler: the script did not call addEventListener(\"fetch\", ...).");
+        fail_no_handler(ctx, r, "No fetch handler: the Worker has neither export default { fetch } nor "
+                                "addEventListener(\"fetch\", ...).");
         return 0;
     }
     push_event(ctx, "fetchProto", r->id, "fetch");
@@ -683,6 +768,26 @@ static duk_ret_t scheduled_body(duk_context *ctx, void *udata)
 {
     struct scheduled_args *a = udata;
     ew__req_t *r = a->r;
+    if (push_module_handler(ctx, "scheduled")) { /* export default { scheduled(controller, env, ctx) } */
+        push_context(ctx, "controllerProto", r->id);
+        ew__push_utf8(ctx, a->cron, strlen(a->cron));
+        duk_put_prop_literal(ctx, -2, "cron");
+        duk_push_number(ctx, a->time_ms);
+        duk_put_prop_literal(ctx, -2, "scheduledTime");
+        duk_push_string(ctx, "scheduled");
+        duk_put_prop_literal(ctx, -2, "type");
+        push_env(ctx);
+        push_context(ctx, "contextProto", r->id);
+        if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
+            if (ew__isolate_aborting(ctx))
+                (void) duk_throw(ctx);
+            fail_with_value(ctx, r, -1);
+        } else {
+            when_settled(ctx, r, -1, H_DONE, H_FAIL);
+        }
+        duk_pop(ctx);
+        return 0;
+    }
     push_dispatch(ctx, "scheduledListeners");
     duk_size_t n = duk_get_length(ctx, -1);
     duk_pop(ctx);

@@ -7,6 +7,9 @@
 
 #include "isolate.h"
 
+/* Pops the value on top: the module namespace the Worker's program returned (module form), kept for
+ * dispatch (export default { fetch, scheduled }). */
+void ew__dispatch_set_exports(duk_context *ctx);
 /* Pushes the helper object compiled programs take as their hidden parameter (lib/js/helpers.js). */
 void ew__push_helpers(duk_context *ctx);
 /* Loads the runtime layer (lib/js/prelude.js, helpers.js) into a new heap and keeps what it returns. */

@@ -173,6 +173,9 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     duk_push_global_object(ctx);
     ew__push_helpers(ctx); /* the compiled program's hidden parameter */
     duk_call_method(ctx, 1);
+    /* A module entry returns its namespace: keep it for export default { fetch, scheduled }. */
+    if (duk_is_object(ctx, -1))
+        ew__dispatch_set_exports(ctx);
     return 0;
 }
 

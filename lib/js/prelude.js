@@ -62,6 +62,18 @@ function (native, global) {
     hide(ScheduledEvent.prototype, 'waitUntil', native.waitUntil);
     hide(ScheduledEvent.prototype, 'noRetry', function noRetry() {});
 
+    /* The module form's ctx (ExecutionContext) and controller (ScheduledController). */
+    function ExecutionContext() {
+        throw new TypeError('Illegal constructor');
+    }
+    hide(ExecutionContext.prototype, 'waitUntil', native.waitUntil);
+    hide(ExecutionContext.prototype, 'passThroughOnException', native.passThroughOnException);
+
+    function ScheduledController() {
+        throw new TypeError('Illegal constructor');
+    }
+    hide(ScheduledController.prototype, 'noRetry', function noRetry() {});
+
     /* ---- console ---- */
 
     function format(args) {
@@ -92,6 +104,8 @@ function (native, global) {
         fetchListeners: listeners.fetch,
         scheduledListeners: listeners.scheduled,
         fetchProto: FetchEvent.prototype,
-        scheduledProto: ScheduledEvent.prototype
+        scheduledProto: ScheduledEvent.prototype,
+        contextProto: ExecutionContext.prototype,
+        controllerProto: ScheduledController.prototype
     };
 }
