@@ -284,7 +284,11 @@ static const char *scheduled_query(const char *url)
 
 static int hex_digit(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 /* Copies parameter `name` of an application/x-www-form-urlencoded query into out, decoded as
@@ -318,7 +322,8 @@ static void write_text(conn_t *c, int status, const char *text)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t n = strlen(text);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\ncontent-type: text/plain;charset=UTF-8\r\ncontent-length: %zu\r\n%s\r\n",
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\ncontent-type: text/plain;charset=UTF-8\r\ncontent-length: %zu\r\n%s\r\n",
                         status, ew__h1_reason_phrase(status), n, c->keep_alive ? "" : "connection: close\r\n");
     if (!c->is_head)
         evbuffer_add(out, text, n);

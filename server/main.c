@@ -102,6 +102,10 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
     } else if (strcmp(a, "--env") == 0) {
         c->project.env = val;
     } else if (strcmp(a, "--var") == 0) {
+        if (strchr(val, ':') == NULL || val[0] == ':') {
+            fprintf(stderr, "ew-server: --var %s: expected KEY:VALUE\n", val);
+            return 2;
+        }
         vars[c->project.nvar_args++] = val;
     } else if (strcmp(a, "--persist-to") == 0) {
         if (val[0] == '\0') {

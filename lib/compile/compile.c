@@ -74,5 +74,8 @@ void ew__compile_out_dispose(ew__compile_out_t *out)
 {
     free(out->text);
     ew__linemap_dispose(&out->map);
+    for (uint32_t i = 0; i < out->nfiles; i++)
+        free(out->files[i]);
+    free(out->files);
     memset(out, 0, sizeof *out);
 }

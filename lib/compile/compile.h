@@ -26,7 +26,9 @@ typedef struct ew__compile_opts {
 typedef struct ew__compile_out {
     char *text;           /* malloc'd, NUL-terminated ES5.1: `function (<helpers>) {...}`; freed by dispose */
     size_t len;           /* bytes of text */
-    ew__linemap_t map;    /* generated line -> original line */
+    ew__linemap_t map;    /* generated line -> original line (and file index: ew__linemap_file) */
+    char **files;         /* malloc'd file names by file index (ew__compile_bundle; NULL from ew__compile) */
+    uint32_t nfiles;
 } ew__compile_out_t;
 
 /* Compiles one script. Returns true and fills *out (caller disposes with ew__compile_out_dispose), or false

@@ -3,11 +3,11 @@
  * that keep a program from being silently wrong.
  *
  * ew__lower_run (called by compile.c) runs scope analysis (scope.c), which also rejects what no pass lowers
- * yet (async functions, generators, classes, modules, super, ...) with a diagnostic at the construct and notes
+ * yet (async functions, generators, ...) with a diagnostic at the construct and notes
  * which constructs the module uses (a pass with nothing to do is skipped: each walk costs about as much as the
  * printer), then the passes in this order: block scoping (it makes arrow functions for per-iteration loop bodies, so it runs before
  * the arrow pass) → arrows → parameters → for-of → destructuring → small syntax (?. ?? **= ...) → spread →
- * templates; the template walk also verifies that only ES5.1 (plus what Duktape 2.7 parses) is left. Parameters
+ * templates, after the class pass (lower_class.c, then scope analysis again) when the module has classes; the template walk also verifies that only ES5.1 (plus what Duktape 2.7 parses) is left. Parameters
  * are lowered in the arrow pass's walk. Each pass is one walk
  * (ew__walk) over the tree; the walker keeps function frames for temporaries and walks left-deep operator
  * chains iteratively so a long `a + b + ...` does not use C stack per operand. See docs/compiler.md.
@@ -251,23 +251,28 @@ void ew__check_supported_node(ew__lower_t *L, const ew__node_t *n)
         if (n->as.function.generator)
             ew__lower_error(L, n, "generators are not supported yet");
         break;
-    case EW__N_ClassDeclaration:
-    case EW__N_ClassExpression: ew__lower_error(L, n, "classes are not supported yet");
-    case EW__N_Super: ew__lower_error(L, n, "'super' is not supported yet");
-    case EW__N_AwaitExpression: ew__lower_error(L, n, "await is not supported yet");
+    case EW__N_AwaitExpression:
+        /* async functions are rejected at the function, so an await that gets here is a module's top level */
+        ew__lower_error(L, n, L->module ? "top-level await is not supported yet (it needs the coroutine pass)"
+                                        : "await is not supported yet");
     case EW__N_YieldExpression: ew__lower_error(L, n, "yield is not supported yet");
     case EW__N_ForOfStatement:
         if (n->as.for_in.await)
-            ew__lower_error(L, n, "for await is not supported yet");
+            ew__lower_error(L, n, L->module ? "top-level for await is not supported yet (it needs the coroutine pass)"
+                                            : "for await is not supported yet");
         break;
     case EW__N_ImportDeclaration:
     case EW__N_ExportNamedDeclaration:
     case EW__N_ExportDefaultDeclaration:
-    case EW__N_ExportAllDeclaration: ew__lower_error(L, n, "modules are not supported yet");
-    case EW__N_ImportExpression: ew__lower_error(L, n, "import() is not supported yet");
+    case EW__N_ExportAllDeclaration:
+    case EW__N_ImportExpression:
+        /* lower_module.c lowers them for modules compiled by the bundler (bundle.c) */
+        if (!L->mod)
+            ew__lower_error(L, n, "modules are compiled by the bundler (ew__compile_bundle), not as a single script");
+        break;
     case EW__N_MetaProperty:
-        if (n->as.meta_property.meta->as.ident.name->len == 6) /* import.meta */
-            ew__lower_error(L, n, "import.meta is not supported yet");
+        if (n->as.meta_property.meta->as.ident.name->len == 6 && !L->mod) /* import.meta */
+            ew__lower_error(L, n, "import.meta needs the bundler (ew__compile_bundle)");
         break;
     default: break;
     }
@@ -328,10 +333,16 @@ static void declare_module_vars(ew__lower_t *L)
 
 void ew__lower_run(ew__lower_t *L)
 {
+    if (L->mod)
+        ew__lower_module(L); /* modules first: it analyses scopes itself, the passes below see a script body */
     ew__scope_analyze(L); /* also rejects what no pass lowers yet (ew__check_supported_node) */
     L->helpers = ew__atom_new(L->arena, L->prefix, L->prefix_len);
     if (!L->helpers)
         ew__lower_error(L, NULL, "out of memory");
+    if (L->features & EW__FEAT_CLASS) {
+        ew__lower_class(L);   /* classes become functions, lets and arrows: */
+        ew__scope_analyze(L); /* the passes below need the scopes of that */
+    }
     unsigned f = L->features;
     if (f & EW__FEAT_BLOCK)
         ew__lower_block(L);

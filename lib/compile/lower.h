@@ -22,7 +22,8 @@ enum {
     EW__SP_CONST_WRITE = 4,/* an Identifier that assigns to a const binding (scope.c) */
     EW__SP_FOROF_BLOCK = 8,/* the block a for-of became; its loop is found by ew__forof_loop_slot */
     EW__SP_LOOP_BODY = 16, /* an arrow made by block.c for a per-iteration loop body */
-    EW__SP_DONE = 32       /* a node a pass made and must not lower again */
+    EW__SP_DONE = 32,      /* a node a pass made and must not lower again */
+    EW__SP_IMPORT_REF = 64 /* lower_module.c: a read of an import binding rewritten to a namespace member */
 };
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -118,12 +119,14 @@ struct ew__lower {
     uint32_t depth;
     ew__scopes_t scopes;
     unsigned features;            /* EW__FEAT_*: what the module uses (scope.c); passes with nothing to do are skipped */
+    struct ew__modctx *mod;       /* the bundle's view of this ES module (lower_module.c); NULL outside the bundler:
+                                   * then import/export are errors */
 };
 
 /* Constructs seen by scope analysis: each pass runs only if the module has what it lowers. */
 enum {
     EW__FEAT_BLOCK = 1, EW__FEAT_ARROW = 2, EW__FEAT_PARAMS = 4, EW__FEAT_FOROF = 8, EW__FEAT_PATTERN = 16,
-    EW__FEAT_MISC = 32, EW__FEAT_SPREAD = 64
+    EW__FEAT_MISC = 32, EW__FEAT_SPREAD = 64, EW__FEAT_CLASS = 128
 };
 
 /* Fails the compilation at node n (or at the start when NULL) with a message: longjmps to ew__compile. */
@@ -205,6 +208,8 @@ bool ew__b_is_pure(ew__lower_t *L, const ew__node_t *e);
 /* ---------------------------------------------------------------------------------------------------------
  * Passes, in pipeline order (lower.c runs them)
  */
+/* lower_class.c: classes, super, private names (then scope analysis runs again on its output). */
+void ew__lower_class(ew__lower_t *L);
 void ew__lower_block(ew__lower_t *L);
 void ew__lower_arrow(ew__lower_t *L);
 void ew__lower_forof(ew__lower_t *L);
@@ -212,6 +217,8 @@ void ew__lower_destructure(ew__lower_t *L);
 void ew__lower_misc(ew__lower_t *L);
 void ew__lower_spread(ew__lower_t *L);
 void ew__lower_template(ew__lower_t *L);
+/* lower_module.c: import/export to registry calls (runs first, when L->mod is set; see lower_module.h). */
+void ew__lower_module(ew__lower_t *L);
 /* lower_params.c: one function's parameters (called by the arrow pass's walk). */
 void ew__params_lower_fn(ew__lower_t *L, ew__node_t *f);
 /* lower.c: fails on a node that only ES2015+ has (called on each node by the template pass's walk, last). */

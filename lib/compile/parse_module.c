@@ -51,12 +51,34 @@ static ew__atom_t *export_name_atom(ew__parser_t *p, const ew__node_t *n)
     return ew__intern(p, n->as.literal.string.s, n->as.literal.string.len);
 }
 
+/* Import attributes, `with { type: 'json' }` (ES2025): accepted and dropped; the bundler goes by file name. */
+static void skip_attributes(ew__parser_t *p)
+{
+    if (p->tok.type != EW__T_K_WITH)
+        return;
+    ew__lex_next(p);
+    ew__expect(p, EW__T_LBRACE);
+    while (!ew__eat(p, EW__T_RBRACE)) {
+        if (p->tok.type != EW__T_STRING && p->tok.type != EW__T_NAME && p->tok.type < EW__T_FIRST_KEYWORD)
+            ew__unexpected(p);
+        ew__lex_next(p);
+        ew__expect(p, EW__T_COLON);
+        if (p->tok.type != EW__T_STRING)
+            ew__unexpected(p);
+        ew__lex_next(p);
+        if (p->tok.type != EW__T_RBRACE)
+            ew__expect(p, EW__T_COMMA);
+    }
+}
+
 static ew__node_t *parse_source(ew__parser_t *p)
 {
     ew__expect_name(p, p->n.from);
     if (p->tok.type != EW__T_STRING)
         ew__unexpected(p);
-    return ew__parse_literal(p);
+    ew__node_t *src = ew__parse_literal(p);
+    skip_attributes(p);
+    return src;
 }
 
 static void declare_import(ew__parser_t *p, ew__node_t *local)
@@ -96,6 +118,7 @@ ew__node_t *ew__parse_import(ew__parser_t *p)
     uint32_t mark = ew__list_mark(p);
     if (p->tok.type == EW__T_STRING) {
         n->as.import_decl.source = ew__parse_literal(p);
+        skip_attributes(p);
     } else {
         bool more = true;
         if (p->tok.type == EW__T_NAME) {

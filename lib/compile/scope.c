@@ -264,7 +264,7 @@ static void resolve(sa_t *S, const pending_t *r)
         add_ref(S, b, r->ident);
         if (r->write) {
             b->assigned = true;
-            if (b->kind == EW__BK_CONST)
+            if (b->kind == EW__BK_CONST || b->kind == EW__BK_IMPORT) /* imports are immutable too */
                 r->ident->spare |= EW__SP_CONST_WRITE;
         }
         if (b->scope->fn != r->scope->fn) {
@@ -500,9 +500,39 @@ static void note_feature(sa_t *S, const ew__node_t *n)
     case EW__N_CatchClause: f = n->as.catch_.param ? 0 : EW__FEAT_MISC; break;
     case EW__N_ObjectExpression: f = object_needs_misc(n) ? EW__FEAT_MISC : 0; break;
     case EW__N_SpreadElement: f = EW__FEAT_SPREAD; break;
+    case EW__N_ClassDeclaration:
+    case EW__N_ClassExpression:
+    case EW__N_Super: f = EW__FEAT_CLASS; break;
     default: break;
     }
     S->L->features |= f;
+}
+
+/* Module declarations: imports declare EW__BK_IMPORT bindings of the module scope; `export {x}` reads x; names
+ * after `as` and `from` sources are not references; an anonymous default function declares nothing. */
+static void visit_module_decl(sa_t *S, ew__node_t *n)
+{
+    switch (n->type) {
+    case EW__N_ImportDeclaration:
+        for (uint32_t i = 0; i < n->as.import_decl.specifiers.len; i++)
+            declare(S, S->T->root, n->as.import_decl.specifiers.items[i]->as.import_spec.local, EW__BK_IMPORT);
+        break;
+    case EW__N_ExportNamedDeclaration:
+        if (n->as.export_named.declaration)
+            visit(S, n->as.export_named.declaration);
+        for (uint32_t i = 0; !n->as.export_named.source && i < n->as.export_named.specifiers.len; i++)
+            reference(S, n->as.export_named.specifiers.items[i]->as.export_spec.local, false);
+        break;
+    case EW__N_ExportDefaultDeclaration: {
+        ew__node_t *d = n->as.export_default.declaration;
+        if (d->type == EW__N_FunctionDeclaration && !d->as.function.id)
+            visit_function(S, d);
+        else
+            visit(S, d);
+        break;
+    }
+    default: break; /* export * from */
+    }
 }
 
 static void visit(sa_t *S, ew__node_t *n)
@@ -540,6 +570,10 @@ static void visit(sa_t *S, ew__node_t *n)
     case EW__N_DoWhileStatement: visit_loop(S, n); break;
     case EW__N_SwitchStatement: visit_switch(S, n); break;
     case EW__N_CatchClause: visit_catch(S, n); break;
+    case EW__N_ImportDeclaration:
+    case EW__N_ExportNamedDeclaration:
+    case EW__N_ExportDefaultDeclaration:
+    case EW__N_ExportAllDeclaration: visit_module_decl(S, n); break;
     default: visit_expr_special(S, n); break;
     }
     S->depth--;

@@ -311,6 +311,13 @@ static const char *get_str(const ew__cfg_value_t *t, const char *key)
     return v && v->type == EW__CFG_STRING ? v->u.string.ptr : NULL;
 }
 
+/* get_str, copied into the result's arena (the document may be freed once the load returns). */
+static const char *take_str(ctx_t *x, const ew__cfg_value_t *t, const char *key)
+{
+    const char *s = get_str(t, key);
+    return s ? pool_dup(x, s) : NULL;
+}
+
 /* Binding names share env: one name, one binding. Errors at the second use. */
 static ew_status_t claim_binding(ctx_t *x, const char *name, const ew__cfg_value_t *at, const char *path)
 {
@@ -570,8 +577,8 @@ static ew_status_t read_compat(ctx_t *x)
     if (wr->compatibility_flags == NULL)
         return EW_ERR_NOMEM;
     for (size_t i = 0; i < wr->ncompatibility_flags; i++)
-        wr->compatibility_flags[i] = ew__cfg_at(m->value, i)->u.string.ptr;
-    return EW_OK;
+        wr->compatibility_flags[i] = pool_dup(x, ew__cfg_at(m->value, i)->u.string.ptr);
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
 static ew_status_t append_var(ctx_t *x, const char *name, const char *value, bool is_json)
@@ -596,8 +603,13 @@ static ew_status_t read_var(ctx_t *x, const ew__cfg_member_t *m, const char *vpa
     ew_status_t st = claim_binding(x, m->key, v, path);
     if (st != EW_OK)
         return st;
-    if (v->type == EW__CFG_STRING)
-        return append_var(x, m->key, v->u.string.ptr, false);
+    const char *name = pool_dup(x, m->key);
+    if (name == NULL)
+        return EW_ERR_NOMEM;
+    if (v->type == EW__CFG_STRING) {
+        const char *value = pool_dup(x, v->u.string.ptr);
+        return value ? append_var(x, name, value, false) : EW_ERR_NOMEM;
+    }
     if (v->type == EW__CFG_NULL || (v->type >= EW__CFG_DATETIME && v->type <= EW__CFG_TIME_LOCAL))
         return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, v,
                              "'%s' must be a string, number, boolean, array or %s, not %s", path,
@@ -608,7 +620,7 @@ static ew_status_t read_var(ctx_t *x, const ew__cfg_member_t *m, const char *vpa
     free(b.p);
     if (st != EW_OK)
         return st;
-    return json ? append_var(x, m->key, json, true) : EW_ERR_NOMEM;
+    return json ? append_var(x, name, json, true) : EW_ERR_NOMEM;
 }
 
 static ew_status_t read_vars(ctx_t *x)
@@ -646,9 +658,9 @@ static ew_status_t read_kv_entry(ctx_t *x, const ew__cfg_value_t *t, const char 
     if (st != EW_OK)
         return st;
     ew__wrangler_kv_t *kv = &x->wr->kv[x->wr->nkv++]; /* read_list sized the array */
-    kv->binding = get_str(t, "binding");
-    kv->id = get_str(t, "id") ? get_str(t, "id") : kv->binding; /* local storage only needs a stable name */
-    return EW_OK;
+    kv->binding = take_str(x, t, "binding");
+    kv->id = get_str(t, "id") ? take_str(x, t, "id") : kv->binding; /* local storage only needs a stable name */
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
 static const field_t d1_fields[] = {
@@ -668,9 +680,9 @@ static ew_status_t read_d1_entry(ctx_t *x, const ew__cfg_value_t *t, const char 
     if (st != EW_OK)
         return st;
     ew__wrangler_d1_t *d = &x->wr->d1[x->wr->nd1++];
-    d->binding = get_str(t, "binding");
-    d->database_id = get_str(t, "database_id");
-    d->database_name = get_str(t, "database_name") ? get_str(t, "database_name") : d->database_id;
+    d->binding = take_str(x, t, "binding");
+    d->database_id = take_str(x, t, "database_id");
+    d->database_name = get_str(t, "database_name") ? take_str(x, t, "database_name") : d->database_id;
     if (d->database_name == NULL)
         d->database_name = d->binding;
     const char *dir = get_str(t, "migrations_dir");
@@ -694,9 +706,9 @@ static ew_status_t read_r2_entry(ctx_t *x, const ew__cfg_value_t *t, const char 
     if (st != EW_OK)
         return st;
     ew__wrangler_r2_t *r = &x->wr->r2[x->wr->nr2++];
-    r->binding = get_str(t, "binding");
-    r->bucket_name = get_str(t, "bucket_name") ? get_str(t, "bucket_name") : r->binding;
-    return EW_OK;
+    r->binding = take_str(x, t, "binding");
+    r->bucket_name = get_str(t, "bucket_name") ? take_str(x, t, "bucket_name") : r->binding;
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
 /* Reads one binding list into an array sized for it (`*items`, `size` bytes per entry). */
@@ -795,7 +807,7 @@ static ew_status_t read_dev(ctx_t *x)
     if (port != NULL && port->u.integer > 65535)
         return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, port, "'dev.port' must be a port (0-65535)");
     x->wr->dev_port = port ? (int) port->u.integer : -1;
-    x->wr->dev_ip = get_str(m->value, "ip");
+    x->wr->dev_ip = take_str(x, m->value, "ip");
     const char *proto = get_str(m->value, "local_protocol");
     if (proto != NULL && strcmp(proto, "http") != 0)
         warn(x, m->line, m->col, "'dev.local_protocol' \"%s\" is not supported yet; serving http", proto);
@@ -896,7 +908,8 @@ static ew_status_t check_enum(ctx_t *x, const ew__cfg_value_t *t, const char *ke
     for (; *allowed != NULL; allowed++)
         if (strcmp(s, *allowed) == 0)
             return EW_OK;
-    return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, ew__cfg_get(t, key), "'%s.%s' must be one of %s, not \"%s\"",
+    return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, ew__cfg_get(t, key),
+                         "'%s.%s' must be one of %s, not \"%s\"",
                          path, key, list, s);
 }
 
@@ -1285,8 +1298,9 @@ static ew_status_t load_dev_vars(ew__wrangler_t *wr, ew_error_t *err)
         snprintf(msg, sizeof(msg), "%s:%u: not KEY=VALUE; line skipped", path, (unsigned) env.bad_lines[i]);
         add_warning(wr, &wcap, &oom, msg);
     }
-    return st != EW_OK || oom || wr->dev_vars_path == NULL ? ew__cfg_errorf(err, EW_ERR_NOMEM, path, 0, 0, "out of memory")
-                                                           : EW_OK;
+    if (st != EW_OK || oom || wr->dev_vars_path == NULL)
+        return ew__cfg_errorf(err, EW_ERR_NOMEM, path, 0, 0, "out of memory");
+    return EW_OK;
 }
 
 static ew_status_t load_config(const char *config, const char *env, ew__wrangler_t **out, ew_error_t *err)

@@ -29,17 +29,19 @@
 enum { STEP_ASYNC, STEP_AGEN, STEP_AGEN_RETURN, N_STEPS };
 
 /* Heap pointers kept reachable through K_KEEP. */
+#define K_THEN DUK_HIDDEN_SYMBOL("coroThen")
+
 typedef struct coro_state {
     void *steps[N_STEPS]; /* coro.js step functions: (target, value, rejected) */
     void *then;           /* %Promise.prototype.then% as it was before user code ran */
     void *helpers;        /* the helper object coro.js returned */
 } coro_state_t;
 
-static const coro_state_t *coro_state(duk_context *ctx)
+static coro_state_t *coro_state(duk_context *ctx)
 {
     duk_push_heap_stash(ctx);
     duk_get_prop_literal(ctx, -1, K_STATE);
-    const coro_state_t *S = duk_get_buffer_data(ctx, -1, NULL);
+    coro_state_t *S = duk_get_buffer_data(ctx, -1, NULL);
     duk_pop_2(ctx);
     return S;
 }
@@ -267,12 +269,12 @@ static void push_natives(duk_context *ctx, void **then)
     ew__def_methods(ctx, obj, natives);
     push_thread_constructor(ctx);
     duk_put_prop_literal(ctx, obj, "Thread");
-    duk_get_global_literal(ctx, "Promise");
-    duk_get_prop_literal(ctx, -1, "prototype");
-    duk_get_prop_literal(ctx, -1, "then");
+    /* %Promise.prototype.then% as captured by ew__coro_init, before any user code could replace it. */
+    duk_push_heap_stash(ctx);
+    duk_get_prop_literal(ctx, -1, K_THEN);
     *then = duk_get_heapptr(ctx, -1);
     duk_put_prop_literal(ctx, obj, "then");
-    duk_pop_2(ctx);
+    duk_pop(ctx);
     duk_push_heap_stash(ctx);
     duk_get_prop_literal(ctx, -1, EW__STASH_ITERATOR_PROTOTYPE);
     duk_put_prop_literal(ctx, obj, "IteratorPrototype");
@@ -287,14 +289,36 @@ static void push_natives(duk_context *ctx, void **then)
     duk_put_prop_literal(ctx, obj, "keys");
 }
 
+/* The names lib/js/coro.js returns in `helpers`; test core_coro checks the two lists agree. */
+static const char *const helper_names[] = {
+    "async", "asyncNoAwait", "await", "generator", "yield", "yieldStar", "asyncGenerator", "asyncYield",
+    "asyncYieldStar", "asyncIterator", "asyncNext", "asyncClose", "asyncCloseThrow", "markAsync",
+    "markGenerator", "markAsyncGenerator", "RET",
+};
+#define N_HELPERS (sizeof(helper_names) / sizeof(helper_names[0]))
+
 void ew__coro_init(duk_context *ctx)
 {
     duk_push_heap_stash(ctx);
-    duk_idx_t stash = duk_get_top_index(ctx);
     coro_state_t *S = duk_push_fixed_buffer(ctx, sizeof(coro_state_t));
     memset(S, 0, sizeof(*S));
-    duk_put_prop_literal(ctx, stash, K_STATE);
+    duk_put_prop_literal(ctx, -2, K_STATE);
+    duk_get_global_literal(ctx, "Promise");
+    duk_get_prop_literal(ctx, -1, "prototype");
+    duk_get_prop_literal(ctx, -1, "then");
+    duk_put_prop_literal(ctx, -4, K_THEN);
+    duk_pop_3(ctx);
+}
 
+/* Loads lib/js/coro.js (about 80 KB of functions per heap, so only in heaps whose code uses async functions
+ * or generators: ew__coro_push_helpers installs getters that call this on first use). */
+static void load_coro(duk_context *ctx)
+{
+    coro_state_t *S = coro_state(ctx);
+    if (S->helpers != NULL)
+        return;
+    duk_push_heap_stash(ctx);
+    duk_idx_t stash = duk_get_top_index(ctx);
     duk_push_external_buffer(ctx);
     duk_config_buffer(ctx, -1, (void *) ew__js_coro, ew__js_coro_len);
     duk_load_function(ctx);
@@ -318,12 +342,63 @@ void ew__coro_init(duk_context *ctx)
     duk_pop(ctx);
 }
 
+/* Copies the loaded helpers onto the object at target as plain data properties (replacing the getters). */
+static void copy_helpers(duk_context *ctx, duk_idx_t target)
+{
+    target = duk_require_normalize_index(ctx, target);
+    duk_push_heapptr(ctx, coro_state(ctx)->helpers);
+    for (size_t i = 0; i < N_HELPERS; i++) {
+        duk_push_string(ctx, helper_names[i]);
+        duk_get_prop_string(ctx, -2, helper_names[i]);
+        duk_def_prop(ctx, target, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
+                                      DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
+    }
+    duk_pop(ctx);
+}
+
+/* Getter standing in for a coroutine helper until the first use: loads coro.js, replaces all the getters of
+ * `this` (the helper object) with the real functions, and returns the one asked for (magic = index). */
+static duk_ret_t lazy_helper(duk_context *ctx)
+{
+    load_coro(ctx);
+    duk_push_this(ctx);
+    copy_helpers(ctx, -1);
+    duk_get_prop_string(ctx, -1, helper_names[duk_get_current_magic(ctx)]);
+    return 1;
+}
+
 void ew__coro_push_helpers(duk_context *ctx)
 {
     duk_idx_t target = duk_get_top_index(ctx);
+    if (coro_state(ctx)->helpers != NULL) {
+        copy_helpers(ctx, target);
+        return;
+    }
+    for (size_t i = 0; i < N_HELPERS; i++) {
+        duk_push_string(ctx, helper_names[i]);
+        duk_push_c_function(ctx, lazy_helper, 0);
+        duk_set_magic(ctx, -1, (duk_int_t) i);
+        duk_def_prop(ctx, target, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
+    }
+}
+
+/* Test hook: the helper names coro.js returns match helper_names (order aside). */
+bool ew__coro_helper_names_match(duk_context *ctx)
+{
+    load_coro(ctx);
     duk_push_heapptr(ctx, coro_state(ctx)->helpers);
+    size_t n = 0;
     duk_enum(ctx, -1, DUK_ENUM_OWN_PROPERTIES_ONLY);
-    while (duk_next(ctx, -1, 1)) /* [.. helpers enum key value] */
-        duk_put_prop(ctx, target);
+    bool ok = true;
+    while (duk_next(ctx, -1, 0)) {
+        const char *k = duk_get_string(ctx, -1);
+        bool found = false;
+        for (size_t i = 0; i < N_HELPERS && !found; i++)
+            found = strcmp(k, helper_names[i]) == 0;
+        ok = ok && found;
+        n++;
+        duk_pop(ctx);
+    }
     duk_pop_2(ctx);
+    return ok && n == N_HELPERS;
 }

@@ -536,6 +536,7 @@ static void load_helpers(duk_context *ctx)
     duk_push_object(ctx);
     duk_push_global_object(ctx);
     duk_call(ctx, 2);
+    ew__coro_push_helpers(ctx); /* async/generator helpers: loaded on first use */
     duk_put_prop_literal(ctx, -2, HELPERS_KEY);
     duk_pop(ctx);
 }

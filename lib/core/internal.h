@@ -200,6 +200,8 @@ void ew__coro_init(duk_context *ctx);
  * asyncYieldStar, asyncIterator, asyncNext, asyncClose, asyncCloseThrow, asyncNoAwait, markAsync,
  * markGenerator, markAsyncGenerator, RET) as properties of the object on top of the stack, which stays
  * there. The same function objects each time: they belong to the heap, not to a module. */
+/* Test hook: true if the names coro.js exports are exactly the ones the lazy getters stand for. */
+bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 
 #endif /* EW_CORE_INTERNAL_H */

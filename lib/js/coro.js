@@ -58,7 +58,7 @@ function (native, global) {
 
     /* The sentinel thrown into a generator body by return(): finally blocks run, the lowered code's catch
      * clauses rethrow it (docs/coroutines.md), and the driver turns it into a return completion. */
-    var RET = create(null);
+    var RET = create(null, { toString: { value: function () { return '[generator return sentinel]'; } } });
 
     var kind = AWAIT;
     var res;                          /* value of a finished body */
@@ -110,6 +110,11 @@ function (native, global) {
         var v = res;
         res = undefined;
         return v;
+    }
+
+    /* For error messages: never calls user code (String(obj) would run its toString). */
+    function describe(v) {
+        return isObject(v) ? typeof v : typeof v === 'symbol' ? 'symbol' : String(v);
     }
 
     function isObject(v) {
@@ -203,7 +208,7 @@ function (native, global) {
     function genRecord(o, key, method) {
         var r = isObject(o) ? o[key] : undefined;
         if (r === undefined) {
-            throw new TypeError(method + ' method called on incompatible receiver ' + String(o));
+            throw new TypeError(method + ' method called on incompatible receiver ' + describe(o));
         }
         return r;
     }
@@ -284,7 +289,7 @@ function (native, global) {
     function getIterator(obj) {
         var m = obj == null ? undefined : obj[symIterator];
         if (typeof m !== 'function') {
-            throw new TypeError(String(obj) + ' is not iterable');
+            throw new TypeError(describe(obj) + ' is not iterable');
         }
         var it = call.call(m, obj);
         if (!isObject(it)) {
@@ -307,7 +312,7 @@ function (native, global) {
 
     function checkResult(r) {
         if (!isObject(r)) {
-            throw new TypeError('Iterator result ' + String(r) + ' is not an object');
+            throw new TypeError('Iterator result ' + describe(r) + ' is not an object');
         }
         return r;
     }
@@ -396,7 +401,7 @@ function (native, global) {
         var p = newPromise();
         var r = isObject(o) ? o[K_AGEN] : undefined;
         if (r === undefined) {
-            settle(p, new TypeError(method + ' method called on incompatible receiver ' + String(o)), true);
+            settle(p, new TypeError(method + ' method called on incompatible receiver ' + describe(o)), true);
             return p;
         }
         var st = r[R_STATE];
@@ -559,7 +564,7 @@ function (native, global) {
             return afs;
         }
         if (typeof m !== 'function') {
-            throw new TypeError(String(obj) + ' is not async iterable');
+            throw new TypeError(describe(obj) + ' is not async iterable');
         }
         var it = call.call(m, obj);
         if (!isObject(it)) {

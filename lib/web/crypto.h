@@ -96,6 +96,9 @@ typedef enum ew__cop {
  * op, and for Ed25519/X25519 (mbedTLS 2.28 has neither). Pushes the values it keeps alive (their number
  * varies: callers address arguments by absolute index). */
 void ew__calg_read(duk_context *ctx, duk_idx_t idx, ew__cop_t op, ew__calg_t *alg);
+/* Normalizes the wrap/unwrap algorithm at idx: AES-KW for op EW__OP_WRAP/UNWRAP, any other algorithm as
+ * for encrypt/decrypt (the spec's fallback). */
+void ew__calg_read_wrap(duk_context *ctx, duk_idx_t idx, bool unwrap, ew__calg_t *alg);
 /* Normalizes a hash name ("SHA-256" or { name: "SHA-256" }) at idx; MD5 only when allow_md5 (digest). */
 mbedtls_md_type_t ew__calg_read_hash(duk_context *ctx, duk_idx_t idx, bool allow_md5);
 /* Registered name ("AES-GCM", "SHA-256", "P-256") for WebCrypto's algorithm objects and errors. */
@@ -150,6 +153,14 @@ void ew__crypto_push_ab(duk_context *ctx, const void *p, size_t len);
 uint8_t *ew__crypto_push_ab_new(duk_context *ctx, size_t n);
 /* Throws OperationError/DataError naming an mbedTLS failure. */
 duk_ret_t ew__crypto_fail(duk_context *ctx, const char *name, const char *what, int mbedtls_err);
+
+/* Sets up k->pk as an EC key on curve (group loaded); returns 0 or an mbedTLS error. */
+int ew__ckey_ec_setup(ew__ckey_t *k, mbedtls_ecp_group_id curve);
+/* After k->pk was parsed: checks it is RSA or EC (on alg's curve) as alg says (DataError), sets alg, type,
+ * hash and curve. */
+void ew__ckey_adopt_pk(duk_context *ctx, ew__ckey_t *k, const ew__calg_t *alg, int type);
+/* Reads the KeyFormat enum at idx ("raw", "spki", "pkcs8", "jwk"); TypeError otherwise. */
+const char *ew__ckey_read_format(duk_context *ctx, duk_idx_t idx);
 
 /* crypto_jwk.c */
 void ew__jwk_import(duk_context *ctx, duk_idx_t jwk_idx, const ew__calg_t *alg, bool extractable,

@@ -423,8 +423,10 @@ static bool td_run(duk_context *ctx, uint32_t config, uint32_t *st, const uint8_
     unsigned enc = config & 0xF;
     if (len > (SIZE_MAX - 8) / 3)
         (void) duk_range_error(ctx, "input too large");
-    decoder_t d = {.out = duk_push_buffer(ctx, len * 3 + 8, 0), .fatal = (config & TD_FATAL) != 0,
-                   .ignore_bom = (config & TD_IGNORE_BOM) != 0, .bom_seen = (*st & ST_BOM_SEEN) != 0};
+    decoder_t d = {.out = duk_push_buffer_raw(ctx, len * 3 + 8, DUK_BUF_FLAG_NOZERO),
+                   .fatal = (config & TD_FATAL) != 0,
+                   .ignore_bom = (config & TD_IGNORE_BOM) != 0,
+                   .bom_seen = (*st & ST_BOM_SEEN) != 0};
     uint32_t s = *st & ~ST_BOM_SEEN;
     if (enc == ENC_UTF8)
         s = decode_utf8(&d, s, p, len, !stream);
@@ -522,7 +524,8 @@ static duk_ret_t te_encode_into(duk_context *ctx)
     duk_size_t slen;
     const uint8_t *s = (const uint8_t *) duk_to_lstring(ctx, 0, &slen);
     if (ew__bi_typed_kind(ctx, 1) != 1)
-        return duk_type_error(ctx, "Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type 'Uint8Array'.");
+        return duk_type_error(ctx, "Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type "
+                                   "'Uint8Array'.");
     duk_size_t cap;
     uint8_t *dst = duk_get_buffer_data(ctx, 1, &cap);
     size_t read = 0, written = 0, i = 0;

@@ -9,6 +9,8 @@
  */
 #include <string.h>
 
+#include "crypto.h"
+#include "encoding.h"
 #include "internal.h"
 #include "net/http1.h"
 #include "url.h"
@@ -30,6 +32,9 @@ void ew__web_init(duk_context *ctx)
     ew__request_init(ctx, global);
     ew__response_init(ctx, global);
     ew__url_init(ctx, global);
+    ew__domexception_init(ctx, global);
+    ew__encoding_init(ctx, global);
+    ew__crypto_init(ctx, global);
     duk_pop(ctx);
 }
 

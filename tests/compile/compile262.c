@@ -7,6 +7,8 @@
  * collections, helpers.js). Harness files (assert.js, sta.js, includes) are compiled with the test.
  *
  *   find test262/test/language/expressions -name '*.js' | compile262 TEST262_DIR | sort | uniq -c ...
+ *   compile262 --module TEST262_DIR < paths   also runs `flags: [module]` tests through ew__compile_bundle (the
+ *     harness as a script first, its top-level names made global; fixtures imported from disk)
  *   compile262 --bench N FILE...    compile speed (parse + lower + emit), input MB/s of CPU time
  */
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compile/bundle.h"
 #include "compile/compile.h"
 #include "core/internal.h"
 #include "js_bytecode.h"
@@ -80,13 +83,33 @@ static duk_ret_t init_body(duk_context *c, void *udata)
     return 1;
 }
 
-/* Runs compiled text; returns NULL or the thrown error's name (static buffer). */
+static bool g_module; /* --module */
+
+/* Runs compiled text (after `pre`, the harness, when given); returns NULL or the thrown error's name. */
+static const char *run2(const ew__compile_out_t *pre, const ew__compile_out_t *out, char *why, size_t cap);
+
 static const char *run(const ew__compile_out_t *out, char *why, size_t cap)
+{
+    return run2(NULL, out, why, cap);
+}
+
+static const char *run2(const ew__compile_out_t *pre, const ew__compile_out_t *out, char *why, size_t cap)
 {
     duk_context *ctx = duk_create_heap_default();
     if (duk_safe_call(ctx, init_body, NULL, 0, 1) != 0) {
         snprintf(why, cap, "init: %s", duk_safe_to_string(ctx, -1));
         return why;
+    }
+    if (pre) {
+        duk_push_lstring(ctx, pre->text, pre->len);
+        duk_push_string(ctx, "harness.js");
+        if (duk_pcompile(ctx, DUK_COMPILE_FUNCTION) != 0)
+            return snprintf(why, cap, "harness %s", duk_safe_to_string(ctx, -1)), why;
+        duk_push_global_object(ctx);
+        duk_dup(ctx, -3);
+        if (duk_pcall_method(ctx, 1) != 0)
+            return snprintf(why, cap, "harness %s", duk_safe_to_string(ctx, -1)), why;
+        duk_pop(ctx);
     }
     duk_push_lstring(ctx, out->text, out->len);
     duk_push_string(ctx, "test.js");
@@ -120,6 +143,69 @@ static void field(const char *meta, const char *key, char *out, size_t cap)
     out[n] = 0;
 }
 
+/* The harness's top-level function and var names, made global (the compiled script keeps them local). */
+static void export_harness_names(char **buf, size_t *len)
+{
+    char *names = NULL;
+    size_t nl = 0;
+    for (const char *p = *buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        const char *q = !strncmp(p, "function ", 9) ? p + 9 : !strncmp(p, "var ", 4) ? p + 4 : NULL;
+        size_t n = q ? strspn(q, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$") : 0;
+        if (!n)
+            continue;
+        char line[300];
+        int k = snprintf(line, sizeof line, "this.%.*s = %.*s;", (int) n, q, (int) n, q);
+        append(&names, &nl, line, (size_t) k);
+    }
+    if (names)
+        append(buf, len, names, nl);
+    free(names);
+}
+
+static int one_module(const char *dir, const char *path, const char *flags, char *includes, const char *phase,
+                      const char *type, char *msg, size_t cap)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    if (!strstr(flags, "raw")) {
+        add_include(dir, "assert.js", &buf, &len);
+        add_include(dir, "sta.js", &buf, &len);
+        for (char *t = strtok(includes, "[], "); t; t = strtok(NULL, "[], "))
+            add_include(dir, t, &buf, &len);
+    }
+    append(&buf, &len, "", 0);
+    export_harness_names(&buf, &len);
+    ew__compile_opts_t hin = {buf, len, "harness.js", false};
+    ew__compile_out_t harness, out;
+    ew__diag_t d;
+    ew__diag_init(&d);
+    bool ok = ew__compile(&hin, &harness, &d);
+    free(buf);
+    if (!ok)
+        return snprintf(msg, cap, "harness: %s", d.message), ew__diag_dispose(&d), 1;
+    ew__bundle_opts_t in = {path, NULL, NULL, true};
+    ok = ew__compile_bundle(&in, &out, &d);
+    bool negative = strstr(phase, "parse") || strstr(phase, "early") || strstr(phase, "resolution");
+    if (!ok) {
+        int r = strstr(d.message, "not supported yet") ? 2 : negative ? 0 : 1;
+        snprintf(msg, cap, "%s", d.message);
+        ew__diag_dispose(&d);
+        ew__compile_out_dispose(&harness);
+        return r;
+    }
+    ew__diag_dispose(&d);
+    char why[512];
+    const char *err = negative ? "expected a SyntaxError" : run2(&harness, &out, why, sizeof why);
+    ew__compile_out_dispose(&harness);
+    ew__compile_out_dispose(&out);
+    if (!negative && type[0] && strstr(phase, "runtime")) {
+        if (err && !strncmp(err, type, strlen(type)))
+            return 0;
+        return snprintf(msg, cap, "expected %s, got %s", type, err ? err : "no error"), 1;
+    }
+    return err ? (snprintf(msg, cap, "%s", err), 1) : 0;
+}
+
 static int one(const char *dir, const char *path, char *msg, size_t cap)
 {
     size_t n;
@@ -138,6 +224,8 @@ static int one(const char *dir, const char *path, char *msg, size_t cap)
     field(meta, "  phase:", phase, sizeof phase);
     field(meta, "  type:", type, sizeof type);
     memmove(type, type + strspn(type, " "), strlen(type + strspn(type, " ")) + 1);
+    if (g_module && strstr(flags, "module") && !strstr(flags, "async") && !strstr(src, "$262"))
+        return free(src), one_module(dir, path, flags, includes, phase, type, msg, cap);
     if (strstr(flags, "module") || strstr(flags, "async") || strstr(src, "$262") || strstr(phase, "resolution"))
         return free(src), 3;
     char *buf = NULL;
@@ -218,8 +306,13 @@ int main(int argc, char **argv)
 {
     if (argc > 3 && !strcmp(argv[1], "--bench"))
         return bench(atoi(argv[2]), argv + 3, argc - 3);
+    if (argc > 1 && !strcmp(argv[1], "--module")) {
+        g_module = true;
+        argv++;
+        argc--;
+    }
     if (argc < 2) {
-        fprintf(stderr, "usage: compile262 TEST262_DIR < paths\n");
+        fprintf(stderr, "usage: compile262 [--module] TEST262_DIR < paths\n");
         return 2;
     }
     char path[4096];

@@ -10,6 +10,7 @@
 #include "compile/compile.h"
 #include "core/internal.h"
 #include "js_bytecode.h"
+#include "web/internal.h"
 
 typedef struct js_case {
     const char *src;
@@ -25,6 +26,7 @@ static duk_ret_t init_body(duk_context *c, void *udata)
     ew__builtins_init(c);
     ew__promise_init(c);
     ew__collections_init(c);
+    ew__web_init(c); /* Response, Request, Headers: classes extend them */
     duk_push_external_buffer(c);
     duk_config_buffer(c, -1, (void *) ew__js_helpers, ew__js_helpers_len);
     duk_load_function(c);
@@ -83,6 +85,7 @@ static void run_one(const char *src, char *got, size_t cap, char **js)
         return;
     }
     duk_pop(ctx);
+    ew__microtask_drain(ctx); /* promise reactions (classes extending Promise, Response) */
     duk_get_global_string(ctx, "R");
     snprintf(got, cap, "%s", duk_safe_to_string(ctx, -1));
     duk_pop(ctx);
@@ -222,7 +225,6 @@ Test(lower, compile_reports_unsupported)
     static const js_case_t c[] = {
         {"async function f() {}", "compile error: async functions are not supported yet"},
         {"function* g() {}", "compile error: generators are not supported yet"},
-        {"class A {}", "compile error: classes are not supported yet"},
         {"var x = ;", "compile error: Unexpected token ';'"},
     };
     RUN(c);
@@ -343,6 +345,198 @@ Test(lower, compile_for_of)
          " var s = ''; for (var v of [1, 2]) s += v; Array.prototype[Symbol.iterator] = saved; R = s", "x"},
         {"try { for (var x of 5); } catch (e) { R = e.name; }", "TypeError"},
         {"var s = 0; for (var x of new Set([1, 2, 2])) s += x; R = s", "3"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_classes_basic)
+{
+    static const js_case_t c[] = {
+        {"class A { constructor(x) { this.x = x; } get() { return this.x; } } R = new A(3).get()", "3"},
+        {"class A { m() {} } R = Object.keys(A.prototype).length + ':' + typeof A.prototype.m", "0:function"},
+        {"class A { static s() { return 1; } } R = A.s() + ':' + Object.keys(A).length", "1:0"},
+        {"class A {} try { A(); R = 'no'; } catch (e) { R = e.name + ':' + e.message; }",
+         "TypeError:Class constructor A cannot be invoked without 'new'"},
+        {"var A = class {}; R = A.name", "A"},
+        {"var A = class B { m() { return B; } }; R = A.name + ':' + (new A().m() === A)", "B:true"},
+        {"R = (class {}).name === '' && Object.prototype.hasOwnProperty.call(class {}, 'name')", "true"},
+        {"class A { get v() { return 5; } set v(x) { this.w = x; } } var a = new A(); a.v = 2; R = a.v + a.w", "7"},
+        {"var n = 0; var k = () => 'k' + n++; class A { [k()]() { return 1; } static [k()]() { return 2; } }"
+         " R = A.prototype.k0() + A.k1() + ':' + n", "3:2"},
+        {"class A { m() { 'x'; return this; } } R = A.prototype.m.call(undefined)", "undefined"},
+        {"class A { constructor() { R = new.target === A; } } new A()", "true"},
+        {"class A {} R = Object.getOwnPropertyDescriptor(A, 'prototype').writable", "false"},
+        {"class A { constructor(a, b) {} } R = A.length", "2"},
+        {"class A {} R = typeof A + ':' + (new A() instanceof A)", "function:true"},
+        {"class C { static [Symbol.hasInstance](x) { return x === 1; } } R = 1 instanceof C", "true"},
+        {"try { class A { m() { A = 1; } } new A().m(); R = 'no'; } catch (e) { R = e.name; }", "TypeError"},
+        {"class A {} var B = A; A = 1; R = typeof B", "function"},
+        {"class A { constructor() { return {o: 1}; } } R = new A().o", "1"},
+        {"class A { static name() { return 'n'; } } R = A.name()", "n"},
+        {"var o = {K: class {}}; R = o.K.name", "K"},
+        {"var s = Symbol('d'); class A { m() {} 'q r'() {} get g() {} static [s]() {} } var d = Object.getOwnPropertyDescriptor(A.prototype, 'g');"
+         " R = [A.prototype.m.name, A.prototype['q r'].name, d.get.name, A[s].name].join()", "m,q r,get g,[d]"},
+        {"class A { static f = function () {}; #g = () => 1; h() { return this.#g.name; } } R = A.f.name + new A().h()", "f#g"},
+        {"class A { #m() {} n() { return this.#m.name; } } R = new A().n()", "#m"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_classes_extends)
+{
+    static const js_case_t c[] = {
+        {"class A { constructor(x) { this.x = x; } m() { return 'A' + this.x; } }"
+         " class B extends A { constructor() { super(2); } m() { return 'B' + super.m(); } } R = new B().m()", "BA2"},
+        {"class A { constructor() { this.t = new.target; } } class B extends A {} var b = new B();"
+         " R = (b.t === B) + ':' + (b instanceof A) + ':' + (b instanceof B)", "true:true:true"},
+        {"class A {} class B extends A {} class C extends B { constructor() { super(); R = new.target === C; } } new C()", "true"},
+        {"class A { static s() { return 'as'; } } class B extends A { static s() { return super.s() + 'b'; } } R = B.s()", "asb"},
+        {"class A {} class B extends A { constructor() { this.x = 1; super(); } } try { new B(); } catch (e) { R = e.name; }",
+         "ReferenceError"},
+        {"class A {} class B extends A { constructor() { super(); super(); } } try { new B(); } catch (e) { R = e.name; }",
+         "ReferenceError"},
+        {"class A {} class B extends A { constructor() { } } try { new B(); } catch (e) { R = e.name; }", "ReferenceError"},
+        {"class A {} class B extends A { constructor() { return {z: 1}; } } R = new B().z", "1"},
+        {"class A {} class B extends A { constructor() { super(); return 1; } } try { new B(); } catch (e) { R = e.name; }",
+         "TypeError"},
+        {"class A {} class B extends A { constructor() { super(); return undefined; } } R = new B() instanceof B", "true"},
+        {"class B extends null { constructor() { return Object.create(B.prototype); } } R = Object.getPrototypeOf(B.prototype)", "null"},
+        {"class B extends null {} try { new B(); } catch (e) { R = e.name; }", "TypeError"},
+        {"try { class B extends 5 {} } catch (e) { R = e.name; }", "TypeError"},
+        {"function P(a) { this.a = a; } P.prototype.g = function () { return this.a; }; class C extends P {} R = new C(4).g()", "4"},
+        {"class A { get x() { return this._x; } set x(v) { this._x = v * 2; } } class B extends A { m() { super.x = 3; return super.x; } } R = new B().m()", "6"},
+        {"class A {} A.prototype.v = 1; class B extends A { m() { super.v += 2; return this.v + ':' + A.prototype.v; } } R = new B().m()", "3:1"},
+        {"class A { m() { return 1; } } class B extends A { m() { return (() => super.m() + 1)(); } } R = new B().m()", "2"},
+        {"class A { constructor(...a) { this.n = a.length; } } class B extends A {} R = new B(1, 2, 3).n", "3"},
+        {"class A {} class B extends A { constructor() { var f = () => super(); f(); R = this instanceof B; } } new B()", "true"},
+        {"class A { constructor(x) { this.x = x; } } class B extends A { constructor(...a) { super(...a); } } R = new B(7).x", "7"},
+        {"var B = class extends Object {}; R = B.name + (new B() instanceof Object)", "Btrue"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_classes_builtins)
+{
+    static const js_case_t c[] = {
+        {"class E extends Error { constructor(m) { super(m); this.name = 'E'; } } var e = new E('boom');"
+         " R = [e.message, e.name, e instanceof E, e instanceof Error, typeof e.stack, String(e)].join()",
+         "boom,E,true,true,string,E: boom"},
+        {"class E extends Error {} var e = new E('m'); R = e.message + (e instanceof E) + Object.prototype.toString.call(e)",
+         "mtrue[object Error]"},
+        {"class L extends Array { sum() { return this.reduce((a, b) => a + b, 0); } } var l = new L(); l.push(1, 2); l[5] = 3;"
+         " R = l.length + ':' + l.sum() + ':' + Array.isArray(l) + ':' + (l instanceof L)", "6:6:true:true"},
+        {"class M extends Map { getOr(k, d) { return this.has(k) ? this.get(k) : d; } } var m = new M([[1, 'a']]);"
+         " R = m.getOr(1) + m.getOr(2, 'd') + Map.prototype.get.call(m, 1) + m.size", "ada1"},
+        {"class S extends Set {} var s = new S([1, 1, 2]); R = s.size + ':' + (s instanceof S)", "2:true"},
+        {"class P extends Promise {} var p = new P(r => r(1)); var q = p.then(v => { R += ':' + v; });"
+         " R = (q instanceof P) + ':' + (p instanceof Promise) + ':' + (P.resolve(2) instanceof P)", "true:true:true:1"},
+        {"class X extends Response { constructor(b) { super(b); } } new X('hi').text().then(t => { R = t; })", "hi"},
+        {"function F() { return new.target; } R = (new F() === F) + ':' + (F() === undefined)", "true:true"},
+        {"class X extends Response { constructor(b) { super(b); } } var x = new X('hi'); R = (x instanceof Response) + ':' + (x instanceof X)",
+         "true:true"},
+        {"class H extends Headers { constructor() { super({a: '1'}); } } R = new H().get('a')", "1"},
+        {"class Q extends Request { } R = new Q('https://x.test/a').url", "https://x.test/a"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_classes_fields)
+{
+    static const js_case_t c[] = {
+        {"class A { x = 1; y = this.x + 1; } var a = new A(); R = a.x + a.y + ':' + Object.keys(a).join()", "3:x,y"},
+        {"var order = []; class A { constructor() { order.push('a'); } } class B extends A { f = order.push('f');"
+         " constructor() { order.push('b0'); super(); order.push('b1'); } } new B(); R = order.join()", "b0,a,f,b1"},
+        {"class A { x = 1; constructor() { R = this.x; } } new A()", "1"},
+        {"class A { static s = 1; static t = A.s + 1; static u = this.t + 1; } R = A.s + A.t + A.u", "6"},
+        {"var n = 0; class A { [n++] = n; [n++] = n; } var a = new A(); R = a[0] + ':' + a[1] + ':' + n", "2:2:2"},
+        {"class A { set x(v) { R = 'setter'; } } class B extends A { x = 1; } R = 'none'; var b = new B(); R += Object.getOwnPropertyDescriptor(b, 'x').value", "none1"},
+        {"class A { f = () => this; } var a = new A(); R = a.f() === a", "true"},
+        {"class A { f = () => 1; } R = new A().f.name", "f"},
+        {"class A { x; } R = 'x' in new A()", "true"},
+        {"class A { v = 1; } class B extends A { w = this.v + 1; } R = new B().w", "2"},
+        {"class A { m() { return 'am'; } } class B extends A { x = super.m(); } R = new B().x", "am"},
+        {"class A { static x = 1; static { this.y = this.x + 1; } static z = A.y + 1; } R = A.x + A.y + A.z", "6"},
+        {"class A { static { var q = 5; A.q = q; } } R = A.q + typeof q", "5undefined"},
+        {"var K = class { static n = this.name; }; R = K.n", "K"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_classes_private)
+{
+    static const js_case_t c[] = {
+        {"class A { #x = 1; get() { return this.#x; } set(v) { this.#x = v; } } var a = new A(); a.set(5); R = a.get()", "5"},
+        {"class A { #x = 1; } var a = new A(); R = Object.getOwnPropertyNames(a).length + Object.getOwnPropertySymbols(a).length"
+         " + JSON.stringify(a)", "0{}"},
+        {"class A { #x = 1; static get(o) { return o.#x; } } try { A.get({}); } catch (e) { R = e.name; }", "TypeError"},
+        {"class A { #x = 1; static has(o) { return #x in o; } } R = A.has(new A()) + ':' + A.has({})", "true:false"},
+        {"class A { #m() { return this.v; } v = 3; call() { return this.#m(); } } R = new A().call()", "3"},
+        {"class A { #m() {} static t(o) { return #m in o; } } R = A.t(new A()) + ':' + A.t({})", "true:false"},
+        {"class A { #m() {} static t(o) { o.#m(); } } try { A.t({}); } catch (e) { R = e.name; }", "TypeError"},
+        {"class A { #m() {} t() { this.#m = 1; } } try { new A().t(); } catch (e) { R = e.name; }", "TypeError"},
+        {"class A { #v = 0; get #a() { return this.#v; } set #a(x) { this.#v = x * 2; } t() { this.#a = 4; return this.#a; } } R = new A().t()", "8"},
+        {"class A { #n = 1; inc() { this.#n++; ++this.#n; this.#n += 10; return this.#n; } } R = new A().inc()", "13"},
+        {"class A { #n = 1; f() { return this.#n++; } } var a = new A(); R = a.f() + ':' + a.f()", "1:2"},
+        {"class A { #n = null; f() { this.#n ?\?= 5; this.#n ||= 6; return this.#n; } } R = new A().f()", "5"},
+        {"class A { static #c = 0; static inc() { return ++A.#c; } } A.inc(); R = A.inc()", "2"},
+        {"class A { static #s() { return 's'; } static t() { return this.#s(); } } R = A.t()", "s"},
+        {"class A { static #s() {} static t(o) { return o.#s(); } } try { A.t(new A()); } catch (e) { R = e.name; }", "TypeError"},
+        {"function mk() { return class { #x = 1; static g(o) { return o.#x; } }; } var A = mk(), B = mk();"
+         " try { A.g(new B()); } catch (e) { R = e.name; }", "TypeError"},
+        {"class A { #x = 1; m() { class B { g(o) { return o.#x; } } return new B().g(this); } } R = new A().m()", "1"},
+        {"class A { #x = 1; m() { return [1, 2].map(v => v + this.#x).join(); } } R = new A().m()", "2,3"},
+        {"class A { constructor(o) { return o; } } class B extends A { #p = 7; static g(o) { return o.#p; } }"
+         " var o = {}; new B(o); R = B.g(o)", "7"},
+        {"class A { #x = 1; static g(o) { return o.#x; } } try { A.g(null); } catch (e) { R = e.name; }", "TypeError"},
+        {"class A { #f() { return this; } g() { var o = this; return o.#f() === this; } } R = new A().g()", "true"},
+        {"class A { #x = 1; m(o) { return (o || this).#x; } } R = new A().m()", "1"},
+        {"class A { constructor(o) { return o; } } class B extends A { #m() {} } var o = {}; new B(o);"
+         " try { new B(o); } catch (e) { R = e.name; }", "TypeError"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_classes_seed)
+{
+    static const js_case_t c[] = {
+        {"class ConnectionPool {\n"
+         "  constructor(maxConnections = 10) { this.maxConnections = maxConnections; this.activeConnections = 0; this.waitingQueue = []; }\n"
+         "  acquire() {\n"
+         "    if (this.activeConnections < this.maxConnections) { this.activeConnections++; return new PooledConnection(this); }\n"
+         "    return new Promise((resolve) => { this.waitingQueue.push(resolve); });\n"
+         "  }\n"
+         "  release() {\n"
+         "    this.activeConnections--;\n"
+         "    if (this.waitingQueue.length > 0) { const resolve = this.waitingQueue.shift(); this.activeConnections++;"
+         " resolve(new PooledConnection(this)); }\n"
+         "  }\n"
+         "}\n"
+         "class PooledConnection {\n"
+         "  constructor(pool) { this.pool = pool; this.released = false; }\n"
+         "  release() { if (!this.released) { this.released = true; this.pool.release(); } }\n"
+         "}\n"
+         "const pool = new ConnectionPool(1);\n"
+         "const c1 = pool.acquire(); const p2 = pool.acquire();\n"
+         "var got; p2.then(c => { got = c; });\n"
+         "c1.release(); c1.release();\n"
+         "R = [pool.maxConnections, pool.activeConnections, pool.waitingQueue.length, c1.released, new ConnectionPool().maxConnections,"
+         " p2 instanceof Promise, c1 instanceof PooledConnection].join()",
+         "1,1,0,true,10,true,true"},
+        {"class ChatRoom {\n"
+         "  sessions = new Set();\n"
+         "  #log = [];\n"
+         "  constructor(state, env) { this.state = state; this.env = env; }\n"
+         "  join(ws) { this.sessions.add(ws); this.#log.push('join'); return this.sessions.size; }\n"
+         "  leave(ws) { this.sessions.delete(ws); this.#log.push('leave'); }\n"
+         "  get log() { return this.#log.join(); }\n"
+         "  broadcast(msg) { let n = 0; for (const s of this.sessions) { s.sent.push(msg); n++; } return n; }\n"
+         "}\n"
+         "const room = new ChatRoom({id: 1}, {});\n"
+         "const a = {sent: []}, b = {sent: []};\n"
+         "room.join(a); room.join(b); room.join(a);\n"
+         "const n = room.broadcast('hi'); room.leave(a);\n"
+         "R = [n, room.sessions.size, b.sent.join(), room.log, room.state.id, Object.keys(room).join('|')].join()",
+         "2,1,hi,join,join,join,leave,1,sessions|state|env"},
     };
     RUN(c);
 }

@@ -611,6 +611,53 @@ Test(core_coro, for_await_break_closes_the_iterator)
                      "1 2 closed after");
 }
 
+/* var it = { i: 0, [Symbol.iterator]() { return this; }, next() { return { value: this.i++, done: false }; },
+ *   return() { L('sync return'); return { done: true }; } };
+ * async function f() { for await (var x of it) { L(x); if (x === 1) break; } L('after'); }
+ * async function g() { try { for await (var x of [1, Promise.reject('bad'), 3]) L(x); } catch (e) { L('caught ' + e); } }
+ * async function h() { try { for await (var x of [1, 2]) { L(x); throw 'body'; } } catch (e) { L('h caught ' + e); } }
+ * f().then(g).then(h); */
+Test(core_coro, for_await_over_sync_iterators_closes_and_rejects)
+{
+    cr_assert_str_eq(run("var it = { i: 0, next: function () { return { value: this.i++, done: false }; },"
+                         "  'return': function () { L('sync return'); return { done: true }; } };"
+                         "it[Symbol.iterator] = function () { return this; };"
+                         "function forAwait(iterable, fn) { return $ew.async(forAwait$, this, arguments); }"
+                         "function forAwait$(iterable, fn) { var _r = $ew.asyncIterator(iterable);"
+                         "  try { while ($ew.asyncNext(_r)) { if (fn(_r.value) === 'break') break; } }"
+                         "  catch (_e) { if (_e !== $ew.RET) $ew.asyncCloseThrow(_r); throw _e; }"
+                         "  finally { $ew.asyncClose(_r); } }"
+                         "function f() { return $ew.async(f$, this, arguments); }"
+                         "function f$() { $ew.await(forAwait(it, function (x) { L(x); if (x === 1) return 'break'; }));"
+                         "  L('after'); }"
+                         "function g() { return $ew.async(g$, this, arguments); }"
+                         "function g$() { try { $ew.await(forAwait([1, Promise.reject('bad'), 3], L)); }"
+                         "  catch (e) { L('caught ' + e); } }"
+                         "function h() { return $ew.async(h$, this, arguments); }"
+                         "function h$() { try { $ew.await(forAwait([1, 2], function (x) { L(x); throw 'body'; })); }"
+                         "  catch (e) { L('h caught ' + e); } }"
+                         "f().then(g).then(h);"),
+                     "0 1 sync return after 1 caught bad 1 h caught body");
+}
+
+/* ES2025 (AsyncFromSyncIteratorContinuation, closeOnRejection): a rejected value closes the sync iterator.
+ * Node 20 prints "1 caught bad" (no close); test262 expects the close. */
+Test(core_coro, for_await_closes_a_sync_iterator_whose_value_rejects)
+{
+    cr_assert_str_eq(run("var it = { i: 0, next: function () { this.i++;"
+                         "  return { value: this.i === 2 ? Promise.reject('bad') : this.i, done: false }; },"
+                         "  'return': function () { L('return called'); return { done: true }; } };"
+                         "it[Symbol.iterator] = function () { return this; };"
+                         "function f() { return $ew.async(f$, this, arguments); }"
+                         "function f$() { var x, _r = $ew.asyncIterator(it);"
+                         "  try { try { while ($ew.asyncNext(_r)) { x = _r.value; L(x); } }"
+                         "    catch (_e) { if (_e !== $ew.RET) $ew.asyncCloseThrow(_r); throw _e; }"
+                         "    finally { $ew.asyncClose(_r); } }"
+                         "  catch (e) { L('caught ' + e); } }"
+                         "f();"),
+                     "1 return called caught bad");
+}
+
 /* ---- native stack, cost and memory ---- */
 
 static char *stack_base;
@@ -682,6 +729,33 @@ Test(core_coro, nested_yield_star_10000_deep)
                      "bottom 10000");
 }
 
+/* Reports the cost of the common shapes (CPU time; see docs/coroutines.md for the reference figures). */
+Test(core_coro, cost_of_async_calls)
+{
+    eval_or_fail("var N = 20000;"
+                 "function f0() { return $ew.async(f0$, this); } function f0$() { return 1; }"
+                 "function fn() { return $ew.asyncNoAwait(f0$, this); }"
+                 "function f1() { return $ew.async(f1$, this); } function f1$() { $ew.await(null); return 1; }"
+                 "function seq(f) { return $ew.async(seq$, this, arguments); }"
+                 "function seq$(f) { for (var i = 0; i < N; i++) $ew.await(f()); }"
+                 "function g() { return $ew.generator(g, g$, this); } $ew.markGenerator(g);"
+                 "function g$() { $ew.yield(1); $ew.yield(2); }");
+    static const struct { const char *what, *src; } cases[] = {
+        { "async call, no await", "for (var i = 0; i < N; i++) f0();" },
+        { "asyncNoAwait call", "for (var i = 0; i < N; i++) fn();" },
+        { "await f0() in a loop (call + await of a settled promise)", "seq(f0);" },
+        { "await f1() in a loop (call + await null + await of a pending promise)", "seq(f1);" },
+        { "generator: create + 3 next()", "for (var i = 0; i < N; i++) { var it = g(); it.next(); it.next(); it.next(); }" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        duk_gc(ctx, 0);
+        double t0 = cpu_us();
+        eval_or_fail(cases[i].src);
+        ew__microtask_drain(ctx);
+        printf("core_coro: %6.2f us  %s\n", (cpu_us() - t0) / 20000, cases[i].what);
+    }
+}
+
 static size_t counted_bytes;
 
 static void *count_alloc(void *u, duk_size_t n)
@@ -723,8 +797,10 @@ static void *count_realloc(void *u, void *q, duk_size_t n)
     return (char *) p + sizeof(max_align_t);
 }
 
+/* Test-level inits run after the suite's setup(), whose plain heap they replace. */
 static void setup_counted(void)
 {
+    duk_destroy_heap(ctx);
     init_heap(duk_create_heap(count_alloc, count_realloc, count_free, NULL, NULL));
 }
 
@@ -732,7 +808,8 @@ static void setup_counted(void)
 Test(core_coro, memory_per_suspended_call, .init = setup_counted)
 {
     eval_or_fail("var never = new Promise(function () {}), keep = [];"
-                 "function s() { return $ew.async(s$, this, arguments); } function s$() { $ew.await(never); }");
+                 "function s() { return $ew.async(s$, this, arguments); } function s$() { $ew.await(never); }"
+                 "keep.push(s()); keep = [];"); /* the first use loads coro.js: not part of the per-call cost */
     duk_gc(ctx, 0);
     size_t before = counted_bytes;
     eval_or_fail("for (var i = 0; i < 2000; i++) keep.push(s());");
@@ -763,6 +840,7 @@ static duk_ret_t js_abort(duk_context *c)
 
 static void setup_isolate(void)
 {
+    duk_destroy_heap(ctx);
     memset(&fake_iso, 0, sizeof(fake_iso));
     fake_iso.magic = EW__ISOLATE_MAGIC;
     fake_iso.deadline_ns = UINT64_MAX;
@@ -846,4 +924,14 @@ Test(core_coro, limit_inside_generators_is_not_catchable, .init = setup_isolate)
     cr_assert_eq(fake_iso.abort_reason, EW_ERR_MEMORY_LIMIT);
     disarm();
     cr_assert_str_eq(log_text(), "");
+}
+
+Test(core_coro, helpers_are_loaded_on_first_use_only, .init = setup_counted)
+{
+    duk_gc(ctx, 0);
+    size_t before = counted_bytes;
+    eval_or_fail("typeof $ew.async"); /* the getter loads coro.js */
+    duk_gc(ctx, 0);
+    cr_assert_gt(counted_bytes, before + 16 * 1024, "coro.js should load on first use");
+    cr_assert(ew__coro_helper_names_match(ctx), "coro.js exports and coro.c's lazy names differ");
 }

@@ -1,0 +1,79 @@
+/*
+ * lib/compile/bundle.h — ES modules: a Worker project's entry module and everything it imports, compiled into
+ * ONE program (bundle.c builds the module graph, lower_module.c lowers each module's import/export).
+ *
+ * OUTPUT CONTRACT (ew__compile_bundle fills an ew__compile_out_t like ew__compile does):
+ *   - text is one function expression `function (<helpers>) { ... }`: compile it with
+ *     duk_compile(ctx, DUK_COMPILE_FUNCTION) and call it with `this` = the global object and the helper object
+ *     (lib/js/helpers.js) as its argument, exactly like a script.
+ *   - Module entry (in->module true): the call RETURNS the entry module's namespace object (sealed, keys
+ *     sorted, Symbol.toStringTag 'Module'), so the runtime calls ns.default.fetch(request, env, ctx).
+ *     Script entry (in->module false): same as ew__compile (returns undefined); the script cannot import.
+ *   - out->map carries, per generated line, (file index, original line): ew__linemap_file / ew__linemap_lookup.
+ *     out->files[file index] is that file's path as the bundler resolved it (entry = index 0); out->nfiles.
+ *     Wrapper lines the bundler adds map to original line 0.
+ *   - import.meta.url is "file://" + the module's absolute path ("file:///" + path when the path given was
+ *     relative, e.g. file:///src/index.js): a module's path, not a worker-relative URL.
+ *
+ * Runtime shape (helpers.js `modules`): every module is a function called once; it first defines the getters
+ * of its namespace (live bindings: an imported name is read as `<namespace of the exporter>.<name>`), then
+ * evaluates its dependencies in import order, then runs its body. Hoisted functions of a module are therefore
+ * usable by the modules it imports (cycles) — but not before the module itself has started (ES links every
+ * module first: a hoisted function of a module not yet started reads as undefined; documented deviation).
+ * No TDZ: an exported let read before its declaration ran gives undefined.
+ */
+#ifndef EW_COMPILE_BUNDLE_H
+#define EW_COMPILE_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile.h"
+
+/* Reads a file: returns its bytes in a malloc'd buffer (the bundler frees it; a NUL after len is not
+ * required) and sets *len, or NULL when there is no such file (resolution then tries the next candidate). */
+typedef char *(*ew__bundle_read_fn)(void *ud, const char *path, size_t *len);
+
+typedef struct ew__bundle_opts {
+    const char *entry;         /* path of the entry file ("src/index.js", "/w/src/index.js"); not copied */
+    ew__bundle_read_fn read;   /* NULL: read files from disk */
+    void *read_ud;
+    bool module;               /* the entry is an ES module (Workers' module form); false: a script */
+} ew__bundle_opts_t;
+
+/* Compiles the module graph from in->entry. True: *out filled (ew__compile_out_dispose frees it, the file table
+ * too). False: diag filled ("file:line:col: SyntaxError: message" + code frame in diag->text; an unresolvable
+ * specifier names the importing file:line:col and the specifier). diag->file points at in->entry when the error
+ * is in the entry file and is NULL otherwise (the file's name is in diag->text). */
+bool ew__compile_bundle(const ew__bundle_opts_t *in, ew__compile_out_t *out, ew__diag_t *diag);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Between bundle.c and lower_module.c (internal)
+ */
+
+enum { EW__MK_ESM, EW__MK_CJS, EW__MK_JSON };       /* module kinds */
+enum { EW__EX_LOCAL, EW__EX_INDIRECT, EW__EX_NS };  /* how an exported name is read */
+
+typedef struct ew__modexport {
+    ew__str_t name;        /* the exported name */
+    uint8_t kind;          /* EW__EX_* */
+    ew__atom_t *local;     /* LOCAL: the module's binding (NULL: the `export default <expression>` slot) */
+    uint32_t mod;          /* INDIRECT, NS: the module it comes from (a direct dependency) */
+    ew__str_t import_name; /* INDIRECT: its name there */
+} ew__modexport_t;
+
+typedef struct ew__modctx {
+    uint32_t index;                    /* this module's index in the bundle */
+    const ew__modexport_t *exports;    /* every name of the namespace, star exports resolved, conflicts left out */
+    uint32_t nexports;
+    /* the module index a static import/export source (a string Literal of this module) resolved to */
+    uint32_t (*request)(struct ew__modctx *m, const ew__node_t *source);
+    /* whether module k provides name: 1 yes, 0 no, -1 ambiguous (conflicting star exports) */
+    int (*provides)(struct ew__modctx *m, uint32_t k, ew__str_t name);
+    uint8_t (*kind)(struct ew__modctx *m, uint32_t k); /* EW__MK_* */
+    void *ud;
+    ew__atom_t *registry;              /* set by ew__lower_module: the name of the registry parameter */
+} ew__modctx_t;
+
+#endif /* EW_COMPILE_BUNDLE_H */
