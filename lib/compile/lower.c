@@ -6,7 +6,7 @@
  * yet (async functions, generators, ...) with a diagnostic at the construct and notes
  * which constructs the module uses (a pass with nothing to do is skipped: each walk costs about as much as the
  * printer), then the passes in this order: block scoping (it makes arrow functions for per-iteration loop bodies, so it runs before
- * the arrow pass) → arrows → parameters → for-of → destructuring → small syntax (?. ?? **= ...) → spread →
+ * the arrow pass) → async/generators (body closures are arrows too) → arrows → parameters → for-of → destructuring → small syntax (?. ?? **= ...) → spread →
  * templates, after the class pass (lower_class.c, then scope analysis again) when the module has classes; the template walk also verifies that only ES5.1 (plus what Duktape 2.7 parses) is left. Parameters
  * are lowered in the arrow pass's walk. Each pass is one walk
  * (ew__walk) over the tree; the walker keeps function frames for temporaries and walks left-deep operator
@@ -243,24 +243,6 @@ void ew__walk(ew__walk_t *w, ew__node_t **slot)
 void ew__check_supported_node(ew__lower_t *L, const ew__node_t *n)
 {
     switch (n->type) {
-    case EW__N_FunctionDeclaration:
-    case EW__N_FunctionExpression:
-    case EW__N_ArrowFunctionExpression:
-        if (n->as.function.async)
-            ew__lower_error(L, n, "async functions are not supported yet");
-        if (n->as.function.generator)
-            ew__lower_error(L, n, "generators are not supported yet");
-        break;
-    case EW__N_AwaitExpression:
-        /* async functions are rejected at the function, so an await that gets here is a module's top level */
-        ew__lower_error(L, n, L->module ? "top-level await is not supported yet (it needs the coroutine pass)"
-                                        : "await is not supported yet");
-    case EW__N_YieldExpression: ew__lower_error(L, n, "yield is not supported yet");
-    case EW__N_ForOfStatement:
-        if (n->as.for_in.await)
-            ew__lower_error(L, n, L->module ? "top-level for await is not supported yet (it needs the coroutine pass)"
-                                            : "for await is not supported yet");
-        break;
     case EW__N_ImportDeclaration:
     case EW__N_ExportNamedDeclaration:
     case EW__N_ExportDefaultDeclaration:
@@ -285,6 +267,13 @@ void ew__check_es5_node(ew__lower_t *L, const ew__node_t *n)
     const char *what = NULL;
     switch (n->type) {
     case EW__N_ArrowFunctionExpression: what = "arrow function"; break;
+    case EW__N_FunctionDeclaration:
+    case EW__N_FunctionExpression:
+        if (n->as.function.async || n->as.function.generator)
+            what = "async function or generator";
+        break;
+    case EW__N_AwaitExpression:
+    case EW__N_YieldExpression: what = "await/yield"; break;
     case EW__N_TemplateLiteral:
     case EW__N_TaggedTemplateExpression: what = "template"; break;
     case EW__N_ArrayPattern:
@@ -346,6 +335,8 @@ void ew__lower_run(ew__lower_t *L)
     unsigned f = L->features;
     if (f & EW__FEAT_BLOCK)
         ew__lower_block(L);
+    if (f & EW__FEAT_CORO)
+        ew__lower_async(L); /* its body functions are arrows: the arrow pass captures this/arguments for them */
     if (L->features & (EW__FEAT_ARROW | EW__FEAT_PARAMS)) /* block scoping may have made arrows */
         ew__lower_arrow(L);                               /* and parameters, in the same walk */
     if (f & EW__FEAT_FOROF)

@@ -23,7 +23,8 @@ enum {
     EW__SP_FOROF_BLOCK = 8,/* the block a for-of became; its loop is found by ew__forof_loop_slot */
     EW__SP_LOOP_BODY = 16, /* an arrow made by block.c for a per-iteration loop body */
     EW__SP_DONE = 32,      /* a node a pass made and must not lower again */
-    EW__SP_IMPORT_REF = 64 /* lower_module.c: a read of an import binding rewritten to a namespace member */
+    EW__SP_IMPORT_REF = 64,/* lower_module.c: a read of an import binding rewritten to a namespace member */
+    EW__SP_GEN_BODY = 128  /* lower_async.c: the body function of a generator (catch clauses rethrow $ew.RET) */
 };
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -126,7 +127,8 @@ struct ew__lower {
 /* Constructs seen by scope analysis: each pass runs only if the module has what it lowers. */
 enum {
     EW__FEAT_BLOCK = 1, EW__FEAT_ARROW = 2, EW__FEAT_PARAMS = 4, EW__FEAT_FOROF = 8, EW__FEAT_PATTERN = 16,
-    EW__FEAT_MISC = 32, EW__FEAT_SPREAD = 64, EW__FEAT_CLASS = 128
+    EW__FEAT_MISC = 32, EW__FEAT_SPREAD = 64, EW__FEAT_CLASS = 128,
+    EW__FEAT_CORO = 256 /* async functions, generators, await, yield, for await */
 };
 
 /* Fails the compilation at node n (or at the start when NULL) with a message: longjmps to ew__compile. */
@@ -211,6 +213,8 @@ bool ew__b_is_pure(ew__lower_t *L, const ew__node_t *e);
 /* lower_class.c: classes, super, private names (then scope analysis runs again on its output). */
 void ew__lower_class(ew__lower_t *L);
 void ew__lower_block(ew__lower_t *L);
+/* lower_async.c: async functions, generators, await/yield, for await, top-level await (docs/coroutines.md). */
+void ew__lower_async(ew__lower_t *L);
 void ew__lower_arrow(ew__lower_t *L);
 void ew__lower_forof(ew__lower_t *L);
 void ew__lower_destructure(ew__lower_t *L);

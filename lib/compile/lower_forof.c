@@ -29,7 +29,19 @@ static ew__node_t *expr_stmt_assign(ew__lower_t *L, ew__node_t *t, ew__node_t *v
     return ew__b_expr_stmt(L, ew__b_assign(L, t, v, at), at);
 }
 
-/* catch ($e) { if ($n) { $n = false; $ew.close($it, true); } throw $e; } */
+/* Whether the loop is in a generator's body (lower_async.c marks it; per-iteration loop bodies are part of it). */
+static bool in_generator_body(ew__lower_t *L)
+{
+    ew__lfn_t *f = L->fn;
+    while (f && (f->fn->spare & EW__SP_LOOP_BODY))
+        f = f->parent;
+    return f && (f->fn->spare & EW__SP_GEN_BODY);
+}
+
+/* catch ($e) { if ($n) { $n = false; $ew.close($it, true); } throw $e; }
+ * In a generator body it starts with `if ($e === $ew.RET) throw $e;`: a return() passing through the loop is a
+ * return completion, so the finally closes the iterator and errors of its return() propagate
+ * (docs/coroutines.md, "catch clauses in generator bodies"). */
 static ew__node_t *close_on_throw(ew__lower_t *L, ew__node_t *n, ew__node_t *it, const ew__node_t *at)
 {
     ew__node_t *e = ew__b_ident(L, ew__fresh(L, "e", 1), NULL);
@@ -39,7 +51,13 @@ static ew__node_t *close_on_throw(ew__lower_t *L, ew__node_t *n, ew__node_t *it,
     ew__node_t *iff = ew__b_if(L, id(L, n, NULL), ew__b_block(L, ew__b_list(L, 2, reset, close), NULL), NULL, NULL);
     ew__node_t *c = ew__b_node(L, EW__N_CatchClause, at);
     c->as.catch_.param = e;
-    c->as.catch_.body = ew__b_block(L, ew__b_list(L, 2, iff, ew__b_throw(L, id(L, e, NULL), NULL)), NULL);
+    ew__node_t *ret = NULL;
+    if (in_generator_body(L)) {
+        ew__node_t *is_ret = ew__b_binary(L, EW__T_SEQ, id(L, e, NULL),
+                                          ew__b_member(L, ew__b_ident(L, L->helpers, NULL), "RET", NULL), NULL);
+        ret = ew__b_if(L, is_ret, ew__b_throw(L, id(L, e, NULL), NULL), NULL, NULL);
+    }
+    c->as.catch_.body = ew__b_block(L, ew__b_list(L, 3, ret, iff, ew__b_throw(L, id(L, e, NULL), NULL)), NULL);
     return c;
 }
 

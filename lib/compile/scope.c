@@ -503,8 +503,17 @@ static void note_feature(sa_t *S, const ew__node_t *n)
     case EW__N_ClassDeclaration:
     case EW__N_ClassExpression:
     case EW__N_Super: f = EW__FEAT_CLASS; break;
+    case EW__N_AwaitExpression:
+    case EW__N_YieldExpression: f = EW__FEAT_CORO; break;
+    case EW__N_FunctionDeclaration:
+    case EW__N_FunctionExpression:
+    case EW__N_ArrowFunctionExpression:
+        f = n->as.function.async || n->as.function.generator ? EW__FEAT_CORO : 0;
+        break;
     default: break;
     }
+    if (n->type == EW__N_ForOfStatement && n->as.for_in.await)
+        f |= EW__FEAT_CORO;
     S->L->features |= f;
 }
 

@@ -526,17 +526,109 @@ void ew__push_helpers(duk_context *ctx)
     duk_remove(ctx, -2);
 }
 
-/* Loads lib/js/helpers.js (the runtime helpers lowered code calls) and keeps its object in the stash. */
-static void load_helpers(duk_context *ctx)
+/* Helper groups loaded on first use: each file returns an object whose properties are copied onto the
+ * helper object; until then the names below are getters that load the group. A Worker that uses no class
+ * and no module pays for neither (each is tens of KB of functions per isolate). The lists must match what
+ * the files return: ew__helpers_groups_match() checks it in the unit tests. */
+typedef struct helper_group {
+    const unsigned char *bytecode;
+    const size_t *len;
+    const char *const *names;
+} helper_group_t;
+
+static const char *const class_names[] = {
+    "classCreate", "defineMethods", "fnName", "brandAdd", "initTarget", "superCall", "noThis",
+    "derivedReturn", "superGet", "superSet", "field", "privateName", "privateBrand", "privInit", "privGet",
+    "privSet", "privMethod", "privGetter", "privSetter", "privHas", "privReadOnly", NULL,
+};
+static const char *const module_names[] = {"modules", "setName", "immutable", NULL};
+
+static const helper_group_t groups[] = {
+    {ew__js_helpers_class, &ew__js_helpers_class_len, class_names},
+    {ew__js_helpers_module, &ew__js_helpers_module_len, module_names},
+};
+#define N_GROUPS ((int) (sizeof(groups) / sizeof(groups[0])))
+
+/* Runs group g's file: pushes the object of helpers it returns. */
+static void push_group(duk_context *ctx, int g)
 {
-    duk_push_global_stash(ctx);
+    duk_push_external_buffer(ctx);
+    duk_config_buffer(ctx, -1, (void *) groups[g].bytecode, *groups[g].len);
+    duk_load_function(ctx);
+    duk_push_object(ctx);
+    duk_push_global_object(ctx);
+    duk_call(ctx, 2);
+}
+
+/* Getter standing in for group (magic >> 8)'s helper (magic & 0xff) until first use. */
+static duk_ret_t lazy_group_helper(duk_context *ctx)
+{
+    int magic = duk_get_current_magic(ctx), g = magic >> 8;
+    duk_push_this(ctx);
+    duk_idx_t target = duk_get_top_index(ctx);
+    push_group(ctx, g);
+    for (const char *const *n = groups[g].names; *n != NULL; n++) {
+        duk_push_string(ctx, *n);
+        duk_get_prop_string(ctx, -2, *n);
+        duk_def_prop(ctx, target, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
+                                      DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
+    }
+    duk_pop(ctx);
+    duk_get_prop_string(ctx, target, groups[g].names[magic & 0xff]);
+    return 1;
+}
+
+static void add_lazy_groups(duk_context *ctx, duk_idx_t target)
+{
+    target = duk_require_normalize_index(ctx, target);
+    for (int g = 0; g < N_GROUPS; g++) {
+        for (int i = 0; groups[g].names[i] != NULL; i++) {
+            duk_push_string(ctx, groups[g].names[i]);
+            duk_push_c_function(ctx, lazy_group_helper, 0);
+            duk_set_magic(ctx, -1, (g << 8) | i);
+            duk_def_prop(ctx, target, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_SET_ENUMERABLE |
+                                          DUK_DEFPROP_SET_CONFIGURABLE);
+        }
+    }
+}
+
+bool ew__helpers_groups_match(duk_context *ctx)
+{
+    bool ok = true;
+    for (int g = 0; g < N_GROUPS; g++) {
+        push_group(ctx, g);
+        size_t n = 0, expected = 0;
+        while (groups[g].names[expected] != NULL)
+            ok = ok && duk_has_prop_string(ctx, -1, groups[g].names[expected++]);
+        duk_enum(ctx, -1, DUK_ENUM_OWN_PROPERTIES_ONLY);
+        while (duk_next(ctx, -1, 0)) {
+            n++;
+            duk_pop(ctx);
+        }
+        duk_pop_2(ctx);
+        ok = ok && n == expected;
+    }
+    return ok;
+}
+
+void ew__helpers_push_new(duk_context *ctx)
+{
     duk_push_external_buffer(ctx);
     duk_config_buffer(ctx, -1, (void *) ew__js_helpers, ew__js_helpers_len);
     duk_load_function(ctx);
     duk_push_object(ctx);
     duk_push_global_object(ctx);
     duk_call(ctx, 2);
+    add_lazy_groups(ctx, -1);
     ew__coro_push_helpers(ctx); /* async/generator helpers: loaded on first use */
+}
+
+/* Loads lib/js/helpers.js (the runtime helpers lowered code calls) and keeps its object in the stash; the
+ * class, module and coroutine helpers are getters that load their files on first use. */
+static void load_helpers(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    ew__helpers_push_new(ctx);
     duk_put_prop_literal(ctx, -2, HELPERS_KEY);
     duk_pop(ctx);
 }

@@ -10,6 +10,12 @@
 /* Pops the value on top: the module namespace the Worker's program returned (module form), kept for
  * dispatch (export default { fetch, scheduled }). */
 void ew__dispatch_set_exports(duk_context *ctx);
+/* Pushes a new helper object as an isolate builds it (lib/js/helpers.js, with the class, module and
+ * coroutine groups as getters loading on first use). Needs the heap's built-ins, Promise, collections and
+ * ew__coro_init first. Used by dispatch.c and by the compiler's unit tests. */
+void ew__helpers_push_new(duk_context *ctx);
+/* Test hook: the names dispatch.c lists for each lazily loaded helper file are exactly what it returns. */
+bool ew__helpers_groups_match(duk_context *ctx);
 /* Pushes the helper object compiled programs take as their hidden parameter (lib/js/helpers.js). */
 void ew__push_helpers(duk_context *ctx);
 /* Loads the runtime layer (lib/js/prelude.js, helpers.js) into a new heap and keeps what it returns. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "compile/bundle.h"
+#include "core/dispatch.h"
 #include "core/internal.h"
 #include "js_bytecode.h"
 
@@ -28,12 +29,8 @@ static duk_ret_t init_body(duk_context *c, void *udata)
     ew__builtins_init(c);
     ew__promise_init(c);
     ew__collections_init(c);
-    duk_push_external_buffer(c);
-    duk_config_buffer(c, -1, (void *) ew__js_helpers, ew__js_helpers_len);
-    duk_load_function(c);
-    duk_push_object(c);
-    duk_push_global_object(c);
-    duk_call(c, 2);
+    ew__coro_init(c);
+    ew__helpers_push_new(c); /* the helper object exactly as an isolate builds it */
     duk_put_global_string(c, "\xff" "helpers");
     return 0;
 }

@@ -424,3 +424,37 @@ Test(core_worker, pending_host_calls_are_cancelled_with_the_worker)
     cr_assert_eq(cancels, 1);
     cr_assert_null(parked);
 }
+
+/* ---- lazily loaded helper groups ---- */
+
+#include "dispatch.h"
+
+static duk_ret_t groups_body(duk_context *c, void *udata)
+{
+    ew__microtask_init(c); /* the built-ins the helper files capture, as in an isolate */
+    ew__builtins_init(c);
+    ew__promise_init(c);
+    ew__collections_init(c);
+    *(bool *) udata = ew__helpers_groups_match(c);
+    return 0;
+}
+
+Test(core_worker, lazy_helper_groups_list_what_their_files_return)
+{
+    duk_context *c = duk_create_heap_default();
+    bool ok = false;
+    cr_assert_eq(duk_safe_call(c, groups_body, &ok, 0, 1), DUK_EXEC_SUCCESS, "%s", duk_safe_to_string(c, -1));
+    cr_assert(ok, "dispatch.c's class/module helper name lists differ from what the files return");
+    duk_destroy_heap(c);
+}
+
+Test(core_worker, classes_and_modules_load_their_helpers_on_first_use)
+{
+    ew_worker_t *w = load("class A { #x = 1; get x() { return this.#x; } }\n"
+                          "class B extends A { constructor() { super(); this.y = 2; } }\n"
+                          "addEventListener('fetch', (e) => { const b = new B(); e.respondWith(new Response(`${b.x}${b.y}`)); });",
+                          NULL, 0);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "12");
+    ew_response_destroy(r);
+}

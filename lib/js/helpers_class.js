@@ -1,0 +1,242 @@
+/*
+ * helpers_class.js — the runtime helpers of lowered classes (lib/compile/lower_class.c), in ES5.
+ *
+ * Loaded on first use only (lib/core/dispatch.c installs getters on the helper object for these names), so a
+ * Worker without classes does not pay for them in its isolate. Called as `function (native, global)`;
+ * returns the helpers, which are copied onto the helper object ($ew). Built-ins are captured here at load
+ * time; that is at the first class evaluation, after the Worker's top level may have run: only intrinsics
+ * a script cannot replace without breaking itself are read from `global`.
+ */
+function (native, global) {
+    'use strict';
+
+    var O = global.Object, A = global.Array, TypeError = global.TypeError, RefErr = global.ReferenceError;
+    var defineProperty = O.defineProperty, getDesc = O.getOwnPropertyDescriptor, keys = O.keys;
+    var getOwnNames = O.getOwnPropertyNames, getSymbols = O.getOwnPropertySymbols, freeze = O.freeze;
+    var getProto = O.getPrototypeOf, isArray = A.isArray, AP = A.prototype, slice = AP.slice;
+    var construct = global.Reflect.construct, apply = global.Reflect.apply;
+    var ITER = global.Symbol.iterator;
+    var isEnumerable = O.prototype.propertyIsEnumerable;
+
+    function ownKeys(o) {
+        var k = getOwnNames(o), s = getSymbols ? getSymbols(o) : [];
+        for (var i = 0; i < s.length; i++) {
+            k.push(s[i]);
+        }
+        return k;
+    }
+
+    var WeakMap = global.WeakMap, WeakSet = global.WeakSet, RefErr2 = RefErr, classKind = new WeakMap();
+    var setProto = O.setPrototypeOf, create = O.create, FP = global.Function.prototype, pendingNT;
+    var hasOwn = O.prototype.hasOwnProperty;
+
+    function isObj(x) {
+        return x !== null && (typeof x === 'object' || typeof x === 'function');
+    }
+
+    function fnName(f, name) {
+        defineProperty(f, 'name', { value: name, configurable: true });
+        return f;
+    }
+
+    function noPrivate(name) {
+        throw new TypeError('Cannot access private member ' + name + ' on an object whose class did not declare it');
+    }
+
+    var classHelpers = {
+        classCreate: function (C, derived, P, name) {
+            var protoParent = O.prototype, proto;
+            if (derived) {
+                if (P === null) {
+                    protoParent = null;
+                    setProto(C, FP);
+                } else {
+                    if (typeof P !== 'function') {
+                        throw new TypeError('Class extends value ' + String(P) + ' is not a constructor or null');
+                    }
+                    protoParent = P.prototype;
+                    if (protoParent !== null && !isObj(protoParent)) {
+                        throw new TypeError('Class extends value does not have valid prototype property');
+                    }
+                    setProto(C, P);
+                }
+            }
+            proto = create(protoParent);
+            defineProperty(proto, 'constructor', { value: C, writable: true, configurable: true });
+            defineProperty(C, 'prototype', { value: proto, writable: false });
+            if (name !== undefined) {
+                defineProperty(C, 'name', { value: name, configurable: true });
+            }
+            classKind.set(C, derived ? 2 : 1);
+            return proto;
+        },
+        /* methods of a class (an object literal made by the compiler): non-enumerable on the target, named
+         * after their keys (Duktape names only identifier-keyed methods) */
+        defineMethods: function (target, src) {
+            var k = ownKeys(src);
+            for (var i = 0; i < k.length; i++) {
+                var d = getDesc(src, k[i]), n = typeof k[i] === 'symbol' ? String(k[i]).slice(7, -1) : k[i];
+                n = typeof k[i] === 'symbol' && n ? '[' + n + ']' : n;
+                d.enumerable = false;
+                if (d.value) {
+                    fnName(d.value, n);
+                }
+                if (d.get) {
+                    fnName(d.get, 'get ' + n);
+                }
+                if (d.set) {
+                    fnName(d.set, 'set ' + n);
+                }
+                defineProperty(target, k[i], d);
+            }
+        },
+        fnName: fnName,
+        brandAdd: function (o, b) {
+            if (b.has(o)) {
+                throw new TypeError('Cannot initialize private methods twice on the same object');
+            }
+            b.add(o);
+        },
+        initTarget: function (C) {
+            var t = pendingNT;
+            pendingNT = undefined;
+            if (t === undefined) {
+                throw new TypeError("Class constructor " + C.name + " cannot be invoked without 'new'");
+            }
+            return t;
+        },
+        /* super(...args) in class C's constructor: the new `this` (init: C's instance fields) */
+        superCall: function (C, nt, args, cur, init) {
+            var P = getProto(C), kind = typeof P === 'function' ? classKind.get(P) : undefined, o, r;
+            if (kind) {
+                o = kind === 1 ? create(isObj(nt.prototype) ? nt.prototype : O.prototype) : undefined;
+                pendingNT = nt;
+                r = apply(P, o, args);
+                o = isObj(r) ? r : o;
+            } else {
+                if (P === FP || typeof P !== 'function') {
+                    throw new TypeError('Super constructor ' + String(P) + ' of anonymous class is not a constructor');
+                }
+                o = construct(P, slice.call(args));
+                if (isObj(nt.prototype) && getProto(o) !== nt.prototype) {
+                    setProto(o, nt.prototype);
+                }
+            }
+            if (cur !== undefined) {
+                throw new RefErr2('Super constructor may only be called once');
+            }
+            if (init) {
+                init.call(o);
+            }
+            return o;
+        },
+        noThis: function () {
+            throw new RefErr2("Must call super constructor in derived class before accessing 'this'");
+        },
+        /* `return v` in a derived constructor */
+        derivedReturn: function (v, self) {
+            if (isObj(v)) {
+                return v;
+            }
+            if (v !== undefined) {
+                throw new TypeError('Derived constructors may only return object or undefined');
+            }
+            return self || classHelpers.noThis();
+        },
+        superGet: function (home, k, self) {
+            for (var p = getProto(home); p !== null; p = getProto(p)) {
+                var d = getDesc(p, k);
+                if (d) {
+                    return d.get ? d.get.call(self) : d.value;
+                }
+            }
+            return undefined;
+        },
+        superSet: function (home, k, v, self) {
+            for (var p = getProto(home); p !== null; p = getProto(p)) {
+                var d = getDesc(p, k);
+                if (d && (d.get || d.set)) {
+                    if (!d.set) {
+                        throw new TypeError('Cannot set property ' + String(k) + ' which has only a getter');
+                    }
+                    d.set.call(self, v);
+                    return v;
+                }
+                if (d) {
+                    if (!d.writable) {
+                        throw new TypeError('Cannot assign to read only property ' + String(k));
+                    }
+                    break;
+                }
+            }
+            if (hasOwn.call(self, k)) {
+                self[k] = v;
+            } else {
+                defineProperty(self, k, { value: v, writable: true, enumerable: true, configurable: true });
+            }
+            return v;
+        },
+        /* a public field: CreateDataPropertyOrThrow */
+        field: function (o, k, v) {
+            defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+        },
+        privateName: function () {
+            return new WeakMap();
+        },
+        privateBrand: function () {
+            return new WeakSet();
+        },
+        privInit: function (o, m, v, name) {
+            if (m.has(o)) {
+                throw new TypeError('Cannot initialize ' + name + ' twice on the same object');
+            }
+            m.set(o, v);
+        },
+        privGet: function (o, m, name) {
+            var v = m.get(o);
+            if (v === undefined && !m.has(o)) {
+                noPrivate(name);
+            }
+            return v;
+        },
+        privSet: function (o, m, v, name) {
+            if (!m.has(o)) {
+                noPrivate(name);
+            }
+            m.set(o, v);
+            return v;
+        },
+        /* #m, get #a, set #a: b is the brand (a WeakSet, or the class itself for static members) */
+        privMethod: function (o, b, f, name) {
+            if (typeof b === 'function' ? b === o : b.has(o)) {
+                return f;
+            }
+            return noPrivate(name);
+        },
+        privGetter: function (o, b, f, name) {
+            if (!f) {
+                throw new TypeError("'" + name + "' was defined without a getter");
+            }
+            return classHelpers.privMethod(o, b, f, name).call(o);
+        },
+        privSetter: function (o, b, f, v, name) {
+            if (!f) {
+                throw new TypeError("'" + name + "' was defined without a setter");
+            }
+            classHelpers.privMethod(o, b, f, name).call(o, v);
+            return v;
+        },
+        privHas: function (o, m) {
+            if (!isObj(o)) {
+                throw new TypeError("Cannot use 'in' operator to search for a private field in " + String(o));
+            }
+            return typeof m === 'function' ? m === o : m.has(o);
+        },
+        privReadOnly: function (name) {
+            throw new TypeError('Private method ' + name + ' is not writable');
+        }
+    };
+
+
+    return classHelpers;
+}

@@ -1,0 +1,138 @@
+/*
+ * helpers_module.js — the runtime helpers of bundled ES modules (lib/compile/bundle.c, lower_module.c).
+ *
+ * Loaded on first use only, like helpers_class.js: called as `function (native, global)`, returns the
+ * helpers copied onto the helper object ($ew).
+ */
+function (native, global) {
+    'use strict';
+
+    var O = global.Object, A = global.Array, TypeError = global.TypeError, RefErr = global.ReferenceError;
+    var defineProperty = O.defineProperty, getDesc = O.getOwnPropertyDescriptor, keys = O.keys;
+    var getOwnNames = O.getOwnPropertyNames, getSymbols = O.getOwnPropertySymbols, freeze = O.freeze;
+    var getProto = O.getPrototypeOf, isArray = A.isArray, AP = A.prototype, slice = AP.slice;
+    var construct = global.Reflect.construct, apply = global.Reflect.apply;
+    var ITER = global.Symbol.iterator;
+    var isEnumerable = O.prototype.propertyIsEnumerable;
+
+    /* The bundle's module registry: R.d/c/j(k, ...) register module k (ES, CommonJS, JSON), R.e(k, getters)
+     * defines an ES namespace (live getters, sorted keys, sealed), R.run(k) evaluates k once (dependencies
+     * first is the module's own prologue) and gives its namespace. ES namespaces exist before their modules
+     * run so modules on a cycle can hold them. */
+    var TAG = global.Symbol.toStringTag, Promise = global.Promise;
+    function seal(o) {
+        if (TAG !== undefined) {
+            defineProperty(o, TAG, { value: 'Module' });
+        }
+        return O.preventExtensions(o);
+    }
+    function nsOf(props) {
+        var o = O.create(null), names = keys(props).sort(), i;
+        for (i = 0; i < names.length; i++) {
+            defineProperty(o, names[i], { value: props[names[i]], enumerable: true, writable: true });
+        }
+        return seal(o);
+    }
+    function modules(urls, specs) {
+        var H = this, n = urls.length, ns = [], fns = [], kinds = [], state = [], errs = [], metas = [], cjs = [];
+        var i, R;
+        for (i = 0; i < n; i++) {
+            ns.push(O.create(null));
+        }
+        function cjsRun(k) {
+            var m = { exports: {} }, props, ks, j;
+            cjs[k] = m;
+            fns[k].call(m.exports, H, m, m.exports, function (spec) { return R.req(k, spec); });
+            props = {};
+            if (m.exports !== null && (typeof m.exports === 'object' || typeof m.exports === 'function')) {
+                ks = keys(m.exports);
+                for (j = 0; j < ks.length; j++) {
+                    props[ks[j]] = m.exports[ks[j]];
+                }
+            }
+            props['default'] = m.exports;
+            ns[k] = nsOf(props);
+        }
+        function run(k) {
+            var s = state[k];
+            if (s === 3) {
+                throw errs[k];
+            }
+            if (s) {
+                return ns[k];
+            }
+            state[k] = 1;
+            try {
+                if (kinds[k] === 0) {
+                    fns[k].call(undefined, H, R);
+                } else if (kinds[k] === 1) {
+                    cjsRun(k);
+                } else {
+                    ns[k] = nsOf({ 'default': global.JSON.parse(fns[k]) });
+                }
+            } catch (e) {
+                state[k] = 3;
+                errs[k] = e;
+                throw e;
+            }
+            state[k] = 2;
+            return ns[k];
+        }
+        function target(k, spec) {
+            var t = specs[k][spec];
+            if (typeof t !== 'number' || !O.prototype.hasOwnProperty.call(specs[k], spec)) {
+                var e = new global.Error('Cannot find module \'' + spec + '\' imported from ' + urls[k]);
+                e.code = 'MODULE_NOT_FOUND';
+                throw e;
+            }
+            return t;
+        }
+        R = {
+            n: ns,
+            d: function (k, f) { fns[k] = f; kinds[k] = 0; },
+            c: function (k, f) { fns[k] = f; kinds[k] = 1; },
+            j: function (k, text) { fns[k] = text; kinds[k] = 2; },
+            e: function (k, getters) {
+                var o = ns[k], names = keys(getters).sort(), j;
+                for (j = 0; j < names.length; j++) {
+                    defineProperty(o, names[j], { get: getDesc(getters, names[j]).get, enumerable: true });
+                }
+                seal(o);
+            },
+            run: run,
+            start: run,
+            meta: function (k) {
+                if (!metas[k]) {
+                    metas[k] = O.create(null);
+                    metas[k].url = urls[k];
+                }
+                return metas[k];
+            },
+            imp: function (k, spec) {
+                return new Promise(function (resolve) { resolve(run(target(k, String(spec)))); });
+            },
+            req: function (k, spec) {
+                var t = target(k, String(spec));
+                if (kinds[t] === 1) {
+                    if (state[t] !== 1) {
+                        run(t);
+                    }
+                    return cjs[t].exports; /* also while it runs: a cycle sees the partial exports */
+                }
+                return kinds[t] === 2 ? run(t)['default'] : run(t);
+            }
+        };
+        return R;
+    }
+
+    /* An array whose iteration is the built-in one reads a[0..length) lazily: the same as indexing it. */
+
+    return {
+        modules: modules,
+        setName: function (f, name) {
+            try { defineProperty(f, 'name', { value: name, configurable: true }); } catch (e) { /* keep it */ }
+            return f;
+        },
+        immutable: freeze({ binding: 0 })
+    };
+}
