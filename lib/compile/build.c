@@ -91,7 +91,7 @@ ew__nodes_t ew__b_list_copy(ew__lower_t *L, ew__node_t *const *items, uint32_t n
     ew__nodes_t l = {NULL, n};
     if (n) {
         l.items = ew__lalloc(L, n * sizeof *l.items);
-        memcpy(l.items, items, n * sizeof *l.items);
+        EW__MEMCPY(l.items, items, n * sizeof *l.items);
     }
     return l;
 }

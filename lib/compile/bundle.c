@@ -135,7 +135,7 @@ static char *path_join(bundle_t *b, const char *dir, const char *rel)
         size_t l = strlen(seg[i]);
         if (i)
             out[o++] = '/';
-        memcpy(out + o, seg[i], l);
+        EW__MEMCPY(out + o, seg[i], l);
         o += l;
     }
     out[o] = 0;
@@ -153,7 +153,7 @@ static char *dir_of(bundle_t *b, const char *path)
         oom(b);
     if (s == path)
         n = 1; /* "/x" -> "/" */
-    memcpy(d, path, n);
+    EW__MEMCPY(d, path, n);
     d[n] = 0;
     return d;
 }
@@ -808,7 +808,7 @@ static bool lower_and_emit(ew__lower_t *L, mod_t *m, uint32_t mi)
     m->text = out.text;
     m->tlen = out.len;
     m->map = out.map;
-    memcpy(m->prefix, L->prefix, L->prefix_len + 1);
+    EW__MEMCPY(m->prefix, L->prefix, L->prefix_len + 1);
     return true;
 }
 
@@ -858,7 +858,7 @@ static void put(sb_t *o, const char *s, size_t n)
         o->s = p;
         o->cap = c;
     }
-    memcpy(o->s + o->len, s, n);
+    EW__MEMCPY(o->s + o->len, s, n);
     o->len += n;
     o->s[o->len] = 0;
     for (size_t i = 0; i < n; i++)

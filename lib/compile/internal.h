@@ -18,8 +18,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ast.h"
+
+/* memcpy that accepts (NULL, NULL, 0): empty node lists have NULL items, and memcpy with a NULL pointer is
+ * undefined even for 0 bytes (UBSan reports it). */
+#define EW__MEMCPY(dst, src, n)                                                                                    \
+    do {                                                                                                           \
+        size_t ew__memcpy_n_ = (n);                                                                                \
+        if (ew__memcpy_n_ > 0)                                                                                     \
+            memcpy((dst), (src), ew__memcpy_n_);                                                                   \
+    } while (0)
 
 /* ---------------------------------------------------------------------------------------------------------
  * Arena (arena.c): a bump allocator; one per compilation, freed once.

@@ -47,7 +47,7 @@ void ew__nodes_push(ew__lower_t *L, ew__nodes_t *v, uint32_t *cap, ew__node_t *n
         uint32_t c = *cap ? *cap * 2 : 4;
         ew__node_t **items = ew__lalloc(L, c * sizeof *items);
         if (v->len)
-            memcpy(items, v->items, v->len * sizeof *items);
+            EW__MEMCPY(items, v->items, v->len * sizeof *items);
         v->items = items;
         *cap = c;
     }
@@ -112,12 +112,14 @@ void ew__prepend(ew__lower_t *L, ew__node_t *fn, ew__node_t **stmts, uint32_t n)
         at++;
     }
     ew__node_t **items = ew__lalloc(L, (body->len + n) * sizeof *items);
-    memcpy(items, body->items, at * sizeof *items);
+    if (at > 0) /* body->items may be NULL for an empty body: memcpy must not see it */
+        EW__MEMCPY(items, body->items, at * sizeof *items);
     for (uint32_t i = 0; i < n; i++) {
         stmts[i]->spare |= EW__SP_PROLOGUE;
         items[at + i] = stmts[i];
     }
-    memcpy(items + at + n, body->items + at, (body->len - at) * sizeof *items);
+    if (body->len > at)
+        EW__MEMCPY(items + at + n, body->items + at, (body->len - at) * sizeof *items);
     body->items = items;
     body->len += n;
 }

@@ -27,6 +27,7 @@ typedef struct afn {
     ew__node_t *node;
     uint8_t kind;
     bool has_await;           /* own body has await or for await: $ew.async, else $ew.asyncNoAwait */
+    ew__node_t *first_await;  /* for diagnostics about top-level await */
     uint32_t yields;          /* yield, yield*, for await seen so far (catch clauses compare counts) */
     ew__nodes_t marks;        /* markGenerator(g) statements for generator declarations directly in it */
     uint32_t marks_cap;
@@ -57,6 +58,8 @@ static bool is_gen(const afn_t *f)
 static ew__node_t *lower_await(as_t *A, ew__node_t *n)
 {
     A->top->has_await = true;
+    if (!A->top->first_await)
+        A->top->first_await = n;
     return ew__b_helper(A->L, "await", ew__b_list(A->L, 1, n->as.argument.argument), n);
 }
 
@@ -119,6 +122,8 @@ static ew__node_t *lower_for_await(as_t *A, ew__node_t *n)
 {
     ew__lower_t *L = A->L;
     A->top->has_await = true;
+    if (!A->top->first_await)
+        A->top->first_await = n;
     A->top->yields++;
     ew__node_t *r = ew__temp(L, n), *left = n->as.for_in.left, *body = n->as.for_in.body;
     ew__node_t *init = ew__b_expr_stmt(L, ew__b_assign(L, r, ew__b_helper(L, "asyncIterator",
@@ -191,19 +196,21 @@ static ew__node_t *take_body(ew__lower_t *L, ew__node_t *f)
 }
 
 /* Async function with non-simple parameters: they move onto the body (a binding error rejects); the wrapper
- * keeps the leading simple ones (for `length`) and gathers the rest: `(a, ...$p)` with args `[a].concat($p)`. */
+ * keeps one formal per parameter before the first default or rest (for `length`: a pattern gets a fresh name)
+ * and gathers the rest: `(a, $x, ...$p)` passing `[a, $x].concat($p)` as the body's arguments. */
 static ew__node_t *move_params(ew__lower_t *L, ew__node_t *f, ew__node_t *body)
 {
     ew__nodes_t *ps = &f->as.function.params;
     body->as.function.params = *ps;
     body->flags &= (uint8_t) ~EW__NF_SIMPLE_PARAMS;
     uint32_t k = 0;
-    while (k < ps->len && ps->items[k]->type == EW__N_Identifier)
+    while (k < ps->len && ps->items[k]->type != EW__N_AssignmentPattern && ps->items[k]->type != EW__N_RestElement)
         k++;
     ew__node_t **outer = ew__lalloc(L, (k + 1) * sizeof *outer), **lead = ew__lalloc(L, (k + 1) * sizeof *lead);
     for (uint32_t i = 0; i < k; i++) {
-        outer[i] = ew__b_clone_ident(L, ps->items[i], ps->items[i]);
-        lead[i] = ew__b_clone_ident(L, ps->items[i], ps->items[i]);
+        ew__node_t *p = ps->items[i];
+        outer[i] = p->type == EW__N_Identifier ? ew__b_clone_ident(L, p, p) : ew__b_ident(L, ew__fresh(L, "x", 1), p);
+        lead[i] = ew__b_clone_ident(L, outer[i], p);
     }
     ew__node_t *rest_id = ew__b_ident(L, ew__fresh(L, "p", 1), f);
     outer[k] = ew__b_node(L, EW__N_RestElement, f);
@@ -293,9 +300,9 @@ static void lower_program(as_t *A, afn_t *fr)
     if (!fr->has_await)
         return;
     if (!L->module || !L->mod)
-        ew__lower_error(L, NULL, "top-level await is only allowed in modules");
+        ew__lower_error(L, fr->first_await, "top-level await is only allowed in modules");
     if (L->mod->index != 0)
-        ew__lower_error(L, NULL, "top-level await in an imported module is not supported yet (only in the entry "
+        ew__lower_error(L, fr->first_await, "top-level await in an imported module is not supported yet (only in the entry "
                                  "module)");
     ew__nodes_t *l = &p->as.program.body;
     uint32_t d = 0;

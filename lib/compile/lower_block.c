@@ -153,7 +153,7 @@ static ew__node_t *code_str(ew__lower_t *L, char kind, const ew__atom_t *a, cons
     char *s = ew__lalloc(L, a->len + 3);
     s[0] = kind;
     s[1] = ':';
-    memcpy(s + 2, a->s, a->len);
+    EW__MEMCPY(s + 2, a->s, a->len);
     return ew__b_str(L, s, a->len + 2, at);
 }
 
@@ -245,7 +245,7 @@ static void scan(wrap_t *W, ew__node_t **slot)
             uint32_t cap = W->inner_cap ? W->inner_cap * 2 : 4;
             label_t *x = ew__lalloc(W->L, cap * sizeof *x);
             if (W->ninner)
-                memcpy(x, W->inner, W->ninner * sizeof *x);
+                EW__MEMCPY(x, W->inner, W->ninner * sizeof *x);
             W->inner = x;
             W->inner_cap = cap;
         }
@@ -316,7 +316,7 @@ static void collect_names(wrap_t *W, ew__node_t *p, uint32_t *cap)
             *cap = *cap ? *cap * 2 : 4;
             ew__node_t **h = ew__lalloc(W->L, *cap * sizeof *h);
             if (W->nheads)
-                memcpy(h, W->heads, W->nheads * sizeof *h);
+                EW__MEMCPY(h, W->heads, W->nheads * sizeof *h);
             W->heads = h;
         }
         W->heads[W->nheads++] = p;
@@ -466,7 +466,7 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
             uint32_t cap = B->labels_cap ? B->labels_cap * 2 : 8;
             label_t *x = ew__lalloc(B->L, cap * sizeof *x);
             if (B->nlabels)
-                memcpy(x, B->labels, B->nlabels * sizeof *x);
+                EW__MEMCPY(x, B->labels, B->nlabels * sizeof *x);
             B->labels = x;
             B->labels_cap = cap;
         }

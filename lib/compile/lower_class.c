@@ -177,7 +177,7 @@ static ew__node_t *ref_set(ew__lower_t *L, state_t *S, ref_t *r, ew__node_t *obj
 static ew__node_t *dup(ew__lower_t *L, const ew__node_t *e)
 {
     ew__node_t *c = ew__lalloc(L, sizeof *c);
-    memcpy(c, e, sizeof *c);
+    EW__MEMCPY(c, e, sizeof *c);
     return c;
 }
 
@@ -312,7 +312,7 @@ static bool lower_ref_call(ew__walk_t *w, ew__node_t **slot)
     ew__nodes_t args = {ew__lalloc(L, (n->as.call.arguments.len + 1) * sizeof(ew__node_t *)),
                         n->as.call.arguments.len + 1};
     args.items[0] = dup(L, obj);
-    memcpy(args.items + 1, n->as.call.arguments.items, n->as.call.arguments.len * sizeof(ew__node_t *));
+    EW__MEMCPY(args.items + 1, n->as.call.arguments.items, n->as.call.arguments.len * sizeof(ew__node_t *));
     ew__nodes_push(L, &seq, &cap, ew__b_call(L, callee, args, n));
     *slot = ew__b_seq(L, seq, n);
     return true;
@@ -375,7 +375,7 @@ static void collect_privates(ew__lower_t *L, build_t *b)
             char buf[128];
             uint32_t len = nm->len > 120 ? 120 : nm->len;
             buf[0] = '#';
-            memcpy(buf + 1, nm->s, len);
+            EW__MEMCPY(buf + 1, nm->s, len);
             p->name = atom(L, buf, len + 1);
             p->is_static = field ? e->as.field.is_static : e->as.method.is_static;
         }

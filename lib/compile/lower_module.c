@@ -48,7 +48,7 @@ static void *grow(ew__lower_t *L, void *items, uint32_t n, uint32_t *cap, size_t
     uint32_t c = *cap ? *cap * 2 : 8;
     void *p = ew__lalloc(L, c * size);
     if (n)
-        memcpy(p, items, n * size);
+        EW__MEMCPY(p, items, n * size);
     *cap = c;
     return p;
 }

@@ -190,7 +190,7 @@ static void add_ref(sa_t *S, ew__sbinding_t *b, ew__node_t *id)
         uint32_t cap = b->cap ? b->cap * 2 : 4;
         ew__node_t **r = ew__lalloc(S->L, cap * sizeof *r);
         if (b->nrefs)
-            memcpy(r, b->refs, b->nrefs * sizeof *r);
+            EW__MEMCPY(r, b->refs, b->nrefs * sizeof *r);
         b->refs = r;
         b->cap = cap;
     }
@@ -232,7 +232,7 @@ static void reference(sa_t *S, ew__node_t *id, bool write)
         uint32_t cap = S->pend_cap ? S->pend_cap * 2 : 64;
         pending_t *p = ew__lalloc(S->L, cap * sizeof *p);
         if (S->npend)
-            memcpy(p, S->pend, S->npend * sizeof *p);
+            EW__MEMCPY(p, S->pend, S->npend * sizeof *p);
         S->pend = p;
         S->pend_cap = cap;
     }
@@ -609,7 +609,7 @@ void ew__scope_analyze(ew__lower_t *L)
         uint32_t k = S.max_underscores;
         if (k > 8)
             ew__lower_error(L, NULL, "too many names starting with $ew");
-        memcpy(L->prefix, "$ew", 3);
+        EW__MEMCPY(L->prefix, "$ew", 3);
         memset(L->prefix + 3, '_', k);
         L->prefix_len = 3 + k;
         L->prefix[L->prefix_len] = 0;

@@ -1,8 +1,9 @@
 /*
  * compile262 — runs test262 tests through the whole compiler (ew__compile: parse, lower, emit) and Duktape, for
  * a first pass rate of the lowering passes. Each path read from stdin (one per line) gets one answer line:
- *   PASS path | FAIL path: reason | UNSUPPORTED path: message (a feature not lowered yet: async, generators,
- *   classes, modules) | SKIP path (module or async tests, $262 host features)
+ *   PASS path | FAIL path: reason | UNSUPPORTED path: message (a feature not lowered yet) | SKIP path (module
+ *   tests without --module, $262 host features). `flags: [async]` tests pass when $DONE() is called without an
+ *   error by the time the microtasks are drained (no timers run).
  * The test runs in a forked child with a 5 s alarm, on a heap prepared like an isolate's (built-ins, Promise,
  * collections, helpers.js). Harness files (assert.js, sta.js, includes) are compiled with the test.
  *
@@ -21,6 +22,7 @@
 
 #include "compile/bundle.h"
 #include "compile/compile.h"
+#include "core/dispatch.h"
 #include "core/internal.h"
 #include "js_bytecode.h"
 
@@ -67,6 +69,19 @@ static bool add_include(const char *dir, const char *name, char **buf, size_t *l
     return true;
 }
 
+/* `flags: [async]` tests report through $DONE(error?) after the microtasks ran (doneprintHandle.js's role). */
+static char g_done[300];
+static duk_ret_t done_fn(duk_context *c)
+{
+    if (duk_is_undefined(c, 0)) {
+        snprintf(g_done, sizeof g_done, "ok");
+        return 0;
+    }
+    duk_get_prop_string(c, 0, "message");
+    snprintf(g_done, sizeof g_done, "$DONE(%s: %s)", duk_safe_to_string(c, 0), duk_safe_to_string(c, -1));
+    return 0;
+}
+
 static duk_ret_t init_body(duk_context *c, void *udata)
 {
     (void) udata;
@@ -74,16 +89,15 @@ static duk_ret_t init_body(duk_context *c, void *udata)
     ew__builtins_init(c);
     ew__promise_init(c);
     ew__collections_init(c);
-    duk_push_external_buffer(c);
-    duk_config_buffer(c, -1, (void *) ew__js_helpers, ew__js_helpers_len);
-    duk_load_function(c);
-    duk_push_object(c);
-    duk_push_global_object(c);
-    duk_call(c, 2);
+    ew__coro_init(c);
+    duk_push_c_function(c, done_fn, 1);
+    duk_put_global_string(c, "$DONE");
+    ew__helpers_push_new(c); /* as an isolate builds it: lazy class/module groups, coroutine helpers */
     return 1;
 }
 
 static bool g_module; /* --module */
+static bool g_async;  /* the test has flags: [async] */
 
 /* Runs compiled text (after `pre`, the harness, when given); returns NULL or the thrown error's name. */
 static const char *run2(const ew__compile_out_t *pre, const ew__compile_out_t *out, char *why, size_t cap);
@@ -125,6 +139,9 @@ static const char *run2(const ew__compile_out_t *pre, const ew__compile_out_t *o
         snprintf(why, cap, "%s %s", duk_safe_to_string(ctx, -2), duk_safe_to_string(ctx, -1));
         return why;
     }
+    ew__microtask_drain(ctx);
+    if (g_async && strcmp(g_done, "ok"))
+        return snprintf(why, cap, "%s", g_done[0] ? g_done : "$DONE not called"), why;
     return NULL;
 }
 
@@ -226,7 +243,8 @@ static int one(const char *dir, const char *path, char *msg, size_t cap)
     memmove(type, type + strspn(type, " "), strlen(type + strspn(type, " ")) + 1);
     if (g_module && strstr(flags, "module") && !strstr(flags, "async") && !strstr(src, "$262"))
         return free(src), one_module(dir, path, flags, includes, phase, type, msg, cap);
-    if (strstr(flags, "module") || strstr(flags, "async") || strstr(src, "$262") || strstr(phase, "resolution"))
+    g_async = strstr(flags, "async") != NULL;
+    if (strstr(flags, "module") || strstr(src, "$262") || strstr(phase, "resolution"))
         return free(src), 3;
     char *buf = NULL;
     size_t len = 0;

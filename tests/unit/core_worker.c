@@ -458,3 +458,34 @@ Test(core_worker, classes_and_modules_load_their_helpers_on_first_use)
     cr_assert_str_eq((char *) r->body, "12");
     ew_response_destroy(r);
 }
+
+/* The module form with an async fetch handler (lower_async.c): awaits of a stub binding's promises, a helper
+ * async function, Promise.all, and top-level await in the entry module, served through the public API. */
+Test(core_worker, async_module_fetch_handler_awaits)
+{
+    ew_worker_t *w = load("const kv = { get: async (k) => { await null; return k === 'n' ? '41' : null; } };\n"
+                          "async function something() { const v = await kv.get('n'); return Number(v) + 1; }\n"
+                          "const base = await Promise.resolve('base');\n"
+                          "export default {\n"
+                          "  async fetch(request, env, ctx) {\n"
+                          "    const x = await something();\n"
+                          "    const [a, b] = await Promise.all([kv.get('n'), kv.get('zz')]);\n"
+                          "    let s = 0; for await (const v of [1, Promise.resolve(2)]) s += v;\n"
+                          "    return new Response(`${base} ${x} ${a} ${b} ${s} ${new URL(request.url).pathname}`);\n"
+                          "  }\n"
+                          "};\n",
+                          NULL, 0);
+    ew_response_t *r = get(w, "http://x/p");
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq((char *) r->body, "base 42 41 null 3 /p");
+    ew_response_destroy(r);
+}
+
+/* A rejection after the first await of an async fetch handler is an uncaught exception of the request. */
+Test(core_worker, async_fetch_handler_rejection_is_an_error)
+{
+    ew_worker_t *w = load("export default { async fetch() { await null; throw new Error('late'); } };", NULL, 0);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_eq(r->status, 500);
+    ew_response_destroy(r);
+}
