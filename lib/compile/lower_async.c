@@ -88,9 +88,9 @@ static void rethrow_ret(ew__lower_t *L, ew__node_t *c)
     c->as.catch_.param = e;
     ew__nodes_t *l = &body->as.body.body;
     ew__node_t **items = ew__lalloc(L, (l->len + n) * sizeof *items);
-    memcpy(items, pre, n * sizeof *items);
+    EW__MEMCPY(items, pre, n * sizeof *items);
     if (l->len)
-        memcpy(items + n, l->items, l->len * sizeof *items);
+        EW__MEMCPY(items + n, l->items, l->len * sizeof *items);
     l->items = items;
     l->len += n;
 }
@@ -250,7 +250,7 @@ static void lower_async_fn(as_t *A, afn_t *fr, ew__node_t *f)
     ew__nodes_t *l = &f->as.function.body->as.body.body;
     ew__node_t **items = ew__lalloc(L, (l->len + 1) * sizeof *items);
     if (l->len)
-        memcpy(items, l->items, l->len * sizeof *items);
+        EW__MEMCPY(items, l->items, l->len * sizeof *items);
     items[l->len] = ew__b_return(L, call, f);
     l->items = items;
     l->len++;
@@ -274,7 +274,7 @@ static void lower_gen_fn(as_t *A, afn_t *fr, ew__node_t **slot)
     ew__nodes_t *l = &f->as.function.body->as.body.body;
     ew__node_t **items = ew__lalloc(L, (l->len + 1) * sizeof *items);
     if (l->len)
-        memcpy(items, l->items, l->len * sizeof *items);
+        EW__MEMCPY(items, l->items, l->len * sizeof *items);
     items[l->len] = ew__b_return(L, call, f);
     l->items = items;
     l->len++;
@@ -314,7 +314,7 @@ static void lower_program(as_t *A, afn_t *fr)
     L->features |= EW__FEAT_ARROW;
     ew__node_t *ret = ew__b_return(L, ew__b_helper(L, "async", ew__b_list(L, 1, arrow), NULL), NULL);
     ew__node_t **items = ew__lalloc(L, (d + 1) * sizeof *items);
-    memcpy(items, l->items, d * sizeof *items);
+    EW__MEMCPY(items, l->items, d * sizeof *items);
     items[d] = ret;
     l->items = items;
     l->len = d + 1;
