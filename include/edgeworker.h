@@ -205,12 +205,32 @@ typedef struct ew_worker_config {
     size_t nresources;
 } ew_worker_config_t;
 
-/* Loads a Worker: compiles the script once, runs its top level in a fresh isolate, and keeps the compiled
- * bytecode so that replacement isolates start fast. Accepted forms: the service-worker form
- * (addEventListener('fetch', …) / addEventListener('scheduled', …)). Everything in `cfg` is copied.
+/* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry
+ * with import/export declarations is a module and is bundled with what it imports), runs its top level in a
+ * fresh isolate, and keeps the compiled bytecode so that replacement isolates start fast. Accepted forms:
+ * modules (export default { fetch, scheduled }) and the service-worker form (addEventListener('fetch', …)
+ * / addEventListener('scheduled', …)). Everything in `cfg` is copied.
  * A syntax error returns EW_ERR_SYNTAX with file:line:col; an exception in the top level EW_ERR_EXCEPTION. */
 EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cfg, ew_worker_t **out,
                                   ew_error_t *err);
+
+/* Loads a Worker project the way ew-server (and `wrangler dev`) does, then calls ew_worker_load.
+ * `path` is a project folder (holding wrangler.json, wrangler.jsonc or wrangler.toml, looked for in that
+ * order; with none, the script src/index.js, index.js or worker.js), a configuration file (.json, .jsonc,
+ * .toml), or a Worker script. `env_name` selects [env.NAME] of the configuration (NULL = the top level).
+ * The worker gets the configuration's name (NULL there = "worker") and its `main` script, env vars from
+ * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), and its kv_namespaces as
+ * EW_RESOURCE_KV resources (keyed by their id, in the runtime's state_dir). Bindings the library does not
+ * support yet (D1, R2) and configuration keys it ignores are skipped with a warning through the runtime's
+ * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
+ * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
+ * ew_worker_load (release with ew_worker_destroy, or with the runtime). Same thread rule as ew_worker_load.
+ * Errors: a configuration that is not acceptable is EW_ERR_INVALID_ARG, one that does not parse
+ * EW_ERR_SYNTAX, both with the configuration file, line and column in `err` (message "FILE:LINE:COL: ...");
+ * EW_ERR_IO when a file cannot be read, nothing to load is found in the folder, or `main` is missing; then
+ * whatever ew_worker_load returns (e.g. EW_ERR_SYNTAX for the script). NULL rt/path/out: EW_ERR_INVALID_ARG. */
+EW_API ew_status_t ew_worker_load_project(ew_runtime_t *rt, const char *path, const char *env_name,
+                                          ew_worker_t **out, ew_error_t *err);
 
 /* Unloads the worker. Requests still pending complete with EW_ERR_CANCELLED before this returns.
  * NULL is ignored. Not from inside one of this worker's callbacks. */

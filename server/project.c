@@ -5,8 +5,10 @@
  * folder. main.c calls it once, before any thread starts; afterwards the project is read-only, so the loop
  * threads share it without locks.
  *
- * What the library cannot do yet is reported and left out rather than failing the start: D1 and R2 bindings
- * (ew_worker_load would refuse them) and the keys lib/config reports as "not supported yet".
+ * The project itself is read by lib/config/project_load.c, the code behind the public ew_worker_load_project(),
+ * so hosts and ew-server load a project the same way; this file adds the command line (--var between reading
+ * and building, --persist-to) and prints its warnings. What the library cannot do yet is reported and left
+ * out rather than failing the start: D1 and R2 bindings and the keys lib/config reports as "not supported yet".
  * docs/configuration.md lists every key and flag.
  */
 #include <errno.h>
@@ -17,10 +19,10 @@
 
 #include "project.h"
 
-static void print_warnings(const ew__wrangler_t *c)
+static void print_warning(void *udata, const char *msg)
 {
-    for (size_t i = 0; i < c->nwarnings; i++)
-        fprintf(stderr, "ew-server: warning: %s\n", c->warnings[i]);
+    (void) udata;
+    fprintf(stderr, "ew-server: warning: %s\n", msg);
 }
 
 /* --var KEY:VALUE, like wrangler's: the value is a string, and overrides [vars] and .dev.vars. */
@@ -34,7 +36,7 @@ static bool apply_var_args(project_t *p, const project_opts_t *o)
             return false;
         }
         char *name = strndup(arg, (size_t) (colon - arg));
-        ew_status_t st = name ? ew__wrangler_set_var(p->config, name, colon + 1, false, false) : EW_ERR_NOMEM;
+        ew_status_t st = name ? ew__wrangler_set_var(p->proj.config, name, colon + 1, false, false) : EW_ERR_NOMEM;
         free(name);
         if (st != EW_OK) {
             fprintf(stderr, "ew-server: out of memory\n");
@@ -44,71 +46,31 @@ static bool apply_var_args(project_t *p, const project_opts_t *o)
     return true;
 }
 
-/* Storage bindings the library supports become resources; the others are reported and skipped. */
-static bool build_resources(project_t *p)
-{
-    const ew__wrangler_t *c = p->config;
-    p->resources = calloc(c->nkv + 1, sizeof(*p->resources));
-    if (p->resources == NULL)
-        return false;
-    for (size_t i = 0; i < c->nkv; i++)
-        p->resources[i] = (ew_resource_t) {.kind = EW_RESOURCE_KV, .binding = c->kv[i].binding, .id = c->kv[i].id};
-    p->worker.resources = p->resources;
-    p->worker.nresources = c->nkv;
-    for (size_t i = 0; i < c->nd1; i++)
-        fprintf(stderr, "ew-server: warning: d1_databases: binding \"%s\" skipped: D1 is not supported yet\n",
-                c->d1[i].binding);
-    for (size_t i = 0; i < c->nr2; i++)
-        fprintf(stderr, "ew-server: warning: r2_buckets: binding \"%s\" skipped: R2 is not supported yet\n",
-                c->r2[i].binding);
-    return true;
-}
-
-static bool build_worker(project_t *p, const project_opts_t *o)
-{
-    const ew__wrangler_t *c = p->config;
-    p->vars = calloc(c->nvars + 1, sizeof(*p->vars));
-    if (p->vars == NULL)
-        return false;
-    for (size_t i = 0; i < c->nvars; i++)
-        p->vars[i] = (ew_var_t) {.name = c->vars[i].name, .value = c->vars[i].value, .is_json = c->vars[i].is_json};
-    p->worker.name = c->name;
-    p->worker.path = c->main;
-    p->worker.vars = p->vars;
-    p->worker.nvars = c->nvars;
-    if (o->persist_to != NULL) {
-        p->state_dir = strdup(o->persist_to);
-    } else {
-        size_t n = strlen(c->project_dir) + sizeof("/.wrangler/state");
-        if ((p->state_dir = malloc(n)) != NULL)
-            snprintf(p->state_dir, n, "%s/.wrangler/state", c->project_dir);
-    }
-    return p->state_dir != NULL && build_resources(p);
-}
-
+/* Reading the configuration, the main check, vars and resources (with D1/R2 skipped) are
+ * lib/config/project_load.c's, shared with ew_worker_load_project(); the --var overrides go in between. */
 bool project_load(project_t *p, const project_opts_t *o)
 {
     memset(p, 0, sizeof(*p));
     ew_error_t err;
-    if (ew__wrangler_load(o->path, o->env, &p->config, &err) != EW_OK) {
+    ew_status_t st = ew__project_open(&p->proj, o->path, o->env, print_warning, NULL, &err);
+    p->config = p->proj.config;
+    if (st == EW_OK && !apply_var_args(p, o))
+        return false;
+    if (st == EW_OK)
+        st = ew__project_build(&p->proj, print_warning, NULL, &err);
+    if (st != EW_OK) {
         fprintf(stderr, "ew-server: %s\n", err.message);
         return false;
     }
-    print_warnings(p->config);
-    if (o->env != NULL && p->config->config_path == NULL)
-        fprintf(stderr, "ew-server: warning: --env %s has no effect without a configuration file\n", o->env);
-    if (!apply_var_args(p, o))
-        return false;
-    struct stat st;
-    const char *why = stat(p->config->main, &st) != 0 ? strerror(errno) : !S_ISREG(st.st_mode) ? "not a file" : NULL;
-    if (why != NULL) {
-        if (p->config->config_path != NULL)
-            fprintf(stderr, "ew-server: %s: main: %s: %s\n", p->config->config_path, p->config->main, why);
-        else
-            fprintf(stderr, "ew-server: %s: %s\n", p->config->main, why);
-        return false;
+    p->worker = p->proj.worker;
+    if (o->persist_to != NULL) {
+        p->state_dir = strdup(o->persist_to);
+    } else {
+        size_t n = strlen(p->config->project_dir) + sizeof("/.wrangler/state");
+        if ((p->state_dir = malloc(n)) != NULL)
+            snprintf(p->state_dir, n, "%s/.wrangler/state", p->config->project_dir);
     }
-    if (!build_worker(p, o)) {
+    if (p->state_dir == NULL) {
         fprintf(stderr, "ew-server: out of memory\n");
         return false;
     }
@@ -163,9 +125,7 @@ void project_print_bindings(const project_t *p)
 
 void project_dispose(project_t *p)
 {
-    ew__wrangler_destroy(p->config);
-    free(p->vars);
-    free(p->resources);
+    ew__project_dispose(&p->proj);
     free(p->state_dir);
     memset(p, 0, sizeof(*p));
 }

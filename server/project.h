@@ -1,7 +1,8 @@
 /*
  * server/project.h — the Worker project ew-server serves (project.c): its configuration read by
- * lib/config/wrangler.c, command-line overrides applied, and the result as the ew_worker_config_t that every
- * loop thread loads, plus the settings serve.c needs (state folder, cron triggers, limits, [dev] address).
+ * lib/config/project_load.c (the code behind ew_worker_load_project), command-line overrides applied, and
+ * the result as the ew_worker_config_t that every loop thread loads, plus the settings serve.c needs (state
+ * folder, cron triggers, limits, [dev] address).
  */
 #ifndef EW_SERVER_PROJECT_H
 #define EW_SERVER_PROJECT_H
@@ -21,11 +22,10 @@ typedef struct project_opts {
 } project_opts_t;
 
 typedef struct project {
-    ew__wrangler_t *config;        /* owned */
-    ew_var_t *vars;                /* owned array; strings point into config */
-    ew_resource_t *resources;      /* owned array (KV only for now); strings point into config */
+    ew__project_t proj;            /* owned: configuration, vars and KV resources (lib/config/project_load.c) */
+    ew__wrangler_t *config;        /* proj.config (owned by proj) */
     char *state_dir;               /* owned */
-    ew_worker_config_t worker;     /* what each thread passes to ew_worker_load (points into the above) */
+    ew_worker_config_t worker;     /* proj.worker: what each thread passes to ew_worker_load */
 } project_t;
 
 /* Reads the project and applies the overrides. On failure prints why (config errors as FILE:LINE:COL) to

@@ -12,18 +12,27 @@ $EDGEWORKER_LIB, the build tree, or the system (``python -m edgeworker`` says wh
 """
 from __future__ import annotations
 
+from typing import Any
+
 from . import _lib
-from .errors import (ConfigError, EdgeWorkerError, LibraryNotFoundError, LimitExceeded, ProjectNotSupported,
-                     ScriptError, Status)
+from .errors import ConfigError, EdgeWorkerError, LibraryNotFoundError, LimitExceeded, ScriptError, Status
 from .runtime import BASE_URL, Headers, Response, Runtime, Worker, WorkerStats
 
 __version__ = "0.2.0"
 
 __all__ = [
     "BASE_URL", "ConfigError", "EdgeWorkerError", "Headers", "LibraryNotFoundError", "LimitExceeded",
-    "ProjectNotSupported", "Response", "Runtime", "ScriptError", "Status", "Worker", "WorkerStats",
+    "Response", "Runtime", "ScriptError", "Status", "Worker", "WorkerStats",
     "library_path", "library_version",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``edgeworker.ProjectNotSupported``: a deprecated alias of ConfigError (warns DeprecationWarning)."""
+    if name == "ProjectNotSupported":
+        from .errors import deprecated_project_not_supported
+        return deprecated_project_not_supported(3)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 def library_version() -> str:

@@ -186,6 +186,7 @@ _SIGNATURES = {
     "ew_runtime_create": (c_status, [_P(ew_runtime_config_t), _P(_VP), _P(ew_error_t)]),
     "ew_runtime_destroy": (None, [_VP]),
     "ew_worker_load": (c_status, [_VP, _P(ew_worker_config_t), _P(_VP), _P(ew_error_t)]),
+    "ew_worker_load_project": (c_status, [_VP, ctypes.c_char_p, ctypes.c_char_p, _P(_VP), _P(ew_error_t)]),
     "ew_worker_destroy": (None, [_VP]),
     "ew_worker_name": (ctypes.c_char_p, [_VP]),
     "ew_call_resolve_json": (c_status, [_VP, ctypes.c_char_p, ctypes.c_size_t]),

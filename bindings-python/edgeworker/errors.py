@@ -6,7 +6,10 @@ status code, its name (``ew_status_name``) and the message, file, line and colum
 - :class:`ScriptError` — the script does not parse (``EW_ERR_SYNTAX``) or threw (``EW_ERR_EXCEPTION``);
 - :class:`LimitExceeded` — the CPU or memory limit ended the work (``EW_ERR_CPU_LIMIT``, ``EW_ERR_MEMORY_LIMIT``);
 - :class:`ConfigError` — the Worker's configuration is not acceptable (``EW_ERR_INVALID_ARG`` while loading,
-  or a project layout this version cannot load yet: :class:`ProjectNotSupported`).
+  or a Wrangler configuration file that is invalid or does not parse, with its file, line and column).
+
+``ProjectNotSupported`` (raised for project folders before projects could be loaded) is a deprecated alias of
+:class:`ConfigError`; accessing it warns with DeprecationWarning.
 
 Mistakes in the Python arguments themselves never reach C: they are ``TypeError`` or ``ValueError``. Using a
 runtime from another thread, after close(), or from inside one of its callbacks is ``RuntimeError``.
@@ -97,24 +100,24 @@ class LimitExceeded(EdgeWorkerError):
 
 
 class ConfigError(EdgeWorkerError):
-    """The Worker's configuration was rejected (EW_ERR_INVALID_ARG while loading)."""
+    """The Worker's configuration was rejected: EW_ERR_INVALID_ARG while loading, or a project's Wrangler
+    configuration (wrangler.toml/.json/.jsonc, .dev.vars) that is invalid (EW_ERR_INVALID_ARG) or does not
+    parse (EW_ERR_SYNTAX); ``file``, ``line`` and ``column`` then point into the configuration file."""
 
 
-class ProjectNotSupported(ConfigError, NotImplementedError):
-    """A Wrangler project folder was given; loading one needs the config reader of the ew-server issue.
+def __getattr__(name: str) -> Any:
+    """``ProjectNotSupported``: a deprecated alias of ConfigError (project folders load now)."""
+    if name == "ProjectNotSupported":
+        return deprecated_project_not_supported(3)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
-    Catch it as ConfigError or as NotImplementedError. Load the script itself (``path=``) meanwhile.
-    """
 
-    def __init__(self, folder: str) -> None:
-        super().__init__(
-            Status.EW_ERR_INVALID_ARG,
-            "%s is a folder: loading a Wrangler project (wrangler.toml/.json) is not supported yet (it needs "
-            "the config reader that comes with ew-server); load its script with path=... instead" % folder)
-        self.folder = folder
-
-    def __reduce__(self) -> Any:
-        return (type(self), (self.folder,))
+def deprecated_project_not_supported(stacklevel: int) -> Type[ConfigError]:
+    """Warns that ProjectNotSupported is deprecated and returns what it now means: ConfigError."""
+    import warnings
+    warnings.warn("edgeworker.ProjectNotSupported is deprecated: Runtime.load() loads project folders now; "
+                  "catch ConfigError instead", DeprecationWarning, stacklevel=stacklevel)
+    return ConfigError
 
 
 class LibraryNotFoundError(OSError):

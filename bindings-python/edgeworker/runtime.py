@@ -41,7 +41,7 @@ import warnings
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, Union)
 
 from . import _lib
-from .errors import (ConfigError, EdgeWorkerError, ProjectNotSupported, Status, error_class)
+from .errors import (ConfigError, EdgeWorkerError, Status, error_class)
 
 __all__ = ["Runtime", "Worker", "Response", "Headers", "WorkerStats", "BASE_URL"]
 
@@ -182,6 +182,21 @@ def _scheduled_ms(value: Any) -> float:
     if not math.isfinite(ms) or ms < 0:
         raise ValueError("scheduled_time must be a finite, non-negative number of milliseconds, not %r" % value)
     return ms
+
+
+_CONFIG_SUFFIXES = (".toml", ".json", ".jsonc")
+_KV_ID = re.compile(r"[A-Za-z0-9._\-]{1,200}\Z")
+
+
+def _is_config_file(path: str) -> bool:
+    """A Wrangler configuration file (or .dev.vars) by its name: its errors are ConfigError."""
+    base = os.path.basename(path)
+    return base.lower().endswith(_CONFIG_SUFFIXES) or base.startswith(".dev.vars")
+
+
+def _is_project(path: bytes) -> bool:
+    """A folder, or a configuration file: loaded with ew_worker_load_project."""
+    return os.path.isdir(path) or _is_config_file(os.fsdecode(path))
 
 
 def _looks_like_code(text: str) -> bool:
@@ -530,7 +545,7 @@ class Runtime:
     """A libedgeworker runtime: limits, logging and the event loop shared by the Workers it loads.
 
     Args:
-        state_dir: folder for persistent state (used by storage bindings later); None = none.
+        state_dir: folder for persistent state (KV namespaces, by id); None = in memory, for the Runtime's life.
         cpu_ms: CPU time allowed per request, in milliseconds (default 50).
         memory_mb: heap limit per isolate, in MiB (default 128, at most 65536).
         wait_until_ms: wall time allowed for ``event.waitUntil`` work after the response (default 30000).
@@ -598,22 +613,29 @@ class Runtime:
     def load(self, path_or_source: Union[StrPath, bytes, None] = None, *,
              source: Union[str, bytes, None] = None, path: Optional[StrPath] = None,
              name: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
-             bindings: Optional[Mapping[str, Any]] = None, filename: Optional[str] = None) -> "Worker":
-        """Loads a Worker script (service-worker form: ``addEventListener('fetch', ...)``).
+             bindings: Optional[Mapping[str, Any]] = None, filename: Optional[str] = None,
+             kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None) -> "Worker":
+        """Loads a Worker: a script (ES module ``export default {fetch}`` or service-worker form), or a
+        Wrangler project.
 
         Give exactly one of:
-            path_or_source: a path (str or os.PathLike) of an existing .js file, or the script's source. A
-                str that is not an existing file is taken for source when it contains a newline or one of
-                ``(){};=``; otherwise FileNotFoundError. bytes are source (UTF-8).
+            path_or_source: a path (str or os.PathLike) of an existing file or folder, or the script's
+                source. A str that is not an existing path is taken for source when it contains a newline or
+                one of ``(){};=``; otherwise FileNotFoundError. bytes are source (UTF-8).
             source: the script's source (str or UTF-8 bytes), never a path.
-            path: a path to the script file, never source.
+            path: a path to the script file or project, never source.
 
-        A folder (a Wrangler project) is not supported yet: it raises
-        :class:`~edgeworker.errors.ProjectNotSupported`, a ConfigError that is also a NotImplementedError,
-        until the wrangler config reader of the ew-server issue exists. Modern syntax (arrows, let, classes,
-        async, template literals) and ES modules need the compiler that does not exist yet: use ES5.
+        A project is a folder (holding wrangler.json, wrangler.jsonc or wrangler.toml, or just src/index.js,
+        index.js or worker.js) or a configuration file (``.toml``, ``.json``, ``.jsonc``). It is loaded as
+        ew-server loads it (the C function ``ew_worker_load_project``): name and main from the
+        configuration, env vars from ``[vars]`` and ``.dev.vars``, ``kv_namespaces`` as KV namespaces stored
+        in the Runtime's ``state_dir`` under their id. D1/R2 bindings and ignored keys are skipped with a
+        warning on the ``edgeworker.runtime`` logger. The project supplies the whole configuration, so
+        ``name``, ``vars``, ``bindings``, ``kv`` and ``filename`` cannot be combined with it (TypeError).
 
         Args:
+            env: for a project, the Wrangler environment (``[env.NAME]``) to use; None = the top level.
+                TypeError for a script.
             name: the Worker's name in logs (logger ``edgeworker.worker.<name>``); default the file's stem,
                 or "worker" for source.
             vars: env variables, also globals for service-worker scripts. str values stay strings; other
@@ -628,17 +650,32 @@ class Runtime:
                 message. Arguments arrive decoded from JSON, ArrayBuffers and typed arrays as bytes.
                 ``async def`` methods are run to completion (asyncio.run) before the Promise settles.
             filename: the name used in errors and stack traces for source (default "worker.js").
+            kv: KV namespaces for a script: ``{"USERS_KV": "users"}`` makes ``env.USERS_KV`` the namespace
+                whose id is "users" (ids: ``[A-Za-z0-9._-]+``). The data lives in the Runtime's
+                ``state_dir`` (in memory without one), shared by every Worker using the same id.
 
         Raises:
             ScriptError: a syntax error (with file, line, column) or an exception in the top level.
             LimitExceeded: the top level exceeded the CPU or memory limit.
-            ConfigError: the library rejected the configuration.
+            ConfigError: the library rejected the configuration, or a project's Wrangler configuration is
+                invalid or does not parse (file, line and column point into it).
             EdgeWorkerError: the file could not be read (EW_ERR_IO), and other failures.
             FileNotFoundError: path_or_source names no file and does not look like code.
             TypeError, ValueError: invalid arguments (checked before anything reaches C).
         """
         self._check("load")
         script_path, script_source = self._resolve_script(path_or_source, source, path)
+        if script_path is not None and _is_project(script_path):
+            given = [k for k, v in (("name", name), ("vars", vars), ("bindings", bindings), ("kv", kv),
+                                    ("filename", filename)) if v is not None]
+            if given:
+                raise TypeError("load(): %s cannot be combined with a project (%s): its Wrangler configuration "
+                                "supplies the Worker's name, vars and bindings"
+                                % (", ".join(given), os.fsdecode(script_path)))
+            return self._load_project(script_path, env)
+        if env is not None:
+            raise TypeError("load(): env= selects a Wrangler environment, so it needs a project folder or "
+                            "configuration file, not a script")
         if name is None:
             name = os.path.splitext(os.path.basename(os.fsdecode(script_path)))[0] if script_path else "worker"
             name = name or "worker"
@@ -648,6 +685,7 @@ class Runtime:
         keep: List[Any] = []  # everything C reads during ew_worker_load (it copies what it keeps)
         var_array, nvars = self._vars_array(vars, keep)
         entries = self._binding_entries(bindings, vars)
+        res_array, nres = self._kv_array(kv, vars, bindings, keep)
         keys = [next(_keys) for _ in entries]
         cfg = _lib.ew_worker_config_t()
         cfg.name = name_b
@@ -662,6 +700,8 @@ class Runtime:
         cfg.nvars = nvars
         cfg.bindings = _binding_array(entries, keys, keep)
         cfg.nbindings = len(entries)
+        cfg.resources = res_array
+        cfg.nresources = nres
 
         lib = _lib.load()
         ptr = ctypes.c_void_p()
@@ -682,6 +722,47 @@ class Runtime:
         if worker is None:
             raise _error_from(err, st, ConfigError if st == Status.EW_ERR_INVALID_ARG else None)
         return worker
+
+    def _load_project(self, project: bytes, env: Optional[str]) -> "Worker":
+        """Runtime.load() of a project folder or configuration file, through ew_worker_load_project."""
+        env_b = _text(env, "env", allow_empty=False) if env is not None else None
+        lib = _lib.load()
+        ptr = ctypes.c_void_p()
+        err = _lib.ew_error_t()
+        worker: Optional[Worker] = None
+        with _CALLING:  # its exit may raise a deferred KeyboardInterrupt: adopt the worker before
+            st = lib.ew_worker_load_project(self._ptr, project, env_b, ctypes.byref(ptr), ctypes.byref(err))
+            if st == Status.EW_OK:
+                name = (lib.ew_worker_name(ptr.value) or b"worker").decode("utf-8", "replace")
+                worker = Worker.__new__(Worker)
+                worker._setup(self, ptr.value, name, [], [])
+                self._workers.append(worker)
+        if worker is None:
+            config_error = st == Status.EW_ERR_INVALID_ARG or (
+                st == Status.EW_ERR_SYNTAX and _is_config_file(os.fsdecode(err.file)))
+            raise _error_from(err, st, ConfigError if config_error else None)
+        return worker
+
+    @staticmethod
+    def _kv_array(kv: Optional[Mapping[str, str]], vars: Optional[Mapping[str, Any]],
+                  bindings: Optional[Mapping[str, Any]], keep: List[Any]) -> Tuple[Any, int]:
+        """The ew_resource_t array of load(kv=...): binding name -> KV namespace id."""
+        if kv is None:
+            return None, 0
+        if not isinstance(kv, Mapping):
+            raise TypeError("kv must be a mapping of binding names to namespace ids, not %s" % type(kv).__name__)
+        array = (_lib.ew_resource_t * max(len(kv), 1))()
+        for i, (k, v) in enumerate(kv.items()):
+            binding = _text(k, "kv key", allow_empty=False)
+            if (vars is not None and k in vars) or (bindings is not None and k in bindings):
+                raise ValueError("%r is both a KV namespace and a %s" % (k, "var" if vars and k in vars else
+                                                                         "binding"))
+            ns = _text(v, "kv[%r]" % k, allow_empty=False)
+            if not _KV_ID.match(v):
+                raise ValueError("kv[%r]: the namespace id %r must be 1-200 characters of [A-Za-z0-9._-]" % (k, v))
+            keep.extend((binding, ns))
+            array[i].kind, array[i].binding, array[i].id = _lib.EW_RESOURCE_KV, binding, ns
+        return array, len(kv)
 
     @staticmethod
     def _resolve_script(path_or_source: Any, source: Any, path: Any) -> Tuple[Optional[bytes], Optional[bytes]]:
@@ -704,8 +785,6 @@ class Runtime:
                     return None, _utf8(text, "source")
             path = path_or_source
         raw = _fs_path(path, "path")
-        if os.path.isdir(raw):
-            raise ProjectNotSupported(os.fsdecode(raw))
         if not os.path.exists(raw):
             shown = os.fsdecode(raw)
             hint = "" if source is not None else " (to load script source, pass source=...)"

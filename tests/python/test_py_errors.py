@@ -4,7 +4,7 @@ outcome EW_ERR_CPU_LIMIT / EW_ERR_MEMORY_LIMIT, or LimitExceeded; missing files 
 import pytest
 
 import edgeworker
-from edgeworker import ConfigError, EdgeWorkerError, LimitExceeded, ProjectNotSupported, ScriptError, Status
+from edgeworker import ConfigError, EdgeWorkerError, LimitExceeded, ScriptError, Status
 
 
 def test_syntax_error_has_file_line_and_code(rt):
@@ -101,17 +101,43 @@ def test_a_missing_file_is_file_not_found(rt, tmp_path):
 def test_a_folder_named_like_a_script_is_still_a_project(rt, tmp_path):
     folder = tmp_path / "dir.js"
     folder.mkdir()
-    with pytest.raises(ProjectNotSupported):
+    with pytest.raises(EdgeWorkerError) as info:  # a project folder with nothing to load in it
         rt.load(path=folder)
+    assert info.value.code_name == "EW_ERR_IO" and str(folder) in info.value.message
 
 
-def test_a_project_folder_is_not_supported_yet(rt, tmp_path):
-    (tmp_path / "wrangler.toml").write_text('name = "x"\nmain = "src/index.js"\n')
-    with pytest.raises(ProjectNotSupported) as info:
+def test_a_project_config_error_is_a_config_error_with_its_position(rt, tmp_path):
+    (tmp_path / "wrangler.toml").write_text('name = "x"\nmain = "src/index.js"\n[limits]\ncpu_ms = "no"\n')
+    with pytest.raises(ConfigError) as info:
         rt.load(tmp_path)
     e = info.value
-    assert isinstance(e, ConfigError) and isinstance(e, NotImplementedError)
-    assert "not supported yet" in e.message and str(tmp_path) in e.message
+    assert e.code_name == "EW_ERR_INVALID_ARG"
+    assert e.file.endswith("wrangler.toml") and e.line == 4 and e.column > 0
+    assert "wrangler.toml:4:" in e.message
+
+
+def test_a_project_config_syntax_error_is_a_config_error(rt, tmp_path):
+    (tmp_path / "wrangler.toml").write_text('name = "x"\nmain = \n')
+    with pytest.raises(ConfigError) as info:
+        rt.load(tmp_path / "wrangler.toml")
+    assert info.value.code_name == "EW_ERR_SYNTAX" and info.value.line == 2
+
+
+def test_a_project_takes_no_overrides_and_env_needs_a_project(rt, tmp_path):
+    (tmp_path / "wrangler.toml").write_text('name = "x"\nmain = "index.js"\n')
+    (tmp_path / "index.js").write_text("export default { fetch() { return new Response('hi'); } };\n")
+    for kwargs in ({"name": "n"}, {"vars": {"A": "1"}}, {"bindings": {"F": len}}, {"kv": {"K": "k"}}):
+        with pytest.raises(TypeError, match="cannot be combined with a project"):
+            rt.load(tmp_path, **kwargs)
+    with pytest.raises(TypeError, match="env="):
+        rt.load(tmp_path / "index.js", env="staging")
+    assert rt.load(tmp_path).fetch("/").text() == "hi"
+
+
+def test_project_not_supported_is_a_deprecated_alias_of_config_error():
+    with pytest.warns(DeprecationWarning, match="ProjectNotSupported"):
+        alias = edgeworker.ProjectNotSupported
+    assert alias is ConfigError
 
 
 def test_errors_pickle_with_their_fields():
@@ -119,8 +145,8 @@ def test_errors_pickle_with_their_fields():
     e = ScriptError(Status.EW_ERR_SYNTAX, "bad", "a.js", 3, 4)
     back = pickle.loads(pickle.dumps(e))
     assert type(back) is ScriptError and (back.file, back.line, back.column, back.code) == ("a.js", 3, 4, 4)
-    p = pickle.loads(pickle.dumps(ProjectNotSupported("/x")))
-    assert p.folder == "/x"
+    c = pickle.loads(pickle.dumps(ConfigError(Status.EW_ERR_INVALID_ARG, "bad", "wrangler.toml", 2, 5)))
+    assert type(c) is ConfigError and (c.file, c.line, c.column) == ("wrangler.toml", 2, 5)
 
 
 def test_status_of_an_unknown_code_keeps_the_number():

@@ -123,6 +123,8 @@ class Runner:
             out = subprocess.run([str(self.host)], input=program.encode(), capture_output=True, timeout=30)
         except subprocess.TimeoutExpired:
             return False, "timeout"
+        except OSError as e:  # e.g. the host is being rebuilt while the run goes on
+            return False, "host could not run: %s" % e
         lines = out.stdout.decode("utf-8", "replace").splitlines()
         result = next((l for l in reversed(lines) if l.startswith("RESULT ")), None)
         if result is None:

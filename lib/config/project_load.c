@@ -1,0 +1,120 @@
+/*
+ * project_load.c — a Worker project (wrangler.json/.jsonc/.toml and .dev.vars, read by wrangler.c) turned
+ * into the ew_worker_config_t that ew_worker_load takes: vars, KV namespaces as storage resources, the
+ * configuration's name and main. This is the one implementation shared by the public
+ * ew_worker_load_project() (hosts, the Python bindings) and ew-server (server/project.c, which applies its
+ * --var overrides between ew__project_open and ew__project_build).
+ *
+ * What the library cannot do yet is reported through a warning callback and left out rather than failing
+ * the load: D1 and R2 bindings (ew_worker_load would refuse them) and the keys wrangler.c reports as "not
+ * supported yet". A main script that does not exist fails here, with the configuration file named, before
+ * ew_worker_load is reached.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/isolate.h"
+#include "wrangler.h"
+
+static void warnf(ew__project_warn_fn warn, void *udata, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void warnf(ew__project_warn_fn warn, void *udata, const char *fmt, ...)
+{
+    if (warn == NULL)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    warn(udata, msg);
+}
+
+ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env, ew__project_warn_fn warn,
+                             void *udata, ew_error_t *err)
+{
+    memset(p, 0, sizeof(*p));
+    ew_status_t st = ew__wrangler_load(path, env, &p->config, err);
+    if (st != EW_OK)
+        return st;
+    const ew__wrangler_t *c = p->config;
+    for (size_t i = 0; i < c->nwarnings; i++)
+        warnf(warn, udata, "%s", c->warnings[i]);
+    if (env != NULL && c->config_path == NULL)
+        warnf(warn, udata, "environment \"%s\" has no effect without a configuration file", env);
+    struct stat sb;
+    const char *why = stat(c->main, &sb) != 0 ? strerror(errno) : !S_ISREG(sb.st_mode) ? "not a file" : NULL;
+    if (why == NULL)
+        return EW_OK;
+    if (c->config_path != NULL)
+        return ew__cfg_errorf(err, EW_ERR_IO, c->config_path, 0, 0, "main: %s: %s", c->main, why);
+    return ew__cfg_errorf(err, EW_ERR_IO, c->main, 0, 0, "%s", why);
+}
+
+ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err)
+{
+    const ew__wrangler_t *c = p->config;
+    free(p->vars);
+    free(p->resources);
+    p->vars = calloc(c->nvars + 1, sizeof(*p->vars));
+    p->resources = calloc(c->nkv + 1, sizeof(*p->resources));
+    if (p->vars == NULL || p->resources == NULL)
+        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : c->main, 0, 0, "out of memory");
+    for (size_t i = 0; i < c->nvars; i++)
+        p->vars[i] = (ew_var_t) {.name = c->vars[i].name, .value = c->vars[i].value, .is_json = c->vars[i].is_json};
+    for (size_t i = 0; i < c->nkv; i++)
+        p->resources[i] = (ew_resource_t) {.kind = EW_RESOURCE_KV, .binding = c->kv[i].binding, .id = c->kv[i].id};
+    for (size_t i = 0; i < c->nd1; i++)
+        warnf(warn, udata, "d1_databases: binding \"%s\" skipped: D1 is not supported yet", c->d1[i].binding);
+    for (size_t i = 0; i < c->nr2; i++)
+        warnf(warn, udata, "r2_buckets: binding \"%s\" skipped: R2 is not supported yet", c->r2[i].binding);
+    p->worker = (ew_worker_config_t) {
+        .name = c->name,
+        .path = c->main,
+        .vars = p->vars,
+        .nvars = c->nvars,
+        .resources = p->resources,
+        .nresources = c->nkv,
+    };
+    return EW_OK;
+}
+
+void ew__project_dispose(ew__project_t *p)
+{
+    ew__wrangler_destroy(p->config);
+    free(p->vars);
+    free(p->resources);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Warnings of ew_worker_load_project go to the runtime's log callback, as runtime-level messages. */
+static void log_warning(void *udata, const char *msg)
+{
+    ew_runtime_t *rt = udata;
+    if (rt->cfg.log != NULL)
+        rt->cfg.log(rt->cfg.log_udata, EW_LOG_WARN, "", msg, strlen(msg));
+}
+
+EW_API ew_status_t ew_worker_load_project(ew_runtime_t *rt, const char *path, const char *env_name,
+                                          ew_worker_t **out, ew_error_t *err)
+{
+    ew__error_clear(err);
+    if (out != NULL)
+        *out = NULL;
+    if (rt == NULL || path == NULL || out == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "ew_worker_load_project: rt, path and out are required");
+    if (path[0] == '\0')
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "ew_worker_load_project: path is empty");
+    ew__project_t p;
+    ew_status_t st = ew__project_open(&p, path, env_name, log_warning, rt, err);
+    if (st == EW_OK)
+        st = ew__project_build(&p, log_warning, rt, err);
+    if (st == EW_OK)
+        st = ew_worker_load(rt, &p.worker, out, err);
+    ew__project_dispose(&p);
+    return st;
+}
