@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Foundation benchmarks, side by side in one run (never part of `make test`); wrk uses one thread at -c1:
 #   1. isolate start: a new isolate ready to serve, and the memory of an idle one (bench/isolate_start.c);
-#   2. hello world over HTTP/1.1 with wrk -t2 at -c64 and -c1, against ew-server and Node's http module,
+#   2. hello world over HTTP/1.1 with wrk -t2 at -c64 and -c1, against ew-server (--threads 1) and Node's
+#      http module (one process),
 #      alternating the two servers REPEAT times and reporting medians: req/s, the server's CPU use (from
 #      /proc/PID/stat), req/s per server core, and p99 latency.
 # Usage: bash bench/run.sh   (env: BUILD=build DUR=10 REPEAT=3)
@@ -45,7 +46,8 @@ run_one() {
     echo "$name $conns $rps $cores $(awk -v r="$rps" -v c="$cores" 'BEGIN {printf "%.0f", (c > 0) ? r / c : 0}') $p99" >>"$tmp/rows"
 }
 
-"$BUILD/server/ew-server" --port $EW_PORT examples/hello/ >"$tmp/ew.log" 2>&1 &
+# One event loop against Node's one process: the per-core comparison the targets are about.
+"$BUILD/server/ew-server" --threads 1 --port $EW_PORT examples/hello/ >"$tmp/ew.log" 2>&1 &
 ew_pid=$!
 node bench/node-hello.js $NODE_PORT >"$tmp/node.log" 2>&1 &
 node_pid=$!

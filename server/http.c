@@ -56,6 +56,7 @@ struct conn {
     srv_http_t *srv;
     struct bufferevent *bev;     /* NULL once the socket is closed (zombie waiting for the Worker) */
     struct event *deadline;      /* request-arrival deadline (owned) */
+    struct evbuffer *outq;       /* response being composed, written to the socket directly (owned) */
     ew__h1_parser_t parser;
     conn_state_t state;
     char peer[INET6_ADDRSTRLEN];
@@ -172,9 +173,17 @@ static void free_response_body(const void *data, size_t len, void *arg)
 }
 
 /* Queues the response; takes ownership of resp. */
+static void response_sent(conn_t *c);
+static void write_error(conn_t *c, int status, const char *why);
+
 static void write_response(conn_t *c, ew_response_t *resp)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->outq == NULL && (c->outq = evbuffer_new()) == NULL) {
+        ew_response_destroy(resp);
+        write_error(c, 503, "out of memory");
+        return;
+    }
+    struct evbuffer *out = c->outq;
     const char *reason = resp->status_text && resp->status_text[0] ? resp->status_text
                                                                    : ew__h1_reason_phrase(resp->status);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", resp->status, reason);
@@ -199,6 +208,17 @@ static void write_response(conn_t *c, ew_response_t *resp)
         evbuffer_add_reference(out, resp->body, resp->body_len, free_response_body, resp);
     else
         ew_response_destroy(resp);
+    /* Try the socket at once: a response that fits the socket buffer then needs no EPOLLOUT registration
+     * and no extra loop turn (two epoll_ctl calls fewer per request). What does not fit goes through the
+     * bufferevent, whose write callback finishes the response. */
+    struct evbuffer *bev_out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(bev_out) == 0)
+        (void) evbuffer_write(out, bufferevent_getfd(c->bev));
+    if (evbuffer_get_length(out) == 0) {
+        response_sent(c);
+        return;
+    }
+    bufferevent_write_buffer(c->bev, out);
 }
 
 /* Answers a protocol error with a short text body and closes after writing. */
@@ -234,6 +254,8 @@ static void conn_free(conn_t *c)
         }
     }
     ew__h1_parser_dispose(&c->parser);
+    if (c->outq != NULL)
+        evbuffer_free(c->outq);
     if (c->deadline != NULL)
         event_free(c->deadline);
     free(c->head);
@@ -543,18 +565,23 @@ static void on_write(struct bufferevent *bev, void *arg)
         linger(c);
         return;
     }
-    if (c->state == WRITING && !c->keep_alive) {
+    if (c->state == WRITING)
+        response_sent(c);
+}
+
+/* The response is out: close, or wait for (or parse the already buffered) next request. */
+static void response_sent(conn_t *c)
+{
+    if (!c->keep_alive) {
         conn_close(c);
         return;
     }
-    if (c->state == WRITING) {
-        c->state = READ_HEAD;
-        request_reset(c);
-        struct timeval idle = tv_ms(c->srv->cfg.idle_timeout_ms);
-        struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
-        bufferevent_set_timeouts(c->bev, &idle, &wr);
-        conn_read_loop(c); /* a pipelined request may be waiting */
-    }
+    c->state = READ_HEAD;
+    request_reset(c);
+    struct timeval idle = tv_ms(c->srv->cfg.idle_timeout_ms);
+    struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
+    bufferevent_set_timeouts(c->bev, &idle, &wr);
+    conn_read_loop(c); /* a pipelined request may be waiting */
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)

@@ -776,7 +776,7 @@ static bool module_fetch(duk_context *ctx, struct fetch_args *a)
 {
     if (!push_module_handler(ctx, "fetch"))
         return false;
-    ew__request_push(ctx, a->req);
+    ew__request_push_serialized(ctx, a->req); /* the URL was parsed by the check in worker.c */
     push_env(ctx);
     push_context(ctx, "contextProto", a->r->id);
     if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
@@ -805,7 +805,7 @@ static duk_ret_t fetch_body(duk_context *ctx, void *udata)
         return 0;
     }
     push_event(ctx, "fetchProto", r->id, "fetch");
-    ew__request_push(ctx, a->req);
+    ew__request_push_serialized(ctx, a->req); /* the URL was parsed by the check in worker.c */
     duk_put_prop_literal(ctx, -2, "request");
     bool ok = call_listeners(ctx, "fetchListeners");
     if (!ok) {

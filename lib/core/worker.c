@@ -16,6 +16,7 @@
 #include "bindings/internal.h"
 #include "dispatch.h"
 #include "web/internal.h"
+#include "web/url.h"
 
 #define ENV_KEY DUK_HIDDEN_SYMBOL("env")
 
@@ -541,13 +542,20 @@ EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_r
 {
     if (w == NULL || req == NULL || cb == NULL)
         return EW_ERR_INVALID_ARG;
-    ew_status_t st = ew__request_check(req, NULL);
+    ew__url_t url;
+    ew_status_t st = ew__request_check_url(req, &url, NULL);
     if (st != EW_OK)
         return st;
     ew__isolate_t *iso = isolate_for_event(w, NULL);
-    if (iso == NULL)
+    if (iso == NULL) {
+        ew__url_dispose(&url);
         return EW_ERR_NOMEM;
-    return ew__dispatch_fetch(iso, req, cb, udata);
+    }
+    ew_request_t normalized = *req;
+    normalized.url = url.href;
+    st = ew__dispatch_fetch(iso, &normalized, cb, udata);
+    ew__url_dispose(&url);
+    return st;
 }
 
 struct sync_fetch {
@@ -573,14 +581,20 @@ EW_API ew_status_t ew_worker_fetch_sync(ew_worker_t *w, const ew_request_t *req,
         *out = NULL;
     if (w == NULL || req == NULL || out == NULL)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "ew_worker_fetch_sync: w, req and out are required");
-    ew_status_t st = ew__request_check(req, err);
+    ew__url_t url;
+    ew_status_t st = ew__request_check_url(req, &url, err);
     if (st != EW_OK)
         return st;
     ew__isolate_t *iso = isolate_for_event(w, err);
-    if (iso == NULL)
+    if (iso == NULL) {
+        ew__url_dispose(&url);
         return err ? err->code : EW_ERR_NOMEM;
+    }
     struct sync_fetch s = {false, NULL, err};
-    st = ew__dispatch_fetch(iso, req, on_sync_response, &s);
+    ew_request_t normalized = *req;
+    normalized.url = url.href;
+    st = ew__dispatch_fetch(iso, &normalized, on_sync_response, &s);
+    ew__url_dispose(&url);
     if (st != EW_OK)
         return ew__error_set(err, st, "could not dispatch the request");
     w->rt->sync_depth++;

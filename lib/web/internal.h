@@ -45,6 +45,13 @@ ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err);
  * Duktape error (allocation). */
 void ew__request_push(duk_context *ctx, const ew_request_t *req);
 
+/* The same two with the URL parsed once: check_url also gives the parsed URL (when it returns EW_OK and
+ * url_out is not NULL; the caller disposes it with ew__url_dispose), and push_serialized takes req->url as
+ * the URL's serialization (what check_url gave) without parsing it again. Used on every request's path. */
+struct ew__url;
+ew_status_t ew__request_check_url(const ew_request_t *req, struct ew__url *url_out, ew_error_t *err);
+void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
+
 /* Converts the value at idx, which must be a Response made by this module, into a new ew_response_t:
  * status, status text ("" when the script gave none), one header entry per stored value in insertion order
  * (lower-case names; set-cookie values stay separate), the body bytes; every string NUL-terminated; UTF-8;

@@ -282,7 +282,7 @@ static duk_ret_t request_clone(duk_context *ctx)
 
 /* URL check for ew__request_check: no bytes a request line cannot carry (controls, space, DEL: the URL
  * parser would silently strip tabs and newlines), and an absolute http(s) URL by the WHATWG parser. */
-static bool url_ok(const char *u)
+static bool url_ok(const char *u, ew__url_t *out)
 {
     for (const unsigned char *s = (const unsigned char *) u; *s; s++) {
         if (*s <= 0x20 || *s == 0x7F)
@@ -292,18 +292,26 @@ static bool url_ok(const char *u)
     if (!ew__url_parse(u, strlen(u), NULL, &parsed))
         return false;
     bool http = parsed.scheme == EW__SCHEME_HTTP || parsed.scheme == EW__SCHEME_HTTPS;
-    ew__url_dispose(&parsed);
+    if (http && out != NULL)
+        *out = parsed;
+    else
+        ew__url_dispose(&parsed);
     return http;
 }
 
 ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err)
+{
+    return ew__request_check_url(req, NULL, err);
+}
+
+ew_status_t ew__request_check_url(const ew_request_t *req, ew__url_t *url_out, ew_error_t *err)
 {
     if (req == NULL)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: req is NULL");
     if (req->method == NULL || !ew__http_is_token(req->method, strlen(req->method)))
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: method \"%.64s\" is not an HTTP token",
                              req->method ? req->method : "(null)");
-    if (req->url == NULL || !url_ok(req->url))
+    if (req->url == NULL || !url_ok(req->url, url_out))
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: url \"%.200s\" is not an absolute http(s) URL",
                              req->url ? req->url : "(null)");
     if (req->nheaders > 0 && req->headers == NULL)
@@ -384,17 +392,24 @@ static void push_c_headers(duk_context *ctx, const ew_request_t *req)
  * when the host gave a non-NULL body pointer, even of 0 bytes. */
 void ew__request_push(duk_context *ctx, const ew_request_t *req)
 {
+    ew__url_t u; /* request.url is the URL's serialization, as in Workers (checked by ew__request_check) */
+    if (ew__url_parse(req->url, strlen(req->url), NULL, &u)) {
+        ew_request_t copy = *req;
+        copy.url = u.href;
+        ew__request_push_serialized(ctx, &copy);
+        ew__url_dispose(&u);
+    } else {
+        ew__request_push_serialized(ctx, req);
+    }
+}
+
+void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req)
+{
     duk_idx_t self = ew__web_push_instance(ctx, EW__PROTO_REQUEST);
     ew__web_set_state(ctx, self, EW__KIND_REQUEST | EW__STATE_CF_LAZY | EW__STATE_IMMUTABLE);
     duk_push_string(ctx, req->method);
     duk_put_prop_literal(ctx, self, REQ_METHOD);
-    ew__url_t u; /* request.url is the URL's serialization, as in Workers (checked by ew__request_check) */
-    if (ew__url_parse(req->url, strlen(req->url), NULL, &u)) {
-        duk_push_lstring(ctx, u.href, u.len);
-        ew__url_dispose(&u);
-    } else {
-        ew__push_utf8(ctx, req->url, strlen(req->url));
-    }
+    ew__push_utf8(ctx, req->url, strlen(req->url));
     duk_put_prop_literal(ctx, self, REQ_URL);
     push_c_headers(ctx, req);
     duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
