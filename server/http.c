@@ -578,9 +578,7 @@ static void response_sent(conn_t *c)
     }
     c->state = READ_HEAD;
     request_reset(c);
-    struct timeval idle = tv_ms(c->srv->cfg.idle_timeout_ms);
-    struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
-    bufferevent_set_timeouts(c->bev, &idle, &wr);
+    /* The idle and write timeouts set at accept still hold (only linger() changes them). */
     conn_read_loop(c); /* a pipelined request may be waiting */
 }
 
