@@ -7,7 +7,7 @@
  *   PRINT <text>                  for each print()/console.log line
  *   RESULT ok | syntax <message> | error <message> | limit <status>
  *
- * Usage: host262 [--cpu-ms N] < program.js
+ * Usage: host262 [--cpu-ms N] [--filename PATH] < program.js
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -56,9 +56,13 @@ static void print_result(const char *kind, const char *msg)
 int main(int argc, char **argv)
 {
     unsigned cpu_ms = 10000;
-    for (int i = 1; i + 1 < argc; i++)
+    const char *filename = "test.js"; /* the test's path: module tests import fixtures next to it */
+    for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--cpu-ms") == 0)
             cpu_ms = (unsigned) atoi(argv[++i]);
+        else if (strcmp(argv[i], "--filename") == 0)
+            filename = argv[++i];
+    }
     size_t len;
     char *src = read_all(stdin, &len);
     if (src == NULL) {
@@ -77,7 +81,7 @@ int main(int argc, char **argv)
         return 1;
     }
     ew_worker_t *w = NULL;
-    ew_worker_config_t wcfg = {.name = "test262", .source = src, .source_len = len, .filename = "test.js"};
+    ew_worker_config_t wcfg = {.name = "test262", .source = src, .source_len = len, .filename = filename};
     ew_status_t st = ew_worker_load(rt, &wcfg, &w, &err);
     if (st == EW_OK) {
         /* Async tests settle through timers and microtasks: run the loop until it has nothing left. */

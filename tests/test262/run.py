@@ -107,7 +107,7 @@ class Runner:
             self.harness_cache[name] = (self.test262 / "harness" / name).read_text()
         return self.harness_cache[name]
 
-    def run_once(self, source, meta, strict):
+    def run_once(self, source, meta, strict, path=None):
         flags = meta["flags"]
         parts = []
         if strict:
@@ -120,7 +120,8 @@ class Runner:
         parts.append(source)
         program = "".join(parts)
         try:
-            out = subprocess.run([str(self.host)], input=program.encode(), capture_output=True, timeout=30)
+            cmd = [str(self.host)] + (["--filename", str(path)] if path is not None else [])
+            out = subprocess.run(cmd, input=program.encode(), capture_output=True, timeout=30)
         except subprocess.TimeoutExpired:
             return False, "timeout"
         except OSError as e:  # e.g. the host is being rebuilt while the run goes on
@@ -163,7 +164,7 @@ class Runner:
         else:
             modes = [False, True]
         for strict in modes:
-            ok, why = self.run_once(text, meta, strict)
+            ok, why = self.run_once(text, meta, strict, path)
             if not ok:
                 return "fail", ("strict: " if strict else "") + why
         return "pass", ""
