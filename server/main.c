@@ -24,10 +24,13 @@
 
 #include "project.h"
 #include "serve.h"
+#include "tools.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ew-server [PATH] [options]\n"
+               "       ew-server check [PATH] [--env NAME]            compile only, report errors\n"
+               "       ew-server build [PATH] [--env NAME] --emit-js  print the lowered ES5 program\n"
                "  PATH  a project folder (wrangler.json, wrangler.jsonc or wrangler.toml), a config file, or a\n"
                "        Worker script (default: .)\n"
                "  --env NAME            use [env.NAME] of the configuration\n"
@@ -174,6 +177,8 @@ static int run(const cli_t *c, project_t *project)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "build") == 0))
+        return tools_main(argc, argv);
     cli_t c = {.port = -1, .project = {.path = "."}};
     c.threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (c.threads < 1)

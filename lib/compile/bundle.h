@@ -48,6 +48,11 @@ typedef struct ew__bundle_opts {
  * is in the entry file and is NULL otherwise (the file's name is in diag->text). */
 bool ew__compile_bundle(const ew__bundle_opts_t *in, ew__compile_out_t *out, ew__diag_t *diag);
 
+/* Compiles a Worker's entry (entry.c): `src` (len bytes) is the text of the file at `path`; with import or
+ * export declarations it is a module bundled with what it imports (read from disk relative to path),
+ * otherwise a service-worker script. Same results as ew__compile / ew__compile_bundle. */
+bool ew__compile_entry(const char *path, const char *src, size_t len, ew__compile_out_t *out, ew__diag_t *diag);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Between bundle.c and lower_module.c (internal)
  */

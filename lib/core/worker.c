@@ -56,66 +56,6 @@ static duk_ret_t compile_body(duk_context *ctx, void *udata)
     return 1;
 }
 
-/* Is this a module-form Worker? As wrangler decides it: the entry file has ES module syntax (import or export
- * declarations). Anything else, or text that only parses as a sloppy script, is the service-worker form. */
-static bool is_module_source(const char *src, size_t len, const char *filename)
-{
-    ew__arena_t arena;
-    ew__arena_init(&arena);
-    ew__diag_t d;
-    ew__diag_init(&d);
-    ew__parse_opts_t opts = {src, len, filename, true};
-    ew__node_t *prog = ew__parse(&arena, &opts, &d);
-    bool module = false;
-    for (uint32_t i = 0; prog != NULL && i < prog->as.program.body.len && !module; i++) {
-        uint8_t t = prog->as.program.body.items[i]->type;
-        module = t == EW__N_ImportDeclaration || t == EW__N_ExportNamedDeclaration ||
-                 t == EW__N_ExportDefaultDeclaration || t == EW__N_ExportAllDeclaration;
-    }
-    ew__diag_dispose(&d);
-    ew__arena_dispose(&arena);
-    return module;
-}
-
-/* Reader for the bundler: the entry comes from memory (the source the host gave), the rest from disk. */
-struct entry_reader {
-    const char *path;
-    const char *src;
-    size_t len;
-};
-
-static char *read_entry_or_disk(void *ud, const char *path, size_t *len)
-{
-    struct entry_reader *r = ud;
-    if (strcmp(path, r->path) != 0) {
-        FILE *f = fopen(path, "rb");
-        if (f == NULL)
-            return NULL;
-        ew__buf_t b;
-        ew__buf_init(&b);
-        char chunk[65536];
-        size_t n;
-        bool ok = true;
-        while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            ok = ew__buf_append(&b, chunk, n);
-        ok = ok && !ferror(f) && ew__buf_append(&b, "", 0);
-        fclose(f);
-        if (!ok) {
-            ew__buf_dispose(&b);
-            return NULL;
-        }
-        *len = b.len;
-        return b.data;
-    }
-    char *copy = malloc(r->len + 1);
-    if (copy == NULL)
-        return NULL;
-    memcpy(copy, r->src, r->len);
-    copy[r->len] = '\0';
-    *len = r->len;
-    return copy;
-}
-
 /* Modern JavaScript to ES5 (lib/compile): the module form is bundled from its entry (relative imports,
  * node_modules, JSON, CommonJS); syntax errors and not-yet-lowered features come back with their original
  * file:line:col and a code frame. */
@@ -124,16 +64,7 @@ static ew_status_t lower_script(ew_worker_t *w, const char *src, size_t len, ew_
 {
     ew__diag_t d;
     ew__diag_init(&d);
-    bool ok;
-    if (is_module_source(src, len, w->filename)) {
-        struct entry_reader reader = {w->filename, src, len};
-        ew__bundle_opts_t in = {w->filename, read_entry_or_disk, &reader, true};
-        ok = ew__compile_bundle(&in, out, &d);
-    } else {
-        ew__compile_opts_t in = {src, len, w->filename, false};
-        ok = ew__compile(&in, out, &d);
-    }
-    if (ok) {
+    if (ew__compile_entry(w->filename, src, len, out, &d)) {
         ew__diag_dispose(&d);
         return EW_OK;
     }

@@ -1,0 +1,99 @@
+/*
+ * tools.c — ew-server's compile-only commands, sharing the exact compile path of Worker loading
+ * (ew__compile_entry: module form bundled from the entry, or a service-worker script):
+ *
+ *   ew-server check [PATH] [--env NAME]            report compile errors only (exit 1 on an error)
+ *   ew-server build [PATH] [--env NAME] --emit-js  print the lowered ES5 program
+ *
+ * PATH is a project folder, a wrangler config file or a script, as for serving.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile/bundle.h"
+#include "config/wrangler.h"
+#include "tools.h"
+
+static void on_warn(void *udata, const char *msg)
+{
+    (void) udata;
+    fprintf(stderr, "ew-server: warning: %s\n", msg);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 65536, n = 0, got;
+    char *buf = malloc(cap);
+    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *bigger = realloc(buf, cap *= 2);
+            if (bigger == NULL)
+                free(buf);
+            buf = bigger;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+int tools_main(int argc, char **argv)
+{
+    const char *cmd = argv[1], *path = ".", *env = NULL;
+    bool emit_js = false;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--emit-js") == 0 && strcmp(cmd, "build") == 0) {
+            emit_js = true;
+        } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
+            env = argv[++i];
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "ew-server %s: unknown option %s\n", cmd, argv[i]);
+            return 2;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (strcmp(cmd, "build") == 0 && !emit_js) {
+        fprintf(stderr, "ew-server build: only --emit-js is supported so far (bytecode output, -o, is not)\n");
+        return 2;
+    }
+    ew__project_t p;
+    memset(&p, 0, sizeof(p));
+    ew_error_t err;
+    if (ew__project_open(&p, path, env, on_warn, NULL, &err) != EW_OK) {
+        fprintf(stderr, "ew-server: %s\n", err.message);
+        ew__project_dispose(&p);
+        return 1;
+    }
+    const char *main_path = p.config->main;
+    size_t len;
+    char *src = read_file(main_path, &len);
+    if (src == NULL) {
+        fprintf(stderr, "ew-server: cannot read %s\n", main_path);
+        ew__project_dispose(&p);
+        return 1;
+    }
+    ew__compile_out_t out;
+    ew__diag_t d;
+    ew__diag_init(&d);
+    int rc = 0;
+    if (!ew__compile_entry(main_path, src, len, &out, &d)) {
+        fprintf(stderr, "%s\n", d.text ? d.text : d.message);
+        rc = 1;
+    } else {
+        if (emit_js)
+            fwrite(out.text, 1, out.len, stdout);
+        else
+            fprintf(stderr, "%s: no errors\n", main_path);
+        ew__compile_out_dispose(&out);
+    }
+    ew__diag_dispose(&d);
+    free(src);
+    ew__project_dispose(&p);
+    return rc;
+}
