@@ -190,7 +190,7 @@ static void member_curve(duk_context *ctx, duk_idx_t idx, ew__calg_t *alg)
     const char *s = duk_to_string(ctx, -1);
     alg->curve = ew__calg_curve_from_name(s);
     if (alg->curve == MBEDTLS_ECP_DP_NONE)
-        (void) ew__domexception_throw(ctx, "NotSupportedError", "Unrecognized or unimplemented EC curve: %s", s);
+        (void) ew__domexception_throw(ctx, "NotSupportedError", "Unrecognized or unsupported EC curve: %s", s);
     duk_pop(ctx);
 }
 
