@@ -150,105 +150,14 @@ static bool is_intrinsic_array_iteration(duk_context *ctx, const ew__coll_intrin
     return same;
 }
 
+static bool coll_fast_array(duk_context *ctx, duk_idx_t m)
+{
+    return is_intrinsic_array_iteration(ctx, ew__coll_intrinsics(ctx), m);
+}
+
 void ew__coll_get_iterator(duk_context *ctx, duk_idx_t v, ew__coll_iter_t *it)
 {
-    v = duk_normalize_index(ctx, v);
-    it->done = true;
-    it->index = 0;
-    it->kind = EW__IT_PROTOCOL;
-    if (duk_is_null_or_undefined(ctx, v))
-        (void) duk_type_error(ctx, "%s is not iterable", duk_is_null(ctx, v) ? "null" : "undefined");
-    const ew__coll_intrinsics_t *I = ew__coll_intrinsics(ctx);
-    duk_push_heapptr(ctx, I->iterator);
-    duk_get_prop(ctx, v);
-    bool str = duk_is_string(ctx, v) && !duk_is_symbol(ctx, v);
-    bool none = duk_is_null_or_undefined(ctx, -1);
-    if ((none && str) || ((none || is_intrinsic_array_iteration(ctx, I, -1)) && duk_is_array(ctx, v))) {
-        it->kind = str ? EW__IT_STRING : EW__IT_ARRAY;
-        duk_pop(ctx);
-        duk_dup(ctx, v);
-        duk_push_undefined(ctx);
-    } else {
-        if (!duk_is_callable(ctx, -1))
-            (void) duk_type_error(ctx, "object is not iterable");
-        duk_dup(ctx, v);
-        duk_call_method(ctx, 0);
-        if (!duk_is_object(ctx, -1))
-            (void) duk_type_error(ctx, "iterator is not an object");
-        duk_get_prop_literal(ctx, -1, "next");
-    }
-    it->obj = duk_get_top(ctx) - 2;
-    it->next = it->obj + 1;
-    it->done = false;
-}
-
-/* One code point of the string at it->obj: pushes it and advances. */
-static void string_step(duk_context *ctx, ew__coll_iter_t *it)
-{
-    duk_size_t len = duk_get_length(ctx, it->obj);
-    duk_uarridx_t end = it->index + 1;
-    duk_codepoint_t c = duk_char_code_at(ctx, it->obj, it->index);
-    if (c >= 0xD800 && c <= 0xDBFF && end < len) {
-        duk_codepoint_t d = duk_char_code_at(ctx, it->obj, end);
-        if (d >= 0xDC00 && d <= 0xDFFF)
-            end++;
-    }
-    duk_dup(ctx, it->obj);
-    duk_substring(ctx, -1, it->index, end);
-    it->index = end;
-}
-
-bool ew__coll_iter_step(duk_context *ctx, ew__coll_iter_t *it)
-{
-    if (it->kind != EW__IT_PROTOCOL) {
-        if (it->index >= duk_get_length(ctx, it->obj)) {
-            it->done = true;
-            return false;
-        }
-        if (it->kind == EW__IT_STRING)
-            string_step(ctx, it);
-        else
-            duk_get_prop_index(ctx, it->obj, it->index++);
-        return true;
-    }
-    it->done = true; /* an abrupt completion of next() or of the result's getters needs no close */
-    duk_dup(ctx, it->next);
-    duk_dup(ctx, it->obj);
-    duk_call_method(ctx, 0);
-    if (!duk_is_object(ctx, -1))
-        (void) duk_type_error(ctx, "iterator result is not an object");
-    duk_get_prop_literal(ctx, -1, "done");
-    if (duk_to_boolean(ctx, -1)) {
-        duk_pop_2(ctx);
-        return false;
-    }
-    duk_pop(ctx);
-    duk_get_prop_literal(ctx, -1, "value");
-    duk_remove(ctx, -2);
-    it->done = false;
-    return true;
-}
-
-static duk_ret_t call_return(duk_context *ctx, void *udata)
-{
-    ew__coll_iter_t *it = udata;
-    duk_get_prop_literal(ctx, it->obj, "return");
-    if (!duk_is_null_or_undefined(ctx, -1)) {
-        duk_dup(ctx, it->obj);
-        duk_call_method(ctx, 0);
-    }
-    return 0;
-}
-
-void ew__coll_iter_close(duk_context *ctx, ew__coll_iter_t *it)
-{
-    if (it->done || it->kind != EW__IT_PROTOCOL)
-        return;
-    it->done = true;
-    /* The original error wins over anything `return` does, except a limit that fired meanwhile. */
-    if (duk_safe_call(ctx, call_return, it, 0, 1) != DUK_EXEC_SUCCESS && ew__isolate_aborting(ctx))
-        (void) duk_throw(ctx);
-    duk_pop(ctx);
+    ew__iter_open(ctx, v, it, coll_fast_array);
 }
 
 typedef struct add_job {

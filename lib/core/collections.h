@@ -72,23 +72,14 @@ duk_ret_t ew__coll_bad_this(duk_context *ctx, const char *what);
  * and without its objects; so are arrays and strings on a bare Duktape heap, which has no such iterators.
  */
 
-enum { EW__IT_PROTOCOL, EW__IT_ARRAY, EW__IT_STRING };
-
-typedef struct ew__coll_iter {
-    duk_idx_t obj;        /* the iterator, or the array or string walked directly */
-    duk_idx_t next;       /* the iterator's next method (undefined when walked directly) */
-    int kind;             /* EW__IT_* */
-    bool done;            /* [[Done]]: no IteratorClose is due */
-    duk_uarridx_t index;  /* EW__IT_ARRAY / EW__IT_STRING position */
-} ew__coll_iter_t;
+/* The shared iterator protocol of lib/core/iter.c, under the names the collection files use. */
+enum { EW__IT_PROTOCOL = EW__ITER_PROTOCOL, EW__IT_ARRAY = EW__ITER_ARRAY, EW__IT_STRING = EW__ITER_STRING };
+typedef ew__iter_t ew__coll_iter_t;
 
 /* GetIterator(value at v): pushes two values (iterator and next). May throw. */
 void ew__coll_get_iterator(duk_context *ctx, duk_idx_t v, ew__coll_iter_t *it);
-/* Pushes the next value and returns true, or returns false when done. May throw (then [[Done]]). */
-bool ew__coll_iter_step(duk_context *ctx, ew__coll_iter_t *it);
-/* IteratorClose for a throw completion: calls `return` if due, ignoring its outcome (except a limit:
- * invariant 2). Leaves the stack as it was. */
-void ew__coll_iter_close(duk_context *ctx, ew__coll_iter_t *it);
+#define ew__coll_iter_step ew__iter_step
+#define ew__coll_iter_close ew__iter_close
 
 /* Adds one value (pairs: key, value) to the collection at target; may throw. */
 typedef void (*ew__coll_add_fn)(duk_context *ctx, duk_idx_t target, duk_idx_t key, duk_idx_t value);

@@ -204,4 +204,31 @@ void ew__coro_init(duk_context *ctx);
 bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 
+/* ---------------------------------------------------------------------------------------------------------
+ * The iterator protocol for C built-ins (iter.c)
+ */
+
+enum { EW__ITER_PROTOCOL, EW__ITER_ARRAY, EW__ITER_STRING };
+
+typedef struct ew__iter {
+    duk_idx_t obj;        /* the iterator, or the array or string walked directly */
+    duk_idx_t next;       /* the iterator's next method (undefined when walked directly) */
+    int kind;             /* EW__ITER_* */
+    bool done;            /* [[Done]]: no IteratorClose is due */
+    duk_uarridx_t index;  /* EW__ITER_ARRAY / EW__ITER_STRING position */
+} ew__iter_t;
+
+/* May an array whose @@iterator (at idx) is given be walked directly? NULL: only when it has none. */
+typedef bool (*ew__iter_fast_fn)(duk_context *ctx, duk_idx_t idx);
+
+/* GetIterator(value at v): pushes two values (iterator and next). TypeError for null/undefined and
+ * non-iterables. May throw. */
+void ew__iter_open(duk_context *ctx, duk_idx_t v, ew__iter_t *it, ew__iter_fast_fn fast);
+/* IteratorStepValue: pushes the next value and returns true, or returns false when done. May throw (then
+ * [[Done]] is set: no close is due). */
+bool ew__iter_step(duk_context *ctx, ew__iter_t *it);
+/* IteratorClose for a throw completion: calls `return` if due, ignoring its outcome (except a limit:
+ * invariant 2). Leaves the stack as it was. */
+void ew__iter_close(duk_context *ctx, ew__iter_t *it);
+
 #endif /* EW_CORE_INTERNAL_H */

@@ -890,123 +890,17 @@ static duk_ret_t promise_get_species(duk_context *ctx)
  * missing, real arrays and strings are walked directly, as their built-in iterators would.
  */
 
-enum { IT_PROTOCOL, IT_ARRAY, IT_STRING };
-
-typedef struct iter {
-    duk_idx_t obj;        /* the iterator, or the array or string walked directly */
-    duk_idx_t next;       /* the iterator's next method */
-    int kind;
-    bool done;            /* [[Done]]: no IteratorClose needed */
-    duk_uarridx_t index;  /* IT_ARRAY / IT_STRING position */
-} iter_t;
-
-/* GetIterator(value at v, sync): pushes two values (iterator and next). May throw. */
-static void get_iterator(duk_context *ctx, const intrinsics_t *I, duk_idx_t v, iter_t *it)
-{
-    v = duk_normalize_index(ctx, v);
-    it->done = true;
-    it->index = 0;
-    it->kind = IT_PROTOCOL;
-    duk_push_heapptr(ctx, I->iterator);
-    duk_get_prop(ctx, v);
-    bool str = duk_is_string(ctx, v) && !duk_is_symbol(ctx, v);
-    if (duk_is_null_or_undefined(ctx, -1) && (str || duk_is_array(ctx, v))) {
-        it->kind = str ? IT_STRING : IT_ARRAY;
-        duk_pop(ctx);
-        duk_dup(ctx, v);
-        duk_push_undefined(ctx);
-    } else {
-        if (!duk_is_callable(ctx, -1))
-            (void) duk_type_error(ctx, "object is not iterable");
-        duk_dup(ctx, v);
-        duk_call_method(ctx, 0);
-        if (!duk_is_object(ctx, -1))
-            (void) duk_type_error(ctx, "iterator is not an object");
-        duk_get_prop_literal(ctx, -1, "next");
-    }
-    it->obj = duk_get_top(ctx) - 2;
-    it->next = it->obj + 1;
-    it->done = false;
-}
-
-/* One code point of the string at it->obj: pushes it and advances. */
-static void string_step(duk_context *ctx, iter_t *it)
-{
-    duk_size_t len = duk_get_length(ctx, it->obj);
-    duk_uarridx_t end = it->index + 1;
-    duk_codepoint_t c = duk_char_code_at(ctx, it->obj, it->index);
-    if (c >= 0xD800 && c <= 0xDBFF && end < len) {
-        duk_codepoint_t d = duk_char_code_at(ctx, it->obj, end);
-        if (d >= 0xDC00 && d <= 0xDFFF)
-            end++;
-    }
-    duk_dup(ctx, it->obj);
-    duk_substring(ctx, -1, it->index, end);
-    it->index = end;
-}
-
-/* IteratorStepValue: pushes the next value and returns true, or returns false when done. An abrupt
- * completion leaves [[Done]] true. May throw. */
-static bool iter_step(duk_context *ctx, iter_t *it)
-{
-    if (it->kind != IT_PROTOCOL) {
-        if (it->index >= duk_get_length(ctx, it->obj)) {
-            it->done = true;
-            return false;
-        }
-        if (it->kind == IT_STRING)
-            string_step(ctx, it);
-        else
-            duk_get_prop_index(ctx, it->obj, it->index++);
-        return true;
-    }
-    it->done = true;
-    duk_dup(ctx, it->next);
-    duk_dup(ctx, it->obj);
-    duk_call_method(ctx, 0);
-    if (!duk_is_object(ctx, -1))
-        (void) duk_type_error(ctx, "iterator result is not an object");
-    duk_get_prop_literal(ctx, -1, "done");
-    if (duk_to_boolean(ctx, -1)) {
-        duk_pop_2(ctx);
-        return false;
-    }
-    duk_pop(ctx);
-    duk_get_prop_literal(ctx, -1, "value");
-    duk_remove(ctx, -2);
-    it->done = false;
-    return true;
-}
-
-static duk_ret_t iter_return(duk_context *ctx, void *udata)
-{
-    iter_t *it = udata;
-    duk_get_prop_literal(ctx, it->obj, "return");
-    if (duk_is_null_or_undefined(ctx, -1))
-        return 0;
-    duk_dup(ctx, it->obj);
-    duk_call_method(ctx, 0);
-    return 0;
-}
-
-/* IteratorClose for a throw completion: calls `return` and ignores what it does (but not a limit). */
-static void iter_close_on_error(duk_context *ctx, iter_t *it)
-{
-    if (it->done || it->kind != IT_PROTOCOL)
-        return;
-    it->done = true;
-    if (!protect(ctx, iter_return, it, 0, 0))
-        duk_pop(ctx);
-}
+/* The iterator protocol is lib/core/iter.c's (shared with the collections). */
+typedef ew__iter_t iter_t;
 
 /* IterableToList: pushes an array of the values of the iterable at v. May throw. */
-static void push_iterable_list(duk_context *ctx, const intrinsics_t *I, duk_idx_t v)
+static void push_iterable_list(duk_context *ctx, duk_idx_t v)
 {
     v = duk_normalize_index(ctx, v);
     iter_t it;
     duk_idx_t arr = duk_push_array(ctx);
-    get_iterator(ctx, I, v, &it);
-    for (duk_uarridx_t i = 0; iter_step(ctx, &it); i++)
+    ew__iter_open(ctx, v, &it, NULL);
+    for (duk_uarridx_t i = 0; ew__iter_step(ctx, &it); i++)
         def_index(ctx, arr, i);
     duk_pop_2(ctx);
 }
@@ -1035,7 +929,6 @@ static duk_ret_t aggregate_error_ctor(duk_context *ctx)
         duk_new(ctx, 3);
         return 1;
     }
-    const intrinsics_t *I = intrinsics(ctx);
     duk_push_this(ctx); /* [errors message options O] */
     if (!duk_is_undefined(ctx, 1)) {
         duk_dup(ctx, 1);
@@ -1046,7 +939,7 @@ static duk_ret_t aggregate_error_ctor(duk_context *ctx)
         duk_get_prop_literal(ctx, 2, "cause");
         def_key(ctx, 3, "cause", HIDDEN_PROP);
     }
-    push_iterable_list(ctx, I, 0);
+    push_iterable_list(ctx, 0);
     def_key(ctx, 3, "errors", HIDDEN_PROP);
     return 0;
 }
@@ -1203,7 +1096,7 @@ static duk_ret_t combinator_setup(duk_context *ctx, void *udata)
     duk_get_prop_literal(ctx, CB_C, "resolve");
     if (!duk_is_callable(ctx, -1))
         return duk_type_error(ctx, "Promise resolve is not a function");
-    get_iterator(ctx, cb->I, CB_ITERABLE, &cb->it);
+    ew__iter_open(ctx, CB_ITERABLE, &cb->it, NULL);
     return 3;
 }
 
@@ -1219,7 +1112,7 @@ static duk_ret_t combinator_loop(duk_context *ctx, void *udata)
     }
     duk_uarridx_t index = 0;
     for (;; index++) {
-        if (!iter_step(ctx, &cb->it))
+        if (!ew__iter_step(ctx, &cb->it))
             break;
         duk_idx_t next = duk_get_top_index(ctx);
         if (cb->mode != RACE) {
@@ -1264,7 +1157,7 @@ static duk_ret_t combinator(duk_context *ctx, int mode)
     combinator_t cb = { .I = I, .mode = mode, .it = { .done = true } };
     if (!protect(ctx, combinator_setup, &cb, 0, 3) || !protect(ctx, combinator_loop, &cb, 0, 0)) {
         duk_idx_t err = duk_get_top_index(ctx); /* IfAbruptRejectPromise */
-        iter_close_on_error(ctx, &cb.it);
+        ew__iter_close(ctx, &cb.it);
         duk_dup(ctx, err);
         cap_call(ctx, CB_CAP, true);
     }
