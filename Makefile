@@ -33,7 +33,7 @@ test-unit: build
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs --num-processes 2
+		meson test -C $(ASAN_BUILD) --suite unit --suite js --print-errorlogs --num-processes 2
 
 test-e2e: build
 	EW_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e $(wildcard tests/python)
