@@ -259,10 +259,12 @@ typedef struct ew_request {
     size_t body_len;
 } ew_request_t;
 
+typedef struct ew_websocket ew_websocket_t;
+
 /* A complete response, allocated by the library and owned by whoever receives it: release it with
  * ew_response_destroy(). Header names are lower-case, as the Headers class stores them. */
 typedef struct ew_response {
-    int status;              /* HTTP status, 200–599 (101 for WebSocket upgrades later) */
+    int status;              /* HTTP status, 200–599, or 101 when the Worker accepted a WebSocket upgrade */
     char *status_text;       /* NUL-terminated; "" when the Worker gave none */
     ew_header_t *headers;    /* `nheaders` entries; each name/value is also NUL-terminated */
     size_t nheaders;
@@ -272,6 +274,8 @@ typedef struct ew_response {
                                 for this reason (1101 for EW_ERR_EXCEPTION, 1102 for the limits) */
     int pass_through;        /* non-zero: the Worker failed after calling passThroughOnException(); a proxy
                                 host should send the request to its origin instead of using this page */
+    ew_websocket_t *websocket; /* status 101: the Worker's end of the WebSocket (see "WebSockets" below);
+                                  NULL otherwise. Owned by the response until ew_websocket_attach() */
 } ew_response_t;
 
 EW_API void ew_response_destroy(ew_response_t *resp);
@@ -290,6 +294,49 @@ EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_r
  * Returns the response's outcome. Other events on the loop run meanwhile. Not from inside a callback. */
 EW_API ew_status_t ew_worker_fetch_sync(ew_worker_t *w, const ew_request_t *req, ew_response_t **out,
                                         ew_error_t *err);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * WebSockets. A Worker accepts an upgrade by answering `new Response(null, {status: 101, webSocket:
+ * client})`: the host then gets a response with status 101 and `websocket` set, which stands for `client`.
+ * The host does the HTTP handshake (Sec-WebSocket-Accept; the response's headers, such as
+ * Sec-WebSocket-Protocol, passed on) and the framing (ew-server uses lib/net/ws.c), and connects the two:
+ *
+ *   client message/close  ──ew_websocket_send / ew_websocket_close──>  'message'/'close' on the Worker's end
+ *   Worker send()/close() ──handler.message / handler.close──────────>  host writes a frame to the client
+ *
+ * Messages are whole messages (the host reassembles fragments, answers pings, enforces its size limit).
+ * The request that returned the 101 stays open while the WebSocket is (its timers keep running); each
+ * message from the client gets a fresh CPU-time budget, as on Cloudflare. All calls on the runtime's thread.
+ */
+
+typedef struct ew_websocket_handler {
+    /* The Worker sent a message: text (UTF-8) when is_text is non-zero, else binary. `data` is valid
+     * during the call only. */
+    void (*message)(void *udata, int is_text, const void *data, size_t len);
+    /* The Worker closed its end: `code` 1005 when it gave none (send a close frame without a code), or
+     * 1001 when the Worker was unloaded. `reason` is UTF-8, `reason_len` bytes (at most 123), valid during
+     * the call. No message follows. */
+    void (*close)(void *udata, int code, const char *reason, size_t reason_len);
+    void *udata;  /* passed as is */
+} ew_websocket_handler_t;
+
+/* Takes the WebSocket over from its response: from now on the host owns `ws` and releases it with
+ * ew_websocket_destroy() (ew_response_destroy() no longer does). Messages the Worker sent before are
+ * delivered first, in order. Callbacks run from the event loop, never from inside another ew_ call; do not
+ * call ew_websocket_* functions from inside them. `h` is copied. EW_ERR_STATE if already attached. */
+EW_API ew_status_t ew_websocket_attach(ew_websocket_t *ws, const ew_websocket_handler_t *h);
+/* Delivers a message from the client to the Worker's end ('message' event; data is a string for text,
+ * else an ArrayBuffer). Text must be valid UTF-8 (EW_ERR_INVALID_ARG otherwise). `data` is copied.
+ * EW_ERR_STATE after ew_websocket_close() or when the Worker's isolate is gone. */
+EW_API ew_status_t ew_websocket_send(ew_websocket_t *ws, int is_text, const void *data, size_t len);
+/* The client closed: `code` from its close frame (1005 = the frame had no code), or 1006 when the
+ * connection dropped without one (then wasClean is false). The Worker's end gets its 'close' event; if
+ * the Worker does not close in return, the library answers with the same code (handler.close). `reason`
+ * (UTF-8, at most 123 bytes) is copied. EW_ERR_INVALID_ARG for a code a close frame cannot carry. */
+EW_API ew_status_t ew_websocket_close(ew_websocket_t *ws, int code, const char *reason, size_t reason_len);
+/* Releases the host's handle. If the client has not closed, the Worker sees an abnormal closure (1006,
+ * "WebSocket disconnected without sending Close frame."). NULL is ignored. */
+EW_API void ew_websocket_destroy(ew_websocket_t *ws);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Scheduled events (cron triggers)

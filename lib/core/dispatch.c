@@ -93,7 +93,7 @@ ew__req_t *ew__isolate_find_req(ew__isolate_t *iso, uint32_t id)
 /* Frees the request if everything it owed is done; otherwise arms the waitUntil cap. */
 static void req_maybe_free(ew__req_t *r)
 {
-    if (!r->delivered)
+    if (!r->delivered || r->ws_holds > 0)
         return;
     if (r->wait_until <= 0) {
         req_free(r);
@@ -154,7 +154,15 @@ static void on_wait_cap(evutil_socket_t fd, short what, void *arg)
     if (r->iso->ctx != NULL && !r->iso->dead)
         ew__isolate_log(r->iso->ctx, EW_LOG_WARN, msg, sizeof(msg) - 1);
     r->wait_until = 0;
-    req_free(r);
+    if (r->ws_holds == 0)
+        req_free(r);
+}
+
+void ew__req_release_ws(ew__isolate_t *iso, uint32_t req_id)
+{
+    ew__req_t *r = ew__isolate_find_req(iso, req_id);
+    if (r != NULL && r->ws_holds > 0 && --r->ws_holds == 0)
+        req_maybe_free(r);
 }
 
 void ew__req_fail(ew__req_t *r, ew_status_t why, const char *message)
@@ -222,6 +230,7 @@ void ew__req_cancel_all(ew__isolate_t *iso)
         }
         if (iso->reqs == r) {
             r->wait_until = 0;
+            r->ws_holds = 0;
             req_free(r);
         }
     }
@@ -274,18 +283,34 @@ static void set_this_flags(duk_context *ctx, int flags)
     duk_pop(ctx);
 }
 
-/* Ends req with the value at idx as its response (or EW_ERR_BAD_RESPONSE). */
+static void fail_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx);
+
+/* Ends req with the value at idx as its response (or EW_ERR_BAD_RESPONSE). A Response carrying a
+ * WebSocket (status 101) hands its end to the host first (websocket.c). */
 static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
 {
     if (r == NULL || r->complete)
         return;
+    idx = duk_normalize_index(ctx, idx);
+    struct ew_websocket *ws = NULL;
+    if (ew__response_push_websocket(ctx, idx)) {
+        ws = ew__ws_couple(ctx, r, -1);
+        if (ws == NULL) {
+            fail_with_value(ctx, r, -1);
+            duk_pop_2(ctx); /* the error and the WebSocket */
+            return;
+        }
+    }
+    duk_pop(ctx);
     ew_response_t *resp = NULL;
     ew_error_t err;
     if (ew__response_extract(ctx, idx, &resp, &err) != EW_OK) {
+        ew__ws_abandon(ws);
         ew__isolate_log(ctx, EW_LOG_ERROR, err.message, strlen(err.message));
         ew__req_fail(r, EW_ERR_BAD_RESPONSE, err.message);
         return;
     }
+    resp->websocket = ws;
     r->response = resp;
     req_complete(r);
 }

@@ -35,6 +35,8 @@ void ew__req_fail_all(ew__isolate_t *iso, ew_status_t why, const char *message);
 /* When the isolate has nothing left that could ever run (no microtasks, timers or I/O), fails requests that
  * still wait for a response ("The script will never generate a response.") and ends hung waitUntil work. */
 void ew__req_check_idle(ew__isolate_t *iso);
+/* Drops one WebSocket hold of request id (websocket.c); the request ends when nothing else keeps it. */
+void ew__req_release_ws(ew__isolate_t *iso, uint32_t req_id);
 /* Completes every request of the isolate with EW_ERR_CANCELLED, calling the callbacks now. */
 void ew__req_cancel_all(ew__isolate_t *iso);
 

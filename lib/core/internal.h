@@ -141,6 +141,19 @@ bool ew__isolate_aborting(duk_context *ctx);
 void ew__isolate_log(duk_context *ctx, ew_log_level_t level, const char *msg, size_t len);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * WebSocket (websocket.c, lib/js/websocket.js)
+ */
+
+/* Hidden key of a WebSocket's state object: its brand. */
+#define EW__WS_STATE_KEY DUK_HIDDEN_SYMBOL("ws")
+/* Defines WebSocketPair, WebSocket, MessageEvent and CloseEvent on the global object as getters that load
+ * lib/js/websocket.js on first use. Call once per heap from ew__web_init(). */
+void ew__websocket_init(duk_context *ctx, duk_idx_t global_idx);
+/* ew_response_destroy() of a response with ws (NULL ignored): unless the host attached it, it goes away as
+ * ew_websocket_destroy() would. */
+void ew__ws_response_gone(ew_websocket_t *ws);
+
+/* ---------------------------------------------------------------------------------------------------------
  * Property helpers
  */
 

@@ -118,6 +118,8 @@ struct ew__isolate {
     struct ew_call *calls;        /* pending host-binding calls (binding.c) */
     uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
+    struct ew_websocket *websockets; /* WebSockets handed to the host (websocket.c; list) */
+    uint32_t next_ws_id;
     ew__isolate_t *next;          /* in worker->draining */
 };
 
@@ -132,6 +134,7 @@ struct ew__req {
     bool delivered;               /* the host's callback has run */
     bool pass_through;            /* passThroughOnException() was called */
     int wait_until;               /* waitUntil promises not settled yet */
+    int ws_holds;                 /* WebSockets of this request still open to the host (websocket.c) */
     struct event *deliver_ev;     /* fires the host's callback from the loop (owned) */
     struct event *wait_timer;     /* caps waitUntil work after delivery (owned) */
     ew_response_t *response;      /* made, waiting to be delivered (owned until delivered) */
@@ -219,5 +222,15 @@ void ew__timers_init(duk_context *ctx);
 void ew__timers_cancel_all(ew__isolate_t *iso);
 /* Cancels the timers a finished request left behind. */
 void ew__timers_cancel_req(ew__isolate_t *iso, uint32_t req_id);
+
+/* WebSockets (websocket.c). */
+/* Couples the WebSocket at ws_idx (from a Response's webSocket) to a new host handle kept open by req:
+ * returns it, or NULL with the error thrown by the checks (e.g. the socket was accepted) pushed. May throw
+ * only for a limit (invariant 2). */
+struct ew_websocket *ew__ws_couple(duk_context *ctx, ew__req_t *req, duk_idx_t ws_idx);
+/* The response carrying ws could not be made: the handle goes away without reaching the host. */
+void ew__ws_abandon(struct ew_websocket *ws);
+/* The isolate is being destroyed: its WebSockets close toward the host (1001). */
+void ew__ws_isolate_gone(ew__isolate_t *iso);
 
 #endif /* EW_CORE_ISOLATE_H */

@@ -16,5 +16,7 @@ extern const size_t ew__js_coro_len;
 /* helpers_class.js, helpers_module.js: helper groups loaded on first use (lib/core/dispatch.c). */
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
+/* websocket.js: WebSocketPair, WebSocket, MessageEvent, CloseEvent, loaded on first use (lib/core/websocket.c). */
+extern const unsigned char ew__js_websocket[]; extern const size_t ew__js_websocket_len;
 
 #endif

@@ -62,6 +62,10 @@ void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
  * result with ew_response_destroy(). */
 ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err);
 
+/* Pushes the webSocket of the Response at idx and returns true; pushes undefined and returns false when it
+ * has none (or is not a Response). Never throws. */
+bool ew__response_push_websocket(duk_context *ctx, duk_idx_t idx);
+
 /* Makes a response in C (error pages 1101/1102): `status`, empty status text, a content-type header when
  * content_type is not NULL, a copy of `body_len` bytes of `body` (NULL allowed when 0), and `outcome`.
  * NULL on OOM. Release with ew_response_destroy(). */
@@ -86,6 +90,9 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
 #define EW__WEB_CF DUK_HIDDEN_SYMBOL("rc")           /* Request/Response: cf when given */
 #define EW__WEB_STREAM_DATA DUK_HIDDEN_SYMBOL("sd")  /* stream stand-in: its bytes, null once taken */
 #define EW__WEB_PROTO_KEY DUK_HIDDEN_SYMBOL("wp")    /* stash: array of prototypes (ew__proto_t) */
+#define EW__WEB_WEBSOCKET DUK_HIDDEN_SYMBOL("rw")    /* Response: the WebSocket of a 101, when given */
+/* True if the value at idx is a WebSocket (lib/js/websocket.js keeps its state under EW__WS_STATE_KEY). */
+#define ew__web_is_websocket(ctx, idx) (duk_is_object((ctx), (idx)) && duk_has_prop_literal((ctx), (idx), EW__WS_STATE_KEY))
 
 /* Kind bits of the state integer (an instance's brand). */
 #define EW__KIND_REQUEST 0x1u

@@ -52,6 +52,7 @@ EW_API void ew_response_destroy(ew_response_t *resp)
 {
     if (resp == NULL)
         return;
+    ew__ws_response_gone(resp->websocket);
     free(resp->body);
     free(resp);
 }
