@@ -28,6 +28,7 @@
 
 #include "http.h"
 #include "net/http1.h"
+#include "ws.h"
 
 typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, WRITING, CLOSING, LINGER } conn_state_t;
 
@@ -41,6 +42,7 @@ struct srv_http {
     int port;
     char host_default[64];       /* "ip:port" for requests without Host (HTTP/1.0) */
     conn_t *conns;               /* all live conns, zombies included (list) */
+    srv_ws_group_t *ws;          /* connections upgraded to WebSocket (ws.c) */
     uint32_t nconns;             /* live conns that still have a socket */
     bool draining;
     void (*on_drained)(void *arg);
@@ -315,11 +317,40 @@ static void conn_free(conn_t *c)
 
 static void maybe_drained(srv_http_t *s)
 {
-    if (s->draining && s->conns == NULL && s->on_drained != NULL) {
+    if (s->draining && s->conns == NULL && srv_ws_group_count(s->ws) == 0 && s->on_drained != NULL) {
         void (*cb)(void *) = s->on_drained;
         s->on_drained = NULL;
         cb(s->drained_arg);
     }
+}
+
+/* The Worker answered with a 101 and a WebSocket: check the request's handshake and hand the socket to
+ * ws.c, or answer with an error (the Worker's end then sees an abnormal closure). */
+static void upgrade(conn_t *c, ew_response_t *resp)
+{
+    srv_http_t *s = c->srv;
+    ew_header_t *hdrs = c->call_hdrs; /* still the request's headers (dispatch) */
+    char accept[29];
+    const char *why;
+    bool not_upgrade;
+    int status = srv_ws_check_request(c->head, hdrs, c->nhdrs, accept, &why, &not_upgrade);
+    if (status != 0) {
+        ew_response_destroy(resp);
+        if (not_upgrade)
+            write_error(c, 500, "Worker tried to return a WebSocket in a response to a request which did not "
+                                "contain the header \"Upgrade: websocket\".");
+        else
+            write_error(c, status, why);
+        bufferevent_enable(c->bev, EV_WRITE);
+        return;
+    }
+    log_request(c, 101, "Switching Protocols");
+    struct bufferevent *bev = c->bev;
+    c->bev = NULL;
+    s->nconns--;
+    conn_free(c);
+    (void) srv_ws_start(s->ws, bev, resp, accept);
+    maybe_drained(s);
 }
 
 static void on_worker_response(void *udata, ew_response_t *resp, const ew_error_t *err)
@@ -335,6 +366,10 @@ static void on_worker_response(void *udata, ew_response_t *resp, const ew_error_
     }
     if (c->srv->draining)
         c->keep_alive = false;
+    if (resp->websocket != NULL) {
+        upgrade(c, resp);
+        return;
+    }
     write_response(c, resp);
 }
 
@@ -680,7 +715,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void) l;
     (void) socklen;
     srv_http_t *s = arg;
-    if (s->draining || s->nconns >= s->cfg.max_connections) {
+    if (s->draining || srv_http_connections(s) >= s->cfg.max_connections) {
         evutil_closesocket(fd);
         return;
     }
@@ -727,11 +762,22 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+static void ws_group_empty(void *arg)
+{
+    maybe_drained(arg);
+}
+
 srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const srv_http_config_t *cfg)
 {
     srv_http_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
+    srv_ws_config_t wcfg = {.max_message = cfg->max_ws_message, .write_timeout_ms = cfg->write_timeout_ms};
+    s->ws = srv_ws_group_new(&wcfg, ws_group_empty, s);
+    if (s->ws == NULL) {
+        free(s);
+        return NULL;
+    }
     s->base = base;
     s->worker = worker;
     s->cfg = *cfg;
@@ -766,12 +812,14 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         v6 = inet_pton(AF_INET, cfg->ip, &sa->sin_addr) != 1;
         if (v6) {
             fprintf(stderr, "ew-server: --ip %s is not an IP address\n", cfg->ip);
+            srv_ws_group_free(s->ws);
             free(s);
             return NULL;
         }
     }
     if (ss.ss_family == AF_INET6 && !v6) {
         fprintf(stderr, "ew-server: --ip %s is not an IP address\n", cfg->ip);
+        srv_ws_group_free(s->ws);
         free(s);
         return NULL;
     }
@@ -781,6 +829,7 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
                                           (struct sockaddr *) &ss, sslen);
     if (s->listener == NULL) {
         fprintf(stderr, "ew-server: cannot listen on %s: %s\n", spec, strerror(errno));
+        srv_ws_group_free(s->ws);
         free(s);
         return NULL;
     }
@@ -800,7 +849,7 @@ int srv_http_port(const srv_http_t *s)
 
 uint32_t srv_http_connections(const srv_http_t *s)
 {
-    return s->nconns;
+    return s->nconns + srv_ws_group_count(s->ws);
 }
 
 void srv_http_drain(srv_http_t *s, void (*on_drained)(void *arg), void *arg)
@@ -821,6 +870,7 @@ void srv_http_drain(srv_http_t *s, void (*on_drained)(void *arg), void *arg)
         else
             c->keep_alive = false;
     }
+    srv_ws_group_drain(s->ws);
     maybe_drained(s);
 }
 
@@ -838,5 +888,6 @@ void srv_http_free(srv_http_t *s)
         }
         conn_free(c);
     }
+    srv_ws_group_free(s->ws);
     free(s);
 }

@@ -22,6 +22,7 @@ typedef struct srv_http_config {
     uint32_t request_timeout_ms;/* whole head + body of one request must arrive within this; 0 = 30000 */
     uint32_t write_timeout_ms;  /* no write progress for this long closes the connection; 0 = 30000 */
     uint32_t max_connections;   /* open connections; more are refused (closed at once); 0 = 10000 */
+    size_t max_ws_message;      /* bytes of one WebSocket message from a client -> close 1009; 0 = 1 MiB */
     bool log_requests;          /* one line per request on stdout */
     bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
     bool test_scheduled;        /* GET /__scheduled?cron=…&time=… fires the scheduled handler (wrangler's
