@@ -17,4 +17,7 @@ extern const size_t ew__js_coro_len;
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
 
+/* Globals loaded on first use (lib/web/lazy.c): events.js (Event, EventTarget, AbortController, ...). */
+extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_len;
+
 #endif
