@@ -218,6 +218,14 @@ bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Timers (timers.c)
+ */
+
+/* Pushes the runtime's setTimeout function as installed (for runtime JS that must not use a setTimeout a
+ * script replaced: AbortSignal.timeout, scheduler.wait). */
+void ew__timers_push_set_timeout(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
  * The iterator protocol for C built-ins (iter.c)
  */
 

@@ -18,6 +18,7 @@
 
 #include "dispatch.h"
 #include "js_bytecode.h"
+#include "web/lazy.h"
 
 #define MODULE_KEY DUK_HIDDEN_SYMBOL("wsModule")  /* stash: what websocket.js returned */
 #define LINKS_KEY DUK_HIDDEN_SYMBOL("wsLinks")    /* stash: link id -> the released WebSocket */
@@ -68,9 +69,12 @@ static const ew__method_t natives[] = {
     {NULL, NULL, 0, 0},
 };
 
+static const char *const event_exports[] = {"Event", "EventTarget", "_initTarget", "_initEvent", "_dispatch",
+                                             "_defineHandler", NULL};
 static const char *const globals[] = {"WebSocketPair", "WebSocket", "MessageEvent", "CloseEvent", NULL};
 
-/* Pushes the module object, loading websocket.js and defining the globals the first time. */
+/* Pushes the module object, loading websocket.js (and events.js, which it builds on) and defining the
+ * globals the first time. */
 static void push_module(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
@@ -87,13 +91,14 @@ static void push_module(duk_context *ctx)
     ew__def_methods(ctx, -1, natives);
     duk_push_literal(ctx, EW__WS_STATE_KEY);
     duk_put_prop_literal(ctx, -2, "KEY");
-    duk_push_global_object(ctx);
-    duk_get_prop_literal(ctx, -1, "EventTarget");
-    if (!duk_is_function(ctx, -1)) {
-        duk_pop(ctx);
-        duk_push_undefined(ctx);
+    /* Event and EventTarget from lib/js/events.js (lib/web/lazy.c), never from the global object. */
+    duk_push_object(ctx);
+    for (const char *const *e = event_exports; *e != NULL; e++) {
+        ew__lazy_push(ctx, EW__LAZY_EVENTS, *e);
+        duk_put_prop_string(ctx, -2, *e);
     }
-    duk_put_prop_literal(ctx, -3, "EventTarget");
+    duk_put_prop_literal(ctx, -2, "events");
+    duk_push_global_object(ctx);
     duk_call(ctx, 2);
     duk_dup_top(ctx);
     duk_put_prop_literal(ctx, -3, MODULE_KEY);

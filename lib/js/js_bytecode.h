@@ -19,4 +19,7 @@ extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_h
 /* websocket.js: WebSocketPair, WebSocket, MessageEvent, CloseEvent, loaded on first use (lib/core/websocket.c). */
 extern const unsigned char ew__js_websocket[]; extern const size_t ew__js_websocket_len;
 
+/* Globals loaded on first use (lib/web/lazy.c): events.js (Event, EventTarget, AbortController, ...). */
+extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_len;
+
 #endif

@@ -12,7 +12,8 @@
  * fromHost(), which queues it on the peer like a local message.
  *
  * native: KEY, linkSend(id, data, isText), linkClose(id, code, reason), reportError(error),
- *         EventTarget (or undefined: then the small listener registry below is used)
+ *         events (Event, EventTarget and the internals _initTarget, _initEvent, _dispatch, _defineHandler
+ *         of lib/js/events.js: WebSocket is an EventTarget, its events are Events)
  */
 function (native, global) {
     'use strict';
@@ -45,78 +46,64 @@ function (native, global) {
         return st;
     }
 
-    /* ---- events ---- */
+    /* ---- events: MessageEvent and CloseEvent extend Event (lib/js/events.js) ---- */
 
-    function initEvent(ev, type) {
-        hide(ev, 'type', String(type));
-        hide(ev, 'target', null);
-        hide(ev, 'currentTarget', null);
+    var events = native.events;
+    var Event = events.Event, EventTarget = events.EventTarget;
+
+    /* A script's `new MessageEvent(...)`: an Event (isTrusted false) re-parented to the subclass. */
+    function subEvent(proto, type, init, nargs, name) {
+        if (nargs < 1) {
+            throw new TypeError("Failed to construct '" + name + "': 1 argument required, but only 0 present.");
+        }
+        var e = new Event(type, init);
+        Object.setPrototypeOf(e, proto);
+        return e;
+    }
+
+    /* An event the runtime fires (isTrusted true). */
+    function trusted(proto, type) {
+        var e = Object.create(proto);
+        events._initEvent(e, type, false);
+        return e;
     }
 
     function MessageEvent(type, init) {
         if (!(this instanceof MessageEvent)) {
             throw new TypeError("Class constructor MessageEvent cannot be invoked without 'new'");
         }
-        initEvent(this, type);
-        hide(this, 'data', init !== undefined && init !== null ? init.data : undefined);
+        var e = subEvent(MessageEvent.prototype, type, init, arguments.length, 'MessageEvent');
+        hide(e, 'data', init !== undefined && init !== null ? init.data : undefined);
+        return e;
+    }
+
+    function closeFields(e, init) {
+        init = init || {};
+        hide(e, 'code', init.code === undefined ? 0 : init.code >>> 0 & 0xffff);
+        hide(e, 'reason', init.reason === undefined ? '' : String(init.reason));
+        hide(e, 'wasClean', !!init.wasClean);
+        return e;
     }
 
     function CloseEvent(type, init) {
         if (!(this instanceof CloseEvent)) {
             throw new TypeError("Class constructor CloseEvent cannot be invoked without 'new'");
         }
-        initEvent(this, type);
-        init = init || {};
-        hide(this, 'code', init.code === undefined ? 0 : init.code >>> 0 & 0xffff);
-        hide(this, 'reason', init.reason === undefined ? '' : String(init.reason));
-        hide(this, 'wasClean', !!init.wasClean);
+        return closeFields(subEvent(CloseEvent.prototype, type, init, arguments.length, 'CloseEvent'), init);
     }
 
-    function ErrorEvent(type, init) {
-        initEvent(this, type);
-        init = init || {};
-        hide(this, 'message', init.message === undefined ? '' : String(init.message));
-        hide(this, 'error', init.error);
-    }
-
-    /* ---- listeners: EventTarget when the runtime has one, else this registry ---- */
-
-    var EventTarget = native.EventTarget;
-
-    function listenersOf(st, type) {
-        var l = st.listeners[type];
-        if (l === undefined) {
-            l = st.listeners[type] = [];
-        }
-        return l;
+    var eventClasses = [[MessageEvent, 'MessageEvent'], [CloseEvent, 'CloseEvent']];
+    for (var ci = 0; ci < eventClasses.length; ci++) {
+        Object.setPrototypeOf(eventClasses[ci][0].prototype, Event.prototype);
+        Object.setPrototypeOf(eventClasses[ci][0], Event);
+        hide(eventClasses[ci][0].prototype, Symbol.toStringTag, eventClasses[ci][1]);
     }
 
     function fire(ws, ev) {
-        if (EventTarget !== undefined) {
-            ws.dispatchEvent(ev);
-            return;
-        }
-        var st = ws[S];
-        ev.target = ws;
-        ev.currentTarget = ws;
-        var list = (st.listeners[ev.type] || []).slice();
-        for (var i = 0; i < list.length; i++) {
-            var l = list[i];
-            if (l.once) {
-                var all = st.listeners[ev.type], k = all.indexOf(l);
-                if (k >= 0) {
-                    all.splice(k, 1);
-                }
-            }
-            try {
-                if (typeof l.fn === 'function') {
-                    l.fn.call(ws, ev);
-                } else {
-                    l.fn.handleEvent(ev);
-                }
-            } catch (e) {
-                native.reportError(e);
-            }
+        try {
+            events._dispatch(ws, ev);
+        } catch (e) {
+            native.reportError(e);
         }
     }
 
@@ -128,9 +115,10 @@ function (native, global) {
 
     function newSocket() {
         var ws = Object.create(WebSocket.prototype);
+        events._initTarget(ws);
         ws[S] = {
             peer: null, accepted: false, released: false, link: 0, closedIn: false, closedOut: false,
-            errored: false, queue: [], scheduled: false, listeners: {}, binaryType: 'arraybuffer'
+            aborted: false, queue: [], scheduled: false, binaryType: 'arraybuffer'
         };
         return ws;
     }
@@ -157,26 +145,23 @@ function (native, global) {
         var st = ws[S];
         if (m.type === 'message') {
             if (!st.closedIn) {
-                fire(ws, new MessageEvent('message', { data: m.data }));
+                var me = trusted(MessageEvent.prototype, 'message');
+                hide(me, 'data', m.data);
+                fire(ws, me);
             }
         } else if (m.type === 'close') {
             if (st.closedIn) {
                 return;
             }
             st.closedIn = true;
-            fire(ws, new CloseEvent('close', { code: m.code, reason: m.reason, wasClean: m.wasClean }));
+            st.aborted = m.code === 1006; /* the peer is gone: later sends are dropped, as in workerd */
+            fire(ws, closeFields(trusted(CloseEvent.prototype, 'close'),
+                                 { code: m.code, reason: m.reason, wasClean: m.wasClean }));
             /* Answer a close the Worker did not answer itself (RFC 6455 5.5.1), as workerd does with its
              * web_socket_auto_reply_to_close behaviour; an abnormal closure has no one to answer. */
-            if (!st.closedOut && !st.errored) {
+            if (!st.closedOut && !st.aborted) {
                 st.closedOut = true;
-                if (m.code !== 1006) {
-                    transmit(st, { type: 'close', code: m.code, reason: '', wasClean: true });
-                }
-            }
-        } else if (m.type === 'error') {
-            if (!st.errored) {
-                st.errored = true;
-                fire(ws, new ErrorEvent('error', { message: m.message, error: new Error(m.message) }));
+                transmit(st, { type: 'close', code: m.code, reason: '', wasClean: true });
             }
         }
     }
@@ -227,7 +212,7 @@ function (native, global) {
         if (st.closedOut) {
             throw new TypeError("Can't call WebSocket send() after close().");
         }
-        if (st.errored || st.released) {
+        if (st.aborted || st.released) {
             return; /* the connection is gone: dropped silently, as the spec and workerd do */
         }
         if (!st.accepted) {
@@ -240,7 +225,7 @@ function (native, global) {
 
     hide(proto, 'close', function close(code, reason) {
         var st = state(this);
-        if (st.closedOut || st.errored || st.released) {
+        if (st.closedOut || st.aborted || st.released) {
             return;
         }
         if (!st.accepted) {
@@ -269,45 +254,16 @@ function (native, global) {
         transmit(st, { type: 'close', code: code === undefined ? 1005 : code, reason: reason || '', wasClean: true });
     });
 
-    if (EventTarget === undefined) {
-        hide(proto, 'addEventListener', function addEventListener(type, fn, options) {
-            var st = state(this);
-            if (fn === null || fn === undefined) {
-                return;
-            }
-            if (typeof fn !== 'function' && typeof fn !== 'object') {
-                throw new TypeError("Failed to execute 'addEventListener' on 'EventTarget': parameter 2 is not " +
-                                    "of type 'EventListener'.");
-            }
-            var list = listenersOf(st, String(type));
-            for (var i = 0; i < list.length; i++) {
-                if (list[i].fn === fn) {
-                    return;
-                }
-            }
-            list.push({ fn: fn, once: !!(options && typeof options === 'object' && options.once) });
-        });
-        hide(proto, 'removeEventListener', function removeEventListener(type, fn) {
-            var list = listenersOf(state(this), String(type));
-            for (var i = 0; i < list.length; i++) {
-                if (list[i].fn === fn) {
-                    list.splice(i, 1);
-                    return;
-                }
-            }
-        });
-        hide(proto, 'dispatchEvent', function dispatchEvent(ev) {
-            state(this);
-            fire(this, ev);
-            return true;
-        });
-    } else {
-        Object.setPrototypeOf(proto, EventTarget.prototype);
+    Object.setPrototypeOf(proto, EventTarget.prototype);
+    Object.setPrototypeOf(WebSocket, EventTarget);
+    var handlers = ['open', 'message', 'close', 'error'];
+    for (var hi = 0; hi < handlers.length; hi++) {
+        events._defineHandler(proto, handlers[hi]);
     }
 
     getter(proto, 'readyState', function () {
         var st = state(this);
-        return (st.closedIn && st.closedOut) || st.errored ? 3 : st.closedIn || st.closedOut ? 2 : 1;
+        return (st.closedIn && st.closedOut) || st.aborted ? 3 : st.closedIn || st.closedOut ? 2 : 1;
     });
     getter(proto, 'url', function () { state(this); return null; });
     getter(proto, 'protocol', function () { state(this); return null; });
@@ -377,8 +333,7 @@ function (native, global) {
     /* An event from the host for the released end ws: it reaches ws's peer like a local message. */
     function fromHost(ws, type, data, code, reason, wasClean) {
         var peer = ws[S].peer;
-        peer[S].queue.push({ type: type, data: data, code: code, reason: reason, wasClean: wasClean,
-                             message: reason });
+        peer[S].queue.push({ type: type, data: data, code: code, reason: reason, wasClean: wasClean });
         schedule(peer);
     }
 
