@@ -113,11 +113,29 @@ test('close is delivered with code, reason, wasClean and answered automatically'
   assertEquals(server.readyState, WebSocket.CLOSED);
 });
 
+test('WebSocket is an EventTarget; its events are Events; onmessage works', async () => {
+  const [client, server] = Object.values(new WebSocketPair());
+  assert(server instanceof EventTarget);
+  assert(Object.getPrototypeOf(WebSocket) === EventTarget);
+  client.accept();
+  server.accept();
+  const seen = [];
+  server.onmessage = (e) => seen.push(['on', e.data, e.isTrusted, e instanceof Event]);
+  server.addEventListener('message', (e) => seen.push(['listener', e.data]));
+  const done = nextEvent(server, 'message');
+  client.send('m');
+  await done;
+  assertEquals(seen, [['on', 'm', true, true], ['listener', 'm']]);
+});
+
 test('MessageEvent and CloseEvent can be constructed', () => {
   const m = new MessageEvent('message', { data: 'd' });
   assertEquals([m.type, m.data], ['message', 'd']);
   const c = new CloseEvent('close', { code: 1000, reason: 'r', wasClean: true });
   assertEquals([c.code, c.reason, c.wasClean], [1000, 'r', true]);
+  assert(m instanceof Event && c instanceof Event && !m.isTrusted);
+  assertEquals(Object.prototype.toString.call(c), '[object CloseEvent]');
+  assertThrows(() => new MessageEvent(), TypeError);
 });
 
 test('Response accepts a WebSocket only with status 101, and exposes it', () => {
