@@ -133,10 +133,12 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
     if (r->kind == EW__REQ_FETCH) {
         ew_response_t *resp = r->response;
         r->response = NULL;
+        r->in_callback = true; /* the host may drop a WebSocket hold in there: on_deliver frees r below */
         if (r->fetch_cb != NULL)
             r->fetch_cb(r->udata, resp, err);
         else
             ew_response_destroy(resp);
+        r->in_callback = false;
     } else {
         if (r->scheduled_cb != NULL)
             r->scheduled_cb(r->udata, r->outcome, err);
@@ -161,7 +163,7 @@ static void on_wait_cap(evutil_socket_t fd, short what, void *arg)
 void ew__req_release_ws(ew__isolate_t *iso, uint32_t req_id)
 {
     ew__req_t *r = ew__isolate_find_req(iso, req_id);
-    if (r != NULL && r->ws_holds > 0 && --r->ws_holds == 0)
+    if (r != NULL && r->ws_holds > 0 && --r->ws_holds == 0 && !r->in_callback)
         req_maybe_free(r);
 }
 

@@ -135,6 +135,7 @@ struct ew__req {
     bool pass_through;            /* passThroughOnException() was called */
     int wait_until;               /* waitUntil promises not settled yet */
     int ws_holds;                 /* WebSockets of this request still open to the host (websocket.c) */
+    bool in_callback;             /* the host's response callback is running (on_deliver) */
     struct event *deliver_ev;     /* fires the host's callback from the loop (owned) */
     struct event *wait_timer;     /* caps waitUntil work after delivery (owned) */
     ew_response_t *response;      /* made, waiting to be delivered (owned until delivered) */
