@@ -257,6 +257,11 @@ typedef struct ew_request {
     size_t nheaders;
     const void *body;           /* request body bytes, NULL when none */
     size_t body_len;
+    /* Added in 0.3 (zero-initialise the struct so that older callers keep working): */
+    const char *cf_json;        /* request.cf as a JSON object text (UTF-8, `cf_json_len` bytes, copied), e.g.
+                                   {"colo":"DFW","country":"US"}; NULL = an empty object. Not an object or
+                                   not JSON: EW_ERR_INVALID_ARG. Parsed when the script first reads it */
+    size_t cf_json_len;
 } ew_request_t;
 
 typedef struct ew_websocket ew_websocket_t;

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "cf.h"
 #include "http.h"
 #include "net/http1.h"
 #include "ws.h"
@@ -62,6 +63,7 @@ struct conn {
     ew__h1_parser_t parser;
     conn_state_t state;
     char peer[INET6_ADDRSTRLEN];
+    srv_cf_conn_t cf;            /* request.cf and the edge's headers (cf.c) */
 
     /* The request being assembled: method, URL and header bytes copied out of the input buffer. */
     char *head;                  /* owned: method \0 url \0 then header names and values */
@@ -70,6 +72,7 @@ struct conn {
     hdr_off_t *hdrs;             /* owned */
     ew_header_t *call_hdrs;      /* owned: the ew_header_t array of the request being dispatched */
     size_t call_cap;
+    size_t nreq_hdrs;            /* of call_hdrs, the client's (the edge's follow) */
     size_t nhdrs;
     uint8_t *body;               /* owned */
     size_t body_len, body_cap;
@@ -333,7 +336,7 @@ static void upgrade(conn_t *c, ew_response_t *resp)
     char accept[29];
     const char *why;
     bool not_upgrade;
-    int status = srv_ws_check_request(c->head, hdrs, c->nhdrs, accept, &why, &not_upgrade);
+    int status = srv_ws_check_request(c->head, hdrs, c->nreq_hdrs, accept, &why, &not_upgrade);
     if (status != 0) {
         ew_response_destroy(resp);
         if (not_upgrade)
@@ -480,34 +483,43 @@ static void dispatch(conn_t *c)
         event_del(c->deadline);
     if (dispatch_scheduled(c))
         return;
-    if (c->nhdrs + 1 > c->call_cap) { /* the array handed to the Worker, reused across requests */
-        ew_header_t *grown = realloc(c->call_hdrs, (c->nhdrs + 1) * sizeof(*grown));
+    size_t cap = c->nhdrs + SRV_CF_MAX_HEADERS;
+    if (cap > c->call_cap) { /* the array handed to the Worker, reused across requests */
+        ew_header_t *grown = realloc(c->call_hdrs, cap * sizeof(*grown));
         if (grown == NULL) {
             write_error(c, 503, "out of memory");
             return;
         }
         c->call_hdrs = grown;
-        c->call_cap = c->nhdrs + 1;
+        c->call_cap = cap;
     }
+    /* The client's headers, less those Cloudflare's edge owns, then the edge's own (cf.c). */
     ew_header_t *hdrs = c->call_hdrs;
+    size_t n = 0;
+    srv_cf_begin(&c->cf);
     for (size_t i = 0; i < c->nhdrs; i++) {
-        hdrs[i].name = c->head + c->hdrs[i].name;
-        hdrs[i].name_len = c->hdrs[i].name_len;
-        hdrs[i].value = c->head + c->hdrs[i].value;
-        hdrs[i].value_len = c->hdrs[i].value_len;
+        const char *name = c->head + c->hdrs[i].name, *value = c->head + c->hdrs[i].value;
+        if (srv_cf_take_header(&c->cf, name, c->hdrs[i].name_len, value, c->hdrs[i].value_len))
+            continue;
+        hdrs[n].name = name;
+        hdrs[n].name_len = c->hdrs[i].name_len;
+        hdrs[n].value = value;
+        hdrs[n].value_len = c->hdrs[i].value_len;
+        n++;
     }
-    /* CF-Connecting-IP, as Cloudflare's edge sets it. */
-    hdrs[c->nhdrs].name = "cf-connecting-ip";
-    hdrs[c->nhdrs].name_len = 16;
-    hdrs[c->nhdrs].value = c->peer;
-    hdrs[c->nhdrs].value_len = strlen(c->peer);
+    c->nreq_hdrs = n;
+    n += srv_cf_add_headers(&c->cf, hdrs + n, false);
+    size_t cf_len;
+    const char *cf = srv_cf_json(&c->cf, &cf_len);
     ew_request_t req = {
         .method = c->head,
         .url = c->head + c->url_off,
         .headers = hdrs,
-        .nheaders = c->nhdrs + 1,
+        .nheaders = n,
         .body = c->body_len ? c->body : NULL,
         .body_len = c->body_len,
+        .cf_json = cf,
+        .cf_json_len = cf_len,
     };
     /* Reading stays enabled (no epoll change per request): pipelined bytes wait in the input buffer,
      * bounded by its high watermark, and are parsed once the response is written. */
@@ -750,6 +762,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *) addr)->sin6_addr, c->peer, sizeof(c->peer));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    srv_cf_conn_init(&c->cf, &s->cfg.cf, c->peer, fd, "HTTP/1.1", "", "");
     c->next = s->conns;
     s->conns = c;
     s->nconns++;

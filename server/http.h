@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cf.h"
 #include "edgeworker.h"
 
 typedef struct srv_http srv_http_t;
@@ -23,6 +24,7 @@ typedef struct srv_http_config {
     uint32_t write_timeout_ms;  /* no write progress for this long closes the connection; 0 = 30000 */
     uint32_t max_connections;   /* open connections; more are refused (closed at once); 0 = 10000 */
     size_t max_ws_message;      /* bytes of one WebSocket message from a client -> close 1009; 0 = 1 MiB */
+    srv_cf_config_t cf;         /* request.cf and the Cloudflare headers (cf.h) */
     bool log_requests;          /* one line per request on stdout */
     bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
     bool test_scheduled;        /* GET /__scheduled?cron=…&time=… fires the scheduled handler (wrangler's

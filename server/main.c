@@ -3,6 +3,7 @@
  *
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
+ *             [--colo CODE] [--country CC] [--trust-cf-ipcountry]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -42,7 +43,10 @@ static void usage(FILE *f)
                "  --threads N           event-loop threads, each with its own isolates (default: the cores)\n"
                "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
-               "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n");
+               "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
+               "  --colo CODE           request.cf.colo and the CF-Ray suffix (default DFW)\n"
+               "  --country CC          request.cf.country and CF-IPCountry (default XX)\n"
+               "  --trust-cf-ipcountry  take the country from the client's CF-IPCountry header (behind a proxy)\n");
 }
 
 static bool parse_uint(const char *text, long max, long *out)
@@ -61,11 +65,14 @@ typedef struct cli {
     long port;                    /* -1: [dev] port, else 8787 */
     long idle_ms, request_ms, cpu_ms, threads;
     bool test_scheduled;
+    bool trust_ipcountry;
+    const char *colo, *country;
     project_opts_t project;
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
-                                          "--cpu-ms", "--env", "--var", "--persist-to"};
+                                          "--cpu-ms", "--env", "--var", "--persist-to", "--colo",
+                                          "--country"};
 
 static bool takes_value(const char *a)
 {
@@ -110,6 +117,18 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         vars[c->project.nvar_args++] = val;
+    } else if (strcmp(a, "--colo") == 0 || strcmp(a, "--country") == 0) {
+        bool colo = a[2] == 'c' && a[3] == 'o' && a[4] == 'l';
+        size_t n = strlen(val);
+        bool ok = colo ? n >= 3 && n <= 8 : n == 2;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (val[i] >= 'A' && val[i] <= 'Z') || (colo && val[i] >= '0' && val[i] <= '9');
+        if (!ok) {
+            fprintf(stderr, "ew-server: %s %s: expected %s\n", a, val,
+                    colo ? "3-8 upper-case letters or digits (e.g. DFW)" : "two upper-case letters (e.g. US)");
+            return 2;
+        }
+        *(colo ? &c->colo : &c->country) = val;
     } else if (strcmp(a, "--persist-to") == 0) {
         if (val[0] == '\0') {
             fprintf(stderr, "ew-server: --persist-to needs a folder\n");
@@ -135,6 +154,8 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
                 return rc;
         } else if (strcmp(a, "--test-scheduled") == 0) {
             c->test_scheduled = true;
+        } else if (strcmp(a, "--trust-cf-ipcountry") == 0) {
+            c->trust_ipcountry = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -171,6 +192,9 @@ static int run(const cli_t *c, project_t *project)
         .idle_timeout_ms = (uint32_t) c->idle_ms,
         .request_timeout_ms = (uint32_t) c->request_ms,
         .cpu_ms = (uint32_t) (c->cpu_ms ? c->cpu_ms : cfg->cpu_ms), /* --cpu-ms wins over [limits] */
+        .colo = c->colo,
+        .country = c->country,
+        .trust_ipcountry = c->trust_ipcountry,
     };
     return serve_run(&opts);
 }

@@ -199,6 +199,7 @@ static bool thread_setup(loop_thread_t *t)
         .log_requests = true,
         .reuse_port = true,
         .test_scheduled = o->test_scheduled,
+        .cf = {.colo = o->colo, .country = o->country, .trust_ipcountry = o->trust_ipcountry},
     };
     t->http = srv_http_start(t->base, t->worker, &hcfg);
     if (t->http == NULL)

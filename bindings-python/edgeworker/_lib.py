@@ -145,6 +145,8 @@ class ew_request_t(ctypes.Structure):
         ("nheaders", ctypes.c_size_t),
         ("body", ctypes.c_void_p),
         ("body_len", ctypes.c_size_t),
+        ("cf_json", ctypes.c_char_p),
+        ("cf_json_len", ctypes.c_size_t),
     ]
 
 
@@ -158,6 +160,7 @@ class ew_response_t(ctypes.Structure):
         ("body_len", ctypes.c_size_t),
         ("outcome", c_status),
         ("pass_through", ctypes.c_int),
+        ("websocket", ctypes.c_void_p),
     ]
 
 

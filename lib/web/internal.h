@@ -170,6 +170,9 @@ void ew__web_push_static(duk_context *ctx, const char *s);
         else                                                                                                 \
             duk_put_prop_literal((ctx), (to), key);                                                          \
     } while (0)
+/* json.c: true if the bytes are one JSON object (RFC 8259, UTF-8, surrounding whitespace allowed), nesting
+ * at most 64 deep. Allocates nothing. */
+bool ew__json_is_object(const char *s, size_t len);
 /* Reason phrase of an HTTP status ("" when unknown). */
 const char *ew__web_reason_phrase(int status);
 bool ew__http_is_token(const char *s, size_t len);
