@@ -105,6 +105,9 @@ typedef struct ew_runtime_config {
     uint32_t wait_until_ms;   /* wall time allowed for ctx.waitUntil work after the response (ms), 0 = 30000 */
     ew_log_fn log;            /* where log lines go; NULL = discarded */
     void *log_udata;          /* passed to `log` as is */
+    const char *ca_file;      /* PEM file of the CAs fetch() trusts for https (e.g. a private or test CA);
+                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied */
+    uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */

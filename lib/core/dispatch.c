@@ -70,6 +70,7 @@ static void req_free(ew__req_t *r)
     }
     iso->pending--;
     ew__timers_cancel_req(iso, r->id);
+    ew__fetch_cancel_req(iso, r->id);
     if (iso->running == r)
         iso->running = NULL;
     if (iso->abort_req == r)

@@ -320,6 +320,7 @@ void ew__isolate_destroy(ew__isolate_t *iso)
         return;
     ew__timers_cancel_all(iso);
     ew__bindings_cancel_all(iso);
+    ew__fetch_cancel_all(iso);
     ew__resources_cancel(iso);
     if (iso->ctx != NULL && !iso->dead) {
         /* duk_destroy_heap runs finalizers; keep the fatal jump armed around it. */

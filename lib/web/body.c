@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "url.h"
 
 #define USED_MESSAGE "Body has already been used. It can only be used once. Use tee() first if you need to read it twice."
 
@@ -67,6 +68,13 @@ bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type
                                        "cannot be used as a body.");
         duk_push_null(ctx);
         duk_put_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
+        return true;
+    }
+    /* URLSearchParams: its serialization, typed as a form. */
+    if (ew__url_is_search_params(ctx, idx)) {
+        ew__body_push_utf8(ctx, idx);
+        if (content_type != NULL && *content_type == NULL)
+            *content_type = "application/x-www-form-urlencoded;charset=UTF-8";
         return true;
     }
     /* Strings, and (WebIDL union fallback) any other value through ToString (ew__body_push_utf8). */

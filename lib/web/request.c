@@ -15,8 +15,8 @@
 #include "internal.h"
 #include "url.h"
 
-#define REQ_METHOD DUK_HIDDEN_SYMBOL("rm")
-#define REQ_URL DUK_HIDDEN_SYMBOL("ru")
+#define REQ_METHOD EW__WEB_METHOD
+#define REQ_URL EW__WEB_URL
 #define REQ_CF EW__WEB_CF
 
 static const char *const redirect_names[] = {"follow", "manual", "error"};

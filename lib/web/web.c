@@ -35,6 +35,7 @@ void ew__web_init(duk_context *ctx)
     ew__domexception_init(ctx, global);
     ew__encoding_init(ctx, global);
     ew__crypto_init(ctx, global);
+    ew__fetch_init(ctx, global);
     duk_pop(ctx);
 }
 
