@@ -758,5 +758,8 @@ void ew__fetch_init(duk_context *ctx, duk_idx_t global_idx)
     duk_push_literal(ctx, "name");
     duk_push_literal(ctx, "fetch");
     duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
+    duk_push_literal(ctx, "length");
+    duk_push_int(ctx, 1); /* WebIDL: one required argument */
+    duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
     ew__def_hidden_value(ctx, global_idx, "fetch");
 }

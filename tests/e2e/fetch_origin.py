@@ -17,7 +17,8 @@ Routes (path -> response):
   /reset                head announcing 100000 bytes, 1000 bytes, then a TCP reset
   /huge?n=BYTES         n bytes of 'x'
   /bad                  a response that is not HTTP
-  /hang                 head and nothing more, until the client goes away
+  /hang                 head and nothing more, until the client goes away (counted in closed_hangs)
+  /after-hang           200 once a /hang request has arrived
   /conn                 200 with the id of the TCP connection it came on (keep-alive checks)
 """
 import ctypes
@@ -182,10 +183,16 @@ class _Handler(socketserver.BaseRequestHandler):
         if path == "/bad":
             self.request.sendall(b"HTTP/1.1 2xx Nope\r\n\r\n")
             return False
+        if path == "/after-hang":  # answers once a /hang request has arrived (ordering without sleeps)
+            self.server.origin.hang_seen.wait(10)
+            return self.send(200, body_out(b"hang seen"))
         if path == "/hang":
+            self.server.origin.hang_seen.set()
             self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
             while self.request.recv(100):
                 pass
+            with self.server.origin.lock:
+                self.server.origin.closed_hangs += 1
             return False
         if path == "/conn":
             return self.send(200, body_out(b"%d" % self.conn_id))
@@ -204,6 +211,8 @@ class Origin:
         self.tls_context = tls_context
         self.lock = threading.Lock()
         self.conn_seq = 0
+        self.closed_hangs = 0  # /hang requests whose client went away
+        self.hang_seen = threading.Event()
         self.requests = []
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.origin = self

@@ -405,3 +405,44 @@ def test_bad_ca_file_is_refused(tmp_path):
     out = subprocess.run([str(pathlib.Path(Server.__init__.__globals__["SERVER"])), "--ca-file",
                           str(tmp_path / "missing.pem"), str(tmp_path / "w.js")], capture_output=True, text=True)
     assert out.returncode == 2 and "--ca-file" in out.stderr
+
+
+# --- lifetimes ----------------------------------------------------------------------------------------------
+
+def wait_for(cond, timeout=10):
+    import time
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_fetch_at_global_scope_is_refused(serve, origin):
+    s = serve("let e; try { fetch('http://127.0.0.1:%d/text'); } catch (x) { e = x; }\n"
+              "export default { fetch() { return new Response(e.name + ': ' + e.message); } };" % origin.port)
+    with urllib.request.urlopen(s.url, timeout=10) as r:
+        assert r.read().decode().startswith("Error: Disallowed operation called within global scope.")
+
+
+def test_pending_fetch_is_cancelled_when_its_request_ends(serve, origin):
+    s = serve("export default { async fetch(req) { const q = new URL(req.url).searchParams;\n"
+              "fetch(q.get('u'));  // never awaited\n"
+              "return new Response(await (await fetch(q.get('w'))).text()); } };")
+    before = origin.closed_hangs
+    origin.hang_seen.clear()
+    with urllib.request.urlopen(s.url + "/?u=" + urllib.parse.quote(o(origin, "/hang")) + "&w=" +
+                                urllib.parse.quote(o(origin, "/after-hang")), timeout=10) as r:
+        assert r.read() == b"hang seen"
+    # The hanging request reached the origin; its connection is closed once the Worker's request is over.
+    assert wait_for(lambda: origin.closed_hangs > before)
+
+
+def test_fetch_under_wait_until_completes_after_the_response(serve, origin):
+    s = serve("export default { fetch(req, env, ctx) { const u = new URL(req.url).searchParams.get('u');\n"
+              "ctx.waitUntil(fetch(u).then(r => r.text()).then(t => console.log('waited: ' + t)));\n"
+              "return new Response('answered'); } };")
+    with urllib.request.urlopen(s.url + "/?u=" + urllib.parse.quote(o(origin, "/slow")), timeout=10) as r:
+        assert r.read() == b"answered"
+    assert wait_for(lambda: "waited: ababababab" in "".join(s.output))
