@@ -15,8 +15,6 @@
  * A request sent on a pooled connection that the server closes before any response byte arrives (the
  * keep-alive race) is sent once more on a new connection.
  */
-#include "client.h"
-
 #include <errno.h>
 #include <stdarg.h>
 #include <netinet/in.h>
@@ -28,11 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/dns.h>
-#include <event2/event.h>
-#include <event2/util.h>
 
-#include "tls.h"
+#include "client_internal.h"
 
 #define DEFAULT_MAX_IDLE_PER_ORIGIN 6
 #define DEFAULT_MAX_IDLE 64
@@ -41,71 +36,15 @@
 #define READ_CHUNK 16384
 #define READ_BUDGET (256 * 1024) /* bytes read per readiness event before yielding to the loop */
 
-/* ALPN for the fetch client: HTTP/1.1 only until the HTTP/2 client exists (offering h2 would make h2
- * servers pick it). */
-static const char *const client_alpn[] = {"http/1.1", NULL};
+/* ALPN for the fetch client: HTTP/2 when the server speaks it, else HTTP/1.1. */
+static const char *const client_alpn[] = {"h2", "http/1.1", NULL};
 
-typedef struct conn conn_t;
-
-struct ew__net_client {
-    struct event_base *base;      /* borrowed */
-    struct evdns_base *dns;       /* owned; made on first lookup */
-    ew__tls_config_t *tls;        /* owned; made on first https request */
-    char *ca_file;                /* owned copy or NULL */
-    ew__net_client_config_t cfg;  /* with defaults filled in; cfg.ca_file points at ca_file */
-    conn_t *idle;                 /* idle pool, most recently used first */
-    uint32_t nidle;
-    ew__net_req_t *reqs;          /* requests in flight */
-};
-
-struct conn {
-    ew__net_client_t *client;
-    char *key;                    /* owned: origin key "s|host|port" (s = 'h' http, 't' https) */
-    int fd;
-    ew__tls_conn_t *tls;          /* owned; NULL for plain http */
-    struct event *rev, *wev;      /* owned: readable (persistent) / writable (added while waiting) */
-    struct event *timer;          /* owned: connect timeout, or idle timeout in the pool */
-    ew__h1_parser_t parser;
-    char *in;                     /* owned input buffer: bytes [in_off, in_len) not yet used by the parser */
-    size_t in_off, in_len, in_cap;
-    ew__net_req_t *req;           /* attached request; NULL when idle */
-    bool connecting, handshaking;
-    bool tls_wants_write;         /* a TLS read asked for writability */
-    conn_t *next;                 /* in client->idle */
-};
-
-struct ew__net_req {
-    ew__net_client_t *client;
-    ew__net_handler_t h;
-    void *udata;
-    char *method;                 /* owned */
-    char *host;                   /* owned: for DNS and TLS (IPv6 without brackets) */
-    char *key;                    /* owned: origin key */
-    uint16_t port;
-    bool https;
-    char *out;                    /* owned: serialized request (head and body) */
-    size_t out_len, out_off;
-    struct evutil_addrinfo *addrs;    /* owned: DNS result */
-    struct evutil_addrinfo *next_addr;
-    struct evdns_getaddrinfo_request *dns; /* in-flight lookup */
-    bool resolving;               /* inside or waiting for the lookup */
-    conn_t *conn;
-    struct event *ev;             /* owned: deferred start or deferred failure */
-    bool reused, got_bytes, retried, in_callback, cancelled, failed;
-    ew__net_error_t err;
-    char msg[320];
-    ew__net_req_t *next, *prev;   /* in client->reqs */
-};
-
-static void conn_close(conn_t *k);
 static void conn_attach(conn_t *k, ew__net_req_t *r);
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
 static void req_connect_next(ew__net_req_t *r);
 static void req_resolve(ew__net_req_t *r);
-static void req_fail(ew__net_req_t *r, ew__net_error_t err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* ---------------------------------------------------------------------------------------------------------
  * Client
@@ -135,16 +74,16 @@ ew__net_client_t *ew__net_client_create(struct event_base *base, const ew__net_c
     return c;
 }
 
-static void req_free(ew__net_req_t *r);
-
 void ew__net_client_destroy(ew__net_client_t *c)
 {
     if (c == NULL)
         return;
     while (c->reqs != NULL)
-        req_free(c->reqs);
+        ew__net_req_free(c->reqs);
     while (c->idle != NULL)
-        conn_close(c->idle);
+        ew__net_conn_close(c->idle);
+    while (c->h2conns != NULL)
+        ew__net_conn_close(c->h2conns);
     if (c->dns != NULL)
         evdns_base_free(c->dns, 0);
     ew__tls_config_destroy(c->tls);
@@ -157,7 +96,7 @@ uint32_t ew__net_client_idle_count(const ew__net_client_t *c)
     return c->nidle;
 }
 
-static struct timeval ms_tv(uint32_t ms)
+struct timeval ew__net_ms_tv(uint32_t ms)
 {
     struct timeval tv = {(time_t) (ms / 1000), (suseconds_t) ((ms % 1000) * 1000)};
     return tv;
@@ -197,6 +136,43 @@ static bool header_is_ours(const ew_header_t *h)
     return false;
 }
 
+/* Keeps the request's parts for HTTP/2: authority, target, and the headers (lower-cased names, one blob). */
+static bool keep_parts(ew__net_req_t *r, const ew__net_request_t *q)
+{
+    char port[8] = "";
+    if (q->port != (q->https ? 443 : 80))
+        snprintf(port, sizeof(port), ":%u", (unsigned) q->port);
+    size_t alen = strlen(q->host) + strlen(port) + 1;
+    r->authority = malloc(alen);
+    r->target = strdup(q->target);
+    size_t blob = 0;
+    for (size_t i = 0; i < q->nheaders; i++)
+        blob += q->headers[i].name_len + q->headers[i].value_len + 2;
+    r->hblob = malloc(blob ? blob : 1);
+    r->headers = calloc(q->nheaders ? q->nheaders : 1, sizeof(*r->headers));
+    if (r->authority == NULL || r->target == NULL || r->hblob == NULL || r->headers == NULL)
+        return false;
+    snprintf(r->authority, alen, "%s%s", q->host, port);
+    char *p = r->hblob;
+    for (size_t i = 0; i < q->nheaders; i++) {
+        const ew_header_t *h = &q->headers[i];
+        ew_header_t *d = &r->headers[r->nheaders++];
+        for (size_t j = 0; j < h->name_len; j++)
+            p[j] = (h->name[j] >= 'A' && h->name[j] <= 'Z') ? (char) (h->name[j] + 32) : h->name[j];
+        p[h->name_len] = '\0';
+        d->name = p;
+        d->name_len = h->name_len;
+        p += h->name_len + 1;
+        if (h->value_len > 0)
+            memcpy(p, h->value, h->value_len);
+        p[h->value_len] = '\0';
+        d->value = p;
+        d->value_len = h->value_len;
+        p += h->value_len + 1;
+    }
+    return true;
+}
+
 /* Serializes the request line, the headers and the body into r->out. */
 static bool serialize(ew__net_req_t *r, const ew__net_request_t *q)
 {
@@ -225,6 +201,9 @@ static bool serialize(ew__net_req_t *r, const ew__net_request_t *q)
         ok = OUT_STR(r, &cap, num);
     }
     ok = ok && OUT_LIT(r, &cap, "\r\n");
+    r->body_off = r->out_len;
+    r->body_len = q->body != NULL ? q->body_len : 0;
+    r->has_body = q->body != NULL;
     if (ok && q->body != NULL && q->body_len > 0)
         ok = out_append(r, &cap, q->body, q->body_len);
     return ok;
@@ -243,7 +222,7 @@ static void req_unlink(ew__net_req_t *r)
 }
 
 /* Frees the request; its connection, if any, is closed (a response cut short cannot be reused). */
-static void req_free(ew__net_req_t *r)
+void ew__net_req_free(ew__net_req_t *r)
 {
     req_unlink(r);
     if (r->dns != NULL) {
@@ -251,16 +230,27 @@ static void req_free(ew__net_req_t *r)
         r->dns = NULL;
         evdns_getaddrinfo_cancel(d); /* calls on_resolved with EVUTIL_EAI_CANCEL, which ignores it */
     }
-    if (r->conn != NULL) {
+    if (r->conn != NULL && r->conn->h2) {
+        ew__net_h2_detach(r);
+    } else if (r->conn != NULL) {
         conn_t *k = r->conn;
         k->req = NULL;
         r->conn = NULL;
-        conn_close(k);
+        ew__net_conn_close(k);
     }
     if (r->addrs != NULL)
         evutil_freeaddrinfo(r->addrs);
     if (r->ev != NULL)
         event_free(r->ev);
+    for (size_t i = 0; i < r->nrh; i++) {
+        free(r->rh[i].name);
+        free(r->rh[i].value);
+    }
+    free(r->rh);
+    free(r->authority);
+    free(r->target);
+    free(r->headers);
+    free(r->hblob);
     free(r->method);
     free(r->host);
     free(r->key);
@@ -276,18 +266,18 @@ void ew__net_request_cancel(ew__net_req_t *r)
         r->cancelled = true; /* freed by whoever made the callback, when it returns */
         return;
     }
-    req_free(r);
+    ew__net_req_free(r);
 }
 
 /* Delivers on_done and frees the request. The connection must already be detached (or is closed here). */
-static void req_finish(ew__net_req_t *r, ew__net_error_t err, const char *message)
+void ew__net_req_finish(ew__net_req_t *r, ew__net_error_t err, const char *message)
 {
     if (!r->cancelled) {
         r->in_callback = true;
         r->h.on_done(r->udata, err, message);
         r->in_callback = false;
     }
-    req_free(r);
+    ew__net_req_free(r);
 }
 
 static void on_deferred_fail(evutil_socket_t fd, short what, void *arg)
@@ -295,11 +285,11 @@ static void on_deferred_fail(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     ew__net_req_t *r = arg;
-    req_finish(r, r->err, r->msg);
+    ew__net_req_finish(r, r->err, r->msg);
 }
 
 /* Fails the request from the loop (never from inside the caller's stack): closes what it holds now. */
-static void req_fail(ew__net_req_t *r, ew__net_error_t err, const char *fmt, ...)
+void ew__net_req_fail(ew__net_req_t *r, ew__net_error_t err, const char *fmt, ...)
 {
     if (r->failed)
         return;
@@ -309,11 +299,13 @@ static void req_fail(ew__net_req_t *r, ew__net_error_t err, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
     va_end(ap);
-    if (r->conn != NULL) {
+    if (r->conn != NULL && r->conn->h2) {
+        ew__net_h2_detach(r);
+    } else if (r->conn != NULL) {
         conn_t *k = r->conn;
         k->req = NULL;
         r->conn = NULL;
-        conn_close(k);
+        ew__net_conn_close(k);
     }
     event_del(r->ev);
     event_assign(r->ev, r->client->base, -1, 0, on_deferred_fail, r);
@@ -324,10 +316,18 @@ static void req_fail(ew__net_req_t *r, ew__net_error_t err, const char *fmt, ...
  * Connections
  */
 
-static void conn_close(conn_t *k)
+void ew__net_conn_close(conn_t *k)
 {
     ew__net_client_t *c = k->client;
-    if (k->req == NULL) { /* idle: unlink from the pool */
+    if (k->h2) {
+        for (conn_t **pp = &c->h2conns; *pp != NULL; pp = &(*pp)->next) {
+            if (*pp == k) {
+                *pp = k->next;
+                break;
+            }
+        }
+        ew__net_h2_dispose(k);
+    } else if (k->req == NULL) { /* idle: unlink from the pool */
         for (conn_t **pp = &c->idle; *pp != NULL; pp = &(*pp)->next) {
             if (*pp == k) {
                 *pp = k->next;
@@ -375,7 +375,7 @@ static conn_t *conn_new(ew__net_req_t *r, int fd)
     k->timer = evtimer_new(r->client->base, conn_on_timer, k);
     if (k->key == NULL || k->rev == NULL || k->wev == NULL || k->timer == NULL) {
         k->fd = -1; /* the caller closes fd */
-        conn_close(k);
+        ew__net_conn_close(k);
         return NULL;
     }
     return k;
@@ -391,11 +391,11 @@ static void conn_release(conn_t *k)
         if (strcmp(o->key, k->key) == 0)
             same++;
     if (same >= c->cfg.max_idle_per_origin || c->nidle >= c->cfg.max_idle || k->in_len > k->in_off) {
-        conn_close(k);
+        ew__net_conn_close(k);
         return;
     }
     event_del(k->wev);
-    struct timeval tv = ms_tv(c->cfg.idle_timeout_ms);
+    struct timeval tv = ew__net_ms_tv(c->cfg.idle_timeout_ms);
     evtimer_add(k->timer, &tv);
     k->in_off = k->in_len = 0;
     k->next = c->idle;
@@ -419,35 +419,55 @@ static conn_t *pool_take(ew__net_client_t *c, const char *key)
     return NULL;
 }
 
+ssize_t ew__net_conn_read(conn_t *k, char *buf, size_t cap)
+{
+    if (k->tls != NULL) {
+        ssize_t n = ew__tls_read(k->tls, buf, cap);
+        k->tls_wants_write = n == EW__TLS_WANT_WRITE;
+        if (n == EW__TLS_WANT_WRITE)
+            event_add(k->wev, NULL);
+        if (n == EW__TLS_WANT_READ || n == EW__TLS_WANT_WRITE)
+            return -1;
+        return n == EW__TLS_ERROR ? -2 : n;
+    }
+    ssize_t n = recv(k->fd, buf, cap, 0);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+    return n;
+}
+
+ssize_t ew__net_conn_write(conn_t *k, const char *buf, size_t len)
+{
+    ssize_t w;
+    if (k->tls != NULL) {
+        w = ew__tls_write(k->tls, buf, len);
+        if (w == EW__TLS_WANT_WRITE || w == EW__TLS_WANT_READ)
+            w = -1;
+        else if (w < 0)
+            w = -2;
+    } else {
+        w = send(k->fd, buf, len, MSG_NOSIGNAL);
+        if (w < 0)
+            w = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+    }
+    if (w == -1)
+        event_add(k->wev, NULL);
+    return w;
+}
+
 /* Writes what is left of the request; waits for writability when the socket is full. */
 static void conn_flush(conn_t *k)
 {
     ew__net_req_t *r = k->req;
     while (r->out_off < r->out_len) {
-        size_t n = r->out_len - r->out_off;
-        ssize_t w;
-        if (k->tls != NULL) {
-            w = ew__tls_write(k->tls, r->out + r->out_off, n);
-            if (w == EW__TLS_WANT_WRITE || w == EW__TLS_WANT_READ) {
-                event_add(k->wev, NULL);
-                return;
-            }
-            if (w < 0) {
-                req_fail(r, EW__NET_ERR_LOST, "Network connection lost.");
-                return;
-            }
-        } else {
-            w = send(k->fd, r->out + r->out_off, n, MSG_NOSIGNAL);
-            if (w < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                    event_add(k->wev, NULL);
-                    return;
-                }
-                /* The server may have answered and closed (e.g. 413 before the whole body): read that. */
-                event_del(k->wev);
-                r->out_off = r->out_len;
-                return;
-            }
+        ssize_t w = ew__net_conn_write(k, r->out + r->out_off, r->out_len - r->out_off);
+        if (w == -1)
+            return;
+        if (w < 0) {
+            /* The server may have answered and closed (e.g. 413 before the whole body): read that. */
+            event_del(k->wev);
+            r->out_off = r->out_len;
+            return;
         }
         r->out_off += (size_t) w;
     }
@@ -473,7 +493,7 @@ static void conn_lost(conn_t *k)
     if (r->reused && !r->got_bytes && !r->retried) {
         k->req = NULL;
         r->conn = NULL;
-        conn_close(k);
+        ew__net_conn_close(k);
         r->retried = true;
         r->reused = false;
         if (r->addrs == NULL) {
@@ -484,29 +504,29 @@ static void conn_lost(conn_t *k)
         req_connect_next(r);
         return;
     }
-    req_fail(r, EW__NET_ERR_LOST, "Network connection lost.");
+    ew__net_req_fail(r, EW__NET_ERR_LOST, "Network connection lost.");
 }
 
-/* Callback wrappers: false when the owner cancelled the request inside (it is freed then). */
-static bool deliver_head(ew__net_req_t *r, const ew__h1_message_t *m)
+bool ew__net_deliver_head(ew__net_req_t *r, int status, const char *reason, size_t reason_len,
+                          const ew__h1_header_t *headers, size_t n)
 {
     r->in_callback = true;
-    r->h.on_head(r->udata, m->status, m->reason.ptr, m->reason.len, m->headers, m->nheaders);
+    r->h.on_head(r->udata, status, reason, reason_len, headers, n);
     r->in_callback = false;
     if (r->cancelled) {
-        req_free(r);
+        ew__net_req_free(r);
         return false;
     }
     return true;
 }
 
-static bool deliver_body(ew__net_req_t *r, const char *p, size_t n)
+bool ew__net_deliver_body(ew__net_req_t *r, const char *p, size_t n)
 {
     r->in_callback = true;
     r->h.on_body(r->udata, p, n);
     r->in_callback = false;
     if (r->cancelled) {
-        req_free(r);
+        ew__net_req_free(r);
         return false;
     }
     return true;
@@ -526,14 +546,16 @@ static bool conn_parse(conn_t *k)
             return true;
         case EW__H1_HEAD:
             if (k->parser.msg.status == 101) {
-                req_fail(r, EW__NET_ERR_PROTOCOL, "The server switched protocols, which this request did not ask for.");
+                ew__net_req_fail(r, EW__NET_ERR_PROTOCOL, "The server switched protocols, which this request did not ask for.");
                 return false;
             }
-            if (k->parser.msg.status >= 200 && !deliver_head(r, &k->parser.msg))
+            if (k->parser.msg.status >= 200 &&
+                !ew__net_deliver_head(r, k->parser.msg.status, k->parser.msg.reason.ptr, k->parser.msg.reason.len,
+                                      k->parser.msg.headers, k->parser.msg.nheaders))
                 return false;
             break;
         case EW__H1_BODY:
-            if (!deliver_body(r, body.ptr, body.len))
+            if (!ew__net_deliver_body(r, body.ptr, body.len))
                 return false;
             break;
         case EW__H1_DONE:
@@ -547,13 +569,13 @@ static bool conn_parse(conn_t *k)
                     conn_release(k);
                 else {
                     k->req = NULL;
-                    conn_close(k);
+                    ew__net_conn_close(k);
                 }
-                req_finish(r, EW__NET_OK, "");
+                ew__net_req_finish(r, EW__NET_OK, "");
             }
             return false;
         default: /* EW__H1_ERROR */
-            req_fail(r, EW__NET_ERR_PROTOCOL, "The server sent an invalid HTTP response (%s).",
+            ew__net_req_fail(r, EW__NET_ERR_PROTOCOL, "The server sent an invalid HTTP response (%s).",
                      k->parser.error_reason ? k->parser.error_reason : "malformed");
             return false;
         }
@@ -577,33 +599,18 @@ static void conn_read_active(conn_t *k)
             size_t want = k->in_cap ? k->in_cap * 2 : READ_CHUNK * 2;
             char *grown = realloc(k->in, want);
             if (grown == NULL) {
-                req_fail(k->req, EW__NET_ERR_NOMEM, "Out of memory reading the response.");
+                ew__net_req_fail(k->req, EW__NET_ERR_NOMEM, "Out of memory reading the response.");
                 return;
             }
             k->in = grown;
             k->in_cap = want;
         }
-        ssize_t n;
-        if (k->tls != NULL) {
-            n = ew__tls_read(k->tls, k->in + k->in_len, k->in_cap - k->in_len);
-            k->tls_wants_write = n == EW__TLS_WANT_WRITE;
-            if (n == EW__TLS_WANT_READ || n == EW__TLS_WANT_WRITE) {
-                if (n == EW__TLS_WANT_WRITE)
-                    event_add(k->wev, NULL);
-                return;
-            }
-            if (n == EW__TLS_ERROR) {
-                conn_lost(k);
-                return;
-            }
-        } else {
-            n = recv(k->fd, k->in + k->in_len, k->in_cap - k->in_len, 0);
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-                return;
-            if (n < 0) {
-                conn_lost(k);
-                return;
-            }
+        ssize_t n = ew__net_conn_read(k, k->in + k->in_len, k->in_cap - k->in_len);
+        if (n == -1)
+            return;
+        if (n < 0) {
+            conn_lost(k);
+            return;
         }
         if (n == 0) { /* EOF: ends a close-delimited body, or cuts the response short */
             ew__net_req_t *r = k->req;
@@ -611,8 +618,8 @@ static void conn_read_active(conn_t *k)
             if (fin == EW__H1_DONE && k->parser.msg.status >= 200) {
                 r->conn = NULL;
                 k->req = NULL;
-                conn_close(k);
-                req_finish(r, EW__NET_OK, "");
+                ew__net_conn_close(k);
+                ew__net_req_finish(r, EW__NET_OK, "");
             } else {
                 conn_lost(k);
             }
@@ -644,11 +651,16 @@ static void conn_handshake(conn_t *k)
     evtimer_del(k->timer);
     ew__net_req_t *r = k->req;
     if (rc != 0) {
-        req_fail(r, EW__NET_ERR_TLS, "TLS handshake with %s failed: %s.", r->host, ew__tls_conn_error(k->tls));
+        ew__net_req_fail(r, EW__NET_ERR_TLS, "TLS handshake with %s failed: %s.", r->host, ew__tls_conn_error(k->tls));
         return;
     }
     k->handshaking = false;
     event_del(k->wev);
+    const char *alpn = ew__tls_alpn(k->tls);
+    if (alpn != NULL && strcmp(alpn, "h2") == 0) {
+        ew__net_h2_start(k, r);
+        return;
+    }
     conn_attach(k, r);
 }
 
@@ -664,7 +676,7 @@ static void conn_connected(conn_t *k)
         snprintf(r->msg, sizeof(r->msg), "%s", strerror(soerr));
         k->req = NULL;
         r->conn = NULL;
-        conn_close(k);
+        ew__net_conn_close(k);
         req_connect_next(r);
         return;
     }
@@ -675,13 +687,13 @@ static void conn_connected(conn_t *k)
             char err[256];
             r->client->tls = ew__tls_config_client(r->client->cfg.ca_file, client_alpn, err, sizeof(err));
             if (r->client->tls == NULL) {
-                req_fail(r, EW__NET_ERR_TLS, "TLS set-up failed: %s.", err);
+                ew__net_req_fail(r, EW__NET_ERR_TLS, "TLS set-up failed: %s.", err);
                 return;
             }
         }
         k->tls = ew__tls_conn_client(r->client->tls, k->fd, r->host);
         if (k->tls == NULL) {
-            req_fail(r, EW__NET_ERR_NOMEM, "Out of memory starting TLS.");
+            ew__net_req_fail(r, EW__NET_ERR_NOMEM, "Out of memory starting TLS.");
             return;
         }
         k->handshaking = true;
@@ -697,6 +709,15 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     conn_t *k = arg;
+    if (k->h2) {
+        if (k->tls_wants_write) {
+            k->tls_wants_write = false;
+            ew__net_h2_on_read(k);
+        } else {
+            ew__net_h2_flush(k);
+        }
+        return;
+    }
     if (k->req == NULL) {
         event_del(k->wev);
         return;
@@ -718,8 +739,12 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     conn_t *k = arg;
+    if (k->h2) {
+        ew__net_h2_on_read(k);
+        return;
+    }
     if (k->req == NULL) { /* idle: the server closed it, or sent bytes nobody asked for */
-        conn_close(k);
+        ew__net_conn_close(k);
         return;
     }
     if (k->handshaking)
@@ -734,17 +759,17 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
     (void) what;
     conn_t *k = arg;
     ew__net_req_t *r = k->req;
-    if (r == NULL) { /* idle timeout */
-        conn_close(k);
+    if (r == NULL || k->h2) { /* idle timeout */
+        ew__net_conn_close(k);
         return;
     }
     /* connect or handshake timeout: next address, or fail */
     bool handshake = k->handshaking;
     k->req = NULL;
     r->conn = NULL;
-    conn_close(k);
+    ew__net_conn_close(k);
     if (handshake) {
-        req_fail(r, EW__NET_ERR_TLS, "TLS handshake with %s timed out.", r->host);
+        ew__net_req_fail(r, EW__NET_ERR_TLS, "TLS handshake with %s timed out.", r->host);
         return;
     }
     snprintf(r->msg, sizeof(r->msg), "connection timed out");
@@ -776,20 +801,20 @@ static void req_connect_next(ew__net_req_t *r)
         conn_t *k = conn_new(r, fd);
         if (k == NULL) {
             close(fd);
-            req_fail(r, EW__NET_ERR_NOMEM, "Out of memory connecting.");
+            ew__net_req_fail(r, EW__NET_ERR_NOMEM, "Out of memory connecting.");
             return;
         }
         k->connecting = true;
         k->req = r;
         r->conn = k;
-        struct timeval tv = ms_tv(r->client->cfg.connect_timeout_ms);
+        struct timeval tv = ew__net_ms_tv(r->client->cfg.connect_timeout_ms);
         evtimer_add(k->timer, &tv);
         event_add(k->wev, NULL);
         return;
     }
     char why[sizeof(r->msg)]; /* req_fail writes r->msg */
     snprintf(why, sizeof(why), "%s", r->msg[0] ? r->msg : "no address");
-    req_fail(r, EW__NET_ERR_CONNECT, "Could not connect to %s port %u: %s.", r->host, (unsigned) r->port, why);
+    ew__net_req_fail(r, EW__NET_ERR_CONNECT, "Could not connect to %s port %u: %s.", r->host, (unsigned) r->port, why);
 }
 
 static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
@@ -802,7 +827,7 @@ static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
     if (result != 0 || res == NULL) {
         if (res != NULL)
             evutil_freeaddrinfo(res);
-        req_fail(r, EW__NET_ERR_DNS, "DNS lookup failed for %s: %s.", r->host,
+        ew__net_req_fail(r, EW__NET_ERR_DNS, "DNS lookup failed for %s: %s.", r->host,
                  result == EVUTIL_EAI_NONAME || result == EVUTIL_EAI_NODATA ? "no such host"
                                                                               : evutil_gai_strerror(result));
         return;
@@ -824,7 +849,7 @@ static void req_resolve(ew__net_req_t *r)
     ew__net_client_t *c = r->client;
     /* RFC 6761 6.4: names under .invalid never resolve; answering at once spares a resolver round trip. */
     if (ends_with_ci(r->host, ".invalid") || strcasecmp(r->host, "invalid") == 0) {
-        req_fail(r, EW__NET_ERR_DNS, "DNS lookup failed for %s: no such host.", r->host);
+        ew__net_req_fail(r, EW__NET_ERR_DNS, "DNS lookup failed for %s: no such host.", r->host);
         return;
     }
     if (c->dns == NULL) {
@@ -836,7 +861,7 @@ static void req_resolve(ew__net_req_t *r)
                 (void) evdns_base_load_hosts(c->dns, NULL);
         }
         if (c->dns == NULL) {
-            req_fail(r, EW__NET_ERR_NOMEM, "DNS resolver could not be set up.");
+            ew__net_req_fail(r, EW__NET_ERR_NOMEM, "DNS resolver could not be set up.");
             return;
         }
         (void) evdns_base_set_option(c->dns, "timeout:", "3");
@@ -862,7 +887,13 @@ static void on_start(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     ew__net_req_t *r = arg;
-    conn_t *k = pool_take(r->client, r->key);
+    conn_t *k = r->https ? ew__net_h2_find(r->client, r->key) : NULL;
+    if (k != NULL) {
+        r->reused = true;
+        ew__net_h2_attach(k, r);
+        return;
+    }
+    k = pool_take(r->client, r->key);
     if (k != NULL) {
         r->reused = true;
         conn_attach(k, r);
@@ -891,8 +922,9 @@ ew__net_req_t *ew__net_request_start(ew__net_client_t *c, const ew__net_request_
     size_t klen = hl + 16;
     r->key = malloc(klen);
     r->ev = event_new(c->base, -1, 0, on_start, r);
-    if (r->host == NULL || r->method == NULL || r->key == NULL || r->ev == NULL || !serialize(r, q)) {
-        req_free(r);
+    if (r->host == NULL || r->method == NULL || r->key == NULL || r->ev == NULL || !serialize(r, q) ||
+        !keep_parts(r, q)) {
+        ew__net_req_free(r);
         return NULL;
     }
     snprintf(r->key, klen, "%c|%s|%u", q->https ? 't' : 'h', r->host, (unsigned) q->port);
