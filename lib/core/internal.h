@@ -177,6 +177,18 @@ void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c
  * without iterator objects (on a heap without them, arrays and strings are walked directly). */
 void ew__collections_init(duk_context *ctx);
 
+/* Map and Set for C code outside the collection files (structuredClone). Kinds: */
+enum { EW__COLL_NONE = 0, EW__COLL_MAP = 1, EW__COLL_SET = 2 };
+/* EW__COLL_MAP / _SET if the value at idx is a Map / Set (subclass instances too), else EW__COLL_NONE. */
+int ew__collection_kind(duk_context *ctx, duk_idx_t idx);
+/* Pushes a snapshot of the entries of the Map or Set at idx as one array: [k0, v0, k1, v1, ...] for a Map,
+ * [k0, k1, ...] for a Set. Runs no script. */
+void ew__collection_push_entries(duk_context *ctx, duk_idx_t idx);
+/* Pushes a new, empty %Map% or %Set% (kind EW__COLL_MAP / _SET). */
+void ew__collection_push_new(duk_context *ctx, int kind);
+/* Adds key (and value, for a Map) to the collection at obj as set()/add() would, without calling them. */
+void ew__collection_add(duk_context *ctx, duk_idx_t obj, duk_idx_t key, duk_idx_t value);
+
 /* ---------------------------------------------------------------------------------------------------------
  * ES2015+ library built-ins (builtin_*.c; their shared declarations are in builtins.h)
  */

@@ -37,6 +37,7 @@ void ew__web_init(duk_context *ctx)
     ew__encoding_init(ctx, global);
     ew__crypto_init(ctx, global);
     ew__lazy_init(ctx, global);
+    ew__clone_init(ctx, global);
     duk_pop(ctx);
 }
 
