@@ -140,6 +140,9 @@ bool ew__isolate_aborting(duk_context *ctx);
  * (a bare test heap logs nowhere). */
 void ew__isolate_log(duk_context *ctx, ew_log_level_t level, const char *msg, size_t len);
 
+/* Frees a streamed body (ew_response_destroy calls it): cancels the stream if it has not ended. */
+void ew__body_stream_destroy(ew_body_t *body);
+
 /* Runs fn(ctx, udata) in the heap for C code that may be outside any JavaScript frame (a libevent callback
  * of a stream producer or consumer): outside, it enters charged to request req_id (0 or a finished request:
  * detached), makes a protected call, drains the microtasks and settles (ew__isolate_settle); inside JS (a

@@ -667,15 +667,19 @@ function (native, global) {
             return;
         }
         c.pulling = true;
-        upon(c.pullAlgorithm(c), function () {
-            c.pulling = false;
-            if (c.pullAgain) {
-                c.pullAgain = false;
-                defaultControllerCallPullIfNeeded(c);
+        var r = {
+            ok() {
+                c.pulling = false;
+                if (c.pullAgain) {
+                    c.pullAgain = false;
+                    defaultControllerCallPullIfNeeded(c);
+                }
+            },
+            fail(e) {
+                defaultControllerError(c, e);
             }
-        }, function (e) {
-            defaultControllerError(c, e);
-        });
+        };
+        upon(c.pullAlgorithm(c), r.ok, r.fail);
     }
 
     function defaultControllerClearAlgorithms(c) {
@@ -864,15 +868,19 @@ function (native, global) {
             return;
         }
         c.pulling = true;
-        upon(c.pullAlgorithm(c), function () {
-            c.pulling = false;
-            if (c.pullAgain) {
-                c.pullAgain = false;
-                byteControllerCallPullIfNeeded(c);
+        var r = {
+            ok() {
+                c.pulling = false;
+                if (c.pullAgain) {
+                    c.pullAgain = false;
+                    byteControllerCallPullIfNeeded(c);
+                }
+            },
+            fail(e) {
+                byteControllerError(c, e);
             }
-        }, function (e) {
-            byteControllerError(c, e);
-        });
+        };
+        upon(c.pullAlgorithm(c), r.ok, r.fail);
     }
 
     function byteControllerClearAlgorithms(c) {
@@ -1677,18 +1685,19 @@ function (native, global) {
             error: function () { checkStates(); }
         };
 
+        var readyOk = ({
+            ok() {
+                if (!checkStates()) {
+                    defaultReaderRead(reader, pipeRequest);
+                }
+            }
+        }).ok;
+
         function pump() {
             if (checkStates()) {
                 return;
             }
-            upon(writer.readyPromise, function () {
-                if (checkStates()) {
-                    return;
-                }
-                defaultReaderRead(reader, pipeRequest);
-            }, function () {
-                checkStates();
-            });
+            upon(writer.readyPromise, readyOk, checkStates);
         }
 
         pump();
@@ -1764,8 +1773,12 @@ function (native, global) {
             } catch (e) {
                 return rejected(e);
             }
-            var run = function () { return iterNextSteps(it); };
-            it.ongoing = it.ongoing ? transform(it.ongoing, run, run) : run();
+            if (!it.ongoing) {
+                it.ongoing = iterNextSteps(it);
+                return it.ongoing;
+            }
+            var run = ({ run() { return iterNextSteps(it); } }).run;
+            it.ongoing = transform(it.ongoing, run, run);
             return it.ongoing;
         },
         'return': function (value) {
@@ -2503,20 +2516,24 @@ function (native, global) {
     function writableControllerProcessWrite(c, chunk) {
         var stream = c.stream;
         writableStreamMarkFirstWriteRequestInFlight(stream);
-        upon(c.writeAlgorithm(chunk, c), function () {
-            writableStreamFinishInFlightWrite(stream);
-            var state = stream.state;
-            dequeueValue(c);
-            if (!writableStreamCloseQueuedOrInFlight(stream) && state === 'writable') {
-                writableStreamUpdateBackpressure(stream, writableControllerGetBackpressure(c));
+        var r = {
+            ok() {
+                writableStreamFinishInFlightWrite(stream);
+                var state = stream.state;
+                dequeueValue(c);
+                if (!writableStreamCloseQueuedOrInFlight(stream) && state === 'writable') {
+                    writableStreamUpdateBackpressure(stream, writableControllerGetBackpressure(c));
+                }
+                writableControllerAdvanceQueueIfNeeded(c);
+            },
+            fail(reason) {
+                if (stream.state === 'writable') {
+                    writableControllerClearAlgorithms(c);
+                }
+                writableStreamFinishInFlightWriteWithError(stream, reason);
             }
-            writableControllerAdvanceQueueIfNeeded(c);
-        }, function (reason) {
-            if (stream.state === 'writable') {
-                writableControllerClearAlgorithms(c);
-            }
-            writableStreamFinishInFlightWriteWithError(stream, reason);
-        });
+        };
+        upon(c.writeAlgorithm(chunk, c), r.ok, r.fail);
     }
 
     function writableControllerGetBackpressure(c) {
@@ -2783,10 +2800,12 @@ function (native, global) {
     }
 
     function tsControllerPerformTransform(c, chunk) {
-        return transform(c.transformAlgorithm(chunk, c), undefined, function (r) {
-            tsError(c.stream, r);
-            throw r;
-        });
+        return transform(c.transformAlgorithm(chunk, c), undefined, ({
+            fail(r) {
+                tsError(c.stream, r);
+                throw r;
+            }
+        }).fail);
     }
 
     function tsControllerTerminate(c) {
@@ -2800,13 +2819,15 @@ function (native, global) {
     function tsSinkWrite(ts, chunk) {
         var c = ts.controller;
         if (ts.backpressure) {
-            return transform(ts.backpressureChangePromise, function () {
-                var writable = ts.writable;
-                if (writable.state === 'erroring') {
-                    throw writable.storedError;
+            return transform(ts.backpressureChangePromise, ({
+                ok() {
+                    var writable = ts.writable;
+                    if (writable.state === 'erroring') {
+                        throw writable.storedError;
+                    }
+                    return tsControllerPerformTransform(c, chunk);
                 }
-                return tsControllerPerformTransform(c, chunk);
-            });
+            }).ok);
         }
         return tsControllerPerformTransform(c, chunk);
     }
