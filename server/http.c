@@ -5,7 +5,12 @@
  * buffer and are parsed once the previous response is written, so responses keep their order):
  *
  *   READ_HEAD ──head──> READ_BODY ──done──> IN_WORKER ──response──> WRITING ──drained──> READ_HEAD (keep-alive)
- *        └──────────── error: 4xx/5xx with Connection: close, then CLOSING ───────────────┘        or close
+ *        │                                            └─stream body─> STREAMING ─end─┘                or close
+ *        └──────────── error: 4xx/5xx with Connection: close, then CLOSING ───────────────┘
+ *
+ * A response whose body is a ReadableStream (ew_worker_fetch_stream gives it with resp->body_stream) goes
+ * out with chunked transfer encoding as the Worker produces it, pulled one chunk at a time while the
+ * socket's output buffer is below STREAM_HIGH.
  *
  * The parser (lib/net/http1.c) works on the pulled-up input buffer; the head's slices are copied into the
  * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker
@@ -31,7 +36,13 @@
 #include "net/http1.h"
 #include "ws.h"
 
-typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, WRITING, CLOSING, LINGER } conn_state_t;
+typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, CLOSING, LINGER } conn_state_t;
+
+/* A streamed body is read from the Worker while less than this is waiting to go out to the socket, and
+ * resumes when the socket has taken all but STREAM_LOW of it: the Worker's writer waits meanwhile
+ * (back-pressure), so memory per streaming connection stays around these figures. */
+#define STREAM_HIGH (256 * 1024)
+#define STREAM_LOW (64 * 1024)
 
 typedef struct conn conn_t;
 
@@ -78,12 +89,17 @@ struct conn {
     size_t body_len, body_cap;
     bool keep_alive;
     bool is_head;
+    bool http10;                 /* the request was HTTP/1.0: a streamed body is delimited by closing */
+    ew_response_t *stream_resp;  /* owned while STREAMING: the response whose body_stream is being sent */
+    bool body_reading;           /* an ew_body_read is pending */
     struct timespec started;
     conn_t *next;
 };
 
 static void conn_read_loop(conn_t *c);
 static void conn_close(conn_t *c);
+static void conn_free(conn_t *c);
+static void maybe_drained(srv_http_t *s);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Small helpers
@@ -217,6 +233,7 @@ static void free_response_body(const void *data, size_t len, void *arg)
 static void response_sent(conn_t *c);
 
 static void write_error(conn_t *c, int status, const char *why);
+static void stream_start(conn_t *c, ew_response_t *resp);
 
 static void write_response(conn_t *c, ew_response_t *resp)
 {
@@ -246,6 +263,18 @@ static void write_response(conn_t *c, ew_response_t *resp)
         evbuffer_add(out, "\r\n", 2);
     }
     bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
+    if (resp->body_stream != NULL && !no_body && !c->is_head) {
+        if (c->http10)
+            c->keep_alive = false; /* the end of the body is the end of the connection */
+        else
+            evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+        if (!c->keep_alive)
+            evbuffer_add(out, "connection: close\r\n", 19);
+        evbuffer_add(out, "\r\n", 2);
+        log_request(c, resp->status, reason);
+        stream_start(c, resp);
+        return;
+    }
     if (!no_body) {
         nlen = format_uint(num, (unsigned long) resp->body_len);
         evbuffer_add(out, "content-length: ", 16);
@@ -272,6 +301,93 @@ static void write_response(conn_t *c, ew_response_t *resp)
         return;
     }
     bufferevent_write_buffer(c->bev, out);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Streamed bodies: chunked transfer encoding, pulled from the Worker while the socket keeps up
+ */
+
+static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status);
+
+/* Reads the next chunk unless one is pending or enough is waiting for the socket. */
+static void stream_pump(conn_t *c)
+{
+    if (c->body_reading || c->stream_resp == NULL || c->bev == NULL)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= STREAM_HIGH)
+        return; /* on_write calls again once the socket has taken most of it */
+    c->body_reading = true;
+    if (ew_body_read(c->stream_resp->body_stream, on_body_chunk, c) != EW_OK) {
+        c->body_reading = false;
+        c->keep_alive = false;
+        conn_close(c);
+    }
+}
+
+static void stream_start(conn_t *c, ew_response_t *resp)
+{
+    c->state = STREAMING;
+    c->stream_resp = resp;
+    bufferevent_write_buffer(c->bev, c->outq);
+    bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
+    stream_pump(c);
+}
+
+static void stream_end(conn_t *c)
+{
+    ew_response_destroy(c->stream_resp);
+    c->stream_resp = NULL;
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    c->state = WRITING;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        response_sent(c);
+}
+
+static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status)
+{
+    conn_t *c = udata;
+    c->body_reading = false;
+    if (c->bev == NULL) { /* the client left: conn_close kept the conn for this callback */
+        srv_http_t *s = c->srv;
+        conn_free(c);
+        maybe_drained(s);
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (status != EW_OK) {
+        /* Headers are out: the only way to tell the client is to end the connection without the final
+         * chunk, so that it sees a truncated body rather than a complete one. */
+        c->keep_alive = false;
+        conn_close(c);
+        return;
+    }
+    if (data == NULL) {
+        if (!c->http10)
+            evbuffer_add(out, "0\r\n\r\n", 5);
+        stream_end(c);
+        return;
+    }
+    if (!c->http10) {
+        char head[24];
+        static const char hex[] = "0123456789abcdef";
+        size_t n = 0;
+        char tmp[20];
+        size_t v = len;
+        do {
+            tmp[n++] = hex[v & 15];
+            v >>= 4;
+        } while (v > 0);
+        for (size_t i = 0; i < n; i++)
+            head[i] = tmp[n - 1 - i];
+        head[n++] = '\r';
+        head[n++] = '\n';
+        evbuffer_add(out, head, n);
+        evbuffer_add(out, data, len);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add(out, data, len);
+    }
+    stream_pump(c);
 }
 
 /* Answers a protocol error with a short text body and closes after writing. */
@@ -307,6 +423,7 @@ static void conn_free(conn_t *c)
         }
     }
     ew__h1_parser_dispose(&c->parser);
+    ew_response_destroy(c->stream_resp); /* cancels the Worker's stream if it had not ended */
     if (c->outq != NULL)
         evbuffer_free(c->outq);
     if (c->deadline != NULL)
@@ -524,7 +641,7 @@ static void dispatch(conn_t *c)
     /* Reading stays enabled (no epoll change per request): pipelined bytes wait in the input buffer,
      * bounded by its high watermark, and are parsed once the response is written. */
     c->state = IN_WORKER;
-    ew_status_t st = ew_worker_fetch(c->srv->worker, &req, on_worker_response, c);
+    ew_status_t st = ew_worker_fetch_stream(c->srv->worker, &req, on_worker_response, c);
     if (st != EW_OK)
         write_error(c, st == EW_ERR_INVALID_ARG ? 400 : 503, ew_status_name(st));
 }
@@ -541,6 +658,7 @@ static bool take_head(conn_t *c, const ew__h1_message_t *m)
     if (head_put(c, m->method.ptr, m->method.len) == UINT32_MAX)
         return false;
     c->is_head = m->method.len == 4 && memcmp(m->method.ptr, "HEAD", 4) == 0;
+    c->http10 = m->version_minor == 0;
     c->keep_alive = m->keep_alive && !c->srv->draining;
     /* Absolute URL: absolute-form targets as sent, origin-form ones behind http://Host. */
     bool absolute = m->target.len > 0 && m->target.ptr[0] != '/' && m->target.ptr[0] != '*';
@@ -661,6 +779,8 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
     if (c->state == WRITING)
         response_sent(c);
+    else if (c->state == STREAMING)
+        stream_pump(c); /* the socket took most of what was waiting: read on */
 }
 
 /* The response is out: close, or wait for (or parse the already buffered) next request. */
@@ -682,7 +802,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     conn_t *c = arg;
     if (what & BEV_EVENT_EOF) {
         /* A half-closed client may still wait for the response to what it sent. */
-        if (c->state == IN_WORKER || c->state == WRITING)
+        if (c->state == IN_WORKER || c->state == WRITING || c->state == STREAMING)
             return;
         if (c->state == READ_BODY || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
             conn_close(c);
@@ -714,6 +834,8 @@ static void conn_close(conn_t *c)
     }
     if (c->state == IN_WORKER)
         return; /* on_worker_response frees it */
+    if (c->state == STREAMING && c->body_reading)
+        return; /* on_body_chunk frees it */
     conn_free(c);
     maybe_drained(s);
 }

@@ -42,6 +42,8 @@ static void usage(FILE *f)
                "  --port N              TCP port (default 8787, or [dev] port; 0 picks a free one)\n"
                "  --threads N           event-loop threads, each with its own isolates (default: the cores)\n"
                "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
+               "  --ca-file FILE        PEM file of the CAs fetch() trusts for https (default: $EW_CA_FILE, else\n"
+               "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
                "  --colo CODE           request.cf.colo and the CF-Ray suffix (default DFW)\n"
@@ -64,6 +66,7 @@ typedef struct cli {
     const char *ip;               /* NULL: [dev] ip, else 127.0.0.1 */
     long port;                    /* -1: [dev] port, else 8787 */
     long idle_ms, request_ms, cpu_ms, threads;
+    const char *ca_file;          /* NULL: $EW_CA_FILE, else the system bundle */
     bool test_scheduled;
     bool trust_ipcountry;
     const char *colo, *country;
@@ -71,8 +74,8 @@ typedef struct cli {
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
-                                          "--cpu-ms", "--env", "--var", "--persist-to", "--colo",
-                                          "--country"};
+                                          "--cpu-ms", "--env", "--var", "--persist-to", "--ca-file",
+                                          "--colo", "--country"};
 
 static bool takes_value(const char *a)
 {
@@ -129,6 +132,12 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         *(colo ? &c->colo : &c->country) = val;
+    } else if (strcmp(a, "--ca-file") == 0) {
+        if (access(val, R_OK) != 0) {
+            fprintf(stderr, "ew-server: --ca-file %s: %s\n", val, strerror(errno));
+            return 2;
+        }
+        c->ca_file = val;
     } else if (strcmp(a, "--persist-to") == 0) {
         if (val[0] == '\0') {
             fprintf(stderr, "ew-server: --persist-to needs a folder\n");
@@ -195,6 +204,8 @@ static int run(const cli_t *c, project_t *project)
         .colo = c->colo,
         .country = c->country,
         .trust_ipcountry = c->trust_ipcountry,
+        .subrequests = cfg->subrequests,
+        .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
     };
     return serve_run(&opts);
 }

@@ -17,6 +17,7 @@
  *   toArray(iterable)   a fresh array of an iterable's values (lib/js/helpers.js `spread`)
  *   domException(message, name)   a new DOMException (domexception.c)
  *   reportError(error)  logs an uncaught error the way the runtime does
+ *   structuredClone(value, transferArray)   clone.c
  */
 #include "lazy.h"
 
@@ -68,6 +69,7 @@ static const ew__method_t native_functions[] = {
     {"now", native_now, 0, 0},
     {"domException", native_dom_exception, 2, 2},
     {"reportError", native_report_error, 1, 1},
+    {"structuredClone", ew__clone_native, 2, 2},
     {NULL, NULL, 0, 0},
 };
 

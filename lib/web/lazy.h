@@ -34,6 +34,16 @@ double ew__perf_now(void);
  * reportError(). Never throws except on a limit. */
 void ew__report_error(duk_context *ctx, duk_idx_t idx);
 
+/* clone.c */
+/* Installs structuredClone on the global object at global_idx. */
+void ew__clone_init(duk_context *ctx, duk_idx_t global_idx);
+/* Pushes structuredClone(value at value_idx) transferring the ArrayBuffers of the array at transfer_idx
+ * (already checked: ArrayBuffers, not detached, no duplicates), which are detached on success. Throws
+ * DataCloneError (a DOMException) for what cannot be cloned. */
+void ew__clone_push(duk_context *ctx, duk_idx_t value_idx, duk_idx_t transfer_idx);
+/* native.structuredClone(value, transferArray) for lib/js files (MessagePort). */
+duk_ret_t ew__clone_native(duk_context *ctx);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Events from C (events.c)
  *

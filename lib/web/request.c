@@ -15,8 +15,8 @@
 #include "internal.h"
 #include "url.h"
 
-#define REQ_METHOD DUK_HIDDEN_SYMBOL("rm")
-#define REQ_URL DUK_HIDDEN_SYMBOL("ru")
+#define REQ_METHOD EW__WEB_METHOD
+#define REQ_URL EW__WEB_URL
 #define REQ_CF EW__WEB_CF
 #define REQ_CF_JSON DUK_HIDDEN_SYMBOL("rj") /* request from C: the host's cf JSON, decoded on first access */
 

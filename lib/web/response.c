@@ -234,17 +234,19 @@ static duk_ret_t response_get_type(duk_context *ctx)
     return 1;
 }
 
+/* url: the final URL of a fetch() response, "" for responses made by the script. */
 static duk_ret_t response_get_url(duk_context *ctx)
 {
     (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_literal(ctx, "");
+    duk_get_prop_literal(ctx, -1, EW__WEB_URL);
+    if (duk_is_undefined(ctx, -1))
+        duk_push_literal(ctx, "");
     return 1;
 }
 
 static duk_ret_t response_get_redirected(duk_context *ctx)
 {
-    (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_false(ctx);
+    duk_push_boolean(ctx, (ew__web_require_this(ctx, EW__KIND_RESPONSE) & EW__STATE_REDIRECTED) != 0);
     return 1;
 }
 
@@ -275,7 +277,7 @@ static duk_ret_t response_get_cf(duk_context *ctx)
     return 1;
 }
 
-/* clone(): same status, statusText, type, cf, guard; a copy of the header list; the same body bytes. */
+/* clone(): same status, statusText, type, url, redirected, cf, guard; a copy of the header list; the same body bytes. */
 static duk_ret_t response_clone(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_RESPONSE);
@@ -287,6 +289,7 @@ static duk_ret_t response_clone(duk_context *ctx)
     ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_STATUS_TEXT);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_CF);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_URL);
     duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_list_copy(ctx, -1);
     duk_put_prop_literal(ctx, copy, EW__WEB_HLIST);

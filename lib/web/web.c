@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "lazy.h"
 #include "net/http1.h"
+#include "stream.h"
 #include "url.h"
 
 void ew__web_init(duk_context *ctx)
@@ -38,6 +39,9 @@ void ew__web_init(duk_context *ctx)
     ew__crypto_init(ctx, global);
     ew__lazy_init(ctx, global);
     ew__websocket_init(ctx, global);
+    ew__clone_init(ctx, global);
+    ew__stream_init(ctx, global);
+    ew__fetch_init(ctx, global);
     duk_pop(ctx);
 }
 
@@ -237,7 +241,7 @@ const char *ew__web_reason_phrase(int status)
  * own table. ew__web_init() installs, in order:
  *
  *   Headers                  headers.c   (and the "Headers Iterator" prototype)
- *   (body stream stand-in)   body.c      what request.body / response.body return until streams land
  *   Request                  request.c   (body methods from body.c)
  *   Response                 response.c  (body methods from body.c)
+ *   ReadableStream & co.     stream.c    lazy globals: lib/js/streams.js loads on first use
  */
