@@ -32,8 +32,10 @@
 #include <time.h>
 
 #include "cf.h"
+#include "h2.h"
 #include "http.h"
 #include "net/http1.h"
+#include "tls.h"
 #include "ws.h"
 
 typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, CLOSING, LINGER } conn_state_t;
@@ -55,6 +57,8 @@ struct srv_http {
     char host_default[64];       /* "ip:port" for requests without Host (HTTP/1.0) */
     conn_t *conns;               /* all live conns, zombies included (list) */
     srv_ws_group_t *ws;          /* connections upgraded to WebSocket (ws.c) */
+    srv_tls_t *tls;              /* --tls-cert/--tls-key: handshakes and relays (tls.c); NULL = plain */
+    srv_h2_group_t *h2;          /* HTTP/2 connections (h2.c) */
     uint32_t nconns;             /* live conns that still have a socket */
     bool draining;
     void (*on_drained)(void *arg);
@@ -75,6 +79,8 @@ struct conn {
     conn_state_t state;
     char peer[INET6_ADDRSTRLEN];
     srv_cf_conn_t cf;            /* request.cf and the edge's headers (cf.c) */
+    bool tls;                    /* the socket is the application end of a TLS relay (tls.c) */
+    bool fresh;                  /* nothing read yet: the bytes may be an HTTP/2 preface (h2c) */
 
     /* The request being assembled: method, URL and header bytes copied out of the input buffer. */
     char *head;                  /* owned: method \0 url \0 then header names and values */
@@ -98,6 +104,7 @@ struct conn {
 
 static void conn_read_loop(conn_t *c);
 static void conn_close(conn_t *c);
+static void srv_peer_name(const struct sockaddr *addr, char *out, size_t outlen);
 static void conn_free(conn_t *c);
 static void maybe_drained(srv_http_t *s);
 
@@ -437,7 +444,8 @@ static void conn_free(conn_t *c)
 
 static void maybe_drained(srv_http_t *s)
 {
-    if (s->draining && s->conns == NULL && srv_ws_group_count(s->ws) == 0 && s->on_drained != NULL) {
+    if (s->draining && s->conns == NULL && srv_ws_group_count(s->ws) == 0 && srv_h2_count(s->h2) == 0 &&
+        (s->tls == NULL || srv_tls_count(s->tls) == 0) && s->on_drained != NULL) {
         void (*cb)(void *) = s->on_drained;
         s->on_drained = NULL;
         cb(s->drained_arg);
@@ -625,7 +633,7 @@ static void dispatch(conn_t *c)
         n++;
     }
     c->nreq_hdrs = n;
-    n += srv_cf_add_headers(&c->cf, hdrs + n, false);
+    n += srv_cf_add_headers(&c->cf, hdrs + n, c->tls);
     size_t cf_len;
     const char *cf = srv_cf_json(&c->cf, &cf_len);
     ew_request_t req = {
@@ -669,7 +677,7 @@ static bool take_head(conn_t *c, const ew__h1_message_t *m)
             return false;
     } else {
         /* "http://" + Host + target, assembled in place (no temporary allocation per request). */
-        if ((c->url_off = head_put(c, "http://", 7)) == UINT32_MAX)
+        if ((c->url_off = head_put(c, c->tls ? "https://" : "http://", c->tls ? 8 : 7)) == UINT32_MAX)
             return false;
         c->head_len--; /* continue the same string over its NUL */
         if (head_put(c, host, host_len) == UINT32_MAX)
@@ -746,6 +754,31 @@ static void conn_read_loop(conn_t *c)
     }
 }
 
+/* HTTP/2 with prior knowledge (h2c): a new connection that opens with the client preface goes to h2.c.
+ * Returns true when the conn is handed over or must wait for more of the preface. */
+static bool h2c_preface(conn_t *c)
+{
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in), n = len < 24 ? len : 24;
+    const char *p = (const char *) evbuffer_pullup(in, (ev_ssize_t) n);
+    if (p == NULL || memcmp(p, preface, n) != 0) {
+        c->fresh = false;
+        return false;
+    }
+    if (n < 24)
+        return true;
+    srv_http_t *s = c->srv;
+    struct bufferevent *bev = c->bev;
+    char peer[sizeof(c->peer)];
+    memcpy(peer, c->peer, sizeof(peer));
+    c->bev = NULL;
+    s->nconns--;
+    conn_free(c);
+    srv_h2_adopt_bev(s->h2, bev, peer, bufferevent_getfd(bev));
+    return true;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     conn_t *c = arg;
@@ -753,6 +786,8 @@ static void on_read(struct bufferevent *bev, void *arg)
         evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
         return;
     }
+    if (c->fresh && c->state == READ_HEAD && h2c_preface(c))
+        return;
     if (c->state == READ_HEAD || c->state == READ_BODY)
         conn_read_loop(c);
 }
@@ -844,15 +879,10 @@ static void conn_close(conn_t *c)
  * Accepting
  */
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int socklen, void *arg)
+/* Serves an HTTP/1.1 connection on fd (a TCP socket, or the application end of a TLS relay). `addr` is the
+ * client's address; `tls` the relay's handshake results, NULL for plain TCP. */
+static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr *addr, const srv_tls_info_t *tls)
 {
-    (void) l;
-    (void) socklen;
-    srv_http_t *s = arg;
-    if (s->draining || srv_http_connections(s) >= s->cfg.max_connections) {
-        evutil_closesocket(fd);
-        return;
-    }
     conn_t *c = calloc(1, sizeof(*c));
     ew__h1_config_t pcfg = {
         .max_head_bytes = s->cfg.max_header_bytes,
@@ -878,13 +908,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         free(c);
         return;
     }
-    if (addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *) addr)->sin_addr, c->peer, sizeof(c->peer));
-    else if (addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) addr)->sin6_addr, c->peer, sizeof(c->peer));
+    srv_peer_name(addr, c->peer, sizeof(c->peer));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    srv_cf_conn_init(&c->cf, &s->cfg.cf, c->peer, fd, "HTTP/1.1", "", "");
+    c->tls = tls != NULL;
+    c->fresh = tls == NULL; /* over TLS, HTTP/2 is chosen by ALPN */
+    srv_cf_conn_init(&c->cf, &s->cfg.cf, c->peer, tls ? tls->tcp_fd : fd, "HTTP/1.1", tls ? tls->version : "",
+                     tls ? tls->cipher : "");
     c->next = s->conns;
     s->conns = c;
     s->nconns++;
@@ -897,6 +927,47 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+static void srv_peer_name(const struct sockaddr *addr, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr, out, (socklen_t) outlen);
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr, out, (socklen_t) outlen);
+}
+
+/* A TLS handshake finished (tls.c): HTTP/2 when ALPN chose it, else HTTP/1.1. */
+static void on_tls_ready(void *arg, int app_fd, const srv_tls_info_t *info)
+{
+    srv_http_t *s = arg;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    (void) getpeername(info->tcp_fd, (struct sockaddr *) &ss, &len);
+    if (info->alpn != NULL && strcmp(info->alpn, "h2") == 0)
+        srv_h2_adopt(s->h2, app_fd, (struct sockaddr *) &ss, info);
+    else
+        conn_adopt(s, app_fd, (struct sockaddr *) &ss, info);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int socklen, void *arg)
+{
+    (void) l;
+    (void) socklen;
+    srv_http_t *s = arg;
+    if (s->draining || srv_http_connections(s) >= s->cfg.max_connections) {
+        evutil_closesocket(fd);
+        return;
+    }
+    if (s->tls != NULL) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        srv_tls_accept(s->tls, fd);
+        return;
+    }
+    conn_adopt(s, fd, addr, NULL);
+}
+
 static void ws_group_empty(void *arg)
 {
     maybe_drained(arg);
@@ -907,15 +978,29 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
     srv_http_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
-    srv_ws_config_t wcfg = {.max_message = cfg->max_ws_message, .write_timeout_ms = cfg->write_timeout_ms};
-    s->ws = srv_ws_group_new(&wcfg, ws_group_empty, s);
-    if (s->ws == NULL) {
-        free(s);
-        return NULL;
-    }
     s->base = base;
     s->worker = worker;
     s->cfg = *cfg;
+    srv_ws_config_t wcfg = {.max_message = cfg->max_ws_message, .write_timeout_ms = cfg->write_timeout_ms};
+    srv_h2_config_t hcfg = {
+        .max_header_bytes = cfg->max_header_bytes,
+        .max_body_bytes = cfg->max_body_bytes,
+        .idle_timeout_ms = cfg->idle_timeout_ms,
+        .write_timeout_ms = cfg->write_timeout_ms,
+        .log_requests = cfg->log_requests,
+        .cf = &s->cfg.cf,
+        .host_default = s->host_default,
+    };
+    s->ws = srv_ws_group_new(&wcfg, ws_group_empty, s);
+    s->h2 = srv_h2_group_new(base, worker, &hcfg, ws_group_empty, s);
+    if (cfg->tls_cert != NULL)
+        s->tls = srv_tls_new(base, cfg->tls_cert, cfg->tls_key, true, on_tls_ready, s);
+    if (s->ws == NULL || s->h2 == NULL || (cfg->tls_cert != NULL && s->tls == NULL)) {
+        srv_ws_group_free(s->ws);
+        srv_h2_group_free(s->h2);
+        free(s);
+        return NULL;
+    }
     if (!s->cfg.idle_timeout_ms)
         s->cfg.idle_timeout_ms = 60000;
     if (!s->cfg.request_timeout_ms)
@@ -948,6 +1033,8 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         if (v6) {
             fprintf(stderr, "ew-server: --ip %s is not an IP address\n", cfg->ip);
             srv_ws_group_free(s->ws);
+            srv_h2_group_free(s->h2);
+            srv_tls_free(s->tls);
             free(s);
             return NULL;
         }
@@ -965,6 +1052,8 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
     if (s->listener == NULL) {
         fprintf(stderr, "ew-server: cannot listen on %s: %s\n", spec, strerror(errno));
         srv_ws_group_free(s->ws);
+        srv_h2_group_free(s->h2);
+        srv_tls_free(s->tls);
         free(s);
         return NULL;
     }
@@ -984,7 +1073,8 @@ int srv_http_port(const srv_http_t *s)
 
 uint32_t srv_http_connections(const srv_http_t *s)
 {
-    return s->nconns + srv_ws_group_count(s->ws);
+    /* A TLS connection counts once: its relay, whose application end is one of the others. */
+    return s->tls != NULL ? srv_tls_count(s->tls) : s->nconns + srv_ws_group_count(s->ws) + srv_h2_count(s->h2);
 }
 
 void srv_http_drain(srv_http_t *s, void (*on_drained)(void *arg), void *arg)
@@ -1006,6 +1096,7 @@ void srv_http_drain(srv_http_t *s, void (*on_drained)(void *arg), void *arg)
             c->keep_alive = false;
     }
     srv_ws_group_drain(s->ws);
+    srv_h2_drain(s->h2);
     maybe_drained(s);
 }
 
@@ -1024,5 +1115,7 @@ void srv_http_free(srv_http_t *s)
         conn_free(c);
     }
     srv_ws_group_free(s->ws);
+    srv_h2_group_free(s->h2);
+    srv_tls_free(s->tls); /* after the groups: it closes the relays' ends */
     free(s);
 }

@@ -25,6 +25,9 @@ typedef struct srv_http_config {
     uint32_t max_connections;   /* open connections; more are refused (closed at once); 0 = 10000 */
     size_t max_ws_message;      /* bytes of one WebSocket message from a client -> close 1009; 0 = 1 MiB */
     srv_cf_config_t cf;         /* request.cf and the Cloudflare headers (cf.h) */
+    const char *tls_cert;       /* PEM certificate chain: serve TLS (ALPN h2, http/1.1); NULL = plain TCP
+                                   (then HTTP/1.1 and h2c with prior knowledge) */
+    const char *tls_key;        /* PEM/DER private key of tls_cert */
     bool log_requests;          /* one line per request on stdout */
     bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
     bool test_scheduled;        /* GET /__scheduled?cron=…&time=… fires the scheduled handler (wrangler's

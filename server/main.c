@@ -3,7 +3,7 @@
  *
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
- *             [--colo CODE] [--country CC] [--trust-cf-ipcountry]
+ *             [--colo CODE] [--country CC] [--trust-cf-ipcountry] [--tls-cert FILE --tls-key FILE]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -46,6 +46,8 @@ static void usage(FILE *f)
                "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
+               "  --tls-cert FILE       serve HTTPS (HTTP/1.1 and h2 by ALPN) with this PEM certificate chain\n"
+               "  --tls-key FILE        ... and this private key (both or neither)\n"
                "  --colo CODE           request.cf.colo and the CF-Ray suffix (default DFW)\n"
                "  --country CC          request.cf.country and CF-IPCountry (default XX)\n"
                "  --trust-cf-ipcountry  take the country from the client's CF-IPCountry header (behind a proxy)\n");
@@ -70,12 +72,13 @@ typedef struct cli {
     bool test_scheduled;
     bool trust_ipcountry;
     const char *colo, *country;
+    const char *tls_cert, *tls_key;
     project_opts_t project;
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
                                           "--cpu-ms", "--env", "--var", "--persist-to", "--ca-file",
-                                          "--colo", "--country"};
+                                          "--colo", "--country", "--tls-cert", "--tls-key"};
 
 static bool takes_value(const char *a)
 {
@@ -120,6 +123,12 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         vars[c->project.nvar_args++] = val;
+    } else if (strcmp(a, "--tls-cert") == 0 || strcmp(a, "--tls-key") == 0) {
+        if (access(val, R_OK) != 0) {
+            fprintf(stderr, "ew-server: %s %s: %s\n", a, val, strerror(errno));
+            return 2;
+        }
+        *(a[6] == 'c' ? &c->tls_cert : &c->tls_key) = val;
     } else if (strcmp(a, "--colo") == 0 || strcmp(a, "--country") == 0) {
         bool colo = a[2] == 'c' && a[3] == 'o' && a[4] == 'l';
         size_t n = strlen(val);
@@ -176,6 +185,10 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
             c->project.path = a;
         }
     }
+    if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+        fprintf(stderr, "ew-server: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
     return -1;
 }
 
@@ -204,6 +217,8 @@ static int run(const cli_t *c, project_t *project)
         .colo = c->colo,
         .country = c->country,
         .trust_ipcountry = c->trust_ipcountry,
+        .tls_cert = c->tls_cert,
+        .tls_key = c->tls_key,
         .subrequests = cfg->subrequests,
         .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
     };

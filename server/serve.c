@@ -202,6 +202,8 @@ static bool thread_setup(loop_thread_t *t)
         .reuse_port = true,
         .test_scheduled = o->test_scheduled,
         .cf = {.colo = o->colo, .country = o->country, .trust_ipcountry = o->trust_ipcountry},
+        .tls_cert = o->tls_cert,
+        .tls_key = o->tls_key,
     };
     t->http = srv_http_start(t->base, t->worker, &hcfg);
     if (t->http == NULL)
@@ -363,7 +365,8 @@ int serve_run(const serve_opts_t *opts)
         event_add(s.sigint, NULL);
         event_add(s.sigterm, NULL);
         bool v6 = strchr(opts->ip, ':') != NULL;
-        printf("Ready on http://%s%s%s:%d\n", v6 ? "[" : "", opts->ip, v6 ? "]" : "", s.threads[0].port);
+        printf("Ready on %s://%s%s%s:%d\n", opts->tls_cert ? "https" : "http", v6 ? "[" : "", opts->ip, v6 ? "]" : "",
+               s.threads[0].port);
         fflush(stdout);
         event_base_dispatch(s.base);
     } else {

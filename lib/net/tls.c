@@ -293,6 +293,17 @@ void ew__tls_close_notify(ew__tls_conn_t *c)
     (void) mbedtls_ssl_close_notify(&c->ssl);
 }
 
+const char *ew__tls_version(const ew__tls_conn_t *c)
+{
+    return mbedtls_ssl_get_version(&c->ssl);
+}
+
+const char *ew__tls_cipher(const ew__tls_conn_t *c)
+{
+    const char *name = mbedtls_ssl_get_ciphersuite(&c->ssl);
+    return name ? name : "";
+}
+
 const char *ew__tls_alpn(const ew__tls_conn_t *c)
 {
     return mbedtls_ssl_get_alpn_protocol(&c->ssl);

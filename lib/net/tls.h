@@ -72,6 +72,10 @@ void ew__tls_close_notify(ew__tls_conn_t *c);
 
 /* The protocol ALPN selected ("h2", "http/1.1"), or NULL when none was negotiated. Valid while c lives. */
 const char *ew__tls_alpn(const ew__tls_conn_t *c);
+/* The negotiated protocol version ("TLSv1.2") and cipher suite (mbedTLS's name, e.g.
+ * "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256") once the handshake is done; static strings. */
+const char *ew__tls_version(const ew__tls_conn_t *c);
+const char *ew__tls_cipher(const ew__tls_conn_t *c);
 /* After EW__TLS_ERROR: a sentence saying what failed, e.g. "certificate has expired" or "certificate is
  * not valid for host example.com". Static or owned by c; valid while c lives. */
 const char *ew__tls_conn_error(const ew__tls_conn_t *c);
