@@ -11,7 +11,9 @@
  * Flow control of request bodies is nghttp2's automatic WINDOW_UPDATE; nghttp2 also checks HTTP messaging
  * (pseudo-headers, forbidden connection headers, content-length) and resets malformed streams. A stream the
  * client resets, or whose connection goes, while its request is in the Worker becomes a zombie that the
- * Worker's callback frees. Shutdown sends GOAWAY and closes once the open streams are answered.
+ * Worker's callback frees. A ReadableStream body (ew_worker_fetch_stream) is pulled one chunk at a time
+ * as the client's flow-control window and the output buffer allow (the data provider defers while a chunk
+ * is read). Shutdown sends GOAWAY and closes once the open streams are answered.
  */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -74,6 +76,11 @@ struct h2_stream {
     size_t out_len;
     bool answered;
     size_t sent;                 /* body bytes handed to nghttp2 */
+    /* A streamed body (resp->body_stream, ew_worker_fetch_stream): one chunk at a time. */
+    bool reading;                /* an ew_body_read is pending: the stream lives until its callback */
+    bool body_eof;               /* the stream's end was reported */
+    uint8_t *chunk;              /* owned: the chunk being sent */
+    size_t chunk_len, chunk_off, chunk_cap;
     struct timespec started;
     h2_stream_t *next;
 };
@@ -89,6 +96,7 @@ static void stream_free(h2_stream_t *st)
 {
     ew_response_destroy(st->resp);
     free(st->own_body);
+    free(st->chunk);
     free(st->text);
     free(st->hdrs);
     free(st->body);
@@ -153,6 +161,70 @@ static void log_request(h2_stream_t *st, int status)
  * Responses
  */
 
+/* The Worker has the stream's request, or a chunk of its body is on its way: the stream outlives its
+ * connection until that callback. */
+static bool stream_busy(const h2_stream_t *st)
+{
+    return st->in_worker || st->reading;
+}
+
+static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status)
+{
+    h2_stream_t *st = udata;
+    st->reading = false;
+    h2_conn_t *c = st->conn;
+    if (c == NULL) {
+        stream_free(st);
+        return;
+    }
+    if (status != EW_OK) { /* headers are out: a reset tells the client the body is not complete */
+        st->body_eof = true;
+        nghttp2_submit_rst_stream(c->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    } else if (data == NULL) {
+        st->body_eof = true;
+    } else {
+        if (len > st->chunk_cap) {
+            uint8_t *b = realloc(st->chunk, len);
+            if (b == NULL) {
+                st->body_eof = true;
+                nghttp2_submit_rst_stream(c->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+                flush(c);
+                return;
+            }
+            st->chunk = b;
+            st->chunk_cap = len;
+        }
+        memcpy(st->chunk, data, len);
+        st->chunk_len = len;
+        st->chunk_off = 0;
+    }
+    nghttp2_session_resume_data(c->sess, st->id);
+    flush(c);
+}
+
+/* Data provider of a streamed body: what the current chunk has, else DEFERRED while the next is read. */
+static ssize_t read_stream_body(h2_stream_t *st, uint8_t *buf, size_t len, uint32_t *flags)
+{
+    if (st->chunk_off < st->chunk_len) {
+        size_t n = st->chunk_len - st->chunk_off < len ? st->chunk_len - st->chunk_off : len;
+        memcpy(buf, st->chunk + st->chunk_off, n);
+        st->chunk_off += n;
+        return (ssize_t) n;
+    }
+    if (st->body_eof) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return 0;
+    }
+    if (!st->reading) {
+        st->reading = true;
+        if (ew_body_read(st->resp->body_stream, on_body_chunk, st) != EW_OK) {
+            st->reading = false;
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
+        }
+    }
+    return NGHTTP2_ERR_DEFERRED;
+}
+
 static ssize_t read_body(nghttp2_session *sess, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
                          nghttp2_data_source *src, void *udata)
 {
@@ -160,6 +232,8 @@ static ssize_t read_body(nghttp2_session *sess, int32_t id, uint8_t *buf, size_t
     (void) id;
     (void) udata;
     h2_stream_t *st = src->ptr;
+    if (st->resp != NULL && st->resp->body_stream != NULL)
+        return read_stream_body(st, buf, len, flags);
     size_t left = st->out_len - st->sent;
     size_t n = left < len ? left : len;
     if (n > 0)
@@ -180,7 +254,7 @@ static bool skip_header(const char *name)
 
 /* Submits the answer: status, headers (lower-case names), body (kept alive by the stream until it closes). */
 static void submit_common(h2_stream_t *st, int status, const ew_header_t *headers, size_t nheaders,
-                          const uint8_t *body, size_t body_len)
+                          const uint8_t *body, size_t body_len, bool streamed)
 {
     h2_conn_t *c = st->conn;
     st->answered = true;
@@ -206,11 +280,11 @@ static void submit_common(h2_stream_t *st, int status, const ew_header_t *header
     }
     bool head = st->method >= 0 && strcmp(st->text + st->method, "HEAD") == 0;
     bool no_body = status == 204 || status == 304 || status < 200;
-    if (!no_body)
+    if (!no_body && !streamed)
         nva[n++] = (nghttp2_nv){(uint8_t *) "content-length", (uint8_t *) length, 14, strlen(length),
                                 NGHTTP2_NV_FLAG_NONE};
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
-    bool with_body = !no_body && !head && body_len > 0;
+    bool with_body = !no_body && !head && (body_len > 0 || streamed);
     if (nghttp2_submit_response(c->sess, st->id, nva, n, with_body ? &prd : NULL) != 0)
         nghttp2_submit_rst_stream(c->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
     free(nva); /* nghttp2 copies the header block */
@@ -221,7 +295,8 @@ static void submit_common(h2_stream_t *st, int status, const ew_header_t *header
 static void submit(h2_stream_t *st, ew_response_t *resp)
 {
     st->resp = resp;
-    submit_common(st, resp->status, resp->headers, resp->nheaders, resp->body, resp->body_len);
+    submit_common(st, resp->status, resp->headers, resp->nheaders, resp->body, resp->body_len,
+                  resp->body_stream != NULL);
 }
 
 /* Submits a short text/plain answer made by the server. */
@@ -234,7 +309,7 @@ static void submit_text(h2_stream_t *st, int status, const char *text)
         nghttp2_submit_rst_stream(st->conn->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
         return;
     }
-    submit_common(st, status, &ct, 1, (const uint8_t *) st->own_body, strlen(text));
+    submit_common(st, status, &ct, 1, (const uint8_t *) st->own_body, strlen(text), false);
 }
 
 static void on_response(void *udata, ew_response_t *resp, const ew_error_t *err)
@@ -307,7 +382,7 @@ static void dispatch(h2_stream_t *st)
         .cf_json = cf,
         .cf_json_len = cf_len,
     };
-    ew_status_t rc = ew_worker_fetch(c->g->worker, &req, on_response, st);
+    ew_status_t rc = ew_worker_fetch_stream(c->g->worker, &req, on_response, st);
     free(url);
     free(hdrs);
     if (rc == EW_OK)
@@ -428,8 +503,8 @@ static int on_stream_close(nghttp2_session *sess, int32_t id, uint32_t error_cod
         return 0;
     nghttp2_session_set_stream_user_data(sess, id, NULL);
     stream_unlink(st);
-    if (!st->in_worker)
-        stream_free(st); /* else a zombie: on_response frees it */
+    if (!stream_busy(st))
+        stream_free(st); /* else a zombie: on_response or on_body_chunk frees it */
     return 0;
 }
 
@@ -506,7 +581,7 @@ static void conn_close(h2_conn_t *c)
     while (c->streams != NULL) {
         h2_stream_t *st = c->streams;
         stream_unlink(st);
-        if (!st->in_worker)
+        if (!stream_busy(st))
             stream_free(st);
     }
     bufferevent_free(c->bev);

@@ -163,3 +163,27 @@ def test_tls_flags_are_checked(tmp_path, cert):
     p = subprocess.run([str(SERVER), "--port", "0", "--tls-cert", crt, "--tls-key", crt, str(script)],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 1 and "key" in p.stderr
+
+
+def test_h2_streams_a_readable_stream_body(serve):
+    s = serve("""
+export default {
+  fetch() {
+    const { readable, writable } = new TransformStream();
+    const w = writable.getWriter();
+    (async () => {
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        await w.write(new TextEncoder().encode('part' + i + ';'));
+      }
+      await w.close();
+    })();
+    return new Response(readable, { headers: { 'content-type': 'text/plain' } });
+  },
+};
+""")
+    out = curl("--http2-prior-knowledge", "-D", "-", s.url + "/")
+    head, _, body = out.partition("\n\n")
+    assert head.startswith("HTTP/2 200")
+    assert "content-length" not in head
+    assert body == "part0;part1;part2;part3;part4;"
