@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "h2.h"
+#include "log.h"
 #include "net/http1.h"
 
 #define HIGH_WATER ((size_t) 1 << 20)
@@ -154,7 +155,11 @@ static void log_request(h2_stream_t *st, int status)
         return;
     const char *method = st->method >= 0 ? st->text + st->method : "?";
     const char *path = st->path >= 0 ? st->text + st->path : "/";
-    printf("%s %.400s %d %s (%.0fms)\n", method, path, status, ew__h1_reason_phrase(status), ms_since(&st->started));
+    if (srv_log_json())
+        srv_log_request_json(method, path, status, ms_since(&st->started), "HTTP/2");
+    else
+        printf("%s %.400s %d %s (%.0fms)\n", method, path, status, ew__h1_reason_phrase(status),
+               ms_since(&st->started));
 }
 
 /* ---------------------------------------------------------------------------------------------------------

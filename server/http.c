@@ -34,6 +34,7 @@
 #include "cf.h"
 #include "h2.h"
 #include "http.h"
+#include "log.h"
 #include "net/http1.h"
 #include "tls.h"
 #include "ws.h"
@@ -199,6 +200,10 @@ static void log_request(conn_t *c, int status, const char *reason)
     path = path ? strchr(path + 3, '/') : url;
     if (path == NULL)
         path = "/";
+    if (srv_log_json()) {
+        srv_log_request_json(c->head, path, status, ms_since(&c->started), "HTTP/1.1");
+        return;
+    }
     /* "GET /path 200 OK (3ms)". Assembled by hand and written with one fwrite: printf's formatting was a
      * measurable part of a hello-world request. stdout is block-buffered and flushed by serve.c's timer. */
     char line[512], num[24];

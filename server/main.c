@@ -4,6 +4,7 @@
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
  *             [--colo CODE] [--country CC] [--trust-cf-ipcountry] [--tls-cert FILE --tls-key FILE]
+ *             [--log-format pretty|json]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "project.h"
 #include "serve.h"
 #include "tools.h"
@@ -46,6 +48,7 @@ static void usage(FILE *f)
                "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
+               "  --log-format FMT      pretty (default) or json: one JSON object per request and log line\n"
                "  --tls-cert FILE       serve HTTPS (HTTP/1.1 and h2 by ALPN) with this PEM certificate chain\n"
                "  --tls-key FILE        ... and this private key (both or neither)\n"
                "  --colo CODE           request.cf.colo and the CF-Ray suffix (default DFW)\n"
@@ -78,7 +81,7 @@ typedef struct cli {
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
                                           "--cpu-ms", "--env", "--var", "--persist-to", "--ca-file",
-                                          "--colo", "--country", "--tls-cert", "--tls-key"};
+                                          "--colo", "--country", "--tls-cert", "--tls-key", "--log-format"};
 
 static bool takes_value(const char *a)
 {
@@ -123,6 +126,11 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         vars[c->project.nvar_args++] = val;
+    } else if (strcmp(a, "--log-format") == 0) {
+        if (!srv_log_set_format(val)) {
+            fprintf(stderr, "ew-server: --log-format %s: expected pretty or json\n", val);
+            return 2;
+        }
     } else if (strcmp(a, "--tls-cert") == 0 || strcmp(a, "--tls-key") == 0) {
         if (access(val, R_OK) != 0) {
             fprintf(stderr, "ew-server: %s %s: %s\n", a, val, strerror(errno));

@@ -24,6 +24,7 @@
 
 #include "edgeworker.h"
 #include "http.h"
+#include "log.h"
 #include "serve.h"
 
 #define DRAIN_DEADLINE_S 30
@@ -60,11 +61,7 @@ typedef struct server {
 static void on_log(void *udata, ew_log_level_t level, const char *worker, const char *msg, size_t len)
 {
     (void) udata;
-    FILE *f = level >= EW_LOG_WARN ? stderr : stdout;
-    if (worker[0])
-        fprintf(f, "[%s] %.*s\n", worker, (int) len, msg);
-    else
-        fprintf(f, "%.*s\n", (int) len, msg);
+    srv_log_message(level, worker, msg, len);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -112,11 +109,15 @@ static int64_t wall_ms(void)
 static void on_cron_done(void *udata, ew_status_t outcome, const ew_error_t *err)
 {
     const char *expr = udata;
+    char line[1400];
+    int n;
     if (outcome == EW_OK)
-        printf("[scheduled] \"%s\" ok\n", expr);
+        n = snprintf(line, sizeof(line), "\"%s\" ok", expr);
     else
-        fprintf(stderr, "[scheduled] \"%s\" failed (%s): %s\n", expr, ew_status_name(outcome),
-                err && err->message[0] ? err->message : "no details");
+        n = snprintf(line, sizeof(line), "\"%s\" failed (%s): %s", expr, ew_status_name(outcome),
+                     err && err->message[0] ? err->message : "no details");
+    srv_log_message(outcome == EW_OK ? EW_LOG_INFO : EW_LOG_ERROR, "scheduled", line,
+                    n < 0 ? 0 : (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1);
 }
 
 static void arm_cron(loop_thread_t *t, int64_t after_ms)
