@@ -607,11 +607,31 @@ static bool dispatch_scheduled(conn_t *c)
     return true;
 }
 
+/* GET /__metrics when --metrics is on; false when the request is not for it. */
+static bool dispatch_metrics(conn_t *c)
+{
+    if (c->srv->cfg.metrics == NULL || strcmp(c->head, "GET") != 0)
+        return false;
+    const char *url = c->head + c->url_off, *p = strstr(url, "://");
+    p = p ? strchr(p + 3, '/') : url;
+    if (p == NULL || strncmp(p, "/__metrics", 10) != 0 || (p[10] != '\0' && p[10] != '?'))
+        return false;
+    char text[4096];
+    size_t n = c->srv->cfg.metrics(c->srv->cfg.metrics_arg, text, sizeof(text));
+    text[n] = '\0';
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                             "content-length: %zu\r\n%s\r\n%s", n, c->keep_alive ? "" : "connection: close\r\n", text);
+    log_request(c, 200, "OK");
+    c->state = WRITING;
+    return true;
+}
+
 static void dispatch(conn_t *c)
 {
     if (c->deadline != NULL)
         event_del(c->deadline);
-    if (dispatch_scheduled(c))
+    if (dispatch_scheduled(c) || dispatch_metrics(c))
         return;
     size_t cap = c->nhdrs + SRV_CF_MAX_HEADERS;
     if (cap > c->call_cap) { /* the array handed to the Worker, reused across requests */

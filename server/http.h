@@ -28,6 +28,10 @@ typedef struct srv_http_config {
     const char *tls_cert;       /* PEM certificate chain: serve TLS (ALPN h2, http/1.1); NULL = plain TCP
                                    (then HTTP/1.1 and h2c with prior knowledge) */
     const char *tls_key;        /* PEM/DER private key of tls_cert */
+    /* GET /__metrics: writes the Prometheus text into buf (cap bytes) and returns its length; NULL = the
+     * path goes to the Worker like any other. */
+    size_t (*metrics)(void *arg, char *buf, size_t cap);
+    void *metrics_arg;
     bool log_requests;          /* one line per request on stdout */
     bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
     bool test_scheduled;        /* GET /__scheduled?cron=…&time=… fires the scheduled handler (wrangler's

@@ -4,7 +4,7 @@
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
  *             [--colo CODE] [--country CC] [--trust-cf-ipcountry] [--tls-cert FILE --tls-key FILE]
- *             [--log-format pretty|json]
+ *             [--log-format pretty|json] [--metrics]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -48,6 +48,7 @@ static void usage(FILE *f)
                "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
+               "  --metrics             GET /__metrics answers Prometheus metrics instead of reaching the Worker\n"
                "  --log-format FMT      pretty (default) or json: one JSON object per request and log line\n"
                "  --tls-cert FILE       serve HTTPS (HTTP/1.1 and h2 by ALPN) with this PEM certificate chain\n"
                "  --tls-key FILE        ... and this private key (both or neither)\n"
@@ -74,6 +75,7 @@ typedef struct cli {
     const char *ca_file;          /* NULL: $EW_CA_FILE, else the system bundle */
     bool test_scheduled;
     bool trust_ipcountry;
+    bool metrics;
     const char *colo, *country;
     const char *tls_cert, *tls_key;
     project_opts_t project;
@@ -182,6 +184,8 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
             c->test_scheduled = true;
         } else if (strcmp(a, "--trust-cf-ipcountry") == 0) {
             c->trust_ipcountry = true;
+        } else if (strcmp(a, "--metrics") == 0) {
+            c->metrics = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -225,6 +229,7 @@ static int run(const cli_t *c, project_t *project)
         .colo = c->colo,
         .country = c->country,
         .trust_ipcountry = c->trust_ipcountry,
+        .metrics = c->metrics,
         .tls_cert = c->tls_cert,
         .tls_key = c->tls_key,
         .subrequests = cfg->subrequests,

@@ -25,6 +25,7 @@ typedef struct serve_opts {
     const char *colo;            /* request.cf.colo (--colo); NULL = "DFW" */
     const char *country;         /* request.cf.country default (--country); NULL = "XX" */
     bool trust_ipcountry;        /* a client's CF-IPCountry sets the country (--trust-cf-ipcountry) */
+    bool metrics;                /* --metrics: GET /__metrics answers Prometheus text */
     const char *tls_cert;        /* --tls-cert: serve TLS with this certificate chain; NULL = plain */
     const char *tls_key;         /* --tls-key */
     uint32_t subrequests;        /* fetch() calls per request; 0 = the library's default (50) */

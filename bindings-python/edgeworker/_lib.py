@@ -175,6 +175,7 @@ class ew_worker_stats_t(ctypes.Structure):
         ("isolates_created", ctypes.c_uint32),
         ("heap_bytes", ctypes.c_size_t),
         ("pending", ctypes.c_uint32),
+        ("cpu_ms", ctypes.c_double),
     ]
 
 

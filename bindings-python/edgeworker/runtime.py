@@ -526,6 +526,7 @@ class WorkerStats:
     isolates_created: int  #: isolates created so far, the first included
     heap_bytes: int  #: bytes allocated by the live isolates' heaps
     pending: int  #: requests in flight now
+    cpu_ms: float = 0.0  #: CPU time charged to the Worker's requests so far (ms)
 
 
 def _error_from(err: _lib.ew_error_t, code: Optional[int] = None,
@@ -1032,7 +1033,7 @@ class Worker:
         s = _lib.ew_worker_stats_t()
         _lib.load().ew_worker_get_stats(ptr, ctypes.byref(s))
         return WorkerStats(s.requests, s.exceptions, s.limit_errors, s.isolates, s.isolates_created,
-                           s.heap_bytes, s.pending)
+                           s.heap_bytes, s.pending, s.cpu_ms)
 
     def close(self) -> None:
         """Unloads the Worker. Idempotent; RuntimeError from another thread or inside a callback."""

@@ -91,6 +91,14 @@ static uint64_t budget_ns(ew__isolate_t *iso, ew__req_t *req)
     return req->cpu_used_ns >= limit ? 0 : limit - req->cpu_used_ns;
 }
 
+/* Adds CPU time to the running request and to its worker's total (ew_worker_stats_t.cpu_ms). */
+static void charge_ns(ew__isolate_t *iso, uint64_t ns)
+{
+    iso->running->cpu_used_ns += ns;
+    if (iso->worker != NULL)
+        iso->worker->cpu_ns_total += ns;
+}
+
 /* CPU accounting. Each entry keeps a virtual clock V (ns since the entry began): the monotonic clock (vDSO,
  * no system call) until the interrupt hook first runs, then the thread CPU clock (a system call) shifted to
  * continue from there (ew__isolate_vclock, limits.c). Most entries end before the hook ever runs (it runs
@@ -114,7 +122,7 @@ void ew__isolate_charge(ew__isolate_t *iso, ew__req_t *req)
         return;
     uint64_t v = ew__isolate_vclock(iso);
     if (iso->running != NULL)
-        iso->running->cpu_used_ns += v - iso->slice_v_ns;
+        charge_ns(iso, v - iso->slice_v_ns);
     iso->slice_v_ns = v;
     iso->running = req;
     iso->deadline_ns = v + budget_ns(iso, req);
@@ -126,7 +134,7 @@ void ew__isolate_clock_pause(ew__isolate_t *iso)
         return;
     uint64_t v = ew__isolate_vclock(iso);
     if (iso->running != NULL)
-        iso->running->cpu_used_ns += v - iso->slice_v_ns;
+        charge_ns(iso, v - iso->slice_v_ns);
     iso->deadline_ns = UINT64_MAX;
 }
 
@@ -145,7 +153,7 @@ void ew__isolate_leave(ew__isolate_t *iso)
     if (--iso->depth > 0)
         return;
     if (iso->running != NULL)
-        iso->running->cpu_used_ns += ew__isolate_vclock(iso) - iso->slice_v_ns;
+        charge_ns(iso, ew__isolate_vclock(iso) - iso->slice_v_ns);
     iso->running = NULL;
     iso->deadline_ns = UINT64_MAX;
 }

@@ -607,6 +607,7 @@ EW_API void ew_worker_get_stats(const ew_worker_t *w, ew_worker_stats_t *out)
     if (w == NULL)
         return;
     *out = w->stats;
+    out->cpu_ms = (double) w->cpu_ns_total / 1e6;
     out->isolates = 0;
     out->heap_bytes = 0;
     out->pending = 0;
