@@ -684,6 +684,11 @@ srv_h2_group_t *srv_h2_group_new(struct event_base *base, ew_worker_t *worker, c
     return g;
 }
 
+void srv_h2_set_worker(srv_h2_group_t *g, ew_worker_t *worker)
+{
+    g->worker = worker;
+}
+
 uint32_t srv_h2_count(const srv_h2_group_t *g)
 {
     return g->count;

@@ -39,6 +39,8 @@ void srv_h2_adopt(srv_h2_group_t *g, int fd, const struct sockaddr *addr, const 
 void srv_h2_adopt_bev(srv_h2_group_t *g, struct bufferevent *bev, const char *peer, int tcp_fd);
 /* Shutdown: GOAWAY on every connection; each closes once its open streams are answered. */
 void srv_h2_drain(srv_h2_group_t *g);
+/* New streams go to `worker` from now on (a reload). */
+void srv_h2_set_worker(srv_h2_group_t *g, ew_worker_t *worker);
 /* Open connections. */
 uint32_t srv_h2_count(const srv_h2_group_t *g);
 /* Closes everything now (streams in the Worker are answered into nothing) and frees g. NULL is ignored. */

@@ -1091,6 +1091,12 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
     return s;
 }
 
+void srv_http_set_worker(srv_http_t *s, ew_worker_t *worker)
+{
+    s->worker = worker;
+    srv_h2_set_worker(s->h2, worker);
+}
+
 int srv_http_port(const srv_http_t *s)
 {
     return s->port;

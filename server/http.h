@@ -40,6 +40,8 @@ typedef struct srv_http_config {
 
 /* Starts listening on base; requests go to worker. Returns NULL and prints why to stderr on failure. */
 srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const srv_http_config_t *cfg);
+/* New requests go to `worker` from now on (a reload); those in flight finish where they are. */
+void srv_http_set_worker(srv_http_t *s, ew_worker_t *worker);
 /* The port actually bound (useful with port 0). */
 int srv_http_port(const srv_http_t *s);
 /* Stops accepting, closes idle connections, and lets in-flight requests finish; on_drained runs (once)

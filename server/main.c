@@ -4,7 +4,7 @@
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
  *             [--colo CODE] [--country CC] [--trust-cf-ipcountry] [--tls-cert FILE --tls-key FILE]
- *             [--log-format pretty|json] [--metrics]
+ *             [--log-format pretty|json] [--metrics] [--watch]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -48,6 +48,7 @@ static void usage(FILE *f)
                "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
+               "  --watch               reload the Worker when a file of the project changes (also on SIGHUP)\n"
                "  --metrics             GET /__metrics answers Prometheus metrics instead of reaching the Worker\n"
                "  --log-format FMT      pretty (default) or json: one JSON object per request and log line\n"
                "  --tls-cert FILE       serve HTTPS (HTTP/1.1 and h2 by ALPN) with this PEM certificate chain\n"
@@ -76,6 +77,7 @@ typedef struct cli {
     bool test_scheduled;
     bool trust_ipcountry;
     bool metrics;
+    bool watch;
     const char *colo, *country;
     const char *tls_cert, *tls_key;
     project_opts_t project;
@@ -186,6 +188,8 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
             c->trust_ipcountry = true;
         } else if (strcmp(a, "--metrics") == 0) {
             c->metrics = true;
+        } else if (strcmp(a, "--watch") == 0) {
+            c->watch = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -205,6 +209,71 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
 }
 
 /* Serves the loaded project until a signal has drained the threads; returns the exit code. */
+/* ---------------------------------------------------------------------------------------------------------
+ * Reload (SIGHUP, --watch): serve.c asks for the project again; the new one replaces the current one in
+ * place once every thread has switched (a shallow copy: the threads keep no pointer into the struct itself).
+ */
+
+typedef struct reloader {
+    const cli_t *cli;
+    project_t *current;          /* main()'s project: always the one being served */
+    project_t *next;             /* owned: read, waiting for commit or discard */
+} reloader_t;
+
+static bool reload_project(void *arg, const ew_worker_config_t **worker, const ew__wrangler_t **config)
+{
+    reloader_t *r = arg;
+    r->next = calloc(1, sizeof(*r->next));
+    if (r->next == NULL)
+        return false;
+    if (!project_load(r->next, &r->cli->project) ||
+        (r->next->worker.nresources > 0 && !project_make_state_dir(r->next))) {
+        fprintf(stderr, "ew-server: reload refused, the previous Worker keeps serving\n");
+        project_dispose(r->next);
+        free(r->next);
+        r->next = NULL;
+        return false;
+    }
+    *worker = &r->next->worker;
+    *config = r->next->config;
+    return true;
+}
+
+static void reload_discard(void *arg)
+{
+    reloader_t *r = arg;
+    project_dispose(r->next);
+    free(r->next);
+    r->next = NULL;
+}
+
+static void reload_commit(void *arg)
+{
+    reloader_t *r = arg;
+    project_dispose(r->current);
+    *r->current = *r->next;
+    free(r->next);
+    r->next = NULL;
+}
+
+/* The folder --watch polls: PATH itself, or the folder of the file PATH names. Static storage. */
+static const char *watch_dir_of(const char *path)
+{
+    static char dir[PATH_MAX];
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return path;
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return ".";
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    return dir;
+}
+
 static int run(const cli_t *c, project_t *project)
 {
     const ew__wrangler_t *cfg = project->config;
@@ -235,6 +304,12 @@ static int run(const cli_t *c, project_t *project)
         .subrequests = cfg->subrequests,
         .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
     };
+    reloader_t reloader = {c, project, NULL};
+    opts.reload = reload_project;
+    opts.reload_discard = reload_discard;
+    opts.reload_commit = reload_commit;
+    opts.reload_arg = &reloader;
+    opts.watch_dir = c->watch ? watch_dir_of(c->project.path) : NULL;
     return serve_run(&opts);
 }
 

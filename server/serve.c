@@ -10,6 +10,7 @@
  *   each thread drains its connections and leaves its loop; main joins them and exits 0. A second signal,
  *   or the drain deadline, breaks the loops at once.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "edgeworker.h"
@@ -43,6 +45,16 @@ typedef struct loop_thread {
     int64_t cron_at_ms;          /* when cron_ev is due (UTC ms) */
     bool *cron_due;              /* which crons fire at cron_at_ms (opts->config->ncrons entries) */
     struct event *stop_ev;       /* activated by the main thread */
+    const ew__wrangler_t *config; /* the project's configuration now (crons); replaced by a reload */
+    /* Reload (SIGHUP, --watch): the main thread sets next_* under *lock and activates reload_ev; the thread
+     * loads the new Worker, switches new requests to it, and clears reload_pending. The old Worker is
+     * retired: destroyed once its last request (open WebSockets included) has finished. */
+    struct event *reload_ev, *reap_ev;
+    const ew_worker_config_t *next_worker;
+    const ew__wrangler_t *next_config;
+    bool reload_pending;
+    ew_worker_t **retired;       /* owned array of nretired workers still finishing requests */
+    size_t nretired;
     /* Start-up handshake with the main thread. */
     pthread_mutex_t *lock;
     pthread_cond_t *cond;
@@ -65,6 +77,8 @@ typedef struct server {
     int nthreads;
     bool stopping;
     struct event *sigint, *sigterm, *flush, *watch, *deadline;
+    struct event *sighup, *files;  /* reload on SIGHUP; --watch: the poll of the project's files */
+    uint64_t files_sig;            /* --watch: signature of the files last seen */
 } server_t;
 
 static void on_log(void *udata, ew_log_level_t level, const char *worker, const char *msg, size_t len)
@@ -117,7 +131,7 @@ static int64_t wall_ms(void)
 
 static void on_cron_done(void *udata, ew_status_t outcome, const ew_error_t *err)
 {
-    const char *expr = udata;
+    char *expr = udata; /* a copy: a reload may free the configuration meanwhile */
     char line[1400];
     int n;
     if (outcome == EW_OK)
@@ -127,11 +141,12 @@ static void on_cron_done(void *udata, ew_status_t outcome, const ew_error_t *err
                      err && err->message[0] ? err->message : "no details");
     srv_log_message(outcome == EW_OK ? EW_LOG_INFO : EW_LOG_ERROR, "scheduled", line,
                     n < 0 ? 0 : (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1);
+    free(expr);
 }
 
 static void arm_cron(loop_thread_t *t, int64_t after_ms)
 {
-    const ew__wrangler_t *c = t->opts->config;
+    const ew__wrangler_t *c = t->config;
     if (!ew__wrangler_next_cron(c, after_ms, &t->cron_at_ms, t->cron_due))
         return;
     int64_t delay = t->cron_at_ms - wall_ms();
@@ -146,7 +161,7 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     loop_thread_t *t = arg;
-    const ew__wrangler_t *c = t->opts->config;
+    const ew__wrangler_t *c = t->config;
     int64_t now = wall_ms();
     if (now < t->cron_at_ms) {
         arm_cron(t, t->cron_at_ms - 1);
@@ -156,16 +171,20 @@ static void on_cron(evutil_socket_t fd, short what, void *arg)
         if (!t->cron_due[i])
             continue;
         const char *expr = c->crons[i].expression;
-        ew_status_t st = ew_worker_scheduled(t->worker, expr, (double) t->cron_at_ms, on_cron_done, (void *) expr);
-        if (st != EW_OK)
+        char *copy = strdup(expr);
+        ew_status_t st = copy ? ew_worker_scheduled(t->worker, expr, (double) t->cron_at_ms, on_cron_done, copy)
+                              : EW_ERR_NOMEM;
+        if (st != EW_OK) {
+            free(copy);
             fprintf(stderr, "[scheduled] \"%s\" not dispatched: %s\n", expr, ew_status_name(st));
+        }
     }
     arm_cron(t, now);
 }
 
 static bool cron_start(loop_thread_t *t)
 {
-    const ew__wrangler_t *c = t->opts->config;
+    const ew__wrangler_t *c = t->config;
     if (t->index != 0 || c == NULL || c->ncrons == 0)
         return true;
     t->cron_due = calloc(c->ncrons, sizeof(bool));
@@ -237,6 +256,77 @@ static size_t metrics_text(void *arg, char *buf, size_t cap)
     return n < 0 ? 0 : (size_t) n < cap ? (size_t) n : cap - 1;
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Reload (loop threads)
+ */
+
+/* Destroys retired Workers that have no request left. */
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    loop_thread_t *t = arg;
+    size_t keep = 0;
+    for (size_t i = 0; i < t->nretired; i++) {
+        ew_worker_stats_t st;
+        ew_worker_get_stats(t->retired[i], &st);
+        if (st.pending == 0)
+            ew_worker_destroy(t->retired[i]);
+        else
+            t->retired[keep++] = t->retired[i];
+    }
+    t->nretired = keep;
+    if (keep == 0)
+        event_del(t->reap_ev);
+}
+
+/* Thread 0's cron timer follows the new configuration's triggers. */
+static void cron_restart(loop_thread_t *t)
+{
+    if (t->cron_ev != NULL) {
+        event_free(t->cron_ev);
+        t->cron_ev = NULL;
+    }
+    free(t->cron_due);
+    t->cron_due = NULL;
+    if (!cron_start(t))
+        fprintf(stderr, "ew-server: out of memory re-arming the cron triggers\n");
+}
+
+static void on_reload(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    loop_thread_t *t = arg;
+    pthread_mutex_lock(t->lock);
+    const ew_worker_config_t *wcfg = t->next_worker;
+    const ew__wrangler_t *config = t->next_config;
+    pthread_mutex_unlock(t->lock);
+    ew_worker_t *nw = NULL;
+    ew_error_t err;
+    ew_worker_t **grown = realloc(t->retired, (t->nretired + 1) * sizeof(*grown));
+    if (grown != NULL)
+        t->retired = grown;
+    if (grown == NULL || ew_worker_load(t->rt, wcfg, &nw, &err) != EW_OK) {
+        if (t->index == 0) /* the main thread compiled it first: only resources can fail here */
+            fprintf(stderr, "ew-server: reload failed, the previous Worker keeps serving: %s\n",
+                    grown ? err.message : "out of memory");
+    } else {
+        srv_http_set_worker(t->http, nw);
+        t->retired[t->nretired++] = t->worker;
+        t->worker = nw;
+        struct timeval every = {0, 100000};
+        event_add(t->reap_ev, &every);
+    }
+    t->config = config;
+    if (t->index == 0)
+        cron_restart(t);
+    pthread_mutex_lock(t->lock);
+    t->reload_pending = false;
+    pthread_cond_broadcast(t->cond);
+    pthread_mutex_unlock(t->lock);
+}
+
 /* Creates the thread's loop, runtime, Worker and listener; false (with a message printed) on failure. */
 static bool thread_setup(loop_thread_t *t)
 {
@@ -291,7 +381,9 @@ static bool thread_setup(loop_thread_t *t)
     }
     t->port = srv_http_port(t->http);
     t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
-    return t->stop_ev != NULL && cron_start(t);
+    t->reload_ev = event_new(t->base, -1, 0, on_reload, t);
+    t->reap_ev = event_new(t->base, -1, EV_PERSIST, on_reap, t);
+    return t->stop_ev != NULL && t->reload_ev != NULL && t->reap_ev != NULL && cron_start(t);
 }
 
 static void *thread_main(void *arg)
@@ -313,6 +405,11 @@ static void *thread_main(void *arg)
 
 static void thread_free(loop_thread_t *t)
 {
+    if (t->reload_ev != NULL)
+        event_free(t->reload_ev);
+    if (t->reap_ev != NULL)
+        event_free(t->reap_ev);
+    free(t->retired); /* the workers themselves went with the runtime */
     if (t->metrics_ev != NULL)
         event_free(t->metrics_ev);
     if (t->cron_ev != NULL)
@@ -391,6 +488,116 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     break_all(arg);
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Reload (main thread): re-read the project, compile it once here so that a broken edit is refused
+ * before any thread sees it, then let every thread switch and wait for them before freeing the old one.
+ */
+
+static bool compiles(const ew_worker_config_t *w)
+{
+    ew_runtime_t *rt;
+    ew_worker_t *worker;
+    ew_error_t err;
+    ew_runtime_config_t cfg;
+    ew_runtime_config_init(&cfg);
+    if (ew_runtime_create(&cfg, &rt, &err) != EW_OK)
+        return false;
+    ew_worker_config_t check = *w;
+    check.nresources = 0; /* compiling needs no storage */
+    check.resources = NULL;
+    bool ok = ew_worker_load(rt, &check, &worker, &err) == EW_OK;
+    if (!ok)
+        fprintf(stderr, "ew-server: reload refused, the previous Worker keeps serving: %s\n", err.message);
+    ew_runtime_destroy(rt);
+    return ok;
+}
+
+static void reload(server_t *s, const serve_opts_t *o, const char *why)
+{
+    const ew_worker_config_t *w;
+    const ew__wrangler_t *config;
+    if (s->stopping || o->reload == NULL)
+        return;
+    if (!o->reload(o->reload_arg, &w, &config))
+        return; /* the project did not load: reload() printed why, the current one stays */
+    if (!compiles(w)) {
+        o->reload_discard(o->reload_arg);
+        return;
+    }
+    for (int i = 0; i < s->nthreads; i++) {
+        loop_thread_t *t = &s->threads[i];
+        pthread_mutex_lock(t->lock);
+        t->next_worker = w;
+        t->next_config = config;
+        t->reload_pending = true;
+        pthread_mutex_unlock(t->lock);
+        event_active(t->reload_ev, EV_TIMEOUT, 1);
+    }
+    for (int i = 0; i < s->nthreads; i++) {
+        loop_thread_t *t = &s->threads[i];
+        pthread_mutex_lock(t->lock);
+        while (t->reload_pending)
+            pthread_cond_wait(t->cond, t->lock);
+        pthread_mutex_unlock(t->lock);
+    }
+    o->reload_commit(o->reload_arg); /* no thread refers to the previous project any more */
+    fprintf(stderr, "ew-server: %s: reloaded the Worker\n", why);
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    (void) sig;
+    (void) what;
+    server_t *s = arg;
+    reload(s, s->threads[0].opts, "SIGHUP");
+}
+
+/* A cheap signature of a folder's files: names, sizes and modification times, recursively, skipping
+ * folders whose name starts with '.' (.git, .wrangler state) and node_modules. */
+static uint64_t tree_signature(const char *dir, int depth, int *budget)
+{
+    uint64_t sig = 1469598103934665603ull;
+    DIR *d = opendir(dir);
+    if (d == NULL || depth > 8)
+        return d ? (closedir(d), sig) : sig;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) != NULL && --*budget > 0) {
+        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue;
+        uint64_t h;
+        if (S_ISDIR(st.st_mode)) {
+            if (e->d_name[0] == '.' || strcmp(e->d_name, "node_modules") == 0)
+                continue;
+            h = tree_signature(path, depth + 1, budget);
+        } else {
+            h = (uint64_t) st.st_size * 31u + (uint64_t) st.st_mtim.tv_sec * 1000000007u + (uint64_t) st.st_mtim.tv_nsec;
+        }
+        for (const char *p = e->d_name; *p; p++)
+            h = (h ^ (unsigned char) *p) * 1099511628211ull;
+        sig += h * 0x9E3779B97F4A7C15ull; /* order-independent: readdir's order may change */
+    }
+    closedir(d);
+    return sig;
+}
+
+static void on_files(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    server_t *s = arg;
+    int budget = 20000;
+    uint64_t sig = tree_signature(s->threads[0].opts->watch_dir, 0, &budget);
+    if (sig != s->files_sig) {
+        s->files_sig = sig;
+        reload(s, s->threads[0].opts, "a file changed");
+    }
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void) what;
@@ -428,6 +635,7 @@ int serve_run(const serve_opts_t *opts)
         loop_thread_t *t = &s.threads[i];
         t->index = i;
         t->opts = opts;
+        t->config = opts->config;
         t->port = i == 0 ? opts->port : s.threads[0].port;
         t->lock = &lock;
         t->all = s.threads;
@@ -449,6 +657,15 @@ int serve_run(const serve_opts_t *opts)
         event_add(s.flush, &flush_every);
         event_add(s.sigint, NULL);
         event_add(s.sigterm, NULL);
+        s.sighup = evsignal_new(s.base, SIGHUP, on_sighup, &s);
+        event_add(s.sighup, NULL);
+        if (opts->watch_dir != NULL) {
+            int budget = 20000;
+            s.files_sig = tree_signature(opts->watch_dir, 0, &budget);
+            s.files = event_new(s.base, -1, EV_PERSIST, on_files, &s);
+            struct timeval poll = {0, 300000};
+            event_add(s.files, &poll);
+        }
         bool v6 = strchr(opts->ip, ':') != NULL;
         printf("Ready on %s://%s%s%s:%d\n", opts->tls_cert ? "https" : "http", v6 ? "[" : "", opts->ip, v6 ? "]" : "",
                s.threads[0].port);
@@ -463,6 +680,9 @@ int serve_run(const serve_opts_t *opts)
     for (int i = 0; i < s.nthreads; i++)
         thread_free(&s.threads[i]);
     if (s.sigint != NULL) {
+        event_free(s.sighup);
+        if (s.files != NULL)
+            event_free(s.files);
         event_free(s.sigint);
         event_free(s.sigterm);
         event_free(s.flush);

@@ -26,6 +26,14 @@ typedef struct serve_opts {
     const char *country;         /* request.cf.country default (--country); NULL = "XX" */
     bool trust_ipcountry;        /* a client's CF-IPCountry sets the country (--trust-cf-ipcountry) */
     bool metrics;                /* --metrics: GET /__metrics answers Prometheus text */
+    /* Reload (SIGHUP, --watch): reload() re-reads the project and gives its Worker and configuration (NULL
+     * when it did not load: the current one stays); then either reload_discard() (it does not compile) or,
+     * once every thread has switched, reload_commit() (the previous project may be freed). Main thread. */
+    bool (*reload)(void *arg, const ew_worker_config_t **worker, const ew__wrangler_t **config);
+    void (*reload_discard)(void *arg);
+    void (*reload_commit)(void *arg);
+    void *reload_arg;
+    const char *watch_dir;       /* --watch: reload when a file under this folder changes; NULL = off */
     const char *tls_cert;        /* --tls-cert: serve TLS with this certificate chain; NULL = plain */
     const char *tls_key;         /* --tls-key */
     uint32_t subrequests;        /* fetch() calls per request; 0 = the library's default (50) */
