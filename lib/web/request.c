@@ -352,7 +352,7 @@ ew_status_t ew__request_check_url(const ew_request_t *req, ew__url_t *url_out, e
  * a typical request allocates no string for its names. From HPACK's static table, plus a few. */
 static const char *const common_names[] = {
     "accept", "accept-charset", "accept-encoding", "accept-language", "authorization", "cache-control",
-    "cf-connecting-ip", "connection", "content-encoding", "content-length", "content-type", "cookie", "host",
+    "cf-connecting-ip", "cf-ipcountry", "cf-ray", "cf-visitor", "connection", "content-encoding", "content-length", "content-type", "cookie", "host",
     "if-modified-since", "if-none-match", "origin", "pragma", "range", "referer", "sec-fetch-dest",
     "sec-fetch-mode", "sec-fetch-site", "upgrade-insecure-requests", "user-agent", "x-forwarded-for",
     "x-forwarded-proto", "x-real-ip",
