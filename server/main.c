@@ -4,7 +4,7 @@
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
  *             [--colo CODE] [--country CC] [--trust-cf-ipcountry] [--tls-cert FILE --tls-key FILE]
- *             [--log-format pretty|json] [--metrics] [--watch]
+ *             [--log-format pretty|json] [--metrics] [--watch] [--local-protocol http|https]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "project.h"
+#include "selfsigned.h"
 #include "serve.h"
 #include "tools.h"
 
@@ -53,6 +54,8 @@ static void usage(FILE *f)
                "  --log-format FMT      pretty (default) or json: one JSON object per request and log line\n"
                "  --tls-cert FILE       serve HTTPS (HTTP/1.1 and h2 by ALPN) with this PEM certificate chain\n"
                "  --tls-key FILE        ... and this private key (both or neither)\n"
+               "  --local-protocol P    http (default) or https: without --tls-cert, a self-signed certificate\n"
+               "                        for localhost made once in the state folder (STATE/tls/)\n"
                "  --colo CODE           request.cf.colo and the CF-Ray suffix (default DFW)\n"
                "  --country CC          request.cf.country and CF-IPCountry (default XX)\n"
                "  --trust-cf-ipcountry  take the country from the client's CF-IPCountry header (behind a proxy)\n");
@@ -78,6 +81,7 @@ typedef struct cli {
     bool trust_ipcountry;
     bool metrics;
     bool watch;
+    bool https;                   /* --local-protocol https */
     const char *colo, *country;
     const char *tls_cert, *tls_key;
     project_opts_t project;
@@ -85,7 +89,8 @@ typedef struct cli {
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
                                           "--cpu-ms", "--env", "--var", "--persist-to", "--ca-file",
-                                          "--colo", "--country", "--tls-cert", "--tls-key", "--log-format"};
+                                          "--colo", "--country", "--tls-cert", "--tls-key", "--log-format",
+                                          "--local-protocol"};
 
 static bool takes_value(const char *a)
 {
@@ -130,6 +135,12 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         vars[c->project.nvar_args++] = val;
+    } else if (strcmp(a, "--local-protocol") == 0) {
+        if (strcmp(val, "http") != 0 && strcmp(val, "https") != 0) {
+            fprintf(stderr, "ew-server: --local-protocol %s: expected http or https\n", val);
+            return 2;
+        }
+        c->https = val[4] == 's';
     } else if (strcmp(a, "--log-format") == 0) {
         if (!srv_log_set_format(val)) {
             fprintf(stderr, "ew-server: --log-format %s: expected pretty or json\n", val);
@@ -279,6 +290,14 @@ static int run(const cli_t *c, project_t *project)
     const ew__wrangler_t *cfg = project->config;
     if (project->worker.nresources > 0 && !project_make_state_dir(project))
         return 1;
+    static char cert[4096], key[4096];
+    const char *tls_cert = c->tls_cert, *tls_key = c->tls_key;
+    if (c->https && tls_cert == NULL) {
+        if (!project_make_state_dir(project) || !srv_selfsigned_ensure(project->state_dir, cert, key, sizeof(cert)))
+            return 1;
+        tls_cert = cert;
+        tls_key = key;
+    }
     signal(SIGPIPE, SIG_IGN);
     /* stdout (request lines, console output) is block-buffered and flushed ten times a second by serve.c. */
     static char outbuf[65536];
@@ -299,8 +318,8 @@ static int run(const cli_t *c, project_t *project)
         .country = c->country,
         .trust_ipcountry = c->trust_ipcountry,
         .metrics = c->metrics,
-        .tls_cert = c->tls_cert,
-        .tls_key = c->tls_key,
+        .tls_cert = tls_cert,
+        .tls_key = tls_key,
         .subrequests = cfg->subrequests,
         .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
     };

@@ -187,3 +187,26 @@ export default {
     assert head.startswith("HTTP/2 200")
     assert "content-length" not in head
     assert body == "part0;part1;part2;part3;part4;"
+
+
+def test_local_protocol_https_makes_and_keeps_a_self_signed_certificate(tmp_path):
+    from conftest import Server
+    script = tmp_path / "w.js"
+    script.write_text(WORKER)
+    state = tmp_path / "state"
+    pem = state / "tls" / "localhost.pem"
+    s = Server(script, ["--local-protocol", "https", "--persist-to", str(state)])
+    try:
+        assert pem.exists()
+        assert oct((state / "tls" / "localhost-key.pem").stat().st_mode & 0o777) == "0o600"
+        r = json.loads(curl("--cacert", str(pem), "https://localhost:%d/x" % s.port))
+        assert r["url"].startswith("https://localhost:")
+        first = pem.read_bytes()
+    finally:
+        assert s.stop() == 0
+    s = Server(script, ["--local-protocol", "https", "--persist-to", str(state)])
+    try:
+        assert pem.read_bytes() == first  # kept across restarts
+        assert json.loads(curl("--cacert", str(pem), "https://127.0.0.1:%d/" % s.port))["tlsVersion"]
+    finally:
+        assert s.stop() == 0
