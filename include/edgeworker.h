@@ -219,6 +219,17 @@ typedef struct ew_assets {
     int run_worker_first;             /* non-zero: every request goes to the Worker */
 } ew_assets_t;
 
+/* A rate limiting binding ([[ratelimits]] in wrangler.toml): env[binding].limit({key}) resolves to
+ * {success}, false once `key` was counted more than `limit` times in the current window of `period` seconds
+ * (fixed windows aligned to the clock). Counters are shared by every runtime of the process that uses the
+ * same namespace_id — one "location", as Cloudflare counts per location — and are kept in memory only. */
+typedef struct ew_ratelimit {
+    const char *binding;              /* env property, e.g. "MY_RATE_LIMITER"; copied */
+    const char *namespace_id;         /* a positive integer as text, e.g. "1001"; copied */
+    uint32_t limit;                   /* requests allowed per period, >= 1 */
+    uint32_t period;                  /* seconds: 10 or 60, as Cloudflare allows */
+} ew_ratelimit_t;
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -232,6 +243,8 @@ typedef struct ew_worker_config {
     const ew_resource_t *resources; /* `nresources` storage bindings on env, copied */
     size_t nresources;
     const ew_assets_t *assets;        /* static assets served with the Worker, NULL = none; copied */
+    const ew_ratelimit_t *ratelimits; /* `nratelimits` rate limiting bindings, copied */
+    size_t nratelimits;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry

@@ -121,6 +121,15 @@ class ew_assets_t(ctypes.Structure):
     ]
 
 
+class ew_ratelimit_t(ctypes.Structure):
+    _fields_ = [
+        ("binding", ctypes.c_char_p),
+        ("namespace_id", ctypes.c_char_p),
+        ("limit", ctypes.c_uint32),
+        ("period", ctypes.c_uint32),
+    ]
+
+
 class ew_worker_config_t(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -135,6 +144,8 @@ class ew_worker_config_t(ctypes.Structure):
         ("resources", ctypes.POINTER(ew_resource_t)),
         ("nresources", ctypes.c_size_t),
         ("assets", ctypes.POINTER(ew_assets_t)),
+        ("ratelimits", ctypes.POINTER(ew_ratelimit_t)),
+        ("nratelimits", ctypes.c_size_t),
     ]
 
 

@@ -91,6 +91,16 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
         p->worker.source_len = sizeof(ASSETS_ONLY_WORKER) - 1;
         p->worker.filename = "(assets only)";
     }
+    free(p->ratelimits);
+    p->ratelimits = calloc(c->nratelimits + 1, sizeof(*p->ratelimits));
+    if (p->ratelimits == NULL)
+        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : "(project)", 0, 0, "out of memory");
+    for (size_t i = 0; i < c->nratelimits; i++)
+        p->ratelimits[i] = (ew_ratelimit_t) {.binding = c->ratelimits[i].binding,
+                                             .namespace_id = c->ratelimits[i].namespace_id,
+                                             .limit = c->ratelimits[i].limit, .period = c->ratelimits[i].period};
+    p->worker.ratelimits = p->ratelimits;
+    p->worker.nratelimits = c->nratelimits;
     if (c->assets != NULL) {
         p->assets = (ew_assets_t) {
             .directory = c->assets->directory,
@@ -109,6 +119,7 @@ void ew__project_dispose(ew__project_t *p)
     ew__wrangler_destroy(p->config);
     free(p->vars);
     free(p->resources);
+    free(p->ratelimits);
     memset(p, 0, sizeof(*p));
 }
 

@@ -86,7 +86,7 @@ static const key_spec_t top_keys[] = {
     {"send_email", KEY_UNSUPPORTED, false, false},
     {"workflows", KEY_UNSUPPORTED, false, false},
     {"pipelines", KEY_UNSUPPORTED, false, false},
-    {"ratelimits", KEY_UNSUPPORTED, false, false},
+    {"ratelimits", KEY_HONOURED, false, false},
     {"secrets_store_secrets", KEY_UNSUPPORTED, false, false},
     {"dispatch_namespaces", KEY_UNSUPPORTED, false, false},
     {"version_metadata", KEY_UNSUPPORTED, false, false},
@@ -714,6 +714,51 @@ static ew_status_t read_r2_entry(ctx_t *x, const ew__cfg_value_t *t, const char 
     return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
+static ew_status_t read_ratelimit_entry(ctx_t *x, const ew__cfg_value_t *t, const char *path)
+{
+    static const field_t fields[] = {{"name", 's', true}, {"namespace_id", '*', true}, {"simple", '*', true},
+                                     {NULL, 0, false}};
+    static const field_t simple_fields[] = {{"limit", 'i', true}, {"period", 'i', true}, {NULL, 0, false}};
+    char p[PATH_LEN];
+    ew_status_t st = check_fields(x, t, path, fields);
+    if (st != EW_OK)
+        return st;
+    const ew__cfg_value_t *ns = ew__cfg_get(t, "namespace_id");
+    char nsbuf[32];
+    const char *nstext = NULL;
+    if (ns->type == EW__CFG_INTEGER && ns->u.integer > 0) {
+        snprintf(nsbuf, sizeof(nsbuf), "%lld", (long long) ns->u.integer);
+        nstext = nsbuf;
+    } else if (ns->type == EW__CFG_STRING) {
+        nstext = ns->u.string.ptr;
+        bool digits = nstext[0] != '\0' && nstext[0] != '0' && strlen(nstext) <= 19;
+        for (const char *c = nstext; digits && *c != '\0'; c++)
+            digits = *c >= '0' && *c <= '9';
+        if (!digits)
+            nstext = NULL;
+    }
+    pathf(p, "%s.namespace_id", path);
+    if (nstext == NULL)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, ns, "'%s' must be a positive integer (e.g. \"1001\")", p);
+    const ew__cfg_value_t *simple = ew__cfg_get(t, "simple");
+    pathf(p, "%s.simple", path);
+    if ((st = check_fields(x, simple, p, simple_fields)) != EW_OK)
+        return st;
+    const ew__cfg_value_t *limit = ew__cfg_get(simple, "limit"), *period = ew__cfg_get(simple, "period");
+    if (limit->u.integer < 1 || limit->u.integer > UINT32_MAX)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, limit, "'%s.limit' must be at least 1", p);
+    if (period->u.integer != 10 && period->u.integer != 60)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, period, "'%s.period' must be 10 or 60 (seconds)", p);
+    if ((st = claim_binding(x, get_str(t, "name"), ew__cfg_get(t, "name"), path)) != EW_OK)
+        return st;
+    ew__wrangler_ratelimit_t *r = &x->wr->ratelimits[x->wr->nratelimits++];
+    r->binding = take_str(x, t, "name");
+    r->namespace_id = pool_dup(x, nstext);
+    r->limit = (uint32_t) limit->u.integer;
+    r->period = (uint32_t) period->u.integer;
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
+}
+
 /* Reads one binding list into an array sized for it (`*items`, `size` bytes per entry). */
 static ew_status_t read_list(ctx_t *x, const char *key, void **items, size_t size, entry_fn fn)
 {
@@ -1144,6 +1189,8 @@ static ew_status_t read_all(ctx_t *x)
         (st = read_list(x, "d1_databases", (void **) &wr->d1, sizeof(*wr->d1), read_d1_entry)) != EW_OK ||
         (st = read_list(x, "r2_buckets", (void **) &wr->r2, sizeof(*wr->r2), read_r2_entry)) != EW_OK ||
         (st = read_assets(x)) != EW_OK ||
+        (st = read_list(x, "ratelimits", (void **) &wr->ratelimits, sizeof(*wr->ratelimits),
+                        read_ratelimit_entry)) != EW_OK ||
         (st = read_triggers(x)) != EW_OK || (st = read_limits(x)) != EW_OK || (st = read_dev(x)) != EW_OK ||
         (st = read_unsupported(x)) != EW_OK)
         return st;

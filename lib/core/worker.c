@@ -13,6 +13,7 @@
 
 #include "bindings/assets.h"
 #include "bindings/internal.h"
+#include "bindings/ratelimit.h"
 #include "compile/bundle.h"
 #include "compile/compile.h"
 #include "dispatch.h"
@@ -168,6 +169,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     ew__bindings_install(ctx, w, -1);
     ew__resources_install(ctx, w, -1);
     ew__assets_install(ctx, w->assets, -1);
+    ew__ratelimits_install(ctx, w->ratelimits, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -279,6 +281,7 @@ static void worker_free(ew_worker_t *w)
         ew__resource_dispose(&w->resources[i]);
     free(w->resources);
     ew__assets_free(w->assets);
+    ew__ratelimits_free(w->ratelimits);
     free(w->bytecode);
     free(w->filename);
     free(w->name);
@@ -367,6 +370,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
     ew_status_t st = copy_config(w, cfg, err);
     if (st == EW_OK)
         st = ew__assets_new(cfg->assets, rt->base, &w->assets, err);
+    if (st == EW_OK)
+        st = ew__ratelimits_new(cfg->ratelimits, cfg->nratelimits, &w->ratelimits, err);
     if (st == EW_OK)
         st = ew__resources_open(rt, w, err);
     if (st == EW_OK && cfg->path != NULL)
