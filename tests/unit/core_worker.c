@@ -509,7 +509,8 @@ Test(core_worker, request_cf_comes_from_the_hosts_json)
     static const char *const bad[] = {"[1]", "{\"a\":}", "{\"a\":1,}", "{'a':1}", "{\"a\":\"\xff\"}", "{} x", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ew_request_t b = {.method = "GET", .url = "http://x/", .cf_json = bad[i], .cf_json_len = strlen(bad[i])};
-        cr_assert_eq(ew_worker_fetch(w, &b, NULL, NULL), EW_ERR_INVALID_ARG, "accepted %s", bad[i]);
+        cr_assert_eq(ew_worker_fetch_sync(w, &b, &resp, NULL), EW_ERR_INVALID_ARG, "accepted %s", bad[i]);
+        cr_assert_null(resp);
     }
     ew_worker_destroy(w);
 }
