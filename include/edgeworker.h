@@ -302,11 +302,6 @@ typedef struct ew_request {
     size_t nheaders;
     const void *body;           /* request body bytes, NULL when none */
     size_t body_len;
-    /* Added in 0.3 (zero-initialise the struct so that older callers keep working): */
-    const char *cf_json;        /* request.cf as a JSON object text (UTF-8, `cf_json_len` bytes, copied), e.g.
-                                   {"colo":"DFW","country":"US"}; NULL = an empty object. Not an object or
-                                   not JSON: EW_ERR_INVALID_ARG. Parsed when the script first reads it */
-    size_t cf_json_len;
 } ew_request_t;
 
 typedef struct ew_websocket ew_websocket_t;
@@ -352,6 +347,19 @@ EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_r
  * arrive whole, as with ew_worker_fetch (which reads a stream body to its end before calling back). */
 EW_API ew_status_t ew_worker_fetch_stream(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb,
                                           void *udata);
+
+/* What ew_worker_fetch_opts adds to a request (ew_request_t itself keeps its size for existing callers). */
+typedef struct ew_fetch_options {
+    const char *cf_json;   /* request.cf as a JSON object text (UTF-8, `cf_json_len` bytes, copied), e.g.
+                              {"colo":"DFW","country":"US"}; NULL = an empty object. Not JSON or not an
+                              object: EW_ERR_INVALID_ARG. Duktape parses it when the script first reads cf */
+    size_t cf_json_len;
+    int stream_body;       /* non-zero: a ReadableStream body is delivered as for ew_worker_fetch_stream */
+} ew_fetch_options_t;
+
+/* ew_worker_fetch / ew_worker_fetch_stream with options (opts may be NULL: no options). Same rules. */
+EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
+                                        ew_response_fn cb, void *udata);
 
 /* Called once per ew_body_read(), from the event loop on the runtime's thread, never from inside
  * ew_body_read. A chunk: status EW_OK, len > 0, data valid during the call only. The end: status EW_OK,

@@ -305,16 +305,23 @@ static void submit(h2_stream_t *st, ew_response_t *resp)
 }
 
 /* Submits a short text/plain answer made by the server. */
+static void submit_typed(h2_stream_t *st, int status, const char *text, const ew_header_t *ct);
+
 static void submit_text(h2_stream_t *st, int status, const char *text)
 {
     static const ew_header_t ct = {"content-type", 12, "text/plain;charset=UTF-8", 24};
+    submit_typed(st, status, text, &ct);
+}
+
+static void submit_typed(h2_stream_t *st, int status, const char *text, const ew_header_t *ct)
+{
     st->own_body = strdup(text);
     if (st->own_body == NULL) {
         st->answered = true;
         nghttp2_submit_rst_stream(st->conn->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
         return;
     }
-    submit_common(st, status, &ct, 1, (const uint8_t *) st->own_body, strlen(text), false);
+    submit_common(st, status, ct, 1, (const uint8_t *) st->own_body, strlen(text), false);
 }
 
 static void on_response(void *udata, ew_response_t *resp, const ew_error_t *err)
@@ -344,6 +351,16 @@ static void dispatch(h2_stream_t *st)
     h2_conn_t *c = st->conn;
     if (st->too_big) {
         submit_text(st, 413, "413 Payload Too Large: request body too large\n");
+        return;
+    }
+    const char *path0 = st->path >= 0 ? st->text + st->path : "/";
+    if (c->g->cfg.metrics != NULL && st->method >= 0 && strcmp(st->text + st->method, "GET") == 0 &&
+        strncmp(path0, "/__metrics", 10) == 0 && (path0[10] == '\0' || path0[10] == '?')) {
+        static const ew_header_t prom = {"content-type", 12, "text/plain; version=0.0.4; charset=utf-8", 40};
+        char text[4096];
+        size_t n = c->g->cfg.metrics(c->g->cfg.metrics_arg, text, sizeof(text));
+        text[n] = '\0';
+        submit_typed(st, 200, text, &prom);
         return;
     }
     const char *scheme = st->scheme >= 0 ? st->text + st->scheme : c->tls ? "https" : "http";
@@ -384,10 +401,9 @@ static void dispatch(h2_stream_t *st)
         .nheaders = n,
         .body = st->body_len ? st->body : NULL,
         .body_len = st->body_len,
-        .cf_json = cf,
-        .cf_json_len = cf_len,
     };
-    ew_status_t rc = ew_worker_fetch_stream(c->g->worker, &req, on_response, st);
+    ew_fetch_options_t opts = {.cf_json = cf, .cf_json_len = cf_len, .stream_body = 1};
+    ew_status_t rc = ew_worker_fetch_opts(c->g->worker, &req, &opts, on_response, st);
     free(url);
     free(hdrs);
     if (rc == EW_OK)

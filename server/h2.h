@@ -26,6 +26,8 @@ typedef struct srv_h2_config {
     bool log_requests;           /* one line per request on stdout, as for HTTP/1.1 */
     const srv_cf_config_t *cf;   /* request.cf and the edge's headers (borrowed) */
     const char *host_default;    /* authority for requests without :authority or Host (borrowed) */
+    size_t (*metrics)(void *arg, char *buf, size_t cap); /* GET /__metrics (http.h); NULL = to the Worker */
+    void *metrics_arg;
 } srv_h2_config_t;
 
 /* HTTP/2 connections of one listener, serving `worker`. on_empty (may be NULL) runs when the last

@@ -668,13 +668,12 @@ static void dispatch(conn_t *c)
         .nheaders = n,
         .body = c->body_len ? c->body : NULL,
         .body_len = c->body_len,
-        .cf_json = cf,
-        .cf_json_len = cf_len,
     };
     /* Reading stays enabled (no epoll change per request): pipelined bytes wait in the input buffer,
      * bounded by its high watermark, and are parsed once the response is written. */
     c->state = IN_WORKER;
-    ew_status_t st = ew_worker_fetch_stream(c->srv->worker, &req, on_worker_response, c);
+    ew_fetch_options_t opts = {.cf_json = cf, .cf_json_len = cf_len, .stream_body = 1};
+    ew_status_t st = ew_worker_fetch_opts(c->srv->worker, &req, &opts, on_worker_response, c);
     if (st != EW_OK)
         write_error(c, st == EW_ERR_INVALID_ARG ? 400 : 503, ew_status_name(st));
 }
@@ -1015,6 +1014,8 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         .log_requests = cfg->log_requests,
         .cf = &s->cfg.cf,
         .host_default = s->host_default,
+        .metrics = cfg->metrics,
+        .metrics_arg = cfg->metrics_arg,
     };
     s->ws = srv_ws_group_new(&wcfg, ws_group_empty, s);
     s->h2 = srv_h2_group_new(base, worker, &hcfg, ws_group_empty, s);

@@ -169,8 +169,6 @@ class ew_request_t(ctypes.Structure):
         ("nheaders", ctypes.c_size_t),
         ("body", ctypes.c_void_p),
         ("body_len", ctypes.c_size_t),
-        ("cf_json", ctypes.c_char_p),
-        ("cf_json_len", ctypes.c_size_t),
     ]
 
 

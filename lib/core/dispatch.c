@@ -859,7 +859,16 @@ static void push_event(duk_context *ctx, const char *proto, uint32_t id, const c
 struct fetch_args {
     const ew_request_t *req;
     ew__req_t *r;
+    const char *cf_json;   /* the host's request.cf (checked), NULL = none */
+    size_t cf_json_len;
 };
+
+static void push_request(duk_context *ctx, const struct fetch_args *a)
+{
+    ew__request_push_serialized(ctx, a->req); /* the URL was parsed by the check in worker.c */
+    if (a->cf_json != NULL)
+        ew__request_set_cf_json(ctx, -1, a->cf_json, a->cf_json_len);
+}
 
 #define EXPORTS_KEY DUK_HIDDEN_SYMBOL("exports")
 
@@ -921,7 +930,7 @@ static bool module_fetch(duk_context *ctx, struct fetch_args *a)
 {
     if (!push_module_handler(ctx, "fetch"))
         return false;
-    ew__request_push_serialized(ctx, a->req); /* the URL was parsed by the check in worker.c */
+    push_request(ctx, a);
     push_env(ctx);
     push_context(ctx, "contextProto", a->r->id);
     if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
@@ -950,7 +959,7 @@ static duk_ret_t fetch_body(duk_context *ctx, void *udata)
         return 0;
     }
     push_event(ctx, "fetchProto", r->id, "fetch");
-    ew__request_push_serialized(ctx, a->req); /* the URL was parsed by the check in worker.c */
+    push_request(ctx, a);
     duk_put_prop_literal(ctx, -2, "request");
     bool ok = call_listeners(ctx, "fetchListeners");
     if (!ok) {
@@ -982,8 +991,8 @@ static void after_dispatch(ew__isolate_t *iso, ew__req_t *r, int rc)
     ew__isolate_settle(iso);
 }
 
-static ew_status_t dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb, void *udata,
-                                  bool stream_body)
+ew_status_t ew__dispatch_fetch_cf(ew__isolate_t *iso, const ew_request_t *req, const char *cf_json,
+                                  size_t cf_json_len, bool stream_body, ew_response_fn cb, void *udata)
 {
     ew__req_t *r = req_new(iso, EW__REQ_FETCH);
     if (r == NULL)
@@ -991,7 +1000,7 @@ static ew_status_t dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, e
     r->stream_body = stream_body;
     r->fetch_cb = cb;
     r->udata = udata;
-    struct fetch_args a = {req, r};
+    struct fetch_args a = {req, r, cf_json, cf_json_len};
     ew__isolate_enter(iso, r);
     int rc = ew__isolate_pcall(iso, fetch_body, &a, 0, 1);
     after_dispatch(iso, r, rc);
@@ -1000,13 +1009,13 @@ static ew_status_t dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, e
 
 ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb, void *udata)
 {
-    return dispatch_fetch(iso, req, cb, udata, false);
+    return ew__dispatch_fetch_cf(iso, req, NULL, 0, false, cb, udata);
 }
 
 ew_status_t ew__dispatch_fetch_stream(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb,
                                       void *udata)
 {
-    return dispatch_fetch(iso, req, cb, udata, true);
+    return ew__dispatch_fetch_cf(iso, req, NULL, 0, true, cb, udata);
 }
 
 struct scheduled_args {

@@ -43,6 +43,9 @@ void ew__req_cancel_all(ew__isolate_t *iso);
 /* Dispatches a fetch event whose ReadableStream body the host reads in pieces (ew_worker_fetch_stream). */
 ew_status_t ew__dispatch_fetch_stream(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb,
                                       void *udata);
+/* Either of the two, with the host's request.cf JSON (checked; NULL = none). */
+ew_status_t ew__dispatch_fetch_cf(ew__isolate_t *iso, const ew_request_t *req, const char *cf_json,
+                                  size_t cf_json_len, bool stream_body, ew_response_fn cb, void *udata);
 /* The request's streamed body ended or was destroyed (r->body is NULL again): free the request if it owes
  * nothing else. */
 void ew__req_body_done(ew__req_t *r);

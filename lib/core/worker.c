@@ -479,11 +479,17 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
  * Events
  */
 
-static ew_status_t worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata,
-                                bool stream_body)
+EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
+                                        ew_response_fn cb, void *udata)
 {
     if (w == NULL || req == NULL || cb == NULL)
         return EW_ERR_INVALID_ARG;
+    static const ew_fetch_options_t none = {NULL, 0, 0};
+    if (opts == NULL)
+        opts = &none;
+    if (opts->cf_json != NULL && !ew__json_is_object(opts->cf_json, opts->cf_json_len))
+        return EW_ERR_INVALID_ARG;
+    bool stream_body = opts->stream_body != 0;
     ew__url_t url;
     ew_status_t st = ew__request_check_url(req, &url, NULL);
     if (st != EW_OK)
@@ -499,21 +505,21 @@ static ew_status_t worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_resp
         ew__url_dispose(&url);
         return EW_ERR_NOMEM;
     }
-    st = stream_body ? ew__dispatch_fetch_stream(iso, &normalized, cb, udata)
-                     : ew__dispatch_fetch(iso, &normalized, cb, udata);
+    st = ew__dispatch_fetch_cf(iso, &normalized, opts->cf_json, opts->cf_json_len, stream_body, cb, udata);
     ew__url_dispose(&url);
     return st;
 }
 
 EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata)
 {
-    return worker_fetch(w, req, cb, udata, false);
+    return ew_worker_fetch_opts(w, req, NULL, cb, udata);
 }
 
 EW_API ew_status_t ew_worker_fetch_stream(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb,
                                           void *udata)
 {
-    return worker_fetch(w, req, cb, udata, true);
+    ew_fetch_options_t opts = {NULL, 0, 1};
+    return ew_worker_fetch_opts(w, req, &opts, cb, udata);
 }
 
 struct sync_fetch {

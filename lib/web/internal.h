@@ -48,6 +48,9 @@ void ew__request_push(duk_context *ctx, const ew_request_t *req);
 /* The same two with the URL parsed once: check_url also gives the parsed URL (when it returns EW_OK and
  * url_out is not NULL; the caller disposes it with ew__url_dispose), and push_serialized takes req->url as
  * the URL's serialization (what check_url gave) without parsing it again. Used on every request's path. */
+/* Gives the Request at idx (just made by ew__request_push*) the host's cf JSON (checked by
+ * ew__json_is_object), decoded when the script first reads request.cf. May throw (allocation). */
+void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx, const char *json, size_t len);
 struct ew__url;
 ew_status_t ew__request_check_url(const ew_request_t *req, struct ew__url *url_out, ew_error_t *err);
 void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);

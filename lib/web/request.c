@@ -342,8 +342,6 @@ ew_status_t ew__request_check_url(const ew_request_t *req, ew__url_t *url_out, e
     }
     if (req->body == NULL && req->body_len > 0)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: body is NULL but body_len is %zu", req->body_len);
-    if (req->cf_json != NULL && !ew__json_is_object(req->cf_json, req->cf_json_len))
-        return ew__error_set(err, EW_ERR_INVALID_ARG, "request: cf_json is not a JSON object in UTF-8");
     ew__error_clear(err);
     return EW_OK;
 }
@@ -428,10 +426,13 @@ void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req)
             memcpy(b, req->body, req->body_len);
         duk_put_prop_literal(ctx, self, EW__WEB_BODY);
     }
-    if (req->cf_json != NULL) {
-        ew__push_utf8(ctx, req->cf_json, req->cf_json_len);
-        duk_put_prop_literal(ctx, self, REQ_CF_JSON);
-    }
+}
+
+void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx, const char *json, size_t len)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    ew__push_utf8(ctx, json, len);
+    duk_put_prop_literal(ctx, idx, REQ_CF_JSON);
 }
 
 /* ---------------------------------------------------------------------------------------------------------

@@ -53,3 +53,11 @@ def test_without_the_flag_the_worker_gets_the_path(serve):
     s = serve(WORKER)
     with urllib.request.urlopen(s.url + "/__metrics", timeout=10) as r:
         assert r.read().startswith(b"worker ")
+
+
+def test_metrics_over_h2c(serve):
+    import subprocess
+    s = serve(WORKER, "--metrics")
+    p = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", s.url + "/__metrics"], capture_output=True,
+                       text=True, timeout=10)
+    assert "ew_requests_total 0" in p.stdout

@@ -491,26 +491,36 @@ Test(core_worker, async_fetch_handler_rejection_is_an_error)
     ew_response_destroy(r);
 }
 
+static ew_response_t *cf_response;
+
+static void on_cf_response(void *udata, ew_response_t *resp, const ew_error_t *err)
+{
+    (void) udata;
+    (void) err;
+    cf_response = resp;
+}
+
 Test(core_worker, request_cf_comes_from_the_hosts_json)
 {
     ew_worker_t *w = load("export default { fetch(r) { return new Response(JSON.stringify(r.cf) + ' ' + "
                           "(r.cf === r.cf)); } };", NULL, 0);
     static const char cf[] = " {\"colo\":\"AMS\",\"asn\":0,\"tlsClientAuth\":{\"certPresented\":\"0\"},"
                              "\"city\":\"K\\u00f8benhavn\",\"list\":[1,-2.5e3,true,null]} ";
-    ew_request_t req = {.method = "GET", .url = "http://x/", .cf_json = cf, .cf_json_len = sizeof(cf) - 1};
-    ew_response_t *resp = NULL;
-    cr_assert_eq(ew_worker_fetch_sync(w, &req, &resp, NULL), EW_OK);
-    cr_assert_str_eq((const char *) resp->body, "{\"colo\":\"AMS\",\"asn\":0,\"tlsClientAuth\":{\"certPresented\":"
-                                                "\"0\"},\"city\":\"K\u00f8benhavn\",\"list\":[1,-2500,true,null]} true");
-    ew_response_destroy(resp);
-    resp = get(w, "http://x/"); /* no cf_json: an empty object */
+    ew_request_t req = {.method = "GET", .url = "http://x/"};
+    ew_fetch_options_t opts = {.cf_json = cf, .cf_json_len = sizeof(cf) - 1};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, &opts, on_cf_response, NULL), EW_OK);
+    while (cf_response == NULL)
+        event_base_loop(ew_runtime_event_base(rt), EVLOOP_ONCE);
+    cr_assert_str_eq((const char *) cf_response->body, "{\"colo\":\"AMS\",\"asn\":0,\"tlsClientAuth\":{\"certPresented\":"
+                                                       "\"0\"},\"city\":\"K\u00f8benhavn\",\"list\":[1,-2500,true,null]} true");
+    ew_response_destroy(cf_response);
+    ew_response_t *resp = get(w, "http://x/"); /* no cf: an empty object */
     cr_assert_str_eq((const char *) resp->body, "{} true");
     ew_response_destroy(resp);
     static const char *const bad[] = {"[1]", "{\"a\":}", "{\"a\":1,}", "{'a':1}", "{\"a\":\"\xff\"}", "{} x", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ew_request_t b = {.method = "GET", .url = "http://x/", .cf_json = bad[i], .cf_json_len = strlen(bad[i])};
-        cr_assert_eq(ew_worker_fetch_sync(w, &b, &resp, NULL), EW_ERR_INVALID_ARG, "accepted %s", bad[i]);
-        cr_assert_null(resp);
+        ew_fetch_options_t b = {.cf_json = bad[i], .cf_json_len = strlen(bad[i])};
+        cr_assert_eq(ew_worker_fetch_opts(w, &req, &b, on_cf_response, NULL), EW_ERR_INVALID_ARG, "accepted %s", bad[i]);
     }
     ew_worker_destroy(w);
 }
