@@ -453,10 +453,12 @@ typedef struct ew_worker_stats {
     uint32_t isolates_created;  /* isolates created so far, the first included */
     size_t heap_bytes;          /* bytes allocated by the live isolates' heaps */
     uint32_t pending;           /* requests in flight now */
-    double cpu_ms;              /* CPU time charged to the worker's requests so far (ms); added in 0.3 */
 } ew_worker_stats_t;
 
 EW_API void ew_worker_get_stats(const ew_worker_t *w, ew_worker_stats_t *out);
+/* CPU time charged to the worker's requests so far (ms), all isolates included; 0 for NULL. A function
+ * rather than a field of ew_worker_stats_t, which callers allocate (a larger struct would break them). */
+EW_API double ew_worker_cpu_ms(const ew_worker_t *w);
 
 #ifdef __cplusplus
 }

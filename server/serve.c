@@ -64,6 +64,7 @@ typedef struct loop_thread {
      * any thread answers by summing all of them (the library's stats belong to their thread). */
     struct event *metrics_ev;
     ew_worker_stats_t snap;
+    double cpu_ms;               /* ew_worker_cpu_ms of the current and retired Workers */
     uint32_t conns;
     struct loop_thread *all;     /* every thread's struct (nthreads of them) */
     int nthreads;
@@ -206,9 +207,13 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
     loop_thread_t *t = arg;
     ew_worker_stats_t st;
     ew_worker_get_stats(t->worker, &st);
+    double cpu = ew_worker_cpu_ms(t->worker);
+    for (size_t i = 0; i < t->nretired; i++) /* a reload's old Worker may still be finishing requests */
+        cpu += ew_worker_cpu_ms(t->retired[i]);
     uint32_t conns = srv_http_connections(t->http);
     pthread_mutex_lock(t->lock);
     t->snap = st;
+    t->cpu_ms = cpu;
     t->conns = conns;
     pthread_mutex_unlock(t->lock);
 }
@@ -220,6 +225,7 @@ static size_t metrics_text(void *arg, char *buf, size_t cap)
     ew_worker_stats_t sum;
     memset(&sum, 0, sizeof(sum));
     uint64_t conns = 0;
+    double cpu_ms = 0;
     pthread_mutex_lock(self->lock);
     for (int i = 0; i < self->nthreads; i++) {
         const loop_thread_t *t = &self->all[i];
@@ -230,7 +236,7 @@ static size_t metrics_text(void *arg, char *buf, size_t cap)
         sum.isolates_created += t->snap.isolates_created;
         sum.heap_bytes += t->snap.heap_bytes;
         sum.pending += t->snap.pending;
-        sum.cpu_ms += t->snap.cpu_ms;
+        cpu_ms += t->cpu_ms;
         conns += t->conns;
     }
     pthread_mutex_unlock(self->lock);
@@ -251,7 +257,7 @@ static size_t metrics_text(void *arg, char *buf, size_t cap)
         "# TYPE ew_heap_bytes gauge\new_heap_bytes %zu\n"
         "# HELP ew_connections Open client connections.\n# TYPE ew_connections gauge\new_connections %llu\n",
         (unsigned long long) sum.requests, (unsigned long long) sum.exceptions,
-        (unsigned long long) sum.limit_errors, sum.cpu_ms / 1000.0, sum.pending, sum.isolates,
+        (unsigned long long) sum.limit_errors, cpu_ms / 1000.0, sum.pending, sum.isolates,
         sum.isolates_created, sum.heap_bytes, (unsigned long long) conns);
     return n < 0 ? 0 : (size_t) n < cap ? (size_t) n : cap - 1;
 }

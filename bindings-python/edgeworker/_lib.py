@@ -195,7 +195,6 @@ class ew_worker_stats_t(ctypes.Structure):
         ("isolates_created", ctypes.c_uint32),
         ("heap_bytes", ctypes.c_size_t),
         ("pending", ctypes.c_uint32),
-        ("cpu_ms", ctypes.c_double),
     ]
 
 
@@ -222,6 +221,7 @@ _SIGNATURES = {
     "ew_worker_fetch_sync": (c_status, [_VP, _P(ew_request_t), _P(_P(ew_response_t)), _P(ew_error_t)]),
     "ew_worker_scheduled_sync": (c_status, [_VP, ctypes.c_char_p, ctypes.c_double, _P(ew_error_t)]),
     "ew_worker_get_stats": (None, [_VP, _P(ew_worker_stats_t)]),
+    "ew_worker_cpu_ms": (ctypes.c_double, [_VP]),
 }
 
 

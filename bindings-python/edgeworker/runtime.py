@@ -1033,7 +1033,7 @@ class Worker:
         s = _lib.ew_worker_stats_t()
         _lib.load().ew_worker_get_stats(ptr, ctypes.byref(s))
         return WorkerStats(s.requests, s.exceptions, s.limit_errors, s.isolates, s.isolates_created,
-                           s.heap_bytes, s.pending, s.cpu_ms)
+                           s.heap_bytes, s.pending, _lib.load().ew_worker_cpu_ms(ptr))
 
     def close(self) -> None:
         """Unloads the Worker. Idempotent; RuntimeError from another thread or inside a callback."""

@@ -91,7 +91,7 @@ static uint64_t budget_ns(ew__isolate_t *iso, ew__req_t *req)
     return req->cpu_used_ns >= limit ? 0 : limit - req->cpu_used_ns;
 }
 
-/* Adds CPU time to the running request and to its worker's total (ew_worker_stats_t.cpu_ms). */
+/* Adds CPU time to the running request and to its worker's total (ew_worker_cpu_ms). */
 static void charge_ns(ew__isolate_t *iso, uint64_t ns)
 {
     iso->running->cpu_used_ns += ns;

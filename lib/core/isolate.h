@@ -77,7 +77,7 @@ struct ew_worker {
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;
-    uint64_t cpu_ns_total;        /* CPU time charged to this worker's requests (stats.cpu_ms) */
+    uint64_t cpu_ns_total;        /* CPU time charged to this worker's requests (ew_worker_cpu_ms) */
     struct event *reap_ev;        /* destroys drained isolates from the loop (owned) */
     ew_worker_t *next;            /* in rt->workers */
 };

@@ -623,6 +623,11 @@ EW_API ew_status_t ew_worker_scheduled_sync(ew_worker_t *w, const char *cron, do
     return s.outcome;
 }
 
+EW_API double ew_worker_cpu_ms(const ew_worker_t *w)
+{
+    return w != NULL ? (double) w->cpu_ns_total / 1e6 : 0.0;
+}
+
 EW_API void ew_worker_get_stats(const ew_worker_t *w, ew_worker_stats_t *out)
 {
     if (out == NULL)
@@ -631,7 +636,6 @@ EW_API void ew_worker_get_stats(const ew_worker_t *w, ew_worker_stats_t *out)
     if (w == NULL)
         return;
     *out = w->stats;
-    out->cpu_ms = (double) w->cpu_ns_total / 1e6;
     out->isolates = 0;
     out->heap_bytes = 0;
     out->pending = 0;
