@@ -14,7 +14,7 @@ WORKER = r"""
 export default {
   async fetch(request) {
     const url = new URL(request.url);
-    if (url.pathname === '/slow') await new Promise((r) => setTimeout(r, 20));
+    if (url.pathname === '/slow') await new Promise((r) => setTimeout(r, url.searchParams.get('ms') || 20));
     return Response.json({
       url: request.url, method: request.method, body: await request.text(),
       httpProtocol: request.cf.httpProtocol, tlsVersion: request.cf.tlsVersion, tlsCipher: request.cf.tlsCipher,
@@ -210,3 +210,20 @@ def test_local_protocol_https_makes_and_keeps_a_self_signed_certificate(tmp_path
         assert json.loads(curl("--cacert", str(pem), "https://127.0.0.1:%d/" % s.port))["tlsVersion"]
     finally:
         assert s.stop() == 0
+
+
+def test_h2_shutdown_answers_open_streams(serve):
+    import threading
+    import time
+    s = serve(WORKER)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", subprocess.run(
+        ["curl", "-sS", "--http2-prior-knowledge", "-w", "\n%{http_code}", s.url + "/slow?ms=1500"],
+        capture_output=True, text=True, timeout=20)))
+    t.start()
+    time.sleep(0.5)  # the stream is in the Worker now (it waits 1.5 s)
+    s.proc.send_signal(2)
+    t.join(20)
+    body, code = out["r"].stdout.rsplit("\n", 1)
+    assert code == "200", out["r"].stderr
+    assert json.loads(body)["httpProtocol"] == "HTTP/2"
