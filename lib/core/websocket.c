@@ -435,6 +435,32 @@ static duk_ret_t host_event_body(duk_context *ctx, void *udata)
     return 0;
 }
 
+/* A limit condemned the isolate (its state may be broken): its WebSockets end now, toward the host with
+ * 1011 and without further events into the script, and their requests let go so that it can be reaped.
+ * Called at the top level (not inside JS). */
+static void close_condemned(ew__isolate_t *iso)
+{
+    static const char why[] = "Worker exceeded resource limits";
+    ew_websocket_t *next;
+    for (ew_websocket_t *ws = iso->websockets; ws != NULL; ws = next) {
+        next = ws->next;
+        if (!ws->worker_closed && !ws->host_gone) {
+            ws_msg_t *m = malloc(sizeof(*m) + sizeof(why));
+            if (m != NULL) {
+                m->kind = MSG_CLOSE;
+                m->code = 1011;
+                m->len = sizeof(why) - 1;
+                memcpy(m->data, why, sizeof(why));
+                queue_out(ws, m);
+            }
+        }
+        ws->worker_closed = true;
+        ws->client_closed = true;
+        link_detach(ws); /* the close is still delivered: the handle lives on with the host */
+        link_maybe_free(ws);
+    }
+}
+
 /* Enters the isolate charged to the link's request, with a fresh CPU budget (each message from the
  * client is a new event for the CPU limit, as on Cloudflare), and hands the event to the module. */
 static void host_event(ew_websocket_t *ws, host_event_t *e)
@@ -452,6 +478,8 @@ static void host_event(ew_websocket_t *ws, host_event_t *e)
     if (rc == DUK_EXEC_SUCCESS || rc == DUK_EXEC_ERROR)
         duk_pop(iso->ctx);
     ew__isolate_settle(iso);
+    if (iso->condemned || iso->dead)
+        close_condemned(iso);
 }
 
 EW_API ew_status_t ew_websocket_attach(ew_websocket_t *ws, const ew_websocket_handler_t *h)

@@ -225,3 +225,34 @@ Test(core_websocket, cpu_budget_is_per_message)
     ew_websocket_destroy(ws);
     ew_worker_destroy(w);
 }
+
+Test(core_websocket, a_limit_in_a_message_handler_closes_with_1011)
+{
+    ew_worker_t *w = load("export default { fetch() {\n"
+                          "  const [client, server] = Object.values(new WebSocketPair());\n"
+                          "  server.accept();\n"
+                          "  server.addEventListener('message', (e) => { if (e.data === 'spin') for (;;) {} "
+                          "server.send('ok'); });\n"
+                          "  return new Response(null, {status: 101, webSocket: client});\n"
+                          "} };\n");
+    ew_response_t *resp = upgrade(w);
+    ew_websocket_t *ws = resp->websocket;
+    ew_websocket_handler_t h = {on_message, on_close, NULL};
+    cr_assert_eq(ew_websocket_attach(ws, &h), EW_OK);
+    ew_response_destroy(resp);
+    cr_assert_eq(ew_websocket_send(ws, 1, "x", 1), EW_OK);
+    cr_assert_eq(ew_websocket_send(ws, 1, "spin", 4), EW_OK);
+    run_loop();
+    cr_assert_str_eq(got, "t:ok\nclose 1011 Worker exceeded resource limits\n", "%s", got);
+    cr_assert_eq(ew_websocket_send(ws, 1, "x", 1), EW_ERR_STATE);
+    ew_websocket_destroy(ws);
+    run_loop();
+    ew_worker_stats_t st;
+    ew_worker_get_stats(w, &st);
+    cr_assert_eq(st.pending, 0);
+    /* The worker serves on with a fresh isolate. */
+    resp = upgrade(w);
+    cr_assert_eq(resp->status, 101);
+    ew_response_destroy(resp);
+    ew_worker_destroy(w);
+}
