@@ -8,7 +8,7 @@
  * The project itself is read by lib/config/project_load.c, the code behind the public ew_worker_load_project(),
  * so hosts and ew-server load a project the same way; this file adds the command line (--var between reading
  * and building, --persist-to) and prints its warnings. What the library cannot do yet is reported and left
- * out rather than failing the start: D1 and R2 bindings and the keys lib/config reports as "not supported yet".
+ * out rather than failing the start: R2 bindings and the keys lib/config reports as "not supported yet".
  * docs/configuration.md lists every key and flag.
  */
 #include <errno.h>
@@ -46,7 +46,7 @@ static bool apply_var_args(project_t *p, const project_opts_t *o)
     return true;
 }
 
-/* Reading the configuration, the main check, vars and resources (with D1/R2 skipped) are
+/* Reading the configuration, the main check, vars and resources (with R2 skipped) are
  * lib/config/project_load.c's, shared with ew_worker_load_project(); the --var overrides go in between. */
 bool project_load(project_t *p, const project_opts_t *o)
 {

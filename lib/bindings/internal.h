@@ -1,5 +1,5 @@
 /*
- * lib/bindings/internal.h — Cloudflare's storage bindings (KV now; D1, R2 later) over the store interface
+ * lib/bindings/internal.h — Cloudflare's storage bindings (KV, D1; R2 later) over the store interface
  * (lib/store/store.h): what lib/core calls (first block) and what the files of lib/bindings share.
  *
  *   ew_runtime_t ── res (ew__res_cache_t) ──< ew__res_store_t  one per kind+id: the open store, shared by
@@ -21,7 +21,7 @@
  */
 
 /* Validates a resource of a worker config (kind known, binding non-empty, id valid) and copies it into d.
- * D1 and R2 are refused with EW_ERR_INVALID_ARG until they exist. On error d may hold partial copies:
+ * R2 is refused with EW_ERR_INVALID_ARG until it exists. On error d may hold partial copies:
  * ew__resource_dispose() frees them. */
 ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t index, ew_error_t *err);
 void ew__resource_dispose(ew__resource_t *r);
@@ -52,6 +52,8 @@ typedef struct ew__res_store {
     ew__store_t *store;           /* owned */
     ew__res_cache_t *cache;       /* the runtime's */
     bool purge_queued;            /* KV: a sweep of expired keys is queued */
+    void *ext;                    /* the binding's own state for this store (D1: d1.c), owned */
+    void (*ext_free)(void *ext);  /* frees ext at shutdown (NULL: nothing to free) */
 } ew__res_store_t;
 
 /* A write whose promise waits for its group commit. Embedded first in each binding's op struct. */
@@ -93,5 +95,18 @@ duk_ret_t ew__res_call(duk_context *ctx, duk_safe_call_function body, duk_idx_t 
 extern const char *const ew__kv_schema;
 /* Pushes a new KV namespace object for rs (its prototype made once per heap). May throw. */
 void ew__kv_push(duk_context *ctx, ew__res_store_t *rs);
+
+/* D1 (d1.c) */
+/* Sets up a freshly opened D1 store (its state in rs->ext, the authorizer). EW_ERR_NOMEM. */
+ew_status_t ew__d1_attach(ew__res_store_t *rs, ew_error_t *err);
+/* Pushes a new D1Database object for rs (prototypes made once per heap). May throw. */
+void ew__d1_push(duk_context *ctx, ew__res_store_t *rs);
+/* SQLite authorizer for SQL from users (the ew-server d1 command uses it too): while *(int *)udata is
+ * non-zero, refuses transactions, savepoints, ATTACH/DETACH and pragmas outside D1's allowed list. */
+int ew__d1_authorize(void *udata, int action, const char *a1, const char *a2, const char *db, const char *trig);
+/* True if the SQL's first keyword is VACUUM (refused for users: VACUUM INTO writes files). */
+bool ew__d1_is_vacuum(const char *sql);
+/* "SQLITE_CONSTRAINT" etc. for a result code, as D1 appends it to error messages. */
+const char *ew__d1_code_name(int rc);
 
 #endif /* EW_BINDINGS_INTERNAL_H */

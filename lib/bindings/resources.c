@@ -36,8 +36,6 @@ ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t 
 {
     if (kind_name(r->kind) == NULL)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: unknown kind %d", index, (int) r->kind);
-    if (r->kind == EW_RESOURCE_D1)
-        return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: D1 resources are not supported yet", index);
     if (r->kind == EW_RESOURCE_R2)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: R2 resources are not supported yet", index);
     if (r->binding == NULL || r->binding[0] == '\0')
@@ -116,8 +114,10 @@ static ew_status_t store_for(ew_runtime_t *rt, ew__res_cache_t *c, const ew__res
     }
     rs->kind = r->kind;
     rs->cache = c;
-    ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(r->kind), r->id, rt, ew__kv_schema, &rs->store,
-                                    err);
+    const char *schema = r->kind == EW_RESOURCE_KV ? ew__kv_schema : NULL; /* a D1 database is the user's */
+    ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(r->kind), r->id, rt, schema, &rs->store, err);
+    if (st == EW_OK && r->kind == EW_RESOURCE_D1 && (st = ew__d1_attach(rs, err)) != EW_OK)
+        ew__store_close(rs->store);
     if (st != EW_OK) {
         free(rs->id);
         free(rs);
@@ -150,6 +150,8 @@ void ew__resources_shutdown(ew_runtime_t *rt)
         return;
     for (size_t i = 0; i < c->nstores; i++) {
         ew__store_close(c->stores[i]->store); /* commits what is queued; the ops' isolates are gone */
+        if (c->stores[i]->ext_free != NULL)
+            c->stores[i]->ext_free(c->stores[i]->ext);
         free(c->stores[i]->id);
         free(c->stores[i]);
     }
@@ -169,7 +171,10 @@ void ew__resources_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     duk_pop(ctx);
     for (size_t i = 0; i < w->nresources; i++) {
         const ew__resource_t *r = &w->resources[i];
-        ew__kv_push(ctx, r->store); /* the only kind copy_config lets through for now */
+        if (r->kind == EW_RESOURCE_D1)
+            ew__d1_push(ctx, r->store);
+        else
+            ew__kv_push(ctx, r->store); /* the kinds ew__resource_copy lets through */
         duk_dup_top(ctx);
         duk_put_global_string(ctx, r->binding); /* service-worker scripts see bindings as globals */
         duk_put_prop_string(ctx, env_idx, r->binding);

@@ -137,6 +137,11 @@ ew_status_t ew__store_error(ew__store_t *s, int rc, const char *what, ew_error_t
                          detail);
 }
 
+sqlite3 *ew__store_db(ew__store_t *s)
+{
+    return s->db;
+}
+
 const char *ew__store_name(const ew__store_t *s)
 {
     return s->name;

@@ -54,6 +54,10 @@ ew_status_t ew__store_open(struct event_base *base, const char *state_dir, const
  * database. NULL is ignored. */
 void ew__store_close(ew__store_t *s);
 
+/* The store's connection, for bindings that run SQL of their own (D1). The store owns it: do not close it,
+ * and leave no transaction open when returning to the loop. */
+sqlite3 *ew__store_db(ew__store_t *s);
+
 /* "kv/<id>" or similar: names the store in messages (valid while the store is open). */
 const char *ew__store_name(const ew__store_t *s);
 
