@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "d1.h"
 #include "project.h"
 #include "serve.h"
 #include "tools.h"
@@ -31,6 +32,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: ew-server [PATH] [options]\n"
                "       ew-server check [PATH] [--env NAME]            compile only, report errors\n"
                "       ew-server build [PATH] [--env NAME] --emit-js  print the lowered ES5 program\n"
+               "       ew-server d1 execute DB (--command SQL | --file F) [--json] [--persist-to DIR]\n"
+               "       ew-server d1 migrations apply DB [--persist-to DIR]   (ew-server d1 --help)\n"
                "  PATH  a project folder (wrangler.json, wrangler.jsonc or wrangler.toml), a config file, or a\n"
                "        Worker script (default: .)\n"
                "  --env NAME            use [env.NAME] of the configuration\n"
@@ -179,6 +182,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "build") == 0))
         return tools_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "d1") == 0)
+        return d1_main(argc, argv);
     cli_t c = {.port = -1, .project = {.path = "."}};
     c.threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (c.threads < 1)

@@ -180,11 +180,19 @@ static duk_ret_t d1_throw(duk_context *ctx, const char *prefix, const char *mess
     return duk_throw(ctx);
 }
 
+/* The CPU limit fired while SQLite ran (the progress handler): unwind as Duktape's own timeout does, with
+ * the interrupt check due at the next instruction so that no catch block of the script runs. */
+static duk_ret_t limit_throw(duk_context *ctx)
+{
+    ew__duk_interrupt_now(ctx);
+    return duk_error(ctx, DUK_ERR_RANGE_ERROR, "execution timeout");
+}
+
 /* Throws for SQLite result rc on the database: the CPU limit when it interrupted us, else D1_ERROR. */
 static duk_ret_t sql_throw(duk_context *ctx, sqlite3 *db, int rc)
 {
     if (ew__isolate_aborting(ctx))
-        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "execution timeout");
+        return limit_throw(ctx);
     char msg[1100];
     snprintf(msg, sizeof(msg), "%s: %s", sqlite3_errmsg(db), ew__d1_code_name(rc));
     return d1_throw(ctx, "D1_ERROR", msg);
@@ -795,7 +803,7 @@ static duk_ret_t exec_body(duk_context *ctx, void *udata)
         if (rc != SQLITE_OK) {
             if (ew__isolate_aborting(ctx)) {
                 free(line);
-                return duk_error(ctx, DUK_ERR_RANGE_ERROR, "execution timeout");
+                return limit_throw(ctx);
             }
             char msg[1400];
             snprintf(msg, sizeof(msg), "Error in line %zu: %.300s: %s: %s", count, line,
