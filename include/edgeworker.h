@@ -105,6 +105,10 @@ typedef struct ew_runtime_config {
     uint32_t wait_until_ms;   /* wall time allowed for ctx.waitUntil work after the response (ms), 0 = 30000 */
     ew_log_fn log;            /* where log lines go; NULL = discarded */
     void *log_udata;          /* passed to `log` as is */
+    uint32_t cache_mb;        /* Cache API (caches.default/open) size bound per worker (MiB), 0 = 64; the
+                                 entries live in <state_dir>/cache/<worker name>.sqlite (in memory without a
+                                 state_dir); past the bound, expired entries go first, then the least
+                                 recently used */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */

@@ -35,6 +35,9 @@ void ew__resources_cancel(ew__isolate_t *iso);
 /* Commits what is queued and closes the runtime's stores (ew_runtime_destroy, after the workers). */
 void ew__resources_shutdown(ew_runtime_t *rt);
 
+/* The global `caches` (Cache API, cache.c): a getter that loads lib/js/cache.js on first use. */
+void ew__cache_install(duk_context *ctx);
+
 /* Seconds since the Unix epoch as the bindings see it (expirations). Tests may replace the clock. */
 typedef double (*ew__clock_fn)(void);
 void ew__resources_set_clock(ew_runtime_t *rt, ew__clock_fn now);
@@ -74,6 +77,16 @@ struct ew__res_cache {
     ew__clock_fn now;
 };
 
+/* A store kind of the library's own, next to ew_resource_kind_t's: the Cache API's database of a worker. */
+#define EW__RESOURCE_CACHE 100
+/* The Cache API's bound when ew_runtime_config_t.cache_mb is 0 (MiB). */
+#define EW__CACHE_DEFAULT_MB 64
+
+/* Finds the runtime's store of kind+id, or opens it (folders created, schema applied, shared by all the
+ * runtime's workers). EW_ERR_IO with the path, EW_ERR_INVALID_ARG for a bad id, EW_ERR_NOMEM. */
+ew_status_t ew__res_store_open(ew_runtime_t *rt, ew_resource_kind_t kind, const char *id, ew__res_store_t **out,
+                               ew_error_t *err);
+
 /* Now, in whole seconds since the epoch, from the runtime's clock. */
 int64_t ew__res_now(const ew__res_cache_t *c);
 
@@ -95,6 +108,11 @@ duk_ret_t ew__res_call(duk_context *ctx, duk_safe_call_function body, duk_idx_t 
 extern const char *const ew__kv_schema;
 /* Pushes a new KV namespace object for rs (its prototype made once per heap). May throw. */
 void ew__kv_push(duk_context *ctx, ew__res_store_t *rs);
+
+/* Cache API storage (cache.c) */
+extern const char *const ew__cache_schema;
+/* Sets up a freshly opened cache store (synchronous=NORMAL: a cache may forget). */
+void ew__cache_setup(ew__res_store_t *rs);
 
 /* D1 (d1.c) */
 /* Sets up a freshly opened D1 store (its state in rs->ext, the authorizer). EW_ERR_NOMEM. */

@@ -21,20 +21,22 @@
 
 static const char *kind_name(ew_resource_kind_t kind)
 {
-    switch (kind) {
+    switch ((int) kind) {
     case EW_RESOURCE_KV:
         return "kv";
     case EW_RESOURCE_D1:
         return "d1";
     case EW_RESOURCE_R2:
         return "r2";
+    case EW__RESOURCE_CACHE:
+        return "cache";
     }
     return NULL;
 }
 
 ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t index, ew_error_t *err)
 {
-    if (kind_name(r->kind) == NULL)
+    if (kind_name(r->kind) == NULL || (int) r->kind == EW__RESOURCE_CACHE)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: unknown kind %d", index, (int) r->kind);
     if (r->kind == EW_RESOURCE_R2)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: R2 resources are not supported yet", index);
@@ -93,31 +95,38 @@ void ew__resources_set_clock(ew_runtime_t *rt, ew__clock_fn now)
         c->now = now != NULL ? now : wall_clock;
 }
 
-/* Finds or opens the store for kind+id. */
-static ew_status_t store_for(ew_runtime_t *rt, ew__res_cache_t *c, const ew__resource_t *r, ew__res_store_t **out,
-                             ew_error_t *err)
+ew_status_t ew__res_store_open(ew_runtime_t *rt, ew_resource_kind_t kind, const char *id, ew__res_store_t **out,
+                               ew_error_t *err)
 {
+    ew__res_cache_t *c = cache_of(rt);
+    if (c == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", id);
     for (size_t i = 0; i < c->nstores; i++) {
-        if (c->stores[i]->kind == r->kind && strcmp(c->stores[i]->id, r->id) == 0) {
+        if (c->stores[i]->kind == kind && strcmp(c->stores[i]->id, id) == 0) {
             *out = c->stores[i];
             return EW_OK;
         }
     }
     ew__res_store_t **grown = realloc(c->stores, (c->nstores + 1) * sizeof(*grown));
     if (grown == NULL)
-        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", r->id);
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", id);
     c->stores = grown;
     ew__res_store_t *rs = calloc(1, sizeof(*rs));
-    if (rs == NULL || (rs->id = strdup(r->id)) == NULL) {
+    if (rs == NULL || (rs->id = strdup(id)) == NULL) {
         free(rs);
-        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", r->id);
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", id);
     }
-    rs->kind = r->kind;
+    rs->kind = kind;
     rs->cache = c;
-    const char *schema = r->kind == EW_RESOURCE_KV ? ew__kv_schema : NULL; /* a D1 database is the user's */
-    ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(r->kind), r->id, rt, schema, &rs->store, err);
-    if (st == EW_OK && r->kind == EW_RESOURCE_D1 && (st = ew__d1_attach(rs, err)) != EW_OK)
+    /* A D1 database's tables are the user's; KV and the Cache API have theirs. */
+    const char *schema = kind == EW_RESOURCE_KV             ? ew__kv_schema
+                         : (int) kind == EW__RESOURCE_CACHE ? ew__cache_schema
+                                                            : NULL;
+    ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(kind), id, rt, schema, &rs->store, err);
+    if (st == EW_OK && kind == EW_RESOURCE_D1 && (st = ew__d1_attach(rs, err)) != EW_OK)
         ew__store_close(rs->store);
+    if (st == EW_OK && (int) kind == EW__RESOURCE_CACHE)
+        ew__cache_setup(rs);
     if (st != EW_OK) {
         free(rs->id);
         free(rs);
@@ -130,13 +139,9 @@ static ew_status_t store_for(ew_runtime_t *rt, ew__res_cache_t *c, const ew__res
 
 ew_status_t ew__resources_open(ew_runtime_t *rt, ew_worker_t *w, ew_error_t *err)
 {
-    if (w->nresources == 0)
-        return EW_OK;
-    ew__res_cache_t *c = cache_of(rt);
-    if (c == NULL)
-        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
     for (size_t i = 0; i < w->nresources; i++) {
-        ew_status_t st = store_for(rt, c, &w->resources[i], &w->resources[i].store, err);
+        ew__resource_t *r = &w->resources[i];
+        ew_status_t st = ew__res_store_open(rt, r->kind, r->id, &r->store, err);
         if (st != EW_OK)
             return st;
     }

@@ -69,6 +69,7 @@ struct ew_worker {
     size_t nbindings;
     ew__resource_t *resources;    /* owned array of nresources */
     size_t nresources;
+    struct ew__res_store *cache_store; /* borrowed from rt->res: the Cache API's store, opened on first use */
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;

@@ -166,6 +166,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     }
     ew__bindings_install(ctx, w, -1);
     ew__resources_install(ctx, w, -1);
+    ew__cache_install(ctx);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
