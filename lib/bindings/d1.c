@@ -21,11 +21,15 @@
  * not CPU time; with the default 50 ms limit, a query that scans hundreds of thousands of rows needs a
  * higher [limits] cpu_ms.)
  *
- * DURABILITY. The database is in WAL mode with synchronous=FULL (store.h). A statement runs in SQLite's own
- * transaction, batch() in one BEGIN IMMEDIATE ... COMMIT (all or nothing), exec() one transaction per line:
- * each COMMIT syncs the WAL before the method returns, so a promise that resolved is on disk. Another
- * connection (thread, process, the d1 command) holding the write lock is waited for by the store's busy
- * handler; BUSY that outlasts it is retried BUSY_TRIES times before it reaches the Worker.
+ * DURABILITY AND GROUP COMMIT. The database is in WAL mode with synchronous=FULL (store.h). A write (any
+ * statement SQLite does not call read-only, batch(), exec()) runs at once inside the loop turn's group
+ * transaction (ew__store_begin), so its result (rows, last_row_id, changes) is known, but its promise
+ * resolves only after the group's COMMIT synced the WAL, at the end of the loop turn: a promise that
+ * resolved is on disk, and the writes of concurrent requests share one fsync. batch() is a savepoint in
+ * that transaction (all or nothing). A read first commits the turn's writes (read_barrier), so no script
+ * sees a row whose writer has not been told it is durable. Another connection (thread, process, the d1
+ * command) holding the write lock is waited for by the store's busy handler; BUSY that outlasts it is
+ * retried before it reaches the Worker.
  *
  * SAFETY. User SQL goes through an authorizer: transactions and savepoints (D1 has batch() for that),
  * ATTACH/DETACH (files outside the state directory) and pragmas other than the read-only/introspection
@@ -467,9 +471,27 @@ static duk_ret_t bind_and_run(duk_context *ctx, void *udata)
     return push_rows(ctx, &a->run);
 }
 
+/* Throws D1_ERROR for a store failure (the group's transaction could not start). */
+static duk_ret_t store_throw(duk_context *ctx, const ew_error_t *err)
+{
+    return d1_throw(ctx, "D1_ERROR", err->message);
+}
+
+/* Commits the writes of this loop turn before a read, so that no script reads rows whose writer has not
+ * been told they are on disk (a failed commit would have shown data that never existed). */
+static void read_barrier(ew__res_store_t *rs)
+{
+    if (ew__store_in_group(rs->store))
+        (void) ew__store_sync(rs->store); /* a failure rejects those writes; the read goes on */
+}
+
 /* Runs the statement object at stmt_idx and pushes D1's result: {success, meta, results} for
- * FMT_OBJECTS, the array of rows for FMT_ARRAYS. Throws D1 errors (the statement is finalized first). */
-static void run_statement(duk_context *ctx, ew__res_store_t *rs, duk_idx_t stmt_idx, fmt_t fmt, bool names)
+ * FMT_OBJECTS, the array of rows for FMT_ARRAYS. A write runs inside the loop turn's group transaction
+ * (ew__store_begin; `in_batch`: the caller's) and the function returns true: the result may only be
+ * given to the script once the group committed (settle_later). Throws D1 errors (the statement is
+ * finalized first). */
+static bool run_statement(duk_context *ctx, ew__res_store_t *rs, duk_idx_t stmt_idx, fmt_t fmt, bool names,
+                          bool in_batch)
 {
     stmt_idx = duk_require_normalize_index(ctx, stmt_idx);
     sqlite3 *db = ew__store_db(rs->store);
@@ -478,9 +500,18 @@ static void run_statement(duk_context *ctx, ew__res_store_t *rs, duk_idx_t stmt_
     const char *sql = ew__to_utf8(ctx, -1, &len);
     double t0 = now_ms();
     sqlite3_stmt *st = prepare_user(ctx, rs, sql, len);
+    bool ro = sqlite3_stmt_readonly(st) != 0;
+    if (!in_batch && ro) {
+        read_barrier(rs);
+    } else if (!in_batch) {
+        ew_error_t err;
+        if (ew__store_begin(rs->store, &err) != EW_OK) {
+            sqlite3_finalize(st);
+            (void) store_throw(ctx, &err);
+        }
+    }
     duk_get_prop_literal(ctx, stmt_idx, PARAMS_KEY);
     struct stmt_args a = {db, {st, fmt, names, SQLITE_OK, 0}, duk_get_top_index(ctx)};
-    bool ro = sqlite3_stmt_readonly(st) != 0;
     int64_t total_before = sqlite3_total_changes64(db);
     sqlite3_progress_handler(db, PROGRESS_OPS, on_progress, ew__isolate_of(ctx));
     int prc = duk_safe_call(ctx, bind_and_run, &a, 0, 1);
@@ -498,7 +529,7 @@ static void run_statement(duk_context *ctx, ew__res_store_t *rs, duk_idx_t stmt_
     double changes = ro ? 0 : (double) sqlite3_changes64(db);
     double written = (double) (sqlite3_total_changes64(db) - total_before);
     if (fmt == FMT_ARRAYS)
-        return; /* the rows are on top */
+        return !ro; /* the rows are on top */
     duk_push_object(ctx);
     duk_push_true(ctx);
     duk_put_prop_literal(ctx, -2, "success");
@@ -506,6 +537,45 @@ static void run_statement(duk_context *ctx, ew__res_store_t *rs, duk_idx_t stmt_
     duk_put_prop_literal(ctx, -2, "meta");
     duk_dup(ctx, -2);
     duk_put_prop_literal(ctx, -2, "results");
+    duk_remove(ctx, -2);
+    return !ro;
+}
+
+/* A write whose promise waits for its group commit. */
+typedef struct d1_op {
+    ew__res_op_t base; /* first: base.write.udata == this */
+} d1_op_t;
+
+static void op_done(ew__store_write_t *w, ew_status_t status, const char *message)
+{
+    d1_op_t *op = w->udata;
+    char msg[1200];
+    if (status != EW_OK)
+        snprintf(msg, sizeof(msg), "D1_ERROR: %s", message);
+    ew__res_op_settle(&op->base, status, status == EW_OK ? NULL : msg);
+    free(op);
+}
+
+/* Replaces the result on top of the stack with the promise the script gets: resolved now for reads, or
+ * (wrote) pending until the group holding the write committed, resolving with the result then. */
+static void settle_later(duk_context *ctx, ew__res_store_t *rs, bool wrote)
+{
+    if (!wrote) {
+        ew__promise_push_resolved(ctx);
+        return;
+    }
+    uint32_t id = ew__res_push_pending(ctx, rs->cache); /* [result promise] */
+    duk_swap_top(ctx, -2);
+    ew__res_keep_result(ctx, id);                        /* [promise] */
+    d1_op_t *op = calloc(1, sizeof(*op));
+    if (op == NULL)
+        (void) d1_throw(ctx, "D1_ERROR", "out of memory");
+    op->base.rs = rs;
+    op->base.write.apply = NULL; /* it ran already, inside the group */
+    op->base.write.done = op_done;
+    op->base.write.udata = op;
+    ew__res_op_start(ctx, &op->base, id);
+    ew__store_queue(rs->store, &op->base.write);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -578,10 +648,10 @@ static duk_ret_t first_body(duk_context *ctx, void *udata)
     bool has_col = !duk_is_undefined(ctx, 1);
     if (has_col)
         duk_to_string(ctx, 1);
-    run_statement(ctx, rs, 0, FMT_ARRAYS, true);
+    bool wrote = run_statement(ctx, rs, 0, FMT_ARRAYS, true, false);
     if (duk_get_length(ctx, -1) < 2) {
         duk_push_null(ctx);
-        ew__promise_push_resolved(ctx);
+        settle_later(ctx, rs, wrote);
         return 1;
     }
     duk_idx_t rows = duk_get_top_index(ctx);
@@ -605,7 +675,7 @@ static duk_ret_t first_body(duk_context *ctx, void *udata)
             return duk_throw(ctx);
         }
     }
-    ew__promise_push_resolved(ctx);
+    settle_later(ctx, rs, wrote);
     return 1;
 }
 
@@ -614,8 +684,7 @@ static duk_ret_t all_body(duk_context *ctx, void *udata)
 {
     (void) udata;
     ew__res_store_t *rs = require_db(ctx);
-    run_statement(ctx, rs, 0, FMT_OBJECTS, false);
-    ew__promise_push_resolved(ctx);
+    settle_later(ctx, rs, run_statement(ctx, rs, 0, FMT_OBJECTS, false, false));
     return 1;
 }
 
@@ -630,8 +699,7 @@ static duk_ret_t raw_body(duk_context *ctx, void *udata)
         names = duk_to_boolean(ctx, -1);
         duk_pop(ctx);
     }
-    run_statement(ctx, rs, 0, FMT_ARRAYS, names);
-    ew__promise_push_resolved(ctx);
+    settle_later(ctx, rs, run_statement(ctx, rs, 0, FMT_ARRAYS, names, false));
     return 1;
 }
 
@@ -672,18 +740,6 @@ static duk_ret_t db_prepare(duk_context *ctx)
     return 1;
 }
 
-/* Runs SQL of ours (BEGIN, COMMIT, ROLLBACK), retrying while another connection holds the lock. */
-static int exec_own(sqlite3 *db, const char *sql)
-{
-    int rc = SQLITE_OK;
-    for (int i = 0; i < BUSY_TRIES; i++) {
-        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-        if ((rc & 0xff) != SQLITE_BUSY)
-            break;
-    }
-    return rc;
-}
-
 struct batch_args {
     ew__res_store_t *rs;
     duk_idx_t list;
@@ -697,7 +753,7 @@ static duk_ret_t batch_run(duk_context *ctx, void *udata)
     duk_idx_t out = duk_push_array(ctx);
     for (duk_size_t i = 0; i < n; i++) {
         duk_get_prop_index(ctx, a->list, (duk_uarridx_t) i);
-        run_statement(ctx, a->rs, -1, FMT_OBJECTS, false);
+        (void) run_statement(ctx, a->rs, -1, FMT_OBJECTS, false, true);
         duk_put_prop_index(ctx, out, (duk_uarridx_t) i);
         duk_set_top(ctx, out + 1);
     }
@@ -725,22 +781,27 @@ static duk_ret_t batch_body(duk_context *ctx, void *udata)
             return duk_type_error(ctx, "Failed to execute 'batch' on 'D1Database': statement %lu is not a "
                                        "D1PreparedStatement of this database.", (unsigned long) i);
     }
+    /* The batch is a savepoint inside the loop turn's group transaction: all or nothing, one commit with
+     * the turn's other writes. */
     sqlite3 *db = ew__store_db(rs->store);
-    int rc = exec_own(db, "BEGIN IMMEDIATE");
+    ew_error_t err;
+    if (ew__store_begin(rs->store, &err) != EW_OK)
+        return store_throw(ctx, &err);
+    int rc = sqlite3_exec(db, "SAVEPOINT d1_batch", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return sql_throw(ctx, db, rc);
     struct batch_args a = {rs, 1};
     if (duk_safe_call(ctx, batch_run, &a, 0, 1) != DUK_EXEC_SUCCESS) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        if (!sqlite3_get_autocommit(db)) {
+            sqlite3_exec(db, "ROLLBACK TO d1_batch", NULL, NULL, NULL);
+            sqlite3_exec(db, "RELEASE d1_batch", NULL, NULL, NULL);
+        }
         return duk_throw(ctx);
     }
-    rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        if (!sqlite3_get_autocommit(db))
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    rc = sqlite3_exec(db, "RELEASE d1_batch", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
         return sql_throw(ctx, db, rc);
-    }
-    ew__promise_push_resolved(ctx);
+    settle_later(ctx, rs, true);
     return 1;
 }
 
@@ -792,6 +853,9 @@ static duk_ret_t exec_body(duk_context *ctx, void *udata)
     double t0 = now_ms();
     size_t count = 0;
     const char *p = sql, *end = sql + len;
+    ew_error_t err;
+    if (ew__store_begin(rs->store, &err) != EW_OK)
+        return store_throw(ctx, &err);
     do {
         const char *nl = memchr(p, '\n', (size_t) (end - p));
         const char *eol = nl != NULL ? nl : end;
@@ -819,7 +883,7 @@ static duk_ret_t exec_body(duk_context *ctx, void *udata)
     duk_put_prop_literal(ctx, -2, "count");
     duk_push_number(ctx, now_ms() - t0);
     duk_put_prop_literal(ctx, -2, "duration");
-    ew__promise_push_resolved(ctx);
+    settle_later(ctx, rs, true);
     return 1;
 }
 
@@ -829,6 +893,7 @@ static duk_ret_t dump_body(duk_context *ctx, void *udata)
     (void) udata;
     ew__res_store_t *rs = require_db(ctx);
     sqlite3 *db = ew__store_db(rs->store);
+    read_barrier(rs);
     sqlite3_int64 size = 0;
     unsigned char *bytes = sqlite3_serialize(db, "main", &size, 0);
     if (bytes == NULL && size != 0)

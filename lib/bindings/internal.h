@@ -96,7 +96,11 @@ uint32_t ew__res_push_pending(duk_context *ctx, ew__res_cache_t *c);
 /* Makes op the owner of the pending promise `id` of the running isolate: the op joins the in-flight list
  * and counts as I/O of the isolate (so a request awaiting it is not taken for a hung one). Never throws. */
 void ew__res_op_start(duk_context *ctx, ew__res_op_t *op, uint32_t id);
-/* Settles the op's promise (undefined, or an Error with `message`) from the loop, then unlinks the op.
+/* Pops the value on top of the stack and keeps it as what the pending promise `id` resolves with when its op
+ * succeeds (default: undefined). May throw (allocation). */
+void ew__res_keep_result(duk_context *ctx, uint32_t id);
+/* Settles the op's promise (its kept result or undefined, or an Error with `message`) from the loop, then
+ * unlinks the op.
  * Does nothing for an op without an isolate. The caller frees the op afterwards. */
 void ew__res_op_settle(ew__res_op_t *op, ew_status_t status, const char *message);
 

@@ -14,6 +14,7 @@
 #include "internal.h"
 
 #define PENDING_KEY DUK_HIDDEN_SYMBOL("resPending")
+#define RESULTS_KEY DUK_HIDDEN_SYMBOL("resResults") /* id -> the value a pending promise resolves with */
 
 /* ---------------------------------------------------------------------------------------------------------
  * Config
@@ -173,6 +174,8 @@ void ew__resources_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     duk_push_global_stash(ctx);
     duk_push_bare_object(ctx);
     duk_put_prop_literal(ctx, -2, PENDING_KEY);
+    duk_push_bare_object(ctx);
+    duk_put_prop_literal(ctx, -2, RESULTS_KEY);
     duk_pop(ctx);
     for (size_t i = 0; i < w->nresources; i++) {
         const ew__resource_t *r = &w->resources[i];
@@ -208,6 +211,15 @@ uint32_t ew__res_push_pending(duk_context *ctx, ew__res_cache_t *c)
     duk_put_prop_index(ctx, -2, id);
     duk_pop(ctx);
     return id;
+}
+
+void ew__res_keep_result(duk_context *ctx, uint32_t id)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, RESULTS_KEY);
+    duk_dup(ctx, -3);
+    duk_put_prop_index(ctx, -2, id);
+    duk_pop_3(ctx);
 }
 
 void ew__res_op_start(duk_context *ctx, ew__res_op_t *op, uint32_t id)
@@ -253,10 +265,16 @@ static duk_ret_t settle_body(duk_context *ctx, void *udata)
     duk_del_prop_index(ctx, -2, a->id);
     duk_remove(ctx, -2);
     duk_idx_t p = duk_get_top_index(ctx);
-    if (a->status == EW_OK)
-        duk_push_undefined(ctx);
-    else
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, RESULTS_KEY);
+    duk_get_prop_index(ctx, -1, a->id); /* undefined when the op kept no result */
+    duk_del_prop_index(ctx, -2, a->id);
+    duk_replace(ctx, -3);
+    duk_pop(ctx);
+    if (a->status != EW_OK) {
+        duk_pop(ctx);
         duk_push_error_object(ctx, DUK_ERR_ERROR, "%s", a->message);
+    }
     ew__promise_settle(ctx, p, a->status != EW_OK);
     return 0;
 }

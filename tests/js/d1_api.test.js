@@ -127,6 +127,27 @@ test('batch() is all or nothing', async ({ env }) => {
   await assertRejects(env.DB.batch([{}]), TypeError);
 });
 
+test('writes of one turn share a commit; a failing one does not undo the others', async ({ env }) => {
+  await env.DB.exec('CREATE TABLE g (id INTEGER PRIMARY KEY, v TEXT UNIQUE)');
+  const ins = env.DB.prepare('INSERT INTO g (v) VALUES (?)');
+  const settled = await Promise.allSettled([
+    ins.bind('a').run(), ins.bind('b').run(), ins.bind('a').run(),
+    env.DB.batch([ins.bind('c'), ins.bind('b')]), ins.bind('d').run(),
+  ]);
+  assertEquals(settled.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  assertEquals(settled.map((r) => r.value && r.value.meta.last_row_id), [1, 2, undefined, undefined, 3]);
+  assertEquals(settled[2].reason.message, 'D1_ERROR: UNIQUE constraint failed: g.v: SQLITE_CONSTRAINT');
+  const rows = await env.DB.prepare('SELECT v FROM g ORDER BY id').raw();
+  assertEquals(rows, [['a'], ['b'], ['d']]);
+});
+
+test('a read in the same turn sees the writes before it', async ({ env }) => {
+  const w = env.DB.prepare("INSERT INTO g (v) VALUES ('e')").run();
+  const r = env.DB.prepare("SELECT count(*) AS n FROM g WHERE v = 'e'").first('n');
+  assertEquals(await r, 1);
+  assertEquals((await w).meta.changes, 1);
+});
+
 test('exec() reports the failing line', async ({ env }) => {
   await assertRejects(env.DB.exec('SELECT 1;\nINSERTZ INTO users VALUES (1)'), Error,
     'D1_EXEC_ERROR: Error in line 2: INSERTZ INTO users VALUES (1): near "INSERTZ": syntax error: SQLITE_ERROR');
