@@ -545,10 +545,13 @@ class Runtime:
     """A libedgeworker runtime: limits, logging and the event loop shared by the Workers it loads.
 
     Args:
-        state_dir: folder for persistent state (KV namespaces, by id); None = in memory, for the Runtime's life.
+        state_dir: folder for persistent state (KV namespaces by id, D1 databases, the Cache API); None = in
+            memory, for the Runtime's life.
         cpu_ms: CPU time allowed per request, in milliseconds (default 50).
         memory_mb: heap limit per isolate, in MiB (default 128, at most 65536).
         wait_until_ms: wall time allowed for ``event.waitUntil`` work after the response (default 30000).
+        cache_mb: size bound of each Worker's Cache API storage (``caches.default``/``caches.open``), in MiB
+            (default 64); past it, expired entries go first, then the least recently used.
 
     Use it as a context manager, or call :meth:`close` (idempotent), which destroys the Workers still loaded
     and the C runtime. A Runtime belongs to the thread that created it: using it (or its Workers) from
@@ -560,7 +563,7 @@ class Runtime:
     """
 
     def __init__(self, state_dir: Optional[StrPath] = None, *, cpu_ms: int = 50, memory_mb: int = 128,
-                 wait_until_ms: int = 30000) -> None:
+                 wait_until_ms: int = 30000, cache_mb: int = 64) -> None:
         self._ptr: Optional[int] = None  # first, so that __del__ works whatever fails below
         self._thread = threading.get_ident()
         self._workers: List[Worker] = []
@@ -570,6 +573,7 @@ class Runtime:
         cfg.cpu_ms = _uint(cpu_ms, "cpu_ms")
         cfg.memory_mb = _uint(memory_mb, "memory_mb", 65536)
         cfg.wait_until_ms = _uint(wait_until_ms, "wait_until_ms")
+        cfg.cache_mb = _uint(cache_mb, "cache_mb", 1048576)
         cfg.log = _LOG_CALLBACK
         self._log_callback = _LOG_CALLBACK  # referenced here too: C holds it for the runtime's lifetime
         self._binding_callback = _BINDING_CALLBACK

@@ -71,3 +71,30 @@ def test_d1_argument_checks(rt):
         rt.load(source=POSTS, kv={"DB": "a"}, d1={"DB": "b"})
     with pytest.raises(ValueError, match="both a D1 database and a var"):
         rt.load(source=POSTS, d1={"DB": "b"}, vars={"DB": "x"})
+
+
+CACHED = """
+export default {
+  async fetch(request) {
+    const hit = await caches.default.match(request.url);
+    if (hit) return new Response('hit:' + (await hit.text()), { headers: { 'cf-cache-status': hit.headers.get('cf-cache-status') } });
+    await caches.default.put(request.url, new Response(new Uint8Array(300 * 1024).fill(65),
+                                                       { headers: { 'cache-control': 'max-age=60' } }));
+    return new Response('miss');
+  }
+};
+"""
+
+
+def test_cache_api_with_a_bound(tmp_path):
+    with edgeworker.Runtime(state_dir=tmp_path, cache_mb=1) as rt:
+        w = rt.load(source=CACHED, name="site")
+        assert w.fetch("/a").text() == "miss"
+        r = w.fetch("/a")
+        assert r.text().startswith("hit:AAA") and r.headers["cf-cache-status"] == "HIT"
+        for p in ("/b", "/c", "/d"):  # 4 x 300 KiB > 1 MiB: the least recently used goes
+            w.fetch(p)
+        assert w.fetch("/a").text() == "miss"
+    assert (tmp_path / "cache" / "site.sqlite").is_file()
+    with pytest.raises(ValueError):
+        edgeworker.Runtime(cache_mb=0)
