@@ -53,10 +53,21 @@
 #define PROGRESS_OPS 2000 /* SQLite VM steps between CPU-limit checks (~20-100 µs) */
 #define BUSY_TRIES 3      /* a statement that still finds the database locked after the busy handler */
 #define MAX_PARAMS 100    /* D1's limit of bound parameters per query */
+#define STMT_CACHE 32     /* prepared statements kept per database, by SQL text (least recently used goes) */
+
+/* A prepared statement of the script's, kept for the next call with the same SQL text. */
+typedef struct cached_stmt {
+    char *sql;           /* owned copy of the text, NULL = free slot */
+    size_t len;
+    sqlite3_stmt *st;    /* owned */
+    uint64_t used;       /* tick of the last use */
+} cached_stmt_t;
 
 /* Per-database state, kept in rs->ext (freed by resources.c through rs->ext_free). */
 typedef struct d1_state {
     int user_sql;        /* > 0 while statements from the script are being prepared (the authorizer checks) */
+    cached_stmt_t cache[STMT_CACHE];
+    uint64_t tick;
 } d1_state_t;
 
 typedef enum fmt { FMT_OBJECTS, FMT_ARRAYS } fmt_t;
@@ -157,7 +168,12 @@ static d1_state_t *state_of(ew__res_store_t *rs)
 
 static void state_free(void *p)
 {
-    free(p);
+    d1_state_t *s = p;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(s->cache[i].st);
+        free(s->cache[i].sql);
+    }
+    free(s);
 }
 
 ew_status_t ew__d1_attach(ew__res_store_t *rs, ew_error_t *err)
@@ -308,15 +324,54 @@ static double now_ms(void)
     return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
 }
 
-/* Prepares the script's SQL (one statement) under the authorizer. Throws D1_ERROR. */
+/* A statement from prepare_user is done: reset it for its next use if the cache keeps it, else finalize. */
+static void stmt_done(ew__res_store_t *rs, sqlite3_stmt *st)
+{
+    d1_state_t *s = state_of(rs);
+    for (int i = 0; i < STMT_CACHE; i++) {
+        if (s->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+/* Keeps a freshly prepared statement in the cache, in place of the least recently used one. */
+static void cache_keep(d1_state_t *s, const char *sql, size_t len, sqlite3_stmt *st)
+{
+    int victim = 0;
+    for (int i = 1; i < STMT_CACHE; i++)
+        if (s->cache[i].used < s->cache[victim].used)
+            victim = i;
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return; /* not cached: finalized after use */
+    memcpy(copy, sql, len);
+    copy[len] = '\0';
+    sqlite3_finalize(s->cache[victim].st);
+    free(s->cache[victim].sql);
+    s->cache[victim] = (cached_stmt_t) {copy, len, st, ++s->tick};
+}
+
+/* Prepares the script's SQL (one statement) under the authorizer, or takes it from the cache. Release it
+ * with stmt_done(). Throws D1_ERROR. */
 static sqlite3_stmt *prepare_user(duk_context *ctx, ew__res_store_t *rs, const char *sql, size_t len)
 {
     sqlite3 *db = ew__store_db(rs->store);
+    d1_state_t *s = state_of(rs);
+    for (int i = 0; i < STMT_CACHE; i++) {
+        cached_stmt_t *c = &s->cache[i];
+        if (c->sql != NULL && c->len == len && memcmp(c->sql, sql, len) == 0 && !sqlite3_stmt_busy(c->st)) {
+            c->used = ++s->tick;
+            return c->st;
+        }
+    }
     if (ew__d1_is_vacuum(sql))
         (void) d1_throw(ctx, "D1_ERROR", "not authorized: SQLITE_AUTH");
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
-    d1_state_t *s = state_of(rs);
     s->user_sql++;
     int rc = sqlite3_prepare_v2(db, sql, (int) len, &st, &tail);
     s->user_sql--;
@@ -336,6 +391,7 @@ static sqlite3_stmt *prepare_user(duk_context *ctx, ew__res_store_t *rs, const c
             (void) d1_throw(ctx, "D1_ERROR", "A prepared SQL statement must contain only one statement.");
         }
     }
+    cache_keep(s, sql, len, st);
     return st;
 }
 
@@ -506,7 +562,7 @@ static bool run_statement(duk_context *ctx, ew__res_store_t *rs, duk_idx_t stmt_
     } else if (!in_batch) {
         ew_error_t err;
         if (ew__store_begin(rs->store, &err) != EW_OK) {
-            sqlite3_finalize(st);
+            stmt_done(rs, st);
             (void) store_throw(ctx, &err);
         }
     }
@@ -516,16 +572,16 @@ static bool run_statement(duk_context *ctx, ew__res_store_t *rs, duk_idx_t stmt_
     sqlite3_progress_handler(db, PROGRESS_OPS, on_progress, ew__isolate_of(ctx));
     int prc = duk_safe_call(ctx, bind_and_run, &a, 0, 1);
     sqlite3_progress_handler(db, 0, NULL, NULL);
-    int scan = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+    int scan = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
     if (prc != DUK_EXEC_SUCCESS) {
-        sqlite3_finalize(st);
+        stmt_done(rs, st);
         (void) duk_throw(ctx);
     }
     if (a.run.rc != SQLITE_DONE) {
-        sqlite3_finalize(st);
+        stmt_done(rs, st);
         (void) sql_throw(ctx, db, a.run.rc);
     }
-    sqlite3_finalize(st);
+    stmt_done(rs, st);
     double changes = ro ? 0 : (double) sqlite3_changes64(db);
     double written = (double) (sqlite3_total_changes64(db) - total_before);
     if (fmt == FMT_ARRAYS)

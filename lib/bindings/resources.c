@@ -155,9 +155,9 @@ void ew__resources_shutdown(ew_runtime_t *rt)
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->nstores; i++) {
-        ew__store_close(c->stores[i]->store); /* commits what is queued; the ops' isolates are gone */
-        if (c->stores[i]->ext_free != NULL)
+        if (c->stores[i]->ext_free != NULL) /* first: it may hold statements of the connection */
             c->stores[i]->ext_free(c->stores[i]->ext);
+        ew__store_close(c->stores[i]->store); /* commits what is queued; the ops' isolates are gone */
         free(c->stores[i]->id);
         free(c->stores[i]);
     }
