@@ -169,3 +169,43 @@ def test_runaway_query_hits_the_cpu_limit(tmp_path):
         assert request(s, "GET", "/") == (200, b'{"one":1}')
     finally:
         assert s.stop() == 0
+
+
+def test_acknowledged_inserts_survive_sigkill(tmp_path):
+    """Every insert whose 201 reached the client is in the database after the server is SIGKILLed mid-load
+    (the group commit resolves a write's promise only after its COMMIT synced the WAL)."""
+    import signal
+    import threading
+    import time
+
+    proj = project(tmp_path)
+    state = str(tmp_path / "state")
+    d1("migrations", "apply", "DB", "-c", str(proj), "--persist-to", state)
+    s = Server(proj, ("--persist-to", state, "--threads", "2"))
+    acked, stop = [], threading.Event()
+
+    def writer(n):
+        i = 0
+        while not stop.is_set():
+            try:
+                status, body = request(s, "POST", "/api/posts", {"title": "w%d-%d" % (n, i), "content": "x"})
+            except OSError:
+                return  # the server is gone
+            if status == 201:
+                acked.append("w%d-%d" % (n, i))
+            i += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    s.proc.send_signal(signal.SIGKILL)
+    s.proc.wait(10)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert len(acked) > 20, "too few inserts acknowledged: %d" % len(acked)
+    with sqlite3.connect(tmp_path / "state" / "d1" / "posts.sqlite") as db:
+        titles = {r[0] for r in db.execute("SELECT title FROM posts")}
+    missing = [t for t in acked if t not in titles]
+    assert not missing, "%d acknowledged inserts lost, e.g. %s" % (len(missing), missing[:5])
