@@ -1,5 +1,6 @@
 /*
- * d1.c — D1 databases (env.DB.prepare/batch/exec/dump and D1PreparedStatement bind/first/all/run/raw) over
+ * d1.c — D1 databases (env.DB.prepare/batch/exec/dump/withSession and D1PreparedStatement
+ * bind/first/all/run/raw) over
  * a store (lib/store): one SQLite database per D1 database, <state_dir>/d1/<id>.sqlite, the same file the
  * `ew-server d1 execute|migrations apply` commands work on. Installed on env by resources.c for every
  * EW_RESOURCE_D1 resource of a worker.
@@ -49,6 +50,8 @@
 #define PARAMS_KEY DUK_HIDDEN_SYMBOL("d1Params") /* statement: the bound values (array, already converted) */
 #define DB_PROTO_KEY DUK_HIDDEN_SYMBOL("d1DbProto")
 #define STMT_PROTO_KEY DUK_HIDDEN_SYMBOL("d1StmtProto")
+#define SESSION_PROTO_KEY DUK_HIDDEN_SYMBOL("d1SessionProto")
+#define BOOKMARK_KEY DUK_HIDDEN_SYMBOL("d1Bookmark")  /* session: its constraint or bookmark */
 
 #define PROGRESS_OPS 2000 /* SQLite VM steps between CPU-limit checks (~20-100 µs) */
 #define BUSY_TRIES 3      /* a statement that still finds the database locked after the busy handler */
@@ -978,11 +981,67 @@ static duk_ret_t db_dump(duk_context *ctx)
     return ew__res_call(ctx, dump_body, 0);
 }
 
+/* withSession(constraintOrBookmark?): the Sessions API. There are no read replicas here, so every query of
+ * a session sees the latest writes whatever the constraint, and no new bookmarks appear: getBookmark()
+ * gives back a bookmark the session was opened with, or null for the constraints "first-primary" and
+ * "first-unconstrained" (the default). */
+static duk_ret_t db_with_session(duk_context *ctx)
+{
+    duk_set_top(ctx, 1);
+    duk_push_this(ctx);
+    ew__res_store_t *rs = NULL;
+    if (duk_is_object(ctx, 1) && duk_get_prop_literal(ctx, 1, DB_KEY))
+        rs = duk_get_pointer(ctx, -1);
+    duk_pop(ctx);
+    if (rs == NULL)
+        return duk_type_error(ctx, "Illegal invocation");
+    if (duk_is_null_or_undefined(ctx, 0)) {
+        duk_push_literal(ctx, "");
+        duk_replace(ctx, 0);
+    }
+    duk_push_literal(ctx, "trim");
+    duk_call_prop(ctx, 0, 0); /* as workerd's constraintOrBookmark?.trim(): a TypeError for non-strings */
+    if (duk_is_string(ctx, -1) && duk_get_length(ctx, -1) == 0) {
+        duk_pop(ctx);
+        duk_push_literal(ctx, "first-unconstrained");
+    }
+    duk_push_object(ctx);
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, SESSION_PROTO_KEY);
+    duk_set_prototype(ctx, -3);
+    duk_pop(ctx);
+    duk_push_pointer(ctx, rs);
+    duk_put_prop_literal(ctx, -2, DB_KEY);
+    duk_swap_top(ctx, -2);
+    duk_put_prop_literal(ctx, -2, BOOKMARK_KEY);
+    return 1;
+}
+
+/* getBookmark() of a session. */
+static duk_ret_t session_get_bookmark(duk_context *ctx)
+{
+    duk_push_this(ctx);
+    if (!duk_is_object(ctx, -1) || !duk_get_prop_literal(ctx, -1, BOOKMARK_KEY))
+        return duk_type_error(ctx, "Illegal invocation");
+    const char *b = duk_safe_to_string(ctx, -1);
+    if (strcmp(b, "first-primary") == 0 || strcmp(b, "first-unconstrained") == 0)
+        duk_push_null(ctx);
+    return 1;
+}
+
 static const ew__method_t db_methods[] = {
     {"prepare", db_prepare, DUK_VARARGS, 1},
     {"batch", db_batch, DUK_VARARGS, 1},
     {"exec", db_exec, DUK_VARARGS, 1},
     {"dump", db_dump, DUK_VARARGS, 0},
+    {"withSession", db_with_session, DUK_VARARGS, 0},
+    {NULL, NULL, 0, 0},
+};
+
+static const ew__method_t session_methods[] = {
+    {"prepare", db_prepare, DUK_VARARGS, 1},
+    {"batch", db_batch, DUK_VARARGS, 1},
+    {"getBookmark", session_get_bookmark, 0, 0},
     {NULL, NULL, 0, 0},
 };
 
@@ -1006,6 +1065,9 @@ static void make_protos(duk_context *ctx)
         duk_push_object(ctx);
         ew__def_methods(ctx, -1, stmt_methods);
         duk_put_prop_literal(ctx, -2, STMT_PROTO_KEY);
+        duk_push_object(ctx);
+        ew__def_methods(ctx, -1, session_methods);
+        duk_put_prop_literal(ctx, -2, SESSION_PROTO_KEY);
     }
     duk_pop(ctx);
 }

@@ -161,6 +161,18 @@ test('transactions, ATTACH, VACUUM and unsafe pragmas are refused', async ({ env
   assertEquals(cols.results.map((c) => c.name), ['id', 'name', 'age', 'score', 'pic']);
 });
 
+test('withSession() prepares and batches on the same data; bookmarks come back as given', async ({ env }) => {
+  const session = env.DB.withSession();
+  assertEquals(session.getBookmark(), null);
+  assertEquals(env.DB.withSession('first-primary').getBookmark(), null);
+  assertEquals(env.DB.withSession(' 0000000d-00000001 ').getBookmark(), '0000000d-00000001');
+  await session.prepare("INSERT INTO g (v) VALUES ('s')").run();
+  const [r] = await session.batch([session.prepare("SELECT count(*) AS n FROM g WHERE v = 's'")]);
+  assertEquals(r.results, [{ n: 1 }]);
+  assertEquals(await env.DB.prepare("SELECT count(*) AS n FROM g WHERE v = 's'").first('n'), 1);
+  assertThrows(() => env.DB.withSession(5), TypeError);
+});
+
 test('dump() returns the database file', async ({ env }) => {
   const buf = await env.DB.dump();
   assert(buf instanceof ArrayBuffer, 'ArrayBuffer');
