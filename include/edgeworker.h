@@ -180,7 +180,9 @@ EW_API ew_status_t ew_call_reject(ew_call_t *call, const char *message);
  * Storage resources: Cloudflare's bindings backed by the runtime's state directory (SQLite databases, files).
  * A resource is named by its id (KV namespace id, D1 database name, R2 bucket name): every worker, thread and
  * process using the same state directory and id sees the same data. With no state directory the data lives
- * in memory for the runtime's lifetime.
+ * in memory for the runtime's lifetime. Every worker also has the Cache API (caches.default, caches.open),
+ * stored in <state_dir>/cache/<worker name>.sqlite (in memory without a state directory), bounded by
+ * ew_runtime_config_t.cache_mb.
  */
 
 typedef enum ew_resource_kind {
