@@ -120,7 +120,7 @@ function (native, global) {
         var expires = skip ? 0 : expiry(response, cc, Date.now());
         var headers = [];
         response.headers.forEach(function (value, name) {
-            if (name !== 'set-cookie') {
+            if (name !== 'set-cookie' && name !== 'cf-cache-status') {
                 headers.push([name, value]);
             }
         });

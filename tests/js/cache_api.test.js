@@ -131,6 +131,16 @@ test('named caches are separate from each other and from the default', async () 
   assertEquals(await (await (await caches.open('a')).match(U + 'n')).text(), 'from a');
 });
 
+test('a matched response can be stored again', async () => {
+  await caches.default.put(U + 'again', new Response('x', { headers: { 'cache-control': 'max-age=60' } }));
+  const hit = await caches.default.match(U + 'again');
+  await caches.default.put(U + 'again2', hit);
+  const second = await caches.default.match(U + 'again2');
+  assertEquals(second.headers.get('cf-cache-status'), 'HIT');
+  assertEquals([...second.headers.keys()].filter((k) => k === 'cf-cache-status').length, 1);
+  assertEquals(await second.text(), 'x');
+});
+
 test('put replaces an entry', async () => {
   const c = caches.default;
   await c.put(U + 'r', new Response('one', { headers: { 'cache-control': 'max-age=60' } }));
