@@ -619,6 +619,10 @@ int d1_main(int argc, char **argv)
     d1_cli_t c;
     memset(&c, 0, sizeof(c));
     int i = 2;
+    if (i < argc && (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)) {
+        usage(stdout);
+        return 0;
+    }
     if (i < argc && strcmp(argv[i], "execute") == 0) {
         c.sub = "execute";
         i++;
