@@ -98,3 +98,31 @@ def test_cache_api_with_a_bound(tmp_path):
     assert (tmp_path / "cache" / "site.sqlite").is_file()
     with pytest.raises(ValueError):
         edgeworker.Runtime(cache_mb=0)
+
+
+def test_two_threads_write_one_database(tmp_path):
+    """Two Runtimes on two threads, one state_dir: every insert lands, no "database is locked"."""
+    import threading
+
+    with edgeworker.Runtime(state_dir=tmp_path) as rt:
+        rt.load(source=POSTS, d1={"DB": "shared"}).fetch("/init")
+    errors = []
+
+    def worker(n):
+        try:
+            with edgeworker.Runtime(state_dir=tmp_path) as rt:
+                w = rt.load(source=POSTS, d1={"DB": "shared"})
+                for i in range(100):
+                    r = w.fetch("/", method="POST", body=("t%d-%d" % (n, i)).encode())
+                    assert r.status == 200, r.text()
+        except Exception as e:  # reported below, on the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with sqlite3.connect(tmp_path / "d1" / "shared.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM posts").fetchone() == (200,)
