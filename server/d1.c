@@ -2,7 +2,8 @@
  * d1.c — `ew-server d1 ...`: wrangler's local D1 commands, on the same state folder the server uses.
  *
  *   ew-server d1 execute DB (--command SQL | --file F) [--json] [--persist-to DIR] [--env NAME] [-c CONFIG]
- *   ew-server d1 migrations apply DB [--persist-to DIR] [--env NAME] [-c CONFIG]
+ *   ew-server d1 migrations apply|list DB [--persist-to DIR] [--env NAME] [-c CONFIG]
+ *   ew-server d1 migrations create DB MESSAGE [--env NAME] [-c CONFIG]
  *
  * DB is the binding or the database_name of a [[d1_databases]] entry of the project's configuration (the
  * current folder, or -c/--config: a folder or a wrangler file). The database is
@@ -16,7 +17,9 @@
  *
  * migrations apply runs the *.sql files of migrations_dir (default PROJECT/migrations) in file-name order
  * that the migrations table (migrations_table, default d1_migrations: id, name, applied_at, as wrangler
- * creates it) does not list yet, each in its own transaction together with its row in that table.
+ * creates it) does not list yet, each in its own transaction together with its row in that table;
+ * migrations list prints them without applying; migrations create writes the next numbered file
+ * (NNNN_message.sql) into migrations_dir.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +39,7 @@ typedef struct d1_cli {
     const char *sub;          /* "execute" or "migrations apply" */
     const char *db;           /* binding or database_name */
     const char *command, *file, *config, *env, *persist_to;
+    const char *message;      /* migrations create: the name's text */
     bool json;
 } d1_cli_t;
 
@@ -522,7 +526,53 @@ static bool applied(sqlite3 *db, const char *table, const char *name)
     return yes;
 }
 
-static int cmd_migrations_apply(const d1_cli_t *c)
+/* `migrations create DB MESSAGE`: the next numbered file in migrations_dir, as wrangler names it. */
+static int cmd_migrations_create(const d1_cli_t *c)
+{
+    d1_target_t t;
+    int rc = open_target(&t, c);
+    char **files = NULL;
+    int n = rc == 0 ? list_migrations(t.d1->migrations_dir, &files) : 0;
+    if (rc == 0 && n < 0 && mkdir(t.d1->migrations_dir, 0777) != 0)
+        rc = fail("cannot create %s: %s", t.d1->migrations_dir, strerror(errno));
+    long next = 1;
+    for (int i = 0; i < n; i++) {
+        long num = strtol(files[i], NULL, 10);
+        if (num >= next)
+            next = num + 1;
+    }
+    char name[300];
+    size_t o = (size_t) snprintf(name, sizeof(name), "%04ld_", next);
+    for (const char *m = c->message; rc == 0 && *m != '\0' && o < sizeof(name) - 5; m++)
+        name[o++] = (*m == ' ' || *m == '/' || *m == '\\') ? '_' : *m;
+    name[o] = '\0';
+    strcat(name, ".sql");
+    char *path = NULL;
+    FILE *f = NULL;
+    if (rc == 0 && (asprintf(&path, "%s/%s", t.d1->migrations_dir, name) < 0 || (f = fopen(path, "wx")) == NULL))
+        rc = fail("cannot create %s: %s", path ? path : name, strerror(errno));
+    if (f != NULL) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+        fprintf(f, "-- Migration number: %04ld \t %s\n", next, stamp);
+        if (fclose(f) != 0)
+            rc = fail("cannot write %s: %s", path, strerror(errno));
+        else
+            printf("✅ Successfully created Migration '%s'!\n\nThe migration is available for editing here\n%s\n", name,
+                   path);
+    }
+    free(path);
+    for (int i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    close_target(&t);
+    return rc;
+}
+
+static int cmd_migrations_apply(const d1_cli_t *c, bool list_only)
 {
     d1_target_t t;
     int rc = open_target(&t, c);
@@ -562,7 +612,7 @@ static int cmd_migrations_apply(const d1_cli_t *c)
     } else if (rc == 0) {
         printf("Migrations to be applied:\n");
         table_show(&pending);
-        for (size_t i = 1; rc == 0 && i < pending.nrows; i++) {
+        for (size_t i = 1; rc == 0 && !list_only && i < pending.nrows; i++) {
             const char *name = pending.cells[i];
             char *path = NULL, *sql = NULL;
             if (asprintf(&path, "%s/%s", t.d1->migrations_dir, name) < 0 || (sql = slurp(path)) == NULL) {
@@ -584,7 +634,7 @@ static int cmd_migrations_apply(const d1_cli_t *c)
             free(sql);
             free(path);
         }
-        if (rc == 0)
+        if (rc == 0 && !list_only)
             printf("✅ Applied %d migration%s.\n", done, done == 1 ? "" : "s");
     } else {
         free(header);
@@ -606,7 +656,8 @@ static int cmd_migrations_apply(const d1_cli_t *c)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ew-server d1 execute DB (--command SQL | --file FILE) [--json] [options]\n"
-               "       ew-server d1 migrations apply DB [options]\n"
+               "       ew-server d1 migrations apply|list DB [options]\n"
+               "       ew-server d1 migrations create DB MESSAGE [options]\n"
                "  DB                  the binding or database_name of a [[d1_databases]] entry\n"
                "  -c, --config PATH   the project folder or wrangler configuration file (default: .)\n"
                "  --env NAME          use [env.NAME] of the configuration\n"
@@ -626,8 +677,12 @@ int d1_main(int argc, char **argv)
     if (i < argc && strcmp(argv[i], "execute") == 0) {
         c.sub = "execute";
         i++;
-    } else if (i + 1 < argc && strcmp(argv[i], "migrations") == 0 && strcmp(argv[i + 1], "apply") == 0) {
-        c.sub = "migrations apply";
+    } else if (i + 1 < argc && strcmp(argv[i], "migrations") == 0 &&
+               (strcmp(argv[i + 1], "apply") == 0 || strcmp(argv[i + 1], "list") == 0 ||
+                strcmp(argv[i + 1], "create") == 0)) {
+        c.sub = strcmp(argv[i + 1], "apply") == 0  ? "migrations apply"
+                : strcmp(argv[i + 1], "list") == 0 ? "migrations list"
+                                                   : "migrations create";
         i += 2;
     } else {
         usage(stderr);
@@ -667,6 +722,8 @@ int d1_main(int argc, char **argv)
             return 2;
         } else if (c.db == NULL) {
             c.db = a;
+        } else if (strcmp(c.sub, "migrations create") == 0 && c.message == NULL) {
+            c.message = a;
         } else {
             fprintf(stderr, "ew-server d1: unexpected argument %s\n", a);
             return 2;
@@ -677,8 +734,16 @@ int d1_main(int argc, char **argv)
         return 2;
     }
     if (strcmp(c.sub, "execute") != 0 && (c.command || c.file || c.json)) {
-        fprintf(stderr, "ew-server d1 migrations apply: --command, --file and --json belong to execute\n");
+        fprintf(stderr, "ew-server d1 %s: --command, --file and --json belong to execute\n", c.sub);
         return 2;
     }
-    return strcmp(c.sub, "execute") == 0 ? cmd_execute(&c) : cmd_migrations_apply(&c);
+    if (strcmp(c.sub, "migrations create") == 0 && (c.message == NULL || c.message[0] == '\0')) {
+        fprintf(stderr, "ew-server d1 migrations create: a message naming the migration is required\n");
+        return 2;
+    }
+    if (strcmp(c.sub, "execute") == 0)
+        return cmd_execute(&c);
+    if (strcmp(c.sub, "migrations create") == 0)
+        return cmd_migrations_create(&c);
+    return cmd_migrations_apply(&c, strcmp(c.sub, "migrations list") == 0);
 }

@@ -209,3 +209,19 @@ def test_acknowledged_inserts_survive_sigkill(tmp_path):
         titles = {r[0] for r in db.execute("SELECT title FROM posts")}
     missing = [t for t in acked if t not in titles]
     assert not missing, "%d acknowledged inserts lost, e.g. %s" % (len(missing), missing[:5])
+
+
+def test_migrations_create_and_list(tmp_path):
+    proj = project(tmp_path)
+    state = str(tmp_path / "state")
+    out = d1("migrations", "create", "DB", "add authors", "-c", str(proj))
+    assert "0002_add_authors.sql" in out.stdout
+    created = proj / "migrations" / "0002_add_authors.sql"
+    assert created.read_text().startswith("-- Migration number: 0002 \t ")
+    created.write_text("CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT);\n")
+    listed = d1("migrations", "list", "DB", "-c", str(proj), "--persist-to", state)
+    assert "0001_create_posts.sql" in listed.stdout and "0002_add_authors.sql" in listed.stdout
+    assert "Applied" not in listed.stdout
+    d1("migrations", "apply", "DB", "-c", str(proj), "--persist-to", state)
+    assert "No migrations to apply!" in d1("migrations", "list", "DB", "-c", str(proj), "--persist-to", state).stdout
+    assert d1("migrations", "create", "DB", "-c", str(proj), check=False).returncode == 2
