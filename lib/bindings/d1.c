@@ -53,6 +53,10 @@
 #define SESSION_PROTO_KEY DUK_HIDDEN_SYMBOL("d1SessionProto")
 #define BOOKMARK_KEY DUK_HIDDEN_SYMBOL("d1Bookmark")  /* session: its constraint or bookmark */
 
+/* Rows are made like D1's Object.fromEntries: own data properties, even for a column named __proto__. */
+#define DATA_PROP                                                                                            \
+    (DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE)
+
 #define PROGRESS_OPS 2000 /* SQLite VM steps between CPU-limit checks (~20-100 µs) */
 #define BUSY_TRIES 3      /* a statement that still finds the database locked after the busy handler */
 #define MAX_PARAMS 100    /* D1's limit of bound parameters per query */
@@ -471,7 +475,7 @@ static duk_ret_t push_rows(duk_context *ctx, void *udata)
                 duk_get_prop_index(ctx, names, (duk_uarridx_t) i);
             push_cell(ctx, a->st, i);
             if (a->fmt == FMT_OBJECTS)
-                duk_put_prop(ctx, -3);
+                duk_def_prop(ctx, -3, DATA_PROP);
             else
                 duk_put_prop_index(ctx, -2, (duk_uarridx_t) i);
         }
@@ -721,7 +725,7 @@ static duk_ret_t first_body(duk_context *ctx, void *udata)
     for (duk_size_t i = 0; i < ncol; i++) {
         duk_get_prop_index(ctx, obj - 2, (duk_uarridx_t) i);
         duk_get_prop_index(ctx, obj - 1, (duk_uarridx_t) i);
-        duk_put_prop(ctx, obj);
+        duk_def_prop(ctx, obj, DATA_PROP);
     }
     if (has_col) {
         duk_dup(ctx, 1);

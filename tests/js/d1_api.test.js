@@ -75,6 +75,14 @@ test('BLOBs bind from ArrayBuffer, typed arrays and byte arrays and come back as
   assertEquals(await env.DB.prepare("SELECT x'' AS e").first('e'), []);
 });
 
+test('a column named __proto__ is an own property of the row', async ({ env }) => {
+  const row = await env.DB.prepare("SELECT x'01' AS __proto__, 2 AS b").first();
+  assertEquals(Object.getPrototypeOf(row), Object.prototype);
+  assertEquals(Object.keys(row), ['__proto__', 'b']);
+  const all = await env.DB.prepare("SELECT x'01' AS __proto__").all();
+  assertEquals(Object.getPrototypeOf(all.results[0]), Object.prototype);
+});
+
 test('text round-trips with astral characters', async ({ env }) => {
   const s = 'héllo 😀 世界';
   assertEquals(await env.DB.prepare('SELECT ? AS s, length(?) AS n').bind(s, s).first(), { s, n: 10 });
