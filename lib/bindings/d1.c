@@ -190,7 +190,14 @@ ew_status_t ew__d1_attach(ew__res_store_t *rs, ew_error_t *err)
         return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", ew__store_name(rs->store));
     rs->ext = s;
     rs->ext_free = state_free;
-    sqlite3_set_authorizer(ew__store_db(rs->store), ew__d1_authorize, &s->user_sql);
+    sqlite3 *db = ew__store_db(rs->store);
+    sqlite3_set_authorizer(db, ew__d1_authorize, &s->user_sql);
+    /* D1's documented limits, enforced by SQLite with its own messages ("statement too long", "string or
+     * blob too big", "too many SQL variables", "too many columns"). */
+    sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 100000);
+    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 2000000);
+    sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, MAX_PARAMS);
+    sqlite3_limit(db, SQLITE_LIMIT_COLUMN, 100);
     return EW_OK;
 }
 

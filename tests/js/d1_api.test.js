@@ -109,6 +109,19 @@ test('the number of bound values must match the placeholders', async ({ env }) =
     'D1_ERROR: Wrong number of parameter bindings for SQL query.');
 });
 
+test("D1's limits: statement length, value size, bound parameters, columns", async ({ env }) => {
+  await assertRejects(env.DB.prepare('SELECT 1 ' + ' '.repeat(100001)).all(), Error,
+    'D1_ERROR: statement too long: SQLITE_TOOBIG');
+  await assertRejects(env.DB.prepare('SELECT ? AS v').bind('x'.repeat(2000001)).all(), Error,
+    /^D1_ERROR: string or blob too big: SQLITE_TOOBIG$/);
+  assertEquals((await env.DB.prepare('SELECT length(?) AS n').bind('x'.repeat(1000000)).first('n')), 1000000);
+  const many = Array.from({ length: 101 }, () => '?').join(',');
+  await assertRejects(env.DB.prepare('SELECT ' + many).bind(...Array(101).fill(1)).all(), Error,
+    /^D1_ERROR: too many SQL variables/);
+  const cols = Array.from({ length: 101 }, (_, i) => 'c' + i + ' INTEGER').join(',');
+  await assertRejects(env.DB.exec('CREATE TABLE wide (' + cols + ')'), Error, /too many columns/);
+});
+
 test('a prepared statement holds one statement', async ({ env }) => {
   await assertRejects(env.DB.prepare('SELECT 1; SELECT 2').all(), Error,
     'D1_ERROR: A prepared SQL statement must contain only one statement.');
