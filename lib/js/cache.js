@@ -12,7 +12,8 @@
  *   - the entry lives for s-maxage, else max-age, else until Expires, else the Edge TTL of its status
  *     (200/301: 2 h, 302/303: 20 min, 404/410: 3 min; any other status is not stored);
  * match() answers a stored, unexpired GET entry with `cf-cache-status: HIT`, or 304 when the request's
- * If-None-Match matches the entry's ETag or its If-Modified-Since is not before Last-Modified.
+ * If-None-Match matches the entry's ETag or its If-Modified-Since is not before Last-Modified, or 206 with
+ * the part a single-range `Range: bytes=...` asks for (416 when it lies outside the body).
  *
  * native: put(ns, url, status, statusText, headersJson, body, expiresMs), get(ns, url, nowMs) ->
  *         [status, statusText, headersJson, body] | null, del(ns, url) -> boolean
@@ -165,6 +166,31 @@ function (native, global) {
         return false;
     }
 
+    /* [start, end] (inclusive) of a single `bytes=` range within size, null when the header does not apply
+     * (absent, several ranges, not bytes), or 'unsatisfiable'. */
+    function byteRange(header, size) {
+        var m = header === null ? null : /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header);
+        if (m === null || (m[1] === '' && m[2] === '')) {
+            return null;
+        }
+        var start, end;
+        if (m[1] === '') {
+            var suffix = parseInt(m[2], 10);
+            if (suffix === 0) {
+                return 'unsatisfiable';
+            }
+            start = Math.max(size - suffix, 0);
+            end = size - 1;
+        } else {
+            start = parseInt(m[1], 10);
+            end = m[2] === '' ? size - 1 : Math.min(parseInt(m[2], 10), size - 1);
+            if (m[2] !== '' && parseInt(m[2], 10) < start) {
+                return null;
+            }
+        }
+        return start >= size || start > end ? 'unsatisfiable' : [start, end];
+    }
+
     function match(request, options) {
         var ns = checkThis(this);
         try {
@@ -179,9 +205,24 @@ function (native, global) {
             var headers = JSON.parse(hit[2]);
             var is304 = notModified(req, headers);
             var nullBody = is304 || hit[0] === 204 || hit[0] === 205;
-            var res = new Response(nullBody ? null : hit[3], {
-                status: is304 ? 304 : hit[0], statusText: is304 ? 'Not Modified' : hit[1], headers: headers
-            });
+            var body = hit[3];
+            var status = is304 ? 304 : hit[0];
+            var statusText = is304 ? 'Not Modified' : hit[1];
+            var range = nullBody || status !== 200 ? null : byteRange(req.headers.get('range'), body.byteLength);
+            if (range === 'unsatisfiable') {
+                headers = headers.filter(function (h) { return h[0] !== 'content-length'; });
+                headers.push(['content-range', 'bytes */' + body.byteLength]);
+                body = null;
+                status = 416;
+                statusText = 'Range Not Satisfiable';
+            } else if (range !== null) {
+                headers = headers.filter(function (h) { return h[0] !== 'content-length'; });
+                headers.push(['content-range', 'bytes ' + range[0] + '-' + range[1] + '/' + body.byteLength]);
+                body = body.slice(range[0], range[1] + 1);
+                status = 206;
+                statusText = 'Partial Content';
+            }
+            var res = new Response(nullBody ? null : body, { status: status, statusText: statusText, headers: headers });
             res.headers.set('cf-cache-status', 'HIT');
             return Promise.resolve(res);
         } catch (e) {

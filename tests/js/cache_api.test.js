@@ -122,6 +122,23 @@ test('ETag and Last-Modified answer conditional matches with 304', async () => {
   assertEquals(before.status, 200);
 });
 
+test('match() answers a Range request with 206 or 416', async () => {
+  const c = caches.default;
+  await c.put(U + 'range', new Response('0123456789', { headers: { 'cache-control': 'max-age=60' } }));
+  const part = await c.match(new Request(U + 'range', { headers: { Range: 'bytes=2-5' } }));
+  assertEquals(part.status, 206);
+  assertEquals(part.headers.get('content-range'), 'bytes 2-5/10');
+  assertEquals(await part.text(), '2345');
+  const tail = await c.match(new Request(U + 'range', { headers: { Range: 'bytes=-3' } }));
+  assertEquals([tail.status, await tail.text()], [206, '789']);
+  const open = await c.match(new Request(U + 'range', { headers: { Range: 'bytes=8-' } }));
+  assertEquals([open.status, await open.text(), open.headers.get('content-range')], [206, '89', 'bytes 8-9/10']);
+  const bad = await c.match(new Request(U + 'range', { headers: { Range: 'bytes=20-30' } }));
+  assertEquals([bad.status, bad.headers.get('content-range')], [416, 'bytes */10']);
+  const multi = await c.match(new Request(U + 'range', { headers: { Range: 'bytes=0-1,3-4' } }));
+  assertEquals([multi.status, await multi.text()], [200, '0123456789']);
+});
+
 test('named caches are separate from each other and from the default', async () => {
   const a = await caches.open('a');
   const b = await caches.open('b');
