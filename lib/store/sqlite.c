@@ -362,6 +362,8 @@ void ew__store_queue(ew__store_t *s, ew__store_write_t *w)
     }
 }
 
+static ew_status_t run_group(ew__store_t *s);
+
 bool ew__store_has_queued(const ew__store_t *s)
 {
     return s->queued != NULL || s->txn_open;
@@ -369,6 +371,8 @@ bool ew__store_has_queued(const ew__store_t *s)
 
 ew_status_t ew__store_begin(ew__store_t *s, ew_error_t *err)
 {
+    if (s->txn_open && sqlite3_get_autocommit(s->db))
+        (void) run_group(s); /* SQLite rolled the group back (ON CONFLICT ROLLBACK): fail it, start anew */
     if (s->txn_open)
         return EW_OK;
     int rc = exec_retry(s, "BEGIN IMMEDIATE");

@@ -162,6 +162,19 @@ test('writes of one turn share a commit; a failing one does not undo the others'
   assertEquals(rows, [['a'], ['b'], ['d']]);
 });
 
+test('INSERT OR ROLLBACK fails the writes of its turn before it, not those after', async ({ env }) => {
+  const ins = env.DB.prepare('INSERT INTO g (v) VALUES (?)');
+  const settled = await Promise.allSettled([
+    ins.bind('r1').run(),
+    env.DB.prepare("INSERT OR ROLLBACK INTO g (v) VALUES ('a')").run(),
+    ins.bind('r2').run(),
+  ]);
+  assertEquals(settled.map((r) => r.status), ['rejected', 'rejected', 'fulfilled']);
+  assert(/rolled back/.test(settled[0].reason.message), settled[0].reason.message);
+  assertEquals(settled[1].reason.message, 'D1_ERROR: UNIQUE constraint failed: g.v: SQLITE_CONSTRAINT');
+  assertEquals(await env.DB.prepare("SELECT v FROM g WHERE v LIKE 'r%' ORDER BY v").raw(), [['r2']]);
+});
+
 test('a read in the same turn sees the writes before it', async ({ env }) => {
   const w = env.DB.prepare("INSERT INTO g (v) VALUES ('e')").run();
   const r = env.DB.prepare("SELECT count(*) AS n FROM g WHERE v = 'e'").first('n');

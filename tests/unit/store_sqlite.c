@@ -317,10 +317,18 @@ Test(store_sqlite, an_eager_group_rolled_back_by_sqlite_fails_its_writes)
     /* A statement with ON CONFLICT ROLLBACK undoes the whole transaction behind the store's back. */
     cr_assert_neq(sqlite3_exec(ew__store_db(s), "INSERT OR ROLLBACK INTO t VALUES ('e', 2)", NULL, NULL, NULL),
                   SQLITE_OK);
+    /* The next eager write starts a new group: the lost one fails, the new one commits. */
+    cr_assert_eq(ew__store_begin(s, &err), EW_OK);
+    struct w later;
+    init_write(&later, "l", 3, &done);
+    later.write.apply = NULL;
+    cr_assert_eq(sqlite3_exec(ew__store_db(s), "INSERT INTO t VALUES ('l', 3)", NULL, NULL, NULL), SQLITE_OK);
+    ew__store_queue(s, &later.write);
     event_base_loop(base, EVLOOP_NONBLOCK);
-    cr_assert_eq(done, 1);
+    cr_assert_eq(done, 2);
     cr_assert_eq(eager.status, EW_ERR_IO);
     cr_assert(strstr(eager.message, "rolled back") != NULL, "%s", eager.message);
-    cr_assert_eq(count_rows(s), 0);
+    cr_assert_eq(later.status, EW_OK);
+    cr_assert_eq(count_rows(s), 1);
     ew__store_close(s);
 }
