@@ -23,7 +23,9 @@
  * EAGER WRITES (D1): a binding whose writes must run at once (their results: row ids, changes, rows) calls
  * ew__store_begin(), which opens the group's write transaction now; it then runs its statements itself and
  * queues a write with apply == NULL, whose `done` tells it when the group committed. The transaction stays
- * open until the flush (or ew__store_sync), so the writes of one loop turn still share one commit.
+ * open until the flush (or ew__store_sync), so the writes of one loop turn still share one commit. The
+ * flush is an active event of the same loop pass, so the write lock never outlives that pass (a host that
+ * stops running the loop between blocking calls does not keep other connections waiting).
  */
 #ifndef EW_STORE_STORE_H
 #define EW_STORE_STORE_H
