@@ -561,8 +561,8 @@ static int cmd_migrations_create(const d1_cli_t *c)
         if (fclose(f) != 0)
             rc = fail("cannot write %s: %s", path, strerror(errno));
         else
-            printf("✅ Successfully created Migration '%s'!\n\nThe migration is available for editing here\n%s\n", name,
-                   path);
+            printf("✅ Successfully created Migration '%s'!\n\nThe migration is available for editing here\n%s\n",
+                   name, path);
     }
     free(path);
     for (int i = 0; i < n; i++)

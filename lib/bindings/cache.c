@@ -36,11 +36,13 @@ const char *const ew__cache_schema =
     "CREATE INDEX IF NOT EXISTS entries_expires ON entries(expires);"
     "CREATE INDEX IF NOT EXISTS entries_used ON entries(used);";
 
-static const char SQL_PUT[] = "INSERT OR REPLACE INTO entries (ns, url, status, status_text, headers, body, expires, used, "
-                              "size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                              "(SELECT coalesce(max(used), 0) + 1 FROM entries), ?8)";
-static const char SQL_GET[] = "SELECT status, status_text, headers, body, expires FROM entries WHERE ns = ?1 AND url = ?2";
-static const char SQL_TOUCH[] = "UPDATE entries SET used = (SELECT max(used) + 1 FROM entries) WHERE ns = ?1 AND url = ?2";
+static const char SQL_PUT[] =
+    "INSERT OR REPLACE INTO entries (ns, url, status, status_text, headers, body, expires, used, size) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT coalesce(max(used), 0) + 1 FROM entries), ?8)";
+static const char SQL_GET[] =
+    "SELECT status, status_text, headers, body, expires FROM entries WHERE ns = ?1 AND url = ?2";
+static const char SQL_TOUCH[] =
+    "UPDATE entries SET used = (SELECT max(used) + 1 FROM entries) WHERE ns = ?1 AND url = ?2";
 static const char SQL_DEL[] = "DELETE FROM entries WHERE ns = ?1 AND url = ?2";
 static const char SQL_TOTAL[] = "SELECT total(size) FROM entries";
 static const char SQL_EXPIRED[] = "DELETE FROM entries WHERE expires <= ?1";

@@ -222,7 +222,8 @@ function (native, global) {
                 status = 206;
                 statusText = 'Partial Content';
             }
-            var res = new Response(nullBody ? null : body, { status: status, statusText: statusText, headers: headers });
+            var res = new Response(nullBody ? null : body,
+                                   { status: status, statusText: statusText, headers: headers });
             res.headers.set('cf-cache-status', 'HIT');
             return Promise.resolve(res);
         } catch (e) {
