@@ -296,6 +296,19 @@ static bool is_txn_control(sqlite3_stmt *st)
     return false;
 }
 
+/* The database's size in bytes (page_count * page_size). */
+static long long db_size(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    long long size = 0;
+    if (sqlite3_prepare_v2(db, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", -1,
+                           &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        size = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return size;
+}
+
 typedef struct exec_out {
     bool json;
     int count;           /* statements run */
@@ -342,13 +355,16 @@ static int run_one(sqlite3 *db, sqlite3_stmt *st, exec_out_t *out)
         nrows++;
     }
     free(row);
-    if (rc == SQLITE_DONE && out->json)
-        fprintf(f, "%s],\n    \"success\": true,\n    \"meta\": {\"duration\": %.3f, \"changes\": %lld, "
-                   "\"last_row_id\": %lld, \"rows_read\": %d, \"rows_written\": %lld}\n  }",
+    if (rc == SQLITE_DONE && out->json) {
+        long long written = (long long) (sqlite3_total_changes64(db) - before);
+        fprintf(f, "%s],\n    \"success\": true,\n    \"meta\": {\"served_by\": \"edgeworker-d1\", "
+                   "\"duration\": %.3f, \"changes\": %lld, \"last_row_id\": %lld, \"changed_db\": %s, "
+                   "\"size_after\": %lld, \"rows_read\": %d, \"rows_written\": %lld}\n  }",
                 nrows ? "\n    " : "", now_ms() - t0,
                 (long long) (sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes64(db)),
-                (long long) sqlite3_last_insert_rowid(db), nrows,
-                (long long) (sqlite3_total_changes64(db) - before));
+                (long long) sqlite3_last_insert_rowid(db), written > 0 ? "true" : "false", db_size(db), nrows,
+                written);
+    }
     if (rc == SQLITE_DONE && !out->json && nrows > 0) {
         table_t *grown = realloc(out->tables, (size_t) (out->ntables + 1) * sizeof(table_t));
         if (grown == NULL)

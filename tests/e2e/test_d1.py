@@ -108,6 +108,10 @@ def test_execute_file_json_and_errors(tmp_path):
                          "--command", "SELECT * FROM t; SELECT 2 AS two").stdout)
     assert rows[0]["results"] == [{"a": 1, "b": "x", "c": [10, 255], "d": 0.5}]
     assert rows[1]["results"] == [{"two": 2}] and rows[1]["meta"]["changes"] == 0
+    meta = rows[0]["meta"]
+    assert set(meta) == {"served_by", "duration", "changes", "last_row_id", "changed_db", "size_after",
+                         "rows_read", "rows_written"}
+    assert meta["changed_db"] is False and meta["size_after"] > 0
     # All or nothing: the insert before the failing statement is rolled back.
     bad = d1("execute", "DB", "-c", str(proj), "--persist-to", state, "--command",
              "INSERT INTO t VALUES (2, 'y', NULL, 0); SELECT * FROM nope", check=False)
