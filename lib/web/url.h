@@ -82,6 +82,8 @@ int ew__url_canon(ew__url_canon_t kind, const char *value, size_t len, const cha
  * the caller frees with ew__url_dispose) and returns true; on failure returns false and *out is zeroed.
  * Invalid UTF-8 bytes are percent-encoded as they are (JS strings always arrive as valid UTF-8). */
 bool ew__url_parse(const char *input, size_t len, const ew__url_t *base, ew__url_t *out);
+/* The same without the fast path for canonical http(s) URLs (url_parse.c): for tests comparing the two. */
+bool ew__url_parse_full(const char *input, size_t len, const ew__url_t *base, ew__url_t *out);
 /* A getter's value (every part but origin) as the slice href[*start, *start + *len). */
 void ew__url_get(const ew__url_t *url, ew__url_part_t part, uint32_t *start, uint32_t *len);
 /* Frees url->href and zeroes the struct; safe on a zeroed struct. */

@@ -1326,7 +1326,167 @@ static bool serialize(const rec_t *r, ew__url_t *out)
     return true;
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * The fast path: a URL already in its canonical form, in the shapes a server sees on every request
+ * (http(s)://host[:port]/path[?query]), is taken as it is — the parser would reproduce it byte for byte. Only
+ * inputs where that is certain qualify: a lowercase ASCII domain (no "xn--" label, no empty label, not
+ * ending in a number) or a dotted-quad IPv4 address in canonical form; a port without a leading zero that
+ * is not the scheme's default; a path of characters the path set leaves alone, without '%', '\\' or dot
+ * segments; a query of characters the special-query set leaves alone; no fragment. Anything else goes
+ * through the full parser. tests/unit/web_url.c checks that both agree.
+ */
+
+static bool path_char_ok(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && c != '"' && c != '#' && c != '<' && c != '>' && c != '?' && c != '`' &&
+           c != '{' && c != '}' && c != '%' && c != '\\';
+}
+
+static bool query_char_ok(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && c != '"' && c != '#' && c != '<' && c != '>' && c != '\'';
+}
+
+/* A canonical dotted-quad: four decimal numbers 0-255 without leading zeros. */
+static bool canonical_ipv4(const char *h, size_t n)
+{
+    int parts = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i;
+        unsigned v = 0;
+        while (i < n && h[i] >= '0' && h[i] <= '9' && i - start < 4)
+            v = v * 10 + (unsigned) (h[i++] - '0');
+        size_t digits = i - start;
+        if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && h[start] == '0'))
+            return false;
+        parts++;
+        if (i == n)
+            break;
+        if (h[i] != '.' || parts == 4)
+            return false;
+        i++;
+        if (i == n)
+            return false;
+    }
+    return parts == 4;
+}
+
+/* A lowercase ASCII domain that the host parser keeps as it is (see above). */
+static bool plain_domain(const char *h, size_t n)
+{
+    size_t label = 0, last_label = 0;
+    bool last_numeric = true;
+    for (size_t i = 0; i <= n; i++) {
+        char c = i < n ? h[i] : '.';
+        if (c == '.') {
+            if (i == label)
+                return false; /* empty label */
+            if (i - label >= 4 && memcmp(h + label, "xn--", 4) == 0)
+                return false;
+            last_label = label;
+            label = i + 1;
+            continue;
+        }
+        if (i == label)
+            last_numeric = true;
+        if (c >= '0' && c <= '9')
+            continue;
+        if (!((c >= 'a' && c <= 'z') || c == '-'))
+            return false;
+        last_numeric = false;
+    }
+    /* a last label of digits (or starting "0x") makes the host an IPv4 address: the full parser decides */
+    const char *last = h + last_label;
+    if (last_numeric || (n - last_label >= 2 && last[0] == '0' && last[1] == 'x'))
+        return false;
+    return true;
+}
+
+static bool fast_parse(const char *s, size_t n, ew__url_t *out)
+{
+    size_t i;
+    uint8_t scheme;
+    if (n > 7 && memcmp(s, "http://", 7) == 0)
+        i = 7, scheme = EW__SCHEME_HTTP;
+    else if (n > 8 && memcmp(s, "https://", 8) == 0)
+        i = 8, scheme = EW__SCHEME_HTTPS;
+    else
+        return false;
+    if (n > UINT32_MAX - 1)
+        return false;
+    size_t host_start = i;
+    while (i < n && s[i] != ':' && s[i] != '/' && s[i] != '?')
+        i++;
+    size_t host_end = i;
+    const char *h = s + host_start;
+    size_t hn = host_end - host_start;
+    if (hn == 0 || !(plain_domain(h, hn) || canonical_ipv4(h, hn)))
+        return false;
+    int32_t port = -1;
+    if (i < n && s[i] == ':') {
+        size_t start = ++i;
+        long v = 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && i - start < 5)
+            v = v * 10 + (s[i++] - '0');
+        if (i == start || s[start] == '0' || v > 65535 || (i < n && s[i] != '/' && s[i] != '?'))
+            return false;
+        if (v == (scheme == EW__SCHEME_HTTP ? 80 : 443))
+            return false; /* the default port is dropped by the parser */
+        port = (int32_t) v;
+    }
+    if (i == n || s[i] != '/')
+        return false; /* the parser would add the "/" */
+    size_t path_start = i;
+    for (; i < n && s[i] != '?'; i++) {
+        if (!path_char_ok((unsigned char) s[i]))
+            return false;
+        if (s[i] == '/' && i + 1 < n && s[i + 1] == '.') {
+            size_t k = i + 2;
+            if (k < n && s[k] == '.')
+                k++;
+            if (k == n || s[k] == '/' || s[k] == '?')
+                return false; /* a "." or ".." segment */
+        }
+    }
+    size_t path_end = i;
+    bool query = i < n;
+    for (size_t k = i + 1; query && k < n; k++)
+        if (!query_char_ok((unsigned char) s[k]))
+            return false;
+    char *href = malloc(n + 1);
+    if (href == NULL)
+        return false;
+    memcpy(href, s, n);
+    href[n] = '\0';
+    memset(out, 0, sizeof(*out));
+    out->href = href;
+    out->len = (uint32_t) n;
+    out->scheme_end = (uint32_t) host_start - 3;
+    out->user_start = out->user_end = out->pass_start = out->pass_end = (uint32_t) host_start;
+    out->host_start = (uint32_t) host_start;
+    out->host_end = (uint32_t) host_end;
+    out->port = port;
+    out->path_start = (uint32_t) path_start;
+    out->path_end = out->query_start = out->query_end = (uint32_t) path_end;
+    if (query) {
+        out->query_end = (uint32_t) n;
+    }
+    out->hash_start = (uint32_t) n;
+    out->scheme = scheme;
+    out->flags = EW__URL_HAS_HOST | (query ? EW__URL_HAS_QUERY : 0);
+    return true;
+}
+
 bool ew__url_parse(const char *input, size_t len, const ew__url_t *base, ew__url_t *out)
+{
+    /* An absolute http(s) URL ignores the base, so the fast path holds whatever the base is. */
+    if (fast_parse(input, len, out))
+        return true;
+    return ew__url_parse_full(input, len, base, out);
+}
+
+bool ew__url_parse_full(const char *input, size_t len, const ew__url_t *base, ew__url_t *out)
 {
     memset(out, 0, sizeof(*out));
     const char *s = clean_input(input, &len, true);
