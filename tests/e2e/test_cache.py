@@ -42,7 +42,7 @@ def test_seed_response_caching(tmp_path):
     try:
         body, headers = get(s, "/page")
         assert (body, headers["x-cache"]) == ("generated #1 for /page", "MISS")
-        for _ in range(50):  # the put runs in waitUntil, after the response
+        for _ in range(250):  # the put runs in waitUntil, after the response
             body, headers = get(s, "/page")
             if headers["x-cache"] == "HIT":
                 break
