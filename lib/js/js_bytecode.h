@@ -17,6 +17,9 @@ extern const size_t ew__js_coro_len;
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
 
+/* cache.js: the Cache API, loaded on the first read of the global `caches` (lib/bindings/cache.c). */
+extern const unsigned char ew__js_cache[];
+extern const size_t ew__js_cache_len;
 /* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
 extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
 
