@@ -2,9 +2,10 @@
  * main.c — ew-server's command line: serves a Worker project the way `wrangler dev` does.
  *
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
- *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
- *             [--colo CODE] [--country CC] [--trust-cf-ipcountry] [--tls-cert FILE --tls-key FILE]
- *             [--log-format pretty|json] [--metrics] [--watch] [--local-protocol http|https]
+ *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--cache-mb MB] [--idle-timeout MS]
+ *             [--request-timeout MS] [--colo CODE] [--country CC] [--trust-cf-ipcountry]
+ *             [--tls-cert FILE --tls-key FILE] [--log-format pretty|json] [--metrics] [--watch]
+ *             [--local-protocol http|https]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "d1.h"
 #include "log.h"
 #include "project.h"
 #include "selfsigned.h"
@@ -35,6 +37,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: ew-server [PATH] [options]\n"
                "       ew-server check [PATH] [--env NAME]            compile only, report errors\n"
                "       ew-server build [PATH] [--env NAME] --emit-js  print the lowered ES5 program\n"
+               "       ew-server d1 execute DB (--command SQL | --file F) [--json] [--persist-to DIR]\n"
+               "       ew-server d1 migrations apply DB [--persist-to DIR]   (ew-server d1 --help)\n"
                "  PATH  a project folder (wrangler.json, wrangler.jsonc or wrangler.toml), a config file, or a\n"
                "        Worker script (default: .)\n"
                "  --env NAME            use [env.NAME] of the configuration\n"
@@ -47,6 +51,7 @@ static void usage(FILE *f)
                "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
                "  --ca-file FILE        PEM file of the CAs fetch() trusts for https (default: $EW_CA_FILE, else\n"
                "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
+               "  --cache-mb MB         size bound of the Cache API's storage per Worker (default 64)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
                "  --watch               reload the Worker when a file of the project changes (also on SIGHUP)\n"
@@ -75,7 +80,7 @@ static bool parse_uint(const char *text, long max, long *out)
 typedef struct cli {
     const char *ip;               /* NULL: [dev] ip, else 127.0.0.1 */
     long port;                    /* -1: [dev] port, else 8787 */
-    long idle_ms, request_ms, cpu_ms, threads;
+    long idle_ms, request_ms, cpu_ms, threads, cache_mb;
     const char *ca_file;          /* NULL: $EW_CA_FILE, else the system bundle */
     bool test_scheduled;
     bool trust_ipcountry;
@@ -88,7 +93,7 @@ typedef struct cli {
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
-                                          "--cpu-ms", "--env", "--var", "--persist-to", "--ca-file",
+                                          "--cpu-ms", "--cache-mb", "--env", "--var", "--persist-to", "--ca-file",
                                           "--colo", "--country", "--tls-cert", "--tls-key", "--log-format",
                                           "--local-protocol"};
 
@@ -114,6 +119,11 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
     } else if (strcmp(a, "--cpu-ms") == 0) {
         if (!parse_uint(val, 600000, &c->cpu_ms) || c->cpu_ms == 0) {
             fprintf(stderr, "ew-server: --cpu-ms %s is not a number of milliseconds (1-600000)\n", val);
+            return 2;
+        }
+    } else if (strcmp(a, "--cache-mb") == 0) {
+        if (!parse_uint(val, 1048576, &c->cache_mb) || c->cache_mb == 0) {
+            fprintf(stderr, "ew-server: --cache-mb %s is not a number of MiB (1-1048576)\n", val);
             return 2;
         }
     } else if (strcmp(a, "--threads") == 0) {
@@ -322,6 +332,7 @@ static int run(const cli_t *c, project_t *project)
         .tls_key = tls_key,
         .subrequests = cfg->subrequests,
         .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
+        .cache_mb = (uint32_t) c->cache_mb,
     };
     reloader_t reloader = {c, project, NULL};
     opts.reload = reload_project;
@@ -336,6 +347,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "build") == 0))
         return tools_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "d1") == 0)
+        return d1_main(argc, argv);
     cli_t c = {.port = -1, .project = {.path = "."}};
     c.threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (c.threads < 1)

@@ -68,6 +68,7 @@ class ew_runtime_config_t(ctypes.Structure):
         ("log_udata", ctypes.c_void_p),
         ("ca_file", ctypes.c_char_p),
         ("subrequests", ctypes.c_uint32),
+        ("cache_mb", ctypes.c_uint32),
     ]
 
 
