@@ -32,6 +32,7 @@ struct ew_runtime {
     ew_worker_t *workers;         /* list of loaded workers (owned) */
     int sync_depth;               /* > 0 while a blocking helper runs the loop */
     struct ew__net_client *net;   /* fetch()'s HTTP client (lib/net/client.c); NULL until the first fetch */
+    struct ew__ws_client *ws_clients; /* outbound WebSocket connections (ws_client.c; list, owned) */
     struct ew__res_cache *res;    /* storage bindings: open stores, ops in flight (lib/bindings); NULL until
                                      a worker with resources loads; freed by ew__resources_shutdown() */
 };
@@ -247,5 +248,14 @@ struct ew_websocket *ew__ws_couple(duk_context *ctx, ew__req_t *req, duk_idx_t w
 void ew__ws_abandon(struct ew_websocket *ws);
 /* The isolate is being destroyed: its WebSockets close toward the host (1001). */
 void ew__ws_isolate_gone(ew__isolate_t *iso);
+/* The host side of an outbound WebSocket connected: the script's end gets 'open' (websocket.c). */
+void ew__ws_host_open(struct ew_websocket *ws, const char *protocol);
+/* Outbound WebSockets (ws_client.c). Starts connecting `link` (attached here) to host:port (TLS for wss)
+ * with GET `target` and the Sec-WebSocket-Protocol list `protocols` ("" = none); false on OOM. */
+typedef struct ew__ws_client ew__ws_client_t;
+bool ew__ws_client_start(ew_runtime_t *rt, struct ew_websocket *link, const char *host, int port, bool tls,
+                         const char *target, const char *protocols);
+/* Closes every outbound WebSocket of the runtime (ew_runtime_destroy, after the workers). */
+void ew__ws_clients_destroy(ew_runtime_t *rt);
 
 #endif /* EW_CORE_ISOLATE_H */

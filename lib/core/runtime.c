@@ -74,6 +74,7 @@ EW_API void ew_runtime_destroy(ew_runtime_t *rt)
         ew_worker_destroy(rt->workers);
     ew__resources_shutdown(rt); /* commits queued writes, closes the stores */
     ew__net_client_destroy(rt->net); /* after the workers: their fetches are cancelled by now */
+    ew__ws_clients_destroy(rt);      /* outbound WebSockets, whose Workers are gone too */
     if (rt->owns_base)
         event_base_free(rt->base);
     free(rt->state_dir);

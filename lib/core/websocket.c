@@ -38,6 +38,7 @@ struct ew_websocket {
     uint32_t id;                 /* key in the stash's link table */
     uint32_t req_id;             /* the request held open (ws_holds) while the link lives */
     bool held;                   /* the hold on req_id is taken */
+    bool io;                     /* outbound: counted in iso->io_pending while linked (events may come) */
     ew_websocket_handler_t h;
     bool attached;               /* the host owns the handle (ew_websocket_attach) */
     bool host_gone;              /* ew_websocket_destroy (or the response's destroy) ran */
@@ -55,6 +56,7 @@ struct ew_websocket {
 
 static duk_ret_t native_link_send(duk_context *ctx);
 static duk_ret_t native_link_close(duk_context *ctx);
+static duk_ret_t native_connect(duk_context *ctx);
 
 static duk_ret_t native_report_error(duk_context *ctx)
 {
@@ -66,6 +68,7 @@ static const ew__method_t natives[] = {
     {"linkSend", native_link_send, 3, 3},
     {"linkClose", native_link_close, 3, 3},
     {"reportError", native_report_error, 1, 1},
+    {"connect", native_connect, 6, 6},
     {NULL, NULL, 0, 0},
 };
 
@@ -199,6 +202,10 @@ static void link_detach(ew_websocket_t *ws)
         }
     }
     ws->iso = NULL;
+    if (ws->io) {
+        ws->io = false;
+        iso->io_pending--;
+    }
     if (iso->ctx != NULL && !iso->dead) {
         if (iso->depth > 0) {
             (void) duk_safe_call(iso->ctx, unmap_body, ws, 0, 0);
@@ -397,6 +404,7 @@ typedef struct host_event {
     size_t len;
     int code;
     bool clean;
+    const char *reason;  /* "open": the protocol the server chose */
 } host_event_t;
 
 /* Safe-call body: module.fromHost(links[id], type, data, code, reason, wasClean). */
@@ -413,7 +421,7 @@ static duk_ret_t host_event_body(duk_context *ctx, void *udata)
     if (!duk_is_object(ctx, -1))
         return 0;
     duk_push_string(ctx, e->type);
-    bool message = e->type[0] == 'm';
+    bool message = e->type[0] == 'm', open = e->type[0] == 'o';
     if (message && e->is_text) {
         ew__push_utf8(ctx, e->data, e->len);
     } else if (message) {
@@ -429,7 +437,7 @@ static duk_ret_t host_event_body(duk_context *ctx, void *udata)
     if (message)
         duk_push_undefined(ctx);
     else
-        ew__push_utf8(ctx, e->data, e->len);
+        ew__push_utf8(ctx, open ? e->reason : e->data, open ? strlen(e->reason) : e->len);
     duk_push_boolean(ctx, e->clean);
     duk_call_prop(ctx, -8, 6);
     return 0;
@@ -503,7 +511,7 @@ EW_API ew_status_t ew_websocket_send(ew_websocket_t *ws, int is_text, const void
         return EW_ERR_STATE;
     if (is_text && !ew__utf8_valid(data, len))
         return EW_ERR_INVALID_ARG;
-    host_event_t e = {ws, "message", is_text, data, len, 0, true};
+    host_event_t e = {ws, "message", is_text, data, len, 0, true, NULL};
     host_event(ws, &e);
     return EW_OK;
 }
@@ -521,7 +529,7 @@ static void client_close(ew_websocket_t *ws, int code, const char *reason, size_
         return;
     ws->client_closed = true;
     if (ws->iso != NULL && !ws->iso->dead) {
-        host_event_t e = {ws, "close", 0, reason, reason_len, code, code != 1006};
+        host_event_t e = {ws, "close", 0, reason, reason_len, code, code != 1006, NULL};
         host_event(ws, &e);
     }
 }
@@ -551,6 +559,45 @@ EW_API void ew_websocket_destroy(ew_websocket_t *ws)
     ws->host_gone = true;
     link_free_msgs(ws);
     link_maybe_end(ws);
+}
+
+void ew__ws_host_open(ew_websocket_t *ws, const char *protocol)
+{
+    if (ws->host_gone || ws->client_closed || ws->iso == NULL || ws->iso->dead)
+        return;
+    host_event_t e = {ws, "open", 0, NULL, 0, 0, true, protocol};
+    host_event(ws, &e);
+}
+
+/* connect(end, host, port, tls, target, protocols): `end` (the peer of the script's new WebSocket) goes
+ * to a new outbound connection (ws_client.c), kept open by the running request. */
+static duk_ret_t native_connect(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__req_t *req = iso != NULL ? iso->running : NULL;
+    if (req == NULL || iso->rt == NULL)
+        return duk_error(ctx, DUK_ERR_ERROR,
+                         "Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or "
+                         "connect()), setting a timeout, and generating random values are not allowed within "
+                         "global scope. To fix this error, perform this operation within a handler. "
+                         "https://developers.cloudflare.com/workers/runtime-apis/handlers/");
+    size_t hl, tl, pl;
+    const char *host = ew__to_utf8(ctx, 1, &hl);
+    const char *target = ew__to_utf8(ctx, 4, &tl);
+    const char *protocols = ew__to_utf8(ctx, 5, &pl);
+    int port = duk_get_int(ctx, 2);
+    bool tls = duk_to_boolean(ctx, 3);
+    ew_websocket_t *ws = ew__ws_couple(ctx, req, 0);
+    if (ws == NULL)
+        return duk_throw(ctx);
+    /* Events will come from the network: a request awaiting them is not one that can never finish. */
+    ws->io = true;
+    iso->io_pending++;
+    if (!ew__ws_client_start(iso->rt, ws, host, port, tls, target, protocols)) {
+        ew_websocket_destroy(ws);
+        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "out of memory opening a WebSocket");
+    }
+    return 0;
 }
 
 void ew__ws_response_gone(ew_websocket_t *ws)

@@ -109,8 +109,53 @@ function (native, global) {
 
     /* ---- WebSocket ---- */
 
-    function WebSocket() {
-        throw new TypeError('Illegal constructor');
+    /* new WebSocket(url, protocols): an outbound connection (lib/core/ws_client.c). The script gets one end
+     * of a pair; the other goes to the connection, which fires 'open' (or a 1006 close) from the loop. */
+    function WebSocket(url, protocols) {
+        if (!(this instanceof WebSocket)) {
+            throw new TypeError("Class constructor WebSocket cannot be invoked without 'new'");
+        }
+        var err = 'WebSocket Constructor: ', u;
+        try {
+            u = new global.URL(String(url));
+        } catch (e) {
+            throw new DOMException(err + 'The url is invalid.', 'SyntaxError');
+        }
+        if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+            throw new DOMException(err + 'The url scheme must be ws or wss.', 'SyntaxError');
+        }
+        if (u.hash !== '' || String(url).indexOf('#') >= 0) {
+            throw new DOMException(err + 'The url fragment must be empty.', 'SyntaxError');
+        }
+        var list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
+        if (typeof protocols !== 'string' && protocols !== undefined) {
+            list = [];
+            for (var i = 0; i < protocols.length; i++) {
+                list.push(String(protocols[i]));
+            }
+            if (list.length === 0) {
+                throw new DOMException(err + 'The protocols array cannot be empty.', 'SyntaxError');
+            }
+        }
+        for (var j = 0; j < list.length; j++) {
+            if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(list[j])) {
+                throw new DOMException(err + (typeof protocols === 'string' ? 'The protocol header token is invalid.'
+                                              : 'One of the protocol header tokens is invalid.'), 'SyntaxError');
+            }
+            if (list.indexOf(list[j]) !== j) {
+                throw new DOMException(err + 'The protocols header cannot have repeating values.', 'SyntaxError');
+            }
+        }
+        var a = newSocket(), b = newSocket();
+        a[S].peer = b;
+        b[S].peer = a;
+        a[S].connecting = true;
+        a[S].url = String(url);
+        a[S].protocol = '';
+        var tls = u.protocol === 'wss:';
+        var port = u.port !== '' ? Number(u.port) : tls ? 443 : 80;
+        native.connect(b, u.hostname, port, tls, (u.pathname || '/') + u.search, list.join(', '));
+        return a;
     }
 
     function newSocket() {
@@ -118,7 +163,8 @@ function (native, global) {
         events._initTarget(ws);
         ws[S] = {
             peer: null, accepted: false, released: false, link: 0, closedIn: false, closedOut: false,
-            aborted: false, queue: [], scheduled: false, binaryType: 'arraybuffer'
+            aborted: false, queue: [], scheduled: false, binaryType: 'arraybuffer',
+            connecting: false, url: null, protocol: null
         };
         return ws;
     }
@@ -195,6 +241,9 @@ function (native, global) {
 
     hide(proto, 'accept', function accept() {
         var st = state(this);
+        if (st.connecting) {
+            throw new TypeError("Websockets obtained from the 'new WebSocket()' constructor cannot call accept");
+        }
         if (st.released) {
             throw new TypeError("Can't accept() WebSocket that was already used in a response.");
         }
@@ -263,10 +312,11 @@ function (native, global) {
 
     getter(proto, 'readyState', function () {
         var st = state(this);
-        return (st.closedIn && st.closedOut) || st.aborted ? 3 : st.closedIn || st.closedOut ? 2 : 1;
+        return (st.closedIn && st.closedOut) || st.aborted ? 3 : st.closedIn || st.closedOut ? 2
+               : st.connecting ? 0 : 1;
     });
-    getter(proto, 'url', function () { state(this); return null; });
-    getter(proto, 'protocol', function () { state(this); return null; });
+    getter(proto, 'url', function () { return state(this).url; });
+    getter(proto, 'protocol', function () { return state(this).protocol; });
     getter(proto, 'extensions', function () { state(this); return null; });
     defineProperty(proto, 'binaryType', {
         get: function () { return state(this).binaryType; },
@@ -330,9 +380,24 @@ function (native, global) {
         }
     }
 
-    /* An event from the host for the released end ws: it reaches ws's peer like a local message. */
+    /* An event from the host for the released end ws: it reaches ws's peer like a local message. An
+     * outbound socket (new WebSocket) opens on 'open' and is accepted then, as in workerd; a close before
+     * that means the connection failed: 'error', then the close event. */
     function fromHost(ws, type, data, code, reason, wasClean) {
-        var peer = ws[S].peer;
+        var peer = ws[S].peer, pst = peer[S];
+        if (pst.connecting) {
+            pst.connecting = false;
+            pst.accepted = true;
+            if (type === 'open') {
+                pst.protocol = reason === '' ? null : reason;
+                fire(peer, trusted(Event.prototype, 'open'));
+                schedule(peer);
+                return;
+            }
+            var ev = trusted(Event.prototype, 'error');
+            hide(ev, 'message', reason);
+            fire(peer, ev);
+        }
         peer[S].queue.push({ type: type, data: data, code: code, reason: reason, wasClean: wasClean });
         schedule(peer);
     }

@@ -15,8 +15,24 @@ test('WebSocketPair gives client then server, for Object.values and destructurin
   assertThrows(() => WebSocketPair(), TypeError);
 });
 
-test('WebSocket cannot be constructed directly from a pair-less call', () => {
-  assertThrows(() => new WebSocket('ws://example.com'), TypeError);
+test('new WebSocket checks its URL and protocols like workerd', () => {
+  const syntax = (f, message) => {
+    let caught;
+    try {
+      f();
+    } catch (e) {
+      caught = e;
+    }
+    assert(caught instanceof DOMException && caught.name === 'SyntaxError', String(caught));
+    assertEquals(caught.message, 'WebSocket Constructor: ' + message);
+  };
+  syntax(() => new WebSocket('not a url'), 'The url is invalid.');
+  syntax(() => new WebSocket('http://example.com/'), 'The url scheme must be ws or wss.');
+  syntax(() => new WebSocket('ws://example.com/#x'), 'The url fragment must be empty.');
+  syntax(() => new WebSocket('ws://example.com/', []), 'The protocols array cannot be empty.');
+  syntax(() => new WebSocket('ws://example.com/', 'a b'), 'The protocol header token is invalid.');
+  syntax(() => new WebSocket('ws://example.com/', ['a', 'a']), 'The protocols header cannot have repeating values.');
+  assertThrows(() => WebSocket('ws://example.com/'), TypeError);
 });
 
 test('readyState and constants', () => {
