@@ -166,6 +166,12 @@ void ew__isolate_io_end(duk_context *ctx);
 /* Defines WebSocketPair, WebSocket, MessageEvent and CloseEvent on the global object as getters that load
  * lib/js/websocket.js on first use. Call once per heap from ew__web_init(). */
 void ew__websocket_init(duk_context *ctx, duk_idx_t global_idx);
+/* fetch() with `Upgrade: websocket` (lib/web/fetch.c): with [input, init] at indices 0 and 1 of the
+ * running native call, is_upgrade says whether the request asks for one (no side effect on the inputs);
+ * fetch_upgrade pushes the promise of a 101 Response whose webSocket is the connected end (accept() it).
+ * Both may throw (the TypeErrors fetch() rejects with are thrown here too). */
+bool ew__ws_fetch_is_upgrade(duk_context *ctx);
+void ew__ws_fetch_upgrade(duk_context *ctx);
 /* ew_response_destroy() of a response with ws (NULL ignored): unless the host attached it, it goes away as
  * ew_websocket_destroy() would. */
 void ew__ws_response_gone(ew_websocket_t *ws);

@@ -251,10 +251,11 @@ void ew__ws_isolate_gone(ew__isolate_t *iso);
 /* The host side of an outbound WebSocket connected: the script's end gets 'open' (websocket.c). */
 void ew__ws_host_open(struct ew_websocket *ws, const char *protocol);
 /* Outbound WebSockets (ws_client.c). Starts connecting `link` (attached here) to host:port (TLS for wss)
- * with GET `target` and the Sec-WebSocket-Protocol list `protocols` ("" = none); false on OOM. */
+ * with GET `target`, the Sec-WebSocket-Protocol list `protocols` ("" = none) and `extra` header lines
+ * ("Name: value\r\n" each, checked by the caller; "" = none); false on OOM. */
 typedef struct ew__ws_client ew__ws_client_t;
 bool ew__ws_client_start(ew_runtime_t *rt, struct ew_websocket *link, const char *host, int port, bool tls,
-                         const char *target, const char *protocols);
+                         const char *target, const char *protocols, const char *extra);
 /* Closes every outbound WebSocket of the runtime (ew_runtime_destroy, after the workers). */
 void ew__ws_clients_destroy(ew_runtime_t *rt);
 

@@ -16,8 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strings.h>
+
 #include "dispatch.h"
 #include "js_bytecode.h"
+#include "web/internal.h"
 #include "web/lazy.h"
 
 #define MODULE_KEY DUK_HIDDEN_SYMBOL("wsModule")  /* stash: what websocket.js returned */
@@ -68,7 +71,7 @@ static const ew__method_t natives[] = {
     {"linkSend", native_link_send, 3, 3},
     {"linkClose", native_link_close, 3, 3},
     {"reportError", native_report_error, 1, 1},
-    {"connect", native_connect, 6, 6},
+    {"connect", native_connect, 7, 7},
     {NULL, NULL, 0, 0},
 };
 
@@ -569,7 +572,7 @@ void ew__ws_host_open(ew_websocket_t *ws, const char *protocol)
     host_event(ws, &e);
 }
 
-/* connect(end, host, port, tls, target, protocols): `end` (the peer of the script's new WebSocket) goes
+/* connect(end, host, port, tls, target, protocols, extra): `end` (the peer of the script's new WebSocket) goes
  * to a new outbound connection (ws_client.c), kept open by the running request. */
 static duk_ret_t native_connect(duk_context *ctx)
 {
@@ -585,6 +588,8 @@ static duk_ret_t native_connect(duk_context *ctx)
     const char *host = ew__to_utf8(ctx, 1, &hl);
     const char *target = ew__to_utf8(ctx, 4, &tl);
     const char *protocols = ew__to_utf8(ctx, 5, &pl);
+    size_t el;
+    const char *extra = duk_is_string(ctx, 6) ? ew__to_utf8(ctx, 6, &el) : "";
     int port = duk_get_int(ctx, 2);
     bool tls = duk_to_boolean(ctx, 3);
     ew_websocket_t *ws = ew__ws_couple(ctx, req, 0);
@@ -593,11 +598,114 @@ static duk_ret_t native_connect(duk_context *ctx)
     /* Events will come from the network: a request awaiting them is not one that can never finish. */
     ws->io = true;
     iso->io_pending++;
-    if (!ew__ws_client_start(iso->rt, ws, host, port, tls, target, protocols)) {
+    if (!ew__ws_client_start(iso->rt, ws, host, port, tls, target, protocols, extra)) {
         ew_websocket_destroy(ws);
         return duk_error(ctx, DUK_ERR_RANGE_ERROR, "out of memory opening a WebSocket");
     }
     return 0;
+}
+
+/* fetch() of a WebSocket upgrade (lib/web/fetch.c asks first). Decided in C from the headers the Request
+ * would get (init.headers, else the input Request's), so that an ordinary fetch loads no WebSocket code. */
+
+static bool is_websocket_value(duk_context *ctx, duk_idx_t idx)
+{
+    duk_size_t len;
+    const char *v = duk_safe_to_lstring(ctx, idx, &len);
+    while (len > 0 && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    return len == 9 && strncasecmp(v, "websocket", 9) == 0;
+}
+
+/* Safe-call body: [headers-init] -> [bool]: a Headers, an array of pairs or a record naming Upgrade: websocket. */
+static duk_ret_t upgrade_in(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    duk_idx_t h = duk_get_top_index(ctx);
+    bool yes = false;
+    if (ew__headers_push_list(ctx, h)) { /* a Headers: its list [name, value, ...], lower-case names */
+        duk_size_t n = duk_get_length(ctx, -1);
+        for (duk_size_t i = 0; i + 1 < n && !yes; i += 2) {
+            duk_get_prop_index(ctx, -1, (duk_uarridx_t) i);
+            if (strcmp(duk_safe_to_string(ctx, -1), "upgrade") == 0) {
+                duk_get_prop_index(ctx, -2, (duk_uarridx_t) (i + 1));
+                yes = is_websocket_value(ctx, -1);
+                duk_pop(ctx);
+            }
+            duk_pop(ctx);
+        }
+    } else if (duk_is_array(ctx, h)) {
+        duk_size_t n = duk_get_length(ctx, h);
+        for (duk_size_t i = 0; i < n && !yes; i++) {
+            duk_get_prop_index(ctx, h, (duk_uarridx_t) i);
+            duk_get_prop_index(ctx, -1, 0);
+            if (strcasecmp(duk_safe_to_string(ctx, -1), "upgrade") == 0) {
+                duk_get_prop_index(ctx, -2, 1);
+                yes = is_websocket_value(ctx, -1);
+                duk_pop(ctx);
+            }
+            duk_pop_2(ctx);
+        }
+    } else if (duk_is_object(ctx, h)) {
+        duk_enum(ctx, h, DUK_ENUM_OWN_PROPERTIES_ONLY);
+        while (!yes && duk_next(ctx, -1, 1)) {
+            if (strcasecmp(duk_safe_to_string(ctx, -2), "upgrade") == 0)
+                yes = is_websocket_value(ctx, -1);
+            duk_pop_2(ctx);
+        }
+    }
+    duk_push_boolean(ctx, yes);
+    return 1;
+}
+
+bool ew__ws_fetch_is_upgrade(duk_context *ctx)
+{
+    /* The headers the Request would take: init.headers when given, else those of an input Request. */
+    if (duk_is_object(ctx, 1)) {
+        duk_get_prop_literal(ctx, 1, "headers");
+        if (duk_is_undefined(ctx, -1))
+            duk_pop(ctx);
+        else
+            goto check;
+    }
+    if (!(ew__web_state(ctx, 0) & EW__KIND_REQUEST))
+        return false;
+    duk_get_prop_literal(ctx, 0, EW__WEB_HLIST);
+    duk_push_array(ctx); /* [list] -> a record-like walk: pairs */
+    {
+        duk_size_t n = duk_get_length(ctx, -2);
+        for (duk_size_t i = 0; i + 1 < n; i += 2) {
+            duk_push_array(ctx);
+            duk_get_prop_index(ctx, -3, (duk_uarridx_t) i);
+            duk_put_prop_index(ctx, -2, 0);
+            duk_get_prop_index(ctx, -3, (duk_uarridx_t) (i + 1));
+            duk_put_prop_index(ctx, -2, 1);
+            duk_put_prop_index(ctx, -2, (duk_uarridx_t) (i / 2));
+        }
+    }
+    duk_remove(ctx, -2);
+check:
+    if (duk_safe_call(ctx, upgrade_in, NULL, 1, 1) != DUK_EXEC_SUCCESS) {
+        if (ew__isolate_aborting(ctx))
+            (void) duk_throw(ctx);
+        duk_pop(ctx);
+        return false; /* fetch() then meets the same error building its Request, and rejects with it */
+    }
+    bool yes = duk_to_boolean(ctx, -1);
+    duk_pop(ctx);
+    return yes;
+}
+
+void ew__ws_fetch_upgrade(duk_context *ctx)
+{
+    push_module(ctx);
+    duk_push_literal(ctx, "fetchUpgrade");
+    duk_dup(ctx, 0);
+    duk_dup(ctx, 1);
+    duk_call_prop(ctx, -4, 2);
+    duk_remove(ctx, -2);
 }
 
 void ew__ws_response_gone(ew_websocket_t *ws)

@@ -402,7 +402,7 @@ static void on_start(evutil_socket_t fd, short what, void *arg)
 }
 
 bool ew__ws_client_start(ew_runtime_t *rt, ew_websocket_t *link, const char *host, int port, bool tls,
-                         const char *target, const char *protocols)
+                         const char *target, const char *protocols, const char *extra)
 {
     ew__ws_client_t *k = calloc(1, sizeof(*k));
     if (k == NULL)
@@ -436,10 +436,11 @@ bool ew__ws_client_start(ew_runtime_t *rt, ew_websocket_t *link, const char *hos
     char head[2048];
     int n = snprintf(head, sizeof(head),
                      "GET %s HTTP/1.1\r\nHost: %s%s%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+                     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s%s",
                      target, host, (tls ? port == 443 : port == 80) ? "" : ":", (tls ? port == 443 : port == 80) ? "" : k->port,
                      key, protocols[0] ? "Sec-WebSocket-Protocol: " : "", protocols, protocols[0] ? "\r\n" : "");
-    ok = ok && n > 0 && (size_t) n < sizeof(head) && out_add(k, head, (size_t) n);
+    ok = ok && n > 0 && (size_t) n < sizeof(head) && out_add(k, head, (size_t) n) &&
+         out_add(k, extra, strlen(extra)) && out_add(k, "\r\n", 2);
     k->timer = ok ? event_new(rt->base, -1, 0, on_start, k) : NULL;
     k->kill = ok ? event_new(rt->base, -1, 0, on_timer, k) : NULL;
     ew_websocket_handler_t h = {on_link_message, on_link_close, k};

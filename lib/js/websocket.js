@@ -154,8 +154,45 @@ function (native, global) {
         a[S].protocol = '';
         var tls = u.protocol === 'wss:';
         var port = u.port !== '' ? Number(u.port) : tls ? 443 : 80;
-        native.connect(b, u.hostname, port, tls, (u.pathname || '/') + u.search, list.join(', '));
+        native.connect(b, u.hostname, port, tls, (u.pathname || '/') + u.search, list.join(', '), '');
         return a;
+    }
+
+    /* Request headers that the WebSocket handshake owns (the connection sets them itself). */
+    var handshakeOwned = {
+        'host': 1, 'upgrade': 1, 'connection': 1, 'sec-websocket-key': 1, 'sec-websocket-version': 1,
+        'sec-websocket-extensions': 1, 'sec-websocket-protocol': 1, 'content-length': 1, 'transfer-encoding': 1
+    };
+
+    /* fetch(input, init) whose headers ask for Upgrade: websocket (lib/core/websocket.c decides): resolves
+     * with a 101 Response whose webSocket is the connected end, to accept() before use, as in workerd. */
+    function fetchUpgrade(input, init) {
+        return new global.Promise(function (resolve, reject) {
+            var req = new global.Request(input, init);
+            var u = new global.URL(req.url);
+            if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+                throw new TypeError('Fetch API cannot load: ' + req.url);
+            }
+            if (req.method !== 'GET') {
+                throw new TypeError('A WebSocket upgrade request must use the GET method.');
+            }
+            var extra = '', protocols = '';
+            req.headers.forEach(function (value, name) {
+                if (name === 'sec-websocket-protocol') {
+                    protocols = value;
+                } else if (!handshakeOwned[name]) {
+                    extra += name + ': ' + value + '\r\n';
+                }
+            });
+            var a = newSocket(), b = newSocket();
+            a[S].peer = b;
+            b[S].peer = a;
+            a[S].connecting = 'fetch';
+            a[S].settle = { resolve: resolve, reject: reject };
+            var tls = u.protocol === 'https:';
+            var port = u.port !== '' ? Number(u.port) : tls ? 443 : 80;
+            native.connect(b, u.hostname, port, tls, (u.pathname || '/') + u.search, protocols, extra);
+        });
     }
 
     function newSocket() {
@@ -164,7 +201,7 @@ function (native, global) {
         ws[S] = {
             peer: null, accepted: false, released: false, link: 0, closedIn: false, closedOut: false,
             aborted: false, queue: [], scheduled: false, binaryType: 'arraybuffer',
-            connecting: false, url: null, protocol: null
+            connecting: false, url: null, protocol: null, settle: null
         };
         return ws;
     }
@@ -385,6 +422,22 @@ function (native, global) {
      * that means the connection failed: 'error', then the close event. */
     function fromHost(ws, type, data, code, reason, wasClean) {
         var peer = ws[S].peer, pst = peer[S];
+        if (pst.connecting === 'fetch') { /* fetch() with Upgrade: the 101 Response, or a rejection */
+            var settle = pst.settle;
+            pst.connecting = false;
+            pst.settle = null;
+            if (type === 'open') {
+                pst.protocol = reason === '' ? null : reason;
+                settle.resolve(new global.Response(null, {
+                    status: 101, webSocket: peer,
+                    headers: reason === '' ? {} : { 'sec-websocket-protocol': reason }
+                }));
+            } else {
+                pst.closedIn = pst.closedOut = pst.aborted = true;
+                settle.reject(new TypeError('Failed to establish the WebSocket connection: ' + reason + '.'));
+            }
+            return;
+        }
         if (pst.connecting) {
             pst.connecting = false;
             pst.accepted = true;
@@ -408,6 +461,7 @@ function (native, global) {
         MessageEvent: MessageEvent,
         CloseEvent: CloseEvent,
         couple: couple,
-        fromHost: fromHost
+        fromHost: fromHost,
+        fetchUpgrade: fetchUpgrade
     };
 }

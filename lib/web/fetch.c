@@ -712,6 +712,10 @@ static duk_ret_t fetch_fn(duk_context *ctx)
     if (iso->running == NULL)
         return duk_error(ctx, DUK_ERR_ERROR, "%s", GLOBAL_SCOPE_MESSAGE);
     duk_set_top(ctx, 2);
+    if (ew__ws_fetch_is_upgrade(ctx)) { /* Upgrade: websocket goes to lib/core/ws_client.c */
+        ew__ws_fetch_upgrade(ctx);
+        return 1;
+    }
     ew__promise_push_new(ctx);
     ew__fetch_t *f = calloc(1, sizeof(*f));
     if (f == NULL)

@@ -109,3 +109,47 @@ export default {
     assert "got hello" in out and "got echo:later" in out
     assert client.stop() == 0  # the open socket is closed with the runtime: 1001 going away
     assert "closed 1001" in origin.read_output(0.5)
+
+
+FETCH_CLIENT = r"""
+export default {
+  async fetch(request) {
+    const target = new URL(request.url).searchParams.get('to');
+    let resp;
+    try {
+      resp = await fetch(target, { headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': 'chat', 'X-Token': 't1' } });
+    } catch (e) {
+      return Response.json([e.constructor.name + ': ' + e.message]);
+    }
+    const ws = resp.webSocket;
+    const events = ['status:' + resp.status + ':' + resp.headers.get('sec-websocket-protocol')];
+    ws.accept();
+    return new Promise((resolve) => {
+      ws.addEventListener('message', (e) => {
+        events.push(e.data);
+        if (e.data === 'hello') ws.send('via fetch');
+        else ws.close(1000, 'bye');
+      });
+      ws.addEventListener('close', (e) => {
+        events.push('close:' + e.code);
+        resolve(Response.json(events));
+      });
+    });
+  },
+};
+"""
+
+
+def test_fetch_with_upgrade_gives_a_101_with_its_websocket(serve):
+    origin = serve(ECHO)
+    client = serve(FETCH_CLIENT)
+    events = ask(client, "http://127.0.0.1:%d/" % origin.port)
+    assert events == ["status:101:chat", "hello", "echo:via fetch", "close:1000"]
+
+
+def test_fetch_with_upgrade_to_a_plain_server_rejects(serve):
+    origin = serve("export default { fetch() { return new Response('plain'); } };")
+    client = serve(FETCH_CLIENT)
+    events = ask(client, "http://127.0.0.1:%d/" % origin.port)
+    assert events == ["TypeError: Failed to establish the WebSocket connection: "
+                      "Failed to establish websocket connection."]
