@@ -127,7 +127,7 @@ export default {
     return new Promise((resolve) => {
       ws.addEventListener('message', (e) => {
         events.push(e.data);
-        if (e.data === 'hello') ws.send('via fetch');
+        if (e.data === 'hello' || e.data.startsWith('token=')) ws.send('via fetch');
         else ws.close(1000, 'bye');
       });
       ws.addEventListener('close', (e) => {
@@ -153,3 +153,21 @@ def test_fetch_with_upgrade_to_a_plain_server_rejects(serve):
     events = ask(client, "http://127.0.0.1:%d/" % origin.port)
     assert events == ["TypeError: Failed to establish the WebSocket connection: "
                       "Failed to establish websocket connection."]
+
+
+def test_fetch_upgrade_sends_the_request_headers(serve):
+    origin = serve("""
+export default {
+  fetch(request) {
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    server.send('token=' + request.headers.get('x-token') + ' path=' + new URL(request.url).pathname +
+                new URL(request.url).search);
+    server.addEventListener('message', () => server.close(1000, ''));
+    return new Response(null, { status: 101, webSocket: client });
+  },
+};
+""")
+    client = serve(FETCH_CLIENT.replace("ws.send('via fetch')", "ws.send('x')"))
+    events = ask(client, "http://127.0.0.1:%d/p?q=1" % origin.port)
+    assert events[1] == "token=t1 path=/p?q=1"
