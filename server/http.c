@@ -351,9 +351,9 @@ static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (status != EW_OK) {
         /* Headers are out: the only way to tell the client is to end the connection without the final
-         * chunk, so that it sees a truncated body rather than a complete one. */
+         * chunk (after what was already produced), so that it sees a truncated body, not a complete one. */
         c->keep_alive = false;
-        conn_close(c);
+        stream_end(c);
         return;
     }
     if (data == NULL) {
