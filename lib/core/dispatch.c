@@ -369,6 +369,15 @@ static void collect_pump(ew__req_t *r)
         r->collect->pumping = false;
 }
 
+/* Microtask: [request id] -> starts reading the request's stream body whole. */
+static void collect_start_job(duk_context *ctx, duk_idx_t nargs)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__req_t *r = iso ? ew__isolate_find_req(iso, duk_get_uint(ctx, duk_get_top(ctx) - nargs)) : NULL;
+    if (r != NULL && r->collect != NULL)
+        collect_pump(r);
+}
+
 /* Ends req with the value at idx as its response (or EW_ERR_BAD_RESPONSE). A ReadableStream body is read
  * whole first, or, for ew_worker_fetch_stream, handed to the host as resp->body_stream. */
 static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
@@ -402,7 +411,10 @@ static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
         c->resp = resp;
         ew__buf_init(&c->buf);
         r->collect = c;
-        collect_pump(r);
+        /* Start from a microtask: this may run on a coroutine's thread (respondWith inside an async
+         * listener), and the reads must run on the thread that is running. */
+        duk_push_uint(ctx, r->id);
+        ew__microtask_enqueue(ctx, collect_start_job, 1);
         return;
     }
     r->response = resp;
