@@ -20,4 +20,7 @@ extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_h
 extern const unsigned char ew__js_streams[];
 extern const size_t ew__js_streams_len;
 
+/* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
+extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
+
 #endif
