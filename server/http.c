@@ -92,6 +92,7 @@ struct conn {
     bool http10;                 /* the request was HTTP/1.0: a streamed body is delimited by closing */
     ew_response_t *stream_resp;  /* owned while STREAMING: the response whose body_stream is being sent */
     bool body_reading;           /* an ew_body_read is pending */
+    bool stream_raw;             /* the streamed body goes out as is (Content-Length or HTTP/1.0), not chunked */
     int burst;                   /* chunks read since the loop last polled */
     struct event *pump_ev;       /* resumes a burst after a loop turn (owned, made on first use) */
     struct timespec started;
@@ -266,10 +267,17 @@ static void write_response(conn_t *c, ew_response_t *resp)
     }
     bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
     if (resp->body_stream != NULL && !no_body && !c->is_head) {
-        if (c->http10)
+        c->stream_raw = c->http10 || resp->stream_length >= 0;
+        if (resp->stream_length >= 0) { /* a FixedLengthStream: its length is known */
+            nlen = format_uint(num, (unsigned long) resp->stream_length);
+            evbuffer_add(out, "content-length: ", 16);
+            evbuffer_add(out, num, nlen);
+            evbuffer_add(out, "\r\n", 2);
+        } else if (c->http10) {
             c->keep_alive = false; /* the end of the body is the end of the connection */
-        else
+        } else {
             evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+        }
         if (!c->keep_alive)
             evbuffer_add(out, "connection: close\r\n", 19);
         evbuffer_add(out, "\r\n", 2);
@@ -395,12 +403,12 @@ static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t
         return;
     }
     if (data == NULL) {
-        if (!c->http10)
+        if (!c->stream_raw)
             evbuffer_add(out, "0\r\n\r\n", 5);
         stream_end(c);
         return;
     }
-    if (!c->http10) {
+    if (!c->stream_raw) {
         char head[24];
         static const char hex[] = "0123456789abcdef";
         size_t n = 0;

@@ -78,6 +78,13 @@ export default {
       return new Response(readable);
     }
     if (url.pathname === '/cancelled') return new Response(cancelled);
+    if (url.pathname === '/fixed') {
+      const { readable, writable } = new FixedLengthStream(11);
+      const writer = writable.getWriter();
+      writer.write(enc.encode('hello '));
+      writer.write(enc.encode('world')).then(() => writer.close());
+      return new Response(readable);
+    }
     if (url.pathname === '/gzip') {
       const body = new Response('streamed and compressed '.repeat(100)).body.pipeThrough(new CompressionStream('gzip'));
       return new Response(body, { headers: { 'content-encoding': 'gzip' } });
@@ -213,5 +220,20 @@ def test_compression_stream_body(tmp_path):
         resp = conn.getresponse()
         assert resp.getheader("content-encoding") == "gzip"
         assert gzip.decompress(resp.read()) == b"streamed and compressed " * 100
+    finally:
+        assert s.stop() == 0
+
+
+def test_fixed_length_stream_is_sent_with_content_length(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/fixed")
+        resp = conn.getresponse()
+        assert resp.getheader("content-length") == "11"
+        assert resp.getheader("transfer-encoding") is None
+        assert resp.read() == b"hello world"
+        conn.request("GET", "/")
+        assert conn.getresponse().read() == b"plain"
     finally:
         assert s.stop() == 0
