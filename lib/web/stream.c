@@ -303,12 +303,15 @@ static void call_api(duk_context *ctx, const char *name, duk_idx_t nargs)
     duk_call_method(ctx, nargs);
 }
 
-/* Getter/setter standing in for a stream global until first use; magic = index in class_names. */
+/* Getter and setter standing in for every stream global until first use. Duktape passes the property key
+ * as the accessor's last argument (DUK_USE_NONSTD_GETTER_KEY_ARGUMENT, on by default), so one function
+ * pair serves all the names: two function objects per isolate instead of two per class. */
 static duk_ret_t lazy_get(duk_context *ctx)
 {
     load(ctx);
     duk_push_global_object(ctx);
-    duk_get_prop_string(ctx, -1, class_names[duk_get_current_magic(ctx)]);
+    duk_dup(ctx, 0);
+    duk_get_prop(ctx, -2);
     return 1;
 }
 
@@ -316,7 +319,7 @@ static duk_ret_t lazy_set(duk_context *ctx)
 {
     load(ctx);
     duk_push_global_object(ctx);
-    duk_push_string(ctx, class_names[duk_get_current_magic(ctx)]);
+    duk_dup(ctx, 1);
     duk_dup(ctx, 0);
     duk_put_prop(ctx, -3);
     return 0;
@@ -332,15 +335,16 @@ void ew__stream_init(duk_context *ctx, duk_idx_t global_idx)
     duk_push_bare_object(ctx);
     duk_put_prop_literal(ctx, -2, K_TABLE);
     duk_pop(ctx);
+    duk_push_c_function(ctx, lazy_get, 1);
+    duk_push_c_function(ctx, lazy_set, 2);
     for (int i = 0; class_names[i] != NULL; i++) {
         duk_push_string(ctx, class_names[i]);
-        duk_push_c_function(ctx, lazy_get, 0);
-        duk_set_magic(ctx, -1, i);
-        duk_push_c_function(ctx, lazy_set, 1);
-        duk_set_magic(ctx, -1, i);
+        duk_dup(ctx, -3);
+        duk_dup(ctx, -3);
         duk_def_prop(ctx, global_idx, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
                                           DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
     }
+    duk_pop_2(ctx);
 }
 
 /* Pushes the spec record of the value at idx when it is a stream object of kind `kind`, else nothing. */
