@@ -220,6 +220,34 @@ function (native, global) {
 
     /* ---- queue-with-sizes ---- */
 
+    /* A FIFO whose shift is O(1) (Array.prototype.shift moves every element: a stream with thousands of
+     * queued chunks would be read in quadratic time). Slots before `head` are dropped in batches. */
+    function Queue() {
+        this.items = [];
+        this.head = 0;
+    }
+    Queue.prototype.push = function (x) {
+        this.items.push(x);
+    };
+    Queue.prototype.shift = function () {
+        var items = this.items, x = items[this.head];
+        items[this.head++] = undefined;
+        if (this.head === items.length) {
+            this.items = [];
+            this.head = 0;
+        } else if (this.head >= 1024 && this.head * 2 >= items.length) {
+            this.items = items.slice(this.head);
+            this.head = 0;
+        }
+        return x;
+    };
+    Queue.prototype.peek = function () {
+        return this.items[this.head];
+    };
+    Queue.prototype.size = function () {
+        return this.items.length - this.head;
+    };
+
     function enqueueValueWithSize(c, value, size) {
         size = Number(size);
         if (size !== size || size < 0 || size === Infinity) {
@@ -240,7 +268,7 @@ function (native, global) {
     }
 
     function resetQueue(c) {
-        c.queue = [];
+        c.queue = new Queue();
         c.queueTotalSize = 0;
     }
 
@@ -353,9 +381,9 @@ function (native, global) {
         settle(reader.closedPromise, undefined, false);
         if (reader.kind === 'RSDR') {
             var reqs = reader.readRequests;
-            reader.readRequests = [];
-            for (var i = 0; i < reqs.length; i++) {
-                reqs[i].close();
+            reader.readRequests = new Queue();
+            while (reqs.size() > 0) {
+                reqs.shift().close();
             }
         }
     }
@@ -372,9 +400,9 @@ function (native, global) {
         var reqs, i;
         if (reader.kind === 'RSDR') {
             reqs = reader.readRequests;
-            reader.readRequests = [];
-            for (i = 0; i < reqs.length; i++) {
-                reqs[i].error(e);
+            reader.readRequests = new Queue();
+            while (reqs.size() > 0) {
+                reqs.shift().error(e);
             }
         } else {
             reqs = reader.readIntoRequests;
@@ -395,7 +423,7 @@ function (native, global) {
     }
 
     function numReadRequests(stream) {
-        return stream.reader.readRequests.length;
+        return stream.reader.readRequests.size();
     }
 
     function hasDefaultReader(stream) {
@@ -450,7 +478,7 @@ function (native, global) {
         if (isLocked(stream)) {
             throw new TypeError(LOCKED);
         }
-        var reader = setSlot(obj, { kind: 'RSDR', stream: null, closedPromise: null, readRequests: [] });
+        var reader = setSlot(obj, { kind: 'RSDR', stream: null, closedPromise: null, readRequests: new Queue() });
         readerGenericInitialize(reader, stream);
         return reader;
     }
@@ -473,9 +501,9 @@ function (native, global) {
 
     function defaultReaderErrorReadRequests(reader, e) {
         var reqs = reader.readRequests;
-        reader.readRequests = [];
-        for (var i = 0; i < reqs.length; i++) {
-            reqs[i].error(e);
+        reader.readRequests = new Queue();
+        while (reqs.size() > 0) {
+            reqs.shift().error(e);
         }
     }
 
@@ -693,7 +721,7 @@ function (native, global) {
             return;
         }
         c.closeRequested = true;
-        if (c.queue.length === 0) {
+        if (c.queue.size() === 0) {
             defaultControllerClearAlgorithms(c);
             readableStreamClose(c.stream);
         }
@@ -756,9 +784,9 @@ function (native, global) {
         },
         pullSteps: function (req) {
             var c = this;
-            if (c.queue.length > 0) {
+            if (c.queue.size() > 0) {
                 var chunk = dequeueValue(c);
-                if (c.closeRequested && c.queue.length === 0) {
+                if (c.closeRequested && c.queue.size() === 0) {
                     defaultControllerClearAlgorithms(c);
                     readableStreamClose(c.stream);
                 } else {
@@ -970,7 +998,7 @@ function (native, global) {
 
     function byteControllerProcessReadRequestsUsingQueue(c) {
         var reader = c.stream.reader;
-        while (reader.readRequests.length > 0) {
+        while (reader.readRequests.size() > 0) {
             if (c.queueTotalSize === 0) {
                 return;
             }
@@ -1041,7 +1069,7 @@ function (native, global) {
         }
         var queue = c.queue;
         while (totalBytesToCopyRemaining > 0) {
-            var head = queue[0];
+            var head = queue.peek();
             var bytesToCopy = Math.min(totalBytesToCopyRemaining, head.byteLength);
             var destStart = pullInto.byteOffset + pullInto.bytesFilled;
             copyBytes(pullInto.buffer, destStart, head.buffer, head.byteOffset, bytesToCopy);
@@ -2000,7 +2028,7 @@ function (native, global) {
         return setSlot(obj, {
             kind: 'WS', state: 'writable', storedError: undefined, writer: null, controller: null,
             inFlightWriteRequest: null, closeRequest: null, inFlightCloseRequest: null, pendingAbortRequest: null,
-            writeRequests: [], backpressure: false
+            writeRequests: new Queue(), backpressure: false
         });
     }
 
@@ -2085,9 +2113,9 @@ function (native, global) {
         stream.controller.errorSteps();
         var storedError = stream.storedError;
         var reqs = stream.writeRequests;
-        stream.writeRequests = [];
-        for (var i = 0; i < reqs.length; i++) {
-            settle(reqs[i], storedError, true);
+        stream.writeRequests = new Queue();
+        while (reqs.size() > 0) {
+            settle(reqs.shift(), storedError, true);
         }
         var abortRequest = stream.pendingAbortRequest;
         if (abortRequest === null) {
@@ -2487,10 +2515,10 @@ function (native, global) {
             writableStreamFinishErroring(stream);
             return;
         }
-        if (c.queue.length === 0) {
+        if (c.queue.size() === 0) {
             return;
         }
-        var value = c.queue[0].value;
+        var value = c.queue.peek().value;
         if (value === closeSentinel) {
             writableControllerProcessClose(c);
         } else {
@@ -3287,6 +3315,20 @@ function (native, global) {
         readAll: function (x) {
             var reader = acquireDefaultReader(x[S]);
             var chunks = [], total = 0, p = newPromise();
+            var reading = false, again = false;
+            /* Chunks already queued arrive during the read call: loop instead of nesting one call per chunk. */
+            var pump = function () {
+                if (reading) {
+                    again = true;
+                    return;
+                }
+                reading = true;
+                do {
+                    again = false;
+                    defaultReaderRead(reader, req);
+                } while (again);
+                reading = false;
+            };
             var req = {
                 chunk: function (c) {
                     var bytes;
@@ -3302,7 +3344,7 @@ function (native, global) {
                     }
                     chunks.push(bytes);
                     total += bytes.byteLength;
-                    defaultReaderRead(reader, req);
+                    pump();
                 },
                 close: function () {
                     var out = new Uint8Array(total), off = 0;
@@ -3316,7 +3358,7 @@ function (native, global) {
                     settle(p, e, true);
                 }
             };
-            defaultReaderRead(reader, req);
+            pump();
             return p;
         },
         tee: function (x) {

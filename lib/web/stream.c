@@ -57,6 +57,8 @@ struct ew__stream_reader {
     ew__stream_read_fn cb;     /* the pending read's callback, NULL when none */
     void *udata;
     bool ended;                /* END or ERROR was reported */
+    bool skipping;             /* inside the loop that skips empty chunks */
+    bool again;                /* an empty chunk arrived inside that loop: read once more */
 };
 
 static const char *const class_names[] = {
@@ -687,6 +689,12 @@ static ew__stream_read_fn take_cb(ew__stream_reader_t *r)
     return cb;
 }
 
+static ew__stream_reader_t *reader_by_id_value(duk_context *ctx, uint32_t id)
+{
+    handle_t *h = reg_find(ctx, id);
+    return h != NULL && h->kind == HANDLE_READER ? (ew__stream_reader_t *) h : NULL;
+}
+
 /* internal.read(reader, onChunk, onClose, onError, id): one read request for r. */
 static void push_read_call(duk_context *ctx, ew__stream_reader_t *r)
 {
@@ -724,8 +732,19 @@ static duk_ret_t n_reader_chunk(duk_context *ctx)
     }
     duk_size_t len;
     const void *p = duk_get_buffer_data(ctx, 1, &len);
-    if (len == 0) { /* nothing to hand over: ask for the next chunk instead */
-        push_read_call(ctx, r);
+    if (len == 0) { /* nothing to hand over: ask for the next chunk instead, in a loop, not nested calls */
+        if (r->skipping) {
+            r->again = true;
+            return 0;
+        }
+        uint32_t id = r->h.id;
+        r->skipping = true;
+        do {
+            r->again = false;
+            push_read_call(ctx, r);
+        } while (r->again && reader_by_id_value(ctx, id) == r);
+        if (reader_by_id_value(ctx, id) == r)
+            r->skipping = false;
         return 0;
     }
     table_get(ctx, r->h.id);
