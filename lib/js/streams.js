@@ -3220,15 +3220,38 @@ function (native, global) {
         return stream;
     }
 
-    /* A stream of exactly these bytes (a buffered body's .body): one chunk, then closed. */
+    /* A stream of exactly these bytes (a buffered body's .body): one chunk, then closed. Made on every read
+     * of .body, so built directly in the state the standard's steps would reach: a start that does nothing
+     * is over before anything can observe it, the bytes are a fresh copy made by the caller (nothing to
+     * transfer), and a closed source is never pulled. */
     function fromBytes(bytes) {
-        var stream = createByteStream(noop, resolvedUndefined, resolvedUndefined, 0);
+        var stream = newReadableStream();
+        var c = setSlot(create(ReadableByteStreamController.prototype), create(byteControllerProto));
+        c.kind = 'RBSC';
+        c.stream = stream;
+        c.pullAgain = c.pulling = false;
+        c.started = true;
+        c.byobRequest = null;
+        resetQueue(c);
+        c.strategyHWM = 0;
+        c.pullAlgorithm = resolvedUndefined;
+        c.cancelAlgorithm = resolvedUndefined;
+        c.autoAllocateChunkSize = undefined;
+        c.pendingPullIntos = [];
+        stream.controller = c;
         if (bytes.byteLength > 0) {
-            byteControllerEnqueue(stream.controller, bytes);
+            byteControllerEnqueueChunkToQueue(c, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+            c.closeRequested = true;
+        } else {
+            c.closeRequested = false;
+            byteControllerClearAlgorithms(c);
+            stream.state = 'closed';
         }
-        byteControllerClose(stream.controller);
         return stream.obj;
     }
+
+    /* The reader a claimed stream is locked to (its bytes went another way): nobody reads through it. */
+    var claimedReader = { kind: 'RSDR', stream: null, closedPromise: RESOLVED, readRequests: new Queue() };
 
     /* C reader: a read request whose steps call the C hooks (native functions). */
     function CReadRequest(onChunk, onClose, onError, id) {
@@ -3307,7 +3330,7 @@ function (native, global) {
             if (isLocked(stream) || stream.disturbed) {
                 return false;
             }
-            acquireDefaultReader(stream);
+            stream.reader = claimedReader;
             stream.disturbed = true;
             return true;
         },
