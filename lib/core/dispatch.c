@@ -326,6 +326,13 @@ static void on_collect(duk_context *ctx, void *udata, ew__stream_event_t ev, con
     ew__req_t *r = udata;
     struct ew__collect *c = r->collect;
     if (ev == EW__STREAM_CHUNK) {
+        /* The whole body is held in C memory here: bound it like the heap it came from. */
+        if (c->buf.len + len > r->iso->heap_limit) {
+            static const char msg[] = "Worker exceeded memory limit.";
+            ew__isolate_log(ctx, EW_LOG_ERROR, msg, sizeof(msg) - 1);
+            ew__req_fail(r, EW_ERR_MEMORY_LIMIT, msg);
+            return;
+        }
         if (!ew__buf_append(&c->buf, data, len)) {
             ew__req_fail(r, EW_ERR_NOMEM, "out of memory reading the response body");
             return;

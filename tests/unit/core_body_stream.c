@@ -30,6 +30,7 @@ static void setup(void)
     ew_runtime_config_init(&cfg);
     cfg.log = on_log;
     cfg.cpu_ms = 10000;
+    cfg.memory_mb = 16;
     cr_assert_eq(ew_runtime_create(&cfg, &rt, NULL), EW_OK);
 }
 
@@ -55,6 +56,7 @@ static const char WORKER[] =
     "      if (url.pathname === '/strings') { await w.write('not bytes'); return; }\n"
     "      if (url.pathname === '/hang') { await new Promise(() => {}); }\n"
     "      if (url.pathname === '/slow') { await new Promise((r) => setTimeout(r, 60000)); }\n"
+    "      if (url.pathname === '/huge') { const big = new Uint8Array(1 << 20); for (;;) await w.write(big); }\n"
     "      await w.close();\n"
     "    } catch (e) { globalThis.writerError = String(e); }\n"
     "  })();\n"
@@ -177,6 +179,17 @@ Test(core_body_stream, fetch_sync_of_a_failing_stream_is_a_1101)
     cr_assert_eq(ew_worker_fetch_sync(w, &req, &resp, NULL), EW_ERR_EXCEPTION);
     cr_assert_eq(resp->status, 500);
     cr_assert(strstr(logbuf, "producer failed") != NULL, "log: %s", logbuf);
+    ew_response_destroy(resp);
+    ew_worker_destroy(w);
+}
+
+Test(core_body_stream, fetch_sync_bounds_a_stream_body_by_the_memory_limit)
+{
+    ew_worker_t *w = load();
+    ew_request_t req = {.method = "GET", .url = "http://x/huge"};
+    ew_response_t *resp = NULL;
+    cr_assert_eq(ew_worker_fetch_sync(w, &req, &resp, NULL), EW_ERR_MEMORY_LIMIT);
+    cr_assert_eq(resp->status, 503);
     ew_response_destroy(resp);
     ew_worker_destroy(w);
 }
