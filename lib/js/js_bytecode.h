@@ -16,6 +16,9 @@ extern const size_t ew__js_coro_len;
 /* helpers_class.js, helpers_module.js: helper groups loaded on first use (lib/core/dispatch.c). */
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
+/* streams.js: the Streams Standard and the Workers stream classes, loaded on first use (lib/web/stream.c). */
+extern const unsigned char ew__js_streams[];
+extern const size_t ew__js_streams_len;
 
 /* cache.js: the Cache API, loaded on the first read of the global `caches` (lib/bindings/cache.c). */
 extern const unsigned char ew__js_cache[];
