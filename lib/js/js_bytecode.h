@@ -22,5 +22,7 @@ extern const size_t ew__js_streams_len;
 
 /* Globals loaded on first use (lib/web/lazy.c): events.js (Event, EventTarget, AbortController, ...). */
 extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_len;
+/* blob.js (Blob, File, FormData), also loaded on first use by lib/web/lazy.c. */
+extern const unsigned char ew__js_blob[]; extern const size_t ew__js_blob_len;
 
 #endif

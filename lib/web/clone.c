@@ -5,7 +5,8 @@
  * Cloned: primitives (not symbols), Boolean/Number/String wrappers, Date, RegExp (source and flags; lastIndex
  * starts at 0), ArrayBuffer, typed arrays and DataView (views sharing a buffer share its clone), Map, Set,
  * Error objects (Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError: name,
- * message and stack; other names become Error), DOMException, arrays (length and own enumerable properties) and other objects (own enumerable string-keyed
+ * message and stack; other names become Error), DOMException, Blob and File (their immutable bytes are
+ * shared), arrays (length and own enumerable properties) and other objects (own enumerable string-keyed
  * properties, read with their getters; the clone is a plain object). Shared references and cycles are
  * kept: a memory maps each source object (by heap pointer) to its clone. Anything else — functions,
  * symbols, promises, platform objects such as Request or EventTarget — is a DataCloneError DOMException
@@ -250,6 +251,34 @@ static void push_error_clone(duk_context *ctx, duk_idx_t v)
     duk_pop(ctx);
 }
 
+/* A Blob or File at v -> a new one over the same (immutable) bytes; false (nothing pushed) for others. */
+static bool push_blob_clone(duk_context *ctx, duk_idx_t v)
+{
+    duk_get_prop_literal(ctx, v, EW__LAZY_STATE_KEY);
+    duk_idx_t st = duk_get_top_index(ctx);
+    bool blob = duk_is_object(ctx, st) && duk_get_prop_literal(ctx, st, "blob") && duk_get_int(ctx, -1) == 1;
+    duk_pop(ctx);
+    if (!blob) {
+        duk_pop(ctx);
+        return false;
+    }
+    bool file = duk_get_prop_literal(ctx, st, "name");
+    duk_pop(ctx);
+    ew__lazy_push(ctx, EW__LAZY_BLOB, file ? "_newFile" : "_newBlob");
+    duk_get_prop_literal(ctx, st, "bytes");
+    if (file) {
+        duk_get_prop_literal(ctx, st, "name");
+        duk_get_prop_literal(ctx, st, "type");
+        duk_get_prop_literal(ctx, st, "lastModified");
+        duk_call(ctx, 4);
+    } else {
+        duk_get_prop_literal(ctx, st, "type");
+        duk_call(ctx, 2);
+    }
+    duk_remove(ctx, st);
+    return true;
+}
+
 /* The object at v (not yet in the memory) -> its clone, pushed and recorded. */
 static void clone_object(duk_context *ctx, clone_t *c, duk_idx_t v)
 {
@@ -332,6 +361,10 @@ static void clone_object(duk_context *ctx, clone_t *c, duk_idx_t v)
         return;
     }
     if (!proto_is_object_prototype(ctx, v)) {
+        if (push_blob_clone(ctx, v)) {
+            memory_add(ctx, c, v, -1);
+            return;
+        }
         if (is_platform_object(ctx, v))
             (void) uncloneable(ctx, v);
     }

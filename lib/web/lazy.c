@@ -18,12 +18,17 @@
  *   domException(message, name)   a new DOMException (domexception.c)
  *   reportError(error)  logs an uncaught error the way the runtime does
  *   structuredClone(value, transferArray)   clone.c
+ *   isBufferSource(x), bytesOf(bufferSource) (a copy), utf8(string), utf8Decode(bytes), streamOf(bytes)
+ *   iteratorPrototype   %IteratorPrototype%
  */
+#include <string.h>
+
 #include "lazy.h"
 
 #include "core/dispatch.h"
 #include "domexception.h"
 #include "js_bytecode.h"
+#include "stream.h"
 
 #define NATIVE_KEY DUK_HIDDEN_SYMBOL("lzn")
 
@@ -37,8 +42,11 @@ typedef struct lazy_group {
 static const char *const event_globals[] = {"Event", "CustomEvent", "EventTarget", "AbortController",
                                             "AbortSignal", NULL};
 
+static const char *const blob_globals[] = {"Blob", "File", "FormData", NULL};
+
 static const lazy_group_t groups[] = {
     [EW__LAZY_EVENTS] = {ew__js_events, &ew__js_events_len, DUK_HIDDEN_SYMBOL("lzE"), event_globals},
+    [EW__LAZY_BLOB] = {ew__js_blob, &ew__js_blob_len, DUK_HIDDEN_SYMBOL("lzB"), blob_globals},
 };
 #define N_GROUPS ((int) (sizeof(groups) / sizeof(groups[0])))
 
@@ -65,7 +73,66 @@ static duk_ret_t native_report_error(duk_context *ctx)
     return 0;
 }
 
+static duk_ret_t native_is_buffer_source(duk_context *ctx)
+{
+    duk_push_boolean(ctx, duk_is_buffer_data(ctx, 0));
+    return 1;
+}
+
+/* Pushes a new Uint8Array holding a copy of n bytes at p. */
+static void push_u8_copy(duk_context *ctx, const void *p, size_t n)
+{
+    void *q = duk_push_fixed_buffer(ctx, n);
+    if (n > 0)
+        memcpy(q, p, n);
+    duk_push_buffer_object(ctx, -1, 0, n, DUK_BUFOBJ_UINT8ARRAY);
+    duk_remove(ctx, -2);
+}
+
+/* bytesOf(bufferSource) -> a Uint8Array copy of its bytes */
+static duk_ret_t native_bytes_of(duk_context *ctx)
+{
+    duk_size_t n = 0;
+    const void *p = duk_require_buffer_data(ctx, 0, &n);
+    push_u8_copy(ctx, p, n);
+    return 1;
+}
+
+/* utf8(string) -> a Uint8Array of its UTF-8 (lone surrogates as U+FFFD) */
+static duk_ret_t native_utf8(duk_context *ctx)
+{
+    size_t n;
+    const char *p = ew__to_utf8(ctx, 0, &n);
+    push_u8_copy(ctx, p, n);
+    return 1;
+}
+
+/* utf8Decode(bytes) -> string ("UTF-8 decode": a leading BOM dropped, invalid bytes as U+FFFD) */
+static duk_ret_t native_utf8_decode(duk_context *ctx)
+{
+    duk_size_t n = 0;
+    const char *p = duk_require_buffer_data(ctx, 0, &n);
+    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        n -= 3;
+    }
+    ew__push_utf8(ctx, p, n);
+    return 1;
+}
+
+/* streamOf(bytes) -> a ReadableStream of a copy of the bytes (lib/web/stream.c) */
+static duk_ret_t native_stream_of(duk_context *ctx)
+{
+    ew__stream_push_from_bytes(ctx, 0);
+    return 1;
+}
+
 static const ew__method_t native_functions[] = {
+    {"isBufferSource", native_is_buffer_source, 1, 1},
+    {"bytesOf", native_bytes_of, 1, 1},
+    {"utf8", native_utf8, 1, 1},
+    {"utf8Decode", native_utf8_decode, 1, 1},
+    {"streamOf", native_stream_of, 1, 1},
     {"now", native_now, 0, 0},
     {"domException", native_dom_exception, 2, 2},
     {"reportError", native_report_error, 1, 1},
@@ -92,6 +159,10 @@ static void push_native_object(duk_context *ctx)
         duk_get_prop_literal(ctx, -1, "spread");
         duk_put_prop_literal(ctx, obj, "toArray");
     }
+    duk_pop(ctx);
+    duk_push_heap_stash(ctx); /* where lib/core keeps %IteratorPrototype% */
+    duk_get_prop_literal(ctx, -1, EW__STASH_ITERATOR_PROTOTYPE);
+    duk_put_prop_literal(ctx, obj, "iteratorPrototype");
     duk_pop(ctx);
     duk_dup(ctx, obj);
     duk_put_prop_literal(ctx, -3, NATIVE_KEY);

@@ -14,6 +14,7 @@
 /* The groups: one lib/js file each. */
 typedef enum ew__lazy_group {
     EW__LAZY_EVENTS = 0, /* events.js: Event, CustomEvent, EventTarget, AbortController, AbortSignal */
+    EW__LAZY_BLOB = 1,   /* blob.js: Blob, File, FormData */
 } ew__lazy_group_t;
 
 /* Defines every lazy global on the global object at global_idx as an accessor that loads its group. Call
