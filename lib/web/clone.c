@@ -256,8 +256,12 @@ static bool push_blob_clone(duk_context *ctx, duk_idx_t v)
 {
     duk_get_prop_literal(ctx, v, EW__LAZY_STATE_KEY);
     duk_idx_t st = duk_get_top_index(ctx);
-    bool blob = duk_is_object(ctx, st) && duk_get_prop_literal(ctx, st, "blob") && duk_get_int(ctx, -1) == 1;
-    duk_pop(ctx);
+    bool blob = false;
+    if (duk_is_object(ctx, st)) {
+        duk_get_prop_literal(ctx, st, "blob");
+        blob = duk_get_int(ctx, -1) == 1;
+        duk_pop(ctx);
+    }
     if (!blob) {
         duk_pop(ctx);
         return false;
