@@ -271,8 +271,9 @@ function (native, global) {
         }
     }
 
-    /* The entry value for (value, filename) as append/set take them: a string, or a File. */
-    function entryValue(value, filename, argc, method) {
+    /* The entry value for (value, filename) as append/set take them: a string, or a File. A Blob that is
+     * not a File becomes a File named `filename`, or (workerd) the entry's name. */
+    function entryValue(name, value, filename, argc, method) {
         var s = blobState(value);
         if (s === undefined) {
             if (argc > 2) {
@@ -286,20 +287,21 @@ function (native, global) {
         if (s.name !== undefined) {
             return value;
         }
-        return newFile(s.bytes, 'blob', s.type, global.Date.now());
+        return newFile(s.bytes, name, s.type, global.Date.now());
     }
 
     methods(FormData.prototype, {
         append: function append(name, value, filename) {
             var s = thisForm(this);
             need(2, arguments, 'append');
-            s.list.push(String(name), entryValue(value, filename, arguments.length, 'append'));
+            name = String(name);
+            s.list.push(name, entryValue(name, value, filename, arguments.length, 'append'));
         },
         set: function set(name, value, filename) {
             var s = thisForm(this);
             need(2, arguments, 'set');
             name = String(name);
-            var v = entryValue(value, filename, arguments.length, 'set'), list = s.list, out = [], done = false;
+            var v = entryValue(name, value, filename, arguments.length, 'set'), list = s.list, out = [], done = false;
             for (var i = 0; i < list.length; i += 2) {
                 if (list[i] !== name) {
                     out.push(list[i], list[i + 1]);
