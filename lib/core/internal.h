@@ -231,6 +231,16 @@ bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Console (console.c)
+ */
+
+/* Installs the console object on the global object. */
+void ew__console_init(duk_context *ctx);
+/* Pushes the value at idx formatted as console.log shows a value nested in an object (strings quoted,
+ * depth 0). Never throws except when a limit fired. */
+void ew__inspect_push(duk_context *ctx, duk_idx_t idx);
+
+/* ---------------------------------------------------------------------------------------------------------
  * Timers (timers.c)
  */
 

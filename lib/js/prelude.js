@@ -3,12 +3,11 @@
  *
  * Called once per isolate as `function (native, global)` before any Worker code runs. It installs the
  * service-worker event API (addEventListener for 'fetch' and 'scheduled', FetchEvent, ScheduledEvent) and
- * console, and returns the listener lists and event prototypes that lib/core/dispatch.c uses to dispatch
+ * returns the listener lists and event prototypes that lib/core/dispatch.c uses to dispatch
  * each event in C (the hot path: no JS closure is created per request). Kept small because every line costs
- * memory in every isolate (DUKTAPE-NOTES.md).
+ * memory in every isolate (DUKTAPE-NOTES.md). console is C (lib/core/console.c).
  *
- * native: log(level, text), inspect(value) -> string, and the event methods respondWith, waitUntil,
- *         passThroughOnException
+ * native: the event methods respondWith, waitUntil, passThroughOnException
  */
 function (native, global) {
     'use strict';
@@ -73,32 +72,6 @@ function (native, global) {
         throw new TypeError('Illegal constructor');
     }
     hide(ScheduledController.prototype, 'noRetry', function noRetry() {});
-
-    /* ---- console ---- */
-
-    function format(args) {
-        var out = [];
-        for (var i = 0; i < args.length; i++) {
-            var v = args[i];
-            out.push(typeof v === 'string' ? v : native.inspect(v));
-        }
-        return out.join(' ');
-    }
-
-    function logger(level) {
-        return function () {
-            native.log(level, format(arguments));
-        };
-    }
-
-    var console = {};
-    hide(console, 'debug', logger(0));
-    hide(console, 'log', logger(1));
-    hide(console, 'info', logger(1));
-    hide(console, 'warn', logger(2));
-    hide(console, 'error', logger(3));
-    hide(console, 'trace', logger(1));
-    hide(global, 'console', console);
 
     return {
         fetchListeners: listeners.fetch,
