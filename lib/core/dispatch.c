@@ -657,6 +657,17 @@ static void push_event(duk_context *ctx, const char *proto, uint32_t id, const c
     duk_put_prop_literal(ctx, -2, "type");
 }
 
+void ew__push_error_listeners(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, DISPATCH_KEY);
+    duk_remove(ctx, -2);
+    if (duk_is_object(ctx, -1)) {
+        duk_get_prop_literal(ctx, -1, "errorListeners");
+        duk_remove(ctx, -2);
+    }
+}
+
 struct fetch_args {
     const ew_request_t *req;
     ew__req_t *r;

@@ -230,6 +230,10 @@ void ew__coro_init(duk_context *ctx);
 bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 
+/* Pushes the array of listeners the script added with addEventListener('error', ...) on the global scope
+ * (dispatch.c; undefined on a heap without the runtime layer). */
+void ew__push_error_listeners(duk_context *ctx);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Console (console.c)
  */

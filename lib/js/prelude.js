@@ -17,6 +17,7 @@ function (native, global) {
     var listeners = Object.create(null); /* no inherited keys: type comes from user code */
     listeners.fetch = [];
     listeners.scheduled = [];
+    listeners.error = []; /* reportError() calls them (lib/web/globals.c) */
 
     function hide(obj, name, value) {
         defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
@@ -76,6 +77,7 @@ function (native, global) {
     return {
         fetchListeners: listeners.fetch,
         scheduledListeners: listeners.scheduled,
+        errorListeners: listeners.error,
         fetchProto: FetchEvent.prototype,
         scheduledProto: ScheduledEvent.prototype,
         contextProto: ExecutionContext.prototype,

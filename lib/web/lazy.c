@@ -40,7 +40,8 @@ typedef struct lazy_group {
 } lazy_group_t;
 
 static const char *const event_globals[] = {"Event", "CustomEvent", "EventTarget", "AbortController",
-                                            "AbortSignal", NULL};
+                                            "AbortSignal", "MessageChannel", "MessagePort", "MessageEvent",
+                                            "scheduler", NULL};
 
 static const char *const blob_globals[] = {"Blob", "File", "FormData", NULL};
 

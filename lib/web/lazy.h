@@ -13,7 +13,8 @@
 
 /* The groups: one lib/js file each. */
 typedef enum ew__lazy_group {
-    EW__LAZY_EVENTS = 0, /* events.js: Event, CustomEvent, EventTarget, AbortController, AbortSignal */
+    EW__LAZY_EVENTS = 0, /* events.js: Event, CustomEvent, EventTarget, AbortController, AbortSignal,
+                            MessageChannel, MessagePort, MessageEvent, scheduler */
     EW__LAZY_BLOB = 1,   /* blob.js: Blob, File, FormData */
 } ew__lazy_group_t;
 
@@ -29,6 +30,8 @@ duk_ret_t ew__lazy_getter(duk_context *ctx);
 bool ew__lazy_groups_match(duk_context *ctx);
 
 /* globals.c */
+/* Installs performance, navigator and reportError on the global object at global_idx. */
+void ew__globals_init(duk_context *ctx, duk_idx_t global_idx);
 /* performance.now() and Event.timeStamp: milliseconds since the Unix epoch, sub-millisecond precision. */
 double ew__perf_now(void);
 /* Reports the value at idx as an uncaught error (logged as "Uncaught <stack>"), like workerd's

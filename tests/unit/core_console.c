@@ -221,3 +221,12 @@ Test(core_console, getters_are_not_called)
     EXPECT("console.log({get x() { throw new Error('no'); }});", "1 { x: [Getter] }\n");
     EXPECT("var p = new Proxy({}, {}); console.log(typeof p); console.log('after');", "1 object\n1 after\n");
 }
+
+Test(core_console, report_error_logs_an_uncaught_error)
+{
+    const char *out = logged("reportError(new TypeError('reported'));");
+    cr_expect(strncmp(out, "3 Uncaught TypeError: reported\n    at ", 38) == 0, "%s", out);
+    out = logged("addEventListener('error', function (e) { console.log('seen', e.error); });"
+                 "reportError('plain');");
+    cr_expect_str_eq(out, "1 seen plain\n3 Uncaught plain\n");
+}
