@@ -1070,7 +1070,7 @@ static duk_ret_t console_time_end(duk_context *ctx)
  * console.table(data, columns)
  */
 
-/* Appends a cell's text (the value inspected, depth 1... Node uses inspect with compact output). */
+/* Pushes a table cell's text: the value inspected as inside an object, depth 0 ("" if that failed). */
 static void push_cell(duk_context *ctx, duk_idx_t v)
 {
     fmt_t *f = calloc(1, sizeof(*f));
@@ -1081,6 +1081,11 @@ static void push_cell(duk_context *ctx, duk_idx_t v)
     f->depth = 0;
     struct format_job j = {f, duk_require_normalize_index(ctx, v), 0, 1};
     int rc = duk_safe_call(ctx, format_body, &j, 0, 1);
+    if (rc != DUK_EXEC_SUCCESS && ew__isolate_aborting(ctx)) {
+        ew__buf_dispose(&f->out);
+        free(f);
+        (void) duk_throw(ctx); /* invariant 2 of internal.h: a limit keeps unwinding */
+    }
     duk_pop(ctx);
     if (rc == DUK_EXEC_SUCCESS && f->ok)
         ew__push_utf8(ctx, f->out.data ? f->out.data : "", f->out.len);
@@ -1088,8 +1093,6 @@ static void push_cell(duk_context *ctx, duk_idx_t v)
         duk_push_literal(ctx, "");
     ew__buf_dispose(&f->out);
     free(f);
-    if (rc != DUK_EXEC_SUCCESS && ew__isolate_aborting(ctx))
-        (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "aborted");
 }
 
 /* Display width of a UTF-8 string (code points). */

@@ -12,9 +12,18 @@ function (native, global) {
     'use strict';
 
     var K = native.key;
-    var TypeError = global.TypeError, O = global.Object, U8 = global.Uint8Array, AB = global.ArrayBuffer;
-    var defineProperty = O.defineProperty, create = O.create, Promise = global.Promise;
+    var TypeError = global.TypeError, O = global.Object, U8 = global.Uint8Array;
+    var keys = O.keys, defineProperty = O.defineProperty, create = O.create, Promise = global.Promise;
     var ITER = global.Symbol.iterator;
+
+    /* Instance state: a null-prototype record, so nothing a script adds to Object.prototype shows through. */
+    function rec(fields) {
+        var r = create(null), names = keys(fields);
+        for (var i = 0; i < names.length; i++) {
+            r[names[i]] = fields[names[i]];
+        }
+        return r;
+    }
 
     function hide(obj, name, value) {
         defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
@@ -129,7 +138,7 @@ function (native, global) {
     }
 
     function initBlob(obj, bytes, type) {
-        obj[K] = { blob: 1, bytes: bytes, type: type };
+        obj[K] = rec({ blob: 1, bytes: bytes, type: type });
         return obj;
     }
 
@@ -253,7 +262,7 @@ function (native, global) {
         if (form !== undefined) {
             throw new TypeError("Failed to construct 'FormData': parameter 1 is not of type 'HTMLFormElement'.");
         }
-        this[K] = { fd: 1, list: [] };
+        this[K] = rec({ fd: 1, list: [] });
     }
 
     function thisForm(x) {
@@ -403,7 +412,7 @@ function (native, global) {
 
     function iterator(form, kind) {
         var it = create(iterProto);
-        it[K] = { fdi: 1, form: form, kind: kind, pos: 0 };
+        it[K] = rec({ fdi: 1, form: form, kind: kind, pos: 0 });
         return it;
     }
 
@@ -416,7 +425,7 @@ function (native, global) {
         _newFile: newFile,
         _newFormData: function (list) {
             var f = create(FormData.prototype);
-            f[K] = { fd: 1, list: list };
+            f[K] = rec({ fd: 1, list: list });
             return f;
         }
     };

@@ -20,7 +20,16 @@ function (native, global) {
 
     var K = native.key;
     var TypeError = global.TypeError, O = global.Object, Promise = global.Promise;
-    var defineProperty = O.defineProperty, create = O.create;
+    var keys = O.keys, defineProperty = O.defineProperty, create = O.create;
+
+    /* Instance state: a null-prototype record, so nothing a script adds to Object.prototype shows through. */
+    function rec(fields) {
+        var r = create(null), names = keys(fields);
+        for (var i = 0; i < names.length; i++) {
+            r[names[i]] = fields[names[i]];
+        }
+        return r;
+    }
 
     function hide(obj, name, value) {
         defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
@@ -75,11 +84,11 @@ function (native, global) {
     var NONE = 0, AT_TARGET = 2;
 
     function initEvent(obj, type, init, trusted) {
-        obj[K] = {
+        obj[K] = rec({
             ev: 1, type: String(type), bubbles: !!init.bubbles, cancelable: !!init.cancelable,
             composed: !!init.composed, canceled: false, stop: false, stopNow: false, dispatching: false,
             phase: NONE, target: null, current: null, time: native.now(), trusted: !!trusted, passive: false
-        };
+        });
         return obj;
     }
 
@@ -173,7 +182,7 @@ function (native, global) {
 
     function initTarget(obj) {
         if (obj[K] === undefined) {
-            obj[K] = { ls: null, on: null };
+            obj[K] = rec({ ls: null, on: null });
         }
         return obj;
     }
@@ -494,7 +503,7 @@ function (native, global) {
 
     function AbortController() {
         mustNew(new.target, 'AbortController');
-        this[K] = { ctl: 1, signal: newSignal() };
+        this[K] = rec({ ctl: 1, signal: newSignal() });
     }
     accessors(AbortController.prototype, {
         signal: function () { return state(this, 'ctl', 'an AbortController').signal; }
@@ -667,7 +676,7 @@ function (native, global) {
         var a = newPort(), b = newPort();
         a[K].other = b;
         b[K].other = a;
-        this[K] = { chan: 1, port1: a, port2: b };
+        this[K] = rec({ chan: 1, port1: a, port2: b });
     }
     accessors(MessageChannel.prototype, {
         port1: function () { return state(this, 'chan', 'a MessageChannel').port1; },
