@@ -185,6 +185,8 @@ static void define_global(duk_context *ctx, const char *name)
     duk_pop_2(ctx);
 }
 
+static duk_ret_t lazy_getter(duk_context *ctx);
+
 /* Pushes group g's exports, running its file the first time. With `settle`, the group's globals that are
  * still the original accessors become data properties holding the exports. */
 static void push_group(duk_context *ctx, int g, bool settle)
@@ -214,7 +216,7 @@ static void push_group(duk_context *ctx, int g, bool settle)
         bool ours = false;
         if (duk_is_object(ctx, -1)) {
             duk_get_prop_literal(ctx, -1, "get");
-            ours = duk_get_c_function(ctx, -1) == ew__lazy_getter;
+            ours = duk_get_c_function(ctx, -1) == lazy_getter;
             duk_pop(ctx);
         }
         duk_pop(ctx);
@@ -226,19 +228,41 @@ static void push_group(duk_context *ctx, int g, bool settle)
     duk_pop(ctx);
 }
 
-duk_ret_t ew__lazy_getter(duk_context *ctx)
+/* Finds the group and index of the lazy global named by the string at idx; false if it is none of ours. */
+static bool find_global(duk_context *ctx, duk_idx_t idx, int *group, int *index)
 {
-    int magic = duk_get_current_magic(ctx), g = magic >> 8;
+    const char *name = duk_get_string(ctx, idx);
+    for (int g = 0; name != NULL && g < N_GROUPS; g++) {
+        for (int i = 0; groups[g].globals[i] != NULL; i++) {
+            if (strcmp(groups[g].globals[i], name) == 0) {
+                *group = g;
+                *index = i;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* One getter and one setter serve every lazy global: Duktape passes accessors the property key as an extra
+ * argument (DUK_USE_NONSTD_GETTER_KEY_ARGUMENT / _SETTER_), which says which global is meant. */
+static duk_ret_t lazy_getter(duk_context *ctx)
+{
+    int g, i;
+    if (!find_global(ctx, 0, &g, &i))
+        return 0;
     push_group(ctx, g, true);
-    duk_get_prop_string(ctx, -1, groups[g].globals[magic & 0xff]);
+    duk_get_prop_string(ctx, -1, groups[g].globals[i]);
     return 1;
 }
 
 static duk_ret_t lazy_setter(duk_context *ctx)
 {
-    int magic = duk_get_current_magic(ctx);
+    int g, i;
+    if (!find_global(ctx, 1, &g, &i))
+        return 0;
     duk_dup(ctx, 0);
-    define_global(ctx, groups[magic >> 8].globals[magic & 0xff]);
+    define_global(ctx, groups[g].globals[i]);
     return 0;
 }
 
@@ -252,17 +276,18 @@ void ew__lazy_push(duk_context *ctx, ew__lazy_group_t group, const char *name)
 void ew__lazy_init(duk_context *ctx, duk_idx_t global_idx)
 {
     global_idx = duk_require_normalize_index(ctx, global_idx);
+    duk_push_c_function(ctx, lazy_getter, 1);
+    duk_push_c_function(ctx, lazy_setter, 2);
     for (int g = 0; g < N_GROUPS; g++) {
         for (int i = 0; groups[g].globals[i] != NULL; i++) {
             duk_push_string(ctx, groups[g].globals[i]);
-            duk_push_c_function(ctx, ew__lazy_getter, 0);
-            duk_set_magic(ctx, -1, (g << 8) | i);
-            duk_push_c_function(ctx, lazy_setter, 1);
-            duk_set_magic(ctx, -1, (g << 8) | i);
+            duk_dup(ctx, -3);
+            duk_dup(ctx, -3);
             duk_def_prop(ctx, global_idx, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
                                               DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
         }
     }
+    duk_pop_2(ctx);
 }
 
 bool ew__lazy_groups_match(duk_context *ctx)

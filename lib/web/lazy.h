@@ -24,8 +24,6 @@ void ew__lazy_init(duk_context *ctx, duk_idx_t global_idx);
 /* Pushes the export `name` of `group` (a class or a '_'-prefixed internal), loading the group first if
  * needed. Never reads the global object. May throw (allocation, a limit while the file runs). */
 void ew__lazy_push(duk_context *ctx, ew__lazy_group_t group, const char *name);
-/* The accessor standing in for a lazy global (exported so that the loader recognizes its own). */
-duk_ret_t ew__lazy_getter(duk_context *ctx);
 /* Test hook: every global listed for a group is among the exports of its file. Loads all groups. */
 bool ew__lazy_groups_match(duk_context *ctx);
 
