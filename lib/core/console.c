@@ -40,6 +40,7 @@ typedef struct fmt {
     int seen_ref[MAX_LEVELS]; /* its ref number once something refers back to it, else 0 */
     int nseen;
     int next_ref;
+    int cur_depth;            /* level of the object formatted last (Node's ctx.currentDepth) */
 } fmt_t;
 
 static void put(fmt_t *f, const char *s, size_t n)
@@ -143,7 +144,7 @@ static void put_key(duk_context *ctx, fmt_t *f, duk_idx_t key)
     bool ident = n > 0 && !(s[0] >= '0' && s[0] <= '9');
     for (size_t i = 0; i < n && ident; i++)
         ident = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-                s[i] == '_' || s[i] == '$';
+                s[i] == '_';
     if (ident)
         put(f, s, n);
     else
@@ -160,6 +161,7 @@ typedef struct entries {
     size_t start;       /* where the first entry begins in f->out */
     size_t *offs;       /* malloc'd: where each entry begins */
     int n, cap;
+    bool has_more;      /* the last entry is "... n more items" */
 } entries_t;
 
 static void entry_begin(fmt_t *f, entries_t *e)
@@ -177,21 +179,115 @@ static void entry_begin(fmt_t *f, entries_t *e)
     e->offs[e->n++] = f->out.len;
 }
 
-/* Rewrites the entries written since e->start as "open e1, e2 close" when that fits in the line (indent
- * is where the value starts), else one entry per line indented by two spaces relative to the value (the
- * enclosing value re-indents the whole block). */
-static void join_entries(fmt_t *f, entries_t *e, const char *open, const char *close, int indent)
+/* Display width of n bytes of UTF-8 (code points). */
+static size_t width_n(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += ((unsigned char) s[i] & 0xC0) != 0x80;
+    return w;
+}
+
+/* Arrays of more than six short entries are laid out in columns, as Node does: the number of columns aims
+ * at a roughly square block (characters being ~2.5 times as high as wide), at most 80 columns wide, 12
+ * entries per row at most (Node's compact 3 x 4), numbers right-aligned and other values left-aligned. The
+ * "... n more items" entry keeps its own row. Rewrites the entries in place as rows; false if the entries
+ * do not qualify. */
+static bool group_entries(fmt_t *f, entries_t *e, int indent, bool numbers, bool has_more)
+{
+    int n = e->n - (has_more ? 1 : 0);
+    if (n <= 6 || !f->ok)
+        return false;
+    size_t *len = malloc((size_t) n * sizeof(size_t));
+    if (len == NULL)
+        return false;
+    double total = 0;
+    size_t max = 0;
+    for (int i = 0; i < n; i++) {
+        size_t end = i + 1 < e->n ? e->offs[i + 1] : f->out.len;
+        len[i] = width_n(f->out.data + e->offs[i], end - e->offs[i]);
+        total += (double) len[i] + 2;
+        if (len[i] > max)
+            max = len[i];
+    }
+    double actual = (double) max + 2;
+    int columns = 0;
+    if (actual * 3 + indent < BREAK_LENGTH && (total / actual > 5 || max <= 6)) {
+        double bias = sqrt(actual - total / e->n);
+        double biased = fmax(actual - 3 - bias, 1);
+        double c = fmin(fmin(round(sqrt(2.5 * biased * n) / biased), floor((BREAK_LENGTH - indent) / actual)),
+                        12);
+        columns = (int) fmin(c, 15);
+    }
+    if (columns <= 1) {
+        free(len);
+        return false;
+    }
+    size_t *col_width = calloc((size_t) columns, sizeof(size_t));
+    size_t body_len = f->out.len - e->start;
+    char *copy = malloc(body_len > 0 ? body_len : 1);
+    if (col_width == NULL || copy == NULL) {
+        free(len);
+        free(col_width);
+        free(copy);
+        return false;
+    }
+    for (int i = 0; i < n; i++)
+        if (len[i] + 2 > col_width[i % columns])
+            col_width[i % columns] = len[i] + 2;
+    memcpy(copy, f->out.data + e->start, body_len);
+    size_t *offs = malloc((size_t) e->n * sizeof(size_t));
+    if (offs == NULL) {
+        free(len);
+        free(col_width);
+        free(copy);
+        return false;
+    }
+    memcpy(offs, e->offs, (size_t) e->n * sizeof(size_t));
+    int total_entries = e->n;
+    f->out.len = e->start;
+    e->n = 0;
+    for (int row = 0; row < n; row += columns) {
+        entry_begin(f, e);
+        int last = row + columns < n ? row + columns : n;
+        for (int j = row; j < last; j++) {
+            size_t from = offs[j] - e->start, end = (j + 1 < total_entries ? offs[j + 1] : e->start + body_len) - e->start;
+            size_t width = col_width[j - row], used = len[j] + (j + 1 < last ? 2 : 0);
+            size_t target = j + 1 < last ? width : (numbers ? width - 2 : used);
+            if (numbers)
+                for (size_t k = used; k < target; k++)
+                    puts_(f, " ");
+            put(f, copy + from, end - from);
+            if (j + 1 < last)
+                puts_(f, ", ");
+            if (!numbers)
+                for (size_t k = used; k < target; k++)
+                    puts_(f, " ");
+        }
+    }
+    if (has_more) {
+        entry_begin(f, e);
+        size_t from = offs[total_entries - 1] - e->start;
+        put(f, copy + from, body_len - from);
+    }
+    free(offs);
+    free(len);
+    free(col_width);
+    free(copy);
+    return true;
+}
+
+/* Rewrites the entries written since e->start as "open e1, e2 close" or one entry per line indented by two
+ * spaces relative to the value (the enclosing value re-indents the whole block). Node's rule for one line:
+ * nothing more than three levels deep was formatted inside it, no entry spans lines, and the entries with
+ * their count twice, the indentation, the opening text and 10 fit in 80 columns. Arrays may be grouped in
+ * columns first (group_entries), which then always take several lines. */
+static void join_entries(fmt_t *f, entries_t *e, const char *open, const char *close, int indent, int level,
+                         int array_kind)
 {
     if (!f->ok)
         return;
-    size_t total = 0;
-    bool multiline = false;
-    for (int i = 0; i < e->n; i++) {
-        size_t end = i + 1 < e->n ? e->offs[i + 1] : f->out.len;
-        total += end - e->offs[i] + 2;
-        multiline = multiline || memchr(f->out.data + e->offs[i], '\n', end - e->offs[i]) != NULL;
-    }
-    size_t open_len = strlen(open), close_len = strlen(close);
+    size_t open_len = strlen(open);
     if (e->n == 0) {
         /* "{}", "[]", "Map(0) {}": open and close without their inner spaces. */
         f->out.len = e->start - open_len;
@@ -199,7 +295,16 @@ static void join_entries(fmt_t *f, entries_t *e, const char *open, const char *c
         puts_(f, close + 1);
         return;
     }
-    bool one_line = !multiline && (size_t) indent + open_len + total + close_len <= BREAK_LENGTH;
+    bool grouped = array_kind != 0 && group_entries(f, e, indent, array_kind == 2, e->has_more);
+    size_t base = open_len - 1 - (open_len > 2 ? 1 : 0); /* "Map(2) {" without the space: base + brace */
+    size_t width = (size_t) e->n * 2 + (size_t) indent + base + 10;
+    bool multiline = false;
+    for (int i = 0; i < e->n; i++) {
+        size_t end = i + 1 < e->n ? e->offs[i + 1] : f->out.len;
+        width += width_n(f->out.data + e->offs[i], end - e->offs[i]);
+        multiline = multiline || memchr(f->out.data + e->offs[i], '\n', end - e->offs[i]) != NULL;
+    }
+    bool one_line = !grouped && !multiline && f->cur_depth - level < 3 && width <= BREAK_LENGTH;
     /* Copy the entries out, then write them back joined. */
     size_t body_len = f->out.len - e->start;
     char *copy = malloc(body_len > 0 ? body_len : 1);
@@ -209,12 +314,10 @@ static void join_entries(fmt_t *f, entries_t *e, const char *open, const char *c
     }
     memcpy(copy, f->out.data + e->start, body_len);
     f->out.len = e->start - open_len; /* the caller wrote `open` before the entries */
-    if (one_line) {
+    if (one_line)
         puts_(f, open);
-    } else {
-        /* "{ " -> "{", then a line per entry */
-        put(f, open, open_len > 0 && open[open_len - 1] == ' ' ? open_len - 1 : open_len);
-    }
+    else
+        put(f, open, open_len - 1); /* "{ " -> "{", then a line per entry */
     for (int i = 0; i < e->n; i++) {
         size_t from = e->offs[i] - e->start;
         size_t end = (i + 1 < e->n ? e->offs[i + 1] : e->start + body_len) - e->start;
@@ -332,16 +435,18 @@ static void put_more(fmt_t *f, entries_t *e, double more)
 {
     if (more <= 0)
         return;
+    e->has_more = true;
     entry_begin(f, e);
     char tmp[64];
     snprintf(tmp, sizeof(tmp), "... %.0f more item%s", more, more == 1 ? "" : "s");
     puts_(f, tmp);
 }
 
-/* Array elements (holes as <n empty items>), at most MAX_ITEMS. */
-static void put_array_items(duk_context *ctx, fmt_t *f, entries_t *e, duk_idx_t v, double len, int level)
+/* Array elements (holes as <n empty items>), at most MAX_ITEMS. Returns true if all shown were numbers. */
+static bool put_array_items(duk_context *ctx, fmt_t *f, entries_t *e, duk_idx_t v, double len, int level)
 {
     double shown = 0, i = 0;
+    bool numbers = true;
     while (i < len && shown < MAX_ITEMS) {
         if (!duk_has_prop_index(ctx, v, (duk_uarridx_t) i)) {
             double holes = 0;
@@ -354,6 +459,7 @@ static void put_array_items(duk_context *ctx, fmt_t *f, entries_t *e, duk_idx_t 
             snprintf(tmp, sizeof(tmp), "<%.0f empty item%s>", holes, holes == 1 ? "" : "s");
             puts_(f, tmp);
             shown++;
+            numbers = false;
             continue;
         }
         entry_begin(f, e);
@@ -362,16 +468,19 @@ static void put_array_items(duk_context *ctx, fmt_t *f, entries_t *e, duk_idx_t 
         duk_get_prop_desc(ctx, v, 0);
         if (duk_is_object(ctx, -1) && duk_has_prop_literal(ctx, -1, "value")) {
             duk_get_prop_literal(ctx, -1, "value");
+            numbers = numbers && duk_is_number(ctx, -1);
             inspect_value(ctx, f, -1, level + 1, false);
             duk_pop(ctx);
         } else {
             puts_(f, "[Getter]");
+            numbers = false;
         }
         duk_pop(ctx);
         shown++;
         i++;
     }
     put_more(f, e, len - i);
+    return numbers;
 }
 
 static void put_typed_items(duk_context *ctx, fmt_t *f, entries_t *e, duk_idx_t v, double len)
@@ -514,6 +623,9 @@ static void inspect_object(duk_context *ctx, fmt_t *f, duk_idx_t v, int level)
     bool null_proto;
     const char *name = class_name(ctx, v, &null_proto);
     entries_t e_storage = {0}, *e = &e_storage;
+    int array_kind = 0; /* 1: an array (grouped in columns when long), 2: an array of numbers */
+    int saved_depth = f->cur_depth;
+    f->cur_depth = level;
     char open[160];
     const char *close = " }";
     int kind = ew__collection_kind(ctx, v);
@@ -534,11 +646,13 @@ static void inspect_object(duk_context *ctx, fmt_t *f, duk_idx_t v, int level)
         e->start = f->out.len;
         if (typed)
             put_typed_items(ctx, f, e, v, len);
-        else
-            put_array_items(ctx, f, e, v, len, level);
+        bool numbers = typed || put_array_items(ctx, f, e, v, len, level);
+        int items = e->n;
         push_keys(ctx, v, true);
         put_properties(ctx, f, e, v, -1, level);
         duk_pop(ctx);
+        if (e->n == items) /* extra properties: no columns (Node groups only the output of items) */
+            array_kind = numbers ? 2 : 1;
     } else {
         if (kind != EW__COLL_NONE) {
             duk_get_prop_literal(ctx, v, "size");
@@ -575,8 +689,22 @@ static void inspect_object(duk_context *ctx, fmt_t *f, duk_idx_t v, int level)
         put_properties(ctx, f, e, v, -1, level);
         duk_pop(ctx);
     }
-    join_entries(f, e, open, close, f->indent);
+    if (e->n == 0)
+        f->cur_depth = saved_depth; /* an empty value does not count as a level (Node returns early) */
+    join_entries(f, e, open, close, f->indent, level, array_kind);
     free(e->offs);
+}
+
+/* True for an object with no own enumerable properties that is not a collection (shown as {} or [] even
+ * past the depth limit, as Node does). */
+static bool is_empty_plain(duk_context *ctx, duk_idx_t v)
+{
+    if (ew__collection_kind(ctx, v) != EW__COLL_NONE || ew__promise_is(ctx, v))
+        return false;
+    duk_enum(ctx, v, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_INCLUDE_SYMBOLS);
+    bool empty = !duk_next(ctx, -1, 0);
+    duk_pop_n(ctx, empty ? 1 : 2);
+    return empty;
 }
 
 /* Writes the value at v. level: nesting (0 = an argument of console.log); top: strings raw. */
@@ -652,7 +780,7 @@ static void inspect_value(duk_context *ctx, fmt_t *f, duk_idx_t v, int level, bo
     }
     if (put_circular(ctx, f, v))
         return;
-    if (level > f->depth) {
+    if (level > f->depth && !is_empty_plain(ctx, v)) {
         bool null_proto;
         const char *name = class_name(ctx, v, &null_proto);
         char tmp[160];
@@ -1098,10 +1226,7 @@ static void push_cell(duk_context *ctx, duk_idx_t v)
 /* Display width of a UTF-8 string (code points). */
 static size_t width_of(const char *s)
 {
-    size_t w = 0;
-    for (; *s; s++)
-        w += ((unsigned char) *s & 0xC0) != 0x80;
-    return w;
+    return width_n(s, strlen(s));
 }
 
 /* Adds header name at key (string) to the columns array if new; returns its index. */

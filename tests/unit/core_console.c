@@ -84,6 +84,8 @@ Test(core_console, format_directives)
 Test(core_console, objects_and_arrays)
 {
     EXPECT("console.log({a: 1, b: 'two', 'c-d': [1, 2]});", "1 { a: 1, b: 'two', 'c-d': [ 1, 2 ] }\n");
+    EXPECT("console.log({ 'key with space': 1, valid_id: 2, $d: 3, '1a': 4, 2: 5 });",
+           "1 { '2': 5, 'key with space': 1, valid_id: 2, '$d': 3, '1a': 4 }\n");
     EXPECT("console.log({}, [], {a: {}});", "1 {} [] { a: {} }\n");
     EXPECT("console.log({a: {b: {c: {d: 1}}}});", "1 { a: { b: { c: [Object] } } }\n");
     EXPECT("console.log([[[[1]]]]);", "1 [ [ [ [Array] ] ] ]\n");
@@ -134,6 +136,16 @@ Test(core_console, built_in_types)
            "1 102 205\n");
 }
 
+Test(core_console, long_arrays_are_grouped_in_columns)
+{
+    EXPECT("console.log([1, 2, 3, 4, 5, 6, 7]);", "1 [\n  1, 2, 3, 4,\n  5, 6, 7\n]\n");
+    EXPECT("console.log(['a', 'b', 'c', 'd', 'e', 'f', 'g']);", "1 [\n  'a', 'b', 'c',\n  'd', 'e', 'f',\n  'g'\n]\n");
+    EXPECT("console.log([1.5, 22, 333, 4, 5, 6, 7, 8]);", "1 [\n  1.5, 22, 333, 4,\n    5,  6,   7, 8\n]\n");
+    EXPECT("console.log(new Uint8Array(10));", "1 Uint8Array(10) [\n  0, 0, 0, 0, 0,\n  0, 0, 0, 0, 0\n]\n");
+    EXPECT("console.log(new Set([1, 2, 3, 4, 5, 6, 7, 8]));", "1 Set(8) { 1, 2, 3, 4, 5, 6, 7, 8 }\n");
+    EXPECT("console.log({a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7});", "1 { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 }\n");
+}
+
 Test(core_console, arrays_past_one_hundred_items_are_cut)
 {
     const char *out = logged("var big = []; for (var i = 0; i < 103; i++) big.push(i % 10); console.log(big);");
@@ -151,7 +163,8 @@ Test(core_console, errors_show_their_stack)
 Test(core_console, dir_takes_a_depth)
 {
     EXPECT("console.dir({a: {b: {c: {d: {}}}}}, {depth: 0});", "1 { a: [Object] }\n");
-    EXPECT("console.dir({a: {b: {c: {d: {}}}}}, {depth: null});", "1 { a: { b: { c: { d: {} } } } }\n");
+    EXPECT("console.dir({a: {b: {c: {d: {}}}}}, {depth: null});", "1 {\n  a: { b: { c: { d: {} } } }\n}\n");
+    EXPECT("console.log({a: {b: {c: {}}}});", "1 { a: { b: { c: {} } } }\n");
     EXPECT("console.dir('str');", "1 'str'\n");
 }
 
