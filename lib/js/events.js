@@ -487,6 +487,16 @@ function (native, global) {
             for (i = 0; i < list.length; i++) {
                 list[i][K].algos.push(fire);
             }
+            /* Once the result aborted, the other sources forget it (a long-lived source does not collect
+             * one follower per AbortSignal.any call). */
+            result[K].algos.push(function () {
+                for (var j = 0; j < list.length; j++) {
+                    var a = list[j][K].algos, at = a.indexOf(fire);
+                    if (at >= 0) {
+                        a.splice(at, 1);
+                    }
+                }
+            });
             return result;
         }
     });

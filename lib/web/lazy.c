@@ -14,7 +14,7 @@
  *   key                 the hidden-symbol key under which the JS files keep instance state
  *   now()               performance.now(): ms on the wall clock (globals.c explains the choice)
  *   setTimeout(fn, ms)  the runtime's setTimeout, as installed (scripts cannot replace it here)
- *   toArray(iterable)   a fresh array of an iterable's values (lib/js/helpers.js `spread`)
+ *   toArray(iterable)   a fresh array of an iterable's values
  *   domException(message, name)   a new DOMException (domexception.c)
  *   reportError(error)  logs an uncaught error the way the runtime does
  *   structuredClone(value, transferArray)   clone.c
@@ -25,7 +25,6 @@
 
 #include "lazy.h"
 
-#include "core/dispatch.h"
 #include "domexception.h"
 #include "js_bytecode.h"
 #include "stream.h"
@@ -121,6 +120,19 @@ static duk_ret_t native_utf8_decode(duk_context *ctx)
     return 1;
 }
 
+/* toArray(iterable) -> a fresh array of its values (TypeError for a non-iterable) */
+static duk_ret_t native_to_array(duk_context *ctx)
+{
+    duk_push_array(ctx);
+    ew__iter_t it;
+    ew__iter_open(ctx, 0, &it, NULL);
+    duk_uarridx_t n = 0;
+    while (ew__iter_step(ctx, &it))
+        duk_put_prop_index(ctx, 1, n++);
+    duk_pop_2(ctx);
+    return 1;
+}
+
 /* streamOf(bytes) -> a ReadableStream of a copy of the bytes (lib/web/stream.c) */
 static duk_ret_t native_stream_of(duk_context *ctx)
 {
@@ -134,6 +146,7 @@ static const ew__method_t native_functions[] = {
     {"utf8", native_utf8, 1, 1},
     {"utf8Decode", native_utf8_decode, 1, 1},
     {"streamOf", native_stream_of, 1, 1},
+    {"toArray", native_to_array, 1, 1},
     {"now", native_now, 0, 0},
     {"domException", native_dom_exception, 2, 2},
     {"reportError", native_report_error, 1, 1},
@@ -155,12 +168,6 @@ static void push_native_object(duk_context *ctx)
     duk_put_prop_literal(ctx, obj, "key");
     ew__timers_push_set_timeout(ctx);
     duk_put_prop_literal(ctx, obj, "setTimeout");
-    ew__push_helpers(ctx);
-    if (duk_is_object(ctx, -1)) { /* absent only on the bare heaps of unit tests */
-        duk_get_prop_literal(ctx, -1, "spread");
-        duk_put_prop_literal(ctx, obj, "toArray");
-    }
-    duk_pop(ctx);
     duk_push_heap_stash(ctx); /* where lib/core keeps %IteratorPrototype% */
     duk_get_prop_literal(ctx, -1, EW__STASH_ITERATOR_PROTOTYPE);
     duk_put_prop_literal(ctx, obj, "iteratorPrototype");

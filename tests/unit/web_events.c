@@ -141,3 +141,20 @@ Test(web_events, unfollow_forgets_the_function)
     duk_pop_2(ctx);
     cr_expect_str_eq(eval_str("typeof seenByC"), "undefined");
 }
+
+Test(web_events, any_forgets_its_followers_once_aborted)
+{
+    cr_expect_str_eq(eval_str("var keep = new AbortController(), other = new AbortController();"
+                              "for (var i = 0; i < 50; i++) AbortSignal.any([keep.signal, other.signal]);"
+                              "var s = AbortSignal.any([keep.signal, other.signal]);"
+                              "other.abort('o');"
+                              "[s.aborted, s.reason].join()"),
+                     "true,o");
+    /* keep.signal's state holds no followers of the aborted results any more. */
+    duk_get_global_string(ctx, "keep");
+    duk_get_prop_string(ctx, -1, "signal");
+    duk_get_prop_string(ctx, -1, EW__LAZY_STATE_KEY);
+    duk_get_prop_string(ctx, -1, "algos");
+    cr_expect_eq(duk_get_length(ctx, -1), 0);
+    duk_pop_n(ctx, 4);
+}
