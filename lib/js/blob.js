@@ -168,12 +168,12 @@ function (native, global) {
     }
 
     getters(Blob.prototype, {
-        size: function () { return thisBlob(this).bytes.length; },
-        type: function () { return thisBlob(this).type; }
+        size() { return thisBlob(this).bytes.length; },
+        type() { return thisBlob(this).type; }
     });
 
     methods(Blob.prototype, {
-        slice: function slice(start, end, contentType) {
+        slice(start, end, contentType) {
             var s = thisBlob(this), size = s.bytes.length;
             var from = start === undefined ? 0 : relative(start, size);
             var to = end === undefined ? size : relative(end, size);
@@ -181,7 +181,7 @@ function (native, global) {
             return newBlob(s.bytes.subarray(from, from + span),
                 contentType === undefined ? '' : normalizeType(contentType));
         },
-        text: function text() {
+        text() {
             var s;
             try {
                 s = thisBlob(this);
@@ -190,7 +190,7 @@ function (native, global) {
             }
             return Promise.resolve(native.utf8Decode(s.bytes));
         },
-        arrayBuffer: function arrayBuffer() {
+        arrayBuffer() {
             var s;
             try {
                 s = thisBlob(this);
@@ -199,7 +199,7 @@ function (native, global) {
             }
             return Promise.resolve(copyBuffer(s.bytes).buffer);
         },
-        bytes: function bytes() {
+        bytes() {
             var s;
             try {
                 s = thisBlob(this);
@@ -208,7 +208,7 @@ function (native, global) {
             }
             return Promise.resolve(copyBuffer(s.bytes));
         },
-        stream: function stream() {
+        stream() {
             var s = thisBlob(this);
             return native.streamOf(s.bytes);
         }
@@ -243,8 +243,8 @@ function (native, global) {
     }
 
     getters(File.prototype, {
-        name: function () { return thisFile(this).name; },
-        lastModified: function () { return thisFile(this).lastModified; }
+        name() { return thisFile(this).name; },
+        lastModified() { return thisFile(this).lastModified; }
     });
     tag(File, 'File');
 
@@ -300,13 +300,13 @@ function (native, global) {
     }
 
     methods(FormData.prototype, {
-        append: function append(name, value, filename) {
+        append(name, value, filename) {
             var s = thisForm(this);
             need(2, arguments, 'append');
             name = String(name);
             s.list.push(name, entryValue(name, value, filename, arguments.length, 'append'));
         },
-        set: function set(name, value, filename) {
+        set: function (name, value, filename) {
             var s = thisForm(this);
             need(2, arguments, 'set');
             name = String(name);
@@ -324,7 +324,7 @@ function (native, global) {
             }
             s.list = out;
         },
-        get: function get(name) {
+        get: function (name) {
             var s = thisForm(this);
             need(1, arguments, 'get');
             name = String(name);
@@ -335,7 +335,7 @@ function (native, global) {
             }
             return null;
         },
-        getAll: function getAll(name) {
+        getAll(name) {
             var s = thisForm(this), out = [];
             need(1, arguments, 'getAll');
             name = String(name);
@@ -346,7 +346,7 @@ function (native, global) {
             }
             return out;
         },
-        has: function has(name) {
+        has(name) {
             var s = thisForm(this);
             need(1, arguments, 'has');
             name = String(name);
@@ -357,7 +357,7 @@ function (native, global) {
             }
             return false;
         },
-        'delete': function (name) {
+        'delete'(name) {
             var s = thisForm(this), out = [];
             need(1, arguments, 'delete');
             name = String(name);
@@ -368,7 +368,7 @@ function (native, global) {
             }
             s.list = out;
         },
-        forEach: function forEach(callback, thisArg) {
+        forEach(callback, thisArg) {
             var s = thisForm(this);
             if (typeof callback !== 'function') {
                 throw new TypeError("Failed to execute 'forEach' on 'FormData': parameter 1 is not of type 'Function'.");
@@ -377,13 +377,13 @@ function (native, global) {
                 callback.call(thisArg, s.list[i + 1], s.list[i], this);
             }
         },
-        entries: function entries() {
+        entries() {
             return iterator(thisForm(this), 2);
         },
-        keys: function keys() {
+        keys() {
             return iterator(thisForm(this), 0);
         },
-        values: function values() {
+        values() {
             return iterator(thisForm(this), 1);
         }
     });
@@ -394,7 +394,7 @@ function (native, global) {
     /* FormData iterators walk the live list (an entry deleted before the position shifts what comes next). */
     var iterProto = create(native.iteratorPrototype);
     methods(iterProto, {
-        next: function next() {
+        next() {
             var it = isObj(this) ? this[K] : undefined;
             if (it === undefined || it.fdi !== 1) {
                 throw new TypeError('Illegal invocation: this is not a FormData Iterator');
@@ -423,7 +423,7 @@ function (native, global) {
         /* For lib/web/body.c and clone.c (C code): */
         _newBlob: newBlob,
         _newFile: newFile,
-        _newFormData: function (list) {
+        _newFormData(list) {
             var f = create(FormData.prototype);
             f[K] = rec({ fd: 1, list: list });
             return f;

@@ -12,14 +12,15 @@
  *                  target, current, time, trusted, passive }
  *   EventTarget  { ls: map type -> [listener { cb, once, gone }] or null, on: map type -> handler or null }
  *   AbortSignal  the EventTarget state plus { sig: 1, aborted, reason, algos: [fn(reason)] }
- * Also here, because they are EventTargets and small: MessageEvent, MessageChannel and MessagePort (HTML:
- * messages are structured clones delivered as tasks once the port is started) and scheduler.wait().
+ * AbortController/AbortSignal (abort.js) and MessageChannel (message.js) are separate files loaded on their
+ * own first use: they get this file's exports as their third parameter (`base`, see `_lib` below), so a
+ * Worker that only needs EventTarget does not pay for them (every line of runtime JS costs heap).
  */
 function (native, global) {
     'use strict';
 
     var K = native.key;
-    var TypeError = global.TypeError, O = global.Object, Promise = global.Promise;
+    var TypeError = global.TypeError, O = global.Object;
     var keys = O.keys, defineProperty = O.defineProperty, create = O.create;
 
     /* Instance state: a null-prototype record, so nothing a script adds to Object.prototype shows through. */
@@ -111,17 +112,17 @@ function (native, global) {
     }
 
     accessors(Event.prototype, {
-        type: function () { return ev(this).type; },
-        target: function () { return ev(this).target; },
-        srcElement: function () { return ev(this).target; },
-        currentTarget: function () { return ev(this).current; },
-        eventPhase: function () { return ev(this).phase; },
-        bubbles: function () { return ev(this).bubbles; },
-        cancelable: function () { return ev(this).cancelable; },
-        composed: function () { return ev(this).composed; },
-        defaultPrevented: function () { return ev(this).canceled; },
-        isTrusted: function () { return ev(this).trusted; },
-        timeStamp: function () { return ev(this).time; },
+        type() { return ev(this).type; },
+        target() { return ev(this).target; },
+        srcElement() { return ev(this).target; },
+        currentTarget() { return ev(this).current; },
+        eventPhase() { return ev(this).phase; },
+        bubbles() { return ev(this).bubbles; },
+        cancelable() { return ev(this).cancelable; },
+        composed() { return ev(this).composed; },
+        defaultPrevented() { return ev(this).canceled; },
+        isTrusted() { return ev(this).trusted; },
+        timeStamp() { return ev(this).time; },
         returnValue: {
             get: function () { return !ev(this).canceled; },
             set: function (v) { var s = ev(this); if (!v) { cancel(s); } }
@@ -139,14 +140,14 @@ function (native, global) {
     }
 
     methods(Event.prototype, {
-        preventDefault: function preventDefault() { cancel(ev(this)); },
-        stopPropagation: function stopPropagation() { ev(this).stop = true; },
-        stopImmediatePropagation: function stopImmediatePropagation() {
+        preventDefault() { cancel(ev(this)); },
+        stopPropagation() { ev(this).stop = true; },
+        stopImmediatePropagation() {
             var s = ev(this);
             s.stop = true;
             s.stopNow = true;
         },
-        composedPath: function composedPath() {
+        composedPath() {
             var s = ev(this);
             return s.dispatching && s.current !== null ? [s.current] : [];
         }
@@ -168,7 +169,7 @@ function (native, global) {
     hide(CustomEvent.prototype, 'constructor', CustomEvent);
     O.setPrototypeOf(CustomEvent, Event);
     accessors(CustomEvent.prototype, {
-        detail: function () {
+        detail() {
             var s = ev(this);
             if (!('detail' in s)) {
                 throw new TypeError('Illegal invocation: this is not a CustomEvent');
@@ -370,402 +371,22 @@ function (native, global) {
         });
     }
 
-    /* ---- AbortSignal / AbortController ---- */
-
-    var making = false; /* AbortSignal's constructor is only for this file */
-
-    function AbortSignal() {
-        if (!making) {
-            throw new TypeError('Illegal constructor');
-        }
-        initTarget(this);
-        var s = this[K];
-        s.sig = 1;
-        s.aborted = false;
-        s.reason = undefined;
-        s.algos = [];
-    }
-    AbortSignal.prototype = create(EventTarget.prototype);
-    hide(AbortSignal.prototype, 'constructor', AbortSignal);
-    O.setPrototypeOf(AbortSignal, EventTarget);
-
-    function newSignal() {
-        making = true;
-        try {
-            return new AbortSignal();
-        } finally {
-            making = false;
-        }
-    }
-
-    function sig(x) {
-        return state(x, 'sig', 'an AbortSignal');
-    }
-
-    /* Signals `signal` with `reason` (undefined = an AbortError DOMException): abort algorithms first (C
-     * observers, listeners' signal option, AbortSignal.any), then the 'abort' event, then all listeners go. */
-    function signalAbort(signal, reason) {
-        var s = signal[K];
-        if (s.aborted) {
-            return;
-        }
-        s.aborted = true;
-        s.reason = reason === undefined ? native.domException('The operation was aborted', 'AbortError') : reason;
-        var algos = s.algos;
-        s.algos = [];
-        var err, failed = false;
-        for (var i = 0; i < algos.length; i++) {
-            try {
-                algos[i](s.reason);
-            } catch (e) {
-                if (!failed) {
-                    failed = true;
-                    err = e;
-                }
-            }
-        }
-        try {
-            var e = initEvent(create(Event.prototype), 'abort', {}, true);
-            dispatch(signal, s, e, e[K]);
-        } finally {
-            s.ls = null;
-            s.on = null;
-        }
-        if (failed) {
-            throw err;
-        }
-    }
-
-    accessors(AbortSignal.prototype, {
-        aborted: function () { return sig(this).aborted; },
-        reason: function () { return sig(this).reason; }
-    });
-    methods(AbortSignal.prototype, {
-        throwIfAborted: function throwIfAborted() {
-            var s = sig(this);
-            if (s.aborted) {
-                throw s.reason;
-            }
-        }
-    });
-    defineHandler(AbortSignal.prototype, 'abort');
-
-    methods(AbortSignal, {
-        abort: function abort(reason) {
-            var signal = newSignal(), s = signal[K];
-            s.aborted = true;
-            s.reason = reason === undefined ? native.domException('The operation was aborted', 'AbortError') : reason;
-            return signal;
-        },
-        timeout: function timeout(ms) {
-            ms = +ms;
-            if (arguments.length < 1 || ms !== ms || ms < 0 || ms > 9007199254740991 || ms === Infinity) {
-                throw new TypeError("Failed to execute 'timeout' on 'AbortSignal': Value is outside the 'unsigned long long' value range.");
-            }
-            var signal = newSignal();
-            native.setTimeout(function () {
-                abortNow(signal, native.domException('The operation was aborted due to timeout', 'TimeoutError'));
-            }, ms);
-            return signal;
-        },
-        any: function any(signals) {
-            var list = native.toArray(signals), i;
-            for (i = 0; i < list.length; i++) {
-                sig(list[i]);
-            }
-            var result = newSignal();
-            for (i = 0; i < list.length; i++) {
-                if (list[i][K].aborted) {
-                    result[K].aborted = true;
-                    result[K].reason = list[i][K].reason;
-                    return result;
-                }
-            }
-            var fire = function (reason) {
-                abortNow(result, reason);
-            };
-            for (i = 0; i < list.length; i++) {
-                list[i][K].algos.push(fire);
-            }
-            /* Once the result aborted, the other sources forget it (a long-lived source does not collect
-             * one follower per AbortSignal.any call). */
-            result[K].algos.push(function () {
-                for (var j = 0; j < list.length; j++) {
-                    var a = list[j][K].algos, at = a.indexOf(fire);
-                    if (at >= 0) {
-                        a.splice(at, 1);
-                    }
-                }
-            });
-            return result;
-        }
-    });
-    tag(AbortSignal, 'AbortSignal');
-
-    /* Abort from a timer or another signal: errors of listeners are reported, not thrown at the caller. */
-    function abortNow(signal, reason) {
-        try {
-            signalAbort(signal, reason);
-        } catch (e) {
-            native.reportError(e);
-        }
-    }
-
-    function AbortController() {
-        mustNew(new.target, 'AbortController');
-        this[K] = rec({ ctl: 1, signal: newSignal() });
-    }
-    accessors(AbortController.prototype, {
-        signal: function () { return state(this, 'ctl', 'an AbortController').signal; }
-    });
-    methods(AbortController.prototype, {
-        abort: function abort(reason) {
-            signalAbort(state(this, 'ctl', 'an AbortController').signal, reason);
-        }
-    });
-    tag(AbortController, 'AbortController');
-
-    /* ---- MessageEvent, MessageChannel, MessagePort ---- */
-
-    function MessageEvent(type, init) {
-        mustNew(new.target, 'MessageEvent');
-        if (arguments.length < 1) {
-            throw new TypeError("Failed to construct 'MessageEvent': 1 argument required, but only 0 present.");
-        }
-        init = dict(init, 'MessageEvent');
-        initEvent(this, type, init, false);
-        var s = this[K];
-        s.data = init.data === undefined ? null : init.data;
-        s.origin = init.origin === undefined ? '' : String(init.origin);
-        s.lastEventId = init.lastEventId === undefined ? '' : String(init.lastEventId);
-        s.source = init.source === undefined ? null : init.source;
-        s.ports = init.ports === undefined ? [] : native.toArray(init.ports);
-        s.msg = 1;
-    }
-    MessageEvent.prototype = create(Event.prototype);
-    hide(MessageEvent.prototype, 'constructor', MessageEvent);
-    O.setPrototypeOf(MessageEvent, Event);
-    function msgEv(e) {
-        return state(e, 'msg', 'a MessageEvent');
-    }
-    accessors(MessageEvent.prototype, {
-        data: function () { return msgEv(this).data; },
-        origin: function () { return msgEv(this).origin; },
-        lastEventId: function () { return msgEv(this).lastEventId; },
-        source: function () { return msgEv(this).source; },
-        ports: function () { return msgEv(this).ports; }
-    });
-    tag(MessageEvent, 'MessageEvent');
-
-    /* A port's state: other (the entangled port, null once either side closed), queue (messages waiting
-     * for start()), started, closed. Delivery is a task (a zero-delay timer), as the HTML spec's port
-     * message queue; messages posted before start() wait in the queue. */
-    var makingPort = false;
-
-    function MessagePort() {
-        if (!makingPort) {
-            throw new TypeError('Illegal constructor');
-        }
-        initTarget(this);
-        var s = this[K];
-        s.port = 1;
-        s.other = null;
-        s.queue = [];
-        s.started = false;
-        s.closed = false;
-    }
-    MessagePort.prototype = create(EventTarget.prototype);
-    hide(MessagePort.prototype, 'constructor', MessagePort);
-    O.setPrototypeOf(MessagePort, EventTarget);
-
-    function port(p) {
-        return state(p, 'port', 'a MessagePort');
-    }
-
-    function newPort() {
-        makingPort = true;
-        try {
-            return new MessagePort();
-        } finally {
-            makingPort = false;
-        }
-    }
-
-    function deliverSoon(p) {
-        var s = p[K];
-        if (s.scheduled || !s.started || s.queue.length === 0) {
-            return;
-        }
-        s.scheduled = true;
-        native.setTimeout(function () {
-            s.scheduled = false;
-            while (s.queue.length > 0 && !s.closed) {
-                var data = s.queue.shift(), e = initEvent(create(MessageEvent.prototype), 'message', {}, true);
-                var es = e[K];
-                es.msg = 1;
-                es.data = data;
-                es.origin = '';
-                es.lastEventId = '';
-                es.source = null;
-                es.ports = [];
-                try {
-                    dispatch(p, s, e, es);
-                } catch (err) {
-                    native.reportError(err);
-                }
-            }
-        }, 0);
-    }
-
-    function start(p) {
-        var s = p[K];
-        if (!s.started && !s.closed) {
-            s.started = true;
-            deliverSoon(p);
-        }
-    }
-
-    methods(MessagePort.prototype, {
-        postMessage: function postMessage(message, transfer) {
-            var s = port(this);
-            if (arguments.length < 1) {
-                throw new TypeError("Failed to execute 'postMessage' on 'MessagePort': 1 argument required, but only 0 present.");
-            }
-            var list = [];
-            if (transfer !== undefined && transfer !== null) {
-                if (typeof transfer === 'object' && typeof transfer[global.Symbol.iterator] !== 'function') {
-                    transfer = transfer.transfer; /* StructuredSerializeOptions */
-                }
-                if (transfer !== undefined) {
-                    list = native.toArray(transfer);
-                }
-            }
-            var data = native.structuredClone(message, list);
-            var other = s.other;
-            if (other === null || s.closed) {
-                return;
-            }
-            other[K].queue.push(data);
-            deliverSoon(other);
-        },
-        start: function start_() {
-            port(this);
-            start(this);
-        },
-        close: function close() {
-            var s = port(this);
-            s.closed = true;
-            s.queue = [];
-            if (s.other !== null) {
-                s.other[K].other = null;
-                s.other = null;
-            }
-        }
-    });
-    defineProperty(MessagePort.prototype.start, 'name', { value: 'start' });
-    defineProperty(MessagePort.prototype, 'onmessage', {
-        get: function () {
-            var s = port(this), h = s.on !== null ? s.on.message : undefined;
-            return h === undefined ? null : h;
-        },
-        set: function (v) {
-            var s = port(this);
-            if (s.on === null) {
-                s.on = create(null);
-            }
-            s.on.message = typeof v === 'function' || (v !== null && typeof v === 'object') ? v : null;
-            start(this); /* setting onmessage starts the port (HTML) */
-        },
-        configurable: true, enumerable: true
-    });
-    defineHandler(MessagePort.prototype, 'messageerror');
-    tag(MessagePort, 'MessagePort');
-
-    function MessageChannel() {
-        mustNew(new.target, 'MessageChannel');
-        var a = newPort(), b = newPort();
-        a[K].other = b;
-        b[K].other = a;
-        this[K] = rec({ chan: 1, port1: a, port2: b });
-    }
-    accessors(MessageChannel.prototype, {
-        port1: function () { return state(this, 'chan', 'a MessageChannel').port1; },
-        port2: function () { return state(this, 'chan', 'a MessageChannel').port2; }
-    });
-    tag(MessageChannel, 'MessageChannel');
-
-    /* ---- scheduler ---- */
-
-    var scheduler = {};
-    methods(scheduler, {
-        wait: function wait(ms, options) {
-            var signal = options !== undefined && options !== null ? options.signal : undefined;
-            if (signal !== undefined && !(signal !== null && typeof signal === 'object' && signal[K] !== undefined && signal[K].sig)) {
-                return Promise.reject(new TypeError("Failed to execute 'wait' on 'Scheduler': member signal is not of type 'AbortSignal'."));
-            }
-            if (signal !== undefined && signal[K].aborted) {
-                return Promise.reject(signal[K].reason);
-            }
-            return new Promise(function (resolve, reject) {
-                var onAbort;
-                native.setTimeout(function () {
-                    if (onAbort !== undefined) {
-                        var a = signal[K].algos, i = a.indexOf(onAbort);
-                        if (i >= 0) {
-                            a.splice(i, 1);
-                        }
-                    }
-                    resolve();
-                }, +ms || 0);
-                if (signal !== undefined) {
-                    onAbort = function (reason) {
-                        reject(reason);
-                    };
-                    signal[K].algos.push(onAbort);
-                }
-            });
-        }
-    });
-    defineProperty(scheduler, global.Symbol.toStringTag, { value: 'Scheduler', configurable: true });
-
     return {
         Event: Event,
-        MessageEvent: MessageEvent,
-        MessageChannel: MessageChannel,
-        MessagePort: MessagePort,
-        scheduler: scheduler,
         CustomEvent: CustomEvent,
         EventTarget: EventTarget,
-        AbortSignal: AbortSignal,
-        AbortController: AbortController,
         /* For lib/web/events.c (C code): */
         _initTarget: initTarget,
-        _initEvent: function (obj, type, cancelable) {
+        _initEvent(obj, type, cancelable) {
             return initEvent(obj, type, { cancelable: cancelable }, true);
         },
-        _dispatch: function (t, e) {
+        _dispatch(t, e) {
             return dispatch(t, target(t), e, ev(e));
         },
         _defineHandler: defineHandler,
-        _isSignal: function (x) {
-            return x !== null && typeof x === 'object' && x[K] !== undefined && x[K].sig === 1;
-        },
-        _follow: function (signal, fn) {
-            sig(signal).algos.push(fn);
-        },
-        _unfollow: function (signal, fn) {
-            var a = sig(signal).algos, i = a.indexOf(fn);
-            if (i >= 0) {
-                a.splice(i, 1);
-            }
-        },
-        _abort: signalAbort,
-        _newSignal: newSignal,
-        _aborted: function (signal) {
-            return sig(signal).aborted;
-        },
-        _reason: function (signal) {
-            return sig(signal).reason;
-        }
+        /* For abort.js and message.js, which get these exports as `base`: */
+        _lib: { rec: rec, hide: hide, accessors: accessors, methods: methods, tag: tag, mustNew: mustNew,
+                state: state, dict: dict, initEvent: initEvent, initTarget: initTarget, target: target,
+                dispatch: dispatch, defineHandler: defineHandler }
     };
 }

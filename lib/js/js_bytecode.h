@@ -22,7 +22,9 @@ extern const size_t ew__js_streams_len;
 
 /* Globals loaded on first use (lib/web/lazy.c): events.js (Event, EventTarget, AbortController, ...). */
 extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_len;
-/* blob.js (Blob, File, FormData), also loaded on first use by lib/web/lazy.c. */
+/* abort.js, message.js, blob.js: the other groups loaded on first use by lib/web/lazy.c. */
+extern const unsigned char ew__js_abort[]; extern const size_t ew__js_abort_len;
+extern const unsigned char ew__js_message[]; extern const size_t ew__js_message_len;
 extern const unsigned char ew__js_blob[]; extern const size_t ew__js_blob_len;
 
 #endif

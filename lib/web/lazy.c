@@ -1,5 +1,8 @@
 /*
  * lazy.c — globals whose implementation is JavaScript (lib/js) loaded on first use.
+ * Groups: events.js (Event, CustomEvent, EventTarget), abort.js (AbortController, AbortSignal, scheduler),
+ * message.js (MessageChannel, MessagePort, MessageEvent), blob.js (Blob, File, FormData). abort.js and
+ * message.js build on events.js, whose exports they get as a third parameter.
  *
  * Most Workers never touch EventTarget, AbortController, Blob or MessageChannel, and every line of runtime
  * JS costs heap in every isolate (DUKTAPE-NOTES.md). So each of these globals starts as an accessor on the
@@ -36,17 +39,20 @@ typedef struct lazy_group {
     const size_t *len;
     const char *stash_key;         /* where its exports are kept */
     const char *const *globals;    /* the globals it defines (NULL-terminated) */
+    int base;                      /* group whose exports the file gets as its third parameter, or -1 */
 } lazy_group_t;
 
-static const char *const event_globals[] = {"Event", "CustomEvent", "EventTarget", "AbortController",
-                                            "AbortSignal", "MessageChannel", "MessagePort", "MessageEvent",
-                                            "scheduler", NULL};
-
+static const char *const event_globals[] = {"Event", "CustomEvent", "EventTarget", NULL};
+static const char *const abort_globals[] = {"AbortController", "AbortSignal", "scheduler", NULL};
+static const char *const message_globals[] = {"MessageChannel", "MessagePort", "MessageEvent", NULL};
 static const char *const blob_globals[] = {"Blob", "File", "FormData", NULL};
 
 static const lazy_group_t groups[] = {
-    [EW__LAZY_EVENTS] = {ew__js_events, &ew__js_events_len, DUK_HIDDEN_SYMBOL("lzE"), event_globals},
-    [EW__LAZY_BLOB] = {ew__js_blob, &ew__js_blob_len, DUK_HIDDEN_SYMBOL("lzB"), blob_globals},
+    [EW__LAZY_EVENTS] = {ew__js_events, &ew__js_events_len, DUK_HIDDEN_SYMBOL("lzE"), event_globals, -1},
+    [EW__LAZY_ABORT] = {ew__js_abort, &ew__js_abort_len, DUK_HIDDEN_SYMBOL("lzA"), abort_globals, EW__LAZY_EVENTS},
+    [EW__LAZY_MESSAGE] = {ew__js_message, &ew__js_message_len, DUK_HIDDEN_SYMBOL("lzM"), message_globals,
+                          EW__LAZY_EVENTS},
+    [EW__LAZY_BLOB] = {ew__js_blob, &ew__js_blob_len, DUK_HIDDEN_SYMBOL("lzB"), blob_globals, -1},
 };
 #define N_GROUPS ((int) (sizeof(groups) / sizeof(groups[0])))
 
@@ -209,7 +215,11 @@ static void push_group(duk_context *ctx, int g, bool settle)
     duk_load_function(ctx);
     push_native_object(ctx);
     duk_push_global_object(ctx);
-    duk_call(ctx, 2);
+    if (groups[g].base >= 0)
+        push_group(ctx, groups[g].base, true);
+    else
+        duk_push_undefined(ctx);
+    duk_call(ctx, 3);
     duk_dup_top(ctx);
     duk_put_prop_string(ctx, -3, groups[g].stash_key);
     duk_remove(ctx, -2);

@@ -13,9 +13,10 @@
 
 /* The groups: one lib/js file each. */
 typedef enum ew__lazy_group {
-    EW__LAZY_EVENTS = 0, /* events.js: Event, CustomEvent, EventTarget, AbortController, AbortSignal,
-                            MessageChannel, MessagePort, MessageEvent, scheduler */
-    EW__LAZY_BLOB = 1,   /* blob.js: Blob, File, FormData */
+    EW__LAZY_EVENTS = 0,  /* events.js: Event, CustomEvent, EventTarget */
+    EW__LAZY_ABORT = 1,   /* abort.js: AbortController, AbortSignal, scheduler (needs events.js) */
+    EW__LAZY_MESSAGE = 2, /* message.js: MessageChannel, MessagePort, MessageEvent (needs events.js) */
+    EW__LAZY_BLOB = 3,    /* blob.js: Blob, File, FormData */
 } ew__lazy_group_t;
 
 /* Defines every lazy global on the global object at global_idx as an accessor that loads its group. Call
@@ -66,7 +67,7 @@ duk_ret_t ew__clone_native(duk_context *ctx);
  *       duk_pop(ctx);
  *     A subclass of Event (MessageEvent, CloseEvent) is an object whose prototype inherits
  *     ew__events_push_proto(ctx, "Event"), initialised with ew__events_init_event().
- * Loading the events group happens on the first of these calls (it costs ~20 KB of heap).
+ * Loading the events group happens on the first of these calls (events.js costs ~60 KB of heap).
  */
 
 /* Pushes the prototype of the events class `name` ("Event", "EventTarget", "CustomEvent", "AbortSignal",
