@@ -616,6 +616,123 @@ static bool put_circular(duk_context *ctx, fmt_t *f, duk_idx_t v)
     return false;
 }
 
+/* True for an object carrying the hidden state of one of the runtime's classes (Request, Headers, URL,
+ * Blob, EventTarget, ...): an own hidden symbol other than the slots weak collections put on keys. */
+static bool is_platform_object(duk_context *ctx, duk_idx_t v)
+{
+    bool found = false;
+    duk_enum(ctx, v, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_INCLUDE_HIDDEN | DUK_ENUM_INCLUDE_SYMBOLS |
+                         DUK_ENUM_INCLUDE_NONENUMERABLE);
+    while (!found && duk_next(ctx, -1, 0)) {
+        duk_size_t n;
+        const unsigned char *k = (const unsigned char *) duk_get_lstring(ctx, -1, &n);
+        found = k != NULL && n >= 2 && k[0] == 0xFF && k[1] != 'w';
+        duk_pop(ctx);
+    }
+    duk_pop(ctx);
+    return found;
+}
+
+/* A prototype whose getters may be shown: any but %Object.prototype% (workerd lists the getters of the
+ * class and its parents, e.g. Response and the body mixin). */
+static bool is_platform_proto(duk_context *ctx, duk_idx_t proto)
+{
+    duk_get_prototype(ctx, proto);
+    bool root = duk_is_undefined(ctx, -1);
+    duk_pop(ctx);
+    return !root;
+}
+
+static duk_ret_t call_getter_body(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    duk_call_method(ctx, 0); /* [getter this] -> [value] */
+    return 1;
+}
+
+static duk_ret_t iterate_pairs_body(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    /* [obj] -> [array of values]: the iterator of obj, at most MAX_ITEMS + 1 values */
+    duk_idx_t obj = duk_get_top_index(ctx);
+    duk_push_array(ctx);
+    ew__iter_t it;
+    ew__iter_open(ctx, obj, &it, NULL);
+    duk_uarridx_t n = 0;
+    while (n <= MAX_ITEMS && ew__iter_step(ctx, &it))
+        duk_put_prop_index(ctx, obj + 1, n++);
+    duk_pop_2(ctx);
+    return 1;
+}
+
+/* How workerd shows its API objects: an iterable of [key, value] pairs (Headers, URLSearchParams, FormData)
+ * as its entries, 'key' => value; other objects by the values of the getters their prototypes define
+ * (Request: method, url, ...; skipped: body, which would make a stream, and getters that throw). */
+static void put_platform_view(duk_context *ctx, fmt_t *f, entries_t *e, duk_idx_t v, int level)
+{
+    duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.iterator"));
+    duk_get_prop(ctx, v);
+    bool iterable = duk_is_function(ctx, -1);
+    duk_pop(ctx);
+    if (iterable) {
+        duk_dup(ctx, v);
+        if (duk_safe_call(ctx, iterate_pairs_body, NULL, 1, 1) == DUK_EXEC_SUCCESS) {
+            duk_size_t n = duk_get_length(ctx, -1);
+            for (duk_size_t i = 0; i < n && i < MAX_ITEMS; i++) {
+                entry_begin(f, e);
+                duk_get_prop_index(ctx, -1, (duk_uarridx_t) i);
+                if (duk_is_array(ctx, -1) && duk_get_length(ctx, -1) == 2) {
+                    duk_get_prop_index(ctx, -1, 0);
+                    inspect_value(ctx, f, -1, level + 1, false);
+                    puts_(f, " => ");
+                    duk_get_prop_index(ctx, -2, 1);
+                    inspect_value(ctx, f, -1, level + 1, false);
+                    duk_pop_2(ctx);
+                } else {
+                    inspect_value(ctx, f, -1, level + 1, false);
+                }
+                duk_pop(ctx);
+            }
+            put_more(f, e, (double) n - MAX_ITEMS);
+            duk_pop(ctx);
+            return;
+        }
+        if (ew__isolate_aborting(ctx))
+            (void) duk_throw(ctx);
+        duk_pop(ctx);
+    }
+    duk_get_prototype(ctx, v);
+    for (int hops = 0; hops < 8 && duk_is_object(ctx, -1); hops++) {
+        if (!is_platform_proto(ctx, -1))
+            break;
+        duk_enum(ctx, -1, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_INCLUDE_NONENUMERABLE);
+        while (duk_next(ctx, -1, 0)) {
+            const char *k = duk_get_string(ctx, -1);
+            duk_dup(ctx, -1);
+            duk_get_prop_desc(ctx, -4, 0);
+            bool getter = duk_is_object(ctx, -1) && duk_get_prop_literal(ctx, -1, "get") && duk_is_function(ctx, -1);
+            if (getter && k != NULL && strcmp(k, "body") != 0) {
+                duk_dup(ctx, v);
+                if (duk_safe_call(ctx, call_getter_body, NULL, 2, 1) == DUK_EXEC_SUCCESS) {
+                    entry_begin(f, e);
+                    put_key(ctx, f, -3);
+                    puts_(f, ": ");
+                    inspect_value(ctx, f, -1, level + 1, false);
+                } else if (ew__isolate_aborting(ctx)) {
+                    (void) duk_throw(ctx);
+                }
+                duk_pop_3(ctx); /* value, desc, key */
+            } else {
+                duk_pop_n(ctx, duk_is_object(ctx, -2) ? 3 : 2); /* get?, desc, key */
+            }
+        }
+        duk_pop(ctx);
+        duk_get_prototype(ctx, -1);
+        duk_remove(ctx, -2);
+    }
+    duk_pop(ctx);
+}
+
 /* Formats the object at v (already known to be an object, not circular, within depth). */
 static void inspect_object(duk_context *ctx, fmt_t *f, duk_idx_t v, int level)
 {
@@ -688,6 +805,8 @@ static void inspect_object(duk_context *ctx, fmt_t *f, duk_idx_t v, int level)
         push_keys(ctx, v, false);
         put_properties(ctx, f, e, v, -1, level);
         duk_pop(ctx);
+        if (kind == EW__COLL_NONE && !null_proto && is_platform_object(ctx, v))
+            put_platform_view(ctx, f, e, v, level);
     }
     if (e->n == 0)
         f->cur_depth = saved_depth; /* an empty value does not count as a level (Node returns early) */

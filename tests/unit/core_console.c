@@ -243,3 +243,17 @@ Test(core_console, report_error_logs_an_uncaught_error)
                  "reportError('plain');");
     cr_expect_str_eq(out, "1 seen plain\n3 Uncaught plain\n");
 }
+
+Test(core_console, runtime_objects_show_their_state)
+{
+    EXPECT("console.log(new Headers({a: '1'}), new URLSearchParams('x=2'));",
+           "1 Headers { 'a' => '1' } URLSearchParams { 'x' => '2' }\n");
+    EXPECT("console.log(new Blob(['xy'], {type: 'text/plain'}));", "1 Blob { size: 2, type: 'text/plain' }\n");
+    const char *out = logged("console.log(new Response('hi', {status: 201}));");
+    cr_expect(strstr(out, "1 Response {\n  status: 201,\n  statusText: 'Created',\n  ok: true,") == out, "%s", out);
+    cr_expect(strstr(out, "headers: Headers { 'content-type' => 'text/plain;charset=UTF-8' },\n  bodyUsed: false\n}")
+                  != NULL, "%s", out);
+    /* .body is not touched: logging does not turn the body into a stream. */
+    EXPECT("var r = new Response('x'); console.log(r.bodyUsed); var s = String(r); r.text().then(function (t) {"
+           " console.log(t); });", "1 false\n1 x\n");
+}
