@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* prelude.js: event listeners, dispatch of fetch/scheduled events, console. */
+/* prelude.js: event listeners and dispatch of fetch/scheduled events. */
 extern const unsigned char ew__js_prelude[];
 extern const size_t ew__js_prelude_len;
 /* helpers.js: the runtime helpers compiled code reaches through its hidden parameter (lib/compile). */
@@ -26,5 +26,8 @@ extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_le
 extern const unsigned char ew__js_abort[]; extern const size_t ew__js_abort_len;
 extern const unsigned char ew__js_message[]; extern const size_t ew__js_message_len;
 extern const unsigned char ew__js_blob[]; extern const size_t ew__js_blob_len;
+
+/* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
+extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
 
 #endif
