@@ -23,6 +23,7 @@
 #include "lazy.h"
 
 #define DETACHED_KEY DUK_HIDDEN_SYMBOL("dt") /* ArrayBuffer: true once transferred */
+#define CTORS_KEY DUK_HIDDEN_SYMBOL("cC")    /* stash: [Date, RegExp] as installed (scripts may replace them) */
 #define MAX_DEPTH 2000                       /* nesting the C recursion accepts (RangeError past it) */
 
 /* Duktape's class numbers (DUK_HOBJECT_CLASS_*, as ew__duk_class_number returns them). */
@@ -283,6 +284,16 @@ static bool push_blob_clone(duk_context *ctx, duk_idx_t v)
     return true;
 }
 
+/* Pushes the original Date (0) or RegExp (1) constructor. */
+static void push_ctor(duk_context *ctx, duk_uarridx_t which)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, CTORS_KEY);
+    duk_get_prop_index(ctx, -1, which);
+    duk_replace(ctx, -3);
+    duk_pop(ctx);
+}
+
 /* The object at v (not yet in the memory) -> its clone, pushed and recorded. */
 static void clone_object(duk_context *ctx, clone_t *c, duk_idx_t v)
 {
@@ -296,13 +307,13 @@ static void clone_object(duk_context *ctx, clone_t *c, duk_idx_t v)
         memory_add(ctx, c, v, -1);
         return;
     case CLS_DATE:
-        duk_get_global_literal(ctx, "Date");
+        push_ctor(ctx, 0);
         duk_get_prop_literal(ctx, v, "\x82" "Value");
         duk_new(ctx, 1);
         memory_add(ctx, c, v, -1);
         return;
     case CLS_REGEXP:
-        duk_get_global_literal(ctx, "RegExp");
+        push_ctor(ctx, 1);
         duk_get_prop_literal(ctx, v, "source");
         duk_get_prop_literal(ctx, v, "flags");
         duk_new(ctx, 2);
@@ -510,5 +521,12 @@ static const ew__method_t clone_functions[] = {
 
 void ew__clone_init(duk_context *ctx, duk_idx_t global_idx)
 {
+    global_idx = duk_require_normalize_index(ctx, global_idx);
     ew__def_methods(ctx, global_idx, clone_functions);
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, global_idx, "Date");
+    duk_get_prop_literal(ctx, global_idx, "RegExp");
+    ew__web_pack(ctx, 2);
+    duk_put_prop_literal(ctx, -2, CTORS_KEY);
+    duk_pop(ctx);
 }
