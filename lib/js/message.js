@@ -47,6 +47,19 @@ function (native, global, base) {
     });
     tag(MessageEvent, 'MessageEvent');
 
+    /* A MessageEvent the runtime fires (isTrusted true): MessagePort here, and any C or JS code that
+     * delivers messages (WebSocket) through the _newMessageEvent export. */
+    function trustedMessage(type, data) {
+        var e = initEvent(create(MessageEvent.prototype), type, {}, true), es = e[K];
+        es.msg = 1;
+        es.data = data;
+        es.origin = '';
+        es.lastEventId = '';
+        es.source = null;
+        es.ports = [];
+        return e;
+    }
+
     /* A port's state: other (the entangled port, null once either side closed), queue (messages waiting
      * for start()), started, closed. Delivery is a task (a zero-delay timer), as the HTML spec's port
      * message queue; messages posted before start() wait in the queue. */
@@ -90,16 +103,9 @@ function (native, global, base) {
         native.setTimeout(function () {
             s.scheduled = false;
             while (s.queue.length > 0 && !s.closed) {
-                var data = s.queue.shift(), e = initEvent(create(MessageEvent.prototype), 'message', {}, true);
-                var es = e[K];
-                es.msg = 1;
-                es.data = data;
-                es.origin = '';
-                es.lastEventId = '';
-                es.source = null;
-                es.ports = [];
+                var e = trustedMessage('message', s.queue.shift());
                 try {
-                    dispatch(p, s, e, es);
+                    dispatch(p, s, e, e[K]);
                 } catch (err) {
                     native.reportError(err);
                 }
@@ -187,6 +193,8 @@ function (native, global, base) {
     return {
         MessageEvent: MessageEvent,
         MessageChannel: MessageChannel,
-        MessagePort: MessagePort
+        MessagePort: MessagePort,
+        /* For other runtime code (lib/web/lazy.h: ew__lazy_push(ctx, EW__LAZY_MESSAGE, "_newMessageEvent")): */
+        _newMessageEvent: trustedMessage
     };
 }

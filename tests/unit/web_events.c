@@ -160,3 +160,14 @@ Test(web_events, any_forgets_its_followers_once_aborted)
     cr_expect_eq(duk_get_length(ctx, -1), 0);
     duk_pop_n(ctx, 4);
 }
+
+Test(web_events, trusted_message_events_for_other_runtime_code)
+{
+    ew__lazy_push(ctx, EW__LAZY_MESSAGE, "_newMessageEvent");
+    duk_push_string(ctx, "message");
+    duk_push_string(ctx, "payload");
+    duk_call(ctx, 2);
+    duk_put_global_string(ctx, "me");
+    cr_expect_str_eq(eval_str("[me instanceof MessageEvent, me instanceof Event, me.isTrusted, me.type, me.data].join()"),
+                     "true,true,true,message,payload");
+}
