@@ -14,7 +14,7 @@ function (native, global, base) {
     var defineProperty = O.defineProperty, create = O.create;
     var rec = L.rec, hide = L.hide, accessors = L.accessors, methods = L.methods, tag = L.tag, mustNew = L.mustNew;
     var state = L.state, dict = L.dict, initEvent = L.initEvent, initTarget = L.initTarget, dispatch = L.dispatch;
-    var defineHandler = L.defineHandler, Event = base.Event, EventTarget = base.EventTarget;
+    var nativeGetters = L.nativeGetters, defineHandler = L.defineHandler, Event = base.Event, EventTarget = base.EventTarget;
 
     /* ---- AbortSignal / AbortController ---- */
 
@@ -82,10 +82,7 @@ function (native, global, base) {
         }
     }
 
-    accessors(AbortSignal.prototype, {
-        aborted() { return sig(this).aborted; },
-        reason() { return sig(this).reason; }
-    });
+    nativeGetters(AbortSignal.prototype, 'AbortSignal', ['aborted', 'reason']);
     methods(AbortSignal.prototype, {
         throwIfAborted() {
             var s = sig(this);

@@ -45,6 +45,13 @@ function (native, global) {
         }
     }
 
+    /* Getters that only read a state field are natives (lib/web/lazy.c: far cheaper in heap). */
+    function nativeGetters(proto, cls, names) {
+        for (var i = 0; i < names.length; i++) {
+            defineProperty(proto, names[i], { get: native.getter(cls + '.' + names[i]), configurable: true, enumerable: true });
+        }
+    }
+
     function methods(proto, table) {
         for (var name in table) {
             defineProperty(proto, name, { value: table[name], writable: true, configurable: true, enumerable: true });
@@ -111,18 +118,9 @@ function (native, global) {
         defineProperty(Event.prototype, c, { value: constants[c], enumerable: true });
     }
 
+    nativeGetters(Event.prototype, 'Event', ['type', 'target', 'srcElement', 'currentTarget', 'eventPhase', 'bubbles',
+        'cancelable', 'composed', 'defaultPrevented', 'isTrusted', 'timeStamp']);
     accessors(Event.prototype, {
-        type() { return ev(this).type; },
-        target() { return ev(this).target; },
-        srcElement() { return ev(this).target; },
-        currentTarget() { return ev(this).current; },
-        eventPhase() { return ev(this).phase; },
-        bubbles() { return ev(this).bubbles; },
-        cancelable() { return ev(this).cancelable; },
-        composed() { return ev(this).composed; },
-        defaultPrevented() { return ev(this).canceled; },
-        isTrusted() { return ev(this).trusted; },
-        timeStamp() { return ev(this).time; },
         returnValue: {
             get: function () { return !ev(this).canceled; },
             set: function (v) { var s = ev(this); if (!v) { cancel(s); } }
@@ -386,7 +384,7 @@ function (native, global) {
         _defineHandler: defineHandler,
         /* For abort.js and message.js, which get these exports as `base`: */
         _lib: { rec: rec, hide: hide, accessors: accessors, methods: methods, tag: tag, mustNew: mustNew,
-                state: state, dict: dict, initEvent: initEvent, initTarget: initTarget, target: target,
+                state: state, dict: dict, nativeGetters: nativeGetters, initEvent: initEvent, initTarget: initTarget, target: target,
                 dispatch: dispatch, defineHandler: defineHandler }
     };
 }

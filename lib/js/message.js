@@ -13,7 +13,7 @@ function (native, global, base) {
     var defineProperty = O.defineProperty, create = O.create;
     var rec = L.rec, hide = L.hide, accessors = L.accessors, methods = L.methods, tag = L.tag, mustNew = L.mustNew;
     var state = L.state, dict = L.dict, initEvent = L.initEvent, initTarget = L.initTarget, dispatch = L.dispatch;
-    var defineHandler = L.defineHandler, Event = base.Event, EventTarget = base.EventTarget;
+    var nativeGetters = L.nativeGetters, defineHandler = L.defineHandler, Event = base.Event, EventTarget = base.EventTarget;
 
     /* ---- MessageEvent, MessageChannel, MessagePort ---- */
 
@@ -35,16 +35,7 @@ function (native, global, base) {
     MessageEvent.prototype = create(Event.prototype);
     hide(MessageEvent.prototype, 'constructor', MessageEvent);
     O.setPrototypeOf(MessageEvent, Event);
-    function msgEv(e) {
-        return state(e, 'msg', 'a MessageEvent');
-    }
-    accessors(MessageEvent.prototype, {
-        data() { return msgEv(this).data; },
-        origin() { return msgEv(this).origin; },
-        lastEventId() { return msgEv(this).lastEventId; },
-        source() { return msgEv(this).source; },
-        ports() { return msgEv(this).ports; }
-    });
+    nativeGetters(MessageEvent.prototype, 'MessageEvent', ['data', 'origin', 'lastEventId', 'source', 'ports']);
     tag(MessageEvent, 'MessageEvent');
 
     /* A MessageEvent the runtime fires (isTrusted true): MessagePort here, and any C or JS code that
