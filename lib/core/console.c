@@ -442,6 +442,22 @@ static void put_more(fmt_t *f, entries_t *e, double more)
     puts_(f, tmp);
 }
 
+/* The smallest own array index of the array at v that is >= from, or len: found by walking the own keys,
+ * which for a sparse array are few (new Array(4e9) has none), instead of probing 4e9 indices. */
+static double next_index(duk_context *ctx, duk_idx_t v, double from, double len)
+{
+    double best = len;
+    duk_enum(ctx, v, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_ARRAY_INDICES_ONLY);
+    while (duk_next(ctx, -1, 0)) {
+        double k = duk_to_number(ctx, -1);
+        if (k >= from && k < best)
+            best = k;
+        duk_pop(ctx);
+    }
+    duk_pop(ctx);
+    return best;
+}
+
 /* Array elements (holes as <n empty items>), at most MAX_ITEMS. Returns true if all shown were numbers. */
 static bool put_array_items(duk_context *ctx, fmt_t *f, entries_t *e, duk_idx_t v, double len, int level)
 {
@@ -449,11 +465,12 @@ static bool put_array_items(duk_context *ctx, fmt_t *f, entries_t *e, duk_idx_t 
     bool numbers = true;
     while (i < len && shown < MAX_ITEMS) {
         if (!duk_has_prop_index(ctx, v, (duk_uarridx_t) i)) {
-            double holes = 0;
-            while (i < len && !duk_has_prop_index(ctx, v, (duk_uarridx_t) i)) {
-                holes++;
+            double start = i;
+            for (int probe = 0; i < len && probe < 256 && !duk_has_prop_index(ctx, v, (duk_uarridx_t) i); probe++)
                 i++;
-            }
+            if (i < len && !duk_has_prop_index(ctx, v, (duk_uarridx_t) i))
+                i = next_index(ctx, v, i, len); /* a long run of holes: jump over it */
+            double holes = i - start;
             entry_begin(f, e);
             char tmp[64];
             snprintf(tmp, sizeof(tmp), "<%.0f empty item%s>", holes, holes == 1 ? "" : "s");

@@ -67,7 +67,7 @@ duk_ret_t ew__clone_native(duk_context *ctx);
  *       duk_pop(ctx);
  *     A subclass of Event (MessageEvent, CloseEvent) is an object whose prototype inherits
  *     ew__events_push_proto(ctx, "Event"), initialised with ew__events_init_event().
- * Loading the events group happens on the first of these calls (events.js costs ~60 KB of heap).
+ * Loading the events group happens on the first of these calls (events.js costs ~70 KB of heap).
  */
 
 /* Pushes the prototype of the events class `name` ("Event", "EventTarget", "CustomEvent", "AbortSignal",

@@ -146,6 +146,13 @@ Test(core_console, long_arrays_are_grouped_in_columns)
     EXPECT("console.log({a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7});", "1 { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 }\n");
 }
 
+Test(core_console, huge_sparse_arrays_are_quick)
+{
+    EXPECT("var a = []; a[4294967294] = 'end'; a[2] = 'x'; console.log(a);",
+           "1 [ <2 empty items>, 'x', <4294967291 empty items>, 'end' ]\n");
+    EXPECT("console.log(new Array(1e9));", "1 [ <1000000000 empty items> ]\n");
+}
+
 Test(core_console, arrays_past_one_hundred_items_are_cut)
 {
     const char *out = logged("var big = []; for (var i = 0; i < 103; i++) big.push(i % 10); console.log(big);");
