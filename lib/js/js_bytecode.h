@@ -27,6 +27,9 @@ extern const unsigned char ew__js_abort[]; extern const size_t ew__js_abort_len;
 extern const unsigned char ew__js_message[]; extern const size_t ew__js_message_len;
 extern const unsigned char ew__js_blob[]; extern const size_t ew__js_blob_len;
 
+/* cache.js: the Cache API, loaded on the first read of the global `caches` (lib/bindings/cache.c). */
+extern const unsigned char ew__js_cache[];
+extern const size_t ew__js_cache_len;
 /* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
 extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
 
