@@ -168,8 +168,8 @@ void ew__isolate_io_end(duk_context *ctx);
 
 /* Hidden key of a WebSocket's state object: its brand. */
 #define EW__WS_STATE_KEY DUK_HIDDEN_SYMBOL("ws")
-/* Defines WebSocketPair, WebSocket, MessageEvent and CloseEvent on the global object as getters that load
- * lib/js/websocket.js on first use. Call once per heap from ew__web_init(). */
+/* Defines WebSocketPair, WebSocket and CloseEvent on the global object as getters that load
+ * lib/js/websocket.js on first use (MessageEvent is lib/js/message.js's). Call once per heap from ew__web_init(). */
 void ew__websocket_init(duk_context *ctx, duk_idx_t global_idx);
 /* fetch() with `Upgrade: websocket` (lib/web/fetch.c): with [input, init] at indices 0 and 1 of the
  * running native call, is_upgrade says whether the request asks for one (no side effect on the inputs);
@@ -258,6 +258,20 @@ bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 /* Puts $ew.asyncReturn and $ew.asyncThrow (C, not lazy) on the helper object on top. */
 void ew__coro_push_settlers(duk_context *ctx);
+
+/* Pushes the array of listeners the script added with addEventListener('error', ...) on the global scope
+ * (dispatch.c; undefined on a heap without the runtime layer). */
+void ew__push_error_listeners(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Console (console.c)
+ */
+
+/* Installs the console object on the global object. */
+void ew__console_init(duk_context *ctx);
+/* Pushes the value at idx formatted as console.log shows a value nested in an object (strings quoted,
+ * depth 0). Never throws except when a limit fired. */
+void ew__inspect_push(duk_context *ctx, duk_idx_t idx);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Timers (timers.c)

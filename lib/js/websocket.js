@@ -1,5 +1,5 @@
 /*
- * websocket.js — WebSocket, WebSocketPair, MessageEvent and CloseEvent as Workers have them (workerd's
+ * websocket.js — WebSocket, WebSocketPair and CloseEvent as Workers have them (workerd's
  * api/web-socket.c++ is the reference for every error text). ES5, compiled to bytecode at build time and
  * loaded by lib/core/websocket.c the first time a script touches one of these globals, so Workers that never
  * use WebSockets pay nothing for them.
@@ -13,7 +13,8 @@
  *
  * native: KEY, linkSend(id, data, isText), linkClose(id, code, reason), reportError(error),
  *         events (Event, EventTarget and the internals _initTarget, _initEvent, _dispatch, _defineHandler
- *         of lib/js/events.js: WebSocket is an EventTarget, its events are Events)
+ *         of lib/js/events.js: WebSocket is an EventTarget, its events are Events; MessageEvent and
+ *         _newMessageEvent of lib/js/message.js)
  */
 function (native, global) {
     'use strict';
@@ -46,12 +47,12 @@ function (native, global) {
         return st;
     }
 
-    /* ---- events: MessageEvent and CloseEvent extend Event (lib/js/events.js) ---- */
+    /* ---- events: CloseEvent extends Event (lib/js/events.js); MessageEvent is message.js's ---- */
 
     var events = native.events;
     var Event = events.Event, EventTarget = events.EventTarget;
 
-    /* A script's `new MessageEvent(...)`: an Event (isTrusted false) re-parented to the subclass. */
+    /* A script's `new CloseEvent(...)`: an Event (isTrusted false) re-parented to the subclass. */
     function subEvent(proto, type, init, nargs, name) {
         if (nargs < 1) {
             throw new TypeError("Failed to construct '" + name + "': 1 argument required, but only 0 present.");
@@ -65,15 +66,6 @@ function (native, global) {
     function trusted(proto, type) {
         var e = Object.create(proto);
         events._initEvent(e, type, false);
-        return e;
-    }
-
-    function MessageEvent(type, init) {
-        if (!(this instanceof MessageEvent)) {
-            throw new TypeError("Class constructor MessageEvent cannot be invoked without 'new'");
-        }
-        var e = subEvent(MessageEvent.prototype, type, init, arguments.length, 'MessageEvent');
-        hide(e, 'data', init !== undefined && init !== null ? init.data : undefined);
         return e;
     }
 
@@ -92,12 +84,9 @@ function (native, global) {
         return closeFields(subEvent(CloseEvent.prototype, type, init, arguments.length, 'CloseEvent'), init);
     }
 
-    var eventClasses = [[MessageEvent, 'MessageEvent'], [CloseEvent, 'CloseEvent']];
-    for (var ci = 0; ci < eventClasses.length; ci++) {
-        Object.setPrototypeOf(eventClasses[ci][0].prototype, Event.prototype);
-        Object.setPrototypeOf(eventClasses[ci][0], Event);
-        hide(eventClasses[ci][0].prototype, Symbol.toStringTag, eventClasses[ci][1]);
-    }
+    Object.setPrototypeOf(CloseEvent.prototype, Event.prototype);
+    Object.setPrototypeOf(CloseEvent, Event);
+    hide(CloseEvent.prototype, Symbol.toStringTag, 'CloseEvent');
 
     function fire(ws, ev) {
         try {
@@ -228,9 +217,7 @@ function (native, global) {
         var st = ws[S];
         if (m.type === 'message') {
             if (!st.closedIn) {
-                var me = trusted(MessageEvent.prototype, 'message');
-                hide(me, 'data', m.data);
-                fire(ws, me);
+                fire(ws, events._newMessageEvent('message', m.data));
             }
         } else if (m.type === 'close') {
             if (st.closedIn) {
@@ -458,7 +445,6 @@ function (native, global) {
     return {
         WebSocket: WebSocket,
         WebSocketPair: WebSocketPair,
-        MessageEvent: MessageEvent,
         CloseEvent: CloseEvent,
         couple: couple,
         fromHost: fromHost,
