@@ -597,6 +597,11 @@ static duk_ret_t native_connect(duk_context *ctx)
     const char *extra = duk_is_string(ctx, 6) ? ew__to_utf8(ctx, 6, &el) : "";
     int port = duk_get_int(ctx, 2);
     bool tls = duk_to_boolean(ctx, 3);
+    /* A WebSocket connection is a subrequest, as in workerd (fetch() keeps the same count). */
+    uint32_t limit = iso->rt->cfg.subrequests ? iso->rt->cfg.subrequests : 50;
+    if (req->subrequests >= limit)
+        return duk_error(ctx, DUK_ERR_ERROR, "Too many subrequests by single Worker invocation.");
+    req->subrequests++;
     ew_websocket_t *ws = ew__ws_couple(ctx, req, 0);
     if (ws == NULL)
         return duk_throw(ctx);

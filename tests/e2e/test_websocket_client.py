@@ -171,3 +171,29 @@ export default {
     client = serve(FETCH_CLIENT.replace("ws.send('via fetch')", "ws.send('x')"))
     events = ask(client, "http://127.0.0.1:%d/p?q=1" % origin.port)
     assert events[1] == "token=t1 path=/p?q=1"
+
+
+def test_websockets_count_as_subrequests(serve, tmp_path):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "wrangler.toml").write_text(
+        'name = "sub"\nmain = "w.js"\ncompatibility_date = "2024-09-01"\n[limits]\nsubrequests = 2\n')
+    (tmp_path / "proj" / "w.js").write_text("""
+export default {
+  fetch() {
+    const made = [];
+    try {
+      for (let i = 0; i < 3; i++) { new WebSocket('ws://127.0.0.1:9/'); made.push(i); }
+    } catch (e) {
+      made.push(e.message);
+    }
+    return Response.json(made);
+  },
+};
+""")
+    from conftest import Server
+    s = Server(tmp_path / "proj", [])
+    try:
+        with urllib.request.urlopen(s.url + "/", timeout=10) as r:
+            assert json.loads(r.read()) == [0, 1, "Too many subrequests by single Worker invocation."]
+    finally:
+        assert s.stop() == 0
