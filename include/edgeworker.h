@@ -105,6 +105,8 @@ typedef struct ew_runtime_config {
     uint32_t wait_until_ms;   /* wall time allowed for ctx.waitUntil work after the response (ms), 0 = 30000 */
     ew_log_fn log;            /* where log lines go; NULL = discarded */
     void *log_udata;          /* passed to `log` as is */
+    uint32_t durable_idle_ms; /* a Durable Object with no event for this long is evicted from memory (its
+                                 storage stays), 0 = 70000 (Cloudflare evicts after 70-140 s) */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */
@@ -191,6 +193,23 @@ typedef struct ew_resource {
     const char *id;           /* storage name: [A-Za-z0-9._-]+, at most 200 bytes; copied */
 } ew_resource_t;
 
+/* A Durable Object namespace of a worker: env[binding] is a DurableObjectNamespace whose objects are
+ * instances of the class the worker's entry module exports as `class_name` (`export class Counter ...`).
+ *
+ * One live instance per object id in the whole process: every runtime (thread) that loads a worker with
+ * the same name, class and state directory shares the namespace; a call from any of them is carried to the
+ * one runtime that holds the instance, on that runtime's thread and event loop, and the answer is carried
+ * back (docs/architecture.md "Durable Objects"). The runtimes must therefore keep running their loops
+ * while others call into them. Each object's storage is a SQLite database
+ * <state_dir>/do/<worker name>-<class_name>/<64 hex id>.sqlite (in memory, per runtime, without a state
+ * directory). Alarms set by objects fire on the loop of a runtime that loads the worker. */
+typedef struct ew_durable_object {
+    const char *binding;      /* the env property, e.g. "COUNTER"; copied */
+    const char *class_name;   /* the exported class, e.g. "Counter"; copied */
+    int sql;                  /* non-zero: SQLite-backed class (wrangler new_sqlite_classes): ctx.storage.sql
+                                 is available; zero: key-value storage only, like new_classes */
+} ew_durable_object_t;
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -203,6 +222,8 @@ typedef struct ew_worker_config {
     size_t nbindings;
     const ew_resource_t *resources; /* `nresources` storage bindings on env, copied */
     size_t nresources;
+    const ew_durable_object_t *durable_objects; /* `ndurable_objects` Durable Object namespaces, copied */
+    size_t ndurable_objects;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry
@@ -220,7 +241,9 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * .toml), or a Worker script. `env_name` selects [env.NAME] of the configuration (NULL = the top level).
  * The worker gets the configuration's name (NULL there = "worker") and its `main` script, env vars from
  * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), and its kv_namespaces as
- * EW_RESOURCE_KV resources (keyed by their id, in the runtime's state_dir). Bindings the library does not
+ * EW_RESOURCE_KV resources (keyed by their id, in the runtime's state_dir), its durable_objects.bindings as
+ * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; bindings with a
+ * script_name, i.e. classes of another worker, are skipped with a warning). Bindings the library does not
  * support yet (D1, R2) and configuration keys it ignores are skipped with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for

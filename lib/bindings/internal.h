@@ -94,4 +94,136 @@ extern const char *const ew__kv_schema;
 /* Pushes a new KV namespace object for rs (its prototype made once per heap). May throw. */
 void ew__kv_push(duk_context *ctx, ew__res_store_t *rs);
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Durable Objects (durable.c, do_storage.c, do_registry.c; lib/js/durable.js). Design: docs/architecture.md
+ * "Durable Objects".
+ */
+
+/* What lib/core calls (durable.c). */
+/* Validates and copies the worker config's namespaces into w->durables (class names must be identifiers,
+ * bindings non-empty). On error w->durables may hold partial copies: ew__durable_dispose frees them. */
+ew_status_t ew__durable_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_error_t *err);
+void ew__durable_dispose(ew_worker_t *w);
+/* At load: joins the runtime to the process-wide registry (once per runtime) and, the first time a
+ * namespace is seen in the process, arms the alarms its objects stored. */
+ew_status_t ew__durable_open(ew_runtime_t *rt, ew_worker_t *w, ew_error_t *err);
+/* After the first isolate ran the script: each namespace's class must be an exported class (a function).
+ * EW_ERR_INVALID_ARG naming the binding and class otherwise. */
+ew_status_t ew__durable_check_classes(ew__isolate_t *iso, ew_error_t *err);
+/* Puts each namespace object on env (and as a global). May throw. */
+void ew__durable_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx);
+/* The isolate is going away: forgets the objects it held (their storage stays) and its calls in flight. */
+void ew__durable_isolate_gone(ew__isolate_t *iso);
+/* The worker is going away: evicts its objects. */
+void ew__durable_worker_gone(ew_worker_t *w);
+/* ew_runtime_destroy: evicts everything, answers queued calls with an error, leaves the registry. */
+void ew__durable_shutdown(ew_runtime_t *rt);
+/* Pushes the namespace object of `import ... from 'cloudflare:workers'` (helpers_module.js). May throw. */
+void ew__durable_push_workers_module(duk_context *ctx);
+
+/* A namespace of a worker (ew_worker_t.durables). */
+typedef struct ew__do_ns {
+    char *binding;                /* owned */
+    char *class_name;             /* owned */
+    bool sql;                     /* SQLite-backed class: storage.sql exists */
+    char *key;                    /* owned: registry key, "<state dir or runtime>|<worker>-<class>" */
+    char *dir;                    /* owned: folder name under <state_dir>/do, "<worker>-<class>" */
+} ew__do_ns_t;
+
+/* Messages between runtimes (do_registry.c). */
+typedef struct ew__do_inbox ew__do_inbox_t;
+typedef struct ew__do_msg ew__do_msg_t;
+
+enum { EW__DO_CALL = 1, EW__DO_REPLY = 2 };
+enum { EW__DO_FETCH = 0, EW__DO_RPC = 1, EW__DO_ALARM = 2 };
+
+struct ew__do_msg {
+    ew__do_msg_t *next;           /* in an inbox */
+    int type;                     /* EW__DO_CALL or EW__DO_REPLY */
+    int kind;                     /* CALL: EW__DO_FETCH / RPC / ALARM */
+    char *ns_key;                 /* CALL: owned copy of the namespace's registry key */
+    char id[65];                  /* CALL: the object's id, 64 hex digits */
+    char *name;                   /* CALL: owned, the name idFromName was given, or NULL */
+    bool failed;                  /* REPLY: meta is a serialized error */
+    char *meta;                   /* owned, NUL-terminated UTF-8: the request/arguments or the result */
+    size_t meta_len;
+    void *body;                   /* owned bytes (fetch bodies), NULL when has_body is false */
+    size_t body_len;
+    bool has_body;
+    ew__do_inbox_t *reply_to;     /* CALL: holds a reference; NULL when nobody waits (alarms) */
+    uint64_t token;               /* CALL: the caller's key for the answer; copied into the REPLY */
+};
+
+typedef void (*ew__do_inbox_fn)(void *udata, ew__do_msg_t *m);
+
+/* Creates an inbox whose messages are handed to `handle` on base's loop. One reference (the owner's). */
+ew__do_inbox_t *ew__do_inbox_create(struct event_base *base, ew__do_inbox_fn handle, void *udata);
+/* Owner's thread: releases its claims, stops the loop watch, answers queued calls with an error, drops the
+ * owner's reference. Later posts are answered with an error at once. */
+void ew__do_inbox_close(ew__do_inbox_t *in);
+void ew__do_inbox_ref(ew__do_inbox_t *in);
+void ew__do_inbox_unref(ew__do_inbox_t *in);
+/* Any thread: hands m (ownership included) to the inbox's runtime. */
+void ew__do_post(ew__do_inbox_t *in, ew__do_msg_t *m);
+/* The inbox of the runtime holding (ns_key, id), claiming it for `me` when nobody does. The result holds a
+ * reference for the caller. */
+ew__do_inbox_t *ew__do_claim(const char *ns_key, const char *id, ew__do_inbox_t *me);
+/* Drops me's claim on (ns_key, id), if it has it. */
+void ew__do_release(const char *ns_key, const char *id, ew__do_inbox_t *me);
+void ew__do_release_all(ew__do_inbox_t *me);
+/* True exactly once per namespace key in the process (the first runtime arms its stored alarms). */
+bool ew__do_first_sight(const char *ns_key);
+void ew__do_msg_free(ew__do_msg_t *m);
+/* A REPLY to `call` with copies of meta and body; NULL on OOM. */
+ew__do_msg_t *ew__do_reply_new(ew__do_msg_t *call, bool failed, const char *meta, size_t meta_len,
+                               const void *body, size_t body_len, bool has_body);
+/* Answers `call` with an Error(message) (no quotes in message) and frees it. */
+void ew__do_fail_call(ew__do_msg_t *call, const char *message);
+
+/* An object held by this runtime (durable.c), with its storage (do_storage.c). */
+typedef struct ew__do_obj ew__do_obj_t;
+typedef struct ew__do_rt ew__do_rt_t;
+
+struct ew__do_obj {
+    ew__do_rt_t *drt;
+    ew_worker_t *w;               /* the worker whose class it is an instance of */
+    size_t ns_index;              /* in w->durables */
+    char id[65];
+    ew__isolate_t *iso;           /* the isolate holding its instance (it alone holds this pointer) or NULL */
+    int active;                   /* events being run */
+    uint64_t last_ms;             /* monotonic time of the last event */
+    /* storage (do_storage.c) */
+    sqlite3 *db;
+    bool internal;                /* our own statements run: the authorizer lets them touch _cf_ tables */
+    bool in_tx;                   /* BEGIN issued, COMMIT pending */
+    bool confirm;                 /* the open transaction holds writes outputs must wait for */
+    int savepoints;               /* transaction() depth: no COMMIT while > 0 */
+    bool commit_queued;
+    ew__isolate_t *commit_iso;    /* the isolate whose io_pending counts the queued commit, or NULL */
+    struct event *commit_ev;      /* owned */
+    struct { char *sql; sqlite3_stmt *st; } stmts[16];  /* statement cache (owned) */
+    int nstmts;
+    ew__do_msg_t *held;           /* replies waiting for the output gate (list) */
+    struct event *pump_ev;        /* reopens durable.js's input gate from a later macrotask (owned) */
+    ew__isolate_t *pump_iso;      /* the isolate whose io_pending counts the queued pump, or NULL */
+    ew__do_obj_t *next;
+};
+
+/* do_storage.c */
+/* Opens the object's database (<state_dir>/do/<ns dir>/<id>.sqlite, or in memory) with its tables. */
+ew_status_t ew__do_storage_open(ew__do_obj_t *o, ew_error_t *err);
+/* Commits what is open, finalizes the statements, closes the database. */
+void ew__do_storage_close(ew__do_obj_t *o);
+/* Natives of durable.js working on an object's database: exec, txn, size, commit scheduling. */
+duk_ret_t ew__do_native_exec(duk_context *ctx);
+duk_ret_t ew__do_native_txn(duk_context *ctx);
+duk_ret_t ew__do_native_size(duk_context *ctx);
+/* Pushes the pointer of the object handle at idx (a durable.js record's handle); throws when absent. */
+ew__do_obj_t *ew__do_require_obj(duk_context *ctx, duk_idx_t idx);
+/* Called by do_storage.c once the object's transaction committed (ok) or failed: tells durable.js and
+ * releases the replies held by the output gate. */
+void ew__do_committed(ew__do_obj_t *o, bool ok, const char *message);
+/* The alarm time stored in a database file (ms since the epoch), or -1 (do_storage.c, at start-up). */
+double ew__do_storage_read_alarm(const char *path);
+
 #endif /* EW_BINDINGS_INTERNAL_H */

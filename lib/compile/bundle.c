@@ -180,9 +180,28 @@ static char *disk_read(void *ud, const char *path, size_t *len)
     return buf;
 }
 
+/* Modules the runtime provides: resolved by name, loaded as a CommonJS stand-in whose exports the runtime
+ * supplies when the bundle runs (helpers_module.js asks $ew.builtinModule for them by URL). */
+static const char *const builtins[] = {"cloudflare:workers"};
+
+static bool is_builtin(const char *path)
+{
+    for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
+        if (!strcmp(path, builtins[i]))
+            return true;
+    return false;
+}
+
 static char *read_file(bundle_t *b, const char *path, size_t *len)
 {
     *len = 0;
+    if (is_builtin(path)) {
+        static const char stand_in[] = "module.exports = {};\n";
+        char *s = strdup(stand_in);
+        if (s)
+            *len = sizeof stand_in - 1;
+        return s;
+    }
     return b->in->read ? b->in->read(b->in->read_ud, path, len) : disk_read(NULL, path, len);
 }
 
@@ -361,6 +380,8 @@ static char *resolve(bundle_t *b, const mod_t *from, ew__str_t spec)
     char *s = strndup(spec.s, spec.len);
     if (!s)
         oom(b);
+    if (is_builtin(s))
+        return s;
     char *dir = dir_of(b, from->path), *res;
     if (s[0] == '/' || !strncmp(s, "./", 2) || !strncmp(s, "../", 3) || !strcmp(s, ".") || !strcmp(s, "..")) {
         char *full = path_join(b, dir, s);
@@ -918,7 +939,10 @@ static void put_registry(sb_t *o, const char *P)
         char *url = malloc(n);
         if (!url)
             oom(b);
-        snprintf(url, n, "file://%s%s", p[0] == '/' ? "" : "/", p);
+        if (is_builtin(p))
+            snprintf(url, n, "%s", p);
+        else
+            snprintf(url, n, "file://%s%s", p[0] == '/' ? "" : "/", p);
         if (i)
             puts_(o, ", ");
         put_string(o, url, strlen(url));

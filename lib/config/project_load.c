@@ -60,14 +60,20 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
     const ew__wrangler_t *c = p->config;
     free(p->vars);
     free(p->resources);
+    free(p->durables);
     p->vars = calloc(c->nvars + 1, sizeof(*p->vars));
     p->resources = calloc(c->nkv + 1, sizeof(*p->resources));
-    if (p->vars == NULL || p->resources == NULL)
+    p->durables = calloc(c->ndurables + 1, sizeof(*p->durables));
+    if (p->vars == NULL || p->resources == NULL || p->durables == NULL)
         return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : c->main, 0, 0, "out of memory");
     for (size_t i = 0; i < c->nvars; i++)
         p->vars[i] = (ew_var_t) {.name = c->vars[i].name, .value = c->vars[i].value, .is_json = c->vars[i].is_json};
     for (size_t i = 0; i < c->nkv; i++)
         p->resources[i] = (ew_resource_t) {.kind = EW_RESOURCE_KV, .binding = c->kv[i].binding, .id = c->kv[i].id};
+    for (size_t i = 0; i < c->ndurables; i++)
+        p->durables[i] = (ew_durable_object_t) {.binding = c->durables[i].binding,
+                                                .class_name = c->durables[i].class_name,
+                                                .sql = c->durables[i].sql};
     for (size_t i = 0; i < c->nd1; i++)
         warnf(warn, udata, "d1_databases: binding \"%s\" skipped: D1 is not supported yet", c->d1[i].binding);
     for (size_t i = 0; i < c->nr2; i++)
@@ -79,6 +85,8 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
         .nvars = c->nvars,
         .resources = p->resources,
         .nresources = c->nkv,
+        .durable_objects = p->durables,
+        .ndurable_objects = c->ndurables,
     };
     return EW_OK;
 }
@@ -88,6 +96,7 @@ void ew__project_dispose(ew__project_t *p)
     ew__wrangler_destroy(p->config);
     free(p->vars);
     free(p->resources);
+    free(p->durables);
     memset(p, 0, sizeof(*p));
 }
 

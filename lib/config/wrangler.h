@@ -59,6 +59,13 @@ typedef struct ew__wrangler_r2 {
     const char *bucket_name;     /* the storage name; the binding when the config gives none */
 } ew__wrangler_r2_t;
 
+/* durable_objects.bindings[]: classes of this worker (script_name bindings are skipped with a warning). */
+typedef struct ew__wrangler_do {
+    const char *binding;         /* env property ("name" in the configuration) */
+    const char *class_name;
+    bool sql;                    /* a [[migrations]] entry lists the class in new_sqlite_classes */
+} ew__wrangler_do_t;
+
 typedef struct ew__wrangler {
     const char *config_path;     /* the configuration file read; NULL when PATH was a script */
     const char *project_dir;     /* the config file's folder (or the script's): .dev.vars and state live here */
@@ -76,6 +83,8 @@ typedef struct ew__wrangler {
     size_t nd1;
     ew__wrangler_r2_t *r2;
     size_t nr2;
+    ew__wrangler_do_t *durables;  /* durable_objects.bindings of this worker's classes */
+    size_t ndurables;
     ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
     size_t ncrons;
     uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */
@@ -163,6 +172,7 @@ typedef struct ew__project {
     ew__wrangler_t *config;        /* owned */
     ew_var_t *vars;                /* owned array (by ew__project_build); strings point into config */
     ew_resource_t *resources;      /* owned array, KV only; strings point into config */
+    ew_durable_object_t *durables; /* owned array; strings point into config */
     ew_worker_config_t worker;     /* set by ew__project_build: name, main, vars, resources (into the above) */
 } ew__project_t;
 

@@ -321,6 +321,7 @@ void ew__isolate_destroy(ew__isolate_t *iso)
     ew__timers_cancel_all(iso);
     ew__bindings_cancel_all(iso);
     ew__resources_cancel(iso);
+    ew__durable_isolate_gone(iso);
     if (iso->ctx != NULL && !iso->dead) {
         /* duk_destroy_heap runs finalizers; keep the fatal jump armed around it. */
         jmp_buf jb;

@@ -29,6 +29,8 @@ struct ew_runtime {
     char *state_dir;              /* owned copy or NULL */
     ew_worker_t *workers;         /* list of loaded workers (owned) */
     int sync_depth;               /* > 0 while a blocking helper runs the loop */
+    struct ew__do_rt *durable;    /* Durable Objects held and called (lib/bindings/durable.c); NULL until a
+                                     worker with namespaces loads; freed by ew__durable_shutdown() */
     struct ew__res_cache *res;    /* storage bindings: open stores, ops in flight (lib/bindings); NULL until
                                      a worker with resources loads; freed by ew__resources_shutdown() */
 };
@@ -69,6 +71,8 @@ struct ew_worker {
     size_t nbindings;
     ew__resource_t *resources;    /* owned array of nresources */
     size_t nresources;
+    struct ew__do_ns *durables;   /* owned array of ndurables Durable Object namespaces */
+    size_t ndurables;
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;
@@ -121,7 +125,13 @@ struct ew__isolate {
     ew__isolate_t *next;          /* in worker->draining */
 };
 
-typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED } ew__req_kind_t;
+typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED, EW__REQ_CALL } ew__req_kind_t;
+
+/* How an EW__REQ_CALL (ew__dispatch_call, dispatch.h) ends: with ctx and the settled value's index (outcome
+ * EW_OK: fulfilled; EW_ERR_EXCEPTION: rejected, the value is the reason), or with ctx NULL and a message when
+ * the request failed otherwise (a limit, the isolate went away). Runs exactly once. */
+typedef void (*ew__call_done_fn)(void *udata, duk_context *ctx, duk_idx_t value, ew_status_t outcome,
+                                 const char *message);
 
 struct ew__req {
     uint32_t id;                  /* key of this request in JS (hidden glue state) */
@@ -139,6 +149,7 @@ struct ew__req {
     ew_error_t error;             /* details when outcome != EW_OK */
     ew_response_fn fetch_cb;
     ew_scheduled_fn scheduled_cb;
+    ew__call_done_fn call_done;   /* EW__REQ_CALL: until it has run */
     void *udata;
     ew__req_t *next;              /* in iso->reqs */
 };

@@ -56,6 +56,7 @@ EW_API void ew_runtime_destroy(ew_runtime_t *rt)
         return;
     while (rt->workers != NULL)
         ew_worker_destroy(rt->workers);
+    ew__durable_shutdown(rt);   /* answers calls still queued for this runtime's objects */
     ew__resources_shutdown(rt); /* commits queued writes, closes the stores */
     if (rt->owns_base)
         event_base_free(rt->base);

@@ -166,6 +166,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     }
     ew__bindings_install(ctx, w, -1);
     ew__resources_install(ctx, w, -1);
+    ew__durable_install(ctx, w, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -276,6 +277,7 @@ static void worker_free(ew_worker_t *w)
     for (size_t i = 0; i < w->nresources; i++)
         ew__resource_dispose(&w->resources[i]);
     free(w->resources);
+    ew__durable_dispose(w);
     free(w->bytecode);
     free(w->filename);
     free(w->name);
@@ -331,6 +333,9 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
         if (st != EW_OK)
             return st;
     }
+    ew_status_t dst = ew__durable_copy(w, cfg, err);
+    if (dst != EW_OK)
+        return dst;
     for (size_t i = 0; i < cfg->nvars; i++) {
         const ew_var_t *v = &cfg->vars[i];
         if (v->name == NULL || v->name[0] == '\0' || v->value == NULL)
@@ -364,6 +369,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
     ew_status_t st = copy_config(w, cfg, err);
     if (st == EW_OK)
         st = ew__resources_open(rt, w, err);
+    if (st == EW_OK)
+        st = ew__durable_open(rt, w, err);
     if (st == EW_OK && cfg->path != NULL)
         st = read_file(cfg->path, &file_src, &len, err);
     if (st != EW_OK) {
@@ -381,6 +388,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
     free(file_src);
     if (st == EW_OK)
         st = ew__worker_start(iso, err);
+    if (st == EW_OK)
+        st = ew__durable_check_classes(iso, err);
     if (st != EW_OK) {
         iso->worker = NULL;
         ew__isolate_destroy(iso);
@@ -406,6 +415,7 @@ EW_API void ew_worker_destroy(ew_worker_t *w)
             break;
         }
     }
+    ew__durable_worker_gone(w);
     if (w->current != NULL)
         ew__isolate_condemn(w->current);
     while (w->draining != NULL) {
@@ -438,6 +448,11 @@ static ew__isolate_t *isolate_for_event(ew_worker_t *w, ew_error_t *err)
     w->current = iso;
     w->stats.isolates_created++;
     return iso;
+}
+
+ew__isolate_t *ew__worker_isolate(ew_worker_t *w, ew_error_t *err)
+{
+    return isolate_for_event(w, err);
 }
 
 void ew__isolate_maybe_reap(ew__isolate_t *iso)

@@ -42,7 +42,11 @@ function (native, global) {
         function cjsRun(k) {
             var m = { exports: {} }, props, ks, j;
             cjs[k] = m;
-            fns[k].call(m.exports, H, m, m.exports, function (spec) { return R.req(k, spec); });
+            if (urls[k].indexOf('cloudflare:') === 0) {
+                m.exports = H.builtinModule(urls[k]); /* a module the runtime provides (bundle.c) */
+            } else {
+                fns[k].call(m.exports, H, m, m.exports, function (spec) { return R.req(k, spec); });
+            }
             props = {};
             if (m.exports !== null && (typeof m.exports === 'object' || typeof m.exports === 'function')) {
                 ks = keys(m.exports);

@@ -17,4 +17,7 @@ extern const size_t ew__js_coro_len;
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
 
+/* durable.js: Durable Objects' JavaScript surface, loaded on first use (lib/bindings/durable.c). */
+extern const unsigned char ew__js_durable[]; extern const size_t ew__js_durable_len;
+
 #endif

@@ -5,7 +5,10 @@
  *
  *   jstest FILE [CASE]     (CASE: run only the case of that name)
  *
- * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty.
+ * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty. When NAME.wrangler.json
+ * sits beside the file, the Worker is loaded from that configuration (its main is the test file) the way
+ * ew-server loads a project, so tests get its bindings (Durable Objects, KV). EW_DURABLE_IDLE_MS sets the
+ * runtime's Durable Object idle timeout.
  */
 #include <edgeworker.h>
 #include <stdio.h>
@@ -45,6 +48,9 @@ int main(int argc, char **argv)
     ew_runtime_config_init(&cfg);
     cfg.log = on_log;
     cfg.state_dir = state_buf;
+    const char *idle = getenv("EW_DURABLE_IDLE_MS");
+    if (idle != NULL)
+        cfg.durable_idle_ms = (uint32_t) strtoul(idle, NULL, 10);
     ew_runtime_t *rt;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &rt, &err) != EW_OK) {
@@ -53,7 +59,15 @@ int main(int argc, char **argv)
     }
     ew_worker_t *worker;
     ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1]};
-    if (ew_worker_load(rt, &wcfg, &worker, &err) != EW_OK) {
+    char project[4096];
+    size_t n = strlen(argv[1]);
+    snprintf(project, sizeof(project), "%.*s.wrangler.json", (int) (n > 8 ? n - 8 : n), argv[1]);
+    FILE *pf = n > 8 && strcmp(argv[1] + n - 8, ".test.js") == 0 ? fopen(project, "r") : NULL;
+    if (pf != NULL)
+        fclose(pf);
+    ew_status_t lst = pf != NULL ? ew_worker_load_project(rt, project, NULL, &worker, &err)
+                                 : ew_worker_load(rt, &wcfg, &worker, &err);
+    if (lst != EW_OK) {
         fprintf(stderr, "%s: load: %s (%s)\n", argv[1], err.message, ew_status_name(err.code));
         ew_runtime_destroy(rt);
         return 1;
