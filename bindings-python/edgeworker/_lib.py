@@ -66,6 +66,7 @@ class ew_runtime_config_t(ctypes.Structure):
         ("wait_until_ms", ctypes.c_uint32),
         ("log", LOG_FN),
         ("log_udata", ctypes.c_void_p),
+        ("durable_idle_ms", ctypes.c_uint32),
     ]
 
 
@@ -111,6 +112,14 @@ EW_RESOURCE_D1 = 2
 EW_RESOURCE_R2 = 3
 
 
+class ew_durable_object_t(ctypes.Structure):
+    _fields_ = [
+        ("binding", ctypes.c_char_p),
+        ("class_name", ctypes.c_char_p),
+        ("sql", ctypes.c_int),
+    ]
+
+
 class ew_worker_config_t(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -124,6 +133,8 @@ class ew_worker_config_t(ctypes.Structure):
         ("nbindings", ctypes.c_size_t),
         ("resources", ctypes.POINTER(ew_resource_t)),
         ("nresources", ctypes.c_size_t),
+        ("durable_objects", ctypes.POINTER(ew_durable_object_t)),
+        ("ndurable_objects", ctypes.c_size_t),
     ]
 
 

@@ -521,8 +521,12 @@ function (native, global) {
     /* alarm(): retried with exponential backoff (2 s, 4 s, ...) up to 6 times, as Cloudflare does. */
     function runAlarm(rec, meta) {
         var retry = Number(meta), when = storedAlarm(rec), inst = rec.instance, done;
+        if (when !== null && when > DateC.now() && when <= DateC.now() + 1000 && !rec.alarmRunning) {
+            native.armAlarm(rec.handle, when, retry); /* the timer ran a little early */
+            return [false, '', null];
+        }
         if (when === null || when > DateC.now() || rec.alarmRunning || typeof inst.alarm !== 'function') {
-            return [false, '', null]; /* a stale timer (the alarm moved or was deleted) */
+            return [false, '', null]; /* a stale timer: the alarm was moved (its own timer is armed) or deleted */
         }
         rec.alarmRunning = true;
         done = function (ok) {
@@ -542,7 +546,9 @@ function (native, global) {
         return Promise.resolve().then(function () {
             return inst.alarm({ retryCount: retry, isRetry: retry > 0 });
         }).then(function () { return done(true); }, function (e) {
-            global.console.error('Durable Object alarm() failed' + (retry < 6 ? ' (will retry): ' : ': ') +
+            /* A failure that will be retried is a warning; the last one is an error. */
+            global.console[retry < 6 ? 'warn' : 'error']('Durable Object alarm() failed' +
+                (retry < 6 ? ' (retried in ' + 2 * Math.pow(2, retry) + ' s): ' : ' (no retries left): ') +
                 (e && e.stack ? e.stack : String(e)));
             return done(false);
         });
