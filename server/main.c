@@ -3,6 +3,7 @@
  *
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
+ *             [--do-idle-ms MS]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -42,7 +43,8 @@ static void usage(FILE *f)
                "  --threads N           event-loop threads, each with its own isolates (default: the cores)\n"
                "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
-               "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n");
+               "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
+               "  --do-idle-ms MS       evict a Durable Object after this long without events (default 70000)\n");
 }
 
 static bool parse_uint(const char *text, long max, long *out)
@@ -59,13 +61,13 @@ static bool parse_uint(const char *text, long max, long *out)
 typedef struct cli {
     const char *ip;               /* NULL: [dev] ip, else 127.0.0.1 */
     long port;                    /* -1: [dev] port, else 8787 */
-    long idle_ms, request_ms, cpu_ms, threads;
+    long idle_ms, request_ms, cpu_ms, threads, do_idle_ms;
     bool test_scheduled;
     project_opts_t project;
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
-                                          "--cpu-ms", "--env", "--var", "--persist-to"};
+                                          "--cpu-ms", "--env", "--var", "--persist-to", "--do-idle-ms"};
 
 static bool takes_value(const char *a)
 {
@@ -89,6 +91,11 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
     } else if (strcmp(a, "--cpu-ms") == 0) {
         if (!parse_uint(val, 600000, &c->cpu_ms) || c->cpu_ms == 0) {
             fprintf(stderr, "ew-server: --cpu-ms %s is not a number of milliseconds (1-600000)\n", val);
+            return 2;
+        }
+    } else if (strcmp(a, "--do-idle-ms") == 0) {
+        if (!parse_uint(val, 86400000, &c->do_idle_ms) || c->do_idle_ms == 0) {
+            fprintf(stderr, "ew-server: --do-idle-ms %s is not a number of milliseconds (1-86400000)\n", val);
             return 2;
         }
     } else if (strcmp(a, "--threads") == 0) {
@@ -171,6 +178,7 @@ static int run(const cli_t *c, project_t *project)
         .idle_timeout_ms = (uint32_t) c->idle_ms,
         .request_timeout_ms = (uint32_t) c->request_ms,
         .cpu_ms = (uint32_t) (c->cpu_ms ? c->cpu_ms : cfg->cpu_ms), /* --cpu-ms wins over [limits] */
+        .durable_idle_ms = (uint32_t) c->do_idle_ms,
     };
     return serve_run(&opts);
 }

@@ -105,7 +105,7 @@ void project_print_bindings(const project_t *p)
     const ew__wrangler_t *c = p->config;
     if (c->dev_vars_path != NULL)
         printf("Using vars defined in %s\n", c->dev_vars_path);
-    if (c->nvars + c->nkv == 0)
+    if (c->nvars + c->nkv + c->ndurables == 0)
         return;
     printf("Your Worker has access to the following bindings:\n");
     if (c->nvars > 0)
@@ -121,6 +121,10 @@ void project_print_bindings(const project_t *p)
         printf("- KV Namespaces:\n");
     for (size_t i = 0; i < c->nkv; i++)
         printf("  - %s: %s\n", c->kv[i].binding, c->kv[i].id);
+    if (c->ndurables > 0)
+        printf("- Durable Objects:\n");
+    for (size_t i = 0; i < c->ndurables; i++)
+        printf("  - %s: %s\n", c->durables[i].binding, c->durables[i].class_name);
 }
 
 void project_dispose(project_t *p)

@@ -1,0 +1,174 @@
+"""Durable Objects through ew-server: one instance per id across event-loop threads, storage that survives a
+restart, alarms, idle eviction, and bad configuration reported at start-up."""
+import concurrent.futures
+import http.client
+import json
+import time
+
+from conftest import Server
+
+WRANGLER = """
+name = "dotest"
+main = "index.js"
+compatibility_date = "2025-01-01"
+
+[[durable_objects.bindings]]
+name = "COUNTER"
+class_name = "Counter"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Counter"]
+"""
+
+WORKER = """
+import { DurableObject } from 'cloudflare:workers';
+
+let instances = 0;
+
+export class Counter extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.instance = ++instances;
+    this.calls = 0;
+  }
+  async increment() {
+    const n = ((await this.ctx.storage.get('n')) ?? 0) + 1;
+    await this.ctx.storage.put('n', n);
+    return n;
+  }
+  async fetch(request) {
+    const url = new URL(request.url);
+    this.calls++;
+    if (url.pathname === '/inc') return new Response(String(await this.increment()));
+    if (url.pathname === '/alarm') {
+      await this.ctx.storage.setAlarm(Date.now() + Number(url.searchParams.get('ms')));
+      return new Response('armed');
+    }
+    const n = (await this.ctx.storage.get('n')) ?? 0;
+    const fired = (await this.ctx.storage.get('fired')) ?? 0;
+    return Response.json({ n, fired, calls: this.calls, alarm: await this.ctx.storage.getAlarm() });
+  }
+  async alarm() {
+    await this.ctx.storage.put('fired', ((await this.ctx.storage.get('fired')) ?? 0) + 1);
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const stub = env.COUNTER.getByName(url.searchParams.get('name') ?? 'main');
+    if (url.pathname === '/rpc') return new Response(String(await stub.increment()));
+    return stub.fetch(request);
+  }
+};
+"""
+
+
+def make_project(tmp_path, worker=WORKER, wrangler=WRANGLER):
+    (tmp_path / "wrangler.toml").write_text(wrangler)
+    (tmp_path / "index.js").write_text(worker)
+    return tmp_path
+
+
+def get(server, path, conn=None):
+    c = conn or http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read().decode()
+    if conn is None:
+        c.close()
+    return r.status, body
+
+
+def stopped_ok(server):
+    rc = server.stop()
+    assert rc == 0, "".join(server.output)
+
+
+def test_counter_is_exact_across_threads_and_connections(tmp_path):
+    s = Server(make_project(tmp_path), ["--threads", "2"])
+    try:
+        def worker(k):
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            got = [get(s, "/inc" if i % 2 else "/rpc", conn) for i in range(25)]
+            conn.close()
+            return got
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = [r for rs in pool.map(worker, range(8)) for r in rs]
+        assert all(status == 200 for status, _ in results), results
+        values = sorted(int(body) for _, body in results)
+        assert values == list(range(1, 201)), "every increment saw a distinct value"
+        status, body = get(s, "/state")
+        assert json.loads(body)["n"] == 200
+    finally:
+        stopped_ok(s)
+
+
+def test_storage_survives_a_restart(tmp_path):
+    project = make_project(tmp_path)
+    s = Server(project, ["--threads", "2"])
+    try:
+        for _ in range(3):
+            assert get(s, "/inc?name=keep")[0] == 200
+    finally:
+        stopped_ok(s)
+    s = Server(project, ["--threads", "2"])
+    try:
+        status, body = get(s, "/state?name=keep")
+        assert status == 200 and json.loads(body)["n"] == 3
+        assert get(s, "/inc?name=keep") == (200, "4")
+    finally:
+        stopped_ok(s)
+
+
+def wait_for(fn, limit=10.0):
+    deadline = time.time() + limit
+    while True:
+        v = fn()
+        if v or time.time() > deadline:
+            return v
+        time.sleep(0.05)
+
+
+def test_alarm_fires_and_a_pending_alarm_survives_a_restart(tmp_path):
+    project = make_project(tmp_path)
+    s = Server(project, ["--threads", "2"])
+    try:
+        assert get(s, "/alarm?name=a1&ms=50") == (200, "armed")
+        state = wait_for(lambda: json.loads(get(s, "/state?name=a1")[1])["fired"] == 1 and
+                         json.loads(get(s, "/state?name=a1")[1]))
+        assert state and state["fired"] == 1 and state["alarm"] is None
+        assert get(s, "/alarm?name=a2&ms=1500") == (200, "armed")
+    finally:
+        stopped_ok(s)
+    s = Server(project, ["--threads", "2"])  # a2's alarm was stored, not yet fired
+    try:
+        fired = wait_for(lambda: json.loads(get(s, "/state?name=a2")[1])["fired"] == 1, 15)
+        assert fired, "the stored alarm fired after the restart"
+    finally:
+        stopped_ok(s)
+
+
+def test_idle_objects_are_evicted_and_come_back_from_storage(tmp_path):
+    s = Server(make_project(tmp_path), ["--threads", "1", "--do-idle-ms", "100"])
+    try:
+        get(s, "/inc?name=idle")
+        get(s, "/inc?name=idle")
+        assert json.loads(get(s, "/state?name=idle")[1])["calls"] == 3
+        time.sleep(0.6)
+        state = json.loads(get(s, "/state?name=idle")[1])
+        assert state["calls"] == 1, "a new instance after eviction"
+        assert state["n"] == 2, "with the stored data"
+    finally:
+        stopped_ok(s)
+
+
+def test_a_class_the_worker_does_not_export_is_a_startup_error(tmp_path):
+    project = make_project(tmp_path, worker="export default { fetch() { return new Response('x'); } };")
+    import subprocess
+    from conftest import SERVER
+    r = subprocess.run([str(SERVER), "--port", "0", str(project)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert 'does not export a class named "Counter"' in r.stderr + r.stdout
