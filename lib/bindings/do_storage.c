@@ -107,9 +107,10 @@ ew_status_t ew__do_storage_open(ew__do_obj_t *o, ew_error_t *err)
 /* Runs SQL of ours that needs no result. */
 static int exec_internal(ew__do_obj_t *o, const char *sql)
 {
+    bool was = o->internal; /* a statement being run may be re-prepared after this: keep its setting */
     o->internal = true;
     int rc = sqlite3_exec(o->db, sql, NULL, NULL, NULL);
-    o->internal = false;
+    o->internal = was;
     return rc;
 }
 
@@ -498,12 +499,13 @@ duk_ret_t ew__do_native_size(duk_context *ctx)
     ew__do_obj_t *o = ew__do_require_obj(ctx, 0);
     sqlite3_stmt *st = NULL;
     double size = 0;
+    bool was = o->internal;
     o->internal = true;
     if (sqlite3_prepare_v2(o->db, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", -1,
                            &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         size = sqlite3_column_double(st, 0);
-    o->internal = false;
+    o->internal = was;
     sqlite3_finalize(st);
     duk_push_number(ctx, size);
     return 1;

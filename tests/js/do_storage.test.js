@@ -100,6 +100,15 @@ export class Store extends DurableObject {
     assertEquals(s.sql.exec('SELECT count(*) AS n FROM tx').one().n, 1);
     return 'ok';
   }
+  async schemaChange() {
+    const s = this.ctx.storage;
+    await s.put('before', 1);           // the write statement is prepared and cached now
+    s.sql.exec('CREATE TABLE later (x)'); // a schema change makes SQLite prepare it again on its next use
+    await s.sync();
+    await s.put('after', 2);
+    assertEquals([...(await s.get(['before', 'after'])).entries()], [['after', 2], ['before', 1]]);
+    return 'ok';
+  }
   async deleteAll() {
     const s = this.ctx.storage;
     await s.put({ x: 1, y: 2 });
@@ -165,7 +174,7 @@ export class KvOnly extends DurableObject {
   }
 }
 
-const CASES = ["basics", "structuredValues", "multiKey", "list", "transactions", "deleteAll", "alarms", "sql"];
+const CASES = ["basics", "structuredValues", "multiKey", "list", "transactions", "schemaChange", "deleteAll", "alarms", "sql"];
 
 function store(env, name) {
   return env.STORE.get(env.STORE.idFromName(name));
