@@ -172,3 +172,34 @@ def test_a_class_the_worker_does_not_export_is_a_startup_error(tmp_path):
     r = subprocess.run([str(SERVER), "--port", "0", str(project)], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert 'does not export a class named "Counter"' in r.stderr + r.stdout
+
+
+FAILING = """
+import { DurableObject } from 'cloudflare:workers';
+export class Counter extends DurableObject {
+  spin() { for (;;) {} }
+  boom() { throw new RangeError('deep'); }
+  ok() { return 'fine'; }
+}
+export default {
+  async fetch(request, env) {
+    const stub = env.COUNTER.getByName('f');
+    const what = new URL(request.url).pathname.slice(1);
+    try {
+      return new Response(String(await stub[what]()));
+    } catch (e) {
+      return new Response(`${e.name}: ${e.message}`, { status: 500 });
+    }
+  }
+};
+"""
+
+
+def test_an_object_breaking_a_limit_or_throwing_rejects_the_caller_and_recovers(tmp_path):
+    s = Server(make_project(tmp_path, worker=FAILING), ["--threads", "2", "--cpu-ms", "50"])
+    try:
+        assert get(s, "/boom") == (500, "RangeError: deep")
+        assert get(s, "/spin") == (500, "Error: Worker exceeded CPU time limit.")
+        assert get(s, "/ok") == (200, "fine")
+    finally:
+        stopped_ok(s)
