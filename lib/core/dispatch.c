@@ -656,6 +656,7 @@ void ew__helpers_push_new(duk_context *ctx)
     duk_push_c_function(ctx, builtin_module, 1);
     duk_put_prop_literal(ctx, -2, "builtinModule");
     ew__coro_push_helpers(ctx); /* async/generator helpers: loaded on first use */
+    ew__coro_push_settlers(ctx);
 }
 
 /* Loads lib/js/helpers.js (the runtime helpers lowered code calls) and keeps its object in the stash; the

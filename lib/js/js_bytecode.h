@@ -17,6 +17,8 @@ extern const size_t ew__js_coro_len;
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
 
+/* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
+extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
 /* durable.js: Durable Objects' JavaScript surface, loaded on first use (lib/bindings/durable.c). */
 extern const unsigned char ew__js_durable[]; extern const size_t ew__js_durable_len;
 

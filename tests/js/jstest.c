@@ -5,10 +5,11 @@
  *
  *   jstest FILE [CASE]     (CASE: run only the case of that name)
  *
- * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty. When NAME.wrangler.json
- * sits beside the file, the Worker is loaded from that configuration (its main is the test file) the way
- * ew-server loads a project, so tests get its bindings (Durable Objects, KV). EW_DURABLE_IDLE_MS sets the
- * runtime's Durable Object idle timeout.
+ * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty, and a CPU limit of
+ * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too.
+ * When NAME.wrangler.json sits beside the file, the Worker is loaded from that configuration (its main is the
+ * test file) the way ew-server loads a project, so tests get its bindings (Durable Objects, KV).
+ * EW_DURABLE_IDLE_MS sets the runtime's Durable Object idle timeout.
  */
 #include <edgeworker.h>
 #include <stdio.h>
@@ -48,6 +49,10 @@ int main(int argc, char **argv)
     ew_runtime_config_init(&cfg);
     cfg.log = on_log;
     cfg.state_dir = state_buf;
+    cfg.cpu_ms = 10000;
+    const char *cpu = getenv("JSTEST_CPU_MS");
+    if (cpu != NULL && atoi(cpu) > 0)
+        cfg.cpu_ms = (uint32_t) atoi(cpu);
     const char *idle = getenv("EW_DURABLE_IDLE_MS");
     if (idle != NULL)
         cfg.durable_idle_ms = (uint32_t) strtoul(idle, NULL, 10);
