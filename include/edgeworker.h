@@ -105,6 +105,9 @@ typedef struct ew_runtime_config {
     uint32_t wait_until_ms;   /* wall time allowed for ctx.waitUntil work after the response (ms), 0 = 30000 */
     ew_log_fn log;            /* where log lines go; NULL = discarded */
     void *log_udata;          /* passed to `log` as is */
+    const char *ca_file;      /* PEM file of the CAs fetch() trusts for https (e.g. a private or test CA);
+                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied */
+    uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
     uint32_t durable_idle_ms; /* a Durable Object with no event for this long is evicted from memory (its
                                  storage stays), 0 = 70000 (Cloudflare evicts after 70-140 s) */
 } ew_runtime_config_t;
@@ -321,12 +324,21 @@ typedef struct ew_request {
     size_t nheaders;
     const void *body;           /* request body bytes, NULL when none */
     size_t body_len;
+    /* Added in 0.3 (zero-initialise the struct so that older callers keep working): */
+    const char *cf_json;        /* request.cf as a JSON object text (UTF-8, `cf_json_len` bytes, copied), e.g.
+                                   {"colo":"DFW","country":"US"}; NULL = an empty object. Not an object or
+                                   not JSON: EW_ERR_INVALID_ARG. Parsed when the script first reads it */
+    size_t cf_json_len;
 } ew_request_t;
+
+typedef struct ew_websocket ew_websocket_t;
+/* A response body that arrives in pieces (see ew_worker_fetch_stream). */
+typedef struct ew_body ew_body_t;
 
 /* A complete response, allocated by the library and owned by whoever receives it: release it with
  * ew_response_destroy(). Header names are lower-case, as the Headers class stores them. */
 typedef struct ew_response {
-    int status;              /* HTTP status, 200–599 (101 for WebSocket upgrades later) */
+    int status;              /* HTTP status, 200–599, or 101 when the Worker accepted a WebSocket upgrade */
     char *status_text;       /* NUL-terminated; "" when the Worker gave none */
     ew_header_t *headers;    /* `nheaders` entries; each name/value is also NUL-terminated */
     size_t nheaders;
@@ -336,8 +348,14 @@ typedef struct ew_response {
                                 for this reason (1101 for EW_ERR_EXCEPTION, 1102 for the limits) */
     int pass_through;        /* non-zero: the Worker failed after calling passThroughOnException(); a proxy
                                 host should send the request to its origin instead of using this page */
+    ew_websocket_t *websocket; /* status 101: the Worker's end of the WebSocket (see "WebSockets" below);
+                                  NULL otherwise. Owned by the response until ew_websocket_attach() */
+    ew_body_t *body_stream;  /* NULL: the body is body/body_len. Non-NULL (only from ew_worker_fetch_stream,
+                                when the Worker's body is a ReadableStream): body_len is 0 and the bytes come
+                                through ew_body_read(); the response owns it */
 } ew_response_t;
 
+/* Frees the response; a streamed body that has not ended is cancelled (the Worker's stream sees cancel). */
 EW_API void ew_response_destroy(ew_response_t *resp);
 
 /* Called once per dispatched request, from the event loop, on the runtime's thread. `resp` is never NULL:
@@ -349,11 +367,76 @@ typedef void (*ew_response_fn)(void *udata, ew_response_t *resp, const ew_error_
  * event loop, never from inside this call. Returns EW_ERR_INVALID_ARG for a bad method/url/header. */
 EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata);
 
+/* Like ew_worker_fetch, but a response whose body is a ReadableStream (e.g. the readable side of a
+ * TransformStream the Worker keeps writing to after returning) is delivered as soon as its status and
+ * headers are known, with resp->body_stream set: the host then pulls the body with ew_body_read(), one chunk
+ * at a time, at its own pace (back-pressure: the Worker's writes wait until the host reads). Other bodies
+ * arrive whole, as with ew_worker_fetch (which reads a stream body to its end before calling back). */
+EW_API ew_status_t ew_worker_fetch_stream(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb,
+                                          void *udata);
+
+/* Called once per ew_body_read(), from the event loop on the runtime's thread, never from inside
+ * ew_body_read. A chunk: status EW_OK, len > 0, data valid during the call only. The end: status EW_OK,
+ * data NULL, len 0. A failure ends the body too: data NULL, len 0, status EW_ERR_EXCEPTION (the script
+ * errored or cancelled the stream, or its chunks were not bytes), EW_ERR_CPU_LIMIT / EW_ERR_MEMORY_LIMIT,
+ * or EW_ERR_CANCELLED (the worker was unloaded). The callee may call ew_body_read again, or destroy the
+ * response, from inside the callback. */
+typedef void (*ew_body_fn)(void *udata, const void *data, size_t len, ew_status_t status);
+
+/* Asks for the next chunk of a streamed body; `cb` runs later, exactly once. EW_ERR_STATE while a read is
+ * pending or after the end was reported; EW_ERR_INVALID_ARG for NULL body or cb. The Worker's CPU time
+ * spent producing the chunk is charged to the request. The body (and its response) must be destroyed
+ * before the worker and the runtime. */
+EW_API ew_status_t ew_body_read(ew_body_t *body, ew_body_fn cb, void *udata);
+
 /* Blocking helper: dispatches and runs the event loop until the response is complete. *out receives the
  * response (also on Worker failure, as for the callback) and must be released with ew_response_destroy().
  * Returns the response's outcome. Other events on the loop run meanwhile. Not from inside a callback. */
 EW_API ew_status_t ew_worker_fetch_sync(ew_worker_t *w, const ew_request_t *req, ew_response_t **out,
                                         ew_error_t *err);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * WebSockets. A Worker accepts an upgrade by answering `new Response(null, {status: 101, webSocket:
+ * client})`: the host then gets a response with status 101 and `websocket` set, which stands for `client`.
+ * The host does the HTTP handshake (Sec-WebSocket-Accept; the response's headers, such as
+ * Sec-WebSocket-Protocol, passed on) and the framing (ew-server uses lib/net/ws.c), and connects the two:
+ *
+ *   client message/close  ──ew_websocket_send / ew_websocket_close──>  'message'/'close' on the Worker's end
+ *   Worker send()/close() ──handler.message / handler.close──────────>  host writes a frame to the client
+ *
+ * Messages are whole messages (the host reassembles fragments, answers pings, enforces its size limit).
+ * The request that returned the 101 stays open while the WebSocket is (its timers keep running); each
+ * message from the client gets a fresh CPU-time budget, as on Cloudflare. All calls on the runtime's thread.
+ */
+
+typedef struct ew_websocket_handler {
+    /* The Worker sent a message: text (UTF-8) when is_text is non-zero, else binary. `data` is valid
+     * during the call only. */
+    void (*message)(void *udata, int is_text, const void *data, size_t len);
+    /* The Worker closed its end: `code` 1005 when it gave none (send a close frame without a code), or
+     * 1001 when the Worker was unloaded. `reason` is UTF-8, `reason_len` bytes (at most 123), valid during
+     * the call. No message follows. */
+    void (*close)(void *udata, int code, const char *reason, size_t reason_len);
+    void *udata;  /* passed as is */
+} ew_websocket_handler_t;
+
+/* Takes the WebSocket over from its response: from now on the host owns `ws` and releases it with
+ * ew_websocket_destroy() (ew_response_destroy() no longer does). Messages the Worker sent before are
+ * delivered first, in order. Callbacks run from the event loop, never from inside another ew_ call; do not
+ * call ew_websocket_* functions from inside them. `h` is copied. EW_ERR_STATE if already attached. */
+EW_API ew_status_t ew_websocket_attach(ew_websocket_t *ws, const ew_websocket_handler_t *h);
+/* Delivers a message from the client to the Worker's end ('message' event; data is a string for text,
+ * else an ArrayBuffer). Text must be valid UTF-8 (EW_ERR_INVALID_ARG otherwise). `data` is copied.
+ * EW_ERR_STATE after ew_websocket_close() or when the Worker's isolate is gone. */
+EW_API ew_status_t ew_websocket_send(ew_websocket_t *ws, int is_text, const void *data, size_t len);
+/* The client closed: `code` from its close frame (1005 = the frame had no code), or 1006 when the
+ * connection dropped without one (then wasClean is false). The Worker's end gets its 'close' event; if
+ * the Worker does not close in return, the library answers with the same code (handler.close). `reason`
+ * (UTF-8, at most 123 bytes) is copied. EW_ERR_INVALID_ARG for a code a close frame cannot carry. */
+EW_API ew_status_t ew_websocket_close(ew_websocket_t *ws, int code, const char *reason, size_t reason_len);
+/* Releases the host's handle. If the client has not closed, the Worker sees an abnormal closure (1006,
+ * "WebSocket disconnected without sending Close frame."). NULL is ignored. */
+EW_API void ew_websocket_destroy(ew_websocket_t *ws);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Scheduled events (cron triggers)
@@ -384,6 +467,7 @@ typedef struct ew_worker_stats {
     uint32_t isolates_created;  /* isolates created so far, the first included */
     size_t heap_bytes;          /* bytes allocated by the live isolates' heaps */
     uint32_t pending;           /* requests in flight now */
+    double cpu_ms;              /* CPU time charged to the worker's requests so far (ms); added in 0.3 */
 } ew_worker_stats_t;
 
 EW_API void ew_worker_get_stats(const ew_worker_t *w, ew_worker_stats_t *out);

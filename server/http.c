@@ -5,7 +5,12 @@
  * buffer and are parsed once the previous response is written, so responses keep their order):
  *
  *   READ_HEAD ──head──> READ_BODY ──done──> IN_WORKER ──response──> WRITING ──drained──> READ_HEAD (keep-alive)
- *        └──────────── error: 4xx/5xx with Connection: close, then CLOSING ───────────────┘        or close
+ *        │                                            └─stream body─> STREAMING ─end─┘                or close
+ *        └──────────── error: 4xx/5xx with Connection: close, then CLOSING ───────────────┘
+ *
+ * A response whose body is a ReadableStream (ew_worker_fetch_stream gives it with resp->body_stream) goes
+ * out with chunked transfer encoding as the Worker produces it, pulled one chunk at a time while the
+ * socket's output buffer is below STREAM_HIGH.
  *
  * The parser (lib/net/http1.c) works on the pulled-up input buffer; the head's slices are copied into the
  * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker
@@ -26,10 +31,21 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "cf.h"
+#include "h2.h"
 #include "http.h"
+#include "log.h"
 #include "net/http1.h"
+#include "tls.h"
+#include "ws.h"
 
-typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, WRITING, CLOSING, LINGER } conn_state_t;
+typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, CLOSING, LINGER } conn_state_t;
+
+/* A streamed body is read from the Worker while less than this is waiting to go out to the socket, and
+ * resumes when the socket has taken all but STREAM_LOW of it: the Worker's writer waits meanwhile
+ * (back-pressure), so memory per streaming connection stays around these figures. */
+#define STREAM_HIGH (256 * 1024)
+#define STREAM_LOW (64 * 1024)
 
 typedef struct conn conn_t;
 
@@ -41,6 +57,9 @@ struct srv_http {
     int port;
     char host_default[64];       /* "ip:port" for requests without Host (HTTP/1.0) */
     conn_t *conns;               /* all live conns, zombies included (list) */
+    srv_ws_group_t *ws;          /* connections upgraded to WebSocket (ws.c) */
+    srv_tls_t *tls;              /* --tls-cert/--tls-key: handshakes and relays (tls.c); NULL = plain */
+    srv_h2_group_t *h2;          /* HTTP/2 connections (h2.c) */
     uint32_t nconns;             /* live conns that still have a socket */
     bool draining;
     void (*on_drained)(void *arg);
@@ -60,6 +79,9 @@ struct conn {
     ew__h1_parser_t parser;
     conn_state_t state;
     char peer[INET6_ADDRSTRLEN];
+    srv_cf_conn_t cf;            /* request.cf and the edge's headers (cf.c) */
+    bool tls;                    /* the socket is the application end of a TLS relay (tls.c) */
+    bool fresh;                  /* nothing read yet: the bytes may be an HTTP/2 preface (h2c) */
 
     /* The request being assembled: method, URL and header bytes copied out of the input buffer. */
     char *head;                  /* owned: method \0 url \0 then header names and values */
@@ -68,17 +90,24 @@ struct conn {
     hdr_off_t *hdrs;             /* owned */
     ew_header_t *call_hdrs;      /* owned: the ew_header_t array of the request being dispatched */
     size_t call_cap;
+    size_t nreq_hdrs;            /* of call_hdrs, the client's (the edge's follow) */
     size_t nhdrs;
     uint8_t *body;               /* owned */
     size_t body_len, body_cap;
     bool keep_alive;
     bool is_head;
+    bool http10;                 /* the request was HTTP/1.0: a streamed body is delimited by closing */
+    ew_response_t *stream_resp;  /* owned while STREAMING: the response whose body_stream is being sent */
+    bool body_reading;           /* an ew_body_read is pending */
     struct timespec started;
     conn_t *next;
 };
 
 static void conn_read_loop(conn_t *c);
 static void conn_close(conn_t *c);
+static void srv_peer_name(const struct sockaddr *addr, char *out, size_t outlen);
+static void conn_free(conn_t *c);
+static void maybe_drained(srv_http_t *s);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Small helpers
@@ -171,6 +200,10 @@ static void log_request(conn_t *c, int status, const char *reason)
     path = path ? strchr(path + 3, '/') : url;
     if (path == NULL)
         path = "/";
+    if (srv_log_json()) {
+        srv_log_request_json(c->head, path, status, ms_since(&c->started), "HTTP/1.1");
+        return;
+    }
     /* "GET /path 200 OK (3ms)". Assembled by hand and written with one fwrite: printf's formatting was a
      * measurable part of a hello-world request. stdout is block-buffered and flushed by serve.c's timer. */
     char line[512], num[24];
@@ -212,6 +245,7 @@ static void free_response_body(const void *data, size_t len, void *arg)
 static void response_sent(conn_t *c);
 
 static void write_error(conn_t *c, int status, const char *why);
+static void stream_start(conn_t *c, ew_response_t *resp);
 
 static void write_response(conn_t *c, ew_response_t *resp)
 {
@@ -241,6 +275,18 @@ static void write_response(conn_t *c, ew_response_t *resp)
         evbuffer_add(out, "\r\n", 2);
     }
     bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
+    if (resp->body_stream != NULL && !no_body && !c->is_head) {
+        if (c->http10)
+            c->keep_alive = false; /* the end of the body is the end of the connection */
+        else
+            evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+        if (!c->keep_alive)
+            evbuffer_add(out, "connection: close\r\n", 19);
+        evbuffer_add(out, "\r\n", 2);
+        log_request(c, resp->status, reason);
+        stream_start(c, resp);
+        return;
+    }
     if (!no_body) {
         nlen = format_uint(num, (unsigned long) resp->body_len);
         evbuffer_add(out, "content-length: ", 16);
@@ -267,6 +313,93 @@ static void write_response(conn_t *c, ew_response_t *resp)
         return;
     }
     bufferevent_write_buffer(c->bev, out);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Streamed bodies: chunked transfer encoding, pulled from the Worker while the socket keeps up
+ */
+
+static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status);
+
+/* Reads the next chunk unless one is pending or enough is waiting for the socket. */
+static void stream_pump(conn_t *c)
+{
+    if (c->body_reading || c->stream_resp == NULL || c->bev == NULL)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= STREAM_HIGH)
+        return; /* on_write calls again once the socket has taken most of it */
+    c->body_reading = true;
+    if (ew_body_read(c->stream_resp->body_stream, on_body_chunk, c) != EW_OK) {
+        c->body_reading = false;
+        c->keep_alive = false;
+        conn_close(c);
+    }
+}
+
+static void stream_start(conn_t *c, ew_response_t *resp)
+{
+    c->state = STREAMING;
+    c->stream_resp = resp;
+    bufferevent_write_buffer(c->bev, c->outq);
+    bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
+    stream_pump(c);
+}
+
+static void stream_end(conn_t *c)
+{
+    ew_response_destroy(c->stream_resp);
+    c->stream_resp = NULL;
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    c->state = WRITING;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        response_sent(c);
+}
+
+static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status)
+{
+    conn_t *c = udata;
+    c->body_reading = false;
+    if (c->bev == NULL) { /* the client left: conn_close kept the conn for this callback */
+        srv_http_t *s = c->srv;
+        conn_free(c);
+        maybe_drained(s);
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (status != EW_OK) {
+        /* Headers are out: the only way to tell the client is to end the connection without the final
+         * chunk, so that it sees a truncated body rather than a complete one. */
+        c->keep_alive = false;
+        conn_close(c);
+        return;
+    }
+    if (data == NULL) {
+        if (!c->http10)
+            evbuffer_add(out, "0\r\n\r\n", 5);
+        stream_end(c);
+        return;
+    }
+    if (!c->http10) {
+        char head[24];
+        static const char hex[] = "0123456789abcdef";
+        size_t n = 0;
+        char tmp[20];
+        size_t v = len;
+        do {
+            tmp[n++] = hex[v & 15];
+            v >>= 4;
+        } while (v > 0);
+        for (size_t i = 0; i < n; i++)
+            head[i] = tmp[n - 1 - i];
+        head[n++] = '\r';
+        head[n++] = '\n';
+        evbuffer_add(out, head, n);
+        evbuffer_add(out, data, len);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add(out, data, len);
+    }
+    stream_pump(c);
 }
 
 /* Answers a protocol error with a short text body and closes after writing. */
@@ -302,6 +435,7 @@ static void conn_free(conn_t *c)
         }
     }
     ew__h1_parser_dispose(&c->parser);
+    ew_response_destroy(c->stream_resp); /* cancels the Worker's stream if it had not ended */
     if (c->outq != NULL)
         evbuffer_free(c->outq);
     if (c->deadline != NULL)
@@ -315,11 +449,41 @@ static void conn_free(conn_t *c)
 
 static void maybe_drained(srv_http_t *s)
 {
-    if (s->draining && s->conns == NULL && s->on_drained != NULL) {
+    if (s->draining && s->conns == NULL && srv_ws_group_count(s->ws) == 0 && srv_h2_count(s->h2) == 0 &&
+        (s->tls == NULL || srv_tls_count(s->tls) == 0) && s->on_drained != NULL) {
         void (*cb)(void *) = s->on_drained;
         s->on_drained = NULL;
         cb(s->drained_arg);
     }
+}
+
+/* The Worker answered with a 101 and a WebSocket: check the request's handshake and hand the socket to
+ * ws.c, or answer with an error (the Worker's end then sees an abnormal closure). */
+static void upgrade(conn_t *c, ew_response_t *resp)
+{
+    srv_http_t *s = c->srv;
+    ew_header_t *hdrs = c->call_hdrs; /* still the request's headers (dispatch) */
+    char accept[29];
+    const char *why;
+    bool not_upgrade;
+    int status = srv_ws_check_request(c->head, hdrs, c->nreq_hdrs, accept, &why, &not_upgrade);
+    if (status != 0) {
+        ew_response_destroy(resp);
+        if (not_upgrade)
+            write_error(c, 500, "Worker tried to return a WebSocket in a response to a request which did not "
+                                "contain the header \"Upgrade: websocket\".");
+        else
+            write_error(c, status, why);
+        bufferevent_enable(c->bev, EV_WRITE);
+        return;
+    }
+    log_request(c, 101, "Switching Protocols");
+    struct bufferevent *bev = c->bev;
+    c->bev = NULL;
+    s->nconns--;
+    conn_free(c);
+    (void) srv_ws_start(s->ws, bev, resp, accept);
+    maybe_drained(s);
 }
 
 static void on_worker_response(void *udata, ew_response_t *resp, const ew_error_t *err)
@@ -335,6 +499,10 @@ static void on_worker_response(void *udata, ew_response_t *resp, const ew_error_
     }
     if (c->srv->draining)
         c->keep_alive = false;
+    if (resp->websocket != NULL) {
+        upgrade(c, resp);
+        return;
+    }
     write_response(c, resp);
 }
 
@@ -439,45 +607,74 @@ static bool dispatch_scheduled(conn_t *c)
     return true;
 }
 
+/* GET /__metrics when --metrics is on; false when the request is not for it. */
+static bool dispatch_metrics(conn_t *c)
+{
+    if (c->srv->cfg.metrics == NULL || strcmp(c->head, "GET") != 0)
+        return false;
+    const char *url = c->head + c->url_off, *p = strstr(url, "://");
+    p = p ? strchr(p + 3, '/') : url;
+    if (p == NULL || strncmp(p, "/__metrics", 10) != 0 || (p[10] != '\0' && p[10] != '?'))
+        return false;
+    char text[4096];
+    size_t n = c->srv->cfg.metrics(c->srv->cfg.metrics_arg, text, sizeof(text));
+    text[n] = '\0';
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                             "content-length: %zu\r\n%s\r\n%s", n, c->keep_alive ? "" : "connection: close\r\n", text);
+    log_request(c, 200, "OK");
+    c->state = WRITING;
+    return true;
+}
+
 static void dispatch(conn_t *c)
 {
     if (c->deadline != NULL)
         event_del(c->deadline);
-    if (dispatch_scheduled(c))
+    if (dispatch_scheduled(c) || dispatch_metrics(c))
         return;
-    if (c->nhdrs + 1 > c->call_cap) { /* the array handed to the Worker, reused across requests */
-        ew_header_t *grown = realloc(c->call_hdrs, (c->nhdrs + 1) * sizeof(*grown));
+    size_t cap = c->nhdrs + SRV_CF_MAX_HEADERS;
+    if (cap > c->call_cap) { /* the array handed to the Worker, reused across requests */
+        ew_header_t *grown = realloc(c->call_hdrs, cap * sizeof(*grown));
         if (grown == NULL) {
             write_error(c, 503, "out of memory");
             return;
         }
         c->call_hdrs = grown;
-        c->call_cap = c->nhdrs + 1;
+        c->call_cap = cap;
     }
+    /* The client's headers, less those Cloudflare's edge owns, then the edge's own (cf.c). */
     ew_header_t *hdrs = c->call_hdrs;
+    size_t n = 0;
+    srv_cf_begin(&c->cf);
     for (size_t i = 0; i < c->nhdrs; i++) {
-        hdrs[i].name = c->head + c->hdrs[i].name;
-        hdrs[i].name_len = c->hdrs[i].name_len;
-        hdrs[i].value = c->head + c->hdrs[i].value;
-        hdrs[i].value_len = c->hdrs[i].value_len;
+        const char *name = c->head + c->hdrs[i].name, *value = c->head + c->hdrs[i].value;
+        if (srv_cf_take_header(&c->cf, name, c->hdrs[i].name_len, value, c->hdrs[i].value_len))
+            continue;
+        hdrs[n].name = name;
+        hdrs[n].name_len = c->hdrs[i].name_len;
+        hdrs[n].value = value;
+        hdrs[n].value_len = c->hdrs[i].value_len;
+        n++;
     }
-    /* CF-Connecting-IP, as Cloudflare's edge sets it. */
-    hdrs[c->nhdrs].name = "cf-connecting-ip";
-    hdrs[c->nhdrs].name_len = 16;
-    hdrs[c->nhdrs].value = c->peer;
-    hdrs[c->nhdrs].value_len = strlen(c->peer);
+    c->nreq_hdrs = n;
+    n += srv_cf_add_headers(&c->cf, hdrs + n, c->tls);
+    size_t cf_len;
+    const char *cf = srv_cf_json(&c->cf, &cf_len);
     ew_request_t req = {
         .method = c->head,
         .url = c->head + c->url_off,
         .headers = hdrs,
-        .nheaders = c->nhdrs + 1,
+        .nheaders = n,
         .body = c->body_len ? c->body : NULL,
         .body_len = c->body_len,
+        .cf_json = cf,
+        .cf_json_len = cf_len,
     };
     /* Reading stays enabled (no epoll change per request): pipelined bytes wait in the input buffer,
      * bounded by its high watermark, and are parsed once the response is written. */
     c->state = IN_WORKER;
-    ew_status_t st = ew_worker_fetch(c->srv->worker, &req, on_worker_response, c);
+    ew_status_t st = ew_worker_fetch_stream(c->srv->worker, &req, on_worker_response, c);
     if (st != EW_OK)
         write_error(c, st == EW_ERR_INVALID_ARG ? 400 : 503, ew_status_name(st));
 }
@@ -494,6 +691,7 @@ static bool take_head(conn_t *c, const ew__h1_message_t *m)
     if (head_put(c, m->method.ptr, m->method.len) == UINT32_MAX)
         return false;
     c->is_head = m->method.len == 4 && memcmp(m->method.ptr, "HEAD", 4) == 0;
+    c->http10 = m->version_minor == 0;
     c->keep_alive = m->keep_alive && !c->srv->draining;
     /* Absolute URL: absolute-form targets as sent, origin-form ones behind http://Host. */
     bool absolute = m->target.len > 0 && m->target.ptr[0] != '/' && m->target.ptr[0] != '*';
@@ -504,7 +702,7 @@ static bool take_head(conn_t *c, const ew__h1_message_t *m)
             return false;
     } else {
         /* "http://" + Host + target, assembled in place (no temporary allocation per request). */
-        if ((c->url_off = head_put(c, "http://", 7)) == UINT32_MAX)
+        if ((c->url_off = head_put(c, c->tls ? "https://" : "http://", c->tls ? 8 : 7)) == UINT32_MAX)
             return false;
         c->head_len--; /* continue the same string over its NUL */
         if (head_put(c, host, host_len) == UINT32_MAX)
@@ -581,6 +779,31 @@ static void conn_read_loop(conn_t *c)
     }
 }
 
+/* HTTP/2 with prior knowledge (h2c): a new connection that opens with the client preface goes to h2.c.
+ * Returns true when the conn is handed over or must wait for more of the preface. */
+static bool h2c_preface(conn_t *c)
+{
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in), n = len < 24 ? len : 24;
+    const char *p = (const char *) evbuffer_pullup(in, (ev_ssize_t) n);
+    if (p == NULL || memcmp(p, preface, n) != 0) {
+        c->fresh = false;
+        return false;
+    }
+    if (n < 24)
+        return true;
+    srv_http_t *s = c->srv;
+    struct bufferevent *bev = c->bev;
+    char peer[sizeof(c->peer)];
+    memcpy(peer, c->peer, sizeof(peer));
+    c->bev = NULL;
+    s->nconns--;
+    conn_free(c);
+    srv_h2_adopt_bev(s->h2, bev, peer, bufferevent_getfd(bev));
+    return true;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     conn_t *c = arg;
@@ -588,6 +811,8 @@ static void on_read(struct bufferevent *bev, void *arg)
         evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
         return;
     }
+    if (c->fresh && c->state == READ_HEAD && h2c_preface(c))
+        return;
     if (c->state == READ_HEAD || c->state == READ_BODY)
         conn_read_loop(c);
 }
@@ -614,6 +839,8 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
     if (c->state == WRITING)
         response_sent(c);
+    else if (c->state == STREAMING)
+        stream_pump(c); /* the socket took most of what was waiting: read on */
 }
 
 /* The response is out: close, or wait for (or parse the already buffered) next request. */
@@ -635,7 +862,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     conn_t *c = arg;
     if (what & BEV_EVENT_EOF) {
         /* A half-closed client may still wait for the response to what it sent. */
-        if (c->state == IN_WORKER || c->state == WRITING)
+        if (c->state == IN_WORKER || c->state == WRITING || c->state == STREAMING)
             return;
         if (c->state == READ_BODY || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
             conn_close(c);
@@ -667,6 +894,8 @@ static void conn_close(conn_t *c)
     }
     if (c->state == IN_WORKER)
         return; /* on_worker_response frees it */
+    if (c->state == STREAMING && c->body_reading)
+        return; /* on_body_chunk frees it */
     conn_free(c);
     maybe_drained(s);
 }
@@ -675,15 +904,10 @@ static void conn_close(conn_t *c)
  * Accepting
  */
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int socklen, void *arg)
+/* Serves an HTTP/1.1 connection on fd (a TCP socket, or the application end of a TLS relay). `addr` is the
+ * client's address; `tls` the relay's handshake results, NULL for plain TCP. */
+static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr *addr, const srv_tls_info_t *tls)
 {
-    (void) l;
-    (void) socklen;
-    srv_http_t *s = arg;
-    if (s->draining || s->nconns >= s->cfg.max_connections) {
-        evutil_closesocket(fd);
-        return;
-    }
     conn_t *c = calloc(1, sizeof(*c));
     ew__h1_config_t pcfg = {
         .max_head_bytes = s->cfg.max_header_bytes,
@@ -709,12 +933,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         free(c);
         return;
     }
-    if (addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *) addr)->sin_addr, c->peer, sizeof(c->peer));
-    else if (addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) addr)->sin6_addr, c->peer, sizeof(c->peer));
+    srv_peer_name(addr, c->peer, sizeof(c->peer));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->tls = tls != NULL;
+    c->fresh = tls == NULL; /* over TLS, HTTP/2 is chosen by ALPN */
+    srv_cf_conn_init(&c->cf, &s->cfg.cf, c->peer, tls ? tls->tcp_fd : fd, "HTTP/1.1", tls ? tls->version : "",
+                     tls ? tls->cipher : "");
     c->next = s->conns;
     s->conns = c;
     s->nconns++;
@@ -727,6 +952,52 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+static void srv_peer_name(const struct sockaddr *addr, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr, out, (socklen_t) outlen);
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr, out, (socklen_t) outlen);
+}
+
+/* A TLS handshake finished (tls.c): HTTP/2 when ALPN chose it, else HTTP/1.1. */
+static void on_tls_ready(void *arg, int app_fd, const srv_tls_info_t *info)
+{
+    srv_http_t *s = arg;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    (void) getpeername(info->tcp_fd, (struct sockaddr *) &ss, &len);
+    if (info->alpn != NULL && strcmp(info->alpn, "h2") == 0)
+        srv_h2_adopt(s->h2, app_fd, (struct sockaddr *) &ss, info);
+    else
+        conn_adopt(s, app_fd, (struct sockaddr *) &ss, info);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int socklen, void *arg)
+{
+    (void) l;
+    (void) socklen;
+    srv_http_t *s = arg;
+    if (s->draining || srv_http_connections(s) >= s->cfg.max_connections) {
+        evutil_closesocket(fd);
+        return;
+    }
+    if (s->tls != NULL) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        srv_tls_accept(s->tls, fd);
+        return;
+    }
+    conn_adopt(s, fd, addr, NULL);
+}
+
+static void ws_group_empty(void *arg)
+{
+    maybe_drained(arg);
+}
+
 srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const srv_http_config_t *cfg)
 {
     srv_http_t *s = calloc(1, sizeof(*s));
@@ -735,6 +1006,26 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
     s->base = base;
     s->worker = worker;
     s->cfg = *cfg;
+    srv_ws_config_t wcfg = {.max_message = cfg->max_ws_message, .write_timeout_ms = cfg->write_timeout_ms};
+    srv_h2_config_t hcfg = {
+        .max_header_bytes = cfg->max_header_bytes,
+        .max_body_bytes = cfg->max_body_bytes,
+        .idle_timeout_ms = cfg->idle_timeout_ms,
+        .write_timeout_ms = cfg->write_timeout_ms,
+        .log_requests = cfg->log_requests,
+        .cf = &s->cfg.cf,
+        .host_default = s->host_default,
+    };
+    s->ws = srv_ws_group_new(&wcfg, ws_group_empty, s);
+    s->h2 = srv_h2_group_new(base, worker, &hcfg, ws_group_empty, s);
+    if (cfg->tls_cert != NULL)
+        s->tls = srv_tls_new(base, cfg->tls_cert, cfg->tls_key, true, on_tls_ready, s);
+    if (s->ws == NULL || s->h2 == NULL || (cfg->tls_cert != NULL && s->tls == NULL)) {
+        srv_ws_group_free(s->ws);
+        srv_h2_group_free(s->h2);
+        free(s);
+        return NULL;
+    }
     if (!s->cfg.idle_timeout_ms)
         s->cfg.idle_timeout_ms = 60000;
     if (!s->cfg.request_timeout_ms)
@@ -766,12 +1057,16 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         v6 = inet_pton(AF_INET, cfg->ip, &sa->sin_addr) != 1;
         if (v6) {
             fprintf(stderr, "ew-server: --ip %s is not an IP address\n", cfg->ip);
+            srv_ws_group_free(s->ws);
+            srv_h2_group_free(s->h2);
+            srv_tls_free(s->tls);
             free(s);
             return NULL;
         }
     }
     if (ss.ss_family == AF_INET6 && !v6) {
         fprintf(stderr, "ew-server: --ip %s is not an IP address\n", cfg->ip);
+        srv_ws_group_free(s->ws);
         free(s);
         return NULL;
     }
@@ -781,6 +1076,9 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
                                           (struct sockaddr *) &ss, sslen);
     if (s->listener == NULL) {
         fprintf(stderr, "ew-server: cannot listen on %s: %s\n", spec, strerror(errno));
+        srv_ws_group_free(s->ws);
+        srv_h2_group_free(s->h2);
+        srv_tls_free(s->tls);
         free(s);
         return NULL;
     }
@@ -800,7 +1098,8 @@ int srv_http_port(const srv_http_t *s)
 
 uint32_t srv_http_connections(const srv_http_t *s)
 {
-    return s->nconns;
+    /* A TLS connection counts once: its relay, whose application end is one of the others. */
+    return s->tls != NULL ? srv_tls_count(s->tls) : s->nconns + srv_ws_group_count(s->ws) + srv_h2_count(s->h2);
 }
 
 void srv_http_drain(srv_http_t *s, void (*on_drained)(void *arg), void *arg)
@@ -821,6 +1120,8 @@ void srv_http_drain(srv_http_t *s, void (*on_drained)(void *arg), void *arg)
         else
             c->keep_alive = false;
     }
+    srv_ws_group_drain(s->ws);
+    srv_h2_drain(s->h2);
     maybe_drained(s);
 }
 
@@ -838,5 +1139,8 @@ void srv_http_free(srv_http_t *s)
         }
         conn_free(c);
     }
+    srv_ws_group_free(s->ws);
+    srv_h2_group_free(s->h2);
+    srv_tls_free(s->tls); /* after the groups: it closes the relays' ends */
     free(s);
 }

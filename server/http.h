@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cf.h"
 #include "edgeworker.h"
 
 typedef struct srv_http srv_http_t;
@@ -22,6 +23,15 @@ typedef struct srv_http_config {
     uint32_t request_timeout_ms;/* whole head + body of one request must arrive within this; 0 = 30000 */
     uint32_t write_timeout_ms;  /* no write progress for this long closes the connection; 0 = 30000 */
     uint32_t max_connections;   /* open connections; more are refused (closed at once); 0 = 10000 */
+    size_t max_ws_message;      /* bytes of one WebSocket message from a client -> close 1009; 0 = 1 MiB */
+    srv_cf_config_t cf;         /* request.cf and the Cloudflare headers (cf.h) */
+    const char *tls_cert;       /* PEM certificate chain: serve TLS (ALPN h2, http/1.1); NULL = plain TCP
+                                   (then HTTP/1.1 and h2c with prior knowledge) */
+    const char *tls_key;        /* PEM/DER private key of tls_cert */
+    /* GET /__metrics: writes the Prometheus text into buf (cap bytes) and returns its length; NULL = the
+     * path goes to the Worker like any other. */
+    size_t (*metrics)(void *arg, char *buf, size_t cap);
+    void *metrics_arg;
     bool log_requests;          /* one line per request on stdout */
     bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
     bool test_scheduled;        /* GET /__scheduled?cron=…&time=… fires the scheduled handler (wrangler's

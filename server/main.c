@@ -3,7 +3,8 @@
  *
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
- *             [--do-idle-ms MS]
+ *             [--colo CODE] [--country CC] [--trust-cf-ipcountry] [--tls-cert FILE --tls-key FILE]
+ *             [--log-format pretty|json] [--metrics] [--do-idle-ms MS]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "project.h"
 #include "serve.h"
 #include "tools.h"
@@ -42,8 +44,17 @@ static void usage(FILE *f)
                "  --port N              TCP port (default 8787, or [dev] port; 0 picks a free one)\n"
                "  --threads N           event-loop threads, each with its own isolates (default: the cores)\n"
                "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
+               "  --ca-file FILE        PEM file of the CAs fetch() trusts for https (default: $EW_CA_FILE, else\n"
+               "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
+               "  --metrics             GET /__metrics answers Prometheus metrics instead of reaching the Worker\n"
+               "  --log-format FMT      pretty (default) or json: one JSON object per request and log line\n"
+               "  --tls-cert FILE       serve HTTPS (HTTP/1.1 and h2 by ALPN) with this PEM certificate chain\n"
+               "  --tls-key FILE        ... and this private key (both or neither)\n"
+               "  --colo CODE           request.cf.colo and the CF-Ray suffix (default DFW)\n"
+               "  --country CC          request.cf.country and CF-IPCountry (default XX)\n"
+               "  --trust-cf-ipcountry  take the country from the client's CF-IPCountry header (behind a proxy)\n"
                "  --do-idle-ms MS       evict a Durable Object after this long without events (default 70000)\n");
 }
 
@@ -62,12 +73,19 @@ typedef struct cli {
     const char *ip;               /* NULL: [dev] ip, else 127.0.0.1 */
     long port;                    /* -1: [dev] port, else 8787 */
     long idle_ms, request_ms, cpu_ms, threads, do_idle_ms;
+    const char *ca_file;          /* NULL: $EW_CA_FILE, else the system bundle */
     bool test_scheduled;
+    bool trust_ipcountry;
+    bool metrics;
+    const char *colo, *country;
+    const char *tls_cert, *tls_key;
     project_opts_t project;
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
-                                          "--cpu-ms", "--env", "--var", "--persist-to", "--do-idle-ms"};
+                                          "--cpu-ms", "--env", "--var", "--persist-to", "--ca-file",
+                                          "--colo", "--country", "--tls-cert", "--tls-key", "--log-format",
+                                          "--do-idle-ms"};
 
 static bool takes_value(const char *a)
 {
@@ -117,6 +135,35 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         vars[c->project.nvar_args++] = val;
+    } else if (strcmp(a, "--log-format") == 0) {
+        if (!srv_log_set_format(val)) {
+            fprintf(stderr, "ew-server: --log-format %s: expected pretty or json\n", val);
+            return 2;
+        }
+    } else if (strcmp(a, "--tls-cert") == 0 || strcmp(a, "--tls-key") == 0) {
+        if (access(val, R_OK) != 0) {
+            fprintf(stderr, "ew-server: %s %s: %s\n", a, val, strerror(errno));
+            return 2;
+        }
+        *(a[6] == 'c' ? &c->tls_cert : &c->tls_key) = val;
+    } else if (strcmp(a, "--colo") == 0 || strcmp(a, "--country") == 0) {
+        bool colo = a[2] == 'c' && a[3] == 'o' && a[4] == 'l';
+        size_t n = strlen(val);
+        bool ok = colo ? n >= 3 && n <= 8 : n == 2;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (val[i] >= 'A' && val[i] <= 'Z') || (colo && val[i] >= '0' && val[i] <= '9');
+        if (!ok) {
+            fprintf(stderr, "ew-server: %s %s: expected %s\n", a, val,
+                    colo ? "3-8 upper-case letters or digits (e.g. DFW)" : "two upper-case letters (e.g. US)");
+            return 2;
+        }
+        *(colo ? &c->colo : &c->country) = val;
+    } else if (strcmp(a, "--ca-file") == 0) {
+        if (access(val, R_OK) != 0) {
+            fprintf(stderr, "ew-server: --ca-file %s: %s\n", val, strerror(errno));
+            return 2;
+        }
+        c->ca_file = val;
     } else if (strcmp(a, "--persist-to") == 0) {
         if (val[0] == '\0') {
             fprintf(stderr, "ew-server: --persist-to needs a folder\n");
@@ -142,6 +189,10 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
                 return rc;
         } else if (strcmp(a, "--test-scheduled") == 0) {
             c->test_scheduled = true;
+        } else if (strcmp(a, "--trust-cf-ipcountry") == 0) {
+            c->trust_ipcountry = true;
+        } else if (strcmp(a, "--metrics") == 0) {
+            c->metrics = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -152,6 +203,10 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
         } else {
             c->project.path = a;
         }
+    }
+    if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+        fprintf(stderr, "ew-server: --tls-cert and --tls-key go together\n");
+        return 2;
     }
     return -1;
 }
@@ -178,6 +233,14 @@ static int run(const cli_t *c, project_t *project)
         .idle_timeout_ms = (uint32_t) c->idle_ms,
         .request_timeout_ms = (uint32_t) c->request_ms,
         .cpu_ms = (uint32_t) (c->cpu_ms ? c->cpu_ms : cfg->cpu_ms), /* --cpu-ms wins over [limits] */
+        .colo = c->colo,
+        .country = c->country,
+        .trust_ipcountry = c->trust_ipcountry,
+        .metrics = c->metrics,
+        .tls_cert = c->tls_cert,
+        .tls_key = c->tls_key,
+        .subrequests = cfg->subrequests,
+        .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
         .durable_idle_ms = (uint32_t) c->do_idle_ms,
     };
     return serve_run(&opts);

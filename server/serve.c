@@ -25,6 +25,7 @@
 
 #include "edgeworker.h"
 #include "http.h"
+#include "log.h"
 #include "serve.h"
 
 #define DRAIN_DEADLINE_S 30
@@ -48,7 +49,16 @@ typedef struct loop_thread {
     pthread_cond_t *cond;
     int state;                   /* 0 starting, 1 ready, -1 failed (under lock) */
     atomic_bool finished;
+    /* --metrics: this thread's counters, copied every METRICS_MS under *lock for GET /__metrics, which
+     * any thread answers by summing all of them (the library's stats belong to their thread). */
+    struct event *metrics_ev;
+    ew_worker_stats_t snap;
+    uint32_t conns;
+    struct loop_thread *all;     /* every thread's struct (nthreads of them) */
+    int nthreads;
 } loop_thread_t;
+
+#define METRICS_MS 250
 
 typedef struct server {
     struct event_base *base;     /* main thread: signals, flush, drain watch */
@@ -61,11 +71,7 @@ typedef struct server {
 static void on_log(void *udata, ew_log_level_t level, const char *worker, const char *msg, size_t len)
 {
     (void) udata;
-    FILE *f = level >= EW_LOG_WARN ? stderr : stdout;
-    if (worker[0])
-        fprintf(f, "[%s] %.*s\n", worker, (int) len, msg);
-    else
-        fprintf(f, "%.*s\n", (int) len, msg);
+    srv_log_message(level, worker, msg, len);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -113,11 +119,15 @@ static int64_t wall_ms(void)
 static void on_cron_done(void *udata, ew_status_t outcome, const ew_error_t *err)
 {
     const char *expr = udata;
+    char line[1400];
+    int n;
     if (outcome == EW_OK)
-        printf("[scheduled] \"%s\" ok\n", expr);
+        n = snprintf(line, sizeof(line), "\"%s\" ok", expr);
     else
-        fprintf(stderr, "[scheduled] \"%s\" failed (%s): %s\n", expr, ew_status_name(outcome),
-                err && err->message[0] ? err->message : "no details");
+        n = snprintf(line, sizeof(line), "\"%s\" failed (%s): %s", expr, ew_status_name(outcome),
+                     err && err->message[0] ? err->message : "no details");
+    srv_log_message(outcome == EW_OK ? EW_LOG_INFO : EW_LOG_ERROR, "scheduled", line,
+                    n < 0 ? 0 : (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1);
 }
 
 static void arm_cron(loop_thread_t *t, int64_t after_ms)
@@ -167,6 +177,67 @@ static bool cron_start(loop_thread_t *t)
     return true;
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * GET /__metrics (--metrics): Prometheus text format 0.0.4, summed over the loop threads.
+ */
+
+static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    loop_thread_t *t = arg;
+    ew_worker_stats_t st;
+    ew_worker_get_stats(t->worker, &st);
+    uint32_t conns = srv_http_connections(t->http);
+    pthread_mutex_lock(t->lock);
+    t->snap = st;
+    t->conns = conns;
+    pthread_mutex_unlock(t->lock);
+}
+
+static size_t metrics_text(void *arg, char *buf, size_t cap)
+{
+    loop_thread_t *self = arg;
+    on_metrics_tick(-1, 0, self); /* this thread's figures are current; the others' at most METRICS_MS old */
+    ew_worker_stats_t sum;
+    memset(&sum, 0, sizeof(sum));
+    uint64_t conns = 0;
+    pthread_mutex_lock(self->lock);
+    for (int i = 0; i < self->nthreads; i++) {
+        const loop_thread_t *t = &self->all[i];
+        sum.requests += t->snap.requests;
+        sum.exceptions += t->snap.exceptions;
+        sum.limit_errors += t->snap.limit_errors;
+        sum.isolates += t->snap.isolates;
+        sum.isolates_created += t->snap.isolates_created;
+        sum.heap_bytes += t->snap.heap_bytes;
+        sum.pending += t->snap.pending;
+        sum.cpu_ms += t->snap.cpu_ms;
+        conns += t->conns;
+    }
+    pthread_mutex_unlock(self->lock);
+    int n = snprintf(buf, cap,
+        "# HELP ew_requests_total Events dispatched to the Worker (fetch and scheduled).\n"
+        "# TYPE ew_requests_total counter\new_requests_total %llu\n"
+        "# HELP ew_errors_total Events that ended with an uncaught exception or a broken limit.\n"
+        "# TYPE ew_errors_total counter\new_errors_total{kind=\"exception\"} %llu\n"
+        "ew_errors_total{kind=\"limit\"} %llu\n"
+        "# HELP ew_cpu_seconds_total CPU time charged to the Worker's requests.\n"
+        "# TYPE ew_cpu_seconds_total counter\new_cpu_seconds_total %.6f\n"
+        "# HELP ew_requests_in_flight Requests being handled now (open WebSockets included).\n"
+        "# TYPE ew_requests_in_flight gauge\new_requests_in_flight %u\n"
+        "# HELP ew_isolates Isolates alive now.\n# TYPE ew_isolates gauge\new_isolates %u\n"
+        "# HELP ew_isolates_created_total Isolates created (replacements after a broken limit included).\n"
+        "# TYPE ew_isolates_created_total counter\new_isolates_created_total %u\n"
+        "# HELP ew_heap_bytes Bytes allocated by the live isolates' heaps.\n"
+        "# TYPE ew_heap_bytes gauge\new_heap_bytes %zu\n"
+        "# HELP ew_connections Open client connections.\n# TYPE ew_connections gauge\new_connections %llu\n",
+        (unsigned long long) sum.requests, (unsigned long long) sum.exceptions,
+        (unsigned long long) sum.limit_errors, sum.cpu_ms / 1000.0, sum.pending, sum.isolates,
+        sum.isolates_created, sum.heap_bytes, (unsigned long long) conns);
+    return n < 0 ? 0 : (size_t) n < cap ? (size_t) n : cap - 1;
+}
+
 /* Creates the thread's loop, runtime, Worker and listener; false (with a message printed) on failure. */
 static bool thread_setup(loop_thread_t *t)
 {
@@ -181,6 +252,8 @@ static bool thread_setup(loop_thread_t *t)
     cfg.base = t->base;
     cfg.log = on_log;
     cfg.cpu_ms = o->cpu_ms;
+    cfg.subrequests = o->subrequests;
+    cfg.ca_file = o->ca_file;
     cfg.durable_idle_ms = o->durable_idle_ms;
     cfg.state_dir = o->state_dir;
     ew_error_t err;
@@ -201,10 +274,23 @@ static bool thread_setup(loop_thread_t *t)
         .log_requests = true,
         .reuse_port = true,
         .test_scheduled = o->test_scheduled,
+        .cf = {.colo = o->colo, .country = o->country, .trust_ipcountry = o->trust_ipcountry},
+        .tls_cert = o->tls_cert,
+        .tls_key = o->tls_key,
     };
+    if (o->metrics) {
+        hcfg.metrics = metrics_text;
+        hcfg.metrics_arg = t;
+    }
     t->http = srv_http_start(t->base, t->worker, &hcfg);
     if (t->http == NULL)
         return false;
+    if (o->metrics) {
+        struct timeval every = {0, METRICS_MS * 1000};
+        t->metrics_ev = event_new(t->base, -1, EV_PERSIST, on_metrics_tick, t);
+        if (t->metrics_ev == NULL || event_add(t->metrics_ev, &every) != 0)
+            return false;
+    }
     t->port = srv_http_port(t->http);
     t->stop_ev = event_new(t->base, -1, 0, on_stop, t);
     return t->stop_ev != NULL && cron_start(t);
@@ -229,6 +315,8 @@ static void *thread_main(void *arg)
 
 static void thread_free(loop_thread_t *t)
 {
+    if (t->metrics_ev != NULL)
+        event_free(t->metrics_ev);
     if (t->cron_ev != NULL)
         event_free(t->cron_ev);
     free(t->cron_due);
@@ -344,6 +432,8 @@ int serve_run(const serve_opts_t *opts)
         t->opts = opts;
         t->port = i == 0 ? opts->port : s.threads[0].port;
         t->lock = &lock;
+        t->all = s.threads;
+        t->nthreads = s.nthreads;
         t->cond = &cond;
         if (!thread_start(t)) {
             rc = 1;
@@ -362,7 +452,8 @@ int serve_run(const serve_opts_t *opts)
         event_add(s.sigint, NULL);
         event_add(s.sigterm, NULL);
         bool v6 = strchr(opts->ip, ':') != NULL;
-        printf("Ready on http://%s%s%s:%d\n", v6 ? "[" : "", opts->ip, v6 ? "]" : "", s.threads[0].port);
+        printf("Ready on %s://%s%s%s:%d\n", opts->tls_cert ? "https" : "http", v6 ? "[" : "", opts->ip, v6 ? "]" : "",
+               s.threads[0].port);
         fflush(stdout);
         event_base_dispatch(s.base);
     } else {

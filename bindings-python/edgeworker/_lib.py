@@ -66,6 +66,8 @@ class ew_runtime_config_t(ctypes.Structure):
         ("wait_until_ms", ctypes.c_uint32),
         ("log", LOG_FN),
         ("log_udata", ctypes.c_void_p),
+        ("ca_file", ctypes.c_char_p),
+        ("subrequests", ctypes.c_uint32),
         ("durable_idle_ms", ctypes.c_uint32),
     ]
 
@@ -178,6 +180,8 @@ class ew_request_t(ctypes.Structure):
         ("nheaders", ctypes.c_size_t),
         ("body", ctypes.c_void_p),
         ("body_len", ctypes.c_size_t),
+        ("cf_json", ctypes.c_char_p),
+        ("cf_json_len", ctypes.c_size_t),
     ]
 
 
@@ -191,6 +195,7 @@ class ew_response_t(ctypes.Structure):
         ("body_len", ctypes.c_size_t),
         ("outcome", c_status),
         ("pass_through", ctypes.c_int),
+        ("websocket", ctypes.c_void_p),
     ]
 
 
@@ -203,6 +208,7 @@ class ew_worker_stats_t(ctypes.Structure):
         ("isolates_created", ctypes.c_uint32),
         ("heap_bytes", ctypes.c_size_t),
         ("pending", ctypes.c_uint32),
+        ("cpu_ms", ctypes.c_double),
     ]
 
 

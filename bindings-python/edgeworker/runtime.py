@@ -526,6 +526,7 @@ class WorkerStats:
     isolates_created: int  #: isolates created so far, the first included
     heap_bytes: int  #: bytes allocated by the live isolates' heaps
     pending: int  #: requests in flight now
+    cpu_ms: float = 0.0  #: CPU time charged to the Worker's requests so far (ms)
 
 
 def _error_from(err: _lib.ew_error_t, code: Optional[int] = None,
@@ -549,6 +550,9 @@ class Runtime:
         cpu_ms: CPU time allowed per request, in milliseconds (default 50).
         memory_mb: heap limit per isolate, in MiB (default 128, at most 65536).
         wait_until_ms: wall time allowed for ``event.waitUntil`` work after the response (default 30000).
+        ca_file: PEM file of the certificate authorities ``fetch()`` trusts for https (default: the system
+            bundle); an unreadable file raises EdgeWorkerError (EW_ERR_IO).
+        subrequests: ``fetch()`` calls allowed per request (default 50).
 
     Use it as a context manager, or call :meth:`close` (idempotent), which destroys the Workers still loaded
     and the C runtime. A Runtime belongs to the thread that created it: using it (or its Workers) from
@@ -560,7 +564,8 @@ class Runtime:
     """
 
     def __init__(self, state_dir: Optional[StrPath] = None, *, cpu_ms: int = 50, memory_mb: int = 128,
-                 wait_until_ms: int = 30000) -> None:
+                 wait_until_ms: int = 30000, ca_file: Optional[StrPath] = None,
+                 subrequests: int = 50) -> None:
         self._ptr: Optional[int] = None  # first, so that __del__ works whatever fails below
         self._thread = threading.get_ident()
         self._workers: List[Worker] = []
@@ -570,10 +575,15 @@ class Runtime:
         cfg.cpu_ms = _uint(cpu_ms, "cpu_ms")
         cfg.memory_mb = _uint(memory_mb, "memory_mb", 65536)
         cfg.wait_until_ms = _uint(wait_until_ms, "wait_until_ms")
+        ca = _fs_path(ca_file, "ca_file") if ca_file is not None else None
+        cfg.ca_file = ca
+        cfg.subrequests = _uint(subrequests, "subrequests")
         cfg.log = _LOG_CALLBACK
         self._log_callback = _LOG_CALLBACK  # referenced here too: C holds it for the runtime's lifetime
         self._binding_callback = _BINDING_CALLBACK
         self.cpu_ms, self.memory_mb, self.wait_until_ms = cpu_ms, memory_mb, wait_until_ms
+        self.subrequests = subrequests
+        self.ca_file = os.fsdecode(ca) if ca is not None else None
         self.state_dir = os.fsdecode(state) if state is not None else None
         if _depth() > 0:
             raise RuntimeError("a Runtime cannot be created from inside a libedgeworker callback")
@@ -1023,7 +1033,7 @@ class Worker:
         s = _lib.ew_worker_stats_t()
         _lib.load().ew_worker_get_stats(ptr, ctypes.byref(s))
         return WorkerStats(s.requests, s.exceptions, s.limit_errors, s.isolates, s.isolates_created,
-                           s.heap_bytes, s.pending)
+                           s.heap_bytes, s.pending, s.cpu_ms)
 
     def close(self) -> None:
         """Unloads the Worker. Idempotent; RuntimeError from another thread or inside a callback."""

@@ -140,6 +140,36 @@ bool ew__isolate_aborting(duk_context *ctx);
  * (a bare test heap logs nowhere). */
 void ew__isolate_log(duk_context *ctx, ew_log_level_t level, const char *msg, size_t len);
 
+/* Frees a streamed body (ew_response_destroy calls it): cancels the stream if it has not ended. */
+void ew__body_stream_destroy(ew_body_t *body);
+
+/* Runs fn(ctx, udata) in the heap for C code that may be outside any JavaScript frame (a libevent callback
+ * of a stream producer or consumer): outside, it enters charged to request req_id (0 or a finished request:
+ * detached), makes a protected call, drains the microtasks and settles (ew__isolate_settle); inside JS (a
+ * native called from script, a reaction) it is a plain protected call. fn is a duk_safe_call body with 0
+ * arguments and 0 results. An error it throws is logged as uncaught (a limit is handled as usual). Returns
+ * false if fn threw or the heap is dead. Works on a bare test heap too (then the queue is drained directly). */
+bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function fn, void *udata);
+/* Id of the request the running JS is charged to (0 = none). */
+uint32_t ew__isolate_req_id(duk_context *ctx);
+/* Counts host I/O the isolate waits for (a C stream producer): while any is open, a request waiting for it
+ * is not taken for one that can never finish. Bare test heaps ignore it. */
+void ew__isolate_io_begin(duk_context *ctx);
+void ew__isolate_io_end(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * WebSocket (websocket.c, lib/js/websocket.js)
+ */
+
+/* Hidden key of a WebSocket's state object: its brand. */
+#define EW__WS_STATE_KEY DUK_HIDDEN_SYMBOL("ws")
+/* Defines WebSocketPair, WebSocket, MessageEvent and CloseEvent on the global object as getters that load
+ * lib/js/websocket.js on first use. Call once per heap from ew__web_init(). */
+void ew__websocket_init(duk_context *ctx, duk_idx_t global_idx);
+/* ew_response_destroy() of a response with ws (NULL ignored): unless the host attached it, it goes away as
+ * ew_websocket_destroy() would. */
+void ew__ws_response_gone(ew_websocket_t *ws);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Property helpers
  */
@@ -177,6 +207,18 @@ void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c
  * without iterator objects (on a heap without them, arrays and strings are walked directly). */
 void ew__collections_init(duk_context *ctx);
 
+/* Map and Set for C code outside the collection files (structuredClone). Kinds: */
+enum { EW__COLL_NONE = 0, EW__COLL_MAP = 1, EW__COLL_SET = 2 };
+/* EW__COLL_MAP / _SET if the value at idx is a Map / Set (subclass instances too), else EW__COLL_NONE. */
+int ew__collection_kind(duk_context *ctx, duk_idx_t idx);
+/* Pushes a snapshot of the entries of the Map or Set at idx as one array: [k0, v0, k1, v1, ...] for a Map,
+ * [k0, k1, ...] for a Set. Runs no script. */
+void ew__collection_push_entries(duk_context *ctx, duk_idx_t idx);
+/* Pushes a new, empty %Map% or %Set% (kind EW__COLL_MAP / _SET). */
+void ew__collection_push_new(duk_context *ctx, int kind);
+/* Adds key (and value, for a Map) to the collection at obj as set()/add() would, without calling them. */
+void ew__collection_add(duk_context *ctx, duk_idx_t obj, duk_idx_t key, duk_idx_t value);
+
 /* ---------------------------------------------------------------------------------------------------------
  * ES2015+ library built-ins (builtin_*.c; their shared declarations are in builtins.h)
  */
@@ -205,6 +247,14 @@ bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 /* Puts $ew.asyncReturn and $ew.asyncThrow (C, not lazy) on the helper object on top. */
 void ew__coro_push_settlers(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Timers (timers.c)
+ */
+
+/* Pushes the runtime's setTimeout function as installed (for runtime JS that must not use a setTimeout a
+ * script replaced: AbortSignal.timeout, scheduler.wait). */
+void ew__timers_push_set_timeout(duk_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------
  * The iterator protocol for C built-ins (iter.c)

@@ -21,14 +21,17 @@
 typedef struct ew__isolate ew__isolate_t;
 typedef struct ew__req ew__req_t;
 typedef struct ew__timer ew__timer_t;
+typedef struct ew__fetch ew__fetch_t;
 
 struct ew_runtime {
     struct event_base *base;      /* borrowed from the host, or owned when owns_base */
     bool owns_base;
     ew_runtime_config_t cfg;      /* copy; cfg.state_dir points at state_dir below */
     char *state_dir;              /* owned copy or NULL */
+    char *ca_file;                /* owned copy or NULL; cfg.ca_file points at it */
     ew_worker_t *workers;         /* list of loaded workers (owned) */
     int sync_depth;               /* > 0 while a blocking helper runs the loop */
+    struct ew__net_client *net;   /* fetch()'s HTTP client (lib/net/client.c); NULL until the first fetch */
     struct ew__do_rt *durable;    /* Durable Objects held and called (lib/bindings/durable.c); NULL until a
                                      worker with namespaces loads; freed by ew__durable_shutdown() */
     struct ew__res_cache *res;    /* storage bindings: open stores, ops in flight (lib/bindings); NULL until
@@ -78,6 +81,7 @@ struct ew_worker {
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;
+    uint64_t cpu_ns_total;        /* CPU time charged to this worker's requests (stats.cpu_ms) */
     struct event *reap_ev;        /* destroys drained isolates from the loop (owned) */
     ew_worker_t *next;            /* in rt->workers */
 };
@@ -122,8 +126,12 @@ struct ew__isolate {
     ew__req_t *reqs;              /* requests in flight (list) */
     uint32_t io_pending;          /* host I/O the isolate waits for (subrequests, binding calls); 0 = none */
     struct ew_call *calls;        /* pending host-binding calls (binding.c) */
+    struct ew__fetch *fetches;    /* pending fetch() calls (lib/web/fetch.c), each counted in io_pending */
+    uint32_t next_fetch_id;
     uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
+    struct ew_websocket *websockets; /* WebSockets handed to the host (websocket.c; list) */
+    uint32_t next_ws_id;
     ew__isolate_t *next;          /* in worker->draining */
 };
 
@@ -144,9 +152,16 @@ struct ew__req {
     bool delivered;               /* the host's callback has run */
     bool pass_through;            /* passThroughOnException() was called */
     int wait_until;               /* waitUntil promises not settled yet */
+    int ws_holds;                 /* WebSockets of this request still open to the host (websocket.c) */
+    bool in_callback;             /* the host's response callback is running (on_deliver) */
+    uint32_t subrequests;         /* fetch() calls made so far (the subrequest limit) */
     struct event *deliver_ev;     /* fires the host's callback from the loop (owned) */
     struct event *wait_timer;     /* caps waitUntil work after delivery (owned) */
     ew_response_t *response;      /* made, waiting to be delivered (owned until delivered) */
+    bool stream_body;             /* fetch: the host takes ReadableStream bodies in pieces (fetch_stream) */
+    ew_body_t *body;              /* the streamed body the host reads, while open: keeps the request alive
+                                     (timers, CPU charging) after delivery (body_stream.c) */
+    struct ew__collect *collect;  /* fetch without stream_body: a stream body being read whole (owned) */
     ew_status_t outcome;
     ew_error_t error;             /* details when outcome != EW_OK */
     ew_response_fn fetch_cb;
@@ -232,5 +247,15 @@ void ew__timers_init(duk_context *ctx);
 void ew__timers_cancel_all(ew__isolate_t *iso);
 /* Cancels the timers a finished request left behind. */
 void ew__timers_cancel_req(ew__isolate_t *iso, uint32_t req_id);
+
+/* WebSockets (websocket.c). */
+/* Couples the WebSocket at ws_idx (from a Response's webSocket) to a new host handle kept open by req:
+ * returns it, or NULL with the error thrown by the checks (e.g. the socket was accepted) pushed. May throw
+ * only for a limit (invariant 2). */
+struct ew_websocket *ew__ws_couple(duk_context *ctx, ew__req_t *req, duk_idx_t ws_idx);
+/* The response carrying ws could not be made: the handle goes away without reaching the host. */
+void ew__ws_abandon(struct ew_websocket *ws);
+/* The isolate is being destroyed: its WebSockets close toward the host (1001). */
+void ew__ws_isolate_gone(ew__isolate_t *iso);
 
 #endif /* EW_CORE_ISOLATE_H */

@@ -16,6 +16,14 @@ extern const size_t ew__js_coro_len;
 /* helpers_class.js, helpers_module.js: helper groups loaded on first use (lib/core/dispatch.c). */
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
+/* websocket.js: WebSocketPair, WebSocket, MessageEvent, CloseEvent, loaded on first use (lib/core/websocket.c). */
+extern const unsigned char ew__js_websocket[]; extern const size_t ew__js_websocket_len;
+/* streams.js: the Streams Standard and the Workers stream classes, loaded on first use (lib/web/stream.c). */
+extern const unsigned char ew__js_streams[];
+extern const size_t ew__js_streams_len;
+
+/* Globals loaded on first use (lib/web/lazy.c): events.js (Event, EventTarget, AbortController, ...). */
+extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_len;
 
 /* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
 extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;

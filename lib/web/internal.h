@@ -61,6 +61,17 @@ void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
  * EW_ERR_MEMORY_LIMIT when the isolate's limit fired while copying. *out is NULL on failure; release a
  * result with ew_response_destroy(). */
 ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err);
+/* The same, except that a body that is a ReadableStream (other than one of known bytes) is not copied:
+ * the stream is locked to a new C reader returned in *reader (the response's body is then empty, and the
+ * caller reads the bytes: lib/web/stream.h). *reader is NULL for other bodies. A locked stream is
+ * EW_ERR_BAD_RESPONSE. */
+struct ew__stream_reader;
+ew_status_t ew__response_extract_stream(duk_context *ctx, duk_idx_t idx, ew_response_t **out,
+                                        struct ew__stream_reader **reader, ew_error_t *err);
+
+/* Pushes the webSocket of the Response at idx and returns true; pushes undefined and returns false when it
+ * has none (or is not a Response). Never throws. */
+bool ew__response_push_websocket(duk_context *ctx, duk_idx_t idx);
 
 /* Makes a response in C (error pages 1101/1102): `status`, empty status text, a content-type header when
  * content_type is not NULL, a copy of `body_len` bytes of `body` (NULL allowed when 0), and `outcome`.
@@ -73,6 +84,15 @@ ew_response_t *ew__response_alloc(size_t nheaders, size_t strings, size_t body_l
 char *ew__response_put_string(char **area, const void *s, size_t len);
 ew_response_t *ew__response_make(int status, const char *content_type, const char *body, size_t body_len,
                                  ew_status_t outcome);
+
+/* fetch.c: installs the global fetch(). Call once per heap after Request exists (ew__web_init does). */
+void ew__fetch_init(duk_context *ctx, duk_idx_t global_idx);
+/* Cancels the fetches a finishing request left pending: the network requests stop and their promises are
+ * dropped unsettled (as workerd drops a finished request's I/O). Called by lib/core when it frees a request. */
+struct ew__isolate;
+void ew__fetch_cancel_req(struct ew__isolate *iso, uint32_t req_id);
+/* Cancels every fetch of an isolate about to be destroyed (no JS runs). */
+void ew__fetch_cancel_all(struct ew__isolate *iso);
 
 /* Both functions above allocate an ew_response_t as two blocks (response_c.c): the struct with its header
  * array and all strings, and the body. Its fields are read-only: never free or replace one of them. */
@@ -90,8 +110,13 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
 #define EW__WEB_HEADERS DUK_HIDDEN_SYMBOL("rh")      /* Request/Response: Headers wrapper (lazy) */
 #define EW__WEB_STATUS_TEXT DUK_HIDDEN_SYMBOL("rt")  /* Response: statusText when given */
 #define EW__WEB_CF DUK_HIDDEN_SYMBOL("rc")           /* Request/Response: cf when given */
+#define EW__WEB_METHOD DUK_HIDDEN_SYMBOL("rm")        /* Request: method */
+#define EW__WEB_URL DUK_HIDDEN_SYMBOL("ru")           /* Request: url; Response: url (fetch() responses only) */
 #define EW__WEB_STREAM_DATA DUK_HIDDEN_SYMBOL("sd")  /* stream stand-in: its bytes, null once taken */
 #define EW__WEB_PROTO_KEY DUK_HIDDEN_SYMBOL("wp")    /* stash: array of prototypes (ew__proto_t) */
+#define EW__WEB_WEBSOCKET DUK_HIDDEN_SYMBOL("rw")    /* Response: the WebSocket of a 101, when given */
+/* True if the value at idx is a WebSocket (lib/js/websocket.js keeps its state under EW__WS_STATE_KEY). */
+#define ew__web_is_websocket(ctx, idx) (duk_is_object((ctx), (idx)) && duk_has_prop_literal((ctx), (idx), EW__WS_STATE_KEY))
 
 /* Kind bits of the state integer (an instance's brand). */
 #define EW__KIND_REQUEST 0x1u
@@ -103,6 +128,7 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
 #define EW__STATE_CF_LAZY 0x10u    /* Request from C: cf is an empty object made on first access */
 #define EW__STATE_TYPE_ERROR 0x20u /* Response.error() */
 #define EW__STATE_REDIRECT_SHIFT 6 /* Request: 2 bits, 0 follow, 1 manual, 2 error */
+#define EW__STATE_REDIRECTED 0x40u /* Response: fetch() followed a redirect to get it */
 #define EW__STATE_STATUS_SHIFT 16  /* Response: status code */
 
 /* Prototypes kept in the stash, by index. */
@@ -169,6 +195,9 @@ void ew__web_push_static(duk_context *ctx, const char *s);
         else                                                                                                 \
             duk_put_prop_literal((ctx), (to), key);                                                          \
     } while (0)
+/* json.c: true if the bytes are one JSON object (RFC 8259, UTF-8, surrounding whitespace allowed), nesting
+ * at most 64 deep. Allocates nothing. */
+bool ew__json_is_object(const char *s, size_t len);
 /* Reason phrase of an HTTP status ("" when unknown). */
 const char *ew__web_reason_phrase(int status);
 bool ew__http_is_token(const char *s, size_t len);

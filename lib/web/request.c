@@ -15,9 +15,10 @@
 #include "internal.h"
 #include "url.h"
 
-#define REQ_METHOD DUK_HIDDEN_SYMBOL("rm")
-#define REQ_URL DUK_HIDDEN_SYMBOL("ru")
+#define REQ_METHOD EW__WEB_METHOD
+#define REQ_URL EW__WEB_URL
 #define REQ_CF EW__WEB_CF
+#define REQ_CF_JSON DUK_HIDDEN_SYMBOL("rj") /* request from C: the host's cf JSON, decoded on first access */
 
 static const char *const redirect_names[] = {"follow", "manual", "error"};
 
@@ -239,9 +240,15 @@ static duk_ret_t request_get_cf(duk_context *ctx)
     uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST);
     duk_get_prop_literal(ctx, -1, REQ_CF);
     if (duk_is_undefined(ctx, -1) && (state & EW__STATE_CF_LAZY)) {
-        duk_push_object(ctx);
+        duk_get_prop_literal(ctx, -2, REQ_CF_JSON); /* the host's cf, checked to be a JSON object */
+        if (duk_is_string(ctx, -1)) {
+            duk_json_decode(ctx, -1);
+        } else {
+            duk_pop(ctx);
+            duk_push_object(ctx);
+        }
         duk_dup_top(ctx);
-        duk_put_prop_literal(ctx, -4, REQ_CF);
+        duk_put_prop_literal(ctx, -4, REQ_CF); /* [this undefined cf cf] */
     }
     return 1;
 }
@@ -335,6 +342,8 @@ ew_status_t ew__request_check_url(const ew_request_t *req, ew__url_t *url_out, e
     }
     if (req->body == NULL && req->body_len > 0)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: body is NULL but body_len is %zu", req->body_len);
+    if (req->cf_json != NULL && !ew__json_is_object(req->cf_json, req->cf_json_len))
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "request: cf_json is not a JSON object in UTF-8");
     ew__error_clear(err);
     return EW_OK;
 }
@@ -418,6 +427,10 @@ void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req)
         if (req->body_len > 0)
             memcpy(b, req->body, req->body_len);
         duk_put_prop_literal(ctx, self, EW__WEB_BODY);
+    }
+    if (req->cf_json != NULL) {
+        ew__push_utf8(ctx, req->cf_json, req->cf_json_len);
+        duk_put_prop_literal(ctx, self, REQ_CF_JSON);
     }
 }
 

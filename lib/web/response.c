@@ -79,9 +79,6 @@ static int read_init(duk_context *ctx, duk_idx_t self, duk_idx_t init_idx, duk_i
     if (!duk_is_undefined(ctx, -1))
         status = to_ushort(ctx, -1);
     duk_pop(ctx);
-    if (status < 200 || status > 599)
-        (void) duk_range_error(ctx, "Responses may only be constructed with status codes in the range 200 to "
-                                    "599, inclusive.");
     duk_get_prop_literal(ctx, init_idx, "statusText");
     if (!duk_is_undefined(ctx, -1)) {
         check_status_text(ctx, -1);
@@ -89,6 +86,20 @@ static int read_init(duk_context *ctx, duk_idx_t self, duk_idx_t init_idx, duk_i
     } else {
         duk_pop(ctx);
     }
+    /* webSocket: the client end of a WebSocketPair, for a 101 (only) */
+    duk_get_prop_literal(ctx, init_idx, "webSocket");
+    bool has_ws = !duk_is_null_or_undefined(ctx, -1);
+    if (has_ws && !ew__web_is_websocket(ctx, -1))
+        (void) duk_type_error(ctx, "Failed to construct 'Response': member webSocket is not of type WebSocket.");
+    if (has_ws && status != 101)
+        (void) duk_range_error(ctx, "Responses with a WebSocket must have status code 101.");
+    if (has_ws)
+        duk_put_prop_literal(ctx, self, EW__WEB_WEBSOCKET);
+    else
+        duk_pop(ctx);
+    if ((status < 200 || status > 599) && !has_ws)
+        (void) duk_range_error(ctx, "Responses may only be constructed with status codes in the range 200 to "
+                                    "599, inclusive.");
     return status;
 }
 
@@ -223,26 +234,40 @@ static duk_ret_t response_get_type(duk_context *ctx)
     return 1;
 }
 
+/* url: the final URL of a fetch() response, "" for responses made by the script. */
 static duk_ret_t response_get_url(duk_context *ctx)
 {
     (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_literal(ctx, "");
+    duk_get_prop_literal(ctx, -1, EW__WEB_URL);
+    if (duk_is_undefined(ctx, -1))
+        duk_push_literal(ctx, "");
     return 1;
 }
 
 static duk_ret_t response_get_redirected(duk_context *ctx)
 {
-    (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_false(ctx);
+    duk_push_boolean(ctx, (ew__web_require_this(ctx, EW__KIND_RESPONSE) & EW__STATE_REDIRECTED) != 0);
     return 1;
 }
 
-/* webSocket: null until WebSocket lands. */
+/* webSocket: the WebSocket given to the constructor, else null. */
 static duk_ret_t response_get_web_socket(duk_context *ctx)
 {
     (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_null(ctx);
+    duk_get_prop_literal(ctx, -1, EW__WEB_WEBSOCKET);
+    if (duk_is_undefined(ctx, -1))
+        duk_push_null(ctx);
     return 1;
+}
+
+bool ew__response_push_websocket(duk_context *ctx, duk_idx_t idx)
+{
+    if (!(ew__web_state(ctx, idx) & EW__KIND_RESPONSE)) {
+        duk_push_undefined(ctx);
+        return false;
+    }
+    duk_get_prop_literal(ctx, idx, EW__WEB_WEBSOCKET);
+    return !duk_is_undefined(ctx, -1);
 }
 
 static duk_ret_t response_get_cf(duk_context *ctx)
@@ -252,7 +277,7 @@ static duk_ret_t response_get_cf(duk_context *ctx)
     return 1;
 }
 
-/* clone(): same status, statusText, type, cf, guard; a copy of the header list; the same body bytes. */
+/* clone(): same status, statusText, type, url, redirected, cf, guard; a copy of the header list; the same body bytes. */
 static duk_ret_t response_clone(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_RESPONSE);
@@ -264,6 +289,7 @@ static duk_ret_t response_clone(duk_context *ctx)
     ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_STATUS_TEXT);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_CF);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_URL);
     duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_list_copy(ctx, -1);
     duk_put_prop_literal(ctx, copy, EW__WEB_HLIST);

@@ -35,7 +35,7 @@ class Server:
     def _read(self):
         for line in self.proc.stdout:
             self.output.append(line)
-            if self.port is None and line.startswith("Ready on http://"):
+            if self.port is None and line.startswith(("Ready on http://", "Ready on https://")):
                 self.port = int(line.rsplit(":", 1)[1])
                 self._ready.set()
         self._ready.set()

@@ -172,6 +172,7 @@ Test(core_worker, cpu_limit_gives_1102_and_replaces_the_isolate)
     ew_worker_get_stats(w, &st);
     cr_assert_eq(st.isolates_created, 2);
     cr_assert_eq(st.limit_errors, 1);
+    cr_assert(st.cpu_ms >= 50.0, "the spinning request's CPU time is in the total (%f ms)", st.cpu_ms);
 }
 
 Test(core_worker, memory_limit_gives_1102)
@@ -488,4 +489,27 @@ Test(core_worker, async_fetch_handler_rejection_is_an_error)
     ew_response_t *r = get(w, "http://x/");
     cr_assert_eq(r->status, 500);
     ew_response_destroy(r);
+}
+
+Test(core_worker, request_cf_comes_from_the_hosts_json)
+{
+    ew_worker_t *w = load("export default { fetch(r) { return new Response(JSON.stringify(r.cf) + ' ' + "
+                          "(r.cf === r.cf)); } };", NULL, 0);
+    static const char cf[] = " {\"colo\":\"AMS\",\"asn\":0,\"tlsClientAuth\":{\"certPresented\":\"0\"},"
+                             "\"city\":\"K\\u00f8benhavn\",\"list\":[1,-2.5e3,true,null]} ";
+    ew_request_t req = {.method = "GET", .url = "http://x/", .cf_json = cf, .cf_json_len = sizeof(cf) - 1};
+    ew_response_t *resp = NULL;
+    cr_assert_eq(ew_worker_fetch_sync(w, &req, &resp, NULL), EW_OK);
+    cr_assert_str_eq((const char *) resp->body, "{\"colo\":\"AMS\",\"asn\":0,\"tlsClientAuth\":{\"certPresented\":"
+                                                "\"0\"},\"city\":\"K\u00f8benhavn\",\"list\":[1,-2500,true,null]} true");
+    ew_response_destroy(resp);
+    resp = get(w, "http://x/"); /* no cf_json: an empty object */
+    cr_assert_str_eq((const char *) resp->body, "{} true");
+    ew_response_destroy(resp);
+    static const char *const bad[] = {"[1]", "{\"a\":}", "{\"a\":1,}", "{'a':1}", "{\"a\":\"\xff\"}", "{} x", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ew_request_t b = {.method = "GET", .url = "http://x/", .cf_json = bad[i], .cf_json_len = strlen(bad[i])};
+        cr_assert_eq(ew_worker_fetch(w, &b, NULL, NULL), EW_ERR_INVALID_ARG, "accepted %s", bad[i]);
+    }
+    ew_worker_destroy(w);
 }

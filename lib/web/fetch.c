@@ -1,0 +1,765 @@
+/*
+ * fetch.c — the global fetch(input, init) (https://fetch.spec.whatwg.org/#fetch-method) as Workers have it,
+ * over the runtime's HTTP client (lib/net/client.c).
+ *
+ *   fetch() ── new Request(input, init) ── C copy of method/url/headers/body ── ew__net_request_start
+ *      │ returns the promise (kept in a stash table under the fetch's id)          │ (event loop)
+ *      ▼                                                                           ▼
+ *   promise settled from the loop: on_head / on_body (decoded, buffered) / on_done ── Response, or a
+ *   redirect hop (follow: up to 20, method and body rules of the spec), or a TypeError
+ *
+ * A pending fetch counts as I/O of its isolate (io_pending), belongs to the request that made it (its
+ * subrequest count, its CPU charge when the promise settles) and dies with it: when that request is freed,
+ * or the isolate destroyed, the network request is cancelled and the promise is dropped unsettled, as
+ * workerd drops the I/O of a finished request. Waiting on the network is not CPU time: nothing runs then.
+ *
+ * The body is buffered (up to half of the isolate's memory limit) until ReadableStream exists; the network
+ * client already hands it over in chunks, so streaming it changes only on_body and the Response's body.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/isolate.h"
+#include "domexception.h"
+#include "internal.h"
+#include "net/client.h"
+#include "net/decode.h"
+#include "url.h"
+
+#define FETCHES_KEY DUK_HIDDEN_SYMBOL("fetches")
+#define REQUEST_CTOR_KEY DUK_HIDDEN_SYMBOL("fetchReq")
+#define FETCH_ID DUK_HIDDEN_SYMBOL("fid")
+#define DEFAULT_SUBREQUESTS 50
+#define MAX_REDIRECTS 20
+
+static const char GLOBAL_SCOPE_MESSAGE[] =
+    "Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or connect()), setting a "
+    "timeout, and generating random values are not allowed within global scope. To fix this error, perform this "
+    "operation within a handler. https://developers.cloudflare.com/workers/runtime-apis/handlers/";
+
+typedef struct fheader {
+    char *name;                   /* owned, lower-case */
+    char *value;                  /* owned */
+    size_t value_len;
+} fheader_t;
+
+struct ew__fetch {
+    ew__isolate_t *iso;
+    uint32_t id;                  /* key of [promise, signal, listener] in the stash table */
+    uint32_t req_id;              /* the request that called fetch() */
+    ew__net_req_t *net;           /* the hop in flight; NULL between hops and once done */
+    /* The request, kept for redirects. */
+    char *method;                 /* owned */
+    ew__url_t url;                /* current URL (owned href) */
+    fheader_t *headers;           /* owned array of nheaders */
+    size_t nheaders;
+    char *body;                   /* owned copy; NULL for no body */
+    size_t body_len;
+    int redirect_mode;            /* 0 follow, 1 manual, 2 error (request.c's encoding) */
+    int redirects;                /* hops followed so far */
+    bool has_signal;              /* an abort listener was added */
+    /* The response of the current hop. */
+    int status;
+    char *reason;                 /* owned */
+    fheader_t *rheaders;          /* owned array of nrheaders */
+    size_t nrheaders;
+    ew__url_t next_url;           /* a redirect to follow once this hop's body is drained (href NULL: none) */
+    ew__decoder_t *decoder;       /* owned; NULL when the body is not content-encoded */
+    ew__buf_t resp_body;          /* the (decoded) body so far */
+    size_t body_cap;              /* more than this is an error */
+    bool too_big;
+    ew__fetch_t *next;            /* in iso->fetches */
+};
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Freeing
+ */
+
+static void free_headers(fheader_t *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+}
+
+static void reset_response(ew__fetch_t *f)
+{
+    free(f->reason);
+    f->reason = NULL;
+    free_headers(f->rheaders, f->nrheaders);
+    f->rheaders = NULL;
+    f->nrheaders = 0;
+    ew__decoder_destroy(f->decoder);
+    f->decoder = NULL;
+    ew__buf_dispose(&f->resp_body);
+    ew__url_dispose(&f->next_url);
+    f->status = 0;
+}
+
+/* Unlinks the fetch from its isolate (one less I/O to wait for), cancels its network request, frees it. */
+static void fetch_free(ew__fetch_t *f)
+{
+    ew__isolate_t *iso = f->iso;
+    for (ew__fetch_t **pp = &iso->fetches; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == f) {
+            *pp = f->next;
+            iso->io_pending--;
+            break;
+        }
+    }
+    if (f->net != NULL)
+        ew__net_request_cancel(f->net);
+    reset_response(f);
+    free(f->method);
+    ew__url_dispose(&f->url);
+    free_headers(f->headers, f->nheaders);
+    free(f->body);
+    free(f);
+}
+
+static ew__fetch_t *find_fetch(ew__isolate_t *iso, uint32_t id)
+{
+    for (ew__fetch_t *f = iso->fetches; f != NULL; f = f->next)
+        if (f->id == id)
+            return f;
+    return NULL;
+}
+
+/* Drops the stash entry (promise, signal, listener) of a fetch whose promise will never settle. */
+static duk_ret_t drop_entry(duk_context *ctx, void *udata)
+{
+    uint32_t id = (uint32_t) (uintptr_t) udata;
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, FETCHES_KEY);
+    duk_del_prop_index(ctx, -1, id);
+    return 0;
+}
+
+void ew__fetch_cancel_req(ew__isolate_t *iso, uint32_t req_id)
+{
+    ew__fetch_t *next;
+    for (ew__fetch_t *f = iso->fetches; f != NULL; f = next) {
+        next = f->next;
+        if (f->req_id != req_id)
+            continue;
+        if (iso->ctx != NULL && !iso->dead) {
+            (void) duk_safe_call(iso->ctx, drop_entry, (void *) (uintptr_t) f->id, 0, 1);
+            duk_pop(iso->ctx);
+        }
+        fetch_free(f);
+    }
+}
+
+void ew__fetch_cancel_all(ew__isolate_t *iso)
+{
+    while (iso->fetches != NULL)
+        fetch_free(iso->fetches); /* the heap goes away with the promises */
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Settling the promise
+ */
+
+enum settle_kind { SETTLE_RESPONSE, SETTLE_TYPE_ERROR, SETTLE_ABORT };
+
+typedef struct settle_args {
+    ew__fetch_t *f;
+    enum settle_kind kind;
+    const char *message;          /* SETTLE_TYPE_ERROR */
+} settle_args_t;
+
+static bool null_body_status(int status)
+{
+    return status == 101 || status == 204 || status == 205 || status == 304;
+}
+
+/* Pushes a Response for the current hop: immutable headers (as workerd's fetch() responses), statusText as
+ * the server sent it, url and redirected, the buffered body (none for HEAD and null-body statuses). */
+static void push_response(duk_context *ctx, ew__fetch_t *f)
+{
+    duk_idx_t self = ew__web_push_instance(ctx, EW__PROTO_RESPONSE);
+    uint32_t state = EW__KIND_RESPONSE | EW__STATE_IMMUTABLE | ((uint32_t) f->status << EW__STATE_STATUS_SHIFT);
+    if (f->redirects > 0)
+        state |= EW__STATE_REDIRECTED;
+    ew__web_set_state(ctx, self, state);
+    ew__web_push_array(ctx, (duk_uarridx_t) (2 * f->nrheaders));
+    for (size_t i = 0; i < f->nrheaders; i++) {
+        duk_push_string(ctx, f->rheaders[i].name);
+        duk_put_prop_index(ctx, -2, (duk_uarridx_t) (2 * i));
+        ew__push_utf8(ctx, f->rheaders[i].value, f->rheaders[i].value_len);
+        duk_put_prop_index(ctx, -2, (duk_uarridx_t) (2 * i + 1));
+    }
+    duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
+    ew__push_utf8(ctx, f->reason ? f->reason : "", f->reason ? strlen(f->reason) : 0);
+    duk_put_prop_literal(ctx, self, EW__WEB_STATUS_TEXT);
+    duk_push_lstring(ctx, f->url.href, f->url.len);
+    duk_put_prop_literal(ctx, self, EW__WEB_URL);
+    if (!null_body_status(f->status) && strcmp(f->method, "HEAD") != 0) {
+        void *b = duk_push_fixed_buffer(ctx, f->resp_body.len);
+        if (f->resp_body.len > 0)
+            memcpy(b, f->resp_body.data, f->resp_body.len);
+        duk_put_prop_literal(ctx, self, EW__WEB_BODY);
+        ew__buf_dispose(&f->resp_body); /* the heap has its copy */
+    }
+}
+
+/* Pushes the abort reason of the signal at idx: signal.reason, or an AbortError when it has none. */
+static void push_abort_reason(duk_context *ctx, duk_idx_t idx)
+{
+    if (duk_is_object(ctx, idx)) {
+        duk_get_prop_literal(ctx, idx, "reason");
+        if (!duk_is_undefined(ctx, -1))
+            return;
+        duk_pop(ctx);
+    }
+    ew__domexception_push(ctx, "AbortError", "The operation was aborted.");
+}
+
+/* Safe-call body: takes the fetch's entry out of the table, removes the abort listener, settles. */
+static duk_ret_t settle_body(duk_context *ctx, void *udata)
+{
+    settle_args_t *a = udata;
+    ew__fetch_t *f = a->f;
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, FETCHES_KEY);
+    duk_get_prop_index(ctx, -1, f->id);
+    duk_del_prop_index(ctx, -2, f->id);
+    duk_idx_t entry = duk_get_top_index(ctx);
+    duk_get_prop_index(ctx, entry, 0);
+    duk_idx_t promise = duk_get_top_index(ctx);
+    duk_get_prop_index(ctx, entry, 1);
+    duk_idx_t signal = duk_get_top_index(ctx);
+    if (f->has_signal && duk_is_object(ctx, signal)) {
+        duk_get_prop_literal(ctx, signal, "removeEventListener");
+        if (duk_is_callable(ctx, -1)) {
+            duk_dup(ctx, signal);
+            duk_push_literal(ctx, "abort");
+            duk_get_prop_index(ctx, entry, 2);
+            if (duk_pcall_method(ctx, 2) != DUK_EXEC_SUCCESS && ew__isolate_aborting(ctx))
+                return duk_throw(ctx);
+        }
+        duk_pop(ctx);
+    }
+    switch (a->kind) {
+    case SETTLE_RESPONSE:
+        push_response(ctx, f);
+        break;
+    case SETTLE_TYPE_ERROR:
+        duk_push_error_object(ctx, DUK_ERR_TYPE_ERROR, "%s", a->message);
+        break;
+    case SETTLE_ABORT:
+        push_abort_reason(ctx, signal);
+        break;
+    }
+    ew__promise_settle(ctx, promise, a->kind != SETTLE_RESPONSE);
+    return 0;
+}
+
+/* Settles the fetch's promise and frees the fetch. From the loop it is a macrotask charged to the request
+ * that called fetch(); from inside JS (an abort listener) it runs in the caller's entry. */
+static void fetch_settle(ew__fetch_t *f, enum settle_kind kind, const char *message)
+{
+    ew__isolate_t *iso = f->iso;
+    settle_args_t a = {f, kind, message};
+    bool nested = iso->depth > 0;
+    if (!nested)
+        ew__isolate_enter(iso, ew__isolate_find_req(iso, f->req_id));
+    (void) ew__isolate_pcall(iso, settle_body, &a, 0, 0);
+    fetch_free(f);
+    if (!nested)
+        ew__isolate_settle(iso);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Network callbacks
+ */
+
+static void start_hop(ew__fetch_t *f);
+
+static void fail_type_error(ew__fetch_t *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_type_error(ew__fetch_t *f, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fetch_settle(f, SETTLE_TYPE_ERROR, msg);
+}
+
+static bool append_body(void *udata, const char *data, size_t len)
+{
+    ew__fetch_t *f = udata;
+    if (f->resp_body.len + len > f->body_cap || !ew__buf_append(&f->resp_body, data, len)) {
+        f->too_big = true;
+        return false;
+    }
+    return true;
+}
+
+static bool is_redirect(int status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+static char *dup_lower(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char) (s[i] + 32) : s[i];
+    d[n] = '\0';
+    return d;
+}
+
+static char *dup_bytes(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d != NULL) {
+        if (n > 0)
+            memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* Copies the head; picks a decoder; decides whether this hop is a redirect to follow. */
+static void on_head(void *udata, int status, const char *reason, size_t reason_len, const ew__h1_header_t *h,
+                    size_t n)
+{
+    ew__fetch_t *f = udata;
+    reset_response(f);
+    f->status = status;
+    f->reason = dup_bytes(reason, reason_len);
+    f->rheaders = calloc(n ? n : 1, sizeof(*f->rheaders));
+    bool oom = f->reason == NULL || f->rheaders == NULL;
+    const ew__h1_header_t *location = NULL, *coding = NULL;
+    for (size_t i = 0; !oom && i < n; i++) {
+        fheader_t *d = &f->rheaders[f->nrheaders];
+        d->name = dup_lower(h[i].name, h[i].name_len);
+        d->value = dup_bytes(h[i].value, h[i].value_len);
+        d->value_len = h[i].value_len;
+        f->nrheaders++;
+        oom = d->name == NULL || d->value == NULL;
+        if (!oom && strcmp(d->name, "location") == 0)
+            location = &h[i];
+        else if (!oom && strcmp(d->name, "content-encoding") == 0)
+            coding = &h[i];
+    }
+    if (oom) {
+        ew__net_request_cancel(f->net);
+        f->net = NULL;
+        fail_type_error(f, "Out of memory reading the response of %s.", f->url.href);
+        return;
+    }
+    if (is_redirect(status) && location != NULL && f->redirect_mode != 1) {
+        if (f->redirect_mode == 2) {
+            ew__net_request_cancel(f->net);
+            f->net = NULL;
+            fail_type_error(f, "Fetch failed: %s redirected (status %d) and the request's redirect mode is "
+                               "\"error\".", f->url.href, status);
+            return;
+        }
+        char *loc = dup_bytes(location->value, location->value_len);
+        bool ok = loc != NULL && ew__url_parse(loc, location->value_len, &f->url, &f->next_url);
+        free(loc);
+        if (!ok) {
+            ew__net_request_cancel(f->net);
+            f->net = NULL;
+            fail_type_error(f, "Fetch failed: %s redirected to an invalid URL.", f->url.href);
+            return;
+        }
+        return; /* the body is drained and dropped; on_done follows the redirect */
+    }
+    if (coding != NULL && !null_body_status(status) && strcmp(f->method, "HEAD") != 0) {
+        bool unknown;
+        f->decoder = ew__decoder_create(coding->value, coding->value_len, append_body, f, &unknown);
+        /* An unknown coding is passed through as it is (Workers does the same). */
+        if (f->decoder == NULL && !unknown) {
+            ew__net_request_cancel(f->net);
+            f->net = NULL;
+            fail_type_error(f, "Out of memory reading the response of %s.", f->url.href);
+        }
+    }
+}
+
+static void fail_too_big(ew__fetch_t *f)
+{
+    fail_type_error(f, "The response body of %s is larger than %zu bytes, the most a Worker can buffer.",
+                    f->url.href, f->body_cap);
+}
+
+static void on_body(void *udata, const char *data, size_t len)
+{
+    ew__fetch_t *f = udata;
+    if (f->next_url.href != NULL)
+        return; /* a redirect's body */
+    int rc;
+    if (f->decoder != NULL)
+        rc = ew__decoder_push(f->decoder, data, len);
+    else
+        rc = append_body(f, data, len) ? EW__DECODE_OK : EW__DECODE_STOPPED;
+    if (rc == EW__DECODE_OK)
+        return;
+    ew__net_request_cancel(f->net);
+    f->net = NULL;
+    if (f->too_big)
+        fail_too_big(f);
+    else
+        fail_type_error(f, "The response body of %s could not be decoded: %s.", f->url.href,
+                        ew__decoder_error(f->decoder));
+}
+
+/* Applies the spec's redirect rules to the request and starts the next hop. */
+static void follow_redirect(ew__fetch_t *f)
+{
+    if (++f->redirects > MAX_REDIRECTS) {
+        fail_type_error(f, "Fetch failed: too many redirects (more than %d), the last to %s.", MAX_REDIRECTS,
+                        f->next_url.href);
+        return;
+    }
+    if (f->next_url.scheme != EW__SCHEME_HTTP && f->next_url.scheme != EW__SCHEME_HTTPS) {
+        fail_type_error(f, "Fetch API cannot load: %s", f->next_url.href);
+        return;
+    }
+    int status = f->status;
+    bool to_get = ((status == 301 || status == 302) && strcmp(f->method, "POST") == 0) ||
+                  (status == 303 && strcmp(f->method, "GET") != 0 && strcmp(f->method, "HEAD") != 0);
+    bool same_origin = f->url.scheme == f->next_url.scheme && f->url.port == f->next_url.port &&
+                       f->url.host_end - f->url.host_start == f->next_url.host_end - f->next_url.host_start &&
+                       memcmp(f->url.href + f->url.host_start, f->next_url.href + f->next_url.host_start,
+                              f->url.host_end - f->url.host_start) == 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < f->nheaders; i++) {
+        const char *nm = f->headers[i].name;
+        bool drop = (!same_origin && strcmp(nm, "authorization") == 0) ||
+                    (to_get && (strcmp(nm, "content-type") == 0 || strcmp(nm, "content-encoding") == 0 ||
+                                strcmp(nm, "content-language") == 0 || strcmp(nm, "content-location") == 0));
+        if (drop) {
+            free(f->headers[i].name);
+            free(f->headers[i].value);
+        } else {
+            f->headers[kept++] = f->headers[i];
+        }
+    }
+    f->nheaders = kept;
+    if (to_get) {
+        if (strcmp(f->method, "HEAD") != 0) {
+            free(f->method);
+            f->method = strdup("GET");
+        }
+        free(f->body);
+        f->body = NULL;
+        f->body_len = 0;
+    }
+    ew__url_dispose(&f->url);
+    f->url = f->next_url;
+    memset(&f->next_url, 0, sizeof(f->next_url));
+    if (f->method == NULL) {
+        fail_type_error(f, "Out of memory following a redirect.");
+        return;
+    }
+    reset_response(f);
+    start_hop(f);
+}
+
+static void on_done(void *udata, ew__net_error_t err, const char *message)
+{
+    ew__fetch_t *f = udata;
+    f->net = NULL; /* the client frees it when this returns */
+    if (err == EW__NET_ERR_LOST) {
+        fail_type_error(f, "Network connection lost.");
+        return;
+    }
+    if (err != EW__NET_OK) {
+        fail_type_error(f, "%s", message);
+        return;
+    }
+    if (f->next_url.href != NULL) {
+        follow_redirect(f);
+        return;
+    }
+    if (f->decoder != NULL && ew__decoder_finish(f->decoder) != EW__DECODE_OK) {
+        fail_type_error(f, "The response body of %s could not be decoded: %s.", f->url.href,
+                        ew__decoder_error(f->decoder));
+        return;
+    }
+    fetch_settle(f, SETTLE_RESPONSE, NULL);
+}
+
+static const ew__net_handler_t handler = {on_head, on_body, on_done};
+
+/* Starts a network request for the fetch's current method, URL, headers and body. */
+static void start_hop(ew__fetch_t *f)
+{
+    ew__isolate_t *iso = f->iso;
+    ew_runtime_t *rt = iso->rt;
+    if (rt->net == NULL) {
+        ew__net_client_config_t cfg = {.ca_file = rt->cfg.ca_file};
+        rt->net = ew__net_client_create(rt->base, &cfg);
+        if (rt->net == NULL) {
+            fail_type_error(f, "Out of memory starting a fetch.");
+            return;
+        }
+    }
+    ew_header_t *hs = calloc(f->nheaders + 1, sizeof(*hs));
+    if (hs == NULL) {
+        fail_type_error(f, "Out of memory starting a fetch.");
+        return;
+    }
+    for (size_t i = 0; i < f->nheaders; i++)
+        hs[i] = (ew_header_t){f->headers[i].name, strlen(f->headers[i].name), f->headers[i].value,
+                              f->headers[i].value_len};
+    const ew__url_t *u = &f->url;
+    char host[300];
+    snprintf(host, sizeof(host), "%.*s", (int) (u->host_end - u->host_start), u->href + u->host_start);
+    uint32_t target_end = (u->flags & EW__URL_HAS_QUERY) ? u->query_end : u->path_end;
+    char *target = dup_bytes(u->href + u->path_start, target_end - u->path_start);
+    bool https = u->scheme == EW__SCHEME_HTTPS;
+    ew__net_request_t q = {
+        .method = f->method,
+        .https = https,
+        .host = host,
+        .port = (uint16_t) (u->port >= 0 ? u->port : https ? 443 : 80),
+        .target = target != NULL && target[0] ? target : "/",
+        .headers = hs,
+        .nheaders = f->nheaders,
+        .body = f->body,
+        .body_len = f->body_len,
+    };
+    f->net = target != NULL ? ew__net_request_start(rt->net, &q, &handler, f) : NULL;
+    free(target);
+    free(hs);
+    if (f->net == NULL)
+        fail_type_error(f, "Out of memory starting a fetch.");
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * fetch(input, init)
+ */
+
+/* The abort listener: its fetch id is a hidden property of the function. */
+static duk_ret_t on_abort(duk_context *ctx)
+{
+    duk_push_current_function(ctx);
+    duk_get_prop_literal(ctx, -1, FETCH_ID);
+    uint32_t id = duk_get_uint(ctx, -1);
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__fetch_t *f = iso != NULL ? find_fetch(iso, id) : NULL;
+    if (f != NULL)
+        fetch_settle(f, SETTLE_ABORT, NULL);
+    return 0;
+}
+
+/* Copies the header list at list_idx into f (adding accept-encoding when the script set none). */
+static void copy_headers(duk_context *ctx, ew__fetch_t *f, duk_idx_t list_idx)
+{
+    duk_size_t n = duk_get_length(ctx, list_idx) / 2;
+    f->headers = calloc(n + 1, sizeof(*f->headers));
+    if (f->headers == NULL)
+        (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    bool has_ae = false;
+    for (duk_uarridx_t i = 0; i < n; i++) {
+        duk_get_prop_index(ctx, list_idx, 2 * i);
+        duk_get_prop_index(ctx, list_idx, 2 * i + 1);
+        size_t nlen, vlen;
+        const char *name = duk_get_lstring(ctx, -2, &nlen);
+        const char *value = ew__to_utf8(ctx, -1, &vlen);
+        fheader_t *d = &f->headers[f->nheaders];
+        d->name = dup_lower(name, nlen);
+        d->value = dup_bytes(value, vlen);
+        d->value_len = vlen;
+        f->nheaders++;
+        if (d->name == NULL || d->value == NULL)
+            (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+        has_ae = has_ae || strcmp(d->name, "accept-encoding") == 0;
+        duk_pop_2(ctx);
+    }
+    if (!has_ae) { /* the codings on_head can decode, as the Workers edge asks origins for */
+        fheader_t *d = &f->headers[f->nheaders];
+        d->name = strdup("accept-encoding");
+        d->value = strdup("gzip, deflate, br");
+        d->value_len = strlen("gzip, deflate, br");
+        f->nheaders++;
+        if (d->name == NULL || d->value == NULL)
+            (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    }
+}
+
+/* Pushes the AbortSignal to honour: the Request's signal when it has one, else init.signal. */
+static void push_signal(duk_context *ctx, duk_idx_t request_idx, duk_idx_t init_idx)
+{
+    duk_get_prop_literal(ctx, request_idx, "signal");
+    if (duk_is_object(ctx, -1))
+        return;
+    duk_pop(ctx);
+    if (duk_is_object(ctx, init_idx)) {
+        duk_get_prop_literal(ctx, init_idx, "signal");
+        if (duk_is_object(ctx, -1))
+            return;
+        if (!duk_is_null_or_undefined(ctx, -1))
+            (void) duk_type_error(ctx, "Failed to execute 'fetch': member signal is not of type AbortSignal.");
+        duk_pop(ctx);
+    }
+    duk_push_undefined(ctx);
+}
+
+/* Safe-call body: [input, init, promise] -> [signal]. Builds the Request and copies what the network needs
+ * into f; throws what fetch() must reject with. */
+static duk_ret_t prepare(duk_context *ctx, void *udata)
+{
+    ew__fetch_t *f = udata;
+    duk_idx_t input = duk_get_top(ctx) - 3, init = input + 1, promise = input + 2;
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, REQUEST_CTOR_KEY);
+    duk_remove(ctx, -2);
+    duk_dup(ctx, input);
+    duk_dup(ctx, init);
+    duk_new(ctx, 2);
+    duk_idx_t req = duk_get_top_index(ctx);
+
+    push_signal(ctx, req, init);
+    duk_idx_t signal = duk_get_top_index(ctx);
+    if (duk_is_object(ctx, signal)) {
+        duk_get_prop_literal(ctx, signal, "aborted");
+        bool aborted = duk_to_boolean(ctx, -1);
+        duk_pop(ctx);
+        if (aborted) { /* rejected with the signal's reason, before any I/O */
+            push_abort_reason(ctx, signal);
+            return duk_throw(ctx);
+        }
+    }
+
+    duk_get_prop_literal(ctx, req, EW__WEB_URL);
+    size_t ulen;
+    const char *url = ew__to_utf8(ctx, -1, &ulen);
+    if (!ew__url_parse(url, ulen, NULL, &f->url))
+        return duk_type_error(ctx, "Fetch API cannot load: %s", url);
+    if (f->url.scheme != EW__SCHEME_HTTP && f->url.scheme != EW__SCHEME_HTTPS)
+        return duk_type_error(ctx, "Fetch API cannot load: %s", f->url.href);
+    duk_pop(ctx);
+
+    ew_runtime_t *rt = f->iso->rt;
+    ew__req_t *r = f->iso->running;
+    uint32_t limit = rt->cfg.subrequests ? rt->cfg.subrequests : DEFAULT_SUBREQUESTS;
+    if (r->subrequests >= limit)
+        return duk_error(ctx, DUK_ERR_ERROR, "Too many subrequests by single Worker invocation.");
+
+    duk_get_prop_literal(ctx, req, EW__WEB_METHOD);
+    f->method = strdup(duk_get_string(ctx, -1));
+    duk_pop(ctx);
+    f->redirect_mode = (int) ((ew__web_state(ctx, req) >> EW__STATE_REDIRECT_SHIFT) & 3u);
+    duk_get_prop_literal(ctx, req, EW__WEB_HLIST);
+    copy_headers(ctx, f, duk_get_top_index(ctx));
+    duk_pop(ctx);
+    if (ew__body_take(ctx, req)) {
+        size_t blen;
+        const void *b = ew__body_bytes(ctx, -1, &blen);
+        f->body = malloc(blen ? blen : 1);
+        if (f->body == NULL)
+            return duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+        if (blen > 0)
+            memcpy(f->body, b, blen);
+        f->body_len = blen;
+        duk_pop(ctx);
+    }
+    if (f->method == NULL)
+        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    r->subrequests++;
+
+    /* [promise, signal, listener] under the fetch's id; the listener is added last (after every throw). */
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, FETCHES_KEY);
+    duk_dup(ctx, promise);
+    duk_dup(ctx, signal);
+    duk_push_c_function(ctx, on_abort, 1);
+    duk_push_uint(ctx, f->id);
+    duk_put_prop_literal(ctx, -2, FETCH_ID);
+    ew__web_pack(ctx, 3);
+    duk_put_prop_index(ctx, -2, f->id);
+    duk_pop_2(ctx);
+    if (duk_is_object(ctx, signal)) {
+        duk_get_prop_literal(ctx, signal, "addEventListener");
+        if (duk_is_callable(ctx, -1)) {
+            duk_dup(ctx, signal);
+            duk_push_literal(ctx, "abort");
+            duk_push_global_stash(ctx);
+            duk_get_prop_literal(ctx, -1, FETCHES_KEY);
+            duk_get_prop_index(ctx, -1, f->id);
+            duk_get_prop_index(ctx, -1, 2);
+            duk_replace(ctx, -4);
+            duk_pop_2(ctx);
+            duk_call_method(ctx, 2);
+            f->has_signal = true;
+        }
+        duk_pop(ctx);
+    }
+    duk_dup(ctx, signal);
+    return 1;
+}
+
+static duk_ret_t fetch_fn(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso == NULL || iso->rt == NULL)
+        return duk_error(ctx, DUK_ERR_ERROR, "fetch() needs a runtime (this heap has none)");
+    if (iso->running == NULL)
+        return duk_error(ctx, DUK_ERR_ERROR, "%s", GLOBAL_SCOPE_MESSAGE);
+    duk_set_top(ctx, 2);
+    ew__promise_push_new(ctx);
+    ew__fetch_t *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    f->iso = iso;
+    f->id = iso->next_fetch_id++;
+    f->req_id = iso->running->id;
+    f->body_cap = iso->heap_limit / 2;
+    ew__buf_init(&f->resp_body);
+    f->next = iso->fetches;
+    iso->fetches = f;
+    iso->io_pending++;
+    duk_dup(ctx, 0);
+    duk_dup(ctx, 1);
+    duk_dup(ctx, 2);
+    if (duk_safe_call(ctx, prepare, f, 3, 1) != DUK_EXEC_SUCCESS) {
+        if (ew__isolate_aborting(ctx)) {
+            fetch_free(f);
+            return duk_throw(ctx);
+        }
+        (void) duk_safe_call(ctx, drop_entry, (void *) (uintptr_t) f->id, 0, 1);
+        duk_pop(ctx);
+        fetch_free(f);
+        ew__promise_settle(ctx, 2, true); /* rejects with the error on top */
+        duk_dup(ctx, 2);
+        return 1;
+    }
+    duk_pop(ctx);
+    start_hop(f); /* failures here reject the promise from inside this call: it is already ours */
+    duk_dup(ctx, 2);
+    return 1;
+}
+
+void ew__fetch_init(duk_context *ctx, duk_idx_t global_idx)
+{
+    global_idx = duk_require_normalize_index(ctx, global_idx);
+    duk_push_global_stash(ctx);
+    duk_push_bare_object(ctx);
+    duk_put_prop_literal(ctx, -2, FETCHES_KEY);
+    duk_get_prop_literal(ctx, global_idx, "Request");
+    duk_put_prop_literal(ctx, -2, REQUEST_CTOR_KEY);
+    duk_pop(ctx);
+    duk_push_c_function(ctx, fetch_fn, 2);
+    duk_push_literal(ctx, "name");
+    duk_push_literal(ctx, "fetch");
+    duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
+    duk_push_literal(ctx, "length");
+    duk_push_int(ctx, 1); /* WebIDL: one required argument */
+    duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
+    ew__def_hidden_value(ctx, global_idx, "fetch");
+}
