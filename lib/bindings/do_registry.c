@@ -70,6 +70,8 @@ void ew__do_msg_free(ew__do_msg_t *m)
     free(m->body);
     if (m->reply_to != NULL)
         ew__do_inbox_unref(m->reply_to);
+    if (m->from != NULL)
+        ew__do_inbox_unref(m->from);
     free(m);
 }
 

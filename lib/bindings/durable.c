@@ -16,6 +16,7 @@
  * Objects with no event for durable_idle_ms are evicted (instance dropped, database closed, claim released).
  */
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@
 #define API_KEY DUK_HIDDEN_SYMBOL("durableApi")
 #define CALLS_KEY DUK_HIDDEN_SYMBOL("durableCalls")
 
+static const char GONE_RUNTIME[] = "The Durable Object's runtime has shut down.";
+static const char GONE_ISOLATE[] = "The Durable Object's isolate went away.";
+
 typedef struct do_call {          /* a stub call of this runtime waiting for its answer */
     uint32_t token;
     ew__isolate_t *iso;           /* the caller's isolate (cleared from the list when it goes away) */
@@ -49,8 +53,23 @@ typedef struct do_alarm {         /* an alarm timer armed on this runtime's loop
     struct do_alarm *next;
 } do_alarm_t;
 
+/* One end of a WebSocket carried between an object and its caller (see "WebSocket tunnels" below). */
+typedef struct do_tunnel {
+    uint32_t id;                  /* process-wide unique: even for an object's end, + 1 for its caller's */
+    ew__isolate_t *iso;           /* the isolate whose relay WebSocket (durable.js) this end feeds */
+    ew__do_obj_t *obj;            /* the object's end: its object (kept in memory while open); NULL caller */
+    ew__do_inbox_t *peer;         /* the other end's inbox (a reference); NULL until the reply left */
+    ew__do_msg_t *pending;        /* messages written before peer was known (list, in order) */
+    ew__do_msg_t **pending_tail;
+    bool sent_close, got_close;   /* freed when both happened (or its isolate went away) */
+    struct do_tunnel *next;
+} do_tunnel_t;
+
+static _Atomic uint32_t next_tunnel_id = 2; /* even: the object's end; its caller's end is id + 1 */
+
 struct ew__do_rt {
     ew_runtime_t *rt;
+    do_tunnel_t *tunnels;         /* tunnel ends of this runtime (list) */
     ew__do_inbox_t *inbox;        /* owner's reference */
     ew__do_obj_t *objs;           /* objects held here (list) */
     do_call_t *calls;             /* calls waiting for answers (list) */
@@ -66,6 +85,16 @@ typedef struct run_ctx {          /* one CALL being run in this runtime */
 
 static void handle_msg(void *udata, ew__do_msg_t *m);
 static void evict(ew__do_obj_t *o);
+static do_tunnel_t *tunnel_new(ew__do_rt_t *d, uint32_t id, ew__isolate_t *iso, ew__do_obj_t *obj,
+                               ew__do_inbox_t *peer);
+static void tunnel_free(ew__do_rt_t *d, do_tunnel_t *t);
+static void tunnel_write(do_tunnel_t *t, int kind, const void *data, size_t len, int code);
+static void tunnels_isolate_gone(ew__do_rt_t *d, ew__isolate_t *iso);
+
+static ew__do_rt_t *iso_drt(duk_context *ctx)
+{
+    return ew__isolate_of(ctx)->rt->durable;
+}
 
 static uint64_t now_ms(void)
 {
@@ -249,6 +278,12 @@ void ew__durable_shutdown(ew_runtime_t *rt)
     ew__do_rt_t *d = rt->durable;
     if (d == NULL)
         return;
+    while (d->tunnels != NULL) {
+        do_tunnel_t *t = d->tunnels;
+        if (!t->sent_close)
+            tunnel_write(t, EW__TUNNEL_CLOSE, GONE_RUNTIME, sizeof(GONE_RUNTIME) - 1, 1001);
+        tunnel_free(d, t);
+    }
     while (d->objs != NULL)
         evict(d->objs);
     while (d->alarms != NULL) {
@@ -468,12 +503,37 @@ static ew__do_obj_t *obj_new(ew__do_rt_t *d, ew_worker_t *w, size_t nsi, const c
     return o;
 }
 
-/* Sends a reply to the inbox it names (r->reply_to, whose reference the message gives up). */
-static void send_reply(ew__do_msg_t *r)
+static do_tunnel_t *find_tunnel(ew__do_rt_t *d, uint32_t id)
+{
+    for (do_tunnel_t *t = d->tunnels; t != NULL; t = t->next)
+        if (t->id == id)
+            return t;
+    return NULL;
+}
+
+/* Sends a reply to the inbox it names (r->reply_to, whose reference the message gives up). A reply that
+ * carries a WebSocket tells the caller where the object's end is, and the messages the object's end wrote
+ * meanwhile follow it. */
+static void send_reply(ew__do_rt_t *d, ew__do_msg_t *r)
 {
     ew__do_inbox_t *to = r->reply_to;
     r->reply_to = NULL;
+    do_tunnel_t *t = r->tunnel ? find_tunnel(d, r->tunnel) : NULL;
+    if (t != NULL) {
+        r->from = d->inbox;
+        ew__do_inbox_ref(d->inbox);
+    }
     ew__do_post(to, r);
+    if (t != NULL && t->peer == NULL) {
+        t->peer = to; /* the reference moves to the tunnel */
+        while (t->pending != NULL) {
+            ew__do_msg_t *m = t->pending;
+            t->pending = m->next;
+            ew__do_post(to, m);
+        }
+        t->pending_tail = &t->pending;
+        return;
+    }
     ew__do_inbox_unref(to);
 }
 
@@ -492,7 +552,7 @@ static void evict(ew__do_obj_t *o)
     while (o->held != NULL) {
         ew__do_msg_t *r = o->held;
         o->held = r->next;
-        send_reply(r);
+        send_reply(d, r);
     }
     ew__do_release(o->w->durables[o->ns_index].key, o->id, d->inbox);
     event_free(o->pump_ev);
@@ -505,6 +565,16 @@ static void evict(ew__do_obj_t *o)
     free(o);
 }
 
+/* An object with a WebSocket still open to a caller stays in memory (Cloudflare does not evict an object
+ * holding connected WebSockets either). */
+static bool has_tunnels(ew__do_rt_t *d, const ew__do_obj_t *o)
+{
+    for (do_tunnel_t *t = d->tunnels; t != NULL; t = t->next)
+        if (t->obj == o)
+            return true;
+    return false;
+}
+
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd;
@@ -515,7 +585,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
         next = o->next;
         /* Without a state directory the database lives in memory: closing it would lose the data. */
         if (d->rt->state_dir != NULL && o->active == 0 && !o->in_tx && !o->commit_queued && o->held == NULL &&
-            o->savepoints == 0 && now - o->last_ms >= idle)
+            o->savepoints == 0 && now - o->last_ms >= idle && !has_tunnels(d, o))
             evict(o);
     }
     if (d->objs != NULL)
@@ -535,6 +605,7 @@ void ew__durable_isolate_gone(ew__isolate_t *iso)
         if (o->pump_iso == iso)
             o->pump_iso = NULL;
     }
+    tunnels_isolate_gone(d, iso);
     for (do_call_t **pp = &d->calls; *pp != NULL;) {
         do_call_t *c = *pp;
         if (c->iso == iso) {
@@ -565,7 +636,7 @@ void ew__do_committed(ew__do_obj_t *o, bool ok, const char *message)
     while (o->held != NULL) {
         ew__do_msg_t *r = o->held;
         o->held = r->next;
-        send_reply(r);
+        send_reply(o->drt, r);
     }
 }
 
@@ -663,6 +734,10 @@ static ew__do_msg_t *result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_
         duk_size_t blen = 0;
         const void *body = duk_is_buffer_data(ctx, -1) ? duk_get_buffer_data(ctx, -1, &blen) : NULL;
         r = ew__do_reply_new(call, duk_to_boolean(ctx, -3), meta, mlen, body, blen, duk_is_buffer_data(ctx, -1));
+        duk_get_prop_index(ctx, idx, 3);
+        if (r != NULL)
+            r->tunnel = duk_get_uint(ctx, -1);
+        duk_pop(ctx);
     } else {
         r = error_reply(call, "internal error: the Durable Object's answer is malformed");
     }
@@ -701,10 +776,13 @@ static void on_call_done(void *udata, duk_context *ctx, duk_idx_t value, ew_stat
     m->reply_to = NULL;
     ew__do_msg_free(m);
     if (o->in_tx && o->confirm) { /* output gate: after the writes made so far are on disk */
-        r->next = o->held;
-        o->held = r;
+        ew__do_msg_t **tail = &o->held;
+        while (*tail != NULL)
+            tail = &(*tail)->next;
+        r->next = NULL;
+        *tail = r;
     } else {
-        send_reply(r);
+        send_reply(o->drt, r);
     }
 }
 
@@ -789,6 +867,10 @@ static duk_ret_t reply_body(duk_context *ctx, void *udata)
         duk_push_null(ctx);
     }
     duk_put_prop_index(ctx, -2, 2);
+    if (r->tunnel != 0) {
+        duk_push_uint(ctx, r->tunnel ^ 1); /* the caller's end */
+        duk_put_prop_index(ctx, -2, 3);
+    }
     ew__promise_settle(ctx, p, false);
     return 0;
 }
@@ -810,6 +892,8 @@ static void handle_reply(ew__do_rt_t *d, ew__do_msg_t *r)
     ew__isolate_t *iso = c->iso;
     uint32_t req_id = c->req_id;
     free(c);
+    if (r->tunnel != 0 && r->from != NULL && tunnel_new(d, r->tunnel ^ 1, iso, NULL, r->from) != NULL)
+        r->from = NULL; /* the reference moved to the caller's end */
     if (iso->io_pending > 0)
         iso->io_pending--;
     if (!iso->dead && iso->ctx != NULL) {
@@ -823,13 +907,211 @@ static void handle_reply(ew__do_rt_t *d, ew__do_msg_t *r)
     ew__do_msg_free(r);
 }
 
+static void handle_tunnel(ew__do_rt_t *d, ew__do_msg_t *m);
+
 static void handle_msg(void *udata, ew__do_msg_t *m)
 {
     ew__do_rt_t *d = udata;
     if (m->type == EW__DO_REPLY)
         handle_reply(d, m);
+    else if (m->type == EW__DO_TUNNEL)
+        handle_tunnel(d, m);
     else
         handle_call(d, m);
+}
+
+
+/* ---------------------------------------------------------------------------------------------------------
+ * WebSocket tunnels: an object's fetch() answered 101 with a WebSocket, possibly on another thread. Each side
+ * has a relay in durable.js (the object's side: the client end the object returned, accepted; the caller's
+ * side: the server end of a new WebSocketPair whose client end goes in the caller's 101 Response), and the
+ * two relays exchange whole messages and the close through the inboxes:
+ *
+ *   host <-> caller's client end <-> caller relay ==TUNNEL msgs==> object relay <-> object's server end
+ *
+ * The object's end has an even id (process-wide unique), the caller's end that id + 1; a message carries
+ * the id of the end it is for (both ends may live in one isolate). The object's end queues what it writes until the reply carrying the
+ * id has left (the output gate may hold it), then sends in order behind it.
+ */
+
+static do_tunnel_t *tunnel_new(ew__do_rt_t *d, uint32_t id, ew__isolate_t *iso, ew__do_obj_t *obj,
+                               ew__do_inbox_t *peer)
+{
+    do_tunnel_t *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->id = id;
+    t->iso = iso;
+    t->obj = obj;
+    t->peer = peer;
+    t->pending_tail = &t->pending;
+    t->next = d->tunnels;
+    d->tunnels = t;
+    return t;
+}
+
+static void tunnel_free(ew__do_rt_t *d, do_tunnel_t *t)
+{
+    for (do_tunnel_t **pp = &d->tunnels; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    while (t->pending != NULL) {
+        ew__do_msg_t *m = t->pending;
+        t->pending = m->next;
+        ew__do_msg_free(m);
+    }
+    if (t->peer != NULL)
+        ew__do_inbox_unref(t->peer);
+    free(t);
+}
+
+/* Sends (or queues) one message of this end to the other. */
+static void tunnel_write(do_tunnel_t *t, int kind, const void *data, size_t len, int code)
+{
+    ew__do_msg_t *m = calloc(1, sizeof(*m));
+    if (m == NULL || (m->meta = malloc(len + 1)) == NULL) {
+        free(m);
+        return;
+    }
+    m->type = EW__DO_TUNNEL;
+    m->kind = kind;
+    m->token = t->id ^ 1; /* addressed to the other end */
+    m->code = code;
+    if (len > 0)
+        memcpy(m->meta, data, len);
+    m->meta[len] = '\0';
+    m->meta_len = len;
+    if (kind == EW__TUNNEL_CLOSE)
+        t->sent_close = true;
+    if (t->peer != NULL) {
+        ew__do_post(t->peer, m);
+    } else {
+        *t->pending_tail = m;
+        t->pending_tail = &m->next;
+    }
+}
+
+struct tunnel_args {
+    ew__do_msg_t *m;
+};
+
+/* Safe-call body: api.tunnelEvent(id, kind, data, code). */
+static duk_ret_t tunnel_body(duk_context *ctx, void *udata)
+{
+    ew__do_msg_t *m = ((struct tunnel_args *) udata)->m;
+    push_api(ctx);
+    duk_push_literal(ctx, "tunnelEvent");
+    duk_push_uint(ctx, (duk_uint_t) m->token);
+    duk_push_int(ctx, m->kind);
+    if (m->kind == EW__TUNNEL_BINARY) {
+        void *buf = duk_push_fixed_buffer(ctx, m->meta_len);
+        if (m->meta_len > 0)
+            memcpy(buf, m->meta, m->meta_len);
+        duk_push_buffer_object(ctx, -1, 0, m->meta_len, DUK_BUFOBJ_ARRAYBUFFER);
+        duk_remove(ctx, -2);
+    } else {
+        ew__push_utf8(ctx, m->meta, m->meta_len);
+    }
+    duk_push_int(ctx, m->code);
+    duk_call_prop(ctx, -6, 4);
+    return 0;
+}
+
+static void handle_tunnel(ew__do_rt_t *d, ew__do_msg_t *m)
+{
+    do_tunnel_t *t = find_tunnel(d, (uint32_t) m->token);
+    if (t == NULL || t->got_close) {
+        ew__do_msg_free(m);
+        return;
+    }
+    if (m->kind == EW__TUNNEL_CLOSE)
+        t->got_close = true;
+    if (t->obj != NULL)
+        t->obj->last_ms = now_ms();
+    uint32_t id = t->id;
+    ew__isolate_t *iso = t->iso;
+    if (iso != NULL && !iso->dead && iso->ctx != NULL) {
+        struct tunnel_args a = {m};
+        ew__isolate_enter(iso, NULL);
+        int rc = ew__isolate_pcall(iso, tunnel_body, &a, 0, 1);
+        if (rc == DUK_EXEC_ERROR)
+            (void) ew__log_uncaught(iso->ctx, -1, "Durable Object WebSocket: ");
+        if (rc != -1)
+            duk_pop_n(iso->ctx, rc == DUK_EXEC_ERROR ? 2 : 1);
+        ew__isolate_settle(iso);
+    }
+    t = find_tunnel(d, id); /* the relay may have answered the close, which freed the end */
+    if (t != NULL && t->got_close && t->sent_close)
+        tunnel_free(d, t);
+    ew__do_msg_free(m);
+}
+
+/* Closes and forgets the tunnel ends an isolate fed: the other ends see 1001 Going Away. */
+static void tunnels_isolate_gone(ew__do_rt_t *d, ew__isolate_t *iso)
+{
+    for (do_tunnel_t *t = d->tunnels, *next; t != NULL; t = next) {
+        next = t->next;
+        if (t->iso != iso)
+            continue;
+        if (!t->sent_close)
+            tunnel_write(t, EW__TUNNEL_CLOSE, GONE_ISOLATE, sizeof(GONE_ISOLATE) - 1, 1001);
+        tunnel_free(d, t);
+    }
+}
+
+/* The tunnel end `id` of this isolate, or NULL when it has ended (late events of a relay are dropped). */
+static do_tunnel_t *tunnel_of(duk_context *ctx, duk_idx_t idx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    do_tunnel_t *t = iso != NULL && iso->rt->durable != NULL ? find_tunnel(iso->rt->durable, duk_get_uint(ctx, idx))
+                                                             : NULL;
+    return t != NULL && t->iso == iso ? t : NULL;
+}
+
+/* tunnelOpen(handle) -> id: the object's end, for the WebSocket its fetch() returned. */
+static duk_ret_t native_tunnel_open(duk_context *ctx)
+{
+    ew__do_obj_t *o = ew__do_require_obj(ctx, 0);
+    uint32_t id = atomic_fetch_add(&next_tunnel_id, 2);
+    if (tunnel_new(o->drt, id, ew__isolate_of(ctx), o, NULL) == NULL)
+        return duk_error(ctx, DUK_ERR_ERROR, "out of memory opening a WebSocket to a Durable Object");
+    duk_push_uint(ctx, id);
+    return 1;
+}
+
+/* tunnelSend(id, data): a message (string: text, ArrayBuffer: binary) to the other end. */
+static duk_ret_t native_tunnel_send(duk_context *ctx)
+{
+    do_tunnel_t *t = tunnel_of(ctx, 0);
+    if (t == NULL || t->sent_close)
+        return 0;
+    if (duk_is_buffer_data(ctx, 1)) {
+        duk_size_t n;
+        const void *p = duk_get_buffer_data(ctx, 1, &n);
+        tunnel_write(t, EW__TUNNEL_BINARY, p, n, 0);
+    } else {
+        size_t n;
+        const char *p = ew__to_utf8(ctx, 1, &n);
+        tunnel_write(t, EW__TUNNEL_TEXT, p, n, 0);
+    }
+    return 0;
+}
+
+/* tunnelClose(id, code, reason): the close to the other end; the end is freed once both closes passed. */
+static duk_ret_t native_tunnel_close(duk_context *ctx)
+{
+    do_tunnel_t *t = tunnel_of(ctx, 0);
+    if (t == NULL || t->sent_close)
+        return 0;
+    size_t n;
+    const char *reason = ew__to_utf8(ctx, 2, &n);
+    tunnel_write(t, EW__TUNNEL_CLOSE, reason, n, duk_get_int(ctx, 1));
+    if (t->got_close)
+        tunnel_free(iso_drt(ctx), t);
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -1088,6 +1370,9 @@ static duk_ret_t native_schedule_pump(duk_context *ctx)
 
 static const ew__method_t natives[] = {
     {"schedulePump", native_schedule_pump, 1, 1},
+    {"tunnelOpen", native_tunnel_open, 1, 1},
+    {"tunnelSend", native_tunnel_send, 2, 2},
+    {"tunnelClose", native_tunnel_close, 3, 3},
     {"idFromName", native_id_from_name, 2, 2},
     {"newUniqueId", native_new_unique_id, 1, 1},
     {"checkId", native_check_id, 2, 2},

@@ -134,7 +134,8 @@ typedef struct ew__do_ns {
 typedef struct ew__do_inbox ew__do_inbox_t;
 typedef struct ew__do_msg ew__do_msg_t;
 
-enum { EW__DO_CALL = 1, EW__DO_REPLY = 2 };
+enum { EW__DO_CALL = 1, EW__DO_REPLY = 2, EW__DO_TUNNEL = 3 };
+enum { EW__TUNNEL_TEXT = 0, EW__TUNNEL_BINARY = 1, EW__TUNNEL_CLOSE = 2 };
 enum { EW__DO_FETCH = 0, EW__DO_RPC = 1, EW__DO_ALARM = 2 };
 
 struct ew__do_msg {
@@ -151,7 +152,11 @@ struct ew__do_msg {
     size_t body_len;
     bool has_body;
     ew__do_inbox_t *reply_to;     /* CALL: holds a reference; NULL when nobody waits (alarms) */
-    uint64_t token;               /* CALL: the caller's key for the answer; copied into the REPLY */
+    uint64_t token;               /* CALL: the caller's key for the answer; copied into the REPLY.
+                                     TUNNEL: the tunnel's id (the same on both sides) */
+    uint32_t tunnel;              /* REPLY to a fetch answered with a WebSocket: the tunnel's id, else 0 */
+    ew__do_inbox_t *from;         /* REPLY with a tunnel: the owner's inbox (a reference) */
+    int code;                     /* TUNNEL close: the close code (meta is the reason) */
 };
 
 typedef void (*ew__do_inbox_fn)(void *udata, ew__do_msg_t *m);

@@ -314,7 +314,13 @@ function (native, global) {
             if (r[0]) {
                 throw failedReply(r[1]);
             }
-            var m = JSON.parse(r[1]);
+            var m = JSON.parse(r[1]), pair, client;
+            if (r[3] !== undefined) { /* the object answered with a WebSocket: relay it through a pair */
+                pair = new global.WebSocketPair();
+                client = pair[0];
+                relay(r[3], pair[1]);
+                return new Response(null, { status: m[0], statusText: m[1], headers: m[2], webSocket: client });
+            }
             return new Response(r[2], { status: m[0], statusText: m[1], headers: m[2] });
         });
     });
@@ -387,6 +393,44 @@ function (native, global) {
         RpcTarget: RpcTarget
     };
     defineProperty(workersModule, 'env', { get: function () { return native.env(); }, enumerable: true });
+
+    /* ---------------------------------------------------------------------------------------------------
+     * WebSocket tunnels (durable.c): a relay end on each side passes whole messages and the close along.
+     */
+
+    var tunnels = O.create(null);  /* tunnel id -> the relay WebSocket of this side */
+
+    function relay(id, ws) {
+        tunnels[id] = ws;
+        ws.accept();
+        ws.addEventListener('message', function (e) {
+            native.tunnelSend(id, e.data);
+        });
+        ws.addEventListener('close', function (e) {
+            delete tunnels[id];
+            native.tunnelClose(id, e.code, e.reason);
+        });
+        return id;
+    }
+
+    function tunnelEvent(id, kind, data, code) {
+        var ws = tunnels[id];
+        if (ws === undefined) {
+            return;
+        }
+        if (kind !== 2) {
+            ws.send(data);
+            return;
+        }
+        delete tunnels[id];
+        if (code === 1005) {
+            ws.close();
+        } else if (code === 1006) {
+            ws.close(1001, 'WebSocket disconnected without sending Close frame.');
+        } else {
+            ws.close(code, data);
+        }
+    }
 
     /* ---------------------------------------------------------------------------------------------------
      * The object's side: records, the input gate, events
@@ -488,6 +532,12 @@ function (native, global) {
             var headers = [], out = JSON.stringify;
             resp.headers.forEach(function (v, k) { headers.push([k, v]); });
             var rmeta = out([resp.status, resp.statusText, headers]);
+            if (resp.status === 101) {
+                if (!resp.webSocket) {
+                    throw new TypeError('A 101 response needs a webSocket.');
+                }
+                return [false, rmeta, null, relay(native.tunnelOpen(rec.handle), resp.webSocket)];
+            }
             if (NULL_BODY[resp.status] || resp.body === null) {
                 return [false, rmeta, null];
             }
@@ -972,6 +1022,7 @@ function (native, global) {
         committed: committed,
         pump: pumpLater,
         evict: evict,
+        tunnelEvent: tunnelEvent,
         workersModule: workersModule
     };
 }

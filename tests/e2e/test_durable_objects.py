@@ -1,6 +1,8 @@
 """Durable Objects through ew-server: one instance per id across event-loop threads, storage that survives a
 restart, alarms, idle eviction, and bad configuration reported at start-up."""
 import concurrent.futures
+import pathlib
+import struct
 import http.client
 import json
 import time
@@ -201,5 +203,63 @@ def test_an_object_breaking_a_limit_or_throwing_rejects_the_caller_and_recovers(
         assert get(s, "/boom") == (500, "RangeError: deep")
         assert get(s, "/spin") == (500, "Error: Worker exceeded CPU time limit.")
         assert get(s, "/ok") == (200, "fine")
+    finally:
+        stopped_ok(s)
+
+
+SEED = pathlib.Path("/work/shared/seed/workers-seed.md")
+
+
+def seed_chat_room():
+    """The seed's "WebSocket server with Durable Objects" example, verbatim."""
+    text = SEED.read_text()
+    start = text.index("// WebSocket server with Durable Objects")
+    return text[start:text.index("```", start)]
+
+
+CHAT_WRANGLER = """
+name = "chat"
+main = "index.js"
+compatibility_date = "2025-01-01"
+
+[[durable_objects.bindings]]
+name = "CHAT_ROOM"
+class_name = "ChatRoom"
+
+[[migrations]]
+tag = "v1"
+new_classes = ["ChatRoom"]
+"""
+
+
+def test_seed_chat_room_broadcasts_between_clients_on_different_threads(tmp_path):
+    from test_websocket import WS
+    s = Server(make_project(tmp_path, worker=seed_chat_room(), wrangler=CHAT_WRANGLER), ["--threads", "2"])
+    try:
+        assert get(s, "/ws") == (400, "Expected websocket")
+        assert get(s, "/other")[0] == 404
+        clients = []
+        for i in range(4):  # several connections: the kernel spreads them over both threads
+            ws = WS(s.port, "/ws?room=lobby")
+            assert ws.status == 101
+            assert ws.headers["sec-websocket-accept"] == ws.expected_accept()
+            welcome = json.loads(ws.recv())
+            assert welcome["type"] == "welcome" and welcome["userCount"] == i + 1, welcome
+            clients.append(ws)
+        other = WS(s.port, "/ws?room=elsewhere")
+        assert json.loads(other.recv())["userCount"] == 1
+        clients[0].send_text(json.dumps({"type": "chat", "username": "ann", "text": "hi all"}))
+        for ws in clients[1:]:
+            msg = json.loads(ws.recv())
+            assert (msg["type"], msg["username"], msg["text"]) == ("chat", "ann", "hi all")
+        clients[2].send_text("not json")
+        assert json.loads(clients[2].recv()) == {"error": "Invalid message format"}
+        clients[1].send_frame(8, struct.pack("!H", 1000))
+        assert clients[1].recv_close()[0] == 1000
+        clients[3].send_text(json.dumps({"type": "typing", "username": "bob", "isTyping": True}))
+        for ws in (clients[0], clients[2]):
+            assert json.loads(ws.recv()) == {"type": "typing", "username": "bob", "isTyping": True}
+        for ws in clients + [other]:
+            ws.close()
     finally:
         stopped_ok(s)
