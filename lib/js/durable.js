@@ -684,13 +684,143 @@ function (native, global) {
                 throw e;
             });
         });
-        hide(st, 'getWebSockets', function getWebSockets() {
-            return [];
-        });
+        addHibernationApi(st, rec);
         hide(st, 'abort', function abort(reason) {
             throw reason instanceof Error ? reason : new Error(reason === undefined ? 'Durable Object aborted.' : String(reason));
         });
         return st;
+    }
+
+    /* The WebSocket hibernation API: sockets accepted by the state (with tags) deliver their events to the
+     * object's webSocketMessage/webSocketClose/webSocketError methods; an auto-response answers a fixed
+     * request message without waking the object. Sockets are held in memory (the object with open sockets
+     * is not evicted), so nothing actually hibernates; the API and its events behave as on Cloudflare. */
+    var WS_ENTRY = Sym('hibernation'), ATTACHMENT = Sym('attachment');
+    var MAX_TAGS = 10, MAX_TAG_LENGTH = 256, MAX_ATTACHMENT = 2048;
+    var wsPatched = false;
+
+    function WebSocketRequestResponsePair(request, response) {
+        if (!(this instanceof WebSocketRequestResponsePair)) {
+            throw new TypeError("Failed to construct 'WebSocketRequestResponsePair': Please use the 'new' operator.");
+        }
+        if (typeof request !== 'string' || typeof response !== 'string') {
+            throw new TypeError("Failed to construct 'WebSocketRequestResponsePair': request and response must be strings.");
+        }
+        defineProperty(this, 'request', { value: request, enumerable: true });
+        defineProperty(this, 'response', { value: response, enumerable: true });
+    }
+    hide(global, 'WebSocketRequestResponsePair', WebSocketRequestResponsePair);
+
+    /* ws.serializeAttachment(value) / ws.deserializeAttachment(): a structured clone kept with the socket. */
+    function patchWebSocket() {
+        var WSP = global.WebSocket.prototype;
+        wsPatched = true;
+        hide(WSP, 'serializeAttachment', function serializeAttachment(value) {
+            var text = serialize(value);
+            if (text.length > MAX_ATTACHMENT) {
+                throw new RangeError('A WebSocket attachment cannot be larger than ' + MAX_ATTACHMENT + ' bytes.');
+            }
+            hide(this, ATTACHMENT, text);
+        });
+        hide(WSP, 'deserializeAttachment', function deserializeAttachment() {
+            var text = this[ATTACHMENT];
+            return text === undefined ? null : deserialize(text);
+        });
+    }
+
+    function callHandler(rec, name, args) {
+        var inst = rec.instance;
+        if (inst === undefined || typeof inst[name] !== 'function') {
+            return;
+        }
+        Promise.resolve().then(function () {
+            return inst[name].apply(inst, args);
+        })['catch'](function (e) {
+            global.console.error('Uncaught (in ' + name + ') ' + (e && e.stack ? e.stack : String(e)));
+        });
+    }
+
+    function addHibernationApi(st, rec) {
+        rec.sockets = [];
+        rec.autoResponse = null;
+        if (!wsPatched) {
+            patchWebSocket();
+        }
+        hide(st, 'acceptWebSocket', function acceptWebSocket(ws, tags) {
+            var entry, i;
+            if (!(ws instanceof global.WebSocket)) {
+                throw new TypeError("Failed to execute 'acceptWebSocket' on 'DurableObjectState': parameter 1 is not of type 'WebSocket'.");
+            }
+            tags = tags === undefined ? [] : tags;
+            if (!isArray(tags)) {
+                throw new TypeError("Failed to execute 'acceptWebSocket' on 'DurableObjectState': parameter 2 is not an array.");
+            }
+            if (tags.length > MAX_TAGS) {
+                throw new Error('a websocket cannot have more than ' + MAX_TAGS + ' tags');
+            }
+            for (i = 0; i < tags.length; i++) {
+                tags[i] = String(tags[i]);
+                if (tags[i].length > MAX_TAG_LENGTH) {
+                    throw new Error('tag must be at most ' + MAX_TAG_LENGTH + ' characters');
+                }
+            }
+            ws.accept();
+            entry = { ws: ws, tags: tags.slice(), autoAt: null, open: true };
+            hide(ws, WS_ENTRY, entry);
+            rec.sockets.push(entry);
+            ws.addEventListener('message', function (e) {
+                var ar = rec.autoResponse;
+                if (ar !== null && e.data === ar.request) {
+                    ws.send(ar.response);
+                    entry.autoAt = new DateC();
+                    return;
+                }
+                callHandler(rec, 'webSocketMessage', [ws, e.data]);
+            });
+            ws.addEventListener('close', function (e) {
+                entry.open = false;
+                rec.sockets.splice(rec.sockets.indexOf(entry), 1);
+                callHandler(rec, 'webSocketClose', [ws, e.code, e.reason, e.wasClean]);
+            });
+            ws.addEventListener('error', function (e) {
+                callHandler(rec, 'webSocketError', [ws, e.error]);
+            });
+        });
+        hide(st, 'getWebSockets', function getWebSockets(tag) {
+            var out = [], i;
+            for (i = 0; i < rec.sockets.length; i++) {
+                if (tag === undefined || rec.sockets[i].tags.indexOf(String(tag)) >= 0) {
+                    out.push(rec.sockets[i].ws);
+                }
+            }
+            return out;
+        });
+        hide(st, 'getTags', function getTags(ws) {
+            var entry = ws && ws[WS_ENTRY];
+            if (!entry) {
+                throw new TypeError('getTags() only works on WebSockets accepted with acceptWebSocket().');
+            }
+            return entry.tags.slice();
+        });
+        hide(st, 'setWebSocketAutoResponse', function setWebSocketAutoResponse(pair) {
+            if (pair !== undefined && !(pair instanceof WebSocketRequestResponsePair)) {
+                throw new TypeError("Failed to execute 'setWebSocketAutoResponse' on 'DurableObjectState': parameter 1 is not of type 'WebSocketRequestResponsePair'.");
+            }
+            rec.autoResponse = pair === undefined ? null : pair;
+        });
+        hide(st, 'getWebSocketAutoResponse', function getWebSocketAutoResponse() {
+            return rec.autoResponse;
+        });
+        hide(st, 'getWebSocketAutoResponseTimestamp', function getWebSocketAutoResponseTimestamp(ws) {
+            var entry = ws && ws[WS_ENTRY];
+            return entry ? entry.autoAt : null;
+        });
+        hide(st, 'setHibernatableWebSocketEventTimeout', function setHibernatableWebSocketEventTimeout(ms) {
+            rec.eventTimeout = ms === undefined ? null : Number(ms);
+        });
+        hide(st, 'getHibernatableWebSocketEventTimeout', function getHibernatableWebSocketEventTimeout() {
+            return rec.eventTimeout === undefined ? null : rec.eventTimeout;
+        });
     }
 
     function checkKey(key) {

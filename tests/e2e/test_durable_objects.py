@@ -263,3 +263,70 @@ def test_seed_chat_room_broadcasts_between_clients_on_different_threads(tmp_path
             ws.close()
     finally:
         stopped_ok(s)
+
+
+HIBERNATING = """
+import { DurableObject } from 'cloudflare:workers';
+
+export class Room extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
+  }
+  async fetch(request) {
+    const url = new URL(request.url);
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [url.searchParams.get('team') ?? 'none']);
+    server.serializeAttachment({ user: url.searchParams.get('user'), joined: new Date(5) });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+  async webSocketMessage(ws, message) {
+    const me = ws.deserializeAttachment();
+    if (message === 'who') {
+      const team = this.ctx.getTags(ws)[0];
+      const names = this.ctx.getWebSockets(team).map((w) => w.deserializeAttachment().user).sort();
+      ws.send(JSON.stringify({ team, names, all: this.ctx.getWebSockets().length,
+                               joined: me.joined instanceof Date && me.joined.getTime(),
+                               auto: this.ctx.getWebSocketAutoResponseTimestamp(ws) !== null }));
+      return;
+    }
+    for (const other of this.ctx.getWebSockets()) other.send(`${me.user}: ${message}`);
+  }
+  async webSocketClose(ws, code, reason, wasClean) {
+    for (const other of this.ctx.getWebSockets()) other.send(`left ${ws.deserializeAttachment().user} ${code}`);
+  }
+}
+
+export default {
+  fetch(request, env) {
+    return env.ROOM.getByName('r').fetch(request);
+  }
+};
+"""
+
+HIB_WRANGLER = CHAT_WRANGLER.replace('"CHAT_ROOM"', '"ROOM"').replace('"ChatRoom"', '"Room"')
+
+
+def test_hibernation_api_tags_attachments_auto_response_and_handlers(tmp_path):
+    from test_websocket import WS
+    s = Server(make_project(tmp_path, worker=HIBERNATING, wrangler=HIB_WRANGLER), ["--threads", "2"])
+    try:
+        ann = WS(s.port, "/?team=red&user=ann")
+        bob = WS(s.port, "/?team=red&user=bob")
+        cyd = WS(s.port, "/?team=blue&user=cyd")
+        assert (ann.status, bob.status, cyd.status) == (101, 101, 101)
+        ann.send_text("ping")
+        assert ann.recv() == "pong"
+        ann.send_text("who")
+        assert json.loads(ann.recv()) == {"team": "red", "names": ["ann", "bob"], "all": 3, "joined": 5,
+                                          "auto": True}
+        cyd.send_text("hello")
+        assert [w.recv() for w in (ann, bob, cyd)] == ["cyd: hello"] * 3
+        bob.send_frame(8, struct.pack("!H", 4001))
+        assert bob.recv_close()[0] == 4001
+        assert ann.recv() == "left bob 4001"
+        assert cyd.recv() == "left bob 4001"
+        for w in (ann, bob, cyd):
+            w.close()
+    finally:
+        stopped_ok(s)
