@@ -554,6 +554,14 @@ static void evict(ew__do_obj_t *o)
         o->held = r->next;
         send_reply(d, r);
     }
+    for (do_tunnel_t *t = d->tunnels, *next; t != NULL; t = next) { /* its WebSockets go away with it */
+        next = t->next;
+        if (t->obj != o)
+            continue;
+        if (!t->sent_close)
+            tunnel_write(t, EW__TUNNEL_CLOSE, GONE_ISOLATE, sizeof(GONE_ISOLATE) - 1, 1001);
+        tunnel_free(d, t);
+    }
     ew__do_release(o->w->durables[o->ns_index].key, o->id, d->inbox);
     event_free(o->pump_ev);
     for (ew__do_obj_t **pp = &d->objs; *pp != NULL; pp = &(*pp)->next) {

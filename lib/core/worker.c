@@ -425,7 +425,6 @@ EW_API void ew_worker_destroy(ew_worker_t *w)
             break;
         }
     }
-    ew__durable_worker_gone(w);
     if (w->current != NULL)
         ew__isolate_condemn(w->current);
     while (w->draining != NULL) {
@@ -435,6 +434,7 @@ EW_API void ew_worker_destroy(ew_worker_t *w)
         ew__req_cancel_all(iso);
         ew__isolate_destroy(iso);
     }
+    ew__durable_worker_gone(w); /* after the isolates: cancelled object events above still use the objects */
     worker_free(w);
 }
 
