@@ -639,7 +639,8 @@ class Runtime:
         index.js or worker.js) or a configuration file (``.toml``, ``.json``, ``.jsonc``). It is loaded as
         ew-server loads it (the C function ``ew_worker_load_project``): name and main from the
         configuration, env vars from ``[vars]`` and ``.dev.vars``, ``kv_namespaces`` as KV namespaces stored
-        in the Runtime's ``state_dir`` under their id. D1/R2 bindings and ignored keys are skipped with a
+        in the Runtime's ``state_dir`` under their id, ``durable_objects`` bindings as Durable Object
+        namespaces of the Worker's exported classes (storage under ``state_dir``/do). D1/R2 bindings and ignored keys are skipped with a
         warning on the ``edgeworker.runtime`` logger. The project supplies the whole configuration, so
         ``name``, ``vars``, ``bindings``, ``kv`` and ``filename`` cannot be combined with it (TypeError).
 
