@@ -639,13 +639,14 @@ void ew__durable_worker_gone(ew_worker_t *w)
 
 void ew__do_committed(ew__do_obj_t *o, bool ok, const char *message)
 {
-    struct api_args a = {"committed", o, ok, message};
-    call_api(o->iso, &a);
+    /* What the output gate held leaves first: messages the script sends once its writes resolve follow. */
     while (o->held != NULL) {
         ew__do_msg_t *r = o->held;
         o->held = r->next;
         send_reply(o->drt, r);
     }
+    struct api_args a = {"committed", o, ok, message};
+    call_api(o->iso, &a);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -994,7 +995,16 @@ static void tunnel_write(do_tunnel_t *t, int kind, const void *data, size_t len,
     m->meta_len = len;
     if (kind == EW__TUNNEL_CLOSE)
         t->sent_close = true;
-    if (t->peer != NULL) {
+    ew__do_obj_t *o = t->obj;
+    if (t->peer != NULL && o != NULL && o->in_tx && o->confirm) {
+        /* The output gate holds the object's WebSocket messages too, behind the replies it holds. */
+        m->reply_to = t->peer;
+        ew__do_inbox_ref(t->peer);
+        ew__do_msg_t **tail = &o->held;
+        while (*tail != NULL)
+            tail = &(*tail)->next;
+        *tail = m;
+    } else if (t->peer != NULL) {
         ew__do_post(t->peer, m);
     } else {
         *t->pending_tail = m;

@@ -728,16 +728,24 @@ function (native, global) {
         });
     }
 
+    /* A hibernation handler call is an event of the object: it waits behind the input gate like a call. */
     function callHandler(rec, name, args) {
         var inst = rec.instance;
         if (inst === undefined || typeof inst[name] !== 'function') {
             return;
         }
-        Promise.resolve().then(function () {
-            return inst[name].apply(inst, args);
-        })['catch'](function (e) {
-            global.console.error('Uncaught (in ' + name + ') ' + (e && e.stack ? e.stack : String(e)));
+        rec.queue.push({
+            resolve: function (r) {
+                if (r[0]) {
+                    var e = failedReply(r[1]);
+                    global.console.error('Uncaught (in ' + name + ') ' + e.name + ': ' + e.message);
+                }
+            },
+            run: function () {
+                return Promise.resolve(inst[name].apply(inst, args)).then(function () { return [false, '', null]; });
+            }
         });
+        pump(rec);
     }
 
     function addHibernationApi(st, rec) {
