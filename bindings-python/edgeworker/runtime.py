@@ -553,6 +553,7 @@ class Runtime:
         ca_file: PEM file of the certificate authorities ``fetch()`` trusts for https (default: the system
             bundle); an unreadable file raises EdgeWorkerError (EW_ERR_IO).
         subrequests: ``fetch()`` calls allowed per request (default 50).
+        durable_idle_ms: a Durable Object without events for this long is evicted from memory (default 70000).
 
     Use it as a context manager, or call :meth:`close` (idempotent), which destroys the Workers still loaded
     and the C runtime. A Runtime belongs to the thread that created it: using it (or its Workers) from
@@ -565,7 +566,7 @@ class Runtime:
 
     def __init__(self, state_dir: Optional[StrPath] = None, *, cpu_ms: int = 50, memory_mb: int = 128,
                  wait_until_ms: int = 30000, ca_file: Optional[StrPath] = None,
-                 subrequests: int = 50) -> None:
+                 subrequests: int = 50, durable_idle_ms: int = 70000) -> None:
         self._ptr: Optional[int] = None  # first, so that __del__ works whatever fails below
         self._thread = threading.get_ident()
         self._workers: List[Worker] = []
@@ -578,11 +579,13 @@ class Runtime:
         ca = _fs_path(ca_file, "ca_file") if ca_file is not None else None
         cfg.ca_file = ca
         cfg.subrequests = _uint(subrequests, "subrequests")
+        cfg.durable_idle_ms = _uint(durable_idle_ms, "durable_idle_ms")
         cfg.log = _LOG_CALLBACK
         self._log_callback = _LOG_CALLBACK  # referenced here too: C holds it for the runtime's lifetime
         self._binding_callback = _BINDING_CALLBACK
         self.cpu_ms, self.memory_mb, self.wait_until_ms = cpu_ms, memory_mb, wait_until_ms
         self.subrequests = subrequests
+        self.durable_idle_ms = durable_idle_ms
         self.ca_file = os.fsdecode(ca) if ca is not None else None
         self.state_dir = os.fsdecode(state) if state is not None else None
         if _depth() > 0:
