@@ -1,7 +1,7 @@
 // Durable Object namespaces, ids and stubs: ids as Cloudflare makes and checks them, stub.fetch and RPC with
 // structured-clone arguments, errors crossing back, one instance per id, the input gate and
 // blockConcurrencyWhile.
-import { DurableObject } from 'cloudflare:workers';
+import { DurableObject, WorkerEntrypoint, RpcTarget, env as workersEnv } from 'cloudflare:workers';
 import { test, assert, assertEquals, assertThrows, assertRejects, run } from './harness.js';
 
 export class Counter extends DurableObject {
@@ -157,6 +157,15 @@ test('blockConcurrencyWhile in the constructor holds events until it is done', a
   assertEquals(await stub.isReady(), true);
   const r = await Promise.all([stub.slowIncrement(), stub.slowIncrement(), stub.slowIncrement()]);
   assertEquals(r.sort(), [1, 2, 3]);
+});
+
+test("'cloudflare:workers' exports the base classes and env", (t) => {
+  assertEquals(typeof WorkerEntrypoint, 'function');
+  assertEquals(typeof RpcTarget, 'function');
+  assert(workersEnv.COUNTER === t.env.COUNTER, 'the same env');
+  const o = new Counter({ id: null }, t.env);
+  assert(o instanceof DurableObject && o.env === t.env, 'the base class keeps ctx and env');
+  assertThrows(() => DurableObject({}, {}), TypeError);
 });
 
 export default { fetch: run };
