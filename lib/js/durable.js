@@ -873,6 +873,15 @@ function (native, global) {
         function x(sql, params, unconfirmed) {
             return native.exec(h(), sql, params, INTERNAL | (unconfirmed ? UNCONFIRMED : 0));
         }
+        /* Cloudflare's value limits: 128 KiB for key-value classes, 2 MiB for SQLite-backed ones. */
+        function value(v) {
+            var text = serialize(v), max = native.sqlEnabled(rec.nsi) ? 2097152 : 131072, size = text.length;
+            if (size * 3 > max && (size = new global.TextEncoder().encode(text).length) > max) {
+                throw new RangeError('Values cannot be larger than ' + max + ' bytes. A value of size ' + size +
+                    ' was provided.');
+            }
+            return text;
+        }
         function getOne(key) {
             var rows = x('SELECT value FROM _cf_KV WHERE key = ?', [key]).rows;
             return rows.length ? deserialize(rows[0][0]) : undefined;
@@ -902,25 +911,25 @@ function (native, global) {
             }
             return Promise.resolve(getOne(checkKey(keys)));
         }));
-        hide(s, 'put', wrap(function put(key, value, options) {
+        hide(s, 'put', wrap(function put(key, val, options) {
             var entries, ks, i, un;
             if (key !== null && typeof key === 'object') {
                 entries = key;
-                options = value;
+                options = val;
                 ks = O.keys(entries);
                 if (ks.length > MAX_KEYS) {
                     throw new RangeError('Maximum number of pairs is ' + MAX_KEYS + '.');
                 }
                 un = !!(options && options.allowUnconfirmed);
                 for (i = 0; i < ks.length; i++) {
-                    x('INSERT OR REPLACE INTO _cf_KV VALUES (?, ?)', [checkKey(ks[i]), serialize(entries[ks[i]])], un);
+                    x('INSERT OR REPLACE INTO _cf_KV VALUES (?, ?)', [checkKey(ks[i]), value(entries[ks[i]])], un);
                 }
                 return written(rec, inTxn, undefined);
             }
             if (arguments.length < 2) {
                 throw new TypeError("Failed to execute 'put' on 'DurableObjectStorage': parameter 2 is required.");
             }
-            x('INSERT OR REPLACE INTO _cf_KV VALUES (?, ?)', [checkKey(key), serialize(value)],
+            x('INSERT OR REPLACE INTO _cf_KV VALUES (?, ?)', [checkKey(key), value(val)],
               !!(options && options.allowUnconfirmed));
             return written(rec, inTxn, undefined);
         }));

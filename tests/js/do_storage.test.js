@@ -172,6 +172,12 @@ export class KvOnly extends DurableObject {
     await this.ctx.storage.put(k, v);
     return this.ctx.storage.get(k);
   }
+  async tooBig() {
+    await this.ctx.storage.put('big', 'x'.repeat(131000)); // fits (serialized with its quotes)
+    await assertRejects(this.ctx.storage.put('big', 'x'.repeat(131071)), RangeError,
+                        'Values cannot be larger than 131072 bytes. A value of size 131073 was provided.');
+    return 'ok';
+  }
 }
 
 const CASES = ["basics", "structuredValues", "multiKey", "list", "transactions", "schemaChange", "deleteAll", "alarms", "sql"];
@@ -199,6 +205,7 @@ test('storage: a key-value class has no SQL', async (t) => {
   const stub = env.KVONLY.get(env.KVONLY.idFromName('k'));
   await assertRejects(stub.sql(), Error, /SQL is not enabled/);
   assertEquals(await stub.put('k', [1, 2]), [1, 2]);
+  assertEquals(await stub.tooBig(), 'ok');
 });
 
 export default { fetch: run };
