@@ -945,8 +945,18 @@ function (native, global) {
             n = x('DELETE FROM _cf_KV WHERE key = ?', [checkKey(keys)], un).rowsWritten;
             return written(rec, inTxn, n > 0);
         }));
+        /* A SQLite-backed object loses its SQL tables too (Cloudflare empties the whole database); the alarm
+         * stays, as on Cloudflare. */
         hide(s, 'deleteAll', wrap(function deleteAll(options) {
-            x('DELETE FROM _cf_KV', [], !!(options && options.allowUnconfirmed));
+            var un = !!(options && options.allowUnconfirmed), rows, i;
+            if (native.sqlEnabled(rec.nsi)) {
+                rows = x("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_' " +
+                         "AND substr(name, 1, 7) <> 'sqlite_'", []).rows;
+                for (i = 0; i < rows.length; i++) {
+                    x('DROP TABLE IF EXISTS "' + rows[i][0].replace(/"/g, '""') + '"', [], un);
+                }
+            }
+            x('DELETE FROM _cf_KV', [], un);
             return written(rec, inTxn, undefined);
         }));
         hide(s, 'list', wrap(function list(options) {

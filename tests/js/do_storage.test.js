@@ -112,8 +112,13 @@ export class Store extends DurableObject {
   async deleteAll() {
     const s = this.ctx.storage;
     await s.put({ x: 1, y: 2 });
+    s.sql.exec('CREATE TABLE "odd ""name" (v)');
+    await s.setAlarm(Date.now() + 3600000);
     await s.deleteAll();
     assertEquals((await s.list()).size, 0);
+    assertEquals(s.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_'").one().n, 0);
+    assert((await s.getAlarm()) !== null, 'the alarm stays');
+    await s.deleteAlarm();
     await s.sync();
     return 'ok';
   }
