@@ -116,7 +116,8 @@ export class Store extends DurableObject {
     await s.setAlarm(Date.now() + 3600000);
     await s.deleteAll();
     assertEquals((await s.list()).size, 0);
-    assertEquals(s.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_'").one().n, 0);
+    const tables = "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_'";
+    assertEquals(s.sql.exec(tables).one().n, 0);
     assert((await s.getAlarm()) !== null, 'the alarm stays');
     await s.deleteAlarm();
     await s.sync();
