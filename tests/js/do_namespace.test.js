@@ -23,6 +23,12 @@ export class Counter extends DurableObject {
   echo(...args) {
     return args;
   }
+  async callOther(name) {
+    // an object calling another object (and itself) through its env
+    const other = await this.env.COUNTER.getByName(name).increment(5);
+    const self = await this.env.COUNTER.get(this.ctx.id).who();
+    return [other, self.id === this.ctx.id.toString()];
+  }
   fail(kind) {
     if (kind === 'type') throw new TypeError('bad type');
     throw new Error('plain failure');
@@ -129,6 +135,11 @@ test('one instance per id: state in memory is shared by every stub', async ({ en
   assertEquals(a.name, 'same');
   assertEquals(a.id, env.COUNTER.idFromName('same').toString());
   assert(a.envHasCounter, 'the object gets env');
+});
+
+test('objects call other objects and themselves', async ({ env }) => {
+  assertEquals(await env.COUNTER.getByName('caller').callOther('callee'), [5, true]);
+  assertEquals(await env.COUNTER.getByName('callee').increment(0), 5);
 });
 
 test('errors thrown by the object reject the caller with their type and message', async ({ env }) => {
