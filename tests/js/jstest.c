@@ -6,9 +6,10 @@
  *   jstest FILE [CASE]     (CASE: run only the case of that name)
  *
  * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty, and a CPU limit of
- * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too.
- * When NAME.wrangler.json sits beside the file, the Worker is loaded from that configuration (its main is the
- * test file) the way ew-server loads a project, so tests get its bindings (Durable Objects, KV).
+ * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too. The
+ * Worker has the storage bindings env.KV (KV namespace "jstest-kv") and env.DB (D1 database "jstest-d1").
+ * When NAME.wrangler.json sits beside the file, the Worker is loaded from that configuration instead (its
+ * main is the test file) the way ew-server loads a project, so tests get its bindings (Durable Objects).
  * EW_DURABLE_IDLE_MS sets the runtime's Durable Object idle timeout.
  */
 #include <edgeworker.h>
@@ -63,7 +64,11 @@ int main(int argc, char **argv)
         return 2;
     }
     ew_worker_t *worker;
-    ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1]};
+    static const ew_resource_t resources[] = {
+        {.kind = EW_RESOURCE_KV, .binding = "KV", .id = "jstest-kv"},
+        {.kind = EW_RESOURCE_D1, .binding = "DB", .id = "jstest-d1"},
+    };
+    ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1], .resources = resources, .nresources = 2};
     char project[4096];
     size_t n = strlen(argv[1]);
     snprintf(project, sizeof(project), "%.*s.wrangler.json", (int) (n > 8 ? n - 8 : n), argv[1]);
