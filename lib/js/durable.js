@@ -251,7 +251,7 @@ function (native, global) {
     });
     hide(NP, 'idFromString', function idFromString(hex) {
         var nsi = nsOf(this), msg;
-        hex = String(hex);
+        hex = String(hex).toLowerCase(); /* hex digits in either case, as workerd decodes them */
         msg = native.checkId(nsi, hex);
         if (msg) {
             throw new TypeError(msg);

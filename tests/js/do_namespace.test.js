@@ -93,6 +93,7 @@ test('newUniqueId makes distinct ids without a name', ({ env }) => {
 test('idFromString round-trips and rejects bad or foreign ids with TypeError', ({ env }) => {
   const id = env.COUNTER.newUniqueId();
   assert(env.COUNTER.idFromString(id.toString()).equals(id), 'round trip');
+  assertEquals(env.COUNTER.idFromString(id.toString().toUpperCase()).toString(), id.toString());
   assertThrows(() => env.COUNTER.idFromString('abc'), TypeError, 'Invalid Durable Object ID: must be 64 hex digits');
   assertThrows(() => env.COUNTER.idFromString('z'.repeat(64)), TypeError, 'Invalid Durable Object ID: must be 64 hex digits');
   const foreign = env.PLAIN.newUniqueId().toString();
