@@ -960,44 +960,14 @@ function (native, global) {
             return written(rec, inTxn, undefined);
         }));
         hide(s, 'list', wrap(function list(options) {
-            var o = options || {}, where = [], params = [], sql, rows, m = new Map(), i, limit, prefix;
-            closeGateForRead(rec, o);
+            var o = options || {}, m = new Map(), rows, i;
             if (o.start !== undefined && o.startAfter !== undefined) {
                 throw new TypeError('start and startAfter cannot both be set.');
             }
-            if (o.start !== undefined) {
-                where.push('key >= ?');
-                params.push(String(o.start));
-            }
-            if (o.startAfter !== undefined) {
-                where.push('key > ?');
-                params.push(String(o.startAfter));
-            }
-            if (o.end !== undefined) {
-                where.push('key < ?');
-                params.push(String(o.end));
-            }
-            if (o.prefix !== undefined && o.prefix !== '') {
-                prefix = String(o.prefix);
-                where.push('key >= ? AND key < ?');
-                params.push(prefix, prefix + '\udbff\udfff');
-            }
-            if (o.limit !== undefined) {
-                limit = Number(o.limit);
-                if (!(limit > 0) || limit !== Math.floor(limit)) {
-                    throw new TypeError('List limit must be positive.');
-                }
-            }
-            sql = 'SELECT key, value FROM _cf_KV' + (where.length ? ' WHERE ' + where.join(' AND ') : '') +
-                ' ORDER BY key' + (o.reverse ? ' DESC' : '') + (limit !== undefined ? ' LIMIT ?' : '');
-            if (limit !== undefined) {
-                params.push(limit);
-            }
-            rows = x(sql, params).rows;
+            closeGateForRead(rec, o);
+            rows = listRows(o);
             for (i = 0; i < rows.length; i++) {
-                if (prefix === undefined || rows[i][0].slice(0, prefix.length) === prefix) {
-                    m.set(rows[i][0], deserialize(rows[i][1]));
-                }
+                m.set(rows[i][0], rows[i][1]);
             }
             return Promise.resolve(m);
         }));
@@ -1059,6 +1029,76 @@ function (native, global) {
             x('DELETE FROM _cf_METADATA WHERE key = 1', [], !!(options && options.allowUnconfirmed));
             return written(rec, inTxn, undefined);
         }));
+        /* ctx.storage.kv: the synchronous key-value API of SQLite-backed objects, on the same table. */
+        var kvObj;
+        function listRows(o) {
+            var where = [], params = [], prefix, limit, rows, out = [], i, sql;
+            if (o.start !== undefined) {
+                where.push('key >= ?');
+                params.push(String(o.start));
+            }
+            if (o.startAfter !== undefined) {
+                where.push('key > ?');
+                params.push(String(o.startAfter));
+            }
+            if (o.end !== undefined) {
+                where.push('key < ?');
+                params.push(String(o.end));
+            }
+            if (o.prefix !== undefined && o.prefix !== '') {
+                prefix = String(o.prefix);
+                where.push('key >= ? AND key < ?');
+                params.push(prefix, prefix + '\udbff\udfff');
+            }
+            if (o.limit !== undefined) {
+                limit = Number(o.limit);
+                if (!(limit > 0) || limit !== Math.floor(limit)) {
+                    throw new TypeError('List limit must be positive.');
+                }
+            }
+            sql = 'SELECT key, value FROM _cf_KV' + (where.length ? ' WHERE ' + where.join(' AND ') : '') +
+                ' ORDER BY key' + (o.reverse ? ' DESC' : '') + (limit !== undefined ? ' LIMIT ?' : '');
+            if (limit !== undefined) {
+                params.push(limit);
+            }
+            rows = x(sql, params).rows;
+            for (i = 0; i < rows.length; i++) {
+                if (prefix === undefined || rows[i][0].slice(0, prefix.length) === prefix) {
+                    out.push([rows[i][0], deserialize(rows[i][1])]);
+                }
+            }
+            return out;
+        }
+        defineProperty(s, 'kv', {
+            get: function () {
+                if (!native.sqlEnabled(rec.nsi)) {
+                    throw new Error('The synchronous KV API (storage.kv) needs a SQLite-backed Durable Object ' +
+                        'class (new_sqlite_classes).');
+                }
+                if (kvObj === undefined) {
+                    kvObj = O.create(null);
+                    hide(kvObj, 'get', function get(key) {
+                        return getOne(checkKey(key));
+                    });
+                    hide(kvObj, 'put', function put(key, val) {
+                        x('INSERT OR REPLACE INTO _cf_KV VALUES (?, ?)', [checkKey(key), value(val)]);
+                    });
+                    hide(kvObj, 'delete', function del(key) {
+                        return x('DELETE FROM _cf_KV WHERE key = ?', [checkKey(key)]).rowsWritten > 0;
+                    });
+                    hide(kvObj, 'list', function list(options) {
+                        var rows = listRows(options || {}), i = 0, it = {};
+                        hide(it, 'next', function () {
+                            return i < rows.length ? { done: false, value: rows[i++] } : { done: true, value: undefined };
+                        });
+                        hide(it, ITER, function () { return it; });
+                        return it;
+                    });
+                }
+                return kvObj;
+            },
+            enumerable: true
+        });
         defineProperty(s, 'sql', {
             get: function () {
                 if (!native.sqlEnabled(rec.nsi)) {

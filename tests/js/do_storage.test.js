@@ -100,6 +100,21 @@ export class Store extends DurableObject {
     assertEquals(s.sql.exec('SELECT count(*) AS n FROM tx').one().n, 1);
     return 'ok';
   }
+  async syncKv() {
+    const s = this.ctx.storage, kv = s.kv;
+    assertEquals(kv.get('nope'), undefined);
+    kv.put('b', { n: 2 });
+    kv.put('a', new Date(3));
+    kv.put('c', [3]);
+    assertEquals(kv.get('b'), { n: 2 });
+    assert(kv.get('a') instanceof Date, 'structured clone');
+    assertEquals([...kv.list()].map(([k]) => k), ['a', 'b', 'c']);
+    assertEquals([...kv.list({ reverse: true, limit: 2 })].map(([k]) => k), ['c', 'b']);
+    assertEquals(kv.delete('c'), true);
+    assertEquals(kv.delete('c'), false);
+    assertEquals(await s.get('b'), { n: 2 }); // the same data as the asynchronous API
+    return 'ok';
+  }
   async schemaChange() {
     const s = this.ctx.storage;
     await s.put('before', 1);           // the write statement is prepared and cached now
@@ -174,6 +189,9 @@ export class KvOnly extends DurableObject {
   sql() {
     return this.ctx.storage.sql;
   }
+  syncKv() {
+    return this.ctx.storage.kv;
+  }
   async put(k, v) {
     await this.ctx.storage.put(k, v);
     return this.ctx.storage.get(k);
@@ -186,7 +204,7 @@ export class KvOnly extends DurableObject {
   }
 }
 
-const CASES = ["basics", "structuredValues", "multiKey", "list", "transactions", "schemaChange", "deleteAll", "alarms", "sql"];
+const CASES = ["basics", "structuredValues", "multiKey", "list", "transactions", "syncKv", "schemaChange", "deleteAll", "alarms", "sql"];
 
 function store(env, name) {
   return env.STORE.get(env.STORE.idFromName(name));
@@ -210,6 +228,7 @@ test('storage: a key-value class has no SQL', async (t) => {
     const env = t.env;
   const stub = env.KVONLY.get(env.KVONLY.idFromName('k'));
   await assertRejects(stub.sql(), Error, /SQL is not enabled/);
+  await assertRejects(stub.syncKv(), Error, /needs a SQLite-backed Durable Object class/);
   assertEquals(await stub.put('k', [1, 2]), [1, 2]);
   assertEquals(await stub.tooBig(), 'ok');
 });
