@@ -215,9 +215,23 @@ ew__do_obj_t *ew__do_require_obj(duk_context *ctx, duk_idx_t idx)
     return o;
 }
 
-/* Throws the SQLite error of the object's database the way workerd reports it: "<message>: SQLITE_<CODE>". */
+#define PROGRESS_OPS 1000 /* SQLite VM steps between CPU-limit checks */
+
+/* SQLite's progress handler: a statement is CPU time of the request running it, so the CPU limit stops
+ * it (a recursive CTE must not hang the thread). udata is the isolate. */
+static int on_progress(void *udata)
+{
+    return udata != NULL && ew__duk_exec_timeout(udata) != 0;
+}
+
+/* Throws the SQLite error of the object's database the way workerd reports it: "<message>: SQLITE_<CODE>";
+ * when the CPU limit interrupted the statement, unwinds as Duktape's own timeout does. */
 static duk_ret_t throw_sql(duk_context *ctx, ew__do_obj_t *o, int rc)
 {
+    if (ew__isolate_aborting(ctx)) {
+        ew__duk_interrupt_now(ctx);
+        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "execution timeout");
+    }
     const char *code;
     switch (rc & 0xff) {
     case SQLITE_AUTH:
@@ -452,7 +466,9 @@ duk_ret_t ew__do_native_exec(duk_context *ctx)
         duk_replace(ctx, 2);
     }
     x.o->internal = (duk_get_int(ctx, 3) & EXEC_INTERNAL) != 0;
+    sqlite3_progress_handler(x.o->db, PROGRESS_OPS, on_progress, ew__isolate_of(ctx));
     int rc = duk_safe_call(ctx, exec_body, &x, 4, 1);
+    sqlite3_progress_handler(x.o->db, 0, NULL, NULL);
     x.o->internal = false;
     if (x.st != NULL) {
         if (is_cached(x.o, x.st)) {

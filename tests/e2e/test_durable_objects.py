@@ -330,3 +330,34 @@ def test_hibernation_api_tags_attachments_auto_response_and_handlers(tmp_path):
             w.close()
     finally:
         stopped_ok(s)
+
+
+RUNAWAY_SQL = """
+import { DurableObject } from 'cloudflare:workers';
+export class Counter extends DurableObject {
+  forever() {
+    return this.ctx.storage.sql.exec(
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c').one();
+  }
+  ok() { return 'fine'; }
+}
+export default {
+  async fetch(request, env) {
+    const stub = env.COUNTER.getByName('sql');
+    try {
+      return new Response(String(await stub[new URL(request.url).pathname.slice(1)]()));
+    } catch (e) {
+      return new Response(`${e.name}: ${e.message}`, { status: 500 });
+    }
+  }
+};
+"""
+
+
+def test_a_runaway_sql_query_is_stopped_by_the_cpu_limit(tmp_path):
+    s = Server(make_project(tmp_path, worker=RUNAWAY_SQL), ["--threads", "1", "--cpu-ms", "50"])
+    try:
+        assert get(s, "/forever") == (500, "Error: Worker exceeded CPU time limit.")
+        assert get(s, "/ok") == (200, "fine")
+    finally:
+        stopped_ok(s)
