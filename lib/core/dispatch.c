@@ -277,18 +277,6 @@ void ew__req_cancel_all(ew__isolate_t *iso)
  * Natives called by the prelude
  */
 
-/* log(level, text) */
-static duk_ret_t native_log(duk_context *ctx)
-{
-    int level = duk_get_int(ctx, 0);
-    size_t len;
-    const char *text = ew__to_utf8(ctx, 1, &len);
-    if (level < EW_LOG_DEBUG || level > EW_LOG_ERROR)
-        level = EW_LOG_INFO;
-    ew__isolate_log(ctx, (ew_log_level_t) level, text, len);
-    return 0;
-}
-
 /* ---- event state: hidden props on the event object ---- */
 
 #define EV_ID DUK_HIDDEN_SYMBOL("id")
@@ -349,6 +337,13 @@ static void on_collect(duk_context *ctx, void *udata, ew__stream_event_t ev, con
     ew__req_t *r = udata;
     struct ew__collect *c = r->collect;
     if (ev == EW__STREAM_CHUNK) {
+        /* The whole body is held in C memory here: bound it like the heap it came from. */
+        if (c->buf.len + len > r->iso->heap_limit) {
+            static const char msg[] = "Worker exceeded memory limit.";
+            ew__isolate_log(ctx, EW_LOG_ERROR, msg, sizeof(msg) - 1);
+            ew__req_fail(r, EW_ERR_MEMORY_LIMIT, msg);
+            return;
+        }
         if (!ew__buf_append(&c->buf, data, len)) {
             ew__req_fail(r, EW_ERR_NOMEM, "out of memory reading the response body");
             return;
@@ -390,6 +385,15 @@ static void collect_pump(ew__req_t *r)
     } while (r->collect != NULL && r->collect->again);
     if (r->collect != NULL)
         r->collect->pumping = false;
+}
+
+/* Microtask: [request id] -> starts reading the request's stream body whole. */
+static void collect_start_job(duk_context *ctx, duk_idx_t nargs)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__req_t *r = iso ? ew__isolate_find_req(iso, duk_get_uint(ctx, duk_get_top(ctx) - nargs)) : NULL;
+    if (r != NULL && r->collect != NULL)
+        collect_pump(r);
 }
 
 /* Ends req with the value at idx as its response (or EW_ERR_BAD_RESPONSE). A Response carrying a
@@ -439,7 +443,10 @@ static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
         c->resp = resp;
         ew__buf_init(&c->buf);
         r->collect = c;
-        collect_pump(r);
+        /* Start from a microtask: this may run on a coroutine's thread (respondWith inside an async
+         * listener), and the reads must run on the thread that is running. */
+        duk_push_uint(ctx, r->id);
+        ew__microtask_enqueue(ctx, collect_start_job, 1);
         return;
     }
     r->response = resp;
@@ -634,49 +641,7 @@ static duk_ret_t event_pass_through(duk_context *ctx)
     return 0;
 }
 
-/* Safe-call body for inspect: [value] -> [string]. */
-static duk_ret_t inspect_body(duk_context *ctx, void *udata)
-{
-    (void) udata;
-    if (duk_is_error(ctx, -1)) {
-        duk_get_prop_literal(ctx, -1, "stack");
-        if (!duk_is_string(ctx, -1)) {
-            duk_pop(ctx);
-            duk_safe_to_string(ctx, -1);
-        }
-        return 1;
-    }
-    if (duk_is_function(ctx, -1)) {
-        duk_get_prop_literal(ctx, -1, "name");
-        duk_push_sprintf(ctx, "[Function: %s]", duk_is_string(ctx, -1) && duk_get_length(ctx, -1) > 0
-                                                    ? duk_get_string(ctx, -1) : "(anonymous)");
-        return 1;
-    }
-    if (duk_is_object(ctx, -1) && !duk_is_symbol(ctx, -1)) {
-        duk_dup_top(ctx);
-        duk_json_encode(ctx, -1);
-        return 1;
-    }
-    duk_safe_to_string(ctx, -1);
-    return 1;
-}
-
-/* inspect(value) -> string: how console shows a non-string argument. */
-static duk_ret_t native_inspect(duk_context *ctx)
-{
-    duk_set_top(ctx, 1);
-    if (duk_safe_call(ctx, inspect_body, NULL, 1, 1) != DUK_EXEC_SUCCESS || !duk_is_string(ctx, -1)) {
-        if (ew__isolate_aborting(ctx))
-            return duk_throw(ctx);
-        duk_pop(ctx);
-        duk_push_string(ctx, "[object]");
-    }
-    return 1;
-}
-
 static const ew__method_t natives[] = {
-    {"log", native_log, 2, 2},
-    {"inspect", native_inspect, 1, 1},
     {"respondWith", event_respond_with, 1, 1},
     {"waitUntil", event_wait_until, 1, 1},
     {"passThroughOnException", event_pass_through, 0, 0},
@@ -889,6 +854,17 @@ static void push_event(duk_context *ctx, const char *proto, uint32_t id, const c
     duk_put_prop_literal(ctx, -2, EV_FLAGS);
     duk_push_string(ctx, type);
     duk_put_prop_literal(ctx, -2, "type");
+}
+
+void ew__push_error_listeners(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, DISPATCH_KEY);
+    duk_remove(ctx, -2);
+    if (duk_is_object(ctx, -1)) {
+        duk_get_prop_literal(ctx, -1, "errorListeners");
+        duk_remove(ctx, -2);
+    }
 }
 
 struct fetch_args {

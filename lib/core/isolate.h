@@ -129,6 +129,7 @@ struct ew__isolate {
     struct ew_call *calls;        /* pending host-binding calls (binding.c) */
     struct ew__fetch *fetches;    /* pending fetch() calls (lib/web/fetch.c), each counted in io_pending */
     uint32_t next_fetch_id;
+    duk_context *binding_ctx;     /* the running thread while a host binding's callback runs (binding.c) */
     uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
     struct ew_websocket *websockets; /* WebSockets handed to the host (websocket.c; list) */

@@ -71,7 +71,7 @@ static const ew__method_t natives[] = {
 
 static const char *const event_exports[] = {"Event", "EventTarget", "_initTarget", "_initEvent", "_dispatch",
                                              "_defineHandler", NULL};
-static const char *const globals[] = {"WebSocketPair", "WebSocket", "MessageEvent", "CloseEvent", NULL};
+static const char *const globals[] = {"WebSocketPair", "WebSocket", "CloseEvent", NULL};
 
 /* Pushes the module object, loading websocket.js (and events.js, which it builds on) and defining the
  * globals the first time. */
@@ -97,6 +97,11 @@ static void push_module(duk_context *ctx)
         ew__lazy_push(ctx, EW__LAZY_EVENTS, *e);
         duk_put_prop_string(ctx, -2, *e);
     }
+    /* MessageEvent is lib/js/message.js's (its global); _newMessageEvent makes trusted ones. */
+    ew__lazy_push(ctx, EW__LAZY_MESSAGE, "MessageEvent");
+    duk_put_prop_literal(ctx, -2, "MessageEvent");
+    ew__lazy_push(ctx, EW__LAZY_MESSAGE, "_newMessageEvent");
+    duk_put_prop_literal(ctx, -2, "_newMessageEvent");
     duk_put_prop_literal(ctx, -2, "events");
     duk_push_global_object(ctx);
     duk_call(ctx, 2);

@@ -68,14 +68,9 @@ function (native, global) {
         return e;
     }
 
-    function MessageEvent(type, init) {
-        if (!(this instanceof MessageEvent)) {
-            throw new TypeError("Class constructor MessageEvent cannot be invoked without 'new'");
-        }
-        var e = subEvent(MessageEvent.prototype, type, init, arguments.length, 'MessageEvent');
-        hide(e, 'data', init !== undefined && init !== null ? init.data : undefined);
-        return e;
-    }
+    /* MessageEvent is the one of lib/js/message.js (the global), so that a WebSocket's events and a
+     * MessagePort's are the same class; websocket.c passes it and its trusted constructor in `events`. */
+    var MessageEvent = events.MessageEvent;
 
     function closeFields(e, init) {
         init = init || {};
@@ -92,7 +87,7 @@ function (native, global) {
         return closeFields(subEvent(CloseEvent.prototype, type, init, arguments.length, 'CloseEvent'), init);
     }
 
-    var eventClasses = [[MessageEvent, 'MessageEvent'], [CloseEvent, 'CloseEvent']];
+    var eventClasses = [[CloseEvent, 'CloseEvent']];
     for (var ci = 0; ci < eventClasses.length; ci++) {
         Object.setPrototypeOf(eventClasses[ci][0].prototype, Event.prototype);
         Object.setPrototypeOf(eventClasses[ci][0], Event);
@@ -145,9 +140,7 @@ function (native, global) {
         var st = ws[S];
         if (m.type === 'message') {
             if (!st.closedIn) {
-                var me = trusted(MessageEvent.prototype, 'message');
-                hide(me, 'data', m.data);
-                fire(ws, me);
+                fire(ws, events._newMessageEvent('message', m.data));
             }
         } else if (m.type === 'close') {
             if (st.closedIn) {
