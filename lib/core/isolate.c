@@ -257,14 +257,27 @@ bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function f
     if (iso->dead)
         return false;
     bool nested = iso->depth > 0;
-    if (!nested)
-        ew__isolate_enter(iso, req_id ? ew__isolate_find_req(iso, req_id) : NULL);
+    if (nested) {
+        /* Inside JS the running thread may be a coroutine (an async function): calls must go through its
+         * context, not the heap's main thread, which is only resuming it. */
+        duk_push_current_thread(iso->ctx);
+        duk_context *cur = duk_get_context(iso->ctx, -1);
+        duk_pop(iso->ctx);
+        if (cur == NULL)
+            cur = iso->ctx;
+        int rc = duk_safe_call(cur, run_body, &a, 0, 1);
+        if (rc != DUK_EXEC_SUCCESS && ew__isolate_aborting(cur))
+            (void) duk_throw(cur); /* invariant 2: no script runs after a limit */
+        ok = rc == DUK_EXEC_SUCCESS && duk_get_boolean(cur, -1);
+        duk_pop(cur);
+        return ok;
+    }
+    ew__isolate_enter(iso, req_id ? ew__isolate_find_req(iso, req_id) : NULL);
     int rc = ew__isolate_pcall(iso, run_body, &a, 0, 1);
     ok = rc == DUK_EXEC_SUCCESS && duk_get_boolean(iso->ctx, -1);
     if (rc != -1)
         duk_pop(iso->ctx);
-    if (!nested)
-        ew__isolate_settle(iso);
+    ew__isolate_settle(iso);
     return ok;
 }
 

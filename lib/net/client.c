@@ -33,7 +33,7 @@
 #define DEFAULT_MAX_IDLE 64
 #define DEFAULT_IDLE_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define READ_CHUNK 16384
+#define READ_CHUNK 65536
 #define READ_BUDGET (256 * 1024) /* bytes read per readiness event before yielding to the loop */
 
 /* ALPN for the fetch client: HTTP/2 when the server speaks it, else HTTP/1.1. */
@@ -256,6 +256,22 @@ void ew__net_req_free(ew__net_req_t *r)
     free(r->key);
     free(r->out);
     free(r);
+}
+
+void ew__net_request_pause(ew__net_req_t *r, bool paused)
+{
+    if (r->paused == paused)
+        return;
+    r->paused = paused;
+    conn_t *k = r->conn;
+    if (k == NULL || k->connecting || k->handshaking)
+        return;
+    if (k->h2) {
+        ew__net_h2_pause(r, paused);
+    } else if (!paused) {
+        event_add(k->rev, NULL);
+        event_active(k->rev, EV_READ, 1); /* parse what is buffered, then read on */
+    }
 }
 
 void ew__net_request_cancel(ew__net_req_t *r)
@@ -539,7 +555,8 @@ static bool conn_parse(conn_t *k)
         ew__net_req_t *r = k->req;
         size_t used = 0;
         ew__h1_slice_t body;
-        int ev = ew__h1_parse(&k->parser, k->in + k->in_off, k->in_len - k->in_off, &used, &body);
+        int ev = ew__h1_parse(&k->parser, k->in != NULL ? k->in + k->in_off : NULL, k->in_len - k->in_off, &used,
+                              &body);
         switch (ev) {
         case EW__H1_AGAIN:
             k->in_off += used;
@@ -557,6 +574,11 @@ static bool conn_parse(conn_t *k)
         case EW__H1_BODY:
             if (!ew__net_deliver_body(r, body.ptr, body.len))
                 return false;
+            if (r->paused) { /* keep the rest buffered; ew__net_request_pause(r, false) comes back here */
+                k->in_off += used;
+                event_del(k->rev);
+                return false;
+            }
             break;
         case EW__H1_DONE:
             k->in_off += used;
@@ -583,9 +605,13 @@ static bool conn_parse(conn_t *k)
     }
 }
 
-/* Reads what the socket has (up to a budget) and parses it. */
+/* Reads what the socket has (up to a budget) and parses it; bytes held while paused are parsed first. */
 static void conn_read_active(conn_t *k)
 {
+    if (k->req->paused)
+        return;
+    if (!conn_parse(k)) /* what was held while paused; also an event the parser owes without input (DONE) */
+        return;
     size_t budget = READ_BUDGET;
     while (budget > 0) {
         if (k->in_off == k->in_len)

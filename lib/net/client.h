@@ -83,6 +83,11 @@ ew__net_req_t *ew__net_request_start(ew__net_client_t *c, const ew__net_request_
  * one. Allowed from inside the request's own on_head/on_body callbacks, not from on_done. */
 void ew__net_request_cancel(ew__net_req_t *r);
 
+/* Back-pressure: while paused, no more on_body comes (the connection stops reading; HTTP/2 stops granting
+ * the stream flow-control window); resuming delivers what was held, from the loop. Allowed from inside
+ * on_head/on_body. */
+void ew__net_request_pause(ew__net_req_t *r, bool paused);
+
 /* Number of idle pooled connections (tests and stats). */
 uint32_t ew__net_client_idle_count(const ew__net_client_t *c);
 

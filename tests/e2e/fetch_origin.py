@@ -18,6 +18,7 @@ Routes (path -> response):
   /huge?n=BYTES         n bytes of 'x'
   /bad                  a response that is not HTTP
   /hang                 head and nothing more, until the client goes away (counted in closed_hangs)
+  /nohead               nothing at all, until the client goes away
   /after-hang           200 once a /hang request has arrived
   /conn                 200 with the id of the TCP connection it came on (keep-alive checks)
 """
@@ -176,12 +177,20 @@ class _Handler(socketserver.BaseRequestHandler):
             self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
             block = b"x" * 65536
             left = n
-            while left > 0:
-                self.request.sendall(block[:min(left, len(block))])
-                left -= min(left, len(block))
+            try:
+                while left > 0:
+                    self.request.sendall(block[:min(left, len(block))])
+                    left -= min(left, len(block))
+            except OSError:
+                self.server.origin.huge_stopped = n - left  # bytes sent before the client went away
+                return False
             return True
         if path == "/bad":
             self.request.sendall(b"HTTP/1.1 2xx Nope\r\n\r\n")
+            return False
+        if path == "/nohead":  # no response at all, until the client goes away
+            while self.request.recv(100):
+                pass
             return False
         if path == "/after-hang":  # answers once a /hang request has arrived (ordering without sleeps)
             self.server.origin.hang_seen.wait(10)
@@ -213,6 +222,7 @@ class Origin:
         self.conn_seq = 0
         self.closed_hangs = 0  # /hang requests whose client went away
         self.hang_seen = threading.Event()
+        self.huge_stopped = None  # /huge: bytes sent when the client closed early (None: not yet)
         self.requests = []
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.origin = self

@@ -34,24 +34,34 @@ test('a used Request cannot be fetched', async () => {
   await assertRejects(fetch(r), TypeError);
 });
 
-test('signal must be an object', async () => {
+test('signal must be an AbortSignal', async () => {
   await assertRejects(fetch('http://127.0.0.1:1/', { signal: 'no' }), TypeError,
+    "Failed to execute 'fetch': member signal is not of type AbortSignal.");
+  await assertRejects(fetch('http://127.0.0.1:1/', { signal: { aborted: true, addEventListener() {} } }), TypeError,
     "Failed to execute 'fetch': member signal is not of type AbortSignal.");
 });
 
 test('an already aborted signal rejects with its reason before any I/O', async () => {
   const reason = new Error('gave up');
-  const signal = { aborted: true, reason, addEventListener() { throw new Error('not called'); } };
   let caught;
-  try { await fetch('http://127.0.0.1:1/', { signal }); } catch (e) { caught = e; }
+  try { await fetch('http://127.0.0.1:1/', { signal: AbortSignal.abort(reason) }); } catch (e) { caught = e; }
   assertEquals(caught, reason);
 });
 
 test('an aborted signal without a reason rejects with an AbortError', async () => {
   let caught;
-  try { await fetch('http://127.0.0.1:1/', { signal: { aborted: true } }); } catch (e) { caught = e; }
+  try { await fetch('http://127.0.0.1:1/', { signal: AbortSignal.abort() }); } catch (e) { caught = e; }
   assertEquals(caught.name, 'AbortError');
   assert(caught instanceof DOMException);
+});
+
+test('aborting while connecting rejects with the reason', async () => {
+  const controller = new AbortController();
+  const p = fetch('http://127.0.0.1:1/', { signal: controller.signal });
+  controller.abort('stop');
+  let caught;
+  try { await p; } catch (e) { caught = e; }
+  assertEquals(caught, 'stop');
 });
 
 test('a refused connection is a TypeError naming the address', async () => {
