@@ -75,7 +75,8 @@ def h2_origin(tmp_path_factory, certs):  # noqa: F811
 def worker(tmp_path_factory, certs):  # noqa: F811
     d = tmp_path_factory.mktemp("h2worker")
     (d / "worker.js").write_text(WORKER)
-    s = Server(d / "worker.js", ["--ca-file", str(certs / "ca.pem"), "--threads", "1"])
+    # --cpu-ms: 5 MiB through a ReadableStream is JavaScript work (see test_fetch.py)
+    s = Server(d / "worker.js", ["--ca-file", str(certs / "ca.pem"), "--threads", "1", "--cpu-ms", "2000"])
     yield s
     assert s.stop() == 0, "".join(s.output)
 
