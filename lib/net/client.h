@@ -28,8 +28,8 @@ typedef struct ew__net_req ew__net_req_t;
 
 typedef struct ew__net_client_config {
     const char *ca_file;            /* PEM file of trusted CAs for https; NULL = the system bundle; copied */
-    uint32_t max_idle_per_origin;   /* idle keep-alive connections kept per origin, 0 = 6 */
-    uint32_t max_idle;              /* idle connections kept in all, 0 = 64 */
+    uint32_t max_idle_per_origin;   /* idle keep-alive connections kept per origin, 0 = 32 */
+    uint32_t max_idle;              /* idle connections kept in all, 0 = 256 */
     uint32_t idle_timeout_ms;       /* an idle connection is closed after this (ms), 0 = 30000 */
     uint32_t connect_timeout_ms;    /* per address tried (ms), 0 = 10000 */
 } ew__net_client_config_t;
