@@ -23,4 +23,7 @@ extern const size_t ew__js_streams_len;
 /* Globals loaded on first use (lib/web/lazy.c): events.js (Event, EventTarget, AbortController, ...). */
 extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_len;
 
+/* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
+extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
+
 #endif

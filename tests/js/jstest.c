@@ -5,7 +5,8 @@
  *
  *   jstest FILE [CASE]     (CASE: run only the case of that name)
  *
- * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty.
+ * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty, and a CPU limit of
+ * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too.
  */
 #include <edgeworker.h>
 #include <stdio.h>
@@ -45,6 +46,10 @@ int main(int argc, char **argv)
     ew_runtime_config_init(&cfg);
     cfg.log = on_log;
     cfg.state_dir = state_buf;
+    cfg.cpu_ms = 10000;
+    const char *cpu = getenv("JSTEST_CPU_MS");
+    if (cpu != NULL && atoi(cpu) > 0)
+        cfg.cpu_ms = (uint32_t) atoi(cpu);
     ew_runtime_t *rt;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &rt, &err) != EW_OK) {
