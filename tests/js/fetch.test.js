@@ -35,10 +35,22 @@ test('a used Request cannot be fetched', async () => {
 });
 
 test('signal must be an AbortSignal', async () => {
-  await assertRejects(fetch('http://127.0.0.1:1/', { signal: 'no' }), TypeError,
-    "Failed to execute 'fetch': member signal is not of type AbortSignal.");
+  await assertRejects(fetch('http://127.0.0.1:1/', { signal: 'no' }), TypeError, /member signal is not of type AbortSignal/);
   await assertRejects(fetch('http://127.0.0.1:1/', { signal: { aborted: true, addEventListener() {} } }), TypeError,
-    "Failed to execute 'fetch': member signal is not of type AbortSignal.");
+    /member signal is not of type AbortSignal/);
+});
+
+test('a Request keeps its signal, and fetch(request) honours it', async () => {
+  const signal = AbortSignal.abort(new Error('from the request'));
+  const req = new Request('http://127.0.0.1:1/', { signal });
+  assertEquals(req.signal, signal);
+  assertEquals(new Request(req).signal, signal);
+  assertEquals(req.clone().signal, signal);
+  assertEquals(new Request(req, { signal: null }).signal, null);
+  assertEquals(new Request('http://x/').signal, null);
+  let caught;
+  try { await fetch(req); } catch (e) { caught = e; }
+  assertEquals(caught.message, 'from the request');
 });
 
 test('an already aborted signal rejects with its reason before any I/O', async () => {
