@@ -495,3 +495,12 @@ def test_fetch_under_wait_until_completes_after_the_response(serve, origin):
     with urllib.request.urlopen(s.url + "/?u=" + urllib.parse.quote(o(origin, "/slow")), timeout=10) as r:
         assert r.read() == b"answered"
     assert wait_for(lambda: "waited: ababababab" in "".join(s.output))
+
+
+def test_waiting_on_the_network_is_not_cpu_time(serve, origin):
+    # The default 50 ms CPU limit; /slow takes a second of wall time to send its body.
+    s = serve("export default { async fetch(req) {\n"
+              "const r = await fetch(new URL(req.url).searchParams.get('u'));\n"
+              "return new Response(await r.text()); } };")
+    with urllib.request.urlopen(s.url + "/?u=" + urllib.parse.quote(o(origin, "/slow")), timeout=10) as r:
+        assert r.status == 200 and r.read() == b"ab" * 5
