@@ -504,3 +504,29 @@ def test_waiting_on_the_network_is_not_cpu_time(serve, origin):
               "return new Response(await r.text()); } };")
     with urllib.request.urlopen(s.url + "/?u=" + urllib.parse.quote(o(origin, "/slow")), timeout=10) as r:
         assert r.status == 200 and r.read() == b"ab" * 5
+
+
+def test_seed_proxy_pattern(serve, origin):
+    # The seed's "External API Integration" handleProxy, verbatim but for its target (api.example.com
+    # cannot be reached here): the origin's /echo and /text stand in for the API.
+    seed = (pathlib.Path("/work/shared/seed/workers-seed.md").read_text()
+            if pathlib.Path("/work/shared/seed/workers-seed.md").exists() else None)
+    if seed is None:
+        pytest.skip("the seed document is not on this machine")
+    code = seed[seed.index("// Workers as middleware for external APIs"):seed.index("async function handleWeather")]
+    # slice(7) drops "/proxy/" with its slash, so the seed's target base needs one of its own here.
+    code = code.replace("https://api.example.com", "http://127.0.0.1:%d/" % origin.port)
+    code += "\nasync function handleWeather() { return new Response('unused'); }\n"
+    s = serve(code, "--var", "API_KEY:k123", "--var", "WORKER_ID:w1")
+    req = urllib.request.Request(s.url + "/proxy/echo?x=1", data=b'{"hello":"world"}', method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        data = json.loads(r.read())
+    assert data["method"] == "POST" and data["path"] == "/echo?x=1" and data["body"] == '{"hello":"world"}'
+    assert data["headers"]["authorization"] == ["Bearer k123"]
+    # {...Object.fromEntries(request.headers), 'User-Agent': ...} has both 'user-agent' and 'User-Agent'
+    # keys: the Headers made from it holds both values, as in Workers.
+    assert data["headers"]["user-agent"][-1] == "CloudflareWorker/1.0"
+    assert data["_metadata"]["worker_id"] == "w1"
+    with urllib.request.urlopen(s.url + "/proxy/text", timeout=10) as r:
+        assert r.read() == b"hello from origin"
