@@ -71,6 +71,7 @@ struct ew__fetch {
     bool settled;                 /* the promise has settled (the body may still be streaming) */
     int depth;                    /* network callbacks of this fetch on the stack */
     bool doomed;                  /* to be freed when depth drops to 0 */
+    bool dying;                   /* the isolate is being destroyed: free without entering the heap */
     ew__stream_src_t *src;        /* the response body's producer handle; NULL when none or ended */
     ew__stream_reader_t *reader;  /* owned: a streamed request body being read whole; NULL otherwise */
     bool pulled;                  /* the stream asked for more since the last enqueue */
@@ -206,6 +207,7 @@ void ew__fetch_cancel_all(ew__isolate_t *iso)
             ew__net_request_cancel(f->net);
         f->net = NULL;
         /* A streaming body is freed by its cancel hook, which ew__stream_dispose calls before the heap goes. */
+        f->dying = true;
         if (f->src == NULL || iso->ctx == NULL || iso->dead)
             fetch_free(f); /* the heap goes away with the promises */
     }
@@ -376,7 +378,7 @@ static void body_cancel(void *udata, ew__stream_src_t *src)
     (void) src;
     ew__fetch_t *f = udata;
     f->src = NULL;
-    if (f->iso->ctx == NULL || f->iso->dead || f->iso->fetches == NULL) {
+    if (f->dying) {
         fetch_free(f);
         return;
     }
