@@ -1,5 +1,5 @@
-/* fetch() lifetimes through the public API: a fetch still waiting on the network when its worker or its
- * runtime is destroyed is cancelled cleanly (the request's callback says EW_ERR_CANCELLED; ASan checks that
+/* fetch() lifetimes through the public API: a fetch still waiting on the network (or streaming its body)
+ * when its worker or its runtime is destroyed is cancelled cleanly (the request's callback says EW_ERR_CANCELLED; ASan checks that
  * nothing leaks or is touched after free). The origin is a listening socket that never accepts: the
  * connection completes in the kernel's backlog and the response never comes. */
 #include <arpa/inet.h>
@@ -92,4 +92,31 @@ Test(web_fetch, runtime_destroyed_while_fetch_waits, .init = open_silent_origin,
     ew_runtime_destroy(rt);
     cr_assert_eq(o.calls, 1);
     cr_assert_eq(o.status, EW_ERR_CANCELLED);
+}
+
+/* The response head has arrived and the Worker is reading a body that never ends: destroying the worker
+ * cancels the body's stream and the network request together. */
+Test(web_fetch, worker_destroyed_while_body_streams, .init = open_silent_origin, .fini = close_silent_origin)
+{
+    ew_runtime_t *rt;
+    cr_assert_eq(ew_runtime_create(NULL, &rt, NULL), EW_OK);
+    outcome_t o = {0};
+    ew_worker_t *w = start_hanging(rt, &o);
+    int conn = accept(listen_fd, NULL, NULL);
+    cr_assert_geq(conn, 0);
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial body";
+    cr_assert_eq(write(conn, head, sizeof(head) - 1), (ssize_t) (sizeof(head) - 1));
+    for (int i = 0; i < 50; i++)
+        event_base_loop(ew_runtime_event_base(rt), EVLOOP_NONBLOCK);
+    cr_assert_eq(o.calls, 0, "the body is still being read");
+    ew_worker_destroy(w);
+    cr_assert_eq(o.calls, 1);
+    cr_assert_eq(o.status, EW_ERR_CANCELLED);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(conn, buf, sizeof(buf))) > 0) /* the request the client sent, then its close */
+        ;
+    cr_assert_eq(n, 0, "the client closed its connection");
+    close(conn);
+    ew_runtime_destroy(rt);
 }
