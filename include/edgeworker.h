@@ -106,7 +106,8 @@ typedef struct ew_runtime_config {
     ew_log_fn log;            /* where log lines go; NULL = discarded */
     void *log_udata;          /* passed to `log` as is */
     const char *ca_file;      /* PEM file of the CAs fetch() trusts for https (e.g. a private or test CA);
-                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied */
+                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied; an
+                                 unreadable file makes ew_runtime_create fail with EW_ERR_IO */
     uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
 } ew_runtime_config_t;
 
