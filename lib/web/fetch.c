@@ -708,14 +708,26 @@ static duk_ret_t on_abort(duk_context *ctx)
 /* A streamed request body being read whole before the request goes out. */
 static void on_request_chunk(duk_context *ctx, void *udata, ew__stream_event_t ev, const void *data, size_t len);
 
-/* Copies the header list at list_idx into f (adding accept-encoding when the script set none). */
-static void copy_headers(duk_context *ctx, ew__fetch_t *f, duk_idx_t list_idx)
+static void add_header(duk_context *ctx, ew__fetch_t *f, const char *name, const char *value)
+{
+    fheader_t *d = &f->headers[f->nheaders];
+    d->name = strdup(name);
+    d->value = strdup(value);
+    d->value_len = strlen(value);
+    f->nheaders++;
+    if (d->name == NULL || d->value == NULL)
+        (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+}
+
+/* Copies the header list at list_idx into f, adding accept-encoding when the script set none, and for
+ * cache: 'no-store' the no-cache headers Workers forwards (pragma, cache-control) unless already set. */
+static void copy_headers(duk_context *ctx, ew__fetch_t *f, duk_idx_t list_idx, bool no_store)
 {
     duk_size_t n = duk_get_length(ctx, list_idx) / 2;
-    f->headers = calloc(n + 1, sizeof(*f->headers));
+    f->headers = calloc(n + 3, sizeof(*f->headers));
     if (f->headers == NULL)
         (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
-    bool has_ae = false;
+    bool has_ae = false, has_pragma = false, has_cc = false;
     for (duk_uarridx_t i = 0; i < n; i++) {
         duk_get_prop_index(ctx, list_idx, 2 * i);
         duk_get_prop_index(ctx, list_idx, 2 * i + 1);
@@ -730,17 +742,16 @@ static void copy_headers(duk_context *ctx, ew__fetch_t *f, duk_idx_t list_idx)
         if (d->name == NULL || d->value == NULL)
             (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
         has_ae = has_ae || strcmp(d->name, "accept-encoding") == 0;
+        has_pragma = has_pragma || strcmp(d->name, "pragma") == 0;
+        has_cc = has_cc || strcmp(d->name, "cache-control") == 0;
         duk_pop_2(ctx);
     }
-    if (!has_ae) { /* the codings on_head can decode, as the Workers edge asks origins for */
-        fheader_t *d = &f->headers[f->nheaders];
-        d->name = strdup("accept-encoding");
-        d->value = strdup("gzip, deflate, br");
-        d->value_len = strlen("gzip, deflate, br");
-        f->nheaders++;
-        if (d->name == NULL || d->value == NULL)
-            (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
-    }
+    if (!has_ae) /* the codings on_head can decode, as the Workers edge asks origins for */
+        add_header(ctx, f, "accept-encoding", "gzip, deflate, br");
+    if (no_store && !has_pragma)
+        add_header(ctx, f, "pragma", "no-cache");
+    if (no_store && !has_cc)
+        add_header(ctx, f, "cache-control", "no-cache");
 }
 
 /* Pushes the AbortSignal to honour: the Request's signal when it has one, else init.signal, else undefined.
@@ -816,7 +827,7 @@ static duk_ret_t prepare(duk_context *ctx, void *udata)
     duk_pop(ctx);
     f->redirect_mode = (int) ((ew__web_state(ctx, req) >> EW__STATE_REDIRECT_SHIFT) & 3u);
     duk_get_prop_literal(ctx, req, EW__WEB_HLIST);
-    copy_headers(ctx, f, duk_get_top_index(ctx));
+    copy_headers(ctx, f, duk_get_top_index(ctx), (ew__web_state(ctx, req) & EW__STATE_NO_STORE) != 0);
     duk_pop(ctx);
     if (ew__body_take(ctx, req)) {
         if (!ew__stream_is_readable(ctx, -1)) {

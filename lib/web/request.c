@@ -6,7 +6,7 @@
  * A Request is a plain object with Request.prototype and hidden properties (lib/web/internal.h):
  * state (kind, used, redirect mode, guard), method, url, the header list, the body storage (body.c), cf
  * (kept as given; for C-made requests an empty object made on first access) and the lazy Headers wrapper.
- * Not yet here (the Web-API issue): cache/integrity/keepalive, FormData/Blob/URLSearchParams
+ * Not yet here (the Web-API issue): integrity/keepalive, FormData/Blob/URLSearchParams
  * bodies, full URL parsing (the minimal check lives in web.c).
  */
 #include <string.h>
@@ -99,7 +99,7 @@ static void read_input(duk_context *ctx, req_parts_t *p, uint32_t in_state)
         ew__headers_list_copy(ctx, -1);
         duk_remove(ctx, -2);
         duk_get_prop_literal(ctx, 0, REQ_CF);
-        p->state |= in_state & ((3u << EW__STATE_REDIRECT_SHIFT) | EW__STATE_CF_LAZY);
+        p->state |= in_state & ((3u << EW__STATE_REDIRECT_SHIFT) | EW__STATE_CF_LAZY | EW__STATE_NO_STORE);
         duk_get_prop_literal(ctx, 0, REQ_SIGNAL);
     } else {
         duk_push_literal(ctx, "GET");
@@ -130,6 +130,15 @@ static void read_init(duk_context *ctx, req_parts_t *p)
     } else {
         duk_pop(ctx);
     }
+    /* cache: Workers supports only 'no-store' (workerd: "Unsupported cache mode: X"). */
+    duk_get_prop_literal(ctx, 1, "cache");
+    if (!duk_is_undefined(ctx, -1)) {
+        const char *mode = duk_to_string(ctx, -1);
+        if (strcmp(mode, "no-store") != 0)
+            (void) duk_type_error(ctx, "Unsupported cache mode: %.64s", mode);
+        p->state |= EW__STATE_NO_STORE;
+    }
+    duk_pop(ctx);
     duk_get_prop_literal(ctx, 1, "cf");
     if (!duk_is_undefined(ctx, -1)) {
         duk_replace(ctx, p->cf);
@@ -249,6 +258,16 @@ static duk_ret_t request_get_url(duk_context *ctx)
 static duk_ret_t request_get_redirect(duk_context *ctx)
 {
     ew__web_push_static(ctx, redirect_names[redirect_of(ew__web_require_this(ctx, EW__KIND_REQUEST))]);
+    return 1;
+}
+
+/* cache: "no-store" when given, else undefined (the only mode Workers supports). */
+static duk_ret_t request_get_cache(duk_context *ctx)
+{
+    if (ew__web_require_this(ctx, EW__KIND_REQUEST) & EW__STATE_NO_STORE)
+        duk_push_literal(ctx, "no-store");
+    else
+        duk_push_undefined(ctx);
     return 1;
 }
 
@@ -457,6 +476,7 @@ static const ew__getter_t request_getters[] = {
     {"method", request_get_method},
     {"url", request_get_url},
     {"redirect", request_get_redirect},
+    {"cache", request_get_cache},
     {"cf", request_get_cf},
     {"signal", request_get_signal},
     {NULL, NULL},

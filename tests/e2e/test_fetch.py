@@ -32,6 +32,7 @@ export default {
           if (q.has('method')) init.method = q.get('method');
           if (q.has('body')) init.body = q.get('body');
           if (q.has('auth')) init.headers = { authorization: q.get('auth'), 'content-type': 'text/x-test' };
+          if (q.has('cache')) init.cache = q.get('cache');
           const r = await fetch(u, init);
           return Response.json(describe(r, await r.text()));
         }
@@ -200,6 +201,13 @@ def test_request_line_and_headers_sent(worker, origin):
     assert echo["headers"]["content-length"] == ["7"]
     assert echo["headers"]["authorization"] == ["Bearer t"]
     assert "gzip" in echo["headers"]["accept-encoding"][0]
+
+
+def test_cache_no_store_sends_no_cache_headers(worker, origin):
+    echo = json.loads(call(worker, "get", u=o(origin, "/echo"), cache="no-store")["body"])
+    assert echo["headers"]["pragma"] == ["no-cache"] and echo["headers"]["cache-control"] == ["no-cache"]
+    echo = json.loads(call(worker, "get", u=o(origin, "/echo"))["body"])
+    assert "pragma" not in echo["headers"] and "cache-control" not in echo["headers"]
 
 
 def test_request_object_input_and_body_used(worker, origin):

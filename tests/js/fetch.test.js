@@ -1,5 +1,5 @@
 // fetch(): argument handling and the errors that need no origin (tests/e2e/test_fetch.py has the network).
-import { test, assert, assertEquals, assertRejects, run } from './harness.js';
+import { test, assert, assertEquals, assertRejects, assertThrows, run } from './harness.js';
 
 test('fetch is a global function of length 1', () => {
   assertEquals(typeof fetch, 'function');
@@ -90,6 +90,13 @@ test('responses made by scripts have an empty url and were not redirected', () =
   assertEquals(r.url, '');
   assertEquals(r.redirected, false);
   assertEquals(r.clone().url, '');
+});
+
+test("cache: only 'no-store' is supported", () => {
+  assertEquals(new Request('http://x/', { cache: 'no-store' }).cache, 'no-store');
+  assertEquals(new Request(new Request('http://x/', { cache: 'no-store' })).cache, 'no-store');
+  assertEquals(new Request('http://x/').cache, undefined);
+  assertThrows(() => new Request('http://x/', { cache: 'no-cache' }), TypeError, 'Unsupported cache mode: no-cache');
 });
 
 export default { fetch: run };
