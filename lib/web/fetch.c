@@ -180,19 +180,24 @@ static void fetch_end(ew__fetch_t *f)
 
 void ew__fetch_cancel_req(ew__isolate_t *iso, uint32_t req_id)
 {
-    ew__fetch_t *next;
-    for (ew__fetch_t *f = iso->fetches; f != NULL; f = next) {
-        next = f->next;
-        if (f->req_id != req_id || f->doomed)
-            continue;
+    /* Ending a fetch may run script (the body stream's readers, microtasks), which may end other fetches:
+     * look for the next one from the head each time instead of holding a pointer across it. */
+    for (;;) {
+        ew__fetch_t *f = iso->fetches;
+        while (f != NULL && (f->req_id != req_id || f->doomed))
+            f = f->next;
+        if (f == NULL)
+            break;
         if (f->net != NULL)
             ew__net_request_cancel(f->net);
         f->net = NULL;
         if (f->src != NULL) {
             ew__stream_src_t *src = f->src;
             f->src = NULL;
+            f->depth++; /* script run by the error may end f: it is then only marked */
             ew__stream_src_error(src, "The request that made this fetch() has finished; its body cannot be "
                                       "read any more.");
+            f->depth--;
         }
         fetch_end(f);
     }
