@@ -41,6 +41,7 @@
 #define DEFAULT_SUBREQUESTS 50
 #define MAX_REDIRECTS 20
 #define BODY_HWM (64 * 1024) /* bytes a response body may queue ahead of its reader */
+#define BODY_BATCH (256 * 1024) /* body bytes gathered into one chunk (each chunk costs script time) */
 
 static const char GLOBAL_SCOPE_MESSAGE[] =
     "Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or connect()), setting a "
@@ -75,6 +76,8 @@ struct ew__fetch {
     ew__stream_src_t *src;        /* the response body's producer handle; NULL when none or ended */
     ew__stream_reader_t *reader;  /* owned: a streamed request body being read whole; NULL otherwise */
     bool pulled;                  /* the stream asked for more since the last enqueue */
+    ew__buf_t batch;              /* body bytes read in this loop turn, enqueued as one chunk */
+    struct event *flush_ev;       /* owned: enqueues the batch at the end of the loop turn; NULL until needed */
     /* The response of the current hop. */
     int status;
     char *reason;                 /* owned */
@@ -125,6 +128,9 @@ static void fetch_free(ew__fetch_t *f)
     if (f->net != NULL)
         ew__net_request_cancel(f->net);
     ew__stream_reader_close(f->reader);
+    if (f->flush_ev != NULL)
+        event_free(f->flush_ev);
+    ew__buf_dispose(&f->batch);
     reset_response(f);
     free(f->method);
     ew__url_dispose(&f->url);
@@ -353,17 +359,58 @@ static void fail_type_error(ew__fetch_t *f, const char *fmt, ...)
     fetch_end(f);
 }
 
-/* Decoded body bytes: into the stream (false stops the decoder when the stream is gone). */
+/* Enqueues the gathered body bytes as one chunk. False when the stream is gone. */
+static bool flush_batch(ew__fetch_t *f)
+{
+    if (f->batch.len == 0)
+        return f->src != NULL && !f->doomed;
+    if (f->src == NULL || f->doomed)
+        return false;
+    f->depth++;
+    f->pulled = false;
+    ew_status_t st = ew__stream_src_enqueue(f->src, f->batch.data, f->batch.len);
+    f->depth--;
+    f->batch.len = 0;
+    return st == EW_OK && !f->doomed && f->src != NULL;
+}
+
+/* Back-pressure: the stream pulls again after an enqueue while it wants more (inside the enqueue, or later
+ * when its reader catches up); until then the network waits. */
+static void maybe_pause(ew__fetch_t *f)
+{
+    if (f->src != NULL && f->net != NULL && !f->doomed && !f->pulled)
+        ew__net_request_pause(f->net, true);
+}
+
+/* End of the loop turn that read body bytes: they go to the stream together. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    ew__fetch_t *f = arg;
+    f->depth++;
+    if (flush_batch(f))
+        maybe_pause(f);
+    if (--f->depth == 0 && f->doomed)
+        fetch_end(f);
+}
+
+/* Decoded body bytes: gathered for the stream (false stops the decoder when the stream is gone). Bytes
+ * that arrive in one loop turn become one chunk: each enqueue runs the stream's script, so fewer, larger
+ * chunks cost less CPU time than one per socket read. */
 static bool append_body(void *udata, const char *data, size_t len)
 {
     ew__fetch_t *f = udata;
     if (f->src == NULL || f->doomed)
         return false;
-    f->depth++;
-    f->pulled = false;
-    ew_status_t st = ew__stream_src_enqueue(f->src, data, len);
-    f->depth--;
-    return st == EW_OK && !f->doomed && f->src != NULL;
+    if (!ew__buf_append(&f->batch, data, len))
+        return false;
+    if (f->batch.len >= BODY_BATCH)
+        return flush_batch(f);
+    if (f->flush_ev == NULL && (f->flush_ev = event_new(f->iso->rt->base, -1, 0, on_flush, f)) == NULL)
+        return flush_batch(f);
+    event_active(f->flush_ev, EV_TIMEOUT, 1);
+    return true;
 }
 
 /* The stream wants bytes again: let the network deliver. */
@@ -517,10 +564,8 @@ static void on_body(void *udata, const char *data, size_t len)
                         ew__decoder_error(f->decoder));
         return;
     }
-    /* Back-pressure: the stream pulls again after an enqueue while it wants more (inside the enqueue, or
-     * later when its reader catches up); until then the network waits. */
-    if (f->src != NULL && f->net != NULL && !f->doomed && !f->pulled)
-        ew__net_request_pause(f->net, true);
+    if (f->batch.len == 0) /* a batch went out in this call */
+        maybe_pause(f);
 }
 
 /* Applies the spec's redirect rules to the request and starts the next hop. */
@@ -598,7 +643,8 @@ static void on_done(void *udata, ew__net_error_t err, const char *message)
                         ew__decoder_error(f->decoder));
         return;
     }
-    if (f->src != NULL) {
+    (void) flush_batch(f); /* the last bytes; a stream gone meanwhile just ends the fetch below */
+    if (f->src != NULL && !f->doomed) {
         ew__stream_src_t *src = f->src;
         f->src = NULL;
         f->depth++;
