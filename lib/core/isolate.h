@@ -72,6 +72,7 @@ struct ew_worker {
     size_t nbindings;
     ew__resource_t *resources;    /* owned array of nresources */
     size_t nresources;
+    struct ew__res_store *cache_store; /* borrowed from rt->res: the Cache API's store, opened on first use */
     struct ew__assets *assets;    /* owned: static assets (lib/bindings/assets.c), NULL = none */
     struct ew__ratelimits *ratelimits; /* owned: rate limiting bindings (lib/bindings/ratelimit.c), or NULL */
     ew__isolate_t *current;       /* serves new requests; NULL until needed */

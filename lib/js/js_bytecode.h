@@ -23,6 +23,9 @@ extern const size_t ew__js_streams_len;
 /* Globals loaded on first use (lib/web/lazy.c): events.js (Event, EventTarget, AbortController, ...). */
 extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_len;
 
+/* cache.js: the Cache API, loaded on the first read of the global `caches` (lib/bindings/cache.c). */
+extern const unsigned char ew__js_cache[];
+extern const size_t ew__js_cache_len;
 /* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
 extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
 
