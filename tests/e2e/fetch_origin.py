@@ -20,6 +20,8 @@ Routes (path -> response):
   /hang                 head and nothing more, until the client goes away (counted in closed_hangs)
   /nohead               nothing at all, until the client goes away
   /after-hang           200 once a /hang request has arrived
+  /drop-after           200 without Connection: close, then the connection is closed
+  /drop-late            200 keep-alive, then 0.3 s later the connection closes (what came meanwhile is dropped)
   /conn                 200 with the id of the TCP connection it came on (keep-alive checks)
 """
 import ctypes
@@ -205,6 +207,13 @@ class _Handler(socketserver.BaseRequestHandler):
                 pass
             with self.server.origin.lock:
                 self.server.origin.closed_hangs += 1
+            return False
+        if path == "/drop-after":  # a keep-alive response, then the server closes the connection anyway
+            self.send(200, body_out(b"then dropped"))
+            return False
+        if path == "/drop-late":  # keep-alive response; the next request on the connection is never answered
+            self.send(200, body_out(b"answered once"))
+            time.sleep(0.3)
             return False
         if path == "/conn":
             return self.send(200, body_out(b"%d" % self.conn_id))

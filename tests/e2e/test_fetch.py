@@ -92,6 +92,11 @@ export default {
           } catch (e) { return Response.json({ done, error: e.name, message: e.message }); }
           return Response.json({ done });
         }
+        case '/after-drop': {
+          const out = [];
+          for (let i = 0; i < 5; i++) out.push(await (await fetch(u)).text());
+          return Response.json(out);
+        }
         case '/conns': {
           const ids = [];
           for (let i = 0; i < 3; i++) ids.push(await (await fetch(u)).text());
@@ -419,6 +424,18 @@ def test_subrequest_limit_from_wrangler_toml(worker, origin):
 def test_keep_alive_reuses_connections(worker, origin):
     ids = call(worker, "conns", u=o(origin, "/conn"))
     assert len(set(ids)) == 1
+
+
+def test_server_closing_kept_alive_connections(worker, origin):
+    # Each response leaves a connection the server then closes: the next fetch must not fail on it (it is
+    # seen closed in the pool, or the request goes again on a new connection when the close races it).
+    assert call(worker, "after-drop", u=o(origin, "/drop-after")) == ["then dropped"] * 5
+
+
+def test_request_lost_on_a_pooled_connection_is_sent_again(worker, origin):
+    # The second fetch goes out on the pooled connection, which the server closes without answering: the
+    # client sends it once more on a new connection.
+    assert call(worker, "after-drop", u=o(origin, "/drop-late")) == ["answered once"] * 5
 
 
 def test_parallel_fetches(worker, origin):
