@@ -837,6 +837,58 @@ static void copy_body_bytes(duk_context *ctx, ew__fetch_t *f)
     f->body_len = blen;
 }
 
+/* Copies method, redirect mode, headers and body of the Request at req into f. A body stream made by
+ * script is opened for reading (f->reader), to be read whole before the request goes out. */
+static void copy_request(duk_context *ctx, ew__fetch_t *f, duk_idx_t req)
+{
+    uint32_t state = ew__web_state(ctx, req);
+    duk_get_prop_literal(ctx, req, EW__WEB_METHOD);
+    f->method = strdup(duk_get_string(ctx, -1));
+    duk_pop(ctx);
+    if (f->method == NULL)
+        (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    f->redirect_mode = (int) ((state >> EW__STATE_REDIRECT_SHIFT) & 3u);
+    duk_get_prop_literal(ctx, req, EW__WEB_HLIST);
+    copy_headers(ctx, f, duk_get_top_index(ctx), (state & EW__STATE_NO_STORE) != 0);
+    duk_pop(ctx);
+    if (!ew__body_take(ctx, req))
+        return;
+    if (!ew__stream_is_readable(ctx, -1)) {
+        copy_body_bytes(ctx, f);
+    } else if (ew__stream_push_bytes(ctx, -1, true)) { /* a stream made from bytes: take them */
+        copy_body_bytes(ctx, f);
+        duk_pop(ctx);
+    } else {
+        f->reader = ew__stream_reader_open(ctx, -1);
+        if (f->reader == NULL)
+            (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    }
+    duk_pop(ctx);
+}
+
+/* Stores [promise, signal, follower] under f's id and follows the signal (if any). Last step of prepare:
+ * nothing after it throws, so a follower is never left behind by a rejected fetch(). */
+static void register_fetch(duk_context *ctx, ew__fetch_t *f, duk_idx_t promise, duk_idx_t signal)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, FETCHES_KEY);
+    duk_dup(ctx, promise);
+    duk_dup(ctx, signal);
+    duk_push_c_function(ctx, on_abort, 1);
+    duk_push_uint(ctx, f->id);
+    duk_put_prop_literal(ctx, -2, FETCH_ID);
+    ew__web_pack(ctx, 3);
+    duk_put_prop_index(ctx, -2, f->id);
+    if (!duk_is_undefined(ctx, signal)) {
+        duk_get_prop_index(ctx, -1, f->id);
+        duk_get_prop_index(ctx, -1, 2);
+        ew__abort_signal_follow(ctx, signal);
+        duk_pop(ctx);
+        f->has_signal = true;
+    }
+    duk_pop_2(ctx);
+}
+
 /* Safe-call body: [input, init, promise] -> [signal]. Builds the Request and copies what the network needs
  * into f; throws what fetch() must reject with. */
 static duk_ret_t prepare(duk_context *ctx, void *udata)
@@ -872,51 +924,9 @@ static duk_ret_t prepare(duk_context *ctx, void *udata)
     uint32_t limit = rt->cfg.subrequests ? rt->cfg.subrequests : DEFAULT_SUBREQUESTS;
     if (r->subrequests >= limit)
         return duk_error(ctx, DUK_ERR_ERROR, "Too many subrequests by single Worker invocation.");
-
-    duk_get_prop_literal(ctx, req, EW__WEB_METHOD);
-    f->method = strdup(duk_get_string(ctx, -1));
-    duk_pop(ctx);
-    f->redirect_mode = (int) ((ew__web_state(ctx, req) >> EW__STATE_REDIRECT_SHIFT) & 3u);
-    duk_get_prop_literal(ctx, req, EW__WEB_HLIST);
-    copy_headers(ctx, f, duk_get_top_index(ctx), (ew__web_state(ctx, req) & EW__STATE_NO_STORE) != 0);
-    duk_pop(ctx);
-    if (ew__body_take(ctx, req)) {
-        if (!ew__stream_is_readable(ctx, -1)) {
-            copy_body_bytes(ctx, f);
-        } else if (ew__stream_push_bytes(ctx, -1, true)) { /* a stream made from bytes: take them */
-            copy_body_bytes(ctx, f);
-            duk_pop(ctx);
-        } else { /* a stream from script: read it whole before the request goes out */
-            f->reader = ew__stream_reader_open(ctx, -1);
-            if (f->reader == NULL)
-                return duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
-        }
-        duk_pop(ctx);
-    }
-    if (f->method == NULL)
-        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    copy_request(ctx, f, req);
     r->subrequests++;
-
-    /* [promise, signal, listener] under the fetch's id; the listener is added last (after every throw). */
-    duk_push_global_stash(ctx);
-    duk_get_prop_literal(ctx, -1, FETCHES_KEY);
-    duk_dup(ctx, promise);
-    duk_dup(ctx, signal);
-    duk_push_c_function(ctx, on_abort, 1);
-    duk_push_uint(ctx, f->id);
-    duk_put_prop_literal(ctx, -2, FETCH_ID);
-    ew__web_pack(ctx, 3);
-    duk_put_prop_index(ctx, -2, f->id);
-    duk_pop_2(ctx);
-    if (!duk_is_undefined(ctx, signal)) {
-        duk_push_global_stash(ctx);
-        duk_get_prop_literal(ctx, -1, FETCHES_KEY);
-        duk_get_prop_index(ctx, -1, f->id);
-        duk_get_prop_index(ctx, -1, 2);
-        ew__abort_signal_follow(ctx, signal);
-        duk_pop_3(ctx);
-        f->has_signal = true;
-    }
+    register_fetch(ctx, f, promise, signal);
     duk_dup(ctx, signal);
     return 1;
 }
