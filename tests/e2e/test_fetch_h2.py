@@ -32,6 +32,21 @@ export default {
           const r = await fetch(u, { method: 'POST', body: q.get('body') });
           return Response.json({ status: r.status, body: await r.text() });
         }
+        case '/first-then-more': {  // read one chunk and cancel, then the connection still serves
+          const r = await fetch(u);
+          const reader = r.body.getReader();
+          await reader.read();
+          await reader.cancel();
+          const again = await (await fetch(q.get('v'))).text();
+          return Response.json({ again });
+        }
+        case '/abort-body': {
+          const controller = new AbortController();
+          const r = await fetch(u, { signal: controller.signal });
+          controller.abort();
+          try { await r.arrayBuffer(); } catch (e) { return Response.json({ error: e.name }); }
+          return Response.json({ error: null });
+        }
         case '/parallel': {
           const rs = await Promise.all(Array.from({ length: Number(q.get('n')) }, () => fetch(u)));
           return Response.json(await Promise.all(rs.map(r => r.text())));
@@ -109,3 +124,12 @@ def test_h2_post_body(worker, h2_origin):
 def test_h2_concurrent_streams(worker, h2_origin):
     bodies = call(worker, "parallel", u=h2_origin + "/hello.txt", n=20)
     assert bodies == ["hello over h2\n"] * 20
+
+
+def test_h2_cancelled_stream_leaves_the_connection_usable(worker, h2_origin):
+    r = call(worker, "first-then-more", u=h2_origin + "/big.bin", v=h2_origin + "/hello.txt")
+    assert r == {"again": "hello over h2\n"}
+
+
+def test_h2_abort_during_body(worker, h2_origin):
+    assert call(worker, "abort-body", u=h2_origin + "/big.bin") == {"error": "TypeError"}
