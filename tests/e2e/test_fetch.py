@@ -555,3 +555,11 @@ def test_seed_proxy_pattern(serve, origin):
     assert data["_metadata"]["worker_id"] == "w1"
     with urllib.request.urlopen(s.url + "/proxy/text", timeout=10) as r:
         assert r.read() == b"hello from origin"
+
+
+def test_redirect_from_http_to_https(worker, origin, tls_origin):
+    to = o(tls_origin, "/echo", host="localhost", scheme="https")
+    r = call(worker, "get", u=o(origin, "/redirect/301?to=%s" % urllib.parse.quote(to)), auth="Bearer x")
+    echo = json.loads(r["body"])
+    assert r["redirected"] is True and r["url"] == to
+    assert "authorization" not in echo["headers"]  # another origin (scheme, host and port)
