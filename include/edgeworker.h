@@ -331,6 +331,8 @@ typedef struct ew_response {
     ew_body_t *body_stream;  /* NULL: the body is body/body_len. Non-NULL (only from ew_worker_fetch_stream,
                                 when the Worker's body is a ReadableStream): body_len is 0 and the bytes come
                                 through ew_body_read(); the response owns it */
+    int64_t stream_length;   /* with body_stream: the length in bytes the Worker promised (the readable side
+                                of a FixedLengthStream: send it as Content-Length), -1 when unknown */
 } ew_response_t;
 
 /* Frees the response; a streamed body that has not ended is cancelled (the Worker's stream sees cancel). */

@@ -41,6 +41,11 @@ typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, C
  * (back-pressure), so memory per streaming connection stays around these figures. */
 #define STREAM_HIGH (256 * 1024)
 #define STREAM_LOW (64 * 1024)
+/* Chunks are handed to the kernel as soon as this much is waiting (no loop turn in between), and after
+ * STREAM_BURST chunks in a row the next read waits for a loop turn, so that a fast producer cannot keep
+ * the loop from polling the other connections. */
+#define STREAM_FLUSH (32 * 1024)
+#define STREAM_BURST 16
 
 typedef struct conn conn_t;
 
@@ -87,6 +92,9 @@ struct conn {
     bool http10;                 /* the request was HTTP/1.0: a streamed body is delimited by closing */
     ew_response_t *stream_resp;  /* owned while STREAMING: the response whose body_stream is being sent */
     bool body_reading;           /* an ew_body_read is pending */
+    bool stream_raw;             /* the streamed body goes out as is (Content-Length or HTTP/1.0), not chunked */
+    int burst;                   /* chunks read since the loop last polled */
+    struct event *pump_ev;       /* resumes a burst after a loop turn (owned, made on first use) */
     struct timespec started;
     conn_t *next;
 };
@@ -259,10 +267,17 @@ static void write_response(conn_t *c, ew_response_t *resp)
     }
     bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
     if (resp->body_stream != NULL && !no_body && !c->is_head) {
-        if (c->http10)
+        c->stream_raw = c->http10 || resp->stream_length >= 0;
+        if (resp->stream_length >= 0) { /* a FixedLengthStream: its length is known */
+            nlen = format_uint(num, (unsigned long) resp->stream_length);
+            evbuffer_add(out, "content-length: ", 16);
+            evbuffer_add(out, num, nlen);
+            evbuffer_add(out, "\r\n", 2);
+        } else if (c->http10) {
             c->keep_alive = false; /* the end of the body is the end of the connection */
-        else
+        } else {
             evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+        }
         if (!c->keep_alive)
             evbuffer_add(out, "connection: close\r\n", 19);
         evbuffer_add(out, "\r\n", 2);
@@ -319,6 +334,34 @@ static void stream_pump(conn_t *c)
     }
 }
 
+static void on_pump_ev(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    conn_t *c = arg;
+    c->burst = 0;
+    stream_pump(c);
+}
+
+/* After a chunk: hand what waits to the kernel once there is enough of it, then read on now, or after a
+ * loop turn when this burst has been long. */
+static void stream_next(conn_t *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= STREAM_FLUSH)
+        (void) evbuffer_write(out, bufferevent_getfd(c->bev));
+    if (++c->burst < STREAM_BURST) {
+        stream_pump(c);
+        return;
+    }
+    if (c->pump_ev == NULL && (c->pump_ev = evtimer_new(c->srv->base, on_pump_ev, c)) == NULL) {
+        stream_pump(c);
+        return;
+    }
+    struct timeval now = {0, 0};
+    evtimer_add(c->pump_ev, &now); /* timers run after the loop has polled */
+}
+
 static void stream_start(conn_t *c, ew_response_t *resp)
 {
     c->state = STREAMING;
@@ -332,6 +375,9 @@ static void stream_end(conn_t *c)
 {
     ew_response_destroy(c->stream_resp);
     c->stream_resp = NULL;
+    c->burst = 0;
+    if (c->pump_ev != NULL)
+        evtimer_del(c->pump_ev);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     c->state = WRITING;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
@@ -351,18 +397,18 @@ static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (status != EW_OK) {
         /* Headers are out: the only way to tell the client is to end the connection without the final
-         * chunk, so that it sees a truncated body rather than a complete one. */
+         * chunk (after what was already produced), so that it sees a truncated body, not a complete one. */
         c->keep_alive = false;
-        conn_close(c);
+        stream_end(c);
         return;
     }
     if (data == NULL) {
-        if (!c->http10)
+        if (!c->stream_raw)
             evbuffer_add(out, "0\r\n\r\n", 5);
         stream_end(c);
         return;
     }
-    if (!c->http10) {
+    if (!c->stream_raw) {
         char head[24];
         static const char hex[] = "0123456789abcdef";
         size_t n = 0;
@@ -382,7 +428,7 @@ static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t
     } else {
         evbuffer_add(out, data, len);
     }
-    stream_pump(c);
+    stream_next(c);
 }
 
 /* Answers a protocol error with a short text body and closes after writing. */
@@ -419,6 +465,8 @@ static void conn_free(conn_t *c)
     }
     ew__h1_parser_dispose(&c->parser);
     ew_response_destroy(c->stream_resp); /* cancels the Worker's stream if it had not ended */
+    if (c->pump_ev != NULL)
+        event_free(c->pump_ev);
     if (c->outq != NULL)
         evbuffer_free(c->outq);
     if (c->deadline != NULL)

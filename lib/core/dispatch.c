@@ -327,6 +327,13 @@ static void on_collect(duk_context *ctx, void *udata, ew__stream_event_t ev, con
     ew__req_t *r = udata;
     struct ew__collect *c = r->collect;
     if (ev == EW__STREAM_CHUNK) {
+        /* The whole body is held in C memory here: bound it like the heap it came from. */
+        if (c->buf.len + len > r->iso->heap_limit) {
+            static const char msg[] = "Worker exceeded memory limit.";
+            ew__isolate_log(ctx, EW_LOG_ERROR, msg, sizeof(msg) - 1);
+            ew__req_fail(r, EW_ERR_MEMORY_LIMIT, msg);
+            return;
+        }
         if (!ew__buf_append(&c->buf, data, len)) {
             ew__req_fail(r, EW_ERR_NOMEM, "out of memory reading the response body");
             return;
@@ -370,6 +377,15 @@ static void collect_pump(ew__req_t *r)
         r->collect->pumping = false;
 }
 
+/* Microtask: [request id] -> starts reading the request's stream body whole. */
+static void collect_start_job(duk_context *ctx, duk_idx_t nargs)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__req_t *r = iso ? ew__isolate_find_req(iso, duk_get_uint(ctx, duk_get_top(ctx) - nargs)) : NULL;
+    if (r != NULL && r->collect != NULL)
+        collect_pump(r);
+}
+
 /* Ends req with the value at idx as its response (or EW_ERR_BAD_RESPONSE). A ReadableStream body is read
  * whole first, or, for ew_worker_fetch_stream, handed to the host as resp->body_stream. */
 static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
@@ -403,7 +419,10 @@ static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
         c->resp = resp;
         ew__buf_init(&c->buf);
         r->collect = c;
-        collect_pump(r);
+        /* Start from a microtask: this may run on a coroutine's thread (respondWith inside an async
+         * listener), and the reads must run on the thread that is running. */
+        duk_push_uint(ctx, r->id);
+        ew__microtask_enqueue(ctx, collect_start_job, 1);
         return;
     }
     r->response = resp;

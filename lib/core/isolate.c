@@ -256,15 +256,15 @@ bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function f
     }
     if (iso->dead)
         return false;
-    bool nested = iso->depth > 0;
-    if (nested) {
-        /* Inside JS the running thread may be a coroutine (an async function): calls must go through its
-         * context, not the heap's main thread, which is only resuming it. */
+    if (iso->depth > 0) {
+        /* Inside JS the running thread may be a coroutine (an async function): the call goes through it,
+         * whichever thread's ctx the caller holds (a C producer may keep the heap's main one); the entry's
+         * fatal jump is armed. */
         duk_push_current_thread(iso->ctx);
         duk_context *cur = duk_get_context(iso->ctx, -1);
         duk_pop(iso->ctx);
         if (cur == NULL)
-            cur = iso->ctx;
+            cur = ctx;
         int rc = duk_safe_call(cur, run_body, &a, 0, 1);
         if (rc != DUK_EXEC_SUCCESS && ew__isolate_aborting(cur))
             (void) duk_throw(cur); /* invariant 2: no script runs after a limit */
@@ -279,6 +279,12 @@ bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function f
         duk_pop(iso->ctx);
     ew__isolate_settle(iso);
     return ok;
+}
+
+duk_context *ew__isolate_main_ctx(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    return iso != NULL ? iso->ctx : ctx;
 }
 
 uint32_t ew__isolate_req_id(duk_context *ctx)

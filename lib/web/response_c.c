@@ -69,6 +69,7 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
         return NULL;
     r->status = status;
     r->outcome = outcome;
+    r->stream_length = -1;
     r->status_text = ew__response_put_string(&area, "", 0);
     if (content_type != NULL) {
         r->headers[0].name = ew__response_put_string(&area, "content-type", sizeof("content-type") - 1);
@@ -91,6 +92,7 @@ typedef struct extract_job {
     const char *bad;      /* why the value is not an acceptable Response (static string), or NULL */
     bool want_stream;     /* a stream body goes to a reader instead of being copied */
     ew__stream_reader_t *reader; /* that reader, once opened */
+    double length;        /* the stream's promised length (FixedLengthStream), -1 when unknown */
 } extract_job_t;
 
 /* Pushes the status text's storage: "" when the script gave none (the host picks the reason phrase). */
@@ -191,6 +193,7 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     if (ew__body_is_stream(ctx, -1)) {
         if (!job->want_stream)
             return duk_error(ctx, DUK_ERR_ERROR, "a stream body must be read before the response is copied");
+        job->length = ew__stream_expected_length(ctx, -1);
         job->reader = ew__stream_reader_open(ctx, -1); /* TypeError if locked */
         if (job->reader == NULL)
             return duk_error(ctx, DUK_ERR_RANGE_ERROR, "out of memory");
@@ -208,6 +211,7 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     ew_response_t *r = job->resp;
     r->status = (int) (state >> EW__STATE_STATUS_SHIFT);
     r->outcome = EW_OK;
+    r->stream_length = job->reader != NULL && job->length >= 0 ? (int64_t) job->length : -1;
     if (body_len > 0)
         memcpy(r->body, body, body_len);
     r->status_text = ew__response_put_string(&area, text_bytes, text_len);
@@ -249,14 +253,14 @@ static ew_status_t run_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **
 
 ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err)
 {
-    extract_job_t job = {NULL, NULL, false, NULL};
+    extract_job_t job = {NULL, NULL, false, NULL, -1};
     return run_extract(ctx, idx, out, &job, err);
 }
 
 ew_status_t ew__response_extract_stream(duk_context *ctx, duk_idx_t idx, ew_response_t **out,
                                         ew__stream_reader_t **reader, ew_error_t *err)
 {
-    extract_job_t job = {NULL, NULL, true, NULL};
+    extract_job_t job = {NULL, NULL, true, NULL, -1};
     ew_status_t st = run_extract(ctx, idx, out, &job, err);
     *reader = job.reader;
     return st;

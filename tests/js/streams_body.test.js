@@ -134,4 +134,32 @@ test('Response with a null-body status refuses a stream', () => {
   assertThrows(() => new Response(streamOf('a'), { status: 204 }), TypeError);
 });
 
+test('a body of 50,000 queued chunks, and of empty chunks, reads whole', async () => {
+  const many = new ReadableStream({
+    start(c) {
+      for (let i = 0; i < 50000; i++) c.enqueue(new Uint8Array([65]));
+      c.close();
+    },
+  }, { highWaterMark: Infinity });
+  assertEquals((await new Response(many).text()).length, 50000);
+  const empty = new ReadableStream({
+    start(c) {
+      for (let i = 0; i < 50000; i++) c.enqueue(new Uint8Array(0));
+      c.enqueue(new Uint8Array([66]));
+      c.close();
+    },
+  }, { highWaterMark: Infinity });
+  assertEquals(await new Response(empty).text(), 'B');
+});
+
+test('50,000 writes without awaiting each one are all delivered in order', async () => {
+  const { readable, writable } = new TransformStream();
+  const w = writable.getWriter();
+  for (let i = 0; i < 50000; i++) w.write(new Uint8Array([48 + (i % 10)]));
+  w.close();
+  const text = await new Response(readable).text();
+  assertEquals(text.length, 50000);
+  assertEquals(text.slice(0, 12), '012345678901');
+});
+
 export default { fetch: run };
