@@ -1,8 +1,9 @@
 /*
- * client.c — the outbound HTTP/1.1 client of fetch() (lib/net/client.h has the contract and the diagram).
+ * client.c — the outbound HTTP client of fetch(): requests, connections and HTTP/1.1 (lib/net/client.h
+ * has the contract and the diagram; HTTP/2 connections, when ALPN picks h2, are client_h2.c's).
  *
- * Objects: the client (per runtime) owns an evdns base, a TLS client config, the idle pool and the list of
- * requests in flight. A request owns its serialized bytes, its DNS lookup and, while it runs, one
+ * Objects: the client (per runtime) owns an evdns base, a TLS client config, the idle pool, the HTTP/2
+ * connections and the list of requests in flight. A request owns its serialized bytes, its DNS lookup and, while it runs, one
  * connection. A connection owns its socket, its TLS state, its response parser and its input buffer; it is
  * either attached to one request or idle in the pool (then a read event watches for the server closing
  * it, and a timer for the idle timeout).
@@ -13,7 +14,8 @@
  * from inside ew__net_request_start.
  *
  * A request sent on a pooled connection that the server closes before any response byte arrives (the
- * keep-alive race) is sent once more on a new connection.
+ * keep-alive race) is sent once more on a new connection. A paused request (back-pressure) leaves its bytes
+ * in the connection's buffer and stops reading the socket until it is resumed.
  */
 #include <errno.h>
 #include <stdarg.h>

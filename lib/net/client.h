@@ -1,7 +1,8 @@
 /*
  * lib/net/client.h — the outbound HTTP client under fetch() (client.c): DNS with libevent's evdns (the
- * hosts file first), TCP, TLS (tls.c), HTTP/1.1 requests with responses parsed by http1.c, and a keep-alive
- * pool per origin. One client per runtime (one thread, one event_base).
+ * hosts file first), TCP, TLS (tls.c), HTTP/1.1 requests with responses parsed by http1.c, HTTP/2 when
+ * the TLS handshake's ALPN picks h2 (client_h2.c), and a keep-alive pool per origin. One client per
+ * runtime (one thread, one event_base).
  *
  *   start ──(loop)──> pool hit? ──no──> resolve ──> connect ──> TLS handshake ──> write request
  *                         └──yes─────────────────────────────────────────────────────┘
