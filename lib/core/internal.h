@@ -240,6 +240,20 @@ void ew__coro_push_helpers(duk_context *ctx);
 /* Puts $ew.asyncReturn and $ew.asyncThrow (C, not lazy) on the helper object on top. */
 void ew__coro_push_settlers(duk_context *ctx);
 
+/* Pushes the array of listeners the script added with addEventListener('error', ...) on the global scope
+ * (dispatch.c; undefined on a heap without the runtime layer). */
+void ew__push_error_listeners(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Console (console.c)
+ */
+
+/* Installs the console object on the global object. */
+void ew__console_init(duk_context *ctx);
+/* Pushes the value at idx formatted as console.log shows a value nested in an object (strings quoted,
+ * depth 0). Never throws except when a limit fired. */
+void ew__inspect_push(duk_context *ctx, duk_idx_t idx);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Timers (timers.c)
  */

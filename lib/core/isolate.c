@@ -350,6 +350,7 @@ static duk_ret_t setup_runtime(duk_context *ctx, void *udata)
     ew__coro_init(ctx);
     ew__web_init(ctx);
     ew__timers_init(ctx);
+    ew__console_init(ctx);
     /* globalThis and self, as Workers have them. */
     duk_push_global_object(ctx);
     duk_push_global_object(ctx);

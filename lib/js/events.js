@@ -12,13 +12,25 @@
  *                  target, current, time, trusted, passive }
  *   EventTarget  { ls: map type -> [listener { cb, once, gone }] or null, on: map type -> handler or null }
  *   AbortSignal  the EventTarget state plus { sig: 1, aborted, reason, algos: [fn(reason)] }
+ * AbortController/AbortSignal (abort.js) and MessageChannel (message.js) are separate files loaded on their
+ * own first use: they get this file's exports as their third parameter (`base`, see `_lib` below), so a
+ * Worker that only needs EventTarget does not pay for them (every line of runtime JS costs heap).
  */
 function (native, global) {
     'use strict';
 
     var K = native.key;
     var TypeError = global.TypeError, O = global.Object;
-    var defineProperty = O.defineProperty, create = O.create;
+    var keys = O.keys, defineProperty = O.defineProperty, create = O.create;
+
+    /* Instance state: a null-prototype record, so nothing a script adds to Object.prototype shows through. */
+    function rec(fields) {
+        var r = create(null), names = keys(fields);
+        for (var i = 0; i < names.length; i++) {
+            r[names[i]] = fields[names[i]];
+        }
+        return r;
+    }
 
     function hide(obj, name, value) {
         defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
@@ -30,6 +42,13 @@ function (native, global) {
             defineProperty(proto, name, {
                 get: d.get || d, set: d.set, configurable: true, enumerable: true
             });
+        }
+    }
+
+    /* Getters that only read a state field are natives (lib/web/lazy.c: far cheaper in heap). */
+    function nativeGetters(proto, cls, names) {
+        for (var i = 0; i < names.length; i++) {
+            defineProperty(proto, names[i], { get: native.getter(cls + '.' + names[i]), configurable: true, enumerable: true });
         }
     }
 
@@ -73,11 +92,11 @@ function (native, global) {
     var NONE = 0, AT_TARGET = 2;
 
     function initEvent(obj, type, init, trusted) {
-        obj[K] = {
+        obj[K] = rec({
             ev: 1, type: String(type), bubbles: !!init.bubbles, cancelable: !!init.cancelable,
             composed: !!init.composed, canceled: false, stop: false, stopNow: false, dispatching: false,
             phase: NONE, target: null, current: null, time: native.now(), trusted: !!trusted, passive: false
-        };
+        });
         return obj;
     }
 
@@ -99,18 +118,9 @@ function (native, global) {
         defineProperty(Event.prototype, c, { value: constants[c], enumerable: true });
     }
 
+    nativeGetters(Event.prototype, 'Event', ['type', 'target', 'srcElement', 'currentTarget', 'eventPhase', 'bubbles',
+        'cancelable', 'composed', 'defaultPrevented', 'isTrusted', 'timeStamp']);
     accessors(Event.prototype, {
-        type: function () { return ev(this).type; },
-        target: function () { return ev(this).target; },
-        srcElement: function () { return ev(this).target; },
-        currentTarget: function () { return ev(this).current; },
-        eventPhase: function () { return ev(this).phase; },
-        bubbles: function () { return ev(this).bubbles; },
-        cancelable: function () { return ev(this).cancelable; },
-        composed: function () { return ev(this).composed; },
-        defaultPrevented: function () { return ev(this).canceled; },
-        isTrusted: function () { return ev(this).trusted; },
-        timeStamp: function () { return ev(this).time; },
         returnValue: {
             get: function () { return !ev(this).canceled; },
             set: function (v) { var s = ev(this); if (!v) { cancel(s); } }
@@ -128,14 +138,14 @@ function (native, global) {
     }
 
     methods(Event.prototype, {
-        preventDefault: function preventDefault() { cancel(ev(this)); },
-        stopPropagation: function stopPropagation() { ev(this).stop = true; },
-        stopImmediatePropagation: function stopImmediatePropagation() {
+        preventDefault() { cancel(ev(this)); },
+        stopPropagation() { ev(this).stop = true; },
+        stopImmediatePropagation() {
             var s = ev(this);
             s.stop = true;
             s.stopNow = true;
         },
-        composedPath: function composedPath() {
+        composedPath() {
             var s = ev(this);
             return s.dispatching && s.current !== null ? [s.current] : [];
         }
@@ -157,7 +167,7 @@ function (native, global) {
     hide(CustomEvent.prototype, 'constructor', CustomEvent);
     O.setPrototypeOf(CustomEvent, Event);
     accessors(CustomEvent.prototype, {
-        detail: function () {
+        detail() {
             var s = ev(this);
             if (!('detail' in s)) {
                 throw new TypeError('Illegal invocation: this is not a CustomEvent');
@@ -171,7 +181,7 @@ function (native, global) {
 
     function initTarget(obj) {
         if (obj[K] === undefined) {
-            obj[K] = { ls: null, on: null };
+            obj[K] = rec({ ls: null, on: null });
         }
         return obj;
     }
@@ -359,185 +369,22 @@ function (native, global) {
         });
     }
 
-    /* ---- AbortSignal / AbortController ---- */
-
-    var making = false; /* AbortSignal's constructor is only for this file */
-
-    function AbortSignal() {
-        if (!making) {
-            throw new TypeError('Illegal constructor');
-        }
-        initTarget(this);
-        var s = this[K];
-        s.sig = 1;
-        s.aborted = false;
-        s.reason = undefined;
-        s.algos = [];
-    }
-    AbortSignal.prototype = create(EventTarget.prototype);
-    hide(AbortSignal.prototype, 'constructor', AbortSignal);
-    O.setPrototypeOf(AbortSignal, EventTarget);
-
-    function newSignal() {
-        making = true;
-        try {
-            return new AbortSignal();
-        } finally {
-            making = false;
-        }
-    }
-
-    function sig(x) {
-        return state(x, 'sig', 'an AbortSignal');
-    }
-
-    /* Signals `signal` with `reason` (undefined = an AbortError DOMException): abort algorithms first (C
-     * observers, listeners' signal option, AbortSignal.any), then the 'abort' event, then all listeners go. */
-    function signalAbort(signal, reason) {
-        var s = signal[K];
-        if (s.aborted) {
-            return;
-        }
-        s.aborted = true;
-        s.reason = reason === undefined ? native.domException('The operation was aborted', 'AbortError') : reason;
-        var algos = s.algos;
-        s.algos = [];
-        var err, failed = false;
-        for (var i = 0; i < algos.length; i++) {
-            try {
-                algos[i](s.reason);
-            } catch (e) {
-                if (!failed) {
-                    failed = true;
-                    err = e;
-                }
-            }
-        }
-        try {
-            var e = initEvent(create(Event.prototype), 'abort', {}, true);
-            dispatch(signal, s, e, e[K]);
-        } finally {
-            s.ls = null;
-            s.on = null;
-        }
-        if (failed) {
-            throw err;
-        }
-    }
-
-    accessors(AbortSignal.prototype, {
-        aborted: function () { return sig(this).aborted; },
-        reason: function () { return sig(this).reason; }
-    });
-    methods(AbortSignal.prototype, {
-        throwIfAborted: function throwIfAborted() {
-            var s = sig(this);
-            if (s.aborted) {
-                throw s.reason;
-            }
-        }
-    });
-    defineHandler(AbortSignal.prototype, 'abort');
-
-    methods(AbortSignal, {
-        abort: function abort(reason) {
-            var signal = newSignal(), s = signal[K];
-            s.aborted = true;
-            s.reason = reason === undefined ? native.domException('The operation was aborted', 'AbortError') : reason;
-            return signal;
-        },
-        timeout: function timeout(ms) {
-            ms = +ms;
-            if (arguments.length < 1 || ms !== ms || ms < 0 || ms > 9007199254740991 || ms === Infinity) {
-                throw new TypeError("Failed to execute 'timeout' on 'AbortSignal': Value is outside the 'unsigned long long' value range.");
-            }
-            var signal = newSignal();
-            native.setTimeout(function () {
-                abortNow(signal, native.domException('The operation was aborted due to timeout', 'TimeoutError'));
-            }, ms);
-            return signal;
-        },
-        any: function any(signals) {
-            var list = native.toArray(signals), i;
-            for (i = 0; i < list.length; i++) {
-                sig(list[i]);
-            }
-            var result = newSignal();
-            for (i = 0; i < list.length; i++) {
-                if (list[i][K].aborted) {
-                    result[K].aborted = true;
-                    result[K].reason = list[i][K].reason;
-                    return result;
-                }
-            }
-            var fire = function (reason) {
-                abortNow(result, reason);
-            };
-            for (i = 0; i < list.length; i++) {
-                list[i][K].algos.push(fire);
-            }
-            return result;
-        }
-    });
-    tag(AbortSignal, 'AbortSignal');
-
-    /* Abort from a timer or another signal: errors of listeners are reported, not thrown at the caller. */
-    function abortNow(signal, reason) {
-        try {
-            signalAbort(signal, reason);
-        } catch (e) {
-            native.reportError(e);
-        }
-    }
-
-    function AbortController() {
-        mustNew(new.target, 'AbortController');
-        this[K] = { ctl: 1, signal: newSignal() };
-    }
-    accessors(AbortController.prototype, {
-        signal: function () { return state(this, 'ctl', 'an AbortController').signal; }
-    });
-    methods(AbortController.prototype, {
-        abort: function abort(reason) {
-            signalAbort(state(this, 'ctl', 'an AbortController').signal, reason);
-        }
-    });
-    tag(AbortController, 'AbortController');
-
     return {
         Event: Event,
         CustomEvent: CustomEvent,
         EventTarget: EventTarget,
-        AbortSignal: AbortSignal,
-        AbortController: AbortController,
         /* For lib/web/events.c (C code): */
         _initTarget: initTarget,
-        _initEvent: function (obj, type, cancelable) {
+        _initEvent(obj, type, cancelable) {
             return initEvent(obj, type, { cancelable: cancelable }, true);
         },
-        _dispatch: function (t, e) {
+        _dispatch(t, e) {
             return dispatch(t, target(t), e, ev(e));
         },
         _defineHandler: defineHandler,
-        _isSignal: function (x) {
-            return x !== null && typeof x === 'object' && x[K] !== undefined && x[K].sig === 1;
-        },
-        _follow: function (signal, fn) {
-            sig(signal).algos.push(fn);
-        },
-        _unfollow: function (signal, fn) {
-            var a = sig(signal).algos, i = a.indexOf(fn);
-            if (i >= 0) {
-                a.splice(i, 1);
-            }
-        },
-        _abort: signalAbort,
-        _newSignal: newSignal,
-        _aborted: function (signal) {
-            return sig(signal).aborted;
-        },
-        _reason: function (signal) {
-            return sig(signal).reason;
-        }
+        /* For abort.js and message.js, which get these exports as `base`: */
+        _lib: { rec: rec, hide: hide, accessors: accessors, methods: methods, tag: tag, mustNew: mustNew,
+                state: state, dict: dict, nativeGetters: nativeGetters, initEvent: initEvent, initTarget: initTarget, target: target,
+                dispatch: dispatch, defineHandler: defineHandler }
     };
 }

@@ -5,7 +5,8 @@
  * Cloned: primitives (not symbols), Boolean/Number/String wrappers, Date, RegExp (source and flags; lastIndex
  * starts at 0), ArrayBuffer, typed arrays and DataView (views sharing a buffer share its clone), Map, Set,
  * Error objects (Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError: name,
- * message and stack; other names become Error), DOMException, arrays (length and own enumerable properties) and other objects (own enumerable string-keyed
+ * message and stack; other names become Error), DOMException, Blob and File (their immutable bytes are
+ * shared), arrays (length and own enumerable properties) and other objects (own enumerable string-keyed
  * properties, read with their getters; the clone is a plain object). Shared references and cycles are
  * kept: a memory maps each source object (by heap pointer) to its clone. Anything else — functions,
  * symbols, promises, platform objects such as Request or EventTarget — is a DataCloneError DOMException
@@ -22,6 +23,7 @@
 #include "lazy.h"
 
 #define DETACHED_KEY DUK_HIDDEN_SYMBOL("dt") /* ArrayBuffer: true once transferred */
+#define CTORS_KEY DUK_HIDDEN_SYMBOL("cC")    /* stash: [Date, RegExp] as installed (scripts may replace them) */
 #define MAX_DEPTH 2000                       /* nesting the C recursion accepts (RangeError past it) */
 
 /* Duktape's class numbers (DUK_HOBJECT_CLASS_*, as ew__duk_class_number returns them). */
@@ -250,6 +252,48 @@ static void push_error_clone(duk_context *ctx, duk_idx_t v)
     duk_pop(ctx);
 }
 
+/* A Blob or File at v -> a new one over the same (immutable) bytes; false (nothing pushed) for others. */
+static bool push_blob_clone(duk_context *ctx, duk_idx_t v)
+{
+    duk_get_prop_literal(ctx, v, EW__LAZY_STATE_KEY);
+    duk_idx_t st = duk_get_top_index(ctx);
+    bool blob = false;
+    if (duk_is_object(ctx, st)) {
+        duk_get_prop_literal(ctx, st, "blob");
+        blob = duk_get_int(ctx, -1) == 1;
+        duk_pop(ctx);
+    }
+    if (!blob) {
+        duk_pop(ctx);
+        return false;
+    }
+    bool file = duk_get_prop_literal(ctx, st, "name");
+    duk_pop(ctx);
+    ew__lazy_push(ctx, EW__LAZY_BLOB, file ? "_newFile" : "_newBlob");
+    duk_get_prop_literal(ctx, st, "bytes");
+    if (file) {
+        duk_get_prop_literal(ctx, st, "name");
+        duk_get_prop_literal(ctx, st, "type");
+        duk_get_prop_literal(ctx, st, "lastModified");
+        duk_call(ctx, 4);
+    } else {
+        duk_get_prop_literal(ctx, st, "type");
+        duk_call(ctx, 2);
+    }
+    duk_remove(ctx, st);
+    return true;
+}
+
+/* Pushes the original Date (0) or RegExp (1) constructor. */
+static void push_ctor(duk_context *ctx, duk_uarridx_t which)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, CTORS_KEY);
+    duk_get_prop_index(ctx, -1, which);
+    duk_replace(ctx, -3);
+    duk_pop(ctx);
+}
+
 /* The object at v (not yet in the memory) -> its clone, pushed and recorded. */
 static void clone_object(duk_context *ctx, clone_t *c, duk_idx_t v)
 {
@@ -263,13 +307,13 @@ static void clone_object(duk_context *ctx, clone_t *c, duk_idx_t v)
         memory_add(ctx, c, v, -1);
         return;
     case CLS_DATE:
-        duk_get_global_literal(ctx, "Date");
+        push_ctor(ctx, 0);
         duk_get_prop_literal(ctx, v, "\x82" "Value");
         duk_new(ctx, 1);
         memory_add(ctx, c, v, -1);
         return;
     case CLS_REGEXP:
-        duk_get_global_literal(ctx, "RegExp");
+        push_ctor(ctx, 1);
         duk_get_prop_literal(ctx, v, "source");
         duk_get_prop_literal(ctx, v, "flags");
         duk_new(ctx, 2);
@@ -332,6 +376,10 @@ static void clone_object(duk_context *ctx, clone_t *c, duk_idx_t v)
         return;
     }
     if (!proto_is_object_prototype(ctx, v)) {
+        if (push_blob_clone(ctx, v)) {
+            memory_add(ctx, c, v, -1);
+            return;
+        }
         if (is_platform_object(ctx, v))
             (void) uncloneable(ctx, v);
     }
@@ -473,5 +521,12 @@ static const ew__method_t clone_functions[] = {
 
 void ew__clone_init(duk_context *ctx, duk_idx_t global_idx)
 {
+    global_idx = duk_require_normalize_index(ctx, global_idx);
     ew__def_methods(ctx, global_idx, clone_functions);
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, global_idx, "Date");
+    duk_get_prop_literal(ctx, global_idx, "RegExp");
+    ew__web_pack(ctx, 2);
+    duk_put_prop_literal(ctx, -2, CTORS_KEY);
+    duk_pop(ctx);
 }

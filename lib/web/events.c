@@ -1,7 +1,7 @@
 /*
- * events.c — the C side of Event, EventTarget and AbortSignal, which are JavaScript (lib/js/events.js,
- * loaded on first use by lazy.c). C classes that are EventTargets (WebSocket, MessagePort) and C operations
- * that observe a signal (fetch) go through these functions, which call the file's internals and never the
+ * events.c — the C side of Event and EventTarget (lib/js/events.js) and AbortSignal (lib/js/abort.js), which
+ * are JavaScript loaded on first use by lazy.c. C classes that are EventTargets (WebSocket) and C operations
+ * that observe a signal (fetch) go through these functions, which call the files' internals and never the
  * methods a script can replace. lazy.h documents the protocol with examples.
  */
 #include "lazy.h"
@@ -90,11 +90,17 @@ bool ew__abort_signal_is(duk_context *ctx, duk_idx_t idx)
     return is;
 }
 
+/* Pushes the internal function `fn` of abort.js. */
+static void push_abort_internal(duk_context *ctx, const char *fn)
+{
+    ew__lazy_push(ctx, EW__LAZY_ABORT, fn);
+}
+
 /* Calls internal fn(signal at idx) and leaves its result. */
 static void call_on_signal(duk_context *ctx, const char *fn, duk_idx_t idx)
 {
     idx = duk_require_normalize_index(ctx, idx);
-    push_internal(ctx, fn);
+    push_abort_internal(ctx, fn);
     duk_dup(ctx, idx);
     duk_call(ctx, 1);
 }
@@ -116,7 +122,7 @@ void ew__abort_signal_push_reason(duk_context *ctx, duk_idx_t idx)
 static void signal_with_fn(duk_context *ctx, const char *name, duk_idx_t sig_idx)
 {
     sig_idx = duk_require_normalize_index(ctx, sig_idx);
-    push_internal(ctx, name);
+    push_abort_internal(ctx, name);
     duk_dup(ctx, sig_idx);
     duk_pull(ctx, -3);
     duk_call(ctx, 2);
@@ -135,7 +141,7 @@ void ew__abort_signal_unfollow(duk_context *ctx, duk_idx_t sig_idx)
 
 void ew__abort_signal_push_new(duk_context *ctx)
 {
-    push_internal(ctx, "_newSignal");
+    push_abort_internal(ctx, "_newSignal");
     duk_call(ctx, 0);
 }
 

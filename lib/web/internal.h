@@ -216,9 +216,13 @@ void ew__body_init(duk_context *ctx);
 void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx);
 /* Extracts BodyInit at idx: null/undefined give no body (false, nothing pushed); otherwise pushes the
  * storage and returns true. Strings (and other values, through ToString) set *content_type to
- * "text/plain;charset=UTF-8" when it is NULL. A stream stand-in is taken (its owner's body becomes used);
+ * "text/plain;charset=UTF-8" when it is NULL; URLSearchParams, Blob (with a type) and FormData set theirs
+ * (push it with ew__body_push_type, the only way to read a type made at run time). A stream stand-in is taken (its owner's body becomes used);
  * TypeError if it was already taken. */
 bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type);
+/* Pushes the Content-Type string ew__body_extract gave (a static string, or one made at run time for a Blob's
+ * type or a multipart boundary, which this hands over once). */
+void ew__body_push_type(duk_context *ctx, const char *content_type);
 /* Pushes ToString(value at idx) as storage: the string itself when its bytes are already UTF-8, else an
  * exact-size buffer of its UTF-8 form (surrogate pairs joined, lone surrogates as U+FFFD). */
 void ew__body_push_utf8(duk_context *ctx, duk_idx_t idx);

@@ -13,7 +13,10 @@
 
 /* The groups: one lib/js file each. */
 typedef enum ew__lazy_group {
-    EW__LAZY_EVENTS = 0, /* events.js: Event, CustomEvent, EventTarget, AbortController, AbortSignal */
+    EW__LAZY_EVENTS = 0,  /* events.js: Event, CustomEvent, EventTarget */
+    EW__LAZY_ABORT = 1,   /* abort.js: AbortController, AbortSignal, scheduler (needs events.js) */
+    EW__LAZY_MESSAGE = 2, /* message.js: MessageChannel, MessagePort, MessageEvent (needs events.js) */
+    EW__LAZY_BLOB = 3,    /* blob.js: Blob, File, FormData */
 } ew__lazy_group_t;
 
 /* Defines every lazy global on the global object at global_idx as an accessor that loads its group. Call
@@ -22,12 +25,12 @@ void ew__lazy_init(duk_context *ctx, duk_idx_t global_idx);
 /* Pushes the export `name` of `group` (a class or a '_'-prefixed internal), loading the group first if
  * needed. Never reads the global object. May throw (allocation, a limit while the file runs). */
 void ew__lazy_push(duk_context *ctx, ew__lazy_group_t group, const char *name);
-/* The accessor standing in for a lazy global (exported so that the loader recognizes its own). */
-duk_ret_t ew__lazy_getter(duk_context *ctx);
 /* Test hook: every global listed for a group is among the exports of its file. Loads all groups. */
 bool ew__lazy_groups_match(duk_context *ctx);
 
 /* globals.c */
+/* Installs performance, navigator and reportError on the global object at global_idx. */
+void ew__globals_init(duk_context *ctx, duk_idx_t global_idx);
 /* performance.now() and Event.timeStamp: milliseconds since the Unix epoch, sub-millisecond precision. */
 double ew__perf_now(void);
 /* Reports the value at idx as an uncaught error (logged as "Uncaught <stack>"), like workerd's
@@ -64,7 +67,7 @@ duk_ret_t ew__clone_native(duk_context *ctx);
  *       duk_pop(ctx);
  *     A subclass of Event (MessageEvent, CloseEvent) is an object whose prototype inherits
  *     ew__events_push_proto(ctx, "Event"), initialised with ew__events_init_event().
- * Loading the events group happens on the first of these calls (it costs ~20 KB of heap).
+ * Loading the events group happens on the first of these calls (events.js costs ~70 KB of heap).
  */
 
 /* Pushes the prototype of the events class `name` ("Event", "EventTarget", "CustomEvent", "AbortSignal",

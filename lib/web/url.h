@@ -104,12 +104,16 @@ bool ew__url_form_append(ew__buf_t *out, const char *s, size_t len, bool decode)
  * false (out unchanged) on failure, an empty result included. */
 bool ew__url_domain_to_ascii(const char *in, size_t len, ew__buf_t *out);
 
-/* True if the value at idx is a URLSearchParams (a body of type application/x-www-form-urlencoded). */
-bool ew__url_is_search_params(duk_context *ctx, duk_idx_t idx);
 /* url.c: installs URL and URLSearchParams on the global object at global_idx (after ew__web_init's own
  * classes). */
 void ew__url_init(duk_context *ctx, duk_idx_t global_idx);
 /* Installs URLPattern (urlpattern.c): a lazy global that loads lib/js/urlpattern.js on first use. */
 void ew__urlpattern_init(duk_context *ctx, duk_idx_t global_idx);
+
+/* For bodies (lib/web/body.c, formdata.c): pushes the list [name0, value0, ...] parsed from
+ * application/x-www-form-urlencoded bytes; and, if the value at idx is a URLSearchParams, pushes its
+ * serialization and returns true (else pushes nothing). Both may throw (allocation). */
+void ew__url_push_form_list(duk_context *ctx, const char *s, size_t len);
+bool ew__url_params_push_serialized(duk_context *ctx, duk_idx_t idx);
 
 #endif /* EW_WEB_URL_H */

@@ -40,6 +40,7 @@ void ew__web_init(duk_context *ctx)
     ew__crypto_init(ctx, global);
     ew__lazy_init(ctx, global);
     ew__clone_init(ctx, global);
+    ew__globals_init(ctx, global);
     ew__stream_init(ctx, global);
     ew__fetch_init(ctx, global);
     duk_pop(ctx);

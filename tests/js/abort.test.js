@@ -116,6 +116,19 @@ test('an error in an abort listener reaches the caller of abort()', () => {
   assertEquals(ac.signal.aborted, true);
 });
 
+test('Object.prototype pollution does not forge a signal', () => {
+  Object.prototype.sig = 1;
+  Object.prototype.aborted = true;
+  try {
+    const t = new EventTarget();
+    assertThrows(() => t.addEventListener('x', () => {}, { signal: new EventTarget() }), TypeError);
+    assertEquals(new AbortController().signal.aborted, false);
+  } finally {
+    delete Object.prototype.sig;
+    delete Object.prototype.aborted;
+  }
+});
+
 test('class extends AbortController', () => {
   class Mine extends AbortController {}
   const m = new Mine();

@@ -37,6 +37,19 @@ test('Date and RegExp', () => {
   assertEquals([rc.source, rc.flags, rc.lastIndex], ['a+b', 'gi', 0]);
 });
 
+test('a replaced global Date or RegExp does not change clones', () => {
+  const { Date: D, RegExp: R } = globalThis;
+  try {
+    globalThis.Date = function () { return { fake: true }; };
+    globalThis.RegExp = function () { return { fake: true }; };
+    assert(structuredClone(new D(5)) instanceof D);
+    assert(structuredClone(/x/) instanceof R);
+  } finally {
+    globalThis.Date = D;
+    globalThis.RegExp = R;
+  }
+});
+
 test('plain objects and arrays, deep', () => {
   const o = { a: 1, b: { c: [1, 2, { d: 'x' }] }, e: null };
   const c = structuredClone(o);
