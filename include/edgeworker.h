@@ -110,7 +110,8 @@ typedef struct ew_runtime_config {
                                  state_dir); past the bound, expired entries go first, then the least
                                  recently used */
     const char *ca_file;      /* PEM file of the CAs fetch() trusts for https (e.g. a private or test CA);
-                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied */
+                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied; an
+                                 unreadable file makes ew_runtime_create fail with EW_ERR_IO */
     uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
     uint32_t durable_idle_ms; /* a Durable Object with no event for this long is evicted from memory (its
                                  storage stays), 0 = 70000 (Cloudflare evicts after 70-140 s) */

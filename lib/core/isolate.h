@@ -127,9 +127,9 @@ struct ew__isolate {
     ew__req_t *reqs;              /* requests in flight (list) */
     uint32_t io_pending;          /* host I/O the isolate waits for (subrequests, binding calls); 0 = none */
     struct ew_call *calls;        /* pending host-binding calls (binding.c) */
+    duk_context *binding_ctx;     /* the running thread while a host binding's callback runs (binding.c) */
     struct ew__fetch *fetches;    /* pending fetch() calls (lib/web/fetch.c), each counted in io_pending */
     uint32_t next_fetch_id;
-    duk_context *binding_ctx;     /* the running thread while a host binding's callback runs (binding.c) */
     uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
     struct ew_websocket *websockets; /* WebSockets handed to the host (websocket.c; list) */

@@ -1,8 +1,9 @@
 /*
- * client.c — the outbound HTTP/1.1 client of fetch() (lib/net/client.h has the contract and the diagram).
+ * client.c — the outbound HTTP client of fetch(): requests, connections and HTTP/1.1 (lib/net/client.h
+ * has the contract and the diagram; HTTP/2 connections, when ALPN picks h2, are client_h2.c's).
  *
- * Objects: the client (per runtime) owns an evdns base, a TLS client config, the idle pool and the list of
- * requests in flight. A request owns its serialized bytes, its DNS lookup and, while it runs, one
+ * Objects: the client (per runtime) owns an evdns base, a TLS client config, the idle pool, the HTTP/2
+ * connections and the list of requests in flight. A request owns its serialized bytes, its DNS lookup and, while it runs, one
  * connection. A connection owns its socket, its TLS state, its response parser and its input buffer; it is
  * either attached to one request or idle in the pool (then a read event watches for the server closing
  * it, and a timer for the idle timeout).
@@ -13,7 +14,8 @@
  * from inside ew__net_request_start.
  *
  * A request sent on a pooled connection that the server closes before any response byte arrives (the
- * keep-alive race) is sent once more on a new connection.
+ * keep-alive race) is sent once more on a new connection. A paused request (back-pressure) leaves its bytes
+ * in the connection's buffer and stops reading the socket until it is resumed.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,11 +31,11 @@
 
 #include "client_internal.h"
 
-#define DEFAULT_MAX_IDLE_PER_ORIGIN 6
-#define DEFAULT_MAX_IDLE 64
+#define DEFAULT_MAX_IDLE_PER_ORIGIN 32
+#define DEFAULT_MAX_IDLE 256
 #define DEFAULT_IDLE_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define READ_CHUNK 16384
+#define READ_CHUNK 65536
 #define READ_BUDGET (256 * 1024) /* bytes read per readiness event before yielding to the loop */
 
 /* ALPN for the fetch client: HTTP/2 when the server speaks it, else HTTP/1.1. */
@@ -256,6 +258,22 @@ void ew__net_req_free(ew__net_req_t *r)
     free(r->key);
     free(r->out);
     free(r);
+}
+
+void ew__net_request_pause(ew__net_req_t *r, bool paused)
+{
+    if (r->paused == paused)
+        return;
+    r->paused = paused;
+    conn_t *k = r->conn;
+    if (k == NULL || k->connecting || k->handshaking)
+        return;
+    if (k->h2) {
+        ew__net_h2_pause(r, paused);
+    } else if (!paused) {
+        event_add(k->rev, NULL);
+        event_active(k->rev, EV_READ, 1); /* parse what is buffered, then read on */
+    }
 }
 
 void ew__net_request_cancel(ew__net_req_t *r)
@@ -539,7 +557,8 @@ static bool conn_parse(conn_t *k)
         ew__net_req_t *r = k->req;
         size_t used = 0;
         ew__h1_slice_t body;
-        int ev = ew__h1_parse(&k->parser, k->in + k->in_off, k->in_len - k->in_off, &used, &body);
+        int ev = ew__h1_parse(&k->parser, k->in != NULL ? k->in + k->in_off : NULL, k->in_len - k->in_off, &used,
+                              &body);
         switch (ev) {
         case EW__H1_AGAIN:
             k->in_off += used;
@@ -557,6 +576,11 @@ static bool conn_parse(conn_t *k)
         case EW__H1_BODY:
             if (!ew__net_deliver_body(r, body.ptr, body.len))
                 return false;
+            if (r->paused) { /* keep the rest buffered; ew__net_request_pause(r, false) comes back here */
+                k->in_off += used;
+                event_del(k->rev);
+                return false;
+            }
             break;
         case EW__H1_DONE:
             k->in_off += used;
@@ -583,9 +607,13 @@ static bool conn_parse(conn_t *k)
     }
 }
 
-/* Reads what the socket has (up to a budget) and parses it. */
+/* Reads what the socket has (up to a budget) and parses it; bytes held while paused are parsed first. */
 static void conn_read_active(conn_t *k)
 {
+    if (k->req->paused)
+        return;
+    if (!conn_parse(k)) /* what was held while paused; also an event the parser owes without input (DONE) */
+        return;
     size_t budget = READ_BUDGET;
     while (budget > 0) {
         if (k->in_off == k->in_len)

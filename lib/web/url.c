@@ -507,16 +507,6 @@ static duk_ret_t params_ctor(duk_context *ctx)
  * URLSearchParams: methods
  */
 
-bool ew__url_is_search_params(duk_context *ctx, duk_idx_t idx)
-{
-    if (!duk_is_object(ctx, idx))
-        return false;
-    duk_get_prop_literal(ctx, idx, SP_LIST);
-    bool is = duk_is_array(ctx, -1);
-    duk_pop(ctx);
-    return is;
-}
-
 /* Pushes this's list (TypeError for other receivers); returns its index. `this` sits just below it. */
 static duk_idx_t params_this(duk_context *ctx)
 {
@@ -886,7 +876,7 @@ static void init_iterator_proto(duk_context *ctx)
     duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
     duk_push_literal(ctx, "URLSearchParams Iterator");
     duk_def_prop(ctx, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
-    duk_push_global_stash(ctx);
+    duk_push_heap_stash(ctx); /* %IteratorPrototype% lives in the heap stash (lib/core) */
     duk_get_prop_literal(ctx, -1, EW__STASH_ITERATOR_PROTOTYPE);
     if (duk_is_object(ctx, -1)) {
         duk_set_prototype(ctx, proto);
