@@ -113,6 +113,12 @@ typedef struct ew_runtime_config {
                                  NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied; an
                                  unreadable file makes ew_runtime_create fail with EW_ERR_IO */
     uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
+    const char *connect_to;   /* fetch() connection overrides, like curl's --connect-to: comma-separated
+                                 "HOST1:PORT1:HOST2:PORT2" rules; a request for HOST1:PORT1 connects to
+                                 HOST2:PORT2 instead, while the URL, Host header, TLS name (SNI) and
+                                 certificate check keep HOST1 (e.g. "api.example.com:443:127.0.0.1:8443" to
+                                 serve a Worker's upstream locally). NULL = none; copied; a malformed rule
+                                 makes ew_runtime_create fail with EW_ERR_INVALID_ARG naming it */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */

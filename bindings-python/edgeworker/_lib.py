@@ -69,6 +69,7 @@ class ew_runtime_config_t(ctypes.Structure):
         ("cache_mb", ctypes.c_uint32),
         ("ca_file", ctypes.c_char_p),
         ("subrequests", ctypes.c_uint32),
+        ("connect_to", ctypes.c_char_p),
     ]
 
 
