@@ -124,6 +124,7 @@ class ew_worker_config_t(ctypes.Structure):
         ("nbindings", ctypes.c_size_t),
         ("resources", ctypes.POINTER(ew_resource_t)),
         ("nresources", ctypes.c_size_t),
+        ("source_type", ctypes.c_int),  # ew_source_type_t: 0 auto, 1 module, 2 script
     ]
 
 

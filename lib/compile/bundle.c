@@ -428,6 +428,13 @@ static void classify(bundle_t *b, mod_t *m)
         return;
     }
     bool cjs = has_suffix(m->path, ".cjs");
+    if (b->nmods == 1 && b->in->entry_esm) { /* the entry, declared a module by the caller */
+        m->prog = parse(b, m, true, NULL);
+        if (!m->prog)
+            longjmp(b->fail, 1);
+        m->kind = EW__MK_ESM;
+        return;
+    }
     if (!cjs) {
         ew__diag_t d;
         ew__diag_init(&d);

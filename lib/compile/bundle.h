@@ -40,6 +40,8 @@ typedef struct ew__bundle_opts {
     ew__bundle_read_fn read;   /* NULL: read files from disk */
     void *read_ud;
     bool module;               /* the entry is an ES module (Workers' module form); false: a script */
+    bool entry_esm;            /* with module: the entry is an ES module even without import/export (never
+                                * classified as CommonJS) */
 } ew__bundle_opts_t;
 
 /* Compiles the module graph from in->entry. True: *out filled (ew__compile_out_dispose frees it, the file table
@@ -52,6 +54,12 @@ bool ew__compile_bundle(const ew__bundle_opts_t *in, ew__compile_out_t *out, ew_
  * export declarations it is a module bundled with what it imports (read from disk relative to path),
  * otherwise a service-worker script. Same results as ew__compile / ew__compile_bundle. */
 bool ew__compile_entry(const char *path, const char *src, size_t len, ew__compile_out_t *out, ew__diag_t *diag);
+
+/* The same with the form given: EW__FORM_AUTO decides as ew__compile_entry does, EW__FORM_MODULE compiles an
+ * ES module (bundled) even without import/export, EW__FORM_SCRIPT a script. Values match ew_source_type_t. */
+enum { EW__FORM_AUTO = 0, EW__FORM_MODULE = 1, EW__FORM_SCRIPT = 2 };
+bool ew__compile_entry_as(const char *path, const char *src, size_t len, int form, ew__compile_out_t *out,
+                          ew__diag_t *diag);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Between bundle.c and lower_module.c (internal)

@@ -114,9 +114,15 @@ static char *read_entry_or_disk(void *ud, const char *path, size_t *len)
 
 bool ew__compile_entry(const char *path, const char *src, size_t len, ew__compile_out_t *out, ew__diag_t *diag)
 {
-    if (is_module_source(src, len, path)) {
+    return ew__compile_entry_as(path, src, len, EW__FORM_AUTO, out, diag);
+}
+
+bool ew__compile_entry_as(const char *path, const char *src, size_t len, int form, ew__compile_out_t *out,
+                          ew__diag_t *diag)
+{
+    if (form == EW__FORM_MODULE || (form == EW__FORM_AUTO && is_module_source(src, len, path))) {
         struct entry_reader reader = {path, src, len};
-        ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true};
+        ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true, form == EW__FORM_MODULE};
         return ew__compile_bundle(&in, out, diag);
     }
     ew__compile_opts_t in = {src, len, path, false};

@@ -121,6 +121,7 @@ class Runner:
         program = "".join(parts)
         try:
             cmd = [str(self.host)] + (["--filename", str(path)] if path is not None else [])
+            cmd.append("--module" if "module" in flags else "--script")
             out = subprocess.run(cmd, input=program.encode(), capture_output=True, timeout=30)
         except subprocess.TimeoutExpired:
             return False, "timeout"
@@ -136,6 +137,8 @@ class Runner:
             want_type = neg.get("type", "")
             if neg.get("phase") in ("parse", "early"):
                 return (kind == "syntax", "expected a SyntaxError at parse time, got %s %s" % (kind, message))
+            if neg.get("phase") == "resolution" and want_type == "SyntaxError" and kind == "syntax":
+                return True, ""  # linking happens in the bundler: its errors are compile-time SyntaxErrors
             if kind == "error" and want_type and want_type in message.split(":", 1)[0]:
                 return True, ""
             return False, "expected %s, got %s %s" % (want_type, kind, message)
