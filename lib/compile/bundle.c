@@ -57,6 +57,8 @@ typedef struct mod {
     size_t tlen;
     ew__linemap_t map;
     char prefix[16];
+    bool tla;                      /* has top-level await (or for await at top level) */
+    bool async;                    /* tla, or imports an async module (statically) */
 } mod_t;
 
 typedef struct bundle {
@@ -784,6 +786,41 @@ static uint8_t ctx_kind(ew__modctx_t *M, uint32_t k)
     return ((bundle_t *) M->ud)->mods[k].kind;
 }
 
+static bool ctx_is_async(ew__modctx_t *M, uint32_t k)
+{
+    return ((bundle_t *) M->ud)->mods[k].async;
+}
+
+/* An await evaluated by the module body itself (not inside a function). */
+static int tla_visit(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_AwaitExpression || (n->type == EW__N_ForOfStatement && n->as.for_in.await))
+        *(bool *) ud = true;
+    if (*(bool *) ud || ew__is_function(n))
+        return 0;
+    return ew__node_children(*slot, tla_visit, ud);
+}
+
+/* Async evaluation spreads from modules with top-level await to everything that imports them. */
+static void mark_async(bundle_t *b)
+{
+    for (uint32_t i = 0; i < b->nmods; i++)
+        if (b->mods[i].kind == EW__MK_ESM)
+            ew__node_children(b->mods[i].prog, tla_visit, &b->mods[i].tla);
+    for (uint32_t i = 0; i < b->nmods; i++)
+        b->mods[i].async = b->mods[i].tla;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (uint32_t i = 0; i < b->nmods; i++) {
+            mod_t *m = &b->mods[i];
+            for (uint32_t j = 0; m->kind == EW__MK_ESM && !m->async && j < m->reqs_n; j++)
+                if (b->mods[m->reqs[j].mod].async)
+                    m->async = changed = true;
+        }
+    }
+}
+
 /* `function (<helpers>, R) {body}` for an ES module, `function (<helpers>, module, exports, require) {body}`
  * for CommonJS. */
 static ew__node_t *wrap_module(ew__lower_t *L, bool esm)
@@ -822,7 +859,7 @@ static bool lower_and_emit(ew__lower_t *L, mod_t *m, uint32_t mi)
 static void compile_module(bundle_t *b, uint32_t mi)
 {
     mod_t *m = &b->mods[mi];
-    ew__modctx_t M = {mi, m->all, m->all_n, ctx_request, provides, ctx_kind, b, NULL};
+    ew__modctx_t M = {mi, m->all, m->all_n, ctx_request, provides, ctx_kind, ctx_is_async, b, NULL};
     ew__lower_t *L = calloc(1, sizeof *L);
     if (!L)
         oom(b);
@@ -1069,6 +1106,7 @@ bool ew__compile_bundle(const ew__bundle_opts_t *in, ew__compile_out_t *out, ew_
         for (uint32_t i = 0; i < b.nmods; i++)
             if (b.mods[i].kind == EW__MK_ESM)
                 link_module(&b, i);
+        mark_async(&b);
         for (uint32_t i = 0; i < b.nmods; i++)
             if (b.mods[i].kind != EW__MK_JSON)
                 compile_module(&b, i);

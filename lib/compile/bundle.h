@@ -20,7 +20,8 @@
  * evaluates its dependencies in import order, then runs its body. Hoisted functions of a module are therefore
  * usable by the modules it imports (cycles) — but not before the module itself has started (ES links every
  * module first: a hoisted function of a module not yet started reads as undefined; documented deviation).
- * No TDZ: an exported let read before its declaration ran gives undefined.
+ * No TDZ: an exported let read before its declaration ran gives undefined. A module with top-level await (or
+ * importing one) returns its evaluation promise from its function; importers await R.wait(k) (helpers_module.js).
  */
 #ifndef EW_COMPILE_BUNDLE_H
 #define EW_COMPILE_BUNDLE_H
@@ -85,6 +86,8 @@ typedef struct ew__modctx {
     /* whether module k provides name: 1 yes, 0 no, -1 ambiguous (conflicting star exports) */
     int (*provides)(struct ew__modctx *m, uint32_t k, ew__str_t name);
     uint8_t (*kind)(struct ew__modctx *m, uint32_t k); /* EW__MK_* */
+    /* whether ES module k evaluates asynchronously: it has top-level await or imports such a module */
+    bool (*is_async)(struct ew__modctx *m, uint32_t k);
     void *ud;
     ew__atom_t *registry;              /* set by ew__lower_module: the name of the registry parameter */
 } ew__modctx_t;

@@ -59,6 +59,8 @@ typedef struct state {
     ew__atom_t *name;
 } state_t;
 
+static int find_await(ew__node_t **slot, void *ud);
+
 #define ID(a, at) ew__b_ident(L, (a), (at))
 #define HELPER(name, at, ...) ew__b_helper(L, name, ew__b_list(L, __VA_ARGS__), at)
 
@@ -684,11 +686,30 @@ static void lower_class(ew__walk_t *w, ew__node_t **slot)
     ew__node_t *arrow = ew__b_node(L, EW__N_ArrowFunctionExpression, n);
     arrow->as.function.body = ew__b_block(L, b.stmts, n);
     arrow->flags = EW__NF_STRICT | EW__NF_SIMPLE_PARAMS;
+    bool awaits = false;
+    ew__node_children(arrow->as.function.body, find_await, &awaits);
+    arrow->as.function.async = awaits;
     ew__node_t *call = ew__b_call(L, arrow, ew__b_list(L, 0), n);
+    if (awaits) { /* `extends (await x)`, `[await k]() {}`: the class is evaluated by an awaited async arrow */
+        ew__node_t *aw = ew__b_node(L, EW__N_AwaitExpression, n);
+        aw->as.argument.argument = call;
+        call = aw;
+    }
     if (n->type == EW__N_ClassDeclaration)
         *slot = decl(L, EW__VAR_LET, id->as.ident.name, call, n);
     else
         *slot = call;
+}
+
+/* An await evaluated by the class IIFE itself (heritage, computed keys), not by a function inside it. */
+static int find_await(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_AwaitExpression || (n->type == EW__N_ForOfStatement && n->as.for_in.await))
+        *(bool *) ud = true;
+    if (*(bool *) ud || ew__is_function(n))
+        return 0;
+    return ew__node_children(*slot, find_await, ud);
 }
 
 /* ---------------------------------------------------------------------------------------------------------

@@ -141,6 +141,12 @@ class Runner:
                 return True, ""  # linking happens in the bundler: its errors are compile-time SyntaxErrors
             if kind == "error" and want_type and want_type in message.split(":", 1)[0]:
                 return True, ""
+            if kind == "ok" and "module" in flags and neg.get("phase") == "runtime":
+                # a module whose evaluation finishes asynchronously (top-level await) fails through its
+                # evaluation promise: the host reports that rejection as unhandled
+                for l in lines:
+                    if l.startswith("LOG Uncaught (in promise) ") and want_type in l[26:].split(":", 1)[0]:
+                        return True, ""
             return False, "expected %s, got %s %s" % (want_type, kind, message)
         if kind != "ok":
             return False, "%s %s" % (kind, message)
