@@ -594,6 +594,53 @@ static bool ident_is(const ew__node_t *n, const char *s, size_t len)
     return n && n->type == EW__N_Identifier && atom_is(n->as.ident.name, s, len);
 }
 
+/* Identifier characters Duktape 2.7's lexer rejects although ES2015+ accepts them: code points outside the BMP
+ * (Duktape lexes them as two surrogates) and Other_ID_Start / Other_ID_Continue, which ES5 did not have. */
+static bool duk_rejects(uint32_t cp)
+{
+    return cp >= 0x10000 || cp == 0x2118 || cp == 0x212E || cp == 0x309B || cp == 0x309C || cp == 0x1885 ||
+           cp == 0x1886 || cp == 0x00B7 || cp == 0x0387 || (cp >= 0x1369 && cp <= 0x1371) || cp == 0x19DA;
+}
+
+/* Whether a name has such a character (then it is printed mangled, or as a string key). */
+static bool name_unsafe(const ew__atom_t *a)
+{
+    for (uint32_t i = 0; i < a->len;) {
+        unsigned char c = (unsigned char) a->s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        uint32_t cp, n = ew__utf8_decode((const unsigned char *) a->s + i, a->len - i, &cp);
+        if (n == 0 || duk_rejects(cp))
+            return true;
+        i += n;
+    }
+    return false;
+}
+
+/* A binding or reference name with characters Duktape rejects: each becomes `$U<hex>$` (docs/compiler.md). */
+static void emit_mangled(emitter_t *e, const ew__atom_t *a)
+{
+    bool first = true;
+    for (uint32_t i = 0; i < a->len;) {
+        uint32_t cp, n = ew__utf8_decode((const unsigned char *) a->s + i, a->len - i, &cp);
+        char hex[16];
+        const char *piece = a->s + i;
+        size_t plen = n ? n : 1;
+        if (n == 0 || duk_rejects(cp)) {
+            plen = (size_t) snprintf(hex, sizeof hex, "$U%X$", n ? (unsigned) cp : 0xFFFDu);
+            piece = hex;
+        }
+        if (first)
+            token(e, piece, plen); /* separates from the token before */
+        else
+            put(e, piece, plen);
+        first = false;
+        i += n ? n : 1;
+    }
+}
+
 static void emit_ident(emitter_t *e, const ew__node_t *n)
 {
     const ew__atom_t *a = n->as.ident.name;
@@ -605,7 +652,10 @@ static void emit_ident(emitter_t *e, const ew__node_t *n)
         put_c(e, '(');
     if (n->type == EW__N_PrivateIdentifier)
         TOKEN_LIT(e, "#");
-    token(e, a->s, a->len);
+    if (name_unsafe(a))
+        emit_mangled(e, a);
+    else
+        token(e, a->s, a->len);
     if (wrap)
         put_c(e, ')');
 }
@@ -624,6 +674,8 @@ static void emit_key(emitter_t *e, const ew__node_t *key, bool computed)
     enter(e, key);
     if (key->type == EW__N_Literal)
         emit_literal(e, key, P_LOWEST);
+    else if (key->type == EW__N_Identifier && key->as.ident.name && name_unsafe(key->as.ident.name))
+        emit_string(e, key->as.ident.name->s, key->as.ident.name->len); /* `℘: 1` -> `"℘": 1` */
     else
         emit_ident(e, key);
 }
@@ -864,7 +916,8 @@ static void emit_class(emitter_t *e, const ew__node_t *c)
 static bool prints_as_shorthand(const ew__node_t *p)
 {
     const ew__node_t *k = p->as.property.key, *v = p->as.property.value;
-    if (!p->as.property.shorthand || p->as.property.computed || !k || k->type != EW__N_Identifier || !v)
+    if (!p->as.property.shorthand || p->as.property.computed || !k || k->type != EW__N_Identifier || !v ||
+        name_unsafe(k->as.ident.name))
         return false;
     if (v->type == EW__N_AssignmentPattern)
         v = v->as.assign_pattern.left;
@@ -1218,11 +1271,18 @@ static void emit_access_suffix(emitter_t *e, const ew__node_t *n)
         put_c(e, ']');
         return;
     }
-    if (!n->as.member.optional)
-        put_c(e, '.');
     const ew__node_t *p = n->as.member.property;
     if (!p || (p->type != EW__N_Identifier && p->type != EW__N_PrivateIdentifier) || !p->as.ident.name)
         fail(e, n, "member without a property name");
+    if (p->type == EW__N_Identifier && !n->as.member.optional && name_unsafe(p->as.ident.name)) {
+        enter(e, p); /* `c.℘` -> `c["℘"]` */
+        put_c(e, '[');
+        emit_string(e, p->as.ident.name->s, p->as.ident.name->len);
+        put_c(e, ']');
+        return;
+    }
+    if (!n->as.member.optional)
+        put_c(e, '.');
     enter(e, p);
     if (p->type == EW__N_PrivateIdentifier)
         put_c(e, '#');

@@ -241,6 +241,19 @@ Test(lower, compile_object_literals_duktape_cannot_parse)
     RUN(c);
 }
 
+/* Identifier characters ES2015 accepts and Duktape's lexer does not (Other_ID_Start, astral planes): keys and
+ * members become strings, bindings are renamed. */
+Test(lower, compile_identifiers_duktape_cannot_lex)
+{
+    static const js_case_t c[] = {
+        {"var \\u2118 = 1; var o = {\\u2118: 2, \\u2118x() { return 3; }}; R = \\u2118 + o.\\u2118 + o.\\u2118x()", "6"},
+        {"var o = {}; o.\\u{10000} = 'astral'; R = o['\\u{10000}'] + Object.keys(o)[0].length", "astral2"},
+        {"let \\u2118 = 4; const p = {℘}; R = p['\\u2118'] + (function (\\u2118) { return \\u2118; })(1)", "5"},
+        {"class C { static \\u2118() { return 'm'; } } R = C.\\u2118()", "m"},
+    };
+    RUN(c);
+}
+
 Test(lower, compile_params)
 {
     static const js_case_t c[] = {
