@@ -59,6 +59,7 @@ typedef struct mod {
     char prefix[16];
     bool tla;                      /* has top-level await (or for await at top level) */
     bool async;                    /* tla, or imports an async module (statically) */
+    bool script;                   /* the entry, compiled as a script (opts.entry_script) */
 } mod_t;
 
 typedef struct bundle {
@@ -430,8 +431,9 @@ static void classify(bundle_t *b, mod_t *m)
         return;
     }
     bool cjs = has_suffix(m->path, ".cjs");
-    if (b->nmods == 1 && b->in->entry_esm) { /* the entry, declared a module by the caller */
-        m->prog = parse(b, m, true, NULL);
+    if (b->nmods == 1 && (b->in->entry_esm || b->in->entry_script)) { /* the entry, its form given */
+        m->script = b->in->entry_script;
+        m->prog = parse(b, m, !m->script, NULL);
         if (!m->prog)
             longjmp(b->fail, 1);
         m->kind = EW__MK_ESM;
@@ -869,7 +871,8 @@ static void compile_module(bundle_t *b, uint32_t mi)
     L->file = m->path;
     L->diag = b->diag;
     L->program = m->prog;
-    L->module = m->kind == EW__MK_ESM;
+    L->module = m->kind == EW__MK_ESM && !m->script;
+    L->global_script = m->script;
     L->mod = m->kind == EW__MK_ESM ? &M : NULL;
     bool ok = lower_and_emit(L, m, mi);
     free(L);
@@ -988,8 +991,8 @@ static void put_module(sb_t *o, const char *P, uint32_t mi)
 {
     const mod_t *m = &o->b->mods[mi];
     char head[64];
-    snprintf(head, sizeof head, "\n%sR.%c(%u, ", P, m->kind == EW__MK_ESM ? 'd' : m->kind == EW__MK_CJS ? 'c' : 'j',
-             mi);
+    snprintf(head, sizeof head, "\n%sR.%c(%u, ", P,
+             m->script ? 's' : m->kind == EW__MK_ESM ? 'd' : m->kind == EW__MK_CJS ? 'c' : 'j', mi);
     puts_(o, head);
     uint32_t g = o->line;
     if (m->kind == EW__MK_JSON) {
@@ -1019,7 +1022,8 @@ static void assemble(bundle_t *b, ew__compile_out_t *out)
         put_module(&o, P, i);
     puts_(&o, "\n");
     run_at(&o, o.line, 0, 0);
-    puts_(&o, "return ");
+    if (!b->mods[0].script) /* a module entry gives its namespace */
+        puts_(&o, "return ");
     puts_(&o, P);
     puts_(&o, "R.start(0);\n}");
     out->text = o.s;

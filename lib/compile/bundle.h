@@ -43,6 +43,8 @@ typedef struct ew__bundle_opts {
     bool module;               /* the entry is an ES module (Workers' module form); false: a script */
     bool entry_esm;            /* with module: the entry is an ES module even without import/export (never
                                 * classified as CommonJS) */
+    bool entry_script;         /* with module: the entry is a script (sloppy unless "use strict", `this` the
+                                * global object, no namespace returned) whose import() calls load modules */
 } ew__bundle_opts_t;
 
 /* Compiles the module graph from in->entry. True: *out filled (ew__compile_out_dispose frees it, the file table

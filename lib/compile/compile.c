@@ -62,6 +62,7 @@ bool ew__compile(const ew__compile_opts_t *in, ew__compile_out_t *out, ew__diag_
             L->diag = diag;
             L->program = prog;
             L->module = in->module;
+            L->global_script = !in->module;
             ok = lower_and_emit(L, in, out);
             free(L);
         }

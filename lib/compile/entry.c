@@ -122,7 +122,12 @@ bool ew__compile_entry_as(const char *path, const char *src, size_t len, int for
 {
     if (form == EW__FORM_MODULE || (form == EW__FORM_AUTO && is_module_source(src, len, path))) {
         struct entry_reader reader = {path, src, len};
-        ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true, form == EW__FORM_MODULE};
+        ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true, form == EW__FORM_MODULE, false};
+        return ew__compile_bundle(&in, out, diag);
+    }
+    if (memmem(src, len, "import", 6) != NULL) { /* import() in a script loads modules: the bundler's job */
+        struct entry_reader reader = {path, src, len};
+        ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true, false, true};
         return ew__compile_bundle(&in, out, diag);
     }
     ew__compile_opts_t in = {src, len, path, false};

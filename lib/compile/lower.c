@@ -330,6 +330,10 @@ void ew__lower_run(ew__lower_t *L)
     L->helpers = ew__atom_new(L->arena, L->prefix, L->prefix_len);
     if (!L->helpers)
         ew__lower_error(L, NULL, "out of memory");
+    if (L->global_script) {
+        ew__lower_global(L);  /* top-level var/function declarations to global properties: */
+        ew__scope_analyze(L); /* those names are free references now */
+    }
     if (L->features & EW__FEAT_CLASS) {
         ew__lower_class(L);   /* classes become functions, lets and arrows: */
         ew__scope_analyze(L); /* the passes below need the scopes of that */

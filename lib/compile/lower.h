@@ -122,6 +122,8 @@ struct ew__lower {
     unsigned features;            /* EW__FEAT_*: what the module uses (scope.c); passes with nothing to do are skipped */
     struct ew__modctx *mod;       /* the bundle's view of this ES module (lower_module.c); NULL outside the bundler:
                                    * then import/export are errors */
+    bool global_script;           /* a script: its top-level var/function declarations are global properties
+                                   * (lower_global.c) */
 };
 
 /* Constructs seen by scope analysis: each pass runs only if the module has what it lowers. */
@@ -221,6 +223,8 @@ void ew__lower_destructure(ew__lower_t *L);
 void ew__lower_misc(ew__lower_t *L);
 void ew__lower_spread(ew__lower_t *L);
 void ew__lower_template(ew__lower_t *L);
+/* lower_global.c: a script's top-level var and function declarations to global properties. */
+void ew__lower_global(ew__lower_t *L);
 /* lower_module.c: import/export to registry calls (runs first, when L->mod is set; see lower_module.h). */
 void ew__lower_module(ew__lower_t *L);
 /* lower_params.c: one function's parameters (called by the arrow pass's walk). */

@@ -386,6 +386,7 @@ void ew__lower_module(ew__lower_t *L)
     ew__walk_t w = {L, pre, post, &P};
     ew__walk(&w, &L->program);
     prologue(&P);
-    L->program->flags |= EW__NF_STRICT;
+    if (L->module) /* (a script entry keeps its own strictness) */
+        L->program->flags |= EW__NF_STRICT;
     L->program->as.program.module = false; /* a function body from now on */
 }

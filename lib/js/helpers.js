@@ -26,8 +26,13 @@ function (native, global) {
             !O.prototype.hasOwnProperty.call(x, ITER);
     }
 
+    var toStr = O.prototype.toString;
+
     function iter(x) {
         var f = x == null ? undefined : x[ITER];
+        if (f === undefined && x != null && toStr.call(x) === '[object Arguments]') {
+            f = arrayValues; /* Duktape's arguments objects lack @@iterator; the built-in one is the array's */
+        }
         if (typeof f !== 'function') {
             throw new TypeError(String(x) + ' is not iterable');
         }
@@ -184,6 +189,36 @@ function (native, global) {
         },
         tdz: function (name) {
             throw new RefErr('Cannot access "' + name + '" before initialization');
+        },
+        /* A script's top-level declarations on the global object g (GlobalDeclarationInstantiation, lowered by
+         * lib/compile/lower_global.c): fns is [name, function, ...], vars the other var names. */
+        declareGlobals: function (g, vars, fns) {
+            var i, d;
+            for (i = 0; i < fns.length; i += 2) {
+                d = getDesc(g, fns[i]);
+                if (d === undefined ? !O.isExtensible(g)
+                    : !d.configurable && !(d.writable && d.enumerable && 'value' in d)) {
+                    throw new TypeError('Cannot declare global function ' + fns[i]);
+                }
+            }
+            for (i = 0; i < vars.length; i++) {
+                if (!O.prototype.hasOwnProperty.call(g, vars[i]) && !O.isExtensible(g)) {
+                    throw new TypeError('Cannot declare global variable ' + vars[i]);
+                }
+            }
+            for (i = 0; i < fns.length; i += 2) {
+                d = getDesc(g, fns[i]);
+                if (d === undefined || d.configurable) {
+                    defineProperty(g, fns[i], { value: fns[i + 1], writable: true, enumerable: true, configurable: false });
+                } else {
+                    g[fns[i]] = fns[i + 1];
+                }
+            }
+            for (i = 0; i < vars.length; i++) {
+                if (!O.prototype.hasOwnProperty.call(g, vars[i])) {
+                    defineProperty(g, vars[i], { value: undefined, writable: true, enumerable: true, configurable: false });
+                }
+            }
         },
         apply: apply,
         keys: keys

@@ -66,8 +66,8 @@ function (native, global) {
             }
             state[k] = 1;
             try {
-                if (kinds[k] === 0) {
-                    r = fns[k].call(undefined, H, R);
+                if (kinds[k] === 0 || kinds[k] === 3) {
+                    r = fns[k].call(kinds[k] === 3 ? global : undefined, H, R);
                     if (r !== undefined) { /* an async module: its body runs on */
                         pending[k] = r.then(function () { state[k] = 2; }, function (e) {
                             state[k] = 3;
@@ -103,6 +103,7 @@ function (native, global) {
             d: function (k, f) { fns[k] = f; kinds[k] = 0; },
             c: function (k, f) { fns[k] = f; kinds[k] = 1; },
             j: function (k, text) { fns[k] = text; kinds[k] = 2; },
+            s: function (k, f) { fns[k] = f; kinds[k] = 3; }, /* a script entry that uses import() */
             e: function (k, getters) {
                 var o = ns[k], names = keys(getters).sort(), j;
                 for (j = 0; j < names.length; j++) {

@@ -200,7 +200,7 @@ static int one_module(const char *dir, const char *path, const char *flags, char
     free(buf);
     if (!ok)
         return snprintf(msg, cap, "harness: %s", d.message), ew__diag_dispose(&d), 1;
-    ew__bundle_opts_t in = {path, NULL, NULL, true, false};
+    ew__bundle_opts_t in = {path, NULL, NULL, true, false, false};
     ok = ew__compile_bundle(&in, &out, &d);
     bool negative = strstr(phase, "parse") || strstr(phase, "early") || strstr(phase, "resolution");
     if (!ok) {

@@ -145,7 +145,7 @@ Test(lower, compile_optional_chains)
     static const js_case_t c[] = {
         {"var a = null; R = a?.b.c.d", "undefined"},
         {"var a = {b: {c: 5}}; R = a?.b.c", "5"},
-        {"var a; R = a?.b()", "undefined"},
+        {"var a = undefined; R = a?.b()", "undefined"}, /* (a script's `var a;` keeps the global a of earlier cases) */
         {"var a = {v: 2, b() { return this.v; }}; R = a?.b()", "2"},
         {"var a = {v: 3, b() { return this.v; }}; R = a.b?.()", "3"},
         {"var a = {}; R = a.b?.()", "undefined"},
@@ -250,6 +250,21 @@ Test(lower, compile_identifiers_duktape_cannot_lex)
         {"var o = {}; o.\\u{10000} = 'astral'; R = o['\\u{10000}'] + Object.keys(o)[0].length", "astral2"},
         {"let \\u2118 = 4; const p = {℘}; R = p['\\u2118'] + (function (\\u2118) { return \\u2118; })(1)", "5"},
         {"class C { static \\u2118() { return 'm'; } } R = C.\\u2118()", "m"},
+    };
+    RUN(c);
+}
+
+/* A script's top-level var and function declarations are properties of the global object. */
+Test(lower, compile_script_globals)
+{
+    static const js_case_t c[] = {
+        {"var gx = 1; function gf() { return 2; } R = globalThis.gx + globalThis.gf() + typeof Object.getOwnPropertyDescriptor(globalThis, 'gf').value", "3function"},
+        {"var gd = Object.getOwnPropertyDescriptor(globalThis, 'gy'); var gy = 1; R = gd.configurable + ',' + gd.enumerable + ',' + (delete globalThis.gy)", "false,true,false"},
+        {"R = typeof gh; function gh() {}", "function"},
+        {"for (var gi = 0; gi < 2; gi++) {} for (var gk in {a: 1}); var {gp, q: [gr]} = {gp: 1, q: [2]}; R = '' + globalThis.gi + globalThis.gk + globalThis.gp + globalThis.gr", "2a12"},
+        {"'use strict'; var gs; R = ('gs' in globalThis) + typeof gz; function* gz() {}", "truefunction"},
+        {"{ let gl = 1; var gv = gl; } R = typeof globalThis.gl + globalThis.gv", "undefined1"},
+        {"function gargs() { return [...arguments].join(); } R = gargs(1, 2)", "1,2"},
     };
     RUN(c);
 }
