@@ -725,7 +725,7 @@ static void infer_name(state_t *S, ew__node_t *value, const ew__node_t *key)
 {
     if (!is_anon_class(value) || !key)
         return;
-    if (key->type == EW__N_Identifier) {
+    if (key->type == EW__N_Identifier && !(key->flags & EW__NF_PAREN)) {
         S->name_for = value;
         S->name = key->as.ident.name;
     }
@@ -768,7 +768,7 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
             infer_name(S, n->as.property.value, n->as.property.key);
         return false;
     case EW__N_AssignmentExpression:
-        if (n->as.binary.op == EW__T_ASSIGN)
+        if (n->as.binary.op == EW__T_ASSIGN || n->as.binary.op >= EW__T_AND_ASSIGN)
             infer_name(S, n->as.binary.right, n->as.binary.left);
         return lower_write(w, slot);
     case EW__N_UpdateExpression: return lower_write(w, slot);

@@ -254,6 +254,24 @@ Test(lower, compile_identifiers_duktape_cannot_lex)
     RUN(c);
 }
 
+/* Function name inference (NamedEvaluation) for anonymous function expressions. */
+Test(lower, compile_function_names)
+{
+    static const js_case_t c[] = {
+        {"var a = function () {}; let b = function* () {}; const o = {c: function () {}, d: async function () {}};"
+         " R = [a.name, b.name, o.c.name, o.d.name].join()", "a,b,c,d"},
+        {"var [f = function () {}] = []; var {g = function () {}} = {}; function h(p = function () {}) { return p.name; }"
+         " R = f.name + g.name + h()", "fgp"},
+        {"var x; x = function () {}; var y = null; y ?\?= function () {}; R = x.name + y.name", "xy"},
+        /* the body names the variable: naming the function would rebind it inside, so it stays anonymous */
+        {"var e = function () { return e; }; R = JSON.stringify(e.name) + (e() === e)", "\"\"true"},
+        /* reserved words and parenthesised targets do not name */
+        {"var o = {return: function () { return 1; }}; var z; (z) = function () {}; R = o.return() + JSON.stringify(z.name)", "1\"\""},
+        {"var n = function named() {}; R = n.name", "named"},
+    };
+    RUN(c);
+}
+
 /* A script's top-level var and function declarations are properties of the global object. */
 Test(lower, compile_script_globals)
 {
