@@ -301,6 +301,12 @@ Test(lower, compile_params)
         {"var n = 0; function f(a = n++) { return a; } f(); f(1); f(); R = n", "2"},
         {"function f(a = () => this) { return a(); } var o = {f}; R = o.f() === o", "true"},
         {"var f = (a, {b = 2} = {}) => a + b; R = f(1)", "3"},
+        /* length counts the parameters before the first default or rest; later ones still bind */
+        {"function f(a, b = 1, c, {d} = {d: 4}, [e] = [5], ...r) { return [a, b, c, d, e, r.length].join(); }"
+         " R = f(1, undefined, 3, undefined, undefined, 6, 7) + ' ' + f.length", "1,1,3,4,5,2 1"},
+        {"R = ((a, b = 2, c) => a + b + c).length + ',' + (function ([a], {b}, c = 1) {}).length", "1,2"},
+        /* sloppy functions with non-simple parameters have unmapped arguments */
+        {"function f(a, ...rest) { arguments[0] = 9; a = 2; return a + arguments[0]; } R = f(3, 4)", "11"},
     };
     RUN(c);
 }
