@@ -858,10 +858,39 @@ static bool lower_and_emit(ew__lower_t *L, mod_t *m, uint32_t mi)
     return true;
 }
 
+/* Whether module mi is reachable from its own static requests (its dependencies may call back into it while
+ * its prologue evaluates them). */
+static bool in_cycle(bundle_t *b, uint32_t mi)
+{
+    uint8_t *seen = calloc(b->nmods, 1);
+    uint32_t *stack = malloc((b->nmods + 1) * sizeof *stack), sp = 0;
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return true; /* (conservative) */
+    }
+    bool found = false;
+    stack[sp++] = mi;
+    while (sp && !found) {
+        const mod_t *m = &b->mods[stack[--sp]];
+        for (uint32_t j = 0; j < m->reqs_n && !found; j++) {
+            uint32_t k = m->reqs[j].mod;
+            found = k == mi;
+            if (!seen[k]) {
+                seen[k] = 1;
+                stack[sp++] = k;
+            }
+        }
+    }
+    free(seen);
+    free(stack);
+    return found;
+}
+
 static void compile_module(bundle_t *b, uint32_t mi)
 {
     mod_t *m = &b->mods[mi];
-    ew__modctx_t M = {mi, m->all, m->all_n, ctx_request, provides, ctx_kind, ctx_is_async, b, NULL};
+    ew__modctx_t M = {mi, m->all, m->all_n, ctx_request, provides, ctx_kind, ctx_is_async, in_cycle(b, mi), b, NULL};
     ew__lower_t *L = calloc(1, sizeof *L);
     if (!L)
         oom(b);

@@ -90,6 +90,7 @@ typedef struct ew__modctx {
     uint8_t (*kind)(struct ew__modctx *m, uint32_t k); /* EW__MK_* */
     /* whether ES module k evaluates asynchronously: it has top-level await or imports such a module */
     bool (*is_async)(struct ew__modctx *m, uint32_t k);
+    bool in_cycle;                     /* this module imports (transitively) itself */
     void *ud;
     ew__atom_t *registry;              /* set by ew__lower_module: the name of the registry parameter */
 } ew__modctx_t;

@@ -136,8 +136,10 @@ static void frame_enter(ew__lower_t *L, ew__lfn_t *f, ew__node_t *fn)
 /* `var c1 = this, c2 = arguments, c3 = new.target;` for the arrows of a function (arrow pass). */
 static void declare_captures(ew__lower_t *L, ew__lfn_t *f)
 {
-    ew__node_t *d[3];
+    ew__node_t *d[4];
     uint32_t n = 0;
+    if (f->cap_uninit)
+        d[n++] = ew__b_declarator(L, ew__b_ident(L, f->cap_uninit, NULL), ew__b_ident(L, L->uninit, NULL), NULL);
     if (f->cap_this)
         d[n++] = ew__b_declarator(L, ew__b_ident(L, f->cap_this, NULL), ew__b_this(L, NULL), NULL);
     if (f->cap_args)

@@ -61,6 +61,29 @@ typedef struct state {
 
 static int find_await(ew__node_t **slot, void *ud);
 
+/* A class whose evaluation runs no user code: heritage absent or a name, no computed keys, no static blocks,
+ * static fields without initialisers or with literal ones (lower_block.c's TDZ analysis). */
+static bool inert_class(const ew__node_t *n)
+{
+    const ew__node_t *h = n->as.class_.super_class;
+    if (h && h->type != EW__N_Identifier)
+        return false;
+    const ew__nodes_t *l = &n->as.class_.body->as.body.body;
+    for (uint32_t i = 0; i < l->len; i++) {
+        const ew__node_t *e = l->items[i];
+        if (e->type == EW__N_StaticBlock)
+            return false;
+        if (e->type == EW__N_PropertyDefinition) {
+            if (e->as.field.computed ||
+                (e->as.field.is_static && e->as.field.value && e->as.field.value->type != EW__N_Literal))
+                return false;
+        } else if (e->type == EW__N_MethodDefinition && e->as.method.computed) {
+            return false;
+        }
+    }
+    return true;
+}
+
 #define ID(a, at) ew__b_ident(L, (a), (at))
 #define HELPER(name, at, ...) ew__b_helper(L, name, ew__b_list(L, __VA_ARGS__), at)
 
@@ -690,6 +713,8 @@ static void lower_class(ew__walk_t *w, ew__node_t **slot)
     ew__node_children(arrow->as.function.body, find_await, &awaits);
     arrow->as.function.async = awaits;
     ew__node_t *call = ew__b_call(L, arrow, ew__b_list(L, 0), n);
+    if (inert_class(n))
+        call->spare |= EW__SP_INERT;
     if (awaits) { /* `extends (await x)`, `[await k]() {}`: the class is evaluated by an awaited async arrow */
         ew__node_t *aw = ew__b_node(L, EW__N_AwaitExpression, n);
         aw->as.argument.argument = call;

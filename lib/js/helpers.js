@@ -187,6 +187,8 @@ function (native, global) {
         constAssign: function (name) {
             throw new TypeError('Assignment to constant variable "' + name + '".');
         },
+        /* the value of a let/const/class binding before its declaration ran (lower_block.c) */
+        U: freeze({}),
         tdz: function (name) {
             throw new RefErr('Cannot access "' + name + '" before initialization');
         },

@@ -254,6 +254,28 @@ Test(lower, compile_identifiers_duktape_cannot_lex)
     RUN(c);
 }
 
+/* TDZ: ReferenceError for let/const/class reads and writes before the declaration ran. */
+Test(lower, compile_tdz)
+{
+    static const js_case_t c[] = {
+        {"try { tx; R = 'no'; } catch (e) { R = e.name; } let tx = 1;", "ReferenceError"},
+        {"try { typeof ty; R = 'no'; } catch (e) { R = e.name; } const ty = 1;", "ReferenceError"},
+        {"try { let tz = tz + 1; R = 'no'; } catch (e) { R = e.name; }", "ReferenceError"},
+        {"try { tw = 2; R = 'no'; } catch (e) { R = e.name; } let tw;", "ReferenceError"},
+        /* closures that run before the declaration: checked at run time, fine afterwards */
+        {"function tf() { return tv; } var r = []; try { tf(); } catch (e) { r.push(e.message); } const tv = 2; r.push(tf()); R = r.join();",
+         "Cannot access \"tv\" before initialization,2"},
+        {"{ const g = () => { tq = 5; }; try { g(); } catch (e) { R = e.name; } let tq; g(); R += tq; }", "ReferenceError5"},
+        {"try { new TC(); } catch (e) { R = e.name; } class TC {} R += typeof new TC();", "ReferenceErrorobject"},
+        /* per block entry: a loop body starts uninitialised each time */
+        {"var out = []; for (var i = 0; i < 2; i++) { function h() { return tl; } try { h(); } catch (e) { out.push('tdz'); } let tl = i; out.push(h()); } R = out.join();",
+         "tdz,0,tdz,1"},
+        /* nothing runs before the declaration: no check needed, and none is made */
+        {"const tk = 3; function tg() { return tk; } R = tg();", "3"},
+    };
+    RUN(c);
+}
+
 /* Function name inference (NamedEvaluation) for anonymous function expressions. */
 Test(lower, compile_function_names)
 {

@@ -378,6 +378,19 @@ Test(module, top_level_await_across_modules)
     RUN(c);
 }
 
+/* TDZ across a cycle: the dependency reads the importer's bindings before the importer's body ran. */
+Test(module, tdz_through_cycles)
+{
+    static const mod_case_t c[] = {
+        {{{"a.js", "import {probe} from './b.js'; export let x = 1; export function f() { return x; } globalThis.R = probe + ',' + f();"},
+          {"b.js", "import {x, f} from './a.js'; let r = []; try { x; } catch (e) { r.push(e.name); } try { f(); } catch (e) { r.push(e.name); } export const probe = r.join();"}},
+         NULL, "ReferenceError,ReferenceError,1"},
+        {{{"a.js", "import * as ns from './a.js'; let r; try { ns.v; } catch (e) { r = e.name; } export const v = 1; globalThis.R = r + ns.v;"}},
+         NULL, "ReferenceError1"},
+    };
+    RUN(c);
+}
+
 Test(module, dynamic_import)
 {
     static const mod_case_t c[] = {
