@@ -814,6 +814,18 @@ static void emit_arrow(emitter_t *e, const ew__node_t *f, int level, unsigned fl
 }
 
 /* `static async *[key](params) { }`, `get key() { }` (class and object methods). value is the function. */
+/* Method names Duktape 2.7 does not parse in method shorthand (`get() {}`, `static() {}`, strict-mode reserved
+ * words): printed as string keys, which it does parse. */
+static bool duk_method_name_quirk(const ew__atom_t *a)
+{
+    static const char *const names[] = {"get", "set", "static", "yield", "let", "await", "implements", "interface",
+                                        "package", "private", "protected", "public", "enum"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (atom_is(a, names[i], strlen(names[i])))
+            return true;
+    return false;
+}
+
 static void emit_method(emitter_t *e, const ew__node_t *key, const ew__node_t *value, uint8_t kind, bool computed,
                         bool is_static)
 {
@@ -831,7 +843,12 @@ static void emit_method(emitter_t *e, const ew__node_t *key, const ew__node_t *v
     }
     if (value->as.function.generator)
         put_c(e, '*');
-    emit_key(e, key, computed);
+    if (!computed && key && key->type == EW__N_Identifier && duk_method_name_quirk(key->as.ident.name)) {
+        enter(e, key); /* `private() {}` -> `"private"() {}` */
+        emit_string(e, key->as.ident.name->s, key->as.ident.name->len);
+    } else {
+        emit_key(e, key, computed);
+    }
     emit_function_rest(e, value);
 }
 
@@ -1511,6 +1528,16 @@ static void emit_if(emitter_t *e, const ew__node_t *n)
     }
 }
 
+static bool is_in(const ew__node_t *n)
+{
+    return n->type == EW__N_BinaryExpression && n->as.binary.op == EW__T_K_IN;
+}
+
+static int find_in(ew__node_t **slot, void *ud)
+{
+    return is_in(*slot) || ew__node_children(*slot, find_in, ud);
+}
+
 static void emit_for(emitter_t *e, const ew__node_t *n)
 {
     KEYWORD_LIT(e, "for");
@@ -1520,8 +1547,15 @@ static void emit_for(emitter_t *e, const ew__node_t *n)
         enter(e, init);
         emit_var_decl(e, init, F_FORBID_IN);
     } else if (init) {
+        /* Duktape rejects `in` anywhere in a for-init expression, even where the grammar allows it (a
+         * conditional's middle, call arguments): such an init is printed in parentheses */
+        bool wrap = ew__node_children((ew__node_t *) init, find_in, NULL) != 0 || is_in(init);
+        if (wrap)
+            put_c(e, '(');
         mark_start(e, S_FOR);
-        expr(e, init, P_LOWEST, F_FORBID_IN);
+        expr(e, init, P_LOWEST, wrap ? 0 : F_FORBID_IN);
+        if (wrap)
+            put_c(e, ')');
     }
     put_c(e, ';');
     if (n->as.for_.test) {

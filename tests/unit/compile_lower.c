@@ -237,6 +237,8 @@ Test(lower, compile_object_literals_duktape_cannot_parse)
         {"var get = 1, set = 2; R = {get, set}.set", "2"},
         {"R = {new() { return 3; }}.new() + {get() { return 1; }}.get()", "4"},
         {"var n = 0; var o = {a: n++, ['b' + n++]() { return n; }, c: n++}; R = Object.keys(o).join()", "a,b1,c"},
+        {"var o = {private() { return 1; }, get() { return 2; }, static() { return 3; }}; R = o.private() + o.get() + o.static()", "6"},
+        {"var k = 0; for (true ? 'x' in {x: 1} : 0; k < 1; k++); R = k", "1"},
     };
     RUN(c);
 }
