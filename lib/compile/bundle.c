@@ -431,6 +431,14 @@ static void classify(bundle_t *b, mod_t *m)
         return;
     }
     bool cjs = has_suffix(m->path, ".cjs");
+    if (b->nmods == 1 && b->in->entry_prog) { /* the entry, parsed by the caller (module syntax found) */
+        ew__arena_dispose(&m->arena);
+        m->arena = *b->in->entry_arena;
+        ew__arena_init(b->in->entry_arena); /* (ours now) */
+        m->prog = b->in->entry_prog;
+        m->kind = EW__MK_ESM;
+        return;
+    }
     if (b->nmods == 1 && (b->in->entry_esm || b->in->entry_script)) { /* the entry, its form given */
         m->script = b->in->entry_script;
         m->prog = parse(b, m, !m->script, NULL);
@@ -846,6 +854,7 @@ static bool lower_and_emit(ew__lower_t *L, mod_t *m, uint32_t mi)
     ew__node_t *fn = wrap_module(L, m->kind == EW__MK_ESM);
     ew__emit_opts_t eo;
     ew__emit_opts_init(&eo);
+    eo.duktape = true;
     eo.file = m->path;
     eo.file_index = mi;
     ew__emit_out_t out;

@@ -45,6 +45,10 @@ typedef struct ew__bundle_opts {
                                 * classified as CommonJS) */
     bool entry_script;         /* with module: the entry is a script (sloppy unless "use strict", `this` the
                                 * global object, no namespace returned) whose import() calls load modules */
+    /* optional: the entry already parsed as a module with import/export (entry.c): its arena is taken over
+     * (left empty, the bundler disposes it) and its tree used; its strings point into the caller's source */
+    ew__arena_t *entry_arena;
+    ew__node_t *entry_prog;
 } ew__bundle_opts_t;
 
 /* Compiles the module graph from in->entry. True: *out filled (ew__compile_out_dispose frees it, the file table

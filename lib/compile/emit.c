@@ -58,7 +58,7 @@ enum {
 typedef struct emitter {
     char *buf;
     size_t len, cap;
-    bool retain, minify;
+    bool retain, minify, duktape;
     bool strict;            /* printing strict code (see emit_function_body) */
     uint8_t indent;
     uint32_t line;          /* output line being written, 1-based */
@@ -652,7 +652,7 @@ static void emit_ident(emitter_t *e, const ew__node_t *n)
         put_c(e, '(');
     if (n->type == EW__N_PrivateIdentifier)
         TOKEN_LIT(e, "#");
-    if (name_unsafe(a))
+    if (e->duktape && name_unsafe(a))
         emit_mangled(e, a);
     else
         token(e, a->s, a->len);
@@ -674,7 +674,7 @@ static void emit_key(emitter_t *e, const ew__node_t *key, bool computed)
     enter(e, key);
     if (key->type == EW__N_Literal)
         emit_literal(e, key, P_LOWEST);
-    else if (key->type == EW__N_Identifier && key->as.ident.name && name_unsafe(key->as.ident.name))
+    else if (e->duktape && key->type == EW__N_Identifier && key->as.ident.name && name_unsafe(key->as.ident.name))
         emit_string(e, key->as.ident.name->s, key->as.ident.name->len); /* `℘: 1` -> `"℘": 1` */
     else
         emit_ident(e, key);
@@ -843,7 +843,7 @@ static void emit_method(emitter_t *e, const ew__node_t *key, const ew__node_t *v
     }
     if (value->as.function.generator)
         put_c(e, '*');
-    if (!computed && key && key->type == EW__N_Identifier && duk_method_name_quirk(key->as.ident.name)) {
+    if (e->duktape && !computed && key && key->type == EW__N_Identifier && duk_method_name_quirk(key->as.ident.name)) {
         enter(e, key); /* `private() {}` -> `"private"() {}` */
         emit_string(e, key->as.ident.name->s, key->as.ident.name->len);
     } else {
@@ -930,11 +930,11 @@ static void emit_class(emitter_t *e, const ew__node_t *c)
 
 /* A shorthand property prints as its value when the value still is the key's name (`{a}`, `{a = 1}` in a
  * pattern); a pass that renamed the value gets `a: _a`. */
-static bool prints_as_shorthand(const ew__node_t *p)
+static bool prints_as_shorthand(const emitter_t *e, const ew__node_t *p)
 {
     const ew__node_t *k = p->as.property.key, *v = p->as.property.value;
     if (!p->as.property.shorthand || p->as.property.computed || !k || k->type != EW__N_Identifier || !v ||
-        name_unsafe(k->as.ident.name))
+        (e->duktape && name_unsafe(k->as.ident.name)))
         return false;
     if (v->type == EW__N_AssignmentPattern)
         v = v->as.assign_pattern.left;
@@ -951,7 +951,7 @@ static void emit_property(emitter_t *e, const ew__node_t *p)
     uint8_t kind = p->as.property.kind;
     if (kind == EW__PROP_GET || kind == EW__PROP_SET || p->as.property.method) {
         emit_method(e, p->as.property.key, p->as.property.value, kind, p->as.property.computed, false);
-    } else if (prints_as_shorthand(p)) {
+    } else if (prints_as_shorthand(e, p)) {
         expr(e, p->as.property.value, P_COMMA, 0);
     } else {
         emit_key(e, p->as.property.key, p->as.property.computed);
@@ -1291,7 +1291,7 @@ static void emit_access_suffix(emitter_t *e, const ew__node_t *n)
     const ew__node_t *p = n->as.member.property;
     if (!p || (p->type != EW__N_Identifier && p->type != EW__N_PrivateIdentifier) || !p->as.ident.name)
         fail(e, n, "member without a property name");
-    if (p->type == EW__N_Identifier && !n->as.member.optional && name_unsafe(p->as.ident.name)) {
+    if (e->duktape && p->type == EW__N_Identifier && !n->as.member.optional && name_unsafe(p->as.ident.name)) {
         enter(e, p); /* `c.℘` -> `c["℘"]` */
         put_c(e, '[');
         emit_string(e, p->as.ident.name->s, p->as.ident.name->len);
@@ -1549,7 +1549,7 @@ static void emit_for(emitter_t *e, const ew__node_t *n)
     } else if (init) {
         /* Duktape rejects `in` anywhere in a for-init expression, even where the grammar allows it (a
          * conditional's middle, call arguments): such an init is printed in parentheses */
-        bool wrap = ew__node_children((ew__node_t *) init, find_in, NULL) != 0 || is_in(init);
+        bool wrap = e->duktape && (ew__node_children((ew__node_t *) init, find_in, NULL) != 0 || is_in(init));
         if (wrap)
             put_c(e, '(');
         mark_start(e, S_FOR);
@@ -1961,6 +1961,7 @@ bool ew__emit(const ew__node_t *root, const ew__emit_opts_t *opts, ew__emit_out_
     memset(&e, 0, sizeof e);
     e.retain = opts->retain_lines;
     e.minify = opts->minify;
+    e.duktape = opts->duktape;
     e.indent = opts->indent;
     e.file_index = opts->file_index;
     e.line = 1;

@@ -314,7 +314,7 @@ static char *mem_read(void *ud, const char *path, size_t *len)
 static void run_modules(const mods_t *cases, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        ew__bundle_opts_t in = {cases[i].files[0][0], mem_read, (void *) &cases[i], true, false, false};
+        ew__bundle_opts_t in = {cases[i].files[0][0], mem_read, (void *) &cases[i], true, false, false, NULL, NULL};
         ew__compile_out_t out;
         ew__diag_t d;
         char got[1024];

@@ -63,7 +63,7 @@ static char *mem_read(void *ud, const char *path, size_t *len)
 
 static bool compile_case(const mod_case_t *c, ew__compile_out_t *out, char *got, size_t cap)
 {
-    ew__bundle_opts_t in = {c->files[0][0], mem_read, (void *) c, true, false, false};
+    ew__bundle_opts_t in = {c->files[0][0], mem_read, (void *) c, true, false, false, NULL, NULL};
     ew__diag_t d;
     ew__diag_init(&d);
     bool ok = ew__compile_bundle(&in, out, &d);
