@@ -222,6 +222,28 @@ function (native, global) {
                 }
             }
         },
+        /* A regex literal with named groups (lib/compile/lower_regex.c numbered them): exec results get .groups */
+        regexGroups: function (re, names) {
+            var exec = re.exec;
+            defineProperty(re, 'exec', {
+                value: function (s) {
+                    var m = exec.call(this, s), g, i;
+                    if (m) {
+                        g = O.create(null);
+                        for (i = 0; i < names.length; i++) {
+                            if (names[i] !== null) {
+                                g[names[i]] = m[i + 1];
+                            }
+                        }
+                        m.groups = g;
+                    }
+                    return m;
+                },
+                writable: true,
+                configurable: true
+            });
+            return re;
+        },
         apply: apply,
         keys: keys
     };

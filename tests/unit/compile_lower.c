@@ -296,6 +296,28 @@ Test(lower, compile_function_names)
     RUN(c);
 }
 
+/* Regular expressions: s and u flags translated, named groups numbered with .groups on exec results. */
+Test(lower, compile_regex)
+{
+    static const js_case_t c[] = {
+        {"R = /a.b/s.test('a\\nb') + ',' + /a.b/.test('a\\nb') + ',' + /[.]/s.test('x')", "true,false,false"},
+        {"var m = /(?<y>\\d+)-(?:x)?(?<m>\\d+)\\k<y>/.exec('x12-312'); R = m.groups.y + '/' + m.groups.m + '/' + m[0]", "12/3/12-312"},
+        {"R = /^\\u{1F600}$/u.test('\\u{1F600}') + ',' + /^[\\u{41}-\\u{5A}]+$/u.test('QZ')", "true,true"},
+        {"R = /(?<a>x)|y/.exec('y').groups.a", "undefined"},
+    };
+    RUN(c);
+}
+
+Test(lower, compile_regex_rejects_what_duktape_cannot_run)
+{
+    static const js_case_t c[] = {
+        {"var r = /a/y;", "compile error: the sticky flag (y) of regular expressions is not supported (Duktape's regex engine has no sticky matching)"},
+        {"var r = /a/d;", "compile error: the d flag (match indices) of regular expressions is not supported"},
+        {"var r = /[\\u{1F600}]/u;", "compile error: a code point outside the BMP in a character class with the u flag cannot be translated for Duktape's regex engine"},
+    };
+    RUN(c);
+}
+
 /* A script's top-level var and function declarations are properties of the global object. */
 Test(lower, compile_script_globals)
 {
