@@ -946,8 +946,8 @@ static void put(sb_t *o, const char *s, size_t n)
     EW__MEMCPY(o->s + o->len, s, n);
     o->len += n;
     o->s[o->len] = 0;
-    for (size_t i = 0; i < n; i++)
-        o->line += s[i] == '\n';
+    for (const char *p = s, *end = s + n; (p = memchr(p, '\n', (size_t) (end - p))) != NULL; p++)
+        o->line++;
 }
 
 static void puts_(sb_t *o, const char *s)
