@@ -819,7 +819,7 @@ static void emit_arrow(emitter_t *e, const ew__node_t *f, int level, unsigned fl
 static bool duk_method_name_quirk(const ew__atom_t *a)
 {
     static const char *const names[] = {"get", "set", "static", "yield", "let", "await", "implements", "interface",
-                                        "package", "private", "protected", "public", "enum"};
+                                        "package", "private", "protected", "public", "enum", "eval", "arguments"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (atom_is(a, names[i], strlen(names[i])))
             return true;

@@ -121,7 +121,15 @@ void ew__lower_regex(ew__lower_t *L, ew__node_t **slot)
     groups_t g = {0};
     if (memchr(s, '(', len))
         scan_groups(L, s, len, &g);
-    if (!dot_all && !unicode && !g.any)
+    /* Annex B identity escapes Duktape rejects: `\x` and `\u` without their hex digits mean "x" and "u" */
+    bool bare_escape = false;
+    for (uint32_t i = 0; !unicode && !bare_escape && i + 1 < len; i++) {
+        if (s[i] == '\\') {
+            bare_escape = s[i + 1] == 'x' || s[i + 1] == 'u';
+            i++;
+        }
+    }
+    if (!dot_all && !unicode && !g.any && !bare_escape)
         return;
     rbuf_t b = {L, NULL, 0, 0};
     bool in_class = false;
@@ -163,6 +171,16 @@ void ew__lower_regex(ew__lower_t *L, ew__node_t **slot)
                 put(&b, num, (uint32_t) m);
                 i = j;
                 continue;
+            }
+            if (!unicode && (d == 'x' || d == 'u')) {
+                uint32_t need = d == 'x' ? 2 : 4, k = 0;
+                while (k < need && i + 2 + k < len && hexval(s[i + 2 + k]) >= 0)
+                    k++;
+                if (k < need) { /* not an escape: the letter itself */
+                    put(&b, &s[i + 1], 1);
+                    i++;
+                    continue;
+                }
             }
             put(&b, s + i, 2);
             i++;

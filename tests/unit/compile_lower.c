@@ -304,6 +304,8 @@ Test(lower, compile_regex)
         {"var m = /(?<y>\\d+)-(?:x)?(?<m>\\d+)\\k<y>/.exec('x12-312'); R = m.groups.y + '/' + m.groups.m + '/' + m[0]", "12/3/12-312"},
         {"R = /^\\u{1F600}$/u.test('\\u{1F600}') + ',' + /^[\\u{41}-\\u{5A}]+$/u.test('QZ')", "true,true"},
         {"R = /(?<a>x)|y/.exec('y').groups.a", "undefined"},
+        {"R = 'x'.split(/\\x/).length + ',' + /\\x41\\u0042/.test('AB') + ',' + /a\\u/.test('au')", "2,true,true"},
+        {"var o = {eval() { return 1; }, arguments() { return 2; }}; R = o.eval() + o.arguments()", "3"},
     };
     RUN(c);
 }
