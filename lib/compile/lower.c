@@ -357,4 +357,8 @@ void ew__lower_run(ew__lower_t *L)
         ew__lower_spread(L);
     ew__lower_template(L); /* and the final ES5 check of every node, in the same walk */
     declare_module_vars(L);
+    if (L->regex_groups) { /* before any `s.match(/(?<n>x)/)` reads String.prototype.match */
+        ew__node_t *init = ew__b_expr_stmt(L, ew__b_helper(L, "regexInit", ew__b_list(L, 0), NULL), NULL);
+        ew__prepend(L, L->program, &init, 1);
+    }
 }

@@ -131,6 +131,8 @@ struct ew__lower {
     struct ew__modctx *mod;       /* the bundle's view of this ES module (lower_module.c); NULL outside the bundler:
                                    * then import/export are errors */
     ew__atom_t *uninit;           /* block pass: the program-level variable holding $ew.U (TDZ sentinel) */
+    bool regex_groups;            /* lower_regex.c: a literal with named groups (the program starts with
+                                   * $ew.regexInit(), so String.prototype.match/replace see .groups) */
     bool global_script;           /* a script: its top-level var/function declarations are global properties
                                    * (lower_global.c) */
 };

@@ -222,4 +222,5 @@ void ew__lower_regex(ew__lower_t *L, ew__node_t **slot)
         ew__nodes_push(L, &names, &cap, g.names[i].s ? ew__b_str(L, g.names[i].s, g.names[i].len, n)
                                                      : ew__b_null(L, n));
     *slot = ew__b_helper(L, "regexGroups", ew__b_list(L, 2, n, ew__b_array(L, names, n)), n);
+    L->regex_groups = true;
 }

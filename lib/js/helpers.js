@@ -95,6 +95,58 @@ function (native, global) {
      * `pendingNT`, which the callee's first statement takes (initTarget). classKind: 1 base, 2 derived. Private
      * names are WeakMaps (weak.c keeps the entries in hidden slots on the key: invisible to reflection). */
 
+    /* Named groups in String.prototype.match / replace (see regexGroups below). */
+    var GROUPS = global.Symbol('groups'), stringPatched = false;
+    function patchString() {
+        var SP = global.String.prototype, origMatch = SP.match, origReplace = SP.replace;
+        stringPatched = true;
+        function expand(tpl, m, pos, str, groups) {
+            return String(tpl).replace(/\$(\$|&|`|'|\d\d?|<[^>]*>)/g, function (all, k) {
+                if (k === '$') { return '$'; }
+                if (k === '&') { return m[0]; }
+                if (k === '`') { return str.slice(0, pos); }
+                if (k === "'") { return str.slice(pos + m[0].length); }
+                if (k.charAt(0) === '<') {
+                    var v = groups[k.slice(1, -1)];
+                    return v === undefined ? '' : String(v);
+                }
+                var n = +k;
+                if (n >= 1 && n < m.length) { return m[n] === undefined ? '' : m[n]; }
+                if (k.length === 2 && +k.charAt(0) >= 1 && +k.charAt(0) < m.length) {
+                    return (m[+k.charAt(0)] === undefined ? '' : m[+k.charAt(0)]) + k.charAt(1);
+                }
+                return all;
+            });
+        }
+        defineProperty(SP, 'match', { value: function match(regexp) {
+            if (regexp !== null && typeof regexp === 'object' && regexp[GROUPS] && !regexp.global && this != null) {
+                return regexp.exec(String(this));
+            }
+            return origMatch.apply(this, arguments);
+        }, writable: true, configurable: true });
+        defineProperty(SP, 'replace', { value: function replace(searchValue, replaceValue) {
+            if (searchValue === null || typeof searchValue !== 'object' || !searchValue[GROUPS] || this == null) {
+                return origReplace.apply(this, arguments);
+            }
+            var str = String(this), re = searchValue, global_ = re.global, out = '', last = 0, m, args, i;
+            if (global_) { re.lastIndex = 0; }
+            while ((m = re.exec(str)) !== null) {
+                if (typeof replaceValue === 'function') {
+                    args = [];
+                    for (i = 0; i < m.length; i++) { args.push(m[i]); }
+                    args.push(m.index, str, m.groups);
+                    out += str.slice(last, m.index) + String(replaceValue.apply(undefined, args));
+                } else {
+                    out += str.slice(last, m.index) + expand(replaceValue, m, m.index, str, m.groups);
+                }
+                last = m.index + m[0].length;
+                if (!global_) { break; }
+                if (m[0] === '') { re.lastIndex++; }
+            }
+            return out + str.slice(last);
+        }, writable: true, configurable: true });
+    }
+
     var out = {
         iter: iter,
         close: close,
@@ -222,9 +274,18 @@ function (native, global) {
                 }
             }
         },
-        /* A regex literal with named groups (lib/compile/lower_regex.c numbered them): exec results get .groups */
+        /* A regex literal with named groups (lib/compile/lower_regex.c numbered them): exec results get .groups,
+         * and so do String.prototype.match and replace (their callback's last argument, `$<name>`), which
+         * regexInit (first statement of a program with such literals) wraps once to go through that exec for
+         * these regexes only. */
+        regexInit: function () {
+            if (!stringPatched) {
+                patchString();
+            }
+        },
         regexGroups: function (re, names) {
             var exec = re.exec;
+            defineProperty(re, GROUPS, { value: names });
             defineProperty(re, 'exec', {
                 value: function (s) {
                     var m = exec.call(this, s), g, i;

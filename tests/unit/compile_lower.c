@@ -306,6 +306,10 @@ Test(lower, compile_regex)
         {"R = /(?<a>x)|y/.exec('y').groups.a", "undefined"},
         {"R = 'x'.split(/\\x/).length + ',' + /\\x41\\u0042/.test('AB') + ',' + /a\\u/.test('au')", "2,true,true"},
         {"var o = {eval() { return 1; }, arguments() { return 2; }}; R = o.eval() + o.arguments()", "3"},
+        {"var m = '2024-05'.match(/(?<y>\\d{4})-(?<m>\\d\\d)/); R = m.groups.y + m.groups.m + ',' +"
+         " '2024-05 2023-01'.replace(/(?<y>\\d{4})-(?<m>\\d\\d)/g, '$<m>/$<y>') + ',' +"
+         " 'a1b2'.replace(/(?<d>\\d)/g, function (all, d, pos, str, groups) { return '[' + groups.d + pos + ']'; }) + ',' +"
+         " 'abc'.replace(/b/, '$&$&')", "202405,05/2024 01/2023,a[11]b[23],abbc"},
     };
     RUN(c);
 }
