@@ -105,6 +105,10 @@ typedef struct ew_runtime_config {
     uint32_t wait_until_ms;   /* wall time allowed for ctx.waitUntil work after the response (ms), 0 = 30000 */
     ew_log_fn log;            /* where log lines go; NULL = discarded */
     void *log_udata;          /* passed to `log` as is */
+    uint32_t cache_mb;        /* Cache API (caches.default/open) size bound per worker (MiB), 0 = 64; the
+                                 entries live in <state_dir>/cache/<worker name>.sqlite (in memory without a
+                                 state_dir); past the bound, expired entries go first, then the least
+                                 recently used */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */
@@ -176,12 +180,14 @@ EW_API ew_status_t ew_call_reject(ew_call_t *call, const char *message);
  * Storage resources: Cloudflare's bindings backed by the runtime's state directory (SQLite databases, files).
  * A resource is named by its id (KV namespace id, D1 database name, R2 bucket name): every worker, thread and
  * process using the same state directory and id sees the same data. With no state directory the data lives
- * in memory for the runtime's lifetime.
+ * in memory for the runtime's lifetime. Every worker also has the Cache API (caches.default, caches.open),
+ * stored in <state_dir>/cache/<worker name>.sqlite (in memory without a state directory), bounded by
+ * ew_runtime_config_t.cache_mb.
  */
 
 typedef enum ew_resource_kind {
     EW_RESOURCE_KV = 1,       /* env.NAME is a KV namespace (get/put/delete/list/getWithMetadata) */
-    EW_RESOURCE_D1 = 2,       /* env.NAME is a D1 database (later) */
+    EW_RESOURCE_D1 = 2,       /* env.NAME is a D1 database (prepare/batch/exec/dump): <state_dir>/d1/<id>.sqlite */
     EW_RESOURCE_R2 = 3        /* env.NAME is an R2 bucket (later) */
 } ew_resource_kind_t;
 
@@ -201,6 +207,45 @@ typedef enum ew_source_type {
     EW_SOURCE_SCRIPT = 2
 } ew_source_type_t;
 
+/* Static assets ([assets] in wrangler.toml): files of a folder served the way Cloudflare serves a Worker's
+ * assets — canonical HTML URLs per `html_handling` (307 redirects to them), `not_found_handling`, ETag and
+ * Last-Modified with 304 answers, single byte ranges (206/416), content types by extension. Unless
+ * run_worker_first is set, a GET or HEAD request that names an asset is answered from the folder without
+ * running the Worker; every other request goes to the Worker, which reaches the files through
+ * env[binding].fetch(request) when `binding` is set. Files are read per request (at most 25 MiB each);
+ * "_headers", "_redirects" and ".assetsignore" at the top of the folder are never served. */
+typedef enum ew_html_handling {
+    EW_HTML_AUTO_TRAILING_SLASH = 0,  /* /file for file.html, /folder/ for folder/index.html (default) */
+    EW_HTML_FORCE_TRAILING_SLASH = 1, /* /file/ and /folder/ */
+    EW_HTML_DROP_TRAILING_SLASH = 2,  /* /file and /folder */
+    EW_HTML_NONE = 3                  /* only exact file paths */
+} ew_html_handling_t;
+
+typedef enum ew_not_found_handling {
+    EW_NOT_FOUND_NONE = 0,            /* the Worker gets the request (or 404 when it has no fetch handler) */
+    EW_NOT_FOUND_404_PAGE = 1,        /* the nearest 404.html up the path, with status 404 */
+    EW_NOT_FOUND_SPA = 2              /* /index.html with status 200 (single-page application) */
+} ew_not_found_handling_t;
+
+typedef struct ew_assets {
+    const char *directory;            /* the folder served (must exist); copied */
+    const char *binding;              /* env property of the assets binding (e.g. "ASSETS"), NULL = none; copied */
+    ew_html_handling_t html_handling;
+    ew_not_found_handling_t not_found_handling;
+    int run_worker_first;             /* non-zero: every request goes to the Worker */
+} ew_assets_t;
+
+/* A rate limiting binding ([[ratelimits]] in wrangler.toml): env[binding].limit({key}) resolves to
+ * {success}, false once `key` was counted more than `limit` times in the current window of `period` seconds
+ * (fixed windows aligned to the clock). Counters are shared by every runtime of the process that uses the
+ * same namespace_id — one "location", as Cloudflare counts per location — and are kept in memory only. */
+typedef struct ew_ratelimit {
+    const char *binding;              /* env property, e.g. "MY_RATE_LIMITER"; copied */
+    const char *namespace_id;         /* a positive integer as text, e.g. "1001"; copied */
+    uint32_t limit;                   /* requests allowed per period, >= 1 */
+    uint32_t period;                  /* seconds: 10 or 60, as Cloudflare allows */
+} ew_ratelimit_t;
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -213,6 +258,9 @@ typedef struct ew_worker_config {
     size_t nbindings;
     const ew_resource_t *resources; /* `nresources` storage bindings on env, copied */
     size_t nresources;
+    const ew_assets_t *assets;        /* static assets served with the Worker, NULL = none; copied */
+    const ew_ratelimit_t *ratelimits; /* `nratelimits` rate limiting bindings, copied */
+    size_t nratelimits;
     ew_source_type_t source_type; /* EW_SOURCE_AUTO (0) unless the caller knows the form */
 } ew_worker_config_t;
 
@@ -230,9 +278,10 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * order; with none, the script src/index.js, index.js or worker.js), a configuration file (.json, .jsonc,
  * .toml), or a Worker script. `env_name` selects [env.NAME] of the configuration (NULL = the top level).
  * The worker gets the configuration's name (NULL there = "worker") and its `main` script, env vars from
- * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), and its kv_namespaces as
- * EW_RESOURCE_KV resources (keyed by their id, in the runtime's state_dir). Bindings the library does not
- * support yet (D1, R2) and configuration keys it ignores are skipped with a warning through the runtime's
+ * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), its kv_namespaces as
+ * EW_RESOURCE_KV resources (keyed by their id, in the runtime's state_dir) and its d1_databases as
+ * EW_RESOURCE_D1 resources (keyed by database_name, else database_id). Bindings the library does not
+ * support yet (R2) and configuration keys it ignores are skipped with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
  * ew_worker_load (release with ew_worker_destroy, or with the runtime). Same thread rule as ew_worker_load.
@@ -270,6 +319,9 @@ typedef struct ew_request {
     size_t body_len;
 } ew_request_t;
 
+/* A response body that arrives in pieces (see ew_worker_fetch_stream). */
+typedef struct ew_body ew_body_t;
+
 /* A complete response, allocated by the library and owned by whoever receives it: release it with
  * ew_response_destroy(). Header names are lower-case, as the Headers class stores them. */
 typedef struct ew_response {
@@ -283,8 +335,14 @@ typedef struct ew_response {
                                 for this reason (1101 for EW_ERR_EXCEPTION, 1102 for the limits) */
     int pass_through;        /* non-zero: the Worker failed after calling passThroughOnException(); a proxy
                                 host should send the request to its origin instead of using this page */
+    ew_body_t *body_stream;  /* NULL: the body is body/body_len. Non-NULL (only from ew_worker_fetch_stream,
+                                when the Worker's body is a ReadableStream): body_len is 0 and the bytes come
+                                through ew_body_read(); the response owns it */
+    int64_t stream_length;   /* with body_stream: the length in bytes the Worker promised (the readable side
+                                of a FixedLengthStream: send it as Content-Length), -1 when unknown */
 } ew_response_t;
 
+/* Frees the response; a streamed body that has not ended is cancelled (the Worker's stream sees cancel). */
 EW_API void ew_response_destroy(ew_response_t *resp);
 
 /* Called once per dispatched request, from the event loop, on the runtime's thread. `resp` is never NULL:
@@ -295,6 +353,28 @@ typedef void (*ew_response_fn)(void *udata, ew_response_t *resp, const ew_error_
 /* Dispatches a fetch event. Everything in `req` is copied before this returns. `cb` runs later from the
  * event loop, never from inside this call. Returns EW_ERR_INVALID_ARG for a bad method/url/header. */
 EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata);
+
+/* Like ew_worker_fetch, but a response whose body is a ReadableStream (e.g. the readable side of a
+ * TransformStream the Worker keeps writing to after returning) is delivered as soon as its status and
+ * headers are known, with resp->body_stream set: the host then pulls the body with ew_body_read(), one chunk
+ * at a time, at its own pace (back-pressure: the Worker's writes wait until the host reads). Other bodies
+ * arrive whole, as with ew_worker_fetch (which reads a stream body to its end before calling back). */
+EW_API ew_status_t ew_worker_fetch_stream(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb,
+                                          void *udata);
+
+/* Called once per ew_body_read(), from the event loop on the runtime's thread, never from inside
+ * ew_body_read. A chunk: status EW_OK, len > 0, data valid during the call only. The end: status EW_OK,
+ * data NULL, len 0. A failure ends the body too: data NULL, len 0, status EW_ERR_EXCEPTION (the script
+ * errored or cancelled the stream, or its chunks were not bytes), EW_ERR_CPU_LIMIT / EW_ERR_MEMORY_LIMIT,
+ * or EW_ERR_CANCELLED (the worker was unloaded). The callee may call ew_body_read again, or destroy the
+ * response, from inside the callback. */
+typedef void (*ew_body_fn)(void *udata, const void *data, size_t len, ew_status_t status);
+
+/* Asks for the next chunk of a streamed body; `cb` runs later, exactly once. EW_ERR_STATE while a read is
+ * pending or after the end was reported; EW_ERR_INVALID_ARG for NULL body or cb. The Worker's CPU time
+ * spent producing the chunk is charged to the request. The body (and its response) must be destroyed
+ * before the worker and the runtime. */
+EW_API ew_status_t ew_body_read(ew_body_t *body, ew_body_fn cb, void *udata);
 
 /* Blocking helper: dispatches and runs the event loop until the response is complete. *out receives the
  * response (also on Worker failure, as for the callback) and must be released with ew_response_destroy().

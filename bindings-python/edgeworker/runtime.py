@@ -545,10 +545,13 @@ class Runtime:
     """A libedgeworker runtime: limits, logging and the event loop shared by the Workers it loads.
 
     Args:
-        state_dir: folder for persistent state (KV namespaces, by id); None = in memory, for the Runtime's life.
+        state_dir: folder for persistent state (KV namespaces by id, D1 databases, the Cache API); None = in
+            memory, for the Runtime's life.
         cpu_ms: CPU time allowed per request, in milliseconds (default 50).
         memory_mb: heap limit per isolate, in MiB (default 128, at most 65536).
         wait_until_ms: wall time allowed for ``event.waitUntil`` work after the response (default 30000).
+        cache_mb: size bound of each Worker's Cache API storage (``caches.default``/``caches.open``), in MiB
+            (default 64); past it, expired entries go first, then the least recently used.
 
     Use it as a context manager, or call :meth:`close` (idempotent), which destroys the Workers still loaded
     and the C runtime. A Runtime belongs to the thread that created it: using it (or its Workers) from
@@ -560,7 +563,7 @@ class Runtime:
     """
 
     def __init__(self, state_dir: Optional[StrPath] = None, *, cpu_ms: int = 50, memory_mb: int = 128,
-                 wait_until_ms: int = 30000) -> None:
+                 wait_until_ms: int = 30000, cache_mb: int = 64) -> None:
         self._ptr: Optional[int] = None  # first, so that __del__ works whatever fails below
         self._thread = threading.get_ident()
         self._workers: List[Worker] = []
@@ -570,6 +573,7 @@ class Runtime:
         cfg.cpu_ms = _uint(cpu_ms, "cpu_ms")
         cfg.memory_mb = _uint(memory_mb, "memory_mb", 65536)
         cfg.wait_until_ms = _uint(wait_until_ms, "wait_until_ms")
+        cfg.cache_mb = _uint(cache_mb, "cache_mb", 1048576)
         cfg.log = _LOG_CALLBACK
         self._log_callback = _LOG_CALLBACK  # referenced here too: C holds it for the runtime's lifetime
         self._binding_callback = _BINDING_CALLBACK
@@ -614,7 +618,8 @@ class Runtime:
              source: Union[str, bytes, None] = None, path: Optional[StrPath] = None,
              name: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
              bindings: Optional[Mapping[str, Any]] = None, filename: Optional[str] = None,
-             kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None) -> "Worker":
+             kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None,
+             d1: Optional[Mapping[str, str]] = None) -> "Worker":
         """Loads a Worker: a script (ES module ``export default {fetch}`` or service-worker form), or a
         Wrangler project.
 
@@ -629,9 +634,10 @@ class Runtime:
         index.js or worker.js) or a configuration file (``.toml``, ``.json``, ``.jsonc``). It is loaded as
         ew-server loads it (the C function ``ew_worker_load_project``): name and main from the
         configuration, env vars from ``[vars]`` and ``.dev.vars``, ``kv_namespaces`` as KV namespaces stored
-        in the Runtime's ``state_dir`` under their id. D1/R2 bindings and ignored keys are skipped with a
-        warning on the ``edgeworker.runtime`` logger. The project supplies the whole configuration, so
-        ``name``, ``vars``, ``bindings``, ``kv`` and ``filename`` cannot be combined with it (TypeError).
+        in the Runtime's ``state_dir`` under their id, ``d1_databases`` as D1 databases under their
+        database_name. R2 bindings and ignored keys are skipped with a warning on the ``edgeworker.runtime``
+        logger. The project supplies the whole configuration, so ``name``, ``vars``, ``bindings``, ``kv``,
+        ``d1`` and ``filename`` cannot be combined with it (TypeError).
 
         Args:
             env: for a project, the Wrangler environment (``[env.NAME]``) to use; None = the top level.
@@ -653,6 +659,9 @@ class Runtime:
             kv: KV namespaces for a script: ``{"USERS_KV": "users"}`` makes ``env.USERS_KV`` the namespace
                 whose id is "users" (ids: ``[A-Za-z0-9._-]+``). The data lives in the Runtime's
                 ``state_dir`` (in memory without one), shared by every Worker using the same id.
+            d1: D1 databases for a script: ``{"DB": "blog"}`` makes ``env.DB`` the D1 database "blog"
+                (``state_dir/d1/blog.sqlite``, the file ``ew-server d1 execute`` uses; in memory without a
+                ``state_dir``). Names: ``[A-Za-z0-9._-]+``.
 
         Raises:
             ScriptError: a syntax error (with file, line, column) or an exception in the top level.
@@ -667,7 +676,7 @@ class Runtime:
         script_path, script_source = self._resolve_script(path_or_source, source, path)
         if script_path is not None and _is_project(script_path):
             given = [k for k, v in (("name", name), ("vars", vars), ("bindings", bindings), ("kv", kv),
-                                    ("filename", filename)) if v is not None]
+                                    ("d1", d1), ("filename", filename)) if v is not None]
             if given:
                 raise TypeError("load(): %s cannot be combined with a project (%s): its Wrangler configuration "
                                 "supplies the Worker's name, vars and bindings"
@@ -685,7 +694,7 @@ class Runtime:
         keep: List[Any] = []  # everything C reads during ew_worker_load (it copies what it keeps)
         var_array, nvars = self._vars_array(vars, keep)
         entries = self._binding_entries(bindings, vars)
-        res_array, nres = self._kv_array(kv, vars, bindings, keep)
+        res_array, nres = self._resource_array(kv, d1, vars, bindings, keep)
         keys = [next(_keys) for _ in entries]
         cfg = _lib.ew_worker_config_t()
         cfg.name = name_b
@@ -744,25 +753,38 @@ class Runtime:
         return worker
 
     @staticmethod
-    def _kv_array(kv: Optional[Mapping[str, str]], vars: Optional[Mapping[str, Any]],
-                  bindings: Optional[Mapping[str, Any]], keep: List[Any]) -> Tuple[Any, int]:
-        """The ew_resource_t array of load(kv=...): binding name -> KV namespace id."""
-        if kv is None:
+    def _resource_array(kv: Optional[Mapping[str, str]], d1: Optional[Mapping[str, str]],
+                        vars: Optional[Mapping[str, Any]], bindings: Optional[Mapping[str, Any]],
+                        keep: List[Any]) -> Tuple[Any, int]:
+        """The ew_resource_t array of load(kv=..., d1=...): binding name -> KV namespace id / D1 database."""
+        kinds = [(arg, kind, what, idname) for arg, kind, what, idname in (
+            (kv, _lib.EW_RESOURCE_KV, "kv", "namespace id"), (d1, _lib.EW_RESOURCE_D1, "d1", "database name"))
+            if arg is not None]
+        if not kinds:
             return None, 0
-        if not isinstance(kv, Mapping):
-            raise TypeError("kv must be a mapping of binding names to namespace ids, not %s" % type(kv).__name__)
-        array = (_lib.ew_resource_t * max(len(kv), 1))()
-        for i, (k, v) in enumerate(kv.items()):
-            binding = _text(k, "kv key", allow_empty=False)
-            if (vars is not None and k in vars) or (bindings is not None and k in bindings):
-                raise ValueError("%r is both a KV namespace and a %s" % (k, "var" if vars and k in vars else
-                                                                         "binding"))
-            ns = _text(v, "kv[%r]" % k, allow_empty=False)
-            if not _KV_ID.match(v):
-                raise ValueError("kv[%r]: the namespace id %r must be 1-200 characters of [A-Za-z0-9._-]" % (k, v))
-            keep.extend((binding, ns))
-            array[i].kind, array[i].binding, array[i].id = _lib.EW_RESOURCE_KV, binding, ns
-        return array, len(kv)
+        for arg, _kind, what, idname in kinds:
+            if not isinstance(arg, Mapping):
+                raise TypeError("%s must be a mapping of binding names to %ss, not %s"
+                                % (what, idname, type(arg).__name__))
+        if kv is not None and d1 is not None and set(kv) & set(d1):
+            raise ValueError("%r is both a KV namespace and a D1 database" % sorted(set(kv) & set(d1))[0])
+        array = (_lib.ew_resource_t * sum(len(arg) for arg, *_ in kinds))()
+        i = 0
+        for arg, kind, what, idname in kinds:
+            label = "KV namespace" if kind == _lib.EW_RESOURCE_KV else "D1 database"
+            for k, v in arg.items():
+                binding = _text(k, "%s key" % what, allow_empty=False)
+                if (vars is not None and k in vars) or (bindings is not None and k in bindings):
+                    raise ValueError("%r is both a %s and a %s" % (k, label, "var" if vars and k in vars else
+                                                                   "binding"))
+                rid = _text(v, "%s[%r]" % (what, k), allow_empty=False)
+                if not _KV_ID.match(v):
+                    raise ValueError("%s[%r]: the %s %r must be 1-200 characters of [A-Za-z0-9._-]"
+                                     % (what, k, idname, v))
+                keep.extend((binding, rid))
+                array[i].kind, array[i].binding, array[i].id = kind, binding, rid
+                i += 1
+        return array, i
 
     @staticmethod
     def _resolve_script(path_or_source: Any, source: Any, path: Any) -> Tuple[Optional[bytes], Optional[bytes]]:

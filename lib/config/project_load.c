@@ -1,12 +1,13 @@
 /*
  * project_load.c — a Worker project (wrangler.json/.jsonc/.toml and .dev.vars, read by wrangler.c) turned
  * into the ew_worker_config_t that ew_worker_load takes: vars, KV namespaces as storage resources, the
- * configuration's name and main. This is the one implementation shared by the public
+ * configuration's name and main; D1 databases as EW_RESOURCE_D1 resources named by database_name. This is
+ * the one implementation shared by the public
  * ew_worker_load_project() (hosts, the Python bindings) and ew-server (server/project.c, which applies its
  * --var overrides between ew__project_open and ew__project_build).
  *
  * What the library cannot do yet is reported through a warning callback and left out rather than failing
- * the load: D1 and R2 bindings (ew_worker_load would refuse them) and the keys wrangler.c reports as "not
+ * the load: R2 bindings (ew_worker_load would refuse them) and the keys wrangler.c reports as "not
  * supported yet". A main script that does not exist fails here, with the configuration file named, before
  * ew_worker_load is reached.
  */
@@ -46,6 +47,8 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
         warnf(warn, udata, "%s", c->warnings[i]);
     if (env != NULL && c->config_path == NULL)
         warnf(warn, udata, "environment \"%s\" has no effect without a configuration file", env);
+    if (c->main == NULL)
+        return EW_OK; /* assets only: ew__project_build supplies the script */
     struct stat sb;
     const char *why = stat(c->main, &sb) != 0 ? strerror(errno) : !S_ISREG(sb.st_mode) ? "not a file" : NULL;
     if (why == NULL)
@@ -55,21 +58,26 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
     return ew__cfg_errorf(err, EW_ERR_IO, c->main, 0, 0, "%s", why);
 }
 
+/* The Worker of an assets-only project (no main): what the folder does not answer is 404, as on Cloudflare. */
+static const char ASSETS_ONLY_WORKER[] =
+    "export default { fetch() { return new Response(null, { status: 404 }); } };\n";
+
 ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err)
 {
     const ew__wrangler_t *c = p->config;
     free(p->vars);
     free(p->resources);
     p->vars = calloc(c->nvars + 1, sizeof(*p->vars));
-    p->resources = calloc(c->nkv + 1, sizeof(*p->resources));
+    p->resources = calloc(c->nkv + c->nd1 + 1, sizeof(*p->resources));
     if (p->vars == NULL || p->resources == NULL)
-        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : c->main, 0, 0, "out of memory");
+        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : "(project)", 0, 0, "out of memory");
     for (size_t i = 0; i < c->nvars; i++)
         p->vars[i] = (ew_var_t) {.name = c->vars[i].name, .value = c->vars[i].value, .is_json = c->vars[i].is_json};
     for (size_t i = 0; i < c->nkv; i++)
         p->resources[i] = (ew_resource_t) {.kind = EW_RESOURCE_KV, .binding = c->kv[i].binding, .id = c->kv[i].id};
     for (size_t i = 0; i < c->nd1; i++)
-        warnf(warn, udata, "d1_databases: binding \"%s\" skipped: D1 is not supported yet", c->d1[i].binding);
+        p->resources[c->nkv + i] = (ew_resource_t) {
+            .kind = EW_RESOURCE_D1, .binding = c->d1[i].binding, .id = c->d1[i].database_name};
     for (size_t i = 0; i < c->nr2; i++)
         warnf(warn, udata, "r2_buckets: binding \"%s\" skipped: R2 is not supported yet", c->r2[i].binding);
     p->worker = (ew_worker_config_t) {
@@ -78,8 +86,33 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
         .vars = p->vars,
         .nvars = c->nvars,
         .resources = p->resources,
-        .nresources = c->nkv,
+        .nresources = c->nkv + c->nd1,
     };
+    if (c->main == NULL) {
+        p->worker.source = ASSETS_ONLY_WORKER;
+        p->worker.source_len = sizeof(ASSETS_ONLY_WORKER) - 1;
+        p->worker.filename = "(assets only)";
+    }
+    free(p->ratelimits);
+    p->ratelimits = calloc(c->nratelimits + 1, sizeof(*p->ratelimits));
+    if (p->ratelimits == NULL)
+        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : "(project)", 0, 0, "out of memory");
+    for (size_t i = 0; i < c->nratelimits; i++)
+        p->ratelimits[i] = (ew_ratelimit_t) {.binding = c->ratelimits[i].binding,
+                                             .namespace_id = c->ratelimits[i].namespace_id,
+                                             .limit = c->ratelimits[i].limit, .period = c->ratelimits[i].period};
+    p->worker.ratelimits = p->ratelimits;
+    p->worker.nratelimits = c->nratelimits;
+    if (c->assets != NULL) {
+        p->assets = (ew_assets_t) {
+            .directory = c->assets->directory,
+            .binding = c->assets->binding,
+            .html_handling = c->assets->html_handling,
+            .not_found_handling = c->assets->not_found_handling,
+            .run_worker_first = c->assets->run_worker_first,
+        };
+        p->worker.assets = &p->assets;
+    }
     return EW_OK;
 }
 
@@ -88,6 +121,7 @@ void ew__project_dispose(ew__project_t *p)
     ew__wrangler_destroy(p->config);
     free(p->vars);
     free(p->resources);
+    free(p->ratelimits);
     memset(p, 0, sizeof(*p));
 }
 

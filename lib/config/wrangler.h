@@ -51,6 +51,7 @@ typedef struct ew__wrangler_d1 {
     const char *database_name;   /* the storage name (ew_resource_t.id); NULL falls back to database_id */
     const char *database_id;     /* NULL when absent */
     const char *migrations_dir;  /* resolved against the project folder; default "<project>/migrations" */
+    const char *migrations_table; /* the table recording applied migrations; default "d1_migrations" */
 } ew__wrangler_d1_t;
 
 /* r2_buckets[] */
@@ -59,12 +60,30 @@ typedef struct ew__wrangler_r2 {
     const char *bucket_name;     /* the storage name; the binding when the config gives none */
 } ew__wrangler_r2_t;
 
+/* [assets]: static files served with the Worker (lib/bindings/assets.c). */
+typedef struct ew__wrangler_assets {
+    const char *directory;       /* resolved against the project folder */
+    const char *binding;         /* NULL when absent */
+    ew_html_handling_t html_handling;
+    ew_not_found_handling_t not_found_handling;
+    bool run_worker_first;       /* a list of route patterns also sets it (every request reaches the Worker) */
+} ew__wrangler_assets_t;
+
+/* ratelimits[]: {name, namespace_id, simple: {limit, period}} */
+typedef struct ew__wrangler_ratelimit {
+    const char *binding;         /* `name` */
+    const char *namespace_id;    /* a positive integer, as text */
+    uint32_t limit;
+    uint32_t period;             /* 10 or 60 */
+} ew__wrangler_ratelimit_t;
+
 typedef struct ew__wrangler {
     const char *config_path;     /* the configuration file read; NULL when PATH was a script */
     const char *project_dir;     /* the config file's folder (or the script's): .dev.vars and state live here */
     const char *env;             /* the environment applied, NULL for the top level */
     const char *name;            /* the Worker's name; "worker" when the config has none */
-    const char *main;            /* the entry script, resolved against project_dir */
+    const char *main;            /* the entry script, resolved against project_dir; NULL for an assets-only
+                                    project (no main, [assets] set) */
     const char *compatibility_date;       /* "YYYY-MM-DD", NULL when absent */
     const char **compatibility_flags;     /* ncompatibility_flags strings */
     size_t ncompatibility_flags;
@@ -76,6 +95,9 @@ typedef struct ew__wrangler {
     size_t nd1;
     ew__wrangler_r2_t *r2;
     size_t nr2;
+    ew__wrangler_assets_t *assets; /* [assets], NULL when absent */
+    ew__wrangler_ratelimit_t *ratelimits;
+    size_t nratelimits;
     ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
     size_t ncrons;
     uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */
@@ -156,13 +178,15 @@ ew_status_t ew__dotenv_parse(ew__cfg_doc_t *pool, const char *text, size_t len, 
  *     ew__project_dispose(&p);
  */
 
-/* Called once per warning (a configuration warning, a skipped D1/R2 binding); `msg` is valid during the call. */
+/* Called once per warning (a configuration warning, a skipped R2 binding); `msg` is valid during the call. */
 typedef void (*ew__project_warn_fn)(void *udata, const char *msg);
 
 typedef struct ew__project {
     ew__wrangler_t *config;        /* owned */
     ew_var_t *vars;                /* owned array (by ew__project_build); strings point into config */
-    ew_resource_t *resources;      /* owned array, KV only; strings point into config */
+    ew_resource_t *resources;      /* owned array, KV then D1; strings point into config */
+    ew_assets_t assets;            /* [assets] as the library takes them (strings point into config) */
+    ew_ratelimit_t *ratelimits;    /* owned array (by ew__project_build); strings point into config */
     ew_worker_config_t worker;     /* set by ew__project_build: name, main, vars, resources (into the above) */
 } ew__project_t;
 
@@ -173,7 +197,8 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
                              void *udata, ew_error_t *err);
 
 /* Builds p->worker from p->config as it is now (after any ew__wrangler_set_var overrides): vars, and the
- * KV namespaces as EW_RESOURCE_KV resources; D1 and R2 bindings are reported through `warn` and skipped.
+ * KV namespaces as EW_RESOURCE_KV resources, the D1 databases as EW_RESOURCE_D1 (id: database_name); R2
+ * bindings are reported through `warn` and skipped.
  * May be called again after more overrides. EW_OK or EW_ERR_NOMEM. */
 ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err);
 

@@ -140,6 +140,28 @@ bool ew__isolate_aborting(duk_context *ctx);
  * (a bare test heap logs nowhere). */
 void ew__isolate_log(duk_context *ctx, ew_log_level_t level, const char *msg, size_t len);
 
+/* Frees a streamed body (ew_response_destroy calls it): cancels the stream if it has not ended. */
+void ew__body_stream_destroy(ew_body_t *body);
+
+/* Runs fn(ctx, udata) in the heap for C code that may be outside any JavaScript frame (a libevent callback
+ * of a stream producer or consumer): outside, it enters charged to request req_id (0 or a finished request:
+ * detached), makes a protected call on the heap's main thread, drains the microtasks and settles
+ * (ew__isolate_settle); inside JS (a native called from script, a reaction) it is a plain protected call on
+ * ctx, which must then be the running thread (the ctx the native was given: Duktape refuses calls on a
+ * thread that is not running, such as the main thread while a coroutine runs). fn is a duk_safe_call body with 0
+ * arguments and 0 results. An error it throws is logged as uncaught (a limit is handled as usual). Returns
+ * false if fn threw or the heap is dead. Works on a bare test heap too (then the queue is drained directly). */
+bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function fn, void *udata);
+/* The heap's main thread (the isolate's ctx); ctx itself for a bare test heap. Keep this one, not a
+ * coroutine's ctx, in anything that outlives a call. */
+duk_context *ew__isolate_main_ctx(duk_context *ctx);
+/* Id of the request the running JS is charged to (0 = none). */
+uint32_t ew__isolate_req_id(duk_context *ctx);
+/* Counts host I/O the isolate waits for (a C stream producer): while any is open, a request waiting for it
+ * is not taken for one that can never finish. Bare test heaps ignore it. */
+void ew__isolate_io_begin(duk_context *ctx);
+void ew__isolate_io_end(duk_context *ctx);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Property helpers
  */
@@ -177,6 +199,18 @@ void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c
  * without iterator objects (on a heap without them, arrays and strings are walked directly). */
 void ew__collections_init(duk_context *ctx);
 
+/* Map and Set for C code outside the collection files (structuredClone). Kinds: */
+enum { EW__COLL_NONE = 0, EW__COLL_MAP = 1, EW__COLL_SET = 2 };
+/* EW__COLL_MAP / _SET if the value at idx is a Map / Set (subclass instances too), else EW__COLL_NONE. */
+int ew__collection_kind(duk_context *ctx, duk_idx_t idx);
+/* Pushes a snapshot of the entries of the Map or Set at idx as one array: [k0, v0, k1, v1, ...] for a Map,
+ * [k0, k1, ...] for a Set. Runs no script. */
+void ew__collection_push_entries(duk_context *ctx, duk_idx_t idx);
+/* Pushes a new, empty %Map% or %Set% (kind EW__COLL_MAP / _SET). */
+void ew__collection_push_new(duk_context *ctx, int kind);
+/* Adds key (and value, for a Map) to the collection at obj as set()/add() would, without calling them. */
+void ew__collection_add(duk_context *ctx, duk_idx_t obj, duk_idx_t key, duk_idx_t value);
+
 /* ---------------------------------------------------------------------------------------------------------
  * ES2015+ library built-ins (builtin_*.c; their shared declarations are in builtins.h)
  */
@@ -203,6 +237,30 @@ void ew__coro_init(duk_context *ctx);
 /* Test hook: true if the names coro.js exports are exactly the ones the lazy getters stand for. */
 bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
+/* Puts $ew.asyncReturn and $ew.asyncThrow (C, not lazy) on the helper object on top. */
+void ew__coro_push_settlers(duk_context *ctx);
+
+/* Pushes the array of listeners the script added with addEventListener('error', ...) on the global scope
+ * (dispatch.c; undefined on a heap without the runtime layer). */
+void ew__push_error_listeners(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Console (console.c)
+ */
+
+/* Installs the console object on the global object. */
+void ew__console_init(duk_context *ctx);
+/* Pushes the value at idx formatted as console.log shows a value nested in an object (strings quoted,
+ * depth 0). Never throws except when a limit fired. */
+void ew__inspect_push(duk_context *ctx, duk_idx_t idx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Timers (timers.c)
+ */
+
+/* Pushes the runtime's setTimeout function as installed (for runtime JS that must not use a setTimeout a
+ * script replaced: AbortSignal.timeout, scheduler.wait). */
+void ew__timers_push_set_timeout(duk_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------
  * The iterator protocol for C built-ins (iter.c)

@@ -70,6 +70,9 @@ struct ew_worker {
     size_t nbindings;
     ew__resource_t *resources;    /* owned array of nresources */
     size_t nresources;
+    struct ew__res_store *cache_store; /* borrowed from rt->res: the Cache API's store, opened on first use */
+    struct ew__assets *assets;    /* owned: static assets (lib/bindings/assets.c), NULL = none */
+    struct ew__ratelimits *ratelimits; /* owned: rate limiting bindings (lib/bindings/ratelimit.c), or NULL */
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;
@@ -117,6 +120,7 @@ struct ew__isolate {
     ew__req_t *reqs;              /* requests in flight (list) */
     uint32_t io_pending;          /* host I/O the isolate waits for (subrequests, binding calls); 0 = none */
     struct ew_call *calls;        /* pending host-binding calls (binding.c) */
+    duk_context *binding_ctx;     /* the running thread while a host binding's callback runs (binding.c) */
     uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
     ew__isolate_t *next;          /* in worker->draining */
@@ -136,6 +140,10 @@ struct ew__req {
     struct event *deliver_ev;     /* fires the host's callback from the loop (owned) */
     struct event *wait_timer;     /* caps waitUntil work after delivery (owned) */
     ew_response_t *response;      /* made, waiting to be delivered (owned until delivered) */
+    bool stream_body;             /* fetch: the host takes ReadableStream bodies in pieces (fetch_stream) */
+    ew_body_t *body;              /* the streamed body the host reads, while open: keeps the request alive
+                                     (timers, CPU charging) after delivery (body_stream.c) */
+    struct ew__collect *collect;  /* fetch without stream_body: a stream body being read whole (owned) */
     ew_status_t outcome;
     ew_error_t error;             /* details when outcome != EW_OK */
     ew_response_fn fetch_cb;

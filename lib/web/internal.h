@@ -61,10 +61,23 @@ void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
  * EW_ERR_MEMORY_LIMIT when the isolate's limit fired while copying. *out is NULL on failure; release a
  * result with ew_response_destroy(). */
 ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err);
+/* The same, except that a body that is a ReadableStream (other than one of known bytes) is not copied:
+ * the stream is locked to a new C reader returned in *reader (the response's body is then empty, and the
+ * caller reads the bytes: lib/web/stream.h). *reader is NULL for other bodies. A locked stream is
+ * EW_ERR_BAD_RESPONSE. */
+struct ew__stream_reader;
+ew_status_t ew__response_extract_stream(duk_context *ctx, duk_idx_t idx, ew_response_t **out,
+                                        struct ew__stream_reader **reader, ew_error_t *err);
 
 /* Makes a response in C (error pages 1101/1102): `status`, empty status text, a content-type header when
  * content_type is not NULL, a copy of `body_len` bytes of `body` (NULL allowed when 0), and `outcome`.
  * NULL on OOM. Release with ew_response_destroy(). */
+/* The allocation every ew_response_t of the library has (ew_response_destroy frees it): one block for the
+ * struct, nheaders headers and `strings` bytes of NUL-terminated strings (*string_area points at them), and
+ * a body buffer of body_len + 1 bytes (NUL after). NULL on OOM. */
+ew_response_t *ew__response_alloc(size_t nheaders, size_t strings, size_t body_len, char **string_area);
+/* Copies len bytes + NUL to *area, advances it, and returns where the copy starts. */
+char *ew__response_put_string(char **area, const void *s, size_t len);
 ew_response_t *ew__response_make(int status, const char *content_type, const char *body, size_t body_len,
                                  ew_status_t outcome);
 
@@ -190,9 +203,13 @@ void ew__body_init(duk_context *ctx);
 void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx);
 /* Extracts BodyInit at idx: null/undefined give no body (false, nothing pushed); otherwise pushes the
  * storage and returns true. Strings (and other values, through ToString) set *content_type to
- * "text/plain;charset=UTF-8" when it is NULL. A stream stand-in is taken (its owner's body becomes used);
+ * "text/plain;charset=UTF-8" when it is NULL; URLSearchParams, Blob (with a type) and FormData set theirs
+ * (push it with ew__body_push_type, the only way to read a type made at run time). A stream stand-in is taken (its owner's body becomes used);
  * TypeError if it was already taken. */
 bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type);
+/* Pushes the Content-Type string ew__body_extract gave (a static string, or one made at run time for a Blob's
+ * type or a multipart boundary, which this hands over once). */
+void ew__body_push_type(duk_context *ctx, const char *content_type);
 /* Pushes ToString(value at idx) as storage: the string itself when its bytes are already UTF-8, else an
  * exact-size buffer of its UTF-8 form (surrogate pairs joined, lone surrogates as U+FFFD). */
 void ew__body_push_utf8(duk_context *ctx, duk_idx_t idx);

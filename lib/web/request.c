@@ -199,7 +199,7 @@ static duk_ret_t request_ctor(duk_context *ctx)
     if (p.body_given && ew__body_extract(ctx, p.body, &p.content_type))
         duk_replace(ctx, p.body);
     if (p.content_type != NULL && !ew__headers_list_has(ctx, p.list, "content-type")) {
-        ew__web_push_static(ctx, p.content_type);
+        ew__body_push_type(ctx, p.content_type);
         ew__headers_list_add(ctx, p.list, "content-type");
     }
     if (take_input && ew__body_take(ctx, 0))

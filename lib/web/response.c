@@ -122,14 +122,14 @@ static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_
     if (duk_is_undefined(ctx, list)) {
         if (content_type != NULL) {
             duk_push_literal(ctx, "content-type");
-            ew__web_push_static(ctx, content_type);
+            ew__body_push_type(ctx, content_type);
             ew__web_pack(ctx, 2);
         } else {
             duk_push_array(ctx);
         }
         duk_replace(ctx, list);
     } else if (content_type != NULL && !ew__headers_list_has(ctx, list, "content-type")) {
-        ew__web_push_static(ctx, content_type);
+        ew__body_push_type(ctx, content_type);
         ew__headers_list_add(ctx, list, "content-type");
     }
     duk_put_prop_literal(ctx, self, EW__WEB_HLIST);

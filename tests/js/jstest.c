@@ -5,7 +5,9 @@
  *
  *   jstest FILE [CASE]     (CASE: run only the case of that name)
  *
- * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty.
+ * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty, and a CPU limit of
+ * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too. The
+ * Worker has the storage bindings env.KV (KV namespace "jstest-kv") and env.DB (D1 database "jstest-d1").
  */
 #include <edgeworker.h>
 #include <stdio.h>
@@ -45,6 +47,10 @@ int main(int argc, char **argv)
     ew_runtime_config_init(&cfg);
     cfg.log = on_log;
     cfg.state_dir = state_buf;
+    cfg.cpu_ms = 10000;
+    const char *cpu = getenv("JSTEST_CPU_MS");
+    if (cpu != NULL && atoi(cpu) > 0)
+        cfg.cpu_ms = (uint32_t) atoi(cpu);
     ew_runtime_t *rt;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &rt, &err) != EW_OK) {
@@ -52,7 +58,11 @@ int main(int argc, char **argv)
         return 2;
     }
     ew_worker_t *worker;
-    ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1]};
+    static const ew_resource_t resources[] = {
+        {.kind = EW_RESOURCE_KV, .binding = "KV", .id = "jstest-kv"},
+        {.kind = EW_RESOURCE_D1, .binding = "DB", .id = "jstest-d1"},
+    };
+    ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1], .resources = resources, .nresources = 2};
     if (ew_worker_load(rt, &wcfg, &worker, &err) != EW_OK) {
         fprintf(stderr, "%s: load: %s (%s)\n", argv[1], err.message, ew_status_name(err.code));
         ew_runtime_destroy(rt);
