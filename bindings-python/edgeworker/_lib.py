@@ -150,6 +150,7 @@ class ew_worker_config_t(ctypes.Structure):
         ("assets", ctypes.POINTER(ew_assets_t)),
         ("ratelimits", ctypes.POINTER(ew_ratelimit_t)),
         ("nratelimits", ctypes.c_size_t),
+        ("source_type", ctypes.c_int),  # ew_source_type_t: 0 auto, 1 module, 2 script
     ]
 
 

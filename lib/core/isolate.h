@@ -65,6 +65,7 @@ struct ew_worker {
     ew_runtime_t *rt;
     char *name;                   /* owned */
     char *filename;               /* owned: name used in stacks and errors */
+    ew_source_type_t source_type; /* module, script or decided from the text (ew_worker_config_t) */
     void *bytecode;               /* owned: duk_dump_function output of the compiled script */
     size_t bytecode_len;
     ew__var_t *vars;              /* owned array of nvars */
