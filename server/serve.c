@@ -256,6 +256,7 @@ static bool thread_setup(loop_thread_t *t)
     cfg.cache_mb = o->cache_mb;
     cfg.subrequests = o->subrequests;
     cfg.ca_file = o->ca_file;
+    cfg.connect_to = o->connect_to;
     cfg.durable_idle_ms = o->durable_idle_ms;
     cfg.state_dir = o->state_dir;
     ew_error_t err;
