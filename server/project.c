@@ -1,14 +1,14 @@
 /*
  * project.c — ew-server's project mode: finds and reads the Worker project (wrangler.json/.jsonc/.toml,
  * .dev.vars) through lib/config/wrangler.c, applies the command line's --env and --var, and builds the
- * ew_worker_config_t every loop thread loads (vars; KV namespaces as storage resources) and the state
+ * ew_worker_config_t every loop thread loads (vars; KV namespaces and R2 buckets as storage resources) and the state
  * folder. main.c calls it once, before any thread starts; afterwards the project is read-only, so the loop
  * threads share it without locks.
  *
  * The project itself is read by lib/config/project_load.c, the code behind the public ew_worker_load_project(),
  * so hosts and ew-server load a project the same way; this file adds the command line (--var between reading
  * and building, --persist-to) and prints its warnings. What the library cannot do yet is reported and left
- * out rather than failing the start: D1 and R2 bindings and the keys lib/config reports as "not supported yet".
+ * out rather than failing the start: D1 bindings and the keys lib/config reports as "not supported yet".
  * docs/configuration.md lists every key and flag.
  */
 #include <errno.h>
@@ -46,7 +46,7 @@ static bool apply_var_args(project_t *p, const project_opts_t *o)
     return true;
 }
 
-/* Reading the configuration, the main check, vars and resources (with D1/R2 skipped) are
+/* Reading the configuration, the main check, vars and resources (with D1 skipped) are
  * lib/config/project_load.c's, shared with ew_worker_load_project(); the --var overrides go in between. */
 bool project_load(project_t *p, const project_opts_t *o)
 {
@@ -105,7 +105,7 @@ void project_print_bindings(const project_t *p)
     const ew__wrangler_t *c = p->config;
     if (c->dev_vars_path != NULL)
         printf("Using vars defined in %s\n", c->dev_vars_path);
-    if (c->nvars + c->nkv == 0)
+    if (c->nvars + c->nkv + c->nr2 == 0)
         return;
     printf("Your Worker has access to the following bindings:\n");
     if (c->nvars > 0)
@@ -121,6 +121,10 @@ void project_print_bindings(const project_t *p)
         printf("- KV Namespaces:\n");
     for (size_t i = 0; i < c->nkv; i++)
         printf("  - %s: %s\n", c->kv[i].binding, c->kv[i].id);
+    if (c->nr2 > 0)
+        printf("- R2 Buckets:\n");
+    for (size_t i = 0; i < c->nr2; i++)
+        printf("  - %s: %s\n", c->r2[i].binding, c->r2[i].bucket_name);
 }
 
 void project_dispose(project_t *p)

@@ -614,7 +614,8 @@ class Runtime:
              source: Union[str, bytes, None] = None, path: Optional[StrPath] = None,
              name: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
              bindings: Optional[Mapping[str, Any]] = None, filename: Optional[str] = None,
-             kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None) -> "Worker":
+             kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None,
+             r2: Optional[Mapping[str, str]] = None) -> "Worker":
         """Loads a Worker: a script (ES module ``export default {fetch}`` or service-worker form), or a
         Wrangler project.
 
@@ -629,7 +630,8 @@ class Runtime:
         index.js or worker.js) or a configuration file (``.toml``, ``.json``, ``.jsonc``). It is loaded as
         ew-server loads it (the C function ``ew_worker_load_project``): name and main from the
         configuration, env vars from ``[vars]`` and ``.dev.vars``, ``kv_namespaces`` as KV namespaces stored
-        in the Runtime's ``state_dir`` under their id. D1/R2 bindings and ignored keys are skipped with a
+        in the Runtime's ``state_dir`` under their id, ``r2_buckets`` as R2 buckets under their
+        bucket_name. D1 bindings and ignored keys are skipped with a
         warning on the ``edgeworker.runtime`` logger. The project supplies the whole configuration, so
         ``name``, ``vars``, ``bindings``, ``kv`` and ``filename`` cannot be combined with it (TypeError).
 
@@ -653,6 +655,9 @@ class Runtime:
             kv: KV namespaces for a script: ``{"USERS_KV": "users"}`` makes ``env.USERS_KV`` the namespace
                 whose id is "users" (ids: ``[A-Za-z0-9._-]+``). The data lives in the Runtime's
                 ``state_dir`` (in memory without one), shared by every Worker using the same id.
+            r2: R2 buckets for a script: ``{"BUCKET": "files"}`` makes ``env.BUCKET`` the R2 bucket named
+                "files" (same rules for names as kv ids). Metadata and bodies live in the Runtime's
+                ``state_dir`` (a private temporary folder without one), shared by every Worker using the name.
 
         Raises:
             ScriptError: a syntax error (with file, line, column) or an exception in the top level.
@@ -667,7 +672,7 @@ class Runtime:
         script_path, script_source = self._resolve_script(path_or_source, source, path)
         if script_path is not None and _is_project(script_path):
             given = [k for k, v in (("name", name), ("vars", vars), ("bindings", bindings), ("kv", kv),
-                                    ("filename", filename)) if v is not None]
+                                    ("r2", r2), ("filename", filename)) if v is not None]
             if given:
                 raise TypeError("load(): %s cannot be combined with a project (%s): its Wrangler configuration "
                                 "supplies the Worker's name, vars and bindings"
@@ -685,7 +690,7 @@ class Runtime:
         keep: List[Any] = []  # everything C reads during ew_worker_load (it copies what it keeps)
         var_array, nvars = self._vars_array(vars, keep)
         entries = self._binding_entries(bindings, vars)
-        res_array, nres = self._kv_array(kv, vars, bindings, keep)
+        res_array, nres = self._resource_array(kv, r2, vars, bindings, keep)
         keys = [next(_keys) for _ in entries]
         cfg = _lib.ew_worker_config_t()
         cfg.name = name_b
@@ -744,25 +749,41 @@ class Runtime:
         return worker
 
     @staticmethod
-    def _kv_array(kv: Optional[Mapping[str, str]], vars: Optional[Mapping[str, Any]],
-                  bindings: Optional[Mapping[str, Any]], keep: List[Any]) -> Tuple[Any, int]:
-        """The ew_resource_t array of load(kv=...): binding name -> KV namespace id."""
-        if kv is None:
+    def _resource_array(kv: Optional[Mapping[str, str]], r2: Optional[Mapping[str, str]],
+                        vars: Optional[Mapping[str, Any]], bindings: Optional[Mapping[str, Any]],
+                        keep: List[Any]) -> Tuple[Any, int]:
+        """The ew_resource_t array of load(kv=..., r2=...): binding name -> KV namespace id / R2 bucket."""
+        given = [(what, m, kind) for what, m, kind in (("kv", kv, _lib.EW_RESOURCE_KV),
+                                                        ("r2", r2, _lib.EW_RESOURCE_R2)) if m is not None]
+        if not given:
             return None, 0
-        if not isinstance(kv, Mapping):
-            raise TypeError("kv must be a mapping of binding names to namespace ids, not %s" % type(kv).__name__)
-        array = (_lib.ew_resource_t * max(len(kv), 1))()
-        for i, (k, v) in enumerate(kv.items()):
-            binding = _text(k, "kv key", allow_empty=False)
-            if (vars is not None and k in vars) or (bindings is not None and k in bindings):
-                raise ValueError("%r is both a KV namespace and a %s" % (k, "var" if vars and k in vars else
-                                                                         "binding"))
-            ns = _text(v, "kv[%r]" % k, allow_empty=False)
-            if not _KV_ID.match(v):
-                raise ValueError("kv[%r]: the namespace id %r must be 1-200 characters of [A-Za-z0-9._-]" % (k, v))
-            keep.extend((binding, ns))
-            array[i].kind, array[i].binding, array[i].id = _lib.EW_RESOURCE_KV, binding, ns
-        return array, len(kv)
+        for what, m, _ in given:
+            if not isinstance(m, Mapping):
+                noun = "namespace ids" if what == "kv" else "bucket names"
+                raise TypeError("%s must be a mapping of binding names to %s, not %s" % (what, noun,
+                                                                                        type(m).__name__))
+        total = sum(len(m) for _, m, _ in given)
+        array = (_lib.ew_resource_t * max(total, 1))()
+        i = 0
+        seen: Dict[str, str] = {}
+        for what, m, kind in given:
+            noun = "KV namespace" if what == "kv" else "R2 bucket"
+            for k, v in m.items():
+                binding = _text(k, "%s key" % what, allow_empty=False)
+                if (vars is not None and k in vars) or (bindings is not None and k in bindings):
+                    raise ValueError("%r is both a %s and a %s" % (k, noun, "var" if vars and k in vars else
+                                                                   "binding"))
+                if k in seen:
+                    raise ValueError("%r is both a %s and a %s" % (k, seen[k], noun))
+                seen[k] = noun
+                ident = _text(v, "%s[%r]" % (what, k), allow_empty=False)
+                if not _KV_ID.match(v):
+                    raise ValueError("%s[%r]: the %s %r must be 1-200 characters of [A-Za-z0-9._-]"
+                                     % (what, k, "namespace id" if what == "kv" else "bucket name", v))
+                keep.extend((binding, ident))
+                array[i].kind, array[i].binding, array[i].id = kind, binding, ident
+                i += 1
+        return array, total
 
     @staticmethod
     def _resolve_script(path_or_source: Any, source: Any, path: Any) -> Tuple[Optional[bytes], Optional[bytes]]:

@@ -38,8 +38,6 @@ ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t 
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: unknown kind %d", index, (int) r->kind);
     if (r->kind == EW_RESOURCE_D1)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: D1 resources are not supported yet", index);
-    if (r->kind == EW_RESOURCE_R2)
-        return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: R2 resources are not supported yet", index);
     if (r->binding == NULL || r->binding[0] == '\0')
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: the binding name is empty", index);
     if (!ew__store_id_valid(r->id))
@@ -116,8 +114,10 @@ static ew_status_t store_for(ew_runtime_t *rt, ew__res_cache_t *c, const ew__res
     }
     rs->kind = r->kind;
     rs->cache = c;
-    ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(r->kind), r->id, rt, ew__kv_schema, &rs->store,
-                                    err);
+    const char *schema = r->kind == EW_RESOURCE_R2 ? ew__r2_schema : ew__kv_schema;
+    ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(r->kind), r->id, rt, schema, &rs->store, err);
+    if (st == EW_OK && r->kind == EW_RESOURCE_R2 && (st = ew__r2_open(rs, rt->state_dir, err)) != EW_OK)
+        ew__store_close(rs->store);
     if (st != EW_OK) {
         free(rs->id);
         free(rs);
@@ -150,6 +150,7 @@ void ew__resources_shutdown(ew_runtime_t *rt)
         return;
     for (size_t i = 0; i < c->nstores; i++) {
         ew__store_close(c->stores[i]->store); /* commits what is queued; the ops' isolates are gone */
+        ew__r2_close(c->stores[i]);
         free(c->stores[i]->id);
         free(c->stores[i]);
     }
@@ -169,7 +170,10 @@ void ew__resources_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     duk_pop(ctx);
     for (size_t i = 0; i < w->nresources; i++) {
         const ew__resource_t *r = &w->resources[i];
-        ew__kv_push(ctx, r->store); /* the only kind copy_config lets through for now */
+        if (r->kind == EW_RESOURCE_R2)
+            ew__r2_push(ctx, r->store);
+        else
+            ew__kv_push(ctx, r->store); /* the only other kind copy_config lets through for now */
         duk_dup_top(ctx);
         duk_put_global_string(ctx, r->binding); /* service-worker scripts see bindings as globals */
         duk_put_prop_string(ctx, env_idx, r->binding);
@@ -229,6 +233,7 @@ static void op_unlink(ew__res_op_t *op)
 }
 
 struct settle_args {
+    ew__res_op_t *op;
     uint32_t id;
     ew_status_t status;
     const char *message;
@@ -243,7 +248,9 @@ static duk_ret_t settle_body(duk_context *ctx, void *udata)
     duk_del_prop_index(ctx, -2, a->id);
     duk_remove(ctx, -2);
     duk_idx_t p = duk_get_top_index(ctx);
-    if (a->status == EW_OK)
+    if (a->status == EW_OK && a->op->push_result != NULL)
+        a->op->push_result(ctx, a->op);
+    else if (a->status == EW_OK)
         duk_push_undefined(ctx);
     else
         duk_push_error_object(ctx, DUK_ERR_ERROR, "%s", a->message);
@@ -260,7 +267,7 @@ void ew__res_op_settle(ew__res_op_t *op, ew_status_t status, const char *message
     iso->io_pending--;
     if (iso->dead || iso->ctx == NULL)
         return;
-    struct settle_args a = {op->id, status, message};
+    struct settle_args a = {op, op->id, status, message};
     bool nested = iso->depth > 0;
     if (!nested)
         ew__isolate_enter(iso, op->req_id ? ew__isolate_find_req(iso, op->req_id) : NULL);

@@ -151,18 +151,18 @@ ew_status_t ew__dotenv_parse(ew__cfg_doc_t *pool, const char *text, size_t len, 
  *     ew__project_t p;
  *     if (ew__project_open(&p, path, env, warn, udata, &err) == EW_OK      // read; main must exist
  *         && (... ew__wrangler_set_var(p.config, ...) overrides ...,
- *             ew__project_build(&p, warn, udata, &err) == EW_OK))         // vars + KV resources
+ *             ew__project_build(&p, warn, udata, &err) == EW_OK))         // vars + KV/R2 resources
  *         ew_worker_load(rt, &p.worker, &w, &err);
  *     ew__project_dispose(&p);
  */
 
-/* Called once per warning (a configuration warning, a skipped D1/R2 binding); `msg` is valid during the call. */
+/* Called once per warning (a configuration warning, a skipped D1 binding); `msg` is valid during the call. */
 typedef void (*ew__project_warn_fn)(void *udata, const char *msg);
 
 typedef struct ew__project {
     ew__wrangler_t *config;        /* owned */
     ew_var_t *vars;                /* owned array (by ew__project_build); strings point into config */
-    ew_resource_t *resources;      /* owned array, KV only; strings point into config */
+    ew_resource_t *resources;      /* owned array, KV then R2; strings point into config */
     ew_worker_config_t worker;     /* set by ew__project_build: name, main, vars, resources (into the above) */
 } ew__project_t;
 
@@ -173,7 +173,8 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
                              void *udata, ew_error_t *err);
 
 /* Builds p->worker from p->config as it is now (after any ew__wrangler_set_var overrides): vars, and the
- * KV namespaces as EW_RESOURCE_KV resources; D1 and R2 bindings are reported through `warn` and skipped.
+ * KV namespaces as EW_RESOURCE_KV and R2 buckets as EW_RESOURCE_R2 resources (id: bucket_name); D1
+ * bindings are reported through `warn` and skipped.
  * May be called again after more overrides. EW_OK or EW_ERR_NOMEM. */
 ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err);
 

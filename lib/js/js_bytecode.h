@@ -17,4 +17,7 @@ extern const size_t ew__js_coro_len;
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
 
+/* r2.js: the R2 binding's JavaScript half, loaded with the first R2 bucket of a heap (lib/bindings/r2.c). */
+extern const unsigned char ew__js_r2[]; extern const size_t ew__js_r2_len;
+
 #endif

@@ -5,7 +5,8 @@
  *
  *   jstest FILE [CASE]     (CASE: run only the case of that name)
  *
- * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty.
+ * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty. A test file asks for
+ * storage bindings with comment lines at its top: `// @binding kv|r2 NAME ID` (env.NAME, storage id ID).
  */
 #include <edgeworker.h>
 #include <stdio.h>
@@ -13,6 +14,27 @@
 #include <string.h>
 
 static int logged_errors;
+
+#define MAX_BINDINGS 8
+
+/* Reads the `// @binding KIND NAME ID` lines of the test file into res (names and ids into store). */
+static size_t read_bindings(const char *path, ew_resource_t *res, char store[][2][128])
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    char line[512], kind[16];
+    while (f != NULL && n < MAX_BINDINGS && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "// @binding %15s %127s %127s", kind, store[n][0], store[n][1]) != 3)
+            continue;
+        res[n].kind = strcmp(kind, "r2") == 0 ? EW_RESOURCE_R2 : EW_RESOURCE_KV;
+        res[n].binding = store[n][0];
+        res[n].id = store[n][1];
+        n++;
+    }
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
 
 static void on_log(void *udata, ew_log_level_t level, const char *worker, const char *msg, size_t len)
 {
@@ -52,7 +74,10 @@ int main(int argc, char **argv)
         return 2;
     }
     ew_worker_t *worker;
-    ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1]};
+    ew_resource_t res[MAX_BINDINGS];
+    char names[MAX_BINDINGS][2][128];
+    size_t nres = read_bindings(argv[1], res, names);
+    ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1], .resources = res, .nresources = nres};
     if (ew_worker_load(rt, &wcfg, &worker, &err) != EW_OK) {
         fprintf(stderr, "%s: load: %s (%s)\n", argv[1], err.message, ew_status_name(err.code));
         ew_runtime_destroy(rt);
