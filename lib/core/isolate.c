@@ -20,6 +20,7 @@
 #include "isolate.h"
 #include "js_bytecode.h"
 #include "web/internal.h"
+#include "web/stream.h"
 
 #define DEFAULT_HEAP_LIMIT ((size_t) 128 << 20)
 #define STARTUP_CPU_MS 400 /* Cloudflare's start-up CPU budget for a script's top level */
@@ -220,6 +221,73 @@ bool ew__isolate_settle(ew__isolate_t *iso)
     return true;
 }
 
+struct run_args {
+    duk_safe_call_function fn;
+    void *udata;
+};
+
+/* Safe-call body of ew__isolate_run: fn, with an error it throws logged as uncaught (limits rethrown). */
+static duk_ret_t run_body(duk_context *ctx, void *udata)
+{
+    struct run_args *a = udata;
+    if (duk_safe_call(ctx, a->fn, a->udata, 0, 1) != DUK_EXEC_SUCCESS) {
+        if (ew__isolate_aborting(ctx))
+            return duk_throw(ctx);
+        (void) ew__log_uncaught(ctx, -1, "Uncaught ");
+        duk_pop(ctx);
+        duk_push_false(ctx);
+        return 1;
+    }
+    duk_pop(ctx);
+    duk_push_true(ctx);
+    return 1;
+}
+
+bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function fn, void *udata)
+{
+    struct run_args a = {fn, udata};
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    bool ok;
+    if (iso == NULL) { /* a bare test heap */
+        ok = duk_safe_call(ctx, run_body, &a, 0, 1) == DUK_EXEC_SUCCESS && duk_get_boolean(ctx, -1);
+        duk_pop(ctx);
+        (void) ew__microtask_drain(ctx);
+        return ok;
+    }
+    if (iso->dead)
+        return false;
+    bool nested = iso->depth > 0;
+    if (!nested)
+        ew__isolate_enter(iso, req_id ? ew__isolate_find_req(iso, req_id) : NULL);
+    int rc = ew__isolate_pcall(iso, run_body, &a, 0, 1);
+    ok = rc == DUK_EXEC_SUCCESS && duk_get_boolean(iso->ctx, -1);
+    if (rc != -1)
+        duk_pop(iso->ctx);
+    if (!nested)
+        ew__isolate_settle(iso);
+    return ok;
+}
+
+uint32_t ew__isolate_req_id(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    return iso != NULL && iso->running != NULL ? iso->running->id : 0;
+}
+
+void ew__isolate_io_begin(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso != NULL)
+        iso->io_pending++;
+}
+
+void ew__isolate_io_end(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso != NULL && iso->io_pending > 0)
+        iso->io_pending--;
+}
+
 void ew__isolate_condemn(ew__isolate_t *iso)
 {
     if (iso->condemned)
@@ -327,8 +395,10 @@ void ew__isolate_destroy(ew__isolate_t *iso)
         jmp_buf *prev = iso->fatal_jmp;
         iso->fatal_jmp = &jb;
         iso->heap_limit = SIZE_MAX;
-        if (setjmp(jb) == 0)
+        if (setjmp(jb) == 0) {
+            ew__stream_dispose(iso->ctx); /* C producers are told, C readers go dead */
             duk_destroy_heap(iso->ctx);
+        }
         iso->fatal_jmp = prev;
     }
     /* A dead heap is abandoned, not freed: its state is unknown after the fatal error. */

@@ -16,6 +16,9 @@ extern const size_t ew__js_coro_len;
 /* helpers_class.js, helpers_module.js: helper groups loaded on first use (lib/core/dispatch.c). */
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
+/* streams.js: the Streams Standard and the Workers stream classes, loaded on first use (lib/web/stream.c). */
+extern const unsigned char ew__js_streams[];
+extern const size_t ew__js_streams_len;
 
 /* r2.js: the R2 binding's JavaScript half, loaded with the first R2 bucket of a heap (lib/bindings/r2.c). */
 extern const unsigned char ew__js_r2[]; extern const size_t ew__js_r2_len;

@@ -4,17 +4,17 @@
  * rest of lib/web reads only through this file. Storage, in the owner's hidden EW__WEB_BODY (absent = null):
  *   - a string whose bytes are valid UTF-8 (a BMP string from script: stored as given, text() returns it);
  *   - a fixed buffer (C data, ArrayBuffer copies, strings with astral characters as real UTF-8);
- *   - a stream stand-in, once script read .body.
- * Stored bytes never change, so clone() shares them and arrayBuffer()/bytes() copy.
- *
- * Streams come with the Web-API issue. Until then .body returns a stand-in tagged "ReadableStream", with no
- * methods, whose one use is to be passed on as a body (new Response(res.body, res), the rewrap pattern of
- * the Workers docs). It holds the bytes in EW__WEB_STREAM_DATA, null once taken (its owner's bodyUsed is
- * then true). A real ReadableStream takes its place behind the same property; the classes do not change.
+ *   - a ReadableStream (lib/web/stream.h): one given as the body, or made from the bytes when script first
+ *     reads .body (so requests that never touch .body never create a stream).
+ * Stored bytes never change, so clone() shares them and arrayBuffer()/bytes() copy. A stream made from bytes
+ * remembers them: while nobody has read or locked it, passing it on as a body (new Response(res.body, res))
+ * or reading it with text() takes the bytes directly instead of pumping the stream. clone() of any other
+ * stream body tees it.
  */
 #include <string.h>
 
 #include "internal.h"
+#include "stream.h"
 
 #define USED_MESSAGE "Body has already been used. It can only be used once. Use tee() first if you need to read it twice."
 
@@ -25,9 +25,12 @@ static const char *data_bytes(duk_context *ctx, duk_idx_t idx, duk_size_t *len)
     return duk_get_buffer_data(ctx, idx, len);
 }
 
+#define LOCKED_MESSAGE "This ReadableStream is currently locked to a reader."
+#define DISTURBED_MESSAGE "This ReadableStream is disturbed (has already been read from), and cannot be used as a body."
+
 bool ew__body_is_stream(duk_context *ctx, duk_idx_t idx)
 {
-    return duk_is_object(ctx, idx) && duk_has_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
+    return ew__stream_is_readable(ctx, idx);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -61,12 +64,12 @@ bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type
         return true;
     }
     if (ew__body_is_stream(ctx, idx)) {
-        duk_get_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
-        if (duk_is_null(ctx, -1))
-            (void) duk_type_error(ctx, "This ReadableStream is disturbed (has already been read from), and "
-                                       "cannot be used as a body.");
-        duk_push_null(ctx);
-        duk_put_prop_literal(ctx, idx, EW__WEB_STREAM_DATA);
+        if (ew__stream_is_disturbed(ctx, idx))
+            (void) duk_type_error(ctx, DISTURBED_MESSAGE);
+        if (ew__stream_is_locked(ctx, idx))
+            (void) duk_type_error(ctx, LOCKED_MESSAGE);
+        if (!ew__stream_push_bytes(ctx, idx, true)) /* a stream of known bytes: keep just the bytes */
+            duk_dup(ctx, idx);
         return true;
     }
     /* Strings, and (WebIDL union fallback) any other value through ToString (ew__body_push_utf8). */
@@ -85,35 +88,30 @@ bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
     if (state & EW__STATE_USED)
         return true;
     duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
-    bool used = false;
-    if (ew__body_is_stream(ctx, -1)) {
-        duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
-        used = duk_is_null(ctx, -1);
-        duk_pop(ctx);
-    }
+    bool used = ew__stream_is_disturbed(ctx, -1);
     duk_pop(ctx);
     return used;
-}
-
-/* Pushes the bytes' holder (string or buffer) of the owner at obj_idx, or undefined for a null body. The
- * caller has checked that the body is not used. */
-static void push_data(duk_context *ctx, duk_idx_t obj_idx)
-{
-    duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
-    if (ew__body_is_stream(ctx, -1)) {
-        duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
-        duk_remove(ctx, -2);
-    }
 }
 
 bool ew__body_push_shared(duk_context *ctx, duk_idx_t obj_idx)
 {
     obj_idx = duk_require_normalize_index(ctx, obj_idx);
-    push_data(ctx, obj_idx);
+    duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
         return false;
     }
+    if (!ew__body_is_stream(ctx, -1))
+        return true;
+    if (ew__stream_push_bytes(ctx, -1, false)) { /* untouched bytes: share them, keep the stream */
+        duk_remove(ctx, -2);
+        return true;
+    }
+    /* Any other stream is teed: the owner keeps branch 1, the clone gets branch 2. */
+    ew__stream_push_tee(ctx, -1);
+    duk_remove(ctx, -3);
+    duk_insert(ctx, -2);
+    duk_put_prop_literal(ctx, obj_idx, EW__WEB_BODY);
     return true;
 }
 
@@ -127,11 +125,10 @@ bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx)
     }
     ew__web_set_state(ctx, obj_idx, ew__web_state(ctx, obj_idx) | EW__STATE_USED);
     if (ew__body_is_stream(ctx, -1)) {
-        /* Keep the stand-in (script may hold it) but empty it: it is now disturbed. */
-        duk_get_prop_literal(ctx, -1, EW__WEB_STREAM_DATA);
-        duk_push_null(ctx);
-        duk_put_prop_literal(ctx, -3, EW__WEB_STREAM_DATA);
-        duk_remove(ctx, -2);
+        /* Keep the stream (script may hold it: it must read as disturbed); hand over its bytes when it is
+         * one of known bytes, else the stream itself, which the caller reads. */
+        if (ew__stream_push_bytes(ctx, -1, true))
+            duk_remove(ctx, -2);
     } else {
         duk_del_prop_literal(ctx, obj_idx, EW__WEB_BODY); /* frees the bytes as soon as the caller is done */
     }
@@ -167,8 +164,33 @@ static void push_text(duk_context *ctx, duk_idx_t idx)
         ew__push_utf8(ctx, p, len);
 }
 
+/* Pushes the result of reading the bytes at data (a storage value or a Uint8Array) in the given mode. */
+static void push_converted(duk_context *ctx, duk_idx_t data, consume_mode_t mode)
+{
+    if (mode == READ_TEXT || mode == READ_JSON) {
+        push_text(ctx, data);
+        if (mode == READ_JSON)
+            duk_json_decode(ctx, -1);
+        return;
+    }
+    duk_size_t len;
+    const char *p = data_bytes(ctx, data, &len);
+    void *copy = duk_push_fixed_buffer(ctx, len);
+    if (len > 0)
+        memcpy(copy, p, len);
+    duk_push_buffer_object(ctx, -1, 0, len, mode == READ_BYTES ? DUK_BUFOBJ_UINT8ARRAY : DUK_BUFOBJ_ARRAYBUFFER);
+    duk_remove(ctx, -2);
+}
+
+/* Reaction to a stream body fully read: (bytes) -> result; the mode is the function's magic. */
+static duk_ret_t on_stream_read(duk_context *ctx)
+{
+    push_converted(ctx, 0, (consume_mode_t) duk_get_current_magic(ctx));
+    return 1;
+}
+
 /* Safe-call body: [this] -> [result]. Everything that can go wrong rejects the promise (WebIDL converts
- * exceptions of promise-returning operations into rejections). */
+ * exceptions of promise-returning operations into rejections). A stream body gives a promise as result. */
 static duk_ret_t consume(duk_context *ctx, void *udata)
 {
     consume_mode_t mode = (consume_mode_t) (uintptr_t) udata;
@@ -178,21 +200,23 @@ static duk_ret_t consume(duk_context *ctx, void *udata)
         return duk_type_error(ctx, "Illegal invocation: this is not a Request or a Response");
     if (ew__body_is_used(ctx, self, state))
         return duk_type_error(ctx, USED_MESSAGE);
+    duk_get_prop_literal(ctx, self, EW__WEB_BODY);
+    bool locked = ew__stream_is_locked(ctx, -1);
+    duk_pop(ctx);
+    if (locked)
+        return duk_type_error(ctx, LOCKED_MESSAGE);
     if (!ew__body_take(ctx, self))
         duk_push_fixed_buffer(ctx, 0);
     duk_idx_t data = duk_get_top_index(ctx);
-    if (mode == READ_TEXT || mode == READ_JSON) {
-        push_text(ctx, data);
-        if (mode == READ_JSON)
-            duk_json_decode(ctx, -1);
+    if (ew__body_is_stream(ctx, data)) {
+        ew__stream_push_read_all(ctx, data);
+        duk_push_literal(ctx, "then");
+        duk_push_c_function(ctx, on_stream_read, 1);
+        duk_set_magic(ctx, -1, (int) mode);
+        duk_call_prop(ctx, -3, 1);
         return 1;
     }
-    duk_size_t len;
-    const char *p = data_bytes(ctx, data, &len);
-    void *copy = duk_push_fixed_buffer(ctx, len);
-    if (len > 0)
-        memcpy(copy, p, len);
-    duk_push_buffer_object(ctx, -1, 0, len, mode == READ_BYTES ? DUK_BUFOBJ_UINT8ARRAY : DUK_BUFOBJ_ARRAYBUFFER);
+    push_converted(ctx, data, mode);
     return 1;
 }
 
@@ -225,8 +249,8 @@ static duk_ret_t body_get_used(duk_context *ctx)
     return 1;
 }
 
-/* .body: null for a null body; otherwise the stand-in, made on first access and kept (same object every
- * time). The bytes move into it, so it is also what later reads take them from. */
+/* .body: null for a null body; otherwise a ReadableStream, made from the stored bytes on first access and
+ * kept as the storage (the same object every time). After the body was read it is a disturbed stream. */
 static duk_ret_t body_get_body(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST | EW__KIND_RESPONSE);
@@ -238,13 +262,16 @@ static duk_ret_t body_get_body(duk_context *ctx)
         duk_push_null(ctx);
         return 1;
     }
-    duk_idx_t stream = ew__web_push_instance(ctx, EW__PROTO_BODY_STREAM);
-    if (duk_is_undefined(ctx, -2))
-        duk_push_null(ctx); /* read already: a disturbed stream */
-    else
-        duk_dup(ctx, -2);
-    duk_put_prop_literal(ctx, stream, EW__WEB_STREAM_DATA);
-    duk_dup(ctx, stream);
+    if (duk_is_undefined(ctx, -1)) { /* read already: a disturbed stream */
+        duk_pop(ctx);
+        duk_push_fixed_buffer(ctx, 0);
+        ew__stream_push_from_bytes(ctx, -1);
+        (void) ew__stream_push_bytes(ctx, -1, true);
+        duk_pop(ctx);
+    } else {
+        ew__stream_push_from_bytes(ctx, -1);
+    }
+    duk_dup_top(ctx);
     duk_put_prop_literal(ctx, self, EW__WEB_BODY);
     return 1;
 }
@@ -311,13 +338,8 @@ void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx)
     }
 }
 
-/* The stream stand-in's prototype: no methods yet, only its tag. */
+/* Nothing per heap yet: streams load on first use (lib/web/stream.c). */
 void ew__body_init(duk_context *ctx)
 {
-    duk_idx_t proto = duk_push_object(ctx);
-    duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
-    duk_push_literal(ctx, "ReadableStream");
-    duk_def_prop(ctx, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
-    ew__web_register_proto(ctx, proto, EW__PROTO_BODY_STREAM);
-    duk_pop(ctx);
+    (void) ctx;
 }

@@ -13,6 +13,7 @@
 #include "encoding.h"
 #include "internal.h"
 #include "net/http1.h"
+#include "stream.h"
 #include "url.h"
 
 void ew__web_init(duk_context *ctx)
@@ -35,6 +36,7 @@ void ew__web_init(duk_context *ctx)
     ew__domexception_init(ctx, global);
     ew__encoding_init(ctx, global);
     ew__crypto_init(ctx, global);
+    ew__stream_init(ctx, global);
     duk_pop(ctx);
 }
 
@@ -234,7 +236,7 @@ const char *ew__web_reason_phrase(int status)
  * own table. ew__web_init() installs, in order:
  *
  *   Headers                  headers.c   (and the "Headers Iterator" prototype)
- *   (body stream stand-in)   body.c      what request.body / response.body return until streams land
  *   Request                  request.c   (body methods from body.c)
  *   Response                 response.c  (body methods from body.c)
+ *   ReadableStream & co.     stream.c    lazy globals: lib/js/streams.js loads on first use
  */

@@ -1,0 +1,793 @@
+/*
+ * stream.c — the bridge between lib/js/streams.js (the Streams Standard in JS) and C: loading it on first
+ * use, the natives it calls, and the C interface of lib/web/stream.h (sources fed from C, readers in C,
+ * and the helpers the body mixin uses).
+ *
+ * Lazy loading: ew__stream_init() defines each stream global as an accessor whose getter (or setter) loads
+ * streams.js once, then replaces every stream global with a plain data property. A Worker that never names a
+ * stream class and never reads a body's .body never loads the file (tens of KB of functions per isolate).
+ *
+ * C handles (sources and readers) are malloc'd structs on a per-heap list kept in a registry struct that
+ * lives in a fixed buffer in the heap stash; the JS values they stand for (a byte controller, a reader and
+ * its pinned chunk) sit in a stash table under the handle's id, so JS holds no C pointers: a native called
+ * back by JS finds its handle by id, and a handle that is gone is simply not found.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "js_bytecode.h"
+#include "stream.h"
+
+#define K_REG DUK_HIDDEN_SYMBOL("sR")      /* heap stash: fixed buffer holding the registry */
+#define K_API DUK_HIDDEN_SYMBOL("sA")      /* heap stash: streams.js's internal object, once loaded */
+#define K_TABLE DUK_HIDDEN_SYMBOL("sT")    /* heap stash: handle id -> JS values */
+#define K_FNS DUK_HIDDEN_SYMBOL("sF")      /* heap stash: [onChunk, onClose, onError] natives of C readers */
+#define K_SLOT DUK_HIDDEN_SYMBOL("st")     /* every stream object: its spec record (streams.js) */
+#define K_BYTES DUK_HIDDEN_SYMBOL("sb")    /* a stream made from a buffered body: that body's storage */
+#define K_ID DUK_HIDDEN_SYMBOL("id")       /* hooks object of a C source: its handle id */
+
+enum { HANDLE_SRC, HANDLE_READER };
+
+typedef struct handle {
+    int kind;                  /* HANDLE_SRC or HANDLE_READER */
+    duk_context *ctx;          /* NULL once the heap went away (readers only: sources are freed then) */
+    uint32_t id;               /* key in K_TABLE */
+    uint32_t req_id;           /* request charged for work done on the handle's behalf */
+    struct handle *next;       /* in the registry's list */
+} handle_t;
+
+typedef struct registry {
+    handle_t *head;            /* live handles */
+    uint32_t next_id;
+} registry_t;
+
+struct ew__stream_src {
+    handle_t h;
+    ew__stream_src_hooks_t hooks;
+    void *udata;
+};
+
+struct ew__stream_reader {
+    handle_t h;
+    ew__stream_read_fn cb;     /* the pending read's callback, NULL when none */
+    void *udata;
+    bool ended;                /* END or ERROR was reported */
+};
+
+static const char *const class_names[] = {
+    "ReadableStream", "ReadableStreamDefaultReader", "ReadableStreamBYOBReader",
+    "ReadableStreamDefaultController", "ReadableByteStreamController", "ReadableStreamBYOBRequest",
+    "WritableStream", "WritableStreamDefaultWriter", "WritableStreamDefaultController", "TransformStream",
+    "TransformStreamDefaultController", "ByteLengthQueuingStrategy", "CountQueuingStrategy",
+    "IdentityTransformStream", "FixedLengthStream", "TextEncoderStream", "TextDecoderStream",
+    "CompressionStream", "DecompressionStream", NULL,
+};
+
+/* stream_zlib.c */
+void ew__stream_zlib_natives(duk_context *ctx, duk_idx_t natives_idx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Registry and table
+ */
+
+static registry_t *registry(duk_context *ctx)
+{
+    duk_push_heap_stash(ctx);
+    duk_get_prop_literal(ctx, -1, K_REG);
+    registry_t *reg = duk_get_buffer_data(ctx, -1, NULL);
+    duk_pop_2(ctx);
+    return reg;
+}
+
+static void reg_add(duk_context *ctx, handle_t *h, int kind)
+{
+    registry_t *reg = registry(ctx);
+    h->kind = kind;
+    h->ctx = ctx;
+    h->id = ++reg->next_id;
+    h->req_id = ew__isolate_req_id(ctx);
+    h->next = reg->head;
+    reg->head = h;
+}
+
+static void reg_remove(handle_t *h)
+{
+    if (h->ctx == NULL)
+        return;
+    registry_t *reg = registry(h->ctx);
+    for (handle_t **pp = &reg->head; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    }
+}
+
+static handle_t *reg_find(duk_context *ctx, uint32_t id)
+{
+    for (handle_t *h = registry(ctx)->head; h != NULL; h = h->next)
+        if (h->id == id)
+            return h;
+    return NULL;
+}
+
+static void push_table(duk_context *ctx)
+{
+    duk_push_heap_stash(ctx);
+    duk_get_prop_literal(ctx, -1, K_TABLE);
+    duk_remove(ctx, -2);
+}
+
+/* table[id] = value on top (popped). */
+static void table_put(duk_context *ctx, uint32_t id)
+{
+    push_table(ctx);
+    duk_insert(ctx, -2);
+    duk_put_prop_index(ctx, -2, id);
+    duk_pop(ctx);
+}
+
+static void table_get(duk_context *ctx, uint32_t id)
+{
+    push_table(ctx);
+    duk_get_prop_index(ctx, -1, id);
+    duk_remove(ctx, -2);
+}
+
+static void table_del(duk_context *ctx, uint32_t id)
+{
+    push_table(ctx);
+    duk_del_prop_index(ctx, -1, id);
+    duk_pop(ctx);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Natives for streams.js
+ */
+
+static duk_ret_t n_new_promise(duk_context *ctx)
+{
+    ew__promise_push_new(ctx);
+    return 1;
+}
+
+/* settle(p, value, reject) */
+static duk_ret_t n_settle(duk_context *ctx)
+{
+    bool reject = duk_to_boolean(ctx, 2);
+    duk_dup(ctx, 1);
+    ew__promise_settle(ctx, 0, reject);
+    return 0;
+}
+
+static duk_ret_t n_handled(duk_context *ctx)
+{
+    if (ew__promise_is(ctx, 0))
+        ew__promise_mark_handled(ctx, 0);
+    return 0;
+}
+
+static duk_ret_t n_state(duk_context *ctx)
+{
+    duk_push_int(ctx, (int) ew__promise_state(ctx, 0));
+    return 1;
+}
+
+static void run_job(duk_context *ctx, duk_idx_t nargs)
+{
+    duk_dup(ctx, duk_get_top(ctx) - nargs);
+    duk_call(ctx, 0);
+    duk_pop(ctx);
+}
+
+static duk_ret_t n_queue_microtask(duk_context *ctx)
+{
+    duk_dup(ctx, 0);
+    ew__microtask_enqueue(ctx, run_job, 1);
+    return 0;
+}
+
+static const ew__method_t natives[] = {
+    {"newPromise", n_new_promise, 0, 0},
+    {"settle", n_settle, 3, 3},
+    {"handled", n_handled, 1, 1},
+    {"state", n_state, 1, 1},
+    {"queueMicrotask", n_queue_microtask, 1, 1},
+    {NULL, NULL, 0, 0},
+};
+
+/* C reader callbacks, called by streams.js's read requests: (id, chunk), (id), (id, error). */
+static duk_ret_t n_reader_chunk(duk_context *ctx);
+static duk_ret_t n_reader_close(duk_context *ctx);
+static duk_ret_t n_reader_error(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Loading
+ */
+
+static bool loaded(duk_context *ctx)
+{
+    duk_push_heap_stash(ctx);
+    bool yes = duk_has_prop_literal(ctx, -1, K_API);
+    duk_pop(ctx);
+    return yes;
+}
+
+/* Runs streams.js (once) and replaces the lazy globals with the classes. */
+static void load(duk_context *ctx)
+{
+    if (loaded(ctx))
+        return;
+    duk_push_external_buffer(ctx);
+    duk_config_buffer(ctx, -1, (void *) ew__js_streams, ew__js_streams_len);
+    duk_load_function(ctx);
+    duk_idx_t nat = duk_push_object(ctx);
+    ew__def_methods(ctx, nat, natives);
+    duk_push_literal(ctx, K_SLOT);
+    duk_put_prop_literal(ctx, nat, "slot");
+    ew__stream_zlib_natives(ctx, nat);
+    duk_push_global_object(ctx);
+    duk_call(ctx, 2);
+    duk_idx_t api = duk_get_top_index(ctx);
+
+    duk_push_global_object(ctx);
+    duk_get_prop_literal(ctx, api, "classes");
+    for (const char *const *n = class_names; *n != NULL; n++) {
+        duk_push_string(ctx, *n);
+        duk_get_prop_string(ctx, -2, *n);
+        duk_def_prop(ctx, -4, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_CLEAR_ENUMERABLE |
+                                  DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
+    }
+    duk_pop_2(ctx);
+
+    duk_push_heap_stash(ctx);
+    duk_push_c_function(ctx, n_reader_chunk, 2);
+    duk_push_c_function(ctx, n_reader_close, 1);
+    duk_push_c_function(ctx, n_reader_error, 2);
+    ew__web_pack(ctx, 3);
+    duk_put_prop_literal(ctx, -2, K_FNS);
+    duk_get_prop_literal(ctx, api, "internal");
+    duk_put_prop_literal(ctx, -2, K_API);
+    duk_pop_2(ctx);
+}
+
+/* Pushes streams.js's internal function `name` and the internal object (loading the file if needed). */
+static void push_api(duk_context *ctx, const char *name)
+{
+    load(ctx);
+    duk_push_heap_stash(ctx);
+    duk_get_prop_literal(ctx, -1, K_API);
+    duk_get_prop_string(ctx, -1, name);
+    duk_swap_top(ctx, -2);
+    duk_remove(ctx, -3);
+}
+
+/* Calls internal.name with nargs arguments (pushed before this call, after nothing else); leaves the result. */
+static void call_api(duk_context *ctx, const char *name, duk_idx_t nargs)
+{
+    push_api(ctx, name);
+    duk_insert(ctx, -2 - nargs);
+    duk_insert(ctx, -2 - nargs);
+    duk_call_method(ctx, nargs);
+}
+
+/* Getter/setter standing in for a stream global until first use; magic = index in class_names. */
+static duk_ret_t lazy_get(duk_context *ctx)
+{
+    load(ctx);
+    duk_push_global_object(ctx);
+    duk_get_prop_string(ctx, -1, class_names[duk_get_current_magic(ctx)]);
+    return 1;
+}
+
+static duk_ret_t lazy_set(duk_context *ctx)
+{
+    load(ctx);
+    duk_push_global_object(ctx);
+    duk_push_string(ctx, class_names[duk_get_current_magic(ctx)]);
+    duk_dup(ctx, 0);
+    duk_put_prop(ctx, -3);
+    return 0;
+}
+
+void ew__stream_init(duk_context *ctx, duk_idx_t global_idx)
+{
+    global_idx = duk_require_normalize_index(ctx, global_idx);
+    duk_push_heap_stash(ctx);
+    registry_t *reg = duk_push_fixed_buffer(ctx, sizeof(registry_t));
+    memset(reg, 0, sizeof(*reg));
+    duk_put_prop_literal(ctx, -2, K_REG);
+    duk_push_bare_object(ctx);
+    duk_put_prop_literal(ctx, -2, K_TABLE);
+    duk_pop(ctx);
+    for (int i = 0; class_names[i] != NULL; i++) {
+        duk_push_string(ctx, class_names[i]);
+        duk_push_c_function(ctx, lazy_get, 0);
+        duk_set_magic(ctx, -1, i);
+        duk_push_c_function(ctx, lazy_set, 1);
+        duk_set_magic(ctx, -1, i);
+        duk_def_prop(ctx, global_idx, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
+                                          DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
+    }
+}
+
+/* Pushes the spec record of the value at idx when it is a stream object of kind `kind`, else nothing. */
+static bool push_record(duk_context *ctx, duk_idx_t idx, const char *kind)
+{
+    if (!duk_is_object(ctx, idx))
+        return false;
+    duk_get_prop_literal(ctx, idx, K_SLOT);
+    if (duk_is_object(ctx, -1)) {
+        duk_get_prop_literal(ctx, -1, "kind");
+        bool match = duk_is_string(ctx, -1) && strcmp(duk_get_string(ctx, -1), kind) == 0;
+        duk_pop(ctx);
+        if (match)
+            return true;
+    }
+    duk_pop(ctx);
+    return false;
+}
+
+bool ew__stream_is_readable(duk_context *ctx, duk_idx_t idx)
+{
+    if (!push_record(ctx, idx, "RS"))
+        return false;
+    duk_pop(ctx);
+    return true;
+}
+
+void ew__stream_dispose(duk_context *ctx)
+{
+    registry_t *reg = registry(ctx);
+    if (reg == NULL)
+        return;
+    while (reg->head != NULL) {
+        handle_t *h = reg->head;
+        reg->head = h->next;
+        h->ctx = NULL;
+        if (h->kind == HANDLE_SRC) {
+            ew__stream_src_t *src = (ew__stream_src_t *) h;
+            if (src->hooks.cancel != NULL)
+                src->hooks.cancel(src->udata, src);
+            free(src);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Body helpers
+ */
+
+void ew__stream_push_from_bytes(duk_context *ctx, duk_idx_t data_idx)
+{
+    data_idx = duk_require_normalize_index(ctx, data_idx);
+    duk_size_t len;
+    const void *p = duk_is_string(ctx, data_idx) ? (const void *) duk_get_lstring(ctx, data_idx, &len)
+                                                  : duk_get_buffer_data(ctx, data_idx, &len);
+    void *copy = duk_push_fixed_buffer(ctx, len);
+    if (len > 0)
+        memcpy(copy, p, len);
+    duk_push_buffer_object(ctx, -1, 0, len, DUK_BUFOBJ_UINT8ARRAY);
+    duk_remove(ctx, -2);
+    call_api(ctx, "fromBytes", 1);
+    duk_dup(ctx, data_idx);
+    duk_put_prop_literal(ctx, -2, K_BYTES);
+}
+
+bool ew__stream_push_bytes(duk_context *ctx, duk_idx_t idx, bool claim)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    if (!duk_is_object(ctx, idx))
+        return false;
+    duk_get_prop_literal(ctx, idx, K_BYTES);
+    if (duk_is_undefined(ctx, -1)) {
+        duk_pop(ctx);
+        return false;
+    }
+    if (!claim) {
+        if (!ew__stream_is_locked(ctx, idx) && !ew__stream_is_disturbed(ctx, idx))
+            return true;
+        duk_pop(ctx);
+        return false;
+    }
+    duk_dup(ctx, idx);
+    call_api(ctx, "claim", 1);
+    bool claimed = duk_to_boolean(ctx, -1);
+    duk_pop(ctx);
+    if (!claimed)
+        duk_pop(ctx);
+    return claimed;
+}
+
+bool ew__stream_is_locked(duk_context *ctx, duk_idx_t idx)
+{
+    if (!push_record(ctx, idx, "RS"))
+        return false;
+    duk_get_prop_literal(ctx, -1, "reader");
+    bool locked = !duk_is_null_or_undefined(ctx, -1);
+    duk_pop_2(ctx);
+    return locked;
+}
+
+bool ew__stream_is_disturbed(duk_context *ctx, duk_idx_t idx)
+{
+    if (!push_record(ctx, idx, "RS"))
+        return false;
+    duk_get_prop_literal(ctx, -1, "disturbed");
+    bool disturbed = duk_to_boolean(ctx, -1);
+    duk_pop_2(ctx);
+    return disturbed;
+}
+
+void ew__stream_push_read_all(duk_context *ctx, duk_idx_t idx)
+{
+    duk_dup(ctx, idx);
+    call_api(ctx, "readAll", 1);
+}
+
+void ew__stream_push_tee(duk_context *ctx, duk_idx_t idx)
+{
+    duk_dup(ctx, idx);
+    call_api(ctx, "tee", 1);
+    duk_get_prop_index(ctx, -1, 0);
+    duk_get_prop_index(ctx, -2, 1);
+    duk_remove(ctx, -3);
+}
+
+double ew__stream_expected_length(duk_context *ctx, duk_idx_t idx)
+{
+    if (!push_record(ctx, idx, "RS"))
+        return -1;
+    duk_get_prop_literal(ctx, -1, "expectedLength");
+    double n = duk_is_number(ctx, -1) ? duk_get_number(ctx, -1) : -1;
+    duk_pop_2(ctx);
+    return n;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * (a) Sources fed from C
+ */
+
+static ew__stream_src_t *src_of_this(duk_context *ctx)
+{
+    duk_push_this(ctx);
+    duk_get_prop_literal(ctx, -1, K_ID);
+    uint32_t id = duk_get_uint(ctx, -1);
+    duk_pop_2(ctx);
+    handle_t *h = reg_find(ctx, id);
+    return h != NULL && h->kind == HANDLE_SRC ? (ew__stream_src_t *) h : NULL;
+}
+
+static void src_free(ew__stream_src_t *src)
+{
+    reg_remove(&src->h);
+    ew__isolate_io_end(src->h.ctx);
+    free(src);
+}
+
+/* hooks.pull(): the byte controller wants data. */
+static duk_ret_t n_src_pull(duk_context *ctx)
+{
+    ew__stream_src_t *src = src_of_this(ctx);
+    if (src != NULL && src->hooks.pull != NULL)
+        src->hooks.pull(src->udata, src);
+    return 0;
+}
+
+/* hooks.cancel(reason): the consumer cancelled. */
+static duk_ret_t n_src_cancel(duk_context *ctx)
+{
+    ew__stream_src_t *src = src_of_this(ctx);
+    if (src == NULL)
+        return 0;
+    void (*cancel)(void *, ew__stream_src_t *) = src->hooks.cancel;
+    void *udata = src->udata;
+    reg_remove(&src->h);
+    table_del(ctx, src->h.id);
+    ew__isolate_io_end(ctx);
+    if (cancel != NULL)
+        cancel(udata, src);
+    free(src);
+    return 0;
+}
+
+ew__stream_src_t *ew__stream_src_push_new(duk_context *ctx, const ew__stream_src_hooks_t *hooks, void *udata,
+                                          size_t hwm)
+{
+    ew__stream_src_t *src = calloc(1, sizeof(*src));
+    if (src == NULL)
+        (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "out of memory creating a stream");
+    src->hooks = *hooks;
+    src->udata = udata;
+    reg_add(ctx, &src->h, HANDLE_SRC);
+    ew__isolate_io_begin(ctx);
+    /* From here the handle is registered: if anything below throws, the heap's dispose frees it. */
+    duk_push_object(ctx);
+    duk_push_uint(ctx, src->h.id);
+    duk_put_prop_literal(ctx, -2, K_ID);
+    duk_push_c_function(ctx, n_src_pull, 0);
+    duk_put_prop_literal(ctx, -2, "pull");
+    duk_push_c_function(ctx, n_src_cancel, 1);
+    duk_put_prop_literal(ctx, -2, "cancel");
+    duk_push_number(ctx, (double) hwm);
+    call_api(ctx, "cSource", 2);
+    duk_get_prop_index(ctx, -1, 1);
+    table_put(ctx, src->h.id);
+    duk_get_prop_index(ctx, -1, 0);
+    duk_remove(ctx, -2);
+    return src;
+}
+
+struct src_op {
+    ew__stream_src_t *src;
+    const void *data;
+    size_t n;
+    const char *message;
+    double desired;
+    bool missing; /* the controller is gone (cancelled meanwhile) */
+};
+
+static duk_ret_t src_enqueue_body(duk_context *ctx, void *udata)
+{
+    struct src_op *op = udata;
+    table_get(ctx, op->src->h.id);
+    if (duk_is_undefined(ctx, -1)) {
+        op->missing = true;
+        return 0;
+    }
+    void *copy = duk_push_fixed_buffer(ctx, op->n);
+    memcpy(copy, op->data, op->n);
+    duk_push_buffer_object(ctx, -1, 0, op->n, DUK_BUFOBJ_UINT8ARRAY);
+    duk_remove(ctx, -2);
+    call_api(ctx, "enqueue", 2);
+    return 0;
+}
+
+ew_status_t ew__stream_src_enqueue(ew__stream_src_t *src, const void *data, size_t n)
+{
+    if (src == NULL || (data == NULL && n > 0))
+        return EW_ERR_INVALID_ARG;
+    if (n == 0)
+        return EW_OK;
+    struct src_op op = {src, data, n, NULL, 0, false};
+    uint32_t id = src->h.id;
+    duk_context *ctx = src->h.ctx;
+    bool ok = ew__isolate_run(ctx, src->h.req_id, src_enqueue_body, &op);
+    if (op.missing || reg_find(ctx, id) == NULL)
+        return EW_ERR_STATE;
+    if (!ok)
+        return ew__isolate_aborting(ctx) ? EW_ERR_MEMORY_LIMIT : EW_ERR_NOMEM;
+    return EW_OK;
+}
+
+static duk_ret_t src_desired_body(duk_context *ctx, void *udata)
+{
+    struct src_op *op = udata;
+    table_get(ctx, op->src->h.id);
+    if (duk_is_undefined(ctx, -1))
+        return 0;
+    call_api(ctx, "desiredSize", 1);
+    op->desired = duk_get_number(ctx, -1);
+    return 0;
+}
+
+double ew__stream_src_desired(ew__stream_src_t *src)
+{
+    struct src_op op = {src, NULL, 0, NULL, 0, false};
+    (void) ew__isolate_run(src->h.ctx, src->h.req_id, src_desired_body, &op);
+    return op.desired;
+}
+
+static duk_ret_t src_close_body(duk_context *ctx, void *udata)
+{
+    struct src_op *op = udata;
+    table_get(ctx, op->src->h.id);
+    if (duk_is_undefined(ctx, -1))
+        return 0;
+    if (op->message == NULL) {
+        call_api(ctx, "close", 1);
+    } else {
+        duk_push_error_object(ctx, DUK_ERR_TYPE_ERROR, "%s", op->message);
+        call_api(ctx, "error", 2);
+    }
+    table_del(ctx, op->src->h.id);
+    return 0;
+}
+
+static void src_end(ew__stream_src_t *src, const char *message)
+{
+    if (src == NULL)
+        return;
+    struct src_op op = {src, NULL, 0, message, 0, false};
+    duk_context *ctx = src->h.ctx;
+    uint32_t id = src->h.id;
+    (void) ew__isolate_run(ctx, src->h.req_id, src_close_body, &op);
+    handle_t *h = reg_find(ctx, id);
+    if (h != NULL)
+        src_free((ew__stream_src_t *) h);
+}
+
+void ew__stream_src_close(ew__stream_src_t *src)
+{
+    src_end(src, NULL);
+}
+
+void ew__stream_src_error(ew__stream_src_t *src, const char *message)
+{
+    src_end(src, message ? message : "The stream's source failed.");
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * (b) Readers in C
+ */
+
+static ew__stream_reader_t *reader_by_id(duk_context *ctx, duk_idx_t id_idx)
+{
+    handle_t *h = reg_find(ctx, duk_get_uint(ctx, id_idx));
+    return h != NULL && h->kind == HANDLE_READER ? (ew__stream_reader_t *) h : NULL;
+}
+
+/* Takes the pending callback (a read reports once). */
+static ew__stream_read_fn take_cb(ew__stream_reader_t *r)
+{
+    ew__stream_read_fn cb = r->cb;
+    r->cb = NULL;
+    return cb;
+}
+
+/* internal.read(reader, onChunk, onClose, onError, id): one read request for r. */
+static void push_read_call(duk_context *ctx, ew__stream_reader_t *r)
+{
+    table_get(ctx, r->h.id);
+    duk_get_prop_index(ctx, -1, 0);
+    duk_remove(ctx, -2);
+    duk_push_heap_stash(ctx);
+    duk_get_prop_literal(ctx, -1, K_FNS);
+    duk_remove(ctx, -2);
+    duk_get_prop_index(ctx, -1, 0);
+    duk_get_prop_index(ctx, -2, 1);
+    duk_get_prop_index(ctx, -3, 2);
+    duk_remove(ctx, -4);
+    duk_push_uint(ctx, r->h.id);
+    call_api(ctx, "read", 5);
+    duk_pop(ctx);
+}
+
+static duk_ret_t n_reader_chunk(duk_context *ctx)
+{
+    ew__stream_reader_t *r = reader_by_id(ctx, 0);
+    if (r == NULL || r->cb == NULL)
+        return 0;
+    if (!duk_is_buffer_data(ctx, 1)) {
+        r->ended = true;
+        ew__stream_read_fn cb = take_cb(r);
+        duk_push_error_object(ctx, DUK_ERR_TYPE_ERROR, "This ReadableStream did not return bytes.");
+        table_get(ctx, r->h.id);
+        duk_get_prop_index(ctx, -1, 0);
+        duk_dup(ctx, -3);
+        call_api(ctx, "cancel", 2);
+        duk_pop_2(ctx);
+        cb(ctx, r->udata, EW__STREAM_ERROR, NULL, 0);
+        return 0;
+    }
+    duk_size_t len;
+    const void *p = duk_get_buffer_data(ctx, 1, &len);
+    if (len == 0) { /* nothing to hand over: ask for the next chunk instead */
+        push_read_call(ctx, r);
+        return 0;
+    }
+    table_get(ctx, r->h.id);
+    duk_dup(ctx, 1);
+    duk_put_prop_index(ctx, -2, 1); /* pinned until the next read: the bytes stay valid */
+    duk_pop(ctx);
+    ew__stream_read_fn cb = take_cb(r);
+    cb(ctx, r->udata, EW__STREAM_CHUNK, p, (size_t) len);
+    return 0;
+}
+
+static duk_ret_t n_reader_close(duk_context *ctx)
+{
+    ew__stream_reader_t *r = reader_by_id(ctx, 0);
+    if (r == NULL || r->cb == NULL)
+        return 0;
+    r->ended = true;
+    ew__stream_read_fn cb = take_cb(r);
+    cb(ctx, r->udata, EW__STREAM_END, NULL, 0);
+    return 0;
+}
+
+static duk_ret_t n_reader_error(duk_context *ctx)
+{
+    ew__stream_reader_t *r = reader_by_id(ctx, 0);
+    if (r == NULL || r->cb == NULL)
+        return 0;
+    r->ended = true;
+    ew__stream_read_fn cb = take_cb(r);
+    duk_dup(ctx, 1);
+    cb(ctx, r->udata, EW__STREAM_ERROR, NULL, 0);
+    return 0;
+}
+
+ew__stream_reader_t *ew__stream_reader_open(duk_context *ctx, duk_idx_t idx)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    if (!ew__stream_is_readable(ctx, idx))
+        (void) duk_type_error(ctx, "The value is not a ReadableStream.");
+    if (ew__stream_is_locked(ctx, idx))
+        (void) duk_type_error(ctx, "This ReadableStream is currently locked to a reader.");
+    ew__stream_reader_t *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    duk_dup(ctx, idx);
+    call_api(ctx, "acquireReader", 1);
+    reg_add(ctx, &r->h, HANDLE_READER);
+    duk_push_undefined(ctx);
+    ew__web_pack(ctx, 2);
+    table_put(ctx, r->h.id);
+    return r;
+}
+
+static duk_ret_t reader_read_body(duk_context *ctx, void *udata)
+{
+    ew__stream_reader_t *r = udata;
+    table_get(ctx, r->h.id);
+    duk_push_undefined(ctx);
+    duk_put_prop_index(ctx, -2, 1); /* unpin the previous chunk */
+    duk_pop(ctx);
+    push_read_call(ctx, r);
+    return 0;
+}
+
+ew_status_t ew__stream_reader_read(ew__stream_reader_t *r, ew__stream_read_fn cb, void *udata)
+{
+    if (r == NULL || cb == NULL)
+        return EW_ERR_INVALID_ARG;
+    if (r->ended || r->cb != NULL)
+        return EW_ERR_STATE;
+    if (r->h.ctx == NULL) {
+        r->ended = true;
+        cb(NULL, udata, EW__STREAM_ERROR, NULL, 0);
+        return EW_OK;
+    }
+    r->cb = cb;
+    r->udata = udata;
+    duk_context *ctx = r->h.ctx;
+    uint32_t id = r->h.id;
+    if (!ew__isolate_run(ctx, r->h.req_id, reader_read_body, r)) {
+        handle_t *h = reg_find(ctx, id);
+        if (h != NULL && r->cb != NULL) { /* the read itself failed (a limit, allocation) */
+            r->ended = true;
+            ew__stream_read_fn pending = take_cb(r);
+            pending(NULL, udata, EW__STREAM_ERROR, NULL, 0);
+        }
+    }
+    return EW_OK;
+}
+
+static duk_ret_t reader_close_body(duk_context *ctx, void *udata)
+{
+    ew__stream_reader_t *r = udata;
+    table_get(ctx, r->h.id);
+    duk_get_prop_index(ctx, -1, 0);
+    if (r->ended) {
+        call_api(ctx, "release", 1);
+    } else {
+        duk_push_error_object(ctx, DUK_ERR_TYPE_ERROR, "The reader was closed.");
+        call_api(ctx, "cancel", 2);
+    }
+    table_del(ctx, r->h.id);
+    return 0;
+}
+
+void ew__stream_reader_close(ew__stream_reader_t *r)
+{
+    if (r == NULL)
+        return;
+    r->cb = NULL;
+    duk_context *ctx = r->h.ctx;
+    if (ctx != NULL) {
+        (void) ew__isolate_run(ctx, r->h.req_id, reader_close_body, r);
+        reg_remove(&r->h);
+    }
+    free(r);
+}
