@@ -119,6 +119,7 @@ struct ew__r2_dir {
     char *path;                   /* owned */
     int fd;                       /* the folder, for *at() calls and fsync */
     bool temporary;               /* made by us (no state dir): removed on close */
+    void *streaming;              /* r2.c's puts still reading a stream (list, owned) */
 };
 
 typedef struct ew__r2_hash {

@@ -24,6 +24,7 @@
 
 #include "internal.h"
 #include "js_bytecode.h"
+#include "web/stream.h"
 
 #define MODULE_KEY DUK_HIDDEN_SYMBOL("r2Module")
 
@@ -1033,86 +1034,264 @@ static bool rec_init(ew__res_store_t *rs, r2_rec_t *r, const char *key, size_t k
     return true;
 }
 
-struct put_args {
+/* A put in progress: the op to queue, the body file being written, the digests to check. Puts of a
+ * ReadableStream that is not just bytes in memory stay here while its chunks arrive (listed on the bucket so
+ * that a runtime going away frees them). */
+typedef struct put_job {
     ew__res_store_t *rs;
     r2_op_t *op;
     ew__r2_writer_t w;
-    bool written;
-};
+    bool begun, written;          /* the temporary file exists / the body file is committed */
+    unsigned wanted;              /* digests asked for (bits, as ew__r2_hash_t.wanted) */
+    char expected[EW__R2_NHASH][129];
+    ew__stream_reader_t *reader;  /* stream puts */
+    bool sync, again, ended;      /* pump's trampoline (see pump) */
+    struct put_job *next;         /* in rs->r2->streaming */
+} put_job_t;
 
-/* Protected part of put: everything that may throw once the op exists. */
-static duk_ret_t put_protected(duk_context *ctx, void *udata)
+static const char *const HASH_FIELDS[EW__R2_NHASH] = {"md5", "sha1", "sha256", "sha384", "sha512"};
+
+/* Reads put()'s arguments into the job: key, expected digests, metadata, condition. May throw. */
+static void put_prepare(duk_context *ctx, put_job_t *j)
 {
-    struct put_args *a = udata;
-    r2_op_t *op = a->op;
-    size_t klen, vlen;
+    r2_op_t *op = j->op;
+    size_t klen;
     const char *key = key_arg(ctx, 1, "put", &klen);
-    const void *value = body_arg(ctx, 2, &vlen);
-    /* Expected digests: {md5: hex, sha1: hex, ...}, lower case (r2.js checks their form). */
-    static const char *const fields[EW__R2_NHASH] = {"md5", "sha1", "sha256", "sha384", "sha512"};
-    unsigned wanted = 0;
-    const char *expected[EW__R2_NHASH] = {0};
-    for (int i = 0; i < EW__R2_NHASH; i++) {
-        if (duk_is_object(ctx, 6) && duk_get_prop_string(ctx, 6, fields[i]) && duk_is_string(ctx, -1)) {
-            expected[i] = duk_get_string(ctx, -1);
-            wanted |= 1u << i;
+    for (int i = 0; i < EW__R2_NHASH && duk_is_object(ctx, 6); i++) {
+        if (duk_get_prop_string(ctx, 6, HASH_FIELDS[i]) && duk_is_string(ctx, -1)) {
+            snprintf(j->expected[i], sizeof(j->expected[i]), "%s", duk_get_string(ctx, -1));
+            j->wanted |= 1u << i;
         }
-        /* the string stays on the stack (expected[] points into it) */
+        duk_pop(ctx);
     }
     read_cond(ctx, 7, &op->cond);
-    bool oom = false;
+    bool oom = !rec_init(j->rs, &op->rec, key, klen, "");
     op->rec.http = dup_arg(ctx, 3, &oom);
     op->rec.custom = dup_arg(ctx, 4, &oom);
     op->rec.storage_class = dup_arg(ctx, 5, &oom);
     if (oom || op->rec.http == NULL || op->rec.custom == NULL || op->rec.storage_class == NULL)
-        return r2_fail(ctx, "put", "out of memory");
-    write_body(ctx, a->rs, &a->w, value, vlen, wanted, "put");
-    a->written = true;
+        (void) r2_fail(ctx, "put", "out of memory");
+}
+
+/* After the body file is committed: checks the digests and completes the record. Returns NULL, or the
+ * message put rejects with (written to msg). Never throws. */
+static const char *put_finish(put_job_t *j, char *msg, size_t n)
+{
+    r2_op_t *op = j->op;
+    const ew__r2_hash_t *h = &j->w.hash;
     for (int i = 0; i < EW__R2_NHASH; i++) {
-        if (expected[i] != NULL && strcmp(expected[i], a->w.hash.hex[i]) != 0)
-            return r2_fail(ctx, "put",
-                           "The %s checksum you specified did not match what we received.\n"
-                           "You provided a %s checksum with value: %s\nActual %s was: %s (10037)",
-                           ew__r2_hash_name(i), ew__r2_hash_name(i), expected[i], ew__r2_hash_name(i),
-                           a->w.hash.hex[i]);
+        if ((j->wanted & (1u << i)) && strcmp(j->expected[i], h->hex[i]) != 0) {
+            snprintf(msg, n,
+                     "The %s checksum you specified did not match what we received.\n"
+                     "You provided a %s checksum with value: %s\nActual %s was: %s (10037)",
+                     ew__r2_hash_name(i), ew__r2_hash_name(i), j->expected[i], ew__r2_hash_name(i), h->hex[i]);
+            return msg;
+        }
     }
-    if (!rec_init(a->rs, &op->rec, key, klen, a->w.name))
-        return r2_fail(ctx, "put", "out of memory");
+    snprintf(op->rec.blob, sizeof(op->rec.blob), "%s", j->w.name);
     op->new_blob = true;
-    op->rec.size = a->w.size;
-    snprintf(op->rec.etag, sizeof(op->rec.etag), "%.32s", a->w.hash.hex[0]);
-    ew__buf_t j;
-    ew__buf_init(&j);
-    bool ok = ew__buf_append(&j, "{", 1);
+    op->rec.size = j->w.size;
+    snprintf(op->rec.etag, sizeof(op->rec.etag), "%.32s", h->hex[0]);
+    ew__buf_t js;
+    ew__buf_init(&js);
+    bool ok = ew__buf_append(&js, "{", 1);
     for (int i = 0; i < EW__R2_NHASH && ok; i++) {
-        if (!(a->w.hash.wanted & (1u << i)))
+        if (!(h->wanted & (1u << i)))
             continue;
         char item[160];
-        int n = snprintf(item, sizeof(item), "%s\"%s\":\"%s\"", j.len > 1 ? "," : "", fields[i], a->w.hash.hex[i]);
-        ok = ew__buf_append(&j, item, (size_t) n);
+        int k = snprintf(item, sizeof(item), "%s\"%s\":\"%s\"", js.len > 1 ? "," : "", HASH_FIELDS[i], h->hex[i]);
+        ok = ew__buf_append(&js, item, (size_t) k);
     }
-    ok = ok && ew__buf_append(&j, "}", 1);
-    op->rec.checksums = j.data;
-    if (!ok)
+    ok = ok && ew__buf_append(&js, "}", 1);
+    op->rec.checksums = js.data;
+    return ok ? NULL : "out of memory";
+}
+
+/* Frees a job. While it still holds its op (not queued), nothing of the put may remain: the body file goes
+ * too. Once the op is queued, the file is the op's. */
+static void put_job_free(put_job_t *j)
+{
+    if (j->op != NULL) {
+        if (j->begun && !j->written)
+            ew__r2_blob_abort(j->rs->r2, &j->w);
+        else if (j->written)
+            ew__r2_blob_unlink(j->rs->r2, j->w.name);
+        op_free(j->op);
+    }
+    free(j);
+}
+
+/* Safe-call body of a put of bytes: everything up to a committed body file and a complete record. */
+static duk_ret_t put_bytes_protected(duk_context *ctx, void *udata)
+{
+    put_job_t *j = udata;
+    put_prepare(ctx, j);
+    size_t vlen;
+    const void *value = body_arg(ctx, 2, &vlen);
+    ew_error_t err;
+    ew_status_t st = ew__r2_blob_begin(j->rs->r2, &j->w, j->wanted, &err);
+    j->begun = st == EW_OK;
+    if (st == EW_OK)
+        st = ew__r2_blob_write(j->rs->r2, &j->w, value, vlen, &err);
+    if (st == EW_OK && (st = ew__r2_blob_commit(j->rs->r2, &j->w, &err)) == EW_OK)
+        j->written = true;
+    if (st != EW_OK)
+        return r2_fail(ctx, "put", "%s", err.message);
+    char msg[700];
+    const char *why = put_finish(j, msg, sizeof(msg));
+    if (why != NULL)
+        return r2_fail(ctx, "put", "%s", why);
+    return 0;
+}
+
+/* --- puts of a stream: its chunks go to the file as they come, the op is queued at its end --- */
+
+static void stream_put_unlink(put_job_t *j)
+{
+    for (put_job_t **p = (put_job_t **) &j->rs->r2->streaming; *p != NULL; p = &(*p)->next) {
+        if (*p == j) {
+            *p = j->next;
+            break;
+        }
+    }
+}
+
+/* Ends a stream put: queues its op (msg NULL) or settles its promise with "put: msg". Frees the job unless
+ * the pump is running (it frees it when the read returns). */
+static void stream_put_end(put_job_t *j, const char *msg)
+{
+    ew__stream_reader_t *r = j->reader;
+    j->reader = NULL;
+    j->ended = true;
+    stream_put_unlink(j);
+    ew__stream_reader_close(r);
+    if (msg == NULL) {
+        r2_op_t *op = j->op;
+        j->op = NULL;
+        ew__store_queue(j->rs->store, &op->base.write);
+    } else {
+        char full[800];
+        snprintf(full, sizeof(full), "put: %s", msg);
+        ew__res_op_settle(&j->op->base, EW_ERR_IO, full);
+    }
+    if (!j->sync)
+        put_job_free(j);
+}
+
+static void pump(put_job_t *j);
+
+static void on_stream_event(duk_context *ctx, void *udata, ew__stream_event_t ev, const void *data, size_t len)
+{
+    put_job_t *j = udata;
+    ew_error_t err;
+    char msg[700];
+    switch (ev) {
+    case EW__STREAM_CHUNK:
+        if (ew__r2_blob_write(j->rs->r2, &j->w, data, len, &err) != EW_OK) {
+            stream_put_end(j, err.message);
+        } else if (j->sync) {
+            j->again = true;
+        } else {
+            pump(j);
+        }
+        return;
+    case EW__STREAM_ERROR:
+        if (ctx != NULL) {
+            duk_dup_top(ctx);
+            duk_safe_to_string(ctx, -1);
+            snprintf(msg, sizeof(msg), "%s", duk_get_string(ctx, -1));
+            duk_pop(ctx);
+        } else {
+            snprintf(msg, sizeof(msg), "the stream's isolate went away");
+        }
+        stream_put_end(j, msg);
+        return;
+    case EW__STREAM_END:
+        if (ew__r2_blob_commit(j->rs->r2, &j->w, &err) != EW_OK) {
+            j->begun = false; /* commit removed the temporary file */
+            stream_put_end(j, err.message);
+            return;
+        }
+        j->written = true;
+        stream_put_end(j, put_finish(j, msg, sizeof(msg)));
+        return;
+    }
+}
+
+/* Reads chunks until one does not arrive at once. A trampoline, so that many queued chunks do not nest
+ * callbacks: a chunk delivered during the read sets `again`, and the loop asks for the next one. */
+static void pump(put_job_t *j)
+{
+    while (j->reader != NULL) {
+        j->sync = true;
+        j->again = false;
+        (void) ew__stream_reader_read(j->reader, on_stream_event, j);
+        j->sync = false;
+        if (j->ended) {
+            put_job_free(j);
+            return;
+        }
+        if (!j->again)
+            return;
+    }
+}
+
+/* Safe-call body of a put of a stream: arguments, the file, the reader. */
+static duk_ret_t put_stream_protected(duk_context *ctx, void *udata)
+{
+    put_job_t *j = udata;
+    put_prepare(ctx, j);
+    if (ew__stream_is_disturbed(ctx, 2))
+        return duk_type_error(ctx, "This ReadableStream is disturbed (has already been read from), and cannot "
+                                   "be used as a body.");
+    ew_error_t err;
+    if (ew__r2_blob_begin(j->rs->r2, &j->w, j->wanted, &err) != EW_OK)
+        return r2_fail(ctx, "put", "%s", err.message);
+    j->begun = true;
+    if ((j->reader = ew__stream_reader_open(ctx, 2)) == NULL)
         return r2_fail(ctx, "put", "out of memory");
     return 0;
 }
 
-/* put(h, key, value, httpJSON, customJSON, storageClass, hashes, cond) -> Promise<record | null> */
+/* put(h, key, value, httpJSON, customJSON, storageClass, hashes, cond) -> Promise<record | null>
+ * value: string, buffer, null, or a ReadableStream (read to the file chunk by chunk). */
 static duk_ret_t r2_put(duk_context *ctx)
 {
     ew__res_store_t *rs = bucket_arg(ctx);
-    struct put_args a = {.rs = rs, .op = op_new(rs, OP_PUT)};
-    if (a.op == NULL)
+    bool stream = ew__stream_is_readable(ctx, 2);
+    if (stream && ew__stream_push_bytes(ctx, 2, true)) { /* a stream of bytes in memory: take them */
+        duk_replace(ctx, 2);
+        stream = false;
+    }
+    put_job_t *j = calloc(1, sizeof(*j));
+    if (j == NULL || (j->op = op_new(rs, OP_PUT)) == NULL) {
+        free(j);
         return r2_fail(ctx, "put", "out of memory");
-    if (duk_safe_call(ctx, put_protected, &a, 0, 1) != DUK_EXEC_SUCCESS) {
-        if (a.written)
-            ew__r2_blob_unlink(rs->r2, a.w.name);
-        op_free(a.op);
+    }
+    j->rs = rs;
+    if (duk_safe_call(ctx, stream ? put_stream_protected : put_bytes_protected, j, 0, 1) != DUK_EXEC_SUCCESS) {
+        if (j->reader != NULL)
+            ew__stream_reader_close(j->reader);
+        put_job_free(j);
         return duk_throw(ctx);
     }
     duk_pop(ctx);
-    return queue_op(ctx, rs, a.op);
+    r2_op_t *op = j->op;
+    if (!stream) {
+        free(j); /* the op owns the file now */
+        return queue_op(ctx, rs, op);
+    }
+    struct pending_args p = {rs->cache, 0};
+    if (duk_safe_call(ctx, push_pending_protected, &p, 0, 1) != DUK_EXEC_SUCCESS) {
+        ew__stream_reader_close(j->reader);
+        put_job_free(j);
+        return duk_throw(ctx);
+    }
+    ew__res_op_start(ctx, &op->base, p.id);
+    j->next = rs->r2->streaming;
+    rs->r2->streaming = j;
+    pump(j);
+    return 1;
 }
 
 /* delete(h, keys[]) -> Promise<undefined> */
@@ -1425,6 +1604,12 @@ void ew__r2_close(ew__res_store_t *rs)
 {
     if (rs->r2 == NULL)
         return;
+    while (rs->r2->streaming != NULL) { /* puts whose stream never ended (their isolate went away) */
+        put_job_t *j = rs->r2->streaming;
+        rs->r2->streaming = j->next;
+        ew__stream_reader_close(j->reader);
+        put_job_free(j);
+    }
     ew__r2_dir_close(rs->r2);
     free(rs->r2);
     rs->r2 = NULL;

@@ -443,8 +443,19 @@ function (native, global) {
 
     var ALL = { http: true, custom: true };
 
+    var DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+    var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+    function pad2(n) {
+        return (n < 10 ? '0' : '') + n;
+    }
+
+    /* An HTTP date (RFC 7231 IMF-fixdate), what toUTCString gives in V8 (Duktape's differs). */
     function httpDate(ms) {
-        return new DateC(ms).toUTCString();
+        var d = new DateC(ms);
+        return DAYS[d.getUTCDay()] + ', ' + pad2(d.getUTCDate()) + ' ' + MONTHS[d.getUTCMonth()] + ' ' +
+               d.getUTCFullYear() + ' ' + pad2(d.getUTCHours()) + ':' + pad2(d.getUTCMinutes()) + ':' +
+               pad2(d.getUTCSeconds()) + ' GMT';
     }
 
     method(R2Object.prototype, 'writeHttpMetadata', function writeHttpMetadata(headers) {

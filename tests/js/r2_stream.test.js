@@ -1,0 +1,100 @@
+// @binding r2 BUCKET streams
+// @cpu_ms 5000
+// R2 and ReadableStream: put of a stream goes to disk chunk by chunk; object bodies are streams.
+import { test, assert, assertEquals, assertRejects, run } from './harness.js';
+
+function chunkStream(n, size) {
+  let i = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (i === n) {
+        c.close();
+        return;
+      }
+      c.enqueue(new Uint8Array(size).fill(i % 256, 0, 1)); // first byte = chunk index
+      i++;
+    },
+  });
+}
+
+async function sha256hex(buf) {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
+  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+test('put of a pulled stream of many chunks', async ({ env }) => {
+  const o = await env.BUCKET.put('chunks', chunkStream(200, 1000));
+  assertEquals(o.size, 200 * 1000);
+  const got = new Uint8Array(await (await env.BUCKET.get('chunks')).arrayBuffer());
+  assertEquals(got.length, 200000);
+  assertEquals(got[0], 0);
+  assertEquals(got[1000], 1);
+  assertEquals(got[199 * 1000], 199);
+  assertEquals(got[199 * 1000 + 1], 0);
+});
+
+test('put of a TransformStream fed while the put runs, with a checksum', async ({ env }) => {
+  const { readable, writable } = new TransformStream();
+  const parts = ['alpha ', 'beta ', 'gamma'];
+  const expected = await sha256hex(new TextEncoder().encode(parts.join('')));
+  const put = env.BUCKET.put('fed', readable, { sha256: expected });
+  const w = writable.getWriter();
+  for (const p of parts) await w.write(new TextEncoder().encode(p));
+  await w.close();
+  const o = await put;
+  assertEquals(o.checksums.toJSON().sha256, expected);
+  assertEquals(await (await env.BUCKET.get('fed')).text(), 'alpha beta gamma');
+});
+
+test('a stream whose checksum does not match stores nothing', async ({ env }) => {
+  const s = new Response('some bytes').body.pipeThrough(new TransformStream());
+  await assertRejects(env.BUCKET.put('badsum', s, { md5: '0'.repeat(32) }), Error, /^put: The MD5 checksum/);
+  assertEquals(await env.BUCKET.head('badsum'), null);
+});
+
+test('a stream that errors rejects the put and stores nothing', async ({ env }) => {
+  let n = 0;
+  const s = new ReadableStream({
+    pull(c) {
+      if (n++ < 3) c.enqueue(new Uint8Array(10));
+      else c.error(new Error('source broke'));
+    },
+  });
+  await assertRejects(env.BUCKET.put('broken', s), Error, /source broke/);
+  assertEquals(await env.BUCKET.head('broken'), null);
+});
+
+test('a locked or read stream is refused', async ({ env }) => {
+  const s = chunkStream(1, 1);
+  s.getReader();
+  await assertRejects(env.BUCKET.put('locked', s), TypeError, 'This ReadableStream is currently locked to a reader.');
+  const t = chunkStream(1, 1);
+  const r = t.getReader();
+  await r.read();
+  r.releaseLock();
+  await assertRejects(env.BUCKET.put('read', t), TypeError, /disturbed/);
+});
+
+test('the body of an object is a ReadableStream', async ({ env }) => {
+  await env.BUCKET.put('rs', 'streamed body');
+  const o = await env.BUCKET.get('rs');
+  assert(o.body instanceof ReadableStream, 'body is a ReadableStream');
+  const reader = o.body.getReader();
+  const parts = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(...value);
+  }
+  assertEquals(new TextDecoder().decode(new Uint8Array(parts)), 'streamed body');
+  assertEquals(o.bodyUsed, true);
+});
+
+test('an object body can be put into another key', async ({ env }) => {
+  await env.BUCKET.put('src', 'copy me');
+  const src = await env.BUCKET.get('src');
+  await env.BUCKET.put('dst', src.body);
+  assertEquals(await (await env.BUCKET.get('dst')).text(), 'copy me');
+});
+
+export default { fetch: run };
