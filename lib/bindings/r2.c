@@ -423,6 +423,16 @@ static duk_ret_t r2_get(duk_context *ctx)
     return 1;
 }
 
+/* Before a large allocation: garbage cycles (streams and their buffers are cyclic) are freed only by
+ * mark-and-sweep, which the isolate's soft memory limit does not wait for. When the new block would take
+ * the heap past half its limit, collect first, so that earlier bodies do not count against this one. */
+static void make_room(duk_context *ctx, size_t n)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso != NULL && iso->heap_limit != SIZE_MAX && n >= (1u << 20) && iso->heap_bytes + n > iso->heap_limit / 2)
+        duk_gc(ctx, 0);
+}
+
 /* read(h, blob, offset, length) -> ArrayBuffer, or null when the body is gone (replaced meanwhile). */
 static duk_ret_t r2_read(duk_context *ctx)
 {
@@ -431,6 +441,7 @@ static duk_ret_t r2_read(duk_context *ctx)
     double off = duk_require_number(ctx, 2), len = duk_require_number(ctx, 3);
     if (off < 0 || len < 0 || len > (double) SIZE_MAX / 2)
         return duk_range_error(ctx, "invalid range");
+    make_room(ctx, (size_t) len);
     int fd = ew__r2_blob_open(rs->r2, blob);
     if (fd < 0) {
         duk_push_null(ctx);
@@ -1128,6 +1139,7 @@ static duk_ret_t put_bytes_protected(duk_context *ctx, void *udata)
     put_prepare(ctx, j);
     size_t vlen;
     const void *value = body_arg(ctx, 2, &vlen);
+    make_room(ctx, vlen); /* the body is in the heap already: collect what earlier ones left */
     ew_error_t err;
     ew_status_t st = ew__r2_blob_begin(j->rs->r2, &j->w, j->wanted, &err);
     j->begun = st == EW_OK;
@@ -1392,6 +1404,7 @@ static duk_ret_t part_protected(duk_context *ctx, void *udata)
     bool oom = false;
     require_upload(ctx, a->rs, "uploadPart", upload_id, key, klen, NULL, &oom);
     const void *value = body_arg(ctx, 4, &vlen);
+    make_room(ctx, vlen);
     write_body(ctx, a->rs, &a->w, value, vlen, 0, "uploadPart");
     a->written = true;
     r2_op_t *op = a->op;

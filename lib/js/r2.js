@@ -17,7 +17,7 @@ function (native, global) {
     var O = global.Object, TypeError = global.TypeError, RangeError = global.RangeError, Err = global.Error;
     var Promise = global.Promise, JSON = global.JSON, DateC = global.Date, ArrayBuffer = global.ArrayBuffer;
     var Uint8Array = global.Uint8Array, Headers = global.Headers, Response = global.Response;
-    var Blob = global.Blob, Sym = global.Symbol, isArray = global.Array.isArray;
+    var Blob = global.Blob, Sym = global.Symbol, isArray = global.Array.isArray, TextDecoder = global.TextDecoder;
     var defineProperty = O.defineProperty, create = O.create, keys = O.keys;
     var HANDLE = Sym('r2.handle'), STATE = Sym('r2.state');
     var HASHES = [['md5', 'MD5', 16], ['sha1', 'SHA-1', 20], ['sha256', 'SHA-256', 32], ['sha384', 'SHA-384', 48],
@@ -481,6 +481,8 @@ function (native, global) {
         }
     });
 
+    var USED = 'Body has already been used. It can only be used once. Use tee() first if you need to read it twice.';
+
     function bodyState(self) {
         var st = isObject(self) ? self[STATE] : undefined;
         if (st === undefined || st.bytes === undefined) {
@@ -489,12 +491,29 @@ function (native, global) {
         return st;
     }
 
-    /* The body as a Response holds it: .body of that Response is this object's body stream. */
+    /* The body as a Response holds it, made when script first reads .body: that Response's body is this
+     * object's stream. The bytes then belong to the Response (one copy alive, not two). */
     function bodyResponse(st) {
         if (st.response === undefined) {
-            st.response = new Response(st.bytes);
+            st.response = new Response(st.used ? null : st.bytes);
+            st.bytes = null;
+            if (st.used) {
+                st.response = new Response('');
+                st.response.arrayBuffer(); /* a body read already: its stream is disturbed */
+            }
         }
         return st.response;
+    }
+
+    /* The bytes for a read method, when .body was never touched (no copy). */
+    function takeBytes(st) {
+        if (st.used) {
+            throw new TypeError(USED);
+        }
+        st.used = true;
+        var b = st.bytes;
+        st.bytes = null;
+        return b;
     }
 
     defineProperty(R2ObjectBody.prototype, 'body', {
@@ -505,27 +524,36 @@ function (native, global) {
     });
     defineProperty(R2ObjectBody.prototype, 'bodyUsed', {
         get: function () {
-            return bodyResponse(bodyState(this)).bodyUsed;
+            var st = bodyState(this);
+            return st.response !== undefined ? st.response.bodyUsed : st.used;
         },
         configurable: true
     });
 
-    function bodyReader(name, how) {
+    function bodyReader(name, direct) {
         method(R2ObjectBody.prototype, name, async(function () {
-            return bodyResponse(bodyState(this))[how]();
+            var st = bodyState(this);
+            return st.response !== undefined ? st.response[name]() : direct(takeBytes(st));
         }));
     }
-    bodyReader('arrayBuffer', 'arrayBuffer');
-    bodyReader('text', 'text');
-    bodyReader('json', 'json');
-    if (typeof Response.prototype.bytes === 'function') {
-        bodyReader('bytes', 'bytes');
-    }
+    bodyReader('arrayBuffer', function (b) {
+        return b;
+    });
+    bodyReader('text', function (b) {
+        return new TextDecoder().decode(b);
+    });
+    bodyReader('json', function (b) {
+        return JSON.parse(new TextDecoder().decode(b));
+    });
+    bodyReader('bytes', function (b) {
+        return new Uint8Array(b);
+    });
     if (typeof Blob === 'function') {
         method(R2ObjectBody.prototype, 'blob', async(function blob() {
             var st = bodyState(this);
             var type = st.http && st.http.contentType !== undefined ? st.http.contentType : '';
-            return bodyResponse(st).arrayBuffer().then(function (b) {
+            var p = st.response !== undefined ? st.response.arrayBuffer() : Promise.resolve(takeBytes(st));
+            return p.then(function (b) {
                 return new Blob([b], { type: type });
             });
         }));
@@ -534,6 +562,7 @@ function (native, global) {
     function makeBody(rec, bytes, range) {
         var o = makeObject(R2ObjectBody.prototype, rec, ALL, range);
         o[STATE].bytes = bytes;
+        o[STATE].used = false;
         return o;
     }
 
