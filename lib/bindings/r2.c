@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "internal.h"
 #include "js_bytecode.h"
 #include "web/stream.h"
@@ -429,7 +431,7 @@ static duk_ret_t r2_get(duk_context *ctx)
 static void make_room(duk_context *ctx, size_t n)
 {
     ew__isolate_t *iso = ew__isolate_of(ctx);
-    if (iso != NULL && iso->heap_limit != SIZE_MAX && n >= (1u << 20) && iso->heap_bytes + n > iso->heap_limit / 2)
+    if (iso != NULL && iso->heap_limit != SIZE_MAX && n >= (64u << 10) && iso->heap_bytes + n > iso->heap_limit / 2)
         duk_gc(ctx, 0);
 }
 
@@ -1056,7 +1058,9 @@ typedef struct put_job {
     unsigned wanted;              /* digests asked for (bits, as ew__r2_hash_t.wanted) */
     char expected[EW__R2_NHASH][129];
     ew__stream_reader_t *reader;  /* stream puts */
-    bool sync, again, ended;      /* pump's trampoline (see pump) */
+    struct event *next_read;      /* stream puts: runs pump from the loop (owned) */
+    bool sync, again, ended;      /* pump's trampoline (see pump); the stream ended or errored */
+    char fail[600];               /* why the put fails ("" while it does not) */
     struct put_job *next;         /* in rs->r2->streaming */
 } put_job_t;
 
@@ -1122,6 +1126,8 @@ static const char *put_finish(put_job_t *j, char *msg, size_t n)
  * too. Once the op is queued, the file is the op's. */
 static void put_job_free(put_job_t *j)
 {
+    if (j->next_read != NULL)
+        event_free(j->next_read);
     if (j->op != NULL) {
         if (j->begun && !j->written)
             ew__r2_blob_abort(j->rs->r2, &j->w);
@@ -1168,15 +1174,13 @@ static void stream_put_unlink(put_job_t *j)
     }
 }
 
-/* Ends a stream put: queues its op (msg NULL) or settles its promise with "put: msg". Frees the job unless
- * the pump is running (it frees it when the read returns). */
+/* Ends a stream put from the loop: queues its op (msg NULL) or settles its promise with "put: msg"; frees
+ * the job. */
 static void stream_put_end(put_job_t *j, const char *msg)
 {
-    ew__stream_reader_t *r = j->reader;
-    j->reader = NULL;
-    j->ended = true;
     stream_put_unlink(j);
-    ew__stream_reader_close(r);
+    ew__stream_reader_close(j->reader);
+    j->reader = NULL;
     if (msg == NULL) {
         r2_op_t *op = j->op;
         j->op = NULL;
@@ -1186,66 +1190,75 @@ static void stream_put_end(put_job_t *j, const char *msg)
         snprintf(full, sizeof(full), "put: %s", msg);
         ew__res_op_settle(&j->op->base, EW_ERR_IO, full);
     }
-    if (!j->sync)
-        put_job_free(j);
+    put_job_free(j);
 }
 
-static void pump(put_job_t *j);
-
+/* The reader's callback. It may run inside any JavaScript of the isolate (a coroutine writing to the
+ * stream, a microtask), where entering the isolate again is not possible: so it only writes the chunk to
+ * the file (C only) and records what happened; pump(), from the event loop, does the rest. */
 static void on_stream_event(duk_context *ctx, void *udata, ew__stream_event_t ev, const void *data, size_t len)
 {
     put_job_t *j = udata;
     ew_error_t err;
-    char msg[700];
-    switch (ev) {
-    case EW__STREAM_CHUNK:
-        if (ew__r2_blob_write(j->rs->r2, &j->w, data, len, &err) != EW_OK) {
-            stream_put_end(j, err.message);
-        } else if (j->sync) {
-            j->again = true;
-        } else {
-            pump(j);
-        }
-        return;
-    case EW__STREAM_ERROR:
+    if (ev == EW__STREAM_CHUNK) {
+        if (ctx != NULL)
+            make_room(ctx, len); /* chunks a stream is done with wait for mark-and-sweep (cycles) */
+        if (j->fail[0] == '\0' && ew__r2_blob_write(j->rs->r2, &j->w, data, len, &err) != EW_OK)
+            snprintf(j->fail, sizeof(j->fail), "%.500s", err.message);
+    } else if (ev == EW__STREAM_ERROR) {
+        const char *m = "the stream's isolate went away";
         if (ctx != NULL) {
             duk_dup_top(ctx);
-            duk_safe_to_string(ctx, -1);
-            snprintf(msg, sizeof(msg), "%s", duk_get_string(ctx, -1));
+            m = duk_safe_to_string(ctx, -1);
+        }
+        if (j->fail[0] == '\0')
+            snprintf(j->fail, sizeof(j->fail), "%s", m);
+        if (ctx != NULL)
             duk_pop(ctx);
-        } else {
-            snprintf(msg, sizeof(msg), "the stream's isolate went away");
-        }
-        stream_put_end(j, msg);
-        return;
-    case EW__STREAM_END:
-        if (ew__r2_blob_commit(j->rs->r2, &j->w, &err) != EW_OK) {
-            j->begun = false; /* commit removed the temporary file */
-            stream_put_end(j, err.message);
-            return;
-        }
-        j->written = true;
-        stream_put_end(j, put_finish(j, msg, sizeof(msg)));
-        return;
+        j->ended = true;
+    } else {
+        j->ended = true;
     }
+    if (j->sync)
+        j->again = true;
+    else
+        event_active(j->next_read, EV_TIMEOUT, 1);
 }
 
-/* Reads chunks until one does not arrive at once. A trampoline, so that many queued chunks do not nest
- * callbacks: a chunk delivered during the read sets `again`, and the loop asks for the next one. */
+/* From the event loop: reads chunks while they arrive at once (a chunk delivered during the read sets
+ * `again`); a later one schedules pump again. At the end, commits the file and queues the op. */
 static void pump(put_job_t *j)
 {
-    while (j->reader != NULL) {
+    for (;;) {
+        if (j->ended || j->fail[0] != '\0') {
+            char msg[700];
+            ew_error_t err;
+            const char *why = j->fail[0] != '\0' ? j->fail : NULL;
+            if (why == NULL && ew__r2_blob_commit(j->rs->r2, &j->w, &err) != EW_OK) {
+                j->begun = false; /* commit removed the temporary file */
+                snprintf(msg, sizeof(msg), "%.600s", err.message);
+                why = msg;
+            } else if (why == NULL) {
+                j->written = true;
+                why = put_finish(j, msg, sizeof(msg));
+            }
+            stream_put_end(j, why);
+            return;
+        }
         j->sync = true;
         j->again = false;
         (void) ew__stream_reader_read(j->reader, on_stream_event, j);
         j->sync = false;
-        if (j->ended) {
-            put_job_free(j);
-            return;
-        }
         if (!j->again)
             return;
     }
+}
+
+static void on_next_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    pump(arg);
 }
 
 /* Safe-call body of a put of a stream: arguments, the file, the reader. */
@@ -1260,7 +1273,9 @@ static duk_ret_t put_stream_protected(duk_context *ctx, void *udata)
     if (ew__r2_blob_begin(j->rs->r2, &j->w, j->wanted, &err) != EW_OK)
         return r2_fail(ctx, "put", "%s", err.message);
     j->begun = true;
-    if ((j->reader = ew__stream_reader_open(ctx, 2)) == NULL)
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    j->next_read = event_new(iso->rt->base, -1, 0, on_next_read, j);
+    if (j->next_read == NULL || (j->reader = ew__stream_reader_open(ctx, 2)) == NULL)
         return r2_fail(ctx, "put", "out of memory");
     return 0;
 }
@@ -1302,7 +1317,7 @@ static duk_ret_t r2_put(duk_context *ctx)
     ew__res_op_start(ctx, &op->base, p.id);
     j->next = rs->r2->streaming;
     rs->r2->streaming = j;
-    pump(j);
+    event_active(j->next_read, EV_TIMEOUT, 1); /* reading starts from the loop, outside this call */
     return 1;
 }
 

@@ -572,9 +572,10 @@ function (native, global) {
 
     var VALUE_TYPES = 'ReadableStream or ArrayBuffer or ArrayBufferView or string or Blob';
 
-    /* Calls then(value) with the value as the natives take it (string, buffer or null), reading a Blob or a
-     * body stream whole first (the latter through Response, which takes it). */
-    function withValue(v, op, cls, n, then) {
+    /* Calls then(value) with the value as the natives take it: string, buffer or null; a ReadableStream as
+     * is when the native reads streams itself (put: chunk by chunk to disk), else read whole first (through
+     * Response, which takes it); a Blob's bytes. */
+    function withValue(v, op, cls, n, then, streams) {
         if (v === null || v === undefined || typeof v === 'string' || isBufferSource(v)) {
             return then(v === undefined ? null : v);
         }
@@ -582,7 +583,7 @@ function (native, global) {
             return v.arrayBuffer().then(then);
         }
         if (isObject(v) && typeName(v) === 'ReadableStream') {
-            return new Response(v).arrayBuffer().then(then);
+            return streams ? then(v) : new Response(v).arrayBuffer().then(then);
         }
         throw paramError(op, cls, n, VALUE_TYPES);
     }
@@ -700,7 +701,7 @@ function (native, global) {
         var httpJson = JSON.stringify(http), customJson = JSON.stringify(custom);
         return withValue(value, 'put', 'R2Bucket', 2, function (v) {
             return native.put(h, k, v, httpJson, customJson, sc, hashes, cond).then(afterPut);
-        });
+        }, true);
     }));
 
     method(R2Bucket.prototype, 'delete', async(function del(keys) {
