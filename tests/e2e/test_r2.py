@@ -178,7 +178,9 @@ def test_100_mb_object_round_trip_in_parts_and_ranges(project, tmp_path):
         # full, so the peak is bounded by the heap limit, not by the object).
         peak_mb = rss_kb(s.proc.pid, "VmHWM") / 1024
         print("ew-server RSS: %s MB; peak %.0f MB" % ([r // 1024 for r in rss], peak_mb))
-        assert peak_mb < 110, rss
+        with open("/proc/%d/maps" % s.proc.pid) as maps:
+            sanitized = "libasan" in maps.read()  # ASan's shadow memory and quarantine say nothing here
+        assert sanitized or peak_mb < 110, rss
     finally:
         assert s.stop() == 0
 
