@@ -193,6 +193,45 @@ typedef struct ew_resource {
     const char *id;           /* storage name: [A-Za-z0-9._-]+, at most 200 bytes; copied */
 } ew_resource_t;
 
+/* Static assets ([assets] in wrangler.toml): files of a folder served the way Cloudflare serves a Worker's
+ * assets — canonical HTML URLs per `html_handling` (307 redirects to them), `not_found_handling`, ETag and
+ * Last-Modified with 304 answers, single byte ranges (206/416), content types by extension. Unless
+ * run_worker_first is set, a GET or HEAD request that names an asset is answered from the folder without
+ * running the Worker; every other request goes to the Worker, which reaches the files through
+ * env[binding].fetch(request) when `binding` is set. Files are read per request (at most 25 MiB each);
+ * "_headers", "_redirects" and ".assetsignore" at the top of the folder are never served. */
+typedef enum ew_html_handling {
+    EW_HTML_AUTO_TRAILING_SLASH = 0,  /* /file for file.html, /folder/ for folder/index.html (default) */
+    EW_HTML_FORCE_TRAILING_SLASH = 1, /* /file/ and /folder/ */
+    EW_HTML_DROP_TRAILING_SLASH = 2,  /* /file and /folder */
+    EW_HTML_NONE = 3                  /* only exact file paths */
+} ew_html_handling_t;
+
+typedef enum ew_not_found_handling {
+    EW_NOT_FOUND_NONE = 0,            /* the Worker gets the request (or 404 when it has no fetch handler) */
+    EW_NOT_FOUND_404_PAGE = 1,        /* the nearest 404.html up the path, with status 404 */
+    EW_NOT_FOUND_SPA = 2              /* /index.html with status 200 (single-page application) */
+} ew_not_found_handling_t;
+
+typedef struct ew_assets {
+    const char *directory;            /* the folder served (must exist); copied */
+    const char *binding;              /* env property of the assets binding (e.g. "ASSETS"), NULL = none; copied */
+    ew_html_handling_t html_handling;
+    ew_not_found_handling_t not_found_handling;
+    int run_worker_first;             /* non-zero: every request goes to the Worker */
+} ew_assets_t;
+
+/* A rate limiting binding ([[ratelimits]] in wrangler.toml): env[binding].limit({key}) resolves to
+ * {success}, false once `key` was counted more than `limit` times in the current window of `period` seconds
+ * (fixed windows aligned to the clock). Counters are shared by every runtime of the process that uses the
+ * same namespace_id — one "location", as Cloudflare counts per location — and are kept in memory only. */
+typedef struct ew_ratelimit {
+    const char *binding;              /* env property, e.g. "MY_RATE_LIMITER"; copied */
+    const char *namespace_id;         /* a positive integer as text, e.g. "1001"; copied */
+    uint32_t limit;                   /* requests allowed per period, >= 1 */
+    uint32_t period;                  /* seconds: 10 or 60, as Cloudflare allows */
+} ew_ratelimit_t;
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -205,6 +244,9 @@ typedef struct ew_worker_config {
     size_t nbindings;
     const ew_resource_t *resources; /* `nresources` storage bindings on env, copied */
     size_t nresources;
+    const ew_assets_t *assets;        /* static assets served with the Worker, NULL = none; copied */
+    const ew_ratelimit_t *ratelimits; /* `nratelimits` rate limiting bindings, copied */
+    size_t nratelimits;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry

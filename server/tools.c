@@ -71,6 +71,12 @@ int tools_main(int argc, char **argv)
         return 1;
     }
     const char *main_path = p.config->main;
+    if (main_path == NULL) {
+        fprintf(stderr, "ew-server: %s has no 'main' (an assets-only project): nothing to check\n",
+                p.config->config_path ? p.config->config_path : path);
+        ew__project_dispose(&p);
+        return 1;
+    }
     size_t len;
     char *src = read_file(main_path, &len);
     if (src == NULL) {

@@ -111,6 +111,25 @@ EW_RESOURCE_D1 = 2
 EW_RESOURCE_R2 = 3
 
 
+class ew_assets_t(ctypes.Structure):
+    _fields_ = [
+        ("directory", ctypes.c_char_p),
+        ("binding", ctypes.c_char_p),
+        ("html_handling", ctypes.c_int),
+        ("not_found_handling", ctypes.c_int),
+        ("run_worker_first", ctypes.c_int),
+    ]
+
+
+class ew_ratelimit_t(ctypes.Structure):
+    _fields_ = [
+        ("binding", ctypes.c_char_p),
+        ("namespace_id", ctypes.c_char_p),
+        ("limit", ctypes.c_uint32),
+        ("period", ctypes.c_uint32),
+    ]
+
+
 class ew_worker_config_t(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -124,6 +143,9 @@ class ew_worker_config_t(ctypes.Structure):
         ("nbindings", ctypes.c_size_t),
         ("resources", ctypes.POINTER(ew_resource_t)),
         ("nresources", ctypes.c_size_t),
+        ("assets", ctypes.POINTER(ew_assets_t)),
+        ("ratelimits", ctypes.POINTER(ew_ratelimit_t)),
+        ("nratelimits", ctypes.c_size_t),
     ]
 
 

@@ -31,6 +31,9 @@ typedef struct afn {
     uint32_t yields;          /* yield, yield*, for await seen so far (catch clauses compare counts) */
     ew__nodes_t marks;        /* markGenerator(g) statements for generator declarations directly in it */
     uint32_t marks_cap;
+    ew__nodes_t returns;      /* async: its own return statements (not those of loop-body arrows) */
+    uint32_t returns_cap;
+    bool no_inline;           /* async: a try with finally or a loop-body arrow: keep the asyncNoAwait form */
 } afn_t;
 
 typedef struct as {
@@ -238,10 +241,62 @@ static bool param_shadows(const ew__node_t *f, const ew__atom_t *name)
     return false;
 }
 
+/* An async function without await, with simple parameters: no coroutine and no inner function either (the
+ * hot path of most fetch handlers). The body stays where it is:
+ *     f(a) { DIRECTIVES FUNCTION-DECLARATIONS try { REST } catch (e) { return $ew.asyncThrow(e); }
+ *            return $ew.asyncReturn(void 0); }
+ * with each `return X` of f becoming `return $ew.asyncReturn(X)`. That is the async function's own
+ * semantics: the body runs synchronously to its end, a throw rejects the promise, a return resolves it
+ * (adopting a thenable). Not used when f has a try with a finally (the returned value would be resolved,
+ * and a thenable's then() scheduled, before the finally runs and perhaps throws) or a loop-body arrow (whose
+ * returns are signals of the block pass). */
+static void inline_no_await(as_t *A, afn_t *fr, ew__node_t *f)
+{
+    ew__lower_t *L = A->L;
+    bool expression = f->as.function.expression;
+    ew__nodes_t *l = block_body(L, f);
+    if (expression)
+        ew__nodes_push(L, &fr->returns, &fr->returns_cap, l->items[0]);
+    for (uint32_t i = 0; i < fr->returns.len; i++) {
+        ew__node_t *r = fr->returns.items[i];
+        ew__node_t *v = r->as.argument.argument ? r->as.argument.argument : ew__b_undefined(L, r);
+        r->as.argument.argument = ew__b_helper(L, "asyncReturn", ew__b_list(L, 1, v), r);
+    }
+    uint32_t d = 0;
+    while (d < l->len && l->items[d]->type == EW__N_ExpressionStatement && l->items[d]->as.expr_stmt.directive.s)
+        d++;
+    ew__node_t **items = ew__lalloc(L, (l->len + 2) * sizeof *items), **rest = ew__lalloc(L, (l->len + 1) * sizeof *rest);
+    uint32_t n = 0, nrest = 0;
+    for (uint32_t i = 0; i < l->len; i++) {
+        ew__node_t *s = l->items[i];
+        if (i < d || s->type == EW__N_FunctionDeclaration)
+            items[n++] = s; /* directives first; declarations are hoisted anyway */
+        else
+            rest[nrest++] = s;
+    }
+    ew__node_t *e = ew__b_ident(L, ew__fresh(L, "e", 1), f);
+    ew__node_t *c = ew__b_node(L, EW__N_CatchClause, f);
+    c->as.catch_.param = e;
+    c->as.catch_.body = ew__b_block(L, ew__b_list(L, 1, ew__b_return(L, ew__b_helper(L, "asyncThrow",
+                                                  ew__b_list(L, 1, ew__b_clone_ident(L, e, f)), f), f)), f);
+    ew__node_t *t = ew__b_node(L, EW__N_TryStatement, f);
+    t->as.try_.block = ew__b_block(L, ew__b_list_copy(L, rest, nrest), f->as.function.body);
+    t->as.try_.handler = c;
+    items[n++] = t;
+    items[n++] = ew__b_return(L, ew__b_helper(L, "asyncReturn", ew__b_list(L, 1, ew__b_undefined(L, f)), f), f);
+    l->items = items;
+    l->len = n;
+    f->as.function.async = false;
+}
+
 /* async function / arrow / method: `return $ew.async(() => { BODY' })` (or asyncNoAwait, moved params). */
 static void lower_async_fn(as_t *A, afn_t *fr, ew__node_t *f)
 {
     ew__lower_t *L = A->L;
+    if (!fr->has_await && !fr->no_inline && simple_params(f)) {
+        inline_no_await(A, fr, f);
+        return;
+    }
     ew__node_t *body = take_body(L, f), *args = NULL;
     if (!simple_params(f))
         args = move_params(L, f, body);
@@ -341,6 +396,9 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
         A->top = f;
         return false;
     }
+    if (A->top != NULL && A->top->kind == K_ASYNC &&
+        ((n->type == EW__N_TryStatement && n->as.try_.finalizer != NULL) || transparent(n)))
+        A->top->no_inline = true;
     if (n->type == EW__N_TryStatement) {
         walk_try(w, n);
         return true;
@@ -372,6 +430,8 @@ static void post(ew__walk_t *w, ew__node_t **slot)
     case EW__N_AwaitExpression: *slot = lower_await(A, n); break;
     case EW__N_YieldExpression: *slot = lower_yield(A, n); break;
     case EW__N_ReturnStatement:
+        if (A->top->kind == K_ASYNC && w->L->fn->fn == A->top->node)
+            ew__nodes_push(w->L, &A->top->returns, &A->top->returns_cap, n);
         /* async generators await the operand of return (a loop-body arrow's returns are signals: skipped) */
         if (A->top->kind == K_ASYNC_GEN && n->as.argument.argument && w->L->fn->fn == A->top->node)
             n->as.argument.argument = ew__b_helper(w->L, "await", ew__b_list(w->L, 1, n->as.argument.argument), n);

@@ -46,6 +46,8 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
         warnf(warn, udata, "%s", c->warnings[i]);
     if (env != NULL && c->config_path == NULL)
         warnf(warn, udata, "environment \"%s\" has no effect without a configuration file", env);
+    if (c->main == NULL)
+        return EW_OK; /* assets only: ew__project_build supplies the script */
     struct stat sb;
     const char *why = stat(c->main, &sb) != 0 ? strerror(errno) : !S_ISREG(sb.st_mode) ? "not a file" : NULL;
     if (why == NULL)
@@ -55,6 +57,10 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
     return ew__cfg_errorf(err, EW_ERR_IO, c->main, 0, 0, "%s", why);
 }
 
+/* The Worker of an assets-only project (no main): what the folder does not answer is 404, as on Cloudflare. */
+static const char ASSETS_ONLY_WORKER[] =
+    "export default { fetch() { return new Response(null, { status: 404 }); } };\n";
+
 ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err)
 {
     const ew__wrangler_t *c = p->config;
@@ -63,7 +69,7 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
     p->vars = calloc(c->nvars + 1, sizeof(*p->vars));
     p->resources = calloc(c->nkv + c->nr2 + 1, sizeof(*p->resources));
     if (p->vars == NULL || p->resources == NULL)
-        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : c->main, 0, 0, "out of memory");
+        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : "(project)", 0, 0, "out of memory");
     for (size_t i = 0; i < c->nvars; i++)
         p->vars[i] = (ew_var_t) {.name = c->vars[i].name, .value = c->vars[i].value, .is_json = c->vars[i].is_json};
     for (size_t i = 0; i < c->nkv; i++)
@@ -81,6 +87,31 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
         .resources = p->resources,
         .nresources = c->nkv + c->nr2,
     };
+    if (c->main == NULL) {
+        p->worker.source = ASSETS_ONLY_WORKER;
+        p->worker.source_len = sizeof(ASSETS_ONLY_WORKER) - 1;
+        p->worker.filename = "(assets only)";
+    }
+    free(p->ratelimits);
+    p->ratelimits = calloc(c->nratelimits + 1, sizeof(*p->ratelimits));
+    if (p->ratelimits == NULL)
+        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : "(project)", 0, 0, "out of memory");
+    for (size_t i = 0; i < c->nratelimits; i++)
+        p->ratelimits[i] = (ew_ratelimit_t) {.binding = c->ratelimits[i].binding,
+                                             .namespace_id = c->ratelimits[i].namespace_id,
+                                             .limit = c->ratelimits[i].limit, .period = c->ratelimits[i].period};
+    p->worker.ratelimits = p->ratelimits;
+    p->worker.nratelimits = c->nratelimits;
+    if (c->assets != NULL) {
+        p->assets = (ew_assets_t) {
+            .directory = c->assets->directory,
+            .binding = c->assets->binding,
+            .html_handling = c->assets->html_handling,
+            .not_found_handling = c->assets->not_found_handling,
+            .run_worker_first = c->assets->run_worker_first,
+        };
+        p->worker.assets = &p->assets;
+    }
     return EW_OK;
 }
 
@@ -89,6 +120,7 @@ void ew__project_dispose(ew__project_t *p)
     ew__wrangler_destroy(p->config);
     free(p->vars);
     free(p->resources);
+    free(p->ratelimits);
     memset(p, 0, sizeof(*p));
 }
 

@@ -57,7 +57,7 @@ static const key_spec_t top_keys[] = {
     {"migrations", KEY_UNSUPPORTED, true, false},
     {"services", KEY_UNSUPPORTED, false, false},
     {"queues", KEY_UNSUPPORTED, false, false},
-    {"assets", KEY_UNSUPPORTED, true, false},
+    {"assets", KEY_HONOURED, true, false},
     {"routes", KEY_UNSUPPORTED, true, false},
     {"route", KEY_UNSUPPORTED, true, false},
     {"site", KEY_UNSUPPORTED, true, false},
@@ -86,7 +86,7 @@ static const key_spec_t top_keys[] = {
     {"send_email", KEY_UNSUPPORTED, false, false},
     {"workflows", KEY_UNSUPPORTED, false, false},
     {"pipelines", KEY_UNSUPPORTED, false, false},
-    {"ratelimits", KEY_UNSUPPORTED, false, false},
+    {"ratelimits", KEY_HONOURED, false, false},
     {"secrets_store_secrets", KEY_UNSUPPORTED, false, false},
     {"dispatch_namespaces", KEY_UNSUPPORTED, false, false},
     {"version_metadata", KEY_UNSUPPORTED, false, false},
@@ -533,6 +533,9 @@ static ew_status_t read_main(ctx_t *x)
     ew_status_t st = read_string_key(x, "main", &main);
     if (st != EW_OK)
         return st;
+    char path[PATH_LEN];
+    if ((main == NULL || main[0] == '\0') && pick(x, "assets", path) != NULL)
+        return EW_OK; /* an assets-only Worker, as wrangler allows */
     if (main == NULL || main[0] == '\0')
         return ew__cfg_errorf(x->err, EW_ERR_INVALID_ARG, x->doc->file, 0, 0,
                               "no entry point: set 'main' to the Worker's script (e.g. main = \"src/index.js\")");
@@ -711,6 +714,51 @@ static ew_status_t read_r2_entry(ctx_t *x, const ew__cfg_value_t *t, const char 
     return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
+static ew_status_t read_ratelimit_entry(ctx_t *x, const ew__cfg_value_t *t, const char *path)
+{
+    static const field_t fields[] = {{"name", 's', true}, {"namespace_id", '*', true}, {"simple", '*', true},
+                                     {NULL, 0, false}};
+    static const field_t simple_fields[] = {{"limit", 'i', true}, {"period", 'i', true}, {NULL, 0, false}};
+    char p[PATH_LEN];
+    ew_status_t st = check_fields(x, t, path, fields);
+    if (st != EW_OK)
+        return st;
+    const ew__cfg_value_t *ns = ew__cfg_get(t, "namespace_id");
+    char nsbuf[32];
+    const char *nstext = NULL;
+    if (ns->type == EW__CFG_INTEGER && ns->u.integer > 0) {
+        snprintf(nsbuf, sizeof(nsbuf), "%lld", (long long) ns->u.integer);
+        nstext = nsbuf;
+    } else if (ns->type == EW__CFG_STRING) {
+        nstext = ns->u.string.ptr;
+        bool digits = nstext[0] != '\0' && nstext[0] != '0' && strlen(nstext) <= 19;
+        for (const char *c = nstext; digits && *c != '\0'; c++)
+            digits = *c >= '0' && *c <= '9';
+        if (!digits)
+            nstext = NULL;
+    }
+    pathf(p, "%s.namespace_id", path);
+    if (nstext == NULL)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, ns, "'%s' must be a positive integer (e.g. \"1001\")", p);
+    const ew__cfg_value_t *simple = ew__cfg_get(t, "simple");
+    pathf(p, "%s.simple", path);
+    if ((st = check_fields(x, simple, p, simple_fields)) != EW_OK)
+        return st;
+    const ew__cfg_value_t *limit = ew__cfg_get(simple, "limit"), *period = ew__cfg_get(simple, "period");
+    if (limit->u.integer < 1 || limit->u.integer > UINT32_MAX)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, limit, "'%s.limit' must be at least 1", p);
+    if (period->u.integer != 10 && period->u.integer != 60)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, period, "'%s.period' must be 10 or 60 (seconds)", p);
+    if ((st = claim_binding(x, get_str(t, "name"), ew__cfg_get(t, "name"), path)) != EW_OK)
+        return st;
+    ew__wrangler_ratelimit_t *r = &x->wr->ratelimits[x->wr->nratelimits++];
+    r->binding = take_str(x, t, "name");
+    r->namespace_id = pool_dup(x, nstext);
+    r->limit = (uint32_t) limit->u.integer;
+    r->period = (uint32_t) period->u.integer;
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
+}
+
 /* Reads one binding list into an array sized for it (`*items`, `size` bytes per entry). */
 static ew_status_t read_list(ctx_t *x, const char *key, void **items, size_t size, entry_fn fn)
 {
@@ -723,6 +771,60 @@ static ew_status_t read_list(ctx_t *x, const char *key, void **items, size_t siz
         return EW_ERR_NOMEM;
     memset(*items, 0, (n + 1) * size);
     return each_entry(x, m->value, path, fn, false);
+}
+
+static ew_status_t check_assets(ctx_t *x, const ew__cfg_value_t *v, const char *path);
+
+/* [assets]. */
+static ew_status_t read_assets(ctx_t *x)
+{
+    char path[PATH_LEN];
+    const ew__cfg_member_t *m = pick(x, "assets", path);
+    if (m == NULL)
+        return EW_OK;
+    const ew__cfg_value_t *t = m->value;
+    if (t->type != EW__CFG_TABLE)
+        return type_error(x, t, path, x->json ? "an object" : "a table");
+    ew_status_t st = check_assets(x, t, path);
+    if (st != EW_OK)
+        return st;
+    const char *dir = get_str(t, "directory");
+    if (dir == NULL || dir[0] == '\0')
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, t,
+                             "'%s.directory' is required: the folder of files to serve", path);
+    ew__wrangler_assets_t *a = ew__cfg_alloc(x->wr->pool, sizeof(*a));
+    if (a == NULL)
+        return EW_ERR_NOMEM;
+    memset(a, 0, sizeof(*a));
+    a->directory = resolve(x, dir);
+    const char *binding = get_str(t, "binding");
+    if (binding != NULL) {
+        if ((st = claim_binding(x, binding, ew__cfg_get(t, "binding"), path)) != EW_OK)
+            return st;
+        a->binding = take_str(x, t, "binding");
+    }
+    const char *html = get_str(t, "html_handling");
+    a->html_handling = html == NULL || strcmp(html, "auto-trailing-slash") == 0 ? EW_HTML_AUTO_TRAILING_SLASH
+                       : strcmp(html, "force-trailing-slash") == 0         ? EW_HTML_FORCE_TRAILING_SLASH
+                       : strcmp(html, "drop-trailing-slash") == 0          ? EW_HTML_DROP_TRAILING_SLASH
+                                                                           : EW_HTML_NONE;
+    const char *nf = get_str(t, "not_found_handling");
+    a->not_found_handling = nf == NULL || strcmp(nf, "none") == 0 ? EW_NOT_FOUND_NONE
+                            : strcmp(nf, "404-page") == 0          ? EW_NOT_FOUND_404_PAGE
+                                                                   : EW_NOT_FOUND_SPA;
+    const ew__cfg_member_t *rwf = ew__cfg_find(t, "run_worker_first", 16);
+    if (rwf != NULL && rwf->value->type == EW__CFG_BOOL) {
+        a->run_worker_first = rwf->value->u.boolean;
+    } else if (rwf != NULL) {
+        a->run_worker_first = true;
+        warn(x, rwf->line, rwf->col,
+             "'%s.run_worker_first': route patterns are not supported; every request reaches the Worker first", path);
+    }
+    const ew__cfg_member_t *direct = ew__cfg_find(t, "experimental_serve_directly", 27);
+    if (direct != NULL)
+        warn(x, direct->line, direct->col, "'%s.experimental_serve_directly' is ignored", path);
+    x->wr->assets = a;
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -1086,6 +1188,9 @@ static ew_status_t read_all(ctx_t *x)
         (st = read_list(x, "kv_namespaces", (void **) &wr->kv, sizeof(*wr->kv), read_kv_entry)) != EW_OK ||
         (st = read_list(x, "d1_databases", (void **) &wr->d1, sizeof(*wr->d1), read_d1_entry)) != EW_OK ||
         (st = read_list(x, "r2_buckets", (void **) &wr->r2, sizeof(*wr->r2), read_r2_entry)) != EW_OK ||
+        (st = read_assets(x)) != EW_OK ||
+        (st = read_list(x, "ratelimits", (void **) &wr->ratelimits, sizeof(*wr->ratelimits),
+                        read_ratelimit_entry)) != EW_OK ||
         (st = read_triggers(x)) != EW_OK || (st = read_limits(x)) != EW_OK || (st = read_dev(x)) != EW_OK ||
         (st = read_unsupported(x)) != EW_OK)
         return st;

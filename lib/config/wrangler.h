@@ -59,12 +59,30 @@ typedef struct ew__wrangler_r2 {
     const char *bucket_name;     /* the storage name; the binding when the config gives none */
 } ew__wrangler_r2_t;
 
+/* [assets]: static files served with the Worker (lib/bindings/assets.c). */
+typedef struct ew__wrangler_assets {
+    const char *directory;       /* resolved against the project folder */
+    const char *binding;         /* NULL when absent */
+    ew_html_handling_t html_handling;
+    ew_not_found_handling_t not_found_handling;
+    bool run_worker_first;       /* a list of route patterns also sets it (every request reaches the Worker) */
+} ew__wrangler_assets_t;
+
+/* ratelimits[]: {name, namespace_id, simple: {limit, period}} */
+typedef struct ew__wrangler_ratelimit {
+    const char *binding;         /* `name` */
+    const char *namespace_id;    /* a positive integer, as text */
+    uint32_t limit;
+    uint32_t period;             /* 10 or 60 */
+} ew__wrangler_ratelimit_t;
+
 typedef struct ew__wrangler {
     const char *config_path;     /* the configuration file read; NULL when PATH was a script */
     const char *project_dir;     /* the config file's folder (or the script's): .dev.vars and state live here */
     const char *env;             /* the environment applied, NULL for the top level */
     const char *name;            /* the Worker's name; "worker" when the config has none */
-    const char *main;            /* the entry script, resolved against project_dir */
+    const char *main;            /* the entry script, resolved against project_dir; NULL for an assets-only
+                                    project (no main, [assets] set) */
     const char *compatibility_date;       /* "YYYY-MM-DD", NULL when absent */
     const char **compatibility_flags;     /* ncompatibility_flags strings */
     size_t ncompatibility_flags;
@@ -76,6 +94,9 @@ typedef struct ew__wrangler {
     size_t nd1;
     ew__wrangler_r2_t *r2;
     size_t nr2;
+    ew__wrangler_assets_t *assets; /* [assets], NULL when absent */
+    ew__wrangler_ratelimit_t *ratelimits;
+    size_t nratelimits;
     ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
     size_t ncrons;
     uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */
@@ -163,6 +184,8 @@ typedef struct ew__project {
     ew__wrangler_t *config;        /* owned */
     ew_var_t *vars;                /* owned array (by ew__project_build); strings point into config */
     ew_resource_t *resources;      /* owned array, KV then R2; strings point into config */
+    ew_assets_t assets;            /* [assets] as the library takes them (strings point into config) */
+    ew_ratelimit_t *ratelimits;    /* owned array (by ew__project_build); strings point into config */
     ew_worker_config_t worker;     /* set by ew__project_build: name, main, vars, resources (into the above) */
 } ew__project_t;
 

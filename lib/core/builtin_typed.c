@@ -1,6 +1,6 @@
 /*
- * builtin_typed.c — the ES2015–ES2023 methods of %TypedArray%.prototype that Duktape 2.7 lacks (it has
- * only set, subarray and the buffer getters): the Array methods shared with builtin_array.c (at, find*,
+ * builtin_typed.c — the ES2015–ES2023 methods of %TypedArray% and its prototype that Duktape 2.7 lacks (it
+ * has only set, subarray and the buffer getters): %TypedArray%.from and .of, the Array methods shared with builtin_array.c (at, find*,
  * includes, fill, copyWithin, keys/values/entries, a numeric sort, toSorted/toReversed/with), map, filter
  * and slice (TypedArraySpeciesCreate), and join, indexOf, lastIndexOf, reverse, some, every, forEach,
  * reduce, reduceRight, toLocaleString, which behave exactly like Array's own on a typed array once `this`
@@ -162,6 +162,95 @@ static const ew__bi_method_t typed_only[] = {
     {"slice", typed_slice, 2, 2, EW__BI_TYPED},
     {NULL, NULL, 0, 0, 0}};
 
+/* ---------------------------------------------------------------------------------------------------------
+ * %TypedArray%.from and %TypedArray%.of
+ */
+
+/* IsConstructor(C). Duktape's %TypedArray% is not constructable, but the specification's is (it throws
+ * when constructed), which decides which error comes first. */
+static bool is_constructor(duk_context *ctx, duk_idx_t c)
+{
+    if (duk_is_constructable(ctx, c))
+        return true;
+    duk_get_global_literal(ctx, "Uint8Array");
+    duk_get_prototype(ctx, -1);
+    bool abstract = duk_strict_equals(ctx, -1, c);
+    duk_pop_2(ctx);
+    return abstract;
+}
+
+/* TypedArrayCreate(C, len): new C(len), which must be a typed array of at least len elements. */
+static void typed_create(duk_context *ctx, duk_idx_t c, double len, const char *who)
+{
+    if (!duk_is_constructable(ctx, c))
+        (void) duk_type_error(ctx, "%s: %s", who,
+                              is_constructor(ctx, c) ? "Abstract class TypedArray not directly constructable"
+                                                     : "this is not a constructor");
+    duk_dup(ctx, c);
+    duk_push_number(ctx, len);
+    duk_new(ctx, 1);
+    if (!duk_is_buffer_data(ctx, -1) || duk_is_buffer(ctx, -1) || ew__bi_length(ctx, -1) < len)
+        (void) duk_type_error(ctx, "%s: the constructor did not make a typed array of length %.0f", who, len);
+}
+
+static void collect_item(duk_context *ctx, void *udata, double k)
+{
+    duk_put_prop_index(ctx, *(duk_idx_t *) udata, (duk_uarridx_t) k);
+}
+
+/* %TypedArray%.from(source, mapfn, thisArg) (nargs 3): iterable sources are read to the end first. */
+static duk_ret_t typed_from(duk_context *ctx)
+{
+    duk_push_this(ctx); /* 3: C */
+    if (!is_constructor(ctx, 3))
+        return duk_type_error(ctx, "TypedArray.from: this is not a constructor");
+    if (!duk_is_undefined(ctx, 1) && !duk_is_callable(ctx, 1))
+        return duk_type_error(ctx, "TypedArray.from: the mapper is not a function");
+    ew__bi_push_iterator_method(ctx, 0); /* 4 */
+    if (!duk_is_undefined(ctx, 4)) {
+        duk_idx_t list = duk_push_bare_array(ctx); /* 5 */
+        ew__bi_iterate(ctx, 0, 4, collect_item, &list);
+        duk_replace(ctx, 4);
+    } else {
+        duk_dup(ctx, 0);
+        duk_to_object(ctx, -1);
+        duk_replace(ctx, 4); /* 4: arrayLike */
+    }
+    double len = ew__bi_length(ctx, 4);
+    typed_create(ctx, 3, len, "TypedArray.from"); /* 5 */
+    for (double k = 0; k < len; k++) {
+        ew__bi_get(ctx, 4, k);
+        if (!duk_is_undefined(ctx, 1)) {
+            duk_dup(ctx, 1);
+            duk_dup(ctx, 2);
+            duk_dup(ctx, -3);
+            duk_push_number(ctx, k);
+            duk_call_method(ctx, 2);
+            duk_remove(ctx, -2);
+        }
+        duk_put_prop_index(ctx, 5, (duk_uarridx_t) k);
+    }
+    return 1;
+}
+
+/* %TypedArray%.of(...items). */
+static duk_ret_t typed_of(duk_context *ctx)
+{
+    duk_idx_t n = duk_get_top(ctx);
+    duk_push_this(ctx);
+    typed_create(ctx, n, n, "TypedArray.of");
+    for (duk_idx_t k = 0; k < n; k++) {
+        duk_dup(ctx, k);
+        duk_put_prop_index(ctx, n + 1, (duk_uarridx_t) k);
+    }
+    return 1;
+}
+
+static const ew__bi_method_t typed_statics[] = {
+    {"from", typed_from, 3, 1, 0},
+    {"of", typed_of, DUK_VARARGS, 0, 0},
+    {NULL, NULL, 0, 0, 0}};
+
 /* Stash: constructors by kind and the Array.prototype functions delegate() calls. */
 static void init_stash(duk_context *ctx)
 {
@@ -188,6 +277,7 @@ void ew__bi_typed_init(duk_context *ctx)
     duk_get_global_literal(ctx, "Uint8Array");
     duk_get_prototype(ctx, -1); /* %TypedArray% */
     ew__bi_def_species(ctx, -1);
+    ew__bi_def_methods(ctx, -1, typed_statics);
     duk_get_prop_literal(ctx, -1, "prototype");
     ew__bi_method_t m[2] = {{NULL, NULL, 0, 0, 0}, {NULL, NULL, 0, 0, 0}};
     for (const ew__bi_method_t *s = ew__bi_array_shared; s->name != NULL; s++) {

@@ -367,6 +367,37 @@ static duk_ret_t lazy_helper(duk_context *ctx)
     return 1;
 }
 
+/* $ew.asyncReturn(v) / $ew.asyncThrow(e): the promise an async function without await returns (lower_async.c
+ * leaves such a body in place: no coroutine, no closure). Resolution adopts thenables, as the async function's
+ * own return does. Plain C helpers, so that such functions never load coro.js. */
+static duk_ret_t native_async_return(duk_context *ctx)
+{
+    duk_set_top(ctx, 1);
+    ew__promise_push_new(ctx);
+    duk_dup(ctx, 0);
+    ew__promise_settle(ctx, -2, false);
+    return 1;
+}
+
+static duk_ret_t native_async_throw(duk_context *ctx)
+{
+    duk_set_top(ctx, 1);
+    ew__promise_push_new(ctx);
+    duk_dup(ctx, 0);
+    ew__promise_settle(ctx, -2, true);
+    return 1;
+}
+
+void ew__coro_push_settlers(duk_context *ctx)
+{
+    static const ew__method_t settlers[] = {
+        {"asyncReturn", native_async_return, 1, 1},
+        {"asyncThrow", native_async_throw, 1, 1},
+        {NULL, NULL, 0, 0},
+    };
+    ew__def_methods(ctx, -1, settlers);
+}
+
 void ew__coro_push_helpers(duk_context *ctx)
 {
     duk_idx_t target = duk_get_top_index(ctx);

@@ -621,6 +621,7 @@ void ew__helpers_push_new(duk_context *ctx)
     duk_call(ctx, 2);
     add_lazy_groups(ctx, -1);
     ew__coro_push_helpers(ctx); /* async/generator helpers: loaded on first use */
+    ew__coro_push_settlers(ctx);
 }
 
 /* Loads lib/js/helpers.js (the runtime helpers lowered code calls) and keeps its object in the stash; the

@@ -217,6 +217,8 @@ void ew__coro_init(duk_context *ctx);
 /* Test hook: true if the names coro.js exports are exactly the ones the lazy getters stand for. */
 bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
+/* Puts $ew.asyncReturn and $ew.asyncThrow (C, not lazy) on the helper object on top. */
+void ew__coro_push_settlers(duk_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------
  * The iterator protocol for C built-ins (iter.c)

@@ -69,6 +69,8 @@ struct ew_worker {
     size_t nbindings;
     ew__resource_t *resources;    /* owned array of nresources */
     size_t nresources;
+    struct ew__assets *assets;    /* owned: static assets (lib/bindings/assets.c), NULL = none */
+    struct ew__ratelimits *ratelimits; /* owned: rate limiting bindings (lib/bindings/ratelimit.c), or NULL */
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;

@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindings/assets.h"
+#include "bindings/internal.h"
+#include "bindings/ratelimit.h"
 #include "compile/bundle.h"
 #include "compile/compile.h"
-#include "bindings/internal.h"
 #include "dispatch.h"
 #include "web/internal.h"
 #include "web/url.h"
@@ -166,6 +168,8 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     }
     ew__bindings_install(ctx, w, -1);
     ew__resources_install(ctx, w, -1);
+    ew__assets_install(ctx, w->assets, -1);
+    ew__ratelimits_install(ctx, w->ratelimits, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -276,6 +280,8 @@ static void worker_free(ew_worker_t *w)
     for (size_t i = 0; i < w->nresources; i++)
         ew__resource_dispose(&w->resources[i]);
     free(w->resources);
+    ew__assets_free(w->assets);
+    ew__ratelimits_free(w->ratelimits);
     free(w->bytecode);
     free(w->filename);
     free(w->name);
@@ -362,6 +368,10 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
     char *file_src = NULL;
     size_t len = cfg->source_len;
     ew_status_t st = copy_config(w, cfg, err);
+    if (st == EW_OK)
+        st = ew__assets_new(cfg->assets, rt->base, &w->assets, err);
+    if (st == EW_OK)
+        st = ew__ratelimits_new(cfg->ratelimits, cfg->nratelimits, &w->ratelimits, err);
     if (st == EW_OK)
         st = ew__resources_open(rt, w, err);
     if (st == EW_OK && cfg->path != NULL)
@@ -477,13 +487,17 @@ EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_r
     ew_status_t st = ew__request_check_url(req, &url, NULL);
     if (st != EW_OK)
         return st;
+    ew_request_t normalized = *req;
+    normalized.url = url.href;
+    if (ew__assets_fetch(w->assets, &normalized, cb, udata)) {
+        ew__url_dispose(&url);
+        return EW_OK;
+    }
     ew__isolate_t *iso = isolate_for_event(w, NULL);
     if (iso == NULL) {
         ew__url_dispose(&url);
         return EW_ERR_NOMEM;
     }
-    ew_request_t normalized = *req;
-    normalized.url = url.href;
     st = ew__dispatch_fetch(iso, &normalized, cb, udata);
     ew__url_dispose(&url);
     return st;
@@ -516,14 +530,18 @@ EW_API ew_status_t ew_worker_fetch_sync(ew_worker_t *w, const ew_request_t *req,
     ew_status_t st = ew__request_check_url(req, &url, err);
     if (st != EW_OK)
         return st;
+    ew_request_t normalized = *req;
+    normalized.url = url.href;
+    if ((*out = ew__assets_fetch_now(w->assets, &normalized)) != NULL) {
+        ew__url_dispose(&url);
+        return (*out)->outcome;
+    }
     ew__isolate_t *iso = isolate_for_event(w, err);
     if (iso == NULL) {
         ew__url_dispose(&url);
         return err ? err->code : EW_ERR_NOMEM;
     }
     struct sync_fetch s = {false, NULL, err};
-    ew_request_t normalized = *req;
-    normalized.url = url.href;
     st = ew__dispatch_fetch(iso, &normalized, on_sync_response, &s);
     ew__url_dispose(&url);
     if (st != EW_OK)

@@ -23,4 +23,7 @@ extern const size_t ew__js_streams_len;
 /* r2.js: the R2 binding's JavaScript half, loaded with the first R2 bucket of a heap (lib/bindings/r2.c). */
 extern const unsigned char ew__js_r2[]; extern const size_t ew__js_r2_len;
 
+/* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
+extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
+
 #endif

@@ -65,6 +65,12 @@ ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t 
 /* Makes a response in C (error pages 1101/1102): `status`, empty status text, a content-type header when
  * content_type is not NULL, a copy of `body_len` bytes of `body` (NULL allowed when 0), and `outcome`.
  * NULL on OOM. Release with ew_response_destroy(). */
+/* The allocation every ew_response_t of the library has (ew_response_destroy frees it): one block for the
+ * struct, nheaders headers and `strings` bytes of NUL-terminated strings (*string_area points at them), and
+ * a body buffer of body_len + 1 bytes (NUL after). NULL on OOM. */
+ew_response_t *ew__response_alloc(size_t nheaders, size_t strings, size_t body_len, char **string_area);
+/* Copies len bytes + NUL to *area, advances it, and returns where the copy starts. */
+char *ew__response_put_string(char **area, const void *s, size_t len);
 ew_response_t *ew__response_make(int status, const char *content_type, const char *body, size_t body_len,
                                  ew_status_t outcome);
 

@@ -17,7 +17,7 @@
 
 /* Allocates the block for nheaders headers and `strings` bytes of NUL-terminated strings, plus the body
  * buffer of body_len + 1 bytes. NULL on OOM (nothing left allocated). */
-static ew_response_t *alloc_response(size_t nheaders, size_t strings, size_t body_len, char **string_area)
+ew_response_t *ew__response_alloc(size_t nheaders, size_t strings, size_t body_len, char **string_area)
 {
     size_t head = sizeof(ew_response_t) + nheaders * sizeof(ew_header_t);
     ew_response_t *r = malloc(head + strings);
@@ -38,7 +38,7 @@ static ew_response_t *alloc_response(size_t nheaders, size_t strings, size_t bod
 }
 
 /* Copies len bytes + NUL to *area and advances it; returns where the copy starts. */
-static char *put_string(char **area, const void *s, size_t len)
+char *ew__response_put_string(char **area, const void *s, size_t len)
 {
     char *dst = *area;
     if (len > 0)
@@ -62,16 +62,16 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
     size_t ct_len = content_type ? strlen(content_type) : 0;
     size_t strings = 1 + (content_type ? sizeof("content-type") + ct_len + 1 : 0);
     char *area;
-    ew_response_t *r = alloc_response(content_type ? 1 : 0, strings, body_len, &area);
+    ew_response_t *r = ew__response_alloc(content_type ? 1 : 0, strings, body_len, &area);
     if (r == NULL)
         return NULL;
     r->status = status;
     r->outcome = outcome;
-    r->status_text = put_string(&area, "", 0);
+    r->status_text = ew__response_put_string(&area, "", 0);
     if (content_type != NULL) {
-        r->headers[0].name = put_string(&area, "content-type", sizeof("content-type") - 1);
+        r->headers[0].name = ew__response_put_string(&area, "content-type", sizeof("content-type") - 1);
         r->headers[0].name_len = sizeof("content-type") - 1;
-        r->headers[0].value = put_string(&area, content_type, ct_len);
+        r->headers[0].value = ew__response_put_string(&area, content_type, ct_len);
         r->headers[0].value_len = ct_len;
     }
     if (body_len > 0)
@@ -142,11 +142,11 @@ static void copy_headers(duk_context *ctx, duk_idx_t list_idx, ew_response_t *r,
         size_t len;
         duk_get_prop_index(ctx, list_idx, (duk_uarridx_t) (2 * i));
         const void *p = ew__body_bytes(ctx, -1, &len);
-        r->headers[i].name = put_string(area, p, len);
+        r->headers[i].name = ew__response_put_string(area, p, len);
         r->headers[i].name_len = len;
         duk_get_prop_index(ctx, list_idx, (duk_uarridx_t) (2 * i + 1));
         p = ew__body_bytes(ctx, -1, &len);
-        r->headers[i].value = put_string(area, p, len);
+        r->headers[i].value = ew__response_put_string(area, p, len);
         r->headers[i].value_len = len;
         duk_pop_2(ctx);
     }
@@ -189,7 +189,7 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
 
     /* From here on no Duktape call allocates: the stack has room and every value exists. */
     char *area;
-    job->resp = alloc_response(nheaders, strings, body_len, &area);
+    job->resp = ew__response_alloc(nheaders, strings, body_len, &area);
     if (job->resp == NULL)
         return 0;
     ew_response_t *r = job->resp;
@@ -197,7 +197,7 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     r->outcome = EW_OK;
     if (body_len > 0)
         memcpy(r->body, body, body_len);
-    r->status_text = put_string(&area, text_bytes, text_len);
+    r->status_text = ew__response_put_string(&area, text_bytes, text_len);
     copy_headers(ctx, list, r, &area);
     return 0;
 }

@@ -59,11 +59,31 @@ typedef enum ew__url_part {
     EW__URL_HREF /* getter only */
 } ew__url_part_t;
 
+/* The URL Pattern Standard's canonicalization of one component (its "encoding callbacks"), done with the
+ * parser's state overrides on the dummy URL https://dummy.invalid/. `protocol` (plen bytes, may be NULL) is
+ * the scheme a port is canonicalized for (default ports become ""). Writes the result to `out` (cleared
+ * first) and returns 1, or 0 when the parser refuses the value (URLPattern throws a TypeError), -1 when
+ * memory ran out. */
+typedef enum ew__url_canon {
+    EW__CANON_PROTOCOL,
+    EW__CANON_USERNAME,
+    EW__CANON_PASSWORD,
+    EW__CANON_HOSTNAME,
+    EW__CANON_PORT,
+    EW__CANON_PATHNAME,
+    EW__CANON_OPAQUE_PATHNAME,
+    EW__CANON_SEARCH,
+    EW__CANON_HASH
+} ew__url_canon_t;
+int ew__url_canon(ew__url_canon_t kind, const char *value, size_t len, const char *protocol, size_t plen,
+                  ew__buf_t *out);
 /* Parses `len` bytes of UTF-8 `input` (the URL Standard's basic URL parser; leading/trailing C0 controls and
  * spaces and every tab/newline are ignored) against `base` (NULL = none). On success fills *out (whose href
  * the caller frees with ew__url_dispose) and returns true; on failure returns false and *out is zeroed.
  * Invalid UTF-8 bytes are percent-encoded as they are (JS strings always arrive as valid UTF-8). */
 bool ew__url_parse(const char *input, size_t len, const ew__url_t *base, ew__url_t *out);
+/* The same without the fast path for canonical http(s) URLs (url_parse.c): for tests comparing the two. */
+bool ew__url_parse_full(const char *input, size_t len, const ew__url_t *base, ew__url_t *out);
 /* A getter's value (every part but origin) as the slice href[*start, *start + *len). */
 void ew__url_get(const ew__url_t *url, ew__url_part_t part, uint32_t *start, uint32_t *len);
 /* Frees url->href and zeroes the struct; safe on a zeroed struct. */
@@ -87,5 +107,7 @@ bool ew__url_domain_to_ascii(const char *in, size_t len, ew__buf_t *out);
 /* url.c: installs URL and URLSearchParams on the global object at global_idx (after ew__web_init's own
  * classes). */
 void ew__url_init(duk_context *ctx, duk_idx_t global_idx);
+/* Installs URLPattern (urlpattern.c): a lazy global that loads lib/js/urlpattern.js on first use. */
+void ew__urlpattern_init(duk_context *ctx, duk_idx_t global_idx);
 
 #endif /* EW_WEB_URL_H */

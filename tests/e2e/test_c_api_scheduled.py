@@ -14,7 +14,9 @@ class WorkerConfig(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("path", ctypes.c_char_p), ("source", ctypes.c_char_p),
                 ("source_len", ctypes.c_size_t), ("filename", ctypes.c_char_p), ("vars", ctypes.c_void_p),
                 ("nvars", ctypes.c_size_t), ("bindings", ctypes.c_void_p), ("nbindings", ctypes.c_size_t),
-                ("resources", ctypes.c_void_p), ("nresources", ctypes.c_size_t)]
+                ("resources", ctypes.c_void_p), ("nresources", ctypes.c_size_t),
+                # fields added to ew_worker_config_t later (assets, rate limits, ...): zero means "none"
+                ("_later", ctypes.c_void_p * 32)]
 
 
 class Header(ctypes.Structure):

@@ -5,9 +5,10 @@
  *
  *   jstest FILE [CASE]     (CASE: run only the case of that name)
  *
- * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty. A test file asks for
- * storage bindings with comment lines at its top: `// @binding kv|r2 NAME ID` (env.NAME, storage id ID), and
- * a larger CPU limit with `// @cpu_ms N` (tests that move megabytes through C code).
+ * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty, and a CPU limit of
+ * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too.
+ * A test file asks for storage bindings with comment lines at its top: `// @binding kv|r2 NAME ID`
+ * (env.NAME, storage id ID).
  */
 #include <edgeworker.h>
 #include <stdio.h>
@@ -18,16 +19,13 @@ static int logged_errors;
 
 #define MAX_BINDINGS 8
 
-/* Reads the `// @binding KIND NAME ID` lines of the test file into res (names and ids into store), and
- * `// @cpu_ms N` into *cpu_ms. */
-static size_t read_directives(const char *path, ew_resource_t *res, char store[][2][128], unsigned *cpu_ms)
+/* Reads the `// @binding KIND NAME ID` lines of the test file into res (names and ids into store). */
+static size_t read_bindings(const char *path, ew_resource_t *res, char store[][2][128])
 {
     FILE *f = fopen(path, "r");
     size_t n = 0;
     char line[512], kind[16];
     while (f != NULL && n < MAX_BINDINGS && fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "// @cpu_ms %u", cpu_ms) == 1)
-            continue;
         if (sscanf(line, "// @binding %15s %127s %127s", kind, store[n][0], store[n][1]) != 3)
             continue;
         res[n].kind = strcmp(kind, "r2") == 0 ? EW_RESOURCE_R2 : EW_RESOURCE_KV;
@@ -69,15 +67,16 @@ int main(int argc, char **argv)
 
     ew_resource_t res[MAX_BINDINGS];
     char names[MAX_BINDINGS][2][128];
-    unsigned cpu_ms = 0;
-    size_t nres = read_directives(argv[1], res, names, &cpu_ms);
+    size_t nres = read_bindings(argv[1], res, names);
 
     ew_runtime_config_t cfg;
     ew_runtime_config_init(&cfg);
     cfg.log = on_log;
-    if (cpu_ms > 0)
-        cfg.cpu_ms = cpu_ms;
     cfg.state_dir = state_buf;
+    cfg.cpu_ms = 10000;
+    const char *cpu = getenv("JSTEST_CPU_MS");
+    if (cpu != NULL && atoi(cpu) > 0)
+        cfg.cpu_ms = (uint32_t) atoi(cpu);
     ew_runtime_t *rt;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &rt, &err) != EW_OK) {

@@ -1,5 +1,4 @@
 // @binding r2 BUCKET multipart
-// @cpu_ms 5000
 // R2 multipart uploads: create, uploadPart, complete (R2's part rules and etag), abort, resume.
 import { test, assert, assertEquals, assertRejects, assertThrows, run } from './harness.js';
 

@@ -1,5 +1,4 @@
 // @binding r2 BUCKET streams
-// @cpu_ms 5000
 // R2 and ReadableStream: put of a stream goes to disk chunk by chunk; object bodies are streams.
 import { test, assert, assertEquals, assertRejects, run } from './harness.js';
 

@@ -196,12 +196,17 @@ Test(config_wrangler, unsupported_keys_are_checked_then_ignored)
              "[[d1_databases]]\nbinding = \"DB\"\ndatabase_name = \"main\"\ndatabase_id = \"0a\"\n"
              "[[r2_buckets]]\nbinding = \"B\"\nbucket_name = \"files\"\n",
         NULL);
-    static const char *names[] = {"routes", "durable_objects", "migrations", "services", "queues", "assets"};
+    static const char *names[] = {"routes", "durable_objects", "migrations", "services", "queues"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char w[64];
         snprintf(w, sizeof(w), "'%s' is not supported yet, ignored", names[i]);
         cr_assert(has_warning(wr, w), "no warning for %s", names[i]);
     }
+    cr_assert_not_null(wr->assets);
+    cr_assert_str_eq(wr->assets->directory, "/proj/public");
+    cr_assert_eq(wr->assets->html_handling, EW_HTML_NONE);
+    cr_assert_eq(wr->assets->not_found_handling, EW_NOT_FOUND_404_PAGE);
+    cr_assert_null(wr->assets->binding);
     cr_assert_eq(wr->nd1, 1);
     cr_assert_str_eq(wr->d1[0].database_name, "main");
     cr_assert_str_eq(wr->d1[0].migrations_dir, "/proj/migrations");
@@ -212,6 +217,7 @@ Test(config_wrangler, unsupported_keys_are_checked_then_ignored)
     expect_error("wrangler.toml", BASE "[[services]]\nbinding = \"AUTH\"\n", NULL, "'services[0].service' is required");
     expect_error("wrangler.toml", BASE "[assets]\nhtml_handling = \"auto\"\n", NULL,
                  "wrangler.toml:5:17: 'assets.html_handling' must be one of");
+    expect_error("wrangler.toml", BASE "[assets]\nbinding = \"A\"\n", NULL, "'assets.directory' is required");
     expect_error("wrangler.toml", BASE "routes = [3]\n", NULL, "'routes[0]' must be a string or a table");
     expect_error("wrangler.toml", BASE "[[durable_objects.bindings]]\nname = \"X\"\n", NULL,
                  "'durable_objects.bindings[0].class_name' is required");

@@ -276,3 +276,52 @@ Test(web_url, methods_check_their_receiver)
     cr_assert_str_eq(run("URLSearchParams.prototype.get.call({}, 'a')"),
                      "THROWN TypeError: Illegal invocation: this is not a URLSearchParams");
 }
+
+/* The fast path of ew__url_parse (canonical http(s) URLs taken as they are) must give exactly what the full
+ * parser gives, for every shape near its edges: hosts, IPv4 forms, ports, dot segments, encodings. */
+Test(web_url, fast_path_agrees_with_the_full_parser)
+{
+    static const char *const schemes[] = {"http://", "https://", "HTTP://", "ws://", "http:/"};
+    static const char *const hosts[] = {
+        "example.com", "a.b-c.d", "127.0.0.1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3", "01.2.3.4",
+        "1.2.3.4.", "0x7f.1", "example.123", "ex--ample.com", "xn--nxasmq6b.com", "xn--a.com", "a..b", ".a",
+        "a.", "Example.com", "ex_ample.com", "localhost", "0x100000000", "1.2.3.4.5", "a.0x", "",
+    };
+    static const char *const ports[] = {"", ":8787", ":80", ":443", ":0", ":08", ":65535", ":65536", ":", ":1x"};
+    static const char *const paths[] = {
+        "", "/", "/a/b", "/a/./b", "/a/../b", "/.", "/..", "/a/.", "/a/..", "/.a", "/..a/b", "/a%2e/b",
+        "/%2e%2e/x", "/a b", "/a\"b", "/a\\b", "/a`b", "/a{b}", "//x", "/~!$&'()*+,;=:@", "/\x7f", "/a#f",
+    };
+    static const char *const queries[] = {"", "?", "?a=1&b=2", "?a'b", "?a b", "?a%zz", "?a`{}|", "?a#b", "?\"x"};
+    char url[256];
+    size_t checked = 0;
+    for (size_t s = 0; s < sizeof(schemes) / sizeof(*schemes); s++)
+        for (size_t h = 0; h < sizeof(hosts) / sizeof(*hosts); h++)
+            for (size_t p = 0; p < sizeof(ports) / sizeof(*ports); p++)
+                for (size_t a = 0; a < sizeof(paths) / sizeof(*paths); a++)
+                    for (size_t q = 0; q < sizeof(queries) / sizeof(*queries); q++) {
+                        snprintf(url, sizeof(url), "%s%s%s%s%s", schemes[s], hosts[h], ports[p], paths[a],
+                                 queries[q]);
+                        ew__url_t fast, full;
+                        bool ok_fast = ew__url_parse(url, strlen(url), NULL, &fast);
+                        bool ok_full = ew__url_parse_full(url, strlen(url), NULL, &full);
+                        cr_assert_eq(ok_fast, ok_full, "%s", url);
+                        if (ok_fast) {
+                            cr_assert_str_eq(fast.href, full.href, "%s", url);
+                            cr_assert_eq(fast.len, full.len, "%s", url);
+                            cr_assert(fast.scheme_end == full.scheme_end && fast.user_start == full.user_start &&
+                                          fast.user_end == full.user_end && fast.pass_start == full.pass_start &&
+                                          fast.pass_end == full.pass_end && fast.host_start == full.host_start &&
+                                          fast.host_end == full.host_end && fast.port == full.port &&
+                                          fast.path_start == full.path_start && fast.path_end == full.path_end &&
+                                          fast.query_start == full.query_start &&
+                                          fast.query_end == full.query_end && fast.hash_start == full.hash_start &&
+                                          fast.scheme == full.scheme && fast.flags == full.flags,
+                                      "offsets differ for %s", url);
+                            ew__url_dispose(&fast);
+                            ew__url_dispose(&full);
+                        }
+                        checked++;
+                    }
+    cr_assert_gt(checked, 10000);
+}
