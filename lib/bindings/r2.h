@@ -118,6 +118,9 @@ ew_status_t ew__r2_step_done(ew__store_t *s, sqlite3_stmt *st, ew_error_t *err);
 bool ew__r2_obsolete_add(ew__r2_op_t *op, const char *name);
 /* Replaces key's object with op->rec (after onlyIf, for a put); the old body becomes obsolete. */
 ew_status_t ew__r2_apply_put(ew__store_t *s, ew__r2_op_t *op, ew_error_t *err);
+/* uploadPart of a ReadableStream: op (an R2_OP_MP_PART with key and upload id set) gets the part read from
+ * the stream at idx into its body file; pushes its promise. Frees op and throws on failure. */
+duk_ret_t ew__r2_stream_to_part(duk_context *ctx, ew__res_store_t *rs, ew__r2_op_t *op, duk_idx_t idx);
 /* Frees the puts still reading a stream (their isolate went away): at close. */
 void ew__r2_stream_puts_free(ew__res_store_t *rs);
 /* The natives (r2.js: put(h, key, value, httpJSON, customJSON, storageClass, hashes, cond), del(h, keys)). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "r2.h"
+#include "web/stream.h"
 
 static const char SQL_UPLOAD[] = "SELECT key, http, custom, storage_class, state FROM uploads WHERE upload_id = ?1";
 static const char SQL_UPLOAD_NEW[] = "INSERT INTO uploads(upload_id, key, http, custom, storage_class, state) VALUES (?1, ?2, ?3, ?4, ?5, 0)";
@@ -227,6 +228,7 @@ struct part_args {
     ew__r2_op_t *op;
     ew__r2_writer_t w;
     bool written;
+    bool stream;                  /* the value is a ReadableStream: only the op is prepared here */
 };
 
 static duk_ret_t part_protected(duk_context *ctx, void *udata)
@@ -237,6 +239,12 @@ static duk_ret_t part_protected(duk_context *ctx, void *udata)
     const char *upload_id = duk_require_string(ctx, 2);
     bool oom = false;
     require_upload(ctx, a->rs, "uploadPart", upload_id, key, klen, NULL, &oom);
+    if (a->stream) {
+        if (!ew__r2_rec_init(a->rs, &a->op->rec, key, klen, ""))
+            return ew__r2_fail(ctx, "uploadPart", "out of memory");
+        snprintf(a->op->upload_id, sizeof(a->op->upload_id), "%s", upload_id);
+        return 0;
+    }
     const void *value = ew__r2_body_arg(ctx, 4, &vlen);
     ew__r2_make_room(ctx, vlen);
     ew__r2_write_body(ctx, a->rs, &a->w, value, vlen, 0, "uploadPart");
@@ -250,11 +258,17 @@ static duk_ret_t part_protected(duk_context *ctx, void *udata)
     return 0;
 }
 
-/* mpPart(h, key, uploadId, partNumber, value) -> Promise<{partNumber, etag}> */
+/* mpPart(h, key, uploadId, partNumber, value) -> Promise<{partNumber, etag}>; value: string, buffer, null
+ * or a ReadableStream (read to the part's file chunk by chunk). */
 duk_ret_t ew__r2_mp_part(duk_context *ctx)
 {
     ew__res_store_t *rs = ew__r2_bucket_arg(ctx);
-    struct part_args a = {.rs = rs, .op = ew__r2_op_new(rs, R2_OP_MP_PART)};
+    bool stream = ew__stream_is_readable(ctx, 4);
+    if (stream && ew__stream_push_bytes(ctx, 4, true)) { /* a stream of bytes in memory: take them */
+        duk_replace(ctx, 4);
+        stream = false;
+    }
+    struct part_args a = {.rs = rs, .op = ew__r2_op_new(rs, R2_OP_MP_PART), .stream = stream};
     if (a.op == NULL)
         return ew__r2_fail(ctx, "uploadPart", "out of memory");
     a.op->part = duk_require_int(ctx, 3);
@@ -265,6 +279,8 @@ duk_ret_t ew__r2_mp_part(duk_context *ctx)
         return duk_throw(ctx);
     }
     duk_pop(ctx);
+    if (stream)
+        return ew__r2_stream_to_part(ctx, rs, a.op, 4);
     return ew__r2_queue_op(ctx, rs, a.op);
 }
 

@@ -318,6 +318,7 @@ typedef struct put_job {
     unsigned wanted;              /* digests asked for (bits, as ew__r2_hash_t.wanted) */
     char expected[EW__R2_NHASH][129];
     ew__stream_reader_t *reader;  /* stream puts */
+    duk_idx_t value_idx;          /* stream puts: the stream's stack index at the call */
     struct event *next_read;      /* stream puts: runs pump from the loop (owned) */
     bool sync, again, ended;      /* pump's trampoline (see pump); the stream ended or errored */
     char fail[600];               /* why the put fails ("" while it does not) */
@@ -353,6 +354,13 @@ static void put_prepare(duk_context *ctx, put_job_t *j)
 static const char *put_finish(put_job_t *j, char *msg, size_t n)
 {
     ew__r2_op_t *op = j->op;
+    if (op->kind == R2_OP_MP_PART) { /* a part read from a stream: its etag is its MD5 */
+        snprintf(op->rec.blob, sizeof(op->rec.blob), "%s", j->w.name);
+        op->new_blob = true;
+        op->part_size = j->w.size;
+        op->part_etag = strdup(j->w.hash.hex[0]);
+        return op->part_etag != NULL ? NULL : "out of memory";
+    }
     const ew__r2_hash_t *h = &j->w.hash;
     for (int i = 0; i < EW__R2_NHASH; i++) {
         if ((j->wanted & (1u << i)) && strcmp(j->expected[i], h->hex[i]) != 0) {
@@ -396,6 +404,12 @@ static void put_job_free(put_job_t *j)
         ew__r2_op_free(j->op);
     }
     free(j);
+}
+
+static duk_ret_t put_prepare_protected(duk_context *ctx, void *udata)
+{
+    put_prepare(ctx, udata);
+    return 0;
 }
 
 /* Safe-call body of a put of bytes: everything up to a committed body file and a complete record. */
@@ -447,7 +461,7 @@ static void stream_put_end(put_job_t *j, const char *msg)
         ew__store_queue(j->rs->store, &op->base.write);
     } else {
         char full[800];
-        snprintf(full, sizeof(full), "put: %s", msg);
+        snprintf(full, sizeof(full), "%s: %s", OP_NAMES[j->op->kind], msg);
         ew__res_op_settle(&j->op->base, EW_ERR_IO, full);
     }
     put_job_free(j);
@@ -521,23 +535,62 @@ static void on_next_read(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
-/* Safe-call body of a put of a stream: arguments, the file, the reader. */
-static duk_ret_t put_stream_protected(duk_context *ctx, void *udata)
+/* Safe-call body: the body file and the reader of the stream at j->value_idx. */
+static duk_ret_t stream_begin_protected(duk_context *ctx, void *udata)
 {
     put_job_t *j = udata;
-    put_prepare(ctx, j);
-    if (ew__stream_is_disturbed(ctx, 2))
+    const char *name = OP_NAMES[j->op->kind];
+    if (ew__stream_is_disturbed(ctx, j->value_idx))
         return duk_type_error(ctx, "This ReadableStream is disturbed (has already been read from), and cannot "
                                    "be used as a body.");
     ew_error_t err;
     if (ew__r2_blob_begin(j->rs->r2, &j->w, j->wanted, &err) != EW_OK)
-        return ew__r2_fail(ctx, "put", "%s", err.message);
+        return ew__r2_fail(ctx, name, "%s", err.message);
     j->begun = true;
     ew__isolate_t *iso = ew__isolate_of(ctx);
     j->next_read = event_new(iso->rt->base, -1, 0, on_next_read, j);
-    if (j->next_read == NULL || (j->reader = ew__stream_reader_open(ctx, 2)) == NULL)
-        return ew__r2_fail(ctx, "put", "out of memory");
+    if (j->next_read == NULL || (j->reader = ew__stream_reader_open(ctx, j->value_idx)) == NULL)
+        return ew__r2_fail(ctx, name, "out of memory");
     return 0;
+}
+
+/* Starts reading the stream into the job's body file, pushes the op's promise; the op is queued when the
+ * stream ends (pump). On failure frees the job (and its op) and throws. */
+static duk_ret_t stream_start(duk_context *ctx, put_job_t *j)
+{
+    ew__res_store_t *rs = j->rs;
+    if (duk_safe_call(ctx, stream_begin_protected, j, 0, 1) != DUK_EXEC_SUCCESS) {
+        ew__stream_reader_close(j->reader);
+        j->reader = NULL;
+        put_job_free(j);
+        return duk_throw(ctx);
+    }
+    duk_pop(ctx);
+    struct pending_args p = {rs->cache, 0};
+    if (duk_safe_call(ctx, push_pending_protected, &p, 0, 1) != DUK_EXEC_SUCCESS) {
+        ew__stream_reader_close(j->reader);
+        j->reader = NULL;
+        put_job_free(j);
+        return duk_throw(ctx);
+    }
+    ew__res_op_start(ctx, &j->op->base, p.id);
+    j->next = rs->r2->streaming;
+    rs->r2->streaming = j;
+    event_active(j->next_read, EV_TIMEOUT, 1); /* reading starts from the loop, outside this call */
+    return 1;
+}
+
+duk_ret_t ew__r2_stream_to_part(duk_context *ctx, ew__res_store_t *rs, ew__r2_op_t *op, duk_idx_t idx)
+{
+    put_job_t *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        ew__r2_op_free(op);
+        return ew__r2_fail(ctx, "uploadPart", "out of memory");
+    }
+    j->rs = rs;
+    j->op = op;
+    j->value_idx = duk_require_normalize_index(ctx, idx);
+    return stream_start(ctx, j);
 }
 
 /* put(h, key, value, httpJSON, customJSON, storageClass, hashes, cond) -> Promise<record | null>
@@ -556,29 +609,17 @@ duk_ret_t ew__r2_put(duk_context *ctx)
         return ew__r2_fail(ctx, "put", "out of memory");
     }
     j->rs = rs;
-    if (duk_safe_call(ctx, stream ? put_stream_protected : put_bytes_protected, j, 0, 1) != DUK_EXEC_SUCCESS) {
-        if (j->reader != NULL)
-            ew__stream_reader_close(j->reader);
+    j->value_idx = 2;
+    if (duk_safe_call(ctx, stream ? put_prepare_protected : put_bytes_protected, j, 0, 1) != DUK_EXEC_SUCCESS) {
         put_job_free(j);
         return duk_throw(ctx);
     }
     duk_pop(ctx);
+    if (stream)
+        return stream_start(ctx, j);
     ew__r2_op_t *op = j->op;
-    if (!stream) {
-        free(j); /* the op owns the file now */
-        return ew__r2_queue_op(ctx, rs, op);
-    }
-    struct pending_args p = {rs->cache, 0};
-    if (duk_safe_call(ctx, push_pending_protected, &p, 0, 1) != DUK_EXEC_SUCCESS) {
-        ew__stream_reader_close(j->reader);
-        put_job_free(j);
-        return duk_throw(ctx);
-    }
-    ew__res_op_start(ctx, &op->base, p.id);
-    j->next = rs->r2->streaming;
-    rs->r2->streaming = j;
-    event_active(j->next_read, EV_TIMEOUT, 1); /* reading starts from the loop, outside this call */
-    return 1;
+    free(j); /* the op owns the file now */
+    return ew__r2_queue_op(ctx, rs, op);
 }
 
 /* delete(h, keys[]) -> Promise<undefined> */

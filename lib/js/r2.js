@@ -631,12 +631,15 @@ function (native, global) {
         return v === undefined ? 'Standard' : String(v);
     }
 
+    var OPTION_TYPES = { get: [2, 'R2GetOptions'], put: [3, 'R2PutOptions'], list: [1, 'R2ListOptions'],
+                         createMultipartUpload: [2, 'R2MultipartOptions'] };
+
     function optionsArg(v, op) {
         if (v === undefined || v === null) {
             return {};
         }
         if (!isObject(v)) {
-            throw paramError(op, 'R2Bucket', op === 'list' ? 1 : op === 'get' ? 2 : 3, op + 'Options');
+            throw paramError(op, 'R2Bucket', OPTION_TYPES[op][0], OPTION_TYPES[op][1]);
         }
         return v;
     }
@@ -649,12 +652,8 @@ function (native, global) {
         throw new TypeError('Illegal constructor');
     }
 
-    function afterPut(rec, http, custom) {
-        if (rec === null) {
-            return null;
-        }
-        var o = makeObject(R2Object.prototype, rec, ALL, undefined);
-        return o;
+    function afterPut(rec) {
+        return rec === null ? null : makeObject(R2Object.prototype, rec, ALL, undefined);
     }
 
     method(R2Bucket.prototype, 'head', async(function head(key) {
@@ -810,7 +809,7 @@ function (native, global) {
         var n = partNumberArg(partNumber);
         return withValue(value, 'uploadPart', 'R2MultipartUpload', 2, function (v) {
             return native.mpPart(h, key, id, n, v);
-        });
+        }, true);
     }));
 
     method(R2MultipartUpload.prototype, 'abort', async(function abort() {

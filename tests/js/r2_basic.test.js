@@ -87,6 +87,10 @@ test('put of an unsupported value type is a TypeError', async () => {
   await assertRejects(env.BUCKET.put(), TypeError,
     "Failed to execute 'put' on 'R2Bucket': parameter 1 is not of type 'string'.");
   await assertRejects(env.BUCKET.get(), TypeError);
+  await assertRejects(env.BUCKET.get('k', 'bad'), TypeError,
+    "Failed to execute 'get' on 'R2Bucket': parameter 2 is not of type 'R2GetOptions'.");
+  await assertRejects(env.BUCKET.list(7), TypeError,
+    "Failed to execute 'list' on 'R2Bucket': parameter 1 is not of type 'R2ListOptions'.");
 });
 
 test('overwrite replaces the object and its version', async () => {

@@ -74,6 +74,20 @@ test('a locked or read stream is refused', async ({ env }) => {
   await assertRejects(env.BUCKET.put('read', t), TypeError, /disturbed/);
 });
 
+test('uploadPart of a stream: parts go to disk chunk by chunk', async ({ env }) => {
+  const up = await env.BUCKET.createMultipartUpload('mp-stream');
+  const p1 = await up.uploadPart(1, chunkStream(5 * 1024, 1024)); // 5 MiB in 1 KiB chunks
+  const p2 = await up.uploadPart(2, chunkStream(3, 10));
+  assertEquals(p1.partNumber, 1);
+  let n = 0;
+  const broken = new ReadableStream({ pull(c) { if (n++ < 2) c.enqueue(new Uint8Array(4)); else c.error(new Error('part source broke')); } });
+  await assertRejects(up.uploadPart(3, broken), Error, /^uploadPart: .*part source broke/);
+  const o = await up.complete([p1, p2]);
+  assertEquals(o.size, 5 * 1024 * 1024 + 30);
+  const tail = await env.BUCKET.get('mp-stream', { range: { suffix: 10 } });
+  assertEquals(new Uint8Array(await tail.arrayBuffer())[0], 2);
+});
+
 test('the body of an object is a ReadableStream', async ({ env }) => {
   await env.BUCKET.put('rs', 'streamed body');
   const o = await env.BUCKET.get('rs');
