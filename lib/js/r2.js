@@ -8,8 +8,10 @@
  * Called as `function (native, global)`; returns {bucket(handle)}.
  *
  * Bodies: get() reads the (ranged) body into one ArrayBuffer; object.body is a body stream as
- * Response.body gives it (so `new Response(object.body)` works); put() of a stream or Blob reads it whole
- * first. ReadableStream sources and sinks that stay on disk come with the streams work.
+ * Response.body gives it (so `new Response(object.body)` works, also when returned to ew-server, which
+ * cannot send a stream fed from a file yet); arrayBuffer()/text()/json() take the buffer without a copy.
+ * put() and uploadPart() pass a ReadableStream to C, which reads it chunk by chunk into the body file
+ * (lib/bindings/r2_write.c); a Blob is read whole first.
  */
 function (native, global) {
     'use strict';
