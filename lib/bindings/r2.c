@@ -30,7 +30,9 @@
 #include "js_bytecode.h"
 #include "r2.h"
 
-#define MODULE_KEY DUK_HIDDEN_SYMBOL("r2Module")
+#define MODULE_KEY DUK_HIDDEN_SYMBOL("r2Module")        /* stash: r2.js's module, once loaded */
+#define LAZY_PROTO_KEY DUK_HIDDEN_SYMBOL("r2Lazy")     /* stash: the stand-in buckets' prototype */
+#define HANDLE_KEY DUK_HIDDEN_SYMBOL("r2Handle")       /* stand-in bucket: its ew__res_store_t */
 
 const char *const ew__r2_schema =
     "CREATE TABLE IF NOT EXISTS objects ("
@@ -608,7 +610,8 @@ static const ew__method_t natives[] = {
     {NULL, NULL, 0, 0},
 };
 
-void ew__r2_push(duk_context *ctx, ew__res_store_t *rs)
+/* Pushes the heap's r2.js module ({adopt, proto}), loading it on first use. */
+static void push_module(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
     if (!duk_get_prop_literal(ctx, -1, MODULE_KEY)) {
@@ -628,8 +631,72 @@ void ew__r2_push(duk_context *ctx, ew__res_store_t *rs)
         duk_put_prop_literal(ctx, -3, MODULE_KEY);
     }
     duk_remove(ctx, -2);
-    duk_get_prop_literal(ctx, -1, "bucket");
+}
+
+/* The bucket's methods before r2.js is loaded: the first call loads it, turns `this` (if it is a bucket
+ * stand-in) into an R2Bucket, and calls the real method with the same arguments. */
+static const char *const BUCKET_METHODS[] = {"head", "get", "put", "delete", "list", "createMultipartUpload",
+                                             "resumeMultipartUpload"};
+
+static duk_ret_t lazy_method(duk_context *ctx)
+{
+    const char *name = BUCKET_METHODS[duk_get_current_magic(ctx)];
+    duk_idx_t nargs = duk_get_top(ctx);
+    push_module(ctx);                                /* [args module] */
+    duk_push_this(ctx);                              /* [args module this] */
+    if (duk_is_object(ctx, -1) && duk_get_prop_literal(ctx, -1, HANDLE_KEY) && duk_is_pointer(ctx, -1)) {
+        duk_get_prop_literal(ctx, -3, "adopt");
+        duk_dup(ctx, -3);
+        duk_dup(ctx, -3);
+        duk_call(ctx, 2);
+        duk_pop(ctx);
+        duk_del_prop_literal(ctx, -2, HANDLE_KEY);
+    }
+    duk_pop(ctx);                                    /* [args module this] */
+    duk_get_prop_literal(ctx, -2, "proto");
+    duk_get_prop_string(ctx, -1, name);              /* [args module this proto fn] */
+    duk_dup(ctx, -3);
+    for (duk_idx_t i = 0; i < nargs; i++)
+        duk_dup(ctx, i);
+    duk_call_method(ctx, nargs);
+    return 1;
+}
+
+static duk_ret_t illegal_constructor(duk_context *ctx)
+{
+    return duk_type_error(ctx, "Illegal constructor");
+}
+
+void ew__r2_push(duk_context *ctx, ew__res_store_t *rs)
+{
+    duk_push_global_stash(ctx);
+    if (!duk_get_prop_literal(ctx, -1, LAZY_PROTO_KEY)) {
+        duk_pop(ctx);
+        duk_push_object(ctx);
+        for (int i = 0; i < (int) (sizeof(BUCKET_METHODS) / sizeof(BUCKET_METHODS[0])); i++) {
+            ew__method_t m[2] = {{BUCKET_METHODS[i], lazy_method, DUK_VARARGS, 1}, {NULL, NULL, 0, 0}};
+            ew__def_methods(ctx, -1, m);
+            duk_get_prop_string(ctx, -1, BUCKET_METHODS[i]);
+            duk_set_magic(ctx, -1, i);
+            duk_pop(ctx);
+        }
+        duk_push_c_function(ctx, illegal_constructor, 0);
+        ew__def_hidden_value(ctx, -2, "constructor");
+        duk_push_string(ctx, "R2Bucket");
+        duk_push_global_object(ctx);
+        duk_get_prop_literal(ctx, -1, "Symbol");
+        duk_get_prop_literal(ctx, -1, "toStringTag");
+        duk_remove(ctx, -2);
+        duk_remove(ctx, -2);                         /* [stash proto "R2Bucket" @@toStringTag] */
+        duk_swap_top(ctx, -2);
+        duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
+        duk_dup_top(ctx);
+        duk_put_prop_literal(ctx, -3, LAZY_PROTO_KEY);
+    }
     duk_remove(ctx, -2);
+    duk_push_object(ctx);
+    duk_insert(ctx, -2);
+    duk_set_prototype(ctx, -2);
     duk_push_pointer(ctx, rs);
-    duk_call(ctx, 1);
+    duk_put_prop_literal(ctx, -2, HANDLE_KEY);
 }

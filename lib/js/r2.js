@@ -4,8 +4,9 @@
  * normalization. Storage, hashing, preconditions and body files are C (lib/bindings/r2.c), reached through
  * `native`, whose functions take the bucket's handle (a pointer only this file holds).
  *
- * Loaded once per heap, when the first R2 binding is installed (so Workers without R2 never pay for it).
- * Called as `function (native, global)`; returns {bucket(handle)}.
+ * Loaded once per heap, on the first call of a bucket method (lib/bindings/r2.c gives env a small native
+ * stand-in until then, so an isolate that never touches R2 does not pay the ~160 KB of this file).
+ * Called as `function (native, global)`; returns {adopt(bucket, handle), proto}.
  *
  * Bodies: get() reads the (ranged) body into one ArrayBuffer; object.body is a body stream as
  * Response.body gives it (so `new Response(object.body)` works, also when returned to ew-server, which
@@ -841,10 +842,11 @@ function (native, global) {
     }
 
     return {
-        bucket: function (h) {
-            var b = create(R2Bucket.prototype);
+        /* A bucket object made by C (lib/bindings/r2.c) before this file was loaded becomes an R2Bucket. */
+        adopt: function (b, h) {
             hidden(b, HANDLE, h);
-            return b;
-        }
+            O.setPrototypeOf(b, R2Bucket.prototype);
+        },
+        proto: R2Bucket.prototype
     };
 }

@@ -7,6 +7,16 @@ let env;
 
 const MD5_HELLO = '5d41402abc4b2a76b9719d911017c592'; // md5("hello")
 
+test('a bucket looks like an R2Bucket before its first call (its JavaScript loads then)', async () => {
+  assertEquals(Object.prototype.toString.call(env.OTHER), '[object R2Bucket]');
+  for (const m of ['head', 'get', 'put', 'delete', 'list', 'createMultipartUpload', 'resumeMultipartUpload']) {
+    assertEquals(typeof env.OTHER[m], 'function', m);
+  }
+  assertThrows(() => new (Object.getPrototypeOf(env.OTHER).constructor)(), TypeError, 'Illegal constructor');
+  assertEquals(await env.OTHER.head('none'), null);
+  assertEquals(Object.prototype.toString.call(env.OTHER), '[object R2Bucket]');
+});
+
 test('put returns an R2Object and get returns the body', async () => {
   const o = await env.BUCKET.put('greeting', 'hello');
   assertEquals(Object.prototype.toString.call(o), '[object R2Object]');
