@@ -190,11 +190,8 @@ uint32_t ew__web_state(duk_context *ctx, duk_idx_t obj_idx)
 void ew__web_set_state(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
 {
     obj_idx = duk_require_normalize_index(ctx, obj_idx);
-    /* Defined, not put: a put first searches the prototype chain for a setter (hundreds of instructions on
-     * every new Request/Response), which a hidden key can never have. */
-    duk_push_literal(ctx, EW__WEB_STATE);
     duk_push_uint(ctx, state);
-    duk_def_prop(ctx, obj_idx, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_CONFIGURABLE);
+    duk_put_prop_literal(ctx, obj_idx, EW__WEB_STATE);
 }
 
 uint32_t ew__web_require_this(duk_context *ctx, uint32_t kinds)
