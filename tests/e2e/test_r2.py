@@ -125,6 +125,23 @@ def test_two_threads_share_the_bucket(project, tmp_path):
         assert s.stop() == 0
 
 
+def test_two_processes_share_one_state_dir(project, tmp_path):
+    state = tmp_path / "state"
+    a, b = start(project, state), start(project, state)
+    try:
+        for i in range(10):
+            writer, reader = (a, b) if i % 2 == 0 else (b, a)
+            assert request(writer, "PUT", "/obj/p%d" % i, b"from %d" % i)[0] == 200
+            assert request(reader, "GET", "/obj/p%d" % i)[2] == b"from %d" % i
+        assert request(a, "PUT", "/obj/p0", b"replaced by a")[0] == 200
+        assert request(b, "GET", "/obj/p0")[2] == b"replaced by a"
+        assert request(b, "DELETE", "/obj/p1")[0] == 204
+        assert request(a, "GET", "/obj/p1")[0] == 404
+        assert len(blob_files(state)) == 9
+    finally:
+        assert a.stop() == 0 and b.stop() == 0
+
+
 def rss_kb(pid, field="VmRSS"):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
