@@ -231,9 +231,13 @@ void ew__r2_blob_sweep(ew__r2_dir_t *d, bool (*referenced)(void *udata, const ch
  * Writing
  */
 
+/* The message scripts see (through "<op>: ..."): what failed and why, not where (the host's paths stay
+ * out of Worker-visible errors), in R2's internal-error words. */
 static ew_status_t io_error(ew_error_t *err, const char *what, const char *path, int e)
 {
-    return ew__error_set(err, e == ENOSPC ? EW_ERR_IO : EW_ERR_IO, "%s %s: %s", what, path, strerror(e));
+    (void) path;
+    return ew__error_set(err, EW_ERR_IO, "We encountered an internal error. Please try again. (10001) (%s the "
+                                         "bucket's storage: %s)", what, strerror(e));
 }
 
 ew_status_t ew__r2_blob_begin(ew__r2_dir_t *d, ew__r2_writer_t *w, unsigned hashes, ew_error_t *err)
