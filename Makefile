@@ -1,6 +1,7 @@
 # The front of the build: `make serve` and `make test` are the README's two commands. Both install the
 # Debian packages that are missing (scripts/install-deps.sh) and configure + build with meson into build/.
-# `make test` also builds an ASan+UBSan copy into build-asan/ and runs the unit tests there.
+# `make test` also builds an ASan+UBSan copy into build-asan/ and runs the unit tests there, and a
+# ThreadSanitizer copy into build-tsan/ for ew-server's threads under load.
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -8,7 +9,9 @@ PYTHON     ?= /usr/bin/python3
 IP         ?= 127.0.0.1
 PORT       ?= 8787
 
-.PHONY: all deps build serve test test-unit test-asan test-e2e test262 bench clean
+TSAN_BUILD ?= build-tsan
+
+.PHONY: all deps build serve test test-unit test-asan test-e2e test-tsan test262 bench clean
 
 all: build
 
@@ -38,7 +41,18 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 test-e2e: build
 	EW_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e $(wildcard tests/python)
 
-test: test-unit test-asan test-e2e
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) --buildtype=debugoptimized -Dtsan=true
+
+# ThreadSanitizer: ew-server with several loop threads under concurrent load, and the library used from
+# several threads (each with its own runtime). Any report fails the run (halt_on_error).
+test-tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 EW_BUILD_DIR=$(abspath $(TSAN_BUILD)) \
+		$(PYTHON) -m pytest -q tests/e2e/test_threads.py tests/e2e/test_ratelimit.py tests/e2e/test_server_basics.py \
+		tests/e2e/test_kv_durability.py
+
+test: test-unit test-asan test-e2e test-tsan
 
 # test262 is not packaged: fetch tc39/test262 outside the repo and set TEST262_DIR (see tests/test262/run.py).
 test262: build
@@ -48,4 +62,4 @@ bench: build
 	bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -46,6 +46,7 @@ typedef struct loop_thread {
     pthread_mutex_t *lock;
     pthread_cond_t *cond;
     int state;                   /* 0 starting, 1 ready, -1 failed (under lock) */
+    bool created;                /* the thread exists (also when it then failed): it must be joined */
     atomic_bool finished;
 } loop_thread_t;
 
@@ -258,6 +259,7 @@ static bool thread_start(loop_thread_t *t)
         t->state = -1;
         return false;
     }
+    t->created = true;
     pthread_mutex_lock(t->lock);
     while (t->state == 0)
         pthread_cond_wait(t->cond, t->lock);
@@ -367,8 +369,9 @@ int serve_run(const serve_opts_t *opts)
         for (int i = 0; i < started; i++)
             event_active(s.threads[i].stop_ev, EV_TIMEOUT, 1);
     }
-    for (int i = 0; i < started; i++)
-        pthread_join(s.threads[i].tid, NULL);
+    for (int i = 0; i < s.nthreads; i++)
+        if (s.threads[i].created)
+            pthread_join(s.threads[i].tid, NULL); /* a thread that failed to start is joined too */
     for (int i = 0; i < s.nthreads; i++)
         thread_free(&s.threads[i]);
     if (s.sigint != NULL) {
