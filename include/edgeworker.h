@@ -304,6 +304,9 @@ typedef struct ew_request {
     size_t body_len;
 } ew_request_t;
 
+/* A response body that arrives in pieces (see ew_worker_fetch_stream). */
+typedef struct ew_body ew_body_t;
+
 /* A complete response, allocated by the library and owned by whoever receives it: release it with
  * ew_response_destroy(). Header names are lower-case, as the Headers class stores them. */
 typedef struct ew_response {
@@ -317,8 +320,14 @@ typedef struct ew_response {
                                 for this reason (1101 for EW_ERR_EXCEPTION, 1102 for the limits) */
     int pass_through;        /* non-zero: the Worker failed after calling passThroughOnException(); a proxy
                                 host should send the request to its origin instead of using this page */
+    ew_body_t *body_stream;  /* NULL: the body is body/body_len. Non-NULL (only from ew_worker_fetch_stream,
+                                when the Worker's body is a ReadableStream): body_len is 0 and the bytes come
+                                through ew_body_read(); the response owns it */
+    int64_t stream_length;   /* with body_stream: the length in bytes the Worker promised (the readable side
+                                of a FixedLengthStream: send it as Content-Length), -1 when unknown */
 } ew_response_t;
 
+/* Frees the response; a streamed body that has not ended is cancelled (the Worker's stream sees cancel). */
 EW_API void ew_response_destroy(ew_response_t *resp);
 
 /* Called once per dispatched request, from the event loop, on the runtime's thread. `resp` is never NULL:
@@ -329,6 +338,28 @@ typedef void (*ew_response_fn)(void *udata, ew_response_t *resp, const ew_error_
 /* Dispatches a fetch event. Everything in `req` is copied before this returns. `cb` runs later from the
  * event loop, never from inside this call. Returns EW_ERR_INVALID_ARG for a bad method/url/header. */
 EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata);
+
+/* Like ew_worker_fetch, but a response whose body is a ReadableStream (e.g. the readable side of a
+ * TransformStream the Worker keeps writing to after returning) is delivered as soon as its status and
+ * headers are known, with resp->body_stream set: the host then pulls the body with ew_body_read(), one chunk
+ * at a time, at its own pace (back-pressure: the Worker's writes wait until the host reads). Other bodies
+ * arrive whole, as with ew_worker_fetch (which reads a stream body to its end before calling back). */
+EW_API ew_status_t ew_worker_fetch_stream(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb,
+                                          void *udata);
+
+/* Called once per ew_body_read(), from the event loop on the runtime's thread, never from inside
+ * ew_body_read. A chunk: status EW_OK, len > 0, data valid during the call only. The end: status EW_OK,
+ * data NULL, len 0. A failure ends the body too: data NULL, len 0, status EW_ERR_EXCEPTION (the script
+ * errored or cancelled the stream, or its chunks were not bytes), EW_ERR_CPU_LIMIT / EW_ERR_MEMORY_LIMIT,
+ * or EW_ERR_CANCELLED (the worker was unloaded). The callee may call ew_body_read again, or destroy the
+ * response, from inside the callback. */
+typedef void (*ew_body_fn)(void *udata, const void *data, size_t len, ew_status_t status);
+
+/* Asks for the next chunk of a streamed body; `cb` runs later, exactly once. EW_ERR_STATE while a read is
+ * pending or after the end was reported; EW_ERR_INVALID_ARG for NULL body or cb. The Worker's CPU time
+ * spent producing the chunk is charged to the request. The body (and its response) must be destroyed
+ * before the worker and the runtime. */
+EW_API ew_status_t ew_body_read(ew_body_t *body, ew_body_fn cb, void *udata);
 
 /* Blocking helper: dispatches and runs the event loop until the response is complete. *out receives the
  * response (also on Worker failure, as for the callback) and must be released with ew_response_destroy().

@@ -5,7 +5,12 @@
  * buffer and are parsed once the previous response is written, so responses keep their order):
  *
  *   READ_HEAD ──head──> READ_BODY ──done──> IN_WORKER ──response──> WRITING ──drained──> READ_HEAD (keep-alive)
- *        └──────────── error: 4xx/5xx with Connection: close, then CLOSING ───────────────┘        or close
+ *        │                                            └─stream body─> STREAMING ─end─┘                or close
+ *        └──────────── error: 4xx/5xx with Connection: close, then CLOSING ───────────────┘
+ *
+ * A response whose body is a ReadableStream (ew_worker_fetch_stream gives it with resp->body_stream) goes
+ * out with chunked transfer encoding as the Worker produces it, pulled one chunk at a time while the
+ * socket's output buffer is below STREAM_HIGH.
  *
  * The parser (lib/net/http1.c) works on the pulled-up input buffer; the head's slices are copied into the
  * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker
@@ -29,7 +34,18 @@
 #include "http.h"
 #include "net/http1.h"
 
-typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, WRITING, CLOSING, LINGER } conn_state_t;
+typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, CLOSING, LINGER } conn_state_t;
+
+/* A streamed body is read from the Worker while less than this is waiting to go out to the socket, and
+ * resumes when the socket has taken all but STREAM_LOW of it: the Worker's writer waits meanwhile
+ * (back-pressure), so memory per streaming connection stays around these figures. */
+#define STREAM_HIGH (256 * 1024)
+#define STREAM_LOW (64 * 1024)
+/* Chunks are handed to the kernel as soon as this much is waiting (no loop turn in between), and after
+ * STREAM_BURST chunks in a row the next read waits for a loop turn, so that a fast producer cannot keep
+ * the loop from polling the other connections. */
+#define STREAM_FLUSH (32 * 1024)
+#define STREAM_BURST 16
 
 typedef struct conn conn_t;
 
@@ -73,12 +89,20 @@ struct conn {
     size_t body_len, body_cap;
     bool keep_alive;
     bool is_head;
+    bool http10;                 /* the request was HTTP/1.0: a streamed body is delimited by closing */
+    ew_response_t *stream_resp;  /* owned while STREAMING: the response whose body_stream is being sent */
+    bool body_reading;           /* an ew_body_read is pending */
+    bool stream_raw;             /* the streamed body goes out as is (Content-Length or HTTP/1.0), not chunked */
+    int burst;                   /* chunks read since the loop last polled */
+    struct event *pump_ev;       /* resumes a burst after a loop turn (owned, made on first use) */
     struct timespec started;
     conn_t *next;
 };
 
 static void conn_read_loop(conn_t *c);
 static void conn_close(conn_t *c);
+static void conn_free(conn_t *c);
+static void maybe_drained(srv_http_t *s);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Small helpers
@@ -212,6 +236,7 @@ static void free_response_body(const void *data, size_t len, void *arg)
 static void response_sent(conn_t *c);
 
 static void write_error(conn_t *c, int status, const char *why);
+static void stream_start(conn_t *c, ew_response_t *resp);
 
 static void write_response(conn_t *c, ew_response_t *resp)
 {
@@ -241,6 +266,25 @@ static void write_response(conn_t *c, ew_response_t *resp)
         evbuffer_add(out, "\r\n", 2);
     }
     bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
+    if (resp->body_stream != NULL && !no_body && !c->is_head) {
+        c->stream_raw = c->http10 || resp->stream_length >= 0;
+        if (resp->stream_length >= 0) { /* a FixedLengthStream: its length is known */
+            nlen = format_uint(num, (unsigned long) resp->stream_length);
+            evbuffer_add(out, "content-length: ", 16);
+            evbuffer_add(out, num, nlen);
+            evbuffer_add(out, "\r\n", 2);
+        } else if (c->http10) {
+            c->keep_alive = false; /* the end of the body is the end of the connection */
+        } else {
+            evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+        }
+        if (!c->keep_alive)
+            evbuffer_add(out, "connection: close\r\n", 19);
+        evbuffer_add(out, "\r\n", 2);
+        log_request(c, resp->status, reason);
+        stream_start(c, resp);
+        return;
+    }
     if (!no_body) {
         nlen = format_uint(num, (unsigned long) resp->body_len);
         evbuffer_add(out, "content-length: ", 16);
@@ -267,6 +311,124 @@ static void write_response(conn_t *c, ew_response_t *resp)
         return;
     }
     bufferevent_write_buffer(c->bev, out);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Streamed bodies: chunked transfer encoding, pulled from the Worker while the socket keeps up
+ */
+
+static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status);
+
+/* Reads the next chunk unless one is pending or enough is waiting for the socket. */
+static void stream_pump(conn_t *c)
+{
+    if (c->body_reading || c->stream_resp == NULL || c->bev == NULL)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= STREAM_HIGH)
+        return; /* on_write calls again once the socket has taken most of it */
+    c->body_reading = true;
+    if (ew_body_read(c->stream_resp->body_stream, on_body_chunk, c) != EW_OK) {
+        c->body_reading = false;
+        c->keep_alive = false;
+        conn_close(c);
+    }
+}
+
+static void on_pump_ev(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    conn_t *c = arg;
+    c->burst = 0;
+    stream_pump(c);
+}
+
+/* After a chunk: hand what waits to the kernel once there is enough of it, then read on now, or after a
+ * loop turn when this burst has been long. */
+static void stream_next(conn_t *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= STREAM_FLUSH)
+        (void) evbuffer_write(out, bufferevent_getfd(c->bev));
+    if (++c->burst < STREAM_BURST) {
+        stream_pump(c);
+        return;
+    }
+    if (c->pump_ev == NULL && (c->pump_ev = evtimer_new(c->srv->base, on_pump_ev, c)) == NULL) {
+        stream_pump(c);
+        return;
+    }
+    struct timeval now = {0, 0};
+    evtimer_add(c->pump_ev, &now); /* timers run after the loop has polled */
+}
+
+static void stream_start(conn_t *c, ew_response_t *resp)
+{
+    c->state = STREAMING;
+    c->stream_resp = resp;
+    bufferevent_write_buffer(c->bev, c->outq);
+    bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
+    stream_pump(c);
+}
+
+static void stream_end(conn_t *c)
+{
+    ew_response_destroy(c->stream_resp);
+    c->stream_resp = NULL;
+    c->burst = 0;
+    if (c->pump_ev != NULL)
+        evtimer_del(c->pump_ev);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    c->state = WRITING;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        response_sent(c);
+}
+
+static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status)
+{
+    conn_t *c = udata;
+    c->body_reading = false;
+    if (c->bev == NULL) { /* the client left: conn_close kept the conn for this callback */
+        srv_http_t *s = c->srv;
+        conn_free(c);
+        maybe_drained(s);
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (status != EW_OK) {
+        /* Headers are out: the only way to tell the client is to end the connection without the final
+         * chunk (after what was already produced), so that it sees a truncated body, not a complete one. */
+        c->keep_alive = false;
+        stream_end(c);
+        return;
+    }
+    if (data == NULL) {
+        if (!c->stream_raw)
+            evbuffer_add(out, "0\r\n\r\n", 5);
+        stream_end(c);
+        return;
+    }
+    if (!c->stream_raw) {
+        char head[24];
+        static const char hex[] = "0123456789abcdef";
+        size_t n = 0;
+        char tmp[20];
+        size_t v = len;
+        do {
+            tmp[n++] = hex[v & 15];
+            v >>= 4;
+        } while (v > 0);
+        for (size_t i = 0; i < n; i++)
+            head[i] = tmp[n - 1 - i];
+        head[n++] = '\r';
+        head[n++] = '\n';
+        evbuffer_add(out, head, n);
+        evbuffer_add(out, data, len);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add(out, data, len);
+    }
+    stream_next(c);
 }
 
 /* Answers a protocol error with a short text body and closes after writing. */
@@ -302,6 +464,9 @@ static void conn_free(conn_t *c)
         }
     }
     ew__h1_parser_dispose(&c->parser);
+    ew_response_destroy(c->stream_resp); /* cancels the Worker's stream if it had not ended */
+    if (c->pump_ev != NULL)
+        event_free(c->pump_ev);
     if (c->outq != NULL)
         evbuffer_free(c->outq);
     if (c->deadline != NULL)
@@ -477,7 +642,7 @@ static void dispatch(conn_t *c)
     /* Reading stays enabled (no epoll change per request): pipelined bytes wait in the input buffer,
      * bounded by its high watermark, and are parsed once the response is written. */
     c->state = IN_WORKER;
-    ew_status_t st = ew_worker_fetch(c->srv->worker, &req, on_worker_response, c);
+    ew_status_t st = ew_worker_fetch_stream(c->srv->worker, &req, on_worker_response, c);
     if (st != EW_OK)
         write_error(c, st == EW_ERR_INVALID_ARG ? 400 : 503, ew_status_name(st));
 }
@@ -494,6 +659,7 @@ static bool take_head(conn_t *c, const ew__h1_message_t *m)
     if (head_put(c, m->method.ptr, m->method.len) == UINT32_MAX)
         return false;
     c->is_head = m->method.len == 4 && memcmp(m->method.ptr, "HEAD", 4) == 0;
+    c->http10 = m->version_minor == 0;
     c->keep_alive = m->keep_alive && !c->srv->draining;
     /* Absolute URL: absolute-form targets as sent, origin-form ones behind http://Host. */
     bool absolute = m->target.len > 0 && m->target.ptr[0] != '/' && m->target.ptr[0] != '*';
@@ -614,6 +780,8 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
     if (c->state == WRITING)
         response_sent(c);
+    else if (c->state == STREAMING)
+        stream_pump(c); /* the socket took most of what was waiting: read on */
 }
 
 /* The response is out: close, or wait for (or parse the already buffered) next request. */
@@ -635,7 +803,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     conn_t *c = arg;
     if (what & BEV_EVENT_EOF) {
         /* A half-closed client may still wait for the response to what it sent. */
-        if (c->state == IN_WORKER || c->state == WRITING)
+        if (c->state == IN_WORKER || c->state == WRITING || c->state == STREAMING)
             return;
         if (c->state == READ_BODY || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
             conn_close(c);
@@ -667,6 +835,8 @@ static void conn_close(conn_t *c)
     }
     if (c->state == IN_WORKER)
         return; /* on_worker_response frees it */
+    if (c->state == STREAMING && c->body_reading)
+        return; /* on_body_chunk frees it */
     conn_free(c);
     maybe_drained(s);
 }

@@ -21,6 +21,7 @@
 #include "dispatch.h"
 #include "js_bytecode.h"
 #include "web/internal.h"
+#include "web/stream.h"
 
 #define DISPATCH_KEY DUK_HIDDEN_SYMBOL("dispatch")
 #define DEFAULT_WAIT_UNTIL_MS 30000
@@ -59,9 +60,16 @@ static ew__req_t *req_new(ew__isolate_t *iso, ew__req_kind_t kind)
     return r;
 }
 
+static void collect_free(ew__req_t *r);
+
 static void req_free(ew__req_t *r)
 {
     ew__isolate_t *iso = r->iso;
+    if (r->body != NULL) {
+        ew__body_detach(r->body);
+        r->body = NULL;
+    }
+    collect_free(r);
     for (ew__req_t **pp = &iso->reqs; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == r) {
             *pp = r->next;
@@ -93,7 +101,7 @@ ew__req_t *ew__isolate_find_req(ew__isolate_t *iso, uint32_t id)
 /* Frees the request if everything it owed is done; otherwise arms the waitUntil cap. */
 static void req_maybe_free(ew__req_t *r)
 {
-    if (!r->delivered)
+    if (!r->delivered || r->body != NULL)
         return;
     if (r->wait_until <= 0) {
         req_free(r);
@@ -145,6 +153,11 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
     req_maybe_free(r);
 }
 
+void ew__req_body_done(ew__req_t *r)
+{
+    req_maybe_free(r);
+}
+
 static void on_wait_cap(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd;
@@ -154,13 +167,18 @@ static void on_wait_cap(evutil_socket_t fd, short what, void *arg)
     if (r->iso->ctx != NULL && !r->iso->dead)
         ew__isolate_log(r->iso->ctx, EW_LOG_WARN, msg, sizeof(msg) - 1);
     r->wait_until = 0;
+    if (r->body != NULL)
+        return; /* its streamed body still holds it */
     req_free(r);
 }
 
 void ew__req_fail(ew__req_t *r, ew_status_t why, const char *message)
 {
+    if (r->body != NULL) /* headers went out already: the body ends with the reason */
+        ew__body_fail(r->body, why);
     if (r->complete && (r->kind == EW__REQ_FETCH || r->outcome != EW_OK))
         return;
+    collect_free(r);
     r->outcome = why;
     ew__error_set(&r->error, why, "%s", message);
     ew_worker_t *w = r->iso->worker;
@@ -195,6 +213,11 @@ void ew__req_check_idle(ew__isolate_t *iso)
     ew__req_t *next;
     for (ew__req_t *r = iso->reqs; r != NULL; r = next) {
         next = r->next;
+        if (r->body != NULL && ew__body_read_pending(r->body)) {
+            static const char msg[] = "The script will never generate a response.";
+            ew__isolate_log(iso->ctx, EW_LOG_ERROR, msg, sizeof(msg) - 1);
+            ew__body_fail(r->body, EW_ERR_EXCEPTION);
+        }
         if (!r->complete) {
             static const char msg[] = "The script will never generate a response.";
             ew__isolate_log(iso->ctx, EW_LOG_ERROR, msg, sizeof(msg) - 1);
@@ -274,16 +297,131 @@ static void set_this_flags(duk_context *ctx, int flags)
     duk_pop(ctx);
 }
 
-/* Ends req with the value at idx as its response (or EW_ERR_BAD_RESPONSE). */
+/* ---- a stream body read whole (ew_worker_fetch): the response waits until the stream ends ---- */
+
+struct ew__collect {
+    ew__stream_reader_t *reader;  /* owned */
+    ew_response_t *resp;          /* owned: status and headers, body filled at the end */
+    ew__buf_t buf;                /* the bytes so far */
+    bool pumping, again;          /* trampoline: chunks that are ready at once do not nest calls */
+};
+
+static void collect_free(ew__req_t *r)
+{
+    struct ew__collect *c = r->collect;
+    if (c == NULL)
+        return;
+    r->collect = NULL;
+    ew__stream_reader_close(c->reader);
+    ew_response_destroy(c->resp);
+    ew__buf_dispose(&c->buf);
+    free(c);
+}
+
+static void fail_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx);
+static void collect_pump(ew__req_t *r);
+
+static void on_collect(duk_context *ctx, void *udata, ew__stream_event_t ev, const void *data, size_t len)
+{
+    ew__req_t *r = udata;
+    struct ew__collect *c = r->collect;
+    if (ev == EW__STREAM_CHUNK) {
+        /* The whole body is held in C memory here: bound it like the heap it came from. */
+        if (c->buf.len + len > r->iso->heap_limit) {
+            static const char msg[] = "Worker exceeded memory limit.";
+            ew__isolate_log(ctx, EW_LOG_ERROR, msg, sizeof(msg) - 1);
+            ew__req_fail(r, EW_ERR_MEMORY_LIMIT, msg);
+            return;
+        }
+        if (!ew__buf_append(&c->buf, data, len)) {
+            ew__req_fail(r, EW_ERR_NOMEM, "out of memory reading the response body");
+            return;
+        }
+        collect_pump(r);
+    } else if (ev == EW__STREAM_END) {
+        if (!ew__buf_reserve(&c->buf, 1)) {
+            ew__req_fail(r, EW_ERR_NOMEM, "out of memory reading the response body");
+            return;
+        }
+        ew_response_t *resp = c->resp;
+        c->resp = NULL;
+        free(resp->body);
+        resp->body = (uint8_t *) c->buf.data;
+        resp->body_len = c->buf.len;
+        resp->body[resp->body_len] = 0;
+        ew__buf_init(&c->buf);
+        collect_free(r);
+        r->response = resp;
+        req_complete(r);
+    } else if (ctx != NULL) {
+        fail_with_value(ctx, r, -1);
+    } else {
+        ew__req_fail(r, EW_ERR_CANCELLED, "The worker was unloaded before the request finished.");
+    }
+}
+
+/* Reads the next chunk; a chunk that is there at once is handled by the loop below, not by recursion. */
+static void collect_pump(ew__req_t *r)
+{
+    if (r->collect->pumping) {
+        r->collect->again = true;
+        return;
+    }
+    r->collect->pumping = true;
+    do {
+        r->collect->again = false;
+        (void) ew__stream_reader_read(r->collect->reader, on_collect, r);
+    } while (r->collect != NULL && r->collect->again);
+    if (r->collect != NULL)
+        r->collect->pumping = false;
+}
+
+/* Microtask: [request id] -> starts reading the request's stream body whole. */
+static void collect_start_job(duk_context *ctx, duk_idx_t nargs)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__req_t *r = iso ? ew__isolate_find_req(iso, duk_get_uint(ctx, duk_get_top(ctx) - nargs)) : NULL;
+    if (r != NULL && r->collect != NULL)
+        collect_pump(r);
+}
+
+/* Ends req with the value at idx as its response (or EW_ERR_BAD_RESPONSE). A ReadableStream body is read
+ * whole first, or, for ew_worker_fetch_stream, handed to the host as resp->body_stream. */
 static void respond_with_value(duk_context *ctx, ew__req_t *r, duk_idx_t idx)
 {
-    if (r == NULL || r->complete)
+    if (r == NULL || r->complete || r->collect != NULL)
         return;
     ew_response_t *resp = NULL;
+    ew__stream_reader_t *reader = NULL;
     ew_error_t err;
-    if (ew__response_extract(ctx, idx, &resp, &err) != EW_OK) {
+    if (ew__response_extract_stream(ctx, idx, &resp, &reader, &err) != EW_OK) {
         ew__isolate_log(ctx, EW_LOG_ERROR, err.message, strlen(err.message));
         ew__req_fail(r, EW_ERR_BAD_RESPONSE, err.message);
+        return;
+    }
+    if (reader != NULL && r->stream_body) {
+        resp->body_stream = ew__body_create(r, reader);
+        if (resp->body_stream == NULL) {
+            ew_response_destroy(resp);
+            ew__req_fail(r, EW_ERR_NOMEM, "out of memory streaming the response body");
+            return;
+        }
+    } else if (reader != NULL) {
+        struct ew__collect *c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            ew__stream_reader_close(reader);
+            ew_response_destroy(resp);
+            ew__req_fail(r, EW_ERR_NOMEM, "out of memory reading the response body");
+            return;
+        }
+        c->reader = reader;
+        c->resp = resp;
+        ew__buf_init(&c->buf);
+        r->collect = c;
+        /* Start from a microtask: this may run on a coroutine's thread (respondWith inside an async
+         * listener), and the reads must run on the thread that is running. */
+        duk_push_uint(ctx, r->id);
+        ew__microtask_enqueue(ctx, collect_start_job, 1);
         return;
     }
     r->response = resp;
@@ -838,11 +976,13 @@ static void after_dispatch(ew__isolate_t *iso, ew__req_t *r, int rc)
     ew__isolate_settle(iso);
 }
 
-ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb, void *udata)
+static ew_status_t dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb, void *udata,
+                                  bool stream_body)
 {
     ew__req_t *r = req_new(iso, EW__REQ_FETCH);
     if (r == NULL)
         return EW_ERR_NOMEM;
+    r->stream_body = stream_body;
     r->fetch_cb = cb;
     r->udata = udata;
     struct fetch_args a = {req, r};
@@ -850,6 +990,17 @@ ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_r
     int rc = ew__isolate_pcall(iso, fetch_body, &a, 0, 1);
     after_dispatch(iso, r, rc);
     return EW_OK;
+}
+
+ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb, void *udata)
+{
+    return dispatch_fetch(iso, req, cb, udata, false);
+}
+
+ew_status_t ew__dispatch_fetch_stream(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb,
+                                      void *udata)
+{
+    return dispatch_fetch(iso, req, cb, udata, true);
 }
 
 struct scheduled_args {

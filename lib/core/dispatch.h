@@ -38,6 +38,23 @@ void ew__req_check_idle(ew__isolate_t *iso);
 /* Completes every request of the isolate with EW_ERR_CANCELLED, calling the callbacks now. */
 void ew__req_cancel_all(ew__isolate_t *iso);
 
+/* Dispatches a fetch event whose ReadableStream body the host reads in pieces (ew_worker_fetch_stream). */
+ew_status_t ew__dispatch_fetch_stream(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb,
+                                      void *udata);
+/* The request's streamed body ended or was destroyed (r->body is NULL again): free the request if it owes
+ * nothing else. */
+void ew__req_body_done(ew__req_t *r);
+
+/* Streamed bodies handed to the host (body_stream.c). create: a body reading `reader` (taken) for request
+ * r, which it keeps alive; NULL on OOM (the reader is closed then). fail: ends the body with `why` (a
+ * pending read reports it; the stream is cancelled). detach: the request is going away (fail with
+ * EW_ERR_CANCELLED, forget the request). idle: the isolate can never run again; a pending read fails. */
+struct ew__stream_reader;
+ew_body_t *ew__body_create(ew__req_t *r, struct ew__stream_reader *reader);
+void ew__body_fail(ew_body_t *body, ew_status_t why);
+void ew__body_detach(ew_body_t *body);
+bool ew__body_read_pending(const ew_body_t *body);
+
 /* Runs the worker's script (from its bytecode) in a new isolate: env, globals, top level (worker.c). */
 ew_status_t ew__worker_start(ew__isolate_t *iso, ew_error_t *err);
 

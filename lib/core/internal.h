@@ -140,13 +140,21 @@ bool ew__isolate_aborting(duk_context *ctx);
  * (a bare test heap logs nowhere). */
 void ew__isolate_log(duk_context *ctx, ew_log_level_t level, const char *msg, size_t len);
 
+/* Frees a streamed body (ew_response_destroy calls it): cancels the stream if it has not ended. */
+void ew__body_stream_destroy(ew_body_t *body);
+
 /* Runs fn(ctx, udata) in the heap for C code that may be outside any JavaScript frame (a libevent callback
  * of a stream producer or consumer): outside, it enters charged to request req_id (0 or a finished request:
- * detached), makes a protected call, drains the microtasks and settles (ew__isolate_settle); inside JS (a
- * native called from script, a reaction) it is a plain protected call. fn is a duk_safe_call body with 0
+ * detached), makes a protected call on the heap's main thread, drains the microtasks and settles
+ * (ew__isolate_settle); inside JS (a native called from script, a reaction) it is a plain protected call on
+ * ctx, which must then be the running thread (the ctx the native was given: Duktape refuses calls on a
+ * thread that is not running, such as the main thread while a coroutine runs). fn is a duk_safe_call body with 0
  * arguments and 0 results. An error it throws is logged as uncaught (a limit is handled as usual). Returns
  * false if fn threw or the heap is dead. Works on a bare test heap too (then the queue is drained directly). */
 bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function fn, void *udata);
+/* The heap's main thread (the isolate's ctx); ctx itself for a bare test heap. Keep this one, not a
+ * coroutine's ctx, in anything that outlives a call. */
+duk_context *ew__isolate_main_ctx(duk_context *ctx);
 /* Id of the request the running JS is charged to (0 = none). */
 uint32_t ew__isolate_req_id(duk_context *ctx);
 /* Counts host I/O the isolate waits for (a C stream producer): while any is open, a request waiting for it

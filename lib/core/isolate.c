@@ -256,16 +256,25 @@ bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function f
     }
     if (iso->dead)
         return false;
-    bool nested = iso->depth > 0;
-    if (!nested)
-        ew__isolate_enter(iso, req_id ? ew__isolate_find_req(iso, req_id) : NULL);
+    if (iso->depth > 0) {
+        /* Inside JS: ctx is the running thread (maybe a coroutine's); the entry's fatal jump is armed. */
+        ok = duk_safe_call(ctx, run_body, &a, 0, 1) == DUK_EXEC_SUCCESS && duk_get_boolean(ctx, -1);
+        duk_pop(ctx);
+        return ok;
+    }
+    ew__isolate_enter(iso, req_id ? ew__isolate_find_req(iso, req_id) : NULL);
     int rc = ew__isolate_pcall(iso, run_body, &a, 0, 1);
     ok = rc == DUK_EXEC_SUCCESS && duk_get_boolean(iso->ctx, -1);
     if (rc != -1)
         duk_pop(iso->ctx);
-    if (!nested)
-        ew__isolate_settle(iso);
+    ew__isolate_settle(iso);
     return ok;
+}
+
+duk_context *ew__isolate_main_ctx(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    return iso != NULL ? iso->ctx : ctx;
 }
 
 uint32_t ew__isolate_req_id(duk_context *ctx)

@@ -137,6 +137,10 @@ struct ew__req {
     struct event *deliver_ev;     /* fires the host's callback from the loop (owned) */
     struct event *wait_timer;     /* caps waitUntil work after delivery (owned) */
     ew_response_t *response;      /* made, waiting to be delivered (owned until delivered) */
+    bool stream_body;             /* fetch: the host takes ReadableStream bodies in pieces (fetch_stream) */
+    ew_body_t *body;              /* the streamed body the host reads, while open: keeps the request alive
+                                     (timers, CPU charging) after delivery (body_stream.c) */
+    struct ew__collect *collect;  /* fetch without stream_body: a stream body being read whole (owned) */
     ew_status_t outcome;
     ew_error_t error;             /* details when outcome != EW_OK */
     ew_response_fn fetch_cb;

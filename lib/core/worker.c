@@ -479,7 +479,8 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
  * Events
  */
 
-EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata)
+static ew_status_t worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata,
+                                bool stream_body)
 {
     if (w == NULL || req == NULL || cb == NULL)
         return EW_ERR_INVALID_ARG;
@@ -498,9 +499,21 @@ EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_r
         ew__url_dispose(&url);
         return EW_ERR_NOMEM;
     }
-    st = ew__dispatch_fetch(iso, &normalized, cb, udata);
+    st = stream_body ? ew__dispatch_fetch_stream(iso, &normalized, cb, udata)
+                     : ew__dispatch_fetch(iso, &normalized, cb, udata);
     ew__url_dispose(&url);
     return st;
+}
+
+EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata)
+{
+    return worker_fetch(w, req, cb, udata, false);
+}
+
+EW_API ew_status_t ew_worker_fetch_stream(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb,
+                                          void *udata)
+{
+    return worker_fetch(w, req, cb, udata, true);
 }
 
 struct sync_fetch {

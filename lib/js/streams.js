@@ -96,9 +96,15 @@ function (native, global) {
 
     /* "Upon fulfillment / rejection", with the intrinsic then; the derived promise never reports. */
     function upon(p, onF, onR) {
-        var q = promiseThen.call(p, onF, onR);
-        markHandled(q);
-        return q;
+        if (p === RESOLVED) {
+            /* A reaction to a fulfilled promise is a job queued now: the same job, without the derived
+             * promise (the hot path of every write that completes at once). */
+            if (onF !== undefined) {
+                queueMicrotask(onF);
+            }
+            return;
+        }
+        markHandled(promiseThen.call(p, onF, onR));
     }
 
     /* "Transform a promise": a new promise with the reactions' results. */
@@ -220,6 +226,34 @@ function (native, global) {
 
     /* ---- queue-with-sizes ---- */
 
+    /* A FIFO whose shift is O(1) (Array.prototype.shift moves every element: a stream with thousands of
+     * queued chunks would be read in quadratic time). Slots before `head` are dropped in batches. */
+    function Queue() {
+        this.items = [];
+        this.head = 0;
+    }
+    Queue.prototype.push = function (x) {
+        this.items.push(x);
+    };
+    Queue.prototype.shift = function () {
+        var items = this.items, x = items[this.head];
+        items[this.head++] = undefined;
+        if (this.head === items.length) {
+            this.items = [];
+            this.head = 0;
+        } else if (this.head >= 1024 && this.head * 2 >= items.length) {
+            this.items = items.slice(this.head);
+            this.head = 0;
+        }
+        return x;
+    };
+    Queue.prototype.peek = function () {
+        return this.items[this.head];
+    };
+    Queue.prototype.size = function () {
+        return this.items.length - this.head;
+    };
+
     function enqueueValueWithSize(c, value, size) {
         size = Number(size);
         if (size !== size || size < 0 || size === Infinity) {
@@ -240,7 +274,7 @@ function (native, global) {
     }
 
     function resetQueue(c) {
-        c.queue = [];
+        c.queue = new Queue();
         c.queueTotalSize = 0;
     }
 
@@ -353,9 +387,9 @@ function (native, global) {
         settle(reader.closedPromise, undefined, false);
         if (reader.kind === 'RSDR') {
             var reqs = reader.readRequests;
-            reader.readRequests = [];
-            for (var i = 0; i < reqs.length; i++) {
-                reqs[i].close();
+            reader.readRequests = new Queue();
+            while (reqs.size() > 0) {
+                reqs.shift().close();
             }
         }
     }
@@ -372,9 +406,9 @@ function (native, global) {
         var reqs, i;
         if (reader.kind === 'RSDR') {
             reqs = reader.readRequests;
-            reader.readRequests = [];
-            for (i = 0; i < reqs.length; i++) {
-                reqs[i].error(e);
+            reader.readRequests = new Queue();
+            while (reqs.size() > 0) {
+                reqs.shift().error(e);
             }
         } else {
             reqs = reader.readIntoRequests;
@@ -395,7 +429,7 @@ function (native, global) {
     }
 
     function numReadRequests(stream) {
-        return stream.reader.readRequests.length;
+        return stream.reader.readRequests.size();
     }
 
     function hasDefaultReader(stream) {
@@ -450,7 +484,7 @@ function (native, global) {
         if (isLocked(stream)) {
             throw new TypeError(LOCKED);
         }
-        var reader = setSlot(obj, { kind: 'RSDR', stream: null, closedPromise: null, readRequests: [] });
+        var reader = setSlot(obj, { kind: 'RSDR', stream: null, closedPromise: null, readRequests: new Queue() });
         readerGenericInitialize(reader, stream);
         return reader;
     }
@@ -473,9 +507,9 @@ function (native, global) {
 
     function defaultReaderErrorReadRequests(reader, e) {
         var reqs = reader.readRequests;
-        reader.readRequests = [];
-        for (var i = 0; i < reqs.length; i++) {
-            reqs[i].error(e);
+        reader.readRequests = new Queue();
+        while (reqs.size() > 0) {
+            reqs.shift().error(e);
         }
     }
 
@@ -667,15 +701,19 @@ function (native, global) {
             return;
         }
         c.pulling = true;
-        upon(c.pullAlgorithm(c), function () {
-            c.pulling = false;
-            if (c.pullAgain) {
-                c.pullAgain = false;
-                defaultControllerCallPullIfNeeded(c);
+        var r = {
+            ok() {
+                c.pulling = false;
+                if (c.pullAgain) {
+                    c.pullAgain = false;
+                    defaultControllerCallPullIfNeeded(c);
+                }
+            },
+            fail(e) {
+                defaultControllerError(c, e);
             }
-        }, function (e) {
-            defaultControllerError(c, e);
-        });
+        };
+        upon(c.pullAlgorithm(c), r.ok, r.fail);
     }
 
     function defaultControllerClearAlgorithms(c) {
@@ -689,7 +727,7 @@ function (native, global) {
             return;
         }
         c.closeRequested = true;
-        if (c.queue.length === 0) {
+        if (c.queue.size() === 0) {
             defaultControllerClearAlgorithms(c);
             readableStreamClose(c.stream);
         }
@@ -752,9 +790,9 @@ function (native, global) {
         },
         pullSteps: function (req) {
             var c = this;
-            if (c.queue.length > 0) {
+            if (c.queue.size() > 0) {
                 var chunk = dequeueValue(c);
-                if (c.closeRequested && c.queue.length === 0) {
+                if (c.closeRequested && c.queue.size() === 0) {
                     defaultControllerClearAlgorithms(c);
                     readableStreamClose(c.stream);
                 } else {
@@ -864,15 +902,19 @@ function (native, global) {
             return;
         }
         c.pulling = true;
-        upon(c.pullAlgorithm(c), function () {
-            c.pulling = false;
-            if (c.pullAgain) {
-                c.pullAgain = false;
-                byteControllerCallPullIfNeeded(c);
+        var r = {
+            ok() {
+                c.pulling = false;
+                if (c.pullAgain) {
+                    c.pullAgain = false;
+                    byteControllerCallPullIfNeeded(c);
+                }
+            },
+            fail(e) {
+                byteControllerError(c, e);
             }
-        }, function (e) {
-            byteControllerError(c, e);
-        });
+        };
+        upon(c.pullAlgorithm(c), r.ok, r.fail);
     }
 
     function byteControllerClearAlgorithms(c) {
@@ -962,7 +1004,7 @@ function (native, global) {
 
     function byteControllerProcessReadRequestsUsingQueue(c) {
         var reader = c.stream.reader;
-        while (reader.readRequests.length > 0) {
+        while (reader.readRequests.size() > 0) {
             if (c.queueTotalSize === 0) {
                 return;
             }
@@ -1033,7 +1075,7 @@ function (native, global) {
         }
         var queue = c.queue;
         while (totalBytesToCopyRemaining > 0) {
-            var head = queue[0];
+            var head = queue.peek();
             var bytesToCopy = Math.min(totalBytesToCopyRemaining, head.byteLength);
             var destStart = pullInto.byteOffset + pullInto.bytesFilled;
             copyBytes(pullInto.buffer, destStart, head.buffer, head.byteOffset, bytesToCopy);
@@ -1395,8 +1437,12 @@ function (native, global) {
         return undefined;
     }
 
+    /* One fulfilled promise for the algorithms' "a promise resolved with undefined": callers only react to
+     * it, never settle or expose it, so it need not be new each time (one allocation less per chunk). */
+    var RESOLVED = resolved(undefined);
+
     function resolvedUndefined() {
-        return resolved(undefined);
+        return RESOLVED;
     }
 
     /* ---- tee ---- */
@@ -1677,18 +1723,19 @@ function (native, global) {
             error: function () { checkStates(); }
         };
 
+        var readyOk = ({
+            ok() {
+                if (!checkStates()) {
+                    defaultReaderRead(reader, pipeRequest);
+                }
+            }
+        }).ok;
+
         function pump() {
             if (checkStates()) {
                 return;
             }
-            upon(writer.readyPromise, function () {
-                if (checkStates()) {
-                    return;
-                }
-                defaultReaderRead(reader, pipeRequest);
-            }, function () {
-                checkStates();
-            });
+            upon(writer.readyPromise, readyOk, checkStates);
         }
 
         pump();
@@ -1764,8 +1811,12 @@ function (native, global) {
             } catch (e) {
                 return rejected(e);
             }
-            var run = function () { return iterNextSteps(it); };
-            it.ongoing = it.ongoing ? transform(it.ongoing, run, run) : run();
+            if (!it.ongoing) {
+                it.ongoing = iterNextSteps(it);
+                return it.ongoing;
+            }
+            var run = ({ run() { return iterNextSteps(it); } }).run;
+            it.ongoing = transform(it.ongoing, run, run);
             return it.ongoing;
         },
         'return': function (value) {
@@ -1983,7 +2034,7 @@ function (native, global) {
         return setSlot(obj, {
             kind: 'WS', state: 'writable', storedError: undefined, writer: null, controller: null,
             inFlightWriteRequest: null, closeRequest: null, inFlightCloseRequest: null, pendingAbortRequest: null,
-            writeRequests: [], backpressure: false
+            writeRequests: new Queue(), backpressure: false
         });
     }
 
@@ -2068,9 +2119,9 @@ function (native, global) {
         stream.controller.errorSteps();
         var storedError = stream.storedError;
         var reqs = stream.writeRequests;
-        stream.writeRequests = [];
-        for (var i = 0; i < reqs.length; i++) {
-            settle(reqs[i], storedError, true);
+        stream.writeRequests = new Queue();
+        while (reqs.size() > 0) {
+            settle(reqs.shift(), storedError, true);
         }
         var abortRequest = stream.pendingAbortRequest;
         if (abortRequest === null) {
@@ -2470,10 +2521,10 @@ function (native, global) {
             writableStreamFinishErroring(stream);
             return;
         }
-        if (c.queue.length === 0) {
+        if (c.queue.size() === 0) {
             return;
         }
-        var value = c.queue[0].value;
+        var value = c.queue.peek().value;
         if (value === closeSentinel) {
             writableControllerProcessClose(c);
         } else {
@@ -2503,20 +2554,24 @@ function (native, global) {
     function writableControllerProcessWrite(c, chunk) {
         var stream = c.stream;
         writableStreamMarkFirstWriteRequestInFlight(stream);
-        upon(c.writeAlgorithm(chunk, c), function () {
-            writableStreamFinishInFlightWrite(stream);
-            var state = stream.state;
-            dequeueValue(c);
-            if (!writableStreamCloseQueuedOrInFlight(stream) && state === 'writable') {
-                writableStreamUpdateBackpressure(stream, writableControllerGetBackpressure(c));
+        var r = {
+            ok() {
+                writableStreamFinishInFlightWrite(stream);
+                var state = stream.state;
+                dequeueValue(c);
+                if (!writableStreamCloseQueuedOrInFlight(stream) && state === 'writable') {
+                    writableStreamUpdateBackpressure(stream, writableControllerGetBackpressure(c));
+                }
+                writableControllerAdvanceQueueIfNeeded(c);
+            },
+            fail(reason) {
+                if (stream.state === 'writable') {
+                    writableControllerClearAlgorithms(c);
+                }
+                writableStreamFinishInFlightWriteWithError(stream, reason);
             }
-            writableControllerAdvanceQueueIfNeeded(c);
-        }, function (reason) {
-            if (stream.state === 'writable') {
-                writableControllerClearAlgorithms(c);
-            }
-            writableStreamFinishInFlightWriteWithError(stream, reason);
-        });
+        };
+        upon(c.writeAlgorithm(chunk, c), r.ok, r.fail);
     }
 
     function writableControllerGetBackpressure(c) {
@@ -2730,7 +2785,7 @@ function (native, global) {
     function setUpTransformController(ts, transformAlgorithm, flushAlgorithm, cancelAlgorithm) {
         var c = setSlot(create(TransformStreamDefaultController.prototype), {
             kind: 'TSDC', stream: ts, transformAlgorithm: transformAlgorithm, flushAlgorithm: flushAlgorithm,
-            cancelAlgorithm: cancelAlgorithm, finishPromise: null
+            cancelAlgorithm: cancelAlgorithm, finishPromise: null, syncTransform: undefined
         });
         ts.controller = c;
         return c;
@@ -2739,24 +2794,32 @@ function (native, global) {
     function identityTransform(chunk, c) {
         try {
             tsControllerEnqueue(c, chunk);
-            return resolved(undefined);
+            return RESOLVED;
         } catch (e) {
             return rejected(e);
         }
+    }
+
+    function identityEnqueue(chunk, c) {
+        tsControllerEnqueue(c, chunk);
     }
 
     function setUpTransformControllerFromTransformer(ts, t) {
         var transform_ = getMethod(t, 'transform', 'transformer.transform');
         var flush = getMethod(t, 'flush', 'transformer.flush');
         var cancel = getMethod(t, 'cancel', 'transformer.cancel');
-        setUpTransformController(ts,
+        var c = setUpTransformController(ts,
             transform_ ? function (chunk, c) { return promiseCall(transform_, t, [chunk, c.obj]); } : identityTransform,
             flush ? function (c) { return promiseCall(flush, t, [c.obj]); } : resolvedUndefined,
             cancel ? function (r) { return promiseCall(cancel, t, [r]); } : resolvedUndefined);
+        if (!transform_) {
+            c.syncTransform = identityEnqueue;
+        }
     }
 
     function tsControllerClearAlgorithms(c) {
         c.transformAlgorithm = undefined;
+        c.syncTransform = undefined;
         c.flushAlgorithm = undefined;
         c.cancelAlgorithm = undefined;
     }
@@ -2783,10 +2846,23 @@ function (native, global) {
     }
 
     function tsControllerPerformTransform(c, chunk) {
-        return transform(c.transformAlgorithm(chunk, c), undefined, function (r) {
-            tsError(c.stream, r);
-            throw r;
-        });
+        if (c.syncTransform !== undefined) {
+            /* A transform that runs to completion at once (identity, the Workers and encoding classes):
+             * the same outcome as the general path below without two promises and a microtask. */
+            try {
+                c.syncTransform(chunk, c);
+                return RESOLVED;
+            } catch (e) {
+                tsError(c.stream, e);
+                return rejected(e);
+            }
+        }
+        return transform(c.transformAlgorithm(chunk, c), undefined, ({
+            fail(r) {
+                tsError(c.stream, r);
+                throw r;
+            }
+        }).fail);
     }
 
     function tsControllerTerminate(c) {
@@ -2800,13 +2876,15 @@ function (native, global) {
     function tsSinkWrite(ts, chunk) {
         var c = ts.controller;
         if (ts.backpressure) {
-            return transform(ts.backpressureChangePromise, function () {
-                var writable = ts.writable;
-                if (writable.state === 'erroring') {
-                    throw writable.storedError;
+            return transform(ts.backpressureChangePromise, ({
+                ok() {
+                    var writable = ts.writable;
+                    if (writable.state === 'erroring') {
+                        throw writable.storedError;
+                    }
+                    return tsControllerPerformTransform(c, chunk);
                 }
-                return tsControllerPerformTransform(c, chunk);
-            });
+            }).ok);
         }
         return tsControllerPerformTransform(c, chunk);
     }
@@ -2916,7 +2994,7 @@ function (native, global) {
     function setUpSyncTransform(obj, transformFn, flushFn, bytes, writableHWM) {
         var ts = initTransformStream(obj, resolved(undefined), writableHWM === undefined ? 1 : writableHWM, one,
             0, one, bytes);
-        setUpTransformController(ts,
+        var controller = setUpTransformController(ts,
             function (chunk, c) {
                 try {
                     transformFn(chunk, c);
@@ -2936,6 +3014,7 @@ function (native, global) {
                 }
             },
             resolvedUndefined);
+        controller.syncTransform = transformFn;
         return ts;
     }
 
@@ -3147,15 +3226,38 @@ function (native, global) {
         return stream;
     }
 
-    /* A stream of exactly these bytes (a buffered body's .body): one chunk, then closed. */
+    /* A stream of exactly these bytes (a buffered body's .body): one chunk, then closed. Made on every read
+     * of .body, so built directly in the state the standard's steps would reach: a start that does nothing
+     * is over before anything can observe it, the bytes are a fresh copy made by the caller (nothing to
+     * transfer), and a closed source is never pulled. */
     function fromBytes(bytes) {
-        var stream = createByteStream(noop, resolvedUndefined, resolvedUndefined, 0);
+        var stream = newReadableStream();
+        var c = setSlot(create(ReadableByteStreamController.prototype), create(byteControllerProto));
+        c.kind = 'RBSC';
+        c.stream = stream;
+        c.pullAgain = c.pulling = false;
+        c.started = true;
+        c.byobRequest = null;
+        resetQueue(c);
+        c.strategyHWM = 0;
+        c.pullAlgorithm = resolvedUndefined;
+        c.cancelAlgorithm = resolvedUndefined;
+        c.autoAllocateChunkSize = undefined;
+        c.pendingPullIntos = [];
+        stream.controller = c;
         if (bytes.byteLength > 0) {
-            byteControllerEnqueue(stream.controller, bytes);
+            byteControllerEnqueueChunkToQueue(c, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+            c.closeRequested = true;
+        } else {
+            c.closeRequested = false;
+            byteControllerClearAlgorithms(c);
+            stream.state = 'closed';
         }
-        byteControllerClose(stream.controller);
         return stream.obj;
     }
+
+    /* The reader a claimed stream is locked to (its bytes went another way): nobody reads through it. */
+    var claimedReader = { kind: 'RSDR', stream: null, closedPromise: RESOLVED, readRequests: new Queue() };
 
     /* C reader: a read request whose steps call the C hooks (native functions). */
     function CReadRequest(onChunk, onClose, onError, id) {
@@ -3234,7 +3336,7 @@ function (native, global) {
             if (isLocked(stream) || stream.disturbed) {
                 return false;
             }
-            acquireDefaultReader(stream);
+            stream.reader = claimedReader;
             stream.disturbed = true;
             return true;
         },
@@ -3242,6 +3344,20 @@ function (native, global) {
         readAll: function (x) {
             var reader = acquireDefaultReader(x[S]);
             var chunks = [], total = 0, p = newPromise();
+            var reading = false, again = false;
+            /* Chunks already queued arrive during the read call: loop instead of nesting one call per chunk. */
+            var pump = function () {
+                if (reading) {
+                    again = true;
+                    return;
+                }
+                reading = true;
+                do {
+                    again = false;
+                    defaultReaderRead(reader, req);
+                } while (again);
+                reading = false;
+            };
             var req = {
                 chunk: function (c) {
                     var bytes;
@@ -3257,7 +3373,7 @@ function (native, global) {
                     }
                     chunks.push(bytes);
                     total += bytes.byteLength;
-                    defaultReaderRead(reader, req);
+                    pump();
                 },
                 close: function () {
                     var out = new Uint8Array(total), off = 0;
@@ -3271,7 +3387,7 @@ function (native, global) {
                     settle(p, e, true);
                 }
             };
-            defaultReaderRead(reader, req);
+            pump();
             return p;
         },
         tee: function (x) {

@@ -61,6 +61,13 @@ void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
  * EW_ERR_MEMORY_LIMIT when the isolate's limit fired while copying. *out is NULL on failure; release a
  * result with ew_response_destroy(). */
 ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err);
+/* The same, except that a body that is a ReadableStream (other than one of known bytes) is not copied:
+ * the stream is locked to a new C reader returned in *reader (the response's body is then empty, and the
+ * caller reads the bytes: lib/web/stream.h). *reader is NULL for other bodies. A locked stream is
+ * EW_ERR_BAD_RESPONSE. */
+struct ew__stream_reader;
+ew_status_t ew__response_extract_stream(duk_context *ctx, duk_idx_t idx, ew_response_t **out,
+                                        struct ew__stream_reader **reader, ew_error_t *err);
 
 /* Makes a response in C (error pages 1101/1102): `status`, empty status text, a content-type header when
  * content_type is not NULL, a copy of `body_len` bytes of `body` (NULL allowed when 0), and `outcome`.

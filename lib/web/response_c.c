@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "stream.h"
 
 /* Allocates the block for nheaders headers and `strings` bytes of NUL-terminated strings, plus the body
  * buffer of body_len + 1 bytes. NULL on OOM (nothing left allocated). */
@@ -52,6 +53,7 @@ EW_API void ew_response_destroy(ew_response_t *resp)
 {
     if (resp == NULL)
         return;
+    ew__body_stream_destroy(resp->body_stream);
     free(resp->body);
     free(resp);
 }
@@ -67,6 +69,7 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
         return NULL;
     r->status = status;
     r->outcome = outcome;
+    r->stream_length = -1;
     r->status_text = ew__response_put_string(&area, "", 0);
     if (content_type != NULL) {
         r->headers[0].name = ew__response_put_string(&area, "content-type", sizeof("content-type") - 1);
@@ -87,6 +90,9 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
 typedef struct extract_job {
     ew_response_t *resp;  /* the result, once allocated */
     const char *bad;      /* why the value is not an acceptable Response (static string), or NULL */
+    bool want_stream;     /* a stream body goes to a reader instead of being copied */
+    ew__stream_reader_t *reader; /* that reader, once opened */
+    double length;        /* the stream's promised length (FixedLengthStream), -1 when unknown */
 } extract_job_t;
 
 /* Pushes the status text's storage: "" when the script gave none (the host picks the reason phrase). */
@@ -184,6 +190,16 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     size_t nheaders = duk_get_length(ctx, list) / 2;
     if (!ew__body_take(ctx, self))
         duk_push_fixed_buffer(ctx, 0);
+    if (ew__body_is_stream(ctx, -1)) {
+        if (!job->want_stream)
+            return duk_error(ctx, DUK_ERR_ERROR, "a stream body must be read before the response is copied");
+        job->length = ew__stream_expected_length(ctx, -1);
+        job->reader = ew__stream_reader_open(ctx, -1); /* TypeError if locked */
+        if (job->reader == NULL)
+            return duk_error(ctx, DUK_ERR_RANGE_ERROR, "out of memory");
+        duk_pop(ctx);
+        duk_push_fixed_buffer(ctx, 0);
+    }
     size_t body_len;
     const void *body = ew__body_bytes(ctx, -1, &body_len);
 
@@ -195,6 +211,7 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     ew_response_t *r = job->resp;
     r->status = (int) (state >> EW__STATE_STATUS_SHIFT);
     r->outcome = EW_OK;
+    r->stream_length = job->reader != NULL && job->length >= 0 ? (int64_t) job->length : -1;
     if (body_len > 0)
         memcpy(r->body, body, body_len);
     r->status_text = ew__response_put_string(&area, text_bytes, text_len);
@@ -202,25 +219,49 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     return 0;
 }
 
-ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err)
+static ew_status_t run_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, extract_job_t *job,
+                               ew_error_t *err)
 {
     *out = NULL;
-    extract_job_t job = {NULL, NULL};
     duk_dup(ctx, idx);
-    if (duk_safe_call(ctx, extract, &job, 1, 1) != DUK_EXEC_SUCCESS) {
-        /* Only allocation can fail in there: at the isolate's limit, or the host's allocator. */
-        ew_response_destroy(job.resp);
-        ew_status_t code = ew__isolate_aborting(ctx) ? EW_ERR_MEMORY_LIMIT : EW_ERR_NOMEM;
-        ew__error_from_js(ctx, err, code);
+    if (duk_safe_call(ctx, extract, job, 1, 1) != DUK_EXEC_SUCCESS) {
+        ew_response_destroy(job->resp);
+        ew__stream_reader_close(job->reader);
+        job->reader = NULL;
+        ew_status_t code = ew__isolate_aborting(ctx) ? EW_ERR_MEMORY_LIMIT
+                           : duk_is_error(ctx, -1) && duk_get_error_code(ctx, -1) == DUK_ERR_TYPE_ERROR
+                               ? EW_ERR_BAD_RESPONSE : EW_ERR_NOMEM;
+        if (code == EW_ERR_BAD_RESPONSE) /* a locked stream body */
+            ew__error_set(err, code, "%s", duk_safe_to_string(ctx, -1));
+        else
+            ew__error_from_js(ctx, err, code);
         duk_pop(ctx);
         return code;
     }
     duk_pop(ctx);
-    if (job.bad != NULL)
-        return ew__error_set(err, EW_ERR_BAD_RESPONSE, "%s", job.bad);
-    if (job.resp == NULL)
+    if (job->bad != NULL)
+        return ew__error_set(err, EW_ERR_BAD_RESPONSE, "%s", job->bad);
+    if (job->resp == NULL) {
+        ew__stream_reader_close(job->reader);
+        job->reader = NULL;
         return ew__error_set(err, EW_ERR_NOMEM, "out of memory copying the response");
+    }
     ew__error_clear(err);
-    *out = job.resp;
+    *out = job->resp;
     return EW_OK;
+}
+
+ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err)
+{
+    extract_job_t job = {NULL, NULL, false, NULL, -1};
+    return run_extract(ctx, idx, out, &job, err);
+}
+
+ew_status_t ew__response_extract_stream(duk_context *ctx, duk_idx_t idx, ew_response_t **out,
+                                        ew__stream_reader_t **reader, ew_error_t *err)
+{
+    extract_job_t job = {NULL, NULL, true, NULL, -1};
+    ew_status_t st = run_extract(ctx, idx, out, &job, err);
+    *reader = job.reader;
+    return st;
 }

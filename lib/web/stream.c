@@ -28,9 +28,13 @@
 
 enum { HANDLE_SRC, HANDLE_READER };
 
+struct registry;
+
 typedef struct handle {
     int kind;                  /* HANDLE_SRC or HANDLE_READER */
-    duk_context *ctx;          /* NULL once the heap went away (readers only: sources are freed then) */
+    duk_context *ctx;          /* the heap's main thread; NULL once the heap went away (readers only:
+                                  sources are freed then) */
+    struct registry *reg;      /* the heap's registry (lives in the heap: valid while ctx is not NULL) */
     uint32_t id;               /* key in K_TABLE */
     uint32_t req_id;           /* request charged for work done on the handle's behalf */
     struct handle *next;       /* in the registry's list */
@@ -39,6 +43,7 @@ typedef struct handle {
 typedef struct registry {
     handle_t *head;            /* live handles */
     uint32_t next_id;
+    duk_context *cur;          /* the running thread while a stream native calls out to C (NULL: none) */
 } registry_t;
 
 struct ew__stream_src {
@@ -52,6 +57,8 @@ struct ew__stream_reader {
     ew__stream_read_fn cb;     /* the pending read's callback, NULL when none */
     void *udata;
     bool ended;                /* END or ERROR was reported */
+    bool skipping;             /* inside the loop that skips empty chunks */
+    bool again;                /* an empty chunk arrived inside that loop: read once more */
 };
 
 static const char *const class_names[] = {
@@ -83,7 +90,8 @@ static void reg_add(duk_context *ctx, handle_t *h, int kind)
 {
     registry_t *reg = registry(ctx);
     h->kind = kind;
-    h->ctx = ctx;
+    h->ctx = ew__isolate_main_ctx(ctx);
+    h->reg = reg;
     h->id = ++reg->next_id;
     h->req_id = ew__isolate_req_id(ctx);
     h->next = reg->head;
@@ -94,7 +102,7 @@ static void reg_remove(handle_t *h)
 {
     if (h->ctx == NULL)
         return;
-    registry_t *reg = registry(h->ctx);
+    registry_t *reg = h->reg;
     for (handle_t **pp = &reg->head; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == h) {
             *pp = h->next;
@@ -103,12 +111,38 @@ static void reg_remove(handle_t *h)
     }
 }
 
-static handle_t *reg_find(duk_context *ctx, uint32_t id)
+static handle_t *reg_find_in(registry_t *reg, uint32_t id)
 {
-    for (handle_t *h = registry(ctx)->head; h != NULL; h = h->next)
+    for (handle_t *h = reg->head; h != NULL; h = h->next)
         if (h->id == id)
             return h;
     return NULL;
+}
+
+static handle_t *reg_find(duk_context *ctx, uint32_t id)
+{
+    return reg_find_in(registry(ctx), id);
+}
+
+/* The thread to run on for work about handle h: the running one when a stream native called out to C
+ * (which may be a coroutine's), else the main thread (a call from outside JavaScript). */
+static duk_context *run_ctx(const handle_t *h)
+{
+    return h->reg->cur != NULL ? h->reg->cur : h->ctx;
+}
+
+/* Marks ctx as the running thread while a native calls out to C; returns the previous mark. */
+static duk_context *enter_native(duk_context *ctx)
+{
+    registry_t *reg = registry(ctx);
+    duk_context *prev = reg->cur;
+    reg->cur = ctx;
+    return prev;
+}
+
+static void leave_native(duk_context *ctx, duk_context *prev)
+{
+    registry(ctx)->cur = prev;
 }
 
 static void push_table(duk_context *ctx)
@@ -271,12 +305,15 @@ static void call_api(duk_context *ctx, const char *name, duk_idx_t nargs)
     duk_call_method(ctx, nargs);
 }
 
-/* Getter/setter standing in for a stream global until first use; magic = index in class_names. */
+/* Getter and setter standing in for every stream global until first use. Duktape passes the property key
+ * as the accessor's last argument (DUK_USE_NONSTD_GETTER_KEY_ARGUMENT, on by default), so one function
+ * pair serves all the names: two function objects per isolate instead of two per class. */
 static duk_ret_t lazy_get(duk_context *ctx)
 {
     load(ctx);
     duk_push_global_object(ctx);
-    duk_get_prop_string(ctx, -1, class_names[duk_get_current_magic(ctx)]);
+    duk_dup(ctx, 0);
+    duk_get_prop(ctx, -2);
     return 1;
 }
 
@@ -284,7 +321,7 @@ static duk_ret_t lazy_set(duk_context *ctx)
 {
     load(ctx);
     duk_push_global_object(ctx);
-    duk_push_string(ctx, class_names[duk_get_current_magic(ctx)]);
+    duk_dup(ctx, 1);
     duk_dup(ctx, 0);
     duk_put_prop(ctx, -3);
     return 0;
@@ -300,15 +337,16 @@ void ew__stream_init(duk_context *ctx, duk_idx_t global_idx)
     duk_push_bare_object(ctx);
     duk_put_prop_literal(ctx, -2, K_TABLE);
     duk_pop(ctx);
+    duk_push_c_function(ctx, lazy_get, 1);
+    duk_push_c_function(ctx, lazy_set, 2);
     for (int i = 0; class_names[i] != NULL; i++) {
         duk_push_string(ctx, class_names[i]);
-        duk_push_c_function(ctx, lazy_get, 0);
-        duk_set_magic(ctx, -1, i);
-        duk_push_c_function(ctx, lazy_set, 1);
-        duk_set_magic(ctx, -1, i);
+        duk_dup(ctx, -3);
+        duk_dup(ctx, -3);
         duk_def_prop(ctx, global_idx, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_HAVE_SETTER |
                                           DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
     }
+    duk_pop_2(ctx);
 }
 
 /* Pushes the spec record of the value at idx when it is a stream object of kind `kind`, else nothing. */
@@ -469,8 +507,11 @@ static void src_free(ew__stream_src_t *src)
 static duk_ret_t n_src_pull(duk_context *ctx)
 {
     ew__stream_src_t *src = src_of_this(ctx);
-    if (src != NULL && src->hooks.pull != NULL)
+    if (src != NULL && src->hooks.pull != NULL) {
+        duk_context *prev = enter_native(ctx);
         src->hooks.pull(src->udata, src);
+        leave_native(ctx, prev);
+    }
     return 0;
 }
 
@@ -485,8 +526,11 @@ static duk_ret_t n_src_cancel(duk_context *ctx)
     reg_remove(&src->h);
     table_del(ctx, src->h.id);
     ew__isolate_io_end(ctx);
-    if (cancel != NULL)
+    if (cancel != NULL) {
+        duk_context *prev = enter_native(ctx);
         cancel(udata, src);
+        leave_native(ctx, prev);
+    }
     free(src);
     return 0;
 }
@@ -551,9 +595,10 @@ ew_status_t ew__stream_src_enqueue(ew__stream_src_t *src, const void *data, size
         return EW_OK;
     struct src_op op = {src, data, n, NULL, 0, false};
     uint32_t id = src->h.id;
-    duk_context *ctx = src->h.ctx;
+    registry_t *reg = src->h.reg;
+    duk_context *ctx = run_ctx(&src->h);
     bool ok = ew__isolate_run(ctx, src->h.req_id, src_enqueue_body, &op);
-    if (op.missing || reg_find(ctx, id) == NULL)
+    if (op.missing || reg_find_in(reg, id) == NULL)
         return EW_ERR_STATE;
     if (!ok)
         return ew__isolate_aborting(ctx) ? EW_ERR_MEMORY_LIMIT : EW_ERR_NOMEM;
@@ -574,7 +619,7 @@ static duk_ret_t src_desired_body(duk_context *ctx, void *udata)
 double ew__stream_src_desired(ew__stream_src_t *src)
 {
     struct src_op op = {src, NULL, 0, NULL, 0, false};
-    (void) ew__isolate_run(src->h.ctx, src->h.req_id, src_desired_body, &op);
+    (void) ew__isolate_run(run_ctx(&src->h), src->h.req_id, src_desired_body, &op);
     return op.desired;
 }
 
@@ -599,10 +644,10 @@ static void src_end(ew__stream_src_t *src, const char *message)
     if (src == NULL)
         return;
     struct src_op op = {src, NULL, 0, message, 0, false};
-    duk_context *ctx = src->h.ctx;
+    registry_t *reg = src->h.reg;
     uint32_t id = src->h.id;
-    (void) ew__isolate_run(ctx, src->h.req_id, src_close_body, &op);
-    handle_t *h = reg_find(ctx, id);
+    (void) ew__isolate_run(run_ctx(&src->h), src->h.req_id, src_close_body, &op);
+    handle_t *h = reg_find_in(reg, id);
     if (h != NULL)
         src_free((ew__stream_src_t *) h);
 }
@@ -627,12 +672,27 @@ static ew__stream_reader_t *reader_by_id(duk_context *ctx, duk_idx_t id_idx)
     return h != NULL && h->kind == HANDLE_READER ? (ew__stream_reader_t *) h : NULL;
 }
 
+/* Calls a reader's callback from a native, with ctx marked as the running thread. */
+static void call_cb(duk_context *ctx, ew__stream_read_fn cb, void *udata, ew__stream_event_t ev, const void *data,
+                    size_t len)
+{
+    duk_context *prev = enter_native(ctx);
+    cb(ctx, udata, ev, data, len);
+    leave_native(ctx, prev);
+}
+
 /* Takes the pending callback (a read reports once). */
 static ew__stream_read_fn take_cb(ew__stream_reader_t *r)
 {
     ew__stream_read_fn cb = r->cb;
     r->cb = NULL;
     return cb;
+}
+
+static ew__stream_reader_t *reader_by_id_value(duk_context *ctx, uint32_t id)
+{
+    handle_t *h = reg_find(ctx, id);
+    return h != NULL && h->kind == HANDLE_READER ? (ew__stream_reader_t *) h : NULL;
 }
 
 /* internal.read(reader, onChunk, onClose, onError, id): one read request for r. */
@@ -667,13 +727,24 @@ static duk_ret_t n_reader_chunk(duk_context *ctx)
         duk_dup(ctx, -3);
         call_api(ctx, "cancel", 2);
         duk_pop_2(ctx);
-        cb(ctx, r->udata, EW__STREAM_ERROR, NULL, 0);
+        call_cb(ctx, cb, r->udata, EW__STREAM_ERROR, NULL, 0);
         return 0;
     }
     duk_size_t len;
     const void *p = duk_get_buffer_data(ctx, 1, &len);
-    if (len == 0) { /* nothing to hand over: ask for the next chunk instead */
-        push_read_call(ctx, r);
+    if (len == 0) { /* nothing to hand over: ask for the next chunk instead, in a loop, not nested calls */
+        if (r->skipping) {
+            r->again = true;
+            return 0;
+        }
+        uint32_t id = r->h.id;
+        r->skipping = true;
+        do {
+            r->again = false;
+            push_read_call(ctx, r);
+        } while (r->again && reader_by_id_value(ctx, id) == r);
+        if (reader_by_id_value(ctx, id) == r)
+            r->skipping = false;
         return 0;
     }
     table_get(ctx, r->h.id);
@@ -681,7 +752,7 @@ static duk_ret_t n_reader_chunk(duk_context *ctx)
     duk_put_prop_index(ctx, -2, 1); /* pinned until the next read: the bytes stay valid */
     duk_pop(ctx);
     ew__stream_read_fn cb = take_cb(r);
-    cb(ctx, r->udata, EW__STREAM_CHUNK, p, (size_t) len);
+    call_cb(ctx, cb, r->udata, EW__STREAM_CHUNK, p, (size_t) len);
     return 0;
 }
 
@@ -692,7 +763,7 @@ static duk_ret_t n_reader_close(duk_context *ctx)
         return 0;
     r->ended = true;
     ew__stream_read_fn cb = take_cb(r);
-    cb(ctx, r->udata, EW__STREAM_END, NULL, 0);
+    call_cb(ctx, cb, r->udata, EW__STREAM_END, NULL, 0);
     return 0;
 }
 
@@ -704,7 +775,7 @@ static duk_ret_t n_reader_error(duk_context *ctx)
     r->ended = true;
     ew__stream_read_fn cb = take_cb(r);
     duk_dup(ctx, 1);
-    cb(ctx, r->udata, EW__STREAM_ERROR, NULL, 0);
+    call_cb(ctx, cb, r->udata, EW__STREAM_ERROR, NULL, 0);
     return 0;
 }
 
@@ -751,10 +822,10 @@ ew_status_t ew__stream_reader_read(ew__stream_reader_t *r, ew__stream_read_fn cb
     }
     r->cb = cb;
     r->udata = udata;
-    duk_context *ctx = r->h.ctx;
+    registry_t *reg = r->h.reg;
     uint32_t id = r->h.id;
-    if (!ew__isolate_run(ctx, r->h.req_id, reader_read_body, r)) {
-        handle_t *h = reg_find(ctx, id);
+    if (!ew__isolate_run(run_ctx(&r->h), r->h.req_id, reader_read_body, r)) {
+        handle_t *h = reg_find_in(reg, id);
         if (h != NULL && r->cb != NULL) { /* the read itself failed (a limit, allocation) */
             r->ended = true;
             ew__stream_read_fn pending = take_cb(r);
@@ -784,9 +855,8 @@ void ew__stream_reader_close(ew__stream_reader_t *r)
     if (r == NULL)
         return;
     r->cb = NULL;
-    duk_context *ctx = r->h.ctx;
-    if (ctx != NULL) {
-        (void) ew__isolate_run(ctx, r->h.req_id, reader_close_body, r);
+    if (r->h.ctx != NULL) {
+        (void) ew__isolate_run(run_ctx(&r->h), r->h.req_id, reader_close_body, r);
         reg_remove(&r->h);
     }
     free(r);

@@ -24,6 +24,9 @@
  * run the microtasks before returning. Callbacks (pull, cancel, the read callback) run inside the heap; they
  * may call the handle functions again but must not destroy the isolate or the worker.
  *
+ * History, for branches that merged it early: the interface landed in e13c500 (branch streams); 50e5e77
+ * made calls from inside natives run on the running thread, which a user of an earlier copy needs.
+ *
  * Lifetime: a source handle is owned by the producer until it calls close or error, or until cancel is
  * called (the handle is freed when the hook returns: do not use it afterwards). A reader handle is owned by
  * whoever opened it until ew__stream_reader_close. When the isolate is destroyed, sources get cancel and

@@ -143,3 +143,25 @@ def test_many_requests_reuse_one_worker(load):
 def test_worker_name_and_repr(load):
     w = load(edgeworker.runtime.BASE_URL and "addEventListener('fetch', function () {});", name="api")
     assert w.name == "api" and "api" in repr(w)
+
+
+def test_stream_body_written_after_return_arrives_whole(load):
+    w = load("""
+export default {
+  async fetch() {
+    const { readable, writable } = new TransformStream();
+    const writer = writable.getWriter();
+    (async () => {
+      for (const part of ['streamed ', 'in ', 'parts ✓']) {
+        await new Promise((r) => setTimeout(r, 1));
+        await writer.write(new TextEncoder().encode(part));
+      }
+      await writer.close();
+    })();
+    return new Response(readable, { headers: { 'content-type': 'text/plain' } });
+  },
+};
+""", name="streamer")
+    resp = w.fetch("/")
+    assert resp.status == 200
+    assert resp.text() == "streamed in parts ✓"

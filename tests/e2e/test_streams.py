@@ -1,0 +1,239 @@
+"""Streamed responses through ew-server: a Response whose body is a ReadableStream (the seed's TransformStream
+pattern, written after the handler returned) goes out with chunked transfer encoding as it is written."""
+import http.client
+import subprocess
+
+import pytest
+
+from conftest import SERVER, Server
+
+
+def sanitized():
+    """ASan keeps freed memory in quarantine: RSS says nothing about leaks or buffering there."""
+    out = subprocess.run(["ldd", str(SERVER)], capture_output=True, text=True).stdout
+    return "libasan" in out
+
+WORKER = r"""
+let released = false;
+let cancelled = 'no';
+
+// Resolves once /release was requested: polls a flag on a timer (a promise resolved by another request would
+// leave this request with nothing to wait on, which the runtime reports as a hang).
+function whenReleased() {
+  return new Promise((resolve) => {
+    const check = () => (released ? resolve() : setTimeout(check, 5));
+    check();
+  });
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    const enc = new TextEncoder();
+    if (url.pathname === '/release') {
+      released = true;
+      return new Response('released');
+    }
+    if (url.pathname === '/two-parts') {
+      const { readable, writable } = new TransformStream();
+      const writer = writable.getWriter();
+      (async () => {
+        await writer.write(enc.encode('first part\n'));
+        await whenReleased();      // only a second request, sent after the first part arrived, lets us go on
+        await writer.write(enc.encode('second part\n'));
+        await writer.close();
+      })();
+      return new Response(readable, { headers: { 'content-type': 'text/plain' } });
+    }
+    if (url.pathname === '/big') {
+      const mb = Number(url.searchParams.get('mb'));
+      const chunk = new Uint8Array(65536).fill(120);
+      const { readable, writable } = new TransformStream();
+      const writer = writable.getWriter();
+      (async () => {
+        for (let i = 0; i < mb * 16; i++) await writer.write(chunk);
+        await writer.close();
+      })();
+      return new Response(readable);
+    }
+    if (url.pathname === '/fail-midway') {
+      const { readable, writable } = new TransformStream();
+      const writer = writable.getWriter();
+      (async () => {
+        await writer.write(enc.encode('partial'));
+        await writer.abort(new Error('the database went away'));
+      })();
+      return new Response(readable);
+    }
+    if (url.pathname === '/endless') {
+      const { readable, writable } = new TransformStream();
+      const writer = writable.getWriter();
+      (async () => {
+        try {
+          for (;;) await writer.write(enc.encode('tick\n'));
+        } catch (e) {
+          cancelled = 'yes';
+        }
+      })();
+      return new Response(readable);
+    }
+    if (url.pathname === '/cancelled') return new Response(cancelled);
+    if (url.pathname === '/fixed') {
+      const { readable, writable } = new FixedLengthStream(11);
+      const writer = writable.getWriter();
+      writer.write(enc.encode('hello '));
+      writer.write(enc.encode('world')).then(() => writer.close());
+      return new Response(readable);
+    }
+    if (url.pathname === '/gzip') {
+      const body = new Response('streamed and compressed '.repeat(100)).body.pipeThrough(new CompressionStream('gzip'));
+      return new Response(body, { headers: { 'content-encoding': 'gzip' } });
+    }
+    return new Response('plain');
+  },
+};
+"""
+
+
+def start(tmp_path):
+    (tmp_path / "worker.js").write_text(WORKER)
+    (tmp_path / "wrangler.toml").write_text(
+        'name = "streams"\nmain = "worker.js"\ncompatibility_date = "2024-07-01"\n[limits]\ncpu_ms = 60000\n')
+    return Server(tmp_path, ["--threads", "1"])  # one isolate: /release must reach the writer's heap
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_first_part_arrives_before_the_writer_finishes(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/two-parts")
+        resp = conn.getresponse()
+        assert resp.status == 200
+        assert resp.getheader("transfer-encoding") == "chunked"
+        assert resp.getheader("content-length") is None
+        assert resp.readline() == b"first part\n"
+        # The writer is still waiting: nothing else can have been sent yet.
+        other = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        other.request("GET", "/release")
+        assert other.getresponse().read() == b"released"
+        assert resp.read() == b"second part\n"
+        conn.request("GET", "/")  # the connection is kept alive after a streamed body
+        assert conn.getresponse().read() == b"plain"
+    finally:
+        assert s.stop() == 0
+
+
+@pytest.mark.skipif(sanitized(), reason="RSS is meaningless under AddressSanitizer")
+def test_100mb_streamed_body_with_bounded_memory(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+        conn.request("GET", "/big?mb=1")  # loads the streams code once, so it is not counted below
+        assert len(conn.getresponse().read()) == 1 << 20
+        before = rss_kb(s.proc.pid)
+        conn.request("GET", "/big?mb=100")
+        resp = conn.getresponse()
+        total = 0
+        while True:
+            block = resp.read(1 << 20)
+            if not block:
+                break
+            assert block.count(b"x") == len(block)
+            total += len(block)
+        assert total == 100 << 20
+        growth_mb = (rss_kb(s.proc.pid) - before) / 1024
+        assert growth_mb <= 8, "ew-server grew by %.1f MB streaming 100 MB" % growth_mb
+    finally:
+        assert s.stop() == 0
+
+
+def test_stream_error_midway_truncates_the_body(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/fail-midway")
+        resp = conn.getresponse()
+        assert resp.status == 200
+        try:
+            body = resp.read()
+            raise AssertionError("a complete body was received: %r" % body)
+        except http.client.IncompleteRead as e:
+            assert e.partial == b"partial"
+        assert "the database went away" in s.read_output()
+    finally:
+        assert s.stop() == 0
+
+
+def test_client_leaving_cancels_the_stream(tmp_path):
+    s = start(tmp_path)
+    try:
+        sock = s.connect()
+        sock.sendall(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while got.count(b"tick") < 3:
+            got += sock.recv(4096)
+        sock.close()
+        for _ in range(100):
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+            conn.request("GET", "/cancelled")
+            if conn.getresponse().read() == b"yes":
+                break
+            s.read_output(0.05)
+        else:
+            raise AssertionError("the writer never saw the cancellation")
+    finally:
+        assert s.stop() == 0
+
+
+def test_http10_client_gets_a_close_delimited_body(tmp_path):
+    s = start(tmp_path)
+    try:
+        sock = s.connect()
+        sock.sendall(b"GET /big?mb=1 HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            block = sock.recv(65536)
+            if not block:
+                break
+            data += block
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert b"transfer-encoding" not in head.lower()
+        assert len(body) == 1 << 20
+    finally:
+        assert s.stop() == 0
+
+
+def test_compression_stream_body(tmp_path):
+    import gzip
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/gzip")
+        resp = conn.getresponse()
+        assert resp.getheader("content-encoding") == "gzip"
+        assert gzip.decompress(resp.read()) == b"streamed and compressed " * 100
+    finally:
+        assert s.stop() == 0
+
+
+def test_fixed_length_stream_is_sent_with_content_length(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/fixed")
+        resp = conn.getresponse()
+        assert resp.getheader("content-length") == "11"
+        assert resp.getheader("transfer-encoding") is None
+        assert resp.read() == b"hello world"
+        conn.request("GET", "/")
+        assert conn.getresponse().read() == b"plain"
+    finally:
+        assert s.stop() == 0
