@@ -23,12 +23,15 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "js_bytecode.h"
 #include "r2.h"
+#include "web/stream.h"
 
 #define MODULE_KEY DUK_HIDDEN_SYMBOL("r2Module")        /* stash: r2.js's module, once loaded */
 #define LAZY_PROTO_KEY DUK_HIDDEN_SYMBOL("r2Lazy")     /* stash: the stand-in buckets' prototype */
@@ -391,26 +394,188 @@ void ew__r2_make_room(duk_context *ctx, size_t n)
         duk_gc(ctx, 0);
 }
 
-/* read(h, blob, offset, length) -> ArrayBuffer, or null when the body is gone (replaced meanwhile). */
-static duk_ret_t r2_read(duk_context *ctx)
+/* ---------------------------------------------------------------------------------------------------------
+ * Bodies. get() opens the body file at once (so a body replaced and unlinked meanwhile stays readable) into a
+ * file handle object; the body is read only when the script reads it: all of it into one buffer for
+ * arrayBuffer()/text()/json() (readAll), or chunk by chunk from the file for .body (stream: a ReadableStream
+ * fed from C, which ew-server sends as it is read). A handle nobody reads closes its file in its finalizer.
+ */
+
+#define FD_KEY DUK_HIDDEN_SYMBOL("r2Fd")
+#define READ_CHUNK (256u * 1024u)
+
+static duk_ret_t fh_finalize(duk_context *ctx)
+{
+    if (duk_get_prop_literal(ctx, 0, FD_KEY) && duk_get_int(ctx, -1) >= 0)
+        close(duk_get_int(ctx, -1));
+    return 0;
+}
+
+/* open(h, blob) -> file handle, or null when the body is gone (replaced meanwhile: look the key up again). */
+static duk_ret_t r2_open(duk_context *ctx)
 {
     ew__res_store_t *rs = ew__r2_bucket_arg(ctx);
     const char *blob = duk_require_string(ctx, 1);
-    double off = duk_require_number(ctx, 2), len = duk_require_number(ctx, 3);
-    if (off < 0 || len < 0 || len > (double) SIZE_MAX / 2)
-        return duk_range_error(ctx, "invalid range");
-    ew__r2_make_room(ctx, (size_t) len);
+    duk_push_object(ctx);
+    duk_push_int(ctx, -1);
+    duk_put_prop_literal(ctx, -2, FD_KEY);
+    duk_push_c_function(ctx, fh_finalize, 2);
+    duk_set_finalizer(ctx, -2);                  /* everything that may throw happens before the open */
     int fd = ew__r2_blob_open(rs->r2, blob);
     if (fd < 0) {
         duk_push_null(ctx);
         return 1;
     }
-    void *buf = duk_push_fixed_buffer(ctx, (duk_size_t) len); /* may throw: fd closed below on success only */
+    duk_push_int(ctx, fd);
+    duk_put_prop_literal(ctx, -2, FD_KEY);       /* an existing property: no allocation */
+    return 1;
+}
+
+/* Takes the file out of the handle at idx (-1 when it was taken already). */
+static int take_fd(duk_context *ctx, duk_idx_t idx)
+{
+    int fd = -1;
+    if (duk_is_object(ctx, idx) && duk_get_prop_literal(ctx, idx, FD_KEY))
+        fd = duk_get_int_default(ctx, -1, -1);
+    duk_pop(ctx);
+    if (fd >= 0) {
+        duk_push_int(ctx, -1);
+        duk_put_prop_literal(ctx, idx, FD_KEY);
+    }
+    return fd;
+}
+
+static void range_args(duk_context *ctx, double *off, double *len)
+{
+    *off = duk_require_number(ctx, 1);
+    *len = duk_require_number(ctx, 2);
+    if (!(*off >= 0) || !(*len >= 0) || *len > (double) SIZE_MAX / 2)
+        (void) duk_range_error(ctx, "invalid range");
+}
+
+/* readAll(fh, offset, length) -> ArrayBuffer of the range; the file is closed. */
+static duk_ret_t r2_read_all(duk_context *ctx)
+{
+    double off, len;
+    range_args(ctx, &off, &len);
+    ew__r2_make_room(ctx, (size_t) len);
+    void *buf = duk_push_fixed_buffer(ctx, (duk_size_t) len);
+    int fd = take_fd(ctx, 0);
+    if (fd < 0)
+        return duk_type_error(ctx, "Body has already been used. It can only be used once. Use tee() first if you "
+                                   "need to read it twice.");
     bool ok = ew__r2_blob_pread(fd, buf, (size_t) len, (uint64_t) off);
     close(fd);
     if (!ok)
         return ew__r2_fail(ctx, "get", R2_E_INTERNAL);
     duk_push_buffer_object(ctx, -1, 0, (duk_size_t) len, DUK_BUFOBJ_ARRAYBUFFER);
+    return 1;
+}
+
+/* A body stream's source: the file, where it is, what is left, one chunk's buffer. */
+typedef struct file_src {
+    int fd;
+    uint64_t off, left;
+    bool busy;                    /* inside pull (enqueue may re-enter pull or cancel) */
+    bool cancelled;               /* cancel came while busy: pull frees */
+    char buf[READ_CHUNK];
+} file_src_t;
+
+static void fs_free(file_src_t *f)
+{
+    close(f->fd);
+    free(f);
+}
+
+static void fs_cancel(void *udata, ew__stream_src_t *src)
+{
+    (void) src;
+    file_src_t *f = udata;
+    if (f->busy)
+        f->cancelled = true;
+    else
+        fs_free(f);
+}
+
+static void fs_pull(void *udata, ew__stream_src_t *src)
+{
+    file_src_t *f = udata;
+    if (f->busy)
+        return;
+    size_t n = f->left < READ_CHUNK ? (size_t) f->left : READ_CHUNK;
+    if (!ew__r2_blob_pread(f->fd, f->buf, n, f->off)) {
+        ew__stream_src_error(src, "get: " R2_E_INTERNAL);
+        fs_free(f);
+        return;
+    }
+    f->off += n;
+    f->left -= n;
+    f->busy = true;
+    ew_status_t st = ew__stream_src_enqueue(src, f->buf, n);
+    f->busy = false;
+    if (f->cancelled) { /* the handle is gone with the cancel */
+        fs_free(f);
+        return;
+    }
+    if (st != EW_OK) {
+        if (st != EW_ERR_STATE)
+            ew__stream_src_error(src, "get: out of memory");
+        fs_free(f);
+        return;
+    }
+    if (f->left == 0) {
+        ew__stream_src_close(src);
+        fs_free(f);
+    }
+}
+
+struct src_args {
+    file_src_t *f;
+    ew__stream_src_t *src;
+};
+
+static duk_ret_t push_src_protected(duk_context *ctx, void *udata)
+{
+    static const ew__stream_src_hooks_t hooks = {fs_pull, fs_cancel};
+    struct src_args *a = udata;
+    a->src = ew__stream_src_push_new(ctx, &hooks, a->f, READ_CHUNK);
+    return 1;
+}
+
+/* stream(fh, offset, length) -> ReadableStream of the range, read from the file as it is consumed. */
+static duk_ret_t r2_stream(duk_context *ctx)
+{
+    double off, len;
+    range_args(ctx, &off, &len);
+    file_src_t *f = malloc(sizeof(*f));
+    if (f == NULL)
+        return ew__r2_fail(ctx, "get", "out of memory");
+    memset(f, 0, offsetof(file_src_t, buf));
+    f->fd = -1;
+    struct src_args a = {f, NULL};
+    if (duk_safe_call(ctx, push_src_protected, &a, 0, 1) != DUK_EXEC_SUCCESS) {
+        free(f);
+        return duk_throw(ctx);
+    }
+    ew__stream_src_t *src = a.src;
+    f->fd = take_fd(ctx, 0);
+    f->off = (uint64_t) off;
+    f->left = (uint64_t) len;
+    if (f->fd < 0) {
+        ew__stream_src_error(src, "Body has already been used. It can only be used once. Use tee() first if you "
+                                  "need to read it twice.");
+        free(f);
+    } else if (f->left == 0) {
+        ew__stream_src_close(src);
+        fs_free(f);
+    }
+    return 1;
+}
+
+/* isDisturbed(stream) -> whether the stream was read from (R2ObjectBody.bodyUsed). */
+static duk_ret_t r2_is_disturbed(duk_context *ctx)
+{
+    duk_push_boolean(ctx, ew__stream_is_disturbed(ctx, 0));
     return 1;
 }
 
@@ -599,7 +764,10 @@ void ew__r2_close(ew__res_store_t *rs)
 static const ew__method_t natives[] = {
     {"head", r2_head, 2, 2},
     {"get", r2_get, 3, 3},
-    {"read", r2_read, 4, 4},
+    {"open", r2_open, 2, 2},
+    {"readAll", r2_read_all, 3, 3},
+    {"stream", r2_stream, 3, 3},
+    {"isDisturbed", r2_is_disturbed, 1, 1},
     {"put", ew__r2_put, 8, 8},
     {"del", ew__r2_delete, 2, 2},
     {"list", r2_list, 6, 6},

@@ -8,9 +8,9 @@
  * stand-in until then, so an isolate that never touches R2 does not pay the ~160 KB of this file).
  * Called as `function (native, global)`; returns {adopt(bucket, handle), proto}.
  *
- * Bodies: get() reads the (ranged) body into one ArrayBuffer; object.body is a body stream as
- * Response.body gives it (so `new Response(object.body)` works, also when returned to ew-server, which
- * cannot send a stream fed from a file yet); arrayBuffer()/text()/json() take the buffer without a copy.
+ * Bodies: get() opens the body file; nothing is read until the script reads: object.body is a
+ * ReadableStream fed from the file chunk by chunk (ew-server sends it as it is read), arrayBuffer()/text()/
+ * json() read the range into one buffer.
  * put() and uploadPart() pass a ReadableStream to C, which reads it chunk by chunk into the body file
  * (lib/bindings/r2_write.c); a Blob is read whole first.
  */
@@ -488,55 +488,60 @@ function (native, global) {
 
     function bodyState(self) {
         var st = isObject(self) ? self[STATE] : undefined;
-        if (st === undefined || st.bytes === undefined) {
+        if (st === undefined || st.fh === undefined) {
             throw new TypeError('Illegal invocation');
         }
         return st;
     }
 
-    /* The body as a Response holds it, made when script first reads .body: that Response's body is this
-     * object's stream. The bytes then belong to the Response (one copy alive, not two). */
-    function bodyResponse(st) {
-        if (st.response === undefined) {
-            st.response = new Response(st.used ? null : st.bytes);
-            st.bytes = null;
+    /* .body: a stream read from the file as it is consumed (made on first access). After a read method
+     * took the body, a disturbed empty stream. */
+    function bodyStream(st) {
+        if (st.stream === undefined) {
             if (st.used) {
-                st.response = new Response('');
-                st.response.arrayBuffer(); /* a body read already: its stream is disturbed */
+                var r = new Response('');
+                r.arrayBuffer();
+                st.stream = r.body;
+            } else {
+                st.stream = native.stream(st.fh, st.range.offset, st.range.length);
             }
         }
-        return st.response;
+        return st.stream;
     }
 
-    /* The bytes for a read method, when .body was never touched (no copy). */
-    function takeBytes(st) {
+    /* The whole body for a read method: straight from the file into one buffer when .body was never
+     * touched, else through the stream. */
+    function readBody(st) {
+        if (st.stream !== undefined) {
+            if (native.isDisturbed(st.stream)) {
+                throw new TypeError(USED);
+            }
+            return new Response(st.stream).arrayBuffer();
+        }
         if (st.used) {
             throw new TypeError(USED);
         }
         st.used = true;
-        var b = st.bytes;
-        st.bytes = null;
-        return b;
+        return native.readAll(st.fh, st.range.offset, st.range.length);
     }
 
     defineProperty(R2ObjectBody.prototype, 'body', {
         get: function () {
-            return bodyResponse(bodyState(this)).body;
+            return bodyStream(bodyState(this));
         },
         configurable: true
     });
     defineProperty(R2ObjectBody.prototype, 'bodyUsed', {
         get: function () {
             var st = bodyState(this);
-            return st.response !== undefined ? st.response.bodyUsed : st.used;
+            return st.stream !== undefined ? native.isDisturbed(st.stream) : st.used;
         },
         configurable: true
     });
 
-    function bodyReader(name, direct) {
+    function bodyReader(name, convert) {
         method(R2ObjectBody.prototype, name, async(function () {
-            var st = bodyState(this);
-            return st.response !== undefined ? st.response[name]() : direct(takeBytes(st));
+            return Promise.resolve(readBody(bodyState(this))).then(convert);
         }));
     }
     bodyReader('arrayBuffer', function (b) {
@@ -555,16 +560,16 @@ function (native, global) {
         method(R2ObjectBody.prototype, 'blob', async(function blob() {
             var st = bodyState(this);
             var type = st.http && st.http.contentType !== undefined ? st.http.contentType : '';
-            var p = st.response !== undefined ? st.response.arrayBuffer() : Promise.resolve(takeBytes(st));
-            return p.then(function (b) {
+            return Promise.resolve(readBody(st)).then(function (b) {
                 return new Blob([b], { type: type });
             });
         }));
     }
 
-    function makeBody(rec, bytes, range) {
+    function makeBody(rec, fh, range) {
         var o = makeObject(R2ObjectBody.prototype, rec, ALL, range);
-        o[STATE].bytes = bytes;
+        o[STATE].fh = fh;
+        o[STATE].range = range;
         o[STATE].used = false;
         return o;
     }
@@ -683,9 +688,9 @@ function (native, global) {
                 return makeObject(R2Object.prototype, rec, ALL, undefined);
             }
             var r = resolveRange(range, rec.size);
-            var bytes = native.read(h, rec.blob, r.offset, r.length);
-            if (bytes !== null) {
-                return makeBody(rec, bytes, r);
+            var fh = native.open(h, rec.blob);
+            if (fh !== null) {
+                return makeBody(rec, fh, r);
             }
             /* the body was replaced between the lookup and the read (another thread): look again */
         }
