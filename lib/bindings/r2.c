@@ -13,9 +13,9 @@
  * unlinked after its commit; files of a failed op are unlinked at once.
  *
  * Reads (head, get, list) run at once after committing queued writes (ew__store_sync), as KV's do.
- * get() reads the requested range of the body into an ArrayBuffer in one piece: a body is buffered in
- * memory while a script holds it (ew-server cannot send a stream-bodied response yet); put() of a
- * ReadableStream reads it to the file chunk by chunk (r2_write.c).
+ * get() opens the body file and reads nothing until the script reads the body: .body streams the file
+ * chunk by chunk, the read methods take the range in one buffer. put() of a ReadableStream reads it to the
+ * file chunk by chunk (r2_write.c). Large objects never have to sit in memory either way.
  *
  * This file: the bucket object and its natives table, reads (head, get, read, list), and what the others
  * share (arguments, onlyIf conditions, object records: r2.h). Writes are r2_write.c's, multipart uploads
