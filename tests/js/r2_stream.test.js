@@ -103,6 +103,30 @@ test('the body of an object is a ReadableStream', async ({ env }) => {
   assertEquals(o.bodyUsed, true);
 });
 
+test('a large body streams in several chunks; a body replaced after get() still reads as it was', async ({ env }) => {
+  await env.BUCKET.put('large', chunkStream(10, 100 * 1024)); // 1000 KiB
+  const o = await env.BUCKET.get('large');
+  await env.BUCKET.put('large', 'replaced'); // the old file is unlinked; get() opened it already
+  await env.BUCKET.delete('large');
+  const reader = o.body.getReader();
+  let chunks = 0, total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks++;
+    total += value.byteLength;
+  }
+  assertEquals(total, 1000 * 1024);
+  assert(chunks >= 4, `read in chunks, not at once (${chunks})`);
+  assertEquals(await env.BUCKET.get('large'), null);
+  const p = await env.BUCKET.put('small', 'x');
+  const g = await env.BUCKET.get('small');
+  assertEquals(await g.text(), 'x');
+  await assertRejects(g.arrayBuffer(), TypeError, /Body has already been used/);
+  assertEquals(g.bodyUsed, true);
+  assert(p.etag.length === 32, 'etag');
+});
+
 test('an object body can be put into another key', async ({ env }) => {
   await env.BUCKET.put('src', 'copy me');
   const src = await env.BUCKET.get('src');
