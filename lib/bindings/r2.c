@@ -13,8 +13,8 @@
  * unlinked after its commit; files of a failed op are unlinked at once.
  *
  * Reads (head, get, list) run at once after committing queued writes (ew__store_sync), as KV's do.
- * get() opens the body file and reads nothing until the script reads the body: .body streams the file
- * chunk by chunk, the read methods take the range in one buffer. put() of a ReadableStream reads it to the
+ * get() reads a body of up to 1 MiB at once; a larger one only when the script reads it: .body streams the
+ * file chunk by chunk, the read methods take the range in one buffer. put() of a ReadableStream reads it to the
  * file chunk by chunk (r2_write.c). Large objects never have to sit in memory either way.
  *
  * This file: the bucket object and its natives table, reads (head, get, read, list), and what the others
@@ -23,7 +23,6 @@
  */
 #include <math.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,75 +394,37 @@ void ew__r2_make_room(duk_context *ctx, size_t n)
 }
 
 /* ---------------------------------------------------------------------------------------------------------
- * Bodies. get() opens the body file at once (so a body replaced and unlinked meanwhile stays readable) into a
- * file handle object; the body is read only when the script reads it: all of it into one buffer for
- * arrayBuffer()/text()/json() (readAll), or chunk by chunk from the file for .body (stream: a ReadableStream
- * fed from C, which ew-server sends as it is read). A handle nobody reads closes its file in its finalizer.
+ * Bodies. A small body (r2.js: up to 1 MiB) is read at get() into one buffer, so a replaced object cannot
+ * pull it away. A larger one is read only when the script reads it: all at once for arrayBuffer()/text()
+ * (read), or chunk by chunk for .body (stream: a ReadableStream fed from C, which ew-server sends as it is
+ * read). Files are open only while they are being read (a get whose body is never read holds nothing).
  */
 
-#define FD_KEY DUK_HIDDEN_SYMBOL("r2Fd")
 #define READ_CHUNK (256u * 1024u)
 
-static duk_ret_t fh_finalize(duk_context *ctx)
+static void range_args(duk_context *ctx, duk_idx_t idx, double *off, double *len)
 {
-    if (duk_get_prop_literal(ctx, 0, FD_KEY) && duk_get_int(ctx, -1) >= 0)
-        close(duk_get_int(ctx, -1));
-    return 0;
+    *off = duk_require_number(ctx, idx);
+    *len = duk_require_number(ctx, idx + 1);
+    if (!(*off >= 0) || !(*len >= 0) || *len > (double) SIZE_MAX / 2)
+        (void) duk_range_error(ctx, "invalid range");
 }
 
-/* open(h, blob) -> file handle, or null when the body is gone (replaced meanwhile: look the key up again). */
-static duk_ret_t r2_open(duk_context *ctx)
+/* read(h, blob, offset, length) -> ArrayBuffer of the range, or null when the body is gone (the object was
+ * replaced or deleted: r2.js looks the key up again, or reports it). */
+static duk_ret_t r2_read(duk_context *ctx)
 {
     ew__res_store_t *rs = ew__r2_bucket_arg(ctx);
     const char *blob = duk_require_string(ctx, 1);
-    duk_push_object(ctx);
-    duk_push_int(ctx, -1);
-    duk_put_prop_literal(ctx, -2, FD_KEY);
-    duk_push_c_function(ctx, fh_finalize, 2);
-    duk_set_finalizer(ctx, -2);                  /* everything that may throw happens before the open */
+    double off, len;
+    range_args(ctx, 2, &off, &len);
+    ew__r2_make_room(ctx, (size_t) len);
+    void *buf = duk_push_fixed_buffer(ctx, (duk_size_t) len); /* before the open: nothing to leak if it throws */
     int fd = ew__r2_blob_open(rs->r2, blob);
     if (fd < 0) {
         duk_push_null(ctx);
         return 1;
     }
-    duk_push_int(ctx, fd);
-    duk_put_prop_literal(ctx, -2, FD_KEY);       /* an existing property: no allocation */
-    return 1;
-}
-
-/* Takes the file out of the handle at idx (-1 when it was taken already). */
-static int take_fd(duk_context *ctx, duk_idx_t idx)
-{
-    int fd = -1;
-    if (duk_is_object(ctx, idx) && duk_get_prop_literal(ctx, idx, FD_KEY))
-        fd = duk_get_int_default(ctx, -1, -1);
-    duk_pop(ctx);
-    if (fd >= 0) {
-        duk_push_int(ctx, -1);
-        duk_put_prop_literal(ctx, idx, FD_KEY);
-    }
-    return fd;
-}
-
-static void range_args(duk_context *ctx, double *off, double *len)
-{
-    *off = duk_require_number(ctx, 1);
-    *len = duk_require_number(ctx, 2);
-    if (!(*off >= 0) || !(*len >= 0) || *len > (double) SIZE_MAX / 2)
-        (void) duk_range_error(ctx, "invalid range");
-}
-
-/* readAll(fh, offset, length) -> ArrayBuffer of the range; the file is closed. */
-static duk_ret_t r2_read_all(duk_context *ctx)
-{
-    double off, len;
-    range_args(ctx, &off, &len);
-    ew__r2_make_room(ctx, (size_t) len);
-    void *buf = duk_push_fixed_buffer(ctx, (duk_size_t) len);
-    int fd = take_fd(ctx, 0);
-    if (fd < 0)
-        return duk_type_error(ctx, "Body has already been used. It can only be used once. Use tee() first if you "
-                                   "need to read it twice.");
     bool ok = ew__r2_blob_pread(fd, buf, (size_t) len, (uint64_t) off);
     close(fd);
     if (!ok)
@@ -472,18 +433,21 @@ static duk_ret_t r2_read_all(duk_context *ctx)
     return 1;
 }
 
-/* A body stream's source: the file, where it is, what is left, one chunk's buffer. */
+/* A body stream's source: the file (opened at the first pull), where it is, what is left. A stream made but
+ * never read holds just this struct. */
 typedef struct file_src {
-    int fd;
+    ew__r2_dir_t *dir;
+    char blob[EW__R2_ID_HEX + 1];
+    int fd;                       /* -1 until the first pull */
     uint64_t off, left;
     bool busy;                    /* inside pull (enqueue may re-enter pull or cancel) */
     bool cancelled;               /* cancel came while busy: pull frees */
-    char buf[READ_CHUNK];
 } file_src_t;
 
 static void fs_free(file_src_t *f)
 {
-    close(f->fd);
+    if (f->fd >= 0)
+        close(f->fd);
     free(f);
 }
 
@@ -502,17 +466,25 @@ static void fs_pull(void *udata, ew__stream_src_t *src)
     file_src_t *f = udata;
     if (f->busy)
         return;
+    if (f->fd < 0 && (f->fd = ew__r2_blob_open(f->dir, f->blob)) < 0) {
+        ew__stream_src_error(src, "get: " R2_E_INTERNAL " (the object was replaced while its body was unread)");
+        fs_free(f);
+        return;
+    }
     size_t n = f->left < READ_CHUNK ? (size_t) f->left : READ_CHUNK;
-    if (!ew__r2_blob_pread(f->fd, f->buf, n, f->off)) {
-        ew__stream_src_error(src, "get: " R2_E_INTERNAL);
+    char *buf = malloc(n);
+    if (buf == NULL || !ew__r2_blob_pread(f->fd, buf, n, f->off)) {
+        free(buf);
+        ew__stream_src_error(src, buf == NULL ? "get: out of memory" : "get: " R2_E_INTERNAL);
         fs_free(f);
         return;
     }
     f->off += n;
     f->left -= n;
     f->busy = true;
-    ew_status_t st = ew__stream_src_enqueue(src, f->buf, n);
+    ew_status_t st = ew__stream_src_enqueue(src, buf, n); /* copies */
     f->busy = false;
+    free(buf);
     if (f->cancelled) { /* the handle is gone with the cancel */
         fs_free(f);
         return;
@@ -542,31 +514,28 @@ static duk_ret_t push_src_protected(duk_context *ctx, void *udata)
     return 1;
 }
 
-/* stream(fh, offset, length) -> ReadableStream of the range, read from the file as it is consumed. */
+/* stream(h, blob, offset, length) -> ReadableStream of the range, read from the file as it is consumed. */
 static duk_ret_t r2_stream(duk_context *ctx)
 {
+    ew__res_store_t *rs = ew__r2_bucket_arg(ctx);
+    const char *blob = duk_require_string(ctx, 1);
     double off, len;
-    range_args(ctx, &off, &len);
-    file_src_t *f = malloc(sizeof(*f));
+    range_args(ctx, 2, &off, &len);
+    file_src_t *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return ew__r2_fail(ctx, "get", "out of memory");
-    memset(f, 0, offsetof(file_src_t, buf));
+    f->dir = rs->r2;
+    snprintf(f->blob, sizeof(f->blob), "%s", blob);
     f->fd = -1;
+    f->off = (uint64_t) off;
+    f->left = (uint64_t) len;
     struct src_args a = {f, NULL};
     if (duk_safe_call(ctx, push_src_protected, &a, 0, 1) != DUK_EXEC_SUCCESS) {
         free(f);
         return duk_throw(ctx);
     }
-    ew__stream_src_t *src = a.src;
-    f->fd = take_fd(ctx, 0);
-    f->off = (uint64_t) off;
-    f->left = (uint64_t) len;
-    if (f->fd < 0) {
-        ew__stream_src_error(src, "Body has already been used. It can only be used once. Use tee() first if you "
-                                  "need to read it twice.");
-        free(f);
-    } else if (f->left == 0) {
-        ew__stream_src_close(src);
+    if (f->left == 0) {
+        ew__stream_src_close(a.src);
         fs_free(f);
     }
     return 1;
@@ -764,9 +733,8 @@ void ew__r2_close(ew__res_store_t *rs)
 static const ew__method_t natives[] = {
     {"head", r2_head, 2, 2},
     {"get", r2_get, 3, 3},
-    {"open", r2_open, 2, 2},
-    {"readAll", r2_read_all, 3, 3},
-    {"stream", r2_stream, 3, 3},
+    {"read", r2_read, 4, 4},
+    {"stream", r2_stream, 4, 4},
     {"isDisturbed", r2_is_disturbed, 1, 1},
     {"put", ew__r2_put, 8, 8},
     {"del", ew__r2_delete, 2, 2},

@@ -8,9 +8,9 @@
  * stand-in until then, so an isolate that never touches R2 does not pay the ~160 KB of this file).
  * Called as `function (native, global)`; returns {adopt(bucket, handle), proto}.
  *
- * Bodies: get() opens the body file; nothing is read until the script reads: object.body is a
- * ReadableStream fed from the file chunk by chunk (ew-server sends it as it is read), arrayBuffer()/text()/
- * json() read the range into one buffer.
+ * Bodies: get() reads a body of up to 1 MiB at once; a larger one is read when the script reads it:
+ * object.body is a ReadableStream fed from the file chunk by chunk (ew-server sends it as it is read),
+ * arrayBuffer()/text()/json() read the range into one buffer.
  * put() and uploadPart() pass a ReadableStream to C, which reads it chunk by chunk into the body file
  * (lib/bindings/r2_write.c); a Blob is read whole first.
  */
@@ -486,9 +486,11 @@ function (native, global) {
 
     var USED = 'Body has already been used. It can only be used once. Use tee() first if you need to read it twice.';
 
+    var SMALL_BODY = 1 << 20;   /* read at get() (no file left to race with); larger bodies when read */
+
     function bodyState(self) {
         var st = isObject(self) ? self[STATE] : undefined;
-        if (st === undefined || st.fh === undefined) {
+        if (st === undefined || st.blob === undefined) {
             throw new TypeError('Illegal invocation');
         }
         return st;
@@ -502,8 +504,11 @@ function (native, global) {
                 var r = new Response('');
                 r.arrayBuffer();
                 st.stream = r.body;
+            } else if (st.bytes !== null) {
+                st.stream = new Response(st.bytes).body;   /* bytes in memory: passed on without a copy */
+                st.bytes = null;
             } else {
-                st.stream = native.stream(st.fh, st.range.offset, st.range.length);
+                st.stream = native.stream(st.h, st.blob, st.range.offset, st.range.length);
             }
         }
         return st.stream;
@@ -522,7 +527,17 @@ function (native, global) {
             throw new TypeError(USED);
         }
         st.used = true;
-        return native.readAll(st.fh, st.range.offset, st.range.length);
+        if (st.bytes !== null) {
+            var b = st.bytes;
+            st.bytes = null;
+            return b;
+        }
+        var read = native.read(st.h, st.blob, st.range.offset, st.range.length);
+        if (read === null) {
+            throw new Err('get: We encountered an internal error. Please try again. (10001) (the object was ' +
+                          'replaced while its body was unread)');
+        }
+        return read;
     }
 
     defineProperty(R2ObjectBody.prototype, 'body', {
@@ -566,11 +581,13 @@ function (native, global) {
         }));
     }
 
-    function makeBody(rec, fh, range) {
-        var o = makeObject(R2ObjectBody.prototype, rec, ALL, range);
-        o[STATE].fh = fh;
-        o[STATE].range = range;
-        o[STATE].used = false;
+    function makeBody(h, rec, bytes, range) {
+        var o = makeObject(R2ObjectBody.prototype, rec, ALL, range), st = o[STATE];
+        st.h = h;
+        st.blob = rec.blob;
+        st.bytes = bytes;
+        st.range = range;
+        st.used = false;
         return o;
     }
 
@@ -688,9 +705,12 @@ function (native, global) {
                 return makeObject(R2Object.prototype, rec, ALL, undefined);
             }
             var r = resolveRange(range, rec.size);
-            var fh = native.open(h, rec.blob);
-            if (fh !== null) {
-                return makeBody(rec, fh, r);
+            if (r.length > SMALL_BODY) {
+                return makeBody(h, rec, null, r);
+            }
+            var bytes = native.read(h, rec.blob, r.offset, r.length);
+            if (bytes !== null) {
+                return makeBody(h, rec, bytes, r);
             }
             /* the body was replaced between the lookup and the read (another thread): look again */
         }
