@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -35,6 +36,8 @@ static const char SCRIPT[] =
     "  var u = new URL(e.request.url), k = u.searchParams.get('k');"
     "  var p = u.pathname === '/put' ? B.put(k, u.searchParams.get('v')).then(function (o) { return o.etag; })"
     "        : u.pathname === '/del' ? B.delete(k).then(function () { return 'deleted'; })"
+    "        : u.pathname === '/unread' ? (function loop(i) { return i === 0 ? 'done' :"
+    "            B.get(k).then(function (o) { if (o !== null) o.size; return loop(i - 1); }); })(+u.searchParams.get('n'))"
     "        : B.get(k).then(function (o) { return o === null ? 'null' : o.text(); });"
     "  e.respondWith(p.then(function (t) { return new Response(t); },"
     "                       function (err) { return new Response('ERR ' + err.message); }));"
@@ -168,6 +171,19 @@ Test(bindings_r2, without_a_state_dir_bodies_live_in_a_private_temporary_folder)
     rt = runtime(NULL);
     w = load(rt);
     cr_assert_str_eq(get(w, "/get?k=a"), "null");
+    ew_runtime_destroy(rt);
+}
+
+/* Gets whose bodies nobody reads must not keep files open (their objects are freed by the collector, which
+ * may run long after). */
+Test(bindings_r2, bodies_never_read_hold_no_files)
+{
+    struct rlimit lim = {64, 64}; /* each test runs in its own process */
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    ew_runtime_t *rt = runtime(state_dir);
+    ew_worker_t *w = load(rt);
+    get(w, "/put?k=small&v=x");
+    cr_assert_str_eq(get(w, "/unread?k=small&n=500"), "done");
     ew_runtime_destroy(rt);
 }
 
