@@ -105,6 +105,10 @@ typedef struct ew_runtime_config {
     uint32_t wait_until_ms;   /* wall time allowed for ctx.waitUntil work after the response (ms), 0 = 30000 */
     ew_log_fn log;            /* where log lines go; NULL = discarded */
     void *log_udata;          /* passed to `log` as is */
+    uint32_t cache_mb;        /* Cache API (caches.default/open) size bound per worker (MiB), 0 = 64; the
+                                 entries live in <state_dir>/cache/<worker name>.sqlite (in memory without a
+                                 state_dir); past the bound, expired entries go first, then the least
+                                 recently used */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */
@@ -176,12 +180,14 @@ EW_API ew_status_t ew_call_reject(ew_call_t *call, const char *message);
  * Storage resources: Cloudflare's bindings backed by the runtime's state directory (SQLite databases, files).
  * A resource is named by its id (KV namespace id, D1 database name, R2 bucket name): every worker, thread and
  * process using the same state directory and id sees the same data. With no state directory the data lives
- * in memory for the runtime's lifetime.
+ * in memory for the runtime's lifetime. Every worker also has the Cache API (caches.default, caches.open),
+ * stored in <state_dir>/cache/<worker name>.sqlite (in memory without a state directory), bounded by
+ * ew_runtime_config_t.cache_mb.
  */
 
 typedef enum ew_resource_kind {
     EW_RESOURCE_KV = 1,       /* env.NAME is a KV namespace (get/put/delete/list/getWithMetadata) */
-    EW_RESOURCE_D1 = 2,       /* env.NAME is a D1 database (later) */
+    EW_RESOURCE_D1 = 2,       /* env.NAME is a D1 database (prepare/batch/exec/dump): <state_dir>/d1/<id>.sqlite */
     EW_RESOURCE_R2 = 3        /* env.NAME is an R2 bucket (head/get/put/delete/list, multipart uploads); metadata
                                  in <state_dir>/r2/<id>.sqlite, bodies as files in <state_dir>/r2/<id>.blobs/
                                  (with no state_dir: a private temporary folder removed with the runtime) */
@@ -264,9 +270,10 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * .toml), or a Worker script. `env_name` selects [env.NAME] of the configuration (NULL = the top level).
  * The worker gets the configuration's name (NULL there = "worker") and its `main` script, env vars from
  * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), its kv_namespaces as
- * EW_RESOURCE_KV resources (keyed by their id) and its r2_buckets as EW_RESOURCE_R2 resources (keyed by
- * bucket_name, or the binding when there is none), in the runtime's state_dir. Bindings the library does not
- * support yet (D1) and configuration keys it ignores are skipped with a warning through the runtime's
+ * EW_RESOURCE_KV resources (keyed by their id), its d1_databases as EW_RESOURCE_D1 resources (keyed by
+ * database_name, else database_id) and its r2_buckets as EW_RESOURCE_R2 resources (keyed by bucket_name, or
+ * the binding when there is none), in the runtime's state_dir. Configuration keys it ignores are skipped
+ * with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
  * ew_worker_load (release with ew_worker_destroy, or with the runtime). Same thread rule as ew_worker_load.

@@ -2,7 +2,8 @@
  * main.c — ew-server's command line: serves a Worker project the way `wrangler dev` does.
  *
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
- *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--idle-timeout MS] [--request-timeout MS]
+ *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--cache-mb MB] [--idle-timeout MS]
+ *             [--request-timeout MS]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "d1.h"
 #include "project.h"
 #include "serve.h"
 #include "tools.h"
@@ -31,6 +33,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: ew-server [PATH] [options]\n"
                "       ew-server check [PATH] [--env NAME]            compile only, report errors\n"
                "       ew-server build [PATH] [--env NAME] --emit-js  print the lowered ES5 program\n"
+               "       ew-server d1 execute DB (--command SQL | --file F) [--json] [--persist-to DIR]\n"
+               "       ew-server d1 migrations apply DB [--persist-to DIR]   (ew-server d1 --help)\n"
                "  PATH  a project folder (wrangler.json, wrangler.jsonc or wrangler.toml), a config file, or a\n"
                "        Worker script (default: .)\n"
                "  --env NAME            use [env.NAME] of the configuration\n"
@@ -41,6 +45,7 @@ static void usage(FILE *f)
                "  --port N              TCP port (default 8787, or [dev] port; 0 picks a free one)\n"
                "  --threads N           event-loop threads, each with its own isolates (default: the cores)\n"
                "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
+               "  --cache-mb MB         size bound of the Cache API's storage per Worker (default 64)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n");
 }
@@ -59,13 +64,13 @@ static bool parse_uint(const char *text, long max, long *out)
 typedef struct cli {
     const char *ip;               /* NULL: [dev] ip, else 127.0.0.1 */
     long port;                    /* -1: [dev] port, else 8787 */
-    long idle_ms, request_ms, cpu_ms, threads;
+    long idle_ms, request_ms, cpu_ms, threads, cache_mb;
     bool test_scheduled;
     project_opts_t project;
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
-                                          "--cpu-ms", "--env", "--var", "--persist-to"};
+                                          "--cpu-ms", "--cache-mb", "--env", "--var", "--persist-to"};
 
 static bool takes_value(const char *a)
 {
@@ -89,6 +94,11 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
     } else if (strcmp(a, "--cpu-ms") == 0) {
         if (!parse_uint(val, 600000, &c->cpu_ms) || c->cpu_ms == 0) {
             fprintf(stderr, "ew-server: --cpu-ms %s is not a number of milliseconds (1-600000)\n", val);
+            return 2;
+        }
+    } else if (strcmp(a, "--cache-mb") == 0) {
+        if (!parse_uint(val, 1048576, &c->cache_mb) || c->cache_mb == 0) {
+            fprintf(stderr, "ew-server: --cache-mb %s is not a number of MiB (1-1048576)\n", val);
             return 2;
         }
     } else if (strcmp(a, "--threads") == 0) {
@@ -171,6 +181,7 @@ static int run(const cli_t *c, project_t *project)
         .idle_timeout_ms = (uint32_t) c->idle_ms,
         .request_timeout_ms = (uint32_t) c->request_ms,
         .cpu_ms = (uint32_t) (c->cpu_ms ? c->cpu_ms : cfg->cpu_ms), /* --cpu-ms wins over [limits] */
+        .cache_mb = (uint32_t) c->cache_mb,
     };
     return serve_run(&opts);
 }
@@ -179,6 +190,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "build") == 0))
         return tools_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "d1") == 0)
+        return d1_main(argc, argv);
     cli_t c = {.port = -1, .project = {.path = "."}};
     c.threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (c.threads < 1)

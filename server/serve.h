@@ -22,6 +22,7 @@ typedef struct serve_opts {
     uint32_t idle_timeout_ms;    /* 0 = default */
     uint32_t request_timeout_ms; /* 0 = default */
     uint32_t cpu_ms;             /* CPU time per request (ms); 0 = the library's default (50) */
+    uint32_t cache_mb;           /* Cache API bound per worker (MiB); 0 = the library's default (64) */
 } serve_opts_t;
 
 /* Serves until SIGINT/SIGTERM has drained every thread; returns the process exit code. */

@@ -66,6 +66,7 @@ class ew_runtime_config_t(ctypes.Structure):
         ("wait_until_ms", ctypes.c_uint32),
         ("log", LOG_FN),
         ("log_udata", ctypes.c_void_p),
+        ("cache_mb", ctypes.c_uint32),
     ]
 
 

@@ -545,10 +545,13 @@ class Runtime:
     """A libedgeworker runtime: limits, logging and the event loop shared by the Workers it loads.
 
     Args:
-        state_dir: folder for persistent state (KV namespaces, by id); None = in memory, for the Runtime's life.
+        state_dir: folder for persistent state (KV namespaces by id, D1 databases, the Cache API); None = in
+            memory, for the Runtime's life.
         cpu_ms: CPU time allowed per request, in milliseconds (default 50).
         memory_mb: heap limit per isolate, in MiB (default 128, at most 65536).
         wait_until_ms: wall time allowed for ``event.waitUntil`` work after the response (default 30000).
+        cache_mb: size bound of each Worker's Cache API storage (``caches.default``/``caches.open``), in MiB
+            (default 64); past it, expired entries go first, then the least recently used.
 
     Use it as a context manager, or call :meth:`close` (idempotent), which destroys the Workers still loaded
     and the C runtime. A Runtime belongs to the thread that created it: using it (or its Workers) from
@@ -560,7 +563,7 @@ class Runtime:
     """
 
     def __init__(self, state_dir: Optional[StrPath] = None, *, cpu_ms: int = 50, memory_mb: int = 128,
-                 wait_until_ms: int = 30000) -> None:
+                 wait_until_ms: int = 30000, cache_mb: int = 64) -> None:
         self._ptr: Optional[int] = None  # first, so that __del__ works whatever fails below
         self._thread = threading.get_ident()
         self._workers: List[Worker] = []
@@ -570,6 +573,7 @@ class Runtime:
         cfg.cpu_ms = _uint(cpu_ms, "cpu_ms")
         cfg.memory_mb = _uint(memory_mb, "memory_mb", 65536)
         cfg.wait_until_ms = _uint(wait_until_ms, "wait_until_ms")
+        cfg.cache_mb = _uint(cache_mb, "cache_mb", 1048576)
         cfg.log = _LOG_CALLBACK
         self._log_callback = _LOG_CALLBACK  # referenced here too: C holds it for the runtime's lifetime
         self._binding_callback = _BINDING_CALLBACK
@@ -615,7 +619,7 @@ class Runtime:
              name: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
              bindings: Optional[Mapping[str, Any]] = None, filename: Optional[str] = None,
              kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None,
-             r2: Optional[Mapping[str, str]] = None) -> "Worker":
+             d1: Optional[Mapping[str, str]] = None, r2: Optional[Mapping[str, str]] = None) -> "Worker":
         """Loads a Worker: a script (ES module ``export default {fetch}`` or service-worker form), or a
         Wrangler project.
 
@@ -630,10 +634,11 @@ class Runtime:
         index.js or worker.js) or a configuration file (``.toml``, ``.json``, ``.jsonc``). It is loaded as
         ew-server loads it (the C function ``ew_worker_load_project``): name and main from the
         configuration, env vars from ``[vars]`` and ``.dev.vars``, ``kv_namespaces`` as KV namespaces stored
-        in the Runtime's ``state_dir`` under their id, ``r2_buckets`` as R2 buckets under their
-        bucket_name. D1 bindings and ignored keys are skipped with a
+        in the Runtime's ``state_dir`` under their id, ``d1_databases`` as D1 databases under their
+        database_name, ``r2_buckets`` as R2 buckets under their bucket_name. Ignored keys are skipped with a
         warning on the ``edgeworker.runtime`` logger. The project supplies the whole configuration, so
-        ``name``, ``vars``, ``bindings``, ``kv`` and ``filename`` cannot be combined with it (TypeError).
+        ``name``, ``vars``, ``bindings``, ``kv``, ``d1``, ``r2`` and ``filename`` cannot be combined with it
+        (TypeError).
 
         Args:
             env: for a project, the Wrangler environment (``[env.NAME]``) to use; None = the top level.
@@ -655,6 +660,9 @@ class Runtime:
             kv: KV namespaces for a script: ``{"USERS_KV": "users"}`` makes ``env.USERS_KV`` the namespace
                 whose id is "users" (ids: ``[A-Za-z0-9._-]+``). The data lives in the Runtime's
                 ``state_dir`` (in memory without one), shared by every Worker using the same id.
+            d1: D1 databases for a script: ``{"DB": "blog"}`` makes ``env.DB`` the D1 database "blog"
+                (``state_dir/d1/blog.sqlite``, the file ``ew-server d1 execute`` uses; in memory without a
+                ``state_dir``). Names: ``[A-Za-z0-9._-]+``.
             r2: R2 buckets for a script: ``{"BUCKET": "files"}`` makes ``env.BUCKET`` the R2 bucket named
                 "files" (same rules for names as kv ids). Metadata and bodies live in the Runtime's
                 ``state_dir`` (a private temporary folder without one), shared by every Worker using the name.
@@ -672,7 +680,7 @@ class Runtime:
         script_path, script_source = self._resolve_script(path_or_source, source, path)
         if script_path is not None and _is_project(script_path):
             given = [k for k, v in (("name", name), ("vars", vars), ("bindings", bindings), ("kv", kv),
-                                    ("r2", r2), ("filename", filename)) if v is not None]
+                                    ("d1", d1), ("r2", r2), ("filename", filename)) if v is not None]
             if given:
                 raise TypeError("load(): %s cannot be combined with a project (%s): its Wrangler configuration "
                                 "supplies the Worker's name, vars and bindings"
@@ -690,7 +698,7 @@ class Runtime:
         keep: List[Any] = []  # everything C reads during ew_worker_load (it copies what it keeps)
         var_array, nvars = self._vars_array(vars, keep)
         entries = self._binding_entries(bindings, vars)
-        res_array, nres = self._resource_array(kv, r2, vars, bindings, keep)
+        res_array, nres = self._resource_array(kv, d1, r2, vars, bindings, keep)
         keys = [next(_keys) for _ in entries]
         cfg = _lib.ew_worker_config_t()
         cfg.name = name_b
@@ -749,41 +757,43 @@ class Runtime:
         return worker
 
     @staticmethod
-    def _resource_array(kv: Optional[Mapping[str, str]], r2: Optional[Mapping[str, str]],
-                        vars: Optional[Mapping[str, Any]], bindings: Optional[Mapping[str, Any]],
-                        keep: List[Any]) -> Tuple[Any, int]:
-        """The ew_resource_t array of load(kv=..., r2=...): binding name -> KV namespace id / R2 bucket."""
-        given = [(what, m, kind) for what, m, kind in (("kv", kv, _lib.EW_RESOURCE_KV),
-                                                        ("r2", r2, _lib.EW_RESOURCE_R2)) if m is not None]
-        if not given:
+    def _resource_array(kv: Optional[Mapping[str, str]], d1: Optional[Mapping[str, str]],
+                        r2: Optional[Mapping[str, str]], vars: Optional[Mapping[str, Any]],
+                        bindings: Optional[Mapping[str, Any]], keep: List[Any]) -> Tuple[Any, int]:
+        """The ew_resource_t array of load(kv=..., d1=..., r2=...): binding name -> KV namespace id / D1
+        database / R2 bucket."""
+        kinds = [(arg, kind, what, idname, label) for arg, kind, what, idname, label in (
+            (kv, _lib.EW_RESOURCE_KV, "kv", "namespace id", "KV namespace"),
+            (d1, _lib.EW_RESOURCE_D1, "d1", "database name", "D1 database"),
+            (r2, _lib.EW_RESOURCE_R2, "r2", "bucket name", "R2 bucket")) if arg is not None]
+        if not kinds:
             return None, 0
-        for what, m, _ in given:
-            if not isinstance(m, Mapping):
-                noun = "namespace ids" if what == "kv" else "bucket names"
-                raise TypeError("%s must be a mapping of binding names to %s, not %s" % (what, noun,
-                                                                                        type(m).__name__))
-        total = sum(len(m) for _, m, _ in given)
-        array = (_lib.ew_resource_t * max(total, 1))()
-        i = 0
+        for arg, _kind, what, idname, _label in kinds:
+            if not isinstance(arg, Mapping):
+                raise TypeError("%s must be a mapping of binding names to %ss, not %s"
+                                % (what, idname, type(arg).__name__))
         seen: Dict[str, str] = {}
-        for what, m, kind in given:
-            noun = "KV namespace" if what == "kv" else "R2 bucket"
-            for k, v in m.items():
+        for arg, _kind, _what, _idname, label in kinds:
+            for k in arg:
+                if k in seen:
+                    raise ValueError("%r is both a %s and a %s" % (k, seen[k], label))
+                seen[k] = label
+        array = (_lib.ew_resource_t * sum(len(arg) for arg, *_ in kinds))()
+        i = 0
+        for arg, kind, what, idname, label in kinds:
+            for k, v in arg.items():
                 binding = _text(k, "%s key" % what, allow_empty=False)
                 if (vars is not None and k in vars) or (bindings is not None and k in bindings):
-                    raise ValueError("%r is both a %s and a %s" % (k, noun, "var" if vars and k in vars else
+                    raise ValueError("%r is both a %s and a %s" % (k, label, "var" if vars and k in vars else
                                                                    "binding"))
-                if k in seen:
-                    raise ValueError("%r is both a %s and a %s" % (k, seen[k], noun))
-                seen[k] = noun
-                ident = _text(v, "%s[%r]" % (what, k), allow_empty=False)
+                rid = _text(v, "%s[%r]" % (what, k), allow_empty=False)
                 if not _KV_ID.match(v):
                     raise ValueError("%s[%r]: the %s %r must be 1-200 characters of [A-Za-z0-9._-]"
-                                     % (what, k, "namespace id" if what == "kv" else "bucket name", v))
-                keep.extend((binding, ident))
-                array[i].kind, array[i].binding, array[i].id = kind, binding, ident
+                                     % (what, k, idname, v))
+                keep.extend((binding, rid))
+                array[i].kind, array[i].binding, array[i].id = kind, binding, rid
                 i += 1
-        return array, total
+        return array, i
 
     @staticmethod
     def _resolve_script(path_or_source: Any, source: Any, path: Any) -> Tuple[Optional[bytes], Optional[bytes]]:

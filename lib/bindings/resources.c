@@ -14,6 +14,7 @@
 #include "internal.h"
 
 #define PENDING_KEY DUK_HIDDEN_SYMBOL("resPending")
+#define RESULTS_KEY DUK_HIDDEN_SYMBOL("resResults") /* id -> the value a pending promise resolves with */
 
 /* ---------------------------------------------------------------------------------------------------------
  * Config
@@ -21,23 +22,23 @@
 
 static const char *kind_name(ew_resource_kind_t kind)
 {
-    switch (kind) {
+    switch ((int) kind) {
     case EW_RESOURCE_KV:
         return "kv";
     case EW_RESOURCE_D1:
         return "d1";
     case EW_RESOURCE_R2:
         return "r2";
+    case EW__RESOURCE_CACHE:
+        return "cache";
     }
     return NULL;
 }
 
 ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t index, ew_error_t *err)
 {
-    if (kind_name(r->kind) == NULL)
+    if (kind_name(r->kind) == NULL || (int) r->kind == EW__RESOURCE_CACHE)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: unknown kind %d", index, (int) r->kind);
-    if (r->kind == EW_RESOURCE_D1)
-        return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: D1 resources are not supported yet", index);
     if (r->binding == NULL || r->binding[0] == '\0')
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: the binding name is empty", index);
     if (!ew__store_id_valid(r->id))
@@ -93,31 +94,41 @@ void ew__resources_set_clock(ew_runtime_t *rt, ew__clock_fn now)
         c->now = now != NULL ? now : wall_clock;
 }
 
-/* Finds or opens the store for kind+id. */
-static ew_status_t store_for(ew_runtime_t *rt, ew__res_cache_t *c, const ew__resource_t *r, ew__res_store_t **out,
-                             ew_error_t *err)
+ew_status_t ew__res_store_open(ew_runtime_t *rt, ew_resource_kind_t kind, const char *id, ew__res_store_t **out,
+                               ew_error_t *err)
 {
+    ew__res_cache_t *c = cache_of(rt);
+    if (c == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", id);
     for (size_t i = 0; i < c->nstores; i++) {
-        if (c->stores[i]->kind == r->kind && strcmp(c->stores[i]->id, r->id) == 0) {
+        if (c->stores[i]->kind == kind && strcmp(c->stores[i]->id, id) == 0) {
             *out = c->stores[i];
             return EW_OK;
         }
     }
     ew__res_store_t **grown = realloc(c->stores, (c->nstores + 1) * sizeof(*grown));
     if (grown == NULL)
-        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", r->id);
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", id);
     c->stores = grown;
     ew__res_store_t *rs = calloc(1, sizeof(*rs));
-    if (rs == NULL || (rs->id = strdup(r->id)) == NULL) {
+    if (rs == NULL || (rs->id = strdup(id)) == NULL) {
         free(rs);
-        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", r->id);
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", id);
     }
-    rs->kind = r->kind;
+    rs->kind = kind;
     rs->cache = c;
-    const char *schema = r->kind == EW_RESOURCE_R2 ? ew__r2_schema : ew__kv_schema;
-    ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(r->kind), r->id, rt, schema, &rs->store, err);
-    if (st == EW_OK && r->kind == EW_RESOURCE_R2 && (st = ew__r2_open(rs, rt->state_dir, err)) != EW_OK)
+    /* A D1 database's tables are the user's; KV, R2 and the Cache API have theirs. */
+    const char *schema = kind == EW_RESOURCE_KV             ? ew__kv_schema
+                         : kind == EW_RESOURCE_R2           ? ew__r2_schema
+                         : (int) kind == EW__RESOURCE_CACHE ? ew__cache_schema
+                                                            : NULL;
+    ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(kind), id, rt, schema, &rs->store, err);
+    if (st == EW_OK && kind == EW_RESOURCE_D1 && (st = ew__d1_attach(rs, err)) != EW_OK)
         ew__store_close(rs->store);
+    if (st == EW_OK && kind == EW_RESOURCE_R2 && (st = ew__r2_open(rs, rt->state_dir, err)) != EW_OK)
+        ew__store_close(rs->store);
+    if (st == EW_OK && (int) kind == EW__RESOURCE_CACHE)
+        ew__cache_setup(rs);
     if (st != EW_OK) {
         free(rs->id);
         free(rs);
@@ -130,13 +141,9 @@ static ew_status_t store_for(ew_runtime_t *rt, ew__res_cache_t *c, const ew__res
 
 ew_status_t ew__resources_open(ew_runtime_t *rt, ew_worker_t *w, ew_error_t *err)
 {
-    if (w->nresources == 0)
-        return EW_OK;
-    ew__res_cache_t *c = cache_of(rt);
-    if (c == NULL)
-        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
     for (size_t i = 0; i < w->nresources; i++) {
-        ew_status_t st = store_for(rt, c, &w->resources[i], &w->resources[i].store, err);
+        ew__resource_t *r = &w->resources[i];
+        ew_status_t st = ew__res_store_open(rt, r->kind, r->id, &r->store, err);
         if (st != EW_OK)
             return st;
     }
@@ -149,6 +156,8 @@ void ew__resources_shutdown(ew_runtime_t *rt)
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->nstores; i++) {
+        if (c->stores[i]->ext_free != NULL) /* first: it may hold statements of the connection */
+            c->stores[i]->ext_free(c->stores[i]->ext);
         ew__store_close(c->stores[i]->store); /* commits what is queued; the ops' isolates are gone */
         ew__r2_close(c->stores[i]);
         free(c->stores[i]->id);
@@ -167,13 +176,17 @@ void ew__resources_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     duk_push_global_stash(ctx);
     duk_push_bare_object(ctx);
     duk_put_prop_literal(ctx, -2, PENDING_KEY);
+    duk_push_bare_object(ctx);
+    duk_put_prop_literal(ctx, -2, RESULTS_KEY);
     duk_pop(ctx);
     for (size_t i = 0; i < w->nresources; i++) {
         const ew__resource_t *r = &w->resources[i];
-        if (r->kind == EW_RESOURCE_R2)
+        if (r->kind == EW_RESOURCE_D1)
+            ew__d1_push(ctx, r->store);
+        else if (r->kind == EW_RESOURCE_R2)
             ew__r2_push(ctx, r->store);
         else
-            ew__kv_push(ctx, r->store); /* the only other kind copy_config lets through for now */
+            ew__kv_push(ctx, r->store); /* the kinds ew__resource_copy lets through */
         duk_dup_top(ctx);
         duk_put_global_string(ctx, r->binding); /* service-worker scripts see bindings as globals */
         duk_put_prop_string(ctx, env_idx, r->binding);
@@ -202,6 +215,15 @@ uint32_t ew__res_push_pending(duk_context *ctx, ew__res_cache_t *c)
     duk_put_prop_index(ctx, -2, id);
     duk_pop(ctx);
     return id;
+}
+
+void ew__res_keep_result(duk_context *ctx, uint32_t id)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, RESULTS_KEY);
+    duk_dup(ctx, -3);
+    duk_put_prop_index(ctx, -2, id);
+    duk_pop_3(ctx);
 }
 
 void ew__res_op_start(duk_context *ctx, ew__res_op_t *op, uint32_t id)
@@ -248,12 +270,19 @@ static duk_ret_t settle_body(duk_context *ctx, void *udata)
     duk_del_prop_index(ctx, -2, a->id);
     duk_remove(ctx, -2);
     duk_idx_t p = duk_get_top_index(ctx);
-    if (a->status == EW_OK && a->op->push_result != NULL)
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, RESULTS_KEY);
+    duk_get_prop_index(ctx, -1, a->id); /* undefined when the op kept no result */
+    duk_del_prop_index(ctx, -2, a->id);
+    duk_replace(ctx, -3);
+    duk_pop(ctx);
+    if (a->status == EW_OK && a->op->push_result != NULL) { /* a result known only now (R2) */
+        duk_pop(ctx);
         a->op->push_result(ctx, a->op);
-    else if (a->status == EW_OK)
-        duk_push_undefined(ctx);
-    else
+    } else if (a->status != EW_OK) {
+        duk_pop(ctx);
         duk_push_error_object(ctx, DUK_ERR_ERROR, "%s", a->message);
+    }
     ew__promise_settle(ctx, p, a->status != EW_OK);
     return 0;
 }

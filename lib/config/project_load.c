@@ -1,13 +1,13 @@
 /*
  * project_load.c — a Worker project (wrangler.json/.jsonc/.toml and .dev.vars, read by wrangler.c) turned
- * into the ew_worker_config_t that ew_worker_load takes: vars, KV namespaces and R2 buckets as storage resources, the
- * configuration's name and main. This is the one implementation shared by the public
+ * into the ew_worker_config_t that ew_worker_load takes: vars, KV namespaces, D1 databases (named by
+ * database_name) and R2 buckets (named by bucket_name) as storage resources, the configuration's name and
+ * main. This is the one implementation shared by the public
  * ew_worker_load_project() (hosts, the Python bindings) and ew-server (server/project.c, which applies its
  * --var overrides between ew__project_open and ew__project_build).
  *
  * What the library cannot do yet is reported through a warning callback and left out rather than failing
- * the load: D1 bindings (ew_worker_load would refuse them) and the keys wrangler.c reports as "not
- * supported yet". A main script that does not exist fails here, with the configuration file named, before
+ * the load: the keys wrangler.c reports as "not supported yet". A main script that does not exist fails here, with the configuration file named, before
  * ew_worker_load is reached.
  */
 #include <errno.h>
@@ -67,7 +67,7 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
     free(p->vars);
     free(p->resources);
     p->vars = calloc(c->nvars + 1, sizeof(*p->vars));
-    p->resources = calloc(c->nkv + c->nr2 + 1, sizeof(*p->resources));
+    p->resources = calloc(c->nkv + c->nd1 + c->nr2 + 1, sizeof(*p->resources));
     if (p->vars == NULL || p->resources == NULL)
         return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : "(project)", 0, 0, "out of memory");
     for (size_t i = 0; i < c->nvars; i++)
@@ -75,9 +75,10 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
     for (size_t i = 0; i < c->nkv; i++)
         p->resources[i] = (ew_resource_t) {.kind = EW_RESOURCE_KV, .binding = c->kv[i].binding, .id = c->kv[i].id};
     for (size_t i = 0; i < c->nd1; i++)
-        warnf(warn, udata, "d1_databases: binding \"%s\" skipped: D1 is not supported yet", c->d1[i].binding);
+        p->resources[c->nkv + i] = (ew_resource_t) {
+            .kind = EW_RESOURCE_D1, .binding = c->d1[i].binding, .id = c->d1[i].database_name};
     for (size_t i = 0; i < c->nr2; i++)
-        p->resources[c->nkv + i] =
+        p->resources[c->nkv + c->nd1 + i] =
             (ew_resource_t) {.kind = EW_RESOURCE_R2, .binding = c->r2[i].binding, .id = c->r2[i].bucket_name};
     p->worker = (ew_worker_config_t) {
         .name = c->name,
@@ -85,7 +86,7 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
         .vars = p->vars,
         .nvars = c->nvars,
         .resources = p->resources,
-        .nresources = c->nkv + c->nr2,
+        .nresources = c->nkv + c->nd1 + c->nr2,
     };
     if (c->main == NULL) {
         p->worker.source = ASSETS_ONLY_WORKER;

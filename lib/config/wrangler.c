@@ -690,6 +690,7 @@ static ew_status_t read_d1_entry(ctx_t *x, const ew__cfg_value_t *t, const char 
         d->database_name = d->binding;
     const char *dir = get_str(t, "migrations_dir");
     d->migrations_dir = resolve(x, dir ? dir : "migrations");
+    d->migrations_table = get_str(t, "migrations_table") ? take_str(x, t, "migrations_table") : "d1_migrations";
     return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 

@@ -51,6 +51,7 @@ typedef struct ew__wrangler_d1 {
     const char *database_name;   /* the storage name (ew_resource_t.id); NULL falls back to database_id */
     const char *database_id;     /* NULL when absent */
     const char *migrations_dir;  /* resolved against the project folder; default "<project>/migrations" */
+    const char *migrations_table; /* the table recording applied migrations; default "d1_migrations" */
 } ew__wrangler_d1_t;
 
 /* r2_buckets[] */
@@ -177,13 +178,13 @@ ew_status_t ew__dotenv_parse(ew__cfg_doc_t *pool, const char *text, size_t len, 
  *     ew__project_dispose(&p);
  */
 
-/* Called once per warning (a configuration warning, a skipped D1 binding); `msg` is valid during the call. */
+/* Called once per warning (a configuration warning); `msg` is valid during the call. */
 typedef void (*ew__project_warn_fn)(void *udata, const char *msg);
 
 typedef struct ew__project {
     ew__wrangler_t *config;        /* owned */
     ew_var_t *vars;                /* owned array (by ew__project_build); strings point into config */
-    ew_resource_t *resources;      /* owned array, KV then R2; strings point into config */
+    ew_resource_t *resources;      /* owned array, KV then D1 then R2; strings point into config */
     ew_assets_t assets;            /* [assets] as the library takes them (strings point into config) */
     ew_ratelimit_t *ratelimits;    /* owned array (by ew__project_build); strings point into config */
     ew_worker_config_t worker;     /* set by ew__project_build: name, main, vars, resources (into the above) */
@@ -196,8 +197,8 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
                              void *udata, ew_error_t *err);
 
 /* Builds p->worker from p->config as it is now (after any ew__wrangler_set_var overrides): vars, and the
- * KV namespaces as EW_RESOURCE_KV and R2 buckets as EW_RESOURCE_R2 resources (id: bucket_name); D1
- * bindings are reported through `warn` and skipped.
+ * KV namespaces as EW_RESOURCE_KV resources, the D1 databases as EW_RESOURCE_D1 (id: database_name) and the
+ * R2 buckets as EW_RESOURCE_R2 (id: bucket_name).
  * May be called again after more overrides. EW_OK or EW_ERR_NOMEM. */
 ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err);
 

@@ -154,7 +154,10 @@ static duk_ret_t binding_method(duk_context *ctx)
     /* The host may settle the call before returning: the promise is already on our stack. The host's
      * own CPU time is not the Worker's. */
     ew__isolate_clock_pause(iso);
+    duk_context *prev = iso->binding_ctx;
+    iso->binding_ctx = ctx;
     b->call(b->udata, c, method, json, json_len);
+    iso->binding_ctx = prev;
     ew__isolate_clock_resume(iso);
     return 1;
 }
@@ -219,7 +222,14 @@ static void call_settle(ew_call_t *c, struct settle_args *a)
     bool nested = iso->depth > 0; /* settled from inside the binding callback: we are in a JS frame */
     if (!nested)
         ew__isolate_enter(iso, c->req_id ? ew__isolate_find_req(iso, c->req_id) : NULL);
-    (void) ew__isolate_pcall(iso, settle_body, a, 0, 0);
+    if (nested && iso->binding_ctx != NULL) {
+        /* Inside the callback the running thread may be a coroutine's (the method was called from an async
+         * function): Duktape refuses a call on the main thread then, so settle on the running one. The
+         * entry's fatal jump is armed. */
+        (void) duk_safe_call(iso->binding_ctx, settle_body, a, 0, 0); /* fails only by allocation */
+    } else {
+        (void) ew__isolate_pcall(iso, settle_body, a, 0, 0);
+    }
     call_unlink(c);
     free(c);
     if (!nested)

@@ -69,6 +69,7 @@ struct ew_worker {
     size_t nbindings;
     ew__resource_t *resources;    /* owned array of nresources */
     size_t nresources;
+    struct ew__res_store *cache_store; /* borrowed from rt->res: the Cache API's store, opened on first use */
     struct ew__assets *assets;    /* owned: static assets (lib/bindings/assets.c), NULL = none */
     struct ew__ratelimits *ratelimits; /* owned: rate limiting bindings (lib/bindings/ratelimit.c), or NULL */
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
@@ -118,6 +119,7 @@ struct ew__isolate {
     ew__req_t *reqs;              /* requests in flight (list) */
     uint32_t io_pending;          /* host I/O the isolate waits for (subrequests, binding calls); 0 = none */
     struct ew_call *calls;        /* pending host-binding calls (binding.c) */
+    duk_context *binding_ctx;     /* the running thread while a host binding's callback runs (binding.c) */
     uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
     ew__isolate_t *next;          /* in worker->draining */

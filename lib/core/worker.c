@@ -168,6 +168,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     }
     ew__bindings_install(ctx, w, -1);
     ew__resources_install(ctx, w, -1);
+    ew__cache_install(ctx);
     ew__assets_install(ctx, w->assets, -1);
     ew__ratelimits_install(ctx, w->ratelimits, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);

@@ -681,15 +681,17 @@ function (native, global) {
         throw new TypeError('Illegal constructor');
     }
 
+    /* Inlined (no helper calls): it runs several times per chunk, and every call costs in an interpreter. */
     function defaultControllerShouldCallPull(c) {
         var stream = c.stream;
-        if (!defaultControllerCanCloseOrEnqueue(c) || !c.started) {
+        if (c.closeRequested || stream.state !== 'readable' || !c.started) {
             return false;
         }
-        if (isLocked(stream) && hasDefaultReader(stream) && numReadRequests(stream) > 0) {
+        var reader = stream.reader;
+        if (reader !== null && reader.kind === 'RSDR' && reader.readRequests.size() > 0) {
             return true;
         }
-        return defaultControllerDesiredSize(c) > 0;
+        return c.strategyHWM - c.queueTotalSize > 0;
     }
 
     function defaultControllerCallPullIfNeeded(c) {
@@ -2575,7 +2577,7 @@ function (native, global) {
     }
 
     function writableControllerGetBackpressure(c) {
-        return writableControllerGetDesiredSize(c) <= 0;
+        return c.strategyHWM - c.queueTotalSize <= 0;
     }
 
     function writableControllerError(c, error) {

@@ -46,6 +46,7 @@ struct ew__store {
     ew__store_write_t **queued_tail;
     ew__store_write_t *ran;           /* group(s) committed or failed, `done` not yet called (FIFO) */
     ew__store_write_t **ran_tail;
+    bool txn_open;                    /* the group's transaction was opened early (ew__store_begin) */
     ew__store_stats_t stats;
     uint64_t busy_start_ms;           /* when the busy handler began waiting for the current lock */
 };
@@ -135,6 +136,11 @@ ew_status_t ew__store_error(ew__store_t *s, int rc, const char *what, ew_error_t
     const char *detail = s != NULL && s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
     return ew__error_set(err, st, "%s in %s: %s (%s)", what, s != NULL ? s->name : "storage", explain(rc),
                          detail);
+}
+
+sqlite3 *ew__store_db(ew__store_t *s)
+{
+    return s->db;
 }
 
 const char *ew__store_name(const ew__store_t *s)
@@ -356,18 +362,50 @@ void ew__store_queue(ew__store_t *s, ew__store_write_t *w)
     }
 }
 
+static ew_status_t run_group(ew__store_t *s);
+
 bool ew__store_has_queued(const ew__store_t *s)
 {
-    return s->queued != NULL;
+    return s->queued != NULL || s->txn_open;
 }
 
-/* Applies every write of the group inside one transaction. Returns the group's status (err set). */
-static ew_status_t apply_group(ew__store_t *s, ew__store_write_t *group, ew_error_t *err)
+ew_status_t ew__store_begin(ew__store_t *s, ew_error_t *err)
 {
+    if (s->txn_open && sqlite3_get_autocommit(s->db))
+        (void) run_group(s); /* SQLite rolled the group back (ON CONFLICT ROLLBACK): fail it, start anew */
+    if (s->txn_open)
+        return EW_OK;
     int rc = exec_retry(s, "BEGIN IMMEDIATE");
     if (rc != SQLITE_OK)
         return ew__store_error(s, rc, "starting a write", err);
+    s->txn_open = true;
+    if (!s->flush_scheduled) {
+        s->flush_scheduled = true;
+        event_active(s->flush_ev, EV_TIMEOUT, 1);
+    }
+    return EW_OK;
+}
+
+bool ew__store_in_group(const ew__store_t *s)
+{
+    return s->txn_open;
+}
+
+/* Applies every write of the group inside one transaction (opened here, or earlier by ew__store_begin).
+ * Returns the group's status (err set). */
+static ew_status_t apply_group(ew__store_t *s, ew__store_write_t *group, ew_error_t *err)
+{
+    bool eager = s->txn_open;
+    s->txn_open = false;
+    if (eager && sqlite3_get_autocommit(s->db))
+        return ew__error_set(err, EW_ERR_IO, "writing in %s: the transaction was rolled back by an earlier error",
+                             s->name);
+    int rc = eager ? SQLITE_OK : exec_retry(s, "BEGIN IMMEDIATE");
+    if (rc != SQLITE_OK)
+        return ew__store_error(s, rc, "starting a write", err);
     for (ew__store_write_t *w = group; w != NULL; w = w->next) {
+        if (w->apply == NULL)
+            continue;
         ew_status_t st = w->apply(s, w, err);
         if (st != EW_OK) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -388,7 +426,7 @@ static ew_status_t apply_group(ew__store_t *s, ew__store_write_t *group, ew_erro
 static ew_status_t run_group(ew__store_t *s)
 {
     ew__store_write_t *group = s->queued;
-    if (group == NULL)
+    if (group == NULL && !s->txn_open)
         return EW_OK;
     s->queued = NULL;
     s->queued_tail = &s->queued;

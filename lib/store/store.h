@@ -19,6 +19,13 @@
  * disk honours fsync, of the machine). A write whose promise did not resolve yet may or may not be there.
  * ew__store_sync() commits the queue early (reads call it first, so a script reads its own writes); the
  * `done` calls still wait for the loop, so they never run inside JavaScript.
+ *
+ * EAGER WRITES (D1): a binding whose writes must run at once (their results: row ids, changes, rows) calls
+ * ew__store_begin(), which opens the group's write transaction now; it then runs its statements itself and
+ * queues a write with apply == NULL, whose `done` tells it when the group committed. The transaction stays
+ * open until the flush (or ew__store_sync), so the writes of one loop turn still share one commit. The
+ * flush is an active event of the same loop pass, so the write lock never outlives that pass (a host that
+ * stops running the loop between blocking calls does not keep other connections waiting).
  */
 #ifndef EW_STORE_STORE_H
 #define EW_STORE_STORE_H
@@ -53,6 +60,10 @@ ew_status_t ew__store_open(struct event_base *base, const char *state_dir, const
 /* Commits the queued writes (calling their `done` now), finalizes the statements and closes the
  * database. NULL is ignored. */
 void ew__store_close(ew__store_t *s);
+
+/* The store's connection, for bindings that run SQL of their own (D1). The store owns it: do not close it,
+ * and leave no transaction open when returning to the loop. */
+sqlite3 *ew__store_db(ew__store_t *s);
 
 /* "kv/<id>" or similar: names the store in messages (valid while the store is open). */
 const char *ew__store_name(const ew__store_t *s);
@@ -89,7 +100,7 @@ typedef void (*ew__store_done_fn)(ew__store_write_t *w, ew_status_t status, cons
 /* One queued write. The caller owns the memory (usually embedded in its own op struct) and fills apply,
  * done and udata; the store links it in until it calls done. */
 struct ew__store_write {
-    ew__store_apply_fn apply;   /* required */
+    ew__store_apply_fn apply;   /* NULL: the write ran already, inside the group (ew__store_begin) */
     ew__store_done_fn done;     /* may be NULL: nothing to tell (the store then forgets w after commit) */
     void *udata;                /* the caller's */
     ew_status_t status;         /* set by the store once the group ran */
@@ -97,9 +108,17 @@ struct ew__store_write {
     ew__store_write_t *next;    /* store-owned link */
 };
 
+/* Opens the group's write transaction now (BEGIN IMMEDIATE, waiting for other connections' locks) unless it
+ * is open already, and schedules its commit. Statements run until then belong to the group: queue a write
+ * with apply == NULL to learn when it committed. EW_OK, or the error that kept the transaction from
+ * starting (err set). */
+ew_status_t ew__store_begin(ew__store_t *s, ew_error_t *err);
+/* True while the group's write transaction is open (ew__store_begin ran and the group did not commit). */
+bool ew__store_in_group(const ew__store_t *s);
+
 /* Queues w for the next group commit and makes sure a flush is scheduled on the loop. Never fails. */
 void ew__store_queue(ew__store_t *s, ew__store_write_t *w);
-/* True if writes are queued and not yet committed. */
+/* True if writes are queued (or the group's transaction is open) and not yet committed. */
 bool ew__store_has_queued(const ew__store_t *s);
 /* Commits the queued writes now, in one transaction (their `done` calls still wait for the loop).
  * Returns the group's status (EW_OK when nothing was queued). */

@@ -50,6 +50,7 @@ struct ew__stream_src {
     handle_t h;
     ew__stream_src_hooks_t hooks;
     void *udata;
+    size_t hwm;                /* bytes the stream may queue ahead of its reader */
 };
 
 struct ew__stream_reader {
@@ -535,6 +536,26 @@ static duk_ret_t n_src_cancel(duk_context *ctx)
     return 0;
 }
 
+/* Safe-call body of ew__stream_src_push_new: [] -> [stream]. */
+static duk_ret_t src_make(duk_context *ctx, void *udata)
+{
+    ew__stream_src_t *src = udata;
+    duk_push_object(ctx);
+    duk_push_uint(ctx, src->h.id);
+    duk_put_prop_literal(ctx, -2, K_ID);
+    duk_push_c_function(ctx, n_src_pull, 0);
+    duk_put_prop_literal(ctx, -2, "pull");
+    duk_push_c_function(ctx, n_src_cancel, 1);
+    duk_put_prop_literal(ctx, -2, "cancel");
+    duk_push_number(ctx, (double) src->hwm);
+    call_api(ctx, "cSource", 2);
+    duk_get_prop_index(ctx, -1, 1);
+    table_put(ctx, src->h.id);
+    duk_get_prop_index(ctx, -1, 0);
+    duk_remove(ctx, -2);
+    return 1;
+}
+
 ew__stream_src_t *ew__stream_src_push_new(duk_context *ctx, const ew__stream_src_hooks_t *hooks, void *udata,
                                           size_t hwm)
 {
@@ -543,22 +564,16 @@ ew__stream_src_t *ew__stream_src_push_new(duk_context *ctx, const ew__stream_src
         (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "out of memory creating a stream");
     src->hooks = *hooks;
     src->udata = udata;
+    src->hwm = hwm;
     reg_add(ctx, &src->h, HANDLE_SRC);
+    if (duk_safe_call(ctx, src_make, src, 0, 1) != DUK_EXEC_SUCCESS) {
+        /* The producer never sees this handle: forget it before the error goes on (no cancel hook). */
+        table_del(ctx, src->h.id);
+        reg_remove(&src->h);
+        free(src);
+        (void) duk_throw(ctx);
+    }
     ew__isolate_io_begin(ctx);
-    /* From here the handle is registered: if anything below throws, the heap's dispose frees it. */
-    duk_push_object(ctx);
-    duk_push_uint(ctx, src->h.id);
-    duk_put_prop_literal(ctx, -2, K_ID);
-    duk_push_c_function(ctx, n_src_pull, 0);
-    duk_put_prop_literal(ctx, -2, "pull");
-    duk_push_c_function(ctx, n_src_cancel, 1);
-    duk_put_prop_literal(ctx, -2, "cancel");
-    duk_push_number(ctx, (double) hwm);
-    call_api(ctx, "cSource", 2);
-    duk_get_prop_index(ctx, -1, 1);
-    table_put(ctx, src->h.id);
-    duk_get_prop_index(ctx, -1, 0);
-    duk_remove(ctx, -2);
     return src;
 }
 

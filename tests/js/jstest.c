@@ -6,9 +6,10 @@
  *   jstest FILE [CASE]     (CASE: run only the case of that name)
  *
  * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty, and a CPU limit of
- * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too.
- * A test file asks for storage bindings with comment lines at its top: `// @binding kv|r2 NAME ID`
- * (env.NAME, storage id ID).
+ * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too. The
+ * Worker has the storage bindings env.KV (KV namespace "jstest-kv") and env.DB (D1 database "jstest-d1"),
+ * and those its file asks for with comment lines at its top: `// @binding kv|r2 NAME ID` (env.NAME,
+ * storage id ID).
  */
 #include <edgeworker.h>
 #include <stdio.h>
@@ -65,9 +66,12 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    ew_resource_t res[MAX_BINDINGS];
+    ew_resource_t res[MAX_BINDINGS + 2] = {
+        {.kind = EW_RESOURCE_KV, .binding = "KV", .id = "jstest-kv"},
+        {.kind = EW_RESOURCE_D1, .binding = "DB", .id = "jstest-d1"},
+    };
     char names[MAX_BINDINGS][2][128];
-    size_t nres = read_bindings(argv[1], res, names);
+    size_t nres = 2 + read_bindings(argv[1], res + 2, names);
 
     ew_runtime_config_t cfg;
     ew_runtime_config_init(&cfg);

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -101,7 +102,11 @@ def test_worker_exception_is_a_500_and_the_server_goes_on(server):
     status, _, body = server.request("GET", "/error")
     assert status == 500 and b"1101" in body
     assert server.request("GET", "/")[0] == 200
-    assert any("this route fails on purpose" in line for line in server.output)
+    # the log line comes from the server's own thread: give it a moment to be printed and read
+    deadline = time.monotonic() + 5
+    while not any("this route fails on purpose" in line for line in server.output):
+        assert time.monotonic() < deadline, "".join(server.output)
+        time.sleep(0.02)
 
 
 def test_not_found_and_head(server):

@@ -186,7 +186,7 @@ id = "users-staging"
     with edgeworker.Runtime(state_dir=tmp_path / "state") as rt:
         with caplog.at_level(logging.WARNING, logger="edgeworker.runtime"):
             top = rt.load(project)
-        assert 'binding "DB" skipped: D1 is not supported yet' in caplog.text
+        assert "DB" not in caplog.text  # the D1 database is a binding now, not a warning
         staging = rt.load(project, env="staging")
         assert (top.name, staging.name) == ("users-api", "users-staging")
         exercise(top)

@@ -1,13 +1,14 @@
 /* ew_worker_load_project (lib/config/project_load.c): a wrangler project on disk (wrangler.toml, .dev.vars,
  * src/index.js as an ES module Worker) loaded through the public API and fetched with ew_worker_fetch_sync:
  * name and main from the configuration, vars and secrets, a KV namespace as a storage resource (persisting
- * in the state folder), [env.NAME], D1 skipped with a warning through the log callback, and config
+ * in the state folder), D1 databases (by database_name), [env.NAME], and config
  * errors with FILE:LINE:COL. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "edgeworker.h"
 
@@ -115,10 +116,12 @@ Test(config_project, folder_with_kv_vars_and_secrets)
     write_file(".dev.vars", "SECRET=s3cret\n");
     ew_worker_t *w = load_ok(dir, NULL);
     cr_assert_str_eq(ew_worker_name(w), "users-api");
-    cr_assert_str_eq(get(w, "/"), "{\"v\":null,\"greeting\":\"hello\",\"secret\":\"s3cret\",\"db\":\"undefined\"}");
+    cr_assert_str_eq(get(w, "/"), "{\"v\":null,\"greeting\":\"hello\",\"secret\":\"s3cret\",\"db\":\"object\"}");
     cr_assert_str_eq(get(w, "/put?alice"),
-                     "{\"v\":\"alice\",\"greeting\":\"hello\",\"secret\":\"s3cret\",\"db\":\"undefined\"}");
-    cr_assert(strstr(logged, "d1_databases: binding \"DB\" skipped: D1 is not supported yet") != NULL, "%s", logged);
+                     "{\"v\":\"alice\",\"greeting\":\"hello\",\"secret\":\"s3cret\",\"db\":\"object\"}");
+    char d1[400];
+    snprintf(d1, sizeof(d1), "%s/d1/db.sqlite", state);
+    cr_assert_eq(access(d1, F_OK), 0, "the D1 database is named by database_name: %s", d1);
     ew_worker_destroy(w);
 
     /* The same KV id in the same state folder: the data persists across runtimes. */
@@ -141,7 +144,7 @@ Test(config_project, environment_selects_name_vars_and_namespace)
     cr_assert_str_eq(ew_worker_name(w), "users-staging");
     get(w, "/put?bob");
     ew_worker_t *top = load_ok(dir, NULL);
-    cr_assert_str_eq(get(top, "/"), "{\"v\":null,\"greeting\":\"hello\",\"secret\":null,\"db\":\"undefined\"}");
+    cr_assert_str_eq(get(top, "/"), "{\"v\":null,\"greeting\":\"hello\",\"secret\":null,\"db\":\"object\"}");
     cr_assert_str_eq(get(w, "/"), "{\"v\":\"bob\",\"greeting\":\"staging\",\"secret\":null,\"db\":\"undefined\"}");
 }
 

@@ -367,6 +367,23 @@ static ew_worker_t *load_with_binding(const char *src)
     return w;
 }
 
+Test(core_worker, host_binding_settled_inside_its_callback_from_an_async_function)
+{
+    /* The call comes from a coroutine (an async function past an await): settling during the callback must
+     * run on that thread, not the heap's main one. */
+    ew_worker_t *w = load_with_binding(
+        "export default { async fetch() {"
+        "  await null;"
+        "  const v = await STORE.get('k');"
+        "  const e = await STORE.fail().catch((x) => x.message);"
+        "  return new Response(JSON.stringify(v) + '|' + e);"
+        "} };");
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_eq(r->outcome, EW_OK, "%s", logbuf);
+    cr_assert_str_eq((char *) r->body, "{\"v\":[1,\"\xC3\xA9\"]}|no such key");
+    ew_response_destroy(r);
+}
+
 Test(core_worker, host_binding_calls_settle_promises)
 {
     ew_worker_t *w = load_with_binding(

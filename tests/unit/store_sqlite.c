@@ -271,3 +271,64 @@ Test(store_sqlite, an_unwritable_state_dir_is_an_io_error)
     cr_assert(strstr(err.message, dir) != NULL, "%s", err.message);
     cr_assert_null(s);
 }
+
+Test(store_sqlite, eager_writes_run_now_and_commit_with_their_group)
+{
+    ew__store_t *s = open_store(dir, "ns");
+    ew__store_t *other = open_store(dir, "ns");
+    ew_error_t err;
+    cr_assert_eq(ew__store_begin(s, &err), EW_OK, "%s", err.message);
+    cr_assert(ew__store_in_group(s));
+    cr_assert_eq(ew__store_begin(s, &err), EW_OK); /* already open: nothing to do */
+    int done = 0;
+    struct w eager, queued;
+    init_write(&eager, "e", 1, &done);
+    eager.write.apply = NULL; /* runs now, by the caller */
+    cr_assert_eq(sqlite3_exec(ew__store_db(s), "INSERT INTO t VALUES ('e', 1)", NULL, NULL, NULL), SQLITE_OK);
+    ew__store_queue(s, &eager.write);
+    init_write(&queued, "q", 2, &done);
+    ew__store_queue(s, &queued.write);
+    cr_assert_eq(count_rows(s), 1);     /* the connection sees its own write at once */
+    cr_assert_eq(count_rows(other), 0); /* nobody else does before the commit */
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    cr_assert_eq(done, 2);
+    cr_assert_eq(eager.status, EW_OK);
+    cr_assert_eq(queued.status, EW_OK);
+    cr_assert(!ew__store_in_group(s));
+    cr_assert_eq(count_rows(other), 2);
+    ew__store_stats_t stats;
+    ew__store_get_stats(s, &stats);
+    cr_assert_eq(stats.commits, 1);
+    ew__store_close(s);
+    ew__store_close(other);
+}
+
+Test(store_sqlite, an_eager_group_rolled_back_by_sqlite_fails_its_writes)
+{
+    ew__store_t *s = open_store(dir, "ns");
+    ew_error_t err;
+    cr_assert_eq(ew__store_begin(s, &err), EW_OK);
+    int done = 0;
+    struct w eager;
+    init_write(&eager, "e", 1, &done);
+    eager.write.apply = NULL;
+    cr_assert_eq(sqlite3_exec(ew__store_db(s), "INSERT INTO t VALUES ('e', 1)", NULL, NULL, NULL), SQLITE_OK);
+    ew__store_queue(s, &eager.write);
+    /* A statement with ON CONFLICT ROLLBACK undoes the whole transaction behind the store's back. */
+    cr_assert_neq(sqlite3_exec(ew__store_db(s), "INSERT OR ROLLBACK INTO t VALUES ('e', 2)", NULL, NULL, NULL),
+                  SQLITE_OK);
+    /* The next eager write starts a new group: the lost one fails, the new one commits. */
+    cr_assert_eq(ew__store_begin(s, &err), EW_OK);
+    struct w later;
+    init_write(&later, "l", 3, &done);
+    later.write.apply = NULL;
+    cr_assert_eq(sqlite3_exec(ew__store_db(s), "INSERT INTO t VALUES ('l', 3)", NULL, NULL, NULL), SQLITE_OK);
+    ew__store_queue(s, &later.write);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    cr_assert_eq(done, 2);
+    cr_assert_eq(eager.status, EW_ERR_IO);
+    cr_assert(strstr(eager.message, "rolled back") != NULL, "%s", eager.message);
+    cr_assert_eq(later.status, EW_OK);
+    cr_assert_eq(count_rows(s), 1);
+    ew__store_close(s);
+}
