@@ -109,6 +109,10 @@ typedef struct ew_runtime_config {
                                  entries live in <state_dir>/cache/<worker name>.sqlite (in memory without a
                                  state_dir); past the bound, expired entries go first, then the least
                                  recently used */
+    const char *ca_file;      /* PEM file of the CAs fetch() trusts for https (e.g. a private or test CA);
+                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied; an
+                                 unreadable file makes ew_runtime_create fail with EW_ERR_IO */
+    uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */

@@ -6,10 +6,10 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config meson ninja-build
-  duktape-dev libevent-dev libnghttp2-dev libmbedtls-dev libsqlite3-dev libcjson-dev zlib1g-dev
+  duktape-dev libevent-dev libnghttp2-dev libmbedtls-dev libsqlite3-dev libcjson-dev zlib1g-dev libbrotli-dev
   libcriterion-dev
   python3 python3-pytest python3-pip python3-setuptools python3-wheel python3-idna unicode-data
-  curl wrk valgrind binutils
+  curl wrk valgrind binutils nghttp2-server
 )
 
 missing=()

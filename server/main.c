@@ -46,6 +46,8 @@ static void usage(FILE *f)
                "  --threads N           event-loop threads, each with its own isolates (default: the cores)\n"
                "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
                "  --cache-mb MB         size bound of the Cache API's storage per Worker (default 64)\n"
+               "  --ca-file FILE        PEM file of the CAs fetch() trusts for https (default: $EW_CA_FILE, else\n"
+               "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n");
 }
@@ -65,12 +67,13 @@ typedef struct cli {
     const char *ip;               /* NULL: [dev] ip, else 127.0.0.1 */
     long port;                    /* -1: [dev] port, else 8787 */
     long idle_ms, request_ms, cpu_ms, threads, cache_mb;
+    const char *ca_file;          /* NULL: $EW_CA_FILE, else the system bundle */
     bool test_scheduled;
     project_opts_t project;
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
-                                          "--cpu-ms", "--cache-mb", "--env", "--var", "--persist-to"};
+                                          "--cpu-ms", "--cache-mb", "--env", "--var", "--persist-to", "--ca-file"};
 
 static bool takes_value(const char *a)
 {
@@ -120,6 +123,12 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         vars[c->project.nvar_args++] = val;
+    } else if (strcmp(a, "--ca-file") == 0) {
+        if (access(val, R_OK) != 0) {
+            fprintf(stderr, "ew-server: --ca-file %s: %s\n", val, strerror(errno));
+            return 2;
+        }
+        c->ca_file = val;
     } else if (strcmp(a, "--persist-to") == 0) {
         if (val[0] == '\0') {
             fprintf(stderr, "ew-server: --persist-to needs a folder\n");
@@ -182,6 +191,8 @@ static int run(const cli_t *c, project_t *project)
         .request_timeout_ms = (uint32_t) c->request_ms,
         .cpu_ms = (uint32_t) (c->cpu_ms ? c->cpu_ms : cfg->cpu_ms), /* --cpu-ms wins over [limits] */
         .cache_mb = (uint32_t) c->cache_mb,
+        .subrequests = cfg->subrequests,
+        .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
     };
     return serve_run(&opts);
 }

@@ -182,6 +182,8 @@ static bool thread_setup(loop_thread_t *t)
     cfg.log = on_log;
     cfg.cpu_ms = o->cpu_ms;
     cfg.cache_mb = o->cache_mb;
+    cfg.subrequests = o->subrequests;
+    cfg.ca_file = o->ca_file;
     cfg.state_dir = o->state_dir;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &t->rt, &err) != EW_OK) {

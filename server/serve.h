@@ -23,6 +23,8 @@ typedef struct serve_opts {
     uint32_t request_timeout_ms; /* 0 = default */
     uint32_t cpu_ms;             /* CPU time per request (ms); 0 = the library's default (50) */
     uint32_t cache_mb;           /* Cache API bound per worker (MiB); 0 = the library's default (64) */
+    uint32_t subrequests;        /* fetch() calls per request; 0 = the library's default (50) */
+    const char *ca_file;         /* CAs fetch() trusts (--ca-file / EW_CA_FILE); NULL = the system bundle */
 } serve_opts_t;
 
 /* Serves until SIGINT/SIGTERM has drained every thread; returns the process exit code. */

@@ -67,6 +67,8 @@ class ew_runtime_config_t(ctypes.Structure):
         ("log", LOG_FN),
         ("log_udata", ctypes.c_void_p),
         ("cache_mb", ctypes.c_uint32),
+        ("ca_file", ctypes.c_char_p),
+        ("subrequests", ctypes.c_uint32),
     ]
 
 

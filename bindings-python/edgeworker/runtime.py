@@ -552,6 +552,9 @@ class Runtime:
         wait_until_ms: wall time allowed for ``event.waitUntil`` work after the response (default 30000).
         cache_mb: size bound of each Worker's Cache API storage (``caches.default``/``caches.open``), in MiB
             (default 64); past it, expired entries go first, then the least recently used.
+        ca_file: PEM file of the certificate authorities ``fetch()`` trusts for https (default: the system
+            bundle); an unreadable file raises EdgeWorkerError (EW_ERR_IO).
+        subrequests: ``fetch()`` calls allowed per request (default 50).
 
     Use it as a context manager, or call :meth:`close` (idempotent), which destroys the Workers still loaded
     and the C runtime. A Runtime belongs to the thread that created it: using it (or its Workers) from
@@ -563,7 +566,8 @@ class Runtime:
     """
 
     def __init__(self, state_dir: Optional[StrPath] = None, *, cpu_ms: int = 50, memory_mb: int = 128,
-                 wait_until_ms: int = 30000, cache_mb: int = 64) -> None:
+                 wait_until_ms: int = 30000, cache_mb: int = 64, ca_file: Optional[StrPath] = None,
+                 subrequests: int = 50) -> None:
         self._ptr: Optional[int] = None  # first, so that __del__ works whatever fails below
         self._thread = threading.get_ident()
         self._workers: List[Worker] = []
@@ -574,10 +578,15 @@ class Runtime:
         cfg.memory_mb = _uint(memory_mb, "memory_mb", 65536)
         cfg.wait_until_ms = _uint(wait_until_ms, "wait_until_ms")
         cfg.cache_mb = _uint(cache_mb, "cache_mb", 1048576)
+        ca = _fs_path(ca_file, "ca_file") if ca_file is not None else None
+        cfg.ca_file = ca
+        cfg.subrequests = _uint(subrequests, "subrequests")
         cfg.log = _LOG_CALLBACK
         self._log_callback = _LOG_CALLBACK  # referenced here too: C holds it for the runtime's lifetime
         self._binding_callback = _BINDING_CALLBACK
         self.cpu_ms, self.memory_mb, self.wait_until_ms = cpu_ms, memory_mb, wait_until_ms
+        self.subrequests = subrequests
+        self.ca_file = os.fsdecode(ca) if ca is not None else None
         self.state_dir = os.fsdecode(state) if state is not None else None
         if _depth() > 0:
             raise RuntimeError("a Runtime cannot be created from inside a libedgeworker callback")

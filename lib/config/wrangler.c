@@ -885,9 +885,11 @@ static ew_status_t read_limits(ctx_t *x)
         return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, cpu,
                              "'%s.cpu_ms' must be from 1 to 300000 (Cloudflare's maximum, 5 minutes)", path);
     x->wr->cpu_ms = cpu ? (uint32_t) cpu->u.integer : 0;
-    const ew__cfg_member_t *sub = ew__cfg_find(m->value, "subrequests", 11);
-    if (sub != NULL)
-        warn(x, sub->line, sub->col, "'%s.subrequests' is not supported yet, ignored", path);
+    const ew__cfg_value_t *sub = ew__cfg_get(m->value, "subrequests");
+    if (sub != NULL && (sub->u.integer < 1 || sub->u.integer > 10000000))
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, sub,
+                             "'%s.subrequests' must be from 1 to 10000000", path);
+    x->wr->subrequests = sub ? (uint32_t) sub->u.integer : 0;
     return EW_OK;
 }
 

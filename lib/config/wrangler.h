@@ -101,6 +101,7 @@ typedef struct ew__wrangler {
     ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
     size_t ncrons;
     uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */
+    uint32_t subrequests;        /* [limits] subrequests (fetch() calls per request), 0 = not set */
     const char *dev_ip;          /* [dev] ip, NULL when not set */
     int dev_port;                /* [dev] port, -1 when not set */
     const char *dev_vars_path;   /* the .dev.vars file read, NULL when none */

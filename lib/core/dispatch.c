@@ -78,6 +78,7 @@ static void req_free(ew__req_t *r)
     }
     iso->pending--;
     ew__timers_cancel_req(iso, r->id);
+    ew__fetch_cancel_req(iso, r->id);
     if (iso->running == r)
         iso->running = NULL;
     if (iso->abort_req == r)
@@ -253,18 +254,6 @@ void ew__req_cancel_all(ew__isolate_t *iso)
 /* ---------------------------------------------------------------------------------------------------------
  * Natives called by the prelude
  */
-
-/* log(level, text) */
-static duk_ret_t native_log(duk_context *ctx)
-{
-    int level = duk_get_int(ctx, 0);
-    size_t len;
-    const char *text = ew__to_utf8(ctx, 1, &len);
-    if (level < EW_LOG_DEBUG || level > EW_LOG_ERROR)
-        level = EW_LOG_INFO;
-    ew__isolate_log(ctx, (ew_log_level_t) level, text, len);
-    return 0;
-}
 
 /* ---- event state: hidden props on the event object ---- */
 
@@ -606,49 +595,7 @@ static duk_ret_t event_pass_through(duk_context *ctx)
     return 0;
 }
 
-/* Safe-call body for inspect: [value] -> [string]. */
-static duk_ret_t inspect_body(duk_context *ctx, void *udata)
-{
-    (void) udata;
-    if (duk_is_error(ctx, -1)) {
-        duk_get_prop_literal(ctx, -1, "stack");
-        if (!duk_is_string(ctx, -1)) {
-            duk_pop(ctx);
-            duk_safe_to_string(ctx, -1);
-        }
-        return 1;
-    }
-    if (duk_is_function(ctx, -1)) {
-        duk_get_prop_literal(ctx, -1, "name");
-        duk_push_sprintf(ctx, "[Function: %s]", duk_is_string(ctx, -1) && duk_get_length(ctx, -1) > 0
-                                                    ? duk_get_string(ctx, -1) : "(anonymous)");
-        return 1;
-    }
-    if (duk_is_object(ctx, -1) && !duk_is_symbol(ctx, -1)) {
-        duk_dup_top(ctx);
-        duk_json_encode(ctx, -1);
-        return 1;
-    }
-    duk_safe_to_string(ctx, -1);
-    return 1;
-}
-
-/* inspect(value) -> string: how console shows a non-string argument. */
-static duk_ret_t native_inspect(duk_context *ctx)
-{
-    duk_set_top(ctx, 1);
-    if (duk_safe_call(ctx, inspect_body, NULL, 1, 1) != DUK_EXEC_SUCCESS || !duk_is_string(ctx, -1)) {
-        if (ew__isolate_aborting(ctx))
-            return duk_throw(ctx);
-        duk_pop(ctx);
-        duk_push_string(ctx, "[object]");
-    }
-    return 1;
-}
-
 static const ew__method_t natives[] = {
-    {"log", native_log, 2, 2},
-    {"inspect", native_inspect, 1, 1},
     {"respondWith", event_respond_with, 1, 1},
     {"waitUntil", event_wait_until, 1, 1},
     {"passThroughOnException", event_pass_through, 0, 0},
@@ -848,6 +795,17 @@ static void push_event(duk_context *ctx, const char *proto, uint32_t id, const c
     duk_put_prop_literal(ctx, -2, EV_FLAGS);
     duk_push_string(ctx, type);
     duk_put_prop_literal(ctx, -2, "type");
+}
+
+void ew__push_error_listeners(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, DISPATCH_KEY);
+    duk_remove(ctx, -2);
+    if (duk_is_object(ctx, -1)) {
+        duk_get_prop_literal(ctx, -1, "errorListeners");
+        duk_remove(ctx, -2);
+    }
 }
 
 struct fetch_args {

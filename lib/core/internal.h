@@ -199,6 +199,18 @@ void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c
  * without iterator objects (on a heap without them, arrays and strings are walked directly). */
 void ew__collections_init(duk_context *ctx);
 
+/* Map and Set for C code outside the collection files (structuredClone). Kinds: */
+enum { EW__COLL_NONE = 0, EW__COLL_MAP = 1, EW__COLL_SET = 2 };
+/* EW__COLL_MAP / _SET if the value at idx is a Map / Set (subclass instances too), else EW__COLL_NONE. */
+int ew__collection_kind(duk_context *ctx, duk_idx_t idx);
+/* Pushes a snapshot of the entries of the Map or Set at idx as one array: [k0, v0, k1, v1, ...] for a Map,
+ * [k0, k1, ...] for a Set. Runs no script. */
+void ew__collection_push_entries(duk_context *ctx, duk_idx_t idx);
+/* Pushes a new, empty %Map% or %Set% (kind EW__COLL_MAP / _SET). */
+void ew__collection_push_new(duk_context *ctx, int kind);
+/* Adds key (and value, for a Map) to the collection at obj as set()/add() would, without calling them. */
+void ew__collection_add(duk_context *ctx, duk_idx_t obj, duk_idx_t key, duk_idx_t value);
+
 /* ---------------------------------------------------------------------------------------------------------
  * ES2015+ library built-ins (builtin_*.c; their shared declarations are in builtins.h)
  */
@@ -227,6 +239,28 @@ bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 /* Puts $ew.asyncReturn and $ew.asyncThrow (C, not lazy) on the helper object on top. */
 void ew__coro_push_settlers(duk_context *ctx);
+
+/* Pushes the array of listeners the script added with addEventListener('error', ...) on the global scope
+ * (dispatch.c; undefined on a heap without the runtime layer). */
+void ew__push_error_listeners(duk_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Console (console.c)
+ */
+
+/* Installs the console object on the global object. */
+void ew__console_init(duk_context *ctx);
+/* Pushes the value at idx formatted as console.log shows a value nested in an object (strings quoted,
+ * depth 0). Never throws except when a limit fired. */
+void ew__inspect_push(duk_context *ctx, duk_idx_t idx);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Timers (timers.c)
+ */
+
+/* Pushes the runtime's setTimeout function as installed (for runtime JS that must not use a setTimeout a
+ * script replaced: AbortSignal.timeout, scheduler.wait). */
+void ew__timers_push_set_timeout(duk_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------
  * The iterator protocol for C built-ins (iter.c)

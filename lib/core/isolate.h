@@ -21,14 +21,17 @@
 typedef struct ew__isolate ew__isolate_t;
 typedef struct ew__req ew__req_t;
 typedef struct ew__timer ew__timer_t;
+typedef struct ew__fetch ew__fetch_t;
 
 struct ew_runtime {
     struct event_base *base;      /* borrowed from the host, or owned when owns_base */
     bool owns_base;
     ew_runtime_config_t cfg;      /* copy; cfg.state_dir points at state_dir below */
     char *state_dir;              /* owned copy or NULL */
+    char *ca_file;                /* owned copy or NULL; cfg.ca_file points at it */
     ew_worker_t *workers;         /* list of loaded workers (owned) */
     int sync_depth;               /* > 0 while a blocking helper runs the loop */
+    struct ew__net_client *net;   /* fetch()'s HTTP client (lib/net/client.c); NULL until the first fetch */
     struct ew__res_cache *res;    /* storage bindings: open stores, ops in flight (lib/bindings); NULL until
                                      a worker with resources loads; freed by ew__resources_shutdown() */
 };
@@ -120,6 +123,8 @@ struct ew__isolate {
     uint32_t io_pending;          /* host I/O the isolate waits for (subrequests, binding calls); 0 = none */
     struct ew_call *calls;        /* pending host-binding calls (binding.c) */
     duk_context *binding_ctx;     /* the running thread while a host binding's callback runs (binding.c) */
+    struct ew__fetch *fetches;    /* pending fetch() calls (lib/web/fetch.c), each counted in io_pending */
+    uint32_t next_fetch_id;
     uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
     ew__isolate_t *next;          /* in worker->draining */
@@ -136,6 +141,7 @@ struct ew__req {
     bool delivered;               /* the host's callback has run */
     bool pass_through;            /* passThroughOnException() was called */
     int wait_until;               /* waitUntil promises not settled yet */
+    uint32_t subrequests;         /* fetch() calls made so far (the subrequest limit) */
     struct event *deliver_ev;     /* fires the host's callback from the loop (owned) */
     struct event *wait_timer;     /* caps waitUntil work after delivery (owned) */
     ew_response_t *response;      /* made, waiting to be delivered (owned until delivered) */

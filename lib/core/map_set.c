@@ -588,3 +588,55 @@ void ew__coll_map_set_init(duk_context *ctx, duk_idx_t global)
     init_one(ctx, global, true);
     init_one(ctx, global, false);
 }
+
+/* ---------------------------------------------------------------------------------------------------------
+ * For C code elsewhere (internal.h)
+ */
+
+int ew__collection_kind(duk_context *ctx, duk_idx_t idx)
+{
+    if (ew__otab_of(ctx, idx, EW__OTAB_MAP) != NULL)
+        return EW__COLL_MAP;
+    if (ew__otab_of(ctx, idx, EW__OTAB_SET) != NULL)
+        return EW__COLL_SET;
+    return EW__COLL_NONE;
+}
+
+void ew__collection_push_entries(duk_context *ctx, duk_idx_t idx)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    duk_idx_t arr = duk_push_array(ctx);
+    ew__otab_cursor_t c;
+    ew__otab_cursor_start(ctx, idx, &c);
+    const ew__otab_t *t;
+    uint32_t i;
+    duk_uarridx_t n = 0;
+    while ((i = ew__otab_next(ctx, idx, &c, &t)) != EW__OTAB_NONE) {
+        for (uint32_t slot = 0; slot < t->stride; slot++) {
+            ew__otab_push(ctx, t, i, slot);
+            duk_put_prop_index(ctx, arr, n++);
+        }
+    }
+    duk_pop(ctx); /* the cursor's generation */
+}
+
+void ew__collection_push_new(duk_context *ctx, int kind)
+{
+    duk_idx_t obj = duk_push_object(ctx);
+    const ew__coll_intrinsics_t *I = ew__coll_intrinsics(ctx);
+    duk_push_heapptr(ctx, kind == EW__COLL_MAP ? I->map_proto : I->set_proto);
+    duk_set_prototype(ctx, obj);
+    ew__otab_create(ctx, obj, kind == EW__COLL_MAP ? EW__OTAB_MAP : EW__OTAB_SET);
+}
+
+void ew__collection_add(duk_context *ctx, duk_idx_t obj, duk_idx_t key, duk_idx_t value)
+{
+    obj = duk_require_normalize_index(ctx, obj);
+    key = duk_require_normalize_index(ctx, key);
+    bool map = ew__otab_of(ctx, obj, EW__OTAB_MAP) != NULL;
+    value = map ? duk_require_normalize_index(ctx, value) : key;
+    duk_dup(ctx, key);
+    canonicalize_key(ctx, -1);
+    ew__otab_set(ctx, obj, duk_get_top_index(ctx), map ? value : duk_get_top_index(ctx));
+    duk_pop(ctx);
+}

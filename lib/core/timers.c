@@ -13,6 +13,7 @@
 #include "isolate.h"
 
 #define TIMERS_KEY DUK_HIDDEN_SYMBOL("timers")
+#define SET_TIMEOUT_KEY DUK_HIDDEN_SYMBOL("setTimeout")
 #define MAX_DELAY_MS 2147483647.0
 
 static void push_timer_table(duk_context *ctx)
@@ -224,7 +225,20 @@ void ew__timers_init(duk_context *ctx)
         duk_push_string(ctx, "length");
         duk_push_int(ctx, 1);
         duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE | DUK_DEFPROP_SET_CONFIGURABLE);
+        if (repeat == 0) {
+            duk_push_global_stash(ctx);
+            duk_dup(ctx, -2);
+            duk_put_prop_literal(ctx, -2, SET_TIMEOUT_KEY);
+            duk_pop(ctx);
+        }
         ew__def_hidden_value(ctx, -2, names[repeat]);
     }
     duk_pop(ctx);
+}
+
+void ew__timers_push_set_timeout(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, SET_TIMEOUT_KEY);
+    duk_remove(ctx, -2);
 }

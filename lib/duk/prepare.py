@@ -9,7 +9,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
   * duktape.c: the regex executor checks the CPU deadline every 4096 steps (Duktape's native regex engine
     never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), the
     interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
-    ew__duk_interrupt_now(), ew__duk_clear_constructable() and ew__duk_class_number() are appended (see
+    ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number() and ew__duk_buffer_detach()
+    are appended (see
     INTERRUPT_NOW), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK).
 
@@ -45,6 +46,33 @@ DUK_EXTERNAL void ew__duk_clear_constructable(duk_context *ctx, duk_idx_t idx) {
 DUK_EXTERNAL duk_int_t ew__duk_class_number(duk_context *ctx, duk_idx_t idx) {
 	duk_hobject *h = duk_get_hobject((duk_hthread *) ctx, idx);
 	return h != NULL ? (duk_int_t) DUK_HOBJECT_GET_CLASS_NUMBER(h) : -1;
+}
+
+/* libedgeworker: detaches the ArrayBuffer at idx (structuredClone's transfer, postMessage): it now views a
+ * new empty buffer, so byteLength is 0 and views made from it afterwards are empty. Duktape has no detached
+ * state; views made before keep the old bytes alive (they hold their own reference to them). Returns 0 if
+ * the value is not an ArrayBuffer. */
+DUK_EXTERNAL duk_int_t ew__duk_buffer_detach(duk_context *ctx, duk_idx_t idx) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_hobject *h = duk_get_hobject(thr, idx);
+	duk_hbufobj *b;
+	duk_hbuffer *nb, *old;
+	if (h == NULL || DUK_HOBJECT_GET_CLASS_NUMBER(h) != DUK_HOBJECT_CLASS_ARRAYBUFFER) {
+		return 0;
+	}
+	b = (duk_hbufobj *) h;
+	(void) duk_push_fixed_buffer(thr, 0);
+	nb = duk_known_hbuffer(thr, -1);
+	DUK_HBUFFER_INCREF(thr, nb);
+	old = b->buf;
+	b->buf = nb;
+	b->offset = 0;
+	b->length = 0;
+	if (old != NULL) {
+		DUK_HBUFFER_DECREF_NORZ(thr, old);
+	}
+	duk_pop(thr);
+	return 1;
 }
 """
 

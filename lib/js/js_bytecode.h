@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* prelude.js: event listeners, dispatch of fetch/scheduled events, console. */
+/* prelude.js: event listeners and dispatch of fetch/scheduled events. */
 extern const unsigned char ew__js_prelude[];
 extern const size_t ew__js_prelude_len;
 /* helpers.js: the runtime helpers compiled code reaches through its hidden parameter (lib/compile). */
@@ -19,6 +19,13 @@ extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_h
 /* streams.js: the Streams Standard and the Workers stream classes, loaded on first use (lib/web/stream.c). */
 extern const unsigned char ew__js_streams[];
 extern const size_t ew__js_streams_len;
+
+/* Globals loaded on first use (lib/web/lazy.c): events.js (Event, EventTarget, AbortController, ...). */
+extern const unsigned char ew__js_events[]; extern const size_t ew__js_events_len;
+/* abort.js, message.js, blob.js: the other groups loaded on first use by lib/web/lazy.c. */
+extern const unsigned char ew__js_abort[]; extern const size_t ew__js_abort_len;
+extern const unsigned char ew__js_message[]; extern const size_t ew__js_message_len;
+extern const unsigned char ew__js_blob[]; extern const size_t ew__js_blob_len;
 
 /* cache.js: the Cache API, loaded on the first read of the global `caches` (lib/bindings/cache.c). */
 extern const unsigned char ew__js_cache[];

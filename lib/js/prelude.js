@@ -3,12 +3,11 @@
  *
  * Called once per isolate as `function (native, global)` before any Worker code runs. It installs the
  * service-worker event API (addEventListener for 'fetch' and 'scheduled', FetchEvent, ScheduledEvent) and
- * console, and returns the listener lists and event prototypes that lib/core/dispatch.c uses to dispatch
+ * returns the listener lists and event prototypes that lib/core/dispatch.c uses to dispatch
  * each event in C (the hot path: no JS closure is created per request). Kept small because every line costs
- * memory in every isolate (DUKTAPE-NOTES.md).
+ * memory in every isolate (DUKTAPE-NOTES.md). console is C (lib/core/console.c).
  *
- * native: log(level, text), inspect(value) -> string, and the event methods respondWith, waitUntil,
- *         passThroughOnException
+ * native: the event methods respondWith, waitUntil, passThroughOnException
  */
 function (native, global) {
     'use strict';
@@ -18,6 +17,7 @@ function (native, global) {
     var listeners = Object.create(null); /* no inherited keys: type comes from user code */
     listeners.fetch = [];
     listeners.scheduled = [];
+    listeners.error = []; /* reportError() calls them (lib/web/globals.c) */
 
     function hide(obj, name, value) {
         defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
@@ -74,35 +74,10 @@ function (native, global) {
     }
     hide(ScheduledController.prototype, 'noRetry', function noRetry() {});
 
-    /* ---- console ---- */
-
-    function format(args) {
-        var out = [];
-        for (var i = 0; i < args.length; i++) {
-            var v = args[i];
-            out.push(typeof v === 'string' ? v : native.inspect(v));
-        }
-        return out.join(' ');
-    }
-
-    function logger(level) {
-        return function () {
-            native.log(level, format(arguments));
-        };
-    }
-
-    var console = {};
-    hide(console, 'debug', logger(0));
-    hide(console, 'log', logger(1));
-    hide(console, 'info', logger(1));
-    hide(console, 'warn', logger(2));
-    hide(console, 'error', logger(3));
-    hide(console, 'trace', logger(1));
-    hide(global, 'console', console);
-
     return {
         fetchListeners: listeners.fetch,
         scheduledListeners: listeners.scheduled,
+        errorListeners: listeners.error,
         fetchProto: FetchEvent.prototype,
         scheduledProto: ScheduledEvent.prototype,
         contextProto: ExecutionContext.prototype,

@@ -13,8 +13,11 @@
  */
 #include <string.h>
 
+#include "formdata.h"
 #include "internal.h"
+#include "lazy.h"
 #include "stream.h"
+#include "url.h"
 
 #define USED_MESSAGE "Body has already been used. It can only be used once. Use tee() first if you need to read it twice."
 
@@ -50,6 +53,90 @@ void ew__body_push_utf8(duk_context *ctx, duk_idx_t idx)
     duk_remove(ctx, -2);
 }
 
+/* Content types made at run time (a Blob's type, a multipart boundary) are kept in the stash under this key
+ * until the constructor pushes them (ew__body_push_type); *content_type then points at this marker. */
+#define BODY_TYPE_KEY DUK_HIDDEN_SYMBOL("bT")
+static const char dynamic_type[] = "";
+
+static void set_dynamic_type(duk_context *ctx, const char **content_type)
+{
+    if (content_type == NULL || *content_type != NULL) {
+        duk_pop(ctx);
+        return;
+    }
+    duk_push_global_stash(ctx);
+    duk_insert(ctx, -2);
+    duk_put_prop_literal(ctx, -2, BODY_TYPE_KEY);
+    duk_pop(ctx);
+    *content_type = dynamic_type;
+}
+
+void ew__body_push_type(duk_context *ctx, const char *content_type)
+{
+    if (content_type != dynamic_type) {
+        ew__web_push_static(ctx, content_type);
+        return;
+    }
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, BODY_TYPE_KEY);
+    duk_del_prop_literal(ctx, -2, BODY_TYPE_KEY);
+    duk_remove(ctx, -2);
+}
+
+/* The state object of a Blob or FormData (lib/js/blob.js) at idx, pushed, with its kind; 0 (nothing
+ * pushed) for other values. */
+enum { FORM_KIND_BLOB = 1, FORM_KIND_FORMDATA = 2 };
+static int push_blob_state(duk_context *ctx, duk_idx_t idx)
+{
+    if (!duk_is_object(ctx, idx))
+        return 0;
+    duk_get_prop_literal(ctx, idx, EW__LAZY_STATE_KEY);
+    int kind = 0;
+    if (duk_is_object(ctx, -1)) {
+        duk_get_prop_literal(ctx, -1, "blob");
+        duk_get_prop_literal(ctx, -2, "fd");
+        kind = duk_get_int(ctx, -2) == 1 ? FORM_KIND_BLOB : duk_get_int(ctx, -1) == 1 ? FORM_KIND_FORMDATA : 0;
+        duk_pop_2(ctx);
+    }
+    if (kind == 0)
+        duk_pop(ctx);
+    return kind;
+}
+
+/* Blob, FormData and URLSearchParams bodies: pushes the storage and returns true, or returns false. */
+static bool extract_object(duk_context *ctx, duk_idx_t idx, const char **content_type)
+{
+    int kind = push_blob_state(ctx, idx);
+    if (kind == FORM_KIND_BLOB) {
+        duk_get_prop_literal(ctx, -1, "bytes");
+        duk_size_t n = 0;
+        const void *p = duk_get_buffer_data(ctx, -1, &n);
+        void *copy = duk_push_fixed_buffer(ctx, n);
+        if (n > 0)
+            memcpy(copy, p, n);
+        duk_get_prop_literal(ctx, -3, "type");
+        if (duk_get_length(ctx, -1) > 0)
+            set_dynamic_type(ctx, content_type);
+        else
+            duk_pop(ctx);
+        duk_remove(ctx, -2);
+        duk_remove(ctx, -2);
+        return true;
+    }
+    if (kind == FORM_KIND_FORMDATA) {
+        duk_pop(ctx);
+        ew__formdata_push_encoded(ctx, idx);
+        set_dynamic_type(ctx, content_type);
+        return true;
+    }
+    if (ew__url_params_push_serialized(ctx, idx)) {
+        if (content_type != NULL && *content_type == NULL)
+            *content_type = "application/x-www-form-urlencoded;charset=UTF-8";
+        return true;
+    }
+    return false;
+}
+
 bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type)
 {
     idx = duk_require_normalize_index(ctx, idx);
@@ -72,6 +159,8 @@ bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type
             duk_dup(ctx, idx);
         return true;
     }
+    if (extract_object(ctx, idx, content_type))
+        return true;
     /* Strings, and (WebIDL union fallback) any other value through ToString (ew__body_push_utf8). */
     ew__body_push_utf8(ctx, idx);
     if (content_type != NULL && *content_type == NULL)
@@ -147,7 +236,26 @@ const void *ew__body_bytes(duk_context *ctx, duk_idx_t data_idx, size_t *len)
  * text() / json() / arrayBuffer() / bytes()
  */
 
-typedef enum consume_mode { READ_TEXT, READ_JSON, READ_ARRAY_BUFFER, READ_BYTES } consume_mode_t;
+typedef enum consume_mode { READ_TEXT, READ_JSON, READ_ARRAY_BUFFER, READ_BYTES, READ_BLOB, READ_FORM } consume_mode_t;
+
+/* Pushes the owner's Content-Type header value (its first one), or undefined. */
+static void push_content_type(duk_context *ctx, duk_idx_t self)
+{
+    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+    duk_size_t n = duk_is_array(ctx, -1) ? duk_get_length(ctx, -1) : 0;
+    for (duk_size_t i = 0; i + 1 < n; i += 2) {
+        duk_get_prop_index(ctx, -1, (duk_uarridx_t) i);
+        bool hit = duk_is_string(ctx, -1) && strcmp(duk_get_string(ctx, -1), "content-type") == 0;
+        duk_pop(ctx);
+        if (hit) {
+            duk_get_prop_index(ctx, -1, (duk_uarridx_t) i + 1);
+            duk_remove(ctx, -2);
+            return;
+        }
+    }
+    duk_pop(ctx);
+    duk_push_undefined(ctx);
+}
 
 /* Pushes the UTF-8 decoding of the data at idx (U+FFFD for invalid bytes, a leading BOM dropped, as
  * "UTF-8 decode" does); stored strings come back as they are. */
@@ -164,9 +272,37 @@ static void push_text(duk_context *ctx, duk_idx_t idx)
         ew__push_utf8(ctx, p, len);
 }
 
-/* Pushes the result of reading the bytes at data (a storage value or a Uint8Array) in the given mode. */
-static void push_converted(duk_context *ctx, duk_idx_t data, consume_mode_t mode)
+/* Pushes the result of reading the bytes at data (a storage value or a Uint8Array) in the given mode; type
+ * is the Content-Type value (or undefined) for blob() and formData(). */
+static void push_converted(duk_context *ctx, duk_idx_t data, consume_mode_t mode, duk_idx_t type)
 {
+    data = duk_require_normalize_index(ctx, data);
+    type = duk_require_normalize_index(ctx, type);
+    if (mode == READ_FORM) {
+        if (!duk_is_string(ctx, type))
+            (void) duk_type_error(ctx, "Parsing a Body as FormData requires a Content-Type header.");
+        duk_size_t len, tlen;
+        const char *p = data_bytes(ctx, data, &len);
+        const char *t = duk_get_lstring(ctx, type, &tlen);
+        ew__formdata_push_parsed(ctx, p, len, t, tlen);
+        return;
+    }
+    if (mode == READ_BLOB) {
+        ew__lazy_push(ctx, EW__LAZY_BLOB, "_newBlob");
+        duk_size_t len;
+        const char *p = data_bytes(ctx, data, &len);
+        void *copy = duk_push_fixed_buffer(ctx, len);
+        if (len > 0)
+            memcpy(copy, p, len);
+        duk_push_buffer_object(ctx, -1, 0, len, DUK_BUFOBJ_UINT8ARRAY);
+        duk_remove(ctx, -2);
+        if (duk_is_string(ctx, type))
+            duk_dup(ctx, type);
+        else
+            duk_push_literal(ctx, "");
+        duk_call(ctx, 2);
+        return;
+    }
     if (mode == READ_TEXT || mode == READ_JSON) {
         push_text(ctx, data);
         if (mode == READ_JSON)
@@ -185,7 +321,9 @@ static void push_converted(duk_context *ctx, duk_idx_t data, consume_mode_t mode
 /* Reaction to a stream body fully read: (bytes) -> result; the mode is the function's magic. */
 static duk_ret_t on_stream_read(duk_context *ctx)
 {
-    push_converted(ctx, 0, (consume_mode_t) duk_get_current_magic(ctx));
+    duk_push_current_function(ctx);
+    duk_get_prop_literal(ctx, -1, BODY_TYPE_KEY);
+    push_converted(ctx, 0, (consume_mode_t) duk_get_current_magic(ctx), -1);
     return 1;
 }
 
@@ -205,6 +343,8 @@ static duk_ret_t consume(duk_context *ctx, void *udata)
     duk_pop(ctx);
     if (locked)
         return duk_type_error(ctx, LOCKED_MESSAGE);
+    push_content_type(ctx, self);
+    duk_idx_t type = duk_get_top_index(ctx);
     if (!ew__body_take(ctx, self))
         duk_push_fixed_buffer(ctx, 0);
     duk_idx_t data = duk_get_top_index(ctx);
@@ -213,10 +353,12 @@ static duk_ret_t consume(duk_context *ctx, void *udata)
         duk_push_literal(ctx, "then");
         duk_push_c_function(ctx, on_stream_read, 1);
         duk_set_magic(ctx, -1, (int) mode);
+        duk_dup(ctx, type);
+        duk_put_prop_literal(ctx, -2, BODY_TYPE_KEY);
         duk_call_prop(ctx, -3, 1);
         return 1;
     }
-    push_converted(ctx, data, mode);
+    push_converted(ctx, data, mode, type);
     return 1;
 }
 
@@ -237,6 +379,8 @@ static duk_ret_t body_text(duk_context *ctx) { return read_body(ctx, READ_TEXT);
 static duk_ret_t body_json(duk_context *ctx) { return read_body(ctx, READ_JSON); }
 static duk_ret_t body_array_buffer(duk_context *ctx) { return read_body(ctx, READ_ARRAY_BUFFER); }
 static duk_ret_t body_bytes(duk_context *ctx) { return read_body(ctx, READ_BYTES); }
+static duk_ret_t body_blob(duk_context *ctx) { return read_body(ctx, READ_BLOB); }
+static duk_ret_t body_form_data(duk_context *ctx) { return read_body(ctx, READ_FORM); }
 
 /* ---------------------------------------------------------------------------------------------------------
  * Accessors shared by Request and Response
@@ -298,7 +442,9 @@ static duk_ret_t body_get_headers(duk_context *ctx)
 
 static const ew__method_t body_methods[] = {
     {"arrayBuffer", body_array_buffer, 0, 0},
+    {"blob", body_blob, 0, 0},
     {"bytes", body_bytes, 0, 0},
+    {"formData", body_form_data, 0, 0},
     {"json", body_json, 0, 0},
     {"text", body_text, 0, 0},
     {NULL, NULL, 0, 0},

@@ -90,6 +90,16 @@ duk_ret_t ew__domexception_throw(duk_context *ctx, const char *name, const char 
     __builtin_unreachable();
 }
 
+const char *ew__domexception_name(duk_context *ctx, duk_idx_t idx)
+{
+    if (!duk_is_object(ctx, idx))
+        return NULL;
+    duk_get_prop_literal(ctx, idx, DE_NAME);
+    const char *name = duk_get_string(ctx, -1);
+    duk_pop(ctx);
+    return name;
+}
+
 /* new DOMException(message = "", name = "Error"). */
 static duk_ret_t de_ctor(duk_context *ctx)
 {

@@ -19,6 +19,9 @@ void ew__domexception_init(duk_context *ctx, duk_idx_t global_idx);
  * DOMException.prototype. May throw a Duktape alloc error. */
 void ew__domexception_push(duk_context *ctx, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The name of the DOMException at idx (a static or heap string valid while it stays reachable), or NULL if
+ * the value is not one. Runs no script. */
+const char *ew__domexception_name(duk_context *ctx, duk_idx_t idx);
 /* Pushes and throws a new DOMException. Never returns. */
 duk_ret_t ew__domexception_throw(duk_context *ctx, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));

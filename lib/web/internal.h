@@ -81,6 +81,15 @@ char *ew__response_put_string(char **area, const void *s, size_t len);
 ew_response_t *ew__response_make(int status, const char *content_type, const char *body, size_t body_len,
                                  ew_status_t outcome);
 
+/* fetch.c: installs the global fetch(). Call once per heap after Request exists (ew__web_init does). */
+void ew__fetch_init(duk_context *ctx, duk_idx_t global_idx);
+/* Cancels the fetches a finishing request left pending: the network requests stop and their promises are
+ * dropped unsettled (as workerd drops a finished request's I/O). Called by lib/core when it frees a request. */
+struct ew__isolate;
+void ew__fetch_cancel_req(struct ew__isolate *iso, uint32_t req_id);
+/* Cancels every fetch of an isolate about to be destroyed (no JS runs). */
+void ew__fetch_cancel_all(struct ew__isolate *iso);
+
 /* Both functions above allocate an ew_response_t as two blocks (response_c.c): the struct with its header
  * array and all strings, and the body. Its fields are read-only: never free or replace one of them. */
 
@@ -97,6 +106,8 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
 #define EW__WEB_HEADERS DUK_HIDDEN_SYMBOL("rh")      /* Request/Response: Headers wrapper (lazy) */
 #define EW__WEB_STATUS_TEXT DUK_HIDDEN_SYMBOL("rt")  /* Response: statusText when given */
 #define EW__WEB_CF DUK_HIDDEN_SYMBOL("rc")           /* Request/Response: cf when given */
+#define EW__WEB_METHOD DUK_HIDDEN_SYMBOL("rm")        /* Request: method */
+#define EW__WEB_URL DUK_HIDDEN_SYMBOL("ru")           /* Request: url; Response: url (fetch() responses only) */
 #define EW__WEB_STREAM_DATA DUK_HIDDEN_SYMBOL("sd")  /* stream stand-in: its bytes, null once taken */
 #define EW__WEB_PROTO_KEY DUK_HIDDEN_SYMBOL("wp")    /* stash: array of prototypes (ew__proto_t) */
 
@@ -110,6 +121,8 @@ ew_response_t *ew__response_make(int status, const char *content_type, const cha
 #define EW__STATE_CF_LAZY 0x10u    /* Request from C: cf is an empty object made on first access */
 #define EW__STATE_TYPE_ERROR 0x20u /* Response.error() */
 #define EW__STATE_REDIRECT_SHIFT 6 /* Request: 2 bits, 0 follow, 1 manual, 2 error */
+#define EW__STATE_REDIRECTED 0x40u /* Response: fetch() followed a redirect to get it */
+#define EW__STATE_NO_STORE 0x100u  /* Request: cache: 'no-store' (fetch() sends no-cache headers) */
 #define EW__STATE_STATUS_SHIFT 16  /* Response: status code */
 
 /* Prototypes kept in the stash, by index. */
@@ -203,9 +216,13 @@ void ew__body_init(duk_context *ctx);
 void ew__body_install(duk_context *ctx, duk_idx_t proto_idx, duk_idx_t from_idx);
 /* Extracts BodyInit at idx: null/undefined give no body (false, nothing pushed); otherwise pushes the
  * storage and returns true. Strings (and other values, through ToString) set *content_type to
- * "text/plain;charset=UTF-8" when it is NULL. A stream stand-in is taken (its owner's body becomes used);
+ * "text/plain;charset=UTF-8" when it is NULL; URLSearchParams, Blob (with a type) and FormData set theirs
+ * (push it with ew__body_push_type, the only way to read a type made at run time). A stream stand-in is taken (its owner's body becomes used);
  * TypeError if it was already taken. */
 bool ew__body_extract(duk_context *ctx, duk_idx_t idx, const char **content_type);
+/* Pushes the Content-Type string ew__body_extract gave (a static string, or one made at run time for a Blob's
+ * type or a multipart boundary, which this hands over once). */
+void ew__body_push_type(duk_context *ctx, const char *content_type);
 /* Pushes ToString(value at idx) as storage: the string itself when its bytes are already UTF-8, else an
  * exact-size buffer of its UTF-8 form (surrogate pairs joined, lone surrogates as U+FFFD). */
 void ew__body_push_utf8(duk_context *ctx, duk_idx_t idx);

@@ -122,14 +122,14 @@ static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_
     if (duk_is_undefined(ctx, list)) {
         if (content_type != NULL) {
             duk_push_literal(ctx, "content-type");
-            ew__web_push_static(ctx, content_type);
+            ew__body_push_type(ctx, content_type);
             ew__web_pack(ctx, 2);
         } else {
             duk_push_array(ctx);
         }
         duk_replace(ctx, list);
     } else if (content_type != NULL && !ew__headers_list_has(ctx, list, "content-type")) {
-        ew__web_push_static(ctx, content_type);
+        ew__body_push_type(ctx, content_type);
         ew__headers_list_add(ctx, list, "content-type");
     }
     duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
@@ -223,17 +223,19 @@ static duk_ret_t response_get_type(duk_context *ctx)
     return 1;
 }
 
+/* url: the final URL of a fetch() response, "" for responses made by the script. */
 static duk_ret_t response_get_url(duk_context *ctx)
 {
     (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_literal(ctx, "");
+    duk_get_prop_literal(ctx, -1, EW__WEB_URL);
+    if (duk_is_undefined(ctx, -1))
+        duk_push_literal(ctx, "");
     return 1;
 }
 
 static duk_ret_t response_get_redirected(duk_context *ctx)
 {
-    (void) ew__web_require_this(ctx, EW__KIND_RESPONSE);
-    duk_push_false(ctx);
+    duk_push_boolean(ctx, (ew__web_require_this(ctx, EW__KIND_RESPONSE) & EW__STATE_REDIRECTED) != 0);
     return 1;
 }
 
@@ -252,7 +254,7 @@ static duk_ret_t response_get_cf(duk_context *ctx)
     return 1;
 }
 
-/* clone(): same status, statusText, type, cf, guard; a copy of the header list; the same body bytes. */
+/* clone(): same status, statusText, type, url, redirected, cf, guard; a copy of the header list; the same body bytes. */
 static duk_ret_t response_clone(duk_context *ctx)
 {
     uint32_t state = ew__web_require_this(ctx, EW__KIND_RESPONSE);
@@ -264,6 +266,7 @@ static duk_ret_t response_clone(duk_context *ctx)
     ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_STATUS_TEXT);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_CF);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_URL);
     duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_list_copy(ctx, -1);
     duk_put_prop_literal(ctx, copy, EW__WEB_HLIST);

@@ -164,6 +164,25 @@ static void push_serialized(duk_context *ctx, duk_idx_t list_idx)
     ew__buf_dispose(&b);
 }
 
+void ew__url_push_form_list(duk_context *ctx, const char *s, size_t len)
+{
+    push_form_list(ctx, s, len);
+}
+
+bool ew__url_params_push_serialized(duk_context *ctx, duk_idx_t idx)
+{
+    if (!duk_is_object(ctx, idx))
+        return false;
+    duk_get_prop_literal(ctx, idx, SP_LIST);
+    if (!duk_is_array(ctx, -1)) {
+        duk_pop(ctx);
+        return false;
+    }
+    push_serialized(ctx, -1);
+    duk_remove(ctx, -2);
+    return true;
+}
+
 /* Sets the query of the URL at url_idx to the ASCII string on top (popped); "" makes it null. */
 static void url_set_query(duk_context *ctx, duk_idx_t url_idx)
 {
@@ -857,7 +876,7 @@ static void init_iterator_proto(duk_context *ctx)
     duk_push_literal(ctx, DUK_WELLKNOWN_SYMBOL("Symbol.toStringTag"));
     duk_push_literal(ctx, "URLSearchParams Iterator");
     duk_def_prop(ctx, proto, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE);
-    duk_push_global_stash(ctx);
+    duk_push_heap_stash(ctx); /* %IteratorPrototype% lives in the heap stash (lib/core) */
     duk_get_prop_literal(ctx, -1, EW__STASH_ITERATOR_PROTOTYPE);
     if (duk_is_object(ctx, -1)) {
         duk_set_prototype(ctx, proto);

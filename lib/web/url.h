@@ -110,4 +110,10 @@ void ew__url_init(duk_context *ctx, duk_idx_t global_idx);
 /* Installs URLPattern (urlpattern.c): a lazy global that loads lib/js/urlpattern.js on first use. */
 void ew__urlpattern_init(duk_context *ctx, duk_idx_t global_idx);
 
+/* For bodies (lib/web/body.c, formdata.c): pushes the list [name0, value0, ...] parsed from
+ * application/x-www-form-urlencoded bytes; and, if the value at idx is a URLSearchParams, pushes its
+ * serialization and returns true (else pushes nothing). Both may throw (allocation). */
+void ew__url_push_form_list(duk_context *ctx, const char *s, size_t len);
+bool ew__url_params_push_serialized(duk_context *ctx, duk_idx_t idx);
+
 #endif /* EW_WEB_URL_H */

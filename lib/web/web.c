@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "internal.h"
+#include "lazy.h"
 #include "net/http1.h"
 #include "stream.h"
 #include "url.h"
@@ -37,7 +38,11 @@ void ew__web_init(duk_context *ctx)
     ew__domexception_init(ctx, global);
     ew__encoding_init(ctx, global);
     ew__crypto_init(ctx, global);
+    ew__lazy_init(ctx, global);
+    ew__clone_init(ctx, global);
+    ew__globals_init(ctx, global);
     ew__stream_init(ctx, global);
+    ew__fetch_init(ctx, global);
     duk_pop(ctx);
 }
 

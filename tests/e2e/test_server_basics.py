@@ -206,7 +206,7 @@ addEventListener('fetch', function (event) {
     conn.request("GET", "/")
     conn.getresponse().read()
     out = s.read_output()
-    assert '[worker] hello 42 {"a":1}' in out
+    assert "[worker] hello 42 { a: 1 }" in out
     assert "[worker] bad thing" in out
 
 
