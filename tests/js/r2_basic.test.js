@@ -81,6 +81,18 @@ test('values: string, ArrayBuffer, views, null, body streams', async () => {
   assertEquals(await e.text(), 'a😀b');
 });
 
+test('Blob values and blob(): the body with the object\'s content type', async () => {
+  await env.BUCKET.put('blob', new Blob(['bl', new Uint8Array([111, 98])], { type: 'text/x-blob' }),
+    { httpMetadata: { contentType: 'text/x-blob' } });
+  const o = await env.BUCKET.get('blob');
+  assertEquals(o.size, 4);
+  const b = await o.blob();
+  assert(b instanceof Blob, 'blob() gives a Blob');
+  assertEquals(b.type, 'text/x-blob');
+  assertEquals(await b.text(), 'blob');
+  assertEquals(o.bodyUsed, true);
+});
+
 test('json(), bytes of body through new Response(object.body)', async () => {
   await env.BUCKET.put('j', JSON.stringify({ a: [1, 2] }));
   assertEquals(await (await env.BUCKET.get('j')).json(), { a: [1, 2] });
