@@ -92,37 +92,12 @@ async function list(env, url) {
   return { keys: r.objects.map((o) => o.key), prefixes: r.delimitedPrefixes, truncated: r.truncated };
 }
 
-// multipart/form-data with one file field, parsed from the bytes (FormData is not in this runtime yet).
-function parseForm(bytes, boundary) {
-  const text = new TextDecoder('latin1').decode(bytes);
-  for (const part of text.split(`--${boundary}`)) {
-    const end = part.indexOf('\r\n\r\n');
-    if (end < 0) continue;
-    const head = part.slice(0, end);
-    const name = /filename="([^"]*)"/.exec(head);
-    if (!name) continue;
-    const type = /content-type:\s*([^\r\n]+)/i.exec(head);
-    const start = text.indexOf(part) + end + 4;
-    const stop = text.indexOf(part) + part.length - 2; // the CRLF before the next boundary
-    return { filename: name[1], type: type ? type[1] : 'application/octet-stream', data: bytes.slice(start, stop) };
-  }
-  return null;
-}
-
 async function upload(request, env) {
-  const ct = request.headers.get('content-type') || '';
-  const m = /boundary=("?)([^";]+)\1/.exec(ct);
-  if (request.method !== 'POST' || !m) return new Response('Expected a form upload', { status: 400 });
-  let file;
-  if (typeof request.formData === 'function') {
-    const f = (await request.formData()).get('file');
-    file = { filename: f.name, type: f.type, data: new Uint8Array(await f.arrayBuffer()) };
-  } else {
-    file = parseForm(new Uint8Array(await request.arrayBuffer()), m[2]);
-  }
-  if (!file) return new Response('No file in the form', { status: 400 });
-  const fileKey = `${crypto.randomUUID()}-${file.filename}`;
-  await env.BUCKET.put(fileKey, file.data, { httpMetadata: { contentType: file.type } });
+  if (request.method !== 'POST') return new Response('Expected a form upload', { status: 400 });
+  const file = (await request.formData()).get('file');
+  if (!(file instanceof File)) return new Response('No file in the form', { status: 400 });
+  const fileKey = `${crypto.randomUUID()}-${file.name}`;
+  await env.BUCKET.put(fileKey, file, { httpMetadata: { contentType: file.type } });
   return Response.json({ fileKey });
 }
 
