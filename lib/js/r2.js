@@ -20,7 +20,7 @@ function (native, global) {
     var O = global.Object, TypeError = global.TypeError, RangeError = global.RangeError, Err = global.Error;
     var Promise = global.Promise, JSON = global.JSON, DateC = global.Date, ArrayBuffer = global.ArrayBuffer;
     var Uint8Array = global.Uint8Array, Headers = global.Headers, Response = global.Response;
-    var Blob = global.Blob, Sym = global.Symbol, isArray = global.Array.isArray, TextDecoder = global.TextDecoder;
+    var Sym = global.Symbol, isArray = global.Array.isArray, TextDecoder = global.TextDecoder;
     var defineProperty = O.defineProperty, create = O.create, keys = O.keys;
     var HANDLE = Sym('r2.handle'), STATE = Sym('r2.state');
     var HASHES = [['md5', 'MD5', 16], ['sha1', 'SHA-1', 20], ['sha256', 'SHA-256', 32], ['sha384', 'SHA-384', 48],
@@ -571,15 +571,13 @@ function (native, global) {
     bodyReader('bytes', function (b) {
         return new Uint8Array(b);
     });
-    if (typeof Blob === 'function') {
-        method(R2ObjectBody.prototype, 'blob', async(function blob() {
-            var st = bodyState(this);
-            var type = st.http && st.http.contentType !== undefined ? st.http.contentType : '';
-            return Promise.resolve(readBody(st)).then(function (b) {
-                return new Blob([b], { type: type });
-            });
-        }));
-    }
+    method(R2ObjectBody.prototype, 'blob', async(function blob() {
+        var st = bodyState(this);
+        var type = st.http && st.http.contentType !== undefined ? st.http.contentType : '';
+        return Promise.resolve(readBody(st)).then(function (b) {
+            return new global.Blob([b], { type: type });
+        });
+    }));
 
     function makeBody(h, rec, bytes, range) {
         var o = makeObject(R2ObjectBody.prototype, rec, ALL, range), st = o[STATE];
@@ -604,7 +602,8 @@ function (native, global) {
         if (v === null || v === undefined || typeof v === 'string' || isBufferSource(v)) {
             return then(v === undefined ? null : v);
         }
-        if (typeof Blob === 'function' && v instanceof Blob) {
+        /* Blob is a lazy global: read only for a value that says it is one */
+        if (isObject(v) && (typeName(v) === 'Blob' || typeName(v) === 'File') && v instanceof global.Blob) {
             return v.arrayBuffer().then(then);
         }
         if (isObject(v) && typeName(v) === 'ReadableStream') {
