@@ -113,6 +113,12 @@ typedef struct ew_runtime_config {
                                  NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied; an
                                  unreadable file makes ew_runtime_create fail with EW_ERR_IO */
     uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
+    const char *connect_to;   /* fetch() connection overrides, like curl's --connect-to: comma-separated
+                                 "HOST1:PORT1:HOST2:PORT2" rules; a request for HOST1:PORT1 connects to
+                                 HOST2:PORT2 instead, while the URL, Host header, TLS name (SNI) and
+                                 certificate check keep HOST1 (e.g. "api.example.com:443:127.0.0.1:8443" to
+                                 serve a Worker's upstream locally). NULL = none; copied; a malformed rule
+                                 makes ew_runtime_create fail with EW_ERR_INVALID_ARG naming it */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */
@@ -203,6 +209,16 @@ typedef struct ew_resource {
     const char *id;           /* storage name: [A-Za-z0-9._-]+, at most 200 bytes; copied */
 } ew_resource_t;
 
+/* How the entry file is read. AUTO (0) decides as wrangler does: an entry with import/export declarations is a
+ * module, anything else a service-worker script. MODULE compiles it as an ES module even without import/export
+ * (strict, top-level await, import.meta; its top-level names are module bindings). SCRIPT compiles it as a
+ * script (sloppy unless "use strict"; top-level var and function declarations are global properties). */
+typedef enum ew_source_type {
+    EW_SOURCE_AUTO = 0,
+    EW_SOURCE_MODULE = 1,
+    EW_SOURCE_SCRIPT = 2
+} ew_source_type_t;
+
 /* Static assets ([assets] in wrangler.toml): files of a folder served the way Cloudflare serves a Worker's
  * assets — canonical HTML URLs per `html_handling` (307 redirects to them), `not_found_handling`, ETag and
  * Last-Modified with 304 answers, single byte ranges (206/416), content types by extension. Unless
@@ -257,6 +273,7 @@ typedef struct ew_worker_config {
     const ew_assets_t *assets;        /* static assets served with the Worker, NULL = none; copied */
     const ew_ratelimit_t *ratelimits; /* `nratelimits` rate limiting bindings, copied */
     size_t nratelimits;
+    ew_source_type_t source_type; /* EW_SOURCE_AUTO (0) unless the caller knows the form */
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/client.h"
 #include "d1.h"
 #include "project.h"
 #include "serve.h"
@@ -48,6 +49,8 @@ static void usage(FILE *f)
                "  --cache-mb MB         size bound of the Cache API's storage per Worker (default 64)\n"
                "  --ca-file FILE        PEM file of the CAs fetch() trusts for https (default: $EW_CA_FILE, else\n"
                "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
+               "  --connect-to H1:P1:H2:P2  fetch() to H1:P1 connects to H2:P2 instead (URL, Host, TLS name\n"
+               "                        unchanged; repeatable), e.g. to serve an upstream API locally\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n");
 }
@@ -68,12 +71,14 @@ typedef struct cli {
     long port;                    /* -1: [dev] port, else 8787 */
     long idle_ms, request_ms, cpu_ms, threads, cache_mb;
     const char *ca_file;          /* NULL: $EW_CA_FILE, else the system bundle */
+    char *connect_to;             /* owned: the --connect-to rules joined with commas, NULL = none */
     bool test_scheduled;
     project_opts_t project;
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
-                                          "--cpu-ms", "--cache-mb", "--env", "--var", "--persist-to", "--ca-file"};
+                                          "--cpu-ms", "--cache-mb", "--env", "--var", "--persist-to", "--ca-file",
+                                          "--connect-to"};
 
 static bool takes_value(const char *a)
 {
@@ -123,6 +128,18 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         vars[c->project.nvar_args++] = val;
+    } else if (strcmp(a, "--connect-to") == 0) {
+        char why[300];
+        if (strchr(val, ',') != NULL || !ew__net_connect_to_valid(val, why, sizeof(why))) {
+            fprintf(stderr, "ew-server: --connect-to %s: expected HOST1:PORT1:HOST2:PORT2\n", val);
+            return 2;
+        }
+        size_t old = c->connect_to ? strlen(c->connect_to) : 0;
+        char *joined = realloc(c->connect_to, old + strlen(val) + 2);
+        if (joined == NULL)
+            return 2;
+        snprintf(joined + old, strlen(val) + 2, "%s%s", old ? "," : "", val);
+        c->connect_to = joined;
     } else if (strcmp(a, "--ca-file") == 0) {
         if (access(val, R_OK) != 0) {
             fprintf(stderr, "ew-server: --ca-file %s: %s\n", val, strerror(errno));
@@ -193,8 +210,11 @@ static int run(const cli_t *c, project_t *project)
         .cache_mb = (uint32_t) c->cache_mb,
         .subrequests = cfg->subrequests,
         .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
+        .connect_to = c->connect_to,
     };
-    return serve_run(&opts);
+    int rc = serve_run(&opts);
+    free(c->connect_to);
+    return rc;
 }
 
 int main(int argc, char **argv)

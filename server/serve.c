@@ -184,6 +184,7 @@ static bool thread_setup(loop_thread_t *t)
     cfg.cache_mb = o->cache_mb;
     cfg.subrequests = o->subrequests;
     cfg.ca_file = o->ca_file;
+    cfg.connect_to = o->connect_to;
     cfg.state_dir = o->state_dir;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &t->rt, &err) != EW_OK) {

@@ -25,6 +25,7 @@ typedef struct serve_opts {
     uint32_t cache_mb;           /* Cache API bound per worker (MiB); 0 = the library's default (64) */
     uint32_t subrequests;        /* fetch() calls per request; 0 = the library's default (50) */
     const char *ca_file;         /* CAs fetch() trusts (--ca-file / EW_CA_FILE); NULL = the system bundle */
+    const char *connect_to;      /* fetch() connection overrides (--connect-to), NULL = none */
 } serve_opts_t;
 
 /* Serves until SIGINT/SIGTERM has drained every thread; returns the process exit code. */

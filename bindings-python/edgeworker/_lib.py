@@ -69,6 +69,7 @@ class ew_runtime_config_t(ctypes.Structure):
         ("cache_mb", ctypes.c_uint32),
         ("ca_file", ctypes.c_char_p),
         ("subrequests", ctypes.c_uint32),
+        ("connect_to", ctypes.c_char_p),
     ]
 
 
@@ -149,6 +150,7 @@ class ew_worker_config_t(ctypes.Structure):
         ("assets", ctypes.POINTER(ew_assets_t)),
         ("ratelimits", ctypes.POINTER(ew_ratelimit_t)),
         ("nratelimits", ctypes.c_size_t),
+        ("source_type", ctypes.c_int),  # ew_source_type_t: 0 auto, 1 module, 2 script
     ]
 
 

@@ -38,7 +38,7 @@ import sys
 import threading
 import urllib.parse
 import warnings
-from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, Union)
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union)
 
 from . import _lib
 from .errors import (ConfigError, EdgeWorkerError, Status, error_class)
@@ -555,6 +555,9 @@ class Runtime:
         ca_file: PEM file of the certificate authorities ``fetch()`` trusts for https (default: the system
             bundle); an unreadable file raises EdgeWorkerError (EW_ERR_IO).
         subrequests: ``fetch()`` calls allowed per request (default 50).
+        connect_to: ``fetch()`` connection overrides, like curl's ``--connect-to``: a list of
+            ``"HOST1:PORT1:HOST2:PORT2"`` rules; a request for HOST1:PORT1 connects to HOST2:PORT2 while the
+            URL, Host header and TLS name stay HOST1. A malformed rule raises ConfigError.
 
     Use it as a context manager, or call :meth:`close` (idempotent), which destroys the Workers still loaded
     and the C runtime. A Runtime belongs to the thread that created it: using it (or its Workers) from
@@ -567,7 +570,7 @@ class Runtime:
 
     def __init__(self, state_dir: Optional[StrPath] = None, *, cpu_ms: int = 50, memory_mb: int = 128,
                  wait_until_ms: int = 30000, cache_mb: int = 64, ca_file: Optional[StrPath] = None,
-                 subrequests: int = 50) -> None:
+                 subrequests: int = 50, connect_to: Optional[Sequence[str]] = None) -> None:
         self._ptr: Optional[int] = None  # first, so that __del__ works whatever fails below
         self._thread = threading.get_ident()
         self._workers: List[Worker] = []
@@ -581,6 +584,12 @@ class Runtime:
         ca = _fs_path(ca_file, "ca_file") if ca_file is not None else None
         cfg.ca_file = ca
         cfg.subrequests = _uint(subrequests, "subrequests")
+        if connect_to is not None:
+            if isinstance(connect_to, (str, bytes)) or not all(isinstance(r, str) for r in connect_to):
+                raise TypeError("connect_to must be a list of \"HOST1:PORT1:HOST2:PORT2\" strings")
+            if any("," in r for r in connect_to):
+                raise ValueError("connect_to: a rule cannot contain ','")
+            cfg.connect_to = _text(",".join(connect_to), "connect_to", allow_empty=True)
         cfg.log = _LOG_CALLBACK
         self._log_callback = _LOG_CALLBACK  # referenced here too: C holds it for the runtime's lifetime
         self._binding_callback = _BINDING_CALLBACK

@@ -29,6 +29,7 @@ struct ew_runtime {
     ew_runtime_config_t cfg;      /* copy; cfg.state_dir points at state_dir below */
     char *state_dir;              /* owned copy or NULL */
     char *ca_file;                /* owned copy or NULL; cfg.ca_file points at it */
+    char *connect_to;             /* owned copy or NULL; cfg.connect_to points at it */
     ew_worker_t *workers;         /* list of loaded workers (owned) */
     int sync_depth;               /* > 0 while a blocking helper runs the loop */
     struct ew__net_client *net;   /* fetch()'s HTTP client (lib/net/client.c); NULL until the first fetch */
@@ -64,6 +65,7 @@ struct ew_worker {
     ew_runtime_t *rt;
     char *name;                   /* owned */
     char *filename;               /* owned: name used in stacks and errors */
+    ew_source_type_t source_type; /* module, script or decided from the text (ew_worker_config_t) */
     void *bytecode;               /* owned: duk_dump_function output of the compiled script */
     size_t bytecode_len;
     ew__var_t *vars;              /* owned array of nvars */

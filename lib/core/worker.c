@@ -66,7 +66,7 @@ static ew_status_t lower_script(ew_worker_t *w, const char *src, size_t len, ew_
 {
     ew__diag_t d;
     ew__diag_init(&d);
-    if (ew__compile_entry(w->filename, src, len, out, &d)) {
+    if (ew__compile_entry_as(w->filename, src, len, (int) w->source_type, out, &d)) {
         ew__diag_dispose(&d);
         return EW_OK;
     }
@@ -294,6 +294,10 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
     const char *fname = cfg->path ? cfg->path : cfg->filename ? cfg->filename : "worker.js";
     w->name = dup_str(cfg->name ? cfg->name : "worker");
     w->filename = dup_str(fname);
+    if (cfg->source_type != EW_SOURCE_AUTO && cfg->source_type != EW_SOURCE_MODULE &&
+        cfg->source_type != EW_SOURCE_SCRIPT)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "source_type must be EW_SOURCE_AUTO, _MODULE or _SCRIPT");
+    w->source_type = cfg->source_type;
     w->reap_ev = evtimer_new(w->rt->base, on_reap, w);
     if (cfg->nvars > 0)
         w->vars = calloc(cfg->nvars, sizeof(*w->vars));

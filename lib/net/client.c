@@ -49,6 +49,86 @@ static void req_connect_next(ew__net_req_t *r);
 static void req_resolve(ew__net_req_t *r);
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Connection overrides (connect_to): "HOST1:PORT1:HOST2:PORT2", comma-separated. Hosts may be bracketed
+ * IPv6 literals; ports are 1-65535.
+ */
+
+struct connect_rule {
+    char *from_host, *to_host;    /* owned; IPv6 without brackets */
+    uint16_t from_port, to_port;
+};
+
+/* Reads one "HOST:PORT" field at *p (up to ':' / ',' / end); advances *p past it. */
+static bool rule_part(const char **p, const char *end, char *host, size_t cap, uint16_t *port)
+{
+    const char *s = *p, *h_end;
+    if (s < end && *s == '[') {
+        h_end = memchr(s, ']', (size_t) (end - s));
+        if (h_end == NULL || h_end + 1 >= end || h_end[1] != ':')
+            return false;
+        s++;
+    } else {
+        h_end = memchr(s, ':', (size_t) (end - s));
+        if (h_end == NULL)
+            return false;
+    }
+    size_t hl = (size_t) (h_end - s);
+    if (hl == 0 || hl >= cap)
+        return false;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    const char *q = h_end + (*h_end == ']' ? 2 : 1);
+    unsigned long v = 0;
+    const char *d = q;
+    while (q < end && *q >= '0' && *q <= '9' && v <= 65535)
+        v = v * 10 + (unsigned long) (*q++ - '0');
+    if (q == d || v == 0 || v > 65535 || (q < end && *q != ':'))
+        return false;
+    *port = (uint16_t) v;
+    *p = q < end ? q + 1 : q;
+    return true;
+}
+
+/* Parses the list into rules (out may be NULL: check only). */
+static bool rules_parse(const char *spec, struct connect_rule **out, size_t *n, char *why, size_t why_len)
+{
+    size_t count = 0;
+    for (const char *p = spec; p != NULL && *p != '\0';) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+        char h1[256], h2[256];
+        uint16_t p1, p2;
+        const char *q = p;
+        if (!rule_part(&q, end, h1, sizeof(h1), &p1) || !rule_part(&q, end, h2, sizeof(h2), &p2) || q != end) {
+            if (why != NULL)
+                snprintf(why, why_len, "connect_to rule \"%.*s\" is not HOST1:PORT1:HOST2:PORT2", (int) (end - p), p);
+            return false;
+        }
+        if (out != NULL) {
+            struct connect_rule *r = &(*out)[count];
+            r->from_host = strdup(h1);
+            r->to_host = strdup(h2);
+            r->from_port = p1;
+            r->to_port = p2;
+            if (r->from_host == NULL || r->to_host == NULL) {
+                free(r->from_host);
+                free(r->to_host);
+                return false;
+            }
+        }
+        count++;
+        p = comma ? comma + 1 : end;
+    }
+    *n = count;
+    return true;
+}
+
+bool ew__net_connect_to_valid(const char *spec, char *why, size_t why_len)
+{
+    size_t n;
+    return spec == NULL || rules_parse(spec, NULL, &n, why, why_len);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
  * Client
  */
 
@@ -65,6 +145,17 @@ ew__net_client_t *ew__net_client_create(struct event_base *base, const ew__net_c
         return NULL;
     }
     c->cfg.ca_file = c->ca_file;
+    if (c->cfg.connect_to != NULL) {
+        size_t n = 1;
+        for (const char *s = c->cfg.connect_to; *s != '\0'; s++)
+            n += *s == ',';
+        c->rules = calloc(n, sizeof(*c->rules));
+        if (c->rules == NULL || !rules_parse(c->cfg.connect_to, &c->rules, &c->nrules, NULL, 0)) {
+            ew__net_client_destroy(c);
+            return NULL;
+        }
+    }
+    c->cfg.connect_to = NULL; /* the rules hold what is needed */
     if (c->cfg.max_idle_per_origin == 0)
         c->cfg.max_idle_per_origin = DEFAULT_MAX_IDLE_PER_ORIGIN;
     if (c->cfg.max_idle == 0)
@@ -90,6 +181,11 @@ void ew__net_client_destroy(ew__net_client_t *c)
         evdns_base_free(c->dns, 0);
     ew__tls_config_destroy(c->tls);
     free(c->ca_file);
+    for (size_t i = 0; i < c->nrules; i++) {
+        free(c->rules[i].from_host);
+        free(c->rules[i].to_host);
+    }
+    free(c->rules);
     free(c);
 }
 
@@ -900,11 +996,21 @@ static void req_resolve(ew__net_req_t *r)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
+    /* connect_to: another address for this host and port; the URL, Host, SNI and certificate keep r->host */
+    const char *host = r->host;
+    unsigned port_no = r->port;
+    for (size_t i = 0; i < c->nrules; i++) {
+        if (c->rules[i].from_port == r->port && strcasecmp(c->rules[i].from_host, r->host) == 0) {
+            host = c->rules[i].to_host;
+            port_no = c->rules[i].to_port;
+            break;
+        }
+    }
     char port[8];
-    snprintf(port, sizeof(port), "%u", (unsigned) r->port);
+    snprintf(port, sizeof(port), "%u", port_no);
     r->resolving = true;
     /* The callback may run before this returns (IP literals, hosts-file names); it defers failures. */
-    struct evdns_getaddrinfo_request *d = evdns_getaddrinfo(c->dns, r->host, port, &hints, on_resolved, r);
+    struct evdns_getaddrinfo_request *d = evdns_getaddrinfo(c->dns, host, port, &hints, on_resolved, r);
     if (r->resolving)
         r->dns = d;
 }

@@ -33,7 +33,11 @@ typedef struct ew__net_client_config {
     uint32_t max_idle;              /* idle connections kept in all, 0 = 256 */
     uint32_t idle_timeout_ms;       /* an idle connection is closed after this (ms), 0 = 30000 */
     uint32_t connect_timeout_ms;    /* per address tried (ms), 0 = 10000 */
+    const char *connect_to;         /* "HOST1:PORT1:HOST2:PORT2,..." (ew_runtime_config_t.connect_to); copied */
 } ew__net_client_config_t;
+
+/* Checks a connect_to list; on a malformed rule writes why (naming it) to `why` and returns false. */
+bool ew__net_connect_to_valid(const char *spec, char *why, size_t why_len);
 
 /* Creates a client on `base` (borrowed; must outlive the client). cfg may be NULL. NULL on OOM. DNS and
  * TLS are set up on first use. */

@@ -24,6 +24,8 @@ struct ew__net_client {
     struct evdns_base *dns;       /* owned; made on first lookup */
     ew__tls_config_t *tls;        /* owned; made on first https request */
     char *ca_file;                /* owned copy or NULL */
+    struct connect_rule *rules;   /* owned: parsed cfg.connect_to */
+    size_t nrules;
     ew__net_client_config_t cfg;  /* with defaults filled in; cfg.ca_file points at ca_file */
     conn_t *idle;                 /* HTTP/1.1 idle pool, most recently used first */
     uint32_t nidle;

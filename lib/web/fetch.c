@@ -692,7 +692,7 @@ static void start_hop(ew__fetch_t *f)
     ew__isolate_t *iso = f->iso;
     ew_runtime_t *rt = iso->rt;
     if (rt->net == NULL) {
-        ew__net_client_config_t cfg = {.ca_file = rt->cfg.ca_file};
+        ew__net_client_config_t cfg = {.ca_file = rt->cfg.ca_file, .connect_to = rt->cfg.connect_to};
         rt->net = ew__net_client_create(rt->base, &cfg);
         if (rt->net == NULL) {
             fail_type_error(f, "Out of memory starting a fetch.");
