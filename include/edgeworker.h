@@ -200,7 +200,9 @@ EW_API ew_status_t ew_call_reject(ew_call_t *call, const char *message);
 typedef enum ew_resource_kind {
     EW_RESOURCE_KV = 1,       /* env.NAME is a KV namespace (get/put/delete/list/getWithMetadata) */
     EW_RESOURCE_D1 = 2,       /* env.NAME is a D1 database (prepare/batch/exec/dump): <state_dir>/d1/<id>.sqlite */
-    EW_RESOURCE_R2 = 3        /* env.NAME is an R2 bucket (later) */
+    EW_RESOURCE_R2 = 3        /* env.NAME is an R2 bucket (head/get/put/delete/list, multipart uploads); metadata
+                                 in <state_dir>/r2/<id>.sqlite, bodies as files in <state_dir>/r2/<id>.blobs/
+                                 (with no state_dir: a private temporary folder removed with the runtime) */
 } ew_resource_kind_t;
 
 typedef struct ew_resource {
@@ -309,11 +311,12 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * .toml), or a Worker script. `env_name` selects [env.NAME] of the configuration (NULL = the top level).
  * The worker gets the configuration's name (NULL there = "worker") and its `main` script, env vars from
  * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), its kv_namespaces as
- * EW_RESOURCE_KV resources (keyed by their id, in the runtime's state_dir), its d1_databases as
- * EW_RESOURCE_D1 resources (keyed by database_name, else database_id), and its durable_objects.bindings as
+ * EW_RESOURCE_KV resources (keyed by their id), its d1_databases as EW_RESOURCE_D1 resources (keyed by
+ * database_name, else database_id) and its r2_buckets as EW_RESOURCE_R2 resources (keyed by bucket_name, or
+ * the binding when there is none), in the runtime's state_dir, and its durable_objects.bindings as
  * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; bindings with a
- * script_name, i.e. classes of another worker, are skipped with a warning). Bindings the library does not
- * support yet (R2) and configuration keys it ignores are skipped with a warning through the runtime's
+ * script_name, i.e. classes of another worker, are skipped with a warning). Configuration keys it ignores
+ * are skipped with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
  * ew_worker_load (release with ew_worker_destroy, or with the runtime). Same thread rule as ew_worker_load.

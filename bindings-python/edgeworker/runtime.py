@@ -642,7 +642,7 @@ class Runtime:
              name: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
              bindings: Optional[Mapping[str, Any]] = None, filename: Optional[str] = None,
              kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None,
-             d1: Optional[Mapping[str, str]] = None) -> "Worker":
+             d1: Optional[Mapping[str, str]] = None, r2: Optional[Mapping[str, str]] = None) -> "Worker":
         """Loads a Worker: a script (ES module ``export default {fetch}`` or service-worker form), or a
         Wrangler project.
 
@@ -658,10 +658,11 @@ class Runtime:
         ew-server loads it (the C function ``ew_worker_load_project``): name and main from the
         configuration, env vars from ``[vars]`` and ``.dev.vars``, ``kv_namespaces`` as KV namespaces stored
         in the Runtime's ``state_dir`` under their id, ``d1_databases`` as D1 databases under their
-        database_name, ``durable_objects`` bindings as Durable Object namespaces of the Worker's exported
-        classes (storage under ``state_dir``/do). R2 bindings and ignored keys are skipped with a warning on
-        the ``edgeworker.runtime`` logger. The project supplies the whole configuration, so ``name``,
-        ``vars``, ``bindings``, ``kv``, ``d1`` and ``filename`` cannot be combined with it (TypeError).
+        database_name, ``r2_buckets`` as R2 buckets under their bucket_name, ``durable_objects`` bindings as
+        Durable Object namespaces of the Worker's exported classes (storage under ``state_dir``/do). Ignored
+        keys are skipped with a warning on the ``edgeworker.runtime`` logger. The project supplies the whole
+        configuration, so ``name``, ``vars``, ``bindings``, ``kv``, ``d1``, ``r2`` and ``filename`` cannot be
+        combined with it (TypeError).
 
         Args:
             env: for a project, the Wrangler environment (``[env.NAME]``) to use; None = the top level.
@@ -686,6 +687,9 @@ class Runtime:
             d1: D1 databases for a script: ``{"DB": "blog"}`` makes ``env.DB`` the D1 database "blog"
                 (``state_dir/d1/blog.sqlite``, the file ``ew-server d1 execute`` uses; in memory without a
                 ``state_dir``). Names: ``[A-Za-z0-9._-]+``.
+            r2: R2 buckets for a script: ``{"BUCKET": "files"}`` makes ``env.BUCKET`` the R2 bucket named
+                "files" (same rules for names as kv ids). Metadata and bodies live in the Runtime's
+                ``state_dir`` (a private temporary folder without one), shared by every Worker using the name.
 
         Raises:
             ScriptError: a syntax error (with file, line, column) or an exception in the top level.
@@ -700,7 +704,7 @@ class Runtime:
         script_path, script_source = self._resolve_script(path_or_source, source, path)
         if script_path is not None and _is_project(script_path):
             given = [k for k, v in (("name", name), ("vars", vars), ("bindings", bindings), ("kv", kv),
-                                    ("d1", d1), ("filename", filename)) if v is not None]
+                                    ("d1", d1), ("r2", r2), ("filename", filename)) if v is not None]
             if given:
                 raise TypeError("load(): %s cannot be combined with a project (%s): its Wrangler configuration "
                                 "supplies the Worker's name, vars and bindings"
@@ -718,7 +722,7 @@ class Runtime:
         keep: List[Any] = []  # everything C reads during ew_worker_load (it copies what it keeps)
         var_array, nvars = self._vars_array(vars, keep)
         entries = self._binding_entries(bindings, vars)
-        res_array, nres = self._resource_array(kv, d1, vars, bindings, keep)
+        res_array, nres = self._resource_array(kv, d1, r2, vars, bindings, keep)
         keys = [next(_keys) for _ in entries]
         cfg = _lib.ew_worker_config_t()
         cfg.name = name_b
@@ -778,24 +782,29 @@ class Runtime:
 
     @staticmethod
     def _resource_array(kv: Optional[Mapping[str, str]], d1: Optional[Mapping[str, str]],
-                        vars: Optional[Mapping[str, Any]], bindings: Optional[Mapping[str, Any]],
-                        keep: List[Any]) -> Tuple[Any, int]:
-        """The ew_resource_t array of load(kv=..., d1=...): binding name -> KV namespace id / D1 database."""
-        kinds = [(arg, kind, what, idname) for arg, kind, what, idname in (
-            (kv, _lib.EW_RESOURCE_KV, "kv", "namespace id"), (d1, _lib.EW_RESOURCE_D1, "d1", "database name"))
-            if arg is not None]
+                        r2: Optional[Mapping[str, str]], vars: Optional[Mapping[str, Any]],
+                        bindings: Optional[Mapping[str, Any]], keep: List[Any]) -> Tuple[Any, int]:
+        """The ew_resource_t array of load(kv=..., d1=..., r2=...): binding name -> KV namespace id / D1
+        database / R2 bucket."""
+        kinds = [(arg, kind, what, idname, label) for arg, kind, what, idname, label in (
+            (kv, _lib.EW_RESOURCE_KV, "kv", "namespace id", "KV namespace"),
+            (d1, _lib.EW_RESOURCE_D1, "d1", "database name", "D1 database"),
+            (r2, _lib.EW_RESOURCE_R2, "r2", "bucket name", "R2 bucket")) if arg is not None]
         if not kinds:
             return None, 0
-        for arg, _kind, what, idname in kinds:
+        for arg, _kind, what, idname, _label in kinds:
             if not isinstance(arg, Mapping):
                 raise TypeError("%s must be a mapping of binding names to %ss, not %s"
                                 % (what, idname, type(arg).__name__))
-        if kv is not None and d1 is not None and set(kv) & set(d1):
-            raise ValueError("%r is both a KV namespace and a D1 database" % sorted(set(kv) & set(d1))[0])
+        seen: Dict[str, str] = {}
+        for arg, _kind, _what, _idname, label in kinds:
+            for k in arg:
+                if k in seen:
+                    raise ValueError("%r is both a %s and a %s" % (k, seen[k], label))
+                seen[k] = label
         array = (_lib.ew_resource_t * sum(len(arg) for arg, *_ in kinds))()
         i = 0
-        for arg, kind, what, idname in kinds:
-            label = "KV namespace" if kind == _lib.EW_RESOURCE_KV else "D1 database"
+        for arg, kind, what, idname, label in kinds:
             for k, v in arg.items():
                 binding = _text(k, "%s key" % what, allow_empty=False)
                 if (vars is not None and k in vars) or (bindings is not None and k in bindings):

@@ -1,5 +1,5 @@
 /*
- * lib/bindings/internal.h — Cloudflare's storage bindings (KV, D1; R2 later) over the store interface
+ * lib/bindings/internal.h — Cloudflare's storage bindings (KV, D1, R2, the Cache API) over the store interface
  * (lib/store/store.h): what lib/core calls (first block) and what the files of lib/bindings share.
  *
  *   ew_runtime_t ── res (ew__res_cache_t) ──< ew__res_store_t  one per kind+id: the open store, shared by
@@ -13,6 +13,8 @@
 #ifndef EW_BINDINGS_INTERNAL_H
 #define EW_BINDINGS_INTERNAL_H
 
+#include <mbedtls/md.h>
+
 #include "core/isolate.h"
 #include "store/store.h"
 
@@ -21,7 +23,7 @@
  */
 
 /* Validates a resource of a worker config (kind known, binding non-empty, id valid) and copies it into d.
- * R2 is refused with EW_ERR_INVALID_ARG until it exists. On error d may hold partial copies:
+ * On error d may hold partial copies:
  * ew__resource_dispose() frees them. */
 ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t index, ew_error_t *err);
 void ew__resource_dispose(ew__resource_t *r);
@@ -48,6 +50,7 @@ void ew__resources_set_clock(ew_runtime_t *rt, ew__clock_fn now);
 
 typedef struct ew__res_cache ew__res_cache_t;
 typedef struct ew__res_op ew__res_op_t;
+typedef struct ew__r2_dir ew__r2_dir_t;
 
 typedef struct ew__res_store {
     ew_resource_kind_t kind;
@@ -55,6 +58,7 @@ typedef struct ew__res_store {
     ew__store_t *store;           /* owned */
     ew__res_cache_t *cache;       /* the runtime's */
     bool purge_queued;            /* KV: a sweep of expired keys is queued */
+    ew__r2_dir_t *r2;             /* R2: the bodies' folder (owned; closed after the store), NULL for other kinds */
     void *ext;                    /* the binding's own state for this store (D1: d1.c), owned */
     void (*ext_free)(void *ext);  /* frees ext at shutdown (NULL: nothing to free) */
 } ew__res_store_t;
@@ -66,6 +70,9 @@ struct ew__res_op {
     ew__isolate_t *iso;           /* the isolate whose promise waits; NULL: none (internal op, or cancelled) */
     uint32_t id;                  /* key of the promise in the isolate's pending table */
     uint32_t req_id;              /* the request that made the call (0 = none): CPU of the reactions */
+    /* On success, pushes the value the promise resolves with, when it is known only then (R2); NULL: the
+     * value kept by ew__res_keep_result, or undefined. Runs in a protected call. */
+    void (*push_result)(duk_context *ctx, ew__res_op_t *op);
     ew__res_op_t *prev, *next;    /* in cache->inflight while iso != NULL */
 };
 
@@ -112,6 +119,68 @@ duk_ret_t ew__res_call(duk_context *ctx, duk_safe_call_function body, duk_idx_t 
 extern const char *const ew__kv_schema;
 /* Pushes a new KV namespace object for rs (its prototype made once per heap). May throw. */
 void ew__kv_push(duk_context *ctx, ew__res_store_t *rs);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * R2 (r2.c: the bucket object and its metadata; r2_blob.c: body files and hashes)
+ */
+
+#define EW__R2_NHASH 5            /* MD5, SHA-1, SHA-256, SHA-384, SHA-512, in this order (bit i = hash i) */
+#define EW__R2_ID_HEX 32          /* hex digits of body file names, versions and upload ids */
+
+extern const char *const ew__r2_schema;
+/* Opens the bucket's folder of bodies for rs (after its store opened) and sweeps orphans. */
+ew_status_t ew__r2_open(ew__res_store_t *rs, const char *state_dir, ew_error_t *err);
+/* Closes the folder (removing it when it was a temporary one). Call after the store closed. */
+void ew__r2_close(ew__res_store_t *rs);
+/* Pushes a new bucket object for rs: a native stand-in until its first method call loads r2.js. May throw. */
+void ew__r2_push(duk_context *ctx, ew__res_store_t *rs);
+
+struct ew__r2_dir {
+    char *path;                   /* owned */
+    int fd;                       /* the folder, for *at() calls and fsync */
+    bool temporary;               /* made by us (no state dir): removed on close */
+    void *streaming;              /* r2.c's puts still reading a stream (list, owned) */
+};
+
+typedef struct ew__r2_hash {
+    unsigned wanted;              /* bit i: hash i is computed (MD5 always) */
+    mbedtls_md_context_t md[EW__R2_NHASH];
+    char hex[EW__R2_NHASH][129];  /* lower-case hex digests, after ew__r2_hash_finish */
+} ew__r2_hash_t;
+
+/* A body being written: ".tmp-<name>" until committed as "<name>". */
+typedef struct ew__r2_writer {
+    char name[EW__R2_ID_HEX + 1];
+    char tmp[EW__R2_ID_HEX + 6];
+    int fd;
+    uint64_t size;
+    ew__r2_hash_t hash;           /* digests valid after ew__r2_blob_commit */
+} ew__r2_writer_t;
+
+const char *ew__r2_hash_name(int i);   /* "SHA-256" */
+size_t ew__r2_hash_size(int i);        /* bytes */
+/* Writes 2 * nbytes random lower-case hex digits and a NUL to out (nbytes <= 32). */
+void ew__r2_random_hex(char *out, size_t nbytes);
+void ew__r2_hex(const unsigned char *p, size_t n, char *out);
+bool ew__r2_hash_start(ew__r2_hash_t *h, unsigned wanted);
+void ew__r2_hash_update(ew__r2_hash_t *h, const void *p, size_t n);
+void ew__r2_hash_finish(ew__r2_hash_t *h);   /* fills hex[] and disposes */
+void ew__r2_hash_dispose(ew__r2_hash_t *h);
+
+ew_status_t ew__r2_dir_open(ew__r2_dir_t *d, const char *state_dir, const char *id, ew_error_t *err);
+void ew__r2_dir_close(ew__r2_dir_t *d);
+/* Removes stale temporary files and bodies `referenced` says no row names (see r2_blob.c). */
+void ew__r2_blob_sweep(ew__r2_dir_t *d, bool (*referenced)(void *udata, const char *name), void *udata);
+/* Writing a body: begin, write*, then commit (durable under its name) or abort (nothing left). */
+ew_status_t ew__r2_blob_begin(ew__r2_dir_t *d, ew__r2_writer_t *w, unsigned hashes, ew_error_t *err);
+ew_status_t ew__r2_blob_write(ew__r2_dir_t *d, ew__r2_writer_t *w, const void *p, size_t n, ew_error_t *err);
+ew_status_t ew__r2_blob_append_file(ew__r2_dir_t *d, ew__r2_writer_t *w, const char *name, ew_error_t *err);
+ew_status_t ew__r2_blob_commit(ew__r2_dir_t *d, ew__r2_writer_t *w, ew_error_t *err);
+void ew__r2_blob_abort(ew__r2_dir_t *d, ew__r2_writer_t *w);
+void ew__r2_blob_unlink(ew__r2_dir_t *d, const char *name);
+/* Opens a body for reading (-1 with errno when it is gone); reads exactly n bytes at offset. */
+int ew__r2_blob_open(ew__r2_dir_t *d, const char *name);
+bool ew__r2_blob_pread(int fd, void *out, size_t n, uint64_t offset);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Durable Objects (durable.c, do_storage.c, do_registry.c; lib/js/durable.js). Design: docs/architecture.md
@@ -249,6 +318,7 @@ ew__do_obj_t *ew__do_require_obj(duk_context *ctx, duk_idx_t idx);
 void ew__do_committed(ew__do_obj_t *o, bool ok, const char *message);
 /* The alarm time stored in a database file (ms since the epoch), or -1 (do_storage.c, at start-up). */
 double ew__do_storage_read_alarm(const char *path);
+
 /* Cache API storage (cache.c) */
 extern const char *const ew__cache_schema;
 /* Sets up a freshly opened cache store (synchronous=NORMAL: a cache may forget). */

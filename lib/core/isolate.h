@@ -106,6 +106,7 @@ struct ew__isolate {
     /* Memory accounting (limits.c allocator). */
     size_t heap_bytes;            /* bytes allocated now, headers included */
     size_t heap_limit;            /* refuse allocations past this; SIZE_MAX until the heap is set up */
+    bool gc_tried;                /* the soft limit refused one allocation so that Duktape collects first */
 
     /* CPU accounting (limits.c). */
     uint64_t deadline_ns;         /* entry clock (V, see isolate.c) deadline; UINT64_MAX = none */
