@@ -495,6 +495,17 @@ static void visit_expr_special(sa_t *S, ew__node_t *n)
         if (n->as.member.computed)
             visit(S, n->as.member.property);
         break;
+    case EW__N_MethodDefinition: /* a class method's name is not a reference (unless computed) */
+        if (n->as.method.computed)
+            visit(S, n->as.method.key);
+        visit(S, n->as.method.value);
+        break;
+    case EW__N_PropertyDefinition: /* nor a class field's */
+        if (n->as.field.computed)
+            visit(S, n->as.field.key);
+        if (n->as.field.value != NULL)
+            visit(S, n->as.field.value);
+        break;
     case EW__N_Property:
         if (n->as.property.computed)
             visit(S, n->as.property.key);
