@@ -105,13 +105,22 @@ typedef struct ew_runtime_config {
     uint32_t wait_until_ms;   /* wall time allowed for ctx.waitUntil work after the response (ms), 0 = 30000 */
     ew_log_fn log;            /* where log lines go; NULL = discarded */
     void *log_udata;          /* passed to `log` as is */
-    const char *ca_file;      /* PEM file of the CAs fetch() trusts for https (e.g. a private or test CA);
-                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied */
-    uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
     uint32_t cache_mb;        /* Cache API (caches.default/open) size bound per worker (MiB), 0 = 64; the
                                  entries live in <state_dir>/cache/<worker name>.sqlite (in memory without a
                                  state_dir); past the bound, expired entries go first, then the least
                                  recently used */
+    const char *ca_file;      /* PEM file of the CAs fetch() trusts for https (e.g. a private or test CA);
+                                 NULL = the system bundle /etc/ssl/certs/ca-certificates.crt; copied; an
+                                 unreadable file makes ew_runtime_create fail with EW_ERR_IO */
+    uint32_t subrequests;     /* fetch() calls allowed per request (workerd's subrequest limit), 0 = 50 */
+    const char *connect_to;   /* fetch() connection overrides, like curl's --connect-to: comma-separated
+                                 "HOST1:PORT1:HOST2:PORT2" rules; a request for HOST1:PORT1 connects to
+                                 HOST2:PORT2 instead, while the URL, Host header, TLS name (SNI) and
+                                 certificate check keep HOST1 (e.g. "api.example.com:443:127.0.0.1:8443" to
+                                 serve a Worker's upstream locally). NULL = none; copied; a malformed rule
+                                 makes ew_runtime_create fail with EW_ERR_INVALID_ARG naming it */
+    uint32_t durable_idle_ms; /* a Durable Object with no event for this long is evicted from memory (its
+                                 storage stays), 0 = 70000 (Cloudflare evicts after 70-140 s) */
 } ew_runtime_config_t;
 
 /* Fills `cfg` with the defaults (all zero/NULL, meaning the defaults documented above). */
@@ -191,7 +200,9 @@ EW_API ew_status_t ew_call_reject(ew_call_t *call, const char *message);
 typedef enum ew_resource_kind {
     EW_RESOURCE_KV = 1,       /* env.NAME is a KV namespace (get/put/delete/list/getWithMetadata) */
     EW_RESOURCE_D1 = 2,       /* env.NAME is a D1 database (prepare/batch/exec/dump): <state_dir>/d1/<id>.sqlite */
-    EW_RESOURCE_R2 = 3        /* env.NAME is an R2 bucket (later) */
+    EW_RESOURCE_R2 = 3        /* env.NAME is an R2 bucket (head/get/put/delete/list, multipart uploads); metadata
+                                 in <state_dir>/r2/<id>.sqlite, bodies as files in <state_dir>/r2/<id>.blobs/
+                                 (with no state_dir: a private temporary folder removed with the runtime) */
 } ew_resource_kind_t;
 
 typedef struct ew_resource {
@@ -199,6 +210,16 @@ typedef struct ew_resource {
     const char *binding;      /* the env property, e.g. "USERS_KV"; copied */
     const char *id;           /* storage name: [A-Za-z0-9._-]+, at most 200 bytes; copied */
 } ew_resource_t;
+
+/* How the entry file is read. AUTO (0) decides as wrangler does: an entry with import/export declarations is a
+ * module, anything else a service-worker script. MODULE compiles it as an ES module even without import/export
+ * (strict, top-level await, import.meta; its top-level names are module bindings). SCRIPT compiles it as a
+ * script (sloppy unless "use strict"; top-level var and function declarations are global properties). */
+typedef enum ew_source_type {
+    EW_SOURCE_AUTO = 0,
+    EW_SOURCE_MODULE = 1,
+    EW_SOURCE_SCRIPT = 2
+} ew_source_type_t;
 
 /* Static assets ([assets] in wrangler.toml): files of a folder served the way Cloudflare serves a Worker's
  * assets — canonical HTML URLs per `html_handling` (307 redirects to them), `not_found_handling`, ETag and
@@ -238,6 +259,22 @@ typedef struct ew_ratelimit {
     uint32_t limit;                   /* requests allowed per period, >= 1 */
     uint32_t period;                  /* seconds: 10 or 60, as Cloudflare allows */
 } ew_ratelimit_t;
+/* A Durable Object namespace of a worker: env[binding] is a DurableObjectNamespace whose objects are
+ * instances of the class the worker's entry module exports as `class_name` (`export class Counter ...`).
+ *
+ * One live instance per object id in the whole process: every runtime (thread) that loads a worker with
+ * the same name, class and state directory shares the namespace; a call from any of them is carried to the
+ * one runtime that holds the instance, on that runtime's thread and event loop, and the answer is carried
+ * back (docs/architecture.md "Durable Objects"). The runtimes must therefore keep running their loops
+ * while others call into them. Each object's storage is a SQLite database
+ * <state_dir>/do/<worker name>-<class_name>/<64 hex id>.sqlite (in memory, per runtime, without a state
+ * directory). Alarms set by objects fire on the loop of a runtime that loads the worker. */
+typedef struct ew_durable_object {
+    const char *binding;      /* the env property, e.g. "COUNTER"; copied */
+    const char *class_name;   /* the exported class, e.g. "Counter"; copied */
+    int sql;                  /* non-zero: SQLite-backed class (wrangler new_sqlite_classes): ctx.storage.sql
+                                 is available; zero: key-value storage only, like new_classes */
+} ew_durable_object_t;
 
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
@@ -254,6 +291,9 @@ typedef struct ew_worker_config {
     const ew_assets_t *assets;        /* static assets served with the Worker, NULL = none; copied */
     const ew_ratelimit_t *ratelimits; /* `nratelimits` rate limiting bindings, copied */
     size_t nratelimits;
+    ew_source_type_t source_type; /* EW_SOURCE_AUTO (0) unless the caller knows the form */
+    const ew_durable_object_t *durable_objects; /* `ndurable_objects` Durable Object namespaces, copied */
+    size_t ndurable_objects;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry
@@ -271,9 +311,12 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * .toml), or a Worker script. `env_name` selects [env.NAME] of the configuration (NULL = the top level).
  * The worker gets the configuration's name (NULL there = "worker") and its `main` script, env vars from
  * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), its kv_namespaces as
- * EW_RESOURCE_KV resources (keyed by their id, in the runtime's state_dir) and its d1_databases as
- * EW_RESOURCE_D1 resources (keyed by database_name, else database_id). Bindings the library does not
- * support yet (R2) and configuration keys it ignores are skipped with a warning through the runtime's
+ * EW_RESOURCE_KV resources (keyed by their id), its d1_databases as EW_RESOURCE_D1 resources (keyed by
+ * database_name, else database_id) and its r2_buckets as EW_RESOURCE_R2 resources (keyed by bucket_name, or
+ * the binding when there is none), in the runtime's state_dir, and its durable_objects.bindings as
+ * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; bindings with a
+ * script_name, i.e. classes of another worker, are skipped with a warning). Configuration keys it ignores
+ * are skipped with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
  * ew_worker_load (release with ew_worker_destroy, or with the runtime). Same thread rule as ew_worker_load.

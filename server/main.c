@@ -4,8 +4,8 @@
  *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--cache-mb MB] [--idle-timeout MS]
  *             [--request-timeout MS] [--colo CODE] [--country CC] [--trust-cf-ipcountry]
- *             [--tls-cert FILE --tls-key FILE] [--log-format pretty|json] [--metrics] [--watch]
- *             [--local-protocol http|https]
+ *             [--tls-cert FILE --tls-key FILE] [--log-format pretty|json] [--metrics] [--do-idle-ms MS]
+ *             [--watch] [--local-protocol http|https]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
  * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/client.h"
 #include "d1.h"
 #include "log.h"
 #include "project.h"
@@ -49,9 +50,11 @@ static void usage(FILE *f)
                "  --port N              TCP port (default 8787, or [dev] port; 0 picks a free one)\n"
                "  --threads N           event-loop threads, each with its own isolates (default: the cores)\n"
                "  --cpu-ms MS           CPU time per request (default: [limits] cpu_ms, else 50)\n"
+               "  --cache-mb MB         size bound of the Cache API's storage per Worker (default 64)\n"
                "  --ca-file FILE        PEM file of the CAs fetch() trusts for https (default: $EW_CA_FILE, else\n"
                "                        the system bundle /etc/ssl/certs/ca-certificates.crt)\n"
-               "  --cache-mb MB         size bound of the Cache API's storage per Worker (default 64)\n"
+               "  --connect-to H1:P1:H2:P2  fetch() to H1:P1 connects to H2:P2 instead (URL, Host, TLS name\n"
+               "                        unchanged; repeatable), e.g. to serve an upstream API locally\n"
                "  --idle-timeout MS     close keep-alive connections idle this long (default 60000)\n"
                "  --request-timeout MS  a request's head and body must arrive within this (default 30000)\n"
                "  --watch               reload the Worker when a file of the project changes (also on SIGHUP)\n"
@@ -63,7 +66,8 @@ static void usage(FILE *f)
                "                        for localhost made once in the state folder (STATE/tls/)\n"
                "  --colo CODE           request.cf.colo and the CF-Ray suffix (default DFW)\n"
                "  --country CC          request.cf.country and CF-IPCountry (default XX)\n"
-               "  --trust-cf-ipcountry  take the country from the client's CF-IPCountry header (behind a proxy)\n");
+               "  --trust-cf-ipcountry  take the country from the client's CF-IPCountry header (behind a proxy)\n"
+               "  --do-idle-ms MS       evict a Durable Object after this long without events (default 70000)\n");
 }
 
 static bool parse_uint(const char *text, long max, long *out)
@@ -80,8 +84,9 @@ static bool parse_uint(const char *text, long max, long *out)
 typedef struct cli {
     const char *ip;               /* NULL: [dev] ip, else 127.0.0.1 */
     long port;                    /* -1: [dev] port, else 8787 */
-    long idle_ms, request_ms, cpu_ms, threads, cache_mb;
+    long idle_ms, request_ms, cpu_ms, threads, cache_mb, do_idle_ms;
     const char *ca_file;          /* NULL: $EW_CA_FILE, else the system bundle */
+    char *connect_to;             /* owned: the --connect-to rules joined with commas, NULL = none */
     bool test_scheduled;
     bool trust_ipcountry;
     bool metrics;
@@ -94,8 +99,8 @@ typedef struct cli {
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
                                           "--cpu-ms", "--cache-mb", "--env", "--var", "--persist-to", "--ca-file",
-                                          "--colo", "--country", "--tls-cert", "--tls-key", "--log-format",
-                                          "--local-protocol"};
+                                          "--connect-to", "--colo", "--country", "--tls-cert", "--tls-key",
+                                          "--log-format", "--do-idle-ms", "--local-protocol"};
 
 static bool takes_value(const char *a)
 {
@@ -119,6 +124,11 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
     } else if (strcmp(a, "--cpu-ms") == 0) {
         if (!parse_uint(val, 600000, &c->cpu_ms) || c->cpu_ms == 0) {
             fprintf(stderr, "ew-server: --cpu-ms %s is not a number of milliseconds (1-600000)\n", val);
+            return 2;
+        }
+    } else if (strcmp(a, "--do-idle-ms") == 0) {
+        if (!parse_uint(val, 86400000, &c->do_idle_ms) || c->do_idle_ms == 0) {
+            fprintf(stderr, "ew-server: --do-idle-ms %s is not a number of milliseconds (1-86400000)\n", val);
             return 2;
         }
     } else if (strcmp(a, "--cache-mb") == 0) {
@@ -151,6 +161,18 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         c->https = val[4] == 's';
+    } else if (strcmp(a, "--connect-to") == 0) {
+        char why[300];
+        if (strchr(val, ',') != NULL || !ew__net_connect_to_valid(val, why, sizeof(why))) {
+            fprintf(stderr, "ew-server: --connect-to %s: expected HOST1:PORT1:HOST2:PORT2\n", val);
+            return 2;
+        }
+        size_t old = c->connect_to ? strlen(c->connect_to) : 0;
+        char *joined = realloc(c->connect_to, old + strlen(val) + 2);
+        if (joined == NULL)
+            return 2;
+        snprintf(joined + old, strlen(val) + 2, "%s%s", old ? "," : "", val);
+        c->connect_to = joined;
     } else if (strcmp(a, "--log-format") == 0) {
         if (!srv_log_set_format(val)) {
             fprintf(stderr, "ew-server: --log-format %s: expected pretty or json\n", val);
@@ -324,6 +346,7 @@ static int run(const cli_t *c, project_t *project)
         .idle_timeout_ms = (uint32_t) c->idle_ms,
         .request_timeout_ms = (uint32_t) c->request_ms,
         .cpu_ms = (uint32_t) (c->cpu_ms ? c->cpu_ms : cfg->cpu_ms), /* --cpu-ms wins over [limits] */
+        .cache_mb = (uint32_t) c->cache_mb,
         .colo = c->colo,
         .country = c->country,
         .trust_ipcountry = c->trust_ipcountry,
@@ -332,7 +355,8 @@ static int run(const cli_t *c, project_t *project)
         .tls_key = tls_key,
         .subrequests = cfg->subrequests,
         .ca_file = c->ca_file ? c->ca_file : getenv("EW_CA_FILE"),
-        .cache_mb = (uint32_t) c->cache_mb,
+        .connect_to = c->connect_to,
+        .durable_idle_ms = (uint32_t) c->do_idle_ms,
     };
     reloader_t reloader = {c, project, NULL};
     opts.reload = reload_project;
@@ -340,7 +364,9 @@ static int run(const cli_t *c, project_t *project)
     opts.reload_commit = reload_commit;
     opts.reload_arg = &reloader;
     opts.watch_dir = c->watch ? watch_dir_of(c->project.path) : NULL;
-    return serve_run(&opts);
+    int rc = serve_run(&opts);
+    free(c->connect_to);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -1,14 +1,14 @@
 /*
  * project.c — ew-server's project mode: finds and reads the Worker project (wrangler.json/.jsonc/.toml,
  * .dev.vars) through lib/config/wrangler.c, applies the command line's --env and --var, and builds the
- * ew_worker_config_t every loop thread loads (vars; KV namespaces as storage resources) and the state
+ * ew_worker_config_t every loop thread loads (vars; KV namespaces and R2 buckets as storage resources) and the state
  * folder. main.c calls it once, before any thread starts; afterwards the project is read-only, so the loop
  * threads share it without locks.
  *
  * The project itself is read by lib/config/project_load.c, the code behind the public ew_worker_load_project(),
  * so hosts and ew-server load a project the same way; this file adds the command line (--var between reading
  * and building, --persist-to) and prints its warnings. What the library cannot do yet is reported and left
- * out rather than failing the start: R2 bindings and the keys lib/config reports as "not supported yet".
+ * out rather than failing the start: the keys lib/config reports as "not supported yet".
  * docs/configuration.md lists every key and flag.
  */
 #include <errno.h>
@@ -46,7 +46,7 @@ static bool apply_var_args(project_t *p, const project_opts_t *o)
     return true;
 }
 
-/* Reading the configuration, the main check, vars and resources (with R2 skipped) are
+/* Reading the configuration, the main check, vars and resources are
  * lib/config/project_load.c's, shared with ew_worker_load_project(); the --var overrides go in between. */
 bool project_load(project_t *p, const project_opts_t *o)
 {
@@ -105,7 +105,7 @@ void project_print_bindings(const project_t *p)
     const ew__wrangler_t *c = p->config;
     if (c->dev_vars_path != NULL)
         printf("Using vars defined in %s\n", c->dev_vars_path);
-    if (c->nvars + c->nkv + c->nd1 == 0)
+    if (c->nvars + c->nkv + c->nd1 + c->nr2 + c->ndurables == 0)
         return;
     printf("Your Worker has access to the following bindings:\n");
     if (c->nvars > 0)
@@ -125,6 +125,14 @@ void project_print_bindings(const project_t *p)
         printf("- D1 Databases:\n");
     for (size_t i = 0; i < c->nd1; i++)
         printf("  - %s: %s\n", c->d1[i].binding, c->d1[i].database_name);
+    if (c->nr2 > 0)
+        printf("- R2 Buckets:\n");
+    for (size_t i = 0; i < c->nr2; i++)
+        printf("  - %s: %s\n", c->r2[i].binding, c->r2[i].bucket_name);
+    if (c->ndurables > 0)
+        printf("- Durable Objects:\n");
+    for (size_t i = 0; i < c->ndurables; i++)
+        printf("  - %s: %s\n", c->durables[i].binding, c->durables[i].class_name);
 }
 
 void project_dispose(project_t *p)

@@ -1,8 +1,9 @@
 /*
  * serve.c — ew-server's threads. Each event-loop thread owns everything it touches: an event_base, an
  * ew_runtime_t with the Worker loaded in it, and an HTTP listener on the shared port (SO_REUSEPORT, so the
- * kernel spreads connections). No mutable state is shared between loop threads; the main thread only
- * starts them, waits for them to be ready, handles signals and flushes stdout. Cron triggers fire on thread 0
+ * kernel spreads connections). The only state loop threads share is the library's Durable Object registry
+ * (a request for an object held by another thread is handed to that thread's loop; docs/architecture.md);
+ * the main thread only starts them, waits for them to be ready, handles signals and flushes stdout. Cron triggers fire on thread 0
  * only (one scheduled event per trigger time, as on Cloudflare, not one per thread).
  *
  *   main: start thread 0 ──(bound port)──> start threads 1..N-1 ──(all ready)──> "Ready on …"
@@ -348,9 +349,11 @@ static bool thread_setup(loop_thread_t *t)
     cfg.base = t->base;
     cfg.log = on_log;
     cfg.cpu_ms = o->cpu_ms;
+    cfg.cache_mb = o->cache_mb;
     cfg.subrequests = o->subrequests;
     cfg.ca_file = o->ca_file;
-    cfg.cache_mb = o->cache_mb;
+    cfg.connect_to = o->connect_to;
+    cfg.durable_idle_ms = o->durable_idle_ms;
     cfg.state_dir = o->state_dir;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &t->rt, &err) != EW_OK) {

@@ -22,6 +22,10 @@ typedef struct serve_opts {
     uint32_t idle_timeout_ms;    /* 0 = default */
     uint32_t request_timeout_ms; /* 0 = default */
     uint32_t cpu_ms;             /* CPU time per request (ms); 0 = the library's default (50) */
+    uint32_t cache_mb;           /* Cache API bound per worker (MiB); 0 = the library's default (64) */
+    uint32_t subrequests;        /* fetch() calls per request; 0 = the library's default (50) */
+    const char *ca_file;         /* CAs fetch() trusts (--ca-file / EW_CA_FILE); NULL = the system bundle */
+    const char *connect_to;      /* fetch() connection overrides (--connect-to), NULL = none */
     const char *colo;            /* request.cf.colo (--colo); NULL = "DFW" */
     const char *country;         /* request.cf.country default (--country); NULL = "XX" */
     bool trust_ipcountry;        /* a client's CF-IPCountry sets the country (--trust-cf-ipcountry) */
@@ -36,9 +40,7 @@ typedef struct serve_opts {
     const char *watch_dir;       /* --watch: reload when a file under this folder changes; NULL = off */
     const char *tls_cert;        /* --tls-cert: serve TLS with this certificate chain; NULL = plain */
     const char *tls_key;         /* --tls-key */
-    uint32_t subrequests;        /* fetch() calls per request; 0 = the library's default (50) */
-    const char *ca_file;         /* CAs fetch() trusts (--ca-file / EW_CA_FILE); NULL = the system bundle */
-    uint32_t cache_mb;           /* Cache API bound per worker (MiB); 0 = the library's default (64) */
+    uint32_t durable_idle_ms;    /* Durable Object idle eviction (ms); 0 = the library's default (70000) */
 } serve_opts_t;
 
 /* Serves until SIGINT/SIGTERM has drained every thread; returns the process exit code. */

@@ -66,9 +66,11 @@ class ew_runtime_config_t(ctypes.Structure):
         ("wait_until_ms", ctypes.c_uint32),
         ("log", LOG_FN),
         ("log_udata", ctypes.c_void_p),
+        ("cache_mb", ctypes.c_uint32),
         ("ca_file", ctypes.c_char_p),
         ("subrequests", ctypes.c_uint32),
-        ("cache_mb", ctypes.c_uint32),
+        ("connect_to", ctypes.c_char_p),
+        ("durable_idle_ms", ctypes.c_uint32),
     ]
 
 
@@ -133,6 +135,14 @@ class ew_ratelimit_t(ctypes.Structure):
     ]
 
 
+class ew_durable_object_t(ctypes.Structure):
+    _fields_ = [
+        ("binding", ctypes.c_char_p),
+        ("class_name", ctypes.c_char_p),
+        ("sql", ctypes.c_int),
+    ]
+
+
 class ew_worker_config_t(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -149,6 +159,9 @@ class ew_worker_config_t(ctypes.Structure):
         ("assets", ctypes.POINTER(ew_assets_t)),
         ("ratelimits", ctypes.POINTER(ew_ratelimit_t)),
         ("nratelimits", ctypes.c_size_t),
+        ("source_type", ctypes.c_int),  # ew_source_type_t: 0 auto, 1 module, 2 script
+        ("durable_objects", ctypes.POINTER(ew_durable_object_t)),
+        ("ndurable_objects", ctypes.c_size_t),
     ]
 
 

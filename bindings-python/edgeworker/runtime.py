@@ -38,7 +38,7 @@ import sys
 import threading
 import urllib.parse
 import warnings
-from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, Union)
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union)
 
 from . import _lib
 from .errors import (ConfigError, EdgeWorkerError, Status, error_class)
@@ -551,11 +551,15 @@ class Runtime:
         cpu_ms: CPU time allowed per request, in milliseconds (default 50).
         memory_mb: heap limit per isolate, in MiB (default 128, at most 65536).
         wait_until_ms: wall time allowed for ``event.waitUntil`` work after the response (default 30000).
+        cache_mb: size bound of each Worker's Cache API storage (``caches.default``/``caches.open``), in MiB
+            (default 64); past it, expired entries go first, then the least recently used.
         ca_file: PEM file of the certificate authorities ``fetch()`` trusts for https (default: the system
             bundle); an unreadable file raises EdgeWorkerError (EW_ERR_IO).
         subrequests: ``fetch()`` calls allowed per request (default 50).
-        cache_mb: size bound of each Worker's Cache API storage (``caches.default``/``caches.open``), in MiB
-            (default 64); past it, expired entries go first, then the least recently used.
+        connect_to: ``fetch()`` connection overrides, like curl's ``--connect-to``: a list of
+            ``"HOST1:PORT1:HOST2:PORT2"`` rules; a request for HOST1:PORT1 connects to HOST2:PORT2 while the
+            URL, Host header and TLS name stay HOST1. A malformed rule raises ConfigError.
+        durable_idle_ms: a Durable Object without events for this long is evicted from memory (default 70000).
 
     Use it as a context manager, or call :meth:`close` (idempotent), which destroys the Workers still loaded
     and the C runtime. A Runtime belongs to the thread that created it: using it (or its Workers) from
@@ -567,8 +571,9 @@ class Runtime:
     """
 
     def __init__(self, state_dir: Optional[StrPath] = None, *, cpu_ms: int = 50, memory_mb: int = 128,
-                 wait_until_ms: int = 30000, ca_file: Optional[StrPath] = None,
-                 subrequests: int = 50, cache_mb: int = 64) -> None:
+                 wait_until_ms: int = 30000, cache_mb: int = 64, ca_file: Optional[StrPath] = None,
+                 subrequests: int = 50, connect_to: Optional[Sequence[str]] = None,
+                 durable_idle_ms: int = 70000) -> None:
         self._ptr: Optional[int] = None  # first, so that __del__ works whatever fails below
         self._thread = threading.get_ident()
         self._workers: List[Worker] = []
@@ -578,15 +583,23 @@ class Runtime:
         cfg.cpu_ms = _uint(cpu_ms, "cpu_ms")
         cfg.memory_mb = _uint(memory_mb, "memory_mb", 65536)
         cfg.wait_until_ms = _uint(wait_until_ms, "wait_until_ms")
+        cfg.cache_mb = _uint(cache_mb, "cache_mb", 1048576)
         ca = _fs_path(ca_file, "ca_file") if ca_file is not None else None
         cfg.ca_file = ca
         cfg.subrequests = _uint(subrequests, "subrequests")
-        cfg.cache_mb = _uint(cache_mb, "cache_mb", 1048576)
+        if connect_to is not None:
+            if isinstance(connect_to, (str, bytes)) or not all(isinstance(r, str) for r in connect_to):
+                raise TypeError("connect_to must be a list of \"HOST1:PORT1:HOST2:PORT2\" strings")
+            if any("," in r for r in connect_to):
+                raise ValueError("connect_to: a rule cannot contain ','")
+            cfg.connect_to = _text(",".join(connect_to), "connect_to", allow_empty=True)
+        cfg.durable_idle_ms = _uint(durable_idle_ms, "durable_idle_ms")
         cfg.log = _LOG_CALLBACK
         self._log_callback = _LOG_CALLBACK  # referenced here too: C holds it for the runtime's lifetime
         self._binding_callback = _BINDING_CALLBACK
         self.cpu_ms, self.memory_mb, self.wait_until_ms = cpu_ms, memory_mb, wait_until_ms
         self.subrequests = subrequests
+        self.durable_idle_ms = durable_idle_ms
         self.ca_file = os.fsdecode(ca) if ca is not None else None
         self.state_dir = os.fsdecode(state) if state is not None else None
         if _depth() > 0:
@@ -629,7 +642,7 @@ class Runtime:
              name: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
              bindings: Optional[Mapping[str, Any]] = None, filename: Optional[str] = None,
              kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None,
-             d1: Optional[Mapping[str, str]] = None) -> "Worker":
+             d1: Optional[Mapping[str, str]] = None, r2: Optional[Mapping[str, str]] = None) -> "Worker":
         """Loads a Worker: a script (ES module ``export default {fetch}`` or service-worker form), or a
         Wrangler project.
 
@@ -645,9 +658,11 @@ class Runtime:
         ew-server loads it (the C function ``ew_worker_load_project``): name and main from the
         configuration, env vars from ``[vars]`` and ``.dev.vars``, ``kv_namespaces`` as KV namespaces stored
         in the Runtime's ``state_dir`` under their id, ``d1_databases`` as D1 databases under their
-        database_name. R2 bindings and ignored keys are skipped with a warning on the ``edgeworker.runtime``
-        logger. The project supplies the whole configuration, so ``name``, ``vars``, ``bindings``, ``kv``,
-        ``d1`` and ``filename`` cannot be combined with it (TypeError).
+        database_name, ``r2_buckets`` as R2 buckets under their bucket_name, ``durable_objects`` bindings as
+        Durable Object namespaces of the Worker's exported classes (storage under ``state_dir``/do). Ignored
+        keys are skipped with a warning on the ``edgeworker.runtime`` logger. The project supplies the whole
+        configuration, so ``name``, ``vars``, ``bindings``, ``kv``, ``d1``, ``r2`` and ``filename`` cannot be
+        combined with it (TypeError).
 
         Args:
             env: for a project, the Wrangler environment (``[env.NAME]``) to use; None = the top level.
@@ -672,6 +687,9 @@ class Runtime:
             d1: D1 databases for a script: ``{"DB": "blog"}`` makes ``env.DB`` the D1 database "blog"
                 (``state_dir/d1/blog.sqlite``, the file ``ew-server d1 execute`` uses; in memory without a
                 ``state_dir``). Names: ``[A-Za-z0-9._-]+``.
+            r2: R2 buckets for a script: ``{"BUCKET": "files"}`` makes ``env.BUCKET`` the R2 bucket named
+                "files" (same rules for names as kv ids). Metadata and bodies live in the Runtime's
+                ``state_dir`` (a private temporary folder without one), shared by every Worker using the name.
 
         Raises:
             ScriptError: a syntax error (with file, line, column) or an exception in the top level.
@@ -686,7 +704,7 @@ class Runtime:
         script_path, script_source = self._resolve_script(path_or_source, source, path)
         if script_path is not None and _is_project(script_path):
             given = [k for k, v in (("name", name), ("vars", vars), ("bindings", bindings), ("kv", kv),
-                                    ("d1", d1), ("filename", filename)) if v is not None]
+                                    ("d1", d1), ("r2", r2), ("filename", filename)) if v is not None]
             if given:
                 raise TypeError("load(): %s cannot be combined with a project (%s): its Wrangler configuration "
                                 "supplies the Worker's name, vars and bindings"
@@ -704,7 +722,7 @@ class Runtime:
         keep: List[Any] = []  # everything C reads during ew_worker_load (it copies what it keeps)
         var_array, nvars = self._vars_array(vars, keep)
         entries = self._binding_entries(bindings, vars)
-        res_array, nres = self._resource_array(kv, d1, vars, bindings, keep)
+        res_array, nres = self._resource_array(kv, d1, r2, vars, bindings, keep)
         keys = [next(_keys) for _ in entries]
         cfg = _lib.ew_worker_config_t()
         cfg.name = name_b
@@ -764,24 +782,29 @@ class Runtime:
 
     @staticmethod
     def _resource_array(kv: Optional[Mapping[str, str]], d1: Optional[Mapping[str, str]],
-                        vars: Optional[Mapping[str, Any]], bindings: Optional[Mapping[str, Any]],
-                        keep: List[Any]) -> Tuple[Any, int]:
-        """The ew_resource_t array of load(kv=..., d1=...): binding name -> KV namespace id / D1 database."""
-        kinds = [(arg, kind, what, idname) for arg, kind, what, idname in (
-            (kv, _lib.EW_RESOURCE_KV, "kv", "namespace id"), (d1, _lib.EW_RESOURCE_D1, "d1", "database name"))
-            if arg is not None]
+                        r2: Optional[Mapping[str, str]], vars: Optional[Mapping[str, Any]],
+                        bindings: Optional[Mapping[str, Any]], keep: List[Any]) -> Tuple[Any, int]:
+        """The ew_resource_t array of load(kv=..., d1=..., r2=...): binding name -> KV namespace id / D1
+        database / R2 bucket."""
+        kinds = [(arg, kind, what, idname, label) for arg, kind, what, idname, label in (
+            (kv, _lib.EW_RESOURCE_KV, "kv", "namespace id", "KV namespace"),
+            (d1, _lib.EW_RESOURCE_D1, "d1", "database name", "D1 database"),
+            (r2, _lib.EW_RESOURCE_R2, "r2", "bucket name", "R2 bucket")) if arg is not None]
         if not kinds:
             return None, 0
-        for arg, _kind, what, idname in kinds:
+        for arg, _kind, what, idname, _label in kinds:
             if not isinstance(arg, Mapping):
                 raise TypeError("%s must be a mapping of binding names to %ss, not %s"
                                 % (what, idname, type(arg).__name__))
-        if kv is not None and d1 is not None and set(kv) & set(d1):
-            raise ValueError("%r is both a KV namespace and a D1 database" % sorted(set(kv) & set(d1))[0])
+        seen: Dict[str, str] = {}
+        for arg, _kind, _what, _idname, label in kinds:
+            for k in arg:
+                if k in seen:
+                    raise ValueError("%r is both a %s and a %s" % (k, seen[k], label))
+                seen[k] = label
         array = (_lib.ew_resource_t * sum(len(arg) for arg, *_ in kinds))()
         i = 0
-        for arg, kind, what, idname in kinds:
-            label = "KV namespace" if kind == _lib.EW_RESOURCE_KV else "D1 database"
+        for arg, kind, what, idname, label in kinds:
             for k, v in arg.items():
                 binding = _text(k, "%s key" % what, allow_empty=False)
                 if (vars is not None and k in vars) or (bindings is not None and k in bindings):

@@ -39,8 +39,6 @@ ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t 
 {
     if (kind_name(r->kind) == NULL || (int) r->kind == EW__RESOURCE_CACHE)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: unknown kind %d", index, (int) r->kind);
-    if (r->kind == EW_RESOURCE_R2)
-        return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: R2 resources are not supported yet", index);
     if (r->binding == NULL || r->binding[0] == '\0')
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: the binding name is empty", index);
     if (!ew__store_id_valid(r->id))
@@ -119,12 +117,15 @@ ew_status_t ew__res_store_open(ew_runtime_t *rt, ew_resource_kind_t kind, const 
     }
     rs->kind = kind;
     rs->cache = c;
-    /* A D1 database's tables are the user's; KV and the Cache API have theirs. */
+    /* A D1 database's tables are the user's; KV, R2 and the Cache API have theirs. */
     const char *schema = kind == EW_RESOURCE_KV             ? ew__kv_schema
+                         : kind == EW_RESOURCE_R2           ? ew__r2_schema
                          : (int) kind == EW__RESOURCE_CACHE ? ew__cache_schema
                                                             : NULL;
     ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(kind), id, rt, schema, &rs->store, err);
     if (st == EW_OK && kind == EW_RESOURCE_D1 && (st = ew__d1_attach(rs, err)) != EW_OK)
+        ew__store_close(rs->store);
+    if (st == EW_OK && kind == EW_RESOURCE_R2 && (st = ew__r2_open(rs, rt->state_dir, err)) != EW_OK)
         ew__store_close(rs->store);
     if (st == EW_OK && (int) kind == EW__RESOURCE_CACHE)
         ew__cache_setup(rs);
@@ -158,6 +159,7 @@ void ew__resources_shutdown(ew_runtime_t *rt)
         if (c->stores[i]->ext_free != NULL) /* first: it may hold statements of the connection */
             c->stores[i]->ext_free(c->stores[i]->ext);
         ew__store_close(c->stores[i]->store); /* commits what is queued; the ops' isolates are gone */
+        ew__r2_close(c->stores[i]);
         free(c->stores[i]->id);
         free(c->stores[i]);
     }
@@ -181,6 +183,8 @@ void ew__resources_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
         const ew__resource_t *r = &w->resources[i];
         if (r->kind == EW_RESOURCE_D1)
             ew__d1_push(ctx, r->store);
+        else if (r->kind == EW_RESOURCE_R2)
+            ew__r2_push(ctx, r->store);
         else
             ew__kv_push(ctx, r->store); /* the kinds ew__resource_copy lets through */
         duk_dup_top(ctx);
@@ -251,6 +255,7 @@ static void op_unlink(ew__res_op_t *op)
 }
 
 struct settle_args {
+    ew__res_op_t *op;
     uint32_t id;
     ew_status_t status;
     const char *message;
@@ -271,7 +276,10 @@ static duk_ret_t settle_body(duk_context *ctx, void *udata)
     duk_del_prop_index(ctx, -2, a->id);
     duk_replace(ctx, -3);
     duk_pop(ctx);
-    if (a->status != EW_OK) {
+    if (a->status == EW_OK && a->op->push_result != NULL) { /* a result known only now (R2) */
+        duk_pop(ctx);
+        a->op->push_result(ctx, a->op);
+    } else if (a->status != EW_OK) {
         duk_pop(ctx);
         duk_push_error_object(ctx, DUK_ERR_ERROR, "%s", a->message);
     }
@@ -288,7 +296,7 @@ void ew__res_op_settle(ew__res_op_t *op, ew_status_t status, const char *message
     iso->io_pending--;
     if (iso->dead || iso->ctx == NULL)
         return;
-    struct settle_args a = {op->id, status, message};
+    struct settle_args a = {op, op->id, status, message};
     bool nested = iso->depth > 0;
     if (!nested)
         ew__isolate_enter(iso, op->req_id ? ew__isolate_find_req(iso, op->req_id) : NULL);

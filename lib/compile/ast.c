@@ -142,8 +142,54 @@ const ew__field_t *ew__node_fields(ew__node_type_t type)
     }
 }
 
+static int visit_slot(ew__node_t **slot, ew__visit_fn fn, void *ud)
+{
+    return *slot ? fn(slot, ud) : 0;
+}
+
+static int visit_list(ew__nodes_t *l, ew__visit_fn fn, void *ud)
+{
+    for (uint32_t i = 0; i < l->len; i++) {
+        if (!l->items[i])
+            continue;
+        int r = fn(&l->items[i], ud);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
 int ew__node_children(ew__node_t *n, ew__visit_fn fn, void *ud)
 {
+    int r;
+    /* The most frequent shapes directly (every pass walks the whole tree through here); the table for the rest.
+     * The order is the table's. */
+    switch (n->type) {
+    case EW__N_Identifier:
+    case EW__N_PrivateIdentifier:
+    case EW__N_Literal:
+    case EW__N_ThisExpression:
+    case EW__N_Super:
+    case EW__N_EmptyStatement:
+    case EW__N_DebuggerStatement:
+    case EW__N_TemplateElement: return 0;
+    case EW__N_BinaryExpression:
+    case EW__N_LogicalExpression:
+    case EW__N_AssignmentExpression:
+        return (r = visit_slot(&n->as.binary.left, fn, ud)) ? r : visit_slot(&n->as.binary.right, fn, ud);
+    case EW__N_MemberExpression:
+        return (r = visit_slot(&n->as.member.object, fn, ud)) ? r : visit_slot(&n->as.member.property, fn, ud);
+    case EW__N_CallExpression:
+    case EW__N_NewExpression:
+        return (r = visit_slot(&n->as.call.callee, fn, ud)) ? r : visit_list(&n->as.call.arguments, fn, ud);
+    case EW__N_ExpressionStatement: return visit_slot(&n->as.expr_stmt.expression, fn, ud);
+    case EW__N_BlockStatement: return visit_list(&n->as.body.body, fn, ud);
+    case EW__N_Property:
+        return (r = visit_slot(&n->as.property.key, fn, ud)) ? r : visit_slot(&n->as.property.value, fn, ud);
+    case EW__N_VariableDeclarator:
+        return (r = visit_slot(&n->as.declarator.id, fn, ud)) ? r : visit_slot(&n->as.declarator.init, fn, ud);
+    default: break;
+    }
     for (const ew__field_t *f = ew__node_fields((ew__node_type_t) n->type); f->name; f++) {
         char *base = (char *) n + f->offset;
         if (f->kind == EW__F_NODE) {

@@ -57,6 +57,9 @@ typedef struct mod {
     size_t tlen;
     ew__linemap_t map;
     char prefix[16];
+    bool tla;                      /* has top-level await (or for await at top level) */
+    bool async;                    /* tla, or imports an async module (statically) */
+    bool script;                   /* the entry, compiled as a script (opts.entry_script) */
 } mod_t;
 
 typedef struct bundle {
@@ -180,9 +183,28 @@ static char *disk_read(void *ud, const char *path, size_t *len)
     return buf;
 }
 
+/* Modules the runtime provides: resolved by name, loaded as a CommonJS stand-in whose exports the runtime
+ * supplies when the bundle runs (helpers_module.js asks $ew.builtinModule for them by URL). */
+static const char *const builtins[] = {"cloudflare:workers"};
+
+static bool is_builtin(const char *path)
+{
+    for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
+        if (!strcmp(path, builtins[i]))
+            return true;
+    return false;
+}
+
 static char *read_file(bundle_t *b, const char *path, size_t *len)
 {
     *len = 0;
+    if (is_builtin(path)) {
+        static const char stand_in[] = "module.exports = {};\n";
+        char *s = strdup(stand_in);
+        if (s)
+            *len = sizeof stand_in - 1;
+        return s;
+    }
     return b->in->read ? b->in->read(b->in->read_ud, path, len) : disk_read(NULL, path, len);
 }
 
@@ -361,6 +383,8 @@ static char *resolve(bundle_t *b, const mod_t *from, ew__str_t spec)
     char *s = strndup(spec.s, spec.len);
     if (!s)
         oom(b);
+    if (is_builtin(s))
+        return s;
     char *dir = dir_of(b, from->path), *res;
     if (s[0] == '/' || !strncmp(s, "./", 2) || !strncmp(s, "../", 3) || !strcmp(s, ".") || !strcmp(s, "..")) {
         char *full = path_join(b, dir, s);
@@ -428,6 +452,22 @@ static void classify(bundle_t *b, mod_t *m)
         return;
     }
     bool cjs = has_suffix(m->path, ".cjs");
+    if (b->nmods == 1 && b->in->entry_prog) { /* the entry, parsed by the caller (module syntax found) */
+        ew__arena_dispose(&m->arena);
+        m->arena = *b->in->entry_arena;
+        ew__arena_init(b->in->entry_arena); /* (ours now) */
+        m->prog = b->in->entry_prog;
+        m->kind = EW__MK_ESM;
+        return;
+    }
+    if (b->nmods == 1 && (b->in->entry_esm || b->in->entry_script)) { /* the entry, its form given */
+        m->script = b->in->entry_script;
+        m->prog = parse(b, m, !m->script, NULL);
+        if (!m->prog)
+            longjmp(b->fail, 1);
+        m->kind = EW__MK_ESM;
+        return;
+    }
     if (!cjs) {
         ew__diag_t d;
         ew__diag_init(&d);
@@ -777,6 +817,41 @@ static uint8_t ctx_kind(ew__modctx_t *M, uint32_t k)
     return ((bundle_t *) M->ud)->mods[k].kind;
 }
 
+static bool ctx_is_async(ew__modctx_t *M, uint32_t k)
+{
+    return ((bundle_t *) M->ud)->mods[k].async;
+}
+
+/* An await evaluated by the module body itself (not inside a function). */
+static int tla_visit(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_AwaitExpression || (n->type == EW__N_ForOfStatement && n->as.for_in.await))
+        *(bool *) ud = true;
+    if (*(bool *) ud || ew__is_function(n))
+        return 0;
+    return ew__node_children(*slot, tla_visit, ud);
+}
+
+/* Async evaluation spreads from modules with top-level await to everything that imports them. */
+static void mark_async(bundle_t *b)
+{
+    for (uint32_t i = 0; i < b->nmods; i++)
+        if (b->mods[i].kind == EW__MK_ESM)
+            ew__node_children(b->mods[i].prog, tla_visit, &b->mods[i].tla);
+    for (uint32_t i = 0; i < b->nmods; i++)
+        b->mods[i].async = b->mods[i].tla;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (uint32_t i = 0; i < b->nmods; i++) {
+            mod_t *m = &b->mods[i];
+            for (uint32_t j = 0; m->kind == EW__MK_ESM && !m->async && j < m->reqs_n; j++)
+                if (b->mods[m->reqs[j].mod].async)
+                    m->async = changed = true;
+        }
+    }
+}
+
 /* `function (<helpers>, R) {body}` for an ES module, `function (<helpers>, module, exports, require) {body}`
  * for CommonJS. */
 static ew__node_t *wrap_module(ew__lower_t *L, bool esm)
@@ -800,6 +875,7 @@ static bool lower_and_emit(ew__lower_t *L, mod_t *m, uint32_t mi)
     ew__node_t *fn = wrap_module(L, m->kind == EW__MK_ESM);
     ew__emit_opts_t eo;
     ew__emit_opts_init(&eo);
+    eo.duktape = true;
     eo.file = m->path;
     eo.file_index = mi;
     ew__emit_out_t out;
@@ -812,10 +888,39 @@ static bool lower_and_emit(ew__lower_t *L, mod_t *m, uint32_t mi)
     return true;
 }
 
+/* Whether module mi is reachable from its own static requests (its dependencies may call back into it while
+ * its prologue evaluates them). */
+static bool in_cycle(bundle_t *b, uint32_t mi)
+{
+    uint8_t *seen = calloc(b->nmods, 1);
+    uint32_t *stack = malloc((b->nmods + 1) * sizeof *stack), sp = 0;
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return true; /* (conservative) */
+    }
+    bool found = false;
+    stack[sp++] = mi;
+    while (sp && !found) {
+        const mod_t *m = &b->mods[stack[--sp]];
+        for (uint32_t j = 0; j < m->reqs_n && !found; j++) {
+            uint32_t k = m->reqs[j].mod;
+            found = k == mi;
+            if (!seen[k]) {
+                seen[k] = 1;
+                stack[sp++] = k;
+            }
+        }
+    }
+    free(seen);
+    free(stack);
+    return found;
+}
+
 static void compile_module(bundle_t *b, uint32_t mi)
 {
     mod_t *m = &b->mods[mi];
-    ew__modctx_t M = {mi, m->all, m->all_n, ctx_request, provides, ctx_kind, b, NULL};
+    ew__modctx_t M = {mi, m->all, m->all_n, ctx_request, provides, ctx_kind, ctx_is_async, in_cycle(b, mi), b, NULL};
     ew__lower_t *L = calloc(1, sizeof *L);
     if (!L)
         oom(b);
@@ -825,7 +930,8 @@ static void compile_module(bundle_t *b, uint32_t mi)
     L->file = m->path;
     L->diag = b->diag;
     L->program = m->prog;
-    L->module = m->kind == EW__MK_ESM;
+    L->module = m->kind == EW__MK_ESM && !m->script;
+    L->global_script = m->script;
     L->mod = m->kind == EW__MK_ESM ? &M : NULL;
     bool ok = lower_and_emit(L, m, mi);
     free(L);
@@ -861,8 +967,8 @@ static void put(sb_t *o, const char *s, size_t n)
     EW__MEMCPY(o->s + o->len, s, n);
     o->len += n;
     o->s[o->len] = 0;
-    for (size_t i = 0; i < n; i++)
-        o->line += s[i] == '\n';
+    for (const char *p = s, *end = s + n; (p = memchr(p, '\n', (size_t) (end - p))) != NULL; p++)
+        o->line++;
 }
 
 static void puts_(sb_t *o, const char *s)
@@ -918,7 +1024,10 @@ static void put_registry(sb_t *o, const char *P)
         char *url = malloc(n);
         if (!url)
             oom(b);
-        snprintf(url, n, "file://%s%s", p[0] == '/' ? "" : "/", p);
+        if (is_builtin(p))
+            snprintf(url, n, "%s", p);
+        else
+            snprintf(url, n, "file://%s%s", p[0] == '/' ? "" : "/", p);
         if (i)
             puts_(o, ", ");
         put_string(o, url, strlen(url));
@@ -944,8 +1053,8 @@ static void put_module(sb_t *o, const char *P, uint32_t mi)
 {
     const mod_t *m = &o->b->mods[mi];
     char head[64];
-    snprintf(head, sizeof head, "\n%sR.%c(%u, ", P, m->kind == EW__MK_ESM ? 'd' : m->kind == EW__MK_CJS ? 'c' : 'j',
-             mi);
+    snprintf(head, sizeof head, "\n%sR.%c(%u, ", P,
+             m->script ? 's' : m->kind == EW__MK_ESM ? 'd' : m->kind == EW__MK_CJS ? 'c' : 'j', mi);
     puts_(o, head);
     uint32_t g = o->line;
     if (m->kind == EW__MK_JSON) {
@@ -975,7 +1084,8 @@ static void assemble(bundle_t *b, ew__compile_out_t *out)
         put_module(&o, P, i);
     puts_(&o, "\n");
     run_at(&o, o.line, 0, 0);
-    puts_(&o, "return ");
+    if (!b->mods[0].script) /* a module entry gives its namespace */
+        puts_(&o, "return ");
     puts_(&o, P);
     puts_(&o, "R.start(0);\n}");
     out->text = o.s;
@@ -1062,6 +1172,7 @@ bool ew__compile_bundle(const ew__bundle_opts_t *in, ew__compile_out_t *out, ew_
         for (uint32_t i = 0; i < b.nmods; i++)
             if (b.mods[i].kind == EW__MK_ESM)
                 link_module(&b, i);
+        mark_async(&b);
         for (uint32_t i = 0; i < b.nmods; i++)
             if (b.mods[i].kind != EW__MK_JSON)
                 compile_module(&b, i);

@@ -20,7 +20,8 @@
  * evaluates its dependencies in import order, then runs its body. Hoisted functions of a module are therefore
  * usable by the modules it imports (cycles) — but not before the module itself has started (ES links every
  * module first: a hoisted function of a module not yet started reads as undefined; documented deviation).
- * No TDZ: an exported let read before its declaration ran gives undefined.
+ * No TDZ: an exported let read before its declaration ran gives undefined. A module with top-level await (or
+ * importing one) returns its evaluation promise from its function; importers await R.wait(k) (helpers_module.js).
  */
 #ifndef EW_COMPILE_BUNDLE_H
 #define EW_COMPILE_BUNDLE_H
@@ -40,6 +41,14 @@ typedef struct ew__bundle_opts {
     ew__bundle_read_fn read;   /* NULL: read files from disk */
     void *read_ud;
     bool module;               /* the entry is an ES module (Workers' module form); false: a script */
+    bool entry_esm;            /* with module: the entry is an ES module even without import/export (never
+                                * classified as CommonJS) */
+    bool entry_script;         /* with module: the entry is a script (sloppy unless "use strict", `this` the
+                                * global object, no namespace returned) whose import() calls load modules */
+    /* optional: the entry already parsed as a module with import/export (entry.c): its arena is taken over
+     * (left empty, the bundler disposes it) and its tree used; its strings point into the caller's source */
+    ew__arena_t *entry_arena;
+    ew__node_t *entry_prog;
 } ew__bundle_opts_t;
 
 /* Compiles the module graph from in->entry. True: *out filled (ew__compile_out_dispose frees it, the file table
@@ -52,6 +61,12 @@ bool ew__compile_bundle(const ew__bundle_opts_t *in, ew__compile_out_t *out, ew_
  * export declarations it is a module bundled with what it imports (read from disk relative to path),
  * otherwise a service-worker script. Same results as ew__compile / ew__compile_bundle. */
 bool ew__compile_entry(const char *path, const char *src, size_t len, ew__compile_out_t *out, ew__diag_t *diag);
+
+/* The same with the form given: EW__FORM_AUTO decides as ew__compile_entry does, EW__FORM_MODULE compiles an
+ * ES module (bundled) even without import/export, EW__FORM_SCRIPT a script. Values match ew_source_type_t. */
+enum { EW__FORM_AUTO = 0, EW__FORM_MODULE = 1, EW__FORM_SCRIPT = 2 };
+bool ew__compile_entry_as(const char *path, const char *src, size_t len, int form, ew__compile_out_t *out,
+                          ew__diag_t *diag);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Between bundle.c and lower_module.c (internal)
@@ -77,6 +92,9 @@ typedef struct ew__modctx {
     /* whether module k provides name: 1 yes, 0 no, -1 ambiguous (conflicting star exports) */
     int (*provides)(struct ew__modctx *m, uint32_t k, ew__str_t name);
     uint8_t (*kind)(struct ew__modctx *m, uint32_t k); /* EW__MK_* */
+    /* whether ES module k evaluates asynchronously: it has top-level await or imports such a module */
+    bool (*is_async)(struct ew__modctx *m, uint32_t k);
+    bool in_cycle;                     /* this module imports (transitively) itself */
     void *ud;
     ew__atom_t *registry;              /* set by ew__lower_module: the name of the registry parameter */
 } ew__modctx_t;

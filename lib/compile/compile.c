@@ -32,6 +32,7 @@ static bool lower_and_emit(ew__lower_t *L, const ew__compile_opts_t *in, ew__com
     ew__node_t *fn = wrap_program(L);
     ew__emit_opts_t eo;
     ew__emit_opts_init(&eo);
+    eo.duktape = true;
     eo.file = in->filename;
     ew__emit_out_t eout;
     if (!ew__emit(fn, &eo, &eout, L->diag))
@@ -62,6 +63,7 @@ bool ew__compile(const ew__compile_opts_t *in, ew__compile_out_t *out, ew__diag_
             L->diag = diag;
             L->program = prog;
             L->module = in->module;
+            L->global_script = !in->module;
             ok = lower_and_emit(L, in, out);
             free(L);
         }

@@ -58,7 +58,7 @@ enum {
 typedef struct emitter {
     char *buf;
     size_t len, cap;
-    bool retain, minify;
+    bool retain, minify, duktape;
     bool strict;            /* printing strict code (see emit_function_body) */
     uint8_t indent;
     uint32_t line;          /* output line being written, 1-based */
@@ -594,6 +594,53 @@ static bool ident_is(const ew__node_t *n, const char *s, size_t len)
     return n && n->type == EW__N_Identifier && atom_is(n->as.ident.name, s, len);
 }
 
+/* Identifier characters Duktape 2.7's lexer rejects although ES2015+ accepts them: code points outside the BMP
+ * (Duktape lexes them as two surrogates) and Other_ID_Start / Other_ID_Continue, which ES5 did not have. */
+static bool duk_rejects(uint32_t cp)
+{
+    return cp >= 0x10000 || cp == 0x2118 || cp == 0x212E || cp == 0x309B || cp == 0x309C || cp == 0x1885 ||
+           cp == 0x1886 || cp == 0x00B7 || cp == 0x0387 || (cp >= 0x1369 && cp <= 0x1371) || cp == 0x19DA;
+}
+
+/* Whether a name has such a character (then it is printed mangled, or as a string key). */
+static bool name_unsafe(const ew__atom_t *a)
+{
+    for (uint32_t i = 0; i < a->len;) {
+        unsigned char c = (unsigned char) a->s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        uint32_t cp, n = ew__utf8_decode((const unsigned char *) a->s + i, a->len - i, &cp);
+        if (n == 0 || duk_rejects(cp))
+            return true;
+        i += n;
+    }
+    return false;
+}
+
+/* A binding or reference name with characters Duktape rejects: each becomes `$U<hex>$` (docs/compiler.md). */
+static void emit_mangled(emitter_t *e, const ew__atom_t *a)
+{
+    bool first = true;
+    for (uint32_t i = 0; i < a->len;) {
+        uint32_t cp, n = ew__utf8_decode((const unsigned char *) a->s + i, a->len - i, &cp);
+        char hex[16];
+        const char *piece = a->s + i;
+        size_t plen = n ? n : 1;
+        if (n == 0 || duk_rejects(cp)) {
+            plen = (size_t) snprintf(hex, sizeof hex, "$U%X$", n ? (unsigned) cp : 0xFFFDu);
+            piece = hex;
+        }
+        if (first)
+            token(e, piece, plen); /* separates from the token before */
+        else
+            put(e, piece, plen);
+        first = false;
+        i += n ? n : 1;
+    }
+}
+
 static void emit_ident(emitter_t *e, const ew__node_t *n)
 {
     const ew__atom_t *a = n->as.ident.name;
@@ -605,7 +652,10 @@ static void emit_ident(emitter_t *e, const ew__node_t *n)
         put_c(e, '(');
     if (n->type == EW__N_PrivateIdentifier)
         TOKEN_LIT(e, "#");
-    token(e, a->s, a->len);
+    if (e->duktape && name_unsafe(a))
+        emit_mangled(e, a);
+    else
+        token(e, a->s, a->len);
     if (wrap)
         put_c(e, ')');
 }
@@ -624,6 +674,8 @@ static void emit_key(emitter_t *e, const ew__node_t *key, bool computed)
     enter(e, key);
     if (key->type == EW__N_Literal)
         emit_literal(e, key, P_LOWEST);
+    else if (e->duktape && key->type == EW__N_Identifier && key->as.ident.name && name_unsafe(key->as.ident.name))
+        emit_string(e, key->as.ident.name->s, key->as.ident.name->len); /* `℘: 1` -> `"℘": 1` */
     else
         emit_ident(e, key);
 }
@@ -762,6 +814,18 @@ static void emit_arrow(emitter_t *e, const ew__node_t *f, int level, unsigned fl
 }
 
 /* `static async *[key](params) { }`, `get key() { }` (class and object methods). value is the function. */
+/* Method names Duktape 2.7 does not parse in method shorthand (`get() {}`, `static() {}`, strict-mode reserved
+ * words): printed as string keys, which it does parse. */
+static bool duk_method_name_quirk(const ew__atom_t *a)
+{
+    static const char *const names[] = {"get", "set", "static", "yield", "let", "await", "implements", "interface",
+                                        "package", "private", "protected", "public", "enum", "eval", "arguments"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (atom_is(a, names[i], strlen(names[i])))
+            return true;
+    return false;
+}
+
 static void emit_method(emitter_t *e, const ew__node_t *key, const ew__node_t *value, uint8_t kind, bool computed,
                         bool is_static)
 {
@@ -779,7 +843,12 @@ static void emit_method(emitter_t *e, const ew__node_t *key, const ew__node_t *v
     }
     if (value->as.function.generator)
         put_c(e, '*');
-    emit_key(e, key, computed);
+    if (e->duktape && !computed && key && key->type == EW__N_Identifier && duk_method_name_quirk(key->as.ident.name)) {
+        enter(e, key); /* `private() {}` -> `"private"() {}` */
+        emit_string(e, key->as.ident.name->s, key->as.ident.name->len);
+    } else {
+        emit_key(e, key, computed);
+    }
     emit_function_rest(e, value);
 }
 
@@ -861,10 +930,11 @@ static void emit_class(emitter_t *e, const ew__node_t *c)
 
 /* A shorthand property prints as its value when the value still is the key's name (`{a}`, `{a = 1}` in a
  * pattern); a pass that renamed the value gets `a: _a`. */
-static bool prints_as_shorthand(const ew__node_t *p)
+static bool prints_as_shorthand(const emitter_t *e, const ew__node_t *p)
 {
     const ew__node_t *k = p->as.property.key, *v = p->as.property.value;
-    if (!p->as.property.shorthand || p->as.property.computed || !k || k->type != EW__N_Identifier || !v)
+    if (!p->as.property.shorthand || p->as.property.computed || !k || k->type != EW__N_Identifier || !v ||
+        (e->duktape && name_unsafe(k->as.ident.name)))
         return false;
     if (v->type == EW__N_AssignmentPattern)
         v = v->as.assign_pattern.left;
@@ -881,7 +951,7 @@ static void emit_property(emitter_t *e, const ew__node_t *p)
     uint8_t kind = p->as.property.kind;
     if (kind == EW__PROP_GET || kind == EW__PROP_SET || p->as.property.method) {
         emit_method(e, p->as.property.key, p->as.property.value, kind, p->as.property.computed, false);
-    } else if (prints_as_shorthand(p)) {
+    } else if (prints_as_shorthand(e, p)) {
         expr(e, p->as.property.value, P_COMMA, 0);
     } else {
         emit_key(e, p->as.property.key, p->as.property.computed);
@@ -1218,11 +1288,18 @@ static void emit_access_suffix(emitter_t *e, const ew__node_t *n)
         put_c(e, ']');
         return;
     }
-    if (!n->as.member.optional)
-        put_c(e, '.');
     const ew__node_t *p = n->as.member.property;
     if (!p || (p->type != EW__N_Identifier && p->type != EW__N_PrivateIdentifier) || !p->as.ident.name)
         fail(e, n, "member without a property name");
+    if (e->duktape && p->type == EW__N_Identifier && !n->as.member.optional && name_unsafe(p->as.ident.name)) {
+        enter(e, p); /* `c.℘` -> `c["℘"]` */
+        put_c(e, '[');
+        emit_string(e, p->as.ident.name->s, p->as.ident.name->len);
+        put_c(e, ']');
+        return;
+    }
+    if (!n->as.member.optional)
+        put_c(e, '.');
     enter(e, p);
     if (p->type == EW__N_PrivateIdentifier)
         put_c(e, '#');
@@ -1451,6 +1528,16 @@ static void emit_if(emitter_t *e, const ew__node_t *n)
     }
 }
 
+static bool is_in(const ew__node_t *n)
+{
+    return n->type == EW__N_BinaryExpression && n->as.binary.op == EW__T_K_IN;
+}
+
+static int find_in(ew__node_t **slot, void *ud)
+{
+    return is_in(*slot) || ew__node_children(*slot, find_in, ud);
+}
+
 static void emit_for(emitter_t *e, const ew__node_t *n)
 {
     KEYWORD_LIT(e, "for");
@@ -1460,8 +1547,15 @@ static void emit_for(emitter_t *e, const ew__node_t *n)
         enter(e, init);
         emit_var_decl(e, init, F_FORBID_IN);
     } else if (init) {
+        /* Duktape rejects `in` anywhere in a for-init expression, even where the grammar allows it (a
+         * conditional's middle, call arguments): such an init is printed in parentheses */
+        bool wrap = e->duktape && (ew__node_children((ew__node_t *) init, find_in, NULL) != 0 || is_in(init));
+        if (wrap)
+            put_c(e, '(');
         mark_start(e, S_FOR);
-        expr(e, init, P_LOWEST, F_FORBID_IN);
+        expr(e, init, P_LOWEST, wrap ? 0 : F_FORBID_IN);
+        if (wrap)
+            put_c(e, ')');
     }
     put_c(e, ';');
     if (n->as.for_.test) {
@@ -1867,6 +1961,7 @@ bool ew__emit(const ew__node_t *root, const ew__emit_opts_t *opts, ew__emit_out_
     memset(&e, 0, sizeof e);
     e.retain = opts->retain_lines;
     e.minify = opts->minify;
+    e.duktape = opts->duktape;
     e.indent = opts->indent;
     e.file_index = opts->file_index;
     e.line = 1;

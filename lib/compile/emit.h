@@ -44,6 +44,9 @@ void ew__linemap_dispose(ew__linemap_t *map);
 typedef struct ew__emit_opts {
     bool retain_lines;   /* keep nodes on their original lines (default true); false: one statement per line */
     bool minify;         /* no optional spaces or indentation (default false) */
+    bool duktape;        /* print for Duktape 2.7's parser (default false): identifiers it cannot lex become
+                          * string keys or `$U<hex>$` names, method names it cannot parse string keys, and a
+                          * for-init holding `in` is parenthesised (the compiler's output sets it) */
     uint8_t indent;      /* spaces per block level when not minified (default 2) */
     uint32_t file_index; /* stamped into the line map's runs (default 0) */
     const char *file;    /* for diagnostics, not copied (may be NULL) */

@@ -11,8 +11,10 @@
 #include "bundle.h"
 
 /* Parses as a module (goal Module) or a script; returns whether it parsed, and for a module whether it has
- * an import/export declaration. */
-static bool parses(const char *src, size_t len, const char *filename, bool module, bool *has_module_syntax)
+ * an import/export declaration. With keep (and module syntax found), the tree and its arena are handed to
+ * *keep / *keep_prog instead of being freed: the bundler takes them over, so the entry is parsed once. */
+static bool parses(const char *src, size_t len, const char *filename, bool module, bool *has_module_syntax,
+                   ew__arena_t *keep, ew__node_t **keep_prog)
 {
     ew__arena_t arena;
     ew__arena_init(&arena);
@@ -29,7 +31,12 @@ static bool parses(const char *src, size_t len, const char *filename, bool modul
     if (has_module_syntax != NULL)
         *has_module_syntax = found;
     ew__diag_dispose(&d);
-    ew__arena_dispose(&arena);
+    if (found && keep != NULL) {
+        *keep = arena;
+        *keep_prog = prog;
+    } else {
+        ew__arena_dispose(&arena);
+    }
     return prog != NULL;
 }
 
@@ -51,12 +58,13 @@ static bool looks_like_module(const char *s, size_t len)
 /* Is this a module-form Worker? With import/export declarations, yes. When the text does not parse as a
  * module, it is a script if it parses as one (sloppy-mode code), and otherwise whichever it looks like, so
  * that the syntax error reported is the one the author will recognise. */
-static bool is_module_source(const char *src, size_t len, const char *filename)
+static bool is_module_source(const char *src, size_t len, const char *filename, ew__arena_t *keep,
+                             ew__node_t **keep_prog)
 {
     bool has_syntax = false;
-    if (parses(src, len, filename, true, &has_syntax))
+    if (parses(src, len, filename, true, &has_syntax, keep, keep_prog))
         return has_syntax;
-    if (parses(src, len, filename, false, NULL))
+    if (parses(src, len, filename, false, NULL, NULL, NULL))
         return false;
     return looks_like_module(src, len);
 }
@@ -114,9 +122,29 @@ static char *read_entry_or_disk(void *ud, const char *path, size_t *len)
 
 bool ew__compile_entry(const char *path, const char *src, size_t len, ew__compile_out_t *out, ew__diag_t *diag)
 {
-    if (is_module_source(src, len, path)) {
+    return ew__compile_entry_as(path, src, len, EW__FORM_AUTO, out, diag);
+}
+
+bool ew__compile_entry_as(const char *path, const char *src, size_t len, int form, ew__compile_out_t *out,
+                          ew__diag_t *diag)
+{
+    ew__arena_t arena; /* the entry's tree when the detection parse found a module (then passed on) */
+    ew__node_t *prog = NULL;
+    if (form == EW__FORM_MODULE || (form == EW__FORM_AUTO && is_module_source(src, len, path, &arena, &prog))) {
         struct entry_reader reader = {path, src, len};
-        ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true};
+        ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true, form == EW__FORM_MODULE, false, NULL, NULL};
+        if (prog != NULL) {
+            in.entry_arena = &arena;
+            in.entry_prog = prog;
+        }
+        bool ok = ew__compile_bundle(&in, out, diag);
+        if (prog != NULL)
+            ew__arena_dispose(&arena); /* empty unless the bundler failed before taking it */
+        return ok;
+    }
+    if (memmem(src, len, "import", 6) != NULL) { /* import() in a script loads modules: the bundler's job */
+        struct entry_reader reader = {path, src, len};
+        ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true, false, true, NULL, NULL};
         return ew__compile_bundle(&in, out, diag);
     }
     ew__compile_opts_t in = {src, len, path, false};

@@ -136,8 +136,10 @@ static void frame_enter(ew__lower_t *L, ew__lfn_t *f, ew__node_t *fn)
 /* `var c1 = this, c2 = arguments, c3 = new.target;` for the arrows of a function (arrow pass). */
 static void declare_captures(ew__lower_t *L, ew__lfn_t *f)
 {
-    ew__node_t *d[3];
+    ew__node_t *d[4];
     uint32_t n = 0;
+    if (f->cap_uninit)
+        d[n++] = ew__b_declarator(L, ew__b_ident(L, f->cap_uninit, NULL), ew__b_ident(L, L->uninit, NULL), NULL);
     if (f->cap_this)
         d[n++] = ew__b_declarator(L, ew__b_ident(L, f->cap_this, NULL), ew__b_this(L, NULL), NULL);
     if (f->cap_args)
@@ -330,6 +332,10 @@ void ew__lower_run(ew__lower_t *L)
     L->helpers = ew__atom_new(L->arena, L->prefix, L->prefix_len);
     if (!L->helpers)
         ew__lower_error(L, NULL, "out of memory");
+    if (L->global_script) {
+        ew__lower_global(L);  /* top-level var/function declarations to global properties: */
+        ew__scope_analyze(L); /* those names are free references now */
+    }
     if (L->features & EW__FEAT_CLASS) {
         ew__lower_class(L);   /* classes become functions, lets and arrows: */
         ew__scope_analyze(L); /* the passes below need the scopes of that */
@@ -351,4 +357,8 @@ void ew__lower_run(ew__lower_t *L)
         ew__lower_spread(L);
     ew__lower_template(L); /* and the final ES5 check of every node, in the same walk */
     declare_module_vars(L);
+    if (L->regex_groups) { /* before any `s.match(/(?<n>x)/)` reads String.prototype.match */
+        ew__node_t *init = ew__b_expr_stmt(L, ew__b_helper(L, "regexInit", ew__b_list(L, 0), NULL), NULL);
+        ew__prepend(L, L->program, &init, 1);
+    }
 }

@@ -24,7 +24,10 @@ enum {
     EW__SP_LOOP_BODY = 16, /* an arrow made by block.c for a per-iteration loop body */
     EW__SP_DONE = 32,      /* a node a pass made and must not lower again */
     EW__SP_IMPORT_REF = 64,/* lower_module.c: a read of an import binding rewritten to a namespace member */
-    EW__SP_GEN_BODY = 128  /* lower_async.c: the body function of a generator (catch clauses rethrow $ew.RET) */
+    EW__SP_GEN_BODY = 128, /* lower_async.c: the body function of a generator (catch clauses rethrow $ew.RET) */
+    EW__SP_TDZ = 256,      /* lower_block.c: an Identifier of a let/const/class binding (its TDZ is checked) */
+    EW__SP_INERT = 512     /* lower_class.c: a class evaluation that runs no user code (no heritage call,
+                            * computed key, static initialiser or block) */
 };
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -47,6 +50,8 @@ typedef struct ew__sbinding {
     bool captured;                /* referenced from a function nested in the binding's function */
     bool assigned;                /* written after its declaration */
     ew__sscope_t *scope;
+    bool in_init;                 /* lower_block.c: its declarator's initialiser is being walked */
+    bool tdz_runtime;             /* lower_block.c: a closure may read it before its declaration ran */
     ew__node_t **refs;            /* Identifier nodes: declarations and references (arena vector) */
     uint32_t nrefs, cap;
     struct ew__sbinding *next;    /* in the scope, declaration order */
@@ -61,6 +66,8 @@ struct ew__sscope {
     uint8_t uses;                 /* EW__USE_* (function scopes) */
     bool strict;
     bool wrap_loop;               /* EW__SK_LOOP: a closure captures a binding declared in the loop */
+    uint32_t first_active;        /* lower_block.c: 1 + index of the first statement that may run user code
+                                   * (0: not computed yet) */
     ew__sbinding_t *bindings, *last;
 };
 
@@ -98,6 +105,7 @@ typedef struct ew__lfn {
     /* arrow pass: temporaries holding this / arguments / new.target of this (non-arrow) function, declared
      * first in its body when the walk leaves it */
     ew__atom_t *cap_this, *cap_args, *cap_new_target;
+    ew__atom_t *cap_uninit;       /* block pass: a local copy of L->uninit for this function's TDZ guards */
 } ew__lfn_t;
 
 struct ew__lower {
@@ -122,6 +130,11 @@ struct ew__lower {
     unsigned features;            /* EW__FEAT_*: what the module uses (scope.c); passes with nothing to do are skipped */
     struct ew__modctx *mod;       /* the bundle's view of this ES module (lower_module.c); NULL outside the bundler:
                                    * then import/export are errors */
+    ew__atom_t *uninit;           /* block pass: the program-level variable holding $ew.U (TDZ sentinel) */
+    bool regex_groups;            /* lower_regex.c: a literal with named groups (the program starts with
+                                   * $ew.regexInit(), so String.prototype.match/replace see .groups) */
+    bool global_script;           /* a script: its top-level var/function declarations are global properties
+                                   * (lower_global.c) */
 };
 
 /* Constructs seen by scope analysis: each pass runs only if the module has what it lowers. */
@@ -221,6 +234,10 @@ void ew__lower_destructure(ew__lower_t *L);
 void ew__lower_misc(ew__lower_t *L);
 void ew__lower_spread(ew__lower_t *L);
 void ew__lower_template(ew__lower_t *L);
+/* lower_regex.c: one regex literal for Duktape (s/u flags, named groups; y/d rejected). */
+void ew__lower_regex(ew__lower_t *L, ew__node_t **slot);
+/* lower_global.c: a script's top-level var and function declarations to global properties. */
+void ew__lower_global(ew__lower_t *L);
 /* lower_module.c: import/export to registry calls (runs first, when L->mod is set; see lower_module.h). */
 void ew__lower_module(ew__lower_t *L);
 /* lower_params.c: one function's parameters (called by the arrow pass's walk). */

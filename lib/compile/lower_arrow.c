@@ -43,7 +43,7 @@ static bool is_arguments(const ew__node_t *n)
 static void name_arrow(ew__lower_t *L, ew__node_t *value, const ew__node_t *name_node)
 {
     if (!value || value->type != EW__N_ArrowFunctionExpression || !name_node ||
-        name_node->type != EW__N_Identifier)
+        name_node->type != EW__N_Identifier || (name_node->flags & EW__NF_PAREN))
         return;
     value->as.function.id = ew__b_clone_ident(L, name_node, name_node);
 }
@@ -67,7 +67,7 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
         break;
     case EW__N_VariableDeclarator: name_arrow(L, n->as.declarator.init, n->as.declarator.id); break;
     case EW__N_AssignmentExpression:
-        if (n->as.binary.op == EW__T_ASSIGN)
+        if (n->as.binary.op == EW__T_ASSIGN || n->as.binary.op >= EW__T_AND_ASSIGN)
             name_arrow(L, n->as.binary.right, n->as.binary.left);
         break;
     case EW__N_Property:

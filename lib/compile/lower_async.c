@@ -11,8 +11,8 @@
  * block pass (EW__SP_LOOP_BODY) are part of the enclosing body: awaits and yields inside them count for it.
  * Catch clauses of generator bodies whose try contains a yield rethrow $ew.RET first (return() sentinel);
  * generator bodies carry EW__SP_GEN_BODY so lower_forof.c applies the same rule to its generated catch.
- * Top-level await: the entry module's body runs through $ew.async (its evaluation finishes asynchronously);
- * imported modules with top-level await are rejected (not supported yet: importers would not wait for them).
+ * Top-level await: a module's body runs through $ew.async (its evaluation finishes asynchronously); its
+ * importers await it in their prologue (lower_module.c), so they are async modules too.
  */
 #include <string.h>
 
@@ -356,9 +356,6 @@ static void lower_program(as_t *A, afn_t *fr)
         return;
     if (!L->module || !L->mod)
         ew__lower_error(L, fr->first_await, "top-level await is only allowed in modules");
-    if (L->mod->index != 0)
-        ew__lower_error(L, fr->first_await, "top-level await in an imported module is not supported yet (only in the entry "
-                                 "module)");
     ew__nodes_t *l = &p->as.program.body;
     uint32_t d = 0;
     while (d < l->len && l->items[d]->type == EW__N_ExpressionStatement && l->items[d]->as.expr_stmt.directive.s)

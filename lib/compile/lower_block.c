@@ -15,11 +15,17 @@
  *     `continue`, `return` and labelled jumps out of the body are returned as codes (1 = break, "b:L"/"c:L",
  *     {v: value} = return) and re-done after the call; body `var`s are hoisted out of the arrow (assignments
  *     left in place). When a for(;;) body assigns a head variable, the value is copied back after each call.
- *     The arrow pass then captures this/arguments for it. Not done: TDZ errors for reads before a `let`'s
- *     declaration (they read undefined); direct eval sees renamed names (docs/compiler.md).
+ *     The arrow pass then captures this/arguments for it. Direct eval sees renamed names (docs/compiler.md).
+ *   - TDZ: a let/const/class reference textually before its declaration (or in its own initialiser) in the
+ *     same function throws a ReferenceError ($ew.tdz) where it stands. A reference from a closure that may run
+ *     before the declaration (a closure written before it, a hoisted function declaration, a module's export
+ *     getter) is checked at run time: the binding holds the sentinel $ew.U from the start of its block (or
+ *     function) until its declaration runs, and such reads are `(x === U ? $ew.tdz("x") : x)`. Bindings of
+ *     loop heads and switch blocks get the static check only.
  */
 #include <string.h>
 
+#include "bundle.h"
 #include "lower.h"
 
 typedef struct label {
@@ -27,10 +33,18 @@ typedef struct label {
     ew__node_t *stmt; /* the labelled statement after any further labels */
 } label_t;
 
+typedef struct tdz_slot {
+    const ew__node_t *ref;
+    ew__sbinding_t *b;
+} tdz_slot_t;
+
 typedef struct blk {
     ew__lower_t *L;
     label_t *labels;
     uint32_t nlabels, labels_cap;
+    tdz_slot_t *tdz;           /* Identifier node -> its let/const/class binding (open addressing) */
+    uint32_t tdz_mask;
+    ew__atom_t *uninit;        /* the program-level variable holding $ew.U (NULL until needed) */
 } blk_t;
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -442,6 +456,302 @@ static void wrap_loop(blk_t *B, ew__node_t *loop)
 }
 
 /* ---------------------------------------------------------------------------------------------------------
+ * TDZ
+ */
+
+static bool tdz_kind(const ew__sbinding_t *b)
+{
+    return b->kind == EW__BK_LET || b->kind == EW__BK_CONST || b->kind == EW__BK_CLASS;
+}
+
+static uint32_t tdz_hash(const ew__node_t *n)
+{
+    uintptr_t p = (uintptr_t) n;
+    return (uint32_t) ((p >> 3) ^ (p >> 17)) * 2654435761u;
+}
+
+/* Marks every reference of the lexical bindings and maps it to its binding. */
+static void tdz_index(blk_t *B)
+{
+    ew__lower_t *L = B->L;
+    ew__scopes_t *T = &L->scopes;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i <= T->bind_mask; i++)
+        for (ew__sbinding_t *b = T->bind_tab[i]; b; b = b->hnext)
+            if (tdz_kind(b) && b->nrefs > 1)
+                n += b->nrefs;
+    if (!n)
+        return;
+    uint32_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    B->tdz = ew__lalloc(L, cap * sizeof *B->tdz);
+    B->tdz_mask = cap - 1;
+    for (uint32_t i = 0; i <= T->bind_mask; i++) {
+        for (ew__sbinding_t *b = T->bind_tab[i]; b; b = b->hnext) {
+            if (!tdz_kind(b) || b->nrefs < 2)
+                continue;
+            for (uint32_t r = 0; r < b->nrefs; r++) {
+                uint32_t h = tdz_hash(b->refs[r]) & B->tdz_mask;
+                while (B->tdz[h].ref)
+                    h = (h + 1) & B->tdz_mask;
+                B->tdz[h] = (tdz_slot_t){b->refs[r], b};
+                b->refs[r]->spare |= EW__SP_TDZ;
+            }
+        }
+    }
+}
+
+static ew__sbinding_t *tdz_binding(blk_t *B, const ew__node_t *id)
+{
+    if (!B->tdz || !(id->spare & EW__SP_TDZ))
+        return NULL;
+    for (uint32_t h = tdz_hash(id) & B->tdz_mask; B->tdz[h].ref; h = (h + 1) & B->tdz_mask)
+        if (B->tdz[h].ref == id)
+            return B->tdz[h].b;
+    return NULL;
+}
+
+/* Whether evaluating e can run user code (calls, getters, conversions): literals, names, functions, inert
+ * class evaluations, literals of those, and `new` of a few built-ins cannot. */
+static bool inert_expr(const ew__node_t *e, int depth)
+{
+    if (!e)
+        return true;
+    if (depth > 16)
+        return false;
+    switch (e->type) {
+    case EW__N_Literal:
+    case EW__N_Identifier:
+    case EW__N_ThisExpression:
+    case EW__N_FunctionExpression:
+    case EW__N_ArrowFunctionExpression: return true;
+    case EW__N_TemplateLiteral: return e->as.template.expressions.len == 0;
+    case EW__N_ArrayExpression:
+        for (uint32_t i = 0; i < e->as.array.elements.len; i++) {
+            const ew__node_t *x = e->as.array.elements.items[i];
+            if (x && (x->type == EW__N_SpreadElement || !inert_expr(x, depth + 1)))
+                return false;
+        }
+        return true;
+    case EW__N_ObjectExpression:
+        for (uint32_t i = 0; i < e->as.object.properties.len; i++) {
+            const ew__node_t *p = e->as.object.properties.items[i];
+            if (p->type != EW__N_Property || p->as.property.computed || !inert_expr(p->as.property.value, depth + 1))
+                return false;
+        }
+        return true;
+    case EW__N_UnaryExpression: return e->as.unary.argument->type == EW__N_Literal;
+    case EW__N_CallExpression: return (e->spare & EW__SP_INERT) != 0;
+    case EW__N_NewExpression: {
+        static const char *const builtins[] = {"Map", "Set", "WeakMap", "WeakSet", "Object", "Array", "Error"};
+        const ew__node_t *c = e->as.call.callee;
+        bool known = false;
+        for (size_t i = 0; c->type == EW__N_Identifier && i < sizeof builtins / sizeof *builtins && !known; i++)
+            known = strlen(builtins[i]) == c->as.ident.name->len && !memcmp(builtins[i], c->as.ident.name->s,
+                                                                             c->as.ident.name->len);
+        for (uint32_t i = 0; known && i < e->as.call.arguments.len; i++)
+            known = inert_expr(e->as.call.arguments.items[i], depth + 1) &&
+                    e->as.call.arguments.items[i]->type != EW__N_Identifier; /* new Map(iterable) iterates */
+        return known;
+    }
+    default: return false;
+    }
+}
+
+static bool inert_stmt(const ew__lower_t *L, const ew__node_t *s)
+{
+    switch (s->type) {
+    case EW__N_FunctionDeclaration:
+    case EW__N_EmptyStatement: return true;
+    case EW__N_ExpressionStatement:
+        /* the module prologue: it runs dependencies, which call back into this module only on a cycle */
+        return s->as.expr_stmt.directive.s || ((s->spare & EW__SP_PROLOGUE) && !(L->mod && L->mod->in_cycle));
+    case EW__N_VariableDeclaration:
+        if (s->spare & EW__SP_PROLOGUE)
+            return true;
+        for (uint32_t i = 0; i < s->as.var_decl.declarations.len; i++) {
+            const ew__node_t *d = s->as.var_decl.declarations.items[i];
+            if (d->as.declarator.id->type != EW__N_Identifier || !inert_expr(d->as.declarator.init, 0))
+                return false;
+        }
+        return true;
+    default: return false;
+    }
+}
+
+/* Whether user code may run in b's scope before b's declaration has run (then a closure may read it early). */
+static bool early_code(blk_t *B, const ew__sbinding_t *b)
+{
+    ew__sscope_t *S = b->scope;
+    ew__node_t *sn = S->node;
+    const ew__nodes_t *l = sn->type == EW__N_Program ? &sn->as.program.body
+                           : sn->type == EW__N_BlockStatement ? &sn->as.body.body
+                           : ew__is_function(sn) && !sn->as.function.expression ? &sn->as.function.body->as.body.body
+                                                                               : NULL;
+    if (!l)
+        return true;
+    if (ew__is_function(sn) && !(sn->flags & EW__NF_SIMPLE_PARAMS))
+        return true; /* parameter defaults run first */
+    if (!S->first_active) {
+        uint32_t i = 0;
+        while (i < l->len && inert_stmt(B->L, l->items[i]))
+            i++;
+        S->first_active = i + 1;
+    }
+    /* the statement holding the declaration */
+    const ew__node_t *d = b->refs[0];
+    uint32_t k = 0;
+    while (k < l->len && !(l->items[k]->start <= d->start && d->start < l->items[k]->end))
+        k++;
+    return S->first_active - 1 <= k;
+}
+
+/* 0: no check, 1: always in the TDZ where it stands, 2: check at run time. */
+static int tdz_need(blk_t *B, const ew__sbinding_t *b, const ew__node_t *ref)
+{
+    const ew__node_t *d = b->refs[0];
+    if (ref == d)
+        return 0;
+    ew__lfn_t *f = B->L->fn;
+    const ew__node_t *D = b->scope->fn->node; /* the declaring function (or program) */
+    if (f->fn == D) { /* the declaring function itself: before the declaration or in its initialiser */
+        if (D->type != EW__N_Program && D->as.function.body && ref->start < D->as.function.body->start &&
+            D->as.function.body->start > D->start)
+            return 0; /* a parameter default: scope.c resolves it in the body (documented deviation) */
+        return ref->start < d->start || b->in_init ? 1 : 0;
+    }
+    /* the outermost function between the declaring one and the reference */
+    while (f->parent && f->parent->fn != D)
+        f = f->parent;
+    uint8_t st = b->scope->node->type;
+    if (st != EW__N_Program && st != EW__N_BlockStatement && !ew__is_function(b->scope->node))
+        return 0; /* loop heads, switch blocks, catch clauses: the static check only */
+    if ((f->fn->start < d->start || f->fn->type == EW__N_FunctionDeclaration) && early_code(B, b))
+        return 2;
+    return 0;
+}
+
+static ew__node_t *uninit_ref(blk_t *B, const ew__node_t *at)
+{
+    if (!B->uninit)
+        B->L->uninit = B->uninit = ew__fresh(B->L, "U", 1);
+    return ew__b_ident(B->L, B->uninit, at);
+}
+
+/* The sentinel as a local of the function being walked (`var cU = U` at its top: a register, not a lookup
+ * through the scope chain on every guarded read). */
+static ew__node_t *uninit_local(blk_t *B, const ew__node_t *at)
+{
+    uninit_ref(B, at);
+    if (!B->L->fn->cap_uninit)
+        B->L->fn->cap_uninit = ew__fresh(B->L, "u", 1);
+    return ew__b_ident(B->L, B->L->fn->cap_uninit, at);
+}
+
+static ew__node_t *tdz_throw(ew__lower_t *L, const ew__sbinding_t *b, const ew__node_t *at)
+{
+    return ew__b_helper(L, "tdz", ew__b_list(L, 1, ew__b_str(L, b->name->s, b->name->len, at)), at);
+}
+
+/* `((t = x) === u ? $ew.tdz("x") : <e>)`; e NULL: t (a read: x is looked up once) */
+static ew__node_t *tdz_guard(blk_t *B, const ew__sbinding_t *b, const ew__node_t *id, ew__node_t *e)
+{
+    ew__lower_t *L = B->L;
+    ew__node_t *t = ew__temp(L, id);
+    ew__node_t *test = ew__b_binary(L, EW__T_SEQ, ew__b_assign(L, t, ew__b_clone_ident(L, id, id), id),
+                                    uninit_local(B, id), id);
+    return ew__b_cond(L, test, tdz_throw(L, b, id), e ? e : ew__b_clone_ident(L, t, id), id);
+}
+
+/* A read of x (at *slot, an Identifier with EW__SP_TDZ). */
+static void tdz_read(blk_t *B, ew__node_t **slot)
+{
+    ew__node_t *id = *slot;
+    ew__sbinding_t *b = tdz_binding(B, id);
+    if (!b)
+        return;
+    int need = tdz_need(B, b, id);
+    if (need == 1)
+        *slot = tdz_throw(B->L, b, id);
+    else if (need == 2) {
+        b->tdz_runtime = true;
+        *slot = tdz_guard(B, b, id, NULL);
+    }
+}
+
+/* x = v, x += v, x++ (n at *slot) with x a checked binding: the write is guarded too. The walk goes on into
+ * the replacement, and so into n again (its target is no longer marked). */
+static void tdz_write(blk_t *B, ew__node_t **slot, ew__node_t *target)
+{
+    if (target->type != EW__N_Identifier)
+        return;
+    ew__sbinding_t *b = tdz_binding(B, target);
+    if (!b)
+        return;
+    int need = tdz_need(B, b, target);
+    target->spare &= (uint16_t) ~EW__SP_TDZ;
+    ew__lower_t *L = B->L;
+    ew__node_t *n = *slot;
+    if (need == 1) { /* the value is evaluated, then the assignment throws */
+        ew__node_t *v = n->type == EW__N_AssignmentExpression && n->as.binary.op == EW__T_ASSIGN ? n->as.binary.right
+                                                                                                   : NULL;
+        *slot = v ? ew__b_seq(L, ew__b_list(L, 2, v, tdz_throw(L, b, target)), n) : tdz_throw(L, b, target);
+    } else if (need == 2) {
+        b->tdz_runtime = true;
+        *slot = tdz_guard(B, b, target, n);
+    }
+}
+
+/* Inserts s first in a program or function body, after its directives only: before the module prologue,
+ * whose evaluation of dependencies may already call back into this module (cycles). */
+static void insert_first(ew__lower_t *L, ew__node_t *fn, ew__node_t *s)
+{
+    ew__nodes_t *l = ew__body_of(fn);
+    uint32_t at = 0;
+    while (at < l->len && l->items[at]->type == EW__N_ExpressionStatement && l->items[at]->as.expr_stmt.directive.s)
+        at++;
+    ew__node_t **items = ew__lalloc(L, (l->len + 1) * sizeof *items);
+    EW__MEMCPY(items, l->items, at * sizeof *items);
+    items[at] = s;
+    EW__MEMCPY(items + at + 1, l->items + at, (l->len - at) * sizeof *items);
+    l->items = items;
+    l->len++;
+    s->spare |= EW__SP_PROLOGUE;
+}
+
+/* `x = U;` at the start of the scope of each binding checked at run time, `var U = $ew.U` for the program. */
+static void tdz_finish(blk_t *B)
+{
+    ew__lower_t *L = B->L;
+    if (!B->uninit)
+        return;
+    ew__scopes_t *T = &L->scopes;
+    for (uint32_t i = 0; i <= T->bind_mask; i++) {
+        for (ew__sbinding_t *b = T->bind_tab[i]; b; b = b->hnext) {
+            if (!b->tdz_runtime)
+                continue;
+            ew__node_t *set = ew__b_expr_stmt(L, ew__b_assign(L, ew__b_ident(L, b->name, NULL), uninit_ref(B, NULL),
+                                                              NULL), NULL);
+            ew__node_t *sn = b->scope->node;
+            if (sn->type == EW__N_BlockStatement) {
+                ew__nodes_t *l = &sn->as.body.body;
+                ew__node_t **items = ew__lalloc(L, (l->len + 1) * sizeof *items);
+                items[0] = set;
+                EW__MEMCPY(items + 1, l->items, l->len * sizeof *items);
+                l->items = items;
+                l->len++;
+            } else if (sn->type == EW__N_Program || !sn->as.function.expression) {
+                insert_first(L, sn, set);
+            }
+        }
+    }
+    ew__node_t *u = ew__b_var(L, ew__b_ident(L, B->uninit, NULL), ew__b_member(L, ew__b_ident(L, L->helpers, NULL),
+                                                                               "U", NULL), NULL);
+    insert_first(L, L->program, u);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
  * The walk
  */
 
@@ -458,6 +768,21 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
     if ((n->type == EW__N_ForInStatement || n->type == EW__N_ForOfStatement) &&
         n->as.for_in.left->type == EW__N_VariableDeclaration)
         n->as.for_in.left->spare |= EW__SP_DONE;
+    if (B->tdz) {
+        switch (n->type) {
+        case EW__N_Identifier: tdz_read(B, slot); return true;
+        case EW__N_VariableDeclarator: {
+            ew__sbinding_t *b = n->as.declarator.id->type == EW__N_Identifier ? tdz_binding(B, n->as.declarator.id)
+                                                                              : NULL;
+            if (b && b->refs[0] == n->as.declarator.id)
+                b->in_init = true; /* `let x = x + 1`: the reference in the initialiser is in the TDZ */
+            break;
+        }
+        case EW__N_AssignmentExpression: tdz_write(B, slot, n->as.binary.left); break;
+        case EW__N_UpdateExpression: tdz_write(B, slot, n->as.unary.argument); break;
+        default: break; /* (typeof x reads x like any other read) */
+        }
+    }
     if (n->type == EW__N_LabeledStatement) {
         ew__node_t *s = n->as.labeled.body;
         while (s->type == EW__N_LabeledStatement)
@@ -483,6 +808,13 @@ static void post(ew__walk_t *w, ew__node_t **slot)
     switch (n->type) {
     case EW__N_LabeledStatement: B->nlabels--; break;
     case EW__N_VariableDeclaration: lexical_to_var(L, n); break;
+    case EW__N_VariableDeclarator:
+        if (B->tdz && n->as.declarator.id->type == EW__N_Identifier) {
+            ew__sbinding_t *b = tdz_binding(B, n->as.declarator.id);
+            if (b)
+                b->in_init = false;
+        }
+        break;
     case EW__N_BlockStatement:
         if (ew__scope_of(L, n)) /* not a function body */
             hoist_block_functions(L, &n->as.body.body);
@@ -509,7 +841,9 @@ static void post(ew__walk_t *w, ew__node_t **slot)
 void ew__lower_block(ew__lower_t *L)
 {
     rename_bindings(L);
-    blk_t B = {L, NULL, 0, 0};
+    blk_t B = {L, NULL, 0, 0, NULL, 0, NULL};
+    tdz_index(&B);
     ew__walk_t w = {L, pre, post, &B};
     ew__walk(&w, &L->program);
+    tdz_finish(&B);
 }

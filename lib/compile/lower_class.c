@@ -59,6 +59,31 @@ typedef struct state {
     ew__atom_t *name;
 } state_t;
 
+static int find_await(ew__node_t **slot, void *ud);
+
+/* A class whose evaluation runs no user code: heritage absent or a name, no computed keys, no static blocks,
+ * static fields without initialisers or with literal ones (lower_block.c's TDZ analysis). */
+static bool inert_class(const ew__node_t *n)
+{
+    const ew__node_t *h = n->as.class_.super_class;
+    if (h && h->type != EW__N_Identifier)
+        return false;
+    const ew__nodes_t *l = &n->as.class_.body->as.body.body;
+    for (uint32_t i = 0; i < l->len; i++) {
+        const ew__node_t *e = l->items[i];
+        if (e->type == EW__N_StaticBlock)
+            return false;
+        if (e->type == EW__N_PropertyDefinition) {
+            if (e->as.field.computed ||
+                (e->as.field.is_static && e->as.field.value && e->as.field.value->type != EW__N_Literal))
+                return false;
+        } else if (e->type == EW__N_MethodDefinition && e->as.method.computed) {
+            return false;
+        }
+    }
+    return true;
+}
+
 #define ID(a, at) ew__b_ident(L, (a), (at))
 #define HELPER(name, at, ...) ew__b_helper(L, name, ew__b_list(L, __VA_ARGS__), at)
 
@@ -684,11 +709,32 @@ static void lower_class(ew__walk_t *w, ew__node_t **slot)
     ew__node_t *arrow = ew__b_node(L, EW__N_ArrowFunctionExpression, n);
     arrow->as.function.body = ew__b_block(L, b.stmts, n);
     arrow->flags = EW__NF_STRICT | EW__NF_SIMPLE_PARAMS;
+    bool awaits = false;
+    ew__node_children(arrow->as.function.body, find_await, &awaits);
+    arrow->as.function.async = awaits;
     ew__node_t *call = ew__b_call(L, arrow, ew__b_list(L, 0), n);
+    if (inert_class(n))
+        call->spare |= EW__SP_INERT;
+    if (awaits) { /* `extends (await x)`, `[await k]() {}`: the class is evaluated by an awaited async arrow */
+        ew__node_t *aw = ew__b_node(L, EW__N_AwaitExpression, n);
+        aw->as.argument.argument = call;
+        call = aw;
+    }
     if (n->type == EW__N_ClassDeclaration)
         *slot = decl(L, EW__VAR_LET, id->as.ident.name, call, n);
     else
         *slot = call;
+}
+
+/* An await evaluated by the class IIFE itself (heritage, computed keys), not by a function inside it. */
+static int find_await(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_AwaitExpression || (n->type == EW__N_ForOfStatement && n->as.for_in.await))
+        *(bool *) ud = true;
+    if (*(bool *) ud || ew__is_function(n))
+        return 0;
+    return ew__node_children(*slot, find_await, ud);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -704,7 +750,7 @@ static void infer_name(state_t *S, ew__node_t *value, const ew__node_t *key)
 {
     if (!is_anon_class(value) || !key)
         return;
-    if (key->type == EW__N_Identifier) {
+    if (key->type == EW__N_Identifier && !(key->flags & EW__NF_PAREN)) {
         S->name_for = value;
         S->name = key->as.ident.name;
     }
@@ -747,7 +793,7 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
             infer_name(S, n->as.property.value, n->as.property.key);
         return false;
     case EW__N_AssignmentExpression:
-        if (n->as.binary.op == EW__T_ASSIGN)
+        if (n->as.binary.op == EW__T_ASSIGN || n->as.binary.op >= EW__T_AND_ASSIGN)
             infer_name(S, n->as.binary.right, n->as.binary.left);
         return lower_write(w, slot);
     case EW__N_UpdateExpression: return lower_write(w, slot);

@@ -348,11 +348,21 @@ static void prologue(mp_t *P)
                                       ew__b_ident(L, P->default_slot, NULL), ew__b_str(L, "default", 7, NULL)), NULL),
                                       NULL));
     for (uint32_t i = 0; i < P->ndeps; i++) {
-        ew__node_t *run = registry_call(P, "run", ew__b_list(L, 1, ew__b_num(L, P->deps[i].mod, NULL)));
-        if (M->kind(M, P->deps[i].mod) != EW__MK_ESM)
+        uint32_t k = P->deps[i].mod;
+        bool wait = M->kind(M, k) == EW__MK_ESM && M->is_async(M, k);
+        ew__node_t *run = registry_call(P, wait ? "wait" : "run", ew__b_list(L, 1, ew__b_num(L, k, NULL)));
+        if (M->kind(M, k) != EW__MK_ESM)
             run = ew__b_assign(L, ew__b_ident(L, P->deps[i].var, NULL), run, NULL);
+        if (wait) { /* an async dependency: evaluated before this body (the body becomes async too) */
+            ew__node_t *aw = ew__b_node(L, EW__N_AwaitExpression, NULL);
+            aw->as.argument.argument = run;
+            run = aw;
+        }
         ew__nodes_push(L, &out, &cap, ew__b_expr_stmt(L, run, NULL));
     }
+    if (M->is_async(M, M->index)) /* dependencies done: importers may wait for this body from now on */
+        ew__nodes_push(L, &out, &cap, ew__b_expr_stmt(L, registry_call(P, "b", ew__b_list(L, 1, ew__b_num(L,
+                                                                       M->index, NULL))), NULL));
     ew__prepend(L, L->program, out.items, out.len);
 }
 
@@ -376,6 +386,7 @@ void ew__lower_module(ew__lower_t *L)
     ew__walk_t w = {L, pre, post, &P};
     ew__walk(&w, &L->program);
     prologue(&P);
-    L->program->flags |= EW__NF_STRICT;
+    if (L->module) /* (a script entry keeps its own strictness) */
+        L->program->flags |= EW__NF_STRICT;
     L->program->as.program.module = false; /* a function body from now on */
 }

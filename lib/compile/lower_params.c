@@ -7,12 +7,15 @@
  *   {a, b} = d     ->  var {a, b} = $p === void 0 ? d : $p;     (formal $p; lower_destructure.c takes it on)
  *   [a, b]         ->  var [a, b] = $p;
  *   ...r           ->  var r = $ew.rest(arguments, i);
- * Deviations (docs/compiler.md): the function's `length` counts the defaulted parameters; a parameter read
- * before its initialisation (`(a = b, b) => ...`) gives undefined instead of a ReferenceError; in sloppy
- * functions `arguments` stays mapped to the formals. Called for every function by the arrow pass's walk
+ * Only the parameters before the first default or rest stay formals (the function's `length`); later ones are
+ * variables read from arguments[i]. A sloppy function that uses `arguments` copies its named formals into
+ * variables, so its arguments object behaves unmapped. Deviation (docs/compiler.md): a parameter read before its
+ * initialisation (`(a = b, b) => ...`) gives undefined instead of a ReferenceError. Called for every function by the arrow pass's walk
  * (lower_arrow.c), before an arrow becomes a method function. Defaults see the body's `var`s of the same name as
  * parameters (they are the same binding in ES5), which the specification keeps apart.
  */
+#include <string.h>
+
 #include "lower.h"
 
 static ew__node_t *param_stmt(ew__lower_t *L, ew__node_t *p, uint32_t index, ew__node_t **formal)
@@ -39,6 +42,32 @@ static ew__node_t *param_stmt(ew__lower_t *L, ew__node_t *p, uint32_t index, ew_
     return ew__b_var(L, p, ew__b_clone_ident(L, t, p), p);
 }
 
+/* A pattern parameter (or one with a default) after a default: read from the variable t holding arguments[i]. */
+static ew__node_t *param_stmt_from(ew__lower_t *L, ew__node_t *p, ew__node_t *t)
+{
+    if (p->type == EW__N_AssignmentPattern) {
+        ew__node_t *v = ew__b_cond(L, ew__b_is_undefined(L, ew__b_clone_ident(L, t, p), p),
+                                   p->as.assign_pattern.right, ew__b_clone_ident(L, t, p), p);
+        return ew__b_var(L, p->as.assign_pattern.left, v, p);
+    }
+    return ew__b_var(L, p, ew__b_clone_ident(L, t, p), p);
+}
+
+static int find_arguments(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    (void) ud;
+    if (n->type == EW__N_Identifier && n->as.ident.name->len == 9 && !memcmp(n->as.ident.name->s, "arguments", 9))
+        return 1;
+    return ew__node_children(*slot, find_arguments, ud);
+}
+
+/* `arguments[i]` */
+static ew__node_t *argument(ew__lower_t *L, uint32_t i, const ew__node_t *at)
+{
+    return ew__b_index(L, ew__b_ident_str(L, "arguments", at), ew__b_num(L, i, at), at);
+}
+
 void ew__params_lower_fn(ew__lower_t *L, ew__node_t *f)
 {
     ew__nodes_t *params = &f->as.function.params;
@@ -47,12 +76,38 @@ void ew__params_lower_fn(ew__lower_t *L, ew__node_t *f)
         simple &= params->items[i]->type == EW__N_Identifier;
     if (simple)
         return;
-    ew__node_t **stmts = ew__lalloc(L, params->len * sizeof *stmts);
+    /* the formals: the parameters before the first default or rest (the function's length) */
+    uint32_t nformal = 0;
+    while (nformal < params->len && params->items[nformal]->type != EW__N_AssignmentPattern &&
+           params->items[nformal]->type != EW__N_RestElement)
+        nformal++;
+    /* a sloppy function with non-simple parameters has an unmapped arguments object: when it uses arguments,
+     * its named formals are copied into variables that writes to arguments[i] do not reach */
+    bool unalias = f->type != EW__N_ArrowFunctionExpression && !(f->flags & EW__NF_STRICT) &&
+                   ew__node_children(f->as.function.body, find_arguments, NULL);
+    ew__node_t **stmts = ew__lalloc(L, 2 * params->len * sizeof *stmts);
     ew__node_t **formals = ew__lalloc(L, params->len * sizeof *formals);
     uint32_t ns = 0, nf = 0;
     for (uint32_t i = 0; i < params->len; i++) {
         ew__node_t *p = params->items[i], *formal;
+        if (i >= nformal && p->type != EW__N_RestElement) {
+            /* after a default: a variable initialised from arguments[i] */
+            bool named = p->type == EW__N_AssignmentPattern && p->as.assign_pattern.left->type == EW__N_Identifier;
+            ew__node_t *t = p->type == EW__N_Identifier ? p
+                            : named ? p->as.assign_pattern.left : ew__b_ident(L, ew__fresh(L, "p", 1), p);
+            stmts[ns++] = ew__b_var(L, ew__b_clone_ident(L, t, p), argument(L, i, p), p);
+            if (named)
+                stmts[ns++] = param_stmt(L, p, i, &formal); /* if (x === void 0) x = d; */
+            else if (p->type != EW__N_Identifier)
+                stmts[ns++] = param_stmt_from(L, p, t);
+            continue;
+        }
         if (p->type == EW__N_Identifier) {
+            if (unalias) {
+                ew__node_t *t = ew__b_ident(L, ew__fresh(L, "p", 1), p);
+                stmts[ns++] = ew__b_var(L, p, ew__b_clone_ident(L, t, p), p);
+                p = t;
+            }
             formals[nf++] = p;
             continue;
         }

@@ -64,6 +64,8 @@ static void post(ew__walk_t *w, ew__node_t **slot)
         *slot = lower_template(w->L, n);
     else if (n->type == EW__N_TaggedTemplateExpression)
         *slot = lower_tagged(w->L, n);
+    else if (n->type == EW__N_Literal && n->as.literal.kind == EW__LIT_REGEX)
+        ew__lower_regex(w->L, slot);
     ew__check_es5_node(w->L, *slot);
 }
 

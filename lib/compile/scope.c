@@ -287,6 +287,50 @@ static void resolve(sa_t *S, const pending_t *r)
 
 static void visit(sa_t *S, ew__node_t *n);
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Function name inference (NamedEvaluation): `f = function () {}` gives the function the name "f". Duktape
+ * names only named function expressions, so the anonymous function gets the name as its id when that cannot
+ * change what a name means inside it: the body does not mention the name (a named function expression binds
+ * it), and the name is allowed as a function name in strict code. Arrows (lower_arrow.c) and classes
+ * (lower_class.c) are named by their passes. Done here, before any pass renames bindings.
+ */
+
+static int find_name(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if ((n->type == EW__N_Identifier || n->type == EW__N_PrivateIdentifier) && ew__atom_eq(n->as.ident.name, ud))
+        return 1;
+    return ew__node_children(*slot, find_name, ud);
+}
+
+static bool name_allowed(const ew__atom_t *a)
+{
+    static const char *const bad[] = {"eval", "arguments", "yield", "await", "let", "static", "implements",
+                                      "interface", "package", "private", "protected", "public", "enum"};
+    if (a->keyword) /* `{return: function () {}}`: a reserved word cannot name a function */
+        return false;
+    for (uint32_t i = 0; i < a->len; i++)
+        if ((unsigned char) a->s[i] >= 0x80)
+            return false; /* printed mangled (emit.c) */
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (strlen(bad[i]) == a->len && !memcmp(bad[i], a->s, a->len))
+            return false;
+    return true;
+}
+
+static void name_function(sa_t *S, ew__node_t *value, const ew__node_t *target)
+{
+    if (!value || value->type != EW__N_FunctionExpression || value->as.function.id || !target ||
+        target->type != EW__N_Identifier || (target->flags & EW__NF_PAREN) || !name_allowed(target->as.ident.name))
+        return;
+    for (uint32_t i = 0; i < value->as.function.params.len; i++)
+        if (find_name(&value->as.function.params.items[i], target->as.ident.name))
+            return;
+    if (find_name(&value->as.function.body, target->as.ident.name))
+        return;
+    value->as.function.id = ew__b_clone_ident(S->L, target, target);
+}
+
 static int visit_child(ew__node_t **slot, void *ud)
 {
     visit((sa_t *) ud, *slot);
@@ -325,6 +369,7 @@ static void visit_pattern(sa_t *S, ew__node_t *p, int kind, ew__sscope_t *s)
             visit_pattern(S, p->as.array.elements.items[i], kind, s);
         break;
     case EW__N_AssignmentPattern:
+        name_function(S, p->as.assign_pattern.right, p->as.assign_pattern.left);
         visit_pattern(S, p->as.assign_pattern.left, kind, s);
         visit(S, p->as.assign_pattern.right);
         break;
@@ -342,6 +387,7 @@ static void visit_var(sa_t *S, ew__node_t *n)
     ew__sscope_t *s = kind == EW__BK_VAR ? S->scope->fn : S->scope;
     for (uint32_t i = 0; i < n->as.var_decl.declarations.len; i++) {
         ew__node_t *d = n->as.var_decl.declarations.items[i];
+        name_function(S, d->as.declarator.init, d->as.declarator.id);
         visit_pattern(S, d->as.declarator.id, kind, s);
         if (d->as.declarator.init)
             visit(S, d->as.declarator.init);
@@ -449,12 +495,27 @@ static void visit_expr_special(sa_t *S, ew__node_t *n)
         if (n->as.member.computed)
             visit(S, n->as.member.property);
         break;
+    case EW__N_MethodDefinition: /* a class method's name is not a reference (unless computed) */
+        if (n->as.method.computed)
+            visit(S, n->as.method.key);
+        visit(S, n->as.method.value);
+        break;
+    case EW__N_PropertyDefinition: /* nor a class field's */
+        if (n->as.field.computed)
+            visit(S, n->as.field.key);
+        if (n->as.field.value != NULL)
+            visit(S, n->as.field.value);
+        break;
     case EW__N_Property:
         if (n->as.property.computed)
             visit(S, n->as.property.key);
+        else if (n->as.property.kind == EW__PROP_INIT && !n->as.property.method)
+            name_function(S, n->as.property.value, n->as.property.key);
         visit(S, n->as.property.value);
         break;
     case EW__N_AssignmentExpression:
+        if (n->as.binary.op == EW__T_ASSIGN || n->as.binary.op >= EW__T_AND_ASSIGN)
+            name_function(S, n->as.binary.right, n->as.binary.left);
         visit_pattern(S, n->as.binary.left, -1, NULL);
         visit(S, n->as.binary.right);
         break;

@@ -1,14 +1,13 @@
 /*
  * project_load.c — a Worker project (wrangler.json/.jsonc/.toml and .dev.vars, read by wrangler.c) turned
- * into the ew_worker_config_t that ew_worker_load takes: vars, KV namespaces as storage resources, the
- * configuration's name and main; D1 databases as EW_RESOURCE_D1 resources named by database_name. This is
- * the one implementation shared by the public
+ * into the ew_worker_config_t that ew_worker_load takes: vars, KV namespaces, D1 databases (named by
+ * database_name) and R2 buckets (named by bucket_name) as storage resources, the configuration's name and
+ * main. This is the one implementation shared by the public
  * ew_worker_load_project() (hosts, the Python bindings) and ew-server (server/project.c, which applies its
  * --var overrides between ew__project_open and ew__project_build).
  *
  * What the library cannot do yet is reported through a warning callback and left out rather than failing
- * the load: R2 bindings (ew_worker_load would refuse them) and the keys wrangler.c reports as "not
- * supported yet". A main script that does not exist fails here, with the configuration file named, before
+ * the load: the keys wrangler.c reports as "not supported yet". A main script that does not exist fails here, with the configuration file named, before
  * ew_worker_load is reached.
  */
 #include <errno.h>
@@ -64,29 +63,40 @@ static const char ASSETS_ONLY_WORKER[] =
 
 ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err)
 {
+    (void) warn; /* every binding kind the configuration reads is supported now: nothing to skip */
+    (void) udata;
     const ew__wrangler_t *c = p->config;
     free(p->vars);
     free(p->resources);
+    free(p->durables);
     p->vars = calloc(c->nvars + 1, sizeof(*p->vars));
-    p->resources = calloc(c->nkv + c->nd1 + 1, sizeof(*p->resources));
-    if (p->vars == NULL || p->resources == NULL)
+    p->resources = calloc(c->nkv + c->nd1 + c->nr2 + 1, sizeof(*p->resources));
+    p->durables = calloc(c->ndurables + 1, sizeof(*p->durables));
+    if (p->vars == NULL || p->resources == NULL || p->durables == NULL)
         return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : "(project)", 0, 0, "out of memory");
     for (size_t i = 0; i < c->nvars; i++)
         p->vars[i] = (ew_var_t) {.name = c->vars[i].name, .value = c->vars[i].value, .is_json = c->vars[i].is_json};
     for (size_t i = 0; i < c->nkv; i++)
         p->resources[i] = (ew_resource_t) {.kind = EW_RESOURCE_KV, .binding = c->kv[i].binding, .id = c->kv[i].id};
+    for (size_t i = 0; i < c->ndurables; i++)
+        p->durables[i] = (ew_durable_object_t) {.binding = c->durables[i].binding,
+                                                .class_name = c->durables[i].class_name,
+                                                .sql = c->durables[i].sql};
     for (size_t i = 0; i < c->nd1; i++)
         p->resources[c->nkv + i] = (ew_resource_t) {
             .kind = EW_RESOURCE_D1, .binding = c->d1[i].binding, .id = c->d1[i].database_name};
     for (size_t i = 0; i < c->nr2; i++)
-        warnf(warn, udata, "r2_buckets: binding \"%s\" skipped: R2 is not supported yet", c->r2[i].binding);
+        p->resources[c->nkv + c->nd1 + i] =
+            (ew_resource_t) {.kind = EW_RESOURCE_R2, .binding = c->r2[i].binding, .id = c->r2[i].bucket_name};
     p->worker = (ew_worker_config_t) {
         .name = c->name,
         .path = c->main,
         .vars = p->vars,
         .nvars = c->nvars,
         .resources = p->resources,
-        .nresources = c->nkv + c->nd1,
+        .nresources = c->nkv + c->nd1 + c->nr2,
+        .durable_objects = p->durables,
+        .ndurable_objects = c->ndurables,
     };
     if (c->main == NULL) {
         p->worker.source = ASSETS_ONLY_WORKER;
@@ -122,6 +132,7 @@ void ew__project_dispose(ew__project_t *p)
     free(p->vars);
     free(p->resources);
     free(p->ratelimits);
+    free(p->durables);
     memset(p, 0, sizeof(*p));
 }
 

@@ -53,8 +53,8 @@ static const key_spec_t top_keys[] = {
     {"limits", KEY_HONOURED, true, false},
     {"dev", KEY_HONOURED, false, true},
     {"env", KEY_HONOURED, false, true},
-    {"durable_objects", KEY_UNSUPPORTED, false, false},
-    {"migrations", KEY_UNSUPPORTED, true, false},
+    {"durable_objects", KEY_HONOURED, false, false},
+    {"migrations", KEY_HONOURED, true, false},
     {"services", KEY_UNSUPPORTED, false, false},
     {"queues", KEY_UNSUPPORTED, false, false},
     {"assets", KEY_HONOURED, true, false},
@@ -760,6 +760,73 @@ static ew_status_t read_ratelimit_entry(ctx_t *x, const ew__cfg_value_t *t, cons
     return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
+static ew_status_t check_migrations(ctx_t *x, const ew__cfg_value_t *v, const char *path);
+
+/* durable_objects = { bindings = [{ name, class_name, script_name? }] } and [[migrations]]: a class listed in
+ * some new_sqlite_classes is SQLite-backed. Bindings to classes of other workers (script_name) are skipped. */
+static bool in_sqlite_classes(ctx_t *x, const char *cls)
+{
+    char path[PATH_LEN];
+    const ew__cfg_member_t *m = pick(x, "migrations", path);
+    for (size_t i = 0; m != NULL && m->value->type == EW__CFG_ARRAY && i < ew__cfg_len(m->value); i++) {
+        const ew__cfg_value_t *l = ew__cfg_get(ew__cfg_at(m->value, i), "new_sqlite_classes");
+        for (size_t j = 0; l != NULL && j < ew__cfg_len(l); j++)
+            if (strcmp(ew__cfg_at(l, j)->u.string.ptr, cls) == 0)
+                return true;
+    }
+    return false;
+}
+
+static ew_status_t read_do_entry(ctx_t *x, const ew__cfg_value_t *t, const char *path)
+{
+    static const field_t f[] = {{"name", 's', true}, {"class_name", 's', true}, {"script_name", 's', false},
+                                {"environment", 's', false}, {NULL, 0, false}};
+    ew_status_t st = check_fields(x, t, path, f);
+    if (st == EW_OK)
+        st = claim_binding(x, get_str(t, "name"), ew__cfg_get(t, "name"), path);
+    if (st != EW_OK)
+        return st;
+    if (get_str(t, "script_name") != NULL) {
+        warn(x, t->line, t->col, "'%s': classes of another worker (script_name \"%s\") are not supported yet, "
+             "binding skipped", path, get_str(t, "script_name"));
+        return EW_OK;
+    }
+    ew__wrangler_do_t *d = &x->wr->durables[x->wr->ndurables++];
+    d->binding = take_str(x, t, "name");
+    d->class_name = take_str(x, t, "class_name");
+    d->sql = in_sqlite_classes(x, d->class_name);
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
+}
+
+static ew_status_t read_durable_objects(ctx_t *x)
+{
+    static const field_t f[] = {{"bindings", '*', false}, {NULL, 0, false}};
+    char path[PATH_LEN], bpath[PATH_LEN];
+    const ew__cfg_member_t *mig = pick(x, "migrations", path);
+    if (mig != NULL) {
+        if (mig->value->type != EW__CFG_ARRAY)
+            return type_error(x, mig->value, path, "an array of migrations");
+        ew_status_t st = check_migrations(x, mig->value, path);
+        if (st != EW_OK)
+            return st;
+    }
+    const ew__cfg_member_t *m = pick(x, "durable_objects", path);
+    if (m == NULL)
+        return EW_OK;
+    ew_status_t st = check_fields(x, m->value, path, f);
+    const ew__cfg_value_t *b = ew__cfg_get(m->value, "bindings");
+    if (st != EW_OK || b == NULL)
+        return st;
+    pathf(bpath, "%s.bindings", path);
+    if (b->type != EW__CFG_ARRAY)
+        return type_error(x, b, bpath, "an array of bindings");
+    size_t n = ew__cfg_len(b);
+    if ((x->wr->durables = ew__cfg_alloc(x->wr->pool, (n + 1) * sizeof(*x->wr->durables))) == NULL)
+        return EW_ERR_NOMEM;
+    memset(x->wr->durables, 0, (n + 1) * sizeof(*x->wr->durables));
+    return each_entry(x, b, bpath, read_do_entry, false);
+}
+
 /* Reads one binding list into an array sized for it (`*items`, `size` bytes per entry). */
 static ew_status_t read_list(ctx_t *x, const char *key, void **items, size_t size, entry_fn fn)
 {
@@ -923,23 +990,6 @@ static ew_status_t read_dev(ctx_t *x)
  * Unsupported keys whose shape is still checked (so the project is right when ew-server gains them)
  */
 
-static ew_status_t check_do_binding(ctx_t *x, const ew__cfg_value_t *t, const char *path)
-{
-    static const field_t f[] = {{"name", 's', true}, {"class_name", 's', true}, {"script_name", 's', false},
-                                {"environment", 's', false}, {NULL, 0, false}};
-    return check_fields(x, t, path, f);
-}
-
-static ew_status_t check_durable_objects(ctx_t *x, const ew__cfg_value_t *v, const char *path)
-{
-    static const field_t f[] = {{"bindings", '*', false}, {NULL, 0, false}};
-    char p[PATH_LEN];
-    ew_status_t st = check_fields(x, v, path, f);
-    const ew__cfg_value_t *b = ew__cfg_get(v, "bindings");
-    pathf(p, "%s.bindings", path);
-    return st == EW_OK && b ? each_entry(x, b, p, check_do_binding, false) : st;
-}
-
 static ew_status_t check_rename(ctx_t *x, const ew__cfg_value_t *t, const char *path)
 {
     static const field_t f[] = {{"from", 's', true}, {"to", 's', true}, {"from_script", 's', false},
@@ -1079,7 +1129,7 @@ static ew_status_t read_unsupported(ctx_t *x)
         const char *key;
         entry_fn check;
     } checked[] = {
-        {"durable_objects", check_durable_objects}, {"migrations", check_migrations}, {"services", check_services},
+        {"services", check_services},
         {"queues", check_queues}, {"assets", check_assets}, {"routes", check_routes}, {"route", check_route},
     };
     for (size_t i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++) {
@@ -1194,6 +1244,7 @@ static ew_status_t read_all(ctx_t *x)
         (st = read_assets(x)) != EW_OK ||
         (st = read_list(x, "ratelimits", (void **) &wr->ratelimits, sizeof(*wr->ratelimits),
                         read_ratelimit_entry)) != EW_OK ||
+        (st = read_durable_objects(x)) != EW_OK ||
         (st = read_triggers(x)) != EW_OK || (st = read_limits(x)) != EW_OK || (st = read_dev(x)) != EW_OK ||
         (st = read_unsupported(x)) != EW_OK)
         return st;

@@ -76,6 +76,12 @@ typedef struct ew__wrangler_ratelimit {
     uint32_t limit;
     uint32_t period;             /* 10 or 60 */
 } ew__wrangler_ratelimit_t;
+/* durable_objects.bindings[]: classes of this worker (script_name bindings are skipped with a warning). */
+typedef struct ew__wrangler_do {
+    const char *binding;         /* env property ("name" in the configuration) */
+    const char *class_name;
+    bool sql;                    /* a [[migrations]] entry lists the class in new_sqlite_classes */
+} ew__wrangler_do_t;
 
 typedef struct ew__wrangler {
     const char *config_path;     /* the configuration file read; NULL when PATH was a script */
@@ -98,6 +104,8 @@ typedef struct ew__wrangler {
     ew__wrangler_assets_t *assets; /* [assets], NULL when absent */
     ew__wrangler_ratelimit_t *ratelimits;
     size_t nratelimits;
+    ew__wrangler_do_t *durables;  /* durable_objects.bindings of this worker's classes */
+    size_t ndurables;
     ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
     size_t ncrons;
     uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */
@@ -174,20 +182,21 @@ ew_status_t ew__dotenv_parse(ew__cfg_doc_t *pool, const char *text, size_t len, 
  *     ew__project_t p;
  *     if (ew__project_open(&p, path, env, warn, udata, &err) == EW_OK      // read; main must exist
  *         && (... ew__wrangler_set_var(p.config, ...) overrides ...,
- *             ew__project_build(&p, warn, udata, &err) == EW_OK))         // vars + KV resources
+ *             ew__project_build(&p, warn, udata, &err) == EW_OK))         // vars + KV/R2 resources
  *         ew_worker_load(rt, &p.worker, &w, &err);
  *     ew__project_dispose(&p);
  */
 
-/* Called once per warning (a configuration warning, a skipped R2 binding); `msg` is valid during the call. */
+/* Called once per warning (a configuration warning); `msg` is valid during the call. */
 typedef void (*ew__project_warn_fn)(void *udata, const char *msg);
 
 typedef struct ew__project {
     ew__wrangler_t *config;        /* owned */
     ew_var_t *vars;                /* owned array (by ew__project_build); strings point into config */
-    ew_resource_t *resources;      /* owned array, KV then D1; strings point into config */
+    ew_resource_t *resources;      /* owned array, KV then D1 then R2; strings point into config */
     ew_assets_t assets;            /* [assets] as the library takes them (strings point into config) */
     ew_ratelimit_t *ratelimits;    /* owned array (by ew__project_build); strings point into config */
+    ew_durable_object_t *durables; /* owned array; strings point into config */
     ew_worker_config_t worker;     /* set by ew__project_build: name, main, vars, resources (into the above) */
 } ew__project_t;
 
@@ -198,8 +207,8 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
                              void *udata, ew_error_t *err);
 
 /* Builds p->worker from p->config as it is now (after any ew__wrangler_set_var overrides): vars, and the
- * KV namespaces as EW_RESOURCE_KV resources, the D1 databases as EW_RESOURCE_D1 (id: database_name); R2
- * bindings are reported through `warn` and skipped.
+ * KV namespaces as EW_RESOURCE_KV resources, the D1 databases as EW_RESOURCE_D1 (id: database_name) and the
+ * R2 buckets as EW_RESOURCE_R2 (id: bucket_name).
  * May be called again after more overrides. EW_OK or EW_ERR_NOMEM. */
 ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err);
 

@@ -20,6 +20,7 @@
 
 #include "dispatch.h"
 #include "js_bytecode.h"
+#include "bindings/internal.h"
 #include "web/internal.h"
 #include "web/stream.h"
 
@@ -148,7 +149,7 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
         else
             ew_response_destroy(resp);
         r->in_callback = false;
-    } else {
+    } else if (r->kind == EW__REQ_SCHEDULED) {
         if (r->scheduled_cb != NULL)
             r->scheduled_cb(r->udata, r->outcome, err);
         r->wait_until = 0;
@@ -159,6 +160,15 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
 void ew__req_body_done(ew__req_t *r)
 {
     req_maybe_free(r);
+}
+
+/* Ends a call request by telling its owner (once). */
+static void call_finish(ew__req_t *r, duk_context *ctx, duk_idx_t value, ew_status_t outcome, const char *message)
+{
+    ew__call_done_fn done = r->call_done;
+    r->call_done = NULL;
+    if (done != NULL)
+        done(r->udata, ctx, value, outcome, message);
 }
 
 static void on_wait_cap(evutil_socket_t fd, short what, void *arg)
@@ -206,6 +216,8 @@ void ew__req_fail(ew__req_t *r, ew_status_t why, const char *message)
             r->response->pass_through = r->pass_through;
     } else {
         r->wait_until = 0;
+        if (r->kind == EW__REQ_CALL)
+            call_finish(r, NULL, 0, why, message);
     }
     req_complete(r);
 }
@@ -484,7 +496,7 @@ static ew__req_t *handler_req(duk_context *ctx)
 }
 
 /* Reaction handlers attached by respondWith/waitUntil; magic says which. Each carries the request id. */
-enum { H_RESPOND, H_FAIL, H_WAIT_DONE, H_WAIT_FAIL, H_DONE };
+enum { H_RESPOND, H_FAIL, H_WAIT_DONE, H_WAIT_FAIL, H_DONE, H_CALL_OK, H_CALL_FAIL };
 
 static void wait_done(ew__req_t *r)
 {
@@ -511,6 +523,13 @@ static duk_ret_t on_settled(duk_context *ctx)
     case H_DONE:
         if (r != NULL && !r->complete)
             req_complete(r);
+        break;
+    case H_CALL_OK:
+    case H_CALL_FAIL:
+        if (r != NULL && !r->complete) {
+            call_finish(r, ctx, 0, duk_get_current_magic(ctx) == H_CALL_OK ? EW_OK : EW_ERR_EXCEPTION, NULL);
+            req_complete(r);
+        }
         break;
     case H_WAIT_FAIL:
         (void) ew__log_uncaught(ctx, 0, "Uncaught (in waitUntil) ");
@@ -561,7 +580,10 @@ static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_o
         return;
     }
     if (!thenable && !ew__promise_is(ctx, idx)) {
-        if (on_ok == H_RESPOND)
+        if (on_ok == H_CALL_OK) {
+            call_finish(r, ctx, idx, EW_OK, NULL);
+            req_complete(r);
+        } else if (on_ok == H_RESPOND)
             respond_with_value(ctx, r, idx);
         else if (on_ok == H_DONE)
             req_complete(r);
@@ -720,6 +742,17 @@ bool ew__helpers_groups_match(duk_context *ctx)
     return ok;
 }
 
+/* builtinModule(url): the exports of a module the runtime provides ('cloudflare:workers'). */
+static duk_ret_t builtin_module(duk_context *ctx)
+{
+    const char *url = duk_safe_to_string(ctx, 0);
+    if (strcmp(url, "cloudflare:workers") == 0) {
+        ew__durable_push_workers_module(ctx);
+        return 1;
+    }
+    return duk_error(ctx, DUK_ERR_ERROR, "No such module \"%s\".", url);
+}
+
 void ew__helpers_push_new(duk_context *ctx)
 {
     duk_push_external_buffer(ctx);
@@ -729,6 +762,8 @@ void ew__helpers_push_new(duk_context *ctx)
     duk_push_global_object(ctx);
     duk_call(ctx, 2);
     add_lazy_groups(ctx, -1);
+    duk_push_c_function(ctx, builtin_module, 1);
+    duk_put_prop_literal(ctx, -2, "builtinModule");
     ew__coro_push_helpers(ctx); /* async/generator helpers: loaded on first use */
     ew__coro_push_settlers(ctx);
 }
@@ -894,6 +929,25 @@ static void push_context(duk_context *ctx, const char *proto, uint32_t id)
     duk_put_prop_literal(ctx, -2, EV_FLAGS);
 }
 
+void ew__dispatch_push_export(duk_context *ctx, const char *name)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, EXPORTS_KEY);
+    duk_remove(ctx, -2);
+    if (duk_is_object(ctx, -1))
+        duk_get_prop_string(ctx, -1, name);
+    else
+        duk_push_undefined(ctx);
+    duk_remove(ctx, -2);
+}
+
+void ew__dispatch_push_env(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, DUK_HIDDEN_SYMBOL("env"));
+    duk_remove(ctx, -2);
+}
+
 static void push_env(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
@@ -1057,6 +1111,35 @@ ew_status_t ew__dispatch_scheduled(ew__isolate_t *iso, const char *cron, double 
     struct scheduled_args a = {cron, scheduled_ms, r};
     ew__isolate_enter(iso, r);
     int rc = ew__isolate_pcall(iso, scheduled_body, &a, 0, 1);
+    after_dispatch(iso, r, rc);
+    return EW_OK;
+}
+
+struct call_args {
+    duk_safe_call_function body;
+    void *args;
+    ew__req_t *r;
+};
+
+static duk_ret_t call_body(duk_context *ctx, void *udata)
+{
+    struct call_args *a = udata;
+    a->body(ctx, a->args);
+    when_settled(ctx, a->r, -1, H_CALL_OK, H_CALL_FAIL);
+    return 0;
+}
+
+ew_status_t ew__dispatch_call(ew__isolate_t *iso, duk_safe_call_function body, void *args, ew__call_done_fn done,
+                              void *udata)
+{
+    ew__req_t *r = req_new(iso, EW__REQ_CALL);
+    if (r == NULL)
+        return EW_ERR_NOMEM;
+    r->call_done = done;
+    r->udata = udata;
+    struct call_args a = {body, args, r};
+    ew__isolate_enter(iso, r);
+    int rc = ew__isolate_pcall(iso, call_body, &a, 0, 1);
     after_dispatch(iso, r, rc);
     return EW_OK;
 }

@@ -27,6 +27,18 @@ ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_r
 ew_status_t ew__dispatch_scheduled(ew__isolate_t *iso, const char *cron, double scheduled_ms, ew_scheduled_fn cb,
                                    void *udata);
 
+/* Runs `body` (a safe-call body taking `args` that pushes one value: the result or a promise of it) in iso as
+ * a request of its own: charged CPU like a fetch, failed when it can never finish. `done` runs once when the
+ * value settles or the request fails (isolate.h ew__call_done_fn). Used for Durable Object events. */
+ew_status_t ew__dispatch_call(ew__isolate_t *iso, duk_safe_call_function body, void *args, ew__call_done_fn done,
+                              void *udata);
+/* Pushes the entry module's export `name` (undefined when none or not a module). */
+void ew__dispatch_push_export(duk_context *ctx, const char *name);
+/* Pushes the worker's env object. */
+void ew__dispatch_push_env(duk_context *ctx);
+/* The isolate that takes the worker's next event (worker.c): the current one, or a new one. NULL with err. */
+ew__isolate_t *ew__worker_isolate(ew_worker_t *w, ew_error_t *err);
+
 /* Ends a request with an error: a fetch gets the 1101/1102 page (unless it already has a response), a
  * scheduled event the outcome. `message` is copied into the request's ew_error_t. */
 void ew__req_fail(ew__req_t *req, ew_status_t why, const char *message);

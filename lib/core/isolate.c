@@ -265,9 +265,19 @@ bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function f
     if (iso->dead)
         return false;
     if (iso->depth > 0) {
-        /* Inside JS: ctx is the running thread (maybe a coroutine's); the entry's fatal jump is armed. */
-        ok = duk_safe_call(ctx, run_body, &a, 0, 1) == DUK_EXEC_SUCCESS && duk_get_boolean(ctx, -1);
-        duk_pop(ctx);
+        /* Inside JS the running thread may be a coroutine (an async function): the call goes through it,
+         * whichever thread's ctx the caller holds (a C producer may keep the heap's main one); the entry's
+         * fatal jump is armed. */
+        duk_push_current_thread(iso->ctx);
+        duk_context *cur = duk_get_context(iso->ctx, -1);
+        duk_pop(iso->ctx);
+        if (cur == NULL)
+            cur = ctx;
+        int rc = duk_safe_call(cur, run_body, &a, 0, 1);
+        if (rc != DUK_EXEC_SUCCESS && ew__isolate_aborting(cur))
+            (void) duk_throw(cur); /* invariant 2: no script runs after a limit */
+        ok = rc == DUK_EXEC_SUCCESS && duk_get_boolean(cur, -1);
+        duk_pop(cur);
         return ok;
     }
     ew__isolate_enter(iso, req_id ? ew__isolate_find_req(iso, req_id) : NULL);
@@ -409,6 +419,7 @@ void ew__isolate_destroy(ew__isolate_t *iso)
     ew__ws_isolate_gone(iso);
     ew__fetch_cancel_all(iso);
     ew__resources_cancel(iso);
+    ew__durable_isolate_gone(iso);
     if (iso->ctx != NULL && !iso->dead) {
         /* duk_destroy_heap runs finalizers; keep the fatal jump armed around it. */
         jmp_buf jb;

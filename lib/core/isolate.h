@@ -29,10 +29,13 @@ struct ew_runtime {
     ew_runtime_config_t cfg;      /* copy; cfg.state_dir points at state_dir below */
     char *state_dir;              /* owned copy or NULL */
     char *ca_file;                /* owned copy or NULL; cfg.ca_file points at it */
+    char *connect_to;             /* owned copy or NULL; cfg.connect_to points at it */
     ew_worker_t *workers;         /* list of loaded workers (owned) */
     int sync_depth;               /* > 0 while a blocking helper runs the loop */
     struct ew__net_client *net;   /* fetch()'s HTTP client (lib/net/client.c); NULL until the first fetch */
     struct ew__ws_client *ws_clients; /* outbound WebSocket connections (ws_client.c; list, owned) */
+    struct ew__do_rt *durable;    /* Durable Objects held and called (lib/bindings/durable.c); NULL until a
+                                     worker with namespaces loads; freed by ew__durable_shutdown() */
     struct ew__res_cache *res;    /* storage bindings: open stores, ops in flight (lib/bindings); NULL until
                                      a worker with resources loads; freed by ew__resources_shutdown() */
 };
@@ -65,6 +68,7 @@ struct ew_worker {
     ew_runtime_t *rt;
     char *name;                   /* owned */
     char *filename;               /* owned: name used in stacks and errors */
+    ew_source_type_t source_type; /* module, script or decided from the text (ew_worker_config_t) */
     void *bytecode;               /* owned: duk_dump_function output of the compiled script */
     size_t bytecode_len;
     ew__var_t *vars;              /* owned array of nvars */
@@ -76,6 +80,8 @@ struct ew_worker {
     struct ew__res_store *cache_store; /* borrowed from rt->res: the Cache API's store, opened on first use */
     struct ew__assets *assets;    /* owned: static assets (lib/bindings/assets.c), NULL = none */
     struct ew__ratelimits *ratelimits; /* owned: rate limiting bindings (lib/bindings/ratelimit.c), or NULL */
+    struct ew__do_ns *durables;   /* owned array of ndurables Durable Object namespaces */
+    size_t ndurables;
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;
@@ -101,6 +107,7 @@ struct ew__isolate {
     /* Memory accounting (limits.c allocator). */
     size_t heap_bytes;            /* bytes allocated now, headers included */
     size_t heap_limit;            /* refuse allocations past this; SIZE_MAX until the heap is set up */
+    bool gc_tried;                /* the soft limit refused one allocation so that Duktape collects first */
 
     /* CPU accounting (limits.c). */
     uint64_t deadline_ns;         /* entry clock (V, see isolate.c) deadline; UINT64_MAX = none */
@@ -124,9 +131,9 @@ struct ew__isolate {
     ew__req_t *reqs;              /* requests in flight (list) */
     uint32_t io_pending;          /* host I/O the isolate waits for (subrequests, binding calls); 0 = none */
     struct ew_call *calls;        /* pending host-binding calls (binding.c) */
+    duk_context *binding_ctx;     /* the running thread while a host binding's callback runs (binding.c) */
     struct ew__fetch *fetches;    /* pending fetch() calls (lib/web/fetch.c), each counted in io_pending */
     uint32_t next_fetch_id;
-    duk_context *binding_ctx;     /* the running thread while a host binding's callback runs (binding.c) */
     uint32_t next_call_id;
     uint32_t pending;             /* number of reqs */
     struct ew_websocket *websockets; /* WebSockets handed to the host (websocket.c; list) */
@@ -134,7 +141,13 @@ struct ew__isolate {
     ew__isolate_t *next;          /* in worker->draining */
 };
 
-typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED } ew__req_kind_t;
+typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED, EW__REQ_CALL } ew__req_kind_t;
+
+/* How an EW__REQ_CALL (ew__dispatch_call, dispatch.h) ends: with ctx and the settled value's index (outcome
+ * EW_OK: fulfilled; EW_ERR_EXCEPTION: rejected, the value is the reason), or with ctx NULL and a message when
+ * the request failed otherwise (a limit, the isolate went away). Runs exactly once. */
+typedef void (*ew__call_done_fn)(void *udata, duk_context *ctx, duk_idx_t value, ew_status_t outcome,
+                                 const char *message);
 
 struct ew__req {
     uint32_t id;                  /* key of this request in JS (hidden glue state) */
@@ -159,6 +172,7 @@ struct ew__req {
     ew_error_t error;             /* details when outcome != EW_OK */
     ew_response_fn fetch_cb;
     ew_scheduled_fn scheduled_cb;
+    ew__call_done_fn call_done;   /* EW__REQ_CALL: until it has run */
     void *udata;
     ew__req_t *next;              /* in iso->reqs */
 };

@@ -113,11 +113,23 @@ static size_t hard_cap(size_t soft)
     return soft > SIZE_MAX - extra ? SIZE_MAX : soft + extra;
 }
 
-/* Accounts for `grow` more bytes; returns false if the block must be refused. */
+/* Accounts for `grow` more bytes; returns false if the block must be refused.
+ *
+ * The byte count includes garbage that only mark-and-sweep frees (large buffers made and dropped by the
+ * script). So the first allocation that would cross the soft limit is refused once: Duktape's allocator
+ * then runs a mark-and-sweep and asks again. If the block fits after the collection it is granted; if not,
+ * the limit is real and the isolate is flagged as before. One collection per crossing, never a loop: the
+ * retry always gets an answer (granted up to the hard cap). */
 static bool account(ew__isolate_t *iso, size_t grow)
 {
     size_t after = iso->heap_bytes + grow;
-    if (after > iso->heap_limit) {
+    if (after <= iso->heap_limit) {
+        iso->gc_tried = false;
+    } else {
+        if (!iso->gc_tried && iso->abort_reason == EW_OK && iso->heap_limit != SIZE_MAX) {
+            iso->gc_tried = true;
+            return false; /* Duktape collects and retries */
+        }
         if (iso->abort_reason == EW_OK && iso->depth > 0) {
             iso->abort_reason = EW_ERR_MEMORY_LIMIT;
             iso->abort_req = iso->running;

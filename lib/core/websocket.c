@@ -1,6 +1,6 @@
 /*
  * websocket.c — WebSockets between a Worker and its host: loads the JS surface (lib/js/websocket.js:
- * WebSocketPair, WebSocket, MessageEvent, CloseEvent) on first use, and implements the public ew_websocket_*
+ * WebSocketPair, WebSocket, CloseEvent) on first use, and implements the public ew_websocket_*
  * API (include/edgeworker.h, "WebSockets") that connects the end a Worker returned in a 101 response to
  * the host's connection.
  *
@@ -104,6 +104,7 @@ static void push_module(duk_context *ctx)
         ew__lazy_push(ctx, EW__LAZY_EVENTS, *e);
         duk_put_prop_string(ctx, -2, *e);
     }
+    /* MessageEvent is lib/js/message.js's (its global); _newMessageEvent makes trusted ones. */
     ew__lazy_push(ctx, EW__LAZY_MESSAGE, "MessageEvent");
     duk_put_prop_literal(ctx, -2, "MessageEvent");
     ew__lazy_push(ctx, EW__LAZY_MESSAGE, "_newMessageEvent");

@@ -66,7 +66,7 @@ static ew_status_t lower_script(ew_worker_t *w, const char *src, size_t len, ew_
 {
     ew__diag_t d;
     ew__diag_init(&d);
-    if (ew__compile_entry(w->filename, src, len, out, &d)) {
+    if (ew__compile_entry_as(w->filename, src, len, (int) w->source_type, out, &d)) {
         ew__diag_dispose(&d);
         return EW_OK;
     }
@@ -171,6 +171,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     ew__cache_install(ctx);
     ew__assets_install(ctx, w->assets, -1);
     ew__ratelimits_install(ctx, w->ratelimits, -1);
+    ew__durable_install(ctx, w, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -283,6 +284,7 @@ static void worker_free(ew_worker_t *w)
     free(w->resources);
     ew__assets_free(w->assets);
     ew__ratelimits_free(w->ratelimits);
+    ew__durable_dispose(w);
     free(w->bytecode);
     free(w->filename);
     free(w->name);
@@ -294,6 +296,10 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
     const char *fname = cfg->path ? cfg->path : cfg->filename ? cfg->filename : "worker.js";
     w->name = dup_str(cfg->name ? cfg->name : "worker");
     w->filename = dup_str(fname);
+    if (cfg->source_type != EW_SOURCE_AUTO && cfg->source_type != EW_SOURCE_MODULE &&
+        cfg->source_type != EW_SOURCE_SCRIPT)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "source_type must be EW_SOURCE_AUTO, _MODULE or _SCRIPT");
+    w->source_type = cfg->source_type;
     w->reap_ev = evtimer_new(w->rt->base, on_reap, w);
     if (cfg->nvars > 0)
         w->vars = calloc(cfg->nvars, sizeof(*w->vars));
@@ -338,6 +344,9 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
         if (st != EW_OK)
             return st;
     }
+    ew_status_t dst = ew__durable_copy(w, cfg, err);
+    if (dst != EW_OK)
+        return dst;
     for (size_t i = 0; i < cfg->nvars; i++) {
         const ew_var_t *v = &cfg->vars[i];
         if (v->name == NULL || v->name[0] == '\0' || v->value == NULL)
@@ -375,6 +384,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
         st = ew__ratelimits_new(cfg->ratelimits, cfg->nratelimits, &w->ratelimits, err);
     if (st == EW_OK)
         st = ew__resources_open(rt, w, err);
+    if (st == EW_OK)
+        st = ew__durable_open(rt, w, err);
     if (st == EW_OK && cfg->path != NULL)
         st = read_file(cfg->path, &file_src, &len, err);
     if (st != EW_OK) {
@@ -392,6 +403,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
     free(file_src);
     if (st == EW_OK)
         st = ew__worker_start(iso, err);
+    if (st == EW_OK)
+        st = ew__durable_check_classes(iso, err);
     if (st != EW_OK) {
         iso->worker = NULL;
         ew__isolate_destroy(iso);
@@ -426,6 +439,7 @@ EW_API void ew_worker_destroy(ew_worker_t *w)
         ew__req_cancel_all(iso);
         ew__isolate_destroy(iso);
     }
+    ew__durable_worker_gone(w); /* after the isolates: cancelled object events above still use the objects */
     worker_free(w);
 }
 
@@ -449,6 +463,11 @@ static ew__isolate_t *isolate_for_event(ew_worker_t *w, ew_error_t *err)
     w->current = iso;
     w->stats.isolates_created++;
     return iso;
+}
+
+ew__isolate_t *ew__worker_isolate(ew_worker_t *w, ew_error_t *err)
+{
+    return isolate_for_event(w, err);
 }
 
 void ew__isolate_maybe_reap(ew__isolate_t *iso)

@@ -576,7 +576,7 @@ function (native, global) {
     /* $ew.asyncYieldStar(iterable): `yield* iterable` in an async generator body. */
     function asyncYieldStar(iterable) {
         var gr = curGen;
-        var it = getAsyncIterator(iterable), next = it.next, mode = M_NEXT, received, r, m;
+        var it = getAsyncIterator(iterable), next = it.next, mode = M_NEXT, received, r, m, v;
         for (;;) {
             if (mode === M_NEXT) {
                 r = checkResult(yield_(call.call(next, it, received)));
@@ -602,8 +602,9 @@ function (native, global) {
             if (mode !== M_RETURN && r.done) {
                 return r.value;
             }
+            v = r.value; /* outside the try: a throwing getter ends the yield*, it is not sent to throw() */
             try {
-                received = agSuspend(r.value);
+                received = agSuspend(v);
                 mode = M_NEXT;
             } catch (e) {
                 if (e === RET) {

@@ -26,8 +26,13 @@ function (native, global) {
             !O.prototype.hasOwnProperty.call(x, ITER);
     }
 
+    var toStr = O.prototype.toString;
+
     function iter(x) {
         var f = x == null ? undefined : x[ITER];
+        if (f === undefined && x != null && toStr.call(x) === '[object Arguments]') {
+            f = arrayValues; /* Duktape's arguments objects lack @@iterator; the built-in one is the array's */
+        }
         if (typeof f !== 'function') {
             throw new TypeError(String(x) + ' is not iterable');
         }
@@ -89,6 +94,58 @@ function (native, global) {
      * calls it with `this` = an object made from newTarget.prototype (base) after leaving newTarget in
      * `pendingNT`, which the callee's first statement takes (initTarget). classKind: 1 base, 2 derived. Private
      * names are WeakMaps (weak.c keeps the entries in hidden slots on the key: invisible to reflection). */
+
+    /* Named groups in String.prototype.match / replace (see regexGroups below). */
+    var GROUPS = global.Symbol('groups'), stringPatched = false;
+    function patchString() {
+        var SP = global.String.prototype, origMatch = SP.match, origReplace = SP.replace;
+        stringPatched = true;
+        function expand(tpl, m, pos, str, groups) {
+            return String(tpl).replace(/\$(\$|&|`|'|\d\d?|<[^>]*>)/g, function (all, k) {
+                if (k === '$') { return '$'; }
+                if (k === '&') { return m[0]; }
+                if (k === '`') { return str.slice(0, pos); }
+                if (k === "'") { return str.slice(pos + m[0].length); }
+                if (k.charAt(0) === '<') {
+                    var v = groups[k.slice(1, -1)];
+                    return v === undefined ? '' : String(v);
+                }
+                var n = +k;
+                if (n >= 1 && n < m.length) { return m[n] === undefined ? '' : m[n]; }
+                if (k.length === 2 && +k.charAt(0) >= 1 && +k.charAt(0) < m.length) {
+                    return (m[+k.charAt(0)] === undefined ? '' : m[+k.charAt(0)]) + k.charAt(1);
+                }
+                return all;
+            });
+        }
+        defineProperty(SP, 'match', { value: function match(regexp) {
+            if (regexp !== null && typeof regexp === 'object' && regexp[GROUPS] && !regexp.global && this != null) {
+                return regexp.exec(String(this));
+            }
+            return origMatch.apply(this, arguments);
+        }, writable: true, configurable: true });
+        defineProperty(SP, 'replace', { value: function replace(searchValue, replaceValue) {
+            if (searchValue === null || typeof searchValue !== 'object' || !searchValue[GROUPS] || this == null) {
+                return origReplace.apply(this, arguments);
+            }
+            var str = String(this), re = searchValue, global_ = re.global, out = '', last = 0, m, args, i;
+            if (global_) { re.lastIndex = 0; }
+            while ((m = re.exec(str)) !== null) {
+                if (typeof replaceValue === 'function') {
+                    args = [];
+                    for (i = 0; i < m.length; i++) { args.push(m[i]); }
+                    args.push(m.index, str, m.groups);
+                    out += str.slice(last, m.index) + String(replaceValue.apply(undefined, args));
+                } else {
+                    out += str.slice(last, m.index) + expand(replaceValue, m, m.index, str, m.groups);
+                }
+                last = m.index + m[0].length;
+                if (!global_) { break; }
+                if (m[0] === '') { re.lastIndex++; }
+            }
+            return out + str.slice(last);
+        }, writable: true, configurable: true });
+    }
 
     var out = {
         iter: iter,
@@ -182,8 +239,71 @@ function (native, global) {
         constAssign: function (name) {
             throw new TypeError('Assignment to constant variable "' + name + '".');
         },
+        /* the value of a let/const/class binding before its declaration ran (lower_block.c) */
+        U: freeze({}),
         tdz: function (name) {
             throw new RefErr('Cannot access "' + name + '" before initialization');
+        },
+        /* A script's top-level declarations on the global object g (GlobalDeclarationInstantiation, lowered by
+         * lib/compile/lower_global.c): fns is [name, function, ...], vars the other var names. */
+        declareGlobals: function (g, vars, fns) {
+            var i, d;
+            for (i = 0; i < fns.length; i += 2) {
+                d = getDesc(g, fns[i]);
+                if (d === undefined ? !O.isExtensible(g)
+                    : !d.configurable && !(d.writable && d.enumerable && 'value' in d)) {
+                    throw new TypeError('Cannot declare global function ' + fns[i]);
+                }
+            }
+            for (i = 0; i < vars.length; i++) {
+                if (!O.prototype.hasOwnProperty.call(g, vars[i]) && !O.isExtensible(g)) {
+                    throw new TypeError('Cannot declare global variable ' + vars[i]);
+                }
+            }
+            for (i = 0; i < fns.length; i += 2) {
+                d = getDesc(g, fns[i]);
+                if (d === undefined || d.configurable) {
+                    defineProperty(g, fns[i], { value: fns[i + 1], writable: true, enumerable: true, configurable: false });
+                } else {
+                    g[fns[i]] = fns[i + 1];
+                }
+            }
+            for (i = 0; i < vars.length; i++) {
+                if (!O.prototype.hasOwnProperty.call(g, vars[i])) {
+                    defineProperty(g, vars[i], { value: undefined, writable: true, enumerable: true, configurable: false });
+                }
+            }
+        },
+        /* A regex literal with named groups (lib/compile/lower_regex.c numbered them): exec results get .groups,
+         * and so do String.prototype.match and replace (their callback's last argument, `$<name>`), which
+         * regexInit (first statement of a program with such literals) wraps once to go through that exec for
+         * these regexes only. */
+        regexInit: function () {
+            if (!stringPatched) {
+                patchString();
+            }
+        },
+        regexGroups: function (re, names) {
+            var exec = re.exec;
+            defineProperty(re, GROUPS, { value: names });
+            defineProperty(re, 'exec', {
+                value: function (s) {
+                    var m = exec.call(this, s), g, i;
+                    if (m) {
+                        g = O.create(null);
+                        for (i = 0; i < names.length; i++) {
+                            if (names[i] !== null) {
+                                g[names[i]] = m[i + 1];
+                            }
+                        }
+                        m.groups = g;
+                    }
+                    return m;
+                },
+                writable: true,
+                configurable: true
+            });
+            return re;
         },
         apply: apply,
         keys: keys

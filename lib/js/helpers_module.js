@@ -35,6 +35,7 @@ function (native, global) {
     }
     function modules(urls, specs) {
         var H = this, n = urls.length, ns = [], fns = [], kinds = [], state = [], errs = [], metas = [], cjs = [];
+        var pending = [];
         var i, R;
         for (i = 0; i < n; i++) {
             ns.push(O.create(null));
@@ -42,7 +43,11 @@ function (native, global) {
         function cjsRun(k) {
             var m = { exports: {} }, props, ks, j;
             cjs[k] = m;
-            fns[k].call(m.exports, H, m, m.exports, function (spec) { return R.req(k, spec); });
+            if (urls[k].indexOf('cloudflare:') === 0) {
+                m.exports = H.builtinModule(urls[k]); /* a module the runtime provides (bundle.c) */
+            } else {
+                fns[k].call(m.exports, H, m, m.exports, function (spec) { return R.req(k, spec); });
+            }
             props = {};
             if (m.exports !== null && (typeof m.exports === 'object' || typeof m.exports === 'function')) {
                 ks = keys(m.exports);
@@ -53,8 +58,10 @@ function (native, global) {
             props['default'] = m.exports;
             ns[k] = nsOf(props);
         }
+        /* state: 0 new, 1 started (its prologue evaluates its dependencies), 5 async body running after its
+         * prologue, 2 done, 3 failed (errs). */
         function run(k) {
-            var s = state[k];
+            var s = state[k], r;
             if (s === 3) {
                 throw errs[k];
             }
@@ -63,8 +70,16 @@ function (native, global) {
             }
             state[k] = 1;
             try {
-                if (kinds[k] === 0) {
-                    fns[k].call(undefined, H, R);
+                if (kinds[k] === 0 || kinds[k] === 3) {
+                    r = fns[k].call(kinds[k] === 3 ? global : undefined, H, R);
+                    if (r !== undefined) { /* an async module: its body runs on */
+                        pending[k] = r.then(function () { state[k] = 2; }, function (e) {
+                            state[k] = 3;
+                            errs[k] = e;
+                            throw e;
+                        });
+                        return ns[k];
+                    }
                 } else if (kinds[k] === 1) {
                     cjsRun(k);
                 } else {
@@ -92,6 +107,7 @@ function (native, global) {
             d: function (k, f) { fns[k] = f; kinds[k] = 0; },
             c: function (k, f) { fns[k] = f; kinds[k] = 1; },
             j: function (k, text) { fns[k] = text; kinds[k] = 2; },
+            s: function (k, f) { fns[k] = f; kinds[k] = 3; }, /* a script entry that uses import() */
             e: function (k, getters) {
                 var o = ns[k], names = keys(getters).sort(), j;
                 for (j = 0; j < names.length; j++) {
@@ -100,6 +116,14 @@ function (native, global) {
                 seal(o);
             },
             run: run,
+            /* the promise an importer of async module k awaits: none once k is done, nor when k had already
+             * started and is still in its prologue (a cycle back to it: waiting would deadlock) */
+            wait: function (k) {
+                var s = state[k];
+                run(k);
+                return (!s && state[k] === 1) || state[k] === 5 ? pending[k] : undefined;
+            },
+            b: function (k) { state[k] = 5; },
             start: run,
             meta: function (k) {
                 if (!metas[k]) {
@@ -109,7 +133,10 @@ function (native, global) {
                 return metas[k];
             },
             imp: function (k, spec) {
-                return new Promise(function (resolve) { resolve(run(target(k, String(spec)))); });
+                return new Promise(function (resolve) {
+                    var t = target(k, String(spec)), p = kinds[t] === 0 ? R.wait(t) : undefined;
+                    resolve(p ? p.then(function () { return ns[t]; }) : run(t));
+                });
             },
             req: function (k, spec) {
                 var t = target(k, String(spec));

@@ -32,7 +32,12 @@ extern const unsigned char ew__js_blob[]; extern const size_t ew__js_blob_len;
 /* cache.js: the Cache API, loaded on the first read of the global `caches` (lib/bindings/cache.c). */
 extern const unsigned char ew__js_cache[];
 extern const size_t ew__js_cache_len;
+
+/* r2.js: the R2 binding's JavaScript half, loaded on a bucket's first method call (lib/bindings/r2.c). */
+extern const unsigned char ew__js_r2[]; extern const size_t ew__js_r2_len;
 /* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
 extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
+/* durable.js: Durable Objects' JavaScript surface, loaded on first use (lib/bindings/durable.c). */
+extern const unsigned char ew__js_durable[]; extern const size_t ew__js_durable_len;
 
 #endif

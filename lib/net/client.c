@@ -1,8 +1,9 @@
 /*
- * client.c — the outbound HTTP/1.1 client of fetch() (lib/net/client.h has the contract and the diagram).
+ * client.c — the outbound HTTP client of fetch(): requests, connections and HTTP/1.1 (lib/net/client.h
+ * has the contract and the diagram; HTTP/2 connections, when ALPN picks h2, are client_h2.c's).
  *
- * Objects: the client (per runtime) owns an evdns base, a TLS client config, the idle pool and the list of
- * requests in flight. A request owns its serialized bytes, its DNS lookup and, while it runs, one
+ * Objects: the client (per runtime) owns an evdns base, a TLS client config, the idle pool, the HTTP/2
+ * connections and the list of requests in flight. A request owns its serialized bytes, its DNS lookup and, while it runs, one
  * connection. A connection owns its socket, its TLS state, its response parser and its input buffer; it is
  * either attached to one request or idle in the pool (then a read event watches for the server closing
  * it, and a timer for the idle timeout).
@@ -13,7 +14,8 @@
  * from inside ew__net_request_start.
  *
  * A request sent on a pooled connection that the server closes before any response byte arrives (the
- * keep-alive race) is sent once more on a new connection.
+ * keep-alive race) is sent once more on a new connection. A paused request (back-pressure) leaves its bytes
+ * in the connection's buffer and stops reading the socket until it is resumed.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,11 +31,11 @@
 
 #include "client_internal.h"
 
-#define DEFAULT_MAX_IDLE_PER_ORIGIN 6
-#define DEFAULT_MAX_IDLE 64
+#define DEFAULT_MAX_IDLE_PER_ORIGIN 32
+#define DEFAULT_MAX_IDLE 256
 #define DEFAULT_IDLE_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define READ_CHUNK 16384
+#define READ_CHUNK 65536
 #define READ_BUDGET (256 * 1024) /* bytes read per readiness event before yielding to the loop */
 
 /* ALPN for the fetch client: HTTP/2 when the server speaks it, else HTTP/1.1. */
@@ -45,6 +47,86 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
 static void req_connect_next(ew__net_req_t *r);
 static void req_resolve(ew__net_req_t *r);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Connection overrides (connect_to): "HOST1:PORT1:HOST2:PORT2", comma-separated. Hosts may be bracketed
+ * IPv6 literals; ports are 1-65535.
+ */
+
+struct connect_rule {
+    char *from_host, *to_host;    /* owned; IPv6 without brackets */
+    uint16_t from_port, to_port;
+};
+
+/* Reads one "HOST:PORT" field at *p (up to ':' / ',' / end); advances *p past it. */
+static bool rule_part(const char **p, const char *end, char *host, size_t cap, uint16_t *port)
+{
+    const char *s = *p, *h_end;
+    if (s < end && *s == '[') {
+        h_end = memchr(s, ']', (size_t) (end - s));
+        if (h_end == NULL || h_end + 1 >= end || h_end[1] != ':')
+            return false;
+        s++;
+    } else {
+        h_end = memchr(s, ':', (size_t) (end - s));
+        if (h_end == NULL)
+            return false;
+    }
+    size_t hl = (size_t) (h_end - s);
+    if (hl == 0 || hl >= cap)
+        return false;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    const char *q = h_end + (*h_end == ']' ? 2 : 1);
+    unsigned long v = 0;
+    const char *d = q;
+    while (q < end && *q >= '0' && *q <= '9' && v <= 65535)
+        v = v * 10 + (unsigned long) (*q++ - '0');
+    if (q == d || v == 0 || v > 65535 || (q < end && *q != ':'))
+        return false;
+    *port = (uint16_t) v;
+    *p = q < end ? q + 1 : q;
+    return true;
+}
+
+/* Parses the list into rules (out may be NULL: check only). */
+static bool rules_parse(const char *spec, struct connect_rule **out, size_t *n, char *why, size_t why_len)
+{
+    size_t count = 0;
+    for (const char *p = spec; p != NULL && *p != '\0';) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+        char h1[256], h2[256];
+        uint16_t p1, p2;
+        const char *q = p;
+        if (!rule_part(&q, end, h1, sizeof(h1), &p1) || !rule_part(&q, end, h2, sizeof(h2), &p2) || q != end) {
+            if (why != NULL)
+                snprintf(why, why_len, "connect_to rule \"%.*s\" is not HOST1:PORT1:HOST2:PORT2", (int) (end - p), p);
+            return false;
+        }
+        if (out != NULL) {
+            struct connect_rule *r = &(*out)[count];
+            r->from_host = strdup(h1);
+            r->to_host = strdup(h2);
+            r->from_port = p1;
+            r->to_port = p2;
+            if (r->from_host == NULL || r->to_host == NULL) {
+                free(r->from_host);
+                free(r->to_host);
+                return false;
+            }
+        }
+        count++;
+        p = comma ? comma + 1 : end;
+    }
+    *n = count;
+    return true;
+}
+
+bool ew__net_connect_to_valid(const char *spec, char *why, size_t why_len)
+{
+    size_t n;
+    return spec == NULL || rules_parse(spec, NULL, &n, why, why_len);
+}
 
 /* ---------------------------------------------------------------------------------------------------------
  * Client
@@ -63,6 +145,17 @@ ew__net_client_t *ew__net_client_create(struct event_base *base, const ew__net_c
         return NULL;
     }
     c->cfg.ca_file = c->ca_file;
+    if (c->cfg.connect_to != NULL) {
+        size_t n = 1;
+        for (const char *s = c->cfg.connect_to; *s != '\0'; s++)
+            n += *s == ',';
+        c->rules = calloc(n, sizeof(*c->rules));
+        if (c->rules == NULL || !rules_parse(c->cfg.connect_to, &c->rules, &c->nrules, NULL, 0)) {
+            ew__net_client_destroy(c);
+            return NULL;
+        }
+    }
+    c->cfg.connect_to = NULL; /* the rules hold what is needed */
     if (c->cfg.max_idle_per_origin == 0)
         c->cfg.max_idle_per_origin = DEFAULT_MAX_IDLE_PER_ORIGIN;
     if (c->cfg.max_idle == 0)
@@ -88,6 +181,11 @@ void ew__net_client_destroy(ew__net_client_t *c)
         evdns_base_free(c->dns, 0);
     ew__tls_config_destroy(c->tls);
     free(c->ca_file);
+    for (size_t i = 0; i < c->nrules; i++) {
+        free(c->rules[i].from_host);
+        free(c->rules[i].to_host);
+    }
+    free(c->rules);
     free(c);
 }
 
@@ -256,6 +354,22 @@ void ew__net_req_free(ew__net_req_t *r)
     free(r->key);
     free(r->out);
     free(r);
+}
+
+void ew__net_request_pause(ew__net_req_t *r, bool paused)
+{
+    if (r->paused == paused)
+        return;
+    r->paused = paused;
+    conn_t *k = r->conn;
+    if (k == NULL || k->connecting || k->handshaking)
+        return;
+    if (k->h2) {
+        ew__net_h2_pause(r, paused);
+    } else if (!paused) {
+        event_add(k->rev, NULL);
+        event_active(k->rev, EV_READ, 1); /* parse what is buffered, then read on */
+    }
 }
 
 void ew__net_request_cancel(ew__net_req_t *r)
@@ -539,7 +653,8 @@ static bool conn_parse(conn_t *k)
         ew__net_req_t *r = k->req;
         size_t used = 0;
         ew__h1_slice_t body;
-        int ev = ew__h1_parse(&k->parser, k->in + k->in_off, k->in_len - k->in_off, &used, &body);
+        int ev = ew__h1_parse(&k->parser, k->in != NULL ? k->in + k->in_off : NULL, k->in_len - k->in_off, &used,
+                              &body);
         switch (ev) {
         case EW__H1_AGAIN:
             k->in_off += used;
@@ -557,6 +672,11 @@ static bool conn_parse(conn_t *k)
         case EW__H1_BODY:
             if (!ew__net_deliver_body(r, body.ptr, body.len))
                 return false;
+            if (r->paused) { /* keep the rest buffered; ew__net_request_pause(r, false) comes back here */
+                k->in_off += used;
+                event_del(k->rev);
+                return false;
+            }
             break;
         case EW__H1_DONE:
             k->in_off += used;
@@ -583,9 +703,13 @@ static bool conn_parse(conn_t *k)
     }
 }
 
-/* Reads what the socket has (up to a budget) and parses it. */
+/* Reads what the socket has (up to a budget) and parses it; bytes held while paused are parsed first. */
 static void conn_read_active(conn_t *k)
 {
+    if (k->req->paused)
+        return;
+    if (!conn_parse(k)) /* what was held while paused; also an event the parser owes without input (DONE) */
+        return;
     size_t budget = READ_BUDGET;
     while (budget > 0) {
         if (k->in_off == k->in_len)
@@ -872,11 +996,21 @@ static void req_resolve(ew__net_req_t *r)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
+    /* connect_to: another address for this host and port; the URL, Host, SNI and certificate keep r->host */
+    const char *host = r->host;
+    unsigned port_no = r->port;
+    for (size_t i = 0; i < c->nrules; i++) {
+        if (c->rules[i].from_port == r->port && strcasecmp(c->rules[i].from_host, r->host) == 0) {
+            host = c->rules[i].to_host;
+            port_no = c->rules[i].to_port;
+            break;
+        }
+    }
     char port[8];
-    snprintf(port, sizeof(port), "%u", (unsigned) r->port);
+    snprintf(port, sizeof(port), "%u", port_no);
     r->resolving = true;
     /* The callback may run before this returns (IP literals, hosts-file names); it defers failures. */
-    struct evdns_getaddrinfo_request *d = evdns_getaddrinfo(c->dns, r->host, port, &hints, on_resolved, r);
+    struct evdns_getaddrinfo_request *d = evdns_getaddrinfo(c->dns, host, port, &hints, on_resolved, r);
     if (r->resolving)
         r->dns = d;
 }

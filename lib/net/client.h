@@ -1,7 +1,8 @@
 /*
  * lib/net/client.h — the outbound HTTP client under fetch() (client.c): DNS with libevent's evdns (the
- * hosts file first), TCP, TLS (tls.c), HTTP/1.1 requests with responses parsed by http1.c, and a keep-alive
- * pool per origin. One client per runtime (one thread, one event_base).
+ * hosts file first), TCP, TLS (tls.c), HTTP/1.1 requests with responses parsed by http1.c, HTTP/2 when
+ * the TLS handshake's ALPN picks h2 (client_h2.c), and a keep-alive pool per origin. One client per
+ * runtime (one thread, one event_base).
  *
  *   start ──(loop)──> pool hit? ──no──> resolve ──> connect ──> TLS handshake ──> write request
  *                         └──yes─────────────────────────────────────────────────────┘
@@ -28,11 +29,15 @@ typedef struct ew__net_req ew__net_req_t;
 
 typedef struct ew__net_client_config {
     const char *ca_file;            /* PEM file of trusted CAs for https; NULL = the system bundle; copied */
-    uint32_t max_idle_per_origin;   /* idle keep-alive connections kept per origin, 0 = 6 */
-    uint32_t max_idle;              /* idle connections kept in all, 0 = 64 */
+    uint32_t max_idle_per_origin;   /* idle keep-alive connections kept per origin, 0 = 32 */
+    uint32_t max_idle;              /* idle connections kept in all, 0 = 256 */
     uint32_t idle_timeout_ms;       /* an idle connection is closed after this (ms), 0 = 30000 */
     uint32_t connect_timeout_ms;    /* per address tried (ms), 0 = 10000 */
+    const char *connect_to;         /* "HOST1:PORT1:HOST2:PORT2,..." (ew_runtime_config_t.connect_to); copied */
 } ew__net_client_config_t;
+
+/* Checks a connect_to list; on a malformed rule writes why (naming it) to `why` and returns false. */
+bool ew__net_connect_to_valid(const char *spec, char *why, size_t why_len);
 
 /* Creates a client on `base` (borrowed; must outlive the client). cfg may be NULL. NULL on OOM. DNS and
  * TLS are set up on first use. */
@@ -82,6 +87,11 @@ ew__net_req_t *ew__net_request_start(ew__net_client_t *c, const ew__net_request_
 /* Abandons a request (no further callback); its connection is closed unless the request was not yet on
  * one. Allowed from inside the request's own on_head/on_body callbacks, not from on_done. */
 void ew__net_request_cancel(ew__net_req_t *r);
+
+/* Back-pressure: while paused, no more on_body comes (the connection stops reading; HTTP/2 stops granting
+ * the stream flow-control window); resuming delivers what was held, from the loop. Allowed from inside
+ * on_head/on_body. */
+void ew__net_request_pause(ew__net_req_t *r, bool paused);
 
 /* Number of idle pooled connections (tests and stats). */
 uint32_t ew__net_client_idle_count(const ew__net_client_t *c);

@@ -7,7 +7,8 @@
  * the socket go to nghttp2_session_mem_recv, whose callbacks collect a stream's response headers and
  * deliver head, body pieces and the end to the request's owner; what the session wants to send is taken
  * with nghttp2_session_mem_send after each event and written (or kept in conn->hout until writable).
- * Flow control is nghttp2's automatic WINDOW_UPDATE with a 1 MiB stream window.
+ * Flow control follows the owner: DATA bytes are given back to the windows (1 MiB per stream) as the owner
+ * takes them, and held while it has paused the request (back-pressure from a slow body reader).
  *
  * nghttp2 forbids mem_send from inside its callbacks: a request cancelled there gets its RST_STREAM
  * submitted, and the flush after mem_recv sends it.
@@ -20,7 +21,7 @@
 
 #define H2_MAX_STREAMS 100
 #define H2_WINDOW (1u << 20)
-#define H2_READ_CHUNK 16384
+#define H2_READ_CHUNK 65536
 
 static void h2_fail_all(conn_t *k, ew__net_error_t err, const char *message);
 
@@ -32,6 +33,9 @@ static ew__net_req_t *stream_req(nghttp2_session *s, int32_t id)
 /* The stream of r is over (closed or abandoned): detach r from the connection. */
 static void stream_done(conn_t *k, ew__net_req_t *r)
 {
+    if (r->h2_unconsumed > 0) /* the connection window must not shrink for good */
+        (void) nghttp2_session_consume_connection(k->session, r->h2_unconsumed);
+    r->h2_unconsumed = 0;
     nghttp2_session_set_stream_user_data(k->session, r->stream_id, NULL);
     r->stream_id = 0;
     r->conn = NULL;
@@ -127,10 +131,21 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t stream_id, const u
                    void *user_data)
 {
     (void) flags;
-    (void) user_data;
+    conn_t *k = user_data;
     ew__net_req_t *r = stream_req(s, stream_id);
-    if (r != NULL && r->h2_head_done)
-        (void) ew__net_deliver_body(r, (const char *) data, len);
+    if (r == NULL || !r->h2_head_done) {
+        (void) nghttp2_session_consume(s, stream_id, len);
+        return 0;
+    }
+    bool alive = ew__net_deliver_body(r, (const char *) data, len);
+    /* The window is given back only for bytes the owner took without pausing (back-pressure). */
+    if (alive && r->paused)
+        r->h2_unconsumed += len;
+    else if (alive || nghttp2_session_find_stream(s, stream_id) != NULL)
+        (void) nghttp2_session_consume(s, stream_id, len);
+    else
+        (void) nghttp2_session_consume_connection(s, len);
+    (void) k;
     return 0;
 }
 
@@ -320,6 +335,16 @@ void ew__net_h2_attach(conn_t *k, ew__net_req_t *r)
     ew__net_h2_flush(k);
 }
 
+void ew__net_h2_pause(ew__net_req_t *r, bool paused)
+{
+    conn_t *k = r->conn;
+    if (paused || r->stream_id <= 0 || r->h2_unconsumed == 0)
+        return;
+    (void) nghttp2_session_consume(k->session, r->stream_id, r->h2_unconsumed);
+    r->h2_unconsumed = 0;
+    event_active(k->wev, EV_WRITE, 1); /* send the WINDOW_UPDATE from the loop */
+}
+
 void ew__net_h2_detach(ew__net_req_t *r)
 {
     conn_t *k = r->conn;
@@ -355,7 +380,15 @@ void ew__net_h2_start(conn_t *k, ew__net_req_t *r)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
-    int rc = nghttp2_session_client_new(&k->session, cbs, k);
+    nghttp2_option *opt;
+    if (nghttp2_option_new(&opt) != 0) {
+        nghttp2_session_callbacks_del(cbs);
+        ew__net_req_fail(r, EW__NET_ERR_NOMEM, "Out of memory starting HTTP/2.");
+        return;
+    }
+    nghttp2_option_set_no_auto_window_update(opt, 1); /* windows follow what the owner consumes */
+    int rc = nghttp2_session_client_new2(&k->session, cbs, k, opt);
+    nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cbs);
     if (rc != 0) {
         ew__net_req_fail(r, EW__NET_ERR_NOMEM, "Out of memory starting HTTP/2.");

@@ -24,6 +24,8 @@ struct ew__net_client {
     struct evdns_base *dns;       /* owned; made on first lookup */
     ew__tls_config_t *tls;        /* owned; made on first https request */
     char *ca_file;                /* owned copy or NULL */
+    struct connect_rule *rules;   /* owned: parsed cfg.connect_to */
+    size_t nrules;
     ew__net_client_config_t cfg;  /* with defaults filled in; cfg.ca_file points at ca_file */
     conn_t *idle;                 /* HTTP/1.1 idle pool, most recently used first */
     uint32_t nidle;
@@ -86,6 +88,7 @@ struct ew__net_req {
     conn_t *conn;
     struct event *ev;             /* owned: deferred start or deferred failure */
     bool reused, got_bytes, retried, in_callback, cancelled, failed;
+    bool paused;                  /* the owner has no room for body bytes (ew__net_request_pause) */
     ew__net_error_t err;
     char msg[320];
     /* HTTP/2 stream state */
@@ -93,6 +96,7 @@ struct ew__net_req {
     size_t body_sent;
     int h2_status;
     bool h2_head_done;
+    size_t h2_unconsumed;         /* DATA bytes received while paused, not yet given back to flow control */
     h2_header_t *rh;              /* owned: response headers collected so far */
     size_t nrh, caprh;
     ew__net_req_t *next, *prev;   /* in client->reqs */
@@ -126,6 +130,8 @@ void ew__net_h2_detach(ew__net_req_t *r);
 /* Readiness on an HTTP/2 connection. */
 void ew__net_h2_on_read(conn_t *k);
 void ew__net_h2_flush(conn_t *k);
+/* The owner paused or resumed r's body. */
+void ew__net_h2_pause(ew__net_req_t *r, bool paused);
 /* Frees the connection's HTTP/2 state (conn close). */
 void ew__net_h2_dispose(conn_t *k);
 

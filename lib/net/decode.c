@@ -14,7 +14,7 @@
 #include <brotli/decode.h>
 #include <zlib.h>
 
-#define OUT_CHUNK 16384
+#define OUT_CHUNK 65536
 
 typedef enum { K_GZIP, K_DEFLATE, K_BR } kind_t;
 

@@ -70,8 +70,7 @@ bool ew__store_id_valid(const char *id)
     return true;
 }
 
-/* mkdir -p for `path` (modified in place while walking, restored). */
-static ew_status_t make_dirs(char *path, ew_error_t *err)
+ew_status_t ew__store_make_dirs(char *path, ew_error_t *err)
 {
     for (char *p = path + 1;; p++) {
         if (*p != '/' && *p != '\0')
@@ -196,7 +195,7 @@ static ew_status_t open_db(ew__store_t *s, const char *state_dir, const char *ki
     if (state_dir != NULL) {
         if (asprintf(&path, "%s/%s", state_dir, kind) < 0)
             return ew__error_set(err, EW_ERR_NOMEM, "out of memory opening %s", s->name);
-        ew_status_t st = make_dirs(path, err);
+        ew_status_t st = ew__store_make_dirs(path, err);
         free(path);
         if (st != EW_OK)
             return st;

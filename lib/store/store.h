@@ -45,6 +45,9 @@ typedef struct ew__store ew__store_t;
 /* Longest id accepted (bytes). Ids are [A-Za-z0-9._-]+ and not "." or "..". */
 #define EW__STORE_ID_MAX 200
 
+/* mkdir -p for `path` (modified in place while walking, restored). EW_ERR_IO with the folder and errno text. */
+ew_status_t ew__store_make_dirs(char *path, ew_error_t *err);
+
 /* True if `id` is a valid storage id (see above). */
 bool ew__store_id_valid(const char *id);
 

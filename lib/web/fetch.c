@@ -5,16 +5,20 @@
  *   fetch() ── new Request(input, init) ── C copy of method/url/headers/body ── ew__net_request_start
  *      │ returns the promise (kept in a stash table under the fetch's id)          │ (event loop)
  *      ▼                                                                           ▼
- *   promise settled from the loop: on_head / on_body (decoded, buffered) / on_done ── Response, or a
- *   redirect hop (follow: up to 20, method and body rules of the spec), or a TypeError
+ *   on_head: the promise settles with a Response whose body is a ReadableStream fed from C (or a redirect
+ *   hop starts: follow, up to 20, the spec's method and body rules; or a TypeError rejects it)
+ *   on_body: decoded bytes are enqueued; when the stream's queue is full the network request pauses
+ *   (HTTP/1.1 stops reading, HTTP/2 stops opening the window) until the reader pulls again
+ *   on_done: the stream closes, or errors with the network error
  *
  * A pending fetch counts as I/O of its isolate (io_pending), belongs to the request that made it (its
  * subrequest count, its CPU charge when the promise settles) and dies with it: when that request is freed,
  * or the isolate destroyed, the network request is cancelled and the promise is dropped unsettled, as
  * workerd drops the I/O of a finished request. Waiting on the network is not CPU time: nothing runs then.
  *
- * The body is buffered (up to half of the isolate's memory limit) until ReadableStream exists; the network
- * client already hands it over in chunks, so streaming it changes only on_body and the Response's body.
+ * Re-entrancy: enqueueing and settling run script (microtasks), which may abort the fetch or cancel its
+ * body while a network callback is on the stack; f->depth counts those callbacks and f->doomed defers the
+ * free to the outermost one.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,7 +30,9 @@
 #include "domexception.h"
 #include "internal.h"
 #include "net/client.h"
+#include "lazy.h"
 #include "net/decode.h"
+#include "stream.h"
 #include "url.h"
 
 #define FETCHES_KEY DUK_HIDDEN_SYMBOL("fetches")
@@ -34,6 +40,8 @@
 #define FETCH_ID DUK_HIDDEN_SYMBOL("fid")
 #define DEFAULT_SUBREQUESTS 50
 #define MAX_REDIRECTS 20
+#define BODY_HWM (64 * 1024) /* bytes a response body may queue ahead of its reader */
+#define BODY_BATCH (256 * 1024) /* body bytes gathered into one chunk (each chunk costs script time) */
 
 static const char GLOBAL_SCOPE_MESSAGE[] =
     "Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or connect()), setting a "
@@ -60,7 +68,16 @@ struct ew__fetch {
     size_t body_len;
     int redirect_mode;            /* 0 follow, 1 manual, 2 error (request.c's encoding) */
     int redirects;                /* hops followed so far */
-    bool has_signal;              /* an abort listener was added */
+    bool has_signal;              /* an abort follower was added */
+    bool settled;                 /* the promise has settled (the body may still be streaming) */
+    int depth;                    /* network callbacks of this fetch on the stack */
+    bool doomed;                  /* to be freed when depth drops to 0 */
+    bool dying;                   /* the isolate is being destroyed: free without entering the heap */
+    ew__stream_src_t *src;        /* the response body's producer handle; NULL when none or ended */
+    ew__stream_reader_t *reader;  /* owned: a streamed request body being read whole; NULL otherwise */
+    bool pulled;                  /* the stream asked for more since the last enqueue */
+    ew__buf_t batch;              /* body bytes read in this loop turn, enqueued as one chunk */
+    struct event *flush_ev;       /* owned: enqueues the batch at the end of the loop turn; NULL until needed */
     /* The response of the current hop. */
     int status;
     char *reason;                 /* owned */
@@ -68,9 +85,6 @@ struct ew__fetch {
     size_t nrheaders;
     ew__url_t next_url;           /* a redirect to follow once this hop's body is drained (href NULL: none) */
     ew__decoder_t *decoder;       /* owned; NULL when the body is not content-encoded */
-    ew__buf_t resp_body;          /* the (decoded) body so far */
-    size_t body_cap;              /* more than this is an error */
-    bool too_big;
     ew__fetch_t *next;            /* in iso->fetches */
 };
 
@@ -96,7 +110,6 @@ static void reset_response(ew__fetch_t *f)
     f->nrheaders = 0;
     ew__decoder_destroy(f->decoder);
     f->decoder = NULL;
-    ew__buf_dispose(&f->resp_body);
     ew__url_dispose(&f->next_url);
     f->status = 0;
 }
@@ -114,6 +127,10 @@ static void fetch_free(ew__fetch_t *f)
     }
     if (f->net != NULL)
         ew__net_request_cancel(f->net);
+    ew__stream_reader_close(f->reader);
+    if (f->flush_ev != NULL)
+        event_free(f->flush_ev);
+    ew__buf_dispose(&f->batch);
     reset_response(f);
     free(f->method);
     ew__url_dispose(&f->url);
@@ -130,42 +147,88 @@ static ew__fetch_t *find_fetch(ew__isolate_t *iso, uint32_t id)
     return NULL;
 }
 
-/* Drops the stash entry (promise, signal, listener) of a fetch whose promise will never settle. */
+/* Safe-call body: drops the fetch's stash entry [promise, signal, follower] and stops following the signal. */
 static duk_ret_t drop_entry(duk_context *ctx, void *udata)
 {
     uint32_t id = (uint32_t) (uintptr_t) udata;
     duk_push_global_stash(ctx);
     duk_get_prop_literal(ctx, -1, FETCHES_KEY);
-    duk_del_prop_index(ctx, -1, id);
+    duk_idx_t table = duk_get_top_index(ctx);
+    duk_get_prop_index(ctx, table, id);
+    if (duk_is_object(ctx, -1)) {
+        duk_get_prop_index(ctx, -1, 1);
+        if (ew__abort_signal_is(ctx, -1)) {
+            duk_get_prop_index(ctx, -2, 2);
+            ew__abort_signal_unfollow(ctx, -2);
+        }
+        duk_pop(ctx);
+    }
+    duk_pop(ctx);
+    duk_del_prop_index(ctx, table, id);
     return 0;
+}
+
+/* Ends a fetch whose heap is alive: drops its entry, then frees it (or marks it, inside a callback). */
+static void fetch_end(ew__fetch_t *f)
+{
+    if (f->depth > 0) {
+        if (!f->doomed && f->net != NULL)
+            ew__net_request_cancel(f->net); /* allowed inside its callbacks */
+        f->net = NULL;
+        f->doomed = true;
+        return;
+    }
+    ew__isolate_t *iso = f->iso;
+    if (iso->ctx != NULL && !iso->dead)
+        (void) ew__isolate_run(iso->ctx, f->req_id, drop_entry, (void *) (uintptr_t) f->id);
+    fetch_free(f);
 }
 
 void ew__fetch_cancel_req(ew__isolate_t *iso, uint32_t req_id)
 {
-    ew__fetch_t *next;
-    for (ew__fetch_t *f = iso->fetches; f != NULL; f = next) {
-        next = f->next;
-        if (f->req_id != req_id)
-            continue;
-        if (iso->ctx != NULL && !iso->dead) {
-            (void) duk_safe_call(iso->ctx, drop_entry, (void *) (uintptr_t) f->id, 0, 1);
-            duk_pop(iso->ctx);
+    /* Ending a fetch may run script (the body stream's readers, microtasks), which may end other fetches:
+     * look for the next one from the head each time instead of holding a pointer across it. */
+    for (;;) {
+        ew__fetch_t *f = iso->fetches;
+        while (f != NULL && (f->req_id != req_id || f->doomed))
+            f = f->next;
+        if (f == NULL)
+            break;
+        if (f->net != NULL)
+            ew__net_request_cancel(f->net);
+        f->net = NULL;
+        if (f->src != NULL) {
+            ew__stream_src_t *src = f->src;
+            f->src = NULL;
+            f->depth++; /* script run by the error may end f: it is then only marked */
+            ew__stream_src_error(src, "The request that made this fetch() has finished; its body cannot be "
+                                      "read any more.");
+            f->depth--;
         }
-        fetch_free(f);
+        fetch_end(f);
     }
 }
 
 void ew__fetch_cancel_all(ew__isolate_t *iso)
 {
-    while (iso->fetches != NULL)
-        fetch_free(iso->fetches); /* the heap goes away with the promises */
+    ew__fetch_t *next;
+    for (ew__fetch_t *f = iso->fetches; f != NULL; f = next) {
+        next = f->next;
+        if (f->net != NULL)
+            ew__net_request_cancel(f->net);
+        f->net = NULL;
+        /* A streaming body is freed by its cancel hook, which ew__stream_dispose calls before the heap goes. */
+        f->dying = true;
+        if (f->src == NULL || iso->ctx == NULL || iso->dead)
+            fetch_free(f); /* the heap goes away with the promises */
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------------------
  * Settling the promise
  */
 
-enum settle_kind { SETTLE_RESPONSE, SETTLE_TYPE_ERROR, SETTLE_ABORT };
+enum settle_kind { SETTLE_RESPONSE, SETTLE_TYPE_ERROR, SETTLE_ABORT, SETTLE_VALUE /* reject with the value on top */ };
 
 typedef struct settle_args {
     ew__fetch_t *f;
@@ -178,8 +241,12 @@ static bool null_body_status(int status)
     return status == 101 || status == 204 || status == 205 || status == 304;
 }
 
+static void body_pull(void *udata, ew__stream_src_t *src);
+static void body_cancel(void *udata, ew__stream_src_t *src);
+static const ew__stream_src_hooks_t body_hooks = {body_pull, body_cancel};
+
 /* Pushes a Response for the current hop: immutable headers (as workerd's fetch() responses), statusText as
- * the server sent it, url and redirected, the buffered body (none for HEAD and null-body statuses). */
+ * the server sent it, url and redirected, a streamed body (none for HEAD and null-body statuses). */
 static void push_response(duk_context *ctx, ew__fetch_t *f)
 {
     duk_idx_t self = ew__web_push_instance(ctx, EW__PROTO_RESPONSE);
@@ -200,19 +267,16 @@ static void push_response(duk_context *ctx, ew__fetch_t *f)
     duk_push_lstring(ctx, f->url.href, f->url.len);
     duk_put_prop_literal(ctx, self, EW__WEB_URL);
     if (!null_body_status(f->status) && strcmp(f->method, "HEAD") != 0) {
-        void *b = duk_push_fixed_buffer(ctx, f->resp_body.len);
-        if (f->resp_body.len > 0)
-            memcpy(b, f->resp_body.data, f->resp_body.len);
+        f->src = ew__stream_src_push_new(ctx, &body_hooks, f, BODY_HWM);
         duk_put_prop_literal(ctx, self, EW__WEB_BODY);
-        ew__buf_dispose(&f->resp_body); /* the heap has its copy */
     }
 }
 
 /* Pushes the abort reason of the signal at idx: signal.reason, or an AbortError when it has none. */
 static void push_abort_reason(duk_context *ctx, duk_idx_t idx)
 {
-    if (duk_is_object(ctx, idx)) {
-        duk_get_prop_literal(ctx, idx, "reason");
+    if (ew__abort_signal_is(ctx, idx)) {
+        ew__abort_signal_push_reason(ctx, idx);
         if (!duk_is_undefined(ctx, -1))
             return;
         duk_pop(ctx);
@@ -220,7 +284,8 @@ static void push_abort_reason(duk_context *ctx, duk_idx_t idx)
     ew__domexception_push(ctx, "AbortError", "The operation was aborted.");
 }
 
-/* Safe-call body: takes the fetch's entry out of the table, removes the abort listener, settles. */
+/* Safe-call body: settles the fetch's promise (the entry keeps the signal and follower while the body
+ * streams: an abort then errors the body). */
 static duk_ret_t settle_body(duk_context *ctx, void *udata)
 {
     settle_args_t *a = udata;
@@ -228,23 +293,13 @@ static duk_ret_t settle_body(duk_context *ctx, void *udata)
     duk_push_global_stash(ctx);
     duk_get_prop_literal(ctx, -1, FETCHES_KEY);
     duk_get_prop_index(ctx, -1, f->id);
-    duk_del_prop_index(ctx, -2, f->id);
     duk_idx_t entry = duk_get_top_index(ctx);
     duk_get_prop_index(ctx, entry, 0);
     duk_idx_t promise = duk_get_top_index(ctx);
     duk_get_prop_index(ctx, entry, 1);
     duk_idx_t signal = duk_get_top_index(ctx);
-    if (f->has_signal && duk_is_object(ctx, signal)) {
-        duk_get_prop_literal(ctx, signal, "removeEventListener");
-        if (duk_is_callable(ctx, -1)) {
-            duk_dup(ctx, signal);
-            duk_push_literal(ctx, "abort");
-            duk_get_prop_index(ctx, entry, 2);
-            if (duk_pcall_method(ctx, 2) != DUK_EXEC_SUCCESS && ew__isolate_aborting(ctx))
-                return duk_throw(ctx);
-        }
-        duk_pop(ctx);
-    }
+    duk_push_undefined(ctx);
+    duk_put_prop_index(ctx, entry, 0);
     switch (a->kind) {
     case SETTLE_RESPONSE:
         push_response(ctx, f);
@@ -255,24 +310,25 @@ static duk_ret_t settle_body(duk_context *ctx, void *udata)
     case SETTLE_ABORT:
         push_abort_reason(ctx, signal);
         break;
+    case SETTLE_VALUE:
+        duk_dup(ctx, entry - 3); /* the caller pushed it before the stash lookups */
+        break;
     }
     ew__promise_settle(ctx, promise, a->kind != SETTLE_RESPONSE);
     return 0;
 }
 
-/* Settles the fetch's promise and frees the fetch. From the loop it is a macrotask charged to the request
- * that called fetch(); from inside JS (an abort listener) it runs in the caller's entry. */
+/* Settles the fetch's promise; a rejection also ends the fetch. From the loop it is a macrotask charged to
+ * the request that called fetch(); from inside JS (an abort) it runs in the caller's entry. */
 static void fetch_settle(ew__fetch_t *f, enum settle_kind kind, const char *message)
 {
-    ew__isolate_t *iso = f->iso;
     settle_args_t a = {f, kind, message};
-    bool nested = iso->depth > 0;
-    if (!nested)
-        ew__isolate_enter(iso, ew__isolate_find_req(iso, f->req_id));
-    (void) ew__isolate_pcall(iso, settle_body, &a, 0, 0);
-    fetch_free(f);
-    if (!nested)
-        ew__isolate_settle(iso);
+    f->settled = true;
+    f->depth++; /* the microtasks run here may end this fetch */
+    (void) ew__isolate_run(f->iso->ctx, f->req_id, settle_body, &a);
+    f->depth--;
+    if (kind != SETTLE_RESPONSE || f->doomed)
+        fetch_end(f);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -289,17 +345,96 @@ static void fail_type_error(ew__fetch_t *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fetch_settle(f, SETTLE_TYPE_ERROR, msg);
+    if (!f->settled) {
+        fetch_settle(f, SETTLE_TYPE_ERROR, msg);
+        return;
+    }
+    if (f->src != NULL) { /* the Response is out: its body errors */
+        ew__stream_src_t *src = f->src;
+        f->src = NULL;
+        f->depth++;
+        ew__stream_src_error(src, msg);
+        f->depth--;
+    }
+    fetch_end(f);
 }
 
+/* Enqueues the gathered body bytes as one chunk. False when the stream is gone. */
+static bool flush_batch(ew__fetch_t *f)
+{
+    if (f->batch.len == 0)
+        return f->src != NULL && !f->doomed;
+    if (f->src == NULL || f->doomed)
+        return false;
+    f->depth++;
+    f->pulled = false;
+    ew_status_t st = ew__stream_src_enqueue(f->src, f->batch.data, f->batch.len);
+    f->depth--;
+    f->batch.len = 0;
+    return st == EW_OK && !f->doomed && f->src != NULL;
+}
+
+/* Back-pressure: the stream pulls again after an enqueue while it wants more (inside the enqueue, or later
+ * when its reader catches up); until then the network waits. */
+static void maybe_pause(ew__fetch_t *f)
+{
+    if (f->src != NULL && f->net != NULL && !f->doomed && !f->pulled)
+        ew__net_request_pause(f->net, true);
+}
+
+/* End of the loop turn that read body bytes: they go to the stream together. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    ew__fetch_t *f = arg;
+    f->depth++;
+    if (flush_batch(f))
+        maybe_pause(f);
+    if (--f->depth == 0 && f->doomed)
+        fetch_end(f);
+}
+
+/* Decoded body bytes: gathered for the stream (false stops the decoder when the stream is gone). Bytes
+ * that arrive in one loop turn become one chunk: each enqueue runs the stream's script, so fewer, larger
+ * chunks cost less CPU time than one per socket read. */
 static bool append_body(void *udata, const char *data, size_t len)
 {
     ew__fetch_t *f = udata;
-    if (f->resp_body.len + len > f->body_cap || !ew__buf_append(&f->resp_body, data, len)) {
-        f->too_big = true;
+    if (f->src == NULL || f->doomed)
         return false;
-    }
+    if (!ew__buf_append(&f->batch, data, len))
+        return false;
+    if (f->batch.len >= BODY_BATCH)
+        return flush_batch(f);
+    if (f->flush_ev == NULL && (f->flush_ev = event_new(f->iso->rt->base, -1, 0, on_flush, f)) == NULL)
+        return flush_batch(f);
+    event_active(f->flush_ev, EV_TIMEOUT, 1);
     return true;
+}
+
+/* The stream wants bytes again: let the network deliver. */
+static void body_pull(void *udata, ew__stream_src_t *src)
+{
+    (void) src;
+    ew__fetch_t *f = udata;
+    f->pulled = true;
+    if (f->net != NULL)
+        ew__net_request_pause(f->net, false);
+}
+
+/* The reader cancelled the body, or the isolate is going away: stop the network request. src is freed by
+ * the caller when this returns. */
+static void body_cancel(void *udata, ew__stream_src_t *src)
+{
+    (void) src;
+    ew__fetch_t *f = udata;
+    f->src = NULL;
+    if (f->dying) {
+        fetch_free(f);
+        return;
+    }
+    fetch_end(f);
 }
 
 static bool is_redirect(int status)
@@ -327,6 +462,25 @@ static char *dup_bytes(const char *s, size_t n)
         d[n] = '\0';
     }
     return d;
+}
+
+/* The body is decoded here, so the Response describes what it holds: no content-encoding, and no
+ * content-length (that was the encoded size). workerd keeps both and compresses again when such a Response
+ * is returned (encodeBody "automatic"); without that re-encoding, keeping them would make a proxied
+ * response lie to its client. */
+static void drop_encoding_headers(ew__fetch_t *f)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < f->nrheaders; i++) {
+        fheader_t *h = &f->rheaders[i];
+        if (strcmp(h->name, "content-encoding") == 0 || strcmp(h->name, "content-length") == 0) {
+            free(h->name);
+            free(h->value);
+        } else {
+            f->rheaders[kept++] = *h;
+        }
+    }
+    f->nrheaders = kept;
 }
 
 /* Copies the head; picks a decoder; decides whether this hop is a redirect to follow. */
@@ -385,35 +539,33 @@ static void on_head(void *udata, int status, const char *reason, size_t reason_l
             ew__net_request_cancel(f->net);
             f->net = NULL;
             fail_type_error(f, "Out of memory reading the response of %s.", f->url.href);
+            return;
         }
+        if (f->decoder != NULL)
+            drop_encoding_headers(f);
     }
-}
-
-static void fail_too_big(ew__fetch_t *f)
-{
-    fail_type_error(f, "The response body of %s is larger than %zu bytes, the most a Worker can buffer.",
-                    f->url.href, f->body_cap);
+    fetch_settle(f, SETTLE_RESPONSE, NULL);
 }
 
 static void on_body(void *udata, const char *data, size_t len)
 {
     ew__fetch_t *f = udata;
-    if (f->next_url.href != NULL)
-        return; /* a redirect's body */
+    if (f->next_url.href != NULL || f->src == NULL)
+        return; /* a redirect's body, or one nobody reads any more */
     int rc;
     if (f->decoder != NULL)
         rc = ew__decoder_push(f->decoder, data, len);
     else
         rc = append_body(f, data, len) ? EW__DECODE_OK : EW__DECODE_STOPPED;
-    if (rc == EW__DECODE_OK)
-        return;
-    ew__net_request_cancel(f->net);
-    f->net = NULL;
-    if (f->too_big)
-        fail_too_big(f);
-    else
+    if (rc == EW__DECODE_ERROR) {
+        ew__net_request_cancel(f->net);
+        f->net = NULL;
         fail_type_error(f, "The response body of %s could not be decoded: %s.", f->url.href,
                         ew__decoder_error(f->decoder));
+        return;
+    }
+    if (f->batch.len == 0) /* a batch went out in this call */
+        maybe_pause(f);
 }
 
 /* Applies the spec's redirect rules to the request and starts the next hop. */
@@ -472,7 +624,8 @@ static void follow_redirect(ew__fetch_t *f)
 static void on_done(void *udata, ew__net_error_t err, const char *message)
 {
     ew__fetch_t *f = udata;
-    f->net = NULL; /* the client frees it when this returns */
+    if (f->doomed)
+        return;
     if (err == EW__NET_ERR_LOST) {
         fail_type_error(f, "Network connection lost.");
         return;
@@ -490,10 +643,48 @@ static void on_done(void *udata, ew__net_error_t err, const char *message)
                         ew__decoder_error(f->decoder));
         return;
     }
-    fetch_settle(f, SETTLE_RESPONSE, NULL);
+    (void) flush_batch(f); /* the last bytes; a stream gone meanwhile just ends the fetch below */
+    if (f->src != NULL && !f->doomed) {
+        ew__stream_src_t *src = f->src;
+        f->src = NULL;
+        f->depth++;
+        ew__stream_src_close(src);
+        f->depth--;
+    }
+    fetch_end(f);
 }
 
-static const ew__net_handler_t handler = {on_head, on_body, on_done};
+/* The client's callbacks, counted in f->depth so that script run from inside them cannot free f. */
+static void net_head(void *udata, int status, const char *reason, size_t reason_len, const ew__h1_header_t *h,
+                     size_t n)
+{
+    ew__fetch_t *f = udata;
+    f->depth++;
+    on_head(f, status, reason, reason_len, h, n);
+    if (--f->depth == 0 && f->doomed)
+        fetch_end(f);
+}
+
+static void net_body(void *udata, const char *data, size_t len)
+{
+    ew__fetch_t *f = udata;
+    f->depth++;
+    on_body(f, data, len);
+    if (--f->depth == 0 && f->doomed)
+        fetch_end(f);
+}
+
+static void net_done(void *udata, ew__net_error_t err, const char *message)
+{
+    ew__fetch_t *f = udata;
+    f->net = NULL; /* the client frees it when this returns */
+    f->depth++;
+    on_done(f, err, message);
+    if (--f->depth == 0 && f->doomed)
+        fetch_end(f);
+}
+
+static const ew__net_handler_t handler = {net_head, net_body, net_done};
 
 /* Starts a network request for the fetch's current method, URL, headers and body. */
 static void start_hop(ew__fetch_t *f)
@@ -501,7 +692,7 @@ static void start_hop(ew__fetch_t *f)
     ew__isolate_t *iso = f->iso;
     ew_runtime_t *rt = iso->rt;
     if (rt->net == NULL) {
-        ew__net_client_config_t cfg = {.ca_file = rt->cfg.ca_file};
+        ew__net_client_config_t cfg = {.ca_file = rt->cfg.ca_file, .connect_to = rt->cfg.connect_to};
         rt->net = ew__net_client_create(rt->base, &cfg);
         if (rt->net == NULL) {
             fail_type_error(f, "Out of memory starting a fetch.");
@@ -544,7 +735,8 @@ static void start_hop(ew__fetch_t *f)
  * fetch(input, init)
  */
 
-/* The abort listener: its fetch id is a hidden property of the function. */
+/* The signal's follower (its fetch id is a hidden property of the function): before the response, the
+ * promise rejects with the signal's reason; during the body, the body errors. */
 static duk_ret_t on_abort(duk_context *ctx)
 {
     duk_push_current_function(ctx);
@@ -552,19 +744,41 @@ static duk_ret_t on_abort(duk_context *ctx)
     uint32_t id = duk_get_uint(ctx, -1);
     ew__isolate_t *iso = ew__isolate_of(ctx);
     ew__fetch_t *f = iso != NULL ? find_fetch(iso, id) : NULL;
-    if (f != NULL)
+    if (f == NULL || f->doomed)
+        return 0;
+    if (f->net != NULL)
+        ew__net_request_cancel(f->net);
+    f->net = NULL;
+    if (!f->settled)
         fetch_settle(f, SETTLE_ABORT, NULL);
+    else
+        fail_type_error(f, "The operation was aborted.");
     return 0;
 }
 
-/* Copies the header list at list_idx into f (adding accept-encoding when the script set none). */
-static void copy_headers(duk_context *ctx, ew__fetch_t *f, duk_idx_t list_idx)
+/* A streamed request body being read whole before the request goes out. */
+static void on_request_chunk(duk_context *ctx, void *udata, ew__stream_event_t ev, const void *data, size_t len);
+
+static void add_header(duk_context *ctx, ew__fetch_t *f, const char *name, const char *value)
+{
+    fheader_t *d = &f->headers[f->nheaders];
+    d->name = strdup(name);
+    d->value = strdup(value);
+    d->value_len = strlen(value);
+    f->nheaders++;
+    if (d->name == NULL || d->value == NULL)
+        (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+}
+
+/* Copies the header list at list_idx into f, adding accept-encoding when the script set none, and for
+ * cache: 'no-store' the no-cache headers Workers forwards (pragma, cache-control) unless already set. */
+static void copy_headers(duk_context *ctx, ew__fetch_t *f, duk_idx_t list_idx, bool no_store)
 {
     duk_size_t n = duk_get_length(ctx, list_idx) / 2;
-    f->headers = calloc(n + 1, sizeof(*f->headers));
+    f->headers = calloc(n + 3, sizeof(*f->headers));
     if (f->headers == NULL)
         (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
-    bool has_ae = false;
+    bool has_ae = false, has_pragma = false, has_cc = false;
     for (duk_uarridx_t i = 0; i < n; i++) {
         duk_get_prop_index(ctx, list_idx, 2 * i);
         duk_get_prop_index(ctx, list_idx, 2 * i + 1);
@@ -579,35 +793,100 @@ static void copy_headers(duk_context *ctx, ew__fetch_t *f, duk_idx_t list_idx)
         if (d->name == NULL || d->value == NULL)
             (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
         has_ae = has_ae || strcmp(d->name, "accept-encoding") == 0;
+        has_pragma = has_pragma || strcmp(d->name, "pragma") == 0;
+        has_cc = has_cc || strcmp(d->name, "cache-control") == 0;
         duk_pop_2(ctx);
     }
-    if (!has_ae) { /* the codings on_head can decode, as the Workers edge asks origins for */
-        fheader_t *d = &f->headers[f->nheaders];
-        d->name = strdup("accept-encoding");
-        d->value = strdup("gzip, deflate, br");
-        d->value_len = strlen("gzip, deflate, br");
-        f->nheaders++;
-        if (d->name == NULL || d->value == NULL)
-            (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
-    }
+    if (!has_ae) /* the codings on_head can decode, as the Workers edge asks origins for */
+        add_header(ctx, f, "accept-encoding", "gzip, deflate, br");
+    if (no_store && !has_pragma)
+        add_header(ctx, f, "pragma", "no-cache");
+    if (no_store && !has_cc)
+        add_header(ctx, f, "cache-control", "no-cache");
 }
 
-/* Pushes the AbortSignal to honour: the Request's signal when it has one, else init.signal. */
+/* Pushes the AbortSignal to honour: the Request's signal when it has one, else init.signal, else undefined.
+ * TypeError for a signal member that is not an AbortSignal. */
 static void push_signal(duk_context *ctx, duk_idx_t request_idx, duk_idx_t init_idx)
 {
     duk_get_prop_literal(ctx, request_idx, "signal");
-    if (duk_is_object(ctx, -1))
+    if (ew__abort_signal_is(ctx, -1))
         return;
     duk_pop(ctx);
     if (duk_is_object(ctx, init_idx)) {
         duk_get_prop_literal(ctx, init_idx, "signal");
-        if (duk_is_object(ctx, -1))
+        if (ew__abort_signal_is(ctx, -1))
             return;
         if (!duk_is_null_or_undefined(ctx, -1))
             (void) duk_type_error(ctx, "Failed to execute 'fetch': member signal is not of type AbortSignal.");
         duk_pop(ctx);
     }
     duk_push_undefined(ctx);
+}
+
+/* Copies the body storage on top (a string or a buffer) into f. */
+static void copy_body_bytes(duk_context *ctx, ew__fetch_t *f)
+{
+    size_t blen;
+    const void *b = ew__body_bytes(ctx, -1, &blen);
+    f->body = malloc(blen ? blen : 1);
+    if (f->body == NULL)
+        (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    if (blen > 0)
+        memcpy(f->body, b, blen);
+    f->body_len = blen;
+}
+
+/* Copies method, redirect mode, headers and body of the Request at req into f. A body stream made by
+ * script is opened for reading (f->reader), to be read whole before the request goes out. */
+static void copy_request(duk_context *ctx, ew__fetch_t *f, duk_idx_t req)
+{
+    uint32_t state = ew__web_state(ctx, req);
+    duk_get_prop_literal(ctx, req, EW__WEB_METHOD);
+    f->method = strdup(duk_get_string(ctx, -1));
+    duk_pop(ctx);
+    if (f->method == NULL)
+        (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    f->redirect_mode = (int) ((state >> EW__STATE_REDIRECT_SHIFT) & 3u);
+    duk_get_prop_literal(ctx, req, EW__WEB_HLIST);
+    copy_headers(ctx, f, duk_get_top_index(ctx), (state & EW__STATE_NO_STORE) != 0);
+    duk_pop(ctx);
+    if (!ew__body_take(ctx, req))
+        return;
+    if (!ew__stream_is_readable(ctx, -1)) {
+        copy_body_bytes(ctx, f);
+    } else if (ew__stream_push_bytes(ctx, -1, true)) { /* a stream made from bytes: take them */
+        copy_body_bytes(ctx, f);
+        duk_pop(ctx);
+    } else {
+        f->reader = ew__stream_reader_open(ctx, -1);
+        if (f->reader == NULL)
+            (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    }
+    duk_pop(ctx);
+}
+
+/* Stores [promise, signal, follower] under f's id and follows the signal (if any). Last step of prepare:
+ * nothing after it throws, so a follower is never left behind by a rejected fetch(). */
+static void register_fetch(duk_context *ctx, ew__fetch_t *f, duk_idx_t promise, duk_idx_t signal)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, FETCHES_KEY);
+    duk_dup(ctx, promise);
+    duk_dup(ctx, signal);
+    duk_push_c_function(ctx, on_abort, 1);
+    duk_push_uint(ctx, f->id);
+    duk_put_prop_literal(ctx, -2, FETCH_ID);
+    ew__web_pack(ctx, 3);
+    duk_put_prop_index(ctx, -2, f->id);
+    if (!duk_is_undefined(ctx, signal)) {
+        duk_get_prop_index(ctx, -1, f->id);
+        duk_get_prop_index(ctx, -1, 2);
+        ew__abort_signal_follow(ctx, signal);
+        duk_pop(ctx);
+        f->has_signal = true;
+    }
+    duk_pop_2(ctx);
 }
 
 /* Safe-call body: [input, init, promise] -> [signal]. Builds the Request and copies what the network needs
@@ -626,14 +905,9 @@ static duk_ret_t prepare(duk_context *ctx, void *udata)
 
     push_signal(ctx, req, init);
     duk_idx_t signal = duk_get_top_index(ctx);
-    if (duk_is_object(ctx, signal)) {
-        duk_get_prop_literal(ctx, signal, "aborted");
-        bool aborted = duk_to_boolean(ctx, -1);
-        duk_pop(ctx);
-        if (aborted) { /* rejected with the signal's reason, before any I/O */
-            push_abort_reason(ctx, signal);
-            return duk_throw(ctx);
-        }
+    if (!duk_is_undefined(ctx, signal) && ew__abort_signal_aborted(ctx, signal)) {
+        push_abort_reason(ctx, signal); /* rejected with the signal's reason, before any I/O */
+        return duk_throw(ctx);
     }
 
     duk_get_prop_literal(ctx, req, EW__WEB_URL);
@@ -650,58 +924,46 @@ static duk_ret_t prepare(duk_context *ctx, void *udata)
     uint32_t limit = rt->cfg.subrequests ? rt->cfg.subrequests : DEFAULT_SUBREQUESTS;
     if (r->subrequests >= limit)
         return duk_error(ctx, DUK_ERR_ERROR, "Too many subrequests by single Worker invocation.");
-
-    duk_get_prop_literal(ctx, req, EW__WEB_METHOD);
-    f->method = strdup(duk_get_string(ctx, -1));
-    duk_pop(ctx);
-    f->redirect_mode = (int) ((ew__web_state(ctx, req) >> EW__STATE_REDIRECT_SHIFT) & 3u);
-    duk_get_prop_literal(ctx, req, EW__WEB_HLIST);
-    copy_headers(ctx, f, duk_get_top_index(ctx));
-    duk_pop(ctx);
-    if (ew__body_take(ctx, req)) {
-        size_t blen;
-        const void *b = ew__body_bytes(ctx, -1, &blen);
-        f->body = malloc(blen ? blen : 1);
-        if (f->body == NULL)
-            return duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
-        if (blen > 0)
-            memcpy(f->body, b, blen);
-        f->body_len = blen;
-        duk_pop(ctx);
-    }
-    if (f->method == NULL)
-        return duk_error(ctx, DUK_ERR_RANGE_ERROR, "fetch: out of memory");
+    copy_request(ctx, f, req);
     r->subrequests++;
-
-    /* [promise, signal, listener] under the fetch's id; the listener is added last (after every throw). */
-    duk_push_global_stash(ctx);
-    duk_get_prop_literal(ctx, -1, FETCHES_KEY);
-    duk_dup(ctx, promise);
-    duk_dup(ctx, signal);
-    duk_push_c_function(ctx, on_abort, 1);
-    duk_push_uint(ctx, f->id);
-    duk_put_prop_literal(ctx, -2, FETCH_ID);
-    ew__web_pack(ctx, 3);
-    duk_put_prop_index(ctx, -2, f->id);
-    duk_pop_2(ctx);
-    if (duk_is_object(ctx, signal)) {
-        duk_get_prop_literal(ctx, signal, "addEventListener");
-        if (duk_is_callable(ctx, -1)) {
-            duk_dup(ctx, signal);
-            duk_push_literal(ctx, "abort");
-            duk_push_global_stash(ctx);
-            duk_get_prop_literal(ctx, -1, FETCHES_KEY);
-            duk_get_prop_index(ctx, -1, f->id);
-            duk_get_prop_index(ctx, -1, 2);
-            duk_replace(ctx, -4);
-            duk_pop_2(ctx);
-            duk_call_method(ctx, 2);
-            f->has_signal = true;
-        }
-        duk_pop(ctx);
-    }
+    register_fetch(ctx, f, promise, signal);
     duk_dup(ctx, signal);
     return 1;
+}
+
+static void on_request_chunk(duk_context *ctx, void *udata, ew__stream_event_t ev, const void *data, size_t len)
+{
+    ew__fetch_t *f = udata;
+    if (ev == EW__STREAM_CHUNK) {
+        char *grown = realloc(f->body, f->body_len + len);
+        if (grown == NULL) {
+            fail_type_error(f, "Out of memory reading the request body.");
+            return;
+        }
+        memcpy(grown + f->body_len, data, len);
+        f->body = grown;
+        f->body_len += len;
+        if (ew__stream_reader_read(f->reader, on_request_chunk, f) != EW_OK)
+            fail_type_error(f, "The request body stream could not be read.");
+        return;
+    }
+    ew__stream_reader_close(f->reader);
+    f->reader = NULL;
+    if (ev == EW__STREAM_END) {
+        if (f->body == NULL && (f->body = malloc(1)) == NULL) {
+            fail_type_error(f, "Out of memory reading the request body.");
+            return;
+        }
+        start_hop(f);
+        return;
+    }
+    if (ctx == NULL) /* the isolate went away */
+        return;
+    duk_dup_top(ctx); /* the stream's error rejects the fetch */
+    f->settled = true;
+    settle_args_t a = {f, SETTLE_VALUE, NULL};
+    (void) settle_body(ctx, &a);
+    fetch_end(f);
 }
 
 static duk_ret_t fetch_fn(duk_context *ctx)
@@ -723,8 +985,6 @@ static duk_ret_t fetch_fn(duk_context *ctx)
     f->iso = iso;
     f->id = iso->next_fetch_id++;
     f->req_id = iso->running->id;
-    f->body_cap = iso->heap_limit / 2;
-    ew__buf_init(&f->resp_body);
     f->next = iso->fetches;
     iso->fetches = f;
     iso->io_pending++;
@@ -744,7 +1004,12 @@ static duk_ret_t fetch_fn(duk_context *ctx)
         return 1;
     }
     duk_pop(ctx);
-    start_hop(f); /* failures here reject the promise from inside this call: it is already ours */
+    if (f->reader != NULL) { /* the body stream is read first; its END starts the request */
+        if (ew__stream_reader_read(f->reader, on_request_chunk, f) != EW_OK)
+            fail_type_error(f, "The request body stream could not be read.");
+    } else {
+        start_hop(f); /* failures here reject the promise from inside this call: it is already ours */
+    }
     duk_dup(ctx, 2);
     return 1;
 }

@@ -132,6 +132,7 @@ void ew__fetch_cancel_all(struct ew__isolate *iso);
 #define EW__STATE_TYPE_ERROR 0x20u /* Response.error() */
 #define EW__STATE_REDIRECT_SHIFT 6 /* Request: 2 bits, 0 follow, 1 manual, 2 error */
 #define EW__STATE_REDIRECTED 0x40u /* Response: fetch() followed a redirect to get it */
+#define EW__STATE_NO_STORE 0x100u  /* Request: cache: 'no-store' (fetch() sends no-cache headers) */
 #define EW__STATE_STATUS_SHIFT 16  /* Response: status code */
 
 /* Prototypes kept in the stash, by index. */

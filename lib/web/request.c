@@ -6,19 +6,21 @@
  * A Request is a plain object with Request.prototype and hidden properties (lib/web/internal.h):
  * state (kind, used, redirect mode, guard), method, url, the header list, the body storage (body.c), cf
  * (kept as given; for C-made requests an empty object made on first access) and the lazy Headers wrapper.
- * Not yet here (the Web-API issue): signal (null), cache/integrity/keepalive, FormData/Blob/URLSearchParams
+ * Not yet here (the Web-API issue): integrity/keepalive, FormData/Blob/URLSearchParams
  * bodies, full URL parsing (the minimal check lives in web.c).
  */
 #include <string.h>
 #include <strings.h>
 
 #include "internal.h"
+#include "lazy.h"
 #include "url.h"
 
 #define REQ_METHOD EW__WEB_METHOD
 #define REQ_URL EW__WEB_URL
 #define REQ_CF EW__WEB_CF
 #define REQ_CF_JSON DUK_HIDDEN_SYMBOL("rj") /* request from C: the host's cf JSON, decoded on first access */
+#define REQ_SIGNAL DUK_HIDDEN_SYMBOL("rg") /* the AbortSignal given (init.signal or the input Request's) */
 
 static const char *const redirect_names[] = {"follow", "manual", "error"};
 
@@ -82,7 +84,7 @@ static bool is_get_or_head(duk_context *ctx, duk_idx_t idx)
  */
 
 typedef struct req_parts {
-    duk_idx_t self, method, url, list, body, cf;
+    duk_idx_t self, method, url, list, body, cf, signal;
     uint32_t state;
     bool method_given, body_given;
     const char *content_type;
@@ -98,7 +100,8 @@ static void read_input(duk_context *ctx, req_parts_t *p, uint32_t in_state)
         ew__headers_list_copy(ctx, -1);
         duk_remove(ctx, -2);
         duk_get_prop_literal(ctx, 0, REQ_CF);
-        p->state |= in_state & ((3u << EW__STATE_REDIRECT_SHIFT) | EW__STATE_CF_LAZY);
+        p->state |= in_state & ((3u << EW__STATE_REDIRECT_SHIFT) | EW__STATE_CF_LAZY | EW__STATE_NO_STORE);
+        duk_get_prop_literal(ctx, 0, REQ_SIGNAL);
     } else {
         duk_push_literal(ctx, "GET");
         duk_dup(ctx, 0);
@@ -106,11 +109,12 @@ static void read_input(duk_context *ctx, req_parts_t *p, uint32_t in_state)
             (void) duk_type_error(ctx, "Invalid URL: %.200s", duk_get_string(ctx, -1));
         duk_remove(ctx, -2);
         duk_push_array(ctx);
-        duk_push_undefined(ctx);
+        duk_push_undefined(ctx); /* cf */
+        duk_push_undefined(ctx); /* signal */
     }
     duk_push_undefined(ctx); /* body slot */
     p->method = p->self + 1, p->url = p->self + 2, p->list = p->self + 3, p->cf = p->self + 4;
-    p->body = p->self + 5;
+    p->signal = p->self + 5, p->body = p->self + 6;
 }
 
 /* Reads the members of init (slot 1) that Workers use, in the dictionary's (lexicographic) order. */
@@ -127,6 +131,15 @@ static void read_init(duk_context *ctx, req_parts_t *p)
     } else {
         duk_pop(ctx);
     }
+    /* cache: Workers supports only 'no-store' (workerd: "Unsupported cache mode: X"). */
+    duk_get_prop_literal(ctx, 1, "cache");
+    if (!duk_is_undefined(ctx, -1)) {
+        const char *mode = duk_to_string(ctx, -1);
+        if (strcmp(mode, "no-store") != 0)
+            (void) duk_type_error(ctx, "Unsupported cache mode: %.64s", mode);
+        p->state |= EW__STATE_NO_STORE;
+    }
+    duk_pop(ctx);
     duk_get_prop_literal(ctx, 1, "cf");
     if (!duk_is_undefined(ctx, -1)) {
         duk_replace(ctx, p->cf);
@@ -160,6 +173,18 @@ static void read_init(duk_context *ctx, req_parts_t *p)
         p->state = (p->state & ~(3u << EW__STATE_REDIRECT_SHIFT)) | (mode << EW__STATE_REDIRECT_SHIFT);
     }
     duk_pop(ctx);
+    duk_get_prop_literal(ctx, 1, "signal");
+    if (!duk_is_undefined(ctx, -1)) { /* null drops the input's signal */
+        if (!duk_is_null(ctx, -1) && !ew__abort_signal_is(ctx, -1))
+            (void) duk_type_error(ctx, "Failed to construct 'Request': member signal is not of type AbortSignal.");
+        if (duk_is_null(ctx, -1)) {
+            duk_pop(ctx);
+            duk_push_undefined(ctx);
+        }
+        duk_replace(ctx, p->signal);
+    } else {
+        duk_pop(ctx);
+    }
 }
 
 /* Stores the parts on the new object. */
@@ -179,6 +204,10 @@ static void store_parts(duk_context *ctx, const req_parts_t *p)
     if (!duk_is_undefined(ctx, p->body)) {
         duk_dup(ctx, p->body);
         duk_put_prop_literal(ctx, p->self, EW__WEB_BODY);
+    }
+    if (!duk_is_undefined(ctx, p->signal)) {
+        duk_dup(ctx, p->signal);
+        duk_put_prop_literal(ctx, p->self, REQ_SIGNAL);
     }
 }
 
@@ -233,6 +262,16 @@ static duk_ret_t request_get_redirect(duk_context *ctx)
     return 1;
 }
 
+/* cache: "no-store" when given, else undefined (the only mode Workers supports). */
+static duk_ret_t request_get_cache(duk_context *ctx)
+{
+    if (ew__web_require_this(ctx, EW__KIND_REQUEST) & EW__STATE_NO_STORE)
+        duk_push_literal(ctx, "no-store");
+    else
+        duk_push_undefined(ctx);
+    return 1;
+}
+
 /* cf: what the constructor was given (undefined when nothing); a request from C gets an empty object on
  * first access, kept so that every access returns the same object. */
 static duk_ret_t request_get_cf(duk_context *ctx)
@@ -253,11 +292,13 @@ static duk_ret_t request_get_cf(duk_context *ctx)
     return 1;
 }
 
-/* signal: null until AbortSignal exists (the Web-API issue). */
+/* signal: the AbortSignal the Request was made with (fetch() honours it), else null. */
 static duk_ret_t request_get_signal(duk_context *ctx)
 {
     (void) ew__web_require_this(ctx, EW__KIND_REQUEST);
-    duk_push_null(ctx);
+    duk_get_prop_literal(ctx, -1, REQ_SIGNAL);
+    if (duk_is_undefined(ctx, -1))
+        duk_push_null(ctx);
     return 1;
 }
 
@@ -274,6 +315,7 @@ static duk_ret_t request_clone(duk_context *ctx)
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_METHOD);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_URL);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_CF);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_SIGNAL);
     duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_list_copy(ctx, -1);
     duk_put_prop_literal(ctx, copy, EW__WEB_HLIST);
@@ -448,6 +490,7 @@ static const ew__getter_t request_getters[] = {
     {"method", request_get_method},
     {"url", request_get_url},
     {"redirect", request_get_redirect},
+    {"cache", request_get_cache},
     {"cf", request_get_cf},
     {"signal", request_get_signal},
     {NULL, NULL},

@@ -507,16 +507,6 @@ static duk_ret_t params_ctor(duk_context *ctx)
  * URLSearchParams: methods
  */
 
-bool ew__url_is_search_params(duk_context *ctx, duk_idx_t idx)
-{
-    if (!duk_is_object(ctx, idx))
-        return false;
-    duk_get_prop_literal(ctx, idx, SP_LIST);
-    bool is = duk_is_array(ctx, -1);
-    duk_pop(ctx);
-    return is;
-}
-
 /* Pushes this's list (TypeError for other receivers); returns its index. `this` sits just below it. */
 static duk_idx_t params_this(duk_context *ctx)
 {

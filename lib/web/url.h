@@ -104,8 +104,6 @@ bool ew__url_form_append(ew__buf_t *out, const char *s, size_t len, bool decode)
  * false (out unchanged) on failure, an empty result included. */
 bool ew__url_domain_to_ascii(const char *in, size_t len, ew__buf_t *out);
 
-/* True if the value at idx is a URLSearchParams (a body of type application/x-www-form-urlencoded). */
-bool ew__url_is_search_params(duk_context *ctx, duk_idx_t idx);
 /* url.c: installs URL and URLSearchParams on the global object at global_idx (after ew__web_init's own
  * classes). */
 void ew__url_init(duk_context *ctx, duk_idx_t global_idx);

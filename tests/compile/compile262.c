@@ -10,7 +10,8 @@
  *   find test262/test/language/expressions -name '*.js' | compile262 TEST262_DIR | sort | uniq -c ...
  *   compile262 --module TEST262_DIR < paths   also runs `flags: [module]` tests through ew__compile_bundle (the
  *     harness as a script first, its top-level names made global; fixtures imported from disk)
- *   compile262 --bench N FILE...    compile speed (parse + lower + emit), input MB/s of CPU time
+ *   compile262 --bench N FILE...    compile speed of Worker entries (bundle + parse + lower + emit), input MB/s
+ *     of CPU time (bench/compile_speed/gen.py writes a feature-dense module)
  */
 #include <signal.h>
 #include <stdio.h>
@@ -200,7 +201,7 @@ static int one_module(const char *dir, const char *path, const char *flags, char
     free(buf);
     if (!ok)
         return snprintf(msg, cap, "harness: %s", d.message), ew__diag_dispose(&d), 1;
-    ew__bundle_opts_t in = {path, NULL, NULL, true};
+    ew__bundle_opts_t in = {path, NULL, NULL, true, false, false, NULL, NULL};
     ok = ew__compile_bundle(&in, &out, &d);
     bool negative = strstr(phase, "parse") || strstr(phase, "early") || strstr(phase, "resolution");
     if (!ok) {
@@ -288,7 +289,8 @@ static int one(const char *dir, const char *path, char *msg, size_t cap)
     return 0;
 }
 
-/* --bench N FILE...: compiles each file N times (parse + lower + emit); prints input MB/s of CPU time. */
+/* --bench N FILE...: compiles each file N times as a Worker entry (bundling, parse, lower, emit); prints input
+ * MB/s of CPU time. */
 static int bench(int n, char **files, int nfiles)
 {
     double bytes = 0, secs = 0;
@@ -299,11 +301,11 @@ static int bench(int n, char **files, int nfiles)
             return fprintf(stderr, "%s: unreadable\n", files[i]), 1;
         clock_t t0 = clock();
         for (int k = 0; k < n; k++) {
-            ew__compile_opts_t in = {src, len, files[i], false};
             ew__compile_out_t out;
             ew__diag_t d;
             ew__diag_init(&d);
-            if (!ew__compile(&in, &out, &d)) {
+            /* the path a Worker's entry takes: a module is bundled (imports read from disk), a script compiled */
+            if (!ew__compile_entry(files[i], src, len, &out, &d)) {
                 fprintf(stderr, "%s\n", d.text ? d.text : d.message);
                 ew__diag_dispose(&d);
                 free(src);

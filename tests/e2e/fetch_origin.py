@@ -18,7 +18,10 @@ Routes (path -> response):
   /huge?n=BYTES         n bytes of 'x'
   /bad                  a response that is not HTTP
   /hang                 head and nothing more, until the client goes away (counted in closed_hangs)
+  /nohead               nothing at all, until the client goes away
   /after-hang           200 once a /hang request has arrived
+  /drop-after           200 without Connection: close, then the connection is closed
+  /drop-late            200 keep-alive, then 0.3 s later the connection closes (what came meanwhile is dropped)
   /conn                 200 with the id of the TCP connection it came on (keep-alive checks)
 """
 import ctypes
@@ -176,12 +179,20 @@ class _Handler(socketserver.BaseRequestHandler):
             self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
             block = b"x" * 65536
             left = n
-            while left > 0:
-                self.request.sendall(block[:min(left, len(block))])
-                left -= min(left, len(block))
+            try:
+                while left > 0:
+                    self.request.sendall(block[:min(left, len(block))])
+                    left -= min(left, len(block))
+            except OSError:
+                self.server.origin.huge_stopped = n - left  # bytes sent before the client went away
+                return False
             return True
         if path == "/bad":
             self.request.sendall(b"HTTP/1.1 2xx Nope\r\n\r\n")
+            return False
+        if path == "/nohead":  # no response at all, until the client goes away
+            while self.request.recv(100):
+                pass
             return False
         if path == "/after-hang":  # answers once a /hang request has arrived (ordering without sleeps)
             self.server.origin.hang_seen.wait(10)
@@ -189,10 +200,20 @@ class _Handler(socketserver.BaseRequestHandler):
         if path == "/hang":
             self.server.origin.hang_seen.set()
             self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
-            while self.request.recv(100):
+            try:
+                while self.request.recv(100):
+                    pass
+            except OSError:  # a reset is a client going away too
                 pass
             with self.server.origin.lock:
                 self.server.origin.closed_hangs += 1
+            return False
+        if path == "/drop-after":  # a keep-alive response, then the server closes the connection anyway
+            self.send(200, body_out(b"then dropped"))
+            return False
+        if path == "/drop-late":  # keep-alive response; the next request on the connection is never answered
+            self.send(200, body_out(b"answered once"))
+            time.sleep(0.3)
             return False
         if path == "/conn":
             return self.send(200, body_out(b"%d" % self.conn_id))
@@ -213,6 +234,7 @@ class Origin:
         self.conn_seq = 0
         self.closed_hangs = 0  # /hang requests whose client went away
         self.hang_seen = threading.Event()
+        self.huge_stopped = None  # /huge: bytes sent when the client closed early (None: not yet)
         self.requests = []
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.origin = self

@@ -26,7 +26,9 @@ class Header(ctypes.Structure):
 
 class Request(ctypes.Structure):
     _fields_ = [("method", ctypes.c_char_p), ("url", ctypes.c_char_p), ("headers", ctypes.c_void_p),
-                ("nheaders", ctypes.c_size_t), ("body", ctypes.c_void_p), ("body_len", ctypes.c_size_t)]
+                ("nheaders", ctypes.c_size_t), ("body", ctypes.c_void_p), ("body_len", ctypes.c_size_t),
+                # fields added to ew_request_t later (cf_json, ...): zero means "none"
+                ("_later", ctypes.c_void_p * 8)]
 
 
 class Response(ctypes.Structure):

@@ -4,6 +4,7 @@ import json
 import pathlib
 import ssl
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 
@@ -19,13 +20,6 @@ function describe(r, text) {
 }
 async function fail(e) { return Response.json({ error: e.name, message: e.message }); }
 
-class TestSignal {  // what fetch() accepts until AbortController lands: aborted, reason, addEventListener
-  constructor() { this.aborted = false; this.listeners = []; }
-  addEventListener(type, fn) { if (type === 'abort') this.listeners.push(fn); }
-  removeEventListener(type, fn) { this.listeners = this.listeners.filter(f => f !== fn); }
-  abort(reason) { this.aborted = true; this.reason = reason; for (const f of this.listeners) f(); }
-}
-
 export default {
   async fetch(request) {
     const q = new URL(request.url).searchParams;
@@ -38,6 +32,7 @@ export default {
           if (q.has('method')) init.method = q.get('method');
           if (q.has('body')) init.body = q.get('body');
           if (q.has('auth')) init.headers = { authorization: q.get('auth'), 'content-type': 'text/x-test' };
+          if (q.has('cache')) init.cache = q.get('cache');
           const r = await fetch(u, init);
           return Response.json(describe(r, await r.text()));
         }
@@ -58,16 +53,37 @@ export default {
           return Response.json({ length: (await r.arrayBuffer()).byteLength });
         }
         case '/abort': {
-          const signal = new TestSignal();
-          setTimeout(() => signal.abort(new Error('stopped by the test')), Number(q.get('after')));
-          const r = await fetch(u, { signal });
+          const controller = new AbortController();
+          setTimeout(() => controller.abort(new Error('stopped by the test')), Number(q.get('after')));
+          const r = await fetch(u, { signal: controller.signal });
           return Response.json({ status: r.status });
         }
         case '/abort-before': {
-          const signal = new TestSignal();
-          signal.abort(new Error('already aborted'));
-          await fetch(u, { signal });
+          await fetch(u, { signal: AbortSignal.abort(new Error('already aborted')) });
           return new Response('not reached');
+        }
+        case '/abort-body': {
+          const controller = new AbortController();
+          const r = await fetch(u, { signal: controller.signal });
+          controller.abort();
+          try { await r.text(); } catch (e) { return Response.json({ status: r.status, error: e.name, message: e.message }); }
+          return Response.json({ status: r.status, error: null });
+        }
+        case '/first-chunk': {
+          const r = await fetch(u);
+          const reader = r.body.getReader();
+          const { value } = await reader.read();
+          await reader.cancel();
+          return Response.json({ first: value.byteLength > 0 });
+        }
+        case '/stream-post': {
+          const { readable, writable } = new TransformStream();
+          const w = writable.getWriter();
+          w.write(new TextEncoder().encode('streamed '));
+          w.write(new TextEncoder().encode('request body'));
+          w.close();
+          const r = await fetch(u, { method: 'POST', body: readable });
+          return Response.json(await r.json());
         }
         case '/limit': {
           let done = 0;
@@ -75,6 +91,11 @@ export default {
             for (let i = 0; i < Number(q.get('n')); i++) { await (await fetch(u)).text(); done++; }
           } catch (e) { return Response.json({ done, error: e.name, message: e.message }); }
           return Response.json({ done });
+        }
+        case '/after-drop': {
+          const out = [];
+          for (let i = 0; i < 5; i++) out.push(await (await fetch(u)).text());
+          return Response.json(out);
         }
         case '/conns': {
           const ids = [];
@@ -145,7 +166,9 @@ def tls_origin(certs):
 def worker(tmp_path_factory, certs):
     d = tmp_path_factory.mktemp("worker")
     (d / "worker.js").write_text(WORKER)
-    (d / "wrangler.toml").write_text('name = "fetcher"\nmain = "worker.js"\n[limits]\nsubrequests = 8\n')
+    # cpu_ms: reading tens of MiB through a ReadableStream costs more than the default 50 ms here (the streams
+    # are JavaScript on an interpreter); these tests are about the network, not the CPU limit.
+    (d / "wrangler.toml").write_text('name = "fetcher"\nmain = "worker.js"\n[limits]\nsubrequests = 8\ncpu_ms = 2000\n')
     s = Server(d, ["--ca-file", str(certs / "ca.pem"), "--threads", "1"])
     yield s
     assert s.stop() == 0, "".join(s.output)
@@ -183,6 +206,13 @@ def test_request_line_and_headers_sent(worker, origin):
     assert echo["headers"]["content-length"] == ["7"]
     assert echo["headers"]["authorization"] == ["Bearer t"]
     assert "gzip" in echo["headers"]["accept-encoding"][0]
+
+
+def test_cache_no_store_sends_no_cache_headers(worker, origin):
+    echo = json.loads(call(worker, "get", u=o(origin, "/echo"), cache="no-store")["body"])
+    assert echo["headers"]["pragma"] == ["no-cache"] and echo["headers"]["cache-control"] == ["no-cache"]
+    echo = json.loads(call(worker, "get", u=o(origin, "/echo"))["body"])
+    assert "pragma" not in echo["headers"] and "cache-control" not in echo["headers"]
 
 
 def test_request_object_input_and_body_used(worker, origin):
@@ -233,9 +263,35 @@ def test_huge_body(worker, origin):
     assert call(worker, "length", u=o(origin, "/huge?n=%d" % n))["length"] == n
 
 
-def test_body_over_the_buffer_cap_is_an_error(worker, origin):
-    r = call(worker, "length", u=o(origin, "/huge?n=%d" % (80 * 1024 * 1024)))
-    assert r["error"] == "TypeError" and "larger than" in r["message"]
+def test_body_streams_with_back_pressure(worker, origin):
+    n = 1024 * 1024 * 1024  # 1 GiB: only back-pressure and cancel keep this from being sent
+    r = call(worker, "first-chunk", u=o(origin, "/huge?n=%d" % n))
+    assert r == {"first": True}
+    assert wait_for(lambda: origin.huge_stopped is not None)
+    assert origin.huge_stopped < 64 * 1024 * 1024  # the origin was stopped long before the end
+
+
+def test_streamed_request_body(worker, origin):
+    r = call(worker, "stream-post", u=o(origin, "/echo"))
+    assert r["body"] == "streamed request body" and r["headers"]["content-length"] == ["21"]
+
+
+def test_abort_during_body_errors_the_body(worker, origin):
+    r = call(worker, "abort-body", u=o(origin, "/slow"))
+    assert r == {"status": 200, "error": "TypeError", "message": "The operation was aborted."}
+
+
+def test_proxy_streams_a_large_body(worker, origin):
+    n = 40 * 1024 * 1024
+    url = "%s/proxy?u=%s" % (worker.url, urllib.parse.quote(o(origin, "/huge?n=%d" % n)))
+    with urllib.request.urlopen(url, timeout=60) as r:
+        total = 0
+        while True:
+            b = r.read(1 << 20)
+            if not b:
+                break
+            total += len(b)
+    assert total == n
 
 
 def test_proxy_pass_through(worker, origin):
@@ -291,8 +347,15 @@ def test_redirect_cross_origin_drops_authorization(worker, origin):
 def test_content_decoding(worker, origin, path):
     r = call(worker, "get", u=o(origin, path))
     assert r["body"] == GZIP_TEXT.decode()
-    coding = "br" if path == "/br" else "gzip" if path == "/gzip" else "deflate"
-    assert ["content-encoding", coding] in r["headers"]  # Workers keeps the header
+    names = [h[0] for h in r["headers"]]
+    assert "content-encoding" not in names and "content-length" not in names  # they described the encoding
+
+
+def test_decoded_body_proxied_is_consistent(worker, origin):
+    req = urllib.request.Request("%s/proxy?u=%s" % (worker.url, urllib.parse.quote(o(origin, "/gzip"))))
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.headers.get("content-encoding") is None
+        assert r.read() == GZIP_TEXT
 
 
 def test_bad_content_encoding_is_an_error(worker, origin):
@@ -338,7 +401,7 @@ def test_bad_urls(worker, url, message):
 # --- abort --------------------------------------------------------------------------------------------------
 
 def test_abort_while_waiting(worker, origin):
-    r = call(worker, "abort", u=o(origin, "/hang"), after=100)
+    r = call(worker, "abort", u=o(origin, "/nohead"), after=100)
     assert r == {"error": "Error", "message": "stopped by the test"}
 
 
@@ -361,6 +424,18 @@ def test_subrequest_limit_from_wrangler_toml(worker, origin):
 def test_keep_alive_reuses_connections(worker, origin):
     ids = call(worker, "conns", u=o(origin, "/conn"))
     assert len(set(ids)) == 1
+
+
+def test_server_closing_kept_alive_connections(worker, origin):
+    # Each response leaves a connection the server then closes: the next fetch must not fail on it (it is
+    # seen closed in the pool, or the request goes again on a new connection when the close races it).
+    assert call(worker, "after-drop", u=o(origin, "/drop-after")) == ["then dropped"] * 5
+
+
+def test_request_lost_on_a_pooled_connection_is_sent_again(worker, origin):
+    # The second fetch goes out on the pooled connection, which the server closes without answering: the
+    # client sends it once more on a new connection.
+    assert call(worker, "after-drop", u=o(origin, "/drop-late")) == ["answered once"] * 5
 
 
 def test_parallel_fetches(worker, origin):
@@ -410,7 +485,6 @@ def test_bad_ca_file_is_refused(tmp_path):
 # --- lifetimes ----------------------------------------------------------------------------------------------
 
 def wait_for(cond, timeout=10):
-    import time
     end = time.time() + timeout
     while time.time() < end:
         if cond():
@@ -446,3 +520,46 @@ def test_fetch_under_wait_until_completes_after_the_response(serve, origin):
     with urllib.request.urlopen(s.url + "/?u=" + urllib.parse.quote(o(origin, "/slow")), timeout=10) as r:
         assert r.read() == b"answered"
     assert wait_for(lambda: "waited: ababababab" in "".join(s.output))
+
+
+def test_waiting_on_the_network_is_not_cpu_time(serve, origin):
+    # The default 50 ms CPU limit; /slow takes a second of wall time to send its body.
+    s = serve("export default { async fetch(req) {\n"
+              "const r = await fetch(new URL(req.url).searchParams.get('u'));\n"
+              "return new Response(await r.text()); } };")
+    with urllib.request.urlopen(s.url + "/?u=" + urllib.parse.quote(o(origin, "/slow")), timeout=10) as r:
+        assert r.status == 200 and r.read() == b"ab" * 5
+
+
+def test_seed_proxy_pattern(serve, origin):
+    # The seed's "External API Integration" handleProxy, verbatim but for its target (api.example.com
+    # cannot be reached here): the origin's /echo and /text stand in for the API.
+    seed = (pathlib.Path("/work/shared/seed/workers-seed.md").read_text()
+            if pathlib.Path("/work/shared/seed/workers-seed.md").exists() else None)
+    if seed is None:
+        pytest.skip("the seed document is not on this machine")
+    code = seed[seed.index("// Workers as middleware for external APIs"):seed.index("async function handleWeather")]
+    # slice(7) drops "/proxy/" with its slash, so the seed's target base needs one of its own here.
+    code = code.replace("https://api.example.com", "http://127.0.0.1:%d/" % origin.port)
+    code += "\nasync function handleWeather() { return new Response('unused'); }\n"
+    s = serve(code, "--var", "API_KEY:k123", "--var", "WORKER_ID:w1")
+    req = urllib.request.Request(s.url + "/proxy/echo?x=1", data=b'{"hello":"world"}', method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        data = json.loads(r.read())
+    assert data["method"] == "POST" and data["path"] == "/echo?x=1" and data["body"] == '{"hello":"world"}'
+    assert data["headers"]["authorization"] == ["Bearer k123"]
+    # {...Object.fromEntries(request.headers), 'User-Agent': ...} has both 'user-agent' and 'User-Agent'
+    # keys: the Headers made from it holds both values, as in Workers.
+    assert data["headers"]["user-agent"][-1] == "CloudflareWorker/1.0"
+    assert data["_metadata"]["worker_id"] == "w1"
+    with urllib.request.urlopen(s.url + "/proxy/text", timeout=10) as r:
+        assert r.read() == b"hello from origin"
+
+
+def test_redirect_from_http_to_https(worker, origin, tls_origin):
+    to = o(tls_origin, "/echo", host="localhost", scheme="https")
+    r = call(worker, "get", u=o(origin, "/redirect/301?to=%s" % urllib.parse.quote(to)), auth="Bearer x")
+    echo = json.loads(r["body"])
+    assert r["redirected"] is True and r["url"] == to
+    assert "authorization" not in echo["headers"]  # another origin (scheme, host and port)

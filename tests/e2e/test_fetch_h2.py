@@ -32,6 +32,21 @@ export default {
           const r = await fetch(u, { method: 'POST', body: q.get('body') });
           return Response.json({ status: r.status, body: await r.text() });
         }
+        case '/first-then-more': {  // read one chunk and cancel, then the connection still serves
+          const r = await fetch(u);
+          const reader = r.body.getReader();
+          await reader.read();
+          await reader.cancel();
+          const again = await (await fetch(q.get('v'))).text();
+          return Response.json({ again });
+        }
+        case '/abort-body': {
+          const controller = new AbortController();
+          const r = await fetch(u, { signal: controller.signal });
+          controller.abort();
+          try { await r.arrayBuffer(); } catch (e) { return Response.json({ error: e.name }); }
+          return Response.json({ error: null });
+        }
         case '/parallel': {
           const rs = await Promise.all(Array.from({ length: Number(q.get('n')) }, () => fetch(u)));
           return Response.json(await Promise.all(rs.map(r => r.text())));
@@ -75,7 +90,8 @@ def h2_origin(tmp_path_factory, certs):  # noqa: F811
 def worker(tmp_path_factory, certs):  # noqa: F811
     d = tmp_path_factory.mktemp("h2worker")
     (d / "worker.js").write_text(WORKER)
-    s = Server(d / "worker.js", ["--ca-file", str(certs / "ca.pem"), "--threads", "1"])
+    # --cpu-ms: 5 MiB through a ReadableStream is JavaScript work (see test_fetch.py)
+    s = Server(d / "worker.js", ["--ca-file", str(certs / "ca.pem"), "--threads", "1", "--cpu-ms", "2000"])
     yield s
     assert s.stop() == 0, "".join(s.output)
 
@@ -108,3 +124,12 @@ def test_h2_post_body(worker, h2_origin):
 def test_h2_concurrent_streams(worker, h2_origin):
     bodies = call(worker, "parallel", u=h2_origin + "/hello.txt", n=20)
     assert bodies == ["hello over h2\n"] * 20
+
+
+def test_h2_cancelled_stream_leaves_the_connection_usable(worker, h2_origin):
+    r = call(worker, "first-then-more", u=h2_origin + "/big.bin", v=h2_origin + "/hello.txt")
+    assert r == {"again": "hello over h2\n"}
+
+
+def test_h2_abort_during_body(worker, h2_origin):
+    assert call(worker, "abort-body", u=h2_origin + "/big.bin") == {"error": "TypeError"}

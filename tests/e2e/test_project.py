@@ -178,14 +178,14 @@ def test_syntax_error_in_config(tmp_path):
 
 
 def test_unknown_and_unsupported_keys_are_warned(tmp_path, project_server):
-    config = 'favourite = 1\n' + TOML + '\n[[durable_objects.bindings]]\nname = "C"\nclass_name = "Counter"\n'
+    config = 'favourite = 1\n' + TOML + '\n[[services]]\nbinding = "C"\nservice = "counter"\n'
     s = project_server(make_project(tmp_path, config=config), "--env", "staging")
     printed = s.read_output()
     assert "wrangler.toml:1:1: unknown key 'favourite' (ignored)" in printed
-    assert "'durable_objects' exists at the top level but not in [env.staging]" in printed
+    assert "'services' exists at the top level but not in [env.staging]" in printed
     s = project_server(make_project(tmp_path, config=config))
     printed = s.read_output()
-    assert "'durable_objects' is not supported yet, ignored" in printed
+    assert "'services' is not supported yet, ignored" in printed
 
 
 def test_test_scheduled_runs_the_scheduled_listener(tmp_path, project_server):
@@ -221,14 +221,18 @@ def test_kv_namespace_binding(tmp_path, project_server):
     assert "MY_KV: 0123456789abcdef" in s.read_output()
 
 
-def test_r2_is_skipped_with_a_warning_and_d1_is_bound(tmp_path, project_server):
+def test_d1_and_r2_are_bound(tmp_path, project_server):
     config = TOML + ('\n[[d1_databases]]\nbinding = "DB"\ndatabase_name = "main"\ndatabase_id = "x"\n'
                      '\n[[r2_buckets]]\nbinding = "FILES"\nbucket_name = "files"\n')
-    s = project_server(make_project(tmp_path, config=config))
+    state = tmp_path / "state"
+    s = project_server(make_project(tmp_path, config=config), "--persist-to", str(state))
     assert get_json(s)["greeting"] == "hello"
     printed = s.read_output()
     assert "D1 Databases:\n  - DB: main\n" in printed and "skipped: D1" not in printed
-    assert 'binding "FILES" skipped: R2 is not supported yet' in printed
+    assert "not supported" not in printed
+    assert "- R2 Buckets:\n  - FILES: files" in printed
+    assert (state / "r2" / "files.sqlite").is_file()
+    assert (state / "r2" / "files.blobs").is_dir()
 
 
 def test_limits_cpu_ms_is_read(tmp_path, project_server):

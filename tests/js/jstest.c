@@ -7,7 +7,12 @@
  *
  * The runtime gets a fresh state directory under $TMPDIR so binding tests start empty, and a CPU limit of
  * 10 s per request (JSTEST_CPU_MS overrides it): a test file is one request, and runs under ASan too. The
- * Worker has the storage bindings env.KV (KV namespace "jstest-kv") and env.DB (D1 database "jstest-d1").
+ * Worker has the storage bindings env.KV (KV namespace "jstest-kv") and env.DB (D1 database "jstest-d1"),
+ * and those its file asks for with comment lines at its top: `// @binding kv|r2 NAME ID` (env.NAME,
+ * storage id ID).
+ * When NAME.wrangler.json sits beside the file, the Worker is loaded from that configuration instead (its
+ * main is the test file) the way ew-server loads a project, so tests get its bindings (Durable Objects).
+ * EW_DURABLE_IDLE_MS sets the runtime's Durable Object idle timeout.
  */
 #include <edgeworker.h>
 #include <stdio.h>
@@ -15,6 +20,27 @@
 #include <string.h>
 
 static int logged_errors;
+
+#define MAX_BINDINGS 8
+
+/* Reads the `// @binding KIND NAME ID` lines of the test file into res (names and ids into store). */
+static size_t read_bindings(const char *path, ew_resource_t *res, char store[][2][128])
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    char line[512], kind[16];
+    while (f != NULL && n < MAX_BINDINGS && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "// @binding %15s %127s %127s", kind, store[n][0], store[n][1]) != 3)
+            continue;
+        res[n].kind = strcmp(kind, "r2") == 0 ? EW_RESOURCE_R2 : EW_RESOURCE_KV;
+        res[n].binding = store[n][0];
+        res[n].id = store[n][1];
+        n++;
+    }
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
 
 static void on_log(void *udata, ew_log_level_t level, const char *worker, const char *msg, size_t len)
 {
@@ -43,6 +69,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    ew_resource_t res[MAX_BINDINGS + 2] = {
+        {.kind = EW_RESOURCE_KV, .binding = "KV", .id = "jstest-kv"},
+        {.kind = EW_RESOURCE_D1, .binding = "DB", .id = "jstest-d1"},
+    };
+    char names[MAX_BINDINGS][2][128];
+    size_t nres = 2 + read_bindings(argv[1], res + 2, names);
+
     ew_runtime_config_t cfg;
     ew_runtime_config_init(&cfg);
     cfg.log = on_log;
@@ -51,6 +84,9 @@ int main(int argc, char **argv)
     const char *cpu = getenv("JSTEST_CPU_MS");
     if (cpu != NULL && atoi(cpu) > 0)
         cfg.cpu_ms = (uint32_t) atoi(cpu);
+    const char *idle = getenv("EW_DURABLE_IDLE_MS");
+    if (idle != NULL)
+        cfg.durable_idle_ms = (uint32_t) strtoul(idle, NULL, 10);
     ew_runtime_t *rt;
     ew_error_t err;
     if (ew_runtime_create(&cfg, &rt, &err) != EW_OK) {
@@ -58,12 +94,16 @@ int main(int argc, char **argv)
         return 2;
     }
     ew_worker_t *worker;
-    static const ew_resource_t resources[] = {
-        {.kind = EW_RESOURCE_KV, .binding = "KV", .id = "jstest-kv"},
-        {.kind = EW_RESOURCE_D1, .binding = "DB", .id = "jstest-d1"},
-    };
-    ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1], .resources = resources, .nresources = 2};
-    if (ew_worker_load(rt, &wcfg, &worker, &err) != EW_OK) {
+    ew_worker_config_t wcfg = {.name = "jstest", .path = argv[1], .resources = res, .nresources = nres};
+    char project[4096];
+    size_t n = strlen(argv[1]);
+    snprintf(project, sizeof(project), "%.*s.wrangler.json", (int) (n > 8 ? n - 8 : n), argv[1]);
+    FILE *pf = n > 8 && strcmp(argv[1] + n - 8, ".test.js") == 0 ? fopen(project, "r") : NULL;
+    if (pf != NULL)
+        fclose(pf);
+    ew_status_t lst = pf != NULL ? ew_worker_load_project(rt, project, NULL, &worker, &err)
+                                 : ew_worker_load(rt, &wcfg, &worker, &err);
+    if (lst != EW_OK) {
         fprintf(stderr, "%s: load: %s (%s)\n", argv[1], err.message, ew_status_name(err.code));
         ew_runtime_destroy(rt);
         return 1;

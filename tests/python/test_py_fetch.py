@@ -165,3 +165,12 @@ export default {
     resp = w.fetch("/")
     assert resp.status == 200
     assert resp.text() == "streamed in parts ✓"
+
+
+def test_connect_to_rules_are_checked():
+    with pytest.raises(edgeworker.ConfigError, match="connect_to rule \"api.example.com:443\""):
+        edgeworker.Runtime(connect_to=["api.example.com:443"])
+    with pytest.raises(TypeError):
+        edgeworker.Runtime(connect_to="a:1:b:2")
+    with edgeworker.Runtime(connect_to=["api.example.com:443:127.0.0.1:9443", "[::1]:80:localhost:8080"]):
+        pass

@@ -7,7 +7,9 @@
  *   PRINT <text>                  for each print()/console.log line
  *   RESULT ok | syntax <message> | error <message> | limit <status>
  *
- * Usage: host262 [--cpu-ms N] [--filename PATH] < program.js
+ * Usage: host262 [--cpu-ms N] [--filename PATH] [--module | --script] < program.js
+ * (--module: the program is an ES module even without import/export, as test262's `flags: [module]` asks;
+ * --script: a script; neither: decided from the text like any Worker entry).
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -57,8 +59,15 @@ int main(int argc, char **argv)
 {
     unsigned cpu_ms = 10000;
     const char *filename = "test.js"; /* the test's path: module tests import fixtures next to it */
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--cpu-ms") == 0)
+    ew_source_type_t type = EW_SOURCE_AUTO;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--module") == 0)
+            type = EW_SOURCE_MODULE;
+        else if (strcmp(argv[i], "--script") == 0)
+            type = EW_SOURCE_SCRIPT;
+        else if (i + 1 == argc)
+            break;
+        else if (strcmp(argv[i], "--cpu-ms") == 0)
             cpu_ms = (unsigned) atoi(argv[++i]);
         else if (strcmp(argv[i], "--filename") == 0)
             filename = argv[++i];
@@ -81,7 +90,8 @@ int main(int argc, char **argv)
         return 1;
     }
     ew_worker_t *w = NULL;
-    ew_worker_config_t wcfg = {.name = "test262", .source = src, .source_len = len, .filename = filename};
+    ew_worker_config_t wcfg = {.name = "test262", .source = src, .source_len = len, .filename = filename,
+                                .source_type = type};
     ew_status_t st = ew_worker_load(rt, &wcfg, &w, &err);
     if (st == EW_OK) {
         /* Async tests settle through timers and microtasks: run the loop until it has nothing left. */

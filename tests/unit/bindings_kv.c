@@ -368,7 +368,6 @@ Test(bindings_kv, resource_config_is_validated)
         ew_resource_t r;
         const char *msg;
     } bad[] = {
-        {{EW_RESOURCE_R2, "B", "b"}, "resources[0]: R2 resources are not supported yet"},
         {{(ew_resource_kind_t) 9, "X", "x"}, "resources[0]: unknown kind 9"},
         {{EW_RESOURCE_KV, "", "x"}, "resources[0]: the binding name is empty"},
         {{EW_RESOURCE_KV, "KV", "../etc"}, "resources[0] (KV): invalid id \"../etc\""},

@@ -63,7 +63,7 @@ static char *mem_read(void *ud, const char *path, size_t *len)
 
 static bool compile_case(const mod_case_t *c, ew__compile_out_t *out, char *got, size_t cap)
 {
-    ew__bundle_opts_t in = {c->files[0][0], mem_read, (void *) c, true};
+    ew__bundle_opts_t in = {c->files[0][0], mem_read, (void *) c, true, false, false, NULL, NULL};
     ew__diag_t d;
     ew__diag_init(&d);
     bool ok = ew__compile_bundle(&in, out, &d);
@@ -340,9 +340,53 @@ Test(module, errors)
         {{{"a.js", "import {x} from './b.js'; R = x;"}, {"b.js", "export let x = ;"}}, NULL,
          "compile error: b.js:1:16: SyntaxError"},
         {{{"a.js", "const v = await 1; R = v;"}}, NULL, "1"},
-        {{{"a.js", "import './b.js';"}, {"b.js", "const v = await 1;"}}, NULL,
-         "compile error: b.js:1:11: SyntaxError: top-level await in an imported module is not supported yet"},
         {{{"a.js", "export default { async fetch(request, env, ctx) { return 1; } }; R = 'ok';"}}, NULL, "ok"},
+    };
+    RUN(c);
+}
+
+Test(module, top_level_await_across_modules)
+{
+    static const mod_case_t c[] = {
+        /* the importer waits for its async dependency, which waits for its own */
+        {{{"a.js", "import {v} from './b.js'; globalThis.R = 'a sees ' + v;"},
+          {"b.js", "import {w} from './c.js'; export const v = await Promise.resolve(w + 1);"},
+          {"c.js", "export let w = 0; w = await 41;"}},
+         NULL, "a sees 42"},
+        /* evaluation order: dependencies in import order, each finished before the next starts */
+        {{{"a.js", "import './b.js'; import './c.js'; globalThis.R = (globalThis.L || []).concat('a').join();"},
+          {"b.js", "globalThis.L = ['b1']; await 0; L.push('b2');"},
+          {"c.js", "L.push('c');"}},
+         NULL, "b1,b2,c,a"},
+        /* a rejection of a dependency's evaluation rejects the importer's (entry: reported, not thrown) */
+        {{{"a.js", "import './b.js'; globalThis.R = 'ran';"},
+          {"b.js", "await 0; throw new TypeError('b failed');"}},
+         "if (R === undefined) R = 'not run';", "not run"},
+        /* a cycle through an async module does not deadlock */
+        {{{"a.js", "import {y} from './b.js'; export const x = 'X'; globalThis.R = y;"},
+          {"b.js", "import {x} from './a.js'; await 0; export function y() {} y.v = 1; export { y as yy };"}},
+         "R = typeof R;", "function"},
+        /* import() of an async module resolves after its evaluation */
+        {{{"a.js", "import('./b.js').then(ns => { globalThis.R = ns.v; });"},
+          {"b.js", "export let v = 'early'; await null; v = 'late';"}},
+         NULL, "late"},
+        /* await in a class heritage at top level (the class is evaluated by an awaited async arrow) */
+        {{{"a.js", "class B { m() { return 'm'; } } export class C extends (await Promise.resolve(B)) {} "
+                   "globalThis.R = new C().m() + (C.name === 'C');"}},
+         NULL, "mtrue"},
+    };
+    RUN(c);
+}
+
+/* TDZ across a cycle: the dependency reads the importer's bindings before the importer's body ran. */
+Test(module, tdz_through_cycles)
+{
+    static const mod_case_t c[] = {
+        {{{"a.js", "import {probe} from './b.js'; export let x = 1; export function f() { return x; } globalThis.R = probe + ',' + f();"},
+          {"b.js", "import {x, f} from './a.js'; let r = []; try { x; } catch (e) { r.push(e.name); } try { f(); } catch (e) { r.push(e.name); } export const probe = r.join();"}},
+         NULL, "ReferenceError,ReferenceError,1"},
+        {{{"a.js", "import * as ns from './a.js'; let r; try { ns.v; } catch (e) { r = e.name; } export const v = 1; globalThis.R = r + ns.v;"}},
+         NULL, "ReferenceError1"},
     };
     RUN(c);
 }

@@ -1,7 +1,7 @@
 /* ew_worker_load_project (lib/config/project_load.c): a wrangler project on disk (wrangler.toml, .dev.vars,
  * src/index.js as an ES module Worker) loaded through the public API and fetched with ew_worker_fetch_sync:
  * name and main from the configuration, vars and secrets, a KV namespace as a storage resource (persisting
- * in the state folder), D1 databases (by database_name), [env.NAME], R2 skipped with a warning through the log callback, and config
+ * in the state folder), D1 databases (by database_name), [env.NAME], and config
  * errors with FILE:LINE:COL. */
 #include <criterion/criterion.h>
 #include <stdio.h>

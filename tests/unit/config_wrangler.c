@@ -196,7 +196,7 @@ Test(config_wrangler, unsupported_keys_are_checked_then_ignored)
              "[[d1_databases]]\nbinding = \"DB\"\ndatabase_name = \"main\"\ndatabase_id = \"0a\"\n"
              "[[r2_buckets]]\nbinding = \"B\"\nbucket_name = \"files\"\n",
         NULL);
-    static const char *names[] = {"routes", "durable_objects", "migrations", "services", "queues"};
+    static const char *names[] = {"routes", "services", "queues"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char w[64];
         snprintf(w, sizeof(w), "'%s' is not supported yet, ignored", names[i]);
@@ -221,6 +221,28 @@ Test(config_wrangler, unsupported_keys_are_checked_then_ignored)
     expect_error("wrangler.toml", BASE "routes = [3]\n", NULL, "'routes[0]' must be a string or a table");
     expect_error("wrangler.toml", BASE "[[durable_objects.bindings]]\nname = \"X\"\n", NULL,
                  "'durable_objects.bindings[0].class_name' is required");
+}
+
+Test(config_wrangler, durable_objects_and_migrations)
+{
+    ew__wrangler_t *wr = load_ok(
+        BASE "[[durable_objects.bindings]]\nname = \"COUNTER\"\nclass_name = \"Counter\"\n"
+             "[[durable_objects.bindings]]\nname = \"ROOMS\"\nclass_name = \"Room\"\n"
+             "[[durable_objects.bindings]]\nname = \"EXT\"\nclass_name = \"X\"\nscript_name = \"other\"\n"
+             "[[migrations]]\ntag = \"v1\"\nnew_classes = [\"Counter\"]\n"
+             "[[migrations]]\ntag = \"v2\"\nnew_sqlite_classes = [\"Room\"]\n",
+        NULL);
+    cr_assert_eq(wr->ndurables, 2);
+    cr_assert_str_eq(wr->durables[0].binding, "COUNTER");
+    cr_assert_str_eq(wr->durables[0].class_name, "Counter");
+    cr_assert(!wr->durables[0].sql);
+    cr_assert_str_eq(wr->durables[1].class_name, "Room");
+    cr_assert(wr->durables[1].sql);
+    cr_assert(has_warning(wr, "script_name \"other\") are not supported yet"));
+    ew__wrangler_destroy(wr);
+    expect_error("wrangler.toml", BASE "[[migrations]]\nnew_classes = [\"A\"]\n", NULL, "'migrations[0].tag' is required");
+    expect_error("wrangler.toml", BASE "vars = { C = \"x\" }\n[[durable_objects.bindings]]\nname = \"C\"\nclass_name = \"A\"\n",
+                 NULL, "\"C\"");
 }
 
 Test(config_wrangler, toml_json_and_jsonc_read_the_same)

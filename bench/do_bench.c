@@ -1,0 +1,191 @@
+/*
+ * do_bench.c — Durable Object round trips, as a Worker sees them: one request to the Worker makes one call to
+ * an object and returns what it got. Latency per request (p50 / p99, microseconds) of:
+ *
+ *   plain        the Worker answers by itself (the baseline the others add to)
+ *   fetch        stub.fetch() to an object held by the same runtime (thread)
+ *   rpc          stub.method() to an object held by the same runtime
+ *   rpc-write    stub.method() that does storage.put (the reply waits for the commit: one fsync)
+ *   fetch-x      stub.fetch() to an object held by another runtime on another thread (handed over)
+ *   rpc-x        stub.method() to an object held by another runtime on another thread
+ *
+ *   build/bench/do_bench [N] [STATE_DIR]   (N requests per case, default 2000; STATE_DIR default: a fresh
+ *                                           folder under /tmp, removed after)
+ */
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "edgeworker.h"
+
+static const char SCRIPT[] =
+    "import { DurableObject } from 'cloudflare:workers';\n"
+    "export class Obj extends DurableObject {\n"
+    "  ping(x) { return x + 1; }\n"
+    "  async write(x) { await this.ctx.storage.put('k', x); return x; }\n"
+    "  fetch(request) { return new Response('pong'); }\n"
+    "}\n"
+    "export default {\n"
+    "  async fetch(request, env) {\n"
+    "    const u = new URL(request.url), stub = env.OBJ.getByName(u.searchParams.get('o') || 'a');\n"
+    "    switch (u.pathname) {\n"
+    "    case '/plain': return new Response('pong');\n"
+    "    case '/fetch': return stub.fetch('http://do/');\n"
+    "    case '/rpc': return new Response(String(await stub.ping(1)));\n"
+    "    default: return new Response(String(await stub.write(1)));\n"
+    "    }\n"
+    "  }\n"
+    "};\n";
+
+static const ew_durable_object_t OBJ = {"OBJ", "Obj", 1};
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+static ew_worker_t *load(ew_runtime_t *rt)
+{
+    ew_worker_config_t cfg = {.name = "bench", .source = SCRIPT, .source_len = sizeof(SCRIPT) - 1,
+                              .filename = "bench.js", .durable_objects = &OBJ, .ndurable_objects = 1};
+    ew_worker_t *w;
+    ew_error_t err;
+    if (ew_worker_load(rt, &cfg, &w, &err) != EW_OK) {
+        fprintf(stderr, "do_bench: load: %s\n", err.message);
+        exit(1);
+    }
+    return w;
+}
+
+static void fetch(ew_worker_t *w, const char *url)
+{
+    ew_request_t req = {.method = "GET", .url = url};
+    ew_response_t *resp = NULL;
+    ew_error_t err;
+    if (ew_worker_fetch_sync(w, &req, &resp, &err) != EW_OK || resp->status != 200) {
+        fprintf(stderr, "do_bench: %s failed: %s\n", url, err.message);
+        exit(1);
+    }
+    ew_response_destroy(resp);
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+static void measure(ew_worker_t *w, const char *name, const char *url, int n)
+{
+    double *t = malloc(sizeof(double) * (size_t) n);
+    for (int i = 0; i < n / 10; i++) /* warm-up */
+        fetch(w, url);
+    for (int i = 0; i < n; i++) {
+        double t0 = now_us();
+        fetch(w, url);
+        t[i] = now_us() - t0;
+    }
+    qsort(t, (size_t) n, sizeof(double), cmp);
+    printf("%-10s p50 %8.1f us   p99 %8.1f us   (%d requests)\n", name, t[n / 2], t[n * 99 / 100], n);
+    free(t);
+    fflush(stdout);
+}
+
+/* The other thread: a runtime that holds object "x" and serves calls to it until told to stop. */
+typedef struct owner {
+    const char *state_dir;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int ready;
+    atomic_bool stop;
+    struct event_base *base;
+} owner_t;
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    owner_t *o = arg;
+    if (atomic_load(&o->stop))
+        event_base_loopbreak(o->base);
+}
+
+static void *owner_main(void *arg)
+{
+    owner_t *o = arg;
+    ew_runtime_config_t cfg;
+    ew_runtime_config_init(&cfg);
+    cfg.state_dir = o->state_dir;
+    ew_runtime_t *rt;
+    ew_error_t err;
+    if (ew_runtime_create(&cfg, &rt, &err) != EW_OK)
+        exit(1);
+    ew_worker_t *w = load(rt);
+    fetch(w, "http://bench/rpc?o=x"); /* claims object x for this runtime */
+    o->base = ew_runtime_event_base(rt);
+    struct event *tick = event_new(o->base, -1, EV_PERSIST, on_tick, o);
+    struct timeval every = {0, 20000};
+    event_add(tick, &every);
+    pthread_mutex_lock(&o->lock);
+    o->ready = 1;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->lock);
+    event_base_dispatch(o->base);
+    event_free(tick);
+    ew_worker_destroy(w);
+    ew_runtime_destroy(rt);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 2000;
+    char tmpl[] = "/tmp/do_bench-XXXXXX";
+    const char *dir = argc > 2 ? argv[2] : mkdtemp(tmpl);
+    if (n < 10 || dir == NULL)
+        return 2;
+    ew_runtime_config_t cfg;
+    ew_runtime_config_init(&cfg);
+    cfg.state_dir = dir;
+    ew_runtime_t *rt;
+    ew_error_t err;
+    if (ew_runtime_create(&cfg, &rt, &err) != EW_OK)
+        return 1;
+    ew_worker_t *w = load(rt);
+
+    owner_t o = {.state_dir = dir};
+    pthread_mutex_init(&o.lock, NULL);
+    pthread_cond_init(&o.cond, NULL);
+    pthread_t tid;
+    pthread_create(&tid, NULL, owner_main, &o);
+    pthread_mutex_lock(&o.lock);
+    while (!o.ready)
+        pthread_cond_wait(&o.cond, &o.lock);
+    pthread_mutex_unlock(&o.lock);
+
+    measure(w, "plain", "http://bench/plain", n);
+    measure(w, "fetch", "http://bench/fetch", n);
+    measure(w, "rpc", "http://bench/rpc", n);
+    measure(w, "rpc-write", "http://bench/write", n / 4);
+    measure(w, "fetch-x", "http://bench/fetch?o=x", n);
+    measure(w, "rpc-x", "http://bench/rpc?o=x", n);
+
+    atomic_store(&o.stop, true);
+    pthread_join(tid, NULL);
+    ew_worker_destroy(w);
+    ew_runtime_destroy(rt);
+    if (argc <= 2) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "do_bench: could not remove %s\n", dir);
+    }
+    return 0;
+}

@@ -1,0 +1,363 @@
+"""Durable Objects through ew-server: one instance per id across event-loop threads, storage that survives a
+restart, alarms, idle eviction, and bad configuration reported at start-up."""
+import concurrent.futures
+import pathlib
+import struct
+import http.client
+import json
+import time
+
+from conftest import Server
+
+WRANGLER = """
+name = "dotest"
+main = "index.js"
+compatibility_date = "2025-01-01"
+
+[[durable_objects.bindings]]
+name = "COUNTER"
+class_name = "Counter"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Counter"]
+"""
+
+WORKER = """
+import { DurableObject } from 'cloudflare:workers';
+
+let instances = 0;
+
+export class Counter extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.instance = ++instances;
+    this.calls = 0;
+  }
+  async increment() {
+    const n = ((await this.ctx.storage.get('n')) ?? 0) + 1;
+    await this.ctx.storage.put('n', n);
+    return n;
+  }
+  async fetch(request) {
+    const url = new URL(request.url);
+    this.calls++;
+    if (url.pathname === '/inc') return new Response(String(await this.increment()));
+    if (url.pathname === '/alarm') {
+      await this.ctx.storage.setAlarm(Date.now() + Number(url.searchParams.get('ms')));
+      return new Response('armed');
+    }
+    const n = (await this.ctx.storage.get('n')) ?? 0;
+    const fired = (await this.ctx.storage.get('fired')) ?? 0;
+    return Response.json({ n, fired, calls: this.calls, alarm: await this.ctx.storage.getAlarm() });
+  }
+  async alarm() {
+    await this.ctx.storage.put('fired', ((await this.ctx.storage.get('fired')) ?? 0) + 1);
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const stub = env.COUNTER.getByName(url.searchParams.get('name') ?? 'main');
+    if (url.pathname === '/rpc') return new Response(String(await stub.increment()));
+    return stub.fetch(request);
+  }
+};
+"""
+
+
+def make_project(tmp_path, worker=WORKER, wrangler=WRANGLER):
+    (tmp_path / "wrangler.toml").write_text(wrangler)
+    (tmp_path / "index.js").write_text(worker)
+    return tmp_path
+
+
+def get(server, path, conn=None):
+    c = conn or http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read().decode()
+    if conn is None:
+        c.close()
+    return r.status, body
+
+
+def stopped_ok(server):
+    rc = server.stop()
+    assert rc == 0, "".join(server.output)
+
+
+def test_counter_is_exact_across_threads_and_connections(tmp_path):
+    s = Server(make_project(tmp_path), ["--threads", "2"])
+    try:
+        def worker(k):
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            got = [get(s, "/inc" if i % 2 else "/rpc", conn) for i in range(25)]
+            conn.close()
+            return got
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = [r for rs in pool.map(worker, range(8)) for r in rs]
+        assert all(status == 200 for status, _ in results), results
+        values = sorted(int(body) for _, body in results)
+        assert values == list(range(1, 201)), "every increment saw a distinct value"
+        status, body = get(s, "/state")
+        assert json.loads(body)["n"] == 200
+    finally:
+        stopped_ok(s)
+
+
+def test_storage_survives_a_restart(tmp_path):
+    project = make_project(tmp_path)
+    s = Server(project, ["--threads", "2"])
+    try:
+        for _ in range(3):
+            assert get(s, "/inc?name=keep")[0] == 200
+    finally:
+        stopped_ok(s)
+    s = Server(project, ["--threads", "2"])
+    try:
+        status, body = get(s, "/state?name=keep")
+        assert status == 200 and json.loads(body)["n"] == 3
+        assert get(s, "/inc?name=keep") == (200, "4")
+    finally:
+        stopped_ok(s)
+
+
+def wait_for(fn, limit=10.0):
+    deadline = time.time() + limit
+    while True:
+        v = fn()
+        if v or time.time() > deadline:
+            return v
+        time.sleep(0.05)
+
+
+def test_alarm_fires_and_a_pending_alarm_survives_a_restart(tmp_path):
+    project = make_project(tmp_path)
+    s = Server(project, ["--threads", "2"])
+    try:
+        assert get(s, "/alarm?name=a1&ms=50") == (200, "armed")
+        state = wait_for(lambda: json.loads(get(s, "/state?name=a1")[1])["fired"] == 1 and
+                         json.loads(get(s, "/state?name=a1")[1]))
+        assert state and state["fired"] == 1 and state["alarm"] is None
+        assert get(s, "/alarm?name=a2&ms=1500") == (200, "armed")
+    finally:
+        stopped_ok(s)
+    s = Server(project, ["--threads", "2"])  # a2's alarm was stored, not yet fired
+    try:
+        fired = wait_for(lambda: json.loads(get(s, "/state?name=a2")[1])["fired"] == 1, 15)
+        assert fired, "the stored alarm fired after the restart"
+    finally:
+        stopped_ok(s)
+
+
+def test_idle_objects_are_evicted_and_come_back_from_storage(tmp_path):
+    s = Server(make_project(tmp_path), ["--threads", "1", "--do-idle-ms", "100"])
+    try:
+        get(s, "/inc?name=idle")
+        get(s, "/inc?name=idle")
+        assert json.loads(get(s, "/state?name=idle")[1])["calls"] == 3
+        time.sleep(0.6)
+        state = json.loads(get(s, "/state?name=idle")[1])
+        assert state["calls"] == 1, "a new instance after eviction"
+        assert state["n"] == 2, "with the stored data"
+    finally:
+        stopped_ok(s)
+
+
+def test_a_class_the_worker_does_not_export_is_a_startup_error(tmp_path):
+    project = make_project(tmp_path, worker="export default { fetch() { return new Response('x'); } };")
+    import subprocess
+    from conftest import SERVER
+    r = subprocess.run([str(SERVER), "--port", "0", str(project)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert 'does not export a class named "Counter"' in r.stderr + r.stdout
+
+
+FAILING = """
+import { DurableObject } from 'cloudflare:workers';
+export class Counter extends DurableObject {
+  spin() { for (;;) {} }
+  boom() { throw new RangeError('deep'); }
+  ok() { return 'fine'; }
+}
+export default {
+  async fetch(request, env) {
+    const stub = env.COUNTER.getByName('f');
+    const what = new URL(request.url).pathname.slice(1);
+    try {
+      return new Response(String(await stub[what]()));
+    } catch (e) {
+      return new Response(`${e.name}: ${e.message}`, { status: 500 });
+    }
+  }
+};
+"""
+
+
+def test_an_object_breaking_a_limit_or_throwing_rejects_the_caller_and_recovers(tmp_path):
+    s = Server(make_project(tmp_path, worker=FAILING), ["--threads", "2", "--cpu-ms", "50"])
+    try:
+        assert get(s, "/boom") == (500, "RangeError: deep")
+        assert get(s, "/spin") == (500, "Error: Worker exceeded CPU time limit.")
+        assert get(s, "/ok") == (200, "fine")
+    finally:
+        stopped_ok(s)
+
+
+SEED = pathlib.Path("/work/shared/seed/workers-seed.md")
+
+
+def seed_chat_room():
+    """The seed's "WebSocket server with Durable Objects" example, verbatim."""
+    text = SEED.read_text()
+    start = text.index("// WebSocket server with Durable Objects")
+    return text[start:text.index("```", start)]
+
+
+CHAT_WRANGLER = """
+name = "chat"
+main = "index.js"
+compatibility_date = "2025-01-01"
+
+[[durable_objects.bindings]]
+name = "CHAT_ROOM"
+class_name = "ChatRoom"
+
+[[migrations]]
+tag = "v1"
+new_classes = ["ChatRoom"]
+"""
+
+
+def test_seed_chat_room_broadcasts_between_clients_on_different_threads(tmp_path):
+    from test_websocket import WS
+    s = Server(make_project(tmp_path, worker=seed_chat_room(), wrangler=CHAT_WRANGLER), ["--threads", "2"])
+    try:
+        assert get(s, "/ws") == (400, "Expected websocket")
+        assert get(s, "/other")[0] == 404
+        clients = []
+        for i in range(4):  # several connections: the kernel spreads them over both threads
+            ws = WS(s.port, "/ws?room=lobby")
+            assert ws.status == 101
+            assert ws.headers["sec-websocket-accept"] == ws.expected_accept()
+            welcome = json.loads(ws.recv())
+            assert welcome["type"] == "welcome" and welcome["userCount"] == i + 1, welcome
+            clients.append(ws)
+        other = WS(s.port, "/ws?room=elsewhere")
+        assert json.loads(other.recv())["userCount"] == 1
+        clients[0].send_text(json.dumps({"type": "chat", "username": "ann", "text": "hi all"}))
+        for ws in clients[1:]:
+            msg = json.loads(ws.recv())
+            assert (msg["type"], msg["username"], msg["text"]) == ("chat", "ann", "hi all")
+        clients[2].send_text("not json")
+        assert json.loads(clients[2].recv()) == {"error": "Invalid message format"}
+        clients[1].send_frame(8, struct.pack("!H", 1000))
+        assert clients[1].recv_close()[0] == 1000
+        clients[3].send_text(json.dumps({"type": "typing", "username": "bob", "isTyping": True}))
+        for ws in (clients[0], clients[2]):
+            assert json.loads(ws.recv()) == {"type": "typing", "username": "bob", "isTyping": True}
+        for ws in clients + [other]:
+            ws.close()
+    finally:
+        stopped_ok(s)
+
+
+HIBERNATING = """
+import { DurableObject } from 'cloudflare:workers';
+
+export class Room extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
+  }
+  async fetch(request) {
+    const url = new URL(request.url);
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [url.searchParams.get('team') ?? 'none']);
+    server.serializeAttachment({ user: url.searchParams.get('user'), joined: new Date(5) });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+  async webSocketMessage(ws, message) {
+    const me = ws.deserializeAttachment();
+    if (message === 'who') {
+      const team = this.ctx.getTags(ws)[0];
+      const names = this.ctx.getWebSockets(team).map((w) => w.deserializeAttachment().user).sort();
+      ws.send(JSON.stringify({ team, names, all: this.ctx.getWebSockets().length,
+                               joined: me.joined instanceof Date && me.joined.getTime(),
+                               auto: this.ctx.getWebSocketAutoResponseTimestamp(ws) !== null }));
+      return;
+    }
+    for (const other of this.ctx.getWebSockets()) other.send(`${me.user}: ${message}`);
+  }
+  async webSocketClose(ws, code, reason, wasClean) {
+    for (const other of this.ctx.getWebSockets()) other.send(`left ${ws.deserializeAttachment().user} ${code}`);
+  }
+}
+
+export default {
+  fetch(request, env) {
+    return env.ROOM.getByName('r').fetch(request);
+  }
+};
+"""
+
+HIB_WRANGLER = CHAT_WRANGLER.replace('"CHAT_ROOM"', '"ROOM"').replace('"ChatRoom"', '"Room"')
+
+
+def test_hibernation_api_tags_attachments_auto_response_and_handlers(tmp_path):
+    from test_websocket import WS
+    s = Server(make_project(tmp_path, worker=HIBERNATING, wrangler=HIB_WRANGLER), ["--threads", "2"])
+    try:
+        ann = WS(s.port, "/?team=red&user=ann")
+        bob = WS(s.port, "/?team=red&user=bob")
+        cyd = WS(s.port, "/?team=blue&user=cyd")
+        assert (ann.status, bob.status, cyd.status) == (101, 101, 101)
+        ann.send_text("ping")
+        assert ann.recv() == "pong"
+        ann.send_text("who")
+        assert json.loads(ann.recv()) == {"team": "red", "names": ["ann", "bob"], "all": 3, "joined": 5,
+                                          "auto": True}
+        cyd.send_text("hello")
+        assert [w.recv() for w in (ann, bob, cyd)] == ["cyd: hello"] * 3
+        bob.send_frame(8, struct.pack("!H", 4001))
+        assert bob.recv_close()[0] == 4001
+        assert ann.recv() == "left bob 4001"
+        assert cyd.recv() == "left bob 4001"
+        for w in (ann, bob, cyd):
+            w.close()
+    finally:
+        stopped_ok(s)
+
+
+RUNAWAY_SQL = """
+import { DurableObject } from 'cloudflare:workers';
+export class Counter extends DurableObject {
+  forever() {
+    return this.ctx.storage.sql.exec(
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c').one();
+  }
+  ok() { return 'fine'; }
+}
+export default {
+  async fetch(request, env) {
+    const stub = env.COUNTER.getByName('sql');
+    try {
+      return new Response(String(await stub[new URL(request.url).pathname.slice(1)]()));
+    } catch (e) {
+      return new Response(`${e.name}: ${e.message}`, { status: 500 });
+    }
+  }
+};
+"""
+
+
+def test_a_runaway_sql_query_is_stopped_by_the_cpu_limit(tmp_path):
+    s = Server(make_project(tmp_path, worker=RUNAWAY_SQL), ["--threads", "1", "--cpu-ms", "50"])
+    try:
+        assert get(s, "/forever") == (500, "Error: Worker exceeded CPU time limit.")
+        assert get(s, "/ok") == (200, "fine")
+    finally:
+        stopped_ok(s)
