@@ -9,12 +9,13 @@
 #   3. start to first response (bench/first_response.py, median of 5).
 # workerd is installed into bench/node_modules by `npm install` (bench/package.json) when missing; without
 # the npm registry it is left out and said so.
-# Usage: bash bench/run.sh   (env: BUILD=build DUR=10 REPEAT=3)
+# Usage: bash bench/run.sh   (env: BUILD=build DUR=10 REPEAT=3 WORKLOADS="hello json")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 DUR=${DUR:-10}
 REPEAT=${REPEAT:-3}
+WORKLOADS=${WORKLOADS:-hello json}
 PY=${PY:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -90,13 +91,18 @@ bench_workload() {
     done
 }
 
-bench_workload hello / examples/hello/ bench/node-hello.js bench/workerd-hello.capnp
-bench_workload json "/api/items?id=7" bench/json-api.js bench/node-json.js bench/workerd-json.capnp
+for w in $WORKLOADS; do
+    case $w in
+    hello) bench_workload hello / examples/hello/ bench/node-hello.js bench/workerd-hello.capnp ;;
+    json) bench_workload json "/api/items?id=7" bench/json-api.js bench/node-json.js bench/workerd-json.capnp ;;
+    *) echo "unknown workload $w" >&2; exit 2 ;;
+    esac
+done
 
 echo
 echo "== HTTP/1.1, wrk -d${DUR}s, medians of $REPEAT runs (machine: $(nproc) cores); peak RSS after the runs"
 printf "%-6s %-10s %5s %10s %12s %14s %9s %9s\n" worker server conns "req/s" "server cores" "req/s per core" "p99 ms" "RSS MB"
-for workload in hello json; do
+for workload in $WORKLOADS; do
     for name in ew-server node-http workerd; do
         rss=$(awk -v w="$workload" -v n="$name" '$1 == w && $2 == n {printf "%.1f", $3 / 1024}' "$tmp/rss")
         [ -n "$rss" ] || continue
