@@ -36,7 +36,7 @@ struct event_base;
 
 /* Version of this header and of the library it belongs to. */
 #define EW_VERSION_MAJOR 0
-#define EW_VERSION_MINOR 2
+#define EW_VERSION_MINOR 3
 #define EW_VERSION_PATCH 0
 
 /* Returns the library's version as "MAJOR.MINOR.PATCH" (static storage). */

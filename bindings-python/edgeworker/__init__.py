@@ -18,7 +18,7 @@ from . import _lib
 from .errors import ConfigError, EdgeWorkerError, LibraryNotFoundError, LimitExceeded, ScriptError, Status
 from .runtime import BASE_URL, Headers, Response, Runtime, Worker, WorkerStats
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "BASE_URL", "ConfigError", "EdgeWorkerError", "Headers", "LibraryNotFoundError", "LimitExceeded",
@@ -36,7 +36,7 @@ def __getattr__(name: str) -> Any:
 
 
 def library_version() -> str:
-    """The loaded libedgeworker's version, e.g. "0.2.0" (loads the library; LibraryNotFoundError if absent)."""
+    """The loaded libedgeworker's version, e.g. "0.3.0" (loads the library; LibraryNotFoundError if absent)."""
     version: bytes = _lib.load().ew_version()
     return version.decode("ascii")
 

@@ -30,7 +30,7 @@ from typing import List, Optional, Tuple
 from .errors import LibraryNotFoundError
 
 #: The (major, minor) version of edgeworker.h these declarations were written against.
-API_VERSION = (0, 2)
+API_VERSION = (0, 3)
 
 LIB_FILE = "libedgeworker.so"
 ENV_LIB = "EDGEWORKER_LIB"

@@ -11,7 +11,7 @@
 
 EW_API const char *ew_version(void)
 {
-    return "0.2.0";
+    return "0.3.0";
 }
 
 EW_API const char *ew_status_name(ew_status_t status)

@@ -37,7 +37,7 @@ def package_copy(tmp_path, paths):
 
 def test_library_is_the_one_from_the_build_tree(paths):
     assert edgeworker.library_path() == str(paths.lib)
-    assert edgeworker.library_version().startswith("0.2.")
+    assert edgeworker.library_version().startswith("0.3.")
 
 
 def test_wrong_edgeworker_lib_lists_what_was_tried_and_searches_nothing_else(tmp_path, paths):
@@ -86,7 +86,7 @@ def test_pkg_config_libdir_is_searched(tmp_path, paths, package_copy):
     pc = tmp_path / "pc"
     pc.mkdir()
     (pc / "edgeworker.pc").write_text(
-        "libdir=%s\n\nName: edgeworker\nDescription: test\nVersion: 0.2.0\nLibs: -L${libdir} -ledgeworker\n"
+        "libdir=%s\n\nName: edgeworker\nDescription: test\nVersion: 0.3.0\nLibs: -L${libdir} -ledgeworker\n"
         % paths.lib.parent)
     out = run_python(PROBE, clean_env(PKG_CONFIG_PATH=str(pc)), tmp_path, package_copy)
     assert out.returncode == 0, out.stderr

@@ -254,7 +254,7 @@ Test(core_worker, status_names)
 {
     cr_assert_str_eq(ew_status_name(EW_ERR_CPU_LIMIT), "EW_ERR_CPU_LIMIT");
     cr_assert_str_eq(ew_status_name((ew_status_t) 999), "EW_ERR_UNKNOWN");
-    cr_assert_str_eq(ew_version(), "0.2.0");
+    cr_assert_str_eq(ew_version(), "0.3.0");
 }
 
 Test(core_worker, native_loops_over_huge_arrays_stop_at_the_cpu_limit)
