@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/collections.h"
+#include "web/stream.h"
 #include "internal.h"
 
 #define NS_KEY DUK_HIDDEN_SYMBOL("kvNs")
@@ -277,11 +278,14 @@ static void push_value(duk_context *ctx, sqlite3_stmt *st, int col, value_type_t
 {
     const char *v = sqlite3_column_blob(st, col);
     size_t n = (size_t) sqlite3_column_bytes(st, col);
-    if (type == TYPE_ARRAY_BUFFER) {
+    if (type == TYPE_ARRAY_BUFFER || type == TYPE_STREAM) {
         void *buf = duk_push_fixed_buffer(ctx, n);
         if (n > 0)
             memcpy(buf, v, n);
-        duk_push_buffer_object(ctx, -1, 0, n, DUK_BUFOBJ_ARRAYBUFFER);
+        if (type == TYPE_STREAM)
+            ew__stream_push_from_bytes(ctx, -1); /* a byte ReadableStream of the value */
+        else
+            duk_push_buffer_object(ctx, -1, 0, n, DUK_BUFOBJ_ARRAYBUFFER);
         duk_remove(ctx, -2);
         return;
     }
@@ -432,9 +436,6 @@ static duk_ret_t do_get(duk_context *ctx, bool with_meta)
     const char *key = ew__to_utf8(ctx, 1, &klen);
     check_key(ctx, "GET", key, klen);
     value_type_t type = get_options(ctx, 2, "GET");
-    if (type == TYPE_STREAM)
-        (void) duk_type_error(ctx, "KV get(): the \"stream\" type is not supported yet (this runtime has no "
-                                   "ReadableStream yet); use \"arrayBuffer\" or \"text\"");
     read_barrier(rs);
     sqlite3_stmt *st = stmt_or_throw(ctx, rs, SQL_GET, "GET");
     struct row_args a = {st, type, with_meta, lookup(ctx, rs, st, key, klen, "GET")};

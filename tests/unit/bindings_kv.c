@@ -261,13 +261,14 @@ Test(bindings_kv, value_types_and_unknown_get_types)
            "return m(KV.put('k', {a: 1})).then(function () { return m(KV.put('n', 42)); })"
            ".then(function () { return m(KV.get('n')); })"
            ".then(function () { return m(KV.get('n', 'blob')); })"
-           ".then(function () { return m(KV.get('n', 'stream')); })"
+           ".then(function () { return m(KV.get('n', 'stream').then(function (s) {"
+           "  return (s instanceof ReadableStream ? 'stream:' : 'not a stream:') + 0; })); })"
+           ".then(function () { return m(KV.get('n', 'stream').then(function (s) { return new Response(s).text(); })); })"
            ".then(function () { return m(KV.put('c', 'v', {metadata: (function () { var o = {}; o.o = o; return o; })()})); })"
            ".then(function () { return out; });",
            "[\"TypeError: KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values.\","
            "null,\"42\",\"TypeError: Unknown response type. Possible types are \\\"text\\\", \\\"arrayBuffer\\\", "
-           "\\\"json\\\", and \\\"stream\\\".\",\"TypeError: KV get(): the \\\"stream\\\" type is not supported yet "
-           "(this runtime has no ReadableStream yet); use \\\"arrayBuffer\\\" or \\\"text\\\"\","
+           "\\\"json\\\", and \\\"stream\\\".\",\"stream:0\",\"42\","
            "\"TypeError: cyclic input\"]");
 }
 
