@@ -12,6 +12,11 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("EW_BUILD_DIR", ROOT / "build"))
 SERVER = BUILD / "server" / "ew-server"
+# The seed document: beside the checkout as ../shared (as the project is laid out), else where this
+# workplace keeps it.
+SEED = next((p for p in (ROOT.parent / "shared" / "seed" / "workers-seed.md",
+                         pathlib.Path("/work/shared/seed/workers-seed.md")) if p.exists()),
+            ROOT.parent / "shared" / "seed" / "workers-seed.md")
 
 
 class Server:

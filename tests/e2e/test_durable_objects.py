@@ -207,7 +207,7 @@ def test_an_object_breaking_a_limit_or_throwing_rejects_the_caller_and_recovers(
         stopped_ok(s)
 
 
-SEED = pathlib.Path("/work/shared/seed/workers-seed.md")
+from conftest import SEED  # noqa: E402
 
 
 def seed_chat_room():

@@ -534,8 +534,8 @@ def test_waiting_on_the_network_is_not_cpu_time(serve, origin):
 def test_seed_proxy_pattern(serve, origin):
     # The seed's "External API Integration" handleProxy, verbatim but for its target (api.example.com
     # cannot be reached here): the origin's /echo and /text stand in for the API.
-    seed = (pathlib.Path("/work/shared/seed/workers-seed.md").read_text()
-            if pathlib.Path("/work/shared/seed/workers-seed.md").exists() else None)
+    from conftest import SEED
+    seed = SEED.read_text() if SEED.exists() else None
     if seed is None:
         pytest.skip("the seed document is not on this machine")
     code = seed[seed.index("// Workers as middleware for external APIs"):seed.index("async function handleWeather")]

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, Server
 
 PROJECT = pathlib.Path(__file__).resolve().parent / "r2_project"
-SEED = pathlib.Path("/work/shared/seed/workers-seed.md")
+from conftest import SEED  # noqa: E402
 if not SEED.exists():
     SEED = ROOT.parent / "shared" / "seed" / "workers-seed.md"
 

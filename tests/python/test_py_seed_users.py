@@ -77,7 +77,10 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a
 
 
 def test_the_code_is_the_seed_s_unmodified():
-    seed = pathlib.Path("/work/shared/seed/workers-seed.md")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    seed = next((p for p in (root.parent / "shared" / "seed" / "workers-seed.md",
+                             pathlib.Path("/work/shared/seed/workers-seed.md")) if p.exists()),
+                root.parent / "shared" / "seed" / "workers-seed.md")
     if not seed.exists():
         pytest.skip("the seed document is not on this machine")
     text = seed.read_text()
