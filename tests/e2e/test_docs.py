@@ -57,3 +57,12 @@ def test_doc_commands_name_real_flags():
     for flag in re.findall(r"ew-server [^\n]*?(--[\w-]+)", text):
         out = subprocess.run([str(SERVER), "--help"], capture_output=True, text=True, timeout=10)
         assert flag in out.stdout + out.stderr, flag
+
+
+def test_every_flag_of_help_is_documented():
+    out = subprocess.run([str(SERVER), "--help"], capture_output=True, text=True, timeout=10)
+    flags = set(re.findall(r"^\s+(--[a-z][\w-]*)", out.stdout + out.stderr, re.M))
+    assert len(flags) > 10
+    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = sorted(f for f in flags if "`" + f not in doc)
+    assert not missing, "flags of ew-server --help missing from docs/configuration.md: %s" % missing
