@@ -4,7 +4,7 @@
  * expression and of the normalized pattern string for each component, URLPatternInit processing, and match.
  *
  * Loaded on first use of the global (lib/web/urlpattern.c), called as `function (native, global)`, and
- * returns the constructor. native.canon(kind, value[, protocol]) is the URL parser's canonicalization of one
+ * returns the constructor. native.urlCanon(kind, value[, protocol]) is the URL parser's canonicalization of one
  * component (kinds in K below; throws TypeError when the parser refuses the value), and
  * native.isNameCodePoint(cp, first) the ECMAScript identifier classes used for group names.
  *
@@ -450,7 +450,7 @@ function (native, global) {
 
     function canon(kind) {
         return function (value) {
-            return value === '' ? value : native.canon(K[kind], value);
+            return value === '' ? value : native.urlCanon(K[kind], value);
         };
     }
 
@@ -462,7 +462,7 @@ function (native, global) {
         if (value === '') {
             return value;
         }
-        return protocol === undefined ? native.canon(K.port, value) : native.canon(K.port, value, protocol);
+        return protocol === undefined ? native.urlCanon(K.port, value) : native.urlCanon(K.port, value, protocol);
     }
 
     /* The pattern's port text is canonicalized without a scheme, so that no digits are taken for a default
@@ -476,7 +476,7 @@ function (native, global) {
             return value;
         }
         var leading = value.charAt(0) === '/';
-        var result = native.canon(K.pathname, leading ? value : '/-' + value);
+        var result = native.urlCanon(K.pathname, leading ? value : '/-' + value);
         return leading ? result : result.substring(2);
     }
 
@@ -1039,5 +1039,5 @@ function (native, global) {
         global.Object.defineProperty(proto, global.Symbol.toStringTag, { value: 'URLPattern', configurable: true });
     }
     global.Object.defineProperty(URLPattern, 'length', { value: 0, configurable: true });
-    return URLPattern;
+    return { URLPattern: URLPattern };
 }

@@ -21,6 +21,7 @@
  *   domException(message, name)   a new DOMException (domexception.c)
  *   reportError(error)  logs an uncaught error the way the runtime does
  *   structuredClone(value, transferArray)   clone.c
+ *   urlCanon(kind, value[, protocol]), isNameCodePoint(cp, first)   urlpattern.c (for urlpattern.js)
  *   isBufferSource(x), bytesOf(bufferSource) (a copy), utf8(string), utf8Decode(bytes), streamOf(bytes)
  *   iteratorPrototype   %IteratorPrototype%
  *   getter("Class.prop")   a native accessor reading one field of the instance state (state_getters)
@@ -32,6 +33,7 @@
 #include "domexception.h"
 #include "js_bytecode.h"
 #include "stream.h"
+#include "url.h"
 
 #define NATIVE_KEY DUK_HIDDEN_SYMBOL("lzn")
 
@@ -47,6 +49,7 @@ static const char *const event_globals[] = {"Event", "CustomEvent", "EventTarget
 static const char *const abort_globals[] = {"AbortController", "AbortSignal", "scheduler", NULL};
 static const char *const message_globals[] = {"MessageChannel", "MessagePort", "MessageEvent", NULL};
 static const char *const blob_globals[] = {"Blob", "File", "FormData", NULL};
+static const char *const urlpattern_globals[] = {"URLPattern", NULL};
 
 static const lazy_group_t groups[] = {
     [EW__LAZY_EVENTS] = {ew__js_events, &ew__js_events_len, DUK_HIDDEN_SYMBOL("lzE"), event_globals, -1},
@@ -54,6 +57,8 @@ static const lazy_group_t groups[] = {
     [EW__LAZY_MESSAGE] = {ew__js_message, &ew__js_message_len, DUK_HIDDEN_SYMBOL("lzM"), message_globals,
                           EW__LAZY_EVENTS},
     [EW__LAZY_BLOB] = {ew__js_blob, &ew__js_blob_len, DUK_HIDDEN_SYMBOL("lzB"), blob_globals, -1},
+    [EW__LAZY_URLPATTERN] = {ew__js_urlpattern, &ew__js_urlpattern_len, DUK_HIDDEN_SYMBOL("lzU"),
+                             urlpattern_globals, -1},
 };
 #define N_GROUPS ((int) (sizeof(groups) / sizeof(groups[0])))
 
@@ -218,6 +223,8 @@ static const ew__method_t native_functions[] = {
     {"domException", native_dom_exception, 2, 2},
     {"reportError", native_report_error, 1, 1},
     {"structuredClone", ew__clone_native, 2, 2},
+    {"urlCanon", ew__urlpattern_canon, 3, 3},
+    {"isNameCodePoint", ew__urlpattern_is_name, 2, 2},
     {NULL, NULL, 0, 0},
 };
 

@@ -17,6 +17,7 @@ typedef enum ew__lazy_group {
     EW__LAZY_ABORT = 1,   /* abort.js: AbortController, AbortSignal, scheduler (needs events.js) */
     EW__LAZY_MESSAGE = 2, /* message.js: MessageChannel, MessagePort, MessageEvent (needs events.js) */
     EW__LAZY_BLOB = 3,    /* blob.js: Blob, File, FormData */
+    EW__LAZY_URLPATTERN = 4, /* urlpattern.js: URLPattern (natives in urlpattern.c) */
 } ew__lazy_group_t;
 
 /* Defines every lazy global on the global object at global_idx as an accessor that loads its group. Call

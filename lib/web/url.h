@@ -107,8 +107,11 @@ bool ew__url_domain_to_ascii(const char *in, size_t len, ew__buf_t *out);
 /* url.c: installs URL and URLSearchParams on the global object at global_idx (after ew__web_init's own
  * classes). */
 void ew__url_init(duk_context *ctx, duk_idx_t global_idx);
-/* Installs URLPattern (urlpattern.c): a lazy global that loads lib/js/urlpattern.js on first use. */
-void ew__urlpattern_init(duk_context *ctx, duk_idx_t global_idx);
+/* urlpattern.c: the natives lib/js/urlpattern.js needs (lib/web/lazy.c loads it on first use of URLPattern):
+ * urlCanon(kind, value[, protocol]) -> the canonical component (TypeError when refused), and
+ * isNameCodePoint(cp, first). */
+duk_ret_t ew__urlpattern_canon(duk_context *ctx);
+duk_ret_t ew__urlpattern_is_name(duk_context *ctx);
 
 /* For bodies (lib/web/body.c, formdata.c): pushes the list [name0, value0, ...] parsed from
  * application/x-www-form-urlencoded bytes; and, if the value at idx is a URLSearchParams, pushes its

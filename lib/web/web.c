@@ -34,7 +34,6 @@ void ew__web_init(duk_context *ctx)
     ew__request_init(ctx, global);
     ew__response_init(ctx, global);
     ew__url_init(ctx, global);
-    ew__urlpattern_init(ctx, global);
     ew__domexception_init(ctx, global);
     ew__encoding_init(ctx, global);
     ew__crypto_init(ctx, global);
