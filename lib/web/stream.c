@@ -25,6 +25,7 @@
 #define K_SLOT DUK_HIDDEN_SYMBOL("st")     /* every stream object: its spec record (streams.js) */
 #define K_BYTES DUK_HIDDEN_SYMBOL("sb")    /* a stream made from a buffered body: that body's storage */
 #define K_ID DUK_HIDDEN_SYMBOL("id")       /* hooks object of a C source: its handle id */
+#define K_SRC DUK_HIDDEN_SYMBOL("sc")      /* stream object fed from C: its source's handle id */
 
 enum { HANDLE_SRC, HANDLE_READER };
 
@@ -51,7 +52,11 @@ struct ew__stream_src {
     ew__stream_src_hooks_t hooks;
     void *udata;
     size_t hwm;                /* bytes the stream may queue ahead of its reader */
+    ew__stream_reader_t *direct; /* the C reader bound to this source (C-to-C), NULL when none */
+    bool in_pull;              /* inside hooks.pull (a direct source does not pull re-entrantly) */
 };
+
+enum { DIRECT_OPEN, DIRECT_CLOSED, DIRECT_ERRORED };
 
 struct ew__stream_reader {
     handle_t h;
@@ -60,6 +65,14 @@ struct ew__stream_reader {
     bool ended;                /* END or ERROR was reported */
     bool skipping;             /* inside the loop that skips empty chunks */
     bool again;                /* an empty chunk arrived inside that loop: read once more */
+    /* C-to-C: a reader opened on an untouched stream fed from C takes the source's bytes without script
+     * (see "C-to-C" below). */
+    bool direct;
+    ew__stream_src_t *src;     /* direct: the source, NULL once it closed, errored or was cancelled */
+    int src_state;             /* direct: DIRECT_OPEN, DIRECT_CLOSED or DIRECT_ERRORED */
+    char *error;               /* direct, errored: the source's message (owned) */
+    ew__buf_t queue;           /* direct: bytes the source gave that no read has taken yet */
+    ew__buf_t cur;             /* direct: the chunk the last read delivered (valid until the next read) */
 };
 
 static const char *const class_names[] = {
@@ -384,8 +397,16 @@ void ew__stream_dispose(duk_context *ctx)
         handle_t *h = reg->head;
         reg->head = h->next;
         h->ctx = NULL;
-        if (h->kind == HANDLE_SRC) {
+        if (h->kind == HANDLE_READER) {
+            ew__stream_reader_t *r = (ew__stream_reader_t *) h;
+            if (r->src != NULL)
+                r->src->direct = NULL;
+            r->src = NULL;
+        } else {
             ew__stream_src_t *src = (ew__stream_src_t *) h;
+            if (src->direct != NULL)
+                src->direct->src = NULL;
+            src->direct = NULL;
             if (src->hooks.cancel != NULL)
                 src->hooks.cancel(src->udata, src);
             free(src);
@@ -487,6 +508,10 @@ double ew__stream_expected_length(duk_context *ctx, duk_idx_t idx)
  * (a) Sources fed from C
  */
 
+/* C-to-C (at the end of this file): the source's side when a C reader has claimed its stream. */
+static ew_status_t direct_enqueue(ew__stream_src_t *src, const void *data, size_t n);
+static void direct_src_end(ew__stream_src_t *src, const char *message);
+
 static ew__stream_src_t *src_of_this(duk_context *ctx)
 {
     duk_push_this(ctx);
@@ -553,6 +578,8 @@ static duk_ret_t src_make(duk_context *ctx, void *udata)
     table_put(ctx, src->h.id);
     duk_get_prop_index(ctx, -1, 0);
     duk_remove(ctx, -2);
+    duk_push_uint(ctx, src->h.id);
+    duk_put_prop_literal(ctx, -2, K_SRC);
     return 1;
 }
 
@@ -608,6 +635,8 @@ ew_status_t ew__stream_src_enqueue(ew__stream_src_t *src, const void *data, size
         return EW_ERR_INVALID_ARG;
     if (n == 0)
         return EW_OK;
+    if (src->direct != NULL)
+        return direct_enqueue(src, data, n);
     struct src_op op = {src, data, n, NULL, 0, false};
     uint32_t id = src->h.id;
     registry_t *reg = src->h.reg;
@@ -633,6 +662,10 @@ static duk_ret_t src_desired_body(duk_context *ctx, void *udata)
 
 double ew__stream_src_desired(ew__stream_src_t *src)
 {
+    if (src->direct != NULL) {
+        double d = (double) src->hwm - (double) src->direct->queue.len;
+        return src->direct->cb != NULL && d <= 0 ? 1 : d;
+    }
     struct src_op op = {src, NULL, 0, NULL, 0, false};
     (void) ew__isolate_run(run_ctx(&src->h), src->h.req_id, src_desired_body, &op);
     return op.desired;
@@ -658,6 +691,10 @@ static void src_end(ew__stream_src_t *src, const char *message)
 {
     if (src == NULL)
         return;
+    if (src->direct != NULL) {
+        direct_src_end(src, message);
+        return;
+    }
     struct src_op op = {src, NULL, 0, message, 0, false};
     registry_t *reg = src->h.reg;
     uint32_t id = src->h.id;
@@ -794,6 +831,59 @@ static duk_ret_t n_reader_error(duk_context *ctx)
     return 0;
 }
 
+/* Safe-call body of transform_claim: [stream] -> [TransformStream object or null]. */
+static duk_ret_t transform_claim_body(duk_context *ctx, void *udata)
+{
+    ew__stream_reader_t *r = udata;
+    duk_push_heap_stash(ctx);
+    duk_get_prop_literal(ctx, -1, K_FNS);
+    duk_remove(ctx, -2);
+    duk_get_prop_index(ctx, -1, 0);
+    duk_get_prop_index(ctx, -2, 1);
+    duk_get_prop_index(ctx, -3, 2);
+    duk_remove(ctx, -4);
+    duk_push_uint(ctx, r->h.id);
+    call_api(ctx, "claimTransform", 5);
+    return 1;
+}
+
+/* A reader on the readable side of a TransformStream with a synchronous transform takes the transform's
+ * output directly (streams.js claimTransform): reads then skip the readable side's controller. The table
+ * entry holds the TransformStream where other readers hold their JS reader; reads, cancel and release go
+ * through the same internal functions, which tell the two apart. False (nothing changed) when the stream
+ * is not such a readable side or was touched. */
+static bool transform_claim(duk_context *ctx, duk_idx_t idx, ew__stream_reader_t *r)
+{
+    if (!push_record(ctx, idx, "RS"))
+        return false;
+    duk_get_prop_literal(ctx, -1, "transformStream");
+    bool candidate = duk_is_object(ctx, -1);
+    duk_pop_2(ctx);
+    if (!candidate)
+        return false;
+    reg_add(ctx, &r->h, HANDLE_READER);
+    duk_dup(ctx, idx);
+    if (duk_safe_call(ctx, transform_claim_body, r, 1, 1) != DUK_EXEC_SUCCESS) {
+        reg_remove(&r->h);
+        free(r);
+        (void) duk_throw(ctx);
+    }
+    if (!duk_is_object(ctx, -1)) {
+        duk_pop(ctx);
+        reg_remove(&r->h);
+        return false;
+    }
+    duk_push_undefined(ctx);
+    ew__web_pack(ctx, 2);
+    table_put(ctx, r->h.id);
+    return true;
+}
+
+/* C-to-C (at the end of this file): the reader's side. */
+static bool direct_claim(duk_context *ctx, duk_idx_t idx, ew__stream_reader_t *r);
+static void direct_read(ew__stream_reader_t *r);
+static void direct_close(ew__stream_reader_t *r);
+
 ew__stream_reader_t *ew__stream_reader_open(duk_context *ctx, duk_idx_t idx)
 {
     idx = duk_require_normalize_index(ctx, idx);
@@ -804,6 +894,8 @@ ew__stream_reader_t *ew__stream_reader_open(duk_context *ctx, duk_idx_t idx)
     ew__stream_reader_t *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
+    if (direct_claim(ctx, idx, r) || transform_claim(ctx, idx, r))
+        return r;
     duk_dup(ctx, idx);
     call_api(ctx, "acquireReader", 1);
     reg_add(ctx, &r->h, HANDLE_READER);
@@ -837,6 +929,10 @@ ew_status_t ew__stream_reader_read(ew__stream_reader_t *r, ew__stream_read_fn cb
     }
     r->cb = cb;
     r->udata = udata;
+    if (r->direct) {
+        direct_read(r);
+        return EW_OK;
+    }
     registry_t *reg = r->h.reg;
     uint32_t id = r->h.id;
     if (!ew__isolate_run(run_ctx(&r->h), r->h.req_id, reader_read_body, r)) {
@@ -870,9 +966,223 @@ void ew__stream_reader_close(ew__stream_reader_t *r)
     if (r == NULL)
         return;
     r->cb = NULL;
+    if (r->direct) {
+        direct_close(r);
+        return;
+    }
     if (r->h.ctx != NULL) {
         (void) ew__isolate_run(run_ctx(&r->h), r->h.req_id, reader_close_body, r);
         reg_remove(&r->h);
     }
     free(r);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * C-to-C: a reader in C on a stream fed from C
+ *
+ * `return fetch(url)` (or an R2 body returned as is) hands the host a stream whose producer and consumer
+ * are both C. Through streams.js every chunk would run script twice (the byte controller's enqueue, then a
+ * read request), charged to the request as CPU time. So when a C reader opens on such a stream while it is
+ * untouched, it claims it (streams.js claimSource: locked and disturbed as if read, the bytes queued so far
+ * handed over) and from then on:
+ *
+ *   source: enqueue(p, n) ──append──> reader.queue ──(a read waits)──> cb(CHUNK, whole queue)
+ *   reader: read ──queue empty──> hooks.pull ─> the source enqueues now or later
+ *
+ * No script runs per chunk, and a read takes everything the source gave since the last one. The meaning
+ * of pull (demand: a waiting read, or fewer than hwm bytes queued), close, error (queued bytes dropped)
+ * and cancel (the reader closed first) is the same as through the JS stream. Callbacks run inside an
+ * isolate entry, as they do from the JS path, but charged to no request: the bytes of a body the Worker
+ * merely passed on cost it no CPU time (workerd pumps such a body outside the isolate as well).
+ */
+
+/* True if the handle `id` of reg is still r (a callback or a hook may have freed it). */
+static bool handle_alive(registry_t *reg, uint32_t id, const void *h)
+{
+    return reg_find_in(reg, id) == h;
+}
+
+/* Calls the source's pull hook unless it is already running (a source that enqueues from inside pull
+ * would otherwise be asked again from inside its own enqueue). */
+static void direct_pull(ew__stream_src_t *src)
+{
+    if (src->in_pull || src->hooks.pull == NULL)
+        return;
+    registry_t *reg = src->h.reg;
+    uint32_t id = src->h.id;
+    src->in_pull = true;
+    src->hooks.pull(src->udata, src);
+    if (handle_alive(reg, id, src))
+        src->in_pull = false;
+}
+
+struct direct_ev {
+    ew__stream_reader_t *r;
+    ew__stream_read_fn cb;
+    void *udata;
+    ew__stream_event_t ev;
+    bool called;
+};
+
+static duk_ret_t direct_deliver_body(duk_context *ctx, void *udata)
+{
+    struct direct_ev *d = udata;
+    const void *data = d->ev == EW__STREAM_CHUNK ? d->r->cur.data : NULL;
+    size_t len = d->ev == EW__STREAM_CHUNK ? d->r->cur.len : 0;
+    if (d->ev == EW__STREAM_ERROR)
+        duk_push_error_object(ctx, DUK_ERR_TYPE_ERROR, "%s", d->r->error ? d->r->error : "out of memory");
+    d->called = true;
+    call_cb(ctx, d->cb, d->udata, d->ev, data, len);
+    return 0;
+}
+
+/* Answers the pending read if there is something to answer with: the queued bytes (moved to cur, which
+ * the read's data points into), else the end or the error. */
+static void direct_deliver(ew__stream_reader_t *r)
+{
+    struct direct_ev d = {r, r->cb, r->udata, EW__STREAM_CHUNK, false};
+    if (r->src_state == DIRECT_ERRORED) {
+        d.ev = EW__STREAM_ERROR;
+    } else if (r->queue.len > 0) {
+        ew__buf_t t = r->cur;
+        r->cur = r->queue;
+        r->queue = t;
+        r->queue.len = 0;
+    } else if (r->src_state == DIRECT_CLOSED) {
+        d.ev = EW__STREAM_END;
+    } else {
+        return;
+    }
+    r->cb = NULL;
+    if (d.ev != EW__STREAM_CHUNK)
+        r->ended = true;
+    if (r->h.ctx == NULL) {
+        r->ended = true;
+        d.cb(NULL, d.udata, EW__STREAM_ERROR, NULL, 0);
+        return;
+    }
+    /* Charged to no request: moving bytes the Worker only passed on is not the Worker's CPU time (in
+     * workerd such a pump runs outside the isolate too). */
+    (void) ew__isolate_run(run_ctx(&r->h), 0, direct_deliver_body, &d);
+    if (!d.called) { /* the entry itself failed (a limit): the read still gets its one answer */
+        r->ended = true;
+        d.cb(NULL, d.udata, EW__STREAM_ERROR, NULL, 0);
+    }
+}
+
+static void direct_read(ew__stream_reader_t *r)
+{
+    registry_t *reg = r->h.reg;
+    uint32_t id = r->h.id;
+    r->cur.len = 0; /* the previous chunk is released */
+    direct_deliver(r);
+    if (!handle_alive(reg, id, r) || r->ended || r->src == NULL)
+        return;
+    if (r->cb != NULL || r->queue.len < r->src->hwm)
+        direct_pull(r->src);
+}
+
+static ew_status_t direct_enqueue(ew__stream_src_t *src, const void *data, size_t n)
+{
+    ew__stream_reader_t *r = src->direct;
+    if (r->src_state == DIRECT_ERRORED)
+        return EW_ERR_STATE;
+    if (!ew__buf_append(&r->queue, data, n))
+        return EW_ERR_NOMEM;
+    registry_t *reg = src->h.reg;
+    uint32_t id = src->h.id;
+    if (r->cb != NULL)
+        direct_deliver(r);
+    if (!handle_alive(reg, id, src))
+        return EW_ERR_STATE; /* the reader closed meanwhile and cancelled the source */
+    if (src->direct != NULL && src->direct->queue.len < src->hwm)
+        direct_pull(src);
+    return EW_OK; /* the bytes were taken, whatever the pull did afterwards */
+}
+
+static void direct_src_end(ew__stream_src_t *src, const char *message)
+{
+    ew__stream_reader_t *r = src->direct;
+    src->direct = NULL;
+    r->src = NULL;
+    if (message == NULL) {
+        r->src_state = DIRECT_CLOSED;
+    } else {
+        r->src_state = DIRECT_ERRORED;
+        r->error = strdup(message); /* NULL: reported as out of memory */
+        r->queue.len = 0;
+    }
+    src_free(src);
+    if (r->cb != NULL)
+        direct_deliver(r);
+}
+
+static duk_ret_t direct_cancel_body(duk_context *ctx, void *udata)
+{
+    ew__stream_src_t *src = udata;
+    duk_context *prev = enter_native(ctx);
+    src->hooks.cancel(src->udata, src);
+    leave_native(ctx, prev);
+    return 0;
+}
+
+static void direct_close(ew__stream_reader_t *r)
+{
+    ew__stream_src_t *src = r->src;
+    if (src != NULL) { /* closed before the end: the source is cancelled, as the JS stream would be */
+        r->src = NULL;
+        src->direct = NULL;
+        duk_context *ctx = run_ctx(&src->h);
+        uint32_t req_id = src->h.req_id;
+        reg_remove(&src->h);
+        ew__isolate_io_end(src->h.ctx);
+        if (src->hooks.cancel != NULL)
+            (void) ew__isolate_run(ctx, req_id, direct_cancel_body, src);
+        free(src);
+    }
+    reg_remove(&r->h);
+    ew__buf_dispose(&r->queue);
+    ew__buf_dispose(&r->cur);
+    free(r->error);
+    free(r);
+}
+
+/* Claims the stream at idx for r when it is an untouched stream fed by a live C source with no reader yet;
+ * false (nothing changed) otherwise. May throw (allocation). */
+static bool direct_claim(duk_context *ctx, duk_idx_t idx, ew__stream_reader_t *r)
+{
+    duk_get_prop_literal(ctx, idx, K_SRC);
+    handle_t *h = duk_is_number(ctx, -1) ? reg_find(ctx, duk_get_uint(ctx, -1)) : NULL;
+    duk_pop(ctx);
+    if (h == NULL || h->kind != HANDLE_SRC || ((ew__stream_src_t *) h)->direct != NULL)
+        return false;
+    ew__stream_src_t *src = (ew__stream_src_t *) h;
+    duk_dup(ctx, idx);
+    call_api(ctx, "claimSource", 1);
+    if (!duk_is_array(ctx, -1)) {
+        duk_pop(ctx);
+        return false;
+    }
+    reg_add(ctx, &r->h, HANDLE_READER);
+    r->direct = true;
+    r->src = src;
+    src->direct = r;
+    ew__buf_init(&r->queue);
+    ew__buf_init(&r->cur);
+    duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, -1);
+    for (duk_uarridx_t i = 0; i < n; i++) {
+        duk_get_prop_index(ctx, -1, i);
+        duk_size_t len;
+        const void *p = duk_get_buffer_data(ctx, -1, &len);
+        bool ok = len == 0 || ew__buf_append(&r->queue, p, len);
+        duk_pop(ctx);
+        if (!ok) { /* reported to the first read, like a failing source */
+            r->src_state = DIRECT_ERRORED;
+            r->queue.len = 0;
+            break;
+        }
+    }
+    duk_pop(ctx);
+    table_del(ctx, src->h.id); /* the byte controller is no longer fed */
+    return true;
 }

@@ -1,7 +1,9 @@
 """fetch() from Worker code against loopback origins (tests/e2e/fetch_origin.py): HTTP/1.1 framing, redirects,
 content decoding, failures, TLS with a CA made for the test, abort, the subrequest limit, keep-alive."""
+import http.client
 import json
 import pathlib
+import socket
 import ssl
 import subprocess
 import time
@@ -292,6 +294,53 @@ def test_proxy_streams_a_large_body(worker, origin):
                 break
             total += len(b)
     assert total == n
+
+
+def test_proxy_of_a_body_that_breaks_is_truncated(worker, origin):
+    # the origin resets after 1000 of 100000 bytes: the client must see an incomplete body, not a complete one
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=10)
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, "/reset")))
+    r = c.getresponse()
+    assert r.status == 200
+    with pytest.raises(http.client.IncompleteRead) as e:
+        r.read()
+    assert len(e.value.partial) == 1000
+    c.close()
+
+
+def test_proxy_client_leaving_stops_the_origin(worker, origin):
+    origin.huge_stopped = None
+    n = 1024 * 1024 * 1024  # 1 GiB: only back-pressure and the cancel of a client gone keep this from being sent
+    s = socket.create_connection(("127.0.0.1", worker.port), timeout=10)
+    s.sendall(b"GET /proxy?u=%s HTTP/1.1\r\nHost: x\r\n\r\n" % urllib.parse.quote(o(origin, "/huge?n=%d" % n)).encode())
+    got = 0
+    while got < 4 << 20:
+        got += len(s.recv(1 << 20))
+    s.close()
+    assert wait_for(lambda: origin.huge_stopped is not None)
+    assert origin.huge_stopped < 64 * 1024 * 1024
+
+
+def test_proxied_body_is_not_cpu_time(tmp_path, origin):
+    # 100 MiB passed through untouched under a 5 ms CPU limit: the Worker's own work is far below it, and
+    # moving the bytes is not the Worker's CPU time
+    (tmp_path / "worker.js").write_text(
+        "export default { fetch(req) { return fetch(new URL(req.url).searchParams.get('u')); } };\n")
+    (tmp_path / "wrangler.toml").write_text('name = "p"\nmain = "worker.js"\n[limits]\ncpu_ms = 5\n')
+    s = Server(tmp_path, ["--threads", "1"])
+    try:
+        n = 100 * 1024 * 1024
+        url = "%s/?u=%s" % (s.url, urllib.parse.quote(o(origin, "/huge?n=%d" % n)))
+        with urllib.request.urlopen(url, timeout=120) as r:
+            total = 0
+            while True:
+                b = r.read(1 << 20)
+                if not b:
+                    break
+                total += len(b)
+        assert total == n
+    finally:
+        assert s.stop() == 0, "".join(s.output)
 
 
 def test_proxy_pass_through(worker, origin):

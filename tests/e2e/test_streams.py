@@ -77,6 +77,31 @@ export default {
       })();
       return new Response(readable);
     }
+    if (url.pathname === '/queued') {
+      // chunks already queued on the readable side when the response is returned come first, in order
+      const { readable, writable } = new TransformStream(undefined, undefined, { highWaterMark: 4 });
+      const writer = writable.getWriter();
+      writer.write(enc.encode('one '));
+      writer.write(enc.encode('two '));
+      await writer.write(enc.encode('three '));
+      (async () => {
+        await writer.write(enc.encode('four'));
+        await writer.close();
+      })();
+      return new Response(readable);
+    }
+    if (url.pathname === '/not-bytes') {
+      const { readable, writable } = new TransformStream();
+      const writer = writable.getWriter();
+      (async () => {
+        await writer.write(enc.encode('bytes then '));
+        try {
+          await writer.write('a string');
+          await writer.closed;
+        } catch (e) { cancelled = 'writer errored: ' + e.message; }
+      })();
+      return new Response(readable);
+    }
     if (url.pathname === '/cancelled') return new Response(cancelled);
     if (url.pathname === '/fixed') {
       const { readable, writable } = new FixedLengthStream(11);
@@ -235,5 +260,32 @@ def test_fixed_length_stream_is_sent_with_content_length(tmp_path):
         assert resp.read() == b"hello world"
         conn.request("GET", "/")
         assert conn.getresponse().read() == b"plain"
+    finally:
+        assert s.stop() == 0
+
+
+def test_chunks_queued_before_the_response_come_first(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/queued")
+        assert conn.getresponse().read() == b"one two three four"
+    finally:
+        assert s.stop() == 0
+
+
+def test_a_chunk_that_is_not_bytes_ends_the_body_and_the_writer(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/not-bytes")
+        resp = conn.getresponse()
+        with pytest.raises(http.client.IncompleteRead) as e:
+            resp.read()
+        assert e.value.partial == b"bytes then "
+        assert "This ReadableStream did not return bytes." in s.read_output()
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/cancelled")
+        assert conn.getresponse().read() == b"writer errored: This ReadableStream did not return bytes."
     finally:
         assert s.stop() == 0
