@@ -2906,7 +2906,10 @@ function (native, global) {
                     if (writable.state === 'erroring') {
                         throw writable.storedError;
                     }
-                    return tsControllerPerformTransform(c, chunk);
+                    var done = tsControllerPerformTransform(c, chunk);
+                    /* A transform done at once: returning the fulfilled promise would make the derived
+                     * promise adopt it (two more jobs per chunk) for the same outcome. */
+                    return done === RESOLVED ? undefined : done;
                 }
             }).ok);
         }

@@ -289,3 +289,36 @@ def test_a_chunk_that_is_not_bytes_ends_the_body_and_the_writer(tmp_path):
         assert conn.getresponse().read() == b"writer errored: This ReadableStream did not return bytes."
     finally:
         assert s.stop() == 0
+
+
+def test_cpu_limit_while_streaming_ends_the_body_not_the_server(tmp_path):
+    # A writer that never stops runs into the CPU limit while the host pumps its stream: the body ends early,
+    # and the server (which once crashed ending the request from inside that pump) answers the next request.
+    (tmp_path / "worker.js").write_text(r"""
+export default {
+  async fetch(request) {
+    if (new URL(request.url).pathname === '/ok') return new Response('still here');
+    const { readable, writable } = new TransformStream();
+    const writer = writable.getWriter();
+    (async () => {
+      for (let i = 0; ; i++) await writer.write(new TextEncoder().encode(`line ${i}\n`));
+    })();
+    return new Response(readable);
+  },
+};
+""")
+    (tmp_path / "wrangler.toml").write_text('name = "cpu"\nmain = "worker.js"\n[limits]\ncpu_ms = 20\n')
+    s = Server(tmp_path, ["--threads", "1"])
+    try:
+        for _ in range(2):
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            conn.request("GET", "/endless")
+            resp = conn.getresponse()
+            with pytest.raises(http.client.IncompleteRead):
+                resp.read()
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            conn.request("GET", "/ok")
+            assert conn.getresponse().read() == b"still here"
+        assert "Worker exceeded CPU time limit." in s.read_output()
+    finally:
+        assert s.stop() == 0
