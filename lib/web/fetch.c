@@ -464,25 +464,6 @@ static char *dup_bytes(const char *s, size_t n)
     return d;
 }
 
-/* The body is decoded here, so the Response describes what it holds: no content-encoding, and no
- * content-length (that was the encoded size). workerd keeps both and compresses again when such a Response
- * is returned (encodeBody "automatic"); without that re-encoding, keeping them would make a proxied
- * response lie to its client. */
-static void drop_encoding_headers(ew__fetch_t *f)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < f->nrheaders; i++) {
-        fheader_t *h = &f->rheaders[i];
-        if (strcmp(h->name, "content-encoding") == 0 || strcmp(h->name, "content-length") == 0) {
-            free(h->name);
-            free(h->value);
-        } else {
-            f->rheaders[kept++] = *h;
-        }
-    }
-    f->nrheaders = kept;
-}
-
 /* Copies the head; picks a decoder; decides whether this hop is a redirect to follow. */
 static void on_head(void *udata, int status, const char *reason, size_t reason_len, const ew__h1_header_t *h,
                     size_t n)
@@ -541,8 +522,9 @@ static void on_head(void *udata, int status, const char *reason, size_t reason_l
             fail_type_error(f, "Out of memory reading the response of %s.", f->url.href);
             return;
         }
-        if (f->decoder != NULL)
-            drop_encoding_headers(f);
+        /* The headers stay as the server sent them (content-encoding, content-length), as in workerd:
+         * the script reads decoded bytes, and a Response returned with them is compressed again on the
+         * way out (encodeBody "automatic", lib/web/body_encode.c). */
     }
     fetch_settle(f, SETTLE_RESPONSE, NULL);
 }

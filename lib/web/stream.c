@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "js_bytecode.h"
+#include "net/encode.h"
 #include "stream.h"
 
 #define K_REG DUK_HIDDEN_SYMBOL("sR")      /* heap stash: fixed buffer holding the registry */
@@ -73,6 +74,22 @@ struct ew__stream_reader {
     char *error;               /* direct, errored: the source's message (owned) */
     ew__buf_t queue;           /* direct: bytes the source gave that no read has taken yet */
     ew__buf_t cur;             /* direct: the chunk the last read delivered (valid until the next read) */
+    /* Encoding (ew__stream_reader_encode): chunks are compressed before the reader's owner sees them. */
+    ew__encoder_t *enc;        /* owned; NULL when the bytes go as they are */
+    ew__stream_read_fn user_cb; /* the owner's callback of the pending read while enc is in between */
+    void *user_udata;
+    char *enc_out;             /* the compressed chunk the last read delivered (malloc'd, reused) */
+    size_t enc_len, enc_cap;
+    bool enc_end;              /* the trailer went out as the last chunk: the next read reports END */
+};
+
+/* One answer to a read, delivered from C inside an isolate entry (C-to-C, the encoding's END). */
+struct direct_ev {
+    ew__stream_reader_t *r;
+    ew__stream_read_fn cb;
+    void *udata;
+    ew__stream_event_t ev;
+    bool called;
 };
 
 static const char *const class_names[] = {
@@ -831,6 +848,72 @@ static duk_ret_t n_reader_error(duk_context *ctx)
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Encoding a reader's chunks (a Response body sent per its Content-Encoding, lib/web/body_encode.c)
+ *
+ * The owner's read goes through enc_on_read: each chunk is compressed with a flush (the peer can decode
+ * everything sent so far: a streamed body is not held back), and at the end the trailer is delivered as
+ * one more chunk before END.
+ */
+
+static duk_ret_t enc_end_body(duk_context *ctx, void *udata)
+{
+    struct direct_ev *d = udata;
+    d->called = true;
+    call_cb(ctx, d->cb, d->udata, EW__STREAM_END, NULL, 0);
+    return 0;
+}
+
+/* Reports END to a read after the trailer went out (in an entry, as every callback runs). */
+static void enc_report_end(ew__stream_reader_t *r, ew__stream_read_fn cb, void *udata)
+{
+    struct direct_ev d = {r, cb, udata, EW__STREAM_END, false};
+    if (r->h.ctx != NULL)
+        (void) ew__isolate_run(run_ctx(&r->h), 0, enc_end_body, &d);
+    if (!d.called)
+        cb(NULL, udata, r->h.ctx != NULL ? EW__STREAM_END : EW__STREAM_ERROR, NULL, 0);
+}
+
+static void enc_on_read(duk_context *ctx, void *udata, ew__stream_event_t ev, const void *data, size_t len)
+{
+    ew__stream_reader_t *r = udata;
+    ew__stream_read_fn cb = r->user_cb;
+    void *owner = r->user_udata;
+    r->user_cb = NULL;
+    r->user_udata = NULL;
+    if (ev == EW__STREAM_ERROR || ctx == NULL) {
+        cb(ctx, owner, ev, data, len);
+        return;
+    }
+    r->enc_len = 0;
+    bool ok = ev == EW__STREAM_CHUNK
+                  ? ew__encoder_push(r->enc, data, len, true, &r->enc_out, &r->enc_len, &r->enc_cap)
+                  : ew__encoder_finish(r->enc, &r->enc_out, &r->enc_len, &r->enc_cap);
+    if (!ok) {
+        r->ended = true;
+        duk_push_error_object(ctx, DUK_ERR_RANGE_ERROR, "out of memory compressing the response body");
+        cb(ctx, owner, EW__STREAM_ERROR, NULL, 0);
+        duk_pop(ctx);
+        return;
+    }
+    if (ev == EW__STREAM_END) {
+        if (r->enc_len == 0) {
+            cb(ctx, owner, EW__STREAM_END, NULL, 0);
+            return;
+        }
+        r->enc_end = true;
+    }
+    cb(ctx, owner, EW__STREAM_CHUNK, r->enc_out, r->enc_len);
+}
+
+bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding)
+{
+    if (r == NULL || r->enc != NULL || r->cb != NULL)
+        return false;
+    r->enc = ew__encoder_create((ew__coding_t) coding);
+    return r->enc != NULL;
+}
+
 /* Safe-call body of transform_claim: [stream] -> [TransformStream object or null]. */
 static duk_ret_t transform_claim_body(duk_context *ctx, void *udata)
 {
@@ -920,12 +1003,25 @@ ew_status_t ew__stream_reader_read(ew__stream_reader_t *r, ew__stream_read_fn cb
 {
     if (r == NULL || cb == NULL)
         return EW_ERR_INVALID_ARG;
+    if (r->enc != NULL && (r->user_cb != NULL || r->cb != NULL))
+        return EW_ERR_STATE;
+    if (r->enc_end) { /* the trailer was the last chunk */
+        r->enc_end = false;
+        enc_report_end(r, cb, udata);
+        return EW_OK;
+    }
     if (r->ended || r->cb != NULL)
         return EW_ERR_STATE;
     if (r->h.ctx == NULL) {
         r->ended = true;
         cb(NULL, udata, EW__STREAM_ERROR, NULL, 0);
         return EW_OK;
+    }
+    if (r->enc != NULL) { /* the chunk comes to enc_on_read first */
+        r->user_cb = cb;
+        r->user_udata = udata;
+        cb = enc_on_read;
+        udata = r;
     }
     r->cb = cb;
     r->udata = udata;
@@ -966,6 +1062,10 @@ void ew__stream_reader_close(ew__stream_reader_t *r)
     if (r == NULL)
         return;
     r->cb = NULL;
+    ew__encoder_destroy(r->enc);
+    r->enc = NULL;
+    free(r->enc_out);
+    r->enc_out = NULL;
     if (r->direct) {
         direct_close(r);
         return;
@@ -1015,14 +1115,6 @@ static void direct_pull(ew__stream_src_t *src)
     if (handle_alive(reg, id, src))
         src->in_pull = false;
 }
-
-struct direct_ev {
-    ew__stream_reader_t *r;
-    ew__stream_read_fn cb;
-    void *udata;
-    ew__stream_event_t ev;
-    bool called;
-};
 
 static duk_ret_t direct_deliver_body(duk_context *ctx, void *udata)
 {

@@ -129,5 +129,9 @@ ew_status_t ew__stream_reader_read(ew__stream_reader_t *r, ew__stream_read_fn cb
 /* Frees the reader: cancels the stream if it has not ended (reason: TypeError "The reader was closed."),
  * drops a pending read's callback. NULL is ignored. */
 void ew__stream_reader_close(ew__stream_reader_t *r);
+/* From now on the reader delivers the stream's bytes compressed with `coding` (an ew__coding_t of
+ * lib/net/encode.h): every chunk compressed and flushed, the trailer as a last chunk before END. Call
+ * before the first read. False when no read may be pending, the coding is NONE, or memory ran out. */
+bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding);
 
 #endif /* EW_WEB_STREAM_H */

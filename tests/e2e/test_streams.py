@@ -112,7 +112,22 @@ export default {
     }
     if (url.pathname === '/gzip') {
       const body = new Response('streamed and compressed '.repeat(100)).body.pipeThrough(new CompressionStream('gzip'));
-      return new Response(body, { headers: { 'content-encoding': 'gzip' } });
+      return new Response(body, { headers: { 'content-encoding': 'gzip' }, encodeBody: 'manual' });
+    }
+    if (url.pathname === '/auto') {
+      // encodeBody "automatic" (the default): the runtime compresses per content-encoding, buffered or streamed
+      const coding = url.searchParams.get('coding');
+      const text = 'compressed by the runtime '.repeat(200);
+      if (url.searchParams.has('stream')) {
+        const { readable, writable } = new TransformStream();
+        const writer = writable.getWriter();
+        (async () => {
+          for (let i = 0; i < 200; i++) await writer.write(enc.encode('compressed by the runtime '));
+          await writer.close();
+        })();
+        return new Response(readable, { headers: { 'content-encoding': coding } });
+      }
+      return new Response(text, { headers: { 'content-encoding': coding } });
     }
     return new Response('plain');
   },
@@ -320,5 +335,31 @@ export default {
             conn.request("GET", "/ok")
             assert conn.getresponse().read() == b"still here"
         assert "Worker exceeded CPU time limit." in s.read_output()
+    finally:
+        assert s.stop() == 0
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_encode_body_automatic(tmp_path, coding, stream):
+    import gzip
+    import zlib
+    from fetch_origin import brotli_decompress
+    s = start(tmp_path)
+    try:
+        path = "/auto?coding=%s%s" % (coding, "&stream=1" if stream else "")
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        assert resp.getheader("content-encoding") == coding
+        raw = resp.read()
+        plain = b"compressed by the runtime " * 200
+        assert len(raw) < len(plain)
+        decoded = gzip.decompress(raw) if coding == "gzip" else zlib.decompress(raw) if coding == "deflate" \
+            else brotli_decompress(raw)
+        assert decoded == plain
+        out = subprocess.run(["curl", "-s", "--compressed", "http://127.0.0.1:%d%s" % (s.port, path)],
+                             capture_output=True, timeout=30)
+        assert out.stdout == plain
     finally:
         assert s.stop() == 0
