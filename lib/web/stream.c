@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "core/isolate.h"
 #include "internal.h"
 #include "js_bytecode.h"
 #include "net/encode.h"
@@ -69,6 +70,7 @@ struct ew__stream_reader {
     /* C-to-C: a reader opened on an untouched stream fed from C takes the source's bytes without script
      * (see "C-to-C" below). */
     bool direct;
+    bool uncharged;            /* direct: deliveries are charged to no request (ew__stream_reader_uncharged) */
     ew__stream_src_t *src;     /* direct: the source, NULL once it closed, errored or was cancelled */
     int src_state;             /* direct: DIRECT_OPEN, DIRECT_CLOSED or DIRECT_ERRORED */
     char *error;               /* direct, errored: the source's message (owned) */
@@ -496,8 +498,12 @@ bool ew__stream_is_disturbed(duk_context *ctx, duk_idx_t idx)
     return disturbed;
 }
 
+static bool read_all_direct(duk_context *ctx, duk_idx_t idx);
+
 void ew__stream_push_read_all(duk_context *ctx, duk_idx_t idx)
 {
+    if (read_all_direct(ctx, idx))
+        return;
     duk_dup(ctx, idx);
     call_api(ctx, "readAll", 1);
 }
@@ -906,6 +912,12 @@ static void enc_on_read(duk_context *ctx, void *udata, ew__stream_event_t ev, co
     cb(ctx, owner, EW__STREAM_CHUNK, r->enc_out, r->enc_len);
 }
 
+void ew__stream_reader_uncharged(ew__stream_reader_t *r)
+{
+    if (r != NULL)
+        r->uncharged = true;
+}
+
 bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding)
 {
     if (r == NULL || r->enc != NULL || r->cb != NULL)
@@ -1153,9 +1165,10 @@ static void direct_deliver(ew__stream_reader_t *r)
         d.cb(NULL, d.udata, EW__STREAM_ERROR, NULL, 0);
         return;
     }
-    /* Charged to no request: moving bytes the Worker only passed on is not the Worker's CPU time (in
-     * workerd such a pump runs outside the isolate too). */
-    (void) ew__isolate_run(run_ctx(&r->h), 0, direct_deliver_body, &d);
+    /* A host's pump is charged to no request: moving bytes the Worker only passed on is not the Worker's
+     * CPU time (in workerd such a pump runs outside the isolate too). Other readers run as the request that
+     * opened them: what their callbacks settle continues as that request. */
+    (void) ew__isolate_run(run_ctx(&r->h), r->uncharged ? 0 : r->h.req_id, direct_deliver_body, &d);
     if (!d.called) { /* the entry itself failed (a limit): the read still gets its one answer */
         r->ended = true;
         d.cb(NULL, d.udata, EW__STREAM_ERROR, NULL, 0);
@@ -1276,5 +1289,136 @@ static bool direct_claim(duk_context *ctx, duk_idx_t idx, ew__stream_reader_t *r
     }
     duk_pop(ctx);
     table_del(ctx, src->h.id); /* the byte controller is no longer fed */
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Reading a stream fed from C whole, in C: `await request.text()` of a body the host streams in (req_body.c)
+ * or of an untouched fetch() body takes the source's bytes through a C-to-C reader into one buffer, with no
+ * script per chunk, and settles the promise once at the end.
+ */
+
+typedef struct read_all {
+    ew__stream_reader_t *r;    /* owned until the end */
+    ew__buf_t buf;             /* the bytes so far */
+    size_t limit;              /* the isolate's memory limit: the bytes must fit in the heap at the end */
+    bool pumping, again;       /* trampoline: chunks that are there at once do not nest reads */
+    bool done;
+} read_all_t;
+
+static void read_all_pump(read_all_t *a);
+
+struct read_all_end {
+    read_all_t *a;
+    bool ok;
+    const char *message;       /* a failure of ours (NULL: the stream's error is on the stack) */
+};
+
+/* Safe-call body: settles the promise kept in the table under the reader's id. [error or undefined] -> []. */
+static duk_ret_t read_all_settle(duk_context *ctx, void *udata)
+{
+    struct read_all_end *e = udata;
+    read_all_t *a = e->a;
+    duk_idx_t arg = duk_get_top_index(ctx); /* a safe call sees the caller's stack: the argument is on top */
+    table_get(ctx, a->r->h.id);
+    duk_idx_t p = duk_get_top_index(ctx);
+    if (e->ok) {
+        void *bytes = duk_push_fixed_buffer(ctx, a->buf.len);
+        if (a->buf.len > 0)
+            memcpy(bytes, a->buf.data, a->buf.len);
+        duk_push_buffer_object(ctx, -1, 0, a->buf.len, DUK_BUFOBJ_UINT8ARRAY);
+        duk_remove(ctx, -2);
+    } else if (e->message != NULL) {
+        duk_push_error_object(ctx, DUK_ERR_RANGE_ERROR, "%s", e->message);
+    } else {
+        duk_dup(ctx, arg); /* the stream's error, passed in */
+    }
+    ew__promise_settle(ctx, p, !e->ok);
+    table_del(ctx, a->r->h.id);
+    return 0;
+}
+
+static void read_all_finish(duk_context *ctx, read_all_t *a, bool ok, const char *message)
+{
+    a->done = true;
+    struct read_all_end e = {a, ok, message};
+    if (ctx != NULL) {
+        if (ok || message != NULL)
+            duk_push_undefined(ctx);
+        else
+            duk_dup(ctx, -1); /* ERROR: the stream's error is on top during the callback */
+        /* A failure here (a limit) ends the request, and the promise goes with it. */
+        (void) duk_safe_call(ctx, read_all_settle, &e, 1, 1);
+        duk_pop(ctx);
+    }
+    ew__buf_dispose(&a->buf);
+    if (!a->pumping) {
+        ew__stream_reader_close(a->r);
+        free(a);
+    }
+}
+
+static void read_all_on(duk_context *ctx, void *udata, ew__stream_event_t ev, const void *data, size_t len)
+{
+    read_all_t *a = udata;
+    if (ev == EW__STREAM_CHUNK) {
+        if (a->buf.len + len > a->limit) {
+            read_all_finish(ctx, a, false, "Memory limit would be exceeded reading the body.");
+            return;
+        }
+        if (!ew__buf_append(&a->buf, data, len)) {
+            read_all_finish(ctx, a, false, "out of memory reading the body");
+            return;
+        }
+        read_all_pump(a);
+    } else {
+        read_all_finish(ctx, a, ev == EW__STREAM_END, NULL);
+    }
+}
+
+static void read_all_pump(read_all_t *a)
+{
+    if (a->pumping) {
+        a->again = true;
+        return;
+    }
+    a->pumping = true;
+    do {
+        a->again = false;
+        (void) ew__stream_reader_read(a->r, read_all_on, a);
+    } while (a->again && !a->done);
+    a->pumping = false;
+    if (a->done) {
+        ew__stream_reader_close(a->r);
+        free(a);
+    }
+}
+
+/* Starts reading the stream at idx whole in C and pushes the promise, when it is an untouched stream fed
+ * from C; false (nothing pushed) otherwise. */
+static bool read_all_direct(duk_context *ctx, duk_idx_t idx)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    duk_get_prop_literal(ctx, idx, K_SRC);
+    bool candidate = duk_is_number(ctx, -1);
+    duk_pop(ctx);
+    if (!candidate)
+        return false;
+    read_all_t *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return false;
+    a->r = calloc(1, sizeof(*a->r));
+    if (a->r == NULL || !direct_claim(ctx, idx, a->r)) {
+        free(a->r);
+        free(a);
+        return false;
+    }
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    a->limit = iso != NULL && iso->heap_limit != SIZE_MAX ? iso->heap_limit : (size_t) 1 << 31;
+    ew__buf_init(&a->buf);
+    ew__promise_push_new(ctx);
+    duk_dup_top(ctx);
+    table_put(ctx, a->r->h.id);
+    read_all_pump(a);
     return true;
 }

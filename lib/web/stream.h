@@ -133,5 +133,8 @@ void ew__stream_reader_close(ew__stream_reader_t *r);
  * lib/net/encode.h): every chunk compressed and flushed, the trailer as a last chunk before END. Call
  * before the first read. False when no read may be pending, the coding is NONE, or memory ran out. */
 bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding);
+/* The reader is the host's pump of a response body: when it reads a stream fed from C directly (C-to-C),
+ * its deliveries are charged to no request (the Worker only passed the body on). */
+void ew__stream_reader_uncharged(ew__stream_reader_t *r);
 
 #endif /* EW_WEB_STREAM_H */
