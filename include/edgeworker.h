@@ -445,7 +445,8 @@ EW_API size_t ew_req_body_buffered(const ew_req_body_t *b);
 EW_API ew_status_t ew_req_body_end(ew_req_body_t *b);
 /* The body broke off (the client went away): the Worker's reads fail with a TypeError. */
 EW_API ew_status_t ew_req_body_fail(ew_req_body_t *b);
-/* Releases the host's handle (after end or fail; before them it fails the body). NULL is ignored. */
+/* Releases the host's handle (after end or fail; before them it fails the body). NULL is ignored. Destroy it
+ * before the worker and the runtime. */
 EW_API void ew_req_body_destroy(ew_req_body_t *b);
 /* ew_worker_fetch_opts with request.body fed by `body` (req->body must be NULL; body NULL = no stream). */
 EW_API ew_status_t ew_worker_fetch_body(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
