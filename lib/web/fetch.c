@@ -368,9 +368,8 @@ static bool flush_batch(ew__fetch_t *f)
         return false;
     f->depth++;
     f->pulled = false;
-    ew_status_t st = ew__stream_src_enqueue(f->src, f->batch.data, f->batch.len);
+    ew_status_t st = ew__stream_src_enqueue_buf(f->src, &f->batch); /* empties the batch */
     f->depth--;
-    f->batch.len = 0;
     return st == EW_OK && !f->doomed && f->src != NULL;
 }
 

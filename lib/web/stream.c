@@ -1187,6 +1187,8 @@ static void direct_read(ew__stream_reader_t *r)
         direct_pull(r->src);
 }
 
+static ew_status_t direct_after_enqueue(ew__stream_src_t *src);
+
 static ew_status_t direct_enqueue(ew__stream_src_t *src, const void *data, size_t n)
 {
     ew__stream_reader_t *r = src->direct;
@@ -1194,6 +1196,30 @@ static ew_status_t direct_enqueue(ew__stream_src_t *src, const void *data, size_
         return EW_ERR_STATE;
     if (!ew__buf_append(&r->queue, data, n))
         return EW_ERR_NOMEM;
+    return direct_after_enqueue(src);
+}
+
+ew_status_t ew__stream_src_enqueue_buf(ew__stream_src_t *src, ew__buf_t *buf)
+{
+    if (src == NULL || buf == NULL)
+        return EW_ERR_INVALID_ARG;
+    ew__stream_reader_t *r = src->direct;
+    if (r == NULL || r->queue.len > 0 || r->src_state != DIRECT_OPEN || buf->len == 0) {
+        ew_status_t st = ew__stream_src_enqueue(src, buf->data, buf->len);
+        buf->len = 0;
+        return st;
+    }
+    ew__buf_t t = r->queue; /* the bytes change hands: nothing is copied */
+    r->queue = *buf;
+    *buf = t;
+    buf->len = 0;
+    return direct_after_enqueue(src);
+}
+
+/* After bytes were added to a direct reader's queue: a waiting read gets them, and demand pulls again. */
+static ew_status_t direct_after_enqueue(ew__stream_src_t *src)
+{
+    ew__stream_reader_t *r = src->direct;
     registry_t *reg = src->h.reg;
     uint32_t id = src->h.id;
     if (r->cb != NULL)

@@ -96,6 +96,9 @@ ew__stream_src_t *ew__stream_src_push_new(duk_context *ctx, const ew__stream_src
 /* Queues a copy of n bytes (n > 0). EW_ERR_STATE once the stream was cancelled or errored (the bytes are
  * dropped), EW_ERR_NOMEM/EW_ERR_MEMORY_LIMIT when the copy could not be made. */
 ew_status_t ew__stream_src_enqueue(ew__stream_src_t *src, const void *data, size_t n);
+/* The same for the bytes of *buf, which is left empty (len 0): when a C reader takes the stream's bytes
+ * directly and has none waiting, the buffers change hands instead of copying. */
+ew_status_t ew__stream_src_enqueue_buf(ew__stream_src_t *src, ew__buf_t *buf);
 /* Bytes the stream wants before it stops pulling (<= 0: wait for the next pull). */
 double ew__stream_src_desired(ew__stream_src_t *src);
 /* Ends the stream after the queued bytes and frees the handle. */
