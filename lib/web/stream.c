@@ -922,6 +922,11 @@ bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding)
 {
     if (r == NULL || r->enc != NULL || r->cb != NULL)
         return false;
+    /* A source that still has its bytes in that coding passes them through (nothing queued here yet:
+     * those would be decoded bytes). */
+    ew__stream_src_t *src = r->direct ? r->src : NULL;
+    if (src != NULL && r->queue.len == 0 && src->hooks.raw != NULL && src->hooks.raw(src->udata, src, coding))
+        return true;
     r->enc = ew__encoder_create((ew__coding_t) coding);
     return r->enc != NULL;
 }

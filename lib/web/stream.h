@@ -85,6 +85,10 @@ typedef struct ew__stream_src_hooks {
     /* The consumer cancelled the stream or the isolate is being destroyed: stop producing. src is freed
      * when this returns. May be NULL. */
     void (*cancel)(void *udata, ew__stream_src_t *src);
+    /* A C reader bound to this source (C-to-C) will send the bytes on compressed as `coding` (an
+     * ew__coding_t of net/encode.h): true if the source gives its bytes in that coding from now on (it
+     * had them so and decoded nothing yet), so that the reader need not compress. May be NULL. */
+    bool (*raw)(void *udata, ew__stream_src_t *src, int coding);
 } ew__stream_src_hooks_t;
 
 /* Pushes a new byte ReadableStream (BYOB readers work on it) fed by the returned handle; hooks are copied,
