@@ -407,6 +407,8 @@ bool ew__stream_is_readable(duk_context *ctx, duk_idx_t idx)
     return true;
 }
 
+static void read_all_dispose(ew__stream_reader_t *r);
+
 void ew__stream_dispose(duk_context *ctx)
 {
     registry_t *reg = registry(ctx);
@@ -421,6 +423,7 @@ void ew__stream_dispose(duk_context *ctx)
             if (r->src != NULL)
                 r->src->direct = NULL;
             r->src = NULL;
+            read_all_dispose(r); /* a read-whole of ours waiting: nobody else will end it */
         } else {
             ew__stream_src_t *src = (ew__stream_src_t *) h;
             if (src->direct != NULL)
@@ -1452,4 +1455,16 @@ static bool read_all_direct(duk_context *ctx, duk_idx_t idx)
     table_put(ctx, a->r->h.id);
     read_all_pump(a);
     return true;
+}
+
+/* The heap goes away while a read-whole waits: its promise goes with the heap; free the C side. */
+static void read_all_dispose(ew__stream_reader_t *r)
+{
+    if (r->cb != read_all_on)
+        return;
+    read_all_t *a = r->udata;
+    r->cb = NULL;
+    ew__buf_dispose(&a->buf);
+    free(a);
+    ew__stream_reader_close(r);
 }
