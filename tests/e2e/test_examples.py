@@ -31,6 +31,16 @@ def test_users_api_example_with_kv(tmp_path):
         conn.request("GET", "/api/users")
         r = conn.getresponse()
         assert [u["id"] for u in json.loads(r.read())] == [user["id"]]
+        out = subprocess.run(["curl", "-sS", "-w", " %{http_code}", "-F", "file=@%s;type=text/markdown"
+                              % (ROOT / "examples" / "users-api" / "README.md"), s.url + "/api/upload"],
+                             capture_output=True, text=True, timeout=10)
+        body, code = out.stdout.rsplit(" ", 1)
+        up = json.loads(body)
+        assert code == "201" and up["fileKey"].endswith("-README.md")
+        assert up["size"] == (ROOT / "examples" / "users-api" / "README.md").stat().st_size
+        conn.request("POST", "/api/upload", body="name=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse()
+        assert (r.status, r.read()) == (400, b'Expected a form with a file in its "file" field')
         conn.request("GET", "/health")
         assert conn.getresponse().read() == b"OK"
         conn.request("DELETE", "/api/users")
