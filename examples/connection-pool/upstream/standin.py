@@ -13,9 +13,11 @@ import argparse
 import http.server
 import importlib.util
 import json
+import os
 import pathlib
 import ssl
 import sys
+import tempfile
 import threading
 
 _spec = importlib.util.spec_from_file_location(
@@ -79,7 +81,7 @@ def serve(port, folder):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=9443)
-    ap.add_argument("--dir", default="/tmp/connection-pool-standin")
+    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "connection-pool-standin"))
     ap.add_argument("--delay", type=float, default=0.5, help="seconds each answer waits (default 0.5)")
     args = ap.parse_args()
     Handler.delay = args.delay
