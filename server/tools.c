@@ -42,17 +42,30 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ew-server check [PATH] [--env NAME]            compile only, report errors\n"
+               "       ew-server build [PATH] [--env NAME] --emit-js  print the lowered ES5 program\n"
+               "  PATH        a project folder, a wrangler configuration file or a Worker script (default: .)\n"
+               "  --env NAME  use [env.NAME] of the configuration\n"
+               "  --emit-js   (build) print the ES5 program the engine runs, bundled from the entry\n");
+}
+
 int tools_main(int argc, char **argv)
 {
     const char *cmd = argv[1], *path = ".", *env = NULL;
     bool emit_js = false;
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--emit-js") == 0 && strcmp(cmd, "build") == 0) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--emit-js") == 0 && strcmp(cmd, "build") == 0) {
             emit_js = true;
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
             env = argv[++i];
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "ew-server %s: unknown option %s\n", cmd, argv[i]);
+            usage(stderr);
             return 2;
         } else {
             path = argv[i];
