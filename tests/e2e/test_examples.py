@@ -1,9 +1,36 @@
 """The examples/ projects, served by ew-server as a user would run them, checked with real clients."""
 import http.client
 import json
+import re
 import subprocess
 
-from conftest import ROOT, Server
+import pytest
+
+from conftest import ROOT, SEED, Server
+
+# Each example that says it runs a seed pattern unmodified, with the seed section whose code it holds.
+SEED_CODE = {
+    "hello/src/index.js": "### Basic Worker Setup",
+    "runtime-apis/src/runtime.js": "### Runtime APIs",
+    "users-api/src/index.js": "### Request/Response Handling",
+    "api-gateway/src/gateway.js": "### 1. API Gateway Pattern",
+    "d1-posts/src/index.js": "### 2. Database Integration",
+    "api-proxy/src/middleware.js": "### 3. External API Integration",
+    "cron-maintenance/src/maintenance.js": "### 1. Scheduled Events (Cron Jobs)",
+    "streaming/src/index.js": "### 3. Streaming Responses",
+    "response-cache/src/index.js": "### 1. Response Caching",
+    "connection-pool/src/index.js": "### 2. Connection Pooling",
+}
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the seed document is not on this machine")
+@pytest.mark.parametrize("path", sorted(SEED_CODE))
+def test_example_holds_the_seed_code_unmodified(path):
+    text = SEED.read_text()
+    start = text.index(SEED_CODE[path])
+    code = re.search(r"```javascript\n(.*?)```", text[start:], re.S).group(1)
+    assert code in (ROOT / "examples" / path).read_text(), "examples/%s differs from the seed's %s" % (
+        path, SEED_CODE[path])
 
 
 def test_hello_example_answers_like_the_seed():
