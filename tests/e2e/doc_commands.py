@@ -191,8 +191,10 @@ class Runner:
         cmd = self.rewrite(text)
         if re.match(r"^(\./)?build/server/ew-server ", cmd):
             cmd = " ".join(shlex.quote(a) for a in self.with_state(shlex.split(cmd)))
-        out = subprocess.run(["bash", "-c", cmd], cwd=self.work, env=self.env, capture_output=True, text=True,
-                             timeout=120)
+        # No terminal: an interactive client (python3 -m websockets URL) connects, shows what it got, and
+        # ends at the end of its input.
+        out = subprocess.run(["bash", "-c", cmd], cwd=self.work, env=self.env, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
             raise AssertionError("%r failed (%d): %s%s" % (c, out.returncode, out.stdout[-2000:], out.stderr[-2000:]))
         return out.stdout + out.stderr
