@@ -4,8 +4,8 @@ the truth.
 
 A command is a line of a code block (indented by four spaces, or fenced as sh/bash/console/shell) whose
 first word is a program a reader types (SHELL_WORDS), with backslash continuations joined. A trailing
-`# -> TEXT` comment is what the command prints: `...` and `…` stand for anything, and whitespace does not
-count. Other comments are prose.
+`# -> TEXT` comment, or a `# -> TEXT` line right below the command, is what the command prints: `...` and
+`…` stand for anything, and whitespace does not count. Other comments are prose.
 
 The runner runs a README's commands in order in a scratch folder that links the checkout's top-level
 entries (so relative paths work and nothing is written into the checkout), with these adjustments, which
@@ -94,6 +94,9 @@ def shown_commands(path):
         if not code:
             continue
         text = re.sub(r"^\$ ", "", text)
+        if text.startswith("# ->") and out and out[-1].expected is None and out[-1].line >= start - 2:
+            out[-1].expected = text[4:].strip()  # the output of the command just above, on a line of its own
+            continue
         cmd, comment = split_comment(text)
         if first_word(cmd) not in SHELL_WORDS:
             continue
