@@ -181,16 +181,17 @@ class Runner:
         if background:
             return self.helper(text, c)
         m = re.match(r"^([A-Z_][A-Z0-9_]*)=\$\((.*)\)$", text)
-        if m:  # NAME=$(command): the reader's shell keeps NAME for later lines
-            out = self.shell(m.group(2), c)
+        if m:  # NAME=$(command): the reader's shell keeps NAME (the command's stdout) for later lines
+            out, _ = self.shell(m.group(2), c)
             self.env[m.group(1)] = out.strip()
             return out
-        out = self.shell(text, c)
+        out = "".join(self.shell(text, c))
         if c.expected is not None and not matches(self.rewrite(c.expected), out):
             raise AssertionError("%r printed %r, not %r" % (c, out[:2000], c.expected))
         return out
 
     def shell(self, text, c):
+        """Runs one command line in bash in the scratch folder; (stdout, stderr), or AssertionError."""
         cmd = self.rewrite(text)
         if re.match(r"^(\./)?build/server/ew-server ", cmd):
             cmd = " ".join(shlex.quote(a) for a in self.with_state(shlex.split(cmd)))
@@ -200,7 +201,7 @@ class Runner:
                              capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
             raise AssertionError("%r failed (%d): %s%s" % (c, out.returncode, out.stdout[-2000:], out.stderr[-2000:]))
-        return out.stdout + out.stderr
+        return out.stdout, out.stderr
 
     def serve(self, args, c):
         self.stop_server()
