@@ -15,7 +15,7 @@ change where things go but not what the commands do:
   commands reach it where they say 127.0.0.1:8787 / localhost:8787;
 - `… &` starts a helper (a stand-in upstream) in the background; the port numbers it names are swapped for
   free ones everywhere;
-- every ew-server invocation gets `--persist-to` the scratch state folder (unless it names one), and
+- ew-server serving and its d1 commands get `--persist-to` the scratch state folder (unless they name one), and
   `examples/NAME/.wrangler/state` in a command means that folder; /tmp/ means the scratch folder;
 - `make build` and `ninja -C build` are skipped: the test runs on the build make test has just made.
 """
@@ -193,7 +193,7 @@ class Runner:
     def shell(self, text, c):
         """Runs one command line in bash in the scratch folder; (stdout, stderr), or AssertionError."""
         cmd = self.rewrite(text)
-        if re.match(r"^(\./)?build/server/ew-server ", cmd):
+        if re.match(r"^(\./)?build/server/ew-server d1 ", cmd):  # check and build keep no state
             cmd = " ".join(shlex.quote(a) for a in self.with_state(shlex.split(cmd)))
         # No terminal: an interactive client (python3 -m websockets URL) connects, shows what it got, and
         # ends at the end of its input.
