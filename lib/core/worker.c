@@ -13,6 +13,7 @@
 
 #include "bindings/assets.h"
 #include "bindings/internal.h"
+#include "bindings/queue.h"
 #include "bindings/ratelimit.h"
 #include "compile/bundle.h"
 #include "compile/compile.h"
@@ -172,6 +173,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     ew__assets_install(ctx, w->assets, -1);
     ew__ratelimits_install(ctx, w->ratelimits, -1);
     ew__durable_install(ctx, w, -1);
+    ew__queues_install(ctx, w->queues, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -284,6 +286,7 @@ static void worker_free(ew_worker_t *w)
     free(w->resources);
     ew__assets_free(w->assets);
     ew__ratelimits_free(w->ratelimits);
+    ew__queues_free(w->queues);
     ew__durable_dispose(w);
     free(w->bytecode);
     free(w->filename);
@@ -386,6 +389,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
         st = ew__resources_open(rt, w, err);
     if (st == EW_OK)
         st = ew__durable_open(rt, w, err);
+    if (st == EW_OK)
+        st = ew__queues_new(rt, cfg, &w->queues, err);
     if (st == EW_OK && cfg->path != NULL)
         st = read_file(cfg->path, &file_src, &len, err);
     if (st != EW_OK) {
@@ -416,7 +421,7 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
     w->next = rt->workers;
     rt->workers = w;
     *out = w;
-    return EW_OK;
+    return ew__queues_start(w, err); /* cannot fail today: consumers only claim and arm timers */
 }
 
 EW_API void ew_worker_destroy(ew_worker_t *w)
@@ -641,6 +646,23 @@ EW_API ew_status_t ew_worker_scheduled_sync(ew_worker_t *w, const char *cron, do
     if (!s.done)
         return ew__error_set(err, EW_ERR_INTERNAL, "the event loop failed before the event was complete");
     return s.outcome;
+}
+
+EW_API ew_status_t ew_worker_queue(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages, size_t n,
+                                   ew_queue_fn cb, void *udata)
+{
+    if (w == NULL || queue == NULL || cb == NULL || messages == NULL || n == 0 || n > EW__QUEUE_MAX_BATCH)
+        return EW_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; i++) {
+        const ew_queue_message_t *m = &messages[i];
+        if (m->id == NULL || strlen(m->id) > EW__QUEUE_ID_MAX || m->content_type == NULL ||
+            (m->body == NULL && m->body_len > 0))
+            return EW_ERR_INVALID_ARG;
+    }
+    ew__isolate_t *iso = isolate_for_event(w, NULL);
+    if (iso == NULL)
+        return EW_ERR_NOMEM;
+    return ew__dispatch_queue(iso, queue, messages, n, cb, udata);
 }
 
 EW_API double ew_worker_cpu_ms(const ew_worker_t *w)

@@ -1,0 +1,773 @@
+/*
+ * queue.c — Cloudflare Queues, the Worker's side: producer bindings (env.NAME.send / sendBatch) and the
+ * MessageBatch and Message objects a queue() handler receives (ack, retry, ackAll, retryAll).
+ *
+ * send() and sendBatch() check their arguments with workerd's errors (TypeErrors) and the queue service's
+ * limits (Errors "Queue send failed: ..." / "Queue sendBatch failed: ..." as workerd reports a refused send),
+ * encode each body by its contentType — 'text' (a string, UTF-8), 'bytes' (an ArrayBufferView), 'json'
+ * (JSON.stringify) or 'v8' (structured clone; also the default, as in workerd: lib/js/sclone.js's JSON text
+ * stands in for V8's serialization format) — and queue one write for the store's group commit (lib/store):
+ * the promise resolves once the rows are on disk, then the queue's consumer is woken (queue_consumer.c).
+ *
+ * A handler's decisions are recorded in C (ew__queue_result_t, owned by its request in lib/core/dispatch.c)
+ * by natives that find the request through the id hidden on each object, so a batch kept after its event
+ * ended records nothing. workerd's rules: ack() after retry() (or retryAll()) and retry() after ack() (or
+ * ackAll()) have no effect and log a warning; an explicit retry() wins over ackAll(); an explicit ack() wins
+ * over retryAll() and over a failed handler.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "queue.h"
+
+#define PRODUCER_KEY DUK_HIDDEN_SYMBOL("qProd")  /* producer object: its ew__queue_producer_t */
+#define STORE_KEY DUK_HIDDEN_SYMBOL("qStore")    /* producer object: the runtime's ew__res_store_t */
+#define PROTO_KEY DUK_HIDDEN_SYMBOL("qProto")    /* stash: the producer prototype */
+#define BATCH_PROTO_KEY DUK_HIDDEN_SYMBOL("qBatchProto")
+#define MSG_PROTO_KEY DUK_HIDDEN_SYMBOL("qMsgProto")
+#define RID_KEY DUK_HIDDEN_SYMBOL("rid")          /* batch and messages: the request id (must match dispatch.c) */
+#define IDX_KEY DUK_HIDDEN_SYMBOL("qIdx")         /* message: its index in the batch */
+
+const char *const ew__queue_schema =
+    "CREATE TABLE IF NOT EXISTS messages ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  queue TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"                 /* 32 hex digits */
+    "  content_type TEXT NOT NULL,"       /* text, bytes, json or v8 */
+    "  body BLOB NOT NULL,"
+    "  enqueued_ms INTEGER NOT NULL,"     /* message.timestamp */
+    "  visible_ms INTEGER NOT NULL,"      /* not delivered before (delays, retries) */
+    "  attempts INTEGER NOT NULL DEFAULT 0" /* failed deliveries so far */
+    ");"
+    "CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_ms, seq);";
+
+static const char SQL_INSERT[] = "INSERT INTO messages(queue, id, content_type, body, enqueued_ms, visible_ms) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+static const char *const content_types[] = {"text", "bytes", "json", "v8"};
+enum { CT_TEXT, CT_BYTES, CT_JSON, CT_V8 };
+
+int64_t ew__queue_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Config
+ */
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+static void producers_free(ew__queues_t *q)
+{
+    for (size_t i = 0; i < q->nproducers; i++) {
+        free(q->producers[i].binding);
+        free(q->producers[i].queue);
+        free(q->producers[i].key);
+    }
+    free(q->producers);
+}
+
+void ew__queues_free(ew__queues_t *q)
+{
+    if (q == NULL)
+        return;
+    producers_free(q);
+    for (size_t i = 0; i < q->nconsumers; i++)
+        ew__queue_consumer_free(q->consumers[i]);
+    free(q->consumers);
+    free(q);
+}
+
+static ew_status_t copy_producers(ew_runtime_t *rt, ew__queues_t *q, const ew_worker_config_t *cfg,
+                                  ew_error_t *err)
+{
+    if (cfg->nqueue_producers > 0 && cfg->queue_producers == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "queue_producers is NULL with nqueue_producers %zu",
+                             cfg->nqueue_producers);
+    if (cfg->nqueue_producers > 0 &&
+        (q->producers = calloc(cfg->nqueue_producers, sizeof(*q->producers))) == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    for (size_t i = 0; i < cfg->nqueue_producers; i++) {
+        const ew_queue_producer_t *p = &cfg->queue_producers[i];
+        const char *why = p->binding == NULL || p->binding[0] == '\0' ? "the binding name is empty"
+                          : !ew__store_id_valid(p->queue) ? "the queue name must be 1-200 characters from "
+                                                            "A-Z a-z 0-9 . _ -"
+                          : p->delivery_delay > EW__QUEUE_MAX_DELAY ? "delivery_delay must be at most 43200 (s)"
+                                                                    : NULL;
+        if (why != NULL)
+            return ew__error_set(err, EW_ERR_INVALID_ARG, "queue_producers[%zu] (%s): %s", i,
+                                 p->binding ? p->binding : "(null)", why);
+        ew__queue_producer_t *d = &q->producers[q->nproducers++];
+        d->binding = dup_or_null(p->binding);
+        d->queue = dup_or_null(p->queue);
+        d->key = ew__queue_key(rt, p->queue);
+        d->delay = p->delivery_delay;
+        if (d->binding == NULL || d->queue == NULL || d->key == NULL)
+            return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    }
+    return EW_OK;
+}
+
+ew_status_t ew__queues_new(ew_runtime_t *rt, const ew_worker_config_t *cfg, ew__queues_t **out, ew_error_t *err)
+{
+    *out = NULL;
+    if (cfg->nqueue_producers == 0 && cfg->nqueue_consumers == 0)
+        return EW_OK;
+    if (cfg->nqueue_consumers > 0 && cfg->queue_consumers == NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "queue_consumers is NULL with nqueue_consumers %zu",
+                             cfg->nqueue_consumers);
+    ew__queues_t *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    ew_status_t st = ew__res_store_open(rt, EW__RESOURCE_QUEUE, "queues", &q->rs, err);
+    if (st == EW_OK)
+        st = copy_producers(rt, q, cfg, err);
+    if (st == EW_OK && cfg->nqueue_consumers > 0 &&
+        (q->consumers = calloc(cfg->nqueue_consumers, sizeof(*q->consumers))) == NULL)
+        st = ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    for (size_t i = 0; st == EW_OK && i < cfg->nqueue_consumers; i++) {
+        for (size_t j = 0; j < i && st == EW_OK; j++)
+            if (cfg->queue_consumers[i].queue != NULL && cfg->queue_consumers[j].queue != NULL &&
+                strcmp(cfg->queue_consumers[i].queue, cfg->queue_consumers[j].queue) == 0)
+                st = ew__error_set(err, EW_ERR_INVALID_ARG, "queue_consumers[%zu]: queue \"%s\" has a consumer already",
+                                   i, cfg->queue_consumers[i].queue);
+        if (st == EW_OK)
+            st = ew__queue_consumer_new(rt, q->rs, &cfg->queue_consumers[i], i, &q->consumers[i], err);
+        if (st == EW_OK)
+            q->nconsumers = i + 1;
+    }
+    if (st != EW_OK) {
+        ew__queues_free(q);
+        return st;
+    }
+    *out = q;
+    return EW_OK;
+}
+
+ew_status_t ew__queues_start(ew_worker_t *w, ew_error_t *err)
+{
+    ew__queues_t *q = w->queues;
+    for (size_t i = 0; q != NULL && i < q->nconsumers; i++) {
+        ew_status_t st = ew__queue_consumer_start(q->consumers[i], w, err);
+        if (st != EW_OK)
+            return st;
+    }
+    return EW_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Encoding a body
+ */
+
+/* The JS `typeof` of the value at idx, for workerd's messages. */
+static const char *type_of(duk_context *ctx, duk_idx_t idx)
+{
+    switch (duk_get_type(ctx, idx)) {
+    case DUK_TYPE_UNDEFINED:
+        return "undefined";
+    case DUK_TYPE_BOOLEAN:
+        return "boolean";
+    case DUK_TYPE_NUMBER:
+        return "number";
+    case DUK_TYPE_STRING:
+        return duk_is_symbol(ctx, idx) ? "symbol" : "string";
+    default:
+        return duk_is_function(ctx, idx) ? "function" : "object";
+    }
+}
+
+/* contentType (the value at idx, a string) as CT_*; TypeError for others, as workerd (case-insensitive). */
+static int content_type_of(duk_context *ctx, duk_idx_t idx)
+{
+    const char *s = duk_to_string(ctx, idx);
+    for (int i = 0; i < 4; i++)
+        if (strcasecmp(s, content_types[i]) == 0)
+            return i;
+    return duk_type_error(ctx, "Unsupported queue message content type: %s", s);
+}
+
+/* A delay in seconds from the value at idx (undefined: `dflt`); an Error "<what> failed: message delay X is
+ * invalid" for anything but an integer of 0-43200. */
+static uint32_t delay_of(duk_context *ctx, duk_idx_t idx, uint32_t dflt, const char *what)
+{
+    if (duk_is_undefined(ctx, idx))
+        return dflt;
+    double d = duk_to_number(ctx, idx);
+    if (!(d >= 0 && d <= EW__QUEUE_MAX_DELAY) || floor(d) != d)
+        (void) duk_error(ctx, DUK_ERR_ERROR, "%s failed: message delay %s is invalid", what,
+                         duk_safe_to_string(ctx, idx));
+    return (uint32_t) d;
+}
+
+/* [..., body] -> [..., encoded]: the body (at idx) encoded as content type ct, pushed as a string or a
+ * buffer; its bytes in *p / *len (valid while it stays on the stack). Throws workerd's TypeErrors. */
+static void encode_body(duk_context *ctx, duk_idx_t idx, int ct, const char **p, size_t *len)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    switch (ct) {
+    case CT_TEXT:
+        if (!duk_is_string(ctx, idx) || duk_is_symbol(ctx, idx))
+            (void) duk_type_error(ctx, "Content Type \"text\" requires a value of type string, but received: %s",
+                                  type_of(ctx, idx));
+        duk_dup(ctx, idx);
+        break;
+    case CT_BYTES: {
+        int cls = duk_is_object(ctx, idx) ? ew__duk_class_number(ctx, idx) : 0;
+        if (cls < 20 || cls > 29) /* DataView and the typed arrays (Duktape's class numbers) */
+            (void) duk_type_error(ctx,
+                                  "Content Type \"bytes\" requires a value of type ArrayBufferView, but received: %s",
+                                  type_of(ctx, idx));
+        duk_size_t n = 0;
+        const void *data = duk_get_buffer_data(ctx, idx, &n);
+        void *copy = duk_push_fixed_buffer(ctx, n);
+        if (n > 0)
+            memcpy(copy, data, n);
+        *p = copy;
+        *len = n;
+        return;
+    }
+    case CT_JSON:
+        duk_dup(ctx, idx);
+        duk_json_encode(ctx, -1);
+        if (!duk_is_string(ctx, -1)) /* JSON.stringify gave undefined (a function, a symbol) */
+            (void) duk_type_error(ctx, "Content Type \"json\" requires a value that JSON.stringify can serialize, "
+                                       "but received: %s", type_of(ctx, idx));
+        break;
+    default:
+        duk_dup(ctx, idx);
+        ew__sclone_call(ctx, "serialize"); /* DataCloneError for functions, symbols, cycles */
+        break;
+    }
+    *p = ew__to_utf8(ctx, -1, len);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Writes: one op per send()/sendBatch(), group-committed
+ */
+
+typedef struct queued_msg {
+    char id[33];
+    int ct;
+    uint32_t delay;
+    size_t len;
+    char *body;                   /* into the op's bytes */
+} queued_msg_t;
+
+typedef struct send_op {
+    ew__res_op_t base;            /* first: base.write.udata == this */
+    const ew__queue_producer_t *p;/* the worker's (outlives the op: the worker waits for its requests) */
+    char *queue, *key;            /* owned copies: the commit may outlive the worker at runtime shutdown */
+    int64_t now_ms;
+    const char *what;             /* "Queue send" or "Queue sendBatch" */
+    size_t n;
+    queued_msg_t *msgs;           /* into bytes */
+    char bytes[];
+} send_op_t;
+
+static ew_status_t send_apply(ew__store_t *s, ew__store_write_t *w, ew_error_t *err)
+{
+    send_op_t *op = w->udata;
+    for (size_t i = 0; i < op->n; i++) {
+        queued_msg_t *m = &op->msgs[i];
+        sqlite3_stmt *st = ew__store_stmt(s, SQL_INSERT, err);
+        if (st == NULL)
+            return err->code;
+        sqlite3_bind_text(st, 1, op->queue, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, content_types[m->ct], -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(st, 4, m->body, m->len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, op->now_ms);
+        sqlite3_bind_int64(st, 6, op->now_ms + (int64_t) m->delay * 1000);
+        int rc = sqlite3_step(st);
+        ew__store_release(st);
+        if (rc != SQLITE_DONE)
+            return ew__store_error(s, rc, "writing a message", err);
+    }
+    return EW_OK;
+}
+
+static void send_done(ew__store_write_t *w, ew_status_t status, const char *message)
+{
+    send_op_t *op = w->udata;
+    if (status == EW_OK) {
+        ew__queue_wake(op->key);
+        ew__res_op_settle(&op->base, EW_OK, NULL);
+    } else {
+        char msg[1200];
+        snprintf(msg, sizeof(msg), "%s failed: %s", op->what, message);
+        ew__res_op_settle(&op->base, status, msg);
+    }
+    free(op->queue);
+    free(op->key);
+    free(op);
+}
+
+/* The producer `this` stands for (stack index 0 in the method bodies), and the store. */
+static const ew__queue_producer_t *require_producer(duk_context *ctx, ew__res_store_t **rs)
+{
+    const ew__queue_producer_t *p = NULL;
+    if (duk_is_object(ctx, 0)) {
+        duk_get_prop_literal(ctx, 0, PRODUCER_KEY);
+        duk_get_prop_literal(ctx, 0, STORE_KEY);
+        p = duk_get_pointer(ctx, -2);
+        *rs = duk_get_pointer(ctx, -1);
+        duk_pop_2(ctx);
+    }
+    if (p == NULL || *rs == NULL)
+        (void) duk_type_error(ctx, "Illegal invocation");
+    return p;
+}
+
+/* Encodes one message (body at body_idx, contentType and delaySeconds values at ct_idx / delay_idx) into
+ * an array slot: [..] -> [.., encoded]. Fills m (body points into the pushed value). */
+static void encode_message(duk_context *ctx, duk_idx_t body_idx, duk_idx_t ct_idx, duk_idx_t delay_idx,
+                           uint32_t dflt_delay, const char *what, queued_msg_t *m)
+{
+    if (duk_is_undefined(ctx, body_idx))
+        (void) duk_type_error(ctx, "Message body cannot be undefined");
+    m->ct = duk_is_undefined(ctx, ct_idx) ? CT_V8 : content_type_of(ctx, ct_idx);
+    m->delay = delay_of(ctx, delay_idx, dflt_delay, what);
+    const char *p;
+    encode_body(ctx, body_idx, m->ct, &p, &m->len);
+    m->body = (char *) p;
+}
+
+/* Builds the op from n encoded messages and queues it; pushes the promise. */
+static void queue_send(duk_context *ctx, ew__res_store_t *rs, const ew__queue_producer_t *p, queued_msg_t *msgs,
+                       size_t n, const char *what)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += msgs[i].len;
+    uint32_t id = ew__res_push_pending(ctx, rs->cache); /* may throw: before anything is allocated */
+    send_op_t *op = malloc(sizeof(*op) + n * sizeof(queued_msg_t) + total + 1);
+    char *queue = strdup(p->queue), *key = strdup(p->key);
+    if (op == NULL || queue == NULL || key == NULL) {
+        free(op);
+        free(queue);
+        free(key);
+        (void) duk_error(ctx, DUK_ERR_ERROR, "%s failed: out of memory", what);
+    }
+    memset(op, 0, sizeof(*op));
+    op->base.rs = rs;
+    op->base.write.apply = send_apply;
+    op->base.write.done = send_done;
+    op->base.write.udata = op;
+    op->p = p;
+    op->queue = queue;
+    op->key = key;
+    op->what = what;
+    op->now_ms = ew__queue_now_ms();
+    op->n = n;
+    op->msgs = (queued_msg_t *) op->bytes;
+    char *at = op->bytes + n * sizeof(queued_msg_t);
+    for (size_t i = 0; i < n; i++) {
+        op->msgs[i] = msgs[i];
+        ew__r2_random_hex(op->msgs[i].id, 16);
+        if (msgs[i].len > 0)
+            memcpy(at, msgs[i].body, msgs[i].len);
+        op->msgs[i].body = at;
+        at += msgs[i].len;
+    }
+    ew__res_op_start(ctx, &op->base, id);
+    ew__store_queue(rs->store, &op->base.write);
+}
+
+/* send(body, options): [this, body, options] */
+static duk_ret_t send_body(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    ew__res_store_t *rs;
+    const ew__queue_producer_t *p = require_producer(ctx, &rs);
+    duk_idx_t opts = 2;
+    if (!duk_is_object(ctx, opts)) {
+        duk_push_object(ctx);
+        duk_replace(ctx, opts);
+    }
+    duk_get_prop_literal(ctx, opts, "contentType");  /* [3] */
+    duk_get_prop_literal(ctx, opts, "delaySeconds"); /* [4] */
+    queued_msg_t m;
+    encode_message(ctx, 1, 3, 4, p->delay, "Queue send", &m);
+    if (m.len > EW__QUEUE_MAX_MESSAGE)
+        (void) duk_error(ctx, DUK_ERR_ERROR, "Queue send failed: message length of %zu bytes exceeds limit of %u",
+                         m.len, EW__QUEUE_MAX_MESSAGE);
+    queue_send(ctx, rs, p, &m, 1, "Queue send");
+    return 1;
+}
+
+/* sendBatch(messages, options): [this, messages, options] */
+static duk_ret_t send_batch_body(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    static const char what[] = "Queue sendBatch";
+    ew__res_store_t *rs;
+    const ew__queue_producer_t *p = require_producer(ctx, &rs);
+    if (!duk_is_object(ctx, 2)) {
+        duk_push_object(ctx);
+        duk_replace(ctx, 2);
+    }
+    duk_get_prop_literal(ctx, 2, "delaySeconds");
+    uint32_t dflt = delay_of(ctx, -1, p->delay, what);
+    duk_pop(ctx);
+    /* Any iterable, as jsg::Sequence takes: collected into an array first. */
+    duk_push_array(ctx);
+    duk_idx_t arr = duk_get_top_index(ctx);
+    ew__iter_t it;
+    if (duk_is_null_or_undefined(ctx, 1) || !duk_is_object(ctx, 1))
+        (void) duk_type_error(ctx, "Failed to execute 'sendBatch' on 'WorkerQueue': parameter 1 is not of type "
+                                   "'Iterable'.");
+    ew__iter_open(ctx, 1, &it, NULL);
+    for (duk_uarridx_t i = 0; ew__iter_step(ctx, &it); i++)
+        duk_put_prop_index(ctx, arr, i);
+    duk_size_t n = duk_get_length(ctx, arr);
+    if (n == 0)
+        (void) duk_type_error(ctx, "sendBatch() requires at least one message");
+    queued_msg_t *msgs = duk_push_fixed_buffer(ctx, n * sizeof(queued_msg_t));
+    size_t total = 0, largest = 0;
+    for (duk_size_t i = 0; i < n; i++) {
+        duk_get_prop_index(ctx, arr, (duk_uarridx_t) i);
+        duk_idx_t e = duk_get_top_index(ctx);
+        if (!duk_is_object(ctx, e))
+            (void) duk_type_error(ctx, "Message body cannot be undefined");
+        duk_get_prop_literal(ctx, e, "body");
+        duk_get_prop_literal(ctx, e, "contentType");
+        duk_get_prop_literal(ctx, e, "delaySeconds");
+        encode_message(ctx, e + 1, e + 2, e + 3, dflt, what, &msgs[i]);
+        duk_put_prop_index(ctx, arr, (duk_uarridx_t) (n + i)); /* keeps the encoded bytes reachable */
+        duk_pop_n(ctx, 4);
+        total += msgs[i].len;
+        if (msgs[i].len > largest)
+            largest = msgs[i].len;
+    }
+    if (n > EW__QUEUE_MAX_BATCH)
+        (void) duk_error(ctx, DUK_ERR_ERROR, "%s failed: batch message count of %zu exceeds limit of %u", what,
+                         (size_t) n, EW__QUEUE_MAX_BATCH);
+    if (largest > EW__QUEUE_MAX_MESSAGE)
+        (void) duk_error(ctx, DUK_ERR_ERROR,
+                         "%s failed: message in batch has length %zu bytes which exceeds single message size limit "
+                         "of %u", what, largest, EW__QUEUE_MAX_MESSAGE);
+    if (total > EW__QUEUE_MAX_BATCH_BYTES)
+        (void) duk_error(ctx, DUK_ERR_ERROR, "%s failed: batch size of %zu bytes exceeds limit of %u", what, total,
+                         EW__QUEUE_MAX_BATCH_BYTES);
+    queue_send(ctx, rs, p, msgs, n, what);
+    return 1;
+}
+
+static duk_ret_t q_send(duk_context *ctx)
+{
+    return ew__res_call(ctx, send_body, 2);
+}
+
+static duk_ret_t q_send_batch(duk_context *ctx)
+{
+    return ew__res_call(ctx, send_batch_body, 2);
+}
+
+static const ew__method_t producer_methods[] = {
+    {"send", q_send, DUK_VARARGS, 2},
+    {"sendBatch", q_send_batch, DUK_VARARGS, 2},
+    {NULL, NULL, 0, 0},
+};
+
+void ew__queues_install(duk_context *ctx, const ew__queues_t *q, duk_idx_t env_idx)
+{
+    if (q == NULL || q->nproducers == 0)
+        return;
+    env_idx = duk_require_normalize_index(ctx, env_idx);
+    ew__res_tables_init(ctx);
+    duk_push_global_stash(ctx);
+    if (!duk_get_prop_literal(ctx, -1, PROTO_KEY)) {
+        duk_pop(ctx);
+        duk_push_object(ctx);
+        ew__def_methods(ctx, -1, producer_methods);
+        duk_dup_top(ctx);
+        duk_put_prop_literal(ctx, -3, PROTO_KEY);
+    }
+    duk_remove(ctx, -2);
+    for (size_t i = 0; i < q->nproducers; i++) {
+        duk_push_object(ctx);
+        duk_dup(ctx, -2);
+        duk_set_prototype(ctx, -2);
+        duk_push_pointer(ctx, &q->producers[i]);
+        duk_put_prop_literal(ctx, -2, PRODUCER_KEY);
+        duk_push_pointer(ctx, q->rs);
+        duk_put_prop_literal(ctx, -2, STORE_KEY);
+        duk_dup_top(ctx);
+        duk_put_global_string(ctx, q->producers[i].binding); /* service-worker scripts see bindings as globals */
+        duk_put_prop_string(ctx, env_idx, q->producers[i].binding);
+    }
+    duk_pop(ctx);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * What a handler decides
+ */
+
+enum { M_NONE = 0, M_ACK = 1, M_RETRY = 2 };
+
+struct ew__queue_result {
+    bool ack_all, retry_all;
+    int32_t retry_all_delay;      /* -1: none given */
+    size_t n;
+    struct {
+        int state;                /* M_* */
+        int32_t delay;            /* M_RETRY: -1 when none given */
+    } m[];
+};
+
+ew__queue_result_t *ew__queue_result_new(size_t n)
+{
+    ew__queue_result_t *r = calloc(1, sizeof(*r) + n * sizeof(r->m[0]));
+    if (r != NULL) {
+        r->n = n;
+        r->retry_all_delay = -1;
+    }
+    return r;
+}
+
+void ew__queue_result_free(ew__queue_result_t *r)
+{
+    free(r);
+}
+
+void ew__queue_verdicts(const ew__queue_result_t *r, bool failed, ew_queue_verdict_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int state = r != NULL && i < r->n ? r->m[i].state : M_NONE;
+        bool all = r != NULL && (r->retry_all || failed);
+        if (r == NULL)
+            all = true;
+        out[i].retry = state == M_RETRY || (all && state != M_ACK);
+        out[i].delay_seconds = state == M_RETRY ? r->m[i].delay : r != NULL ? r->retry_all_delay : -1;
+    }
+}
+
+/* The result of the request whose id is hidden on `this`, or NULL once the event ended. */
+static ew__queue_result_t *this_result(duk_context *ctx, int *index)
+{
+    duk_push_this(ctx);
+    duk_get_prop_literal(ctx, -1, RID_KEY);
+    duk_get_prop_literal(ctx, -2, IDX_KEY);
+    if (!duk_is_number(ctx, -2))
+        (void) duk_type_error(ctx, "Illegal invocation");
+    uint32_t rid = duk_get_uint(ctx, -2);
+    *index = duk_is_number(ctx, -1) ? duk_get_int(ctx, -1) : -1;
+    duk_pop_3(ctx);
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__req_t *r = iso != NULL ? ew__isolate_find_req(iso, rid) : NULL;
+    return r != NULL && !r->delivered ? r->queue_result : NULL;
+}
+
+/* The message's id, for warnings. */
+static const char *this_id(duk_context *ctx)
+{
+    duk_push_this(ctx);
+    duk_get_prop_literal(ctx, -1, "id");
+    const char *id = duk_safe_to_string(ctx, -1);
+    duk_remove(ctx, -2); /* leaves the id on the stack so the text stays reachable */
+    return id;
+}
+
+static void warn(duk_context *ctx, const char *fmt, const char *id)
+{
+    char msg[400];
+    int n = snprintf(msg, sizeof(msg), fmt, id);
+    ew__isolate_log(ctx, EW_LOG_WARN, msg, n > 0 && (size_t) n < sizeof(msg) ? (size_t) n : strlen(msg));
+}
+
+/* retry()'s and retryAll()'s {delaySeconds}: -1 when not given. */
+static int32_t retry_delay_of(duk_context *ctx)
+{
+    if (!duk_is_object(ctx, 0))
+        return -1;
+    duk_get_prop_literal(ctx, 0, "delaySeconds");
+    if (duk_is_undefined(ctx, -1)) {
+        duk_pop(ctx);
+        return -1;
+    }
+    double d = duk_to_number(ctx, -1);
+    if (!(d >= 0 && d <= EW__QUEUE_MAX_DELAY) || floor(d) != d)
+        (void) duk_range_error(ctx, "delaySeconds must be an integer from 0 to 43200, not %s",
+                               duk_safe_to_string(ctx, -1));
+    duk_pop(ctx);
+    return (int32_t) d;
+}
+
+/* Message.prototype.ack() */
+static duk_ret_t msg_ack(duk_context *ctx)
+{
+    int i;
+    ew__queue_result_t *r = this_result(ctx, &i);
+    if (r == NULL || i < 0 || (size_t) i >= r->n || r->ack_all)
+        return 0;
+    if (r->retry_all)
+        warn(ctx, "Received a call to ack() on message %s after retryAll() was already called. Calling ack() on a "
+                  "message after calling retryAll() has no effect.", this_id(ctx));
+    else if (r->m[i].state == M_RETRY)
+        warn(ctx, "Received a call to ack() on message %s after retry() was already called. Calling ack() on a "
+                  "message after calling retry() has no effect.", this_id(ctx));
+    else
+        r->m[i].state = M_ACK;
+    return 0;
+}
+
+/* Message.prototype.retry(options) */
+static duk_ret_t msg_retry(duk_context *ctx)
+{
+    int i;
+    int32_t delay = retry_delay_of(ctx);
+    ew__queue_result_t *r = this_result(ctx, &i);
+    if (r == NULL || i < 0 || (size_t) i >= r->n)
+        return 0;
+    if (r->ack_all)
+        warn(ctx, "Received a call to retry() on message %s after ackAll() was already called. Calling retry() on "
+                  "a message after calling ackAll() has no effect.", this_id(ctx));
+    else if (r->m[i].state == M_ACK)
+        warn(ctx, "Received a call to retry() on message %s after ack() was already called. Calling retry() on a "
+                  "message after calling ack() has no effect.", this_id(ctx));
+    else {
+        r->m[i].state = M_RETRY;
+        r->m[i].delay = delay;
+    }
+    return 0;
+}
+
+/* MessageBatch.prototype.ackAll() */
+static duk_ret_t batch_ack_all(duk_context *ctx)
+{
+    int i;
+    ew__queue_result_t *r = this_result(ctx, &i);
+    if (r == NULL)
+        return 0;
+    if (r->retry_all)
+        warn(ctx, "%sReceived a call to ackAll() after retryAll() was already called. Calling ackAll() after "
+                  "calling retryAll() has no effect.", "");
+    else
+        r->ack_all = true;
+    return 0;
+}
+
+/* MessageBatch.prototype.retryAll(options) */
+static duk_ret_t batch_retry_all(duk_context *ctx)
+{
+    int i;
+    int32_t delay = retry_delay_of(ctx);
+    ew__queue_result_t *r = this_result(ctx, &i);
+    if (r == NULL)
+        return 0;
+    if (r->ack_all) {
+        warn(ctx, "%sReceived a call to retryAll() after ackAll() was already called. Calling retryAll() after "
+                  "calling ackAll() has no effect.", "");
+        return 0;
+    }
+    r->retry_all = true;
+    if (delay >= 0)
+        r->retry_all_delay = delay;
+    return 0;
+}
+
+static const ew__method_t msg_methods[] = {
+    {"ack", msg_ack, 0, 0},
+    {"retry", msg_retry, 1, 0},
+    {NULL, NULL, 0, 0},
+};
+
+static const ew__method_t batch_methods[] = {
+    {"ackAll", batch_ack_all, 0, 0},
+    {"retryAll", batch_retry_all, 1, 0},
+    {NULL, NULL, 0, 0},
+};
+
+/* Pushes the stash's prototype under key, made with `methods` on first use. */
+static void push_proto(duk_context *ctx, const char *key, const ew__method_t *methods)
+{
+    duk_push_global_stash(ctx);
+    if (!duk_get_prop_string(ctx, -1, key)) {
+        duk_pop(ctx);
+        duk_push_object(ctx);
+        ew__def_methods(ctx, -1, methods);
+        duk_dup_top(ctx);
+        duk_put_prop_string(ctx, -3, key);
+    }
+    duk_remove(ctx, -2);
+}
+
+/* Defines a read-only enumerable property from the value on top (popped). */
+static void put_readonly(duk_context *ctx, duk_idx_t obj, const char *name)
+{
+    duk_push_string(ctx, name);
+    duk_insert(ctx, -2);
+    duk_def_prop(ctx, obj, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_ENUMERABLE | DUK_DEFPROP_CLEAR_WRITABLE |
+                               DUK_DEFPROP_CLEAR_CONFIGURABLE);
+}
+
+/* Pushes a message's body decoded from its content type. Throws for a body that does not decode. */
+static void push_body(duk_context *ctx, const ew_queue_message_t *m)
+{
+    const char *ct = m->content_type != NULL ? m->content_type : "v8";
+    if (strcmp(ct, "bytes") == 0) {
+        void *buf = duk_push_fixed_buffer(ctx, m->body_len);
+        if (m->body_len > 0)
+            memcpy(buf, m->body, m->body_len);
+        duk_push_buffer_object(ctx, -1, 0, m->body_len, DUK_BUFOBJ_ARRAYBUFFER);
+        duk_remove(ctx, -2);
+        return;
+    }
+    ew__push_utf8(ctx, m->body != NULL ? m->body : "", m->body_len);
+    if (strcmp(ct, "json") == 0)
+        duk_json_decode(ctx, -1);
+    else if (strcmp(ct, "v8") == 0)
+        ew__sclone_call(ctx, "deserialize");
+    else if (strcmp(ct, "text") != 0)
+        (void) duk_type_error(ctx, "Unsupported queue message content type: %s", ct);
+}
+
+void ew__queue_push_batch(duk_context *ctx, uint32_t req_id, const char *queue, const ew_queue_message_t *msgs,
+                          size_t n)
+{
+    duk_push_object(ctx);
+    duk_idx_t batch = duk_get_top_index(ctx);
+    push_proto(ctx, BATCH_PROTO_KEY, batch_methods);
+    duk_set_prototype(ctx, batch);
+    duk_push_uint(ctx, req_id);
+    duk_put_prop_literal(ctx, batch, RID_KEY);
+    ew__push_utf8(ctx, queue, strlen(queue));
+    put_readonly(ctx, batch, "queue");
+    duk_push_array(ctx);
+    duk_idx_t arr = duk_get_top_index(ctx);
+    push_proto(ctx, MSG_PROTO_KEY, msg_methods);
+    duk_idx_t proto = duk_get_top_index(ctx);
+    for (size_t i = 0; i < n; i++) {
+        duk_push_object(ctx);
+        duk_idx_t o = duk_get_top_index(ctx);
+        duk_dup(ctx, proto);
+        duk_set_prototype(ctx, o);
+        duk_push_uint(ctx, req_id);
+        duk_put_prop_literal(ctx, o, RID_KEY);
+        duk_push_uint(ctx, (duk_uint_t) i);
+        duk_put_prop_literal(ctx, o, IDX_KEY);
+        ew__push_utf8(ctx, msgs[i].id, strlen(msgs[i].id));
+        put_readonly(ctx, o, "id");
+        duk_get_global_literal(ctx, "Date");
+        duk_push_number(ctx, msgs[i].timestamp_ms);
+        duk_new(ctx, 1);
+        put_readonly(ctx, o, "timestamp");
+        push_body(ctx, &msgs[i]);
+        put_readonly(ctx, o, "body");
+        duk_push_uint(ctx, msgs[i].attempts);
+        put_readonly(ctx, o, "attempts");
+        duk_put_prop_index(ctx, arr, (duk_uarridx_t) i);
+    }
+    duk_pop(ctx); /* proto */
+    put_readonly(ctx, batch, "messages");
+}

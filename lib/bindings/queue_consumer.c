@@ -1,0 +1,523 @@
+/*
+ * queue_consumer.c — Cloudflare Queues, the delivery side: a consumer per consumed queue that gathers batches
+ * from the queues database and hands them to its worker's queue() handler, and the process-wide registry
+ * that decides which runtime delivers each queue and lets producers on any thread wake it.
+ *
+ *   producer (any thread): send() ── group commit ──> ew__queue_wake(key) ── eventfd ──┐
+ *   consumer (its runtime's loop): wake / timer ─> pump: SELECT ready rows (visible_ms <= now), skip those in
+ *       flight ─> full batch, or the batch window (max_batch_timeout) ran out ─> ew_worker_queue()
+ *       ─> verdicts: DELETE acked rows; retried rows: attempts + 1, visible_ms = now + delay; out of retries:
+ *       UPDATE queue = dead_letter_queue (the same row: its id and timestamp are kept), or DELETE + warning
+ *
+ * Nothing marks a row as delivered: the rows of a batch in flight stay in the database untouched (the
+ * consumer remembers their seq in memory) until the handler's verdict is committed, so a process that dies
+ * mid-delivery delivers them again after a restart (at least once, as on Cloudflare). The consumer reads its
+ * own connection's queued writes first (ew__store_sync), so a committed verdict is never delivered twice by
+ * the same process. Messages sent from another process on the same state directory are noticed by a poll
+ * (POLL_MS); those of this process wake the consumer at once.
+ *
+ * One consumer per queue and state directory per process delivers: the first runtime whose worker claims it
+ * (ew-server loads the worker on each thread: the others stand by). Called by queue.c (consumers of a worker)
+ * and lib/core (ew_worker_queue is how batches enter the worker).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "queue.h"
+
+#define POLL_MS 1000 /* how often a consumer looks for messages committed by other processes */
+
+static const char SQL_READY[] = "SELECT seq, id, content_type, body, enqueued_ms, attempts FROM messages "
+                                "WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY visible_ms, seq LIMIT ?3";
+static const char SQL_NEXT[] = "SELECT MIN(visible_ms) FROM messages WHERE queue = ?1 AND visible_ms > ?2";
+static const char SQL_DELETE[] = "DELETE FROM messages WHERE seq = ?1";
+static const char SQL_RETRY[] = "UPDATE messages SET attempts = attempts + 1, visible_ms = ?2 WHERE seq = ?1";
+static const char SQL_DEAD[] = "UPDATE messages SET queue = ?2, attempts = 0, visible_ms = ?3 WHERE seq = ?1";
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Registry: key -> the eventfd of the consumer delivering it
+ */
+
+typedef struct reg_entry {
+    char *key;                    /* owned */
+    int efd;                      /* the consumer's eventfd */
+    struct reg_entry *next;
+} reg_entry_t;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static reg_entry_t *registry;     /* under reg_lock */
+
+char *ew__queue_key(ew_runtime_t *rt, const char *queue)
+{
+    char *key = NULL;
+    int n = rt->state_dir != NULL ? asprintf(&key, "%s\x1f%s", rt->state_dir, queue)
+                                  : asprintf(&key, "%p\x1f%s", (void *) rt, queue);
+    return n < 0 ? NULL : key;
+}
+
+/* Claims key for efd: true when nobody held it (or efd already does). */
+static bool reg_claim(const char *key, int efd)
+{
+    pthread_mutex_lock(&reg_lock);
+    bool ok = true;
+    for (reg_entry_t *e = registry; e != NULL; e = e->next) {
+        if (strcmp(e->key, key) == 0) {
+            ok = e->efd == efd;
+            pthread_mutex_unlock(&reg_lock);
+            return ok;
+        }
+    }
+    reg_entry_t *e = malloc(sizeof(*e));
+    if (e == NULL || (e->key = strdup(key)) == NULL) {
+        free(e);
+        ok = false;
+    } else {
+        e->efd = efd;
+        e->next = registry;
+        registry = e;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return ok;
+}
+
+static void reg_release(const char *key, int efd)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (reg_entry_t **pp = &registry; *pp != NULL; pp = &(*pp)->next) {
+        reg_entry_t *e = *pp;
+        if (strcmp(e->key, key) == 0 && e->efd == efd) {
+            *pp = e->next;
+            free(e->key);
+            free(e);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+void ew__queue_wake(const char *key)
+{
+    pthread_mutex_lock(&reg_lock); /* held while writing: the consumer closes its eventfd only after release */
+    for (reg_entry_t *e = registry; e != NULL; e = e->next) {
+        if (strcmp(e->key, key) == 0) {
+            uint64_t one = 1;
+            (void) !write(e->efd, &one, sizeof(one));
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Consumers
+ */
+
+struct ew__queue_consumer {
+    ew_runtime_t *rt;
+    ew_worker_t *w;               /* set by start */
+    ew__res_store_t *rs;          /* the runtime's queue store (borrowed) */
+    char *queue, *dlq;            /* owned; dlq NULL = none */
+    char *key, *dlq_key;          /* owned registry keys */
+    uint32_t batch_size, timeout_ms, max_retries, retry_delay, concurrency;
+    bool claimed;                 /* this consumer delivers the queue in the process */
+    int efd;                      /* eventfd producers write to (owned) */
+    struct event *wake_ev;        /* owned */
+    struct event *timer;          /* owned: the batch window, delayed messages, the poll */
+    int64_t *inflight;            /* owned: seq of the rows in batches being delivered */
+    size_t ninflight, cap;
+    uint32_t batches;             /* batches in flight */
+    int64_t window_ms;            /* when the current partial batch began waiting; 0 = none */
+};
+
+/* A batch in flight: what the verdict callback needs. */
+typedef struct batch {
+    ew__queue_consumer_t *c;
+    size_t n;
+    int64_t *seq;                 /* n, into the allocation */
+    uint32_t *attempts;           /* failed deliveries before this one */
+    char (*ids)[33];
+} batch_t;
+
+static void log_rt(ew__queue_consumer_t *c, ew_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void log_rt(ew__queue_consumer_t *c, ew_log_level_t level, const char *fmt, ...)
+{
+    if (c->rt->cfg.log == NULL)
+        return;
+    char msg[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t) n < sizeof(msg) ? (size_t) n : sizeof(msg) - 1;
+    c->rt->cfg.log(c->rt->cfg.log_udata, level, c->w != NULL ? ew_worker_name(c->w) : "", msg, len);
+}
+
+static void pump(ew__queue_consumer_t *c);
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void) what;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        return;
+    pump(arg);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    pump(arg);
+}
+
+static bool in_flight(const ew__queue_consumer_t *c, int64_t seq)
+{
+    for (size_t i = 0; i < c->ninflight; i++)
+        if (c->inflight[i] == seq)
+            return true;
+    return false;
+}
+
+static void forget_in_flight(ew__queue_consumer_t *c, const int64_t *seq, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        for (size_t i = 0; i < c->ninflight; i++) {
+            if (c->inflight[i] == seq[k]) {
+                c->inflight[i] = c->inflight[--c->ninflight];
+                break;
+            }
+        }
+    }
+}
+
+/* ---- verdicts: one write per batch, group-committed ---- */
+
+typedef struct verdict_op {
+    ew__store_write_t write;
+    char *dlq;                    /* owned copy, or NULL */
+    char *dlq_key;                /* owned copy: woken after the commit when rows moved there */
+    int64_t now_ms;
+    size_t n;
+    struct {
+        int64_t seq;
+        int action;               /* A_DELETE, A_RETRY, A_DEAD */
+        int64_t visible_ms;
+    } a[];
+} verdict_op_t;
+
+enum { A_DELETE, A_RETRY, A_DEAD };
+
+static ew_status_t verdict_apply(ew__store_t *s, ew__store_write_t *w, ew_error_t *err)
+{
+    verdict_op_t *op = w->udata;
+    static const char *const sql[] = {SQL_DELETE, SQL_RETRY, SQL_DEAD};
+    for (size_t i = 0; i < op->n; i++) {
+        sqlite3_stmt *st = ew__store_stmt(s, sql[op->a[i].action], err);
+        if (st == NULL)
+            return err->code;
+        sqlite3_bind_int64(st, 1, op->a[i].seq);
+        if (op->a[i].action == A_RETRY)
+            sqlite3_bind_int64(st, 2, op->a[i].visible_ms);
+        if (op->a[i].action == A_DEAD) {
+            sqlite3_bind_text(st, 2, op->dlq, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, op->now_ms);
+        }
+        int rc = sqlite3_step(st);
+        ew__store_release(st);
+        if (rc != SQLITE_DONE)
+            return ew__store_error(s, rc, "recording a queue delivery", err);
+    }
+    return EW_OK;
+}
+
+static void verdict_done(ew__store_write_t *w, ew_status_t status, const char *message)
+{
+    verdict_op_t *op = w->udata;
+    (void) message; /* a failed verdict leaves the rows as they were: they are delivered again */
+    if (status == EW_OK && op->dlq_key != NULL)
+        ew__queue_wake(op->dlq_key);
+    free(op->dlq);
+    free(op->dlq_key);
+    free(op);
+}
+
+/* The handler's verdicts for batch b: queued as one write; the rows leave the in-flight set. */
+static void on_batch_done(void *udata, ew_status_t outcome, const ew_error_t *err, const ew_queue_verdict_t *v,
+                          size_t n)
+{
+    batch_t *b = udata;
+    ew__queue_consumer_t *c = b->c;
+    c->batches--;
+    forget_in_flight(c, b->seq, b->n);
+    if (outcome == EW_ERR_CANCELLED) { /* the worker is going away: the rows stay for a later delivery */
+        free(b);
+        return;
+    }
+    if (outcome != EW_OK)
+        log_rt(c, EW_LOG_ERROR, "Queue \"%s\": the consumer failed (%s), the batch of %zu will be retried: %s",
+               c->queue, ew_status_name(outcome), n, err != NULL ? err->message : "");
+    verdict_op_t *op = calloc(1, sizeof(*op) + n * sizeof(op->a[0]));
+    if (op == NULL) {
+        free(b);
+        return; /* out of memory: nothing recorded, the messages are delivered again */
+    }
+    op->write.apply = verdict_apply;
+    op->write.done = verdict_done;
+    op->write.udata = op;
+    op->now_ms = ew__queue_now_ms();
+    op->n = n;
+    bool dead = false;
+    for (size_t i = 0; i < n; i++) {
+        op->a[i].seq = b->seq[i];
+        if (!v[i].retry) {
+            op->a[i].action = A_DELETE;
+        } else if (b->attempts[i] + 1 <= c->max_retries) {
+            uint32_t delay = v[i].delay_seconds >= 0 ? (uint32_t) v[i].delay_seconds : c->retry_delay;
+            op->a[i].action = A_RETRY;
+            op->a[i].visible_ms = op->now_ms + (int64_t) delay * 1000;
+        } else if (c->dlq != NULL) {
+            op->a[i].action = A_DEAD;
+            dead = true;
+        } else {
+            op->a[i].action = A_DELETE;
+            log_rt(c, EW_LOG_WARN, "Dropped message \"%s\" on queue \"%s\" after %u failed attempts", b->ids[i],
+                   c->queue, c->max_retries + 1);
+        }
+    }
+    if (dead && ((op->dlq = strdup(c->dlq)) == NULL || (op->dlq_key = strdup(c->dlq_key)) == NULL)) {
+        free(op->dlq);
+        free(op);
+        free(b);
+        return;
+    }
+    ew__store_queue(c->rs->store, &op->write);
+    free(b);
+    event_active(c->timer, EV_TIMEOUT, 1); /* pump again once the loop turn ends */
+}
+
+/* Delivers the k rows of st's result that are not in flight (the caller stepped none yet). */
+static void deliver(ew__queue_consumer_t *c, sqlite3_stmt *st, size_t k)
+{
+    batch_t *b = calloc(1, sizeof(*b) + k * (sizeof(int64_t) + sizeof(uint32_t) + 33));
+    ew_queue_message_t *msgs = calloc(k, sizeof(*msgs));
+    char **bodies = calloc(k, sizeof(char *));
+    char (*cts)[8] = calloc(k, 8);
+    bool ok = b != NULL && msgs != NULL && bodies != NULL && cts != NULL;
+    size_t n = 0;
+    if (ok) {
+        b->c = c;
+        b->seq = (int64_t *) (b + 1);
+        b->attempts = (uint32_t *) (b->seq + k);
+        b->ids = (char (*)[33]) (b->attempts + k);
+    }
+    while (ok && n < k && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        if (in_flight(c, seq))
+            continue;
+        size_t len = (size_t) sqlite3_column_bytes(st, 3);
+        const void *body = sqlite3_column_blob(st, 3);
+        if ((bodies[n] = malloc(len + 1)) == NULL) {
+            ok = false;
+            break;
+        }
+        if (len > 0)
+            memcpy(bodies[n], body, len);
+        b->seq[n] = seq;
+        b->attempts[n] = (uint32_t) sqlite3_column_int64(st, 5);
+        snprintf(b->ids[n], 33, "%s", (const char *) sqlite3_column_text(st, 1));
+        snprintf(cts[n], 8, "%s", (const char *) sqlite3_column_text(st, 2));
+        msgs[n] = (ew_queue_message_t) {.id = b->ids[n], .timestamp_ms = (double) sqlite3_column_int64(st, 4),
+                                        .attempts = b->attempts[n] + 1, .content_type = cts[n],
+                                        .body = bodies[n], .body_len = len};
+        n++;
+    }
+    ew__store_release(st);
+    if (b != NULL)
+        b->n = n;
+    if (ok && n > 0 && c->ninflight + n > c->cap) {
+        size_t cap = (c->ninflight + n) * 2;
+        int64_t *grown = realloc(c->inflight, cap * sizeof(*grown));
+        ok = grown != NULL;
+        if (ok) {
+            c->inflight = grown;
+            c->cap = cap;
+        }
+    }
+    ew_status_t rc = ok && n > 0 ? ew_worker_queue(c->w, c->queue, msgs, n, on_batch_done, b) : EW_ERR_NOMEM;
+    if (rc == EW_OK) {
+        memcpy(c->inflight + c->ninflight, b->seq, n * sizeof(int64_t));
+        c->ninflight += n;
+        c->batches++;
+    } else {
+        if (n > 0)
+            log_rt(c, EW_LOG_ERROR, "Queue \"%s\": could not deliver a batch (%s); trying again later", c->queue,
+                   ew_status_name(rc));
+        free(b);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(bodies[i]);
+    free(bodies);
+    free(cts);
+    free(msgs);
+}
+
+/* Arms the timer for the earliest of: `at_ms` (0 = none), the next delayed message, the poll. */
+static void arm(ew__queue_consumer_t *c, int64_t now, int64_t at_ms)
+{
+    int64_t when = now + POLL_MS;
+    if (at_ms > 0 && at_ms < when)
+        when = at_ms;
+    sqlite3_stmt *st = ew__store_stmt(c->rs->store, SQL_NEXT, NULL);
+    if (st != NULL) {
+        sqlite3_bind_text(st, 1, c->queue, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+            sqlite3_column_int64(st, 0) < when)
+            when = sqlite3_column_int64(st, 0);
+        ew__store_release(st);
+    }
+    int64_t ms = when > now ? when - now : 0;
+    struct timeval tv = {(time_t) (ms / 1000), (suseconds_t) (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* Gathers and delivers batches while the concurrency allows, then arms the timer. */
+static void pump(ew__queue_consumer_t *c)
+{
+    if (!c->claimed || c->w == NULL)
+        return;
+    if (ew__store_has_queued(c->rs->store))
+        (void) ew__store_sync(c->rs->store); /* verdicts and sends of this runtime first */
+    int64_t now = ew__queue_now_ms(), at = 0;
+    while (c->batches < c->concurrency) {
+        sqlite3_stmt *st = ew__store_stmt(c->rs->store, SQL_READY, NULL);
+        if (st == NULL)
+            break;
+        sqlite3_bind_text(st, 1, c->queue, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64) (c->batch_size + c->ninflight));
+        size_t ready = 0;
+        while (ready < c->batch_size && sqlite3_step(st) == SQLITE_ROW)
+            if (!in_flight(c, sqlite3_column_int64(st, 0)))
+                ready++;
+        sqlite3_reset(st);
+        if (ready == 0) {
+            ew__store_release(st);
+            c->window_ms = 0;
+            break;
+        }
+        if (ready < c->batch_size) {
+            if (c->window_ms == 0)
+                c->window_ms = now;
+            if (now < c->window_ms + c->timeout_ms) {
+                ew__store_release(st);
+                at = c->window_ms + c->timeout_ms;
+                break;
+            }
+        }
+        c->window_ms = 0;
+        deliver(c, st, ready);
+    }
+    arm(c, now, at);
+}
+
+EW_API void ew_queue_consumer_init(ew_queue_consumer_t *c)
+{
+    if (c == NULL)
+        return;
+    memset(c, 0, sizeof(*c));
+    c->max_batch_size = 10;
+    c->max_batch_timeout_ms = 5000;
+    c->max_retries = 3;
+    c->max_concurrency = 1;
+}
+
+ew_status_t ew__queue_consumer_new(ew_runtime_t *rt, ew__res_store_t *rs, const ew_queue_consumer_t *cfg,
+                                   size_t index, ew__queue_consumer_t **out, ew_error_t *err)
+{
+    *out = NULL;
+    const char *why = !ew__store_id_valid(cfg->queue) ? "the queue name must be 1-200 characters from A-Z a-z 0-9 . _ -"
+                      : cfg->max_batch_size < 1 || cfg->max_batch_size > EW__QUEUE_MAX_BATCH
+                          ? "max_batch_size must be 1-100"
+                      : cfg->max_batch_timeout_ms > 60000 ? "max_batch_timeout must be at most 60 s"
+                      : cfg->max_retries > 100            ? "max_retries must be at most 100"
+                      : cfg->retry_delay > EW__QUEUE_MAX_DELAY ? "retry_delay must be at most 43200 (s)"
+                      : cfg->max_concurrency < 1 || cfg->max_concurrency > 250 ? "max_concurrency must be 1-250"
+                      : cfg->dead_letter_queue != NULL && !ew__store_id_valid(cfg->dead_letter_queue)
+                          ? "the dead_letter_queue name must be 1-200 characters from A-Z a-z 0-9 . _ -"
+                      : cfg->dead_letter_queue != NULL && strcmp(cfg->dead_letter_queue, cfg->queue) == 0
+                          ? "a queue cannot be its own dead_letter_queue"
+                          : NULL;
+    if (why != NULL)
+        return ew__error_set(err, EW_ERR_INVALID_ARG, "queue_consumers[%zu] (%s): %s", index,
+                             cfg->queue ? cfg->queue : "(null)", why);
+    ew__queue_consumer_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
+    c->rt = rt;
+    c->rs = rs;
+    c->efd = -1;
+    c->batch_size = cfg->max_batch_size;
+    c->timeout_ms = cfg->max_batch_timeout_ms;
+    c->max_retries = cfg->max_retries;
+    c->retry_delay = cfg->retry_delay;
+    c->concurrency = cfg->max_concurrency;
+    c->queue = strdup(cfg->queue);
+    c->key = ew__queue_key(rt, cfg->queue);
+    if (cfg->dead_letter_queue != NULL) {
+        c->dlq = strdup(cfg->dead_letter_queue);
+        c->dlq_key = ew__queue_key(rt, cfg->dead_letter_queue);
+    }
+    c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    c->timer = evtimer_new(rt->base, on_timer, c);
+    c->wake_ev = c->efd >= 0 ? event_new(rt->base, c->efd, EV_READ | EV_PERSIST, on_wake, c) : NULL;
+    if (c->queue == NULL || c->key == NULL || (cfg->dead_letter_queue != NULL && (c->dlq == NULL || c->dlq_key == NULL)) ||
+        c->timer == NULL || c->wake_ev == NULL) {
+        ew__queue_consumer_free(c);
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker (queue consumer)");
+    }
+    *out = c;
+    return EW_OK;
+}
+
+ew_status_t ew__queue_consumer_start(ew__queue_consumer_t *c, ew_worker_t *w, ew_error_t *err)
+{
+    (void) err;
+    c->w = w;
+    c->claimed = reg_claim(c->key, c->efd);
+    if (!c->claimed)
+        return EW_OK; /* another runtime of the process delivers this queue */
+    event_add(c->wake_ev, NULL);
+    struct timeval now = {0, 0};
+    evtimer_add(c->timer, &now); /* messages left from before (a restart) are delivered from the loop */
+    return EW_OK;
+}
+
+void ew__queue_consumer_free(ew__queue_consumer_t *c)
+{
+    if (c == NULL)
+        return;
+    if (c->claimed)
+        reg_release(c->key, c->efd);
+    if (c->wake_ev != NULL)
+        event_free(c->wake_ev);
+    if (c->timer != NULL)
+        event_free(c->timer);
+    if (c->efd >= 0)
+        close(c->efd);
+    free(c->inflight);
+    free(c->queue);
+    free(c->dlq);
+    free(c->key);
+    free(c->dlq_key);
+    free(c);
+}
