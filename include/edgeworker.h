@@ -360,7 +360,9 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * database_name, else database_id) and its r2_buckets as EW_RESOURCE_R2 resources (keyed by bucket_name, or
  * the binding when there is none), in the runtime's state_dir, and its durable_objects.bindings as
  * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; bindings with a
- * script_name, i.e. classes of another worker, are skipped with a warning). Configuration keys it ignores
+ * script_name, i.e. classes of another worker, are skipped with a warning), and its queues.producers and
+ * queues.consumers as ew_queue_producer_t / ew_queue_consumer_t (max_batch_timeout in seconds there; pull
+ * consumers are skipped with a warning). Configuration keys it ignores
  * are skipped with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
@@ -572,6 +574,11 @@ typedef void (*ew_queue_fn)(void *udata, ew_status_t outcome, const ew_error_t *
  * retried). EW_ERR_INVALID_ARG for bad arguments; `cb` runs later from the loop, never from inside this call. */
 EW_API ew_status_t ew_worker_queue(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages, size_t n,
                                    ew_queue_fn cb, void *udata);
+
+/* Blocking helper for ew_worker_queue(): runs the loop until the event ends, fills verdicts[n] (may be NULL)
+ * and returns the outcome (err set when it is not EW_OK). Not from inside a callback. */
+EW_API ew_status_t ew_worker_queue_sync(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages,
+                                        size_t n, ew_queue_verdict_t *verdicts, ew_error_t *err);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Introspection (for metrics and benchmarks)

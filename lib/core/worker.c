@@ -665,6 +665,42 @@ EW_API ew_status_t ew_worker_queue(ew_worker_t *w, const char *queue, const ew_q
     return ew__dispatch_queue(iso, queue, messages, n, cb, udata);
 }
 
+struct sync_queue {
+    bool done;
+    ew_status_t outcome;
+    ew_error_t *err;
+    ew_queue_verdict_t *verdicts;
+};
+
+static void on_sync_queue(void *udata, ew_status_t outcome, const ew_error_t *err, const ew_queue_verdict_t *v,
+                          size_t n)
+{
+    struct sync_queue *s = udata;
+    s->done = true;
+    s->outcome = outcome;
+    if (err != NULL && s->err != NULL)
+        *s->err = *err;
+    if (s->verdicts != NULL)
+        memcpy(s->verdicts, v, n * sizeof(*v));
+}
+
+EW_API ew_status_t ew_worker_queue_sync(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages,
+                                        size_t n, ew_queue_verdict_t *verdicts, ew_error_t *err)
+{
+    ew__error_clear(err);
+    struct sync_queue s = {false, EW_OK, err, verdicts};
+    ew_status_t st = ew_worker_queue(w, queue, messages, n, on_sync_queue, &s);
+    if (st != EW_OK)
+        return ew__error_set(err, st, "ew_worker_queue_sync: could not dispatch (%s)", ew_status_name(st));
+    w->rt->sync_depth++;
+    while (!s.done && event_base_loop(w->rt->base, EVLOOP_ONCE) != -1)
+        ;
+    w->rt->sync_depth--;
+    if (!s.done)
+        return ew__error_set(err, EW_ERR_INTERNAL, "the event loop failed before the event was complete");
+    return s.outcome;
+}
+
 EW_API double ew_worker_cpu_ms(const ew_worker_t *w)
 {
     return w != NULL ? (double) w->cpu_ns_total / 1e6 : 0.0;
