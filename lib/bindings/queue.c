@@ -265,7 +265,6 @@ typedef struct queued_msg {
 
 typedef struct send_op {
     ew__res_op_t base;            /* first: base.write.udata == this */
-    const ew__queue_producer_t *p;/* the worker's (outlives the op: the worker waits for its requests) */
     char *queue, *key;            /* owned copies: the commit may outlive the worker at runtime shutdown */
     int64_t now_ms;
     const char *what;             /* "Queue send" or "Queue sendBatch" */
@@ -363,7 +362,6 @@ static void queue_send(duk_context *ctx, ew__res_store_t *rs, const ew__queue_pr
     op->base.write.apply = send_apply;
     op->base.write.done = send_done;
     op->base.write.udata = op;
-    op->p = p;
     op->queue = queue;
     op->key = key;
     op->what = what;
@@ -578,10 +576,11 @@ static const char *this_id(duk_context *ctx)
     return id;
 }
 
+/* Logs workerd's warning for a call that has no effect; `id` (may be NULL) fills the %s of `fmt`. */
 static void warn(duk_context *ctx, const char *fmt, const char *id)
 {
     char msg[400];
-    int n = snprintf(msg, sizeof(msg), fmt, id);
+    int n = snprintf(msg, sizeof(msg), fmt, id != NULL ? id : "");
     ew__isolate_log(ctx, EW_LOG_WARN, msg, n > 0 && (size_t) n < sizeof(msg) ? (size_t) n : strlen(msg));
 }
 
@@ -650,8 +649,8 @@ static duk_ret_t batch_ack_all(duk_context *ctx)
     if (r == NULL)
         return 0;
     if (r->retry_all)
-        warn(ctx, "%sReceived a call to ackAll() after retryAll() was already called. Calling ackAll() after "
-                  "calling retryAll() has no effect.", "");
+        warn(ctx, "Received a call to ackAll() after retryAll() was already called. Calling ackAll() after "
+                  "calling retryAll() has no effect.", NULL);
     else
         r->ack_all = true;
     return 0;
@@ -666,8 +665,8 @@ static duk_ret_t batch_retry_all(duk_context *ctx)
     if (r == NULL)
         return 0;
     if (r->ack_all) {
-        warn(ctx, "%sReceived a call to retryAll() after ackAll() was already called. Calling retryAll() after "
-                  "calling ackAll() has no effect.", "");
+        warn(ctx, "Received a call to retryAll() after ackAll() was already called. Calling retryAll() after "
+                  "calling ackAll() has no effect.", NULL);
         return 0;
     }
     r->retry_all = true;

@@ -45,7 +45,7 @@ export default {
       if (batch.queue === 'dlq') { await log(m); continue; }
       if (b.kind === 'hang') {
         await log(m, { phase: 'started' });
-        await new Promise(() => {}); // never settles: the process is killed meanwhile
+        await new Promise((resolve) => setTimeout(resolve, 600000)); // the process is killed meanwhile
       }
       if (b.kind === 'flaky' && m.attempts === 1) {
         await log(m, { outcome: 'threw' });

@@ -62,11 +62,25 @@ static void on_verdicts(void *udata, ew_status_t outcome, const ew_error_t *err,
 
 static ew_runtime_t *rt;
 static ew_worker_t *worker;
+static char logged[8192]; /* what the runtime logged, one line each */
+
+static void on_log(void *udata, ew_log_level_t level, const char *name, const char *msg, size_t len)
+{
+    (void) udata;
+    (void) level;
+    (void) name;
+    size_t used = strlen(logged);
+    snprintf(logged + used, sizeof(logged) - used, "%.*s\n", (int) len, msg);
+}
 
 static void load(const char *src)
 {
     ew_error_t err;
-    cr_assert_eq(ew_runtime_create(NULL, &rt, &err), EW_OK, "%s", err.message);
+    ew_runtime_config_t rc;
+    ew_runtime_config_init(&rc);
+    rc.log = on_log;
+    logged[0] = '\0';
+    cr_assert_eq(ew_runtime_create(&rc, &rt, &err), EW_OK, "%s", err.message);
     ew_worker_config_t cfg = {.name = "q", .source = src, .source_len = strlen(src), .filename = "q.js"};
     cr_assert_eq(ew_worker_load(rt, &cfg, &worker, &err), EW_OK, "%s", err.message);
 }
@@ -111,14 +125,21 @@ Test(bindings_queues, handler_decisions_follow_workerd)
     for (size_t i = 0; i < 3; i++)
         cr_assert(r.v[i].retry && r.v[i].delay_seconds == 5, "ack() after retryAll() has no effect");
 
+    cr_assert(strstr(logged, "Received a call to ack() on message m1 after retryAll() was already called. Calling "
+                             "ack() on a message after calling retryAll() has no effect.") != NULL, "%s", logged);
+
     r = dispatch("ack-all", 3);
     for (size_t i = 0; i < 3; i++)
         cr_assert_eq(r.v[i].retry, 0, "retry() and retryAll() after ackAll() have no effect");
+    cr_assert(strstr(logged, "Received a call to retry() on message m1 after ackAll() was already called.") != NULL);
+    cr_assert(strstr(logged, "Received a call to retryAll() after ackAll() was already called. Calling retryAll() "
+                             "after calling ackAll() has no effect.") != NULL);
 
     r = dispatch("mixed", 3);
     cr_assert(r.v[0].retry && r.v[0].delay_seconds == 9, "retry() wins over a later ack() and ackAll()");
     cr_assert(r.v[1].retry && r.v[1].delay_seconds == -1);
     cr_assert_eq(r.v[2].retry, 0);
+    cr_assert(strstr(logged, "Received a call to ack() on message m1 after retry() was already called.") != NULL);
 
     r = dispatch("props", 3);
     cr_assert_eq(r.outcome, EW_OK, "%s", r.message);
