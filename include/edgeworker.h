@@ -297,7 +297,8 @@ typedef struct ew_queue_producer {
 /* The worker consumes `queue`: its `queue(batch, env, ctx)` handler (or addEventListener('queue')) receives
  * batches. The runtime that loads such a worker delivers the batches from its own event loop (timers and an
  * eventfd on its event_base: the host only has to keep running the loop); one consumer per queue and state
- * directory in the process delivers (the first runtime to load it; the others stand by). A message is
+ * directory in the process delivers at a time (the worker loaded most recently, so a reloaded worker takes
+ * over; when it is destroyed the next one does). A message is
  * acknowledged (deleted) when the handler's promise fulfils, unless it was retried; retried (handler threw,
  * message.retry(), batch.retryAll()) it comes back after its delay, with attempts + 1; after max_retries
  * retries it moves to dead_letter_queue (or is deleted, with a warning, when there is none). Fill with

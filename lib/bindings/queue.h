@@ -29,7 +29,7 @@ typedef struct ew__queues ew__queues_t;
 /* Validates and copies the worker config's producers and consumers, and opens the runtime's queue store when
  * there are any. *out stays NULL when there are none. On error nothing is left to free. */
 ew_status_t ew__queues_new(ew_runtime_t *rt, const ew_worker_config_t *cfg, ew__queues_t **out, ew_error_t *err);
-/* The worker loaded: its consumers claim their queues in the process and start delivering. */
+/* The worker is loaded: its consumers join the process's registry and start delivering from the loop. */
 ew_status_t ew__queues_start(ew_worker_t *w, ew_error_t *err);
 /* Stops delivery (claims released, timers removed); batches in flight end with EW_ERR_CANCELLED through the
  * worker's request cancellation, their messages left for a later delivery. Then frees. NULL is ignored. */
@@ -58,7 +58,8 @@ struct ew__queues {
 /* queue_consumer.c: a consumer of cfg->queue on rs, validated (index: its place in the config, for messages). */
 ew_status_t ew__queue_consumer_new(ew_runtime_t *rt, ew__res_store_t *rs, const ew_queue_consumer_t *cfg,
                                    size_t index, ew__queue_consumer_t **out, ew_error_t *err);
-/* Claims the queue for w (unless another runtime of the process delivers it) and starts delivering. */
+/* Joins the registry for w (the most recent consumer of a queue delivers it) and starts delivering from the
+ * loop. EW_ERR_NOMEM. */
 ew_status_t ew__queue_consumer_start(ew__queue_consumer_t *c, ew_worker_t *w, ew_error_t *err);
 void ew__queue_consumer_free(ew__queue_consumer_t *c);
 

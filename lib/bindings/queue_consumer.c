@@ -16,9 +16,10 @@
  * the same process. Messages sent from another process on the same state directory are noticed by a poll
  * (POLL_MS); those of this process wake the consumer at once.
  *
- * One consumer per queue and state directory per process delivers: the first runtime whose worker claims it
- * (ew-server loads the worker on each thread: the others stand by). Called by queue.c (consumers of a worker)
- * and lib/core (ew_worker_queue is how batches enter the worker).
+ * One consumer per queue and state directory per process delivers at a time: the one started most recently
+ * (ew-server loads the worker on each thread, and a reload loads the new Worker before retiring the old); the
+ * others stand by and the next one takes over when it goes away. Called by queue.c (consumers of a worker);
+ * batches enter the worker through ew_worker_queue (lib/core).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -43,17 +44,26 @@ static const char SQL_RETRY[] = "UPDATE messages SET attempts = attempts + 1, vi
 static const char SQL_DEAD[] = "UPDATE messages SET queue = ?2, attempts = 0, visible_ms = ?3 WHERE seq = ?1";
 
 /* ---------------------------------------------------------------------------------------------------------
- * Registry: key -> the eventfd of the consumer delivering it
+ * Registry: per queue key, the consumers able to deliver it (their eventfds; the most recent one delivers)
+ * and the rows in flight in the whole process.
+ *
+ * The most recent consumer wins so that a reloaded Worker (ew-server loads the new one before retiring the
+ * old) takes over at once; when the deliverer goes away, the next most recent is woken and takes over. The
+ * in-flight set is process-wide so that a batch handed out by one consumer is not handed out again by
+ * another that took over meanwhile (reg_take checks and records under the lock).
  */
 
-typedef struct reg_entry {
+typedef struct reg_queue {
     char *key;                    /* owned */
-    int efd;                      /* the consumer's eventfd */
-    struct reg_entry *next;
-} reg_entry_t;
+    int *efds;                    /* owned: members' eventfds in joining order; the last one delivers */
+    size_t nefds, efd_cap;
+    int64_t *inflight;            /* owned: seq of rows in batches being delivered */
+    size_t ninflight, cap;
+    struct reg_queue *next;
+} reg_queue_t;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static reg_entry_t *registry;     /* under reg_lock */
+static reg_queue_t *registry;     /* under reg_lock */
 
 char *ew__queue_key(ew_runtime_t *rt, const char *queue)
 {
@@ -63,41 +73,148 @@ char *ew__queue_key(ew_runtime_t *rt, const char *queue)
     return n < 0 ? NULL : key;
 }
 
-/* Claims key for efd: true when nobody held it (or efd already does). */
-static bool reg_claim(const char *key, int efd)
+static reg_queue_t *reg_find(const char *key)
+{
+    for (reg_queue_t *q = registry; q != NULL; q = q->next)
+        if (strcmp(q->key, key) == 0)
+            return q;
+    return NULL;
+}
+
+static void wake_fd(int efd)
+{
+    uint64_t one = 1;
+    (void) !write(efd, &one, sizeof(one));
+}
+
+/* Makes efd the deliverer of key. False on OOM. */
+static bool reg_join(const char *key, int efd)
 {
     pthread_mutex_lock(&reg_lock);
-    bool ok = true;
-    for (reg_entry_t *e = registry; e != NULL; e = e->next) {
-        if (strcmp(e->key, key) == 0) {
-            ok = e->efd == efd;
-            pthread_mutex_unlock(&reg_lock);
-            return ok;
+    reg_queue_t *q = reg_find(key);
+    if (q == NULL && (q = calloc(1, sizeof(*q))) != NULL) {
+        if ((q->key = strdup(key)) == NULL) {
+            free(q);
+            q = NULL;
+        } else {
+            q->next = registry;
+            registry = q;
         }
     }
-    reg_entry_t *e = malloc(sizeof(*e));
-    if (e == NULL || (e->key = strdup(key)) == NULL) {
-        free(e);
-        ok = false;
-    } else {
-        e->efd = efd;
-        e->next = registry;
-        registry = e;
+    bool ok = q != NULL;
+    if (ok && q->nefds == q->efd_cap) {
+        size_t cap = q->efd_cap ? q->efd_cap * 2 : 4;
+        int *grown = realloc(q->efds, cap * sizeof(*grown));
+        ok = grown != NULL;
+        if (ok) {
+            q->efds = grown;
+            q->efd_cap = cap;
+        }
+    }
+    if (ok)
+        q->efds[q->nefds++] = efd;
+    pthread_mutex_unlock(&reg_lock);
+    return ok;
+}
+
+/* Removes efd from key's members; a new deliverer is woken. */
+static void reg_leave(const char *key, int efd)
+{
+    pthread_mutex_lock(&reg_lock);
+    reg_queue_t *q = reg_find(key);
+    for (size_t i = 0; q != NULL && i < q->nefds; i++) {
+        if (q->efds[i] != efd)
+            continue;
+        bool was_owner = i == q->nefds - 1;
+        memmove(q->efds + i, q->efds + i + 1, (q->nefds - i - 1) * sizeof(int));
+        q->nefds--;
+        if (was_owner && q->nefds > 0)
+            wake_fd(q->efds[q->nefds - 1]);
+        break;
+    }
+    if (q != NULL && q->nefds == 0 && q->ninflight == 0) {
+        for (reg_queue_t **pp = &registry; *pp != NULL; pp = &(*pp)->next) {
+            if (*pp == q) {
+                *pp = q->next;
+                break;
+            }
+        }
+        free(q->key);
+        free(q->efds);
+        free(q->inflight);
+        free(q);
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* If efd delivers key: copies the in-flight set into *buf (grown as needed) and returns true. */
+static bool reg_snapshot(const char *key, int efd, int64_t **buf, size_t *n, size_t *cap)
+{
+    pthread_mutex_lock(&reg_lock);
+    reg_queue_t *q = reg_find(key);
+    bool owner = q != NULL && q->nefds > 0 && q->efds[q->nefds - 1] == efd;
+    if (owner && q->ninflight > *cap) {
+        int64_t *grown = realloc(*buf, q->ninflight * 2 * sizeof(int64_t));
+        if (grown == NULL) {
+            owner = false; /* out of memory: deliver nothing now, the poll tries again */
+        } else {
+            *buf = grown;
+            *cap = q->ninflight * 2;
+        }
+    }
+    if (owner) {
+        if (q->ninflight > 0)
+            memcpy(*buf, q->inflight, q->ninflight * sizeof(int64_t));
+        *n = q->ninflight;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return owner;
+}
+
+static bool has_seq(const int64_t *set, size_t n, int64_t seq)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set[i] == seq)
+            return true;
+    return false;
+}
+
+/* Records seq[n] as in flight if efd still delivers key and none of them is in flight already. */
+static bool reg_take(const char *key, int efd, const int64_t *seq, size_t n)
+{
+    pthread_mutex_lock(&reg_lock);
+    reg_queue_t *q = reg_find(key);
+    bool ok = q != NULL && q->nefds > 0 && q->efds[q->nefds - 1] == efd;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = !has_seq(q->inflight, q->ninflight, seq[i]);
+    if (ok && q->ninflight + n > q->cap) {
+        size_t cap = (q->ninflight + n) * 2;
+        int64_t *grown = realloc(q->inflight, cap * sizeof(*grown));
+        ok = grown != NULL;
+        if (ok) {
+            q->inflight = grown;
+            q->cap = cap;
+        }
+    }
+    if (ok) {
+        memcpy(q->inflight + q->ninflight, seq, n * sizeof(int64_t));
+        q->ninflight += n;
     }
     pthread_mutex_unlock(&reg_lock);
     return ok;
 }
 
-static void reg_release(const char *key, int efd)
+/* The batch holding seq[n] ended: they are no longer in flight. */
+static void reg_give_back(const char *key, const int64_t *seq, size_t n)
 {
     pthread_mutex_lock(&reg_lock);
-    for (reg_entry_t **pp = &registry; *pp != NULL; pp = &(*pp)->next) {
-        reg_entry_t *e = *pp;
-        if (strcmp(e->key, key) == 0 && e->efd == efd) {
-            *pp = e->next;
-            free(e->key);
-            free(e);
-            break;
+    reg_queue_t *q = reg_find(key);
+    for (size_t k = 0; q != NULL && k < n; k++) {
+        for (size_t i = 0; i < q->ninflight; i++) {
+            if (q->inflight[i] == seq[k]) {
+                q->inflight[i] = q->inflight[--q->ninflight];
+                break;
+            }
         }
     }
     pthread_mutex_unlock(&reg_lock);
@@ -105,14 +222,10 @@ static void reg_release(const char *key, int efd)
 
 void ew__queue_wake(const char *key)
 {
-    pthread_mutex_lock(&reg_lock); /* held while writing: the consumer closes its eventfd only after release */
-    for (reg_entry_t *e = registry; e != NULL; e = e->next) {
-        if (strcmp(e->key, key) == 0) {
-            uint64_t one = 1;
-            (void) !write(e->efd, &one, sizeof(one));
-            break;
-        }
-    }
+    pthread_mutex_lock(&reg_lock); /* held while writing: a consumer closes its eventfd only after leaving */
+    reg_queue_t *q = reg_find(key);
+    if (q != NULL && q->nefds > 0)
+        wake_fd(q->efds[q->nefds - 1]);
     pthread_mutex_unlock(&reg_lock);
 }
 
@@ -127,11 +240,11 @@ struct ew__queue_consumer {
     char *queue, *dlq;            /* owned; dlq NULL = none */
     char *key, *dlq_key;          /* owned registry keys */
     uint32_t batch_size, timeout_ms, max_retries, retry_delay, concurrency;
-    bool claimed;                 /* this consumer delivers the queue in the process */
+    bool joined;                  /* a member of the registry (the most recent member delivers) */
     int efd;                      /* eventfd producers write to (owned) */
     struct event *wake_ev;        /* owned */
     struct event *timer;          /* owned: the batch window, delayed messages, the poll */
-    int64_t *inflight;            /* owned: seq of the rows in batches being delivered */
+    int64_t *inflight;            /* owned: the registry's in-flight set as of this pump (reg_snapshot) */
     size_t ninflight, cap;
     uint32_t batches;             /* batches in flight */
     int64_t window_ms;            /* when the current partial batch began waiting; 0 = none */
@@ -181,22 +294,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static bool in_flight(const ew__queue_consumer_t *c, int64_t seq)
 {
-    for (size_t i = 0; i < c->ninflight; i++)
-        if (c->inflight[i] == seq)
-            return true;
-    return false;
-}
-
-static void forget_in_flight(ew__queue_consumer_t *c, const int64_t *seq, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        for (size_t i = 0; i < c->ninflight; i++) {
-            if (c->inflight[i] == seq[k]) {
-                c->inflight[i] = c->inflight[--c->ninflight];
-                break;
-            }
-        }
-    }
+    return has_seq(c->inflight, c->ninflight, seq);
 }
 
 /* ---- verdicts: one write per batch, group-committed ---- */
@@ -257,7 +355,7 @@ static void on_batch_done(void *udata, ew_status_t outcome, const ew_error_t *er
     batch_t *b = udata;
     ew__queue_consumer_t *c = b->c;
     c->batches--;
-    forget_in_flight(c, b->seq, b->n);
+    reg_give_back(c->key, b->seq, b->n);
     if (outcome == EW_ERR_CANCELLED) { /* the worker is going away: the rows stay for a later delivery */
         free(b);
         return;
@@ -343,7 +441,7 @@ static void deliver(ew__queue_consumer_t *c, sqlite3_stmt *st, size_t k)
     ew__store_release(st);
     if (b != NULL)
         b->n = n;
-    if (ok && n > 0 && c->ninflight + n > c->cap) {
+    if (ok && n > 0 && c->ninflight + n > c->cap) { /* the local snapshot grows with what this pump hands out */
         size_t cap = (c->ninflight + n) * 2;
         int64_t *grown = realloc(c->inflight, cap * sizeof(*grown));
         ok = grown != NULL;
@@ -352,15 +450,19 @@ static void deliver(ew__queue_consumer_t *c, sqlite3_stmt *st, size_t k)
             c->cap = cap;
         }
     }
-    ew_status_t rc = ok && n > 0 ? ew_worker_queue(c->w, c->queue, msgs, n, on_batch_done, b) : EW_ERR_NOMEM;
+    /* Recorded as in flight before the dispatch: the handler may run (and other runtimes pump) meanwhile. */
+    bool taken = ok && n > 0 && reg_take(c->key, c->efd, b->seq, n);
+    ew_status_t rc = taken ? ew_worker_queue(c->w, c->queue, msgs, n, on_batch_done, b) : EW_ERR_NOMEM;
     if (rc == EW_OK) {
         memcpy(c->inflight + c->ninflight, b->seq, n * sizeof(int64_t));
         c->ninflight += n;
         c->batches++;
     } else {
-        if (n > 0)
+        if (taken) {
+            reg_give_back(c->key, b->seq, n);
             log_rt(c, EW_LOG_ERROR, "Queue \"%s\": could not deliver a batch (%s); trying again later", c->queue,
                    ew_status_name(rc));
+        }
         free(b);
     }
     for (size_t i = 0; i < n; i++)
@@ -393,8 +495,8 @@ static void arm(ew__queue_consumer_t *c, int64_t now, int64_t at_ms)
 /* Gathers and delivers batches while the concurrency allows, then arms the timer. */
 static void pump(ew__queue_consumer_t *c)
 {
-    if (!c->claimed || c->w == NULL)
-        return;
+    if (!c->joined || c->w == NULL || !reg_snapshot(c->key, c->efd, &c->inflight, &c->ninflight, &c->cap))
+        return; /* another consumer of the process delivers this queue now */
     if (ew__store_has_queued(c->rs->store))
         (void) ew__store_sync(c->rs->store); /* verdicts and sends of this runtime first */
     int64_t now = ew__queue_now_ms(), at = 0;
@@ -491,11 +593,10 @@ ew_status_t ew__queue_consumer_new(ew_runtime_t *rt, ew__res_store_t *rs, const 
 
 ew_status_t ew__queue_consumer_start(ew__queue_consumer_t *c, ew_worker_t *w, ew_error_t *err)
 {
-    (void) err;
     c->w = w;
-    c->claimed = reg_claim(c->key, c->efd);
-    if (!c->claimed)
-        return EW_OK; /* another runtime of the process delivers this queue */
+    if (!reg_join(c->key, c->efd))
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory starting the consumer of queue %s", c->queue);
+    c->joined = true;
     event_add(c->wake_ev, NULL);
     struct timeval now = {0, 0};
     evtimer_add(c->timer, &now); /* messages left from before (a restart) are delivered from the loop */
@@ -506,8 +607,8 @@ void ew__queue_consumer_free(ew__queue_consumer_t *c)
 {
     if (c == NULL)
         return;
-    if (c->claimed)
-        reg_release(c->key, c->efd);
+    if (c->joined)
+        reg_leave(c->key, c->efd);
     if (c->wake_ev != NULL)
         event_free(c->wake_ev);
     if (c->timer != NULL)

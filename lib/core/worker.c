@@ -410,6 +410,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
         st = ew__worker_start(iso, err);
     if (st == EW_OK)
         st = ew__durable_check_classes(iso, err);
+    if (st == EW_OK)
+        st = ew__queues_start(w, err); /* consumers join the registry; delivery starts from the loop */
     if (st != EW_OK) {
         iso->worker = NULL;
         ew__isolate_destroy(iso);
@@ -421,7 +423,7 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
     w->next = rt->workers;
     rt->workers = w;
     *out = w;
-    return ew__queues_start(w, err); /* cannot fail today: consumers only claim and arm timers */
+    return EW_OK;
 }
 
 EW_API void ew_worker_destroy(ew_worker_t *w)

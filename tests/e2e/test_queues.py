@@ -185,6 +185,24 @@ def test_sent_messages_survive_sigkill_and_in_flight_ones_are_redelivered(tmp_pa
         s.stop(signal.SIGKILL)
 
 
+def test_a_reloaded_worker_takes_over_the_queue(tmp_path):
+    s = start(tmp_path)
+    try:
+        send(s, [{"kind": "before"}])
+        wait_log(s, lambda l: entries(l, "before"), "delivered before the reload")
+        (tmp_path / "index.js").write_text(WORKER.replace("await log(m);\n    }", "await log(m, { v: 2 });\n    }"))
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "reloaded the Worker" not in s.read_output(0.1) and time.time() < deadline:
+            pass
+        send(s, [{"kind": "after"}])
+        log = wait_log(s, lambda l: entries(l, "after"), "delivered after the reload")
+        assert [e.get("v") for e in entries(log, "after")] == [2], "the new Worker's consumer delivers"
+        assert len(entries(log, "before")) == 1
+    finally:
+        assert s.stop() == 0
+
+
 def test_configuration_errors_point_at_the_key(tmp_path):
     (tmp_path / "index.js").write_text(WORKER)
     (tmp_path / "wrangler.toml").write_text(

@@ -372,3 +372,48 @@ Test(bindings_queues, runtime_consumer_batches_retries_dead_letters_and_survives
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* Two workers consuming one queue: the one loaded last delivers; when it goes, the other takes over. */
+static const char handover_src[] =
+    "export default {\n"
+    "  async fetch(request, env) { await env.Q.send(new URL(request.url).searchParams.get('m'), { contentType: 'text' });\n"
+    "    return new Response('sent'); },\n"
+    "  async queue(batch, env) { for (const m of batch.messages) await env.REPORT.got(env.WHO, m.body); },\n"
+    "};\n";
+
+static ew_worker_t *load_handover(ew_runtime_t *r, seen_t *seen, const char *who)
+{
+    static const char *const methods[] = {"got"};
+    ew_binding_t b = {"REPORT", methods, 1, on_report, NULL, seen, NULL};
+    ew_var_t v = {"WHO", who, 0};
+    ew_queue_producer_t p = {"Q", "shared", 0};
+    ew_queue_consumer_t c;
+    ew_queue_consumer_init(&c);
+    c.queue = "shared";
+    c.max_batch_timeout_ms = 0;
+    ew_worker_config_t cfg = {.name = who, .source = handover_src, .source_len = strlen(handover_src),
+                              .vars = &v, .nvars = 1, .bindings = &b, .nbindings = 1, .queue_producers = &p,
+                              .nqueue_producers = 1, .queue_consumers = &c, .nqueue_consumers = 1};
+    ew_worker_t *w;
+    ew_error_t err;
+    cr_assert_eq(ew_worker_load(r, &cfg, &w, &err), EW_OK, "%s", err.message);
+    return w;
+}
+
+Test(bindings_queues, the_latest_consumer_delivers_and_another_takes_over)
+{
+    seen_t seen = {0};
+    ew_runtime_t *r;
+    cr_assert_eq(ew_runtime_create(NULL, &r, NULL), EW_OK);
+    ew_worker_t *a = load_handover(r, &seen, "a");
+    ew_worker_t *b = load_handover(r, &seen, "b");
+    fetch(a, "http://q/?m=one");
+    loop_until(r, &seen, "\"one\"", 1);
+    cr_assert_eq(count(&seen, "[\"b\",\"one\"]"), 1, "the worker loaded last delivers");
+    ew_worker_destroy(b);
+    fetch(a, "http://q/?m=two");
+    loop_until(r, &seen, "\"two\"", 1);
+    cr_assert_eq(count(&seen, "[\"a\",\"two\"]"), 1, "the remaining consumer took over");
+    cr_assert_eq(seen.n, 2);
+    ew_runtime_destroy(r);
+}
