@@ -285,8 +285,8 @@ typedef struct ew_durable_object {
  * queues. */
 
 /* env[binding] is a Queue producer: send(body, {contentType, delaySeconds}) and sendBatch(messages,
- * {delaySeconds}), with Cloudflare's limits (128 KB per message, 100 messages and 256 KB per batch, delays of at
- * most 43200 s). */
+ * {delaySeconds}), resolving with {metadata: {metrics}} (the queue's backlog), and metrics(); with Cloudflare's
+ * limits (128 KB per message, 100 messages and 256 KB per batch, delays of at most 43200 s). */
 typedef struct ew_queue_producer {
     const char *binding;      /* env property, e.g. "MY_QUEUE"; copied */
     const char *queue;        /* the queue's name; copied */

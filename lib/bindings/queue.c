@@ -7,7 +7,8 @@
  * encode each body by its contentType — 'text' (a string, UTF-8), 'bytes' (an ArrayBufferView), 'json'
  * (JSON.stringify) or 'v8' (structured clone; also the default, as in workerd: lib/js/sclone.js's JSON text
  * stands in for V8's serialization format) — and queue one write for the store's group commit (lib/store):
- * the promise resolves once the rows are on disk, then the queue's consumer is woken (queue_consumer.c).
+ * the promise resolves once the rows are on disk, with workerd's {metadata: {metrics}} (the backlog then),
+ * and the queue's consumer is woken (queue_consumer.c). metrics() reads the backlog.
  *
  * A handler's decisions are recorded in C (ew__queue_result_t, owned by its request in lib/core/dispatch.c)
  * by natives that find the request through the id hidden on each object, so a batch kept after its event
@@ -43,10 +44,28 @@ const char *const ew__queue_schema =
     "  visible_ms INTEGER NOT NULL,"      /* not delivered before (delays, retries) */
     "  attempts INTEGER NOT NULL DEFAULT 0" /* failed deliveries so far */
     ");"
-    "CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_ms, seq);";
+    "CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_ms, seq);"
+    "CREATE INDEX IF NOT EXISTS messages_age ON messages(queue, enqueued_ms);"
+    /* Each queue's backlog, kept by triggers in the transactions that change it (O(1) metrics). */
+    "CREATE TABLE IF NOT EXISTS backlog (queue TEXT PRIMARY KEY, count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS backlog_in AFTER INSERT ON messages BEGIN"
+    "  INSERT INTO backlog(queue, count, bytes) VALUES (NEW.queue, 1, length(NEW.body))"
+    "  ON CONFLICT(queue) DO UPDATE SET count = count + 1, bytes = bytes + length(NEW.body);"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS backlog_out AFTER DELETE ON messages BEGIN"
+    "  UPDATE backlog SET count = count - 1, bytes = bytes - length(OLD.body) WHERE queue = OLD.queue;"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS backlog_move AFTER UPDATE OF queue ON messages WHEN NEW.queue <> OLD.queue BEGIN"
+    "  UPDATE backlog SET count = count - 1, bytes = bytes - length(OLD.body) WHERE queue = OLD.queue;"
+    "  INSERT INTO backlog(queue, count, bytes) VALUES (NEW.queue, 1, length(NEW.body))"
+    "  ON CONFLICT(queue) DO UPDATE SET count = count + 1, bytes = bytes + length(NEW.body);"
+    "END;";
 
 static const char SQL_INSERT[] = "INSERT INTO messages(queue, id, content_type, body, enqueued_ms, visible_ms) "
                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+static const char SQL_METRICS[] = "SELECT (SELECT count FROM backlog WHERE queue = ?1), (SELECT bytes FROM backlog "
+                                  "WHERE queue = ?1), (SELECT MIN(enqueued_ms) FROM messages WHERE queue = ?1)";
 
 static const char *const content_types[] = {"text", "bytes", "json", "v8"};
 enum { CT_TEXT, CT_BYTES, CT_JSON, CT_V8 };
@@ -56,6 +75,48 @@ int64_t ew__queue_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ew__queue_read_metrics(ew__store_t *s, const char *queue, ew__queue_metrics_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = ew__store_stmt(s, SQL_METRICS, NULL);
+    if (st == NULL)
+        return;
+    sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->count = sqlite3_column_int64(st, 0);
+        out->bytes = sqlite3_column_int64(st, 1);
+        out->oldest_ms = sqlite3_column_int64(st, 2);
+    }
+    ew__store_release(st);
+}
+
+void ew__queue_push_metrics(duk_context *ctx, const ew__queue_metrics_t *m)
+{
+    duk_push_object(ctx);
+    duk_push_number(ctx, (double) m->count);
+    duk_put_prop_literal(ctx, -2, "backlogCount");
+    duk_push_number(ctx, (double) m->bytes);
+    duk_put_prop_literal(ctx, -2, "backlogBytes");
+    if (m->oldest_ms > 0) {
+        duk_get_global_literal(ctx, "Date");
+        duk_push_number(ctx, (double) m->oldest_ms);
+        duk_new(ctx, 1);
+    } else {
+        duk_push_undefined(ctx);
+    }
+    duk_put_prop_literal(ctx, -2, "oldestMessageTimestamp");
+}
+
+/* Pushes {metadata: {metrics}}: what send() and sendBatch() resolve with (workerd's SendResponse). */
+static void push_send_response(duk_context *ctx, const ew__queue_metrics_t *m)
+{
+    duk_push_object(ctx);
+    duk_push_object(ctx);
+    ew__queue_push_metrics(ctx, m);
+    duk_put_prop_literal(ctx, -2, "metrics");
+    duk_put_prop_literal(ctx, -2, "metadata");
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -268,6 +329,7 @@ typedef struct send_op {
     char *queue, *key;            /* owned copies: the commit may outlive the worker at runtime shutdown */
     int64_t now_ms;
     const char *what;             /* "Queue send" or "Queue sendBatch" */
+    ew__queue_metrics_t metrics;  /* the backlog once committed: the promise's value */
     size_t n;
     queued_msg_t *msgs;           /* into bytes */
     char bytes[];
@@ -295,11 +357,36 @@ static ew_status_t send_apply(ew__store_t *s, ew__store_write_t *w, ew_error_t *
     return EW_OK;
 }
 
+/* The backlog after the group commit that just ran: read once per commit and queue (the sends of one group
+ * share it), so that thousands of concurrent sends do not each query it. */
+static void committed_metrics(ew__store_t *s, const char *queue, ew__queue_metrics_t *out)
+{
+    static _Thread_local struct {
+        const ew__store_t *store;
+        uint64_t commits;
+        char queue[EW__STORE_ID_MAX + 1];
+        ew__queue_metrics_t m;
+    } last;
+    ew__store_stats_t st;
+    ew__store_get_stats(s, &st);
+    if (last.store == s && last.commits == st.commits && strcmp(last.queue, queue) == 0) {
+        *out = last.m;
+        return;
+    }
+    ew__queue_read_metrics(s, queue, out);
+    last.store = s;
+    last.commits = st.commits;
+    snprintf(last.queue, sizeof(last.queue), "%s", queue);
+    last.m = *out;
+}
+
 static void send_done(ew__store_write_t *w, ew_status_t status, const char *message)
 {
     send_op_t *op = w->udata;
     if (status == EW_OK) {
         ew__queue_wake(op->key);
+        if (op->base.iso != NULL)
+            committed_metrics(op->base.rs->store, op->queue, &op->metrics);
         ew__res_op_settle(&op->base, EW_OK, NULL);
     } else {
         char msg[1200];
@@ -309,6 +396,11 @@ static void send_done(ew__store_write_t *w, ew_status_t status, const char *mess
     free(op->queue);
     free(op->key);
     free(op);
+}
+
+static void push_send_result(duk_context *ctx, ew__res_op_t *base)
+{
+    push_send_response(ctx, &((send_op_t *) base)->metrics);
 }
 
 /* The producer `this` stands for (stack index 0 in the method bodies), and the store. */
@@ -362,6 +454,7 @@ static void queue_send(duk_context *ctx, ew__res_store_t *rs, const ew__queue_pr
     op->base.write.apply = send_apply;
     op->base.write.done = send_done;
     op->base.write.udata = op;
+    op->base.push_result = push_send_result;
     op->queue = queue;
     op->key = key;
     op->what = what;
@@ -461,9 +554,29 @@ static duk_ret_t send_batch_body(duk_context *ctx, void *udata)
     return 1;
 }
 
+/* metrics(): [this] -> a promise of the backlog, read after this runtime's queued writes committed. */
+static duk_ret_t metrics_body(duk_context *ctx, void *udata)
+{
+    (void) udata;
+    ew__res_store_t *rs;
+    const ew__queue_producer_t *p = require_producer(ctx, &rs);
+    if (ew__store_has_queued(rs->store))
+        (void) ew__store_sync(rs->store);
+    ew__queue_metrics_t m;
+    ew__queue_read_metrics(rs->store, p->queue, &m);
+    ew__queue_push_metrics(ctx, &m);
+    ew__promise_push_resolved(ctx);
+    return 1;
+}
+
 static duk_ret_t q_send(duk_context *ctx)
 {
     return ew__res_call(ctx, send_body, 2);
+}
+
+static duk_ret_t q_metrics(duk_context *ctx)
+{
+    return ew__res_call(ctx, metrics_body, 0);
 }
 
 static duk_ret_t q_send_batch(duk_context *ctx)
@@ -474,6 +587,7 @@ static duk_ret_t q_send_batch(duk_context *ctx)
 static const ew__method_t producer_methods[] = {
     {"send", q_send, DUK_VARARGS, 2},
     {"sendBatch", q_send_batch, DUK_VARARGS, 2},
+    {"metrics", q_metrics, DUK_VARARGS, 0},
     {NULL, NULL, 0, 0},
 };
 
@@ -732,7 +846,7 @@ static void push_body(duk_context *ctx, const ew_queue_message_t *m)
 }
 
 void ew__queue_push_batch(duk_context *ctx, uint32_t req_id, const char *queue, const ew_queue_message_t *msgs,
-                          size_t n)
+                          size_t n, const ew__queue_metrics_t *metrics)
 {
     duk_push_object(ctx);
     duk_idx_t batch = duk_get_top_index(ctx);
@@ -769,4 +883,9 @@ void ew__queue_push_batch(duk_context *ctx, uint32_t req_id, const char *queue, 
     }
     duk_pop(ctx); /* proto */
     put_readonly(ctx, batch, "messages");
+    static const ew__queue_metrics_t empty = {0, 0, 0};
+    duk_push_object(ctx);
+    ew__queue_push_metrics(ctx, metrics != NULL ? metrics : &empty);
+    duk_put_prop_literal(ctx, -2, "metrics");
+    put_readonly(ctx, batch, "metadata");
 }

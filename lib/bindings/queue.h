@@ -37,6 +37,23 @@ void ew__queues_free(ew__queues_t *q);
 /* Puts env[binding] for each producer on the env object at env_idx (and as a global). May throw. */
 void ew__queues_install(duk_context *ctx, const ew__queues_t *q, duk_idx_t env_idx);
 
+/* A queue's backlog (Cloudflare's MessageBatchMetrics / a send's metadata.metrics). */
+typedef struct ew__queue_metrics {
+    int64_t count;                /* messages stored, delayed and in flight included */
+    int64_t bytes;                /* their bodies' bytes */
+    int64_t oldest_ms;            /* enqueue time of the oldest, ms since the epoch; 0 when empty */
+} ew__queue_metrics_t;
+
+/* Reads queue's backlog from the store (its counters are kept by triggers, see ew__queue_schema). Zeros on
+ * failure. */
+void ew__queue_read_metrics(ew__store_t *s, const char *queue, ew__queue_metrics_t *out);
+/* Pushes {backlogCount, backlogBytes, oldestMessageTimestamp} (a Date, or undefined when empty). */
+void ew__queue_push_metrics(duk_context *ctx, const ew__queue_metrics_t *m);
+
+/* lib/core/worker.c: ew_worker_queue with the batch's metadata (NULL: an empty backlog). */
+ew_status_t ew__worker_queue(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages, size_t n,
+                             const ew__queue_metrics_t *metrics, ew_queue_fn cb, void *udata);
+
 /* What queue.c and queue_consumer.c share about a worker's queues. */
 typedef struct ew__queue_producer {
     char *binding;                /* owned: the env property */
@@ -72,10 +89,11 @@ typedef struct ew__queue_result ew__queue_result_t;
 /* A result for n messages, nothing decided yet; NULL on OOM. */
 ew__queue_result_t *ew__queue_result_new(size_t n);
 void ew__queue_result_free(ew__queue_result_t *r);
-/* Pushes a MessageBatch {queue, messages, ackAll(), retryAll()} whose methods record into the result of
- * request req_id. Throws when a body does not decode as its content type. */
+/* Pushes a MessageBatch {queue, messages, metadata, ackAll(), retryAll()} whose methods record into the
+ * result of request req_id (metrics NULL: an empty backlog). Throws when a body does not decode as its
+ * content type. */
 void ew__queue_push_batch(duk_context *ctx, uint32_t req_id, const char *queue, const ew_queue_message_t *msgs,
-                          size_t n);
+                          size_t n, const ew__queue_metrics_t *metrics);
 /* Fills out[n] from what the handler decided; `failed`: the handler did not succeed (every message not
  * explicitly acked is retried). */
 void ew__queue_verdicts(const ew__queue_result_t *r, bool failed, ew_queue_verdict_t *out, size_t n);

@@ -452,7 +452,10 @@ static void deliver(ew__queue_consumer_t *c, sqlite3_stmt *st, size_t k)
     }
     /* Recorded as in flight before the dispatch: the handler may run (and other runtimes pump) meanwhile. */
     bool taken = ok && n > 0 && reg_take(c->key, c->efd, b->seq, n);
-    ew_status_t rc = taken ? ew_worker_queue(c->w, c->queue, msgs, n, on_batch_done, b) : EW_ERR_NOMEM;
+    ew__queue_metrics_t metrics;
+    if (taken)
+        ew__queue_read_metrics(c->rs->store, c->queue, &metrics);
+    ew_status_t rc = taken ? ew__worker_queue(c->w, c->queue, msgs, n, &metrics, on_batch_done, b) : EW_ERR_NOMEM;
     if (rc == EW_OK) {
         memcpy(c->inflight + c->ninflight, b->seq, n * sizeof(int64_t));
         c->ninflight += n;

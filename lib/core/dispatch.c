@@ -1170,6 +1170,7 @@ struct queue_args {
     const char *queue;
     const ew_queue_message_t *msgs;
     size_t n;
+    const ew__queue_metrics_t *metrics;
     ew__req_t *r;
 };
 
@@ -1193,7 +1194,7 @@ static duk_ret_t queue_body(duk_context *ctx, void *udata)
     struct queue_args *a = udata;
     ew__req_t *r = a->r;
     if (push_module_handler(ctx, "queue")) { /* export default { queue(batch, env, ctx) } */
-        ew__queue_push_batch(ctx, r->id, a->queue, a->msgs, a->n);
+        ew__queue_push_batch(ctx, r->id, a->queue, a->msgs, a->n, a->metrics);
         push_env(ctx);
         push_context(ctx, "contextProto", r->id);
         if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
@@ -1214,7 +1215,7 @@ static duk_ret_t queue_body(duk_context *ctx, void *udata)
                                 "default { queue } nor addEventListener(\"queue\", ...).");
         return 0;
     }
-    ew__queue_push_batch(ctx, r->id, a->queue, a->msgs, a->n);
+    ew__queue_push_batch(ctx, r->id, a->queue, a->msgs, a->n, a->metrics);
     make_queue_event(ctx, r->id);
     if (!call_listeners(ctx, "queueListeners")) {
         fail_with_value(ctx, r, -1);
@@ -1226,7 +1227,7 @@ static duk_ret_t queue_body(duk_context *ctx, void *udata)
 }
 
 ew_status_t ew__dispatch_queue(ew__isolate_t *iso, const char *queue, const ew_queue_message_t *msgs, size_t n,
-                               ew_queue_fn cb, void *udata)
+                               const ew__queue_metrics_t *metrics, ew_queue_fn cb, void *udata)
 {
     ew__queue_result_t *result = ew__queue_result_new(n);
     ew__req_t *r = result != NULL ? req_new(iso, EW__REQ_QUEUE) : NULL;
@@ -1238,7 +1239,7 @@ ew_status_t ew__dispatch_queue(ew__isolate_t *iso, const char *queue, const ew_q
     r->queue_result = result;
     r->queue_n = n;
     r->udata = udata;
-    struct queue_args a = {queue, msgs, n, r};
+    struct queue_args a = {queue, msgs, n, metrics, r};
     ew__isolate_enter(iso, r);
     int rc = ew__isolate_pcall(iso, queue_body, &a, 0, 1);
     after_dispatch(iso, r, rc);

@@ -653,6 +653,12 @@ EW_API ew_status_t ew_worker_scheduled_sync(ew_worker_t *w, const char *cron, do
 EW_API ew_status_t ew_worker_queue(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages, size_t n,
                                    ew_queue_fn cb, void *udata)
 {
+    return ew__worker_queue(w, queue, messages, n, NULL, cb, udata);
+}
+
+ew_status_t ew__worker_queue(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages, size_t n,
+                             const ew__queue_metrics_t *metrics, ew_queue_fn cb, void *udata)
+{
     if (w == NULL || queue == NULL || cb == NULL || messages == NULL || n == 0 || n > EW__QUEUE_MAX_BATCH)
         return EW_ERR_INVALID_ARG;
     for (size_t i = 0; i < n; i++) {
@@ -664,7 +670,7 @@ EW_API ew_status_t ew_worker_queue(ew_worker_t *w, const char *queue, const ew_q
     ew__isolate_t *iso = isolate_for_event(w, NULL);
     if (iso == NULL)
         return EW_ERR_NOMEM;
-    return ew__dispatch_queue(iso, queue, messages, n, cb, udata);
+    return ew__dispatch_queue(iso, queue, messages, n, metrics, cb, udata);
 }
 
 struct sync_queue {

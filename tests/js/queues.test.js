@@ -27,11 +27,20 @@ async function waitFor(tag, count) {
   throw new Error(`${tag}: ${count} message(s) were not delivered`);
 }
 
-test('send() and sendBatch() resolve to undefined once stored', async ({ env }) => {
-  assertEquals(await env.Q.send('plain:1', { contentType: 'text' }), undefined);
-  assertEquals(await env.Q.sendBatch([{ body: 'plain:2', contentType: 'text' }]), undefined);
-  const got = await waitFor('plain', 2);
-  assertEquals(got.map((d) => d.body).sort(), ['plain:1', 'plain:2']);
+test('send() and sendBatch() resolve once stored, with the backlog (workerd\'s SendResponse)', async ({ env }) => {
+  const r = await env.LATER.send('plain:1', { contentType: 'text' });
+  assertEquals(Object.keys(r), ['metadata']);
+  const m = r.metadata.metrics;
+  assert(m.backlogCount >= 1 && m.backlogBytes >= 7, JSON.stringify(m));
+  assert(m.oldestMessageTimestamp instanceof Date, 'oldestMessageTimestamp is a Date');
+  const r2 = await env.LATER.sendBatch([{ body: 'plain:2', contentType: 'text' }, { body: 'plain:3', contentType: 'text' }]);
+  assertEquals(r2.metadata.metrics.backlogCount, m.backlogCount + 2);
+  assertEquals(r2.metadata.metrics.backlogBytes, m.backlogBytes + 14);
+  const now = await env.LATER.metrics();
+  assertEquals(now.backlogCount, m.backlogCount + 2);
+  await env.Q.send('plain:4', { contentType: 'text' });
+  const got = await waitFor('plain', 1);
+  assertEquals(got.map((d) => d.body), ['plain:4']);
 });
 
 test('each content type round-trips; v8 (the default) keeps structured-clone types', async ({ env }) => {
@@ -63,6 +72,7 @@ test('messages carry id, timestamp, attempts and the queue name', async ({ env }
   assert(m.timestamp.getTime() >= before - 1000 && m.timestamp.getTime() <= Date.now(), 'timestamp is the send time');
   assertEquals(m.attempts, 1);
   assertEquals(m.queue, 'jstest-q');
+  assert(m.metadata.metrics.backlogCount >= 1, 'the backlog includes the batch being delivered');
 });
 
 test('retry() delivers the message again with attempts + 1', async ({ env }) => {
@@ -92,7 +102,7 @@ test('send() argument errors are workerd\'s', async ({ env }) => {
 test('the 128 KB message limit', async ({ env }) => {
   await assertRejects(env.Q.send('a'.repeat(128001), { contentType: 'text' }), Error,
     /^Queue send failed: message length of 128001 bytes exceeds limit of 128000$/);
-  assertEquals(await env.LATER.send('a'.repeat(128000), { contentType: 'text' }), undefined);
+  assertEquals(typeof await env.LATER.send('a'.repeat(128000), { contentType: 'text' }), 'object');
 });
 
 test('sendBatch() errors and limits', async ({ env }) => {
@@ -131,6 +141,7 @@ test('delayed messages are stored but not delivered yet', async ({ env }) => {
 test('the producer is a plain object with send and sendBatch', async ({ env }) => {
   assertEquals(typeof env.Q.send, 'function');
   assertEquals(typeof env.Q.sendBatch, 'function');
+  assertEquals(typeof env.Q.metrics, 'function');
   await assertRejects(env.Q.send.call({}, 'x'), TypeError, /Illegal invocation/);
 });
 
@@ -150,7 +161,7 @@ export default {
         m.ack();
       }
       delivered.push({ tag: tagOf(m.body), body: m.body, id: m.id, timestamp: m.timestamp, attempts: m.attempts,
-                       queue: batch.queue });
+                       queue: batch.queue, metadata: batch.metadata });
     }
   },
 };
