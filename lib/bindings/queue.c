@@ -70,11 +70,9 @@ static const char SQL_METRICS[] = "SELECT (SELECT count FROM backlog WHERE queue
 static const char *const content_types[] = {"text", "bytes", "json", "v8"};
 enum { CT_TEXT, CT_BYTES, CT_JSON, CT_V8 };
 
-int64_t ew__queue_now_ms(void)
+int64_t ew__queue_now_ms(const ew__res_store_t *rs)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t) (rs->cache->now() * 1000.0);
 }
 
 void ew__queue_read_metrics(ew__store_t *s, const char *queue, ew__queue_metrics_t *out)
@@ -458,7 +456,7 @@ static void queue_send(duk_context *ctx, ew__res_store_t *rs, const ew__queue_pr
     op->queue = queue;
     op->key = key;
     op->what = what;
-    op->now_ms = ew__queue_now_ms();
+    op->now_ms = ew__queue_now_ms(rs);
     op->n = n;
     op->msgs = (queued_msg_t *) op->bytes;
     char *at = op->bytes + n * sizeof(queued_msg_t);

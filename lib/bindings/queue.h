@@ -15,6 +15,7 @@
 #define EW__QUEUE_MAX_BATCH_BYTES 256000u
 #define EW__QUEUE_MAX_DELAY 43200u      /* seconds (12 hours) */
 #define EW__QUEUE_ID_MAX 128            /* bytes of a message id given through ew_worker_queue */
+#define EW__QUEUE_RETENTION_S 345600u   /* Cloudflare's default message retention: 4 days */
 
 /* The store kind of the queues database (next to ew_resource_kind_t's, like EW__RESOURCE_CACHE). */
 #define EW__RESOURCE_QUEUE 101
@@ -107,7 +108,7 @@ void ew__queue_verdicts(const ew__queue_result_t *r, bool failed, ew_queue_verdi
 char *ew__queue_key(ew_runtime_t *rt, const char *queue);
 /* Any thread: tells the consumer of `key`, if the process has one, that messages were committed. */
 void ew__queue_wake(const char *key);
-/* Milliseconds since the Unix epoch (wall clock). */
-int64_t ew__queue_now_ms(void);
+/* Milliseconds since the Unix epoch by the runtime's resource clock (ew__resources_set_clock: tests move it). */
+int64_t ew__queue_now_ms(const ew__res_store_t *rs);
 
 #endif

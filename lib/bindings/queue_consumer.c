@@ -42,6 +42,8 @@ static const char SQL_NEXT[] = "SELECT MIN(visible_ms) FROM messages WHERE queue
 static const char SQL_DELETE[] = "DELETE FROM messages WHERE seq = ?1";
 static const char SQL_RETRY[] = "UPDATE messages SET attempts = attempts + 1, visible_ms = ?2 WHERE seq = ?1";
 static const char SQL_DEAD[] = "UPDATE messages SET queue = ?2, attempts = 0, visible_ms = ?3 WHERE seq = ?1";
+static const char SQL_EXPIRE[] = "DELETE FROM messages WHERE queue = ?1 AND enqueued_ms < ?2";
+static const char SQL_HAS_EXPIRED[] = "SELECT 1 FROM messages WHERE queue = ?1 AND enqueued_ms < ?2 LIMIT 1";
 
 /* ---------------------------------------------------------------------------------------------------------
  * Registry: per queue key, the consumers able to deliver it (their eventfds; the most recent one delivers)
@@ -248,6 +250,7 @@ struct ew__queue_consumer {
     size_t ninflight, cap;
     uint32_t batches;             /* batches in flight */
     int64_t window_ms;            /* when the current partial batch began waiting; 0 = none */
+    int64_t swept_ms;             /* when messages past the retention period were last looked for */
 };
 
 /* A batch in flight: what the verdict callback needs. */
@@ -371,7 +374,7 @@ static void on_batch_done(void *udata, ew_status_t outcome, const ew_error_t *er
     op->write.apply = verdict_apply;
     op->write.done = verdict_done;
     op->write.udata = op;
-    op->now_ms = ew__queue_now_ms();
+    op->now_ms = ew__queue_now_ms(c->rs);
     op->n = n;
     bool dead = false;
     for (size_t i = 0; i < n; i++) {
@@ -400,6 +403,64 @@ static void on_batch_done(void *udata, ew_status_t outcome, const ew_error_t *er
     ew__store_queue(c->rs->store, &op->write);
     free(b);
     event_active(c->timer, EV_TIMEOUT, 1); /* pump again once the loop turn ends */
+}
+
+/* ---- retention: messages older than Cloudflare's default retention period (4 days) are deleted undelivered ---- */
+
+typedef struct expire_op {
+    ew__store_write_t write;
+    char *queue;                  /* owned */
+    int64_t before_ms;
+} expire_op_t;
+
+static ew_status_t expire_apply(ew__store_t *s, ew__store_write_t *w, ew_error_t *err)
+{
+    expire_op_t *op = w->udata;
+    sqlite3_stmt *st = ew__store_stmt(s, SQL_EXPIRE, err);
+    if (st == NULL)
+        return err->code;
+    sqlite3_bind_text(st, 1, op->queue, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, op->before_ms);
+    int rc = sqlite3_step(st);
+    ew__store_release(st);
+    return rc == SQLITE_DONE ? EW_OK : ew__store_error(s, rc, "deleting expired messages", err);
+}
+
+static void expire_done(ew__store_write_t *w, ew_status_t status, const char *message)
+{
+    (void) status;
+    (void) message; /* a failed sweep is tried again later */
+    expire_op_t *op = w->udata;
+    free(op->queue);
+    free(op);
+}
+
+/* At most once a minute: deletes (in the next group commit) the queue's messages past the retention period,
+ * rows in flight excepted (their verdict decides). The check itself is one indexed lookup. */
+static void sweep_expired(ew__queue_consumer_t *c, int64_t now)
+{
+    if (c->swept_ms != 0 && now - c->swept_ms < 60000 && now >= c->swept_ms)
+        return;
+    c->swept_ms = now;
+    int64_t before = now - (int64_t) EW__QUEUE_RETENTION_S * 1000;
+    sqlite3_stmt *st = ew__store_stmt(c->rs->store, SQL_HAS_EXPIRED, NULL);
+    if (st == NULL)
+        return;
+    sqlite3_bind_text(st, 1, c->queue, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, before);
+    bool any = sqlite3_step(st) == SQLITE_ROW;
+    ew__store_release(st);
+    expire_op_t *op = any && c->ninflight == 0 ? calloc(1, sizeof(*op)) : NULL;
+    if (op == NULL || (op->queue = strdup(c->queue)) == NULL) {
+        free(op);
+        return;
+    }
+    op->write.apply = expire_apply;
+    op->write.done = expire_done;
+    op->write.udata = op;
+    op->before_ms = before;
+    ew__store_queue(c->rs->store, &op->write);
+    (void) ew__store_sync(c->rs->store); /* before the batch is chosen below; a failure is retried later */
 }
 
 /* Delivers the k rows of st's result that are not in flight (the caller stepped none yet). */
@@ -502,7 +563,8 @@ static void pump(ew__queue_consumer_t *c)
         return; /* another consumer of the process delivers this queue now */
     if (ew__store_has_queued(c->rs->store))
         (void) ew__store_sync(c->rs->store); /* verdicts and sends of this runtime first */
-    int64_t now = ew__queue_now_ms(), at = 0;
+    int64_t now = ew__queue_now_ms(c->rs), at = 0;
+    sweep_expired(c, now);
     while (c->batches < c->concurrency) {
         sqlite3_stmt *st = ew__store_stmt(c->rs->store, SQL_READY, NULL);
         if (st == NULL)

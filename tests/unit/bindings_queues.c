@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bindings/internal.h" /* ew__resources_set_clock: the retention test moves the runtime's clock */
 #include "edgeworker.h"
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -415,5 +416,74 @@ Test(bindings_queues, the_latest_consumer_delivers_and_another_takes_over)
     loop_until(r, &seen, "\"two\"", 1);
     cr_assert_eq(count(&seen, "[\"a\",\"two\"]"), 1, "the remaining consumer took over");
     cr_assert_eq(seen.n, 2);
+    ew_runtime_destroy(r);
+}
+
+/* Messages older than the retention period (4 days) are deleted without being delivered. */
+static double fake_now;
+
+static double fake_clock(void)
+{
+    return fake_now;
+}
+
+static const char retention_src[] =
+    "export default {\n"
+    "  async fetch(request, env) {\n"
+    "    const m = new URL(request.url).searchParams.get('m');\n"
+    "    if (m === 'count') return new Response(String((await env.Q.metrics()).backlogCount));\n"
+    "    await env.Q.send(m, { contentType: 'text' });\n"
+    "    return new Response('sent');\n"
+    "  },\n"
+    "  async queue(batch, env) { for (const m of batch.messages) await env.REPORT.got(m.body); },\n"
+    "};\n";
+
+static ew_worker_t *load_retention(ew_runtime_t *r, seen_t *seen, bool consume)
+{
+    static const char *const methods[] = {"got"};
+    ew_binding_t b = {"REPORT", methods, 1, on_report, NULL, seen, NULL};
+    ew_queue_producer_t p = {"Q", "kept", 0};
+    ew_queue_consumer_t c;
+    ew_queue_consumer_init(&c);
+    c.queue = "kept";
+    c.max_batch_timeout_ms = 0;
+    ew_worker_config_t cfg = {.source = retention_src, .source_len = strlen(retention_src), .bindings = &b,
+                              .nbindings = 1, .queue_producers = &p, .nqueue_producers = 1, .queue_consumers = &c,
+                              .nqueue_consumers = consume ? 1 : 0};
+    ew_worker_t *w;
+    ew_error_t err;
+    cr_assert_eq(ew_worker_load(r, &cfg, &w, &err), EW_OK, "%s", err.message);
+    return w;
+}
+
+static char *body_of(ew_worker_t *w, const char *url)
+{
+    ew_request_t req = {.method = "GET", .url = url};
+    ew_response_t *resp;
+    cr_assert_eq(ew_worker_fetch_sync(w, &req, &resp, NULL), EW_OK);
+    char *text = strdup((const char *) resp->body);
+    ew_response_destroy(resp);
+    return text;
+}
+
+Test(bindings_queues, messages_past_the_retention_period_are_not_delivered)
+{
+    seen_t seen = {0};
+    ew_runtime_t *r;
+    cr_assert_eq(ew_runtime_create(NULL, &r, NULL), EW_OK);
+    ew__resources_set_clock(r, fake_clock);
+    fake_now = 1.7e9;
+    ew_worker_t *producer = load_retention(r, &seen, false);
+    fetch(producer, "http://q/?m=old");
+    fake_now += 4 * 86400 - 10; /* not expired yet */
+    fetch(producer, "http://q/?m=younger");
+    fake_now += 20;             /* "old" is now 4 days and 10 s old */
+    ew_worker_t *consumer = load_retention(r, &seen, true);
+    loop_until(r, &seen, "younger", 1);
+    char *backlog = body_of(producer, "http://q/?m=count");
+    cr_assert_str_eq(backlog, "0", "the expired message was deleted");
+    free(backlog);
+    cr_assert_eq(count(&seen, "\"old\""), 0, "the expired message was not delivered");
+    (void) consumer;
     ew_runtime_destroy(r);
 }
