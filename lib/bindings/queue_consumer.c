@@ -304,6 +304,7 @@ static bool in_flight(const ew__queue_consumer_t *c, int64_t seq)
 
 typedef struct verdict_op {
     ew__store_write_t write;
+    char *key;                    /* owned copy: the rows leave the in-flight set once this write ran */
     char *dlq;                    /* owned copy, or NULL */
     char *dlq_key;                /* owned copy: woken after the commit when rows moved there */
     int64_t now_ms;
@@ -344,32 +345,44 @@ static void verdict_done(ew__store_write_t *w, ew_status_t status, const char *m
 {
     verdict_op_t *op = w->udata;
     (void) message; /* a failed verdict leaves the rows as they were: they are delivered again */
+    for (size_t i = 0; i < op->n; i++)
+        reg_give_back(op->key, &op->a[i].seq, 1);
+    ew__queue_wake(op->key); /* retried rows may be ready again */
     if (status == EW_OK && op->dlq_key != NULL)
         ew__queue_wake(op->dlq_key);
+    free(op->key);
     free(op->dlq);
     free(op->dlq_key);
     free(op);
 }
 
-/* The handler's verdicts for batch b: queued as one write; the rows leave the in-flight set. */
+/* Ends batch b without a verdict: its rows are left as they were, for a later delivery. */
+static void drop_batch(batch_t *b)
+{
+    reg_give_back(b->c->key, b->seq, b->n);
+    free(b);
+}
+
+/* The handler's verdicts for batch b: queued as one write; the rows leave the in-flight set once it ran (so
+ * no consumer picks them up before the verdict is committed). */
 static void on_batch_done(void *udata, ew_status_t outcome, const ew_error_t *err, const ew_queue_verdict_t *v,
                           size_t n)
 {
     batch_t *b = udata;
     ew__queue_consumer_t *c = b->c;
     c->batches--;
-    reg_give_back(c->key, b->seq, b->n);
-    if (outcome == EW_ERR_CANCELLED) { /* the worker is going away: the rows stay for a later delivery */
-        free(b);
+    if (outcome == EW_ERR_CANCELLED) { /* the worker is going away */
+        drop_batch(b);
         return;
     }
     if (outcome != EW_OK)
         log_rt(c, EW_LOG_ERROR, "Queue \"%s\": the consumer failed (%s), the batch of %zu will be retried: %s",
                c->queue, ew_status_name(outcome), n, err != NULL ? err->message : "");
     verdict_op_t *op = calloc(1, sizeof(*op) + n * sizeof(op->a[0]));
-    if (op == NULL) {
-        free(b);
-        return; /* out of memory: nothing recorded, the messages are delivered again */
+    if (op == NULL || (op->key = strdup(c->key)) == NULL) {
+        free(op);
+        drop_batch(b); /* out of memory: nothing recorded, the messages are delivered again */
+        return;
     }
     op->write.apply = verdict_apply;
     op->write.done = verdict_done;
@@ -396,13 +409,13 @@ static void on_batch_done(void *udata, ew_status_t outcome, const ew_error_t *er
     }
     if (dead && ((op->dlq = strdup(c->dlq)) == NULL || (op->dlq_key = strdup(c->dlq_key)) == NULL)) {
         free(op->dlq);
+        free(op->key);
         free(op);
-        free(b);
+        drop_batch(b);
         return;
     }
     ew__store_queue(c->rs->store, &op->write);
     free(b);
-    event_active(c->timer, EV_TIMEOUT, 1); /* pump again once the loop turn ends */
 }
 
 /* ---- retention: messages older than Cloudflare's default retention period (4 days) are deleted undelivered ---- */
