@@ -660,8 +660,8 @@ ew_status_t ew__queue_consumer_new(ew_runtime_t *rt, ew__res_store_t *rs, const 
     c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     c->timer = evtimer_new(rt->base, on_timer, c);
     c->wake_ev = c->efd >= 0 ? event_new(rt->base, c->efd, EV_READ | EV_PERSIST, on_wake, c) : NULL;
-    if (c->queue == NULL || c->key == NULL || (cfg->dead_letter_queue != NULL && (c->dlq == NULL || c->dlq_key == NULL)) ||
-        c->timer == NULL || c->wake_ev == NULL) {
+    bool dlq_ok = cfg->dead_letter_queue == NULL || (c->dlq != NULL && c->dlq_key != NULL);
+    if (c->queue == NULL || c->key == NULL || !dlq_ok || c->timer == NULL || c->wake_ev == NULL) {
         ew__queue_consumer_free(c);
         return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker (queue consumer)");
     }

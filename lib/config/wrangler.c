@@ -1081,7 +1081,8 @@ static ew_status_t read_consumer(ctx_t *x, const ew__cfg_value_t *t, const char 
     ew_queue_consumer_t *c = &x->wr->queue_consumers[x->wr->nqueue_consumers];
     ew_queue_consumer_init(c);
     uint32_t timeout_s = c->max_batch_timeout_ms / 1000;
-    if ((st = check_storage_name(x, t, "queue", path)) != EW_OK || (st = check_storage_name(x, t, "dead_letter_queue", path)) != EW_OK ||
+    if ((st = check_storage_name(x, t, "queue", path)) != EW_OK ||
+        (st = check_storage_name(x, t, "dead_letter_queue", path)) != EW_OK ||
         (st = queue_int(x, t, "max_batch_size", path, 1, 100, &c->max_batch_size)) != EW_OK ||
         (st = queue_int(x, t, "max_batch_timeout", path, 0, 60, &timeout_s)) != EW_OK ||
         (st = queue_int(x, t, "max_retries", path, 0, 100, &c->max_retries)) != EW_OK ||

@@ -29,7 +29,8 @@ static const char verdict_src[] =
     "    case 'ack-all': batch.ackAll(); a.retry(); batch.retryAll(); return;\n"
     "    case 'mixed': a.retry({ delaySeconds: 9 }); b.retry(); a.ack(); batch.ackAll(); return;\n"
     "    case 'props':\n"
-    "      if (a.id !== 'm1' || a.attempts !== 3 || !(a.timestamp instanceof Date) || a.timestamp.getTime() !== 1000 ||\n"
+    "      if (a.id !== 'm1' || a.attempts !== 3 || !(a.timestamp instanceof Date) ||\n"
+    "          a.timestamp.getTime() !== 1000 ||\n"
     "          a.body !== 'hi' || b.body.x !== 1 || new Uint8Array(c.body)[1] !== 2 || batch.messages.length !== 3)\n"
     "        throw new Error('unexpected batch ' + JSON.stringify([a.id, a.attempts, a.body, b.body]));\n"
     "      a.retry();\n"
@@ -377,8 +378,10 @@ Test(bindings_queues, runtime_consumer_batches_retries_dead_letters_and_survives
 /* Two workers consuming one queue: the one loaded last delivers; when it goes, the other takes over. */
 static const char handover_src[] =
     "export default {\n"
-    "  async fetch(request, env) { await env.Q.send(new URL(request.url).searchParams.get('m'), { contentType: 'text' });\n"
-    "    return new Response('sent'); },\n"
+    "  async fetch(request, env) {\n"
+    "    await env.Q.send(new URL(request.url).searchParams.get('m'), { contentType: 'text' });\n"
+    "    return new Response('sent');\n"
+    "  },\n"
     "  async queue(batch, env) { for (const m of batch.messages) await env.REPORT.got(env.WHO, m.body); },\n"
     "};\n";
 
