@@ -472,6 +472,19 @@ static void queue_send(duk_context *ctx, ew__res_store_t *rs, const ew__queue_pr
     ew__store_queue(rs->store, &op->base.write);
 }
 
+/* The options argument at idx as an object: undefined and null become {}, other non-objects are workerd's
+ * TypeError ("... parameter N is not of type 'TYPE'."). */
+static void options_at(duk_context *ctx, duk_idx_t idx, const char *method, const char *type)
+{
+    if (duk_is_null_or_undefined(ctx, idx)) {
+        duk_push_object(ctx);
+        duk_replace(ctx, idx);
+    } else if (!duk_is_object(ctx, idx)) {
+        (void) duk_type_error(ctx, "Failed to execute '%s' on 'WorkerQueue': parameter 2 is not of type '%s'.", method,
+                              type);
+    }
+}
+
 /* send(body, options): [this, body, options] */
 static duk_ret_t send_body(duk_context *ctx, void *udata)
 {
@@ -479,10 +492,7 @@ static duk_ret_t send_body(duk_context *ctx, void *udata)
     ew__res_store_t *rs;
     const ew__queue_producer_t *p = require_producer(ctx, &rs);
     duk_idx_t opts = 2;
-    if (!duk_is_object(ctx, opts)) {
-        duk_push_object(ctx);
-        duk_replace(ctx, opts);
-    }
+    options_at(ctx, opts, "send", "QueueSendOptions");
     duk_get_prop_literal(ctx, opts, "contentType");  /* [3] */
     duk_get_prop_literal(ctx, opts, "delaySeconds"); /* [4] */
     queued_msg_t m;
@@ -501,10 +511,7 @@ static duk_ret_t send_batch_body(duk_context *ctx, void *udata)
     static const char what[] = "Queue sendBatch";
     ew__res_store_t *rs;
     const ew__queue_producer_t *p = require_producer(ctx, &rs);
-    if (!duk_is_object(ctx, 2)) {
-        duk_push_object(ctx);
-        duk_replace(ctx, 2);
-    }
+    options_at(ctx, 2, "sendBatch", "QueueSendBatchOptions");
     duk_get_prop_literal(ctx, 2, "delaySeconds");
     uint32_t dflt = delay_of(ctx, -1, p->delay, what);
     duk_pop(ctx);

@@ -97,6 +97,9 @@ test('send() argument errors are workerd\'s', async ({ env }) => {
   await assertRejects(env.Q.send('x', { delaySeconds: -1 }), Error, /^Queue send failed: message delay -1 is invalid$/);
   await assertRejects(env.Q.send('x', { delaySeconds: 43201 }), Error, /message delay 43201 is invalid/);
   await assertRejects(env.Q.send('x', { delaySeconds: 1.5 }), Error, /message delay 1.5 is invalid/);
+  await assertRejects(env.Q.send('x', 'json'), TypeError,
+    /^Failed to execute 'send' on 'WorkerQueue': parameter 2 is not of type 'QueueSendOptions'\.$/);
+  await assertRejects(env.Q.sendBatch([{ body: 1 }], 5), TypeError, /parameter 2 is not of type 'QueueSendBatchOptions'/);
 });
 
 test('the 128 KB message limit', async ({ env }) => {
