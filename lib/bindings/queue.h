@@ -1,6 +1,7 @@
 /*
- * lib/bindings/queue.h — Cloudflare Queues: what lib/core calls and what queue.c (producers, the batch objects
- * a handler sees) and queue_consumer.c (the delivery loop and the process-wide registry) share. The semantics
+ * lib/bindings/queue.h — Cloudflare Queues: what lib/core calls and what queue.c (database, producers),
+ * queue_batch.c (the batch objects a handler sees) and queue_consumer.c (the delivery loop and the
+ * process-wide registry) share. The semantics
  * are documented with ew_queue_producer_t / ew_queue_consumer_t in include/edgeworker.h; the design is in
  * docs/architecture.md "Queues".
  */
@@ -82,7 +83,7 @@ ew_status_t ew__queue_consumer_start(ew__queue_consumer_t *c, ew_worker_t *w, ew
 void ew__queue_consumer_free(ew__queue_consumer_t *c);
 
 /* ---------------------------------------------------------------------------------------------------------
- * Batches (queue.c) for dispatch.c: the MessageBatch a handler sees and what it decided.
+ * Batches (queue_batch.c) for dispatch.c: the MessageBatch a handler sees and what it decided.
  */
 
 typedef struct ew__queue_result ew__queue_result_t;
