@@ -3,6 +3,7 @@ import http.client
 import json
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -84,5 +85,34 @@ def test_users_api_example_with_kv(tmp_path):
         conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
         conn.request("GET", "/api/users")
         assert [u["name"] for u in json.loads(conn.getresponse().read())] == ["Ada"]
+    finally:
+        assert s.stop() == 0
+
+
+def test_queue_jobs_example_runs_retries_and_dead_letters(tmp_path):
+    s = Server(ROOT / "examples" / "queue-jobs", ("--persist-to", str(tmp_path / "state")))
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        jobs = [{"task": "count", "input": "to be or not to be"}, {"task": "hash", "input": "abc"},
+                {"task": "fail"}]
+        conn.request("POST", "/jobs", body=json.dumps(jobs))
+        r = conn.getresponse()
+        assert r.status == 202
+        ids = json.loads(r.read())["ids"]
+        conn.request("POST", "/jobs", body=json.dumps({"task": "nope"}))
+        r = conn.getresponse()
+        assert r.status == 400 and "count|hash|fail" in r.read().decode()
+
+        def status(i):
+            conn.request("GET", "/jobs/" + i)
+            return json.loads(conn.getresponse().read())
+
+        deadline = time.time() + 30
+        while time.time() < deadline and [status(i)["state"] for i in ids] != ["done", "done", "failed"]:
+            time.sleep(0.2)
+        count, digest, failed = (status(i) for i in ids)
+        assert count["state"] == "done" and count["result"] == {"words": 6} and count["attempts"] == 1
+        assert digest["result"]["sha256"] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        assert failed["state"] == "failed", failed
     finally:
         assert s.stop() == 0
