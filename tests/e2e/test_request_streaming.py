@@ -245,3 +245,18 @@ def test_small_bodies_still_arrive_whole(server):
     c.request("POST", "/echo", body=b"small body")
     r = c.getresponse()
     assert r.status == 200 and r.getheader("content-length") == "10" and r.read() == b"small body"
+
+
+def test_http2_upload_streams_into_the_worker(server, tmp_path):
+    # h2c with prior knowledge (nghttp): a 3 MiB upload read with arrayBuffer() and an echo of one
+    import subprocess
+    body = bytes(range(256)) * (3 * 4096)
+    f = tmp_path / "upload.bin"
+    f.write_bytes(body)
+    out = subprocess.run(["nghttp", "-d", str(f), "http://127.0.0.1:%d/hash" % server.port],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.decode() == hashlib.sha256(body).hexdigest()
+    out = subprocess.run(["nghttp", "-d", str(f), "http://127.0.0.1:%d/echo" % server.port],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == body
