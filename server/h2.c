@@ -524,6 +524,26 @@ static void body_too_big(h2_stream_t *st)
     }
 }
 
+/* The response went out complete while the body still arrives: nobody reads the rest. The client is
+ * asked to stop sending with RST_STREAM NO_ERROR (RFC 9113 8.1), and the window it used comes back. */
+static int on_frame_sent(nghttp2_session *sess, const nghttp2_frame *frame, void *udata)
+{
+    (void) udata;
+    if ((frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) ||
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    h2_stream_t *st = nghttp2_session_get_stream_user_data(sess, frame->hd.stream_id);
+    if (st == NULL || st->req_body == NULL)
+        return 0;
+    ew_req_body_destroy(st->req_body);
+    st->req_body = NULL;
+    if (st->unconsumed > 0)
+        (void) nghttp2_session_consume_connection(sess, st->unconsumed);
+    st->unconsumed = 0;
+    (void) nghttp2_submit_rst_stream(sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
 /* At HEADERS without END_STREAM: stream the body when it is large or its length unknown. */
 static bool wants_streaming(const h2_stream_t *st)
 {
@@ -558,6 +578,9 @@ static int on_data(nghttp2_session *sess, uint8_t flags, int32_t id, const uint8
         if (ew_req_body_write(st->req_body, data, len) != EW_OK) {
             st->too_big = true;
             body_too_big(st);
+        } else if (ew_req_body_buffered(st->req_body) == 0) { /* dropped: the Worker cancelled the body */
+            (void) nghttp2_session_consume(sess, id, st->unconsumed);
+            st->unconsumed = 0;
         }
         return 0;
     }
@@ -725,6 +748,7 @@ static nghttp2_session_callbacks *make_callbacks(void)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_sent);
     return cbs;
 }
 

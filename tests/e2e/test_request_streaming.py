@@ -260,3 +260,15 @@ def test_http2_upload_streams_into_the_worker(server, tmp_path):
     out = subprocess.run(["nghttp", "-d", str(f), "http://127.0.0.1:%d/echo" % server.port],
                          capture_output=True, timeout=60)
     assert out.returncode == 0 and out.stdout == body
+
+
+def test_http2_answer_without_reading_ends_the_upload(server, tmp_path):
+    # the Worker answers before reading: the client is told to stop (RST_STREAM NO_ERROR), nothing hangs
+    import subprocess
+    f = tmp_path / "upload.bin"
+    f.write_bytes(b"u" * (8 << 20))
+    out = subprocess.run(["nghttp", "-d", str(f), "http://127.0.0.1:%d/ignore" % server.port],
+                         capture_output=True, timeout=60)
+    assert out.stdout == b"did not read it"
+    out = subprocess.run(["nghttp", "http://127.0.0.1:%d/state" % server.port], capture_output=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith(b'{"reading"')
