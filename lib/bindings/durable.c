@@ -319,6 +319,8 @@ static void push_api(duk_context *ctx)
         duk_load_function(ctx);
         duk_push_object(ctx);
         ew__def_methods(ctx, -1, natives);
+        duk_push_literal(ctx, EW__WS_STATE_KEY); /* the relays mark their WebSockets (websocket.js state) */
+        duk_put_prop_literal(ctx, -2, "WS_KEY");
         duk_push_global_object(ctx);
         duk_call(ctx, 2);
         duk_dup_top(ctx);

@@ -190,7 +190,7 @@ function (native, global) {
         ws[S] = {
             peer: null, accepted: false, released: false, link: 0, closedIn: false, closedOut: false,
             aborted: false, queue: [], scheduled: false, binaryType: 'arraybuffer',
-            connecting: false, url: null, protocol: null, settle: null
+            connecting: false, url: null, protocol: null, settle: null, relayed: false
         };
         return ws;
     }
@@ -228,8 +228,10 @@ function (native, global) {
             fire(ws, closeFields(trusted(CloseEvent.prototype, 'close'),
                                  { code: m.code, reason: m.reason, wasClean: m.wasClean }));
             /* Answer a close the Worker did not answer itself (RFC 6455 5.5.1), as workerd does with its
-             * web_socket_auto_reply_to_close behaviour; an abnormal closure has no one to answer. */
-            if (!st.closedOut && !st.aborted) {
+             * web_socket_auto_reply_to_close behaviour; an abnormal closure has no one to answer. A Durable
+             * Object's relay end (st.relayed, durable.js) is answered by the far side's answer instead, so
+             * the close handshake spans the object as it does on Cloudflare. */
+            if (!st.closedOut && !st.aborted && !st.relayed) {
                 st.closedOut = true;
                 transmit(st, { type: 'close', code: m.code, reason: '', wasClean: true });
             }

@@ -265,6 +265,55 @@ def test_seed_chat_room_broadcasts_between_clients_on_different_threads(tmp_path
         stopped_ok(s)
 
 
+CLOSING = """
+export class ChatRoom {
+  constructor(state, env) { this.closes = []; }
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === '/closes') return Response.json(this.closes);
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    server.addEventListener('message', (event) => {
+      if (event.data === 'close first') server.close(4000, 'object closes');
+    });
+    server.addEventListener('close', (event) => {
+      this.closes.push([event.code, event.reason]);
+      if (event.code === 1000) server.close(4001, 'seen by the object');
+    });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+}
+
+export default {
+  fetch(request, env) {
+    return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName('one')).fetch(request);
+  }
+};
+"""
+
+
+def test_the_close_handshake_of_an_objects_websocket_spans_the_object(tmp_path):
+    """The close a client gets back is the object's answer (not an automatic one from the Worker in between),
+    and the object's close event carries the client's answer to the object's close: as with one socket."""
+    from test_websocket import WS
+    s = Server(make_project(tmp_path, worker=CLOSING, wrangler=CHAT_WRANGLER), ["--threads", "2"])
+    try:
+        ws = WS(s.port, "/ws")
+        ws.send_frame(8, struct.pack("!H", 1000) + b"bye")
+        assert ws.recv_close() == (4001, "seen by the object")
+        assert ws.closed_by_server()
+        ws.close()
+        ws = WS(s.port, "/ws")
+        ws.send_text("close first")
+        assert ws.recv_close() == (4000, "object closes")
+        ws.send_frame(8, struct.pack("!H", 4002) + b"client answers")
+        assert ws.closed_by_server()
+        ws.close()
+        assert json.loads(get(s, "/closes")[1]) == [[1000, "bye"], [4002, "client answers"]]
+    finally:
+        stopped_ok(s)
+
+
 HIBERNATING = """
 import { DurableObject } from 'cloudflare:workers';
 
