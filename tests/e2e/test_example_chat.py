@@ -308,6 +308,12 @@ def test_chat_page_in_headless_chromium(chat, tmp_path):
 
         assert await browser.evaluate(dan, LOG) == ["system Connected to chat room; 0 others here"]
         assert not await browser.evaluate(bob, has_line("chat ann: bye bob"))
+
+        # bob comes back with the form's Join button.
+        await browser.evaluate(bob, "document.getElementById('join').requestSubmit()")
+        await browser.wait(bob, has_line("system Connected to chat room; 3 others here"), "bob's second welcome")
+        await browser.type_and_send(bob, "back again")
+        await browser.wait(ann, has_line("chat bob: back again"), "bob's message after coming back")
         for ws in (carol, erin):
             await ws.close()
         assert browser.console == [], browser.console

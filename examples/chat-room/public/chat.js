@@ -33,6 +33,7 @@
 
   function setConnected(connected, status) {
     $('status').textContent = status;
+    $('name').disabled = $('room').disabled = socket !== null; // joined or joining: leave first
     $('text').disabled = !connected;
     $('send').disabled = !connected;
     $('connect').textContent = connected ? 'Leave' : 'Join';
