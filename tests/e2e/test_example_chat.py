@@ -2,22 +2,18 @@
 Debian's python3-websockets (RFC 6455 client, offers permessage-deflate like browsers) and with the chat page
 in headless Chromium driven over the DevTools protocol (two browser pages and a Python client in one room)."""
 import asyncio
-import contextlib
 import http.client
 import json
-import os
-import shutil
-import signal
-import subprocess
 import time
 
 import pytest
 import websockets
 
+from browser import needs_chromium, with_browser
 from conftest import ROOT, Server
 
 EXAMPLE = ROOT / "examples" / "chat-room"
-TIMEOUT = 10  # seconds for any one message or page state to arrive
+TIMEOUT = 10  # seconds for any one message to arrive
 
 
 @pytest.fixture
@@ -117,139 +113,6 @@ def test_python_clients_chat_in_rooms_and_leave(chat):
     asyncio.run(scenario())
 
 
-# --- headless Chromium over the DevTools protocol -------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium")
-
-
-class Browser:
-    """Headless Chromium in its own process group and a temporary profile, driven over one DevTools
-    WebSocket (flattened sessions: one per page). close() always kills the whole group."""
-
-    def __init__(self, tmp_path):
-        self.profile = tmp_path / "chromium-profile"
-        self.profile.mkdir()
-        self.log_path = tmp_path / "chromium.log"
-        self.ws = None
-        self.next_id = 0
-        self.pending = {}   # command id -> future of its result
-        self.console = []   # what the pages printed or threw, for failure messages
-        self.reader = None
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [CHROMIUM, "--headless=new", "--no-sandbox", "--remote-debugging-port=0",
-                 "--user-data-dir=%s" % self.profile, "--no-first-run", "--no-default-browser-check",
-                 "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update", "--mute-audio",
-                 "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    async def start(self):
-        # Chromium writes the port it chose and the browser's endpoint path into DevToolsActivePort.
-        port_file = self.profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 20
-        while True:
-            lines = port_file.read_text().split("\n") if port_file.exists() else []
-            if len(lines) >= 2 and lines[1].startswith("/devtools/"):
-                break
-            if self.proc.poll() is not None:
-                raise AssertionError("chromium exited with %s:\n%s" % (self.proc.returncode, self.log()))
-            if time.monotonic() > deadline:
-                raise AssertionError("chromium wrote no DevToolsActivePort in 20 s:\n" + self.log())
-            await asyncio.sleep(0.05)
-        self.ws = await websockets.connect("ws://127.0.0.1:%s%s" % (lines[0], lines[1]), max_size=None,
-                                           open_timeout=TIMEOUT, ping_interval=None)
-        self.reader = asyncio.ensure_future(self._read())
-
-    async def _read(self):
-        try:
-            async for raw in self.ws:
-                msg = json.loads(raw)
-                if "id" in msg:
-                    fut = self.pending.pop(msg["id"], None)
-                    if fut and not fut.done():
-                        fut.set_result(msg)
-                elif msg.get("method") == "Runtime.consoleAPICalled":
-                    self.console.append(" ".join(str(a.get("value", a.get("description")))
-                                                 for a in msg["params"]["args"]))
-                elif msg.get("method") == "Runtime.exceptionThrown":
-                    self.console.append(json.dumps(msg["params"]["exceptionDetails"])[:500])
-        finally:
-            for fut in self.pending.values():
-                if not fut.done():
-                    fut.set_exception(AssertionError("the DevTools connection closed:\n" + self.log()))
-
-    async def call(self, method, params=None, session=None):
-        self.next_id += 1
-        msg = {"id": self.next_id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        fut = asyncio.get_running_loop().create_future()
-        self.pending[self.next_id] = fut
-        await self.ws.send(json.dumps(msg))
-        reply = await asyncio.wait_for(fut, TIMEOUT)
-        if "error" in reply:
-            raise AssertionError("%s failed: %s" % (method, reply["error"]))
-        return reply["result"]
-
-    async def open_page(self, url):
-        """A new tab at `url`; returns its session id once the page has loaded."""
-        target = (await self.call("Target.createTarget", {"url": "about:blank"}))["targetId"]
-        session = (await self.call("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
-        await self.call("Runtime.enable", session=session)
-        await self.call("Page.navigate", {"url": url}, session=session)
-        await self.wait(session, "document.readyState === 'complete' && location.href === %s" % json.dumps(url),
-                        "the page to load")
-        return session
-
-    async def evaluate(self, session, expression):
-        result = await self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                      "awaitPromise": True}, session)
-        if "exceptionDetails" in result:
-            raise AssertionError("%s threw: %s" % (expression, result["exceptionDetails"]))
-        return result["result"].get("value")
-
-    async def wait(self, session, expression, what):
-        """Polls `expression` in the page until it is truthy, for at most TIMEOUT seconds."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            value = await self.evaluate(session, expression)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                page = await self.evaluate(session, "document.body ? document.body.innerText : ''")
-                raise AssertionError("waited %d s for %s; the page shows:\n%s\nconsole: %s"
-                                     % (TIMEOUT, what, page, self.console))
-            await asyncio.sleep(0.05)
-
-    async def type_and_send(self, session, text):
-        """Types into the message box as a user would (key events: input, then Enter submits the form)."""
-        await self.evaluate(session, "document.getElementById('text').focus()")
-        await self.call("Input.insertText", {"text": text}, session)
-        for kind in ("keyDown", "keyUp"):
-            await self.call("Input.dispatchKeyEvent", {"type": kind, "key": "Enter", "code": "Enter",
-                                                       "windowsVirtualKeyCode": 13, "text": "\r"}, session)
-
-    async def close(self):
-        if self.ws is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.ws.send(json.dumps({"id": 0, "method": "Browser.close"})), 2)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.ws.close(), 2)
-        if self.reader is not None:
-            self.reader.cancel()
-            with contextlib.suppress(BaseException):
-                await self.reader
-
-    def kill(self):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the browser and every helper process it started
-        self.proc.wait(TIMEOUT)
-
-
 LOG = "[...document.querySelectorAll('#log li')].map((li) => li.className + ' ' + li.textContent)"
 
 
@@ -257,14 +120,11 @@ def has_line(line):
     return "%s.includes(%s)" % (LOG, json.dumps(line))
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/install-deps.sh --test "
-                                             "installs it; it could not be installed on this machine)")
+@needs_chromium
 def test_chat_page_in_headless_chromium(chat, tmp_path):
     base = "http://127.0.0.1:%d/" % chat.port
-    browser = Browser(tmp_path)
 
-    async def scenario():
-        await browser.start()
+    async def scenario(browser):
         ann = await browser.open_page(base + "?name=ann&room=lobby")
         await browser.wait(ann, "document.body.dataset.state === 'open'", "ann's socket to open")
         await browser.wait(ann, has_line("system Connected to chat room; 0 others here"), "ann's welcome")
@@ -273,7 +133,7 @@ def test_chat_page_in_headless_chromium(chat, tmp_path):
         carol, welcome = await join(chat, "lobby")  # a Python client in the same room
         assert welcome["userCount"] == 3
 
-        await browser.type_and_send(ann, "hello from <b>ann</b>")
+        await browser.type_and_enter(ann, "#text", "hello from <b>ann</b>")
         await browser.wait(bob, has_line("chat ann: hello from <b>ann</b>"), "ann's message on bob's page")
         await browser.wait(ann, has_line("me ann: hello from <b>ann</b>"), "ann's own message on her page")
         assert await browser.evaluate(ann, "document.getElementById('text').value") == ""
@@ -301,7 +161,7 @@ def test_chat_page_in_headless_chromium(chat, tmp_path):
         await browser.wait(bob, "document.body.dataset.state === 'closed'", "bob's page to show it")
         erin, welcome = await join(chat, "lobby")
         assert welcome["userCount"] == 3  # ann, carol, erin
-        await browser.type_and_send(ann, "bye bob")
+        await browser.type_and_enter(ann, "#text", "bye bob")
         for ws in (erin, carol):
             assert await recv(ws) == {"type": "typing", "username": "ann", "isTyping": True}
             assert (await recv(ws))["text"] == "bye bob"
@@ -312,19 +172,10 @@ def test_chat_page_in_headless_chromium(chat, tmp_path):
         # bob comes back with the form's Join button.
         await browser.evaluate(bob, "document.getElementById('join').requestSubmit()")
         await browser.wait(bob, has_line("system Connected to chat room; 3 others here"), "bob's second welcome")
-        await browser.type_and_send(bob, "back again")
+        await browser.type_and_enter(bob, "#text", "back again")
         await browser.wait(ann, has_line("chat bob: back again"), "bob's message after coming back")
         for ws in (carol, erin):
             await ws.close()
         assert browser.console == [], browser.console
 
-    async def run():
-        try:
-            await scenario()
-        finally:
-            await browser.close()
-
-    try:
-        asyncio.run(run())
-    finally:
-        browser.kill()
+    with_browser(tmp_path, scenario)
