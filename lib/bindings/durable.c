@@ -319,8 +319,6 @@ static void push_api(duk_context *ctx)
         duk_load_function(ctx);
         duk_push_object(ctx);
         ew__def_methods(ctx, -1, natives);
-        duk_push_literal(ctx, EW__WS_STATE_KEY); /* the relays mark their WebSockets (websocket.js state) */
-        duk_put_prop_literal(ctx, -2, "WS_KEY");
         duk_push_global_object(ctx);
         duk_call(ctx, 2);
         duk_dup_top(ctx);
@@ -1120,6 +1118,13 @@ static duk_ret_t native_tunnel_send(duk_context *ctx)
     return 0;
 }
 
+/* wsModule() -> lib/js/websocket.js's module object (the relays' relay/abortRelay). */
+static duk_ret_t native_ws_module(duk_context *ctx)
+{
+    ew__ws_push_module(ctx);
+    return 1;
+}
+
 /* tunnelClose(id, code, reason): the close to the other end; the end is freed once both closes passed. */
 static duk_ret_t native_tunnel_close(duk_context *ctx)
 {
@@ -1393,6 +1398,7 @@ static const ew__method_t natives[] = {
     {"tunnelOpen", native_tunnel_open, 1, 1},
     {"tunnelSend", native_tunnel_send, 2, 2},
     {"tunnelClose", native_tunnel_close, 3, 3},
+    {"wsModule", native_ws_module, 0, 0},
     {"idFromName", native_id_from_name, 2, 2},
     {"newUniqueId", native_new_unique_id, 1, 1},
     {"checkId", native_check_id, 2, 2},

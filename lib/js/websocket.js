@@ -11,6 +11,8 @@
  * its peer sends goes out through native.linkSend/linkClose, and what the host receives comes in through
  * fromHost(), which queues it on the peer like a local message.
  *
+ * Durable Object relays (durable.js) use relay() and abortRelay() of the returned module.
+ *
  * native: KEY, linkSend(id, data, isText), linkClose(id, code, reason), reportError(error),
  *         events (Event, EventTarget and the internals _initTarget, _initEvent, _dispatch, _defineHandler
  *         of lib/js/events.js: WebSocket is an EventTarget, its events are Events; MessageEvent and
@@ -444,12 +446,31 @@ function (native, global) {
         schedule(peer);
     }
 
+    /* A Durable Object's relay end (durable.js) carries its peer's traffic to a far side: a close it
+     * receives is answered by the far side's answer, never automatically (see receive()). */
+    function relay(ws) {
+        state(ws).relayed = true;
+    }
+
+    /* The far side of relay end ws went away without a close: ws's peer sees that abnormal closure (1006,
+     * wasClean false) as it would from the host, and ws sends nothing more. */
+    function abortRelay(ws, reason) {
+        var st = state(ws);
+        if (st.aborted || st.closedOut) {
+            return;
+        }
+        st.closedOut = st.aborted = true;
+        transmit(st, { type: 'close', code: 1006, reason: reason, wasClean: false });
+    }
+
     return {
         WebSocket: WebSocket,
         WebSocketPair: WebSocketPair,
         CloseEvent: CloseEvent,
         couple: couple,
         fromHost: fromHost,
-        fetchUpgrade: fetchUpgrade
+        fetchUpgrade: fetchUpgrade,
+        relay: relay,
+        abortRelay: abortRelay
     };
 }

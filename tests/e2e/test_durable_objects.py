@@ -266,18 +266,21 @@ def test_seed_chat_room_broadcasts_between_clients_on_different_threads(tmp_path
 
 
 CLOSING = """
+const closes = [];
+let instances = 0;
+
 export class ChatRoom {
-  constructor(state, env) { this.closes = []; }
+  constructor(state, env) { this.instance = ++instances; }
   async fetch(request) {
     const url = new URL(request.url);
-    if (url.pathname === '/closes') return Response.json(this.closes);
+    if (url.pathname === '/closes') return Response.json({ closes, instance: this.instance });
     const [client, server] = Object.values(new WebSocketPair());
     server.accept();
     server.addEventListener('message', (event) => {
       if (event.data === 'close first') server.close(4000, 'object closes');
     });
     server.addEventListener('close', (event) => {
-      this.closes.push([event.code, event.reason]);
+      closes.push([event.code, event.reason, event.wasClean, this.instance]);
       if (event.code === 1000) server.close(4001, 'seen by the object');
     });
     return new Response(null, { status: 101, webSocket: client });
@@ -294,9 +297,11 @@ export default {
 
 def test_the_close_handshake_of_an_objects_websocket_spans_the_object(tmp_path):
     """The close a client gets back is the object's answer (not an automatic one from the Worker in between),
-    and the object's close event carries the client's answer to the object's close: as with one socket."""
+    the object's close event carries the client's answer to the object's close, and a client that vanishes
+    is a 1006 for the object: as with one socket on Cloudflare. Closed sockets let the object go idle."""
     from test_websocket import WS
-    s = Server(make_project(tmp_path, worker=CLOSING, wrangler=CHAT_WRANGLER), ["--threads", "2"])
+    s = Server(make_project(tmp_path, worker=CLOSING, wrangler=CHAT_WRANGLER),
+               ["--threads", "1", "--do-idle-ms", "200"])
     try:
         ws = WS(s.port, "/ws")
         ws.send_frame(8, struct.pack("!H", 1000) + b"bye")
@@ -309,7 +314,16 @@ def test_the_close_handshake_of_an_objects_websocket_spans_the_object(tmp_path):
         ws.send_frame(8, struct.pack("!H", 4002) + b"client answers")
         assert ws.closed_by_server()
         ws.close()
-        assert json.loads(get(s, "/closes")[1]) == [[1000, "bye"], [4002, "client answers"]]
+        ws = WS(s.port, "/ws")
+        ws.close()  # no close frame
+        deadline = time.monotonic() + 10
+        while len(json.loads(get(s, "/closes")[1])["closes"]) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        closes = json.loads(get(s, "/closes")[1])["closes"]
+        assert [c[:3] for c in closes] == [[1000, "bye", True], [4002, "client answers", True],
+                                           [1006, "WebSocket disconnected without sending Close frame.", False]]
+        time.sleep(0.6)  # past the idle time: no socket keeps the object
+        assert json.loads(get(s, "/closes")[1])["instance"] > closes[2][3]
     finally:
         stopped_ok(s)
 
