@@ -5,6 +5,7 @@ import pathlib
 import struct
 import http.client
 import json
+import signal
 import time
 
 from conftest import Server
@@ -324,6 +325,64 @@ def test_the_close_handshake_of_an_objects_websocket_spans_the_object(tmp_path):
                                            [1006, "WebSocket disconnected without sending Close frame.", False]]
         time.sleep(0.6)  # past the idle time: no socket keeps the object
         assert json.loads(get(s, "/closes")[1])["instance"] > closes[2][3]
+    finally:
+        stopped_ok(s)
+
+
+RELOADED = """
+export class ChatRoom {
+  constructor(state, env) { this.sessions = new Set(); }
+  async fetch(request) {
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    this.sessions.add(server);
+    server.addEventListener('message', (event) => {
+      for (const s of this.sessions) if (s !== server) s.send(event.data);
+    });
+    server.addEventListener('close', () => this.sessions.delete(server));
+    server.send('VERSION ' + this.sessions.size);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+}
+
+export default {
+  fetch(request, env) {
+    if (new URL(request.url).pathname === '/version') return new Response('VERSION');
+    return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName('one')).fetch(request);
+  }
+};
+"""
+
+
+def test_after_a_reload_an_object_in_memory_keeps_its_code_and_stays_the_only_instance(tmp_path):
+    """Cloudflare's deferred code update: the object in memory keeps the old code and takes the new
+    version's calls too (one instance per id); once the old version is gone it resets (its sockets close
+    with 1001) and the next call builds it from the new code."""
+    from test_websocket import WS
+    s = Server(make_project(tmp_path, worker=RELOADED.replace("VERSION", "v1"), wrangler=CHAT_WRANGLER),
+               ["--threads", "2"])
+    try:
+        a = WS(s.port, "/ws")
+        assert a.recv() == "v1 1"
+        (tmp_path / "index.js").write_text(RELOADED.replace("VERSION", "v2"))
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while get(s, "/version")[1] != "v2" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        b = WS(s.port, "/ws")  # through the new version, to the object still running v1
+        assert b.recv() == "v1 2"
+        b.send_text("from b")
+        assert a.recv() == "from b"
+        a.send_text("from a")
+        assert b.recv() == "from a"
+        a.send_frame(8, struct.pack("!H", 1000))
+        assert a.recv_close()[0] == 1000
+        a.close()  # the old version's last request: it goes, and the object with it
+        assert b.recv_close() == (1001, "The Durable Object's isolate went away.")
+        b.close()
+        c = WS(s.port, "/ws")
+        assert c.recv() == "v2 1"
+        c.close()
     finally:
         stopped_ok(s)
 
