@@ -453,13 +453,20 @@ function (native, global) {
     }
 
     /* The far side of relay end ws went away without a close: ws's peer sees that abnormal closure (1006,
-     * wasClean false) as it would from the host, and ws sends nothing more. */
+     * wasClean false) as it would from the host, and ws sends nothing more. A peer released to a host
+     * (the object returned a socket of its own outbound connection) gets 1001 instead: no close frame on
+     * the wire may carry 1006. */
     function abortRelay(ws, reason) {
         var st = state(ws);
-        if (st.aborted || st.closedOut) {
+        if (st.aborted || st.closedOut || st.peer === null) {
             return;
         }
-        st.closedOut = st.aborted = true;
+        st.closedOut = true;
+        if (st.peer[S].released) {
+            transmit(st, { type: 'close', code: 1001, reason: reason, wasClean: true });
+            return;
+        }
+        st.aborted = true;
         transmit(st, { type: 'close', code: 1006, reason: reason, wasClean: false });
     }
 

@@ -8,6 +8,8 @@ import json
 import signal
 import time
 
+import pytest
+
 from conftest import Server
 
 WRANGLER = """
@@ -327,6 +329,52 @@ def test_the_close_handshake_of_an_objects_websocket_spans_the_object(tmp_path):
         assert json.loads(get(s, "/closes")[1])["instance"] > closes[2][3]
     finally:
         stopped_ok(s)
+
+
+PROXYING = """
+export class ChatRoom {
+  async fetch(request) {
+    return fetch('http://127.0.0.1:PORT/', { headers: { Upgrade: 'websocket' } });
+  }
+}
+
+export default {
+  fetch(request, env) {
+    return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName('one')).fetch(request);
+  }
+};
+"""
+
+
+def test_an_object_returning_its_outbound_websocket_relays_it_and_its_loss(tmp_path):
+    """The object answers with the socket of its own connection upstream: messages pass both ways, and when
+    upstream vanishes the client gets a close it may see on the wire (1001; 1006 is never sent)."""
+    import asyncio
+    import websockets
+
+    async def run():
+        async def upstream(ws, path=None):
+            await ws.send("upstream got " + await ws.recv())
+            await ws.recv()
+            ws.transport.abort()
+
+        origin = await websockets.serve(upstream, "127.0.0.1", 0)
+        port = origin.sockets[0].getsockname()[1]
+        s = Server(make_project(tmp_path, worker=PROXYING.replace("PORT", str(port)), wrangler=CHAT_WRANGLER))
+        try:
+            ws = await websockets.connect("ws://127.0.0.1:%d/" % s.port, open_timeout=10)
+            await ws.send("hi")
+            assert await asyncio.wait_for(ws.recv(), 10) == "upstream got hi"
+            await ws.send("now go")
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+            assert (ws.close_code, ws.close_reason) == (1001, "WebSocket disconnected without sending Close frame.")
+        finally:
+            stopped_ok(s)
+            origin.close()
+            await origin.wait_closed()
+
+    asyncio.run(run())
 
 
 RELOADED = """
