@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -39,7 +40,11 @@ class Browser:
     def __init__(self, tmp_path):
         self.profile = tmp_path / "chromium-profile"
         self.profile.mkdir()
+        # Its temporary files (the profile's singleton socket) in a folder of its own, removed by kill(): a
+        # short path, since a Unix socket's path has at most 107 bytes.
+        self.tmp = tempfile.mkdtemp(prefix="ew-chromium-")
         self.log_path = tmp_path / "chromium.log"
+        self.closing = False  # Browser.close was sent
         self.ws = None
         self.next_id = 0
         self.pending = {}   # command id -> future of its result
@@ -52,7 +57,8 @@ class Browser:
                  "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update", "--mute-audio",
                  "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env=dict(os.environ, TMPDIR=self.tmp))
 
     def log(self):
         return self.log_path.read_text(errors="replace")[-3000:]
@@ -147,6 +153,7 @@ class Browser:
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.send(json.dumps({"id": 0, "method": "Browser.close"})), 2)
+                self.closing = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(), 2)
         if self.reader is not None:
@@ -155,9 +162,13 @@ class Browser:
                 await self.reader
 
     def kill(self):
+        if self.closing:  # let it exit by itself (it removes its singleton files), briefly
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # the browser and every helper process it started
         self.proc.wait(TIMEOUT)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def with_browser(tmp_path, scenario):
