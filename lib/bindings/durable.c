@@ -1122,7 +1122,7 @@ static duk_ret_t native_tunnel_send(duk_context *ctx)
     return 0;
 }
 
-/* wsModule() -> lib/js/websocket.js's module object (the relays' relay/abortRelay). */
+/* wsModule() -> lib/js/websocket.js's module object (the relays' abortRelay). */
 static duk_ret_t native_ws_module(duk_context *ctx)
 {
     ew__ws_push_module(ctx);

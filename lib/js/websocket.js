@@ -11,7 +11,7 @@
  * its peer sends goes out through native.linkSend/linkClose, and what the host receives comes in through
  * fromHost(), which queues it on the peer like a local message.
  *
- * Durable Object relays (durable.js) use relay() and abortRelay() of the returned module.
+ * Durable Object relays (durable.js) use abortRelay() of the returned module.
  *
  * native: KEY, linkSend(id, data, isText), linkClose(id, code, reason), reportError(error),
  *         events (Event, EventTarget and the internals _initTarget, _initEvent, _dispatch, _defineHandler
@@ -192,7 +192,7 @@ function (native, global) {
         ws[S] = {
             peer: null, accepted: false, released: false, link: 0, closedIn: false, closedOut: false,
             aborted: false, queue: [], scheduled: false, binaryType: 'arraybuffer',
-            connecting: false, url: null, protocol: null, settle: null, relayed: false
+            connecting: false, url: null, protocol: null, settle: null, halfOpen: false
         };
         return ws;
     }
@@ -230,10 +230,9 @@ function (native, global) {
             fire(ws, closeFields(trusted(CloseEvent.prototype, 'close'),
                                  { code: m.code, reason: m.reason, wasClean: m.wasClean }));
             /* Answer a close the Worker did not answer itself (RFC 6455 5.5.1), as workerd does with its
-             * web_socket_auto_reply_to_close behaviour; an abnormal closure has no one to answer. A Durable
-             * Object's relay end (st.relayed, durable.js) is answered by the far side's answer instead, so
-             * the close handshake spans the object as it does on Cloudflare. */
-            if (!st.closedOut && !st.aborted && !st.relayed) {
+             * web_socket_auto_reply_to_close behaviour, unless accept({allowHalfOpen: true}) leaves that to
+             * the script; an abnormal closure has no one to answer. */
+            if (!st.closedOut && !st.aborted && !st.halfOpen) {
                 st.closedOut = true;
                 transmit(st, { type: 'close', code: m.code, reason: '', wasClean: true });
             }
@@ -267,13 +266,27 @@ function (native, global) {
 
     var proto = WebSocket.prototype;
 
-    hide(proto, 'accept', function accept() {
+    /* accept({allowHalfOpen}): with it, a close from the peer is not answered automatically; the script
+     * answers with close() (a proxy coordinating both sides, as the Durable Object relays of durable.js
+     * do), and readyState stays CLOSING until then. */
+    hide(proto, 'accept', function accept(options) {
         var st = state(this);
+        var halfOpen = false;
+        if (options !== undefined && options !== null) {
+            if (typeof options !== 'object' && typeof options !== 'function') {
+                throw new TypeError("Failed to execute 'accept' on 'WebSocket': parameter 1 is not of type " +
+                                    "'AcceptOptions'.");
+            }
+            halfOpen = !!options.allowHalfOpen;
+        }
         if (st.connecting) {
             throw new TypeError("Websockets obtained from the 'new WebSocket()' constructor cannot call accept");
         }
         if (st.released) {
             throw new TypeError("Can't accept() WebSocket that was already used in a response.");
+        }
+        if (halfOpen) {
+            st.halfOpen = true;
         }
         if (!st.accepted) {
             st.accepted = true;
@@ -446,12 +459,6 @@ function (native, global) {
         schedule(peer);
     }
 
-    /* A Durable Object's relay end (durable.js) carries its peer's traffic to a far side: a close it
-     * receives is answered by the far side's answer, never automatically (see receive()). */
-    function relay(ws) {
-        state(ws).relayed = true;
-    }
-
     /* The far side of relay end ws went away without a close: ws's peer sees that abnormal closure (1006,
      * wasClean false) as it would from the host, and ws sends nothing more. A peer released to a host
      * (the object returned a socket of its own outbound connection) gets 1001 instead: no close frame on
@@ -477,7 +484,6 @@ function (native, global) {
         couple: couple,
         fromHost: fromHost,
         fetchUpgrade: fetchUpgrade,
-        relay: relay,
         abortRelay: abortRelay
     };
 }
