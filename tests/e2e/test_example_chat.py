@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from browser import needs_chromium, with_browser
-from conftest import ROOT, SEED, Server
+from conftest import ROOT, Server
 
 EXAMPLE = ROOT / "examples" / "chat-room"
 TIMEOUT = 10  # seconds for any one message to arrive
@@ -43,15 +43,6 @@ def get(server, path):
     c.request("GET", path)
     r = c.getresponse()
     return r.status, r.getheader("Content-Type"), r.read().decode()
-
-
-def test_the_worker_is_the_seeds_code_as_written():
-    text = SEED.read_text()
-    start = text.index("// WebSocket server with Durable Objects")
-    seed = text[start:text.index("```", start)]
-    example = (EXAMPLE / "src" / "index.js").read_text()
-    assert example.startswith("// The seed's WebSocket chat room")
-    assert example.split("\n", 1)[1] == seed
 
 
 def test_page_and_worker_routes(chat):
