@@ -276,6 +276,24 @@ typedef struct ew_durable_object {
                                  is available; zero: key-value storage only, like new_classes */
 } ew_durable_object_t;
 
+/* A service binding: env[binding] is a Fetcher for another worker loaded in the same runtime.
+ * env[binding].fetch(input, init) delivers a fetch event to that worker (its Request built as for the global
+ * fetch(); bodies are passed whole) and resolves with its Response; env[binding].NAME(...args) calls method
+ * NAME of the target's entrypoint (the export `entrypoint`, or the default export): a class extending
+ * WorkerEntrypoint (from 'cloudflare:workers') is constructed per call with (ctx, env), a plain object is used
+ * as it is; arguments and the result are structured-cloned, and an exception rejects the call with an error
+ * of the same type and message. The target is looked up by name when a call is made, so workers may be
+ * loaded in any order; a call to a worker that is not loaded rejects with an Error naming it. Each call
+ * counts against the caller's subrequest limit (ew_runtime_config_t.subrequests), and a chain of calls
+ * through workers is limited to 32 invocations, as on Cloudflare. Calls run on the runtime's thread through
+ * its event loop (never re-entering the caller), as a request of the target with its own CPU budget. */
+typedef struct ew_service {
+    const char *binding;      /* the env property, e.g. "AUTH"; copied */
+    const char *service;      /* the target worker's name (its ew_worker_config_t.name); copied */
+    const char *entrypoint;   /* NULL = the default export; else the name of an exported WorkerEntrypoint class
+                                 or object; copied */
+} ew_service_t;
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -294,6 +312,8 @@ typedef struct ew_worker_config {
     ew_source_type_t source_type; /* EW_SOURCE_AUTO (0) unless the caller knows the form */
     const ew_durable_object_t *durable_objects; /* `ndurable_objects` Durable Object namespaces, copied */
     size_t ndurable_objects;
+    const ew_service_t *services; /* `nservices` service bindings to workers of the same runtime, copied */
+    size_t nservices;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry

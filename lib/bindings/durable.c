@@ -193,7 +193,7 @@ void ew__durable_dispose(ew_worker_t *w)
 static void on_sweep(evutil_socket_t fd, short what, void *arg);
 static void arm_alarm(ew__do_rt_t *d, const char *ns_key, const char *id, double when_ms, int retry);
 
-static ew__do_rt_t *drt_of(ew_runtime_t *rt)
+ew__do_rt_t *ew__durable_rt(ew_runtime_t *rt)
 {
     if (rt->durable != NULL)
         return rt->durable;
@@ -214,6 +214,11 @@ static ew__do_rt_t *drt_of(ew_runtime_t *rt)
     }
     rt->durable = d;
     return d;
+}
+
+ew__do_inbox_t *ew__durable_inbox(ew_runtime_t *rt)
+{
+    return rt->durable != NULL ? rt->durable->inbox : NULL;
 }
 
 static bool is_hex_id(const char *s, size_t n)
@@ -257,7 +262,7 @@ ew_status_t ew__durable_open(ew_runtime_t *rt, ew_worker_t *w, ew_error_t *err)
 {
     if (w->ndurables == 0)
         return EW_OK;
-    ew__do_rt_t *d = drt_of(rt);
+    ew__do_rt_t *d = ew__durable_rt(rt);
     if (d == NULL)
         return ew__error_set(err, EW_ERR_NOMEM, "out of memory setting up Durable Objects");
     for (size_t i = 0; i < w->ndurables; i++)
@@ -309,7 +314,7 @@ void ew__durable_shutdown(ew_runtime_t *rt)
 static const ew__method_t natives[];
 
 /* Pushes the isolate's durable.js API object, loading the file on first use. */
-static void push_api(duk_context *ctx)
+void ew__durable_push_api(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
     if (!duk_get_prop_literal(ctx, -1, API_KEY)) {
@@ -331,7 +336,7 @@ static void push_api(duk_context *ctx)
 
 void ew__durable_push_workers_module(duk_context *ctx)
 {
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     duk_get_prop_literal(ctx, -1, "workersModule");
     duk_remove(ctx, -2);
 }
@@ -341,7 +346,7 @@ void ew__durable_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     env_idx = duk_require_normalize_index(ctx, env_idx);
     if (w->ndurables == 0)
         return;
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     for (size_t i = 0; i < w->ndurables; i++) {
         duk_push_literal(ctx, "makeNamespace");
         duk_push_uint(ctx, (duk_uint_t) i);
@@ -400,7 +405,7 @@ struct api_args {
 static duk_ret_t api_body(duk_context *ctx, void *udata)
 {
     struct api_args *a = udata;
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     duk_push_string(ctx, a->fn);
     duk_push_uint(ctx, (duk_uint_t) a->o->ns_index);
     duk_push_string(ctx, a->o->id);
@@ -673,7 +678,7 @@ static duk_ret_t deliver_body(duk_context *ctx, void *udata)
 {
     run_ctx_t *x = udata;
     ew__do_msg_t *m = x->msg;
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     duk_push_literal(ctx, "deliver");
     duk_push_pointer(ctx, x->obj);
     duk_push_uint(ctx, (duk_uint_t) x->obj->ns_index);
@@ -720,7 +725,7 @@ static size_t json_quote(char *buf, size_t cap, const char *s)
 }
 
 /* An error reply ["E", "Error", message] for the call. */
-static ew__do_msg_t *error_reply(ew__do_msg_t *call, const char *message)
+ew__do_msg_t *ew__do_error_reply(ew__do_msg_t *call, const char *message)
 {
     char q[1100], meta[1200];
     json_quote(q, sizeof(q), message);
@@ -729,10 +734,10 @@ static ew__do_msg_t *error_reply(ew__do_msg_t *call, const char *message)
 }
 
 /* Builds the reply from deliver()'s result [failed, meta, body|null] at idx (never throws). */
-static ew__do_msg_t *result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_t idx)
+ew__do_msg_t *ew__do_result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_t idx)
 {
     if (!duk_is_array(ctx, idx))
-        return error_reply(call, "internal error: the Durable Object's answer is malformed");
+        return ew__do_error_reply(call, "internal error: the Durable Object's answer is malformed");
     duk_get_prop_index(ctx, idx, 0);
     duk_get_prop_index(ctx, idx, 1);
     duk_get_prop_index(ctx, idx, 2);
@@ -748,7 +753,7 @@ static ew__do_msg_t *result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_
             r->tunnel = duk_get_uint(ctx, -1);
         duk_pop(ctx);
     } else {
-        r = error_reply(call, "internal error: the Durable Object's answer is malformed");
+        r = ew__do_error_reply(call, "internal error: the Durable Object's answer is malformed");
     }
     duk_pop_3(ctx);
     return r;
@@ -768,14 +773,14 @@ static void on_call_done(void *udata, duk_context *ctx, duk_idx_t value, ew_stat
     }
     ew__do_msg_t *r;
     if (ctx != NULL && outcome == EW_OK) {
-        r = result_reply(ctx, m, value);
+        r = ew__do_result_reply(ctx, m, value);
     } else if (ctx != NULL) {
         duk_dup(ctx, value);
         const char *text = duk_safe_to_string(ctx, -1);
-        r = error_reply(m, text);
+        r = ew__do_error_reply(m, text);
         duk_pop(ctx);
     } else {
-        r = error_reply(m, message != NULL ? message : "The Durable Object failed.");
+        r = ew__do_error_reply(m, message != NULL ? message : "The Durable Object failed.");
     }
     if (r == NULL) {
         ew__do_fail_call(m, "out of memory answering a Durable Object call");
@@ -925,6 +930,8 @@ static void handle_msg(void *udata, ew__do_msg_t *m)
         handle_reply(d, m);
     else if (m->type == EW__DO_TUNNEL)
         handle_tunnel(d, m);
+    else if (m->kind == EW__SVC_FETCH || m->kind == EW__SVC_RPC)
+        ew__service_handle_call(d->rt, m);
     else
         handle_call(d, m);
 }
@@ -1020,7 +1027,7 @@ struct tunnel_args {
 static duk_ret_t tunnel_body(duk_context *ctx, void *udata)
 {
     ew__do_msg_t *m = ((struct tunnel_args *) udata)->m;
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     duk_push_literal(ctx, "tunnelEvent");
     duk_push_uint(ctx, (duk_uint_t) m->token);
     duk_push_int(ctx, m->kind);
@@ -1285,6 +1292,45 @@ static duk_ret_t native_check_id(duk_context *ctx)
     return 1;
 }
 
+/* The two halves of a call from an isolate. push: pushes [calls table, new promise] (may throw, so call it
+ * before allocating the message). post: registers m (a CALL, owned) as waiting for its answer, posts it to
+ * `to` (whose reference the caller keeps) and leaves only the promise, which the answer settles with
+ * [failed, meta, body|null]. False when out of memory (m is freed, the two values are still there). */
+void ew__do_push_call_promise(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, CALLS_KEY);
+    duk_remove(ctx, -2);
+    ew__promise_push_new(ctx);
+}
+
+bool ew__do_post_call(duk_context *ctx, ew__do_msg_t *m, ew__do_inbox_t *to)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__do_rt_t *d = iso->rt->durable;
+    do_call_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        ew__do_msg_free(m);
+        return false;
+    }
+    c->token = d->next_token++;
+    if (d->next_token == 0)
+        d->next_token = 1;
+    c->iso = iso;
+    c->req_id = iso->running != NULL ? iso->running->id : 0;
+    c->next = d->calls;
+    d->calls = c;
+    duk_dup_top(ctx);
+    duk_put_prop_index(ctx, -3, c->token);
+    duk_remove(ctx, -2);
+    m->token = c->token;
+    m->reply_to = d->inbox;
+    ew__do_inbox_ref(d->inbox);
+    iso->io_pending++;
+    ew__do_post(to, m);
+    return true;
+}
+
 /* call(nsIndex, id, name, kind, meta, body|null) -> promise of [failed, meta, body|null] */
 static duk_ret_t native_call(duk_context *ctx)
 {
@@ -1300,21 +1346,17 @@ static duk_ret_t native_call(duk_context *ctx)
     duk_size_t blen = 0;
     const void *body = duk_is_buffer_data(ctx, 5) ? duk_get_buffer_data(ctx, 5, &blen) : NULL;
     bool has_body = duk_is_buffer_data(ctx, 5);
-    duk_push_global_stash(ctx);
-    duk_get_prop_literal(ctx, -1, CALLS_KEY);
-    ew__promise_push_new(ctx); /* may throw: nothing allocated in C yet */
+    ew__do_push_call_promise(ctx); /* may throw: nothing allocated in C yet */
     ew__do_msg_t *m = calloc(1, sizeof(*m));
-    do_call_t *c = calloc(1, sizeof(*c));
     if (m != NULL) {
         m->ns_key = strdup(ns->key);
         m->name = name != NULL ? strndup(name, nlen) : NULL;
         m->meta = strndup(meta, mlen);
         m->body = has_body ? malloc(blen ? blen : 1) : NULL;
     }
-    if (m == NULL || c == NULL || m->ns_key == NULL || m->meta == NULL || (name != NULL && m->name == NULL) ||
+    if (m == NULL || m->ns_key == NULL || m->meta == NULL || (name != NULL && m->name == NULL) ||
         (has_body && m->body == NULL)) {
         ew__do_msg_free(m);
-        free(c);
         return duk_error(ctx, DUK_ERR_ERROR, "out of memory calling a Durable Object");
     }
     m->type = EW__DO_CALL;
@@ -1326,22 +1368,11 @@ static duk_ret_t native_call(duk_context *ctx)
         memcpy(m->body, body, blen);
     m->body_len = blen;
     m->has_body = has_body;
-    c->token = d->next_token++;
-    if (d->next_token == 0)
-        d->next_token = 1;
-    c->iso = iso;
-    c->req_id = iso->running != NULL ? iso->running->id : 0;
-    c->next = d->calls;
-    d->calls = c;
-    duk_dup_top(ctx);
-    duk_put_prop_index(ctx, -3, c->token);
-    m->token = c->token;
-    m->reply_to = d->inbox;
-    ew__do_inbox_ref(d->inbox);
-    iso->io_pending++;
     ew__do_inbox_t *owner = ew__do_claim(ns->key, m->id, d->inbox);
-    ew__do_post(owner, m);
+    bool posted = ew__do_post_call(ctx, m, owner);
     ew__do_inbox_unref(owner);
+    if (!posted)
+        return duk_error(ctx, DUK_ERR_ERROR, "out of memory calling a Durable Object");
     return 1;
 }
 
@@ -1402,5 +1433,7 @@ static const ew__method_t natives[] = {
     {"exec", ew__do_native_exec, DUK_VARARGS, 4},
     {"txn", ew__do_native_txn, 2, 2},
     {"size", ew__do_native_size, 1, 1},
+    {"serviceCall", ew__service_native_call, 4, 4},
+    {"context", ew__service_native_context, 0, 0},
     {NULL, NULL, 0, 0},
 };

@@ -224,7 +224,7 @@ typedef struct ew__do_msg ew__do_msg_t;
 
 enum { EW__DO_CALL = 1, EW__DO_REPLY = 2, EW__DO_TUNNEL = 3 };
 enum { EW__TUNNEL_TEXT = 0, EW__TUNNEL_BINARY = 1, EW__TUNNEL_CLOSE = 2 };
-enum { EW__DO_FETCH = 0, EW__DO_RPC = 1, EW__DO_ALARM = 2 };
+enum { EW__DO_FETCH = 0, EW__DO_RPC = 1, EW__DO_ALARM = 2, EW__SVC_FETCH = 3, EW__SVC_RPC = 4 };
 
 struct ew__do_msg {
     ew__do_msg_t *next;           /* in an inbox */
@@ -245,6 +245,8 @@ struct ew__do_msg {
     uint32_t tunnel;              /* REPLY to a fetch answered with a WebSocket: the tunnel's id, else 0 */
     ew__do_inbox_t *from;         /* REPLY with a tunnel: the owner's inbox (a reference) */
     int code;                     /* TUNNEL close: the close code (meta is the reason) */
+    int depth;                    /* CALL to a service: the chain depth of the event it starts (1 = called by
+                                     an event from the host) */
 };
 
 typedef void (*ew__do_inbox_fn)(void *udata, ew__do_msg_t *m);
@@ -273,9 +275,40 @@ ew__do_msg_t *ew__do_reply_new(ew__do_msg_t *call, bool failed, const char *meta
 /* Answers `call` with an Error(message) (no quotes in message) and frees it. */
 void ew__do_fail_call(ew__do_msg_t *call, const char *message);
 
+typedef struct ew__do_rt ew__do_rt_t;
+/* The runtime's Durable Object state (its inbox, calls waiting for answers), made on first use; NULL on OOM. */
+ew__do_rt_t *ew__durable_rt(ew_runtime_t *rt);
+/* Its inbox (the runtime's own mailbox), or NULL when ew__durable_rt was never called. */
+ew__do_inbox_t *ew__durable_inbox(ew_runtime_t *rt);
+/* Pushes the isolate's durable.js API object (loading the file on first use). May throw. */
+void ew__durable_push_api(duk_context *ctx);
+/* A call from an isolate to another runtime's (or this one's) inbox, answered through this runtime's inbox:
+ * push_call_promise pushes [calls table, promise] and may throw (call it before allocating the message);
+ * post_call registers the CALL m (owned) and posts it to `to` (the caller keeps its reference), leaving the
+ * promise its answer settles with [failed, meta, body|null]; false when out of memory (m freed). */
+void ew__do_push_call_promise(duk_context *ctx);
+bool ew__do_post_call(duk_context *ctx, ew__do_msg_t *m, ew__do_inbox_t *to);
+/* Replies to `call`: an Error(message), or the answer [failed, meta, body|null] at idx. NULL on OOM. */
+ew__do_msg_t *ew__do_error_reply(ew__do_msg_t *call, const char *message);
+ew__do_msg_t *ew__do_result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_t idx);
+
+/* Service bindings (service.c): env.NAME of another worker of the same runtime. */
+/* Validates and copies the worker config's services into w->services; EW_ERR_INVALID_ARG naming the entry. On
+ * error w->services may hold partial copies: ew__service_dispose frees them. */
+ew_status_t ew__service_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_error_t *err);
+void ew__service_dispose(ew_worker_t *w);
+/* At load: the runtime's inbox, through which calls travel. */
+ew_status_t ew__service_open(ew_runtime_t *rt, ew_worker_t *w, ew_error_t *err);
+/* Puts each service binding (a Fetcher from durable.js) on env and as a global. May throw. */
+void ew__service_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx);
+/* A CALL of kind EW__SVC_FETCH / EW__SVC_RPC reached this runtime's inbox: runs it in the target worker. */
+void ew__service_handle_call(ew_runtime_t *rt, ew__do_msg_t *m);
+/* Natives of durable.js: serviceCall(index, kind, meta, body|null) -> promise; context() -> ctx. */
+duk_ret_t ew__service_native_call(duk_context *ctx);
+duk_ret_t ew__service_native_context(duk_context *ctx);
+
 /* An object held by this runtime (durable.c), with its storage (do_storage.c). */
 typedef struct ew__do_obj ew__do_obj_t;
-typedef struct ew__do_rt ew__do_rt_t;
 
 struct ew__do_obj {
     ew__do_rt_t *drt;

@@ -172,6 +172,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     ew__assets_install(ctx, w->assets, -1);
     ew__ratelimits_install(ctx, w->ratelimits, -1);
     ew__durable_install(ctx, w, -1);
+    ew__service_install(ctx, w, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -285,6 +286,7 @@ static void worker_free(ew_worker_t *w)
     ew__assets_free(w->assets);
     ew__ratelimits_free(w->ratelimits);
     ew__durable_dispose(w);
+    ew__service_dispose(w);
     free(w->bytecode);
     free(w->filename);
     free(w->name);
@@ -345,6 +347,8 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
             return st;
     }
     ew_status_t dst = ew__durable_copy(w, cfg, err);
+    if (dst == EW_OK)
+        dst = ew__service_copy(w, cfg, err);
     if (dst != EW_OK)
         return dst;
     for (size_t i = 0; i < cfg->nvars; i++) {
@@ -386,6 +390,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
         st = ew__resources_open(rt, w, err);
     if (st == EW_OK)
         st = ew__durable_open(rt, w, err);
+    if (st == EW_OK)
+        st = ew__service_open(rt, w, err);
     if (st == EW_OK && cfg->path != NULL)
         st = read_file(cfg->path, &file_src, &len, err);
     if (st != EW_OK) {

@@ -1,14 +1,17 @@
 /*
- * durable.js — the JavaScript surface of Durable Objects, in ES5 (compiled to bytecode at build time). Loaded
- * into an isolate only when its worker has Durable Object namespaces or imports 'cloudflare:workers'
+ * durable.js — the JavaScript surface of Durable Objects and service bindings, in ES5 (compiled to bytecode at
+ * build time). Loaded into an isolate only when its worker has Durable Object namespaces or service bindings,
+ * or imports 'cloudflare:workers'
  * (lib/bindings/durable.c push_api). Called as `function (native, global)`; returns the API durable.c uses:
  *   makeNamespace(nsIndex, className)          env.NAME: a DurableObjectNamespace
  *   deliver(handle, nsIndex, id, name, kind, meta, body) -> promise of [failed, meta, body]: one event
  *   committed(nsIndex, id, ok, message)        the object's writes are on disk (or failed)
  *   evict(nsIndex, id)                         drop the instance (idle, or its isolate was replaced)
  *   workersModule                              the 'cloudflare:workers' module: DurableObject, ...
- * native (durable.c, do_storage.c): idFromName, newUniqueId, checkId, call, exportOf, env, sqlEnabled,
- *   armAlarm, exec, txn, size.
+ *   makeService(index, serviceName)            env.NAME of a service binding: a Fetcher (service.c)
+ *   serviceRpc(entrypoint, meta) -> promise of [failed, meta, null]: an RPC call into this Worker
+ * native (durable.c, do_storage.c, service.c): idFromName, newUniqueId, checkId, call, exportOf, env,
+ *   sqlEnabled, armAlarm, exec, txn, size, serviceCall, context.
  *
  * Input gate: an object's events wait in rec.queue while blockConcurrencyWhile() runs or a write has not been
  * confirmed (rec.blocked, rec.waiters); output gate: durable.c holds replies until the writes are on disk.
@@ -25,7 +28,7 @@ function (native, global) {
     var fromCharCode = global.String.fromCharCode;
     var hasOwn = O.prototype.hasOwnProperty, toStr = O.prototype.toString;
     var ITER = Sym.iterator;
-    var FETCH = 0, RPC = 1, ALARM = 2;
+    var FETCH = 0, RPC = 1, ALARM = 2, SVC_FETCH = 3, SVC_RPC = 4;
     var INTERNAL = 1, UNCONFIRMED = 2;
     var MAX_KEYS = 128, MAX_KEY_BYTES = 2048;
 
@@ -295,21 +298,21 @@ function (native, global) {
         return dec(JSON.parse(meta));
     }
 
-    hide(SP, 'fetch', function fetch(input, init) {
-        var s = this && this[K], req, headers = [];
-        if (!s || s.kind !== 'stub') {
-            return Promise.reject(new TypeError('Illegal invocation'));
-        }
+    var NULL_BODY = { 101: true, 204: true, 205: true, 304: true };
+
+    /* fetch() of a stub or a service binding: send(req, headers, body) posts the call and resolves with the
+     * answer [failed, meta, body|null, tunnel?], meta being [status, statusText, headers]. */
+    function fetchVia(send, input, init) {
+        var req, headers = [];
         try {
             req = (input instanceof Request && init === undefined) ? input : new Request(input, init);
         } catch (e) {
             return Promise.reject(e);
         }
         req.headers.forEach(function (v, k) { headers.push([k, v]); });
-        var meta = JSON.stringify([req.method, req.url, headers]);
         var body = req.body === null ? Promise.resolve(null) : req.arrayBuffer();
         return body.then(function (b) {
-            return native.call(s.nsi, s.hex, s.name, FETCH, meta, b);
+            return send(req, headers, b);
         }).then(function (r) {
             if (r[0]) {
                 throw failedReply(r[1]);
@@ -321,8 +324,18 @@ function (native, global) {
                 relay(r[3], pair[1]);
                 return new Response(null, { status: m[0], statusText: m[1], headers: m[2], webSocket: client });
             }
-            return new Response(r[2], { status: m[0], statusText: m[1], headers: m[2] });
+            return new Response(NULL_BODY[m[0]] ? null : r[2], { status: m[0], statusText: m[1], headers: m[2] });
         });
+    }
+
+    hide(SP, 'fetch', function fetch(input, init) {
+        var s = this && this[K];
+        if (!s || s.kind !== 'stub') {
+            return Promise.reject(new TypeError('Illegal invocation'));
+        }
+        return fetchVia(function (req, headers, b) {
+            return native.call(s.nsi, s.hex, s.name, FETCH, JSON.stringify([req.method, req.url, headers]), b);
+        }, input, init);
     });
 
     function rpcMethod(s, name) {
@@ -336,7 +349,9 @@ function (native, global) {
             } catch (e) {
                 return Promise.reject(e);
             }
-            return native.call(s.nsi, s.hex, s.name, RPC, meta, null).then(function (r) {
+            var sent = s.kind === 'service' ? native.serviceCall(s.si, SVC_RPC, meta, null) :
+                native.call(s.nsi, s.hex, s.name, RPC, meta, null);
+            return sent.then(function (r) {
                 if (r[0]) {
                     throw failedReply(r[1]);
                 }
@@ -360,6 +375,80 @@ function (native, global) {
                 }
                 return methods[key];
             }
+        });
+    }
+
+    /* ---------------------------------------------------------------------------------------------------
+     * Service bindings (lib/bindings/service.c): env.NAME is a Fetcher for another Worker of the runtime.
+     * fetch() sends "method\0url\0name\0value..." and the body; any other property is an RPC method.
+     */
+
+    function Fetcher() {
+        throw new TypeError('Illegal constructor');
+    }
+    var FP = Fetcher.prototype;
+
+    hide(FP, 'fetch', function fetch(input, init) {
+        var s = this && this[K];
+        if (!s || s.kind !== 'service') {
+            return Promise.reject(new TypeError('Illegal invocation'));
+        }
+        return fetchVia(function (req, headers, b) {
+            var parts = [req.method, req.url], i;
+            for (i = 0; i < headers.length; i++) {
+                parts.push(headers[i][0], headers[i][1]);
+            }
+            return native.serviceCall(s.si, SVC_FETCH, parts.join('\u0000'),
+                req.method === 'GET' || req.method === 'HEAD' ? null : b);
+        }, input, init);
+    });
+
+    function makeService(si, service) {
+        var target = O.create(FP), s = { kind: 'service', si: si }, methods = {};
+        hide(target, K, s);
+        defineProperty(target, Sym.toStringTag, { value: 'Fetcher' });
+        return new Proxy(target, {
+            get: function (t, key) {
+                if (key in t || typeof key !== 'string' || key === 'then') {
+                    return t[key];
+                }
+                if (!hasOwn.call(methods, key)) {
+                    methods[key] = rpcMethod(s, key);
+                }
+                return methods[key];
+            }
+        });
+    }
+
+    var NOT_ENTRYPOINT = 'The RPC receiver does not support RPC: the entrypoint must be a class that extends ' +
+        '`WorkerEntrypoint` (imported from "cloudflare:workers") or an object with methods.';
+
+    /* The target's side of RPC: one call of method call[0] with arguments call[1] on the entrypoint. A
+     * WorkerEntrypoint class is constructed for each call with (ctx, env). Resolves with [failed, meta]. */
+    function serviceRpc(entrypoint, meta) {
+        return Promise.resolve().then(function () {
+            var call = deserialize(meta), name = call[0], exp = native.exportOf(entrypoint === null ? 'default' : entrypoint);
+            var inst, fn;
+            if (typeof exp === 'function') {
+                if (!(exp.prototype instanceof WorkerEntrypoint)) {
+                    throw new TypeError(NOT_ENTRYPOINT);
+                }
+                inst = new exp(native.context(), native.env());
+            } else if (exp !== null && typeof exp === 'object') {
+                inst = exp;
+            } else {
+                throw new TypeError(entrypoint === null ? 'The Worker has no default export to call.' :
+                    'The Worker does not export an entrypoint named "' + entrypoint + '".');
+            }
+            fn = name === 'constructor' || hasOwn.call(O.prototype, name) ? undefined : inst[name];
+            if (typeof fn !== 'function') {
+                throw new TypeError('The RPC receiver does not implement the method "' + name + '".');
+            }
+            return fn.apply(inst, call[1]);
+        }).then(function (v) {
+            return [false, serialize(v), null];
+        }, function (e) {
+            return [true, encodeError(e), null];
         });
     }
 
@@ -514,8 +603,6 @@ function (native, global) {
             item.resolve([true, encodeError(e), null]);
         });
     }
-
-    var NULL_BODY = { 101: true, 204: true, 205: true, 304: true };
 
     function runFetch(rec, meta, body) {
         var inst = rec.instance, m = JSON.parse(meta), init = { method: m[0], headers: m[2] };
@@ -1220,6 +1307,8 @@ function (native, global) {
         pump: pumpLater,
         evict: evict,
         tunnelEvent: tunnelEvent,
+        makeService: makeService,
+        serviceRpc: serviceRpc,
         workersModule: workersModule
     };
 }
