@@ -83,6 +83,32 @@ typedef struct ew__wrangler_do {
     bool sql;                    /* a [[migrations]] entry lists the class in new_sqlite_classes */
 } ew__wrangler_do_t;
 
+/* services[]: service bindings to other Workers of the same server (lib/bindings/service.c). */
+typedef struct ew__wrangler_service {
+    const char *binding;         /* env property */
+    const char *service;         /* the target Worker's name */
+    const char *entrypoint;      /* a named export of the target, NULL = its default export */
+    uint32_t line, col;          /* where the entry is, for errors about a target that is not loaded */
+} ew__wrangler_service_t;
+
+/* A route pattern parsed (routes.c): what part of a URL it matches. */
+typedef struct ew__route {
+    char scheme[8];              /* "http" or "https", "" = either */
+    char host[256];              /* lower-case, without the leading '*' and any port */
+    char path[2048];             /* starts with '/', without the trailing '*' */
+    bool host_prefix;            /* the pattern began with '*': the host must end with `host` */
+    bool path_prefix;            /* a trailing '*' (or a custom domain): the path must start with `path` */
+    int specificity;             /* higher = more specific; ties go to the route listed first */
+} ew__route_t;
+
+/* routes[] (or route): the patterns that send requests to this Worker when one server runs several. */
+typedef struct ew__wrangler_route {
+    const char *pattern;         /* as written */
+    bool custom_domain;
+    const char *zone_name;       /* NULL when absent (informational) */
+    ew__route_t parsed;
+} ew__wrangler_route_t;
+
 typedef struct ew__wrangler {
     const char *config_path;     /* the configuration file read; NULL when PATH was a script */
     const char *project_dir;     /* the config file's folder (or the script's): .dev.vars and state live here */
@@ -106,6 +132,10 @@ typedef struct ew__wrangler {
     size_t nratelimits;
     ew__wrangler_do_t *durables;  /* durable_objects.bindings of this worker's classes */
     size_t ndurables;
+    ew__wrangler_service_t *services; /* services[]: bindings to other Workers */
+    size_t nservices;
+    ew__wrangler_route_t *routes; /* routes[] or route */
+    size_t nroutes;
     ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
     size_t ncrons;
     uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */
@@ -146,6 +176,23 @@ void ew__wrangler_destroy(ew__wrangler_t *wr);
  * configuration's crons fires. Stores it in *at_ms, sets due[i] (an array of ncrons, may be NULL) to whether
  * crons[i] fires then, and returns true; false when no cron will ever fire (or there are none). */
 bool ew__wrangler_next_cron(const ew__wrangler_t *wr, int64_t after_ms, int64_t *at_ms, bool *due);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Route patterns (routes.c): wrangler's `routes`, matched on a request's host and path.
+ */
+
+/* Parses `pattern` (a custom domain when custom_domain is set) into *out; false with a sentence in `why`
+ * (why_len bytes) when the pattern is not valid (query string, infix wildcard, bad scheme, no host). */
+bool ew__route_parse(const char *pattern, bool custom_domain, ew__route_t *out, char *why, size_t why_len);
+/* Whether the route matches a request for scheme://host/path (host without port, host_len bytes; path without
+ * query, path_len bytes). Host names compare case-insensitively, paths exactly. */
+bool ew__route_match(const ew__route_t *r, const char *scheme, const char *host, size_t host_len, const char *path,
+                     size_t path_len);
+/* Splits an absolute URL into its scheme (copied into scheme, scheme_cap bytes), host (without userinfo and
+ * port) and path (without query and fragment; "/" when empty), pointing into url. False when url has no
+ * "scheme://". */
+bool ew__route_split_url(const char *url, char *scheme, size_t scheme_cap, const char **host, size_t *host_len,
+                         const char **path, size_t *path_len);
 
 /* ---------------------------------------------------------------------------------------------------------
  * dotenv (dotenv.c): the .dev.vars format, as the `dotenv` npm package that wrangler uses parses it.
