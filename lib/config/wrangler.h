@@ -244,6 +244,7 @@ typedef struct ew__project {
     ew_assets_t assets;            /* [assets] as the library takes them (strings point into config) */
     ew_ratelimit_t *ratelimits;    /* owned array (by ew__project_build); strings point into config */
     ew_durable_object_t *durables; /* owned array; strings point into config */
+    ew_service_t *services;        /* owned array; strings point into config */
     ew_worker_config_t worker;     /* set by ew__project_build: name, main, vars, resources (into the above) */
 } ew__project_t;
 
