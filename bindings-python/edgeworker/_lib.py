@@ -143,6 +143,14 @@ class ew_durable_object_t(ctypes.Structure):
     ]
 
 
+class ew_service_t(ctypes.Structure):
+    _fields_ = [
+        ("binding", ctypes.c_char_p),
+        ("service", ctypes.c_char_p),
+        ("entrypoint", ctypes.c_char_p),
+    ]
+
+
 class ew_worker_config_t(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -162,6 +170,8 @@ class ew_worker_config_t(ctypes.Structure):
         ("source_type", ctypes.c_int),  # ew_source_type_t: 0 auto, 1 module, 2 script
         ("durable_objects", ctypes.POINTER(ew_durable_object_t)),
         ("ndurable_objects", ctypes.c_size_t),
+        ("services", ctypes.POINTER(ew_service_t)),
+        ("nservices", ctypes.c_size_t),
     ]
 
 
