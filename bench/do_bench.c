@@ -42,7 +42,7 @@ static const char SCRIPT[] =
     "  }\n"
     "};\n";
 
-static const ew_durable_object_t OBJ = {"OBJ", "Obj", 1};
+static const ew_durable_object_t OBJ = {"OBJ", "Obj", 1, NULL};
 
 static double now_us(void)
 {

@@ -270,10 +270,16 @@ typedef struct ew_ratelimit {
  * <state_dir>/do/<worker name>-<class_name>/<64 hex id>.sqlite (in memory, per runtime, without a state
  * directory). Alarms set by objects fire on the loop of a runtime that loads the worker. */
 typedef struct ew_durable_object {
-    const char *binding;      /* the env property, e.g. "COUNTER"; copied */
+    const char *binding;      /* the env property, e.g. "COUNTER"; copied. NULL: no env property, the worker only
+                                 serves the objects of its class to other workers' bindings (script_name) */
     const char *class_name;   /* the exported class, e.g. "Counter"; copied */
     int sql;                  /* non-zero: SQLite-backed class (wrangler new_sqlite_classes): ctx.storage.sql
                                  is available; zero: key-value storage only, like new_classes */
+    const char *script_name;  /* NULL: the class is this worker's. Else the name of the worker that exports it
+                                 (wrangler's script_name), loaded in this runtime: env[binding] reaches the
+                                 objects of that worker's namespace, which live in its isolates (a binding is
+                                 then required, and `sql` is the other worker's business). Calls fail with an
+                                 Error while no such worker serves the class; copied */
 } ew_durable_object_t;
 
 /* A service binding: env[binding] is a Fetcher for another worker loaded in the same runtime.

@@ -132,7 +132,8 @@ void project_print_bindings(const project_t *p)
     if (c->ndurables > 0)
         printf("- Durable Objects:\n");
     for (size_t i = 0; i < c->ndurables; i++)
-        printf("  - %s: %s\n", c->durables[i].binding, c->durables[i].class_name);
+        printf(c->durables[i].script_name ? "  - %s: %s (defined in %s)\n" : "  - %s: %s\n", c->durables[i].binding,
+               c->durables[i].class_name, c->durables[i].script_name);
     if (c->nservices > 0)
         printf("- Services:\n");
     for (size_t i = 0; i < c->nservices; i++)
@@ -192,6 +193,59 @@ static bool check_services(const project_set_t *s)
     return true;
 }
 
+static int find_project(const project_set_t *s, const char *name)
+{
+    for (size_t j = 0; j < s->n; j++)
+        if (strcmp(s->items[j].config->name, name) == 0)
+            return (int) j;
+    return -1;
+}
+
+/* Durable Object bindings with script_name reach the objects of another Worker of this server. That Worker
+ * serves the class even without a binding of its own for it (its [[migrations]] create the class): such a
+ * class is added to its namespaces without an env property. */
+static bool link_durable_objects(project_set_t *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const ew__wrangler_t *c = s->items[i].config;
+        for (size_t k = 0; k < c->ndurables; k++) {
+            const ew__wrangler_do_t *d = &c->durables[k];
+            if (d->script_name == NULL)
+                continue;
+            int j = find_project(s, d->script_name);
+            if (j < 0) {
+                fprintf(stderr, "ew-server: %s: Durable Object binding %s names script_name \"%s\", which this "
+                        "server does not run; add its configuration (-c PATH/wrangler.toml)\n",
+                        file_of(&s->items[i]), d->binding, d->script_name);
+                return false;
+            }
+            project_t *owner = &s->items[j];
+            ew_worker_config_t *w = &owner->proj.worker;
+            bool served = false;
+            for (size_t m = 0; m < w->ndurable_objects && !served; m++)
+                served = w->durable_objects[m].script_name == NULL &&
+                         strcmp(w->durable_objects[m].class_name, d->class_name) == 0;
+            if (served)
+                continue;
+            bool sql = false;
+            for (size_t m = 0; m < owner->config->ndo_classes; m++)
+                if (strcmp(owner->config->do_classes[m].class_name, d->class_name) == 0)
+                    sql = owner->config->do_classes[m].sql;
+            ew_durable_object_t *grown = realloc(owner->proj.durables, (w->ndurable_objects + 2) * sizeof(*grown));
+            if (grown == NULL)
+                return false;
+            grown[w->ndurable_objects] = (ew_durable_object_t) {.binding = NULL, .class_name = d->class_name,
+                                                                .sql = sql};
+            owner->proj.durables = grown;
+            w->durable_objects = grown;
+            w->ndurable_objects++;
+            owner->worker = *w;
+            s->workers[j] = *w;
+        }
+    }
+    return true;
+}
+
 static int route_order(const void *a, const void *b)
 {
     const serve_route_t *x = a, *y = b;
@@ -237,7 +291,7 @@ bool project_set_load(project_set_t *s, const project_opts_t *opts, const char *
         s->workers[i] = s->items[i].worker;
         s->configs[i] = s->items[i].config;
     }
-    if (!check_names(s) || !check_services(s))
+    if (!check_names(s) || !check_services(s) || !link_durable_objects(s))
         return false;
     if (!build_routes(s)) {
         fprintf(stderr, "ew-server: out of memory\n");

@@ -140,6 +140,7 @@ class ew_durable_object_t(ctypes.Structure):
         ("binding", ctypes.c_char_p),
         ("class_name", ctypes.c_char_p),
         ("sql", ctypes.c_int),
+        ("script_name", ctypes.c_char_p),
     ]
 
 

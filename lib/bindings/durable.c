@@ -143,19 +143,24 @@ ew_status_t ew__durable_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_e
     const char *base = w->rt->state_dir;
     for (size_t i = 0; i < cfg->ndurable_objects; i++) {
         const ew_durable_object_t *d = &cfg->durable_objects[i];
-        if (d->binding == NULL || d->binding[0] == '\0')
+        if ((d->binding == NULL && d->script_name != NULL) || (d->binding != NULL && d->binding[0] == '\0'))
             return ew__error_set(err, EW_ERR_INVALID_ARG, "durable_objects[%zu]: the binding name is empty", i);
+        if (d->script_name != NULL && d->script_name[0] == '\0')
+            return ew__error_set(err, EW_ERR_INVALID_ARG, "durable_objects[%zu] (%s): script_name is empty", i,
+                                 d->binding);
         if (!is_identifier(d->class_name))
             return ew__error_set(err, EW_ERR_INVALID_ARG,
                                  "durable_objects[%zu] (%s): class_name \"%.100s\" is not a JavaScript identifier", i,
-                                 d->binding, d->class_name ? d->class_name : "(null)");
+                                 d->binding ? d->binding : "no binding", d->class_name ? d->class_name : "(null)");
         ew__do_ns_t *ns = &w->durables[i];
         w->ndurables = i + 1;
         ns->sql = d->sql != 0;
-        ns->binding = strdup(d->binding);
+        ns->external = d->script_name != NULL;
+        ns->binding = d->binding != NULL ? strdup(d->binding) : NULL;
         ns->class_name = strdup(d->class_name);
-        int n = asprintf(&ns->dir, "%s-%s", w->name, d->class_name);
-        if (ns->binding == NULL || ns->class_name == NULL || n < 0) {
+        /* The namespace is the defining worker's: its name keys the objects, ids and storage folder. */
+        int n = asprintf(&ns->dir, "%s-%s", d->script_name ? d->script_name : w->name, d->class_name);
+        if ((d->binding != NULL && ns->binding == NULL) || ns->class_name == NULL || n < 0) {
             ns->dir = NULL;
             return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
         }
@@ -352,6 +357,10 @@ void ew__durable_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
         duk_push_uint(ctx, (duk_uint_t) i);
         duk_push_string(ctx, w->durables[i].class_name);
         duk_call_prop(ctx, -4, 2);
+        if (w->durables[i].binding == NULL) { /* served for other workers: known to durable.js, not on env */
+            duk_pop(ctx);
+            continue;
+        }
         duk_dup_top(ctx);
         duk_put_global_string(ctx, w->durables[i].binding); /* service-worker scripts see bindings as globals */
         duk_put_prop_string(ctx, env_idx, w->durables[i].binding);
@@ -368,6 +377,8 @@ static duk_ret_t check_body(duk_context *ctx, void *udata)
 {
     struct check_args *a = udata;
     for (a->bad = 0; a->bad < a->w->ndurables; a->bad++) {
+        if (a->w->durables[a->bad].external)
+            continue; /* another worker's class */
         ew__dispatch_push_export(ctx, a->w->durables[a->bad].class_name);
         bool ok = duk_is_function(ctx, -1);
         duk_pop(ctx);
@@ -389,7 +400,8 @@ ew_status_t ew__durable_check_classes(ew__isolate_t *iso, ew_error_t *err)
         return ew__error_set(err, EW_ERR_INVALID_ARG,
                              "Durable Object binding \"%s\": the Worker's main module does not export a class named "
                              "\"%s\" (add `export class %s ...`)",
-                             w->durables[a.bad].binding, w->durables[a.bad].class_name,
+                             w->durables[a.bad].binding ? w->durables[a.bad].binding : "(none)",
+                             w->durables[a.bad].class_name,
                              w->durables[a.bad].class_name);
     return EW_OK;
 }
@@ -663,7 +675,7 @@ static bool find_ns(ew_runtime_t *rt, const char *key, ew_worker_t **w, size_t *
 {
     for (ew_worker_t *x = rt->workers; x != NULL; x = x->next) {
         for (size_t i = 0; i < x->ndurables; i++) {
-            if (strcmp(x->durables[i].key, key) == 0) {
+            if (!x->durables[i].external && strcmp(x->durables[i].key, key) == 0) {
                 *w = x;
                 *nsi = i;
                 return true;

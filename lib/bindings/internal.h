@@ -211,7 +211,8 @@ void ew__durable_push_workers_module(duk_context *ctx);
 
 /* A namespace of a worker (ew_worker_t.durables). */
 typedef struct ew__do_ns {
-    char *binding;                /* owned */
+    char *binding;                /* owned; NULL: not on env (the class is served for other workers only) */
+    bool external;                /* script_name: the class belongs to another worker (calls only, no objects) */
     char *class_name;             /* owned */
     bool sql;                     /* SQLite-backed class: storage.sql exists */
     char *key;                    /* owned: registry key, "<state dir or runtime>|<worker>-<class>" */

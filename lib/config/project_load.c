@@ -96,7 +96,8 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
     for (size_t i = 0; i < c->ndurables; i++)
         p->durables[i] = (ew_durable_object_t) {.binding = c->durables[i].binding,
                                                 .class_name = c->durables[i].class_name,
-                                                .sql = c->durables[i].sql};
+                                                .sql = c->durables[i].sql,
+                                                .script_name = c->durables[i].script_name};
     for (size_t i = 0; i < c->nd1; i++)
         p->resources[c->nkv + i] = (ew_resource_t) {
             .kind = EW_RESOURCE_D1, .binding = c->d1[i].binding, .id = c->d1[i].database_name};

@@ -777,6 +777,32 @@ static bool in_sqlite_classes(ctx_t *x, const char *cls)
     return false;
 }
 
+/* The classes the migrations create, in order (a class another Worker binds with script_name is served from
+ * this list when this Worker has no binding of its own for it). */
+static ew_status_t read_migration_classes(ctx_t *x, const ew__cfg_value_t *migrations)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ew__cfg_len(migrations); i++) {
+        const ew__cfg_value_t *m = ew__cfg_at(migrations, i);
+        n += ew__cfg_len(ew__cfg_get(m, "new_classes")) + ew__cfg_len(ew__cfg_get(m, "new_sqlite_classes"));
+    }
+    if ((x->wr->do_classes = ew__cfg_alloc(x->wr->pool, (n + 1) * sizeof(*x->wr->do_classes))) == NULL)
+        return EW_ERR_NOMEM;
+    memset(x->wr->do_classes, 0, (n + 1) * sizeof(*x->wr->do_classes));
+    for (size_t i = 0; i < ew__cfg_len(migrations); i++) {
+        const ew__cfg_value_t *m = ew__cfg_at(migrations, i);
+        for (int sql = 0; sql < 2; sql++) {
+            const ew__cfg_value_t *l = ew__cfg_get(m, sql ? "new_sqlite_classes" : "new_classes");
+            for (size_t j = 0; j < ew__cfg_len(l); j++) {
+                ew__wrangler_do_t *d = &x->wr->do_classes[x->wr->ndo_classes++];
+                d->class_name = pool_dup(x, ew__cfg_at(l, j)->u.string.ptr);
+                d->sql = sql;
+            }
+        }
+    }
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
+}
+
 static ew_status_t read_do_entry(ctx_t *x, const ew__cfg_value_t *t, const char *path)
 {
     static const field_t f[] = {{"name", 's', true}, {"class_name", 's', true}, {"script_name", 's', false},
@@ -786,15 +812,11 @@ static ew_status_t read_do_entry(ctx_t *x, const ew__cfg_value_t *t, const char 
         st = claim_binding(x, get_str(t, "name"), ew__cfg_get(t, "name"), path);
     if (st != EW_OK)
         return st;
-    if (get_str(t, "script_name") != NULL) {
-        warn(x, t->line, t->col, "'%s': classes of another worker (script_name \"%s\") are not supported yet, "
-             "binding skipped", path, get_str(t, "script_name"));
-        return EW_OK;
-    }
     ew__wrangler_do_t *d = &x->wr->durables[x->wr->ndurables++];
     d->binding = take_str(x, t, "name");
     d->class_name = take_str(x, t, "class_name");
-    d->sql = in_sqlite_classes(x, d->class_name);
+    d->script_name = take_str(x, t, "script_name");
+    d->sql = d->script_name == NULL && in_sqlite_classes(x, d->class_name);
     return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
@@ -807,6 +829,8 @@ static ew_status_t read_durable_objects(ctx_t *x)
         if (mig->value->type != EW__CFG_ARRAY)
             return type_error(x, mig->value, path, "an array of migrations");
         ew_status_t st = check_migrations(x, mig->value, path);
+        if (st == EW_OK)
+            st = read_migration_classes(x, mig->value);
         if (st != EW_OK)
             return st;
     }

@@ -76,11 +76,13 @@ typedef struct ew__wrangler_ratelimit {
     uint32_t limit;
     uint32_t period;             /* 10 or 60 */
 } ew__wrangler_ratelimit_t;
-/* durable_objects.bindings[]: classes of this worker (script_name bindings are skipped with a warning). */
+/* durable_objects.bindings[]: classes of this worker, or of another (script_name). Also, in do_classes, the
+ * classes [[migrations]] declare (binding NULL). */
 typedef struct ew__wrangler_do {
-    const char *binding;         /* env property ("name" in the configuration) */
+    const char *binding;         /* env property ("name" in the configuration); NULL in do_classes */
     const char *class_name;
     bool sql;                    /* a [[migrations]] entry lists the class in new_sqlite_classes */
+    const char *script_name;     /* the Worker that defines the class, NULL = this one */
 } ew__wrangler_do_t;
 
 /* services[]: service bindings to other Workers of the same server (lib/bindings/service.c). */
@@ -130,8 +132,10 @@ typedef struct ew__wrangler {
     ew__wrangler_assets_t *assets; /* [assets], NULL when absent */
     ew__wrangler_ratelimit_t *ratelimits;
     size_t nratelimits;
-    ew__wrangler_do_t *durables;  /* durable_objects.bindings of this worker's classes */
+    ew__wrangler_do_t *durables;  /* durable_objects.bindings */
     size_t ndurables;
+    ew__wrangler_do_t *do_classes; /* the classes [[migrations]] create (new_classes, new_sqlite_classes) */
+    size_t ndo_classes;
     ew__wrangler_service_t *services; /* services[]: bindings to other Workers */
     size_t nservices;
     ew__wrangler_route_t *routes; /* routes[] or route */

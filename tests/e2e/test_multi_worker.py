@@ -224,3 +224,65 @@ def test_a_reload_replaces_every_worker(tmp_path):
         assert get(s, "/x", "auth.example.com") == (200, "auth direct /x")
     finally:
         assert s.stop() == 0, "".join(s.output)
+
+
+COUNTER_TOML = """
+name = "counter"
+main = "index.js"
+compatibility_date = "2024-09-01"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Counter"]
+"""
+
+COUNTER_JS = """
+import { DurableObject } from 'cloudflare:workers';
+export class Counter extends DurableObject {
+  async inc(by) {
+    const n = ((await this.ctx.storage.get('n')) ?? 0) + by;
+    await this.ctx.storage.put('n', n);
+    return {n, sql: typeof this.ctx.storage.sql.exec};
+  }
+  async fetch(request) { return new Response('object ' + new URL(request.url).pathname); }
+}
+export default { fetch() { return new Response('counter worker'); } };
+"""
+
+FRONT_TOML = """
+name = "front"
+main = "index.js"
+compatibility_date = "2024-09-01"
+durable_objects.bindings = [{ name = "COUNTER", class_name = "Counter", script_name = "counter" }]
+"""
+
+FRONT_JS = """
+export default {
+  async fetch(request, env) {
+    const stub = env.COUNTER.getByName('shared');
+    if (new URL(request.url).pathname === '/inc') return Response.json(await stub.inc(1));
+    return stub.fetch('https://do/' + 'hello');
+  },
+};
+"""
+
+
+def test_durable_object_binding_to_a_class_of_another_worker(tmp_path):
+    front = write_project(tmp_path, "front", FRONT_TOML, FRONT_JS)
+    counter = write_project(tmp_path, "counter", COUNTER_TOML, COUNTER_JS)
+    s = Server(counter, ("--threads", "2", "--persist-to", str(tmp_path / "state"), "-c", front))
+    try:
+        assert "  - COUNTER: Counter (defined in counter)" in s.read_output(0)
+        # one instance for the id, whichever thread takes the connection; the class is counter's (SQLite)
+        for i in range(1, 5):
+            assert get(s, "/inc") == (200, '{"n":%d,"sql":"function"}' % i)
+        assert get(s, "/x") == (200, "object /hello")
+    finally:
+        assert s.stop() == 0, "".join(s.output)
+    assert (tmp_path / "state" / "do" / "counter-Counter").is_dir()
+
+
+def test_a_script_name_of_a_worker_not_loaded_is_a_startup_error(tmp_path):
+    front = write_project(tmp_path, "front", FRONT_TOML, FRONT_JS)
+    err = run_failing(front)
+    assert "Durable Object binding COUNTER names script_name \"counter\", which this server does not run" in err

@@ -272,13 +272,19 @@ Test(config_wrangler, durable_objects_and_migrations)
              "[[migrations]]\ntag = \"v1\"\nnew_classes = [\"Counter\"]\n"
              "[[migrations]]\ntag = \"v2\"\nnew_sqlite_classes = [\"Room\"]\n",
         NULL);
-    cr_assert_eq(wr->ndurables, 2);
+    cr_assert_eq(wr->ndurables, 3);
     cr_assert_str_eq(wr->durables[0].binding, "COUNTER");
     cr_assert_str_eq(wr->durables[0].class_name, "Counter");
     cr_assert(!wr->durables[0].sql);
     cr_assert_str_eq(wr->durables[1].class_name, "Room");
     cr_assert(wr->durables[1].sql);
-    cr_assert(has_warning(wr, "script_name \"other\") are not supported yet"));
+    cr_assert_str_eq(wr->durables[2].script_name, "other");
+    cr_assert_null(wr->durables[0].script_name);
+    cr_assert_eq(wr->ndo_classes, 2);
+    cr_assert_str_eq(wr->do_classes[0].class_name, "Counter");
+    cr_assert(!wr->do_classes[0].sql);
+    cr_assert_str_eq(wr->do_classes[1].class_name, "Room");
+    cr_assert(wr->do_classes[1].sql);
     ew__wrangler_destroy(wr);
     expect_error("wrangler.toml", BASE "[[migrations]]\nnew_classes = [\"A\"]\n", NULL, "'migrations[0].tag' is required");
     expect_error("wrangler.toml", BASE "vars = { C = \"x\" }\n[[durable_objects.bindings]]\nname = \"C\"\nclass_name = \"A\"\n",
