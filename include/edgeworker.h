@@ -339,9 +339,11 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), its kv_namespaces as
  * EW_RESOURCE_KV resources (keyed by their id), its d1_databases as EW_RESOURCE_D1 resources (keyed by
  * database_name, else database_id) and its r2_buckets as EW_RESOURCE_R2 resources (keyed by bucket_name, or
- * the binding when there is none), in the runtime's state_dir, and its durable_objects.bindings as
- * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; bindings with a
- * script_name, i.e. classes of another worker, are skipped with a warning). Configuration keys it ignores
+ * the binding when there is none), in the runtime's state_dir, its durable_objects.bindings as
+ * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; script_name
+ * kept: such a binding reaches the class of the worker of that name loaded in this runtime) and its services
+ * as ew_service_t (routes are read and checked; choosing between workers is the host's business).
+ * Configuration keys it ignores
  * are skipped with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
