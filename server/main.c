@@ -312,20 +312,22 @@ static void reload_commit(void *arg)
     r->next = NULL;
 }
 
-/* The folder --watch polls: PATH itself, or the folder of the file PATH names. Static storage. */
-static const char *watch_dir_of(const char *path)
+/* The folder --watch polls for one project: PATH itself, or the folder of the file PATH names. A new string
+ * (the caller frees it), NULL when out of memory. */
+static char *watch_dir_of(const char *path)
 {
-    static char dir[PATH_MAX];
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return path;
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        return ".";
+        return strdup(path);
+    char *dir = strdup(path);
+    char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+    if (dir != NULL && slash == NULL) {
+        free(dir);
+        return strdup(".");
+    }
     if (slash == dir)
         slash[1] = '\0';
-    else
+    else if (slash != NULL)
         *slash = '\0';
     return dir;
 }
@@ -376,8 +378,16 @@ static int run(const cli_t *c, project_set_t *set)
     opts.reload_discard = reload_discard;
     opts.reload_commit = reload_commit;
     opts.reload_arg = &reloader;
-    opts.watch_dir = c->watch ? watch_dir_of(c->project.path) : NULL;
+    char **dirs = c->watch ? calloc(c->npaths, sizeof(char *)) : NULL; /* one folder per project */
+    for (size_t i = 0; dirs != NULL && i < c->npaths; i++)
+        if ((dirs[i] = watch_dir_of(c->paths[i])) == NULL)
+            return 1;
+    opts.watch_dirs = (const char *const *) dirs;
+    opts.nwatch_dirs = dirs != NULL ? c->npaths : 0;
     int rc = serve_run(&opts);
+    for (size_t i = 0; i < opts.nwatch_dirs; i++)
+        free(dirs[i]);
+    free(dirs);
     if (reloader.current_owned) { /* main() disposes its own set (already emptied by the first reload) */
         project_set_dispose(reloader.current);
         free(reloader.current);

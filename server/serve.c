@@ -672,13 +672,22 @@ static uint64_t tree_signature(const char *dir, int depth, int *budget)
     return sig;
 }
 
+/* The signature of every watched folder (one per project). */
+static uint64_t watch_signature(const serve_opts_t *o, int *budget)
+{
+    uint64_t sig = 0;
+    for (size_t i = 0; i < o->nwatch_dirs; i++)
+        sig = sig * 1099511628211ull + tree_signature(o->watch_dirs[i], 0, budget);
+    return sig;
+}
+
 static void on_files(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd;
     (void) what;
     server_t *s = arg;
     int budget = 20000;
-    uint64_t sig = tree_signature(s->threads[0].opts->watch_dir, 0, &budget);
+    uint64_t sig = watch_signature(s->threads[0].opts, &budget);
     if (sig != s->files_sig) {
         s->files_sig = sig;
         reload(s, s->threads[0].opts, "a file changed");
@@ -746,9 +755,9 @@ int serve_run(const serve_opts_t *opts)
         event_add(s.sigterm, NULL);
         s.sighup = evsignal_new(s.base, SIGHUP, on_sighup, &s);
         event_add(s.sighup, NULL);
-        if (opts->watch_dir != NULL) {
+        if (opts->nwatch_dirs > 0) {
             int budget = 20000;
-            s.files_sig = tree_signature(opts->watch_dir, 0, &budget);
+            s.files_sig = watch_signature(opts, &budget);
             s.files = event_new(s.base, -1, EV_PERSIST, on_files, &s);
             struct timeval poll = {0, 300000};
             event_add(s.files, &poll);

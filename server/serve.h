@@ -52,7 +52,8 @@ typedef struct serve_opts {
     void (*reload_discard)(void *arg);
     void (*reload_commit)(void *arg);
     void *reload_arg;
-    const char *watch_dir;       /* --watch: reload when a file under this folder changes; NULL = off */
+    const char *const *watch_dirs; /* --watch: reload when a file under one of these folders changes */
+    size_t nwatch_dirs;          /* 0 = off */
     const char *tls_cert;        /* --tls-cert: serve TLS with this certificate chain; NULL = plain */
     const char *tls_key;         /* --tls-key */
     uint32_t durable_idle_ms;    /* Durable Object idle eviction (ms); 0 = the library's default (70000) */

@@ -286,3 +286,18 @@ def test_a_script_name_of_a_worker_not_loaded_is_a_startup_error(tmp_path):
     front = write_project(tmp_path, "front", FRONT_TOML, FRONT_JS)
     err = run_failing(front)
     assert "Durable Object binding COUNTER names script_name \"counter\", which this server does not run" in err
+
+
+def test_watch_follows_every_projects_folder(tmp_path):
+    gateway = write_project(tmp_path, "gateway", GATEWAY_TOML, GATEWAY_JS)
+    auth = write_project(tmp_path, "auth", AUTH_TOML, AUTH_JS)
+    s = Server(auth, ("--threads", "1", "--watch", "--persist-to", str(tmp_path / "state"), "-c", gateway))
+    try:
+        assert get(s, "/verify?t=1")[1] == '{"token":"1","user":"u-1","scope":"read"}'
+        (auth.parent / "index.js").write_text(AUTH_JS.replace("'u-' + token", "'w-' + token"))  # not the primary
+        deadline = time.time() + 10
+        while get(s, "/verify?t=1")[1] != '{"token":"1","user":"w-1","scope":"read"}' and time.time() < deadline:
+            time.sleep(0.1)
+        assert get(s, "/verify?t=1")[1] == '{"token":"1","user":"w-1","scope":"read"}'
+    finally:
+        assert s.stop() == 0, "".join(s.output)
