@@ -300,32 +300,39 @@ function (native, global) {
 
     var NULL_BODY = { 101: true, 204: true, 205: true, 304: true };
 
-    /* fetch() of a stub or a service binding: send(req, headers, body) posts the call and resolves with the
-     * answer [failed, meta, body|null, tunnel?], meta being [status, statusText, headers]. */
-    function fetchVia(send, input, init) {
+    /* The answer [failed, meta, body|null, tunnel?] to a fetch of a stub or service, meta being [status,
+     * statusText, headers], as a Response. */
+    function fetchAnswer(r) {
+        if (r[0]) {
+            throw failedReply(r[1]);
+        }
+        var m = JSON.parse(r[1]), pair, client;
+        if (r[3] !== undefined) { /* the object answered with a WebSocket: relay it through a pair */
+            pair = new global.WebSocketPair();
+            client = pair[0];
+            relay(r[3], pair[1]);
+            return new Response(null, { status: m[0], statusText: m[1], headers: m[2], webSocket: client });
+        }
+        return new Response(NULL_BODY[m[0]] ? null : r[2], { status: m[0], statusText: m[1], headers: m[2] });
+    }
+
+    /* fetch() of a stub or a service binding: send(s, req, headers, body) posts the call and resolves with
+     * the answer. The per-call callbacks are method-shorthand functions (freed by reference counting; a
+     * function expression's .prototype cycle would wait for mark-and-sweep, a pause every few dozen calls). */
+    function fetchVia(send, s, input, init) {
         var req, headers = [];
         try {
             req = (input instanceof Request && init === undefined) ? input : new Request(input, init);
         } catch (e) {
             return Promise.reject(e);
         }
-        req.headers.forEach(function (v, k) { headers.push([k, v]); });
+        req.headers.forEach(({ f(v, k) { headers.push([k, v]); } }).f);
         var body = req.body === null ? Promise.resolve(null) : req.arrayBuffer();
-        return body.then(function (b) {
-            return send(req, headers, b);
-        }).then(function (r) {
-            if (r[0]) {
-                throw failedReply(r[1]);
-            }
-            var m = JSON.parse(r[1]), pair, client;
-            if (r[3] !== undefined) { /* the object answered with a WebSocket: relay it through a pair */
-                pair = new global.WebSocketPair();
-                client = pair[0];
-                relay(r[3], pair[1]);
-                return new Response(null, { status: m[0], statusText: m[1], headers: m[2], webSocket: client });
-            }
-            return new Response(NULL_BODY[m[0]] ? null : r[2], { status: m[0], statusText: m[1], headers: m[2] });
-        });
+        return body.then(({ f(b) { return send(s, req, headers, b); } }).f).then(fetchAnswer);
+    }
+
+    function sendToObject(s, req, headers, b) {
+        return native.call(s.nsi, s.hex, s.name, FETCH, JSON.stringify([req.method, req.url, headers]), b);
     }
 
     hide(SP, 'fetch', function fetch(input, init) {
@@ -333,10 +340,15 @@ function (native, global) {
         if (!s || s.kind !== 'stub') {
             return Promise.reject(new TypeError('Illegal invocation'));
         }
-        return fetchVia(function (req, headers, b) {
-            return native.call(s.nsi, s.hex, s.name, FETCH, JSON.stringify([req.method, req.url, headers]), b);
-        }, input, init);
+        return fetchVia(sendToObject, s, input, init);
     });
+
+    function rpcAnswer(r) {
+        if (r[0]) {
+            throw failedReply(r[1]);
+        }
+        return deserialize(r[1]);
+    }
 
     function rpcMethod(s, name) {
         return function () {
@@ -351,12 +363,7 @@ function (native, global) {
             }
             var sent = s.kind === 'service' ? native.serviceCall(s.si, SVC_RPC, meta, null) :
                 native.call(s.nsi, s.hex, s.name, RPC, meta, null);
-            return sent.then(function (r) {
-                if (r[0]) {
-                    throw failedReply(r[1]);
-                }
-                return deserialize(r[1]);
-            });
+            return sent.then(rpcAnswer);
         };
     }
 
@@ -393,15 +400,17 @@ function (native, global) {
         if (!s || s.kind !== 'service') {
             return Promise.reject(new TypeError('Illegal invocation'));
         }
-        return fetchVia(function (req, headers, b) {
-            var parts = [req.method, req.url], i;
-            for (i = 0; i < headers.length; i++) {
-                parts.push(headers[i][0], headers[i][1]);
-            }
-            return native.serviceCall(s.si, SVC_FETCH, parts.join('\u0000'),
-                req.method === 'GET' || req.method === 'HEAD' ? null : b);
-        }, input, init);
+        return fetchVia(sendToService, s, input, init);
     });
+
+    function sendToService(s, req, headers, b) {
+        var parts = [req.method, req.url], i;
+        for (i = 0; i < headers.length; i++) {
+            parts.push(headers[i][0], headers[i][1]);
+        }
+        return native.serviceCall(s.si, SVC_FETCH, parts.join('\u0000'),
+            req.method === 'GET' || req.method === 'HEAD' ? null : b);
+    }
 
     function makeService(si, service) {
         var target = O.create(FP), s = { kind: 'service', si: si }, methods = {};
@@ -425,8 +434,16 @@ function (native, global) {
 
     /* The target's side of RPC: one call of method call[0] with arguments call[1] on the entrypoint. A
      * WorkerEntrypoint class is constructed for each call with (ctx, env). Resolves with [failed, meta]. */
+    function rpcDone(v) {
+        return [false, serialize(v), null];
+    }
+
+    function rpcFailed(e) {
+        return [true, encodeError(e), null];
+    }
+
     function serviceRpc(entrypoint, meta) {
-        return Promise.resolve().then(function () {
+        return Promise.resolve().then(({ f() {
             var call = deserialize(meta), name = call[0], exp = native.exportOf(entrypoint === null ? 'default' : entrypoint);
             var inst, fn;
             if (typeof exp === 'function') {
@@ -445,11 +462,7 @@ function (native, global) {
                 throw new TypeError('The RPC receiver does not implement the method "' + name + '".');
             }
             return fn.apply(inst, call[1]);
-        }).then(function (v) {
-            return [false, serialize(v), null];
-        }, function (e) {
-            return [true, encodeError(e), null];
-        });
+        } }).f).then(rpcDone, rpcFailed);
     }
 
     /* ---------------------------------------------------------------------------------------------------
@@ -599,9 +612,7 @@ function (native, global) {
         } catch (e) {
             p = Promise.reject(e);
         }
-        p.then(item.resolve, function (e) {
-            item.resolve([true, encodeError(e), null]);
-        });
+        p.then(item.resolve, ({ f(e) { item.resolve([true, encodeError(e), null]); } }).f);
     }
 
     function runFetch(rec, meta, body) {
@@ -645,9 +656,7 @@ function (native, global) {
         if (typeof fn !== 'function') {
             throw new TypeError('The RPC receiver does not implement the method "' + name + '".');
         }
-        return Promise.resolve(fn.apply(inst, call[1])).then(function (v) {
-            return [false, serialize(v), null];
-        });
+        return Promise.resolve(fn.apply(inst, call[1])).then(rpcDone);
     }
 
     function storedAlarm(rec) {
@@ -697,16 +706,16 @@ function (native, global) {
             rec = records[key] = newRecord(handle, nsi, hex, name);
         }
         rec.handle = handle;
-        return new Promise(function (resolve) {
+        return new Promise(({ f(resolve) {
             rec.queue.push({
                 resolve: resolve,
-                run: function () {
+                run() {
                     return kind === FETCH ? runFetch(rec, meta, body) : kind === RPC ? runRpc(rec, meta) :
                         runAlarm(rec, meta);
                 }
             });
             pump(rec);
-        });
+        } }).f);
     }
 
     function committed(nsi, hex, ok, message) {
