@@ -32,6 +32,8 @@
 
 #define DEFAULT_IDLE_MS 70000
 #define API_KEY DUK_HIDDEN_SYMBOL("durableApi")
+#define RPC_API_KEY DUK_HIDDEN_SYMBOL("rpcApi")
+#define NATIVES_KEY DUK_HIDDEN_SYMBOL("durableNatives")
 #define CALLS_KEY DUK_HIDDEN_SYMBOL("durableCalls")
 
 static const char GONE_RUNTIME[] = "The Durable Object's runtime has shut down.";
@@ -318,7 +320,42 @@ void ew__durable_shutdown(ew_runtime_t *rt)
 
 static const ew__method_t natives[];
 
-/* Pushes the isolate's durable.js API object, loading the file on first use. */
+/* Pushes the natives object durable.js and service.js share (made once per heap). */
+static void push_natives(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    if (!duk_get_prop_literal(ctx, -1, NATIVES_KEY)) {
+        duk_pop(ctx);
+        duk_push_object(ctx);
+        ew__def_methods(ctx, -1, natives);
+        duk_dup_top(ctx);
+        duk_put_prop_literal(ctx, -3, NATIVES_KEY);
+    }
+    duk_remove(ctx, -2);
+}
+
+/* Pushes the isolate's service.js API object (the caller's side of calls), loading the file on first use. */
+void ew__service_push_api(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    if (!duk_get_prop_literal(ctx, -1, RPC_API_KEY)) {
+        duk_pop(ctx);
+        duk_push_external_buffer(ctx);
+        duk_config_buffer(ctx, -1, (void *) ew__js_service, ew__js_service_len);
+        duk_load_function(ctx);
+        push_natives(ctx);
+        duk_push_global_object(ctx);
+        duk_call(ctx, 2);
+        duk_dup_top(ctx);
+        duk_put_prop_literal(ctx, -3, RPC_API_KEY);
+        duk_push_bare_object(ctx); /* calls waiting for answers: token -> promise (ew__do_post_call) */
+        duk_put_prop_literal(ctx, -3, CALLS_KEY);
+    }
+    duk_remove(ctx, -2);
+}
+
+/* Pushes the isolate's durable.js API object, loading the file (and service.js, which it builds on) on
+ * first use. */
 void ew__durable_push_api(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
@@ -327,14 +364,12 @@ void ew__durable_push_api(duk_context *ctx)
         duk_push_external_buffer(ctx);
         duk_config_buffer(ctx, -1, (void *) ew__js_durable, ew__js_durable_len);
         duk_load_function(ctx);
-        duk_push_object(ctx);
-        ew__def_methods(ctx, -1, natives);
+        push_natives(ctx);
         duk_push_global_object(ctx);
-        duk_call(ctx, 2);
+        ew__service_push_api(ctx);
+        duk_call(ctx, 3);
         duk_dup_top(ctx);
         duk_put_prop_literal(ctx, -3, API_KEY);
-        duk_push_bare_object(ctx);
-        duk_put_prop_literal(ctx, -3, CALLS_KEY);
     }
     duk_remove(ctx, -2);
 }

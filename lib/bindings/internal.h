@@ -281,8 +281,11 @@ typedef struct ew__do_rt ew__do_rt_t;
 ew__do_rt_t *ew__durable_rt(ew_runtime_t *rt);
 /* Its inbox (the runtime's own mailbox), or NULL when ew__durable_rt was never called. */
 ew__do_inbox_t *ew__durable_inbox(ew_runtime_t *rt);
-/* Pushes the isolate's durable.js API object (loading the file on first use). May throw. */
+/* Pushes the isolate's durable.js API object (loading the file, and service.js, on first use). May throw. */
 void ew__durable_push_api(duk_context *ctx);
+/* Pushes the isolate's service.js API object (the caller's side of stub and service calls, the structured-
+ * clone codec; loaded on first use, without durable.js). May throw. */
+void ew__service_push_api(duk_context *ctx);
 /* A call from an isolate to another runtime's (or this one's) inbox, answered through this runtime's inbox:
  * push_call_promise pushes [calls table, promise] and may throw (call it before allocating the message);
  * post_call registers the CALL m (owned) and posts it to `to` (the caller keeps its reference), leaving the

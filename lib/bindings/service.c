@@ -107,12 +107,11 @@ void ew__service_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     env_idx = duk_require_normalize_index(ctx, env_idx);
     if (w->nservices == 0)
         return;
-    ew__durable_push_api(ctx);
+    ew__service_push_api(ctx); /* service.js only: durable.js loads when the Worker receives a call */
     for (size_t i = 0; i < w->nservices; i++) {
         duk_push_literal(ctx, "makeService");
         duk_push_uint(ctx, (duk_uint_t) i);
-        duk_push_string(ctx, w->services[i].service);
-        duk_call_prop(ctx, -4, 2);
+        duk_call_prop(ctx, -3, 1);
         duk_dup_top(ctx);
         duk_put_global_string(ctx, w->services[i].binding); /* service-worker scripts see bindings as globals */
         duk_put_prop_string(ctx, env_idx, w->services[i].binding);

@@ -1,194 +1,43 @@
 /*
- * durable.js — the JavaScript surface of Durable Objects and service bindings, in ES5 (compiled to bytecode at
- * build time). Loaded into an isolate only when its worker has Durable Object namespaces or service bindings,
- * or imports 'cloudflare:workers'
- * (lib/bindings/durable.c push_api). Called as `function (native, global)`; returns the API durable.c uses:
+ * durable.js — the JavaScript surface of Durable Objects, and the target's side of service bindings' RPC, in
+ * ES5 (compiled to bytecode at build time). Loaded into an isolate only when its worker has Durable Object
+ * namespaces, receives an RPC call, or imports 'cloudflare:workers' (lib/bindings/durable.c
+ * ew__durable_push_api). Called as `function (native, global, rpc)`, rpc being what lib/js/service.js
+ * returned (the caller's side of calls and the structured-clone encoding); returns the API durable.c uses:
  *   makeNamespace(nsIndex, className)          env.NAME: a DurableObjectNamespace
  *   deliver(handle, nsIndex, id, name, kind, meta, body) -> promise of [failed, meta, body]: one event
  *   committed(nsIndex, id, ok, message)        the object's writes are on disk (or failed)
  *   evict(nsIndex, id)                         drop the instance (idle, or its isolate was replaced)
  *   workersModule                              the 'cloudflare:workers' module: DurableObject, ...
- *   makeService(index, serviceName)            env.NAME of a service binding: a Fetcher (service.c)
- *   serviceRpc(entrypoint, meta) -> promise of [failed, meta, null]: an RPC call into this Worker
+ *   serviceRpc(entrypoint, meta) -> promise of [failed, meta, null]: an RPC call into this Worker (service.c)
  * native (durable.c, do_storage.c, service.c): idFromName, newUniqueId, checkId, call, exportOf, env,
  *   sqlEnabled, armAlarm, exec, txn, size, serviceCall, context.
  *
  * Input gate: an object's events wait in rec.queue while blockConcurrencyWhile() runs or a write has not been
  * confirmed (rec.blocked, rec.waiters); output gate: durable.c holds replies until the writes are on disk.
- * Values cross objects and storage as a structured-clone encoding in JSON text (encode/decode below).
+ * Values cross objects and storage as a structured-clone encoding in JSON text (service.js).
  */
-function (native, global) {
+function (native, global, rpc) {
     'use strict';
 
-    var O = global.Object, JSON = global.JSON, Promise = global.Promise, Map = global.Map, Set = global.Set;
+    var O = global.Object, JSON = global.JSON, Promise = global.Promise, Map = global.Map;
     var TypeError = global.TypeError, Error = global.Error, RangeError = global.RangeError, DateC = global.Date;
-    var ArrayBufferC = global.ArrayBuffer, Uint8ArrayC = global.Uint8Array, RegExpC = global.RegExp;
-    var Request = global.Request, Response = global.Response, Proxy = global.Proxy, Sym = global.Symbol;
+    var Request = global.Request, Response = global.Response, Sym = global.Symbol;
     var defineProperty = O.defineProperty, isArray = global.Array.isArray;
-    var fromCharCode = global.String.fromCharCode;
-    var hasOwn = O.prototype.hasOwnProperty, toStr = O.prototype.toString;
+    var hasOwn = O.prototype.hasOwnProperty;
     var ITER = Sym.iterator;
-    var FETCH = 0, RPC = 1, ALARM = 2, SVC_FETCH = 3, SVC_RPC = 4;
+    var FETCH = 0, RPC = 1, ALARM = 2;
     var INTERNAL = 1, UNCONFIRMED = 2;
     var MAX_KEYS = 128, MAX_KEY_BYTES = 2048;
-
-    function hide(obj, name, value) {
-        defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
-    }
-
-    function cloneError(what) {
-        var D = global.DOMException;
-        return D ? new D(what + ' could not be cloned.', 'DataCloneError') : new TypeError(what + ' could not be cloned.');
-    }
-
-    /* ---------------------------------------------------------------------------------------------------
-     * Structured clone as JSON: strings, booleans, null and finite numbers stand for themselves; everything
-     * else is an array whose first element is a tag. Cycles are refused (DataCloneError).
-     */
-
-    function bytesToLatin1(u8) {
-        var out = [], i;
-        for (i = 0; i < u8.length; i += 8192) {
-            out.push(fromCharCode.apply(null, u8.subarray(i, i + 8192)));
-        }
-        return out.join('');
-    }
-
-    function latin1ToBuffer(s) {
-        var u8 = new Uint8ArrayC(s.length), i;
-        for (i = 0; i < s.length; i++) {
-            u8[i] = s.charCodeAt(i);
-        }
-        return u8.buffer;
-    }
-
-    function enc(v, seen) {
-        var t = typeof v, out, i, keys, tag;
-        if (v === null || t === 'string' || t === 'boolean') {
-            return v;
-        }
-        if (t === 'number') {
-            return (v === v && v !== Infinity && v !== -Infinity && (v !== 0 || 1 / v > 0)) ? v : ['n', String(1 / v < 0 && v === 0 ? '-0' : v)];
-        }
-        if (t === 'undefined') {
-            return ['u'];
-        }
-        if (t === 'function' || t === 'symbol') {
-            throw cloneError(t === 'function' ? 'function ' + (v.name || '') + '() {}' : 'Symbol()');
-        }
-        if (seen.indexOf(v) >= 0) {
-            throw cloneError('An object with a cycle');
-        }
-        seen.push(v);
-        tag = toStr.call(v);
-        if (isArray(v)) {
-            out = ['A'];
-            for (i = 0; i < v.length; i++) {
-                out.push(enc(v[i], seen));
-            }
-        } else if (tag === '[object Date]') {
-            out = ['D', v.getTime()];
-        } else if (tag === '[object RegExp]') {
-            out = ['R', v.source, v.flags !== undefined ? v.flags : ''];
-        } else if (tag === '[object ArrayBuffer]') {
-            out = ['B', bytesToLatin1(new Uint8ArrayC(v))];
-        } else if (ArrayBufferC.isView(v)) {
-            out = ['T', tag.slice(8, -1), bytesToLatin1(new Uint8ArrayC(v.buffer, v.byteOffset, v.byteLength))];
-        } else if (v instanceof Map) {
-            out = ['M'];
-            v.forEach(function (val, key) { out.push(enc(key, seen), enc(val, seen)); });
-        } else if (v instanceof Set) {
-            out = ['S'];
-            v.forEach(function (val) { out.push(enc(val, seen)); });
-        } else if (v instanceof Error) {
-            out = ['E', String(v.name), String(v.message)];
-        } else {
-            out = ['O'];
-            keys = O.keys(v);
-            for (i = 0; i < keys.length; i++) {
-                out.push(keys[i], enc(v[keys[i]], seen));
-            }
-        }
-        seen.pop();
-        return out;
-    }
-
-    function dec(x) {
-        var t, i, o, C;
-        if (!isArray(x)) {
-            return x;
-        }
-        t = x[0];
-        switch (t) {
-        case 'u': return undefined;
-        case 'n': return x[1] === '-0' ? -0 : Number(x[1]);
-        case 'A':
-            o = [];
-            for (i = 1; i < x.length; i++) {
-                o.push(dec(x[i]));
-            }
-            return o;
-        case 'D': return new DateC(x[1]);
-        case 'R': return new RegExpC(x[1], x[2]);
-        case 'B': return latin1ToBuffer(x[1]);
-        case 'T':
-            C = global[x[1]];
-            o = latin1ToBuffer(x[2]);
-            return typeof C === 'function' && C !== ArrayBufferC ?
-                (x[1] === 'DataView' ? new C(o) : new C(o, 0, o.byteLength / (C.BYTES_PER_ELEMENT || 1))) : o;
-        case 'M':
-            o = new Map();
-            for (i = 1; i < x.length; i += 2) {
-                o.set(dec(x[i]), dec(x[i + 1]));
-            }
-            return o;
-        case 'S':
-            o = new Set();
-            for (i = 1; i < x.length; i++) {
-                o.add(dec(x[i]));
-            }
-            return o;
-        case 'E':
-            C = global[x[1]];
-            o = (typeof C === 'function' && (C === Error || C.prototype instanceof Error)) ? new C(x[2]) : new Error(x[2]);
-            if (o.name !== x[1]) {
-                o.name = x[1];
-            }
-            return o;
-        default:
-            o = {};
-            for (i = 1; i < x.length; i += 2) {
-                o[x[i]] = dec(x[i + 1]);
-            }
-            return o;
-        }
-    }
-
-    function serialize(v) {
-        return JSON.stringify(enc(v, []));
-    }
-
-    function deserialize(s) {
-        return dec(JSON.parse(s));
-    }
-
-    function encodeError(e) {
-        if (e instanceof Error) {
-            return JSON.stringify(['E', String(e.name), String(e.message)]);
-        }
-        try {
-            return JSON.stringify(['E', 'Error', String(e)]);
-        } catch (ignored) {
-            return '["E","Error","(an exception)"]';
-        }
-    }
+    var hide = rpc.hide, serialize = rpc.serialize, deserialize = rpc.deserialize, encodeError = rpc.encodeError;
+    var failedReply = rpc.failedReply, NULL_BODY = rpc.NULL_BODY;
 
     /* ---------------------------------------------------------------------------------------------------
      * Ids, namespaces, stubs (the calling side)
      */
 
     var nsInfo = [];          /* nsIndex -> { className } */
-    var K = Sym('durable');   /* hidden-ish state of ids, namespaces and stubs */
+    var K = rpc.K;            /* hidden-ish state of ids, namespaces and stubs (shared with service.js) */
 
     function DurableObjectId() {
         throw new TypeError('Illegal constructor');
@@ -294,43 +143,6 @@ function (native, global) {
     }
     var SP = DurableObjectStub.prototype;
 
-    function failedReply(meta) {
-        return dec(JSON.parse(meta));
-    }
-
-    var NULL_BODY = { 101: true, 204: true, 205: true, 304: true };
-
-    /* The answer [failed, meta, body|null, tunnel?] to a fetch of a stub or service, meta being [status,
-     * statusText, headers], as a Response. */
-    function fetchAnswer(r) {
-        if (r[0]) {
-            throw failedReply(r[1]);
-        }
-        var m = JSON.parse(r[1]), pair, client;
-        if (r[3] !== undefined) { /* the object answered with a WebSocket: relay it through a pair */
-            pair = new global.WebSocketPair();
-            client = pair[0];
-            relay(r[3], pair[1]);
-            return new Response(null, { status: m[0], statusText: m[1], headers: m[2], webSocket: client });
-        }
-        return new Response(NULL_BODY[m[0]] ? null : r[2], { status: m[0], statusText: m[1], headers: m[2] });
-    }
-
-    /* fetch() of a stub or a service binding: send(s, req, headers, body) posts the call and resolves with
-     * the answer. The per-call callbacks are method-shorthand functions (freed by reference counting; a
-     * function expression's .prototype cycle would wait for mark-and-sweep, a pause every few dozen calls). */
-    function fetchVia(send, s, input, init) {
-        var req, headers = [];
-        try {
-            req = (input instanceof Request && init === undefined) ? input : new Request(input, init);
-        } catch (e) {
-            return Promise.reject(e);
-        }
-        req.headers.forEach(({ f(v, k) { headers.push([k, v]); } }).f);
-        var body = req.body === null ? Promise.resolve(null) : req.arrayBuffer();
-        return body.then(({ f(b) { return send(s, req, headers, b); } }).f).then(fetchAnswer);
-    }
-
     function sendToObject(s, req, headers, b) {
         return native.call(s.nsi, s.hex, s.name, FETCH, JSON.stringify([req.method, req.url, headers]), b);
     }
@@ -340,94 +152,20 @@ function (native, global) {
         if (!s || s.kind !== 'stub') {
             return Promise.reject(new TypeError('Illegal invocation'));
         }
-        return fetchVia(sendToObject, s, input, init);
+        return rpc.fetchVia(sendToObject, s, input, init);
     });
 
-    function rpcAnswer(r) {
-        if (r[0]) {
-            throw failedReply(r[1]);
-        }
-        return deserialize(r[1]);
-    }
-
-    function rpcMethod(s, name) {
-        return function () {
-            var args = [], i, meta;
-            for (i = 0; i < arguments.length; i++) {
-                args.push(arguments[i]);
-            }
-            try {
-                meta = serialize([name, args]);
-            } catch (e) {
-                return Promise.reject(e);
-            }
-            var sent = s.kind === 'service' ? native.serviceCall(s.si, SVC_RPC, meta, null) :
-                native.call(s.nsi, s.hex, s.name, RPC, meta, null);
-            return sent.then(rpcAnswer);
-        };
-    }
-
     function makeStub(nsi, hex, name) {
-        var target = O.create(SP), s = { kind: 'stub', nsi: nsi, hex: hex, name: name }, methods = {};
+        var target = O.create(SP), s = { kind: 'stub', nsi: nsi, hex: hex, name: name };
         hide(target, K, s);
         defineProperty(target, 'id', { value: makeId(nsi, hex, name), enumerable: true });
         defineProperty(target, 'name', { value: name, enumerable: true });
-        return new Proxy(target, {
-            get: function (t, key) {
-                if (key in t || typeof key !== 'string' || key === 'then') {
-                    return t[key];
-                }
-                if (!hasOwn.call(methods, key)) {
-                    methods[key] = rpcMethod(s, key);
-                }
-                return methods[key];
-            }
-        });
+        return rpc.makeProxy(target, s);
     }
 
     /* ---------------------------------------------------------------------------------------------------
-     * Service bindings (lib/bindings/service.c): env.NAME is a Fetcher for another Worker of the runtime.
-     * fetch() sends "method\0url\0name\0value..." and the body; any other property is an RPC method.
+     * The target's side of a service binding's RPC (lib/bindings/service.c; the caller's side is service.js)
      */
-
-    function Fetcher() {
-        throw new TypeError('Illegal constructor');
-    }
-    var FP = Fetcher.prototype;
-
-    hide(FP, 'fetch', function fetch(input, init) {
-        var s = this && this[K];
-        if (!s || s.kind !== 'service') {
-            return Promise.reject(new TypeError('Illegal invocation'));
-        }
-        return fetchVia(sendToService, s, input, init);
-    });
-
-    function sendToService(s, req, headers, b) {
-        var parts = [req.method, req.url], i;
-        for (i = 0; i < headers.length; i++) {
-            parts.push(headers[i][0], headers[i][1]);
-        }
-        return native.serviceCall(s.si, SVC_FETCH, parts.join('\u0000'),
-            req.method === 'GET' || req.method === 'HEAD' ? null : b);
-    }
-
-    function makeService(si, service) {
-        var target = O.create(FP), s = { kind: 'service', si: si }, methods = {};
-        hide(target, K, s);
-        defineProperty(target, Sym.toStringTag, { value: 'Fetcher' });
-        return new Proxy(target, {
-            get: function (t, key) {
-                if (key in t || typeof key !== 'string' || key === 'then') {
-                    return t[key];
-                }
-                if (!hasOwn.call(methods, key)) {
-                    methods[key] = rpcMethod(s, key);
-                }
-                return methods[key];
-            }
-        });
-    }
 
     var NOT_ENTRYPOINT = 'The RPC receiver does not support RPC: the entrypoint must be a class that extends ' +
         '`WorkerEntrypoint` (imported from "cloudflare:workers") or an object with methods.';
@@ -501,6 +239,8 @@ function (native, global) {
      */
 
     var tunnels = O.create(null);  /* tunnel id -> the relay WebSocket of this side */
+
+    rpc.setRelay(relay);
 
     function relay(id, ws) {
         tunnels[id] = ws;
@@ -1316,7 +1056,6 @@ function (native, global) {
         pump: pumpLater,
         evict: evict,
         tunnelEvent: tunnelEvent,
-        makeService: makeService,
         serviceRpc: serviceRpc,
         workersModule: workersModule
     };

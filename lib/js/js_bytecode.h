@@ -39,5 +39,8 @@ extern const unsigned char ew__js_r2[]; extern const size_t ew__js_r2_len;
 extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
 /* durable.js: Durable Objects' JavaScript surface, loaded on first use (lib/bindings/durable.c). */
 extern const unsigned char ew__js_durable[]; extern const size_t ew__js_durable_len;
+/* service.js: the caller's side of service binding and Durable Object calls, loaded on first use
+ * (lib/bindings/durable.c ew__service_push_api). */
+extern const unsigned char ew__js_service[]; extern const size_t ew__js_service_len;
 
 #endif
