@@ -61,6 +61,10 @@ typedef struct do_tunnel {
     ew__isolate_t *iso;           /* the isolate whose relay WebSocket (durable.js) this end feeds */
     ew__do_obj_t *obj;            /* the object's end: its object (kept in memory while open); NULL caller */
     ew__do_inbox_t *peer;         /* the other end's inbox (a reference); NULL until the reply left */
+    ew_websocket_t *host;         /* a service binding's target end: the Worker's WebSocket as a host handle
+                                     (owned; iso and obj are NULL), see ew__do_reply_with_websocket */
+    struct event *free_ev;        /* host end: frees it from the loop once both closes passed (owned) */
+    struct ew__do_rt *drt;        /* host end: the runtime's state it belongs to */
     ew__do_msg_t *pending;        /* messages written before peer was known (list, in order) */
     ew__do_msg_t **pending_tail;
     bool sent_close, got_close;   /* freed when both happened (or its isolate went away) */
@@ -1028,6 +1032,9 @@ static void tunnel_free(ew__do_rt_t *d, do_tunnel_t *t)
     }
     if (t->peer != NULL)
         ew__do_inbox_unref(t->peer);
+    if (t->free_ev != NULL)
+        event_free(t->free_ev);
+    ew_websocket_destroy(t->host); /* NULL for the relay ends */
     free(t);
 }
 
@@ -1105,7 +1112,13 @@ static void handle_tunnel(ew__do_rt_t *d, ew__do_msg_t *m)
         t->obj->last_ms = now_ms();
     uint32_t id = t->id;
     ew__isolate_t *iso = t->iso;
-    if (iso != NULL && !iso->dead && iso->ctx != NULL) {
+    if (t->host != NULL) { /* to the Worker's end of a service binding's WebSocket */
+        size_t rlen = m->meta_len > 123 ? 123 : m->meta_len;
+        if (m->kind == EW__TUNNEL_CLOSE && ew_websocket_close(t->host, m->code, m->meta, rlen) == EW_ERR_INVALID_ARG)
+            (void) ew_websocket_close(t->host, 1000, m->meta, rlen); /* a code no close frame carries */
+        else if (m->kind != EW__TUNNEL_CLOSE)
+            (void) ew_websocket_send(t->host, m->kind == EW__TUNNEL_TEXT, m->meta, m->meta_len);
+    } else if (iso != NULL && !iso->dead && iso->ctx != NULL) {
         struct tunnel_args a = {m};
         ew__isolate_enter(iso, NULL);
         int rc = ew__isolate_pcall(iso, tunnel_body, &a, 0, 1);
@@ -1119,6 +1132,54 @@ static void handle_tunnel(ew__do_rt_t *d, ew__do_msg_t *m)
     if (t != NULL && t->got_close && t->sent_close)
         tunnel_free(d, t);
     ew__do_msg_free(m);
+}
+
+/* A service binding's target answered a fetch with a WebSocket (lib/bindings/service.c): the Worker's end is
+ * a host handle, coupled here to a tunnel end whose messages go to and come from the caller's relay, as an
+ * object's end does. Its callbacks run from the loop; the handle is destroyed from free_ev, never inside
+ * them. */
+static void host_end_free(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    do_tunnel_t *t = arg;
+    tunnel_free(t->drt, t);
+}
+
+static void host_end_message(void *udata, int is_text, const void *data, size_t len)
+{
+    do_tunnel_t *t = udata;
+    if (!t->sent_close)
+        tunnel_write(t, is_text ? EW__TUNNEL_TEXT : EW__TUNNEL_BINARY, data, len, 0);
+}
+
+static void host_end_close(void *udata, int code, const char *reason, size_t reason_len)
+{
+    do_tunnel_t *t = udata;
+    if (!t->sent_close)
+        tunnel_write(t, EW__TUNNEL_CLOSE, reason, reason_len, code);
+    if (t->got_close)
+        event_active(t->free_ev, EV_TIMEOUT, 1);
+}
+
+bool ew__do_reply_with_websocket(ew_runtime_t *rt, ew__do_msg_t *r, ew_websocket_t *ws)
+{
+    ew__do_rt_t *d = rt->durable;
+    uint32_t id = atomic_fetch_add(&next_tunnel_id, 2);
+    do_tunnel_t *t = d != NULL ? tunnel_new(d, id, NULL, NULL, NULL) : NULL;
+    if (t == NULL)
+        return false;
+    t->drt = d;
+    t->free_ev = event_new(rt->base, -1, 0, host_end_free, t);
+    ew_websocket_handler_t h = {host_end_message, host_end_close, t};
+    if (t->free_ev == NULL || ew_websocket_attach(ws, &h) != EW_OK) {
+        tunnel_free(d, t);
+        return false;
+    }
+    t->host = ws; /* owned from now on: the response gave it up with the attach */
+    r->tunnel = id;
+    send_reply(d, r);
+    return true;
 }
 
 /* Closes and forgets the tunnel ends an isolate fed: the other ends see 1001 Going Away. */
@@ -1423,6 +1484,13 @@ static duk_ret_t native_call(duk_context *ctx)
     return 1;
 }
 
+/* loadDurable(): loads durable.js into this isolate (service.js needs its WebSocket relays). */
+static duk_ret_t native_load_durable(duk_context *ctx)
+{
+    ew__durable_push_api(ctx);
+    return 0;
+}
+
 /* exportOf(name) -> the entry module's export */
 static duk_ret_t native_export_of(duk_context *ctx)
 {
@@ -1482,5 +1550,6 @@ static const ew__method_t natives[] = {
     {"size", ew__do_native_size, 1, 1},
     {"serviceCall", ew__service_native_call, 4, 4},
     {"context", ew__service_native_context, 0, 0},
+    {"loadDurable", native_load_durable, 0, 0},
     {NULL, NULL, 0, 0},
 };

@@ -292,6 +292,11 @@ void ew__service_push_api(duk_context *ctx);
  * promise its answer settles with [failed, meta, body|null]; false when out of memory (m freed). */
 void ew__do_push_call_promise(duk_context *ctx);
 bool ew__do_post_call(duk_context *ctx, ew__do_msg_t *m, ew__do_inbox_t *to);
+/* Sends the REPLY r (to r->reply_to, whose reference it takes) carrying the WebSocket `ws` a service binding's
+ * target answered with: ws is attached to a new tunnel end (owned by it from now on), which relays its
+ * messages to the caller's end, as an object's WebSocket is relayed. False (nothing sent; r and ws are still
+ * the caller's) when out of memory. */
+bool ew__do_reply_with_websocket(ew_runtime_t *rt, ew__do_msg_t *r, ew_websocket_t *ws);
 /* Replies to `call`: an Error(message), or the answer [failed, meta, body|null] at idx. NULL on OOM. */
 ew__do_msg_t *ew__do_error_reply(ew__do_msg_t *call, const char *message);
 ew__do_msg_t *ew__do_result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_t idx);

@@ -193,6 +193,7 @@ duk_ret_t ew__service_native_context(duk_context *ctx)
 
 typedef struct svc_run {          /* one call being run in a target worker */
     ew__do_msg_t *msg;            /* owned until answered */
+    ew_runtime_t *rt;
 } svc_run_t;
 
 /* Sends r (or, when it could not be made, an out-of-memory error) to the caller and frees the call. */
@@ -288,14 +289,11 @@ static void on_fetch_done(void *udata, ew_response_t *resp, const ew_error_t *er
 {
     svc_run_t *x = udata;
     ew__do_msg_t *call = x->msg;
+    ew_runtime_t *rt = x->rt;
     free(x);
-    if (resp->outcome != EW_OK || resp->websocket != NULL) {
+    if (resp->outcome != EW_OK) {
         char line[1024];
-        if (resp->websocket != NULL)
-            snprintf(line, sizeof(line), "The Worker \"%s\" answered with a WebSocket (status 101); WebSockets do "
-                     "not pass through service bindings in libedgeworker.", call->ns_key);
-        else
-            error_line(err, resp->outcome, line, sizeof(line));
+        error_line(err, resp->outcome, line, sizeof(line));
         ew_response_destroy(resp);
         fail(call, line);
         return;
@@ -315,8 +313,25 @@ static void on_fetch_done(void *udata, ew_response_t *resp, const ew_error_t *er
         put(&t, "]", 1);
     }
     put(&t, "]]", 2);
-    ew__do_msg_t *r = t.ok ? ew__do_reply_new(call, false, t.p, t.len, resp->body, resp->body_len, true) : NULL;
+    ew__do_msg_t *r = t.ok ? ew__do_reply_new(call, false, t.p, t.len, resp->body, resp->body_len,
+                                              resp->websocket == NULL)
+                           : NULL;
     free(t.p);
+    if (r != NULL && resp->websocket != NULL) { /* a 101: the WebSocket is relayed to the caller */
+        r->reply_to = call->reply_to; /* the reference moves to the reply */
+        call->reply_to = NULL;
+        if (!ew__do_reply_with_websocket(rt, r, resp->websocket)) {
+            call->reply_to = r->reply_to;
+            r->reply_to = NULL;
+            ew__do_msg_free(r);
+            r = NULL;
+        } else {
+            resp->websocket = NULL; /* attached: the tunnel owns it */
+            ew__do_msg_free(call);
+            ew_response_destroy(resp);
+            return;
+        }
+    }
     ew_response_destroy(resp);
     answer(call, r);
 }
@@ -366,6 +381,7 @@ static void handle_fetch(ew_runtime_t *rt, ew_worker_t *w, ew__do_msg_t *m)
         return;
     }
     x->msg = m;
+    x->rt = rt;
     rt->chain_depth = m->depth;
     ew_status_t st = ew_worker_fetch(w, &req, on_fetch_done, x);
     rt->chain_depth = 0;
@@ -421,6 +437,7 @@ static void handle_rpc(ew_runtime_t *rt, ew_worker_t *w, ew__do_msg_t *m)
         return;
     }
     x->msg = m;
+    x->rt = rt;
     rt->chain_depth = m->depth;
     ew_status_t st = ew__dispatch_call(iso, rpc_body, x, on_rpc_done, x);
     rt->chain_depth = 0;

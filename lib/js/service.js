@@ -11,7 +11,7 @@
  *   fetchVia(send, s, input, init)       fetch() of a stub or service; send(s, req, headers, body) posts it
  *   makeProxy(target, s)                 a stub or Fetcher whose unknown properties are RPC methods
  *   setRelay(fn)                         durable.js's WebSocket relay, for objects answering with a 101
- * native (durable.c, service.c): call, serviceCall.
+ * native (durable.c, service.c): call, serviceCall, loadDurable.
  */
 function (native, global) {
     'use strict';
@@ -195,7 +195,10 @@ function (native, global) {
             throw failedReply(r[1]);
         }
         var m = JSON.parse(r[1]), pair, client;
-        if (r[3] !== undefined) { /* the object answered with a WebSocket: relay it through a pair */
+        if (r[3] !== undefined) { /* the other side answered with a WebSocket: relay it through a pair */
+            if (relayFn === null) {
+                native.loadDurable(); /* durable.js holds the relays, and registers them with setRelay */
+            }
             pair = new global.WebSocketPair();
             client = pair[0];
             relayFn(r[3], pair[1]);

@@ -301,3 +301,72 @@ def test_watch_follows_every_projects_folder(tmp_path):
         assert get(s, "/verify?t=1")[1] == '{"token":"1","user":"w-1","scope":"read"}'
     finally:
         assert s.stop() == 0, "".join(s.output)
+
+
+CHAT_TOML = """
+name = "chat"
+main = "index.js"
+compatibility_date = "2024-09-01"
+"""
+
+CHAT_JS = """
+export default {
+  fetch(request) {
+    if (request.headers.get('upgrade') !== 'websocket') return new Response('chat');
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    server.send('welcome');
+    server.addEventListener('message', (e) => {
+      if (e.data === 'bye') server.close(4000, 'see you');
+      else server.send('echo:' + e.data);
+    });
+    return new Response(null, {status: 101, webSocket: client, headers: {'x-chat': 'yes'}});
+  },
+};
+"""
+
+WS_GATEWAY_TOML = """
+name = "wsgw"
+main = "index.js"
+compatibility_date = "2024-09-01"
+services = [{ binding = "CHAT", service = "chat" }]
+"""
+
+WS_GATEWAY_JS = """
+export default { fetch(request, env) { return env.CHAT.fetch(request); } };
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_websocket_passes_through_a_service_binding(tmp_path, threads):
+    from test_websocket import WS
+    gw = write_project(tmp_path, "wsgw", WS_GATEWAY_TOML, WS_GATEWAY_JS)
+    chat = write_project(tmp_path, "chat", CHAT_TOML, CHAT_JS)
+    s = Server(chat, ("--threads", str(threads), "-c", gw))
+    try:
+        for round_ in range(2):
+            ws = WS(s.port)
+            assert ws.status == 101 and ws.headers["x-chat"] == "yes"
+            assert ws.recv() == "welcome"
+            ws.send_text("hi %d" % round_)
+            assert ws.recv() == "echo:hi %d" % round_
+            ws.send_text("bye")
+            assert ws.recv_close() == (4000, "see you")
+            ws.close()
+        ws = WS(s.port)  # the client goes away without a close frame: nothing is left behind
+        assert ws.recv() == "welcome"
+        ws.close()
+        assert get(s, "/") == (200, "chat")
+    finally:
+        assert s.stop() == 0, "".join(s.output)
+
+
+def test_stopping_with_a_websocket_open_through_a_service_binding(tmp_path):
+    from test_websocket import WS
+    gw = write_project(tmp_path, "wsgw", WS_GATEWAY_TOML, WS_GATEWAY_JS)
+    chat = write_project(tmp_path, "chat", CHAT_TOML, CHAT_JS)
+    s = Server(chat, ("--threads", "1", "-c", gw))
+    ws = WS(s.port)
+    assert ws.recv() == "welcome"
+    assert s.stop() == 0, "".join(s.output)  # the relay's ends are released with the runtime
+    ws.close()
