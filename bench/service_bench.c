@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "edgeworker.h"
+#include "harness.h"
 
 static const char GATEWAY[] =
     "export default {\n"
@@ -38,13 +38,6 @@ static const char TARGET[] =
 
 static const char OBJECT[] = "export default { ping(x) { return x + 1; }, fetch() { return new Response('x'); } };\n";
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
 static ew_worker_t *load(ew_runtime_t *rt, const char *name, const char *src, const ew_service_t *svcs, size_t n)
 {
     ew_worker_config_t cfg = {.name = name, .source = src, .source_len = strlen(src), .filename = name,
@@ -58,18 +51,6 @@ static ew_worker_t *load(ew_runtime_t *rt, const char *name, const char *src, co
     return w;
 }
 
-static void fetch(ew_worker_t *w, const char *url)
-{
-    ew_request_t req = {.method = "GET", .url = url};
-    ew_response_t *resp = NULL;
-    ew_error_t err;
-    if (ew_worker_fetch_sync(w, &req, &resp, &err) != EW_OK || resp->status != 200) {
-        fprintf(stderr, "service_bench: %s failed: %s\n", url, err.message);
-        exit(1);
-    }
-    ew_response_destroy(resp);
-}
-
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *) a, y = *(const double *) b;
@@ -80,11 +61,11 @@ static void measure(ew_worker_t *w, const char *name, const char *url, int n)
 {
     double *t = malloc(sizeof(double) * (size_t) n);
     for (int i = 0; i < n / 10; i++) /* warm-up */
-        fetch(w, url);
+        bench_fetch("service_bench", w, url, true);
     for (int i = 0; i < n; i++) {
-        double t0 = now_us();
-        fetch(w, url);
-        t[i] = now_us() - t0;
+        double t0 = bench_now();
+        bench_fetch("service_bench", w, url, true);
+        t[i] = (bench_now() - t0) * 1e6;
     }
     qsort(t, (size_t) n, sizeof(double), cmp);
     printf("%-10s p50 %8.1f us   p99 %8.1f us   (%d requests)\n", name, t[n / 2], t[n * 99 / 100], n);
