@@ -670,6 +670,7 @@ void ew__durable_isolate_gone(ew__isolate_t *iso)
             o->pump_iso = NULL;
     }
     tunnels_isolate_gone(d, iso);
+    ew__service_isolate_gone(iso);
     for (do_call_t **pp = &d->calls; *pp != NULL;) {
         do_call_t *c = *pp;
         if (c->iso == iso) {
@@ -936,6 +937,10 @@ static duk_ret_t reply_body(duk_context *ctx, void *udata)
         duk_push_uint(ctx, r->tunnel ^ 1); /* the caller's end */
         duk_put_prop_index(ctx, -2, 3);
     }
+    if (r->stream != 0) { /* a service's streamed body (service.c): service.js asks for it by this id */
+        duk_push_number(ctx, (double) r->stream);
+        duk_put_prop_index(ctx, -2, 4);
+    }
     ew__promise_settle(ctx, p, false);
     return 0;
 }
@@ -959,6 +964,8 @@ static void handle_reply(ew__do_rt_t *d, ew__do_msg_t *r)
     free(c);
     if (r->tunnel != 0 && r->from != NULL && tunnel_new(d, r->tunnel ^ 1, iso, NULL, r->from) != NULL)
         r->from = NULL; /* the reference moved to the caller's end */
+    if (r->stream != 0 && !ew__service_stream_arrived(d->rt, iso, r))
+        r->stream = 0; /* out of memory: the body is cancelled, the Response gets none */
     if (iso->io_pending > 0)
         iso->io_pending--;
     if (!iso->dead && iso->ctx != NULL) {
@@ -981,6 +988,8 @@ static void handle_msg(void *udata, ew__do_msg_t *m)
         handle_reply(d, m);
     else if (m->type == EW__DO_TUNNEL)
         handle_tunnel(d, m);
+    else if (m->type == EW__DO_STREAM)
+        ew__service_handle_stream(d->rt, m);
     else if (m->kind == EW__SVC_FETCH || m->kind == EW__SVC_RPC)
         ew__service_handle_call(d->rt, m);
     else
@@ -1551,5 +1560,6 @@ static const ew__method_t natives[] = {
     {"serviceCall", ew__service_native_call, 4, 4},
     {"context", ew__service_native_context, 0, 0},
     {"loadDurable", native_load_durable, 0, 0},
+    {"streamBody", ew__service_native_stream_body, 1, 1},
     {NULL, NULL, 0, 0},
 };

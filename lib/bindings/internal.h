@@ -223,7 +223,9 @@ typedef struct ew__do_ns {
 typedef struct ew__do_inbox ew__do_inbox_t;
 typedef struct ew__do_msg ew__do_msg_t;
 
-enum { EW__DO_CALL = 1, EW__DO_REPLY = 2, EW__DO_TUNNEL = 3 };
+enum { EW__DO_CALL = 1, EW__DO_REPLY = 2, EW__DO_TUNNEL = 3, EW__DO_STREAM = 4 };
+/* EW__DO_STREAM kinds: a service's streamed response body (service.c), token = the stream's id. */
+enum { EW__STREAM_PULL = 0, EW__STREAM_DATA = 1, EW__STREAM_DONE = 2, EW__STREAM_FAIL = 3, EW__STREAM_CANCEL = 4 };
 enum { EW__TUNNEL_TEXT = 0, EW__TUNNEL_BINARY = 1, EW__TUNNEL_CLOSE = 2 };
 enum { EW__DO_FETCH = 0, EW__DO_RPC = 1, EW__DO_ALARM = 2, EW__SVC_FETCH = 3, EW__SVC_RPC = 4 };
 
@@ -248,6 +250,8 @@ struct ew__do_msg {
     int code;                     /* TUNNEL close: the close code (meta is the reason) */
     int depth;                    /* CALL to a service: the chain depth of the event it starts (1 = called by
                                      an event from the host) */
+    uint64_t stream;              /* REPLY of a service fetch whose body streams: the stream's id (then `from`
+                                     is the target's inbox), else 0 */
 };
 
 typedef void (*ew__do_inbox_fn)(void *udata, ew__do_msg_t *m);
@@ -315,6 +319,16 @@ void ew__service_handle_call(ew_runtime_t *rt, ew__do_msg_t *m);
 /* Natives of durable.js: serviceCall(index, kind, meta, body|null) -> promise; context() -> ctx. */
 duk_ret_t ew__service_native_call(duk_context *ctx);
 duk_ret_t ew__service_native_context(duk_context *ctx);
+/* Streamed response bodies of service fetches. arrived: the REPLY r (for a call of iso) names a stream; the
+ * caller's record takes r->from (false when out of memory: the stream is cancelled). stream_body(id) -> the
+ * ReadableStream fed from it (service.js). handle_stream: a PULL/DATA/DONE/FAIL/CANCEL message. isolate_gone
+ * and worker_gone drop the streams of a caller isolate or a target worker; shutdown frees what is left. */
+bool ew__service_stream_arrived(ew_runtime_t *rt, ew__isolate_t *iso, ew__do_msg_t *r);
+duk_ret_t ew__service_native_stream_body(duk_context *ctx);
+void ew__service_handle_stream(ew_runtime_t *rt, ew__do_msg_t *m);
+void ew__service_isolate_gone(ew__isolate_t *iso);
+void ew__service_worker_gone(ew_worker_t *w);
+void ew__service_shutdown(ew_runtime_t *rt);
 
 /* An object held by this runtime (durable.c), with its storage (do_storage.c). */
 typedef struct ew__do_obj ew__do_obj_t;

@@ -14,15 +14,18 @@
  *                                                                                 api.serviceRpc(entry, args)
  *
  * The target is found by name when the call arrives, so workers may be loaded in any order. A fetch is a real
- * fetch event of the target (assets, ctx.waitUntil, its limits); bodies cross whole. Every call counts as a
- * subrequest of the caller, and the chain depth (events nested through service bindings) is capped at 32.
+ * fetch event of the target (assets, ctx.waitUntil, its limits); a request body crosses whole, a response
+ * body that is a ReadableStream streams (see "Streamed bodies" below). Every call counts as a subrequest of
+ * the caller, and the chain depth (events nested through service bindings) is capped at 32.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/dispatch.h"
 #include "internal.h"
+#include "web/stream.h"
 
 #define MAX_CHAIN_DEPTH 32
 #define DEFAULT_SUBREQUESTS 50
@@ -194,6 +197,7 @@ duk_ret_t ew__service_native_context(duk_context *ctx)
 typedef struct svc_run {          /* one call being run in a target worker */
     ew__do_msg_t *msg;            /* owned until answered */
     ew_runtime_t *rt;
+    ew_worker_t *w;               /* the target */
 } svc_run_t;
 
 /* Sends r (or, when it could not be made, an out-of-memory error) to the caller and frees the call. */
@@ -285,11 +289,15 @@ static void error_line(const ew_error_t *err, ew_status_t outcome, char *out, si
     snprintf(out, cap, "%.*s", (int) (n < cap ? n : cap - 1), msg);
 }
 
+static ew__do_msg_t *stream_reply(ew_runtime_t *rt, ew__do_msg_t *call, const char *meta, size_t len,
+                                  ew_response_t *resp, ew_worker_t *w);
+
 static void on_fetch_done(void *udata, ew_response_t *resp, const ew_error_t *err)
 {
     svc_run_t *x = udata;
     ew__do_msg_t *call = x->msg;
     ew_runtime_t *rt = x->rt;
+    ew_worker_t *w = x->w;
     free(x);
     if (resp->outcome != EW_OK) {
         char line[1024];
@@ -313,6 +321,14 @@ static void on_fetch_done(void *udata, ew_response_t *resp, const ew_error_t *er
         put(&t, "]", 1);
     }
     put(&t, "]]", 2);
+    if (t.ok && resp->body_stream != NULL) { /* the caller pulls the body: the response stays here */
+        ew__do_msg_t *r = stream_reply(rt, call, t.p, t.len, resp, w);
+        free(t.p);
+        if (r == NULL)
+            ew_response_destroy(resp);
+        answer(call, r);
+        return;
+    }
     ew__do_msg_t *r = t.ok ? ew__do_reply_new(call, false, t.p, t.len, resp->body, resp->body_len,
                                               resp->websocket == NULL)
                            : NULL;
@@ -382,8 +398,9 @@ static void handle_fetch(ew_runtime_t *rt, ew_worker_t *w, ew__do_msg_t *m)
     }
     x->msg = m;
     x->rt = rt;
+    x->w = w;
     rt->chain_depth = m->depth;
-    ew_status_t st = ew_worker_fetch(w, &req, on_fetch_done, x);
+    ew_status_t st = ew_worker_fetch_stream(w, &req, on_fetch_done, x);
     rt->chain_depth = 0;
     free(hdrs);
     if (st != EW_OK) {
@@ -438,6 +455,7 @@ static void handle_rpc(ew_runtime_t *rt, ew_worker_t *w, ew__do_msg_t *m)
     }
     x->msg = m;
     x->rt = rt;
+    x->w = w;
     rt->chain_depth = m->depth;
     ew_status_t st = ew__dispatch_call(iso, rpc_body, x, on_rpc_done, x);
     rt->chain_depth = 0;
@@ -460,4 +478,283 @@ void ew__service_handle_call(ew_runtime_t *rt, ew__do_msg_t *m)
         handle_fetch(rt, w, m);
     else
         handle_rpc(rt, w, m);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Streamed bodies: a target's Response whose body is a ReadableStream (a TransformStream it keeps writing,
+ * server-sent events) reaches the caller as it is produced, one chunk per pull:
+ *
+ *   caller: Response body = ReadableStream fed by svc_in ── pull ──> post(PULL id) ──> target: svc_out
+ *           ew__stream_src_enqueue <── DATA id (bytes) <── post <── ew_body_read(resp->body_stream) chunk
+ *           close / error          <── DONE / FAIL <──────────────── end / failure (the response is freed)
+ *           cancel (or isolate gone) ── post(CANCEL id) ────────────> response freed (the stream is cancelled)
+ *
+ * One PULL is outstanding at a time, so the target produces only as fast as the caller reads. Both records
+ * live in the runtime's svc list (a service call never leaves its runtime); ids are process-wide.
+ */
+
+typedef struct ew__svc_rt ew__svc_rt_t;
+
+typedef struct svc_out {          /* target side: a body being sent */
+    uint64_t id;
+    ew_response_t *resp;          /* owned: its body_stream is read */
+    ew_worker_t *w;               /* the worker whose request produces it */
+    ew__svc_rt_t *sr;             /* the runtime's list it is in */
+    ew__do_inbox_t *to;           /* the caller's inbox (a reference) */
+    bool reading;                 /* an ew_body_read is pending */
+    bool cancelled;               /* CANCEL came while reading: freed when the read reports */
+    struct svc_out *next;
+} svc_out_t;
+
+typedef struct svc_in {           /* caller side: a body being received */
+    uint64_t id;
+    ew__isolate_t *iso;           /* the caller's isolate */
+    ew__do_inbox_t *from;         /* the target's inbox (a reference) */
+    ew__stream_src_t *src;        /* the Response body's source; NULL until streamBody() */
+    bool pulling;                 /* a PULL is out */
+    struct svc_in *next;
+} svc_in_t;
+
+struct ew__svc_rt {
+    ew_runtime_t *rt;
+    svc_out_t *outs;
+    svc_in_t *ins;
+};
+
+static _Atomic uint64_t next_stream_id = 1;
+
+static ew__svc_rt_t *svc_rt(ew_runtime_t *rt)
+{
+    if (rt->svc == NULL && (rt->svc = calloc(1, sizeof(*rt->svc))) != NULL)
+        rt->svc->rt = rt;
+    return rt->svc;
+}
+
+/* Posts a stream message of `kind` for stream id (bytes copied) to `to`; dropped when out of memory. */
+static void post_stream(ew__do_inbox_t *to, uint64_t id, int kind, const void *data, size_t len)
+{
+    ew__do_msg_t *m = calloc(1, sizeof(*m));
+    if (m == NULL || (m->meta = malloc(len + 1)) == NULL) {
+        free(m);
+        return;
+    }
+    m->type = EW__DO_STREAM;
+    m->kind = kind;
+    m->token = id;
+    if (len > 0)
+        memcpy(m->meta, data, len);
+    m->meta[len] = '\0';
+    m->meta_len = len;
+    ew__do_post(to, m);
+}
+
+static void out_free(ew__svc_rt_t *sr, svc_out_t *o)
+{
+    for (svc_out_t **pp = &sr->outs; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == o) {
+            *pp = o->next;
+            break;
+        }
+    ew_response_destroy(o->resp); /* cancels a body that has not ended */
+    ew__do_inbox_unref(o->to);
+    free(o);
+}
+
+static void in_free(ew__svc_rt_t *sr, svc_in_t *in)
+{
+    for (svc_in_t **pp = &sr->ins; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == in) {
+            *pp = in->next;
+            break;
+        }
+    ew__do_inbox_unref(in->from);
+    free(in);
+}
+
+/* The REPLY to a fetch whose body streams: meta only, with the stream's id; the response is kept. NULL (the
+ * caller then destroys resp) when out of memory. */
+static ew__do_msg_t *stream_reply(ew_runtime_t *rt, ew__do_msg_t *call, const char *meta, size_t len,
+                                  ew_response_t *resp, ew_worker_t *w)
+{
+    ew__svc_rt_t *sr = svc_rt(rt);
+    svc_out_t *o = sr != NULL ? calloc(1, sizeof(*o)) : NULL;
+    ew__do_msg_t *r = o != NULL ? ew__do_reply_new(call, false, meta, len, NULL, 0, false) : NULL;
+    ew__do_inbox_t *own = ew__durable_inbox(rt);
+    if (r == NULL || own == NULL) {
+        free(o);
+        ew__do_msg_free(r);
+        return NULL;
+    }
+    o->id = atomic_fetch_add(&next_stream_id, 1);
+    o->resp = resp;
+    o->w = w;
+    o->sr = sr;
+    o->to = call->reply_to;
+    ew__do_inbox_ref(o->to);
+    o->next = sr->outs;
+    sr->outs = o;
+    r->stream = o->id;
+    r->from = own;
+    ew__do_inbox_ref(own);
+    return r;
+}
+
+bool ew__service_stream_arrived(ew_runtime_t *rt, ew__isolate_t *iso, ew__do_msg_t *r)
+{
+    ew__svc_rt_t *sr = svc_rt(rt);
+    svc_in_t *in = sr != NULL && r->from != NULL ? calloc(1, sizeof(*in)) : NULL;
+    if (in == NULL) {
+        if (r->from != NULL)
+            post_stream(r->from, r->stream, EW__STREAM_CANCEL, NULL, 0);
+        return false;
+    }
+    in->id = r->stream;
+    in->iso = iso;
+    in->from = r->from; /* the reference moves here */
+    r->from = NULL;
+    in->next = sr->ins;
+    sr->ins = in;
+    return true;
+}
+
+static svc_in_t *find_in(ew__svc_rt_t *sr, uint64_t id)
+{
+    for (svc_in_t *in = sr != NULL ? sr->ins : NULL; in != NULL; in = in->next)
+        if (in->id == id)
+            return in;
+    return NULL;
+}
+
+static void on_src_pull(void *udata, ew__stream_src_t *src)
+{
+    (void) src;
+    svc_in_t *in = udata;
+    if (!in->pulling) {
+        in->pulling = true;
+        post_stream(in->from, in->id, EW__STREAM_PULL, NULL, 0);
+    }
+}
+
+static void on_src_cancel(void *udata, ew__stream_src_t *src)
+{
+    (void) src;
+    svc_in_t *in = udata;
+    post_stream(in->from, in->id, EW__STREAM_CANCEL, NULL, 0);
+    in_free(in->iso->rt->svc, in);
+}
+
+/* streamBody(id) -> a ReadableStream of the target's body (once per id). */
+duk_ret_t ew__service_native_stream_body(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    svc_in_t *in = iso != NULL ? find_in(iso->rt->svc, (uint64_t) duk_require_number(ctx, 0)) : NULL;
+    if (in == NULL || in->iso != iso || in->src != NULL)
+        return duk_type_error(ctx, "Illegal invocation");
+    static const ew__stream_src_hooks_t hooks = {on_src_pull, on_src_cancel};
+    in->src = ew__stream_src_push_new(ctx, &hooks, in, 0);
+    return 1;
+}
+
+static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status)
+{
+    svc_out_t *o = udata;
+    ew__svc_rt_t *sr = o->sr;
+    o->reading = false;
+    if (o->cancelled) {
+        out_free(sr, o);
+        return;
+    }
+    if (status == EW_OK && len > 0) {
+        post_stream(o->to, o->id, EW__STREAM_DATA, data, len);
+        return;
+    }
+    if (status == EW_OK) {
+        post_stream(o->to, o->id, EW__STREAM_DONE, NULL, 0);
+    } else {
+        char msg[200];
+        int n = snprintf(msg, sizeof(msg), "The service's response body failed (%s).", ew_status_name(status));
+        post_stream(o->to, o->id, EW__STREAM_FAIL, msg, (size_t) n);
+    }
+    out_free(sr, o);
+}
+
+void ew__service_handle_stream(ew_runtime_t *rt, ew__do_msg_t *m)
+{
+    ew__svc_rt_t *sr = rt->svc;
+    if (m->kind == EW__STREAM_PULL || m->kind == EW__STREAM_CANCEL) { /* for a target */
+        svc_out_t *o = sr != NULL ? sr->outs : NULL;
+        while (o != NULL && o->id != m->token)
+            o = o->next;
+        if (o != NULL && m->kind == EW__STREAM_CANCEL) {
+            if (o->reading)
+                o->cancelled = true; /* freed when the read reports (not from inside ew_body_read's caller) */
+            else
+                out_free(sr, o);
+        } else if (o != NULL && !o->reading) {
+            o->reading = true;
+            if (ew_body_read(o->resp->body_stream, on_body_chunk, o) != EW_OK) {
+                static const char msg[] = "The service's response body cannot be read.";
+                o->reading = false;
+                post_stream(o->to, o->id, EW__STREAM_FAIL, msg, sizeof(msg) - 1);
+                out_free(sr, o);
+            }
+        }
+    } else { /* DATA, DONE or FAIL for a caller */
+        svc_in_t *in = find_in(sr, m->token);
+        if (in != NULL && in->src != NULL) {
+            in->pulling = false;
+            ew__stream_src_t *src = in->src;
+            if (m->kind == EW__STREAM_DATA) {
+                (void) ew__stream_src_enqueue(src, m->meta, m->meta_len); /* may pull again at once */
+            } else {
+                in_free(sr, in); /* close and error free the source: its cancel hook does not run */
+                if (m->kind == EW__STREAM_DONE)
+                    ew__stream_src_close(src);
+                else
+                    ew__stream_src_error(src, m->meta);
+            }
+        }
+    }
+    ew__do_msg_free(m);
+}
+
+void ew__service_isolate_gone(ew__isolate_t *iso)
+{
+    ew__svc_rt_t *sr = iso->rt != NULL ? iso->rt->svc : NULL;
+    for (svc_in_t *in = sr != NULL ? sr->ins : NULL, *next; in != NULL; in = next) {
+        next = in->next;
+        if (in->iso == iso && in->src == NULL) { /* never turned into a stream: nobody will cancel it */
+            post_stream(in->from, in->id, EW__STREAM_CANCEL, NULL, 0);
+            in_free(sr, in);
+        }
+    }
+}
+
+void ew__service_worker_gone(ew_worker_t *w)
+{
+    ew__svc_rt_t *sr = w->rt->svc;
+    for (svc_out_t *o = sr != NULL ? sr->outs : NULL, *next; o != NULL; o = next) {
+        next = o->next;
+        if (o->w != w)
+            continue;
+        static const char msg[] = "The service's Worker was unloaded.";
+        post_stream(o->to, o->id, EW__STREAM_FAIL, msg, sizeof(msg) - 1);
+        if (o->reading)
+            o->cancelled = true; /* the pending read reports EW_ERR_CANCELLED when the worker goes */
+        else
+            out_free(sr, o);
+    }
+}
+
+void ew__service_shutdown(ew_runtime_t *rt)
+{
+    ew__svc_rt_t *sr = rt->svc;
+    if (sr == NULL)
+        return;
+    while (sr->outs != NULL)
+        out_free(sr, sr->outs);
+    while (sr->ins != NULL)
+        in_free(sr, sr->ins);
+    free(sr);
+    rt->svc = NULL;
 }

@@ -40,6 +40,8 @@ struct ew_runtime {
                                      a worker with resources loads; freed by ew__resources_shutdown() */
     int chain_depth;              /* the service-binding chain depth that events dispatched now get
                                      (lib/bindings/service.c sets it around its dispatch; 0 otherwise) */
+    struct ew__svc_rt *svc;       /* service bindings' streamed bodies (lib/bindings/service.c); NULL until
+                                     one streams; freed by ew__service_shutdown() */
 };
 
 typedef struct ew__host_binding {

@@ -430,6 +430,7 @@ EW_API void ew_worker_destroy(ew_worker_t *w)
     if (w == NULL)
         return;
     ew_runtime_t *rt = w->rt;
+    ew__service_worker_gone(w); /* its streamed bodies to callers end first (their responses hold its requests) */
     for (ew_worker_t **pp = &rt->workers; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == w) {
             *pp = w->next;

@@ -11,7 +11,7 @@
  *   fetchVia(send, s, input, init)       fetch() of a stub or service; send(s, req, headers, body) posts it
  *   makeProxy(target, s)                 a stub or Fetcher whose unknown properties are RPC methods
  *   setRelay(fn)                         durable.js's WebSocket relay, for objects answering with a 101
- * native (durable.c, service.c): call, serviceCall, loadDurable.
+ * native (durable.c, service.c): call, serviceCall, loadDurable, streamBody.
  */
 function (native, global) {
     'use strict';
@@ -204,7 +204,8 @@ function (native, global) {
             relayFn(r[3], pair[1]);
             return new Response(null, { status: m[0], statusText: m[1], headers: m[2], webSocket: client });
         }
-        return new Response(NULL_BODY[m[0]] ? null : r[2], { status: m[0], statusText: m[1], headers: m[2] });
+        return new Response(r[4] !== undefined ? native.streamBody(r[4]) : NULL_BODY[m[0]] ? null : r[2],
+                            { status: m[0], statusText: m[1], headers: m[2] });
     }
 
     /* fetch() of a stub or a service binding: send(s, req, headers, body) posts the call and resolves with

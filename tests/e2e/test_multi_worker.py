@@ -370,3 +370,114 @@ def test_stopping_with_a_websocket_open_through_a_service_binding(tmp_path):
     assert ws.recv() == "welcome"
     assert s.stop() == 0, "".join(s.output)  # the relay's ends are released with the runtime
     ws.close()
+
+
+STREAM_TOML = """
+name = "ticker"
+main = "index.js"
+compatibility_date = "2024-09-01"
+routes = ["ticker.test/*"]
+"""
+
+STREAM_JS = """
+let released = false;
+export default {
+  async fetch(request) {
+    if (new URL(request.url).pathname === '/release') { released = true; return new Response('released'); }
+    const { readable, writable } = new TransformStream();
+    const writer = writable.getWriter(), enc = new TextEncoder();
+    (async () => {
+      await writer.write(enc.encode('first\\n'));
+      // the rest only once the client has seen the first chunk and said so (a timer keeps the request busy)
+      while (!released) await new Promise((r) => setTimeout(r, 5));
+      await writer.write(enc.encode('second\\n'));
+      await writer.close();
+    })();
+    return new Response(readable, {headers: {'content-type': 'text/event-stream'}});
+  },
+};
+"""
+
+STREAM_GATEWAY_TOML = """
+name = "sgw"
+main = "index.js"
+compatibility_date = "2024-09-01"
+services = [{ binding = "TICKER", service = "ticker" }]
+"""
+
+STREAM_GATEWAY_JS = """
+export default {
+  async fetch(request, env) {
+    const r = await env.TICKER.fetch(request);
+    if (new URL(request.url).pathname === '/whole') return new Response('whole: ' + await r.text());
+    return r;
+  },
+};
+"""
+
+
+def test_a_streamed_body_flows_through_a_service_binding(tmp_path):
+    import socket
+    gw = write_project(tmp_path, "sgw", STREAM_GATEWAY_TOML, STREAM_GATEWAY_JS)
+    ticker = write_project(tmp_path, "ticker", STREAM_TOML, STREAM_JS)
+    s = Server(ticker, ("--threads", "1", "-c", gw))
+    try:
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: gateway.test\r\n\r\n")
+        got = b""
+        while b"first\n" not in got:  # the first chunk arrives while the ticker's stream is still open
+            chunk = sock.recv(4096)
+            assert chunk, got
+            got += chunk
+        assert b"transfer-encoding: chunked" in got.lower() and b"second" not in got
+        assert get(s, "/release", "ticker.test") == (200, "released")
+        while not got.endswith(b"0\r\n\r\n"):
+            chunk = sock.recv(4096)
+            assert chunk, (got, s.read_output())
+            got += chunk
+        assert b"second\n" in got
+        sock.close()
+        # read whole by the caller; and a client that leaves mid-stream cancels the target's stream
+        assert get(s, "/whole", "gateway.test") == (200, "whole: first\nsecond\n")
+    finally:
+        assert s.stop() == 0, "".join(s.output)
+
+
+ENDLESS_JS = """
+let cancelled = 'no';
+export default {
+  async fetch(request) {
+    if (new URL(request.url).pathname === '/status') return new Response(cancelled);
+    const enc = new TextEncoder();
+    return new Response(new ReadableStream({
+      async pull(controller) {
+        await new Promise((r) => setTimeout(r, 5));
+        controller.enqueue(enc.encode('tick\\n'));
+      },
+      cancel() { cancelled = 'yes'; },  // the client's disconnection reaches the service's stream
+    }));
+  },
+};
+"""
+
+
+def test_a_client_leaving_cancels_the_services_stream(tmp_path):
+    import socket
+    gw = write_project(tmp_path, "sgw", STREAM_GATEWAY_TOML, STREAM_GATEWAY_JS)
+    ticker = write_project(tmp_path, "ticker", STREAM_TOML, ENDLESS_JS)
+    s = Server(ticker, ("--threads", "1", "-c", gw))
+    try:
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: gateway.test\r\n\r\n")
+        got = b""
+        while b"tick\n" not in got:
+            chunk = sock.recv(4096)
+            assert chunk, got
+            got += chunk
+        sock.close()
+        deadline = time.time() + 10
+        while get(s, "/status", "ticker.test")[1] != "yes" and time.time() < deadline:
+            time.sleep(0.05)
+        assert get(s, "/status", "ticker.test") == (200, "yes")
+    finally:
+        assert s.stop() == 0, "".join(s.output)
