@@ -284,7 +284,8 @@ typedef struct ew_durable_object {
 
 /* A service binding: env[binding] is a Fetcher for another worker loaded in the same runtime.
  * env[binding].fetch(input, init) delivers a fetch event to that worker (its Request built as for the global
- * fetch(); bodies are passed whole; a WebSocket it answers with is relayed) and resolves with its Response; env[binding].NAME(...args) calls method
+ * fetch(); its body is passed whole; a ReadableStream response body streams to the caller as it is read, and
+ * a WebSocket it answers with is relayed) and resolves with its Response; env[binding].NAME(...args) calls method
  * NAME of the target's entrypoint (the export `entrypoint`, or the default export): a class extending
  * WorkerEntrypoint (from 'cloudflare:workers') is constructed per call with (ctx, env), a plain object is used
  * as it is; arguments and the result are structured-cloned, and an exception rejects the call with an error

@@ -29,6 +29,10 @@ static const char CALLER[] =
     "    if (u.pathname === '/missing') { await env.GONE.fetch('https://x/'); }\n"
     "    if (u.pathname === '/obj') { return new Response(String(await env.PLAIN.twice(21))); }\n"
     "    if (u.pathname === '/loop') { return await env.SELF.fetch(request); }\n"
+    "    if (u.pathname === '/stream' || u.pathname === '/broken') {\n"
+    "      const r = await env.AUTH.fetch('https://auth.internal' + u.pathname);\n"
+    "      return new Response((r.body instanceof ReadableStream ? 'stream:' : 'whole:') + await r.text());\n"
+    "    }\n"
     "    return new Response('?');\n"
     "  } catch (e) { return new Response(e.name + ': ' + e.message, {status: 500}); }\n"
     "} };\n";
@@ -37,7 +41,16 @@ static const char AUTH[] =
     "import { WorkerEntrypoint } from 'cloudflare:workers';\n"
     "export default class extends WorkerEntrypoint {\n"
     "  async fetch(request) {\n"
-    "    if (new URL(request.url).pathname === '/throw') throw new Error('target failed');\n"
+    "    const path = new URL(request.url).pathname;\n"
+    "    if (path === '/throw') throw new Error('target failed');\n"
+    "    if (path === '/stream' || path === '/broken') {\n"
+    "      let n = 0;\n"
+    "      return new Response(new ReadableStream({ async pull(c) {\n"
+    "        await new Promise((r) => setTimeout(r, 1));\n"
+    "        if (n === 2 && path === '/broken') { c.error(new Error('producer died')); return; }\n"
+    "        if (n++ < 3) c.enqueue(new TextEncoder().encode('c' + n)); else c.close();\n"
+    "      } }));\n"
+    "    }\n"
     "    const body = await request.text();\n"
     "    return new Response(request.method + ' ' + new URL(request.url).search + ' ' + body,\n"
     "                        {status: 201, headers: {'x-seen': request.headers.get('x-token')}});\n"
@@ -118,6 +131,17 @@ Test(bindings_service, errors_cross_back_with_their_type_and_message)
     cr_assert_str_eq(get(&f, "/nomethod", &status), "TypeError: The RPC receiver does not implement the method \"nope\".");
     cr_assert_str_eq(get(&f, "/fetchthrow", &status), "Error: target failed");
     cr_assert_str_eq(get(&f, "/missing", &status), "Error: Service binding: the Worker \"not-loaded\" is not loaded.");
+    ew_runtime_destroy(f.rt);
+}
+
+Test(bindings_service, a_streamed_response_body_arrives_chunk_by_chunk)
+{
+    fixture_t f;
+    load_all(&f);
+    int status;
+    cr_assert_str_eq(get(&f, "/stream", &status), "stream:c1c2c3");
+    cr_assert_str_eq(get(&f, "/broken", &status), "TypeError: The service's response body failed (EW_ERR_EXCEPTION).");
+    cr_assert_str_eq(get(&f, "/stream", &status), "stream:c1c2c3"); /* nothing left behind by the failure */
     ew_runtime_destroy(f.rt);
 }
 
