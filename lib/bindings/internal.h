@@ -1,6 +1,8 @@
 /*
  * lib/bindings/internal.h — Cloudflare's storage bindings (KV, D1, R2, the Cache API) over the store interface
- * (lib/store/store.h): what lib/core calls (first block) and what the files of lib/bindings share.
+ * (lib/store/store.h), Durable Objects and service bindings (calls between workers through inboxes): what
+ * lib/core calls (first block, and each binding's "What lib/core calls") and what the files of lib/bindings
+ * share.
  *
  *   ew_runtime_t ── res (ew__res_cache_t) ──< ew__res_store_t  one per kind+id: the open store, shared by
  *        │                │                                     every worker of the runtime naming that id

@@ -3,9 +3,10 @@
  * wrangler's `services`). env.NAME.fetch() delivers a fetch event to that worker and env.NAME.method(...)
  * calls a method of its entrypoint (RPC). The calls travel like Durable Object calls (durable.c,
  * do_registry.c): a CALL message through the runtime's own inbox, never re-entering a running heap, and a
- * REPLY that settles the caller's promise from the loop. The JavaScript half (the Fetcher, request and
- * response encoding, the entrypoint side of RPC) is in lib/js/durable.js, next to the stubs it shares its
- * code with.
+ * REPLY that settles the caller's promise from the loop. The JavaScript halves: the caller's (the Fetcher,
+ * request and response encoding, shared with Durable Object stubs) is lib/js/service.js, the target's side
+ * of RPC is in lib/js/durable.js (next to WorkerEntrypoint). A 101's WebSocket is relayed through durable.c's
+ * tunnels (ew__do_reply_with_websocket).
  *
  *   caller isolate                            this runtime's inbox                   target worker
  *   env.AUTH.fetch(req) ── serviceCall ── post(CALL SVC_FETCH) ──> handle_fetch ──> ew_worker_fetch (event)
