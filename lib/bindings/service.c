@@ -411,18 +411,32 @@ static void handle_fetch(ew_runtime_t *rt, ew_worker_t *w, ew__do_msg_t *m)
     }
 }
 
-/* Safe-call body run as the event: api.serviceRpc(entrypoint|null, meta) -> promise of [failed, meta]. */
+/* Safe-call body run as the event: api.serviceRpc(entrypoint|null, meta) -> promise of [failed, meta], or for
+ * a fetch of a named entrypoint api.serviceFetch(entrypoint, meta, body|null) -> [failed, meta, body]. */
 static duk_ret_t rpc_body(duk_context *ctx, void *udata)
 {
     ew__do_msg_t *m = ((svc_run_t *) udata)->msg;
+    bool fetch = m->kind == EW__SVC_FETCH;
     ew__durable_push_api(ctx);
-    duk_push_literal(ctx, "serviceRpc");
+    if (fetch)
+        duk_push_literal(ctx, "serviceFetch");
+    else
+        duk_push_literal(ctx, "serviceRpc");
     if (m->name != NULL)
         duk_push_string(ctx, m->name);
     else
         duk_push_null(ctx);
     ew__push_utf8(ctx, m->meta, m->meta_len);
-    duk_call_prop(ctx, -4, 2);
+    if (fetch && m->has_body) {
+        void *buf = duk_push_fixed_buffer(ctx, m->body_len);
+        if (m->body_len > 0)
+            memcpy(buf, m->body, m->body_len);
+        duk_push_buffer_object(ctx, -1, 0, m->body_len, DUK_BUFOBJ_ARRAYBUFFER);
+        duk_remove(ctx, -2);
+    } else if (fetch) {
+        duk_push_null(ctx);
+    }
+    duk_call_prop(ctx, fetch ? -5 : -4, fetch ? 3 : 2);
     duk_remove(ctx, -2);
     return 1;
 }
@@ -475,7 +489,7 @@ void ew__service_handle_call(ew_runtime_t *rt, ew__do_msg_t *m)
         fail(m, line);
         return;
     }
-    if (m->kind == EW__SVC_FETCH)
+    if (m->kind == EW__SVC_FETCH && m->name == NULL) /* the default export: an ordinary fetch event */
         handle_fetch(rt, w, m);
     else
         handle_rpc(rt, w, m);

@@ -10,6 +10,7 @@
  *   evict(nsIndex, id)                         drop the instance (idle, or its isolate was replaced)
  *   workersModule                              the 'cloudflare:workers' module: DurableObject, ...
  *   serviceRpc(entrypoint, meta) -> promise of [failed, meta, null]: an RPC call into this Worker (service.c)
+ *   serviceFetch(entrypoint, meta, body) -> promise of [failed, meta, body]: fetch() of a named entrypoint
  * native (durable.c, do_storage.c, service.c): idFromName, newUniqueId, checkId, call, exportOf, env,
  *   sqlEnabled, armAlarm, exec, txn, size, serviceCall, context.
  *
@@ -170,8 +171,6 @@ function (native, global, rpc) {
     var NOT_ENTRYPOINT = 'The RPC receiver does not support RPC: the entrypoint must be a class that extends ' +
         '`WorkerEntrypoint` (imported from "cloudflare:workers") or an object with methods.';
 
-    /* The target's side of RPC: one call of method call[0] with arguments call[1] on the entrypoint. A
-     * WorkerEntrypoint class is constructed for each call with (ctx, env). Resolves with [failed, meta]. */
     function rpcDone(v) {
         return [false, serialize(v), null];
     }
@@ -180,27 +179,70 @@ function (native, global, rpc) {
         return [true, encodeError(e), null];
     }
 
+    /* The object a call goes to: a WorkerEntrypoint class's new instance (made per call with (ctx, env)), or
+     * the exported object itself. */
+    function entryInstance(entrypoint) {
+        var exp = native.exportOf(entrypoint === null ? 'default' : entrypoint);
+        if (typeof exp === 'function') {
+            if (!(exp.prototype instanceof WorkerEntrypoint)) {
+                throw new TypeError(NOT_ENTRYPOINT);
+            }
+            return new exp(native.context(), native.env());
+        }
+        if (exp !== null && typeof exp === 'object') {
+            return exp;
+        }
+        throw new TypeError(entrypoint === null ? 'The Worker has no default export to call.' :
+            'The Worker does not export an entrypoint named "' + entrypoint + '".');
+    }
+
+    /* The target's side of RPC: one call of method call[0] with arguments call[1] on the entrypoint.
+     * Resolves with [failed, meta, null]. */
     function serviceRpc(entrypoint, meta) {
         return Promise.resolve().then(({ f() {
-            var call = deserialize(meta), name = call[0], exp = native.exportOf(entrypoint === null ? 'default' : entrypoint);
-            var inst, fn;
-            if (typeof exp === 'function') {
-                if (!(exp.prototype instanceof WorkerEntrypoint)) {
-                    throw new TypeError(NOT_ENTRYPOINT);
-                }
-                inst = new exp(native.context(), native.env());
-            } else if (exp !== null && typeof exp === 'object') {
-                inst = exp;
-            } else {
-                throw new TypeError(entrypoint === null ? 'The Worker has no default export to call.' :
-                    'The Worker does not export an entrypoint named "' + entrypoint + '".');
-            }
+            var call = deserialize(meta), name = call[0], inst = entryInstance(entrypoint), fn;
             fn = name === 'constructor' || hasOwn.call(O.prototype, name) ? undefined : inst[name];
             if (typeof fn !== 'function') {
                 throw new TypeError('The RPC receiver does not implement the method "' + name + '".');
             }
             return fn.apply(inst, call[1]);
         } }).f).then(rpcDone, rpcFailed);
+    }
+
+    /* A Response as [false, meta, body|null] (the body read whole). */
+    function fetchDone(resp) {
+        if (!(resp instanceof Response)) {
+            throw new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+        }
+        var headers = [], rmeta;
+        resp.headers.forEach(({ f(v, k) { headers.push([k, v]); } }).f);
+        rmeta = JSON.stringify([resp.status, resp.statusText, headers]);
+        if (resp.status === 101) {
+            throw new TypeError('A named entrypoint cannot answer a service binding fetch with a WebSocket.');
+        }
+        if (NULL_BODY[resp.status] || resp.body === null) {
+            return [false, rmeta, null];
+        }
+        return resp.arrayBuffer().then(({ f(b) { return [false, rmeta, b]; } }).f);
+    }
+
+    /* fetch() through a service binding with an entrypoint (service.c; the default export's fetch is an
+     * ordinary fetch event instead): meta is "method\0url\0name\0value...". */
+    function serviceFetch(entrypoint, meta, body) {
+        return Promise.resolve().then(({ f() {
+            var parts = meta.split('\u0000'), init = { method: parts[0], headers: [] }, i, inst;
+            for (i = 2; i + 1 < parts.length; i += 2) {
+                init.headers.push([parts[i], parts[i + 1]]);
+            }
+            if (body !== null) {
+                init.body = body;
+            }
+            inst = entryInstance(entrypoint);
+            if (typeof inst.fetch !== 'function') {
+                throw new TypeError('Handler does not export a fetch() function.');
+            }
+            return inst.fetch(new Request(parts[1], init), native.env(), native.context());
+        } }).f).then(fetchDone).then(null, rpcFailed);
     }
 
     /* ---------------------------------------------------------------------------------------------------
@@ -1057,6 +1099,7 @@ function (native, global, rpc) {
         evict: evict,
         tunnelEvent: tunnelEvent,
         serviceRpc: serviceRpc,
+        serviceFetch: serviceFetch,
         workersModule: workersModule
     };
 }

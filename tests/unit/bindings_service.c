@@ -28,6 +28,10 @@ static const char CALLER[] =
     "    if (u.pathname === '/fetchthrow') { await env.AUTH.fetch('https://auth.internal/throw'); }\n"
     "    if (u.pathname === '/missing') { await env.GONE.fetch('https://x/'); }\n"
     "    if (u.pathname === '/obj') { return new Response(String(await env.PLAIN.twice(21))); }\n"
+    "    if (u.pathname === '/admin') {\n"
+    "      const r = await env.ADMIN.fetch('https://x/a', {method: 'PUT', body: 'b'});\n"
+    "      return new Response(r.status + ' ' + r.headers.get('x-admin') + ' ' + await r.text());\n"
+    "    }\n"
     "    if (u.pathname === '/loop') { return await env.SELF.fetch(request); }\n"
     "    if (u.pathname === '/stream' || u.pathname === '/broken') {\n"
     "      const r = await env.AUTH.fetch('https://auth.internal' + u.pathname);\n"
@@ -57,6 +61,10 @@ static const char AUTH[] =
     "  }\n"
     "  add(a, b, extra) { return {sum: a + b + this.env.BONUS, tag: extra.n.get(1)}; }\n"
     "  boom() { throw new RangeError('out of range'); }\n"
+    "}\n"
+    "export class Admin extends WorkerEntrypoint {\n"
+    "  async fetch(req) { return new Response('admin ' + req.method + ' ' + new URL(req.url).pathname + ' ' +\n"
+    "                                         await req.text(), {status: 202, headers: {'x-admin': '1'}}); }\n"
     "}\n";
 
 static const char PLAIN[] =
@@ -72,9 +80,9 @@ static void load_all(fixture_t *f)
     cr_assert_eq(ew_runtime_create(NULL, &f->rt, NULL), EW_OK);
     ew_error_t err;
     ew_service_t svcs[] = {{"AUTH", "auth", NULL}, {"GONE", "not-loaded", NULL}, {"PLAIN", "plain", NULL},
-                           {"SELF", "caller", NULL}};
+                           {"SELF", "caller", NULL}, {"ADMIN", "auth", "Admin"}};
     ew_worker_config_t c = {.name = "caller", .source = CALLER, .source_len = sizeof(CALLER) - 1,
-                            .filename = "caller.js", .services = svcs, .nservices = 4};
+                            .filename = "caller.js", .services = svcs, .nservices = 5};
     cr_assert_eq(ew_worker_load(f->rt, &c, &f->caller, &err), EW_OK, "%s", err.message);
     ew_var_t bonus = {"BONUS", "10", 1};
     ew_worker_config_t a = {.name = "auth", .source = AUTH, .source_len = sizeof(AUTH) - 1, .filename = "auth.js",
@@ -119,6 +127,7 @@ Test(bindings_service, rpc_calls_a_worker_entrypoint_method_with_cloned_argument
     int status;
     cr_assert_str_eq(get(&f, "/rpc", &status), "{\"sum\":15,\"tag\":\"a\"}");
     cr_assert_str_eq(get(&f, "/obj", &status), "42");
+    cr_assert_str_eq(get(&f, "/admin", &status), "202 1 admin PUT /a b"); /* fetch() of a named entrypoint */
     ew_runtime_destroy(f.rt);
 }
 
