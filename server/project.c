@@ -105,7 +105,7 @@ void project_print_bindings(const project_t *p)
     const ew__wrangler_t *c = p->config;
     if (c->dev_vars_path != NULL)
         printf("Using vars defined in %s\n", c->dev_vars_path);
-    if (c->nvars + c->nkv + c->nd1 + c->nr2 + c->ndurables + c->nservices == 0)
+    if (c->nvars + c->nkv + c->nd1 + c->nr2 + c->ndurables + c->nqueue_producers + c->nservices == 0)
         return;
     printf("Your Worker has access to the following bindings:\n");
     if (c->nvars > 0)
@@ -134,6 +134,10 @@ void project_print_bindings(const project_t *p)
     for (size_t i = 0; i < c->ndurables; i++)
         printf(c->durables[i].script_name ? "  - %s: %s (defined in %s)\n" : "  - %s: %s\n", c->durables[i].binding,
                c->durables[i].class_name, c->durables[i].script_name);
+    if (c->nqueue_producers > 0)
+        printf("- Queues:\n");
+    for (size_t i = 0; i < c->nqueue_producers; i++)
+        printf("  - %s: %s\n", c->queue_producers[i].binding, c->queue_producers[i].queue);
     if (c->nservices > 0)
         printf("- Services:\n");
     for (size_t i = 0; i < c->nservices; i++)

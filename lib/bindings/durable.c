@@ -332,6 +332,8 @@ static void push_natives(duk_context *ctx)
         duk_pop(ctx);
         duk_push_object(ctx);
         ew__def_methods(ctx, -1, natives);
+        ew__sclone_push(ctx); /* native.codec: structured clone as JSON text (lib/js/sclone.js) */
+        duk_put_prop_literal(ctx, -2, "codec");
         duk_dup_top(ctx);
         duk_put_prop_literal(ctx, -3, NATIVES_KEY);
     }

@@ -140,6 +140,10 @@ typedef struct ew__wrangler {
     size_t nservices;
     ew__wrangler_route_t *routes; /* routes[] or route */
     size_t nroutes;
+    ew_queue_producer_t *queue_producers; /* queues.producers (strings in the arena) */
+    size_t nqueue_producers;
+    ew_queue_consumer_t *queue_consumers; /* queues.consumers of type "worker"; max_batch_timeout in ms */
+    size_t nqueue_consumers;
     ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
     size_t ncrons;
     uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */

@@ -16,7 +16,8 @@
  *
  * Input gate: an object's events wait in rec.queue while blockConcurrencyWhile() runs or a write has not been
  * confirmed (rec.blocked, rec.waiters); output gate: durable.c holds replies until the writes are on disk.
- * Values cross objects and storage as a structured-clone encoding in JSON text (service.js).
+ * Values cross objects and storage as a structured-clone encoding in JSON text (lib/js/sclone.js, which
+ * service.js hands on).
  */
 function (native, global, rpc) {
     'use strict';
