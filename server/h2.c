@@ -414,7 +414,8 @@ static void dispatch(h2_stream_t *st)
         .body_len = st->body_len,
     };
     ew_fetch_options_t opts = {.cf_json = cf, .cf_json_len = cf_len, .stream_body = 1};
-    ew_status_t rc = ew_worker_fetch_body(c->g->worker, &req, &opts, st->req_body, on_response, st);
+    ew_worker_t *w = c->g->cfg.route != NULL ? c->g->cfg.route(c->g->cfg.route_arg, url) : NULL;
+    ew_status_t rc = ew_worker_fetch_body(w != NULL ? w : c->g->worker, &req, &opts, st->req_body, on_response, st);
     free(url);
     free(hdrs);
     if (rc == EW_OK)

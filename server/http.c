@@ -659,7 +659,14 @@ static void on_scheduled_done(void *udata, ew_status_t outcome, const ew_error_t
     write_text(c, outcome == EW_OK ? 200 : 500, outcome == EW_OK ? "Ran scheduled event" : msg);
 }
 
-/* Handles /__scheduled; false when the request is not for it. */
+/* The Worker of the request in c->head: the one its URL routes to, else the listener's. */
+static ew_worker_t *worker_of(conn_t *c)
+{
+    ew_worker_t *w = c->srv->cfg.route != NULL ? c->srv->cfg.route(c->srv->cfg.route_arg, c->head + c->url_off)
+                                               : NULL;
+    return w != NULL ? w : c->srv->worker;
+}
+
 static bool dispatch_scheduled(conn_t *c)
 {
     const char *q = c->srv->cfg.test_scheduled ? scheduled_query(c->head + c->url_off) : NULL;
@@ -672,7 +679,7 @@ static bool dispatch_scheduled(conn_t *c)
     }
     double when = time_text[0] ? strtod(time_text, NULL) : 0; /* ms since the epoch; 0 = now */
     c->state = IN_WORKER;
-    ew_status_t st = ew_worker_scheduled(c->srv->worker, cron, when, on_scheduled_done, c);
+    ew_status_t st = ew_worker_scheduled(worker_of(c), cron, when, on_scheduled_done, c);
     if (st != EW_OK)
         write_error(c, 503, ew_status_name(st));
     return true;
@@ -749,7 +756,7 @@ static void dispatch(conn_t *c)
      * bounded by its high watermark, and are parsed once the response is written. */
     c->state = IN_WORKER;
     ew_fetch_options_t opts = {.cf_json = cf, .cf_json_len = cf_len, .stream_body = 1};
-    ew_status_t st = ew_worker_fetch_body(c->srv->worker, &req, &opts, c->req_body, on_worker_response, c);
+    ew_status_t st = ew_worker_fetch_body(worker_of(c), &req, &opts, c->req_body, on_worker_response, c);
     if (st != EW_OK) {
         req_body_drop(c);
         write_error(c, st == EW_ERR_INVALID_ARG ? 400 : 503, ew_status_name(st));
@@ -873,7 +880,7 @@ static void req_body_read(conn_t *c)
 /* Starts the Worker with a body that streams in, then feeds it what already arrived. */
 static void req_body_start(conn_t *c)
 {
-    c->req_body = ew_req_body_create(c->srv->worker, on_req_body_demand, c);
+    c->req_body = ew_req_body_create(worker_of(c), on_req_body_demand, c);
     if (c->req_body == NULL) {
         write_error(c, 503, "out of memory");
         return;
@@ -1250,6 +1257,8 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         .host_default = s->host_default,
         .metrics = cfg->metrics,
         .metrics_arg = cfg->metrics_arg,
+        .route = cfg->route,
+        .route_arg = cfg->route_arg,
     };
     s->ws = srv_ws_group_new(&wcfg, ws_group_empty, s);
     s->h2 = srv_h2_group_new(base, worker, &hcfg, ws_group_empty, s);

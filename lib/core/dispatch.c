@@ -54,6 +54,7 @@ static ew__req_t *req_new(ew__isolate_t *iso, ew__req_kind_t kind)
         iso->next_req_id = 1;
     r->kind = kind;
     r->iso = iso;
+    r->chain_depth = iso->rt->chain_depth;
     r->next = iso->reqs;
     iso->reqs = r;
     iso->pending++;
@@ -918,8 +919,11 @@ void ew__dispatch_set_exports(duk_context *ctx)
     duk_pop(ctx);
 }
 
-/* Pushes the module form's handler `name` of the default export (and the default export under it), or
- * returns false with nothing pushed when the Worker has none (service-worker form). */
+static void push_env(duk_context *ctx);
+
+/* Pushes the module form's handler `name` of the default export (and the default export under it: with
+ * `export default class extends WorkerEntrypoint`, a new instance made with (ctx, env)), or returns false
+ * with nothing pushed when the Worker has none (service-worker form). */
 static bool push_module_handler(duk_context *ctx, const char *name)
 {
     duk_push_global_stash(ctx);
@@ -934,6 +938,19 @@ static bool push_module_handler(duk_context *ctx, const char *name)
     if (!duk_is_object(ctx, -1)) {
         duk_pop(ctx);
         return false;
+    }
+    if (duk_is_function(ctx, -1)) { /* export default class extends WorkerEntrypoint: an instance per event */
+        duk_get_prop_literal(ctx, -1, "prototype");
+        duk_get_prop_string(ctx, -1, name);
+        bool has = duk_is_function(ctx, -1);
+        duk_pop_2(ctx);
+        if (!has) {
+            duk_pop(ctx);
+            return false;
+        }
+        ew__dispatch_push_context(ctx);
+        push_env(ctx);
+        duk_new(ctx, 2);
     }
     duk_get_prop_string(ctx, -1, name);
     if (!duk_is_function(ctx, -1)) {
@@ -954,6 +971,12 @@ static void push_context(duk_context *ctx, const char *proto, uint32_t id)
     duk_put_prop_literal(ctx, -2, EV_ID);
     duk_push_int(ctx, 0);
     duk_put_prop_literal(ctx, -2, EV_FLAGS);
+}
+
+void ew__dispatch_push_context(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    push_context(ctx, "contextProto", iso != NULL && iso->running != NULL ? iso->running->id : 0);
 }
 
 void ew__dispatch_push_export(duk_context *ctx, const char *name)

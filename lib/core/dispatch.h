@@ -40,6 +40,8 @@ ew_status_t ew__dispatch_call(ew__isolate_t *iso, duk_safe_call_function body, v
                               void *udata);
 /* Pushes the entry module's export `name` (undefined when none or not a module). */
 void ew__dispatch_push_export(duk_context *ctx, const char *name);
+/* Pushes an ExecutionContext (waitUntil, passThroughOnException) bound to the running request. */
+void ew__dispatch_push_context(duk_context *ctx);
 /* Pushes the worker's env object. */
 void ew__dispatch_push_env(duk_context *ctx);
 /* The isolate that takes the worker's next event (worker.c): the current one, or a new one. NULL with err. */

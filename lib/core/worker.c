@@ -174,6 +174,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     ew__ratelimits_install(ctx, w->ratelimits, -1);
     ew__durable_install(ctx, w, -1);
     ew__queues_install(ctx, w->queues, -1);
+    ew__service_install(ctx, w, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -288,6 +289,7 @@ static void worker_free(ew_worker_t *w)
     ew__ratelimits_free(w->ratelimits);
     ew__queues_free(w->queues);
     ew__durable_dispose(w);
+    ew__service_dispose(w);
     free(w->bytecode);
     free(w->filename);
     free(w->name);
@@ -348,6 +350,8 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
             return st;
     }
     ew_status_t dst = ew__durable_copy(w, cfg, err);
+    if (dst == EW_OK)
+        dst = ew__service_copy(w, cfg, err);
     if (dst != EW_OK)
         return dst;
     for (size_t i = 0; i < cfg->nvars; i++) {
@@ -391,6 +395,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
         st = ew__durable_open(rt, w, err);
     if (st == EW_OK)
         st = ew__queues_new(rt, cfg, &w->queues, err);
+    if (st == EW_OK)
+        st = ew__service_open(rt, w, err);
     if (st == EW_OK && cfg->path != NULL)
         st = read_file(cfg->path, &file_src, &len, err);
     if (st != EW_OK) {
@@ -431,6 +437,7 @@ EW_API void ew_worker_destroy(ew_worker_t *w)
     if (w == NULL)
         return;
     ew_runtime_t *rt = w->rt;
+    ew__service_worker_gone(w); /* its streamed bodies to callers end first (their responses hold its requests) */
     for (ew_worker_t **pp = &rt->workers; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == w) {
             *pp = w->next;
