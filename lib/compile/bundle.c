@@ -518,6 +518,24 @@ typedef struct dyn {
     uint32_t mi;
 } dyn_t;
 
+/* Whether a module's text may hold an import(...) or a require(...) call (dyn_visit looks for them in the whole
+ * tree, which costs as much as a lowering pass): import() needs `import` followed by `(` after white space or a
+ * comment; require may be spelled with \u escapes. Conservative: any doubt says yes. */
+static bool may_load_dynamically(const char *s, size_t len)
+{
+    if (memmem(s, len, "require", 7) || memmem(s, len, "\\u", 2))
+        return true;
+    const char *end = s + len;
+    for (const char *p = s; (p = memmem(p, (size_t) (end - p), "import", 6)) != NULL; p += 6) {
+        const char *q = p + 6;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\v' || *q == '\f'))
+            q++;
+        if (q < end && (*q == '(' || *q == '/' || (unsigned char) *q >= 0x80)) /* call, comment, Unicode space */
+            return true;
+    }
+    return false;
+}
+
 static int dyn_visit(ew__node_t **slot, void *ud)
 {
     dyn_t *D = ud;
@@ -658,7 +676,7 @@ static uint32_t load(bundle_t *b, char *path)
     classify(b, m);
     if (m->kind == EW__MK_ESM)
         scan_esm(b, mi);
-    if (b->mods[mi].kind != EW__MK_JSON) {
+    if (b->mods[mi].kind != EW__MK_JSON && may_load_dynamically(b->mods[mi].src, b->mods[mi].len)) {
         dyn_t D = {b, mi};
         ew__node_children(b->mods[mi].prog, dyn_visit, &D);
     }

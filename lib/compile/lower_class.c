@@ -860,6 +860,6 @@ void ew__lower_class(ew__lower_t *L)
     memset(&S, 0, sizeof S);
     S.f = new_ctx(L, FK_PLAIN, NULL, NULL);
     S.f->fn = L->program;
-    ew__walk_t w = {L, pre, post, &S};
+    ew__walk_t w = {L, pre, post, &S, 0, 0, false};
     ew__walk(&w, &L->program);
 }

@@ -383,7 +383,7 @@ void ew__lower_module(ew__lower_t *L)
     }
     body->len = k;
     mark_refs(&P);
-    ew__walk_t w = {L, pre, post, &P};
+    ew__walk_t w = {L, pre, post, &P, 0, 0, false};
     ew__walk(&w, &L->program);
     prologue(&P);
     if (L->module) /* (a script entry keeps its own strictness) */
