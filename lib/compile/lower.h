@@ -245,6 +245,9 @@ void ew__lower_arrow(ew__lower_t *L);
 void ew__lower_forof(ew__lower_t *L);
 void ew__lower_destructure(ew__lower_t *L);
 void ew__lower_misc(ew__lower_t *L);
+/* lower_misc.c: an optional chain to conditionals (`del`: it is the operand of delete, which it includes); also
+ * used by the class pass for chains that reach a private name (`o?.c.#f`). */
+ew__node_t *ew__lower_chain(ew__lower_t *L, ew__node_t *chain, bool del);
 void ew__lower_spread(ew__lower_t *L);
 void ew__lower_template(ew__lower_t *L);
 /* lower_regex.c: one regex literal for Duktape (s/u flags, named groups; y/d rejected). */
