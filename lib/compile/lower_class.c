@@ -186,6 +186,8 @@ static ew__node_t *ref_get(ew__lower_t *L, state_t *S, ref_t *r, ew__node_t *obj
 static ew__node_t *ref_set(ew__lower_t *L, state_t *S, ref_t *r, ew__node_t *obj, ew__node_t *v,
                            const ew__node_t *at)
 {
+    if (r->home && !(S->f->fn->flags & EW__NF_STRICT)) /* an object literal's method in sloppy code */
+        return HELPER("superSet", at, 5, ID(r->home, at), r->key, v, obj, ew__b_bool(L, true, at));
     if (r->home)
         return HELPER("superSet", at, 4, ID(r->home, at), r->key, v, obj);
     priv_t *p = r->priv;

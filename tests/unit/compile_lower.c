@@ -679,6 +679,11 @@ Test(lower, compile_object_super)
          " Object.setPrototypeOf(p, {who() { return 'b'; }}); R = p.who()", "b"},
         {"var k = 'm'; R = ({__proto__: {m() { return 1; }}, [k]() { return super[k]() + 1; }}).m()", "2"},
         {"var o = {__proto__: {m() { return this; }}, m() { return super.m(); }}; R = o.m() === o", "true"},
+        {"var o = {m() { try { super.x; return 'no'; } catch (e) { return e.name; } }}; Object.setPrototypeOf(o, null);"
+         " R = o.m()", "TypeError"},
+        {"var o = {m() { super.x = 8; Object.freeze(o); super.y = 9; return Object.keys(o).join(); }}; R = o.m()", "m,x"},
+        {"'use strict'; var o = {m() { Object.freeze(o); try { super.y = 9; return 'no'; } catch (e) { return e.name; } }};"
+         " R = o.m()", "TypeError"},
     };
     RUN(c);
 }
