@@ -4,9 +4,7 @@
  * Every node, list, string and atom of a compilation comes from here and is freed at once by
  * ew__arena_dispose: the parser makes no malloc per token or per node, and the lowering passes and the emitter
  * need no ownership rules for the tree. Chunks grow geometrically (64 KiB up to 4 MiB) so a big bundle costs a
- * few dozen mallocs; a request larger than a chunk gets a chunk of its own. The bytes of a chunk past the bump
- * pointer are always zero (chunks come from calloc; bytes given back or rewound are cleared), so
- * ew__arena_zalloc needs no memset per node (one per allocation cost 4% of a compilation).
+ * few dozen mallocs; a request larger than a chunk gets a chunk of its own.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +44,7 @@ static void *arena_grow(ew__arena_t *a, size_t n)
         size = ARENA_MAX_CHUNK;
     if (size < n)
         size = n;
-    ew__arena_chunk_t *c = calloc(1, sizeof *c + size);
+    ew__arena_chunk_t *c = malloc(sizeof *c + size);
     if (!c)
         return NULL;
     c->size = size;
@@ -85,17 +83,18 @@ void ew__arena_reset(ew__arena_t *a)
     }
     keep->next = NULL;
     a->total = keep->size;
-    if (a->ptr >= (char *) keep->data && a->ptr <= (char *) keep->data + keep->size)
-        memset(keep->data, 0, (size_t) (a->ptr - (char *) keep->data)); /* (the chunk's used part) */
-    else
-        memset(keep->data, 0, keep->size);
     a->ptr = (char *) keep->data;
     a->end = a->ptr + keep->size;
 }
 
 void *ew__arena_zalloc(ew__arena_t *a, size_t n)
 {
-    return ew__arena_alloc(a, n); /* the bytes past the bump pointer are zero */
+    void *p = ew__arena_alloc(a, n);
+    if (p && n == sizeof(ew__node_t))
+        memset(p, 0, sizeof(ew__node_t)); /* most calls: a constant size, stores inline instead of a libc call */
+    else if (p)
+        memset(p, 0, n);
+    return p;
 }
 
 void ew__arena_shrink_last(ew__arena_t *a, void *p, size_t old_n, size_t n)
@@ -103,10 +102,8 @@ void ew__arena_shrink_last(ew__arena_t *a, void *p, size_t old_n, size_t n)
     old_n = (old_n + 7) & ~(size_t) 7;
     n = (n + 7) & ~(size_t) 7;
     /* Only the newest allocation can give bytes back; anything else keeps its size (harmless). */
-    if ((char *) p + old_n == a->ptr && n <= old_n) {
-        memset((char *) p + n, 0, old_n - n); /* keeps the bytes past the bump pointer zero */
+    if ((char *) p + old_n == a->ptr && n <= old_n)
         a->ptr = (char *) p + n;
-    }
 }
 
 ew__atom_t *ew__atom_new(ew__arena_t *a, const char *s, size_t len)
