@@ -66,7 +66,13 @@ void bench_open(const bench_worker_t *spec, const char *state_dir, ew_runtime_t 
                              .resources = spec->resources,
                              .nresources = spec->nresources,
                              .durable_objects = spec->durable_objects,
-                             .ndurable_objects = spec->ndurable_objects};
+                             .ndurable_objects = spec->ndurable_objects,
+                             .bindings = spec->bindings,
+                             .nbindings = spec->nbindings,
+                             .queue_producers = spec->queue_producers,
+                             .nqueue_producers = spec->nqueue_producers,
+                             .queue_consumers = spec->queue_consumers,
+                             .nqueue_consumers = spec->nqueue_consumers};
     ew_error_t err;
     if (ew_runtime_create(&cfg, rt_out, &err) != EW_OK || ew_worker_load(*rt_out, &wc, w_out, &err) != EW_OK) {
         fprintf(stderr, "%s: %s\n", spec->name, err.message);

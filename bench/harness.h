@@ -1,5 +1,5 @@
 /*
- * harness.h — what the in-process benchmarks (kv_bench, d1_bench, r2_bench, do_bench) share: a clock, a
+ * harness.h — what the in-process benchmarks (kv_bench, d1_bench, r2_bench, do_bench, queue_bench) share: a clock, a
  * state directory of their own, a runtime with one Worker, a blocking fetch that checks for 200, and a
  * driver that keeps C requests in flight. Every function reports failures on stderr prefixed by the
  * bench's name; benches are programs, so they may print and exit (the library never does).
@@ -38,6 +38,12 @@ typedef struct {
     size_t nresources;
     const ew_durable_object_t *durable_objects;
     size_t ndurable_objects;
+    const ew_binding_t *bindings;  /* host bindings (queue_bench counts deliveries with one) */
+    size_t nbindings;
+    const ew_queue_producer_t *queue_producers;
+    size_t nqueue_producers;
+    const ew_queue_consumer_t *queue_consumers;
+    size_t nqueue_consumers;
 } bench_worker_t;
 
 void bench_open(const bench_worker_t *spec, const char *state_dir, ew_runtime_t **rt_out, ew_worker_t **w_out);
