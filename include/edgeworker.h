@@ -461,6 +461,45 @@ typedef struct ew_fetch_options {
 EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
                                         ew_response_fn cb, void *udata);
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Request bodies that stream in. A host receiving a large or slow body (an upload) can start the Worker
+ * before the body has arrived: request.body is then a ReadableStream the host feeds as bytes arrive, with
+ * back-pressure. `await request.text()` and the other body methods work as usual.
+ *
+ *   b = ew_req_body_create(w, on_demand, udata);
+ *   ew_worker_fetch_body(w, &req, &opts, b, cb, udata);      req.body must be NULL
+ *   as bytes arrive: ew_req_body_write(b, data, len);
+ *       stop reading the socket while ew_req_body_buffered(b) is above your bound; on_demand says when
+ *       the Worker took the bytes (or will never read them: they are then dropped) and more are welcome
+ *   ew_req_body_end(b) when the body is complete (or ew_req_body_fail(b) when the client went away), then
+ *   ew_req_body_destroy(b) (also allowed earlier: the Worker's reads then fail)
+ *
+ * All on the runtime's thread; the functions may be called from any callback (they never enter the
+ * Worker: the bytes move from the event loop). The body is shared between the host and the request: each
+ * lets go on its own, and it is freed after both. */
+typedef struct ew_req_body ew_req_body_t;
+/* The Worker's stream took what was buffered (or cancelled the body): the host may read more. Called from
+ * the event loop, never from inside an ew_req_body_* call; not after ew_req_body_end/fail/destroy. */
+typedef void (*ew_req_body_demand_fn)(void *udata);
+
+/* A new body for a request to `w` (not yet started). NULL on allocation failure or bad arguments. */
+EW_API ew_req_body_t *ew_req_body_create(ew_worker_t *w, ew_req_body_demand_fn on_demand, void *udata);
+/* Appends a copy of len bytes. EW_ERR_STATE after end/fail. Bytes written after the Worker cancelled
+ * the body (or when no request took it) are dropped. */
+EW_API ew_status_t ew_req_body_write(ew_req_body_t *b, const void *data, size_t len);
+/* Bytes written and not yet taken by the Worker's stream. */
+EW_API size_t ew_req_body_buffered(const ew_req_body_t *b);
+/* The body is complete: the stream ends after the bytes written. EW_ERR_STATE when already ended/failed. */
+EW_API ew_status_t ew_req_body_end(ew_req_body_t *b);
+/* The body broke off (the client went away): the Worker's reads fail with a TypeError. */
+EW_API ew_status_t ew_req_body_fail(ew_req_body_t *b);
+/* Releases the host's handle (after end or fail; before them it fails the body). NULL is ignored. Destroy it
+ * before the worker and the runtime. */
+EW_API void ew_req_body_destroy(ew_req_body_t *b);
+/* ew_worker_fetch_opts with request.body fed by `body` (req->body must be NULL; body NULL = no stream). */
+EW_API ew_status_t ew_worker_fetch_body(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
+                                        ew_req_body_t *body, ew_response_fn cb, void *udata);
+
 /* Called once per ew_body_read(), from the event loop on the runtime's thread, never from inside
  * ew_body_read. A chunk: status EW_OK, len > 0, data valid during the call only. The end: status EW_OK,
  * data NULL, len 0. A failure ends the body too: data NULL, len 0, status EW_ERR_EXCEPTION (the script

@@ -894,6 +894,7 @@ struct fetch_args {
     ew__req_t *r;
     const char *cf_json;   /* the host's request.cf (checked), NULL = none */
     size_t cf_json_len;
+    ew_req_body_t *body;   /* a body the host feeds as it arrives (req_body.c), NULL = req->body */
 };
 
 static void push_request(duk_context *ctx, const struct fetch_args *a)
@@ -901,6 +902,10 @@ static void push_request(duk_context *ctx, const struct fetch_args *a)
     ew__request_push_serialized(ctx, a->req); /* the URL was parsed by the check in worker.c */
     if (a->cf_json != NULL)
         ew__request_set_cf_json(ctx, -1, a->cf_json, a->cf_json_len);
+    if (a->body != NULL) { /* request.body: a ReadableStream the host keeps feeding */
+        ew__req_body_push_stream(ctx, a->body);
+        duk_put_prop_literal(ctx, -2, EW__WEB_BODY);
+    }
 }
 
 #define EXPORTS_KEY DUK_HIDDEN_SYMBOL("exports")
@@ -1046,13 +1051,20 @@ static void after_dispatch(ew__isolate_t *iso, ew__req_t *r, int rc)
 ew_status_t ew__dispatch_fetch_cf(ew__isolate_t *iso, const ew_request_t *req, const char *cf_json,
                                   size_t cf_json_len, bool stream_body, ew_response_fn cb, void *udata)
 {
+    return ew__dispatch_fetch_body(iso, req, cf_json, cf_json_len, stream_body, NULL, cb, udata);
+}
+
+ew_status_t ew__dispatch_fetch_body(ew__isolate_t *iso, const ew_request_t *req, const char *cf_json,
+                                    size_t cf_json_len, bool stream_body, ew_req_body_t *body, ew_response_fn cb,
+                                    void *udata)
+{
     ew__req_t *r = req_new(iso, EW__REQ_FETCH);
     if (r == NULL)
         return EW_ERR_NOMEM;
     r->stream_body = stream_body;
     r->fetch_cb = cb;
     r->udata = udata;
-    struct fetch_args a = {req, r, cf_json, cf_json_len};
+    struct fetch_args a = {req, r, cf_json, cf_json_len, body};
     ew__isolate_enter(iso, r);
     int rc = ew__isolate_pcall(iso, fetch_body, &a, 0, 1);
     after_dispatch(iso, r, rc);

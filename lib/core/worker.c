@@ -509,7 +509,13 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
                                         ew_response_fn cb, void *udata)
 {
-    if (w == NULL || req == NULL || cb == NULL)
+    return ew_worker_fetch_body(w, req, opts, NULL, cb, udata);
+}
+
+EW_API ew_status_t ew_worker_fetch_body(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
+                                        ew_req_body_t *body, ew_response_fn cb, void *udata)
+{
+    if (w == NULL || req == NULL || cb == NULL || (body != NULL && req->body != NULL))
         return EW_ERR_INVALID_ARG;
     static const ew_fetch_options_t none = {NULL, 0, 0};
     if (opts == NULL)
@@ -524,6 +530,7 @@ EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req,
     ew_request_t normalized = *req;
     normalized.url = url.href;
     if (ew__assets_fetch(w->assets, &normalized, cb, udata)) {
+        ew__req_body_unused(body);
         ew__url_dispose(&url);
         return EW_OK;
     }
@@ -532,7 +539,8 @@ EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req,
         ew__url_dispose(&url);
         return EW_ERR_NOMEM;
     }
-    st = ew__dispatch_fetch_cf(iso, &normalized, opts->cf_json, opts->cf_json_len, stream_body, cb, udata);
+    st = ew__dispatch_fetch_body(iso, &normalized, opts->cf_json, opts->cf_json_len, stream_body, body, cb, udata);
+    ew__req_body_unused(body); /* when the request never got as far as making its stream */
     ew__url_dispose(&url);
     return st;
 }
