@@ -374,7 +374,14 @@ typedef struct ew_worker_config {
  * fresh isolate, and keeps the compiled bytecode so that replacement isolates start fast. Accepted forms:
  * modules (export default { fetch, scheduled }) and the service-worker form (addEventListener('fetch', …)
  * / addEventListener('scheduled', …)). Everything in `cfg` is copied.
- * A syntax error returns EW_ERR_SYNTAX with file:line:col; an exception in the top level EW_ERR_EXCEPTION. */
+ * A syntax error returns EW_ERR_SYNTAX with file:line:col; an exception in the top level EW_ERR_EXCEPTION.
+ * Compiling happens once per process for the same code: the bytecode is cached in memory (process-wide, all
+ * runtimes and threads, keyed by the entry's name, text and form plus the content of every file it imported;
+ * bounded to 64 MiB, least recently used out) and, when the runtime has a state_dir, in
+ * <state_dir>/cache/compile/ so the next process skips the compiler too (docs/compiler.md).
+ * A script (path or source) that is a bytecode bundle (ew_compile_bundle) is loaded without compiling; one
+ * made by another libedgeworker version or build, truncated or corrupted, is refused with EW_ERR_INVALID_ARG
+ * naming the file and saying to rebuild it. */
 EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cfg, ew_worker_t **out,
                                   ew_error_t *err);
 
@@ -402,6 +409,21 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * whatever ew_worker_load returns (e.g. EW_ERR_SYNTAX for the script). NULL rt/path/out: EW_ERR_INVALID_ARG. */
 EW_API ew_status_t ew_worker_load_project(ew_runtime_t *rt, const char *path, const char *env_name,
                                           ew_worker_t **out, ew_error_t *err);
+
+/* Compiles a Worker entry to a bytecode bundle without running it (what `ew-server build -o FILE` writes):
+ * `path` is the entry file (imports are resolved from it and read from disk); `source` (source_len bytes)
+ * its text, or NULL to read `path`; `source_type` as in ew_worker_config_t. On success *out is a malloc'd
+ * buffer of *out_len bytes, released with ew_bundle_free; save it to a file and give that file to
+ * ew_worker_load (cfg->path), ew_worker_load_project (`main`) or ew-server, or pass the bytes as cfg->source.
+ * A bundle is TRUSTED input, like a shared library: the engine does not verify bytecode, so only load bundles
+ * you built. The header (library version, a fingerprint of this build's compiler and engine configuration,
+ * length and checksum) is checked, so a bundle is only valid for the same libedgeworker build; rebuild it
+ * after upgrading. Errors as ew_worker_load reports compile errors (EW_ERR_SYNTAX with file:line:col,
+ * EW_ERR_IO when the file cannot be read); NULL path/out/out_len: EW_ERR_INVALID_ARG. Any thread. */
+EW_API ew_status_t ew_compile_bundle(const char *path, const char *source, size_t source_len,
+                                     ew_source_type_t source_type, void **out, size_t *out_len, ew_error_t *err);
+/* Frees a bundle from ew_compile_bundle (NULL is fine). */
+EW_API void ew_bundle_free(void *bundle);
 
 /* Unloads the worker. Requests still pending complete with EW_ERR_CANCELLED before this returns.
  * NULL is ignored. Not from inside one of this worker's callbacks. */

@@ -4,6 +4,8 @@
  *
  *   ew-server check [PATH] [--env NAME]            report compile errors only (exit 1 on an error)
  *   ew-server build [PATH] [--env NAME] --emit-js [-o FILE]  print (or write) the lowered ES5 program
+ *   ew-server build [PATH] [--env NAME] -o FILE       write the bytecode bundle (ew_compile_bundle) that
+ *                                                     ew-server and ew_worker_load load without compiling
  *
  * PATH is a project folder, a wrangler config file or a script, as for serving.
  */
@@ -48,14 +50,17 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ew-server check [PATH] [--env NAME]            compile only, report errors\n"
                "       ew-server build [PATH] [--env NAME] --emit-js [-o FILE]  print the lowered ES5 program\n"
+               "       ew-server build [PATH] [--env NAME] -o FILE    write the bytecode bundle (FILE.ewbc)\n"
                "  PATH        a project folder, a wrangler configuration file or a Worker script (default: .)\n"
                "  --env NAME  use [env.NAME] of the configuration\n"
                "  --emit-js   (build) print the ES5 program the engine runs, bundled from the entry\n"
-               "  -o FILE     (build) write it to FILE instead of stdout\n");
+               "  -o FILE     (build) without --emit-js: write the bytecode bundle to FILE (serve it with\n"
+               "              `ew-server FILE`; only valid for this ew-server build); with --emit-js: write the\n"
+               "              program to FILE instead of stdout\n");
 }
 
 /* Writes the program to path (NULL: stdout); 0, or 1 with a message when the file cannot be written. */
-static int write_program(const char *path, const char *text, size_t len)
+static int write_program(const char *path, const void *text, size_t len)
 {
     if (path == NULL)
         return fwrite(text, 1, len, stdout) == len ? 0 : 1;
@@ -93,9 +98,9 @@ int tools_main(int argc, char **argv)
             path = argv[i];
         }
     }
-    if (strcmp(cmd, "build") == 0 && !emit_js) {
-        /* The program is the one output: bytecode is made per heap at load time and cannot be shared. */
-        fprintf(stderr, "ew-server build: --emit-js is required (build outputs the lowered ES5 program)\n");
+    bool bundle = strcmp(cmd, "build") == 0 && !emit_js;
+    if (bundle && outfile == NULL) {
+        fprintf(stderr, "ew-server build: -o FILE is required (the bytecode bundle is binary), or --emit-js\n");
         usage(stderr);
         return 2;
     }
@@ -120,6 +125,29 @@ int tools_main(int argc, char **argv)
         fprintf(stderr, "ew-server: cannot read %s\n", main_path);
         ew__project_dispose(&p);
         return 1;
+    }
+    if (len > 0 && (unsigned char) src[0] == 0xFF) { /* already a bytecode bundle (bytecode_file.h) */
+        free(src);
+        ew__project_dispose(&p);
+        fprintf(stderr, "ew-server %s: %s is a bytecode bundle, not source\n", cmd, main_path);
+        return 1;
+    }
+    if (bundle) {
+        void *b = NULL;
+        size_t blen = 0;
+        int rc = 0;
+        if (ew_compile_bundle(main_path, src, len, EW_SOURCE_AUTO, &b, &blen, &err) != EW_OK) {
+            fprintf(stderr, "%s\n", err.message);
+            rc = 1;
+        } else {
+            rc = write_program(outfile, b, blen);
+            if (rc == 0)
+                fprintf(stderr, "%s: wrote %s (%zu bytes)\n", main_path, outfile, blen);
+        }
+        ew_bundle_free(b);
+        free(src);
+        ew__project_dispose(&p);
+        return rc;
     }
     ew__compile_out_t out;
     ew__diag_t d;

@@ -68,6 +68,12 @@ enum { EW__FORM_AUTO = 0, EW__FORM_MODULE = 1, EW__FORM_SCRIPT = 2 };
 bool ew__compile_entry_as(const char *path, const char *src, size_t len, int form, ew__compile_out_t *out,
                           ew__diag_t *diag);
 
+/* The same, telling `observe` of every file it reads from disk (modules, package.json files; not the entry,
+ * whose text the caller gave): the compile cache keeps them to notice an edited import. */
+typedef void (*ew__read_observer_fn)(void *ud, const char *path, const char *data, size_t len);
+bool ew__compile_entry_traced(const char *path, const char *src, size_t len, int form, ew__read_observer_fn observe,
+                              void *observe_ud, ew__compile_out_t *out, ew__diag_t *diag);
+
 /* ---------------------------------------------------------------------------------------------------------
  * Between bundle.c and lower_module.c (internal)
  */

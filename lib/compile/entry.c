@@ -74,6 +74,8 @@ struct entry_reader {
     const char *path;
     const char *src;
     size_t len;
+    ew__read_observer_fn observe; /* optional: told of every file read from disk */
+    void *observe_ud;
 };
 
 static char *read_disk(const char *path, size_t *len)
@@ -109,8 +111,12 @@ static char *read_disk(const char *path, size_t *len)
 static char *read_entry_or_disk(void *ud, const char *path, size_t *len)
 {
     struct entry_reader *r = ud;
-    if (strcmp(path, r->path) != 0)
-        return read_disk(path, len);
+    if (strcmp(path, r->path) != 0) {
+        char *data = read_disk(path, len);
+        if (data != NULL && r->observe != NULL)
+            r->observe(r->observe_ud, path, data, *len);
+        return data;
+    }
     char *copy = malloc(r->len + 1);
     if (copy == NULL)
         return NULL;
@@ -128,10 +134,16 @@ bool ew__compile_entry(const char *path, const char *src, size_t len, ew__compil
 bool ew__compile_entry_as(const char *path, const char *src, size_t len, int form, ew__compile_out_t *out,
                           ew__diag_t *diag)
 {
+    return ew__compile_entry_traced(path, src, len, form, NULL, NULL, out, diag);
+}
+
+bool ew__compile_entry_traced(const char *path, const char *src, size_t len, int form, ew__read_observer_fn observe,
+                              void *observe_ud, ew__compile_out_t *out, ew__diag_t *diag)
+{
     ew__arena_t arena; /* the entry's tree when the detection parse found a module (then passed on) */
     ew__node_t *prog = NULL;
     if (form == EW__FORM_MODULE || (form == EW__FORM_AUTO && is_module_source(src, len, path, &arena, &prog))) {
-        struct entry_reader reader = {path, src, len};
+        struct entry_reader reader = {path, src, len, observe, observe_ud};
         ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true, form == EW__FORM_MODULE, false, NULL, NULL};
         if (prog != NULL) {
             in.entry_arena = &arena;
@@ -143,7 +155,7 @@ bool ew__compile_entry_as(const char *path, const char *src, size_t len, int for
         return ok;
     }
     if (memmem(src, len, "import", 6) != NULL) { /* import() in a script loads modules: the bundler's job */
-        struct entry_reader reader = {path, src, len};
+        struct entry_reader reader = {path, src, len, observe, observe_ud};
         ew__bundle_opts_t in = {path, read_entry_or_disk, &reader, true, false, true, NULL, NULL};
         return ew__compile_bundle(&in, out, diag);
     }

@@ -1,8 +1,9 @@
 /*
  * worker.c — the public worker API: loading a script, dispatching events, the blocking helpers, stats.
  *
- * Loading compiles the script once (in the first isolate), keeps the bytecode, and starts every isolate of
- * the worker from that bytecode, so a replacement isolate (after a limit) is ready in about a millisecond.
+ * Loading compiles the script once (in the first isolate; or takes it from the compile cache, or from a bytecode
+ * bundle file), keeps the bytecode, and starts every isolate of the worker from that bytecode, so a replacement
+ * isolate (after a limit) is ready in about a millisecond.
  * Events go to the worker's current isolate; when it has been condemned, the next event creates a new one.
  * Condemned isolates are reaped from the loop once their last request is done (reap_ev).
  */
@@ -15,8 +16,10 @@
 #include "bindings/internal.h"
 #include "bindings/queue.h"
 #include "bindings/ratelimit.h"
+#include "bytecode_file.h"
 #include "compile/bundle.h"
 #include "compile/compile.h"
+#include "compile_cache.h"
 #include "dispatch.h"
 #include "web/internal.h"
 #include "web/url.h"
@@ -59,28 +62,6 @@ static duk_ret_t compile_body(duk_context *ctx, void *udata)
     return 1;
 }
 
-/* Modern JavaScript to ES5 (lib/compile): the module form is bundled from its entry (relative imports,
- * node_modules, JSON, CommonJS); syntax errors and not-yet-lowered features come back with their original
- * file:line:col and a code frame. */
-static ew_status_t lower_script(ew_worker_t *w, const char *src, size_t len, ew__compile_out_t *out,
-                                ew_error_t *err)
-{
-    ew__diag_t d;
-    ew__diag_init(&d);
-    if (ew__compile_entry_as(w->filename, src, len, (int) w->source_type, out, &d)) {
-        ew__diag_dispose(&d);
-        return EW_OK;
-    }
-    ew__error_set(err, EW_ERR_SYNTAX, "%s", d.text ? d.text : d.message);
-    if (err != NULL) {
-        snprintf(err->file, sizeof(err->file), "%s", d.file ? d.file : w->filename);
-        err->line = (int) d.line;
-        err->column = (int) d.column;
-    }
-    ew__diag_dispose(&d);
-    return EW_ERR_SYNTAX;
-}
-
 /* Fills err for a syntax error: file:line and the offending line as a code frame. */
 static void syntax_error(duk_context *ctx, const struct compile_args *a, ew_error_t *err)
 {
@@ -106,12 +87,46 @@ static void syntax_error(duk_context *ctx, const struct compile_args *a, ew_erro
              err->line, linelen, p);
 }
 
-static ew_status_t compile_worker(ew__isolate_t *iso, ew_worker_t *w, const char *src, size_t len, ew_error_t *err)
+/* A bytecode bundle (`ew-server build -o`, ew_compile_bundle): checked (bytecode_file.c), never compiled. */
+static ew_status_t load_bundle(ew_worker_t *w, const char *data, size_t len, ew_error_t *err)
 {
-    ew__compile_out_t lowered;
-    ew_status_t st = lower_script(w, src, len, &lowered, err);
+    const void *bc;
+    size_t n;
+    ew_status_t st = ew__bc_decode(w->filename, data, len, &bc, &n, NULL, NULL, err);
     if (st != EW_OK)
         return st;
+    if ((w->bytecode = malloc(n)) == NULL)
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading %s", w->filename);
+    memcpy(w->bytecode, bc, n);
+    w->bytecode_len = n;
+    return EW_OK;
+}
+
+/* Source to w->bytecode: from the compile cache when this code was compiled before (compile_cache.h), else
+ * lowered to ES5 (lib/compile: modules bundled from the entry; syntax errors with their original
+ * file:line:col and a code frame), compiled in the isolate (under its memory limit) and dumped. */
+static ew_status_t compile_worker(ew__isolate_t *iso, ew_worker_t *w, const char *src, size_t len, ew_error_t *err)
+{
+    if (ew__bc_is_bundle(src, len))
+        return load_bundle(w, src, len, err);
+    const char *state_dir = w->rt->cfg.state_dir;
+    ew__ccache_ticket_t ticket;
+    void *cached;
+    size_t cached_len;
+    if (ew__ccache_get(state_dir, w->filename, src, len, (int) w->source_type, &cached, &cached_len, &ticket)) {
+        w->bytecode = cached;
+        w->bytecode_len = cached_len;
+        return EW_OK;
+    }
+    ew__bc_dep_t *deps = NULL;
+    size_t ndeps = 0;
+    ew__compile_out_t lowered;
+    ew_status_t st = ew__bc_lower(w->filename, src, len, (int) w->source_type, &lowered, &deps, &ndeps, err);
+    if (st != EW_OK) {
+        ew__ccache_abandon(&ticket);
+        return st;
+    }
+    ew__ccache_count_compile();
     struct compile_args a = {lowered.text, lowered.len, w->filename};
     int rc = ew__isolate_call(iso, NULL, compile_body, &a, 0, 1);
     if (rc != DUK_EXEC_SUCCESS) {
@@ -136,6 +151,8 @@ static ew_status_t compile_worker(ew__isolate_t *iso, ew_worker_t *w, const char
         if (rc != -1)
             duk_pop(iso->ctx);
         ew__compile_out_dispose(&lowered);
+        ew__bc_deps_free(deps, ndeps);
+        ew__ccache_abandon(&ticket);
         return st;
     }
     ew__compile_out_dispose(&lowered);
@@ -144,11 +161,15 @@ static ew_status_t compile_worker(ew__isolate_t *iso, ew_worker_t *w, const char
     w->bytecode = malloc(n);
     if (w->bytecode == NULL) {
         duk_pop(iso->ctx);
+        ew__bc_deps_free(deps, ndeps);
+        ew__ccache_abandon(&ticket);
         return ew__error_set(err, EW_ERR_NOMEM, "out of memory keeping the compiled script");
     }
     memcpy(w->bytecode, bc, n);
     w->bytecode_len = n;
     duk_pop(iso->ctx);
+    ew__ccache_put(state_dir, &ticket, deps, ndeps, w->bytecode, n);
+    ew__bc_deps_free(deps, ndeps);
     return EW_OK;
 }
 
