@@ -424,6 +424,9 @@ EW_API ew_status_t ew_compile_bundle(const char *path, const char *source, size_
                                      ew_source_type_t source_type, void **out, size_t *out_len, ew_error_t *err);
 /* Frees a bundle from ew_compile_bundle (NULL is fine). */
 EW_API void ew_bundle_free(void *bundle);
+/* Worker programs this process has compiled so far (ew_worker_load and ew_compile_bundle); loads served by
+ * the compile cache or from a bundle do not count. Any thread. */
+EW_API uint64_t ew_compile_count(void);
 
 /* Unloads the worker. Requests still pending complete with EW_ERR_CANCELLED before this returns.
  * NULL is ignored. Not from inside one of this worker's callbacks. */

@@ -320,10 +320,12 @@ static size_t metrics_text(void *arg, char *buf, size_t cap)
         "# TYPE ew_isolates_created_total counter\new_isolates_created_total %u\n"
         "# HELP ew_heap_bytes Bytes allocated by the live isolates' heaps.\n"
         "# TYPE ew_heap_bytes gauge\new_heap_bytes %zu\n"
-        "# HELP ew_connections Open client connections.\n# TYPE ew_connections gauge\new_connections %llu\n",
+        "# HELP ew_connections Open client connections.\n# TYPE ew_connections gauge\new_connections %llu\n"
+        "# HELP ew_compiles_total Worker programs compiled by this process (compile-cache hits and bytecode "
+        "bundles skip the compiler).\n# TYPE ew_compiles_total counter\new_compiles_total %llu\n",
         (unsigned long long) sum.requests, (unsigned long long) sum.exceptions,
         (unsigned long long) sum.limit_errors, cpu_ms / 1000.0, sum.pending, sum.isolates,
-        sum.isolates_created, sum.heap_bytes, (unsigned long long) conns);
+        sum.isolates_created, sum.heap_bytes, (unsigned long long) conns, (unsigned long long) ew_compile_count());
     return n < 0 ? 0 : (size_t) n < cap ? (size_t) n : cap - 1;
 }
 

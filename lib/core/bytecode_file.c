@@ -112,6 +112,8 @@ ew_status_t ew__bc_encode(const void *bc, size_t n, const ew__bc_dep_t *deps, si
 
 void ew__bc_deps_free(ew__bc_dep_t *deps, size_t ndeps)
 {
+    if (deps == NULL)
+        return;
     for (size_t i = 0; i < ndeps; i++)
         free(deps[i].path);
     free(deps);

@@ -40,6 +40,11 @@ unsigned long ew__ccache_compiles(void)
     return c;
 }
 
+EW_API uint64_t ew_compile_count(void)
+{
+    return ew__ccache_compiles();
+}
+
 void ew__ccache_count_compile(void)
 {
     pthread_mutex_lock(&lock);
@@ -345,6 +350,7 @@ void ew__ccache_put(const char *state_dir, ew__ccache_ticket_t *t, const ew__bc_
         total += n;
         evict();
         copy.deps = NULL;
+        copy.ndeps = 0;
         copy.bc = NULL;
     }
     t->reserved = false;
