@@ -36,4 +36,4 @@ def test_check_and_build_a_module_project(tmp_path):
     failed = run("build", str(tmp_path), "--emit-js", "-o", str(tmp_path / "no" / "such" / "dir.js"))
     assert failed.returncode == 1 and "cannot write" in failed.stderr and "No such file or directory" in failed.stderr
     bare = run("build", str(tmp_path))
-    assert bare.returncode == 2 and "--emit-js is required" in bare.stderr
+    assert bare.returncode == 2 and "-o FILE is required" in bare.stderr
