@@ -127,9 +127,9 @@ int tools_main(int argc, char **argv)
         return 1;
     }
     if (len > 0 && (unsigned char) src[0] == 0xFF) { /* already a bytecode bundle (bytecode_file.h) */
+        fprintf(stderr, "ew-server %s: %s is a bytecode bundle, not source\n", cmd, main_path);
         free(src);
         ew__project_dispose(&p);
-        fprintf(stderr, "ew-server %s: %s is a bytecode bundle, not source\n", cmd, main_path);
         return 1;
     }
     if (bundle) {
