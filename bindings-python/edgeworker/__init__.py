@@ -16,14 +16,14 @@ from typing import Any
 
 from . import _lib
 from .errors import ConfigError, EdgeWorkerError, LibraryNotFoundError, LimitExceeded, ScriptError, Status
-from .runtime import BASE_URL, Headers, Response, Runtime, Worker, WorkerStats
+from .runtime import BASE_URL, Headers, Response, Runtime, Worker, WorkerStats, compile_bundle
 
 __version__ = "0.3.0"
 
 __all__ = [
     "BASE_URL", "ConfigError", "EdgeWorkerError", "Headers", "LibraryNotFoundError", "LimitExceeded",
     "Response", "Runtime", "ScriptError", "Status", "Worker", "WorkerStats",
-    "library_path", "library_version",
+    "compile_bundle", "library_path", "library_version",
 ]
 
 

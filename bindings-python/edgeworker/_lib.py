@@ -291,6 +291,9 @@ _SIGNATURES = {
                                         _P(ew_queue_verdict_t), _P(ew_error_t)]),
     "ew_worker_get_stats": (None, [_VP, _P(ew_worker_stats_t)]),
     "ew_worker_cpu_ms": (ctypes.c_double, [_VP]),
+    "ew_compile_bundle": (c_status, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, _P(_VP),
+                                     _P(ctypes.c_size_t), _P(ew_error_t)]),
+    "ew_bundle_free": (None, [_VP]),
 }
 
 

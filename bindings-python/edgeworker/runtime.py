@@ -539,6 +539,26 @@ def _error_from(err: _lib.ew_error_t, code: Optional[int] = None,
                (lib.ew_status_name(c) or b"EW_ERR_UNKNOWN").decode("ascii", "replace"))
 
 
+def compile_bundle(path: Union[str, "os.PathLike[str]"]) -> bytes:
+    """Compiles the Worker entry at ``path`` (imports read from disk) to a bytecode bundle, without running it:
+    what ``ew-server build PATH -o FILE`` writes (the C function ``ew_compile_bundle``). Save it to a file and
+    ``Runtime.load()`` that file (or give it to ew-server) to skip the compiler. A bundle is trusted input, like
+    a shared library, and only valid for the same libedgeworker build. ScriptError for a syntax error,
+    EdgeWorkerError (EW_ERR_IO) when the file cannot be read."""
+    raw = _fs_path(path, "path")
+    lib = _lib.load()
+    out = ctypes.c_void_p()
+    n = ctypes.c_size_t()
+    err = _lib.ew_error_t()
+    st = lib.ew_compile_bundle(raw, None, 0, 0, ctypes.byref(out), ctypes.byref(n), ctypes.byref(err))
+    if st != Status.EW_OK:
+        raise _error_from(err, st)
+    try:
+        return ctypes.string_at(out.value, n.value)
+    finally:
+        lib.ew_bundle_free(out)
+
+
 # --------------------------------------------------------------------------------------------------------
 # Runtime
 
