@@ -7,13 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "compile_cache.h"
 #include "internal.h"
 
 #define MAX_BYTES ((size_t) 64 << 20)
+#define DISK_MAX_FILES 128 /* programs kept in <state_dir>/cache/compile/; the least recently used go first */
 
 typedef struct entry {
     struct entry *prev, *next; /* most recently used first */
@@ -196,6 +199,7 @@ static entry_t *disk_get(const char *state_dir, const uint8_t key[32])
             e->deps = deps;
             e->ndeps = ndeps;
             deps = NULL;
+            (void) utimes(path, NULL); /* used now: the disk's least-recently-used order is by mtime */
         } else if (e != NULL) {
             free(e);
             e = NULL;
@@ -218,6 +222,49 @@ static void make_dirs(char *path)
     }
 }
 
+/* Keeps at most DISK_MAX_FILES programs in the folder: every edit of a Worker makes a new one. */
+static void disk_prune(const char *folder)
+{
+    DIR *d = opendir(folder);
+    if (d == NULL)
+        return;
+    struct old {
+        char name[80];
+        time_t mtime;
+    } *files = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    char path[4200];
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        struct stat st;
+        if (len != 64 + 5 || strcmp(de->d_name + 64, ".ewbc") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", folder, de->d_name);
+        if (stat(path, &st) != 0)
+            continue;
+        if (n == cap) {
+            struct old *bigger = realloc(files, (cap = cap ? cap * 2 : 64) * sizeof(*files));
+            if (bigger == NULL)
+                break;
+            files = bigger;
+        }
+        memcpy(files[n].name, de->d_name, len + 1);
+        files[n++].mtime = st.st_mtime;
+    }
+    closedir(d);
+    while (n > DISK_MAX_FILES) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < n; i++)
+            if (files[i].mtime < files[oldest].mtime)
+                oldest = i;
+        snprintf(path, sizeof(path), "%s/%s", folder, files[oldest].name);
+        (void) unlink(path);
+        files[oldest] = files[--n];
+    }
+    free(files);
+}
+
 /* Writes the entry atomically (temporary file + rename): a reader sees the old file, the new one, or none. */
 static void disk_put(const char *state_dir, const entry_t *e, unsigned long id)
 {
@@ -237,6 +284,11 @@ static void disk_put(const char *state_dir, const entry_t *e, unsigned long id)
             ok = false;
         if (!ok || rename(tmp, path) != 0)
             (void) unlink(tmp);
+        else { /* after a compile, which costs far more than listing the folder */
+            *strrchr(path, '/') = '\0';
+            if (strlen(path) < 4000)
+                disk_prune(path);
+        }
     }
     free(tmp);
     free(path);

@@ -1,8 +1,8 @@
 /*
  * lib/core/compile_cache.h — compiled Workers, kept so that a second load of the same code skips the compiler:
  * in memory for the process (every runtime and thread; bounded, least recently used first out) and, when the
- * runtime has a state_dir, on disk in <state_dir>/cache/compile/<key>.ewbc (bytecode_file.h format) so a
- * restarted server skips it too.
+ * runtime has a state_dir, on disk in <state_dir>/cache/compile/<key>.ewbc (bytecode_file.h format, at most 128
+ * files, least recently used deleted first) so a restarted server skips it too.
  *
  * The key is a SHA-256 of (build fingerprint, source form, entry file name, entry source). An entry also keeps
  * every file the compiler read from disk (imported modules, package.json) with its SHA-256; a lookup re-reads

@@ -223,3 +223,22 @@ Test(core_bytecode, compile_bundle_reports_errors)
     cr_expect_str_eq(err.file, "x.js");
     cr_expect_eq(err.line, 1);
 }
+
+Test(core_bytecode, disk_cache_keeps_a_bounded_number_of_programs)
+{
+    ew_runtime_destroy(rt);
+    char state[128];
+    snprintf(state, sizeof(state), "%s/state", dir);
+    make_runtime(state);
+    for (int i = 0; i < 140; i++) {
+        char src[128];
+        snprintf(src, sizeof(src), "export default { fetch() { return new Response('%d'); } };", i);
+        ew_worker_t *w = NULL;
+        ew_error_t err;
+        cr_assert_eq(try_load("gen.js", src, strlen(src), &w, &err), EW_OK, "%s", err.message);
+        ew_worker_destroy(w);
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "test $(ls %s/cache/compile | wc -l) = 128", state);
+    cr_expect_eq(system(cmd), 0, "the oldest programs were removed");
+}
