@@ -60,6 +60,9 @@ void ew__buf_dispose(ew__buf_t *b);
 /* Returns false on allocation failure (the buffer keeps what it had). */
 bool ew__buf_append(ew__buf_t *b, const void *data, size_t len);
 bool ew__buf_reserve(ew__buf_t *b, size_t extra);
+/* Appends the n bytes at s as a JSON string: quotes, `"` and `\` escaped, control characters as \u00XX,
+ * other bytes as they are (UTF-8 passes through). False on allocation failure. */
+bool ew__buf_append_json_string(ew__buf_t *b, const char *s, size_t n);
 
 /* ---------------------------------------------------------------------------------------------------------
  * UTF-8 at the Duktape boundary (utf8.c)
