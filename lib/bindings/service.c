@@ -45,18 +45,6 @@ static const char DEPTH_MESSAGE[] =
  * Configuration
  */
 
-static bool is_identifier(const char *s)
-{
-    if (s == NULL || *s == '\0' || (*s >= '0' && *s <= '9'))
-        return false;
-    for (; *s; s++) {
-        char c = *s;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$'))
-            return false;
-    }
-    return true;
-}
-
 ew_status_t ew__service_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_error_t *err)
 {
     if (cfg->nservices == 0)
@@ -72,7 +60,7 @@ ew_status_t ew__service_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_e
         if (s->service == NULL || s->service[0] == '\0')
             return ew__error_set(err, EW_ERR_INVALID_ARG, "services[%zu] (%s): the service (worker name) is empty",
                                  i, s->binding);
-        if (s->entrypoint != NULL && !is_identifier(s->entrypoint))
+        if (s->entrypoint != NULL && !ew__is_export_name(s->entrypoint))
             return ew__error_set(err, EW_ERR_INVALID_ARG,
                                  "services[%zu] (%s): entrypoint \"%.100s\" is not a JavaScript identifier", i,
                                  s->binding, s->entrypoint);
