@@ -874,11 +874,45 @@ struct fetch_args {
     size_t cf_json_len;
 };
 
+bool ew__dispatch_cf_known(const ew__isolate_t *iso, const char *json, size_t len)
+{
+    return iso != NULL && iso->cf_json != NULL && iso->cf_json_len == len && memcmp(iso->cf_json, json, len) == 0;
+}
+
+/* Pushes request.cf's JSON as a string. A server sends the same JSON for every request of a connection
+ * (and mostly of all of them): the last one stays in the stash as a string, so a repeat costs a memcmp
+ * instead of decoding and interning it again. */
+static void push_cf_json(duk_context *ctx, const char *json, size_t len)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (ew__dispatch_cf_known(iso, json, len)) {
+        duk_push_heapptr(ctx, iso->cf_str);
+        return;
+    }
+    ew__push_utf8(ctx, json, len);
+    if (iso == NULL)
+        return;
+    char *copy = malloc(len + 1);
+    free(iso->cf_json);
+    iso->cf_json = copy;
+    iso->cf_json_len = len;
+    if (copy == NULL)
+        return;
+    memcpy(copy, json, len);
+    duk_push_global_stash(ctx);
+    duk_dup(ctx, -2);
+    duk_put_prop_literal(ctx, -2, DUK_HIDDEN_SYMBOL("cfJson")); /* keeps cf_str reachable */
+    duk_pop(ctx);
+    iso->cf_str = duk_get_heapptr(ctx, -1);
+}
+
 static void push_request(duk_context *ctx, const struct fetch_args *a)
 {
     ew__request_push_serialized(ctx, a->req); /* the URL was parsed by the check in worker.c */
-    if (a->cf_json != NULL)
-        ew__request_set_cf_json(ctx, -1, a->cf_json, a->cf_json_len);
+    if (a->cf_json != NULL) {
+        push_cf_json(ctx, a->cf_json, a->cf_json_len);
+        ew__request_set_cf_json(ctx, -2);
+    }
 }
 
 #define EXPORTS_KEY DUK_HIDDEN_SYMBOL("exports")
@@ -891,10 +925,17 @@ void ew__dispatch_set_exports(duk_context *ctx)
     duk_pop(ctx);
 }
 
-/* Pushes the module form's handler `name` of the default export (and the default export under it), or
- * returns false with nothing pushed when the Worker has none (service-worker form). */
-static bool push_module_handler(duk_context *ctx, const char *name)
+/* Pushes the module's default export, or returns false with nothing pushed when it is not an object. The
+ * default export is read once, after the module ran, and kept (like workerd, which takes the module's
+ * exports once when the Worker loads): reading it through the namespace's getter per request is a call
+ * into JS. Its handler properties are still read per request (a script may replace `fetch` at run time). */
+static bool push_default_export(duk_context *ctx)
 {
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso != NULL && iso->fetch_self != NULL) {
+        duk_push_heapptr(ctx, iso->fetch_self);
+        return true;
+    }
     duk_push_global_stash(ctx);
     duk_get_prop_literal(ctx, -1, EXPORTS_KEY);
     duk_remove(ctx, -2);
@@ -908,6 +949,22 @@ static bool push_module_handler(duk_context *ctx, const char *name)
         duk_pop(ctx);
         return false;
     }
+    if (iso != NULL) { /* kept reachable by the stash from now on */
+        duk_push_global_stash(ctx);
+        duk_dup(ctx, -2);
+        duk_put_prop_literal(ctx, -2, DUK_HIDDEN_SYMBOL("defaultExport"));
+        duk_pop(ctx);
+        iso->fetch_self = duk_get_heapptr(ctx, -1);
+    }
+    return true;
+}
+
+/* Pushes the module form's handler `name` of the default export (and the default export under it), or
+ * returns false with nothing pushed when the Worker has none (service-worker form). */
+static bool push_module_handler(duk_context *ctx, const char *name)
+{
+    if (!push_default_export(ctx))
+        return false;
     duk_get_prop_string(ctx, -1, name);
     if (!duk_is_function(ctx, -1)) {
         duk_pop_2(ctx);
@@ -917,16 +974,24 @@ static bool push_module_handler(duk_context *ctx, const char *name)
     return true;
 }
 
-/* Pushes an ExecutionContext (or ScheduledController) bound to request r by its hidden id. */
+/* Pushes an ExecutionContext (or ScheduledController) bound to request r by its hidden id (its flags,
+ * which only events use, stay absent: read as 0). The ExecutionContext prototype is looked up once per
+ * isolate (the stash keeps it). */
 static void push_context(duk_context *ctx, const char *proto, uint32_t id)
 {
     duk_push_object(ctx);
-    push_dispatch(ctx, proto);
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    bool cached = iso != NULL && strcmp(proto, "contextProto") == 0;
+    if (cached && iso->context_proto != NULL) {
+        duk_push_heapptr(ctx, iso->context_proto);
+    } else {
+        push_dispatch(ctx, proto);
+        if (cached)
+            iso->context_proto = duk_get_heapptr(ctx, -1);
+    }
     duk_set_prototype(ctx, -2);
     duk_push_uint(ctx, id);
     duk_put_prop_literal(ctx, -2, EV_ID);
-    duk_push_int(ctx, 0);
-    duk_put_prop_literal(ctx, -2, EV_FLAGS);
 }
 
 void ew__dispatch_push_export(duk_context *ctx, const char *name)
@@ -948,11 +1013,19 @@ void ew__dispatch_push_env(duk_context *ctx)
     duk_remove(ctx, -2);
 }
 
+/* The env object is made once per isolate (worker.c) and kept in the stash: its pointer is cached. */
 static void push_env(duk_context *ctx)
 {
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso != NULL && iso->env != NULL) {
+        duk_push_heapptr(ctx, iso->env);
+        return;
+    }
     duk_push_global_stash(ctx);
     duk_get_prop_literal(ctx, -1, DUK_HIDDEN_SYMBOL("env"));
     duk_remove(ctx, -2);
+    if (iso != NULL && duk_is_object(ctx, -1))
+        iso->env = duk_get_heapptr(ctx, -1);
 }
 
 /* export default { fetch(request, env, ctx) }: calls it and settles the request with what it returns. */

@@ -435,5 +435,6 @@ void ew__isolate_destroy(ew__isolate_t *iso)
     /* A dead heap is abandoned, not freed: its state is unknown after the fatal error. */
     iso->ctx = NULL;
     iso->magic = 0;
+    free(iso->cf_json);
     free(iso);
 }

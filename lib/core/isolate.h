@@ -139,6 +139,17 @@ struct ew__isolate {
     struct ew_websocket *websockets; /* WebSockets handed to the host (websocket.c; list) */
     uint32_t next_ws_id;
     ew__isolate_t *next;          /* in worker->draining */
+
+    /* Per-request fast paths (dispatch.c). Heap pointers stay valid because the stash (or the module's
+     * exports, which the stash holds) keeps each value reachable; NULL = not looked up yet. */
+    void *fetch_self;             /* the module's default export (fixed once the module ran) */
+    void *fetch_fn;               /* its fetch handler as read at the first request (workerd reads it once) */
+    bool fetch_resolved;          /* fetch_self/fetch_fn were looked up (both NULL: service-worker form) */
+    void *context_proto;          /* ExecutionContext.prototype */
+    void *env;                    /* the env object */
+    char *cf_json;                /* the last request.cf JSON dispatched (malloc'd copy; checked valid) */
+    size_t cf_json_len;
+    void *cf_str;                 /* that JSON as a JS string, kept in the stash */
 };
 
 typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED, EW__REQ_CALL } ew__req_kind_t;

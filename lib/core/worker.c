@@ -507,7 +507,8 @@ EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req,
     static const ew_fetch_options_t none = {NULL, 0, 0};
     if (opts == NULL)
         opts = &none;
-    if (opts->cf_json != NULL && !ew__json_is_object(opts->cf_json, opts->cf_json_len))
+    if (opts->cf_json != NULL && !ew__dispatch_cf_known(w->current, opts->cf_json, opts->cf_json_len) &&
+        !ew__json_is_object(opts->cf_json, opts->cf_json_len))
         return EW_ERR_INVALID_ARG;
     bool stream_body = opts->stream_body != 0;
     ew__url_t url;

@@ -49,11 +49,16 @@ void ew__request_push(duk_context *ctx, const ew_request_t *req);
  * url_out is not NULL; the caller disposes it with ew__url_dispose), and push_serialized takes req->url as
  * the URL's serialization (what check_url gave) without parsing it again. Used on every request's path. */
 /* Gives the Request at idx (just made by ew__request_push*) the host's cf JSON (checked by
- * ew__json_is_object), decoded when the script first reads request.cf. May throw (allocation). */
-void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx, const char *json, size_t len);
+ * ew__json_is_object), the string on top (popped), decoded when the script first reads request.cf. May
+ * throw (allocation). */
+void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx);
 struct ew__url;
 ew_status_t ew__request_check_url(const ew_request_t *req, struct ew__url *url_out, ew_error_t *err);
 void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
+/* A Request from C keeps its method, url and headers packed in C until script needs them (request.c):
+ * code that reads EW__WEB_METHOD, EW__WEB_URL or EW__WEB_HLIST of a Request at idx calls this first. Does
+ * nothing for anything else. May throw (allocation). */
+void ew__request_unpack(duk_context *ctx, duk_idx_t idx);
 
 /* Converts the value at idx, which must be a Response made by this module, into a new ew_response_t:
  * status, status text ("" when the script gave none), one header entry per stored value in insertion order
@@ -133,6 +138,7 @@ void ew__fetch_cancel_all(struct ew__isolate *iso);
 #define EW__STATE_REDIRECT_SHIFT 6 /* Request: 2 bits, 0 follow, 1 manual, 2 error */
 #define EW__STATE_REDIRECTED 0x40u /* Response: fetch() followed a redirect to get it */
 #define EW__STATE_NO_STORE 0x100u  /* Request: cache: 'no-store' (fetch() sends no-cache headers) */
+#define EW__STATE_PACKED 0x200u    /* Request from C: method, url and headers still packed (request.c) */
 #define EW__STATE_STATUS_SHIFT 16  /* Response: status code */
 
 /* Prototypes kept in the stash, by index. */
