@@ -555,16 +555,15 @@ static void push_handler(duk_context *ctx, int magic, uint32_t id)
 static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_ok, int on_err)
 {
     idx = duk_require_normalize_index(ctx, idx);
+    int st = ew__promise_peek(ctx, idx); /* a settled promise's result is pushed */
     bool thenable = false;
-    if (duk_is_object(ctx, idx) && !ew__promise_is(ctx, idx)) {
+    if (st < 0 && duk_is_object(ctx, idx)) {
         duk_get_prop_literal(ctx, idx, "then");
         thenable = duk_is_callable(ctx, -1);
         duk_pop(ctx);
     }
-    if (!thenable && ew__promise_is(ctx, idx) && ew__promise_state(ctx, idx) != EW__PROMISE_PENDING) {
-        bool ok = ew__promise_state(ctx, idx) == EW__PROMISE_FULFILLED;
-        ew__promise_mark_handled(ctx, idx);
-        ew__promise_push_result(ctx, idx);
+    if (st == EW__PROMISE_FULFILLED || st == EW__PROMISE_REJECTED) {
+        bool ok = st == EW__PROMISE_FULFILLED;
         duk_idx_t v = duk_get_top_index(ctx);
         if (ok && on_ok == H_DONE)
             req_complete(r);
@@ -579,7 +578,7 @@ static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_o
         duk_pop(ctx);
         return;
     }
-    if (!thenable && !ew__promise_is(ctx, idx)) {
+    if (!thenable && st < 0) {
         if (on_ok == H_CALL_OK) {
             call_finish(r, ctx, idx, EW_OK, NULL);
             req_complete(r);

@@ -150,6 +150,7 @@ struct ew__isolate {
     char *cf_json;                /* the last request.cf JSON dispatched (malloc'd copy; checked valid) */
     size_t cf_json_len;
     void *cf_str;                 /* that JSON as a JS string, kept in the stash */
+    const void *promise_intrinsics; /* promise.c's table, a fixed buffer in the heap stash */
 };
 
 typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED, EW__REQ_CALL } ew__req_kind_t;
