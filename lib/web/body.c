@@ -241,8 +241,7 @@ typedef enum consume_mode { READ_TEXT, READ_JSON, READ_ARRAY_BUFFER, READ_BYTES,
 /* Pushes the owner's Content-Type header value (its first one), or undefined. */
 static void push_content_type(duk_context *ctx, duk_idx_t self)
 {
-    ew__request_unpack(ctx, self);
-    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+    ew__web_push_hlist(ctx, self, ew__web_state(ctx, self));
     duk_size_t n = duk_is_array(ctx, -1) ? duk_get_length(ctx, -1) : 0;
     for (duk_size_t i = 0; i + 1 < n; i += 2) {
         duk_get_prop_index(ctx, -1, (duk_uarridx_t) i);
@@ -429,8 +428,7 @@ static duk_ret_t body_get_headers(duk_context *ctx)
     duk_get_prop_literal(ctx, self, EW__WEB_HEADERS);
     if (!duk_is_undefined(ctx, -1))
         return 1;
-    ew__request_unpack(ctx, self);
-    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+    ew__web_push_hlist(ctx, self, state);
     ew__headers_push_wrapper(ctx, -1, (state & EW__STATE_IMMUTABLE) != 0);
     duk_dup_top(ctx);
     duk_put_prop_literal(ctx, self, EW__WEB_HEADERS);

@@ -139,6 +139,11 @@ void ew__fetch_cancel_all(struct ew__isolate *iso);
 #define EW__STATE_REDIRECTED 0x40u /* Response: fetch() followed a redirect to get it */
 #define EW__STATE_NO_STORE 0x100u  /* Request: cache: 'no-store' (fetch() sends no-cache headers) */
 #define EW__STATE_PACKED 0x200u    /* Request from C: method, url and headers still packed (request.c) */
+#define EW__STATE_LIST_SHIFT 10    /* Response: 2 bits, a header list not made yet (response.c): */
+#define EW__STATE_LIST_MASK (3u << EW__STATE_LIST_SHIFT)
+#define EW__LIST_EMPTY 1u          /*   no headers */
+#define EW__LIST_TEXT 2u           /*   content-type: text/plain;charset=UTF-8 */
+#define EW__LIST_JSON 3u           /*   content-type: application/json */
 #define EW__STATE_STATUS_SHIFT 16  /* Response: status code */
 
 /* Prototypes kept in the stash, by index. */
@@ -181,6 +186,12 @@ void ew__web_push_proto(duk_context *ctx, ew__proto_t which);
 void ew__web_push_array(duk_context *ctx, duk_uarridx_t n);
 /* Pops count (0 or >= 2) values and pushes an array of them, sized exactly (the Array constructor packs). */
 void ew__web_pack(duk_context *ctx, duk_idx_t count);
+/* Pushes the header list of the Request or Response at self whose state is `state`, making it first when
+ * it is still packed (a Request from C) or implied by the state (a Response's default list). Every read
+ * of EW__WEB_HLIST goes through here (or ew__request_unpack). May throw (allocation). */
+void ew__web_push_hlist(duk_context *ctx, duk_idx_t self, uint32_t state);
+/* response.c: the content type a lazy list code stands for (NULL for EW__LIST_EMPTY). */
+const char *ew__response_list_type(uint32_t code);
 /* Pushes a new object with the registered prototype; returns its index. */
 duk_idx_t ew__web_push_instance(duk_context *ctx, ew__proto_t which);
 /* In a constructor: throws TypeError without `new`; pushes `this` and returns its index. */

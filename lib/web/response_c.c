@@ -185,10 +185,22 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     duk_idx_t text = duk_get_top_index(ctx);
     size_t text_len;
     const void *text_bytes = ew__body_bytes(ctx, text, &text_len);
-    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+    /* A default list implied by the state (response.c) is copied from C strings, not made. */
+    const char *lazy_type = ew__response_list_type((state & EW__STATE_LIST_MASK) >> EW__STATE_LIST_SHIFT);
+    bool lazy = (state & EW__STATE_LIST_MASK) != 0;
+    if (lazy)
+        duk_push_undefined(ctx);
+    else
+        ew__web_push_hlist(ctx, self, state);
     duk_idx_t list = duk_get_top_index(ctx);
-    size_t strings = text_len + 1 + utf8_list(ctx, list);
-    size_t nheaders = duk_get_length(ctx, list) / 2;
+    size_t strings = text_len + 1, nheaders;
+    if (!lazy) {
+        strings += utf8_list(ctx, list);
+        nheaders = duk_get_length(ctx, list) / 2;
+    } else {
+        nheaders = lazy_type != NULL ? 1 : 0;
+        strings += lazy_type != NULL ? sizeof("content-type") + strlen(lazy_type) + 1 : 0;
+    }
     if (!ew__body_take(ctx, self))
         duk_push_fixed_buffer(ctx, 0);
     if (ew__body_is_stream(ctx, -1)) {
@@ -216,7 +228,14 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     if (body_len > 0)
         memcpy(r->body, body, body_len);
     r->status_text = ew__response_put_string(&area, text_bytes, text_len);
-    copy_headers(ctx, list, r, &area);
+    if (!lazy) {
+        copy_headers(ctx, list, r, &area);
+    } else if (lazy_type != NULL) {
+        r->headers[0].name = ew__response_put_string(&area, "content-type", sizeof("content-type") - 1);
+        r->headers[0].name_len = sizeof("content-type") - 1;
+        r->headers[0].value = ew__response_put_string(&area, lazy_type, strlen(lazy_type));
+        r->headers[0].value_len = strlen(lazy_type);
+    }
     return 0;
 }
 
