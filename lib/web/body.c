@@ -428,8 +428,12 @@ static duk_ret_t body_get_headers(duk_context *ctx)
     duk_get_prop_literal(ctx, self, EW__WEB_HEADERS);
     if (!duk_is_undefined(ctx, -1))
         return 1;
-    ew__web_push_hlist(ctx, self, state);
-    ew__headers_push_wrapper(ctx, -1, (state & EW__STATE_IMMUTABLE) != 0);
+    if ((state & EW__STATE_PACKED) && ew__request_push_packed(ctx, self)) {
+        ew__headers_push_packed_wrapper(ctx, -1); /* a request from C: get/has read the bytes */
+    } else {
+        ew__web_push_hlist(ctx, self, state);
+        ew__headers_push_wrapper(ctx, -1, (state & EW__STATE_IMMUTABLE) != 0);
+    }
     duk_dup_top(ctx);
     duk_put_prop_literal(ctx, self, EW__WEB_HEADERS);
     return 1;

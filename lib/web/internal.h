@@ -59,6 +59,16 @@ void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
  * code that reads EW__WEB_METHOD, EW__WEB_URL or EW__WEB_HLIST of a Request at idx calls this first. Does
  * nothing for anything else. May throw (allocation). */
 void ew__request_unpack(duk_context *ctx, duk_idx_t idx);
+/* Pushes the packed buffer of the Request at idx and returns true; false (nothing pushed) when not packed. */
+bool ew__request_push_packed(duk_context *ctx, duk_idx_t idx);
+/* Pushes the header list made from the packed buffer at buf_idx (names lower-cased, values UTF-8 decoded). */
+void ew__request_push_packed_list(duk_context *ctx, duk_idx_t buf_idx);
+/* Looks up the lower-case header name (len bytes) in the packed buffer at buf_idx: returns how many entries
+ * match; with push_value, pushes their values joined by ", " when there is at least one. */
+int ew__request_packed_get(duk_context *ctx, duk_idx_t buf_idx, const char *lname, size_t len, bool push_value);
+/* headers.c: pushes an immutable Headers over the packed buffer at packed_idx (a Request from C): get()
+ * and has() read the bytes, anything else makes the list first. */
+void ew__headers_push_packed_wrapper(duk_context *ctx, duk_idx_t packed_idx);
 
 /* Converts the value at idx, which must be a Response made by this module, into a new ew_response_t:
  * status, status text ("" when the script gave none), one header entry per stored value in insertion order

@@ -511,6 +511,90 @@ static bool push_packed_field(duk_context *ctx, duk_idx_t idx, int field)
     return true;
 }
 
+/* Pushes the header list of the n entries r points at. */
+static void push_packed_entries(duk_context *ctx, packed_reader_t *r, uint32_t n)
+{
+    ew__web_push_array(ctx, 2 * n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t nlen = packed_u32(r), vlen = packed_u32(r);
+        const char *name = packed_bytes(r, nlen), *value = packed_bytes(r, vlen);
+        push_lower_name(ctx, name, nlen);
+        duk_put_prop_index(ctx, -2, 2 * i);
+        ew__push_utf8(ctx, value, vlen);
+        duk_put_prop_index(ctx, -2, 2 * i + 1);
+    }
+}
+
+/* Sets r on the packed buffer at buf_idx and skips to its headers; returns their number (0 if not packed). */
+static uint32_t packed_headers(duk_context *ctx, duk_idx_t buf_idx, packed_reader_t *r)
+{
+    duk_size_t len = 0;
+    const unsigned char *b = duk_get_buffer_data(ctx, buf_idx, &len);
+    if (b == NULL || len < 12)
+        return 0;
+    r->p = b;
+    r->end = b + len;
+    uint32_t mlen = packed_u32(r), ulen = packed_u32(r), n = packed_u32(r);
+    (void) packed_bytes(r, mlen);
+    (void) packed_bytes(r, ulen);
+    return n;
+}
+
+void ew__request_push_packed_list(duk_context *ctx, duk_idx_t buf_idx)
+{
+    packed_reader_t r;
+    uint32_t n = packed_headers(ctx, buf_idx, &r);
+    push_packed_entries(ctx, &r, n);
+}
+
+static bool name_ieq(const char *raw, size_t rlen, const char *lname, size_t len)
+{
+    if (rlen != len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = (raw[i] >= 'A' && raw[i] <= 'Z') ? (char) (raw[i] + 32) : raw[i];
+        if (c != lname[i])
+            return false;
+    }
+    return true;
+}
+
+int ew__request_packed_get(duk_context *ctx, duk_idx_t buf_idx, const char *lname, size_t len, bool push_value)
+{
+    packed_reader_t r;
+    uint32_t n = packed_headers(ctx, buf_idx, &r);
+    int found = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t nlen = packed_u32(&r), vlen = packed_u32(&r);
+        const char *name = packed_bytes(&r, nlen), *value = packed_bytes(&r, vlen);
+        if (!name_ieq(name, nlen, lname, len))
+            continue;
+        if (push_value) {
+            if (found == 0)
+                duk_push_literal(ctx, ", ");
+            duk_require_stack(ctx, 1);
+            ew__push_utf8(ctx, value, vlen);
+        }
+        found++;
+    }
+    if (push_value && found > 0) {
+        if (found > 1)
+            duk_join(ctx, found);
+        else
+            duk_remove(ctx, -2);
+    }
+    return found;
+}
+
+bool ew__request_push_packed(duk_context *ctx, duk_idx_t idx)
+{
+    duk_get_prop_literal(ctx, idx, REQ_PACKED);
+    if (duk_is_buffer_data(ctx, -1))
+        return true;
+    duk_pop(ctx);
+    return false;
+}
+
 void ew__request_unpack(duk_context *ctx, duk_idx_t idx)
 {
     idx = duk_require_normalize_index(ctx, idx);
@@ -527,15 +611,7 @@ void ew__request_unpack(duk_context *ctx, duk_idx_t idx)
     duk_put_prop_literal(ctx, idx, REQ_METHOD);
     ew__push_utf8(ctx, u, ulen);
     duk_put_prop_literal(ctx, idx, REQ_URL);
-    ew__web_push_array(ctx, 2 * n);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t nlen = packed_u32(&r), vlen = packed_u32(&r);
-        const char *name = packed_bytes(&r, nlen), *value = packed_bytes(&r, vlen);
-        push_lower_name(ctx, name, nlen);
-        duk_put_prop_index(ctx, -2, 2 * i);
-        ew__push_utf8(ctx, value, vlen);
-        duk_put_prop_index(ctx, -2, 2 * i + 1);
-    }
+    push_packed_entries(ctx, &r, n);
     duk_put_prop_literal(ctx, idx, EW__WEB_HLIST);
     ew__web_set_state(ctx, idx, state & ~EW__STATE_PACKED);
     duk_del_prop_literal(ctx, idx, REQ_PACKED);

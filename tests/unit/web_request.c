@@ -424,3 +424,26 @@ Test(web_request, packed_request_with_many_and_long_headers)
                          "req.headers.has('x-h99-')"),
                      "100|true|true");
 }
+
+/* request.headers of a request from C answers get/has from the packed bytes until something needs the list. */
+Test(web_request, packed_headers_answer_get_and_has_then_make_the_list)
+{
+    ew_header_t h[] = {{"Accept", 6, "a", 1}, {"X-Dup", 5, "1", 1}, {"x-dup", 5, " 2 ", 3},
+                       {"X-Bad", 5, "a\xFFz", 3}, {"Set-Cookie", 10, "c=1", 3}, {"set-cookie", 10, "d=2", 3}};
+    ew_request_t r = c_request("GET", "http://a.example/", h, 6);
+    ew__request_push(ctx, &r);
+    duk_put_global_string(ctx, "req");
+    cr_assert_str_eq(run("var h = req.headers; [h.get('X-DUP'), h.get('accept'), h.get('nope'), h.has('Set-Cookie'),"
+                         " h.has('x'), h.get('x-bad') === 'a\\ufffdz', h.get('set-cookie'), h === req.headers].join('|')"),
+                     "1, 2|a||true|false|true|c=1, d=2|true");
+    cr_assert_str_eq(run("h.get('bad name')"), "THROWN TypeError: Invalid header name: \"bad name\"");
+    cr_assert_str_eq(run("h.delete('accept')"), "THROWN TypeError: Can't modify immutable headers.");
+    /* a copy made from the packed Headers, then the list itself */
+    cr_assert_str_eq(run("var c = new Headers(h); c.set('accept', 'b'); c.get('accept') + '|' + h.get('accept')"),
+                     "b|a");
+    cr_assert_str_eq(run("var names = []; h.forEach(function (v, k) { names.push(k + '=' + v); }); names.join(';')"),
+                     "accept=a;set-cookie=c=1;set-cookie=d=2;x-bad=a\xEF\xBF\xBDz;x-dup=1, 2");
+    cr_assert_str_eq(run("h.getSetCookie().join(';') + '|' + h.get('x-dup') + '|' + (h === req.headers)"),
+                     "c=1;d=2|1, 2|true");
+    cr_assert_str_eq(run("new Request(req).headers.get('x-dup')"), "1, 2");
+}
