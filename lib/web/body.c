@@ -208,11 +208,17 @@ bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx)
 {
     obj_idx = duk_require_normalize_index(ctx, obj_idx);
     duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
+    return ew__body_take_pushed(ctx, obj_idx, ew__web_state(ctx, obj_idx));
+}
+
+bool ew__body_take_pushed(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
+{
+    obj_idx = duk_require_normalize_index(ctx, obj_idx);
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
         return false; /* a null body is never "used" (Fetch: bodyUsed needs a body) */
     }
-    ew__web_set_state(ctx, obj_idx, ew__web_state(ctx, obj_idx) | EW__STATE_USED);
+    ew__web_set_state(ctx, obj_idx, state | EW__STATE_USED);
     if (ew__body_is_stream(ctx, -1)) {
         /* Keep the stream (script may hold it: it must read as disturbed); hand over its bytes when it is
          * one of known bytes, else the stream itself, which the caller reads. */

@@ -274,6 +274,8 @@ bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state);
 bool ew__body_push_shared(duk_context *ctx, duk_idx_t obj_idx);
 /* Takes the body: pushes its storage, marks the owner used, returns true; false for a null body. */
 bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx);
+/* The same with the object's body storage already pushed (popped or replaced) and its state known. */
+bool ew__body_take_pushed(duk_context *ctx, duk_idx_t obj_idx, uint32_t state);
 /* Bytes of a storage value (string or buffer) at data_idx. */
 const void *ew__body_bytes(duk_context *ctx, duk_idx_t data_idx, size_t *len);
 

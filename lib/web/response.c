@@ -278,7 +278,8 @@ static duk_ret_t response_get_web_socket(duk_context *ctx)
 
 bool ew__response_push_websocket(duk_context *ctx, duk_idx_t idx)
 {
-    if (!(ew__web_state(ctx, idx) & EW__KIND_RESPONSE)) {
+    uint32_t state = ew__web_state(ctx, idx); /* only a 101 can carry one (read_init) */
+    if (!(state & EW__KIND_RESPONSE) || (state >> EW__STATE_STATUS_SHIFT) != 101) {
         duk_push_undefined(ctx);
         return false;
     }

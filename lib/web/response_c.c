@@ -159,14 +159,14 @@ static void copy_headers(duk_context *ctx, duk_idx_t list_idx, ew_response_t *r,
     }
 }
 
-/* Why the value at idx cannot be sent (a static message), or NULL. */
-static const char *refusal(duk_context *ctx, duk_idx_t idx, uint32_t state)
+/* Why the value at idx cannot be sent (a static message), or NULL. Its body storage is at body_idx. */
+static const char *refusal(duk_context *ctx, duk_idx_t body_idx, uint32_t state)
 {
     if (!(state & EW__KIND_RESPONSE))
         return "TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'.";
     if (state & EW__STATE_TYPE_ERROR)
         return "TypeError: Return value from the handler is Response.error(), a network error.";
-    if (ew__body_is_used(ctx, idx, state))
+    if ((state & EW__STATE_USED) || ew__stream_is_disturbed(ctx, body_idx))
         return "TypeError: Body has already been used. It can only be used once.";
     return NULL;
 }
@@ -177,10 +177,16 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     extract_job_t *job = udata;
     duk_idx_t self = duk_get_top_index(ctx);
     uint32_t state = ew__web_state(ctx, self);
-    job->bad = refusal(ctx, self, state);
+    if (!(state & EW__KIND_RESPONSE)) {
+        job->bad = refusal(ctx, self, state);
+        return 0;
+    }
+    duk_require_stack(ctx, 8);
+    duk_get_prop_literal(ctx, self, EW__WEB_BODY);
+    duk_idx_t body_slot = duk_get_top_index(ctx);
+    job->bad = refusal(ctx, body_slot, state);
     if (job->bad != NULL)
         return 0;
-    duk_require_stack(ctx, 8);
     push_status_text(ctx, self);
     duk_idx_t text = duk_get_top_index(ctx);
     size_t text_len;
@@ -201,7 +207,8 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
         nheaders = lazy_type != NULL ? 1 : 0;
         strings += lazy_type != NULL ? sizeof("content-type") + strlen(lazy_type) + 1 : 0;
     }
-    if (!ew__body_take(ctx, self))
+    duk_dup(ctx, body_slot);
+    if (!ew__body_take_pushed(ctx, self, state))
         duk_push_fixed_buffer(ctx, 0);
     if (ew__body_is_stream(ctx, -1)) {
         if (!job->want_stream)
