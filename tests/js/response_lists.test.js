@@ -22,4 +22,14 @@ test('a copied request keeps method, url, headers and cf', async () => {
   assertEquals([copy.method, copy.url, copy.headers.get('x-a'), await copy.text()], ['POST', 'https://a.example/x', '1', 'b']);
 });
 
+test('Response.json and JSON.stringify write integers exactly (the fast path formats them by hand)', async () => {
+  const v = [0, -1, 1, 9, 10, -10, 123456789, -2147483648, 2147483647, 140737488355327, -140737488355328, 1.5, -0, 1e21, { a: -7 }];
+  const want = '[0,-1,1,9,10,-10,123456789,-2147483648,2147483647,140737488355327,-140737488355328,1.5,0,1e+21,{"a":-7}]';
+  assertEquals(JSON.stringify(v), want);
+  assertEquals(await Response.json(v).text(), want);
+  let n = 0;
+  for (let i = -1000; i <= 1000; i++) if (JSON.stringify([i]) === '[' + String(i) + ']') n++;
+  assertEquals(n, 2001);
+});
+
 export default { fetch: run };
