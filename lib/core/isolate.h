@@ -98,6 +98,8 @@ typedef struct ew__mtq {
 
 #define EW__ISOLATE_MAGIC 0x45574953u /* "EWIS": tells our heaps from bare test heaps */
 
+#define EW__SMALL_CLASSES 16 /* allocator size classes of 16 bytes: blocks up to 256 bytes (limits.c) */
+
 struct ew__isolate {
     uint32_t magic;               /* EW__ISOLATE_MAGIC */
     duk_context *ctx;             /* the heap's main thread; NULL once destroyed */
@@ -151,6 +153,10 @@ struct ew__isolate {
     size_t cf_json_len;
     void *cf_str;                 /* that JSON as a JS string, kept in the stash */
     const void *promise_intrinsics; /* promise.c's table, a fixed buffer in the heap stash */
+
+    /* Small blocks kept for reuse by the allocator (limits.c), per 16-byte size class (owned). */
+    void *small_free[EW__SMALL_CLASSES];
+    uint16_t small_count[EW__SMALL_CLASSES];
 };
 
 typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED, EW__REQ_CALL } ew__req_kind_t;
@@ -253,6 +259,8 @@ uint64_t ew__mono_now_ns(void);
 void *ew__heap_alloc(void *udata, duk_size_t size);
 void *ew__heap_realloc(void *udata, void *ptr, duk_size_t size);
 void ew__heap_free(void *udata, void *ptr);
+/* Frees the small blocks the allocator keeps for reuse (after the heap is gone). */
+void ew__heap_release_cache(ew__isolate_t *iso);
 
 /* Host bindings (binding.c): puts each of the worker's bindings on the env object at env_idx (and as a
  * global); cancels pending calls when an isolate goes away. */
