@@ -88,6 +88,10 @@ struct ew_worker {
     uint64_t cpu_ns_total;        /* CPU time charged to this worker's requests (ew_worker_cpu_ms) */
     struct event *reap_ev;        /* destroys drained isolates from the loop (owned) */
     ew_worker_t *next;            /* in rt->workers */
+    /* The last request URL that passed the check and its serialization (owned, one allocation: the input,
+     * NUL, the href, NUL): a server sends the same URLs again and again (worker.c). */
+    char *url_cache;
+    size_t url_cache_in_len;
 };
 
 /* Microtask queue state; the job values live in a stash array (microtask.c). */

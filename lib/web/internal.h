@@ -46,14 +46,15 @@ ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err);
 void ew__request_push(duk_context *ctx, const ew_request_t *req);
 
 /* The same two with the URL parsed once: check_url also gives the parsed URL (when it returns EW_OK and
- * url_out is not NULL; the caller disposes it with ew__url_dispose), and push_serialized takes req->url as
+ * url_out is not NULL; the caller disposes it with ew__url_dispose), or, with url_known (the caller saw
+ * this very URL pass before), checks everything but the URL; push_serialized takes req->url as
  * the URL's serialization (what check_url gave) without parsing it again. Used on every request's path. */
 /* Gives the Request at idx (just made by ew__request_push*) the host's cf JSON (checked by
  * ew__json_is_object), the string on top (popped), decoded when the script first reads request.cf. May
  * throw (allocation). */
 void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx);
 struct ew__url;
-ew_status_t ew__request_check_url(const ew_request_t *req, struct ew__url *url_out, ew_error_t *err);
+ew_status_t ew__request_check_url(const ew_request_t *req, struct ew__url *url_out, ew_error_t *err, bool url_known);
 void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
 /* A Request from C keeps its method, url and headers packed in C until script needs them (request.c):
  * code that reads EW__WEB_METHOD, EW__WEB_URL or EW__WEB_HLIST of a Request at idx calls this first. Does

@@ -367,17 +367,17 @@ static bool url_ok(const char *u, ew__url_t *out)
 
 ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err)
 {
-    return ew__request_check_url(req, NULL, err);
+    return ew__request_check_url(req, NULL, err, false);
 }
 
-ew_status_t ew__request_check_url(const ew_request_t *req, ew__url_t *url_out, ew_error_t *err)
+ew_status_t ew__request_check_url(const ew_request_t *req, ew__url_t *url_out, ew_error_t *err, bool url_known)
 {
     if (req == NULL)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: req is NULL");
     if (req->method == NULL || !ew__http_is_token(req->method, strlen(req->method)))
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: method \"%.64s\" is not an HTTP token",
                              req->method ? req->method : "(null)");
-    if (req->url == NULL || !url_ok(req->url, url_out))
+    if (req->url == NULL || (!url_known && !url_ok(req->url, url_out)))
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: url \"%.200s\" is not an absolute http(s) URL",
                              req->url ? req->url : "(null)");
     if (req->nheaders > 0 && req->headers == NULL)

@@ -615,3 +615,33 @@ Test(core_worker, request_cf_and_headers_reach_the_worker_unchanged)
     cr_assert_null(fetch_cf(w, "POST", "abc", h, 2, "[1]", &st));
     cr_assert_eq(st, EW_ERR_INVALID_ARG);
 }
+
+/* worker.c keeps the last URL that passed the check: repeats, changes and bad requests after a cached URL. */
+Test(core_worker, request_urls_are_normalized_and_checked_every_time)
+{
+    ew_worker_t *w = load("export default { fetch(req) { return new Response(req.url); } };", NULL, 0);
+    const char *urls[] = {"http://EXAMPLE.com/a/../b?x#f", "http://EXAMPLE.com/a/../b?x#f", "http://example.com/c",
+                          "http://EXAMPLE.com/a/../b?x#f"};
+    const char *want[] = {"http://example.com/b?x#f", "http://example.com/b?x#f", "http://example.com/c",
+                          "http://example.com/b?x#f"};
+    for (int i = 0; i < 4; i++) {
+        ew_request_t req = {.method = "GET", .url = urls[i]};
+        ew_response_t *out = NULL;
+        cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_OK);
+        while (out == NULL && event_base_loop(ew_runtime_event_base(rt), EVLOOP_ONCE) != -1)
+            ;
+        cr_assert_str_eq((char *) out->body, want[i]);
+        ew_response_destroy(out);
+    }
+    ew_response_t *out = NULL;
+    ew_header_t bad[] = {{"X-A", 3, "a\r\nb", 4}};
+    ew_request_t req = {.method = "GET", .url = "http://example.com/c", .headers = bad, .nheaders = 1};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_ERR_INVALID_ARG);
+    req = (ew_request_t){.method = "G T", .url = "http://example.com/c"};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_ERR_INVALID_ARG);
+    req = (ew_request_t){.method = "GET", .url = "http://example.com/c d"};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_ERR_INVALID_ARG);
+    req = (ew_request_t){.method = "GET", .url = NULL};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_ERR_INVALID_ARG);
+    cr_assert_null(out);
+}
