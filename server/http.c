@@ -79,7 +79,9 @@ typedef struct hdr_off {
 struct conn {
     srv_http_t *srv;
     struct bufferevent *bev;     /* NULL once the socket is closed (zombie waiting for the Worker) */
-    struct event *deadline;      /* request-arrival deadline (owned) */
+    struct event *deadline;      /* request-arrival deadline (owned); left armed between requests */
+    bool deadline_armed;         /* the deadline event is pending */
+    uint64_t head_since_ms;      /* monotonic ms when the request being read began; 0 = none */
     struct evbuffer *outq;       /* response being composed, written to the socket directly (owned) */
     ew__h1_parser_t parser;
     conn_state_t state;
@@ -713,8 +715,7 @@ static bool dispatch_metrics(conn_t *c)
 
 static void dispatch(conn_t *c)
 {
-    if (c->deadline != NULL)
-        event_del(c->deadline);
+    c->head_since_ms = 0; /* the deadline stays armed: on_deadline re-arms or ignores it (no del + add per request) */
     if (dispatch_scheduled(c) || dispatch_metrics(c))
         return;
     size_t cap = c->nhdrs + SRV_CF_MAX_HEADERS;
@@ -811,10 +812,17 @@ static bool take_head(conn_t *c, const ew__h1_message_t *m)
     return true;
 }
 
-static void arm_deadline(conn_t *c)
+static uint64_t mono_ms(void)
 {
-    struct timeval tv = tv_ms(c->srv->cfg.request_timeout_ms);
-    event_add(c->deadline, &tv);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t) now.tv_sec * 1000u + (uint64_t) now.tv_nsec / 1000000u;
+}
+
+static void arm_deadline(conn_t *c, uint32_t ms)
+{
+    struct timeval tv = tv_ms(ms);
+    c->deadline_armed = event_add(c->deadline, &tv) == 0;
 }
 
 /* Parses what has arrived, one event at a time, until the parser needs more bytes or a request is in the
@@ -825,8 +833,11 @@ static void conn_read_loop(conn_t *c)
     while (c->state == READ_HEAD || c->state == READ_BODY) {
         size_t len = evbuffer_get_length(in);
         const char *buf = len ? (const char *) evbuffer_pullup(in, -1) : "";
-        if (len > 0 && c->state == READ_HEAD && !event_pending(c->deadline, EV_TIMEOUT, NULL))
-            arm_deadline(c);
+        if (len > 0 && c->state == READ_HEAD && c->head_since_ms == 0) {
+            c->head_since_ms = mono_ms();
+            if (!c->deadline_armed)
+                arm_deadline(c, c->srv->cfg.request_timeout_ms);
+        }
         size_t used = 0;
         ew__h1_slice_t body;
         int ev = ew__h1_parse(&c->parser, buf, len, &used, &body);
@@ -960,10 +971,16 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     conn_t *c = arg;
-    if (c->state == READ_HEAD || c->state == READ_BODY) {
-        write_error(c, 408, "the request did not arrive in time");
-        bufferevent_enable(c->bev, EV_WRITE);
+    c->deadline_armed = false;
+    if ((c->state != READ_HEAD && c->state != READ_BODY) || c->head_since_ms == 0)
+        return; /* armed for an earlier request: the next one arms it again */
+    uint64_t waited = mono_ms() - c->head_since_ms;
+    if (waited < c->srv->cfg.request_timeout_ms) { /* armed for an earlier request: the rest of this one's time */
+        arm_deadline(c, (uint32_t) (c->srv->cfg.request_timeout_ms - waited));
+        return;
     }
+    write_error(c, 408, "the request did not arrive in time");
+    bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* Closes the socket. The conn itself goes too, unless the Worker still has its request. */
