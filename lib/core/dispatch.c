@@ -38,15 +38,29 @@ static const char BODY_INTERNAL[] = "Error 1101: Worker failed\n";
 static void on_deliver(evutil_socket_t fd, short what, void *arg);
 static void on_wait_cap(evutil_socket_t fd, short what, void *arg);
 
+/* Finished requests are kept for reuse (at most REQ_POOL_KEEP per isolate) with their delivery event:
+ * a request then costs no calloc, malloc or free of its own. */
+#define REQ_POOL_KEEP 16
+
 static ew__req_t *req_new(ew__isolate_t *iso, ew__req_kind_t kind)
 {
-    ew__req_t *r = calloc(1, sizeof(*r));
-    if (r == NULL)
-        return NULL;
-    r->deliver_ev = evtimer_new(iso->rt->base, on_deliver, r);
-    if (r->deliver_ev == NULL) {
-        free(r);
-        return NULL;
+    ew__req_t *r = iso->req_pool;
+    if (r != NULL) {
+        iso->req_pool = r->next;
+        iso->req_pooled--;
+        struct event *ev = r->deliver_ev;
+        memset(r, 0, sizeof(*r));
+        r->deliver_ev = ev;
+        event_assign(ev, iso->rt->base, -1, 0, on_deliver, r); /* not pending: it was deleted in req_free */
+    } else {
+        r = calloc(1, sizeof(*r));
+        if (r == NULL)
+            return NULL;
+        r->deliver_ev = evtimer_new(iso->rt->base, on_deliver, r);
+        if (r->deliver_ev == NULL) {
+            free(r);
+            return NULL;
+        }
     }
     r->id = iso->next_req_id++;
     if (iso->next_req_id == 0)
@@ -84,12 +98,30 @@ static void req_free(ew__req_t *r)
         iso->running = NULL;
     if (iso->abort_req == r)
         iso->abort_req = NULL;
-    event_free(r->deliver_ev);
     if (r->wait_timer != NULL)
         event_free(r->wait_timer);
     ew_response_destroy(r->response);
-    free(r);
+    if (iso->req_pooled < REQ_POOL_KEEP) {
+        event_del(r->deliver_ev);
+        r->next = iso->req_pool;
+        iso->req_pool = r;
+        iso->req_pooled++;
+    } else {
+        event_free(r->deliver_ev);
+        free(r);
+    }
     ew__isolate_maybe_reap(iso);
+}
+
+void ew__dispatch_release_pool(ew__isolate_t *iso)
+{
+    while (iso->req_pool != NULL) {
+        ew__req_t *r = iso->req_pool;
+        iso->req_pool = r->next;
+        event_free(r->deliver_ev);
+        free(r);
+    }
+    iso->req_pooled = 0;
 }
 
 ew__req_t *ew__isolate_find_req(ew__isolate_t *iso, uint32_t id)

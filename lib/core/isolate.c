@@ -437,6 +437,7 @@ void ew__isolate_destroy(ew__isolate_t *iso)
     iso->ctx = NULL;
     iso->magic = 0;
     ew__heap_release_cache(iso); /* a dead heap's blocks are abandoned, but the kept ones are free */
+    ew__dispatch_release_pool(iso);
     free(iso->cf_json);
     free(iso);
 }

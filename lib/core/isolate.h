@@ -158,6 +158,9 @@ struct ew__isolate {
     void *cf_str;                 /* that JSON as a JS string, kept in the stash */
     const void *promise_intrinsics; /* promise.c's table, a fixed buffer in the heap stash */
 
+    ew__req_t *req_pool;          /* finished requests kept for reuse (dispatch.c; list via next; owned) */
+    uint32_t req_pooled;
+
     /* Small blocks kept for reuse by the allocator (limits.c), per 16-byte size class (owned). */
     void *small_free[EW__SMALL_CLASSES];
     uint16_t small_count[EW__SMALL_CLASSES];
