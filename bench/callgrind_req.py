@@ -2,6 +2,7 @@
 can be measured on a loaded machine):
 
     callgrind_req.py [--build build] [--requests N] [--conns C] [--path /] [--out FILE] TARGET
+    callgrind_req.py --peer "node bench/node-hello.js {port}" [...]      (any server, for comparison)
 
 runs `valgrind --tool=callgrind build/server/ew-server --threads 1 TARGET`, warms it up with 200 requests,
 zeroes the counters (callgrind_control -z), sends N keep-alive requests shaped like wrk's (GET, Host only)
@@ -74,15 +75,17 @@ def main():
     ap.add_argument("--path", default="/")
     ap.add_argument("--port", type=int, default=18797)
     ap.add_argument("--out", default="/tmp/ew-callgrind.out")
-    ap.add_argument("target")
+    ap.add_argument("--peer", help="command line of another server to count instead ({port} is replaced)")
+    ap.add_argument("target", nargs="?", default="examples/hello/")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp()
     pattern = os.path.join(tmp, "cg.out")
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + pattern + ".%p",
-           os.path.join(a.build, "server", "ew-server"), "--threads", "1", "--port", str(a.port), a.target]
+    server = ([w.replace("{port}", str(a.port)) for w in a.peer.split()] if a.peer else
+              [os.path.join(a.build, "server", "ew-server"), "--threads", "1", "--port", str(a.port), a.target])
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + pattern + ".%p"] + server
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             try:
                 run_requests(a.port, a.path, 1, 1)
@@ -108,7 +111,7 @@ def main():
                 total = int(line.split()[1])
     os.replace(dump, a.out)
     print("%d instructions per request (%d requests, %d connection(s), %s); dump: %s"
-          % (total // a.requests, a.requests, a.conns, a.target, a.out))
+          % (total // a.requests, a.requests, a.conns, a.peer or a.target, a.out))
     return 0
 
 
