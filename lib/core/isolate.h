@@ -102,7 +102,7 @@ typedef struct ew__mtq {
 
 #define EW__ISOLATE_MAGIC 0x45574953u /* "EWIS": tells our heaps from bare test heaps */
 
-#define EW__SMALL_CLASSES 16 /* allocator size classes of 16 bytes: blocks up to 256 bytes (limits.c) */
+#define EW__SMALL_CLASSES 16 /* allocator size classes 16 bytes apart: blocks up to 248 bytes (limits.c) */
 
 struct ew__isolate {
     uint32_t magic;               /* EW__ISOLATE_MAGIC */

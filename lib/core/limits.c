@@ -146,15 +146,17 @@ static bool account(ew__isolate_t *iso, size_t grow)
  * free list per 16-byte size class, at most SMALL_KEEP blocks each, in front of malloc. A request makes and
  * drops dozens of them, and malloc + free cost ~200 instructions a pair against ~20 here. Accounting is
  * unchanged (the requested size); the kept blocks are the allocator's, not the script's. */
-#define SMALL_MAX (EW__SMALL_CLASSES * 16)
-#define SMALL_KEEP 64
+#define SMALL_MAX (EW__SMALL_CLASSES * 16 - 8)
+#define SMALL_KEEP 32
 
-/* Bytes a block of `size` really gets: small sizes round up to their class. */
+/* Bytes a block of `size` really gets: small sizes round up to their class, 16k + 8 bytes, which is what
+ * glibc's malloc gives a request of size + ALLOC_HEADER anyway (16-byte chunks with an 8-byte header), so
+ * the classes cost no memory. Class c holds capacity 16c + 8. */
 static size_t capacity(size_t size)
 {
     if (size > SMALL_MAX)
         return size;
-    return size <= 16 ? 16 : (size + 15) & ~(size_t) 15;
+    return (((size + 7) >> 4) << 4) + 8;
 }
 
 void *ew__heap_alloc(void *udata, duk_size_t size)
@@ -165,7 +167,7 @@ void *ew__heap_alloc(void *udata, duk_size_t size)
     size_t cap = capacity(size);
     char *p = NULL;
     if (cap <= SMALL_MAX) {
-        size_t c = cap / 16 - 1;
+        size_t c = cap >> 4;
         p = iso->small_free[c];
         if (p != NULL) {
             memcpy(&iso->small_free[c], p, sizeof(void *));
@@ -238,7 +240,7 @@ void ew__heap_free(void *udata, void *ptr)
     iso->heap_bytes -= size + ALLOC_HEADER;
     size_t cap = capacity(size);
     if (cap <= SMALL_MAX) {
-        size_t c = cap / 16 - 1;
+        size_t c = cap >> 4;
         if (iso->small_count[c] < SMALL_KEEP) {
             memcpy(base, &iso->small_free[c], sizeof(void *));
             iso->small_free[c] = base;
