@@ -10,13 +10,10 @@
  *
  *   build/bench/d1_bench [N] [STATE_DIR]   (STATE_DIR default: a fresh folder under /tmp, removed after)
  */
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include "edgeworker.h"
+#include "harness.h"
 
 static const char SCRIPT[] =
     "export default { async fetch(request, env) {\n"
@@ -52,94 +49,36 @@ static const char SCRIPT[] =
     "  return new Response('ok');\n"
     "} };\n";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static void fetch(ew_worker_t *w, const char *url)
-{
-    ew_request_t req = {.method = "GET", .url = url};
-    ew_response_t *resp = NULL;
-    ew_error_t err;
-    if (ew_worker_fetch_sync(w, &req, &resp, &err) != EW_OK || resp->status != 200)
-        fprintf(stderr, "d1_bench: %s failed: %s\n", url, err.message);
-    ew_response_destroy(resp);
-}
-
-static int outstanding;
-
-static void on_response(void *udata, ew_response_t *resp, const ew_error_t *err)
-{
-    (void) udata;
-    if (err != NULL)
-        fprintf(stderr, "d1_bench: request failed: %s\n", err->message);
-    ew_response_destroy(resp);
-    outstanding--;
-}
-
-/* Inserts from `conc` requests in flight at once, `total` requests in all. */
-static double insert_concurrent(ew_runtime_t *rt, ew_worker_t *w, int conc, int total)
-{
-    ew_request_t req = {.method = "GET", .url = "http://b/one"};
-    double t0 = now_s();
-    int sent = 0;
-    while (sent < total || outstanding > 0) {
-        while (sent < total && outstanding < conc) {
-            outstanding++;
-            sent++;
-            ew_worker_fetch(w, &req, on_response, NULL);
-        }
-        event_base_loop(ew_runtime_event_base(rt), EVLOOP_ONCE);
-    }
-    return total / (now_s() - t0);
-}
-
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 100000;
-    char dir[256] = "/tmp/ew-d1-bench-XXXXXX";
-    if (argc > 2)
-        snprintf(dir, sizeof(dir), "%s", argv[2]);
-    else if (mkdtemp(dir) == NULL)
-        return 1;
-    ew_runtime_config_t cfg;
-    ew_runtime_config_init(&cfg);
-    cfg.state_dir = dir;
-    cfg.cpu_ms = 600000;
+    bench_dir_t dir;
+    bench_state_dir(&dir, "d1_bench", argc > 2 ? argv[2] : NULL);
+    ew_resource_t res[] = {{EW_RESOURCE_D1, "DB", "bench"}};
+    bench_worker_t spec = {.name = "d1_bench", .script = SCRIPT, .resources = res, .nresources = 1};
     ew_runtime_t *rt;
     ew_worker_t *w;
-    ew_error_t err;
-    ew_resource_t res[] = {{EW_RESOURCE_D1, "DB", "bench"}};
-    ew_worker_config_t wc = {.name = "d1", .source = SCRIPT, .source_len = sizeof(SCRIPT) - 1, .resources = res,
-                             .nresources = 1};
-    if (ew_runtime_create(&cfg, &rt, &err) != EW_OK || ew_worker_load(rt, &wc, &w, &err) != EW_OK) {
-        fprintf(stderr, "d1_bench: %s\n", err.message);
-        return 1;
-    }
-    fetch(w, "http://b/setup");
-    fetch(w, "http://b/e");
+    bench_open(&spec, dir.path, &rt, &w);
+    bench_fetch("d1_bench", w, "http://b/setup", false);
+    bench_fetch("d1_bench", w, "http://b/e", false);
     char url[128];
     snprintf(url, sizeof(url), "http://b/select?n=%d", n);
-    double t0 = now_s();
-    fetch(w, url);
-    printf("D1 point select (in a Worker)           %9.0f /s  (%d .first() calls)\n", n / (now_s() - t0), n);
-    printf("D1 insert, 1 per request, 200 in flight %9.0f /s  (5000 requests)\n", insert_concurrent(rt, w, 200, 5000));
-    printf("D1 insert, 1 per request, 10 in flight  %9.0f /s  (2000 requests)\n", insert_concurrent(rt, w, 10, 2000));
-    t0 = now_s();
-    fetch(w, "http://b/seq?n=500");
-    printf("D1 insert, awaited one by one (durable) %9.0f /s  (500 inserts, one fsync each)\n", 500 / (now_s() - t0));
-    t0 = now_s();
+    double t0 = bench_now();
+    bench_fetch("d1_bench", w, url, false);
+    printf("D1 point select (in a Worker)           %9.0f /s  (%d .first() calls)\n", n / (bench_now() - t0), n);
+    printf("D1 insert, 1 per request, 200 in flight %9.0f /s  (5000 requests)\n",
+           bench_concurrent("d1_bench", rt, w, "http://b/one", 200, 5000));
+    printf("D1 insert, 1 per request, 10 in flight  %9.0f /s  (2000 requests)\n",
+           bench_concurrent("d1_bench", rt, w, "http://b/one", 10, 2000));
+    t0 = bench_now();
+    bench_fetch("d1_bench", w, "http://b/seq?n=500", false);
+    printf("D1 insert, awaited one by one (durable) %9.0f /s  (500 inserts, one fsync each)\n", 500 / (bench_now() - t0));
+    t0 = bench_now();
     for (int i = 0; i < 20; i++)
-        fetch(w, "http://b/batch");
-    printf("D1 insert, batch() of 1000 (durable)    %9.0f /s  (20 batches)\n", 20000 / (now_s() - t0));
+        bench_fetch("d1_bench", w, "http://b/batch", false);
+    printf("D1 insert, batch() of 1000 (durable)    %9.0f /s  (20 batches)\n", 20000 / (bench_now() - t0));
+    ew_worker_destroy(w);
     ew_runtime_destroy(rt);
-    if (argc <= 2) {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        (void) system(cmd);
-    }
+    bench_state_dir_done(&dir);
     return 0;
 }

@@ -18,10 +18,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include "edgeworker.h"
+#include "harness.h"
 
 static const char SCRIPT[] =
     "import { DurableObject } from 'cloudflare:workers';\n"
@@ -44,37 +42,7 @@ static const char SCRIPT[] =
 
 static const ew_durable_object_t OBJ = {"OBJ", "Obj", 1};
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static ew_worker_t *load(ew_runtime_t *rt)
-{
-    ew_worker_config_t cfg = {.name = "bench", .source = SCRIPT, .source_len = sizeof(SCRIPT) - 1,
-                              .filename = "bench.js", .durable_objects = &OBJ, .ndurable_objects = 1};
-    ew_worker_t *w;
-    ew_error_t err;
-    if (ew_worker_load(rt, &cfg, &w, &err) != EW_OK) {
-        fprintf(stderr, "do_bench: load: %s\n", err.message);
-        exit(1);
-    }
-    return w;
-}
-
-static void fetch(ew_worker_t *w, const char *url)
-{
-    ew_request_t req = {.method = "GET", .url = url};
-    ew_response_t *resp = NULL;
-    ew_error_t err;
-    if (ew_worker_fetch_sync(w, &req, &resp, &err) != EW_OK || resp->status != 200) {
-        fprintf(stderr, "do_bench: %s failed: %s\n", url, err.message);
-        exit(1);
-    }
-    ew_response_destroy(resp);
-}
+static const bench_worker_t SPEC = {.name = "do_bench", .script = SCRIPT, .durable_objects = &OBJ, .ndurable_objects = 1};
 
 static int cmp(const void *a, const void *b)
 {
@@ -86,11 +54,11 @@ static void measure(ew_worker_t *w, const char *name, const char *url, int n)
 {
     double *t = malloc(sizeof(double) * (size_t) n);
     for (int i = 0; i < n / 10; i++) /* warm-up */
-        fetch(w, url);
+        bench_fetch("do_bench", w, url, true);
     for (int i = 0; i < n; i++) {
-        double t0 = now_us();
-        fetch(w, url);
-        t[i] = now_us() - t0;
+        double t0 = bench_now();
+        bench_fetch("do_bench", w, url, true);
+        t[i] = (bench_now() - t0) * 1e6;
     }
     qsort(t, (size_t) n, sizeof(double), cmp);
     printf("%-10s p50 %8.1f us   p99 %8.1f us   (%d requests)\n", name, t[n / 2], t[n * 99 / 100], n);
@@ -120,15 +88,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void *owner_main(void *arg)
 {
     owner_t *o = arg;
-    ew_runtime_config_t cfg;
-    ew_runtime_config_init(&cfg);
-    cfg.state_dir = o->state_dir;
     ew_runtime_t *rt;
-    ew_error_t err;
-    if (ew_runtime_create(&cfg, &rt, &err) != EW_OK)
-        exit(1);
-    ew_worker_t *w = load(rt);
-    fetch(w, "http://bench/rpc?o=x"); /* claims object x for this runtime */
+    ew_worker_t *w;
+    bench_open(&SPEC, o->state_dir, &rt, &w);
+    bench_fetch("do_bench", w, "http://bench/rpc?o=x", true); /* claims object x for this runtime */
     o->base = ew_runtime_event_base(rt);
     struct event *tick = event_new(o->base, -1, EV_PERSIST, on_tick, o);
     struct timeval every = {0, 20000};
@@ -147,20 +110,15 @@ static void *owner_main(void *arg)
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2000;
-    char tmpl[] = "/tmp/do_bench-XXXXXX";
-    const char *dir = argc > 2 ? argv[2] : mkdtemp(tmpl);
-    if (n < 10 || dir == NULL)
+    if (n < 10)
         return 2;
-    ew_runtime_config_t cfg;
-    ew_runtime_config_init(&cfg);
-    cfg.state_dir = dir;
+    bench_dir_t dir;
+    bench_state_dir(&dir, "do_bench", argc > 2 ? argv[2] : NULL);
     ew_runtime_t *rt;
-    ew_error_t err;
-    if (ew_runtime_create(&cfg, &rt, &err) != EW_OK)
-        return 1;
-    ew_worker_t *w = load(rt);
+    ew_worker_t *w;
+    bench_open(&SPEC, dir.path, &rt, &w);
 
-    owner_t o = {.state_dir = dir};
+    owner_t o = {.state_dir = dir.path};
     pthread_mutex_init(&o.lock, NULL);
     pthread_cond_init(&o.cond, NULL);
     pthread_t tid;
@@ -181,11 +139,6 @@ int main(int argc, char **argv)
     pthread_join(tid, NULL);
     ew_worker_destroy(w);
     ew_runtime_destroy(rt);
-    if (argc <= 2) {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "do_bench: could not remove %s\n", dir);
-    }
+    bench_state_dir_done(&dir);
     return 0;
 }

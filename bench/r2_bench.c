@@ -16,15 +16,12 @@
  *                                          under /tmp, removed after)
  */
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "edgeworker.h"
+#include "harness.h"
 
 static const char SCRIPT[] =
     "const MiB = 1 << 20;\n"
@@ -45,48 +42,14 @@ static const char SCRIPT[] =
     "  return new Response('ok');\n"
     "} };\n";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    if (f != NULL)
-        fclose(f);
-    return kb;
-}
-
-static int fetch(ew_worker_t *w, const char *url)
-{
-    ew_request_t req = {.method = "GET", .url = url};
-    ew_response_t *resp = NULL;
-    ew_error_t err;
-    ew_status_t st = ew_worker_fetch_sync(w, &req, &resp, &err);
-    int ok = st == EW_OK && resp != NULL && resp->status == 200;
-    if (!ok)
-        fprintf(stderr, "r2_bench: %s failed: %s %.*s\n", url, st != EW_OK ? err.message : "",
-                resp ? (int) resp->body_len : 0, resp ? (const char *) resp->body : "");
-    ew_response_destroy(resp);
-    return ok;
-}
-
 /* Runs url, prints MiB/s for `mib` MiB moved and the RSS growth over the call. */
 static void phase(ew_worker_t *w, const char *name, const char *url, double mib)
 {
-    long before = rss_kb();
-    double t0 = now_s();
-    int ok = fetch(w, url);
-    double dt = now_s() - t0;
-    long after = rss_kb();
+    long before = bench_rss_kb();
+    double t0 = bench_now();
+    bool ok = bench_fetch("r2_bench", w, url, false);
+    double dt = bench_now() - t0;
+    long after = bench_rss_kb();
     printf("%-14s %8.1f MiB/s  %7.3f s  RSS %+6.1f MB (now %.1f MB)%s\n", name, mib / dt, dt,
            (double) (after - before) / 1024.0, (double) after / 1024.0, ok ? "" : "  FAILED");
 }
@@ -96,7 +59,7 @@ static void raw_disk(const char *dir, int n, size_t size)
 {
     char *buf = calloc(1, size);
     char path[4200], tmp[4200];
-    double t0 = now_s();
+    double t0 = bench_now();
     for (int i = 0; i < n; i++) {
         snprintf(tmp, sizeof(tmp), "%s/raw.tmp", dir);
         snprintf(path, sizeof(path), "%s/raw%d", dir, i);
@@ -106,10 +69,10 @@ static void raw_disk(const char *dir, int n, size_t size)
         close(fd);
         rename(tmp, path);
     }
-    double dt = now_s() - t0;
+    double dt = bench_now() - t0;
     printf("%-14s %8.1f MiB/s  (%d x %zu KiB: write + fsync + rename)\n", "raw disk put", (double) n * (double) size / (1 << 20) / dt,
            n, size >> 10);
-    t0 = now_s();
+    t0 = bench_now();
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof(path), "%s/raw%d", dir, i);
         int fd = open(path, O_RDONLY);
@@ -118,7 +81,7 @@ static void raw_disk(const char *dir, int n, size_t size)
         close(fd);
         unlink(path);
     }
-    dt = now_s() - t0;
+    dt = bench_now() - t0;
     printf("%-14s %8.1f MiB/s  (page cache)\n", "raw disk get", (double) n * (double) size / (1 << 20) / dt);
     free(buf);
 }
@@ -126,55 +89,28 @@ static void raw_disk(const char *dir, int n, size_t size)
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 50;
-    char dir[4096];
-    bool own = argc <= 2;
-    if (own) {
-        snprintf(dir, sizeof(dir), "/tmp/r2bench-XXXXXX");
-        if (mkdtemp(dir) == NULL) {
-            perror("mkdtemp");
-            return 1;
-        }
-    } else {
-        snprintf(dir, sizeof(dir), "%s", argv[2]);
-    }
-    ew_runtime_config_t cfg;
-    ew_runtime_config_init(&cfg);
-    cfg.state_dir = dir;
-    cfg.cpu_ms = 600000;
-    ew_runtime_t *rt;
-    ew_error_t err;
-    if (ew_runtime_create(&cfg, &rt, &err) != EW_OK) {
-        fprintf(stderr, "r2_bench: %s\n", err.message);
-        return 1;
-    }
+    bench_dir_t dir;
+    bench_state_dir(&dir, "r2_bench", argc > 2 ? argv[2] : NULL);
     ew_resource_t res = {EW_RESOURCE_R2, "B", "bench"};
-    ew_worker_config_t wc = {.name = "r2_bench", .source = SCRIPT, .source_len = sizeof(SCRIPT) - 1,
-                             .filename = "r2_bench.js", .resources = &res, .nresources = 1};
+    bench_worker_t spec = {.name = "r2_bench", .script = SCRIPT, .resources = &res, .nresources = 1};
+    ew_runtime_t *rt;
     ew_worker_t *w;
-    if (ew_worker_load(rt, &wc, &w, &err) != EW_OK) {
-        fprintf(stderr, "r2_bench: %s\n", err.message);
-        return 1;
-    }
+    bench_open(&spec, dir.path, &rt, &w);
     char url[128];
     snprintf(url, sizeof(url), "http://b/put1?n=%d", 2); /* warm-up: code paths, SQLite, page cache */
-    fetch(w, url);
+    bench_fetch("r2_bench", w, url, false);
     snprintf(url, sizeof(url), "http://b/get1?n=%d", 2);
-    fetch(w, url);
-    printf("r2_bench: %d objects of 1 MiB, one of 100 MiB, state in %s\n", n, dir);
+    bench_fetch("r2_bench", w, url, false);
+    printf("r2_bench: %d objects of 1 MiB, one of 100 MiB, state in %s\n", n, dir.path);
     snprintf(url, sizeof(url), "http://b/put1?n=%d", n);
     phase(w, "put 1 MiB", url, n);
     snprintf(url, sizeof(url), "http://b/get1?n=%d", n);
     phase(w, "get 1 MiB", url, n);
     phase(w, "put 100 MiB", "http://b/put100", 100);
     phase(w, "get 100 MiB", "http://b/get100", 100);
-    raw_disk(dir, n, 1 << 20);
+    raw_disk(dir.path, n, 1 << 20);
     ew_worker_destroy(w);
     ew_runtime_destroy(rt);
-    if (own) {
-        char cmd[4200];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "r2_bench: could not remove %s\n", dir);
-    }
+    bench_state_dir_done(&dir);
     return 0;
 }

@@ -276,6 +276,48 @@ typedef struct ew_durable_object {
                                  is available; zero: key-value storage only, like new_classes */
 } ew_durable_object_t;
 
+/* Queues ([[queues.producers]] and [[queues.consumers]] in wrangler.toml). Messages live in one SQLite database
+ * per state directory, <state_dir>/queues/queues.sqlite (WAL, synchronous=FULL; in memory and private to the
+ * runtime without a state directory): send() and sendBatch() resolve only once their messages are on disk, and
+ * a message leaves the database only after a consumer acknowledged it, so a crash loses nothing a Worker saw
+ * succeed and a batch that was being delivered is delivered again (at least once). Queues are named
+ * [A-Za-z0-9._-]+ (at most 200 bytes); every runtime of the process on the same state directory sees the same
+ * queues. */
+
+/* env[binding] is a Queue producer: send(body, {contentType, delaySeconds}) and sendBatch(messages,
+ * {delaySeconds}), resolving with {metadata: {metrics}} (the queue's backlog), and metrics(); with Cloudflare's
+ * limits (128 KB per message, 100 messages and 256 KB per batch, delays of at most 43200 s). */
+typedef struct ew_queue_producer {
+    const char *binding;      /* env property, e.g. "MY_QUEUE"; copied */
+    const char *queue;        /* the queue's name; copied */
+    uint32_t delivery_delay;  /* seconds every message waits before it can be delivered (0-43200), unless
+                                 send()'s delaySeconds says otherwise */
+} ew_queue_producer_t;
+
+/* The worker consumes `queue`: its `queue(batch, env, ctx)` handler (or addEventListener('queue')) receives
+ * batches. The runtime that loads such a worker delivers the batches from its own event loop (timers and an
+ * eventfd on its event_base: the host only has to keep running the loop); one consumer per queue and state
+ * directory in the process delivers at a time (the worker loaded most recently, so a reloaded worker takes
+ * over; when it is destroyed the next one does). A message is
+ * acknowledged (deleted) when the handler's promise fulfils, unless it was retried; retried (handler threw,
+ * message.retry(), batch.retryAll()) it comes back after its delay, with attempts + 1; after max_retries
+ * retries it moves to dead_letter_queue (or is deleted, with a warning, when there is none). Fill with
+ * ew_queue_consumer_init() first: a zero field is a real value here. */
+typedef struct ew_queue_consumer {
+    const char *queue;            /* the queue consumed; copied */
+    uint32_t max_batch_size;      /* messages per batch, 1-100 (default 10) */
+    uint32_t max_batch_timeout_ms;/* how long a batch that is not full waits for more messages (ms), at most
+                                     60000 (default 5000) */
+    uint32_t max_retries;         /* retries after the first delivery, 0-100 (default 3) */
+    const char *dead_letter_queue;/* queue that receives messages out of retries, NULL = none; copied */
+    uint32_t retry_delay;         /* seconds a retried message waits when retry() gave no delay, 0-43200
+                                     (default 0) */
+    uint32_t max_concurrency;     /* batches in flight at once, 1-250 (default 1) */
+} ew_queue_consumer_t;
+
+/* Fills `c` with the defaults above (queue and dead_letter_queue NULL). */
+EW_API void ew_queue_consumer_init(ew_queue_consumer_t *c);
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -294,6 +336,10 @@ typedef struct ew_worker_config {
     ew_source_type_t source_type; /* EW_SOURCE_AUTO (0) unless the caller knows the form */
     const ew_durable_object_t *durable_objects; /* `ndurable_objects` Durable Object namespaces, copied */
     size_t ndurable_objects;
+    const ew_queue_producer_t *queue_producers; /* `nqueue_producers` Queue producer bindings, copied */
+    size_t nqueue_producers;
+    const ew_queue_consumer_t *queue_consumers; /* `nqueue_consumers` queues this worker consumes, copied */
+    size_t nqueue_consumers;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry
@@ -315,7 +361,9 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * database_name, else database_id) and its r2_buckets as EW_RESOURCE_R2 resources (keyed by bucket_name, or
  * the binding when there is none), in the runtime's state_dir, and its durable_objects.bindings as
  * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; bindings with a
- * script_name, i.e. classes of another worker, are skipped with a warning). Configuration keys it ignores
+ * script_name, i.e. classes of another worker, are skipped with a warning), and its queues.producers and
+ * queues.consumers as ew_queue_producer_t / ew_queue_consumer_t (max_batch_timeout in seconds there; pull
+ * consumers are skipped with a warning). Configuration keys it ignores
  * are skipped with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
@@ -492,6 +540,46 @@ EW_API ew_status_t ew_worker_scheduled(ew_worker_t *w, const char *cron, double 
 /* Blocking helper for ew_worker_scheduled(); returns the outcome. Not from inside a callback. */
 EW_API ew_status_t ew_worker_scheduled_sync(ew_worker_t *w, const char *cron, double scheduled_time_ms,
                                             ew_error_t *err);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Queue events: a batch of messages handed to the Worker's queue(batch, env, ctx) handler by the host itself
+ * (the runtime's own consumers, ew_queue_consumer_t, use the same path).
+ */
+
+/* One message of a batch. */
+typedef struct ew_queue_message {
+    const char *id;           /* message.id, NUL-terminated (at most 128 bytes); copied */
+    double timestamp_ms;      /* message.timestamp, ms since the Unix epoch */
+    uint32_t attempts;        /* message.attempts: 1 on the first delivery */
+    const char *content_type; /* how body is encoded: "text" (UTF-8), "bytes" (an ArrayBuffer), "json" (JSON
+                                 text) or "v8" (the library's structured-clone text, as send() stores it) */
+    const void *body;         /* `body_len` bytes; copied */
+    size_t body_len;
+} ew_queue_message_t;
+
+/* What became of one message of a dispatched batch. */
+typedef struct ew_queue_verdict {
+    int retry;                /* non-zero: deliver it again; zero: acknowledged (delete it) */
+    int32_t delay_seconds;    /* with retry: the delay retry()/retryAll() asked for, -1 when none */
+} ew_queue_verdict_t;
+
+/* Called once per dispatched batch from the event loop: outcome EW_OK when the handler's promise fulfilled
+ * (and its waitUntil work settled), else why not, with `err` (valid during the call). verdicts[i] (valid
+ * during the call, n entries) is for messages[i]: when the handler failed, every message it did not ack() is
+ * retried, as on Cloudflare. */
+typedef void (*ew_queue_fn)(void *udata, ew_status_t outcome, const ew_error_t *err,
+                            const ew_queue_verdict_t *verdicts, size_t n);
+
+/* Dispatches a queue event for `queue` (batch.queue; NUL-terminated, copied) with n messages (1-100, all
+ * copied). A body that cannot be decoded as its content type fails the event (EW_ERR_EXCEPTION, every message
+ * retried). EW_ERR_INVALID_ARG for bad arguments; `cb` runs later from the loop, never from inside this call. */
+EW_API ew_status_t ew_worker_queue(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages, size_t n,
+                                   ew_queue_fn cb, void *udata);
+
+/* Blocking helper for ew_worker_queue(): runs the loop until the event ends, fills verdicts[n] (may be NULL)
+ * and returns the outcome (err set when it is not EW_OK). Not from inside a callback. */
+EW_API ew_status_t ew_worker_queue_sync(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages,
+                                        size_t n, ew_queue_verdict_t *verdicts, ew_error_t *err);
 
 /* ---------------------------------------------------------------------------------------------------------
  * Introspection (for metrics and benchmarks)

@@ -37,7 +37,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ew-server [PATH] [options]\n"
                "       ew-server check [PATH] [--env NAME]            compile only, report errors\n"
-               "       ew-server build [PATH] [--env NAME] --emit-js  print the lowered ES5 program\n"
+               "       ew-server build [PATH] [--env NAME] --emit-js [-o FILE]  print the lowered ES5 program\n"
                "       ew-server d1 execute DB (--command SQL | --file F) [--json] [--persist-to DIR]\n"
                "       ew-server d1 migrations apply DB [--persist-to DIR]   (ew-server d1 --help)\n"
                "  PATH  a project folder (wrangler.json, wrangler.jsonc or wrangler.toml), a config file, or a\n"

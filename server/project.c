@@ -105,7 +105,7 @@ void project_print_bindings(const project_t *p)
     const ew__wrangler_t *c = p->config;
     if (c->dev_vars_path != NULL)
         printf("Using vars defined in %s\n", c->dev_vars_path);
-    if (c->nvars + c->nkv + c->nd1 + c->nr2 + c->ndurables == 0)
+    if (c->nvars + c->nkv + c->nd1 + c->nr2 + c->ndurables + c->nqueue_producers == 0)
         return;
     printf("Your Worker has access to the following bindings:\n");
     if (c->nvars > 0)
@@ -133,6 +133,10 @@ void project_print_bindings(const project_t *p)
         printf("- Durable Objects:\n");
     for (size_t i = 0; i < c->ndurables; i++)
         printf("  - %s: %s\n", c->durables[i].binding, c->durables[i].class_name);
+    if (c->nqueue_producers > 0)
+        printf("- Queues:\n");
+    for (size_t i = 0; i < c->nqueue_producers; i++)
+        printf("  - %s: %s\n", c->queue_producers[i].binding, c->queue_producers[i].queue);
 }
 
 void project_dispose(project_t *p)

@@ -3,10 +3,12 @@
  * (ew__compile_entry: module form bundled from the entry, or a service-worker script):
  *
  *   ew-server check [PATH] [--env NAME]            report compile errors only (exit 1 on an error)
- *   ew-server build [PATH] [--env NAME] --emit-js  print the lowered ES5 program
+ *   ew-server build [PATH] [--env NAME] --emit-js [-o FILE]  print (or write) the lowered ES5 program
  *
  * PATH is a project folder, a wrangler config file or a script, as for serving.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,24 +44,59 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ew-server check [PATH] [--env NAME]            compile only, report errors\n"
+               "       ew-server build [PATH] [--env NAME] --emit-js [-o FILE]  print the lowered ES5 program\n"
+               "  PATH        a project folder, a wrangler configuration file or a Worker script (default: .)\n"
+               "  --env NAME  use [env.NAME] of the configuration\n"
+               "  --emit-js   (build) print the ES5 program the engine runs, bundled from the entry\n"
+               "  -o FILE     (build) write it to FILE instead of stdout\n");
+}
+
+/* Writes the program to path (NULL: stdout); 0, or 1 with a message when the file cannot be written. */
+static int write_program(const char *path, const char *text, size_t len)
+{
+    if (path == NULL)
+        return fwrite(text, 1, len, stdout) == len ? 0 : 1;
+    FILE *f = fopen(path, "wb");
+    bool ok = f != NULL && fwrite(text, 1, len, f) == len;
+    if (f != NULL && fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        fprintf(stderr, "ew-server build: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 int tools_main(int argc, char **argv)
 {
-    const char *cmd = argv[1], *path = ".", *env = NULL;
+    const char *cmd = argv[1], *path = ".", *env = NULL, *outfile = NULL;
     bool emit_js = false;
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--emit-js") == 0 && strcmp(cmd, "build") == 0) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--emit-js") == 0 && strcmp(cmd, "build") == 0) {
             emit_js = true;
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
             env = argv[++i];
+        } else if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--outfile") == 0) && i + 1 < argc &&
+                   strcmp(cmd, "build") == 0) {
+            outfile = argv[++i];
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "ew-server %s: unknown option %s\n", cmd, argv[i]);
+            usage(stderr);
             return 2;
         } else {
             path = argv[i];
         }
     }
     if (strcmp(cmd, "build") == 0 && !emit_js) {
-        fprintf(stderr, "ew-server build: only --emit-js is supported so far (bytecode output, -o, is not)\n");
+        /* The program is the one output: bytecode is made per heap at load time and cannot be shared. */
+        fprintf(stderr, "ew-server build: --emit-js is required (build outputs the lowered ES5 program)\n");
+        usage(stderr);
         return 2;
     }
     ew__project_t p;
@@ -93,7 +130,7 @@ int tools_main(int argc, char **argv)
         rc = 1;
     } else {
         if (emit_js)
-            fwrite(out.text, 1, out.len, stdout);
+            rc = write_program(outfile, out.text, out.len);
         else
             fprintf(stderr, "%s: no errors\n", main_path);
         ew__compile_out_dispose(&out);

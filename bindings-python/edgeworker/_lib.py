@@ -143,6 +143,44 @@ class ew_durable_object_t(ctypes.Structure):
     ]
 
 
+class ew_queue_producer_t(ctypes.Structure):
+    _fields_ = [
+        ("binding", ctypes.c_char_p),
+        ("queue", ctypes.c_char_p),
+        ("delivery_delay", ctypes.c_uint32),
+    ]
+
+
+class ew_queue_consumer_t(ctypes.Structure):
+    _fields_ = [
+        ("queue", ctypes.c_char_p),
+        ("max_batch_size", ctypes.c_uint32),
+        ("max_batch_timeout_ms", ctypes.c_uint32),
+        ("max_retries", ctypes.c_uint32),
+        ("dead_letter_queue", ctypes.c_char_p),
+        ("retry_delay", ctypes.c_uint32),
+        ("max_concurrency", ctypes.c_uint32),
+    ]
+
+
+class ew_queue_message_t(ctypes.Structure):
+    _fields_ = [
+        ("id", ctypes.c_char_p),
+        ("timestamp_ms", ctypes.c_double),
+        ("attempts", ctypes.c_uint32),
+        ("content_type", ctypes.c_char_p),
+        ("body", ctypes.c_char_p),
+        ("body_len", ctypes.c_size_t),
+    ]
+
+
+class ew_queue_verdict_t(ctypes.Structure):
+    _fields_ = [
+        ("retry", ctypes.c_int),
+        ("delay_seconds", ctypes.c_int32),
+    ]
+
+
 class ew_worker_config_t(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -162,6 +200,10 @@ class ew_worker_config_t(ctypes.Structure):
         ("source_type", ctypes.c_int),  # ew_source_type_t: 0 auto, 1 module, 2 script
         ("durable_objects", ctypes.POINTER(ew_durable_object_t)),
         ("ndurable_objects", ctypes.c_size_t),
+        ("queue_producers", ctypes.POINTER(ew_queue_producer_t)),
+        ("nqueue_producers", ctypes.c_size_t),
+        ("queue_consumers", ctypes.POINTER(ew_queue_consumer_t)),
+        ("nqueue_consumers", ctypes.c_size_t),
     ]
 
 
@@ -234,6 +276,8 @@ _SIGNATURES = {
     "ew_response_destroy": (None, [_P(ew_response_t)]),
     "ew_worker_fetch_sync": (c_status, [_VP, _P(ew_request_t), _P(_P(ew_response_t)), _P(ew_error_t)]),
     "ew_worker_scheduled_sync": (c_status, [_VP, ctypes.c_char_p, ctypes.c_double, _P(ew_error_t)]),
+    "ew_worker_queue_sync": (c_status, [_VP, ctypes.c_char_p, _P(ew_queue_message_t), ctypes.c_size_t,
+                                        _P(ew_queue_verdict_t), _P(ew_error_t)]),
     "ew_worker_get_stats": (None, [_VP, _P(ew_worker_stats_t)]),
     "ew_worker_cpu_ms": (ctypes.c_double, [_VP]),
 }

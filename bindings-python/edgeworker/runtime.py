@@ -1072,6 +1072,49 @@ class Worker:
         if st != Status.EW_OK:
             raise _error_from(err, st)
 
+    def queue(self, queue: str, messages: Sequence[Any]) -> List[Optional[int]]:
+        """Sends the Worker a queue event (its ``queue(batch, env, ctx)`` handler) with a batch of 1-100
+        messages and waits until it and its waitUntil work end.
+
+        Args:
+            queue: the queue's name, as the handler sees in ``batch.queue``.
+            messages: the bodies: a str arrives as text, bytes as an ArrayBuffer, anything else as the value
+                ``json.loads(json.dumps(value))``. Ids are "0", "1", ...; attempts 1; timestamps now.
+
+        Returns:
+            one entry per message: None when the handler acknowledged it (the default), else the delay in
+            seconds its retry asked for (0 when none was given).
+
+        Raises:
+            ScriptError: the handler threw or its promise rejected (then every message it did not ack() is
+                retried, as on Cloudflare).
+            EdgeWorkerError: other failures, e.g. EW_ERR_NO_HANDLER, or EW_ERR_INVALID_ARG for an empty batch.
+        """
+        ptr = self._check("queue")
+        queue_b = _text(queue, "queue")
+        items = list(messages)
+        n = len(items)
+        arr = (_lib.ew_queue_message_t * max(n, 1))()
+        keep = []
+        now = datetime.datetime.now().timestamp() * 1000.0
+        for i, body in enumerate(items):
+            if isinstance(body, str):
+                kind, data = b"text", body.encode("utf-8")
+            elif isinstance(body, (bytes, bytearray, memoryview)):
+                kind, data = b"bytes", bytes(body)
+            else:
+                kind, data = b"json", _json.dumps(body).encode("utf-8")
+            ident = str(i).encode("ascii")
+            keep += [ident, data]
+            arr[i] = _lib.ew_queue_message_t(ident, now, 1, kind, data, len(data))
+        verdicts = (_lib.ew_queue_verdict_t * max(n, 1))()
+        err = _lib.ew_error_t()
+        with _CALLING:
+            st = _lib.load().ew_worker_queue_sync(ptr, queue_b, arr, n, verdicts, ctypes.byref(err))
+        if st != Status.EW_OK:
+            raise _error_from(err, st)
+        return [max(verdicts[i].delay_seconds, 0) if verdicts[i].retry else None for i in range(n)]
+
     def stats(self) -> WorkerStats:
         """The Worker's counters (ew_worker_get_stats)."""
         ptr = self._check("stats")

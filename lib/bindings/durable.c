@@ -319,6 +319,8 @@ static void push_api(duk_context *ctx)
         duk_load_function(ctx);
         duk_push_object(ctx);
         ew__def_methods(ctx, -1, natives);
+        ew__sclone_push(ctx);
+        duk_put_prop_literal(ctx, -2, "codec");
         duk_push_global_object(ctx);
         duk_call(ctx, 2);
         duk_dup_top(ctx);

@@ -97,6 +97,8 @@ ew_status_t ew__res_store_open(ew_runtime_t *rt, ew_resource_kind_t kind, const 
 /* Now, in whole seconds since the epoch, from the runtime's clock. */
 int64_t ew__res_now(const ew__res_cache_t *c);
 
+/* Makes the heap's tables of pending promises (once per heap; before the first ew__res_push_pending). */
+void ew__res_tables_init(duk_context *ctx);
 /* Pushes a new pending promise and keeps it in the isolate's table under a new id, which it returns.
  * Call from a native method of an isolate of the cache's runtime. May throw (allocation). */
 uint32_t ew__res_push_pending(duk_context *ctx, ew__res_cache_t *c);
@@ -318,6 +320,11 @@ ew__do_obj_t *ew__do_require_obj(duk_context *ctx, duk_idx_t idx);
 void ew__do_committed(ew__do_obj_t *o, bool ok, const char *message);
 /* The alarm time stored in a database file (ms since the epoch), or -1 (do_storage.c, at start-up). */
 double ew__do_storage_read_alarm(const char *path);
+
+/* Structured clone as JSON text (sclone.c, lib/js/sclone.js). push: the { serialize, deserialize } object
+ * (loaded once per heap). call: [value] -> [codec[fn](value)] (may throw DataCloneError / SyntaxError). */
+void ew__sclone_push(duk_context *ctx);
+void ew__sclone_call(duk_context *ctx, const char *fn);
 
 /* Cache API storage (cache.c) */
 extern const char *const ew__cache_schema;

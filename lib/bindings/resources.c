@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "queue.h"
 
 #define PENDING_KEY DUK_HIDDEN_SYMBOL("resPending")
 #define RESULTS_KEY DUK_HIDDEN_SYMBOL("resResults") /* id -> the value a pending promise resolves with */
@@ -31,13 +32,15 @@ static const char *kind_name(ew_resource_kind_t kind)
         return "r2";
     case EW__RESOURCE_CACHE:
         return "cache";
+    case EW__RESOURCE_QUEUE:
+        return "queues";
     }
     return NULL;
 }
 
 ew_status_t ew__resource_copy(ew__resource_t *d, const ew_resource_t *r, size_t index, ew_error_t *err)
 {
-    if (kind_name(r->kind) == NULL || (int) r->kind == EW__RESOURCE_CACHE)
+    if (kind_name(r->kind) == NULL || (int) r->kind == EW__RESOURCE_CACHE || (int) r->kind == EW__RESOURCE_QUEUE)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: unknown kind %d", index, (int) r->kind);
     if (r->binding == NULL || r->binding[0] == '\0')
         return ew__error_set(err, EW_ERR_INVALID_ARG, "resources[%zu]: the binding name is empty", index);
@@ -121,6 +124,7 @@ ew_status_t ew__res_store_open(ew_runtime_t *rt, ew_resource_kind_t kind, const 
     const char *schema = kind == EW_RESOURCE_KV             ? ew__kv_schema
                          : kind == EW_RESOURCE_R2           ? ew__r2_schema
                          : (int) kind == EW__RESOURCE_CACHE ? ew__cache_schema
+                         : (int) kind == EW__RESOURCE_QUEUE ? ew__queue_schema
                                                             : NULL;
     ew_status_t st = ew__store_open(rt->base, rt->state_dir, kind_name(kind), id, rt, schema, &rs->store, err);
     if (st == EW_OK && kind == EW_RESOURCE_D1 && (st = ew__d1_attach(rs, err)) != EW_OK)
@@ -173,12 +177,7 @@ void ew__resources_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     env_idx = duk_require_normalize_index(ctx, env_idx);
     if (w->nresources == 0)
         return;
-    duk_push_global_stash(ctx);
-    duk_push_bare_object(ctx);
-    duk_put_prop_literal(ctx, -2, PENDING_KEY);
-    duk_push_bare_object(ctx);
-    duk_put_prop_literal(ctx, -2, RESULTS_KEY);
-    duk_pop(ctx);
+    ew__res_tables_init(ctx);
     for (size_t i = 0; i < w->nresources; i++) {
         const ew__resource_t *r = &w->resources[i];
         if (r->kind == EW_RESOURCE_D1)
@@ -196,6 +195,18 @@ void ew__resources_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
 /* ---------------------------------------------------------------------------------------------------------
  * Promises of ops in flight
  */
+
+void ew__res_tables_init(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    if (!duk_has_prop_literal(ctx, -1, PENDING_KEY)) {
+        duk_push_bare_object(ctx);
+        duk_put_prop_literal(ctx, -2, PENDING_KEY);
+        duk_push_bare_object(ctx);
+        duk_put_prop_literal(ctx, -2, RESULTS_KEY);
+    }
+    duk_pop(ctx);
+}
 
 static void push_pending_table(duk_context *ctx)
 {

@@ -113,6 +113,10 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
                                              .limit = c->ratelimits[i].limit, .period = c->ratelimits[i].period};
     p->worker.ratelimits = p->ratelimits;
     p->worker.nratelimits = c->nratelimits;
+    p->worker.queue_producers = c->queue_producers; /* the library's own structs, in the config's arena */
+    p->worker.nqueue_producers = c->nqueue_producers;
+    p->worker.queue_consumers = c->queue_consumers;
+    p->worker.nqueue_consumers = c->nqueue_consumers;
     if (c->assets != NULL) {
         p->assets = (ew_assets_t) {
             .directory = c->assets->directory,

@@ -56,7 +56,7 @@ static const key_spec_t top_keys[] = {
     {"durable_objects", KEY_HONOURED, false, false},
     {"migrations", KEY_HONOURED, true, false},
     {"services", KEY_UNSUPPORTED, false, false},
-    {"queues", KEY_UNSUPPORTED, false, false},
+    {"queues", KEY_HONOURED, false, false},
     {"assets", KEY_HONOURED, true, false},
     {"routes", KEY_UNSUPPORTED, true, false},
     {"route", KEY_UNSUPPORTED, true, false},
@@ -1022,30 +1022,119 @@ static ew_status_t check_service(ctx_t *x, const ew__cfg_value_t *t, const char 
     return check_fields(x, t, path, f);
 }
 
-static ew_status_t check_producer(ctx_t *x, const ew__cfg_value_t *t, const char *path)
+/* ---------------------------------------------------------------------------------------------------------
+ * queues = { producers = [{binding, queue, delivery_delay}], consumers = [{queue, max_batch_size, ...}] }:
+ * read into the library's own structs (ew_queue_producer_t, ew_queue_consumer_t; strings in the arena).
+ * Cloudflare's bounds are checked here so that a mistake points at its line.
+ */
+
+/* An integer field of t within [lo, hi] into *out (left alone when absent). */
+static ew_status_t queue_int(ctx_t *x, const ew__cfg_value_t *t, const char *key, const char *path, int64_t lo,
+                             int64_t hi, uint32_t *out)
+{
+    const ew__cfg_value_t *v = ew__cfg_get(t, key);
+    if (v == NULL)
+        return EW_OK;
+    if (v->u.integer < lo || v->u.integer > hi)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, v, "'%s.%s' must be from %lld to %lld", path, key,
+                             (long long) lo, (long long) hi);
+    *out = (uint32_t) v->u.integer;
+    return EW_OK;
+}
+
+static ew_status_t read_producer(ctx_t *x, const ew__cfg_value_t *t, const char *path)
 {
     static const field_t f[] = {{"binding", 's', true}, {"queue", 's', true}, {"delivery_delay", 'i', false},
                                 {"remote", 'b', false}, {"experimental_remote", 'b', false}, {NULL, 0, false}};
-    return check_fields(x, t, path, f);
+    ew_queue_producer_t *p = &x->wr->queue_producers[x->wr->nqueue_producers];
+    ew_status_t st = check_fields(x, t, path, f);
+    if (st == EW_OK)
+        st = check_storage_name(x, t, "queue", path);
+    if (st == EW_OK)
+        st = queue_int(x, t, "delivery_delay", path, 0, 43200, &p->delivery_delay);
+    if (st == EW_OK)
+        st = claim_binding(x, get_str(t, "binding"), ew__cfg_get(t, "binding"), path);
+    if (st != EW_OK)
+        return st;
+    p->binding = take_str(x, t, "binding");
+    p->queue = take_str(x, t, "queue");
+    x->wr->nqueue_producers++;
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
-static ew_status_t check_consumer(ctx_t *x, const ew__cfg_value_t *t, const char *path)
+static ew_status_t read_consumer(ctx_t *x, const ew__cfg_value_t *t, const char *path)
 {
     static const field_t f[] = {{"queue", 's', true}, {"type", 's', false}, {"max_batch_size", 'i', false},
                                 {"max_batch_timeout", 'i', false}, {"max_retries", 'i', false},
                                 {"dead_letter_queue", 's', false}, {"max_concurrency", '*', false},
                                 {"visibility_timeout_ms", 'i', false}, {"retry_delay", 'i', false},
                                 {NULL, 0, false}};
-    return check_fields(x, t, path, f);
+    ew_status_t st = check_fields(x, t, path, f);
+    if (st != EW_OK)
+        return st;
+    const char *type = get_str(t, "type");
+    if (type != NULL && strcmp(type, "worker") != 0) {
+        const ew__cfg_value_t *v = ew__cfg_get(t, "type");
+        warn(x, v->line, v->col, "'%s': %s consumers are not supported (only Worker consumers), ignored", path, type);
+        return EW_OK;
+    }
+    ew_queue_consumer_t *c = &x->wr->queue_consumers[x->wr->nqueue_consumers];
+    ew_queue_consumer_init(c);
+    uint32_t timeout_s = c->max_batch_timeout_ms / 1000;
+    if ((st = check_storage_name(x, t, "queue", path)) != EW_OK ||
+        (st = check_storage_name(x, t, "dead_letter_queue", path)) != EW_OK ||
+        (st = queue_int(x, t, "max_batch_size", path, 1, 100, &c->max_batch_size)) != EW_OK ||
+        (st = queue_int(x, t, "max_batch_timeout", path, 0, 60, &timeout_s)) != EW_OK ||
+        (st = queue_int(x, t, "max_retries", path, 0, 100, &c->max_retries)) != EW_OK ||
+        (st = queue_int(x, t, "retry_delay", path, 0, 43200, &c->retry_delay)) != EW_OK)
+        return st;
+    const ew__cfg_value_t *mc = ew__cfg_get(t, "max_concurrency");
+    if (mc != NULL && mc->type != EW__CFG_NULL) { /* null: scale automatically (here: one batch at a time) */
+        char p[PATH_LEN];
+        pathf(p, "%s.max_concurrency", path);
+        if (mc->type != EW__CFG_INTEGER)
+            return type_error(x, mc, p, "an integer");
+        if ((st = queue_int(x, t, "max_concurrency", path, 1, 250, &c->max_concurrency)) != EW_OK)
+            return st;
+    }
+    const ew__cfg_value_t *vt = ew__cfg_get(t, "visibility_timeout_ms");
+    if (vt != NULL)
+        warn(x, vt->line, vt->col, "'%s.visibility_timeout_ms' only applies to pull consumers, ignored", path);
+    c->max_batch_timeout_ms = timeout_s * 1000;
+    c->queue = take_str(x, t, "queue");
+    c->dead_letter_queue = take_str(x, t, "dead_letter_queue");
+    if (c->dead_letter_queue != NULL && strcmp(c->dead_letter_queue, c->queue) == 0)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, ew__cfg_get(t, "dead_letter_queue"),
+                             "'%s.dead_letter_queue' cannot be the queue itself", path);
+    for (size_t i = 0; i < x->wr->nqueue_consumers; i++)
+        if (strcmp(x->wr->queue_consumers[i].queue, c->queue) == 0)
+            return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, ew__cfg_get(t, "queue"),
+                                 "'%s.queue': \"%s\" has a consumer already (one consumer per queue)", path, c->queue);
+    x->wr->nqueue_consumers++;
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
-static ew_status_t check_queues(ctx_t *x, const ew__cfg_value_t *v, const char *path)
+static ew_status_t read_queues(ctx_t *x)
 {
     static const field_t f[] = {{"producers", '*', false}, {"consumers", '*', false}, {NULL, 0, false}};
-    static const entry_fn fns[] = {check_producer, check_consumer};
-    ew_status_t st = check_fields(x, v, path, f);
+    static const entry_fn fns[] = {read_producer, read_consumer};
+    char path[PATH_LEN];
+    const ew__cfg_member_t *m = pick(x, "queues", path);
+    if (m == NULL)
+        return EW_OK;
+    ew_status_t st = check_fields(x, m->value, path, f);
     for (size_t i = 0; st == EW_OK && i < 2; i++) {
-        const ew__cfg_value_t *l = ew__cfg_get(v, f[i].name);
+        const ew__cfg_value_t *l = ew__cfg_get(m->value, f[i].name);
+        size_t n = l != NULL && l->type == EW__CFG_ARRAY ? ew__cfg_len(l) : 0;
+        void *items = ew__cfg_alloc(x->wr->pool, (n + 1) * (i == 0 ? sizeof(ew_queue_producer_t)
+                                                                   : sizeof(ew_queue_consumer_t)));
+        if (items == NULL)
+            return EW_ERR_NOMEM;
+        memset(items, 0, (n + 1) * (i == 0 ? sizeof(ew_queue_producer_t) : sizeof(ew_queue_consumer_t)));
+        if (i == 0)
+            x->wr->queue_producers = items;
+        else
+            x->wr->queue_consumers = items;
         char p[PATH_LEN];
         pathf(p, "%s.%s", path, f[i].name);
         if (l != NULL)
@@ -1130,7 +1219,7 @@ static ew_status_t read_unsupported(ctx_t *x)
         entry_fn check;
     } checked[] = {
         {"services", check_services},
-        {"queues", check_queues}, {"assets", check_assets}, {"routes", check_routes}, {"route", check_route},
+        {"assets", check_assets}, {"routes", check_routes}, {"route", check_route},
     };
     for (size_t i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++) {
         if (top_keys[i].kind != KEY_UNSUPPORTED)
@@ -1244,7 +1333,7 @@ static ew_status_t read_all(ctx_t *x)
         (st = read_assets(x)) != EW_OK ||
         (st = read_list(x, "ratelimits", (void **) &wr->ratelimits, sizeof(*wr->ratelimits),
                         read_ratelimit_entry)) != EW_OK ||
-        (st = read_durable_objects(x)) != EW_OK ||
+        (st = read_durable_objects(x)) != EW_OK || (st = read_queues(x)) != EW_OK ||
         (st = read_triggers(x)) != EW_OK || (st = read_limits(x)) != EW_OK || (st = read_dev(x)) != EW_OK ||
         (st = read_unsupported(x)) != EW_OK)
         return st;

@@ -106,6 +106,10 @@ typedef struct ew__wrangler {
     size_t nratelimits;
     ew__wrangler_do_t *durables;  /* durable_objects.bindings of this worker's classes */
     size_t ndurables;
+    ew_queue_producer_t *queue_producers; /* queues.producers (strings in the arena) */
+    size_t nqueue_producers;
+    ew_queue_consumer_t *queue_consumers; /* queues.consumers of type "worker"; max_batch_timeout in ms */
+    size_t nqueue_consumers;
     ew__cron_t *crons;           /* triggers.crons, parsed (owned here: disposed by ew__wrangler_destroy) */
     size_t ncrons;
     uint32_t cpu_ms;             /* [limits] cpu_ms (ms), 0 = not set */

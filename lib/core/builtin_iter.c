@@ -304,8 +304,8 @@ static duk_ret_t iterator_proto_iterator(duk_context *ctx)
     return 1;
 }
 
-/* %IteratorPrototype%, shared with collections.c: whichever init runs first creates it. */
-static void push_iterator_prototype(duk_context *ctx)
+/* %IteratorPrototype%, kept in the heap stash; collections.c finds it through this function too. */
+void ew__bi_push_iterator_prototype(duk_context *ctx)
 {
     duk_push_heap_stash(ctx);
     if (!duk_get_prop_literal(ctx, -1, EW__STASH_ITERATOR_PROTOTYPE)) {
@@ -333,7 +333,7 @@ void ew__bi_iter_init(duk_context *ctx)
                   {regexp_iter_methods, "RegExp String Iterator"}};
     duk_push_heap_stash(ctx);
     duk_push_bare_array(ctx);
-    push_iterator_prototype(ctx);
+    ew__bi_push_iterator_prototype(ctx);
     for (duk_uarridx_t i = 0; i < 3; i++) {
         duk_push_object(ctx);
         duk_dup(ctx, -2);
@@ -363,7 +363,7 @@ void ew__bi_iter_keep_values(duk_context *ctx)
 }
 
 /* JS names -> C functions of this file:
- *   %IteratorPrototype%[Symbol.iterator]      iterator_proto_iterator (unless collections.c made it first)
+ *   %IteratorPrototype%[Symbol.iterator]      iterator_proto_iterator
  *   %ArrayIteratorPrototype%.next             array_iter_next
  *   %StringIteratorPrototype%.next            string_iter_next
  *   %RegExpStringIteratorPrototype%.next      regexp_iter_next

@@ -96,6 +96,8 @@ void ew__unicode_normalize(duk_context *ctx, duk_idx_t s, int form);
  */
 
 void ew__bi_iter_init(duk_context *ctx);
+/* Pushes %IteratorPrototype% (created in the heap stash on first use). */
+void ew__bi_push_iterator_prototype(duk_context *ctx);
 void ew__bi_array_init(duk_context *ctx);
 void ew__bi_typed_init(duk_context *ctx);
 void ew__bi_object_init(duk_context *ctx);

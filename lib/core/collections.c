@@ -1,6 +1,6 @@
 /*
  * collections.c — installs the keyed collections (Map, Set, WeakMap, WeakSet, WeakRef,
- * FinalizationRegistry; ECMA-262 §24, §26) and %IteratorPrototype% on a fresh heap, and holds what their
+ * FinalizationRegistry; ECMA-262 §24, §26) on a fresh heap, and holds what their
  * files share: the intrinsics record, helpers that build built-in functions the way the spec describes
  * them, and the iteration protocol with IteratorClose used by every constructor that takes an iterable.
  * ew__collections_init() is called by the isolate's setup_runtime() after ew__promise_init().
@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "builtins.h"
 #include "collections.h"
 
 #define K_INTRINSICS DUK_HIDDEN_SYMBOL("cI") /* heap stash: fixed buffer holding ew__coll_intrinsics_t */
@@ -228,12 +229,6 @@ void ew__coll_add_all(duk_context *ctx, duk_idx_t target, duk_idx_t iterable, co
  * %IteratorPrototype% and installation
  */
 
-static duk_ret_t iterator_proto_iterator(duk_context *ctx)
-{
-    duk_push_this(ctx);
-    return 1;
-}
-
 /* Pushes the well-known symbol Symbol[name], creating it (non-writable, like the others) if the engine
  * lacks it: Duktape 2.7 has no Symbol.species (promise.c creates it first, normally). */
 static void push_well_known_symbol(duk_context *ctx, const char *name)
@@ -260,24 +255,12 @@ static void intrinsic(duk_context *ctx, void **slot)
     ew__coll_keep(ctx);
 }
 
-/* Finds %IteratorPrototype% in the heap stash (EW__STASH_ITERATOR_PROTOTYPE), or creates it there. */
+/* Records %IteratorPrototype%, which builtin_iter.c owns. */
 static void init_iterator_prototype(duk_context *ctx, ew__coll_intrinsics_t *I)
 {
-    duk_push_heap_stash(ctx);
-    if (!duk_get_prop_literal(ctx, -1, EW__STASH_ITERATOR_PROTOTYPE)) {
-        duk_pop(ctx);
-        duk_push_object(ctx);
-        duk_push_heapptr(ctx, I->iterator);
-        duk_push_c_function(ctx, iterator_proto_iterator, 0);
-        set_function_proto(ctx, -1);
-        set_length_name(ctx, -1, 0, "[Symbol.iterator]");
-        duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_CLEAR_ENUMERABLE |
-                                  DUK_DEFPROP_SET_CONFIGURABLE);
-        duk_dup_top(ctx);
-        duk_put_prop_literal(ctx, -3, EW__STASH_ITERATOR_PROTOTYPE);
-    }
+    ew__bi_push_iterator_prototype(ctx);
     I->iter_proto = duk_get_heapptr(ctx, -1);
-    duk_pop_2(ctx);
+    duk_pop(ctx);
 }
 
 /* Records the intrinsics of array iteration, if the engine's built-ins (builtin_iter.c) installed them
@@ -337,7 +320,5 @@ void ew__collections_init(duk_context *ctx)
 }
 
 /* JS names -> C functions of this file:
- *   %IteratorPrototype%[Symbol.iterator]               iterator_proto_iterator (unless builtin_iter.c
- *                                                      made %IteratorPrototype% first)
  *   get Map[Symbol.species], get Set[Symbol.species]   get_species (via ew__coll_def_species)
  */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "isolate.h"
 #include "js_bytecode.h"
 
 /* Hidden keys (invariant 4). */
@@ -24,6 +25,7 @@
 #define K_KEEP DUK_HIDDEN_SYMBOL("coK")    /* heap stash: keeps what the state points to reachable */
 #define K_PROMISE DUK_HIDDEN_SYMBOL("coP") /* thread running an async body: the promise of that call */
 #define K_TARGET DUK_HIDDEN_SYMBOL("coT")  /* reaction handler: the thread or record its step resumes */
+#define K_REQ DUK_HIDDEN_SYMBOL("coR")     /* thread running an async body: id of the request that called it */
 
 /* Indexes into coro.js's `steps` (STEP_* there). */
 enum { STEP_ASYNC, STEP_AGEN, STEP_AGEN_RETURN, N_STEPS };
@@ -50,6 +52,27 @@ static coro_state_t *coro_state(duk_context *ctx)
  * Stepping a coroutine
  */
 
+/* Charges what follows to the request that called the async function on thread `target`, while that
+ * request lives. A job runs charged to the request that settled the promise it reacts to; when one request
+ * settles a promise another one awaits (a pool's release() handing a slot to a waiting request), the
+ * awaiting body must go on as its own request: the fetch() calls and timers it starts belong to it and are
+ * not cancelled when the settling request ends, and its CPU time is its own (workerd runs such
+ * continuations in the awaiting request's context too). Async generator records keep the job's request. */
+static void charge_to_caller(duk_context *ctx, duk_idx_t target)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso == NULL || !duk_is_thread(ctx, target))
+        return;
+    duk_get_prop_literal(ctx, target, K_REQ);
+    uint32_t id = duk_get_uint_default(ctx, -1, 0);
+    duk_pop(ctx);
+    if (id == 0 || (iso->running != NULL && iso->running->id == id))
+        return;
+    ew__req_t *req = ew__isolate_find_req(iso, id);
+    if (req != NULL)
+        ew__isolate_charge(iso, req);
+}
+
 /* Calls step(target, value, rejected); `flags` is step << 1 | rejected. Errors propagate: the caller is a
  * microtask job or a promise reaction, which are protected and rethrow while a limit unwinds. */
 static void call_step(duk_context *ctx, duk_idx_t target, duk_idx_t value, int flags)
@@ -57,6 +80,7 @@ static void call_step(duk_context *ctx, duk_idx_t target, duk_idx_t value, int f
     target = duk_normalize_index(ctx, target);
     value = duk_normalize_index(ctx, value);
     duk_require_stack(ctx, 8);
+    charge_to_caller(ctx, target);
     duk_push_heapptr(ctx, coro_state(ctx)->steps[flags >> 1]);
     duk_dup(ctx, target);
     duk_dup(ctx, value);
@@ -171,12 +195,14 @@ static duk_ret_t native_subscribe(duk_context *ctx)
 }
 
 /* startAwait(t, v): the async body on thread t awaits v for the first time: makes the promise of the call,
- * remembers it on the thread and subscribes. Returns the promise. */
+ * remembers it and the calling request (charge_to_caller) on the thread and subscribes. Returns the promise. */
 static duk_ret_t native_start_await(duk_context *ctx)
 {
     ew__promise_push_new(ctx); /* [t v P] */
     duk_dup(ctx, 2);
     duk_put_prop_literal(ctx, 0, K_PROMISE);
+    duk_push_uint(ctx, ew__isolate_req_id(ctx));
+    duk_put_prop_literal(ctx, 0, K_REQ);
     subscribe(ctx, 1, 0, STEP_ASYNC);
     return 1;
 }

@@ -21,6 +21,7 @@
 #include "dispatch.h"
 #include "js_bytecode.h"
 #include "bindings/internal.h"
+#include "bindings/queue.h"
 #include "web/internal.h"
 #include "web/stream.h"
 
@@ -101,6 +102,7 @@ static void req_free(ew__req_t *r)
     if (r->wait_timer != NULL)
         event_free(r->wait_timer);
     ew_response_destroy(r->response);
+    ew__queue_result_free(r->queue_result);
     if (iso->req_pooled < REQ_POOL_KEEP) {
         event_del(r->deliver_ev);
         r->next = iso->req_pool;
@@ -151,16 +153,33 @@ static void req_maybe_free(ew__req_t *r)
     }
 }
 
-/* Marks the request complete and schedules delivery from the loop. A scheduled event is delivered only
- * once its waitUntil work has settled (its outcome includes that work). */
+/* A scheduled or queue event: its outcome includes its waitUntil work, as in workerd. */
+static bool waits_for_wait_until(const ew__req_t *r)
+{
+    return r->kind == EW__REQ_SCHEDULED || r->kind == EW__REQ_QUEUE;
+}
+
+/* Marks the request complete and schedules delivery from the loop. A scheduled or queue event is delivered
+ * only once its waitUntil work has settled (its outcome includes that work). */
 static void req_complete(ew__req_t *r)
 {
     if (r->complete && r->kind == EW__REQ_FETCH)
         return;
     r->complete = true;
-    if (r->kind == EW__REQ_SCHEDULED && r->wait_until > 0)
+    if (waits_for_wait_until(r) && r->wait_until > 0)
         return;
     event_active(r->deliver_ev, EV_TIMEOUT, 1); /* runs in this loop iteration, after the current callback */
+}
+
+/* Tells the host what became of each message of a queue event (the verdicts live on the stack: at most
+ * EW__QUEUE_MAX_BATCH messages through the public API, which checks it). */
+static void deliver_queue(ew__req_t *r, const ew_error_t *err)
+{
+    ew_queue_verdict_t v[EW__QUEUE_MAX_BATCH];
+    size_t n = r->queue_n <= EW__QUEUE_MAX_BATCH ? r->queue_n : EW__QUEUE_MAX_BATCH;
+    ew__queue_verdicts(r->queue_result, r->outcome != EW_OK, v, n);
+    if (r->queue_cb != NULL)
+        r->queue_cb(r->udata, r->outcome, err, v, n);
 }
 
 static void on_deliver(evutil_socket_t fd, short what, void *arg)
@@ -184,6 +203,9 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
     } else if (r->kind == EW__REQ_SCHEDULED) {
         if (r->scheduled_cb != NULL)
             r->scheduled_cb(r->udata, r->outcome, err);
+        r->wait_until = 0;
+    } else if (r->kind == EW__REQ_QUEUE) {
+        deliver_queue(r, err);
         r->wait_until = 0;
     }
     req_maybe_free(r);
@@ -279,7 +301,7 @@ void ew__req_check_idle(ew__isolate_t *iso)
         } else if (r->wait_until > 0) {
             /* The waitUntil promises can never settle now; end the work instead of waiting for the cap. */
             r->wait_until = 0;
-            if (r->kind == EW__REQ_SCHEDULED)
+            if (waits_for_wait_until(r))
                 req_complete(r);
             else
                 req_maybe_free(r);
@@ -535,7 +557,7 @@ static void wait_done(ew__req_t *r)
     if (r == NULL || r->wait_until <= 0)
         return;
     if (--r->wait_until == 0) {
-        if (r->kind == EW__REQ_SCHEDULED && r->complete)
+        if (waits_for_wait_until(r) && r->complete)
             req_complete(r);
         else
             req_maybe_free(r);
@@ -1244,6 +1266,86 @@ ew_status_t ew__dispatch_call(ew__isolate_t *iso, duk_safe_call_function body, v
     struct call_args a = {body, args, r};
     ew__isolate_enter(iso, r);
     int rc = ew__isolate_pcall(iso, call_body, &a, 0, 1);
+    after_dispatch(iso, r, rc);
+    return EW_OK;
+}
+
+struct queue_args {
+    const char *queue;
+    const ew_queue_message_t *msgs;
+    size_t n;
+    const ew__queue_metrics_t *metrics;
+    ew__req_t *r;
+};
+
+/* [batch] -> [batch]: makes the batch the service-worker form's event ('queue', with waitUntil). */
+static void make_queue_event(duk_context *ctx, uint32_t id)
+{
+    duk_push_uint(ctx, id);
+    duk_put_prop_literal(ctx, -2, EV_ID);
+    duk_push_int(ctx, EV_DISPATCHING);
+    duk_put_prop_literal(ctx, -2, EV_FLAGS);
+    duk_push_literal(ctx, "queue");
+    duk_put_prop_literal(ctx, -2, "type");
+    push_dispatch(ctx, "contextProto"); /* its waitUntil reads the hidden id of `this` */
+    duk_get_prop_literal(ctx, -1, "waitUntil");
+    duk_put_prop_literal(ctx, -3, "waitUntil");
+    duk_pop(ctx);
+}
+
+static duk_ret_t queue_body(duk_context *ctx, void *udata)
+{
+    struct queue_args *a = udata;
+    ew__req_t *r = a->r;
+    if (push_module_handler(ctx, "queue")) { /* export default { queue(batch, env, ctx) } */
+        ew__queue_push_batch(ctx, r->id, a->queue, a->msgs, a->n, a->metrics);
+        push_env(ctx);
+        push_context(ctx, "contextProto", r->id);
+        if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
+            if (ew__isolate_aborting(ctx))
+                (void) duk_throw(ctx);
+            fail_with_value(ctx, r, -1);
+        } else {
+            when_settled(ctx, r, -1, H_DONE, H_FAIL);
+        }
+        duk_pop(ctx);
+        return 0;
+    }
+    push_dispatch(ctx, "queueListeners");
+    duk_size_t n = duk_get_length(ctx, -1);
+    duk_pop(ctx);
+    if (n == 0) {
+        fail_no_handler(ctx, r, "No event listener registered for queue messages: the Worker has neither export "
+                                "default { queue } nor addEventListener(\"queue\", ...).");
+        return 0;
+    }
+    ew__queue_push_batch(ctx, r->id, a->queue, a->msgs, a->n, a->metrics);
+    make_queue_event(ctx, r->id);
+    if (!call_listeners(ctx, "queueListeners")) {
+        fail_with_value(ctx, r, -1);
+        return 0;
+    }
+    if (!r->complete)
+        req_complete(r);
+    return 0;
+}
+
+ew_status_t ew__dispatch_queue(ew__isolate_t *iso, const char *queue, const ew_queue_message_t *msgs, size_t n,
+                               const ew__queue_metrics_t *metrics, ew_queue_fn cb, void *udata)
+{
+    ew__queue_result_t *result = ew__queue_result_new(n);
+    ew__req_t *r = result != NULL ? req_new(iso, EW__REQ_QUEUE) : NULL;
+    if (r == NULL) {
+        ew__queue_result_free(result);
+        return EW_ERR_NOMEM;
+    }
+    r->queue_cb = cb;
+    r->queue_result = result;
+    r->queue_n = n;
+    r->udata = udata;
+    struct queue_args a = {queue, msgs, n, metrics, r};
+    ew__isolate_enter(iso, r);
+    int rc = ew__isolate_pcall(iso, queue_body, &a, 0, 1);
     after_dispatch(iso, r, rc);
     return EW_OK;
 }

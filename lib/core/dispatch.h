@@ -32,6 +32,12 @@ bool ew__dispatch_cf_known(const ew__isolate_t *iso, const char *json, size_t le
 ew_status_t ew__dispatch_scheduled(ew__isolate_t *iso, const char *cron, double scheduled_ms, ew_scheduled_fn cb,
                                    void *udata);
 
+/* Dispatches a queue event (arguments already checked; metrics: batch.metadata.metrics, NULL = an empty
+ * backlog) into iso; cb runs later from the loop. */
+struct ew__queue_metrics;
+ew_status_t ew__dispatch_queue(ew__isolate_t *iso, const char *queue, const ew_queue_message_t *msgs, size_t n,
+                               const struct ew__queue_metrics *metrics, ew_queue_fn cb, void *udata);
+
 /* Runs `body` (a safe-call body taking `args` that pushes one value: the result or a promise of it) in iso as
  * a request of its own: charged CPU like a fetch, failed when it can never finish. `done` runs once when the
  * value settles or the request fails (isolate.h ew__call_done_fn). Used for Durable Object events. */

@@ -214,8 +214,8 @@ void ew__def_getter(duk_context *ctx, duk_idx_t obj_idx, const char *name, duk_c
  * FinalizationRegistry never calls its callbacks (Duktape has no weak references; see weak.c).
  */
 
-/* Heap stash key of %IteratorPrototype% (the object with [Symbol.iterator]() { return this }). Whoever
- * installs an iterator first creates it there; every built-in iterator prototype (Map, Set, Array, String,
+/* Heap stash key of %IteratorPrototype% (the object with [Symbol.iterator]() { return this }), created
+ * by ew__bi_push_iterator_prototype (builtin_iter.c); every built-in iterator prototype (Map, Set, Array, String,
  * RegExp String) must inherit from this one object. */
 #define EW__STASH_ITERATOR_PROTOTYPE DUK_HIDDEN_SYMBOL("IteratorPrototype")
 

@@ -2,7 +2,7 @@
  * lib/core/isolate.h — runtime, worker, isolate and request structs, shared by the files of lib/core only.
  *
  *   ew_runtime_t ──< ew_worker_t ──< ew__isolate_t ──< ew__req_t
- *                       │ bytecode        │ one Duktape heap        one fetch/scheduled event in flight
+ *                       │ bytecode        │ one Duktape heap        one fetch/scheduled/queue event in flight
  *                       │ vars            │ timers, microtasks
  *                       └ current isolate └ CPU/memory accounting
  *
@@ -81,6 +81,7 @@ struct ew_worker {
     struct ew__assets *assets;    /* owned: static assets (lib/bindings/assets.c), NULL = none */
     struct ew__ratelimits *ratelimits; /* owned: rate limiting bindings (lib/bindings/ratelimit.c), or NULL */
     struct ew__do_ns *durables;   /* owned array of ndurables Durable Object namespaces */
+    struct ew__queues *queues;    /* owned: Queue producers and consumers (lib/bindings/queue.c), or NULL */
     size_t ndurables;
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
@@ -166,7 +167,7 @@ struct ew__isolate {
     uint16_t small_count[EW__SMALL_CLASSES];
 };
 
-typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED, EW__REQ_CALL } ew__req_kind_t;
+typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED, EW__REQ_CALL, EW__REQ_QUEUE } ew__req_kind_t;
 
 /* How an EW__REQ_CALL (ew__dispatch_call, dispatch.h) ends: with ctx and the settled value's index (outcome
  * EW_OK: fulfilled; EW_ERR_EXCEPTION: rejected, the value is the reason), or with ctx NULL and a message when
@@ -198,6 +199,9 @@ struct ew__req {
     ew_response_fn fetch_cb;
     ew_scheduled_fn scheduled_cb;
     ew__call_done_fn call_done;   /* EW__REQ_CALL: until it has run */
+    ew_queue_fn queue_cb;         /* EW__REQ_QUEUE */
+    struct ew__queue_result *queue_result; /* EW__REQ_QUEUE: what the handler decided (owned) */
+    size_t queue_n;               /* EW__REQ_QUEUE: messages in the batch */
     void *udata;
     ew__req_t *next;              /* in iso->reqs */
 };

@@ -13,6 +13,7 @@
 
 #include "bindings/assets.h"
 #include "bindings/internal.h"
+#include "bindings/queue.h"
 #include "bindings/ratelimit.h"
 #include "compile/bundle.h"
 #include "compile/compile.h"
@@ -172,6 +173,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     ew__assets_install(ctx, w->assets, -1);
     ew__ratelimits_install(ctx, w->ratelimits, -1);
     ew__durable_install(ctx, w, -1);
+    ew__queues_install(ctx, w->queues, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -285,6 +287,7 @@ static void worker_free(ew_worker_t *w)
     free(w->resources);
     ew__assets_free(w->assets);
     ew__ratelimits_free(w->ratelimits);
+    ew__queues_free(w->queues);
     ew__durable_dispose(w);
     free(w->bytecode);
     free(w->filename);
@@ -387,6 +390,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
         st = ew__resources_open(rt, w, err);
     if (st == EW_OK)
         st = ew__durable_open(rt, w, err);
+    if (st == EW_OK)
+        st = ew__queues_new(rt, cfg, &w->queues, err);
     if (st == EW_OK && cfg->path != NULL)
         st = read_file(cfg->path, &file_src, &len, err);
     if (st != EW_OK) {
@@ -406,6 +411,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
         st = ew__worker_start(iso, err);
     if (st == EW_OK)
         st = ew__durable_check_classes(iso, err);
+    if (st == EW_OK)
+        st = ew__queues_start(w, err); /* consumers join the registry; delivery starts from the loop */
     if (st != EW_OK) {
         iso->worker = NULL;
         ew__isolate_destroy(iso);
@@ -652,6 +659,65 @@ EW_API ew_status_t ew_worker_scheduled_sync(ew_worker_t *w, const char *cron, do
     ew_status_t st = ew_worker_scheduled(w, cron, scheduled_time_ms, on_sync_scheduled, &s);
     if (st != EW_OK)
         return ew__error_set(err, st, "ew_worker_scheduled_sync: could not dispatch (%s)", ew_status_name(st));
+    w->rt->sync_depth++;
+    while (!s.done && event_base_loop(w->rt->base, EVLOOP_ONCE) != -1)
+        ;
+    w->rt->sync_depth--;
+    if (!s.done)
+        return ew__error_set(err, EW_ERR_INTERNAL, "the event loop failed before the event was complete");
+    return s.outcome;
+}
+
+EW_API ew_status_t ew_worker_queue(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages, size_t n,
+                                   ew_queue_fn cb, void *udata)
+{
+    return ew__worker_queue(w, queue, messages, n, NULL, cb, udata);
+}
+
+ew_status_t ew__worker_queue(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages, size_t n,
+                             const ew__queue_metrics_t *metrics, ew_queue_fn cb, void *udata)
+{
+    if (w == NULL || queue == NULL || cb == NULL || messages == NULL || n == 0 || n > EW__QUEUE_MAX_BATCH)
+        return EW_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; i++) {
+        const ew_queue_message_t *m = &messages[i];
+        if (m->id == NULL || strlen(m->id) > EW__QUEUE_ID_MAX || m->content_type == NULL ||
+            (m->body == NULL && m->body_len > 0))
+            return EW_ERR_INVALID_ARG;
+    }
+    ew__isolate_t *iso = isolate_for_event(w, NULL);
+    if (iso == NULL)
+        return EW_ERR_NOMEM;
+    return ew__dispatch_queue(iso, queue, messages, n, metrics, cb, udata);
+}
+
+struct sync_queue {
+    bool done;
+    ew_status_t outcome;
+    ew_error_t *err;
+    ew_queue_verdict_t *verdicts;
+};
+
+static void on_sync_queue(void *udata, ew_status_t outcome, const ew_error_t *err, const ew_queue_verdict_t *v,
+                          size_t n)
+{
+    struct sync_queue *s = udata;
+    s->done = true;
+    s->outcome = outcome;
+    if (err != NULL && s->err != NULL)
+        *s->err = *err;
+    if (s->verdicts != NULL)
+        memcpy(s->verdicts, v, n * sizeof(*v));
+}
+
+EW_API ew_status_t ew_worker_queue_sync(ew_worker_t *w, const char *queue, const ew_queue_message_t *messages,
+                                        size_t n, ew_queue_verdict_t *verdicts, ew_error_t *err)
+{
+    ew__error_clear(err);
+    struct sync_queue s = {false, EW_OK, err, verdicts};
+    ew_status_t st = ew_worker_queue(w, queue, messages, n, on_sync_queue, &s);
+    if (st != EW_OK)
+        return ew__error_set(err, st, "ew_worker_queue_sync: could not dispatch (%s)", ew_status_name(st));
     w->rt->sync_depth++;
     while (!s.done && event_base_loop(w->rt->base, EVLOOP_ONCE) != -1)
         ;

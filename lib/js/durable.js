@@ -8,22 +8,20 @@
  *   evict(nsIndex, id)                         drop the instance (idle, or its isolate was replaced)
  *   workersModule                              the 'cloudflare:workers' module: DurableObject, ...
  * native (durable.c, do_storage.c): idFromName, newUniqueId, checkId, call, exportOf, env, sqlEnabled,
- *   armAlarm, exec, txn, size.
+ *   armAlarm, exec, txn, size; codec (lib/js/sclone.js: serialize/deserialize).
  *
  * Input gate: an object's events wait in rec.queue while blockConcurrencyWhile() runs or a write has not been
  * confirmed (rec.blocked, rec.waiters); output gate: durable.c holds replies until the writes are on disk.
- * Values cross objects and storage as a structured-clone encoding in JSON text (encode/decode below).
+ * Values cross objects and storage as a structured-clone encoding in JSON text (lib/js/sclone.js).
  */
 function (native, global) {
     'use strict';
 
-    var O = global.Object, JSON = global.JSON, Promise = global.Promise, Map = global.Map, Set = global.Set;
+    var O = global.Object, JSON = global.JSON, Promise = global.Promise, Map = global.Map;
     var TypeError = global.TypeError, Error = global.Error, RangeError = global.RangeError, DateC = global.Date;
-    var ArrayBufferC = global.ArrayBuffer, Uint8ArrayC = global.Uint8Array, RegExpC = global.RegExp;
     var Request = global.Request, Response = global.Response, Proxy = global.Proxy, Sym = global.Symbol;
     var defineProperty = O.defineProperty, isArray = global.Array.isArray;
-    var fromCharCode = global.String.fromCharCode;
-    var hasOwn = O.prototype.hasOwnProperty, toStr = O.prototype.toString;
+    var hasOwn = O.prototype.hasOwnProperty;
     var ITER = Sym.iterator;
     var FETCH = 0, RPC = 1, ALARM = 2;
     var INTERNAL = 1, UNCONFIRMED = 2;
@@ -33,141 +31,8 @@ function (native, global) {
         defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
     }
 
-    function cloneError(what) {
-        var D = global.DOMException;
-        return D ? new D(what + ' could not be cloned.', 'DataCloneError') : new TypeError(what + ' could not be cloned.');
-    }
-
-    /* ---------------------------------------------------------------------------------------------------
-     * Structured clone as JSON: strings, booleans, null and finite numbers stand for themselves; everything
-     * else is an array whose first element is a tag. Cycles are refused (DataCloneError).
-     */
-
-    function bytesToLatin1(u8) {
-        var out = [], i;
-        for (i = 0; i < u8.length; i += 8192) {
-            out.push(fromCharCode.apply(null, u8.subarray(i, i + 8192)));
-        }
-        return out.join('');
-    }
-
-    function latin1ToBuffer(s) {
-        var u8 = new Uint8ArrayC(s.length), i;
-        for (i = 0; i < s.length; i++) {
-            u8[i] = s.charCodeAt(i);
-        }
-        return u8.buffer;
-    }
-
-    function enc(v, seen) {
-        var t = typeof v, out, i, keys, tag;
-        if (v === null || t === 'string' || t === 'boolean') {
-            return v;
-        }
-        if (t === 'number') {
-            return (v === v && v !== Infinity && v !== -Infinity && (v !== 0 || 1 / v > 0)) ? v : ['n', String(1 / v < 0 && v === 0 ? '-0' : v)];
-        }
-        if (t === 'undefined') {
-            return ['u'];
-        }
-        if (t === 'function' || t === 'symbol') {
-            throw cloneError(t === 'function' ? 'function ' + (v.name || '') + '() {}' : 'Symbol()');
-        }
-        if (seen.indexOf(v) >= 0) {
-            throw cloneError('An object with a cycle');
-        }
-        seen.push(v);
-        tag = toStr.call(v);
-        if (isArray(v)) {
-            out = ['A'];
-            for (i = 0; i < v.length; i++) {
-                out.push(enc(v[i], seen));
-            }
-        } else if (tag === '[object Date]') {
-            out = ['D', v.getTime()];
-        } else if (tag === '[object RegExp]') {
-            out = ['R', v.source, v.flags !== undefined ? v.flags : ''];
-        } else if (tag === '[object ArrayBuffer]') {
-            out = ['B', bytesToLatin1(new Uint8ArrayC(v))];
-        } else if (ArrayBufferC.isView(v)) {
-            out = ['T', tag.slice(8, -1), bytesToLatin1(new Uint8ArrayC(v.buffer, v.byteOffset, v.byteLength))];
-        } else if (v instanceof Map) {
-            out = ['M'];
-            v.forEach(function (val, key) { out.push(enc(key, seen), enc(val, seen)); });
-        } else if (v instanceof Set) {
-            out = ['S'];
-            v.forEach(function (val) { out.push(enc(val, seen)); });
-        } else if (v instanceof Error) {
-            out = ['E', String(v.name), String(v.message)];
-        } else {
-            out = ['O'];
-            keys = O.keys(v);
-            for (i = 0; i < keys.length; i++) {
-                out.push(keys[i], enc(v[keys[i]], seen));
-            }
-        }
-        seen.pop();
-        return out;
-    }
-
-    function dec(x) {
-        var t, i, o, C;
-        if (!isArray(x)) {
-            return x;
-        }
-        t = x[0];
-        switch (t) {
-        case 'u': return undefined;
-        case 'n': return x[1] === '-0' ? -0 : Number(x[1]);
-        case 'A':
-            o = [];
-            for (i = 1; i < x.length; i++) {
-                o.push(dec(x[i]));
-            }
-            return o;
-        case 'D': return new DateC(x[1]);
-        case 'R': return new RegExpC(x[1], x[2]);
-        case 'B': return latin1ToBuffer(x[1]);
-        case 'T':
-            C = global[x[1]];
-            o = latin1ToBuffer(x[2]);
-            return typeof C === 'function' && C !== ArrayBufferC ?
-                (x[1] === 'DataView' ? new C(o) : new C(o, 0, o.byteLength / (C.BYTES_PER_ELEMENT || 1))) : o;
-        case 'M':
-            o = new Map();
-            for (i = 1; i < x.length; i += 2) {
-                o.set(dec(x[i]), dec(x[i + 1]));
-            }
-            return o;
-        case 'S':
-            o = new Set();
-            for (i = 1; i < x.length; i++) {
-                o.add(dec(x[i]));
-            }
-            return o;
-        case 'E':
-            C = global[x[1]];
-            o = (typeof C === 'function' && (C === Error || C.prototype instanceof Error)) ? new C(x[2]) : new Error(x[2]);
-            if (o.name !== x[1]) {
-                o.name = x[1];
-            }
-            return o;
-        default:
-            o = {};
-            for (i = 1; i < x.length; i += 2) {
-                o[x[i]] = dec(x[i + 1]);
-            }
-            return o;
-        }
-    }
-
-    function serialize(v) {
-        return JSON.stringify(enc(v, []));
-    }
-
-    function deserialize(s) {
-        return dec(JSON.parse(s));
-    }
+    /* Structured clone as JSON text (lib/js/sclone.js, shared with Queues' 'v8' content type). */
+    var serialize = native.codec.serialize, deserialize = native.codec.deserialize;
 
     function encodeError(e) {
         if (e instanceof Error) {
@@ -292,7 +157,7 @@ function (native, global) {
     var SP = DurableObjectStub.prototype;
 
     function failedReply(meta) {
-        return dec(JSON.parse(meta));
+        return deserialize(meta);
     }
 
     hide(SP, 'fetch', function fetch(input, init) {

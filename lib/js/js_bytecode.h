@@ -37,6 +37,8 @@ extern const size_t ew__js_cache_len;
 extern const unsigned char ew__js_r2[]; extern const size_t ew__js_r2_len;
 /* urlpattern.js: URLPattern, loaded on first use of the global (lib/web/urlpattern.c). */
 extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpattern_len;
+/* sclone.js: structured clone as JSON text, loaded on first use (lib/bindings/sclone.c: durable.js, Queues). */
+extern const unsigned char ew__js_sclone[]; extern const size_t ew__js_sclone_len;
 /* durable.js: Durable Objects' JavaScript surface, loaded on first use (lib/bindings/durable.c). */
 extern const unsigned char ew__js_durable[]; extern const size_t ew__js_durable_len;
 

@@ -2,7 +2,7 @@
  * prelude.js — the runtime layer's glue, in ES5 (compiled to bytecode at build time by lib/js/js2c.c).
  *
  * Called once per isolate as `function (native, global)` before any Worker code runs. It installs the
- * service-worker event API (addEventListener for 'fetch' and 'scheduled', FetchEvent, ScheduledEvent) and
+ * service-worker event API (addEventListener for 'fetch', 'scheduled' and 'queue', FetchEvent, ScheduledEvent) and
  * returns the listener lists and event prototypes that lib/core/dispatch.c uses to dispatch
  * each event in C (the hot path: no JS closure is created per request). Kept small because every line costs
  * memory in every isolate (DUKTAPE-NOTES.md). console is C (lib/core/console.c).
@@ -17,6 +17,7 @@ function (native, global) {
     var listeners = Object.create(null); /* no inherited keys: type comes from user code */
     listeners.fetch = [];
     listeners.scheduled = [];
+    listeners.queue = [];
     listeners.error = []; /* reportError() calls them (lib/web/globals.c) */
 
     function hide(obj, name, value) {
@@ -77,6 +78,7 @@ function (native, global) {
     return {
         fetchListeners: listeners.fetch,
         scheduledListeners: listeners.scheduled,
+        queueListeners: listeners.queue,
         errorListeners: listeners.error,
         fetchProto: FetchEvent.prototype,
         scheduledProto: ScheduledEvent.prototype,

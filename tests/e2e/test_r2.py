@@ -1,25 +1,20 @@
 """R2 buckets end to end: ew-server serving tests/e2e/r2_project (wrangler.toml with [[r2_buckets]]) to real
 HTTP clients. Objects survive a restart and a SIGKILL after their put resolved; a failed put leaves no file;
-the seed's R2 upload test (workers-seed.md, "Integration Testing") runs unmodified under Node against the
-server; a 100 MB object makes the round trip."""
+a 100 MB object makes the round trip. The seed's R2 upload test (workers-seed.md, "Integration Testing")
+runs against examples/testing in test_seed_testing.py."""
 import hashlib
 import http.client
 import json
 import os
 import pathlib
-import re
 import shutil
 import signal
-import subprocess
 
 import pytest
 
-from conftest import ROOT, Server
+from conftest import Server
 
 PROJECT = pathlib.Path(__file__).resolve().parent / "r2_project"
-from conftest import SEED  # noqa: E402
-if not SEED.exists():
-    SEED = ROOT.parent / "shared" / "seed" / "workers-seed.md"
 
 
 @pytest.fixture
@@ -214,78 +209,5 @@ def test_100_mb_object_round_trip(project, tmp_path):
         with open("/proc/%d/maps" % s.proc.pid) as maps:
             sanitized = "libasan" in maps.read()  # ASan's shadow memory and quarantine say nothing here
         assert sanitized or peak_mb < 110, rss
-    finally:
-        assert s.stop() == 0
-
-
-# --- the seed's integration tests, run unmodified under Node (with a tiny stand-in for vitest) --------------
-
-VITEST_SHIM = r"""
-const tests = [];
-export function describe(name, fn) { fn(); }
-export function test(name, fn) { tests.push({ name, fn }); }
-export const it = test;
-export function beforeEach() {}
-export function afterEach() {}
-export function expect(actual) {
-  const fail = (what) => { throw new Error(`expected ${JSON.stringify(actual)} ${what}`); };
-  return {
-    toBe(v) { if (actual !== v) fail(`to be ${JSON.stringify(v)}`); },
-    toBeDefined() { if (actual === undefined) fail('to be defined'); },
-    toEqual(v) { if (JSON.stringify(actual) !== JSON.stringify(v)) fail(`to equal ${JSON.stringify(v)}`); },
-  };
-}
-export async function runAll() {
-  let failed = 0;
-  for (const t of tests) {
-    try { await t.fn(); console.log(`ok ${t.name}`); }
-    catch (e) { failed++; console.log(`not ok ${t.name}: ${e.message}`); }
-  }
-  return { failed, count: tests.length };
-}
-"""
-
-RUNNER = r"""
-// The seed's tests talk to https://my-worker.example.workers.dev: send those requests to ew-server.
-const target = process.env.SEED_TARGET;
-const realFetch = globalThis.fetch;
-globalThis.fetch = (input, init) => {
-  const url = String(input instanceof Request ? input.url : input)
-    .replace('https://my-worker.example.workers.dev', target);
-  return realFetch(url, init);
-};
-const { runAll } = await import('vitest');
-await import('./seed_integration.test.mjs');
-const { failed, count } = await runAll();
-if (count === 0 || failed > 0) process.exit(1);
-"""
-
-
-def seed_block(title):
-    text = SEED.read_text()
-    start = text.index(title)
-    m = re.search(r"```javascript\n(.*?)```", text[start:], re.S)
-    return m.group(1)
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
-def test_seed_r2_upload_pattern_runs_unmodified(project, tmp_path):
-    code = seed_block("### 2. Integration Testing")
-    assert "should handle R2 file operations" in code
-    work = tmp_path / "node"
-    (work / "node_modules" / "vitest").mkdir(parents=True)
-    (work / "node_modules" / "vitest" / "package.json").write_text(
-        json.dumps({"name": "vitest", "type": "module", "main": "index.js"}))
-    (work / "node_modules" / "vitest" / "index.js").write_text(VITEST_SHIM)
-    (work / "package.json").write_text(json.dumps({"type": "module"}))
-    (work / "seed_integration.test.mjs").write_text(code)
-    (work / "runner.mjs").write_text(RUNNER)
-    s = start(project, tmp_path / "state")
-    try:
-        res = subprocess.run(["node", "runner.mjs"], cwd=work, capture_output=True, text=True, timeout=60,
-                             env=dict(os.environ, SEED_TARGET=s.url))
-        assert res.returncode == 0, res.stdout + res.stderr + s.read_output()
-        assert "ok should handle R2 file operations" in res.stdout
-        assert "ok should integrate with KV storage" in res.stdout
     finally:
         assert s.stop() == 0

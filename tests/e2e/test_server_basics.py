@@ -182,6 +182,53 @@ addEventListener('fetch', function (event) {
     assert "will never generate a response" in s.read_output()
 
 
+def test_await_settled_by_another_request_goes_on_as_its_own_request(serve):
+    """Request /wait awaits a promise that request /release resolves (a pool's release() handing its slot
+    to a waiting request): what /wait does next (here a timer) is its own, so it is not cancelled when
+    /release has answered and gone."""
+    s = serve("""
+const waiting = [];
+let releasing = false;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export default {
+  async fetch(request) {
+    const path = new URL(request.url).pathname;
+    if (path === '/wait') {
+      const note = await new Promise((resolve) => waiting.push(resolve));
+      await sleep(100);
+      return new Response('woken by ' + note);
+    }
+    if (path === '/releasing') return new Response(String(releasing));
+    releasing = true; // its timers keep the isolate busy, so /wait is not taken for a hung request
+    while (waiting.length === 0) await sleep(5);
+    waiting.shift()('release');
+    return new Response('released');
+  },
+};
+""", "--threads", "1")
+    results = {}
+
+    def get(path):
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        c.request("GET", path)
+        r = c.getresponse()
+        results[path] = (r.status, r.read())
+
+    threads = [threading.Thread(target=get, args=(p,)) for p in ("/release", "/wait")]
+    threads[0].start()
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+    for _ in range(500):
+        conn.request("GET", "/releasing")
+        if conn.getresponse().read() == b"true":
+            break
+        time.sleep(0.01)
+    threads[1].start()
+    for t in threads:
+        t.join(10)
+    assert results == {"/release": (200, b"released"), "/wait": (200, b"woken by release")}
+    assert "will never generate a response" not in s.read_output()
+
+
 def test_worker_globals_are_hidden_and_standard_ones_present(serve):
     s = serve("""
 addEventListener('fetch', function (event) {

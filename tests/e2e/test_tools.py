@@ -30,3 +30,10 @@ def test_check_and_build_a_module_project(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("function (")
     assert "=>" not in out.stdout and "`" not in out.stdout  # lowered to ES5
+    target = tmp_path / "out.js"
+    written = run("build", str(tmp_path), "--emit-js", "-o", str(target))
+    assert (written.returncode, written.stdout) == (0, "") and target.read_text() == out.stdout
+    failed = run("build", str(tmp_path), "--emit-js", "-o", str(tmp_path / "no" / "such" / "dir.js"))
+    assert failed.returncode == 1 and "cannot write" in failed.stderr and "No such file or directory" in failed.stderr
+    bare = run("build", str(tmp_path))
+    assert bare.returncode == 2 and "--emit-js is required" in bare.stderr

@@ -184,6 +184,60 @@ Test(config_wrangler, unknown_keys_are_warned_about_by_name)
     ew__wrangler_destroy(wr);
 }
 
+Test(config_wrangler, queues_are_read_with_cloudflare_defaults_and_bounds)
+{
+    ew__wrangler_t *wr = load_ok(
+        BASE "[[queues.producers]]\nbinding = \"Q\"\nqueue = \"work\"\ndelivery_delay = 30\n"
+             "[[queues.consumers]]\nqueue = \"work\"\nmax_batch_size = 5\nmax_batch_timeout = 0\nmax_retries = 0\n"
+             "dead_letter_queue = \"dlq\"\nretry_delay = 7\nmax_concurrency = 4\n"
+             "[[queues.consumers]]\nqueue = \"dlq\"\n"
+             "[[queues.consumers]]\nqueue = \"pulled\"\ntype = \"http_pull\"\nvisibility_timeout_ms = 5000\n"
+             "[env.staging]\n",
+        NULL);
+    cr_assert_eq(wr->nqueue_producers, 1);
+    cr_assert_str_eq(wr->queue_producers[0].binding, "Q");
+    cr_assert_str_eq(wr->queue_producers[0].queue, "work");
+    cr_assert_eq(wr->queue_producers[0].delivery_delay, 30);
+    cr_assert_eq(wr->nqueue_consumers, 2, "the pull consumer is skipped");
+    const ew_queue_consumer_t *c = &wr->queue_consumers[0];
+    cr_assert_str_eq(c->queue, "work");
+    cr_assert_eq(c->max_batch_size, 5);
+    cr_assert_eq(c->max_batch_timeout_ms, 0);
+    cr_assert_eq(c->max_retries, 0);
+    cr_assert_str_eq(c->dead_letter_queue, "dlq");
+    cr_assert_eq(c->retry_delay, 7);
+    cr_assert_eq(c->max_concurrency, 4);
+    c = &wr->queue_consumers[1]; /* Cloudflare's defaults */
+    cr_assert_eq(c->max_batch_size, 10);
+    cr_assert_eq(c->max_batch_timeout_ms, 5000);
+    cr_assert_eq(c->max_retries, 3);
+    cr_assert_null(c->dead_letter_queue);
+    cr_assert_eq(c->max_concurrency, 1);
+    cr_assert(has_warning(wr, "http_pull consumers are not supported"));
+    ew__wrangler_destroy(wr);
+
+    /* Not inherited by environments, like every binding. */
+    wr = load_ok(BASE "[[queues.producers]]\nbinding = \"Q\"\nqueue = \"work\"\n[env.staging]\n", "staging");
+    cr_assert_eq(wr->nqueue_producers, 0);
+    cr_assert(has_warning(wr, "'queues' exists at the top level but not in [env.staging]"));
+    ew__wrangler_destroy(wr);
+
+    expect_error("wrangler.toml", BASE "[[queues.consumers]]\nqueue = \"q\"\nmax_batch_size = 101\n", NULL,
+                 "wrangler.toml:6:18: 'queues.consumers[0].max_batch_size' must be from 1 to 100");
+    expect_error("wrangler.toml", BASE "[[queues.consumers]]\nqueue = \"q\"\nmax_batch_timeout = 61\n", NULL,
+                 "'queues.consumers[0].max_batch_timeout' must be from 0 to 60");
+    expect_error("wrangler.toml", BASE "[[queues.consumers]]\nqueue = \"q\"\ndead_letter_queue = \"q\"\n", NULL,
+                 "'queues.consumers[0].dead_letter_queue' cannot be the queue itself");
+    expect_error("wrangler.toml", BASE "[[queues.consumers]]\nqueue = \"q\"\n[[queues.consumers]]\nqueue = \"q\"\n",
+                 NULL, "\"q\" has a consumer already");
+    expect_error("wrangler.toml", BASE "[[queues.producers]]\nbinding = \"Q\"\nqueue = \"a b\"\n", NULL,
+                 "'queues.producers[0].queue' must be 1 to 200 of the characters");
+    expect_error("wrangler.toml", BASE "[vars]\nQ = \"x\"\n[[queues.producers]]\nbinding = \"Q\"\nqueue = \"q\"\n",
+                 NULL, "the binding name \"Q\" is already used by 'vars.Q'");
+    expect_error("wrangler.toml", BASE "[[queues.producers]]\nbinding = \"Q\"\nqueue = \"q\"\ndelivery_delay = 43201\n",
+                 NULL, "'queues.producers[0].delivery_delay' must be from 0 to 43200");
+}
+
 Test(config_wrangler, unsupported_keys_are_checked_then_ignored)
 {
     ew__wrangler_t *wr = load_ok(
@@ -196,7 +250,7 @@ Test(config_wrangler, unsupported_keys_are_checked_then_ignored)
              "[[d1_databases]]\nbinding = \"DB\"\ndatabase_name = \"main\"\ndatabase_id = \"0a\"\n"
              "[[r2_buckets]]\nbinding = \"B\"\nbucket_name = \"files\"\n",
         NULL);
-    static const char *names[] = {"routes", "services", "queues"};
+    static const char *names[] = {"routes", "services"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char w[64];
         snprintf(w, sizeof(w), "'%s' is not supported yet, ignored", names[i]);

@@ -17,6 +17,7 @@ import os
 import ssl
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 
 NAMES = ["api.example.com", "api.openweathermap.org"]
@@ -100,7 +101,7 @@ def serve(port, folder):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=9443)
-    ap.add_argument("--dir", default="/tmp/api-proxy-standin")
+    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "api-proxy-standin"))
     args = ap.parse_args()
     server, ca = serve(args.port, args.dir)
     flags = " ".join("--connect-to %s:443:127.0.0.1:%d" % (n, server.server_port) for n in NAMES)

@@ -51,7 +51,20 @@ async function handleUsers(request, env) {
   return new Response('Method not allowed', { status: 405 });
 }
 
-// The seed routes /api/upload here without defining it; the R2 example implements uploads.
+// The seed routes /api/upload here without defining it: a form's `file` goes into the UPLOADS bucket under a
+// fresh key (examples/r2-upload has the download side too).
 async function handleUpload(request, env) {
-  return new Response('Uploads are handled by the R2 example', { status: 501 });
+  if (request.method !== 'POST') {
+    return new Response('Method not allowed', { status: 405 });
+  }
+  const form = await request.formData().catch(() => null);
+  const file = form && form.get('file');
+  if (!(file instanceof File)) {
+    return new Response('Expected a form with a file in its "file" field', { status: 400 });
+  }
+  const fileKey = `${crypto.randomUUID()}-${file.name}`;
+  const object = await env.UPLOADS.put(fileKey, file, {
+    httpMetadata: { contentType: file.type || 'application/octet-stream' },
+  });
+  return Response.json({ fileKey, size: object.size }, { status: 201 });
 }

@@ -1,5 +1,4 @@
-// The e2e Worker of tests/e2e/test_r2.py: an object API over env.BUCKET, and the routes the seed's
-// integration tests call (/upload, /download/KEY, /kv/KEY).
+// The e2e Worker of tests/e2e/test_r2.py: an object API over env.BUCKET.
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -13,12 +12,6 @@ export default {
           return await multipart(request, env, key, url.searchParams);
         case 'list':
           return Response.json(await list(env, url));
-        case 'upload':
-          return await upload(request, env);
-        case 'download':
-          return await objects(new Request(request.url, { method: 'GET' }), env, key);
-        case 'kv':
-          return await kv(request, env, key);
         case 'health':
           return new Response('OK');
       }
@@ -90,23 +83,4 @@ async function list(env, url) {
     delimiter: url.searchParams.get('delimiter') ?? undefined,
   });
   return { keys: r.objects.map((o) => o.key), prefixes: r.delimitedPrefixes, truncated: r.truncated };
-}
-
-async function upload(request, env) {
-  if (request.method !== 'POST') return new Response('Expected a form upload', { status: 400 });
-  const file = (await request.formData()).get('file');
-  if (!(file instanceof File)) return new Response('No file in the form', { status: 400 });
-  const fileKey = `${crypto.randomUUID()}-${file.name}`;
-  await env.BUCKET.put(fileKey, file, { httpMetadata: { contentType: file.type } });
-  return Response.json({ fileKey });
-}
-
-async function kv(request, env, key) {
-  if (request.method === 'PUT') {
-    await env.KV.put(key, await request.text());
-    return new Response('stored');
-  }
-  const v = await env.KV.get(key);
-  if (v === null) return new Response('Not Found', { status: 404 });
-  return new Response(v, { headers: { 'content-type': 'application/json' } });
 }
