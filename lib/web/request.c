@@ -90,7 +90,6 @@ typedef struct req_parts {
     const char *content_type;
 } req_parts_t;
 
-static void push_cf(duk_context *ctx, duk_idx_t self, uint32_t state);
 static bool push_packed_field(duk_context *ctx, duk_idx_t idx, int field);
 
 /* Reads input (slot 0): a Request to copy from, or a URL. */
@@ -98,8 +97,6 @@ static void read_input(duk_context *ctx, req_parts_t *p, uint32_t in_state)
 {
     if (in_state & EW__KIND_REQUEST) {
         ew__request_unpack(ctx, 0);
-        push_cf(ctx, 0, in_state);
-        duk_pop(ctx);
         duk_get_prop_literal(ctx, 0, REQ_METHOD);
         duk_get_prop_literal(ctx, 0, REQ_URL);
         duk_get_prop_literal(ctx, 0, EW__WEB_HLIST);
@@ -241,6 +238,8 @@ static duk_ret_t request_ctor(duk_context *ctx)
     if (take_input && ew__body_take(ctx, 0))
         duk_replace(ctx, p.body);
     store_parts(ctx, &p);
+    if (p.state & EW__STATE_CF_LAZY) /* the input's host cf, still undecoded, goes along as it is */
+        EW__WEB_COPY_HIDDEN(ctx, 0, p.self, REQ_CF_JSON);
     return 0;
 }
 
@@ -325,13 +324,12 @@ static duk_ret_t request_clone(duk_context *ctx)
                                    "you need to read it twice.");
     ew__request_unpack(ctx, self);
     state &= ~EW__STATE_PACKED;
-    push_cf(ctx, self, state); /* the copy gets the same cf object */
-    duk_pop(ctx);
     duk_idx_t copy = ew__web_push_instance(ctx, EW__PROTO_REQUEST);
     ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_METHOD);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_URL);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_CF);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_CF_JSON); /* the host's cf, when not decoded yet */
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_SIGNAL);
     duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_list_copy(ctx, -1);
