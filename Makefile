@@ -1,5 +1,6 @@
 # The front of the build: `make serve` and `make test` are the README's two commands. Both install the
-# Debian packages that are missing (scripts/install-deps.sh) and configure + build with meson into build/.
+# Debian packages that are missing (scripts/install-deps.sh; `make test` also what only tests use, such as
+# headless Chromium) and configure + build with meson into build/.
 # `make test` also builds an ASan+UBSan copy into build-asan/ and runs the unit tests there, and a
 # ThreadSanitizer copy into build-tsan/ for ew-server's threads under load.
 
@@ -11,12 +12,15 @@ PORT       ?= 8787
 
 TSAN_BUILD ?= build-tsan
 
-.PHONY: all deps build serve test test-unit test-asan test-e2e test-tsan test262 bench clean
+.PHONY: all deps deps-test build serve test test-unit test-asan test-e2e test-tsan test262 bench clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+deps-test:
+	@bash scripts/install-deps.sh --test
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=debugoptimized
@@ -38,7 +42,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		meson test -C $(ASAN_BUILD) --suite unit --suite js --print-errorlogs --num-processes 2
 
-test-e2e: build
+test-e2e: build deps-test
 	EW_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e $(wildcard tests/python)
 
 $(TSAN_BUILD)/build.ninja:
@@ -46,7 +50,7 @@ $(TSAN_BUILD)/build.ninja:
 
 # ThreadSanitizer: ew-server with several loop threads under concurrent load, and the library used from
 # several threads (each with its own runtime). Any report fails the run (halt_on_error).
-test-tsan: deps $(TSAN_BUILD)/build.ninja
+test-tsan: deps-test $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 EW_BUILD_DIR=$(abspath $(TSAN_BUILD)) \
 		$(PYTHON) -m pytest -q tests/e2e/test_threads.py tests/e2e/test_ratelimit.py tests/e2e/test_server_basics.py \

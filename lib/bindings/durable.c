@@ -439,11 +439,15 @@ static void call_api(ew__isolate_t *iso, struct api_args *a)
  * Objects held by this runtime
  */
 
-static ew__do_obj_t *find_obj(ew__do_rt_t *d, ew_worker_t *w, size_t nsi, const char *id)
+/* The object `id` of the namespace `key`, whichever worker holds it: after a reload, an object still in
+ * memory keeps its version's code (and its WebSockets) and takes the calls of the new version too, so
+ * there is one instance per id (Cloudflare's deferred code update); once evicted, the next call builds it
+ * from the newest version. */
+static ew__do_obj_t *find_obj(ew__do_rt_t *d, const char *key, const char *id)
 {
     for (ew__do_obj_t **pp = &d->objs; *pp != NULL; pp = &(*pp)->next) {
         ew__do_obj_t *o = *pp;
-        if (o->w == w && o->ns_index == nsi && strcmp(o->id, id) == 0) {
+        if (strcmp(o->id, id) == 0 && strcmp(o->w->durables[o->ns_index].key, key) == 0) {
             if (pp != &d->objs) { /* most recently used first: hot objects are found at once */
                 *pp = o->next;
                 o->next = d->objs;
@@ -813,14 +817,14 @@ static void handle_call(ew__do_rt_t *d, ew__do_msg_t *m)
     }
     ew__do_inbox_unref(owner);
     ew_error_t err;
-    ew__do_obj_t *o = find_obj(d, w, nsi, m->id);
+    ew__do_obj_t *o = find_obj(d, m->ns_key, m->id);
     if (o == NULL && (o = obj_new(d, w, nsi, m->id, &err)) == NULL) {
         if (d->rt->cfg.log != NULL)
             d->rt->cfg.log(d->rt->cfg.log_udata, EW_LOG_ERROR, w->name, err.message, strlen(err.message));
         ew__do_fail_call(m, "The Durable Object's storage could not be opened.");
         return;
     }
-    ew__isolate_t *iso = ew__worker_isolate(w, &err);
+    ew__isolate_t *iso = ew__worker_isolate(o->w, &err);
     if (iso == NULL) {
         ew__do_fail_call(m, "The Durable Object's isolate could not be created.");
         return;
@@ -1120,6 +1124,13 @@ static duk_ret_t native_tunnel_send(duk_context *ctx)
     return 0;
 }
 
+/* wsModule() -> lib/js/websocket.js's module object (the relays' abortRelay). */
+static duk_ret_t native_ws_module(duk_context *ctx)
+{
+    ew__ws_push_module(ctx);
+    return 1;
+}
+
 /* tunnelClose(id, code, reason): the close to the other end; the end is freed once both closes passed. */
 static duk_ret_t native_tunnel_close(duk_context *ctx)
 {
@@ -1393,6 +1404,7 @@ static const ew__method_t natives[] = {
     {"tunnelOpen", native_tunnel_open, 1, 1},
     {"tunnelSend", native_tunnel_send, 2, 2},
     {"tunnelClose", native_tunnel_close, 3, 3},
+    {"wsModule", native_ws_module, 0, 0},
     {"idFromName", native_id_from_name, 2, 2},
     {"newUniqueId", native_new_unique_id, 1, 1},
     {"checkId", native_check_id, 2, 2},

@@ -178,6 +178,9 @@ void ew__isolate_io_end(duk_context *ctx);
 /* Defines WebSocketPair, WebSocket and CloseEvent on the global object as getters that load
  * lib/js/websocket.js on first use (MessageEvent is lib/js/message.js's). Call once per heap from ew__web_init(). */
 void ew__websocket_init(duk_context *ctx, duk_idx_t global_idx);
+/* Pushes what lib/js/websocket.js returns (loading it on first use): Durable Object relays (durable.js) use
+ * its `abortRelay`. */
+void ew__ws_push_module(duk_context *ctx);
 /* fetch() with `Upgrade: websocket` (lib/web/fetch.c): with [input, init] at indices 0 and 1 of the
  * running native call, is_upgrade says whether the request asks for one (no side effect on the inputs);
  * fetch_upgrade pushes the promise of a 101 Response whose webSocket is the connected end (accept() it).

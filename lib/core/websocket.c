@@ -147,6 +147,11 @@ static duk_ret_t lazy_global_set(duk_context *ctx)
     return 0;
 }
 
+void ew__ws_push_module(duk_context *ctx)
+{
+    push_module(ctx);
+}
+
 void ew__websocket_init(duk_context *ctx, duk_idx_t global_idx)
 {
     global_idx = duk_require_normalize_index(ctx, global_idx);

@@ -8,7 +8,8 @@
  *   evict(nsIndex, id)                         drop the instance (idle, or its isolate was replaced)
  *   workersModule                              the 'cloudflare:workers' module: DurableObject, ...
  * native (durable.c, do_storage.c): idFromName, newUniqueId, checkId, call, exportOf, env, sqlEnabled,
- *   armAlarm, exec, txn, size; codec (lib/js/sclone.js: serialize/deserialize).
+ *   armAlarm, exec, txn, size, tunnelOpen/Send/Close, wsModule (lib/js/websocket.js's abortRelay);
+ *   codec (lib/js/sclone.js: serialize/deserialize).
  *
  * Input gate: an object's events wait in rec.queue while blockConcurrencyWhile() runs or a write has not been
  * confirmed (rec.blocked, rec.waiters); output gate: durable.c holds replies until the writes are on disk.
@@ -265,14 +266,17 @@ function (native, global) {
 
     var tunnels = O.create(null);  /* tunnel id -> the relay WebSocket of this side */
 
+    /* A close goes through to the far end, and the close that comes back is this end's answer (half-open:
+     * no automatic answer): the peer that closed first learns of the close handshake only once the far
+     * side's script has seen the close, and a peer that vanished is a 1006 on the far side too, as with
+     * one WebSocket on Cloudflare. */
     function relay(id, ws) {
         tunnels[id] = ws;
-        ws.accept();
+        ws.accept({ allowHalfOpen: true });
         ws.addEventListener('message', function (e) {
             native.tunnelSend(id, e.data);
         });
         ws.addEventListener('close', function (e) {
-            delete tunnels[id];
             native.tunnelClose(id, e.code, e.reason);
         });
         return id;
@@ -291,7 +295,8 @@ function (native, global) {
         if (code === 1005) {
             ws.close();
         } else if (code === 1006) {
-            ws.close(1001, 'WebSocket disconnected without sending Close frame.');
+            native.wsModule().abortRelay(ws, data);
+            native.tunnelClose(id, 1006, data); /* no answer will come from this side: the end is done */
         } else {
             ws.close(code, data);
         }

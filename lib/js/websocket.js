@@ -11,6 +11,8 @@
  * its peer sends goes out through native.linkSend/linkClose, and what the host receives comes in through
  * fromHost(), which queues it on the peer like a local message.
  *
+ * Durable Object relays (durable.js) use abortRelay() of the returned module.
+ *
  * native: KEY, linkSend(id, data, isText), linkClose(id, code, reason), reportError(error),
  *         events (Event, EventTarget and the internals _initTarget, _initEvent, _dispatch, _defineHandler
  *         of lib/js/events.js: WebSocket is an EventTarget, its events are Events; MessageEvent and
@@ -190,7 +192,7 @@ function (native, global) {
         ws[S] = {
             peer: null, accepted: false, released: false, link: 0, closedIn: false, closedOut: false,
             aborted: false, queue: [], scheduled: false, binaryType: 'arraybuffer',
-            connecting: false, url: null, protocol: null, settle: null
+            connecting: false, url: null, protocol: null, settle: null, halfOpen: false
         };
         return ws;
     }
@@ -228,8 +230,9 @@ function (native, global) {
             fire(ws, closeFields(trusted(CloseEvent.prototype, 'close'),
                                  { code: m.code, reason: m.reason, wasClean: m.wasClean }));
             /* Answer a close the Worker did not answer itself (RFC 6455 5.5.1), as workerd does with its
-             * web_socket_auto_reply_to_close behaviour; an abnormal closure has no one to answer. */
-            if (!st.closedOut && !st.aborted) {
+             * web_socket_auto_reply_to_close behaviour, unless accept({allowHalfOpen: true}) leaves that to
+             * the script; an abnormal closure has no one to answer. */
+            if (!st.closedOut && !st.aborted && !st.halfOpen) {
                 st.closedOut = true;
                 transmit(st, { type: 'close', code: m.code, reason: '', wasClean: true });
             }
@@ -263,13 +266,27 @@ function (native, global) {
 
     var proto = WebSocket.prototype;
 
-    hide(proto, 'accept', function accept() {
+    /* accept({allowHalfOpen}): with it, a close from the peer is not answered automatically; the script
+     * answers with close() (a proxy coordinating both sides, as the Durable Object relays of durable.js
+     * do), and readyState stays CLOSING until then. */
+    hide(proto, 'accept', function accept(options) {
         var st = state(this);
+        var halfOpen = false;
+        if (options !== undefined && options !== null) {
+            if (typeof options !== 'object' && typeof options !== 'function') {
+                throw new TypeError("Failed to execute 'accept' on 'WebSocket': parameter 1 is not of type " +
+                                    "'AcceptOptions'.");
+            }
+            halfOpen = !!options.allowHalfOpen;
+        }
         if (st.connecting) {
             throw new TypeError("Websockets obtained from the 'new WebSocket()' constructor cannot call accept");
         }
         if (st.released) {
             throw new TypeError("Can't accept() WebSocket that was already used in a response.");
+        }
+        if (halfOpen) {
+            st.halfOpen = true;
         }
         if (!st.accepted) {
             st.accepted = true;
@@ -442,12 +459,31 @@ function (native, global) {
         schedule(peer);
     }
 
+    /* The far side of relay end ws went away without a close: ws's peer sees that abnormal closure (1006,
+     * wasClean false) as it would from the host, and ws sends nothing more. A peer released to a host
+     * (the object returned a socket of its own outbound connection) gets 1001 instead: no close frame on
+     * the wire may carry 1006. */
+    function abortRelay(ws, reason) {
+        var st = state(ws);
+        if (st.aborted || st.closedOut || st.peer === null) {
+            return;
+        }
+        st.closedOut = true;
+        if (st.peer[S].released) {
+            transmit(st, { type: 'close', code: 1001, reason: reason, wasClean: true });
+            return;
+        }
+        st.aborted = true;
+        transmit(st, { type: 'close', code: 1006, reason: reason, wasClean: false });
+    }
+
     return {
         WebSocket: WebSocket,
         WebSocketPair: WebSocketPair,
         CloseEvent: CloseEvent,
         couple: couple,
         fromHost: fromHost,
-        fetchUpgrade: fetchUpgrade
+        fetchUpgrade: fetchUpgrade,
+        abortRelay: abortRelay
     };
 }

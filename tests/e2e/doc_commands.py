@@ -30,7 +30,7 @@ import time
 from conftest import BUILD, ROOT, Server
 
 SHELL_WORDS = {"ew-server", "build/server/ew-server", "./build/server/ew-server", "curl", "python3",
-               "/usr/bin/python3", "make", "meson", "ninja", "seq", "cc", "node", ".venv/bin/pip",
+               "/usr/bin/python3", "make", "meson", "ninja", "seq", "sleep", "cc", "node", ".venv/bin/pip",
                "./examples/embed-c/embed"}
 SERVE_PORT = 8787
 BUILD_STEPS = ("make build", "ninja -C build")

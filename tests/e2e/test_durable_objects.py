@@ -5,7 +5,10 @@ import pathlib
 import struct
 import http.client
 import json
+import signal
 import time
+
+import pytest
 
 from conftest import Server
 
@@ -265,6 +268,173 @@ def test_seed_chat_room_broadcasts_between_clients_on_different_threads(tmp_path
         stopped_ok(s)
 
 
+CLOSING = """
+const closes = [];
+let instances = 0;
+
+export class ChatRoom {
+  constructor(state, env) { this.instance = ++instances; }
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === '/closes') return Response.json({ closes, instance: this.instance });
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    server.addEventListener('message', (event) => {
+      if (event.data === 'close first') server.close(4000, 'object closes');
+    });
+    server.addEventListener('close', (event) => {
+      closes.push([event.code, event.reason, event.wasClean, this.instance]);
+      if (event.code === 1000) server.close(4001, 'seen by the object');
+    });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+}
+
+export default {
+  fetch(request, env) {
+    return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName('one')).fetch(request);
+  }
+};
+"""
+
+
+def test_the_close_handshake_of_an_objects_websocket_spans_the_object(tmp_path):
+    """The close a client gets back is the object's answer (not an automatic one from the Worker in between),
+    the object's close event carries the client's answer to the object's close, and a client that vanishes
+    is a 1006 for the object: as with one socket on Cloudflare. Closed sockets let the object go idle."""
+    from test_websocket import WS
+    s = Server(make_project(tmp_path, worker=CLOSING, wrangler=CHAT_WRANGLER),
+               ["--threads", "1", "--do-idle-ms", "200"])
+    try:
+        ws = WS(s.port, "/ws")
+        ws.send_frame(8, struct.pack("!H", 1000) + b"bye")
+        assert ws.recv_close() == (4001, "seen by the object")
+        assert ws.closed_by_server()
+        ws.close()
+        ws = WS(s.port, "/ws")
+        ws.send_text("close first")
+        assert ws.recv_close() == (4000, "object closes")
+        ws.send_frame(8, struct.pack("!H", 4002) + b"client answers")
+        assert ws.closed_by_server()
+        ws.close()
+        ws = WS(s.port, "/ws")
+        ws.close()  # no close frame
+        deadline = time.monotonic() + 10
+        while len(json.loads(get(s, "/closes")[1])["closes"]) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        closes = json.loads(get(s, "/closes")[1])["closes"]
+        assert [c[:3] for c in closes] == [[1000, "bye", True], [4002, "client answers", True],
+                                           [1006, "WebSocket disconnected without sending Close frame.", False]]
+        time.sleep(0.6)  # past the idle time: no socket keeps the object
+        assert json.loads(get(s, "/closes")[1])["instance"] > closes[2][3]
+    finally:
+        stopped_ok(s)
+
+
+PROXYING = """
+export class ChatRoom {
+  async fetch(request) {
+    return fetch('http://127.0.0.1:PORT/', { headers: { Upgrade: 'websocket' } });
+  }
+}
+
+export default {
+  fetch(request, env) {
+    return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName('one')).fetch(request);
+  }
+};
+"""
+
+
+def test_an_object_returning_its_outbound_websocket_relays_it_and_its_loss(tmp_path):
+    """The object answers with the socket of its own connection upstream: messages pass both ways, and when
+    upstream vanishes the client gets a close it may see on the wire (1001; 1006 is never sent)."""
+    import asyncio
+    import websockets
+
+    async def run():
+        async def upstream(ws, path=None):
+            await ws.send("upstream got " + await ws.recv())
+            await ws.recv()
+            ws.transport.abort()
+
+        origin = await websockets.serve(upstream, "127.0.0.1", 0)
+        port = origin.sockets[0].getsockname()[1]
+        s = Server(make_project(tmp_path, worker=PROXYING.replace("PORT", str(port)), wrangler=CHAT_WRANGLER))
+        try:
+            ws = await websockets.connect("ws://127.0.0.1:%d/" % s.port, open_timeout=10)
+            await ws.send("hi")
+            assert await asyncio.wait_for(ws.recv(), 10) == "upstream got hi"
+            await ws.send("now go")
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+            assert (ws.close_code, ws.close_reason) == (1001, "WebSocket disconnected without sending Close frame.")
+        finally:
+            stopped_ok(s)
+            origin.close()
+            await origin.wait_closed()
+
+    asyncio.run(run())
+
+
+RELOADED = """
+export class ChatRoom {
+  constructor(state, env) { this.sessions = new Set(); }
+  async fetch(request) {
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    this.sessions.add(server);
+    server.addEventListener('message', (event) => {
+      for (const s of this.sessions) if (s !== server) s.send(event.data);
+    });
+    server.addEventListener('close', () => this.sessions.delete(server));
+    server.send('VERSION ' + this.sessions.size);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+}
+
+export default {
+  fetch(request, env) {
+    if (new URL(request.url).pathname === '/version') return new Response('VERSION');
+    return env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName('one')).fetch(request);
+  }
+};
+"""
+
+
+def test_after_a_reload_an_object_in_memory_keeps_its_code_and_stays_the_only_instance(tmp_path):
+    """Cloudflare's deferred code update: the object in memory keeps the old code and takes the new
+    version's calls too (one instance per id); once the old version is gone it resets (its sockets close
+    with 1001) and the next call builds it from the new code."""
+    from test_websocket import WS
+    s = Server(make_project(tmp_path, worker=RELOADED.replace("VERSION", "v1"), wrangler=CHAT_WRANGLER),
+               ["--threads", "2"])
+    try:
+        a = WS(s.port, "/ws")
+        assert a.recv() == "v1 1"
+        (tmp_path / "index.js").write_text(RELOADED.replace("VERSION", "v2"))
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while get(s, "/version")[1] != "v2" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        b = WS(s.port, "/ws")  # through the new version, to the object still running v1
+        assert b.recv() == "v1 2"
+        b.send_text("from b")
+        assert a.recv() == "from b"
+        a.send_text("from a")
+        assert b.recv() == "from a"
+        a.send_frame(8, struct.pack("!H", 1000))
+        assert a.recv_close()[0] == 1000
+        a.close()  # the old version's last request: it goes, and the object with it
+        assert b.recv_close() == (1001, "The Durable Object's isolate went away.")
+        b.close()
+        c = WS(s.port, "/ws")
+        assert c.recv() == "v2 1"
+        c.close()
+    finally:
+        stopped_ok(s)
+
+
 HIBERNATING = """
 import { DurableObject } from 'cloudflare:workers';
 
@@ -326,7 +496,9 @@ def test_hibernation_api_tags_attachments_auto_response_and_handlers(tmp_path):
         assert bob.recv_close()[0] == 4001
         assert ann.recv() == "left bob 4001"
         assert cyd.recv() == "left bob 4001"
-        for w in (ann, bob, cyd):
+        cyd.close()  # gone without a close frame: webSocketClose gets 1006, as on Cloudflare
+        assert ann.recv() == "left cyd 1006"
+        for w in (ann, bob):
             w.close()
     finally:
         stopped_ok(s)

@@ -21,6 +21,7 @@ SEED_CODE = {
     "streaming/src/index.js": "### 3. Streaming Responses",
     "response-cache/src/index.js": "### 1. Response Caching",
     "connection-pool/src/index.js": "### 2. Connection Pooling",
+    "chat-room/src/index.js": "### 2. WebSocket Handling",
 }
 
 

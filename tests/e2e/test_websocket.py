@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from browser import needs_chromium, with_browser
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 ECHO = r"""
@@ -383,3 +385,90 @@ def test_shutdown_sends_going_away(serve):
     ws.send_frame(8, struct.pack("!H", 1001))
     assert ws.closed_by_server()
     ws.close()
+
+
+# --- clients we did not write: Debian's python3-websockets, and headless Chromium ------------------------
+
+def test_python_websockets_client(serve):
+    import asyncio
+    import websockets
+    s = serve(ECHO)
+    url = "ws://127.0.0.1:%d/" % s.port
+
+    async def recv(ws):
+        return await asyncio.wait_for(ws.recv(), 10)
+
+    async def run():
+        # It offers permessage-deflate, which the server declines; it sends fragments when given a list.
+        async with websockets.connect(url, subprotocols=["chat"], max_size=None, open_timeout=10) as ws:
+            assert ws.subprotocol == "chat"
+            assert "Sec-WebSocket-Extensions" not in ws.response_headers
+            assert await recv(ws) == "hello"
+            await ws.send("héllo 🎉")
+            assert await recv(ws) == "echo:héllo 🎉"
+            big = os.urandom(1 << 20)
+            await ws.send(big)
+            assert await recv(ws) == big
+            await asyncio.wait_for(await ws.ping(b"still there?"), 10)
+            await ws.send(["frag", "ment"])
+            assert await recv(ws) == "echo:fragment"
+            await ws.send(b"x" * ((1 << 20) + 1))
+            with pytest.raises(websockets.ConnectionClosedError):
+                await recv(ws)
+            assert (ws.close_code, ws.close_reason) == (1009, "message too big")
+        async with websockets.connect(url, open_timeout=10) as ws:
+            assert await recv(ws) == "hello"
+            await ws.send("close-me")
+            with pytest.raises(websockets.ConnectionClosed):
+                await recv(ws)
+            assert (ws.close_code, ws.close_reason) == (4000, "asked to")
+        ws = await websockets.connect(url, open_timeout=10)
+        assert await recv(ws) == "hello"
+        await ws.close(1000, "bye")
+        assert ws.close_code == 1000
+
+    asyncio.run(run())
+    assert "closed 1000 bye true" in s.read_output(0.3)
+
+
+ECHO_IN_PAGE = r"""
+(async () => {
+  const ws = new WebSocket(URL, ['chat']);
+  ws.binaryType = 'arraybuffer';
+  const queue = [];
+  let wake = null;
+  ws.onmessage = (e) => { queue.push(e.data); if (wake) wake(); };
+  const closed = new Promise((resolve) => { ws.onclose = (e) => resolve([e.code, e.reason, e.wasClean]); });
+  const next = async () => {
+    while (queue.length === 0) await new Promise((resolve) => { wake = resolve; });
+    return queue.shift();
+  };
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('no connection')); });
+  const out = { protocol: ws.protocol, extensions: ws.extensions, hello: await next() };
+  ws.send('héllo 🎉');
+  out.text = await next();
+  const bytes = new Uint8Array(300000).map((_, i) => (i * 7 + (i >> 8)) & 255);
+  ws.send(bytes);
+  const back = new Uint8Array(await next());
+  out.binary = back.length === bytes.length && back.every((b, i) => b === bytes[i]);
+  ws.send('close-me');
+  out.close = await closed;
+  return out;
+})()
+"""
+
+
+@needs_chromium
+def test_echo_in_headless_chromium(serve, tmp_path):
+    s = serve(ECHO)
+
+    async def scenario(browser):
+        # A page of the server's own origin (its 426 answer): Chromium lets only loopback pages open
+        # connections to loopback addresses without asking (Local Network Access).
+        page = await browser.open_page(s.url + "/")
+        out = await browser.evaluate(page, ECHO_IN_PAGE.replace("URL", repr("ws://127.0.0.1:%d/" % s.port)))
+        assert out == {"protocol": "chat", "extensions": "", "hello": "hello", "text": "echo:héllo 🎉",
+                       "binary": True, "close": [4000, "asked to", True]}
+
+    with_browser(tmp_path, scenario)
+    assert "closed 4000 asked to true" in s.read_output(0.3)  # Chromium answers with the code and reason

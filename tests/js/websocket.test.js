@@ -129,6 +129,37 @@ test('close is delivered with code, reason, wasClean and answered automatically'
   assertEquals(server.readyState, WebSocket.CLOSED);
 });
 
+test('accept({allowHalfOpen: true}) leaves the answer to a close to the script', async () => {
+  const [client, server] = Object.values(new WebSocketPair());
+  client.accept();
+  server.accept({ allowHalfOpen: true });
+  const clientClosed = nextEvent(client, 'close');
+  let answered = false;
+  clientClosed.then(() => { answered = true; });
+  const serverClosed = nextEvent(server, 'close');
+  client.close(1000, 'bye');
+  const e = await serverClosed;
+  assertEquals([e.code, e.reason], [1000, 'bye']);
+  await scheduler.wait(1);
+  assertEquals([server.readyState, client.readyState, answered], [WebSocket.CLOSING, WebSocket.CLOSING, false]);
+  server.send('still sending'); // half-open: this side may still talk
+  const last = await nextEvent(client, 'message');
+  assertEquals(last.data, 'still sending');
+  server.close(4000, 'done');
+  const back = await clientClosed;
+  assertEquals([back.code, back.reason, back.wasClean], [4000, 'done', true]);
+  assertEquals([server.readyState, client.readyState], [WebSocket.CLOSED, WebSocket.CLOSED]);
+});
+
+test('accept() options: undefined, null and objects; anything else is a TypeError', () => {
+  const [a, b, c, d] = [...Object.values(new WebSocketPair()), ...Object.values(new WebSocketPair())];
+  a.accept(undefined);
+  b.accept(null);
+  c.accept({});
+  assertThrows(() => d.accept(true), TypeError,
+               "Failed to execute 'accept' on 'WebSocket': parameter 1 is not of type 'AcceptOptions'.");
+});
+
 test('WebSocket is an EventTarget; its events are Events; onmessage works', async () => {
   const [client, server] = Object.values(new WebSocketPair());
   assert(server instanceof EventTarget);
