@@ -54,7 +54,8 @@ test-tsan: deps-test $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 EW_BUILD_DIR=$(abspath $(TSAN_BUILD)) \
 		$(PYTHON) -m pytest -q tests/e2e/test_threads.py tests/e2e/test_ratelimit.py tests/e2e/test_server_basics.py \
-		tests/e2e/test_kv_durability.py tests/e2e/test_d1.py tests/e2e/test_durable_objects.py tests/e2e/test_queues.py
+		tests/e2e/test_kv_durability.py tests/e2e/test_d1.py tests/e2e/test_durable_objects.py tests/e2e/test_multi_worker.py \
+		tests/e2e/test_queues.py
 
 test: test-unit test-asan test-e2e test-tsan
 

@@ -40,7 +40,7 @@ static const char SCRIPT[] =
     "  }\n"
     "};\n";
 
-static const ew_durable_object_t OBJ = {"OBJ", "Obj", 1};
+static const ew_durable_object_t OBJ = {"OBJ", "Obj", 1, NULL};
 
 static const bench_worker_t SPEC = {.name = "do_bench", .script = SCRIPT, .durable_objects = &OBJ, .ndurable_objects = 1};
 

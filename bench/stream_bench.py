@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Streamed-response benchmark (never part of `make test`).
 
-A Worker writes MB megabytes in 64 KiB chunks to the writable side of a TransformStream after returning
-`new Response(readable)` (the seed's streamLogs pattern); ew-server (--threads 1) sends it with chunked
-encoding. The peer is a raw copy of the same bytes over loopback: a minimal server that answers every
-request with a fixed header and the body from memory (one sendall: a C loop of send calls). Both are read
-by the same client (curl to /dev/null). Reported: the median wall time of REPEAT runs each, their ratio, and
-ew-server's RSS growth over the runs (VmRSS after the runs minus VmRSS after one 1 MB warm-up request).
+Two Workers' bodies of MB megabytes, each beside a raw copy of the same bytes over loopback (a minimal server
+that answers every request with a fixed header and the body from memory: one sendall, a C loop of send
+calls), all read by the same client (curl to /dev/null), ew-server with --threads 1:
+  - TransformStream: the Worker writes 64 KiB chunks to the writable side of a TransformStream after
+    returning `new Response(readable)` (the seed's streamLogs pattern), sent with chunked encoding;
+  - proxy: the Worker returns `fetch(raw server)` (the seed's proxy pattern), sent with its Content-Length.
+Reported: the median wall time of REPEAT runs each (the three alternate, so that machine noise hits all),
+the ratios to the raw copy, and ew-server's RSS growth over the runs (VmRSS after the runs minus VmRSS after
+one 1 MB warm-up request of each kind).
 
 Usage: python3 bench/stream_bench.py   (env: BUILD=build MB=100 REPEAT=5)
 """
@@ -28,7 +31,9 @@ REPEAT = int(os.environ.get("REPEAT", "5"))
 WORKER = """
 export default {
   async fetch(request) {
-    const mb = Number(new URL(request.url).searchParams.get('mb'));
+    const q = new URL(request.url).searchParams;
+    if (q.has('proxy')) return fetch(q.get('proxy'));
+    const mb = Number(q.get('mb'));
     const chunk = new Uint8Array(65536).fill(120);
     const { readable, writable } = new TransformStream();
     const writer = writable.getWriter();
@@ -99,22 +104,27 @@ def main():
             threading.Thread(target=lambda: [None for _ in srv.stdout], daemon=True).start()
             ew_url = "http://127.0.0.1:%d/?mb=%d" % (port, MB)
             raw_url = "http://127.0.0.1:%d/" % raw_port
+            proxy_url = "http://127.0.0.1:%d/?proxy=%s" % (port, raw_url)
             curl_seconds("http://127.0.0.1:%d/?mb=1" % port, 1 << 20)  # loads the streams code
+            curl_seconds(proxy_url, size)
             curl_seconds(raw_url, size)
             rss0 = rss_kb(srv.pid)
-            ew, raw = [], []
-            for _ in range(REPEAT):  # alternate, so that machine noise hits both
+            ew, raw, proxy = [], [], []
+            for _ in range(REPEAT):  # alternate, so that machine noise hits all three
                 ew.append(curl_seconds(ew_url, size))
                 raw.append(curl_seconds(raw_url, size))
+                proxy.append(curl_seconds(proxy_url, size))
             rss1 = rss_kb(srv.pid)
         finally:
             srv.terminate()
             srv.wait(30)
-    ew_med, raw_med = statistics.median(ew), statistics.median(raw)
+    ew_med, raw_med, proxy_med = statistics.median(ew), statistics.median(raw), statistics.median(proxy)
     print("streamed %d MB, median of %d runs (curl -o /dev/null, loopback):" % (MB, REPEAT))
     print("  ew-server TransformStream body  %7.1f ms  %7.0f MB/s" % (ew_med * 1e3, MB / ew_med))
+    print("  ew-server proxy (fetch)         %7.1f ms  %7.0f MB/s" % (proxy_med * 1e3, MB / proxy_med))
     print("  raw copy (loopback socket)      %7.1f ms  %7.0f MB/s" % (raw_med * 1e3, MB / raw_med))
-    print("  ratio ew/raw                    %7.2fx" % (ew_med / raw_med))
+    print("  ratio TransformStream/raw       %7.2fx" % (ew_med / raw_med))
+    print("  ratio proxy/raw                 %7.2fx" % (proxy_med / raw_med))
     print("  ew-server RSS growth            %7.1f MB  (%.1f -> %.1f MB)" % ((rss1 - rss0) / 1024, rss0 / 1024,
                                                                          rss1 / 1024))
 

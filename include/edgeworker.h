@@ -270,10 +270,16 @@ typedef struct ew_ratelimit {
  * <state_dir>/do/<worker name>-<class_name>/<64 hex id>.sqlite (in memory, per runtime, without a state
  * directory). Alarms set by objects fire on the loop of a runtime that loads the worker. */
 typedef struct ew_durable_object {
-    const char *binding;      /* the env property, e.g. "COUNTER"; copied */
+    const char *binding;      /* the env property, e.g. "COUNTER"; copied. NULL: no env property, the worker only
+                                 serves the objects of its class to other workers' bindings (script_name) */
     const char *class_name;   /* the exported class, e.g. "Counter"; copied */
     int sql;                  /* non-zero: SQLite-backed class (wrangler new_sqlite_classes): ctx.storage.sql
                                  is available; zero: key-value storage only, like new_classes */
+    const char *script_name;  /* NULL: the class is this worker's. Else the name of the worker that exports it
+                                 (wrangler's script_name), loaded in this runtime: env[binding] reaches the
+                                 objects of that worker's namespace, which live in its isolates (a binding is
+                                 then required, and `sql` is the other worker's business). Calls fail with an
+                                 Error while no such worker serves the class; copied */
 } ew_durable_object_t;
 
 /* Queues ([[queues.producers]] and [[queues.consumers]] in wrangler.toml). Messages live in one SQLite database
@@ -318,6 +324,25 @@ typedef struct ew_queue_consumer {
 /* Fills `c` with the defaults above (queue and dead_letter_queue NULL). */
 EW_API void ew_queue_consumer_init(ew_queue_consumer_t *c);
 
+/* A service binding: env[binding] is a Fetcher for another worker loaded in the same runtime.
+ * env[binding].fetch(input, init) delivers a fetch event to that worker (its Request built as for the global
+ * fetch(); its body is passed whole; a ReadableStream response body streams to the caller as it is read, and
+ * a WebSocket it answers with is relayed) and resolves with its Response; env[binding].NAME(...args) calls method
+ * NAME of the target's entrypoint (the export `entrypoint`, or the default export): a class extending
+ * WorkerEntrypoint (from 'cloudflare:workers') is constructed per call with (ctx, env), a plain object is used
+ * as it is; arguments and the result are structured-cloned, and an exception rejects the call with an error
+ * of the same type and message. The target is looked up by name when a call is made, so workers may be
+ * loaded in any order; a call to a worker that is not loaded rejects with an Error naming it. Each call
+ * counts against the caller's subrequest limit (ew_runtime_config_t.subrequests), and a chain of calls
+ * through workers is limited to 32 invocations, as on Cloudflare. Calls run on the runtime's thread through
+ * its event loop (never re-entering the caller), as a request of the target with its own CPU budget. */
+typedef struct ew_service {
+    const char *binding;      /* the env property, e.g. "AUTH"; copied */
+    const char *service;      /* the target worker's name (its ew_worker_config_t.name); copied */
+    const char *entrypoint;   /* NULL = the default export; else the name of an exported WorkerEntrypoint class
+                                 or object; copied */
+} ew_service_t;
+
 typedef struct ew_worker_config {
     const char *name;         /* the worker's name, for logs; NULL = "worker" */
     const char *path;         /* script file to load, or NULL when `source` is given */
@@ -340,6 +365,8 @@ typedef struct ew_worker_config {
     size_t nqueue_producers;
     const ew_queue_consumer_t *queue_consumers; /* `nqueue_consumers` queues this worker consumes, copied */
     size_t nqueue_consumers;
+    const ew_service_t *services; /* `nservices` service bindings to workers of the same runtime, copied */
+    size_t nservices;
 } ew_worker_config_t;
 
 /* Loads a Worker: compiles the script once (modern JavaScript is lowered to what the engine runs; an entry
@@ -359,11 +386,12 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
  * [vars] and the project's .dev.vars (.dev.vars.<env_name> when that file exists), its kv_namespaces as
  * EW_RESOURCE_KV resources (keyed by their id), its d1_databases as EW_RESOURCE_D1 resources (keyed by
  * database_name, else database_id) and its r2_buckets as EW_RESOURCE_R2 resources (keyed by bucket_name, or
- * the binding when there is none), in the runtime's state_dir, and its durable_objects.bindings as
- * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; bindings with a
- * script_name, i.e. classes of another worker, are skipped with a warning), and its queues.producers and
- * queues.consumers as ew_queue_producer_t / ew_queue_consumer_t (max_batch_timeout in seconds there; pull
- * consumers are skipped with a warning). Configuration keys it ignores
+ * the binding when there is none), in the runtime's state_dir, its durable_objects.bindings as
+ * ew_durable_object_t (sql set for classes a [[migrations]] entry lists in new_sqlite_classes; script_name
+ * kept: such a binding reaches the class of the worker of that name loaded in this runtime), its
+ * queues.producers and queues.consumers as ew_queue_producer_t / ew_queue_consumer_t (max_batch_timeout in
+ * seconds there; pull consumers are skipped with a warning), and its services as ew_service_t (routes are
+ * read and checked; choosing between workers is the host's business). Configuration keys it ignores
  * are skipped with a warning through the runtime's
  * log callback (EW_LOG_WARN, worker name ""), not failed. Nothing in the project is kept after the call but
  * what ew_worker_load copies; the files are read during the call only. On success *out is set, as for
@@ -460,6 +488,45 @@ typedef struct ew_fetch_options {
 /* ew_worker_fetch / ew_worker_fetch_stream with options (opts may be NULL: no options). Same rules. */
 EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
                                         ew_response_fn cb, void *udata);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Request bodies that stream in. A host receiving a large or slow body (an upload) can start the Worker
+ * before the body has arrived: request.body is then a ReadableStream the host feeds as bytes arrive, with
+ * back-pressure. `await request.text()` and the other body methods work as usual.
+ *
+ *   b = ew_req_body_create(w, on_demand, udata);
+ *   ew_worker_fetch_body(w, &req, &opts, b, cb, udata);      req.body must be NULL
+ *   as bytes arrive: ew_req_body_write(b, data, len);
+ *       stop reading the socket while ew_req_body_buffered(b) is above your bound; on_demand says when
+ *       the Worker took the bytes (or will never read them: they are then dropped) and more are welcome
+ *   ew_req_body_end(b) when the body is complete (or ew_req_body_fail(b) when the client went away), then
+ *   ew_req_body_destroy(b) (also allowed earlier: the Worker's reads then fail)
+ *
+ * All on the runtime's thread; the functions may be called from any callback (they never enter the
+ * Worker: the bytes move from the event loop). The body is shared between the host and the request: each
+ * lets go on its own, and it is freed after both. */
+typedef struct ew_req_body ew_req_body_t;
+/* The Worker's stream took what was buffered (or cancelled the body): the host may read more. Called from
+ * the event loop, never from inside an ew_req_body_* call; not after ew_req_body_end/fail/destroy. */
+typedef void (*ew_req_body_demand_fn)(void *udata);
+
+/* A new body for a request to `w` (not yet started). NULL on allocation failure or bad arguments. */
+EW_API ew_req_body_t *ew_req_body_create(ew_worker_t *w, ew_req_body_demand_fn on_demand, void *udata);
+/* Appends a copy of len bytes. EW_ERR_STATE after end/fail. Bytes written after the Worker cancelled
+ * the body (or when no request took it) are dropped. */
+EW_API ew_status_t ew_req_body_write(ew_req_body_t *b, const void *data, size_t len);
+/* Bytes written and not yet taken by the Worker's stream. */
+EW_API size_t ew_req_body_buffered(const ew_req_body_t *b);
+/* The body is complete: the stream ends after the bytes written. EW_ERR_STATE when already ended/failed. */
+EW_API ew_status_t ew_req_body_end(ew_req_body_t *b);
+/* The body broke off (the client went away): the Worker's reads fail with a TypeError. */
+EW_API ew_status_t ew_req_body_fail(ew_req_body_t *b);
+/* Releases the host's handle (after end or fail; before them it fails the body). NULL is ignored. Destroy it
+ * before the worker and the runtime. */
+EW_API void ew_req_body_destroy(ew_req_body_t *b);
+/* ew_worker_fetch_opts with request.body fed by `body` (req->body must be NULL; body NULL = no stream). */
+EW_API ew_status_t ew_worker_fetch_body(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
+                                        ew_req_body_t *body, ew_response_fn cb, void *udata);
 
 /* Called once per ew_body_read(), from the event loop on the runtime's thread, never from inside
  * ew_body_read. A chunk: status EW_OK, len > 0, data valid during the call only. The end: status EW_OK,

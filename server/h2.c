@@ -5,10 +5,13 @@
  *
  *   socket bytes ──nghttp2_session_mem_recv──> callbacks: a stream's headers and body collected
  *   END_STREAM ──> ew_worker_fetch (one Worker request per stream, concurrently) ──> response submitted
+ *   (a large body, or one of unknown length: HEADERS ──> the Worker at once, DATA ──> request.body)
  *   nghttp2_session_mem_send ──> bufferevent output, only while it holds less than HIGH_WATER (a slow
  *   reader is not buffered for: the write callback resumes), the body read by a data provider.
  *
- * Flow control of request bodies is nghttp2's automatic WINDOW_UPDATE; nghttp2 also checks HTTP messaging
+ * Flow control of request bodies is ours (no automatic WINDOW_UPDATE): a buffered body's bytes are consumed
+ * as they arrive, a streamed body's as the Worker takes them ("Streamed request bodies"); nghttp2 checks HTTP
+ * messaging
  * (pseudo-headers, forbidden connection headers, content-length) and resets malformed streams. A stream the
  * client resets, or whose connection goes, while its request is in the Worker becomes a zombie that the
  * Worker's callback frees. A ReadableStream body (ew_worker_fetch_stream) is pulled one chunk at a time
@@ -70,6 +73,9 @@ struct h2_stream {
     uint8_t *body;               /* owned */
     size_t body_len, body_cap;
     bool too_big;                /* the body passed the limit: the answer is 413 */
+    ew_req_body_t *req_body;     /* owned: the body streaming into the Worker while it arrives; NULL when none */
+    size_t unconsumed;           /* bytes of it not yet taken by the Worker: their window is not given back */
+    bool drop_answer;            /* the body broke the limit after the Worker got it: its answer is dropped */
     bool in_worker;
     ew_response_t *resp;         /* owned once answered by the Worker */
     char *own_body;              /* owned: the text of a response made here (413, 503, ...) */
@@ -95,6 +101,7 @@ static void flush(h2_conn_t *c);
 
 static void stream_free(h2_stream_t *st)
 {
+    ew_req_body_destroy(st->req_body); /* fails it for the Worker if it had not ended */
     ew_response_destroy(st->resp);
     free(st->own_body);
     free(st->chunk);
@@ -335,6 +342,10 @@ static void on_response(void *udata, ew_response_t *resp, const ew_error_t *err)
         stream_free(st);
         return;
     }
+    if (st->drop_answer) { /* the client got 413 instead */
+        ew_response_destroy(resp);
+        return;
+    }
     if (resp->websocket != NULL) { /* WebSockets over HTTP/2 (RFC 8441) are not negotiated here */
         ew_response_destroy(resp);
         submit_text(st, 500, "Worker tried to return a WebSocket in a response to a request which did not "
@@ -403,7 +414,8 @@ static void dispatch(h2_stream_t *st)
         .body_len = st->body_len,
     };
     ew_fetch_options_t opts = {.cf_json = cf, .cf_json_len = cf_len, .stream_body = 1};
-    ew_status_t rc = ew_worker_fetch_opts(c->g->worker, &req, &opts, on_response, st);
+    ew_worker_t *w = c->g->cfg.route != NULL ? c->g->cfg.route(c->g->cfg.route_arg, url) : NULL;
+    ew_status_t rc = ew_worker_fetch_body(w != NULL ? w : c->g->worker, &req, &opts, st->req_body, on_response, st);
     free(url);
     free(hdrs);
     if (rc == EW_OK)
@@ -474,16 +486,103 @@ static int on_header(nghttp2_session *sess, const nghttp2_frame *frame, const ui
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Streamed request bodies (as server/http.c's): a request whose body is large or of unknown length goes to
+ * the Worker at its HEADERS; DATA feeds request.body, and the flow-control window is given back only as the
+ * Worker takes the bytes (the session does no automatic WINDOW_UPDATE), so a slow reader holds the client
+ * at one window.
+ */
+
+#define REQ_STREAM_MIN (64 * 1024)
+
+static void on_h2_demand(void *udata)
+{
+    h2_stream_t *st = udata;
+    h2_conn_t *c = st->conn;
+    if (c == NULL || st->unconsumed == 0)
+        return;
+    (void) nghttp2_session_consume(c->sess, st->id, st->unconsumed);
+    st->unconsumed = 0;
+    flush(c);
+}
+
+/* The body passed the limit while the Worker reads it: its reads fail; the client gets 413 if nothing was
+ * answered yet (the Worker's answer is then dropped), else a reset. */
+static void body_too_big(h2_stream_t *st)
+{
+    ew_req_body_fail(st->req_body);
+    ew_req_body_destroy(st->req_body);
+    st->req_body = NULL;
+    h2_conn_t *c = st->conn;
+    if (st->unconsumed > 0)
+        (void) nghttp2_session_consume(c->sess, st->id, st->unconsumed);
+    st->unconsumed = 0;
+    if (st->in_worker && !st->answered) {
+        st->drop_answer = true;
+        submit_text(st, 413, "413 Payload Too Large: request body too large\n");
+    } else {
+        (void) nghttp2_submit_rst_stream(c->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    }
+}
+
+/* The response went out complete while the body still arrives: nobody reads the rest. The client is
+ * asked to stop sending with RST_STREAM NO_ERROR (RFC 9113 8.1), and the window it used comes back. */
+static int on_frame_sent(nghttp2_session *sess, const nghttp2_frame *frame, void *udata)
+{
+    (void) udata;
+    if ((frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) ||
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    h2_stream_t *st = nghttp2_session_get_stream_user_data(sess, frame->hd.stream_id);
+    if (st == NULL || st->req_body == NULL)
+        return 0;
+    ew_req_body_destroy(st->req_body);
+    st->req_body = NULL;
+    if (st->unconsumed > 0)
+        (void) nghttp2_session_consume_connection(sess, st->unconsumed);
+    st->unconsumed = 0;
+    (void) nghttp2_submit_rst_stream(sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
+/* At HEADERS without END_STREAM: stream the body when it is large or its length unknown. */
+static bool wants_streaming(const h2_stream_t *st)
+{
+    for (size_t i = 0; i < st->nhdrs; i++) {
+        if (strcmp(st->text + st->hdrs[i].name, "content-length") == 0)
+            return strtoull(st->text + st->hdrs[i].value, NULL, 10) > REQ_STREAM_MIN;
+    }
+    return true;
+}
+
 static int on_data(nghttp2_session *sess, uint8_t flags, int32_t id, const uint8_t *data, size_t len, void *udata)
 {
     (void) flags;
     h2_conn_t *c = udata;
     h2_stream_t *st = nghttp2_session_get_stream_user_data(sess, id);
+    if (st == NULL) /* the window comes back at once */
+        (void) nghttp2_session_consume_connection(sess, len);
+    else if (st->too_big || st->req_body == NULL)
+        (void) nghttp2_session_consume(sess, id, len);
     if (st == NULL || st->too_big)
         return 0;
     uint64_t max = c->g->cfg.max_body_bytes ? c->g->cfg.max_body_bytes : (uint64_t) 100 << 20;
     if (st->body_len + len > max) {
         st->too_big = true;
+        if (st->req_body != NULL)
+            body_too_big(st);
+        return 0;
+    }
+    if (st->req_body != NULL) { /* streamed: the window comes back when the Worker takes the bytes */
+        st->body_len += len;
+        st->unconsumed += len;
+        if (ew_req_body_write(st->req_body, data, len) != EW_OK) {
+            st->too_big = true;
+            body_too_big(st);
+        } else if (ew_req_body_buffered(st->req_body) == 0) { /* dropped: the Worker cancelled the body */
+            (void) nghttp2_session_consume(sess, id, st->unconsumed);
+            st->unconsumed = 0;
+        }
         return 0;
     }
     if (st->body_len + len > st->body_cap) {
@@ -505,12 +604,34 @@ static int on_data(nghttp2_session *sess, uint8_t flags, int32_t id, const uint8
 
 static int on_frame(nghttp2_session *sess, const nghttp2_frame *frame, void *udata)
 {
-    (void) udata;
-    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    h2_conn_t *c = udata;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     h2_stream_t *st = nghttp2_session_get_stream_user_data(sess, frame->hd.stream_id);
-    if (st != NULL && !st->in_worker && !st->answered)
+    if (st == NULL)
+        return 0;
+    bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (!end) {
+        /* the request's head, with a body to come: the Worker may start now */
+        if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST && !st->in_worker &&
+            !st->answered && !c->g->draining && wants_streaming(st)) {
+            st->req_body = ew_req_body_create(c->g->worker, on_h2_demand, st);
+            if (st->req_body != NULL)
+                dispatch(st);
+            if (!st->in_worker) { /* not dispatched: the body is read whole after all */
+                ew_req_body_destroy(st->req_body);
+                st->req_body = NULL;
+            }
+        }
+        return 0;
+    }
+    if (st->req_body != NULL) { /* the streamed body is complete */
+        (void) ew_req_body_end(st->req_body);
+        ew_req_body_destroy(st->req_body);
+        st->req_body = NULL;
+        return 0;
+    }
+    if (!st->in_worker && !st->answered)
         dispatch(st);
     return 0;
 }
@@ -523,6 +644,13 @@ static int on_stream_close(nghttp2_session *sess, int32_t id, uint32_t error_cod
     if (st == NULL)
         return 0;
     nghttp2_session_set_stream_user_data(sess, id, NULL);
+    if (st->unconsumed > 0) /* bytes the Worker will not take: the connection's window comes back */
+        (void) nghttp2_session_consume_connection(sess, st->unconsumed);
+    st->unconsumed = 0;
+    if (st->req_body != NULL) { /* reset before its body ended: the Worker's reads fail */
+        ew_req_body_destroy(st->req_body);
+        st->req_body = NULL;
+    }
     stream_unlink(st);
     if (!stream_busy(st))
         stream_free(st); /* else a zombie: on_response or on_body_chunk frees it */
@@ -621,6 +749,7 @@ static nghttp2_session_callbacks *make_callbacks(void)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_sent);
     return cbs;
 }
 
@@ -629,13 +758,18 @@ static void start(srv_h2_group_t *g, struct bufferevent *bev, const char *peer, 
 {
     h2_conn_t *c = calloc(1, sizeof(*c));
     nghttp2_session_callbacks *cbs = c ? make_callbacks() : NULL;
-    if (cbs == NULL || nghttp2_session_server_new(&c->sess, cbs, c) != 0) {
+    nghttp2_option *opt = NULL;
+    if (cbs != NULL && nghttp2_option_new(&opt) == 0)
+        nghttp2_option_set_no_auto_window_update(opt, 1); /* the window follows what Workers take */
+    if (cbs == NULL || opt == NULL || nghttp2_session_server_new2(&c->sess, cbs, c, opt) != 0) {
         if (cbs != NULL)
             nghttp2_session_callbacks_del(cbs);
+        nghttp2_option_del(opt);
         free(c);
         bufferevent_free(bev);
         return;
     }
+    nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cbs);
     c->g = g;
     c->bev = bev;

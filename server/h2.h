@@ -28,6 +28,8 @@ typedef struct srv_h2_config {
     const char *host_default;    /* authority for requests without :authority or Host (borrowed) */
     size_t (*metrics)(void *arg, char *buf, size_t cap); /* GET /__metrics (http.h); NULL = to the Worker */
     void *metrics_arg;
+    ew_worker_t *(*route)(void *arg, const char *url); /* the Worker of a request (http.h); NULL = `worker` */
+    void *route_arg;
 } srv_h2_config_t;
 
 /* HTTP/2 connections of one listener, serving `worker`. on_empty (may be NULL) runs when the last

@@ -16,6 +16,10 @@
  * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker
  * leaves the conn as a zombie until the Worker's callback arrives (the callback owns the last reference).
  * Timeouts: idle keep-alive, a deadline for the whole request to arrive (slowloris), and write progress.
+ *
+ * A request body that is large (over REQ_STREAM_MIN), chunked, or awaited with Expect: 100-continue, and
+ * not all there yet, streams into the Worker (ew_worker_fetch_body): the Worker starts at the head and
+ * request.body is fed as the bytes arrive ("Streamed request bodies" below).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,6 +55,11 @@ typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, C
  * the loop from polling the other connections. */
 #define STREAM_FLUSH (32 * 1024)
 #define STREAM_BURST 16
+/* A request body larger than this (or chunked, or behind Expect: 100-continue) that has not fully arrived
+ * with its head streams into the Worker; the socket is read on while less than REQ_BODY_HIGH is waiting for
+ * the Worker's stream (beyond that the input buffer fills to its watermark and TCP holds the client). */
+#define REQ_STREAM_MIN (64 * 1024)
+#define REQ_BODY_HIGH (256 * 1024)
 
 typedef struct conn conn_t;
 
@@ -108,6 +117,10 @@ struct conn {
     bool body_reading;           /* an ew_body_read is pending */
     bool stream_raw;             /* the streamed body goes out as is (Content-Length or HTTP/1.0), not chunked */
     int burst;                   /* chunks read since the loop last polled */
+    ew_req_body_t *req_body;     /* owned: the request body streaming into the Worker; NULL when none */
+    bool req_body_paused;        /* enough of it waits for the Worker: parsing stops until on_demand */
+    bool expect_pending;         /* Expect: 100-continue, answered when the Worker first wants the body */
+    bool worker_pending;         /* the Worker still has a request whose answer is dropped (413 sent) */
     struct event *pump_ev;       /* resumes a burst after a loop turn (owned, made on first use) */
     struct timespec started;
     conn_t *next;
@@ -285,8 +298,11 @@ static void hb_add(headbuf_t *h, const void *p, size_t len)
     h->n += len;
 }
 
+static void req_body_before_head(conn_t *c, const ew_response_t *resp);
+
 static void write_response(conn_t *c, ew_response_t *resp)
 {
+    req_body_before_head(c, resp);
     if (c->outq == NULL && (c->outq = evbuffer_new()) == NULL) {
         ew_response_destroy(resp);
         write_error(c, 503, "out of memory");
@@ -519,6 +535,7 @@ static void conn_free(conn_t *c)
         }
     }
     ew__h1_parser_dispose(&c->parser);
+    ew_req_body_destroy(c->req_body); /* fails it for the Worker if it had not ended */
     ew_response_destroy(c->stream_resp); /* cancels the Worker's stream if it had not ended */
     if (c->pump_ev != NULL)
         event_free(c->pump_ev);
@@ -576,11 +593,17 @@ static void on_worker_response(void *udata, ew_response_t *resp, const ew_error_
 {
     (void) err;
     conn_t *c = udata;
+    bool dropped = c->worker_pending; /* the body broke a limit and the client got 413 instead */
+    c->worker_pending = false;
     if (c->bev == NULL) { /* the client left meanwhile */
         ew_response_destroy(resp);
         srv_http_t *s = c->srv;
         conn_free(c);
         maybe_drained(s);
+        return;
+    }
+    if (dropped) {
+        ew_response_destroy(resp);
         return;
     }
     if (c->srv->draining)
@@ -674,7 +697,14 @@ static void on_scheduled_done(void *udata, ew_status_t outcome, const ew_error_t
     write_text(c, outcome == EW_OK ? 200 : 500, outcome == EW_OK ? "Ran scheduled event" : msg);
 }
 
-/* Handles /__scheduled; false when the request is not for it. */
+/* The Worker of the request in c->head: the one its URL routes to, else the listener's. */
+static ew_worker_t *worker_of(conn_t *c)
+{
+    ew_worker_t *w = c->srv->cfg.route != NULL ? c->srv->cfg.route(c->srv->cfg.route_arg, c->head + c->url_off)
+                                               : NULL;
+    return w != NULL ? w : c->srv->worker;
+}
+
 static bool dispatch_scheduled(conn_t *c)
 {
     const char *q = c->srv->cfg.test_scheduled ? scheduled_query(c->head + c->url_off) : NULL;
@@ -687,7 +717,7 @@ static bool dispatch_scheduled(conn_t *c)
     }
     double when = time_text[0] ? strtod(time_text, NULL) : 0; /* ms since the epoch; 0 = now */
     c->state = IN_WORKER;
-    ew_status_t st = ew_worker_scheduled(c->srv->worker, cron, when, on_scheduled_done, c);
+    ew_status_t st = ew_worker_scheduled(worker_of(c), cron, when, on_scheduled_done, c);
     if (st != EW_OK)
         write_error(c, 503, ew_status_name(st));
     return true;
@@ -713,11 +743,16 @@ static bool dispatch_metrics(conn_t *c)
     return true;
 }
 
+static void req_body_drop(conn_t *c);
+static void req_body_read(conn_t *c);
+
 static void dispatch(conn_t *c)
 {
     c->head_since_ms = 0; /* the deadline stays armed: on_deadline re-arms or ignores it (no del + add per request) */
-    if (dispatch_scheduled(c) || dispatch_metrics(c))
+    if (dispatch_scheduled(c) || dispatch_metrics(c)) {
+        req_body_drop(c); /* nobody reads it: the connection ends after the answer */
         return;
+    }
     size_t cap = c->nhdrs + SRV_CF_MAX_HEADERS;
     if (cap > c->call_cap) { /* the array handed to the Worker, reused across requests */
         ew_header_t *grown = realloc(c->call_hdrs, cap * sizeof(*grown));
@@ -758,9 +793,140 @@ static void dispatch(conn_t *c)
      * bounded by its high watermark, and are parsed once the response is written. */
     c->state = IN_WORKER;
     ew_fetch_options_t opts = {.cf_json = cf, .cf_json_len = cf_len, .stream_body = 1};
-    ew_status_t st = ew_worker_fetch_opts(c->srv->worker, &req, &opts, on_worker_response, c);
-    if (st != EW_OK)
+    ew_status_t st = ew_worker_fetch_body(worker_of(c), &req, &opts, c->req_body, on_worker_response, c);
+    if (st != EW_OK) {
+        req_body_drop(c);
         write_error(c, st == EW_ERR_INVALID_ARG ? 400 : 503, ew_status_name(st));
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Streamed request bodies: the Worker runs while its request body arrives
+ *
+ *   head ──> dispatch with an ew_req_body_t ──> IN_WORKER / STREAMING / WRITING, while on the side:
+ *   socket ──parse──> ew_req_body_write ──(REQ_BODY_HIGH waiting: stop parsing)──> on_demand ──> parse on
+ *                      DONE: ew_req_body_end          error (413, bad chunk): fail + 413 if nothing was sent
+ *
+ * Stopping the parse is the back-pressure: the input buffer fills to its read watermark, libevent stops
+ * reading the socket, and TCP holds the client. Expect: 100-continue is answered when the Worker first
+ * asks for the body, so a Worker that answers without reading it saves the client the upload.
+ */
+
+static bool req_body_should_stream(const conn_t *c, size_t buffered)
+{
+    const ew__h1_message_t *m = &c->parser.msg;
+    if (c->srv->draining)
+        return false;
+    if (m->framing == EW__H1_BODY_CHUNKED)
+        return true;
+    return m->framing == EW__H1_BODY_LENGTH && m->content_length > buffered &&
+           (m->content_length > REQ_STREAM_MIN || m->expect_continue);
+}
+
+/* Lets go of the streamed body (nobody will read the rest): the connection cannot carry another request. */
+static void req_body_drop(conn_t *c)
+{
+    if (c->req_body == NULL)
+        return;
+    ew_req_body_destroy(c->req_body);
+    c->req_body = NULL;
+    c->req_body_paused = false;
+    c->expect_pending = false;
+    c->keep_alive = false;
+}
+
+/* A streamed response head is about to go out while the request body still streams in and the client
+ * waits for 100 Continue: it comes first, since the Worker may read the body while it sends its response
+ * (an echo), and a client that got a final status without 100 Continue gives up its upload. A complete
+ * response means the Worker is done: the client is spared the upload. */
+static void req_body_before_head(conn_t *c, const ew_response_t *resp)
+{
+    if (c->expect_pending && c->req_body != NULL && c->bev != NULL && resp->body_stream != NULL) {
+        c->expect_pending = false;
+        bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+}
+
+static void on_req_body_demand(void *udata)
+{
+    conn_t *c = udata;
+    if (c->req_body == NULL || c->bev == NULL)
+        return;
+    if (c->expect_pending) {
+        c->expect_pending = false;
+        bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    c->req_body_paused = false;
+    req_body_read(c);
+}
+
+/* The body broke a limit or the framing: the Worker's stream fails; the client gets the error page if no
+ * response went out yet (the Worker's answer is then dropped), else the connection just ends. */
+static void req_body_error(conn_t *c, int status, const char *why)
+{
+    ew_req_body_fail(c->req_body);
+    req_body_drop(c);
+    if (c->state == IN_WORKER) {
+        c->worker_pending = true;
+        write_error(c, status, why);
+        bufferevent_enable(c->bev, EV_WRITE);
+    } else {
+        conn_close(c);
+    }
+}
+
+/* Parses body bytes that arrived and hands them to the Worker's stream, until the body ends, the parser
+ * needs more, or enough waits for the Worker. */
+static void req_body_read(conn_t *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (c->req_body != NULL && !c->req_body_paused) {
+        size_t len = evbuffer_get_length(in);
+        const char *buf = len ? (const char *) evbuffer_pullup(in, -1) : "";
+        size_t used = 0;
+        ew__h1_slice_t body;
+        int ev = ew__h1_parse(&c->parser, buf, len, &used, &body);
+        switch (ev) {
+        case EW__H1_AGAIN:
+            evbuffer_drain(in, used);
+            return;
+        case EW__H1_BODY:
+            if (ew_req_body_write(c->req_body, body.ptr, body.len) != EW_OK) {
+                evbuffer_drain(in, used);
+                req_body_error(c, 503, "out of memory");
+                return;
+            }
+            evbuffer_drain(in, used);
+            if (ew_req_body_buffered(c->req_body) >= REQ_BODY_HIGH)
+                c->req_body_paused = true; /* on_demand parses on */
+            break;
+        case EW__H1_DONE:
+            evbuffer_drain(in, used);
+            (void) ew_req_body_end(c->req_body);
+            ew_req_body_destroy(c->req_body);
+            c->req_body = NULL;
+            c->expect_pending = false;
+            return;
+        default:
+            req_body_error(c, c->parser.error_status, c->parser.error_reason);
+            return;
+        }
+    }
+}
+
+/* Starts the Worker with a body that streams in, then feeds it what already arrived. */
+static void req_body_start(conn_t *c)
+{
+    c->req_body = ew_req_body_create(worker_of(c), on_req_body_demand, c);
+    if (c->req_body == NULL) {
+        write_error(c, 503, "out of memory");
+        return;
+    }
+    c->req_body_paused = false;
+    c->expect_pending = c->parser.msg.expect_continue;
+    dispatch(c);
+    if (c->req_body != NULL && c->bev != NULL)
+        req_body_read(c);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -827,6 +993,9 @@ static void arm_deadline(conn_t *c, uint32_t ms)
 
 /* Parses what has arrived, one event at a time, until the parser needs more bytes or a request is in the
  * Worker. */
+static bool req_body_should_stream(const conn_t *c, size_t buffered);
+static void req_body_start(conn_t *c);
+
 static void conn_read_loop(conn_t *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -850,10 +1019,14 @@ static void conn_read_loop(conn_t *c)
                 write_error(c, 503, "out of memory");
                 return;
             }
-            if (c->parser.msg.expect_continue)
-                bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
             c->state = READ_BODY;
             evbuffer_drain(in, used);
+            if (req_body_should_stream(c, evbuffer_get_length(in))) {
+                req_body_start(c); /* dispatches now; the body follows as it arrives */
+                return;
+            }
+            if (c->parser.msg.expect_continue)
+                bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
             break;
         case EW__H1_BODY:
             if (!body_put(c, body.ptr, body.len)) {
@@ -909,6 +1082,8 @@ static void on_read(struct bufferevent *bev, void *arg)
         return;
     if (c->state == READ_HEAD || c->state == READ_BODY)
         conn_read_loop(c);
+    else if (c->req_body != NULL)
+        req_body_read(c);
 }
 
 /* After an error page: stop sending but keep reading (and discarding) for a moment, so that a client still
@@ -940,6 +1115,13 @@ static void on_write(struct bufferevent *bev, void *arg)
 /* The response is out: close, or wait for (or parse the already buffered) next request. */
 static void response_sent(conn_t *c)
 {
+    if (c->req_body != NULL) {
+        /* Answered before its body arrived: the rest of the body is not for anyone. Stop sending, read and
+         * drop what the client still sends for a moment, then close (the next request cannot be found). */
+        req_body_drop(c);
+        linger(c);
+        return;
+    }
     if (!c->keep_alive) {
         conn_close(c);
         return;
@@ -954,6 +1136,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void) bev;
     conn_t *c = arg;
+    if ((what & BEV_EVENT_EOF) && c->req_body != NULL) {
+        req_body_read(c); /* what arrived before the end */
+        if (c->req_body != NULL) { /* the body was cut short */
+            ew_req_body_fail(c->req_body);
+            req_body_drop(c);
+        }
+    }
     if (what & BEV_EVENT_EOF) {
         /* A half-closed client may still wait for the response to what it sent. */
         if (c->state == IN_WORKER || c->state == WRITING || c->state == STREAMING)
@@ -992,7 +1181,11 @@ static void conn_close(conn_t *c)
         c->bev = NULL;
         s->nconns--;
     }
-    if (c->state == IN_WORKER)
+    if (c->req_body != NULL) { /* the client is gone: the Worker's reads of the rest fail */
+        ew_req_body_destroy(c->req_body);
+        c->req_body = NULL;
+    }
+    if (c->state == IN_WORKER || c->worker_pending)
         return; /* on_worker_response frees it */
     if (c->state == STREAMING && c->body_reading)
         return; /* on_body_chunk frees it */
@@ -1117,6 +1310,8 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         .host_default = s->host_default,
         .metrics = cfg->metrics,
         .metrics_arg = cfg->metrics_arg,
+        .route = cfg->route,
+        .route_arg = cfg->route_arg,
     };
     s->ws = srv_ws_group_new(&wcfg, ws_group_empty, s);
     s->h2 = srv_h2_group_new(base, worker, &hcfg, ws_group_empty, s);

@@ -36,6 +36,10 @@ typedef struct srv_http_config {
     bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
     bool test_scheduled;        /* GET /__scheduled?cron=…&time=… fires the scheduled handler (wrangler's
                                    --test-scheduled) instead of reaching the Worker's fetch */
+    /* Picks the Worker of a request from its absolute URL (routes, when one server runs several); NULL = the
+     * listener's worker. NULL function = always the listener's worker. */
+    ew_worker_t *(*route)(void *arg, const char *url);
+    void *route_arg;
 } srv_http_config_t;
 
 /* Starts listening on base; requests go to worker. Returns NULL and prints why to stderr on failure. */

@@ -1,14 +1,16 @@
 /*
  * main.c — ew-server's command line: serves a Worker project the way `wrangler dev` does.
  *
- *   ew-server [PATH] [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
+ *   ew-server [PATH]... [-c|--config PATH]... [--env NAME] [--var KEY:VALUE]... [--persist-to DIR] [--test-scheduled]
  *             [--ip IP] [--port N] [--threads N] [--cpu-ms MS] [--cache-mb MB] [--idle-timeout MS]
  *             [--request-timeout MS] [--colo CODE] [--country CC] [--trust-cf-ipcountry]
  *             [--tls-cert FILE --tls-key FILE] [--log-format pretty|json] [--metrics] [--do-idle-ms MS]
  *             [--watch] [--local-protocol http|https]
  *
  * PATH is a project folder (wrangler.json, wrangler.jsonc or wrangler.toml; or just a script src/index.js,
- * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). The
+ * index.js or worker.js), a configuration file, or a Worker script (default: the current folder). Several
+ * PATHs (or -c PATH flags) run several Workers in one server, as `wrangler dev -c a -c b` does: the first
+ * takes the requests no route matches, the others are reached by their routes and service bindings. The
  * project is read by project.c (configuration errors print FILE:LINE:COL and exit 1); serve.c runs the
  * threads and prints "Ready on http://IP:PORT" once listening, one line per request, and the Worker's
  * console output prefixed by its name. SIGINT/SIGTERM drain in-flight requests and exit 0. This file is the
@@ -35,13 +37,15 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ew-server [PATH] [options]\n"
+    fprintf(f, "usage: ew-server [PATH]... [options]\n"
                "       ew-server check [PATH] [--env NAME]            compile only, report errors\n"
                "       ew-server build [PATH] [--env NAME] --emit-js [-o FILE]  print the lowered ES5 program\n"
                "       ew-server d1 execute DB (--command SQL | --file F) [--json] [--persist-to DIR]\n"
                "       ew-server d1 migrations apply DB [--persist-to DIR]   (ew-server d1 --help)\n"
                "  PATH  a project folder (wrangler.json, wrangler.jsonc or wrangler.toml), a config file, or a\n"
-               "        Worker script (default: .)\n"
+               "        Worker script (default: .). Several PATHs run several Workers in one server: the first\n"
+               "        takes what no route matches, the others are reached by routes and service bindings\n"
+               "  -c, --config PATH     a project to run (repeatable; the same as a PATH argument)\n"
                "  --env NAME            use [env.NAME] of the configuration\n"
                "  --var KEY:VALUE       set env.KEY to the string VALUE (repeatable; overrides [vars], .dev.vars)\n"
                "  --persist-to DIR      state folder for KV and other storage (default: PROJECT/.wrangler/state)\n"
@@ -95,12 +99,14 @@ typedef struct cli {
     const char *colo, *country;
     const char *tls_cert, *tls_key;
     project_opts_t project;
+    const char **paths;           /* the projects (PATH arguments and -c), in order; npaths >= 1 after parsing */
+    size_t npaths;
 } cli_t;
 
 static const char *const value_flags[] = {"--ip", "--port", "--idle-timeout", "--request-timeout", "--threads",
                                           "--cpu-ms", "--cache-mb", "--env", "--var", "--persist-to", "--ca-file",
                                           "--connect-to", "--colo", "--country", "--tls-cert", "--tls-key",
-                                          "--log-format", "--do-idle-ms", "--local-protocol"};
+                                          "--log-format", "--do-idle-ms", "--local-protocol", "-c", "--config"};
 
 static bool takes_value(const char *a)
 {
@@ -202,6 +208,8 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             return 2;
         }
         c->ca_file = val;
+    } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+        c->paths[c->npaths++] = val;
     } else if (strcmp(a, "--persist-to") == 0) {
         if (val[0] == '\0') {
             fprintf(stderr, "ew-server: --persist-to needs a folder\n");
@@ -241,9 +249,12 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
             usage(stderr);
             return 2;
         } else {
-            c->project.path = a;
+            c->paths[c->npaths++] = a;
         }
     }
+    if (c->npaths == 0)
+        c->paths[c->npaths++] = ".";
+    c->project.path = c->paths[0];
     if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
         fprintf(stderr, "ew-server: --tls-cert and --tls-key go together\n");
         return 2;
@@ -259,33 +270,33 @@ static int parse_args(cli_t *c, int argc, char **argv, const char **vars)
 
 typedef struct reloader {
     const cli_t *cli;
-    project_t *current;          /* main()'s project: always the one being served */
-    project_t *next;             /* owned: read, waiting for commit or discard */
+    project_set_t *current;      /* the projects being served: main()'s at first, then the last reload's */
+    bool current_owned;          /* current was allocated by a reload (freed by the next one, or by run()) */
+    project_set_t *next;         /* owned: read, waiting for commit or discard */
 } reloader_t;
 
-static bool reload_project(void *arg, const ew_worker_config_t **worker, const ew__wrangler_t **config)
+static bool reload_project(void *arg, const serve_workers_t **set)
 {
     reloader_t *r = arg;
     r->next = calloc(1, sizeof(*r->next));
     if (r->next == NULL)
         return false;
-    if (!project_load(r->next, &r->cli->project) ||
-        (r->next->worker.nresources > 0 && !project_make_state_dir(r->next))) {
-        fprintf(stderr, "ew-server: reload refused, the previous Worker keeps serving\n");
-        project_dispose(r->next);
+    if (!project_set_load(r->next, &r->cli->project, r->cli->paths, r->cli->npaths) ||
+        (project_set_has_resources(r->next) && !project_make_state_dir(&r->next->items[0]))) {
+        fprintf(stderr, "ew-server: reload refused, the previous Workers keep serving\n");
+        project_set_dispose(r->next);
         free(r->next);
         r->next = NULL;
         return false;
     }
-    *worker = &r->next->worker;
-    *config = r->next->config;
+    *set = &r->next->serve;
     return true;
 }
 
 static void reload_discard(void *arg)
 {
     reloader_t *r = arg;
-    project_dispose(r->next);
+    project_set_dispose(r->next);
     free(r->next);
     r->next = NULL;
 }
@@ -293,34 +304,39 @@ static void reload_discard(void *arg)
 static void reload_commit(void *arg)
 {
     reloader_t *r = arg;
-    project_dispose(r->current);
-    *r->current = *r->next;
-    free(r->next);
+    project_set_dispose(r->current); /* the threads hold &next->serve now: the new set stays where it is */
+    if (r->current_owned)
+        free(r->current);
+    r->current = r->next;
+    r->current_owned = true;
     r->next = NULL;
 }
 
-/* The folder --watch polls: PATH itself, or the folder of the file PATH names. Static storage. */
-static const char *watch_dir_of(const char *path)
+/* The folder --watch polls for one project: PATH itself, or the folder of the file PATH names. A new string
+ * (the caller frees it), NULL when out of memory. */
+static char *watch_dir_of(const char *path)
 {
-    static char dir[PATH_MAX];
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return path;
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        return ".";
+        return strdup(path);
+    char *dir = strdup(path);
+    char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+    if (dir != NULL && slash == NULL) {
+        free(dir);
+        return strdup(".");
+    }
     if (slash == dir)
         slash[1] = '\0';
-    else
+    else if (slash != NULL)
         *slash = '\0';
     return dir;
 }
 
-static int run(const cli_t *c, project_t *project)
+static int run(const cli_t *c, project_set_t *set)
 {
+    project_t *project = &set->items[0]; /* the primary: its settings ([dev], [limits], state) are the server's */
     const ew__wrangler_t *cfg = project->config;
-    if (project->worker.nresources > 0 && !project_make_state_dir(project))
+    if (project_set_has_resources(set) && !project_make_state_dir(project))
         return 1;
     static char cert[4096], key[4096];
     const char *tls_cert = c->tls_cert, *tls_key = c->tls_key;
@@ -334,12 +350,11 @@ static int run(const cli_t *c, project_t *project)
     /* stdout (request lines, console output) is block-buffered and flushed ten times a second by serve.c. */
     static char outbuf[65536];
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-    project_print_bindings(project);
+    project_set_print(set);
     serve_opts_t opts = {
         .ip = c->ip ? c->ip : cfg->dev_ip ? cfg->dev_ip : "127.0.0.1",
         .port = (int) (c->port >= 0 ? c->port : cfg->dev_port >= 0 ? cfg->dev_port : 8787),
-        .worker = &project->worker,
-        .config = cfg,
+        .set = &set->serve,
         .state_dir = project->state_dir,
         .test_scheduled = c->test_scheduled,
         .threads = (int) c->threads,
@@ -358,13 +373,25 @@ static int run(const cli_t *c, project_t *project)
         .connect_to = c->connect_to,
         .durable_idle_ms = (uint32_t) c->do_idle_ms,
     };
-    reloader_t reloader = {c, project, NULL};
+    reloader_t reloader = {c, set, false, NULL};
     opts.reload = reload_project;
     opts.reload_discard = reload_discard;
     opts.reload_commit = reload_commit;
     opts.reload_arg = &reloader;
-    opts.watch_dir = c->watch ? watch_dir_of(c->project.path) : NULL;
+    char **dirs = c->watch ? calloc(c->npaths, sizeof(char *)) : NULL; /* one folder per project */
+    for (size_t i = 0; dirs != NULL && i < c->npaths; i++)
+        if ((dirs[i] = watch_dir_of(c->paths[i])) == NULL)
+            return 1;
+    opts.watch_dirs = (const char *const *) dirs;
+    opts.nwatch_dirs = dirs != NULL ? c->npaths : 0;
     int rc = serve_run(&opts);
+    for (size_t i = 0; i < opts.nwatch_dirs; i++)
+        free(dirs[i]);
+    free(dirs);
+    if (reloader.current_owned) { /* main() disposes its own set (already emptied by the first reload) */
+        project_set_dispose(reloader.current);
+        free(reloader.current);
+    }
     free(c->connect_to);
     return rc;
 }
@@ -380,15 +407,17 @@ int main(int argc, char **argv)
     if (c.threads < 1)
         c.threads = 1;
     const char **vars = calloc((size_t) argc, sizeof(char *)); /* --var values: at most one per argument */
-    if (vars == NULL)
+    c.paths = calloc((size_t) argc + 1, sizeof(char *));      /* PATHs and -c values, likewise */
+    if (vars == NULL || c.paths == NULL)
         return 1;
     c.project.var_args = vars;
     int rc = parse_args(&c, argc, argv, vars);
     if (rc < 0) {
-        project_t project;
-        rc = project_load(&project, &c.project) ? run(&c, &project) : 1;
-        project_dispose(&project);
+        project_set_t set;
+        rc = project_set_load(&set, &c.project, c.paths, c.npaths) ? run(&c, &set) : 1;
+        project_set_dispose(&set);
     }
+    free(c.paths);
     free(vars);
     return rc;
 }

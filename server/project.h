@@ -12,6 +12,7 @@
 
 #include "config/wrangler.h"
 #include "edgeworker.h"
+#include "serve.h"
 
 typedef struct project_opts {
     const char *path;              /* PATH: a project folder, a config file or a script */
@@ -41,5 +42,32 @@ bool project_make_state_dir(const project_t *p);
 
 /* Frees what project_load allocated. */
 void project_dispose(project_t *p);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Several projects in one server (ew-server -c a/wrangler.toml -c b/wrangler.toml, or several PATHs), as
+ * `wrangler dev -c ... -c ...` runs them: the first is the primary Worker (it gets every request no route
+ * matches, and its folder holds the shared state unless --persist-to says otherwise); the others are
+ * reached through their routes and through service bindings. --env applies to every project, --var to the
+ * primary only.
+ */
+typedef struct project_set {
+    project_t *items;              /* owned array of n projects, in command-line order */
+    size_t n;
+    ew_worker_config_t *workers;   /* owned array: items[i].worker, each with the shared state folder */
+    const ew__wrangler_t **configs; /* owned array: items[i].config */
+    serve_route_t *routes;         /* owned: every project's routes, most specific first */
+    size_t nroutes;
+    serve_workers_t serve;         /* the above as serve.c takes it */
+} project_set_t;
+
+/* Loads paths[0..npaths-1] (npaths >= 1) with opts (its `path` is ignored), checks that Worker names are
+ * unique and that every service binding names one of the Workers, and builds the routes. On failure prints
+ * why to stderr and returns false. Either way call project_set_dispose(). */
+bool project_set_load(project_set_t *s, const project_opts_t *opts, const char *const *paths, size_t npaths);
+/* Prints each Worker's bindings (and routes) to stdout. */
+void project_set_print(const project_set_t *s);
+/* Whether any Worker has storage resources (the state folder is then made at start). */
+bool project_set_has_resources(const project_set_t *s);
+void project_set_dispose(project_set_t *s);
 
 #endif

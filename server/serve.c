@@ -1,10 +1,11 @@
 /*
  * serve.c — ew-server's threads. Each event-loop thread owns everything it touches: an event_base, an
- * ew_runtime_t with the Worker loaded in it, and an HTTP listener on the shared port (SO_REUSEPORT, so the
- * kernel spreads connections). The only state loop threads share is the library's Durable Object registry
+ * ew_runtime_t with every Worker of the server loaded in it (the first one takes the requests no route
+ * matches; service bindings between them stay on the thread), and an HTTP listener on the shared port
+ * (SO_REUSEPORT, so the kernel spreads connections). The only state loop threads share is the library's Durable Object registry
  * (a request for an object held by another thread is handed to that thread's loop; docs/architecture.md);
  * the main thread only starts them, waits for them to be ready, handles signals and flushes stdout. Cron triggers fire on thread 0
- * only (one scheduled event per trigger time, as on Cloudflare, not one per thread).
+ * only (one scheduled event per trigger time and Worker, as on Cloudflare, not one per thread).
  *
  *   main: start thread 0 ──(bound port)──> start threads 1..N-1 ──(all ready)──> "Ready on …"
  *   SIGINT/SIGTERM: main activates each thread's stop event (libevent's pthreads locking makes that safe);
@@ -33,26 +34,35 @@
 #define DRAIN_DEADLINE_S 30
 #define THREAD_STACK (8u << 20) /* Duktape's native stack check needs a known, roomy stack */
 
-typedef struct loop_thread {
+typedef struct loop_thread loop_thread_t;
+
+/* Thread 0's cron timer of one Worker: armed for the next minute one of its triggers matches. */
+typedef struct cron_timer {
+    loop_thread_t *t;
+    size_t worker;               /* index in t->workers */
+    const ew__wrangler_t *config; /* that Worker's configuration (its crons) */
+    struct event *ev;
+    int64_t at_ms;               /* when ev is due (UTC ms) */
+    bool *due;                   /* which crons fire at at_ms (config->ncrons entries) */
+} cron_timer_t;
+
+struct loop_thread {
     pthread_t tid;
     int index;
     const serve_opts_t *opts;
     int port;                    /* the port to bind (thread 0: opts->port; others: thread 0's) */
     struct event_base *base;
     ew_runtime_t *rt;
-    ew_worker_t *worker;
+    ew_worker_t **workers;       /* owned array of set->n, loaded from set->workers; [0] the primary */
     srv_http_t *http;
-    struct event *cron_ev;       /* thread 0, when the project has crons: the next trigger time */
-    int64_t cron_at_ms;          /* when cron_ev is due (UTC ms) */
-    bool *cron_due;              /* which crons fire at cron_at_ms (opts->config->ncrons entries) */
+    cron_timer_t *crons;         /* thread 0: owned array of set->n cron timers (ev NULL: no crons) */
     struct event *stop_ev;       /* activated by the main thread */
-    const ew__wrangler_t *config; /* the project's configuration now (crons); replaced by a reload */
+    const serve_workers_t *set;  /* the Workers now (routes, crons); replaced by a reload */
     /* Reload (SIGHUP, --watch): the main thread sets next_* under *lock and activates reload_ev; the thread
      * loads the new Worker, switches new requests to it, and clears reload_pending. The old Worker is
      * retired: destroyed once its last request (open WebSockets included) has finished. */
     struct event *reload_ev, *reap_ev;
-    const ew_worker_config_t *next_worker;
-    const ew__wrangler_t *next_config;
+    const serve_workers_t *next_set;
     bool reload_pending;
     ew_worker_t **retired;       /* owned array of nretired workers still finishing requests */
     size_t nretired;
@@ -70,7 +80,7 @@ typedef struct loop_thread {
     uint32_t conns;
     struct loop_thread *all;     /* every thread's struct (nthreads of them) */
     int nthreads;
-} loop_thread_t;
+};
 
 #define METRICS_MS 250
 
@@ -105,8 +115,9 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     loop_thread_t *t = arg;
-    if (t->cron_ev != NULL)
-        event_del(t->cron_ev);
+    for (size_t i = 0; t->crons != NULL && i < t->set->n; i++)
+        if (t->crons[i].ev != NULL)
+            event_del(t->crons[i].ev);
     srv_http_drain(t->http, on_thread_drained, t);
 }
 
@@ -147,55 +158,95 @@ static void on_cron_done(void *udata, ew_status_t outcome, const ew_error_t *err
     free(expr);
 }
 
-static void arm_cron(loop_thread_t *t, int64_t after_ms)
+static void arm_cron(cron_timer_t *c, int64_t after_ms)
 {
-    const ew__wrangler_t *c = t->config;
-    if (!ew__wrangler_next_cron(c, after_ms, &t->cron_at_ms, t->cron_due))
+    if (!ew__wrangler_next_cron(c->config, after_ms, &c->at_ms, c->due))
         return;
-    int64_t delay = t->cron_at_ms - wall_ms();
+    int64_t delay = c->at_ms - wall_ms();
     if (delay < 0)
         delay = 0;
     struct timeval tv = {(time_t) (delay / 1000), (suseconds_t) (delay % 1000) * 1000};
-    event_add(t->cron_ev, &tv);
+    event_add(c->ev, &tv);
 }
 
 static void on_cron(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd;
     (void) what;
-    loop_thread_t *t = arg;
-    const ew__wrangler_t *c = t->config;
+    cron_timer_t *c = arg;
+    const ew__wrangler_t *cfg = c->config;
     int64_t now = wall_ms();
-    if (now < t->cron_at_ms) {
-        arm_cron(t, t->cron_at_ms - 1);
+    if (now < c->at_ms) {
+        arm_cron(c, c->at_ms - 1);
         return;
     }
-    for (size_t i = 0; i < c->ncrons; i++) {
-        if (!t->cron_due[i])
+    for (size_t i = 0; i < cfg->ncrons; i++) {
+        if (!c->due[i])
             continue;
-        const char *expr = c->crons[i].expression;
+        const char *expr = cfg->crons[i].expression;
         char *copy = strdup(expr);
-        ew_status_t st = copy ? ew_worker_scheduled(t->worker, expr, (double) t->cron_at_ms, on_cron_done, copy)
+        ew_status_t st = copy ? ew_worker_scheduled(c->t->workers[c->worker], expr, (double) c->at_ms, on_cron_done,
+                                                    copy)
                               : EW_ERR_NOMEM;
         if (st != EW_OK) {
             free(copy);
             fprintf(stderr, "[scheduled] \"%s\" not dispatched: %s\n", expr, ew_status_name(st));
         }
     }
-    arm_cron(t, now);
+    arm_cron(c, now);
 }
 
+static void cron_stop(loop_thread_t *t)
+{
+    for (size_t i = 0; t->crons != NULL && i < t->set->n; i++) {
+        if (t->crons[i].ev != NULL)
+            event_free(t->crons[i].ev);
+        free(t->crons[i].due);
+    }
+    free(t->crons);
+    t->crons = NULL;
+}
+
+/* Thread 0: one timer per Worker that has cron triggers. */
 static bool cron_start(loop_thread_t *t)
 {
-    const ew__wrangler_t *c = t->config;
-    if (t->index != 0 || c == NULL || c->ncrons == 0)
+    if (t->index != 0)
         return true;
-    t->cron_due = calloc(c->ncrons, sizeof(bool));
-    t->cron_ev = t->cron_due ? evtimer_new(t->base, on_cron, t) : NULL;
-    if (t->cron_ev == NULL)
+    if ((t->crons = calloc(t->set->n, sizeof(*t->crons))) == NULL)
         return false;
-    arm_cron(t, wall_ms());
+    for (size_t i = 0; i < t->set->n; i++) {
+        cron_timer_t *c = &t->crons[i];
+        c->t = t;
+        c->worker = i;
+        c->config = t->set->configs[i];
+        if (c->config == NULL || c->config->ncrons == 0)
+            continue;
+        c->due = calloc(c->config->ncrons, sizeof(bool));
+        c->ev = c->due ? evtimer_new(t->base, on_cron, c) : NULL;
+        if (c->ev == NULL)
+            return false;
+        arm_cron(c, wall_ms());
+    }
     return true;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Routes: which Worker a request goes to (lib/config/routes.c matching); NULL = the primary.
+ */
+
+static ew_worker_t *route_request(void *arg, const char *url)
+{
+    loop_thread_t *t = arg;
+    const serve_workers_t *set = t->set;
+    char scheme[16];
+    const char *host, *path;
+    size_t hl, pl;
+    if (set->nroutes == 0 || !ew__route_split_url(url, scheme, sizeof(scheme), &host, &hl, &path, &pl))
+        return NULL;
+    for (size_t i = 0; i < set->nroutes; i++)
+        if (ew__route_match(set->routes[i].route, scheme, host, hl, path, pl))
+            return t->workers[set->routes[i].worker];
+    return NULL;
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -208,9 +259,21 @@ static void on_metrics_tick(evutil_socket_t fd, short what, void *arg)
     (void) what;
     loop_thread_t *t = arg;
     ew_worker_stats_t st;
-    ew_worker_get_stats(t->worker, &st);
-    double cpu = ew_worker_cpu_ms(t->worker);
-    for (size_t i = 0; i < t->nretired; i++) /* a reload's old Worker may still be finishing requests */
+    memset(&st, 0, sizeof(st));
+    double cpu = 0;
+    for (size_t i = 0; i < t->set->n; i++) { /* every Worker of the server, summed */
+        ew_worker_stats_t one;
+        ew_worker_get_stats(t->workers[i], &one);
+        st.requests += one.requests;
+        st.exceptions += one.exceptions;
+        st.limit_errors += one.limit_errors;
+        st.isolates += one.isolates;
+        st.isolates_created += one.isolates_created;
+        st.heap_bytes += one.heap_bytes;
+        st.pending += one.pending;
+        cpu += ew_worker_cpu_ms(t->workers[i]);
+    }
+    for (size_t i = 0; i < t->nretired; i++) /* a reload's old Workers may still be finishing requests */
         cpu += ew_worker_cpu_ms(t->retired[i]);
     uint32_t conns = srv_http_connections(t->http);
     pthread_mutex_lock(t->lock);
@@ -288,17 +351,24 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
         event_del(t->reap_ev);
 }
 
-/* Thread 0's cron timer follows the new configuration's triggers. */
-static void cron_restart(loop_thread_t *t)
+/* Loads every Worker of `set` into the thread's runtime: a new array, or NULL (with err, and the workers
+ * loaded so far destroyed) when one fails. */
+static ew_worker_t **load_workers(loop_thread_t *t, const serve_workers_t *set, ew_error_t *err)
 {
-    if (t->cron_ev != NULL) {
-        event_free(t->cron_ev);
-        t->cron_ev = NULL;
+    ew_worker_t **ws = calloc(set->n, sizeof(*ws));
+    if (ws == NULL) {
+        snprintf(err->message, sizeof(err->message), "out of memory");
+        return NULL;
     }
-    free(t->cron_due);
-    t->cron_due = NULL;
-    if (!cron_start(t))
-        fprintf(stderr, "ew-server: out of memory re-arming the cron triggers\n");
+    for (size_t i = 0; i < set->n; i++) {
+        if (ew_worker_load(t->rt, &set->workers[i], &ws[i], err) != EW_OK) {
+            while (i-- > 0)
+                ew_worker_destroy(ws[i]);
+            free(ws);
+            return NULL;
+        }
+    }
+    return ws;
 }
 
 static void on_reload(evutil_socket_t fd, short what, void *arg)
@@ -307,28 +377,31 @@ static void on_reload(evutil_socket_t fd, short what, void *arg)
     (void) what;
     loop_thread_t *t = arg;
     pthread_mutex_lock(t->lock);
-    const ew_worker_config_t *wcfg = t->next_worker;
-    const ew__wrangler_t *config = t->next_config;
+    const serve_workers_t *set = t->next_set;
     pthread_mutex_unlock(t->lock);
-    ew_worker_t *nw = NULL;
     ew_error_t err;
-    ew_worker_t **grown = realloc(t->retired, (t->nretired + 1) * sizeof(*grown));
+    ew_worker_t **grown = realloc(t->retired, (t->nretired + t->set->n) * sizeof(*grown));
     if (grown != NULL)
         t->retired = grown;
-    if (grown == NULL || ew_worker_load(t->rt, wcfg, &nw, &err) != EW_OK) {
-        if (t->index == 0) /* the main thread compiled it first: only resources can fail here */
-            fprintf(stderr, "ew-server: reload failed, the previous Worker keeps serving: %s\n",
+    ew_worker_t **nw = grown != NULL ? load_workers(t, set, &err) : NULL;
+    if (nw == NULL) {
+        if (t->index == 0) /* the main thread compiled them first: only resources can fail here */
+            fprintf(stderr, "ew-server: reload failed, the previous Workers keep serving: %s\n",
                     grown ? err.message : "out of memory");
     } else {
-        srv_http_set_worker(t->http, nw);
-        t->retired[t->nretired++] = t->worker;
-        t->worker = nw;
+        if (t->index == 0)
+            cron_stop(t);
+        for (size_t i = 0; i < t->set->n; i++)
+            t->retired[t->nretired++] = t->workers[i];
+        free(t->workers);
+        t->workers = nw;
+        t->set = set;
+        srv_http_set_worker(t->http, nw[0]);
         struct timeval every = {0, 100000};
         event_add(t->reap_ev, &every);
+        if (t->index == 0 && !cron_start(t))
+            fprintf(stderr, "ew-server: out of memory re-arming the cron triggers\n");
     }
-    t->config = config;
-    if (t->index == 0)
-        cron_restart(t);
     pthread_mutex_lock(t->lock);
     t->reload_pending = false;
     pthread_cond_broadcast(t->cond);
@@ -360,7 +433,7 @@ static bool thread_setup(loop_thread_t *t)
         fprintf(stderr, "ew-server: cannot create the runtime: %s\n", err.message);
         return false;
     }
-    if (ew_worker_load(t->rt, o->worker, &t->worker, &err) != EW_OK) {
+    if ((t->workers = load_workers(t, t->set, &err)) == NULL) {
         if (t->index == 0) /* every thread would say the same */
             fprintf(stderr, "ew-server: %s\n", err.message);
         return false;
@@ -376,12 +449,14 @@ static bool thread_setup(loop_thread_t *t)
         .cf = {.colo = o->colo, .country = o->country, .trust_ipcountry = o->trust_ipcountry},
         .tls_cert = o->tls_cert,
         .tls_key = o->tls_key,
+        .route = route_request,
+        .route_arg = t,
     };
     if (o->metrics) {
         hcfg.metrics = metrics_text;
         hcfg.metrics_arg = t;
     }
-    t->http = srv_http_start(t->base, t->worker, &hcfg);
+    t->http = srv_http_start(t->base, t->workers[0], &hcfg);
     if (t->http == NULL)
         return false;
     if (o->metrics) {
@@ -421,11 +496,10 @@ static void thread_free(loop_thread_t *t)
     if (t->reap_ev != NULL)
         event_free(t->reap_ev);
     free(t->retired); /* the workers themselves went with the runtime */
+    free(t->workers);
     if (t->metrics_ev != NULL)
         event_free(t->metrics_ev);
-    if (t->cron_ev != NULL)
-        event_free(t->cron_ev);
-    free(t->cron_due);
+    cron_stop(t);
     if (t->rt != NULL)
         ew_runtime_destroy(t->rt);
     if (t->http != NULL)
@@ -505,7 +579,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
  * before any thread sees it, then let every thread switch and wait for them before freeing the old one.
  */
 
-static bool compiles(const ew_worker_config_t *w)
+static bool compiles(const serve_workers_t *set)
 {
     ew_runtime_t *rt;
     ew_worker_t *worker;
@@ -514,33 +588,34 @@ static bool compiles(const ew_worker_config_t *w)
     ew_runtime_config_init(&cfg);
     if (ew_runtime_create(&cfg, &rt, &err) != EW_OK)
         return false;
-    ew_worker_config_t check = *w;
-    check.nresources = 0; /* compiling needs no storage */
-    check.resources = NULL;
-    bool ok = ew_worker_load(rt, &check, &worker, &err) == EW_OK;
+    bool ok = true;
+    for (size_t i = 0; ok && i < set->n; i++) {
+        ew_worker_config_t check = set->workers[i];
+        check.nresources = 0; /* compiling needs no storage */
+        check.resources = NULL;
+        ok = ew_worker_load(rt, &check, &worker, &err) == EW_OK;
+    }
     if (!ok)
-        fprintf(stderr, "ew-server: reload refused, the previous Worker keeps serving: %s\n", err.message);
+        fprintf(stderr, "ew-server: reload refused, the previous Workers keep serving: %s\n", err.message);
     ew_runtime_destroy(rt);
     return ok;
 }
 
 static void reload(server_t *s, const serve_opts_t *o, const char *why)
 {
-    const ew_worker_config_t *w;
-    const ew__wrangler_t *config;
+    const serve_workers_t *set;
     if (s->stopping || o->reload == NULL)
         return;
-    if (!o->reload(o->reload_arg, &w, &config))
-        return; /* the project did not load: reload() printed why, the current one stays */
-    if (!compiles(w)) {
+    if (!o->reload(o->reload_arg, &set))
+        return; /* the projects did not load: reload() printed why, the current ones stay */
+    if (!compiles(set)) {
         o->reload_discard(o->reload_arg);
         return;
     }
     for (int i = 0; i < s->nthreads; i++) {
         loop_thread_t *t = &s->threads[i];
         pthread_mutex_lock(t->lock);
-        t->next_worker = w;
-        t->next_config = config;
+        t->next_set = set;
         t->reload_pending = true;
         pthread_mutex_unlock(t->lock);
         event_active(t->reload_ev, EV_TIMEOUT, 1);
@@ -552,8 +627,8 @@ static void reload(server_t *s, const serve_opts_t *o, const char *why)
             pthread_cond_wait(t->cond, t->lock);
         pthread_mutex_unlock(t->lock);
     }
-    o->reload_commit(o->reload_arg); /* no thread refers to the previous project any more */
-    fprintf(stderr, "ew-server: %s: reloaded the Worker\n", why);
+    o->reload_commit(o->reload_arg); /* no thread refers to the previous projects any more */
+    fprintf(stderr, "ew-server: %s: reloaded the Worker%s\n", why, set->n > 1 ? "s" : "");
 }
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
@@ -597,13 +672,22 @@ static uint64_t tree_signature(const char *dir, int depth, int *budget)
     return sig;
 }
 
+/* The signature of every watched folder (one per project). */
+static uint64_t watch_signature(const serve_opts_t *o, int *budget)
+{
+    uint64_t sig = 0;
+    for (size_t i = 0; i < o->nwatch_dirs; i++)
+        sig = sig * 1099511628211ull + tree_signature(o->watch_dirs[i], 0, budget);
+    return sig;
+}
+
 static void on_files(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd;
     (void) what;
     server_t *s = arg;
     int budget = 20000;
-    uint64_t sig = tree_signature(s->threads[0].opts->watch_dir, 0, &budget);
+    uint64_t sig = watch_signature(s->threads[0].opts, &budget);
     if (sig != s->files_sig) {
         s->files_sig = sig;
         reload(s, s->threads[0].opts, "a file changed");
@@ -647,7 +731,7 @@ int serve_run(const serve_opts_t *opts)
         loop_thread_t *t = &s.threads[i];
         t->index = i;
         t->opts = opts;
-        t->config = opts->config;
+        t->set = opts->set;
         t->port = i == 0 ? opts->port : s.threads[0].port;
         t->lock = &lock;
         t->all = s.threads;
@@ -671,9 +755,9 @@ int serve_run(const serve_opts_t *opts)
         event_add(s.sigterm, NULL);
         s.sighup = evsignal_new(s.base, SIGHUP, on_sighup, &s);
         event_add(s.sighup, NULL);
-        if (opts->watch_dir != NULL) {
+        if (opts->nwatch_dirs > 0) {
             int budget = 20000;
-            s.files_sig = tree_signature(opts->watch_dir, 0, &budget);
+            s.files_sig = watch_signature(opts, &budget);
             s.files = event_new(s.base, -1, EV_PERSIST, on_files, &s);
             struct timeval poll = {0, 300000};
             event_add(s.files, &poll);

@@ -11,11 +11,26 @@
 #include "config/wrangler.h"
 #include "edgeworker.h"
 
+/* A route of the server: requests whose URL matches `route` go to workers[worker] (serve_workers_t). */
+typedef struct serve_route {
+    const ew__route_t *route;    /* a pattern of that Worker's configuration (lib/config/routes.c) */
+    size_t worker;               /* index in serve_workers_t.workers */
+} serve_route_t;
+
+/* The Workers one server runs (ew-server -c a -c b ...): each loop thread loads all of them in its runtime,
+ * so that service bindings between them stay on the thread. Read-only while serving. */
+typedef struct serve_workers {
+    const ew_worker_config_t *workers;    /* n Workers; [0] (the first config) takes what no route matches */
+    const ew__wrangler_t *const *configs; /* their configurations: each one's crons fire on thread 0 */
+    size_t n;                             /* >= 1 */
+    const serve_route_t *routes;          /* nroutes, most specific first (then in configuration order) */
+    size_t nroutes;
+} serve_workers_t;
+
 typedef struct serve_opts {
     const char *ip;              /* listen address */
     int port;                    /* 0 = any free port (all threads share the one the first thread got) */
-    const ew_worker_config_t *worker; /* what each thread loads (project.c); read-only while serving */
-    const ew__wrangler_t *config;     /* the project's configuration: its crons fire on thread 0 */
+    const serve_workers_t *set;  /* the Workers each thread loads (project.c); read-only while serving */
     const char *state_dir;       /* ew_runtime_config_t.state_dir; NULL = none */
     bool test_scheduled;         /* GET /__scheduled fires the scheduled handler (--test-scheduled) */
     int threads;                 /* event-loop threads, >= 1 */
@@ -30,14 +45,15 @@ typedef struct serve_opts {
     const char *country;         /* request.cf.country default (--country); NULL = "XX" */
     bool trust_ipcountry;        /* a client's CF-IPCountry sets the country (--trust-cf-ipcountry) */
     bool metrics;                /* --metrics: GET /__metrics answers Prometheus text */
-    /* Reload (SIGHUP, --watch): reload() re-reads the project and gives its Worker and configuration (NULL
-     * when it did not load: the current one stays); then either reload_discard() (it does not compile) or,
-     * once every thread has switched, reload_commit() (the previous project may be freed). Main thread. */
-    bool (*reload)(void *arg, const ew_worker_config_t **worker, const ew__wrangler_t **config);
+    /* Reload (SIGHUP, --watch): reload() re-reads the projects and gives their Workers (false when they did
+     * not load: the current ones stay); then either reload_discard() (one does not compile) or, once every
+     * thread has switched, reload_commit() (the previous projects may be freed). Main thread. */
+    bool (*reload)(void *arg, const serve_workers_t **set);
     void (*reload_discard)(void *arg);
     void (*reload_commit)(void *arg);
     void *reload_arg;
-    const char *watch_dir;       /* --watch: reload when a file under this folder changes; NULL = off */
+    const char *const *watch_dirs; /* --watch: reload when a file under one of these folders changes */
+    size_t nwatch_dirs;          /* 0 = off */
     const char *tls_cert;        /* --tls-cert: serve TLS with this certificate chain; NULL = plain */
     const char *tls_key;         /* --tls-key */
     uint32_t durable_idle_ms;    /* Durable Object idle eviction (ms); 0 = the library's default (70000) */

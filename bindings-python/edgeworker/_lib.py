@@ -140,6 +140,15 @@ class ew_durable_object_t(ctypes.Structure):
         ("binding", ctypes.c_char_p),
         ("class_name", ctypes.c_char_p),
         ("sql", ctypes.c_int),
+        ("script_name", ctypes.c_char_p),
+    ]
+
+
+class ew_service_t(ctypes.Structure):
+    _fields_ = [
+        ("binding", ctypes.c_char_p),
+        ("service", ctypes.c_char_p),
+        ("entrypoint", ctypes.c_char_p),
     ]
 
 
@@ -204,6 +213,8 @@ class ew_worker_config_t(ctypes.Structure):
         ("nqueue_producers", ctypes.c_size_t),
         ("queue_consumers", ctypes.POINTER(ew_queue_consumer_t)),
         ("nqueue_consumers", ctypes.c_size_t),
+        ("services", ctypes.POINTER(ew_service_t)),
+        ("nservices", ctypes.c_size_t),
     ]
 
 

@@ -642,7 +642,8 @@ class Runtime:
              name: Optional[str] = None, vars: Optional[Mapping[str, Any]] = None,
              bindings: Optional[Mapping[str, Any]] = None, filename: Optional[str] = None,
              kv: Optional[Mapping[str, str]] = None, env: Optional[str] = None,
-             d1: Optional[Mapping[str, str]] = None, r2: Optional[Mapping[str, str]] = None) -> "Worker":
+             d1: Optional[Mapping[str, str]] = None, r2: Optional[Mapping[str, str]] = None,
+             services: Optional[Mapping[str, Any]] = None) -> "Worker":
         """Loads a Worker: a script (ES module ``export default {fetch}`` or service-worker form), or a
         Wrangler project.
 
@@ -659,10 +660,11 @@ class Runtime:
         configuration, env vars from ``[vars]`` and ``.dev.vars``, ``kv_namespaces`` as KV namespaces stored
         in the Runtime's ``state_dir`` under their id, ``d1_databases`` as D1 databases under their
         database_name, ``r2_buckets`` as R2 buckets under their bucket_name, ``durable_objects`` bindings as
-        Durable Object namespaces of the Worker's exported classes (storage under ``state_dir``/do). Ignored
+        Durable Object namespaces of the Worker's exported classes (storage under ``state_dir``/do),
+        ``services`` as service bindings to Workers of this Runtime found by name when called. Ignored
         keys are skipped with a warning on the ``edgeworker.runtime`` logger. The project supplies the whole
-        configuration, so ``name``, ``vars``, ``bindings``, ``kv``, ``d1``, ``r2`` and ``filename`` cannot be
-        combined with it (TypeError).
+        configuration, so ``name``, ``vars``, ``bindings``, ``kv``, ``d1``, ``r2``, ``services`` and ``filename``
+        cannot be combined with it (TypeError).
 
         Args:
             env: for a project, the Wrangler environment (``[env.NAME]``) to use; None = the top level.
@@ -690,6 +692,10 @@ class Runtime:
             r2: R2 buckets for a script: ``{"BUCKET": "files"}`` makes ``env.BUCKET`` the R2 bucket named
                 "files" (same rules for names as kv ids). Metadata and bodies live in the Runtime's
                 ``state_dir`` (a private temporary folder without one), shared by every Worker using the name.
+            services: service bindings to other Workers loaded in this Runtime: ``{"AUTH": "auth"}`` makes
+                ``env.AUTH`` a Fetcher for the Worker named "auth" (``env.AUTH.fetch(request)`` and RPC
+                ``env.AUTH.method(...)``); ``{"ADMIN": ("auth", "Admin")}`` calls its export ``Admin`` instead of
+                the default export. The target is found by name at each call, so load order does not matter.
 
         Raises:
             ScriptError: a syntax error (with file, line, column) or an exception in the top level.
@@ -704,7 +710,8 @@ class Runtime:
         script_path, script_source = self._resolve_script(path_or_source, source, path)
         if script_path is not None and _is_project(script_path):
             given = [k for k, v in (("name", name), ("vars", vars), ("bindings", bindings), ("kv", kv),
-                                    ("d1", d1), ("r2", r2), ("filename", filename)) if v is not None]
+                                    ("d1", d1), ("r2", r2), ("services", services), ("filename", filename))
+                     if v is not None]
             if given:
                 raise TypeError("load(): %s cannot be combined with a project (%s): its Wrangler configuration "
                                 "supplies the Worker's name, vars and bindings"
@@ -739,6 +746,7 @@ class Runtime:
         cfg.nbindings = len(entries)
         cfg.resources = res_array
         cfg.nresources = nres
+        cfg.services, cfg.nservices = _service_array(services, keep)
 
         lib = _lib.load()
         ptr = ctypes.c_void_p()
@@ -1209,3 +1217,24 @@ def _copy_response(r: _lib.ew_response_t, url: str, err: Optional[_lib.ew_error_
     error = _error_from(err, r.outcome) if err is not None and r.outcome != Status.EW_OK else None
     return Response(r.status, body, Headers(pairs), status_text=(r.status_text or b"").decode("utf-8", "replace"),
                     url=url, outcome=r.outcome, error=error, pass_through=bool(r.pass_through))
+
+
+def _service_array(services: Optional[Mapping[str, Any]], keep: List[Any]) -> Tuple[Any, int]:
+    """services= as an ew_service_t array (kept alive in `keep` until ew_worker_load has copied it)."""
+    if services is None:
+        return None, 0
+    if not isinstance(services, Mapping):
+        raise TypeError("services must be a mapping of binding name to a Worker name or (name, entrypoint)")
+    arr = (_lib.ew_service_t * max(len(services), 1))()
+    for i, (binding, target) in enumerate(services.items()):
+        entrypoint = None
+        if isinstance(target, tuple):
+            if len(target) != 2:
+                raise ValueError("services[%r]: expected (worker name, entrypoint)" % (binding,))
+            target, entrypoint = target
+        arr[i].binding = _text(binding, "services binding", allow_empty=False)
+        arr[i].service = _text(target, "services[%r]" % (binding,), allow_empty=False)
+        arr[i].entrypoint = _text(entrypoint, "services[%r] entrypoint" % (binding,), allow_empty=False) \
+            if entrypoint is not None else None
+    keep.append(arr)
+    return arr, len(services)

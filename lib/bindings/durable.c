@@ -32,6 +32,8 @@
 
 #define DEFAULT_IDLE_MS 70000
 #define API_KEY DUK_HIDDEN_SYMBOL("durableApi")
+#define RPC_API_KEY DUK_HIDDEN_SYMBOL("rpcApi")
+#define NATIVES_KEY DUK_HIDDEN_SYMBOL("durableNatives")
 #define CALLS_KEY DUK_HIDDEN_SYMBOL("durableCalls")
 
 static const char GONE_RUNTIME[] = "The Durable Object's runtime has shut down.";
@@ -59,6 +61,10 @@ typedef struct do_tunnel {
     ew__isolate_t *iso;           /* the isolate whose relay WebSocket (durable.js) this end feeds */
     ew__do_obj_t *obj;            /* the object's end: its object (kept in memory while open); NULL caller */
     ew__do_inbox_t *peer;         /* the other end's inbox (a reference); NULL until the reply left */
+    ew_websocket_t *host;         /* a service binding's target end: the Worker's WebSocket as a host handle
+                                     (owned; iso and obj are NULL), see ew__do_reply_with_websocket */
+    struct event *free_ev;        /* host end: frees it from the loop once both closes passed (owned) */
+    struct ew__do_rt *drt;        /* host end: the runtime's state it belongs to */
     ew__do_msg_t *pending;        /* messages written before peer was known (list, in order) */
     ew__do_msg_t **pending_tail;
     bool sent_close, got_close;   /* freed when both happened (or its isolate went away) */
@@ -143,19 +149,24 @@ ew_status_t ew__durable_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_e
     const char *base = w->rt->state_dir;
     for (size_t i = 0; i < cfg->ndurable_objects; i++) {
         const ew_durable_object_t *d = &cfg->durable_objects[i];
-        if (d->binding == NULL || d->binding[0] == '\0')
+        if ((d->binding == NULL && d->script_name != NULL) || (d->binding != NULL && d->binding[0] == '\0'))
             return ew__error_set(err, EW_ERR_INVALID_ARG, "durable_objects[%zu]: the binding name is empty", i);
+        if (d->script_name != NULL && d->script_name[0] == '\0')
+            return ew__error_set(err, EW_ERR_INVALID_ARG, "durable_objects[%zu] (%s): script_name is empty", i,
+                                 d->binding);
         if (!is_identifier(d->class_name))
             return ew__error_set(err, EW_ERR_INVALID_ARG,
                                  "durable_objects[%zu] (%s): class_name \"%.100s\" is not a JavaScript identifier", i,
-                                 d->binding, d->class_name ? d->class_name : "(null)");
+                                 d->binding ? d->binding : "no binding", d->class_name ? d->class_name : "(null)");
         ew__do_ns_t *ns = &w->durables[i];
         w->ndurables = i + 1;
         ns->sql = d->sql != 0;
-        ns->binding = strdup(d->binding);
+        ns->external = d->script_name != NULL;
+        ns->binding = d->binding != NULL ? strdup(d->binding) : NULL;
         ns->class_name = strdup(d->class_name);
-        int n = asprintf(&ns->dir, "%s-%s", w->name, d->class_name);
-        if (ns->binding == NULL || ns->class_name == NULL || n < 0) {
+        /* The namespace is the defining worker's: its name keys the objects, ids and storage folder. */
+        int n = asprintf(&ns->dir, "%s-%s", d->script_name ? d->script_name : w->name, d->class_name);
+        if ((d->binding != NULL && ns->binding == NULL) || ns->class_name == NULL || n < 0) {
             ns->dir = NULL;
             return ew__error_set(err, EW_ERR_NOMEM, "out of memory loading a worker");
         }
@@ -193,7 +204,7 @@ void ew__durable_dispose(ew_worker_t *w)
 static void on_sweep(evutil_socket_t fd, short what, void *arg);
 static void arm_alarm(ew__do_rt_t *d, const char *ns_key, const char *id, double when_ms, int retry);
 
-static ew__do_rt_t *drt_of(ew_runtime_t *rt)
+ew__do_rt_t *ew__durable_rt(ew_runtime_t *rt)
 {
     if (rt->durable != NULL)
         return rt->durable;
@@ -214,6 +225,11 @@ static ew__do_rt_t *drt_of(ew_runtime_t *rt)
     }
     rt->durable = d;
     return d;
+}
+
+ew__do_inbox_t *ew__durable_inbox(ew_runtime_t *rt)
+{
+    return rt->durable != NULL ? rt->durable->inbox : NULL;
 }
 
 static bool is_hex_id(const char *s, size_t n)
@@ -257,7 +273,7 @@ ew_status_t ew__durable_open(ew_runtime_t *rt, ew_worker_t *w, ew_error_t *err)
 {
     if (w->ndurables == 0)
         return EW_OK;
-    ew__do_rt_t *d = drt_of(rt);
+    ew__do_rt_t *d = ew__durable_rt(rt);
     if (d == NULL)
         return ew__error_set(err, EW_ERR_NOMEM, "out of memory setting up Durable Objects");
     for (size_t i = 0; i < w->ndurables; i++)
@@ -308,8 +324,45 @@ void ew__durable_shutdown(ew_runtime_t *rt)
 
 static const ew__method_t natives[];
 
-/* Pushes the isolate's durable.js API object, loading the file on first use. */
-static void push_api(duk_context *ctx)
+/* Pushes the natives object durable.js and service.js share (made once per heap). */
+static void push_natives(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    if (!duk_get_prop_literal(ctx, -1, NATIVES_KEY)) {
+        duk_pop(ctx);
+        duk_push_object(ctx);
+        ew__def_methods(ctx, -1, natives);
+        ew__sclone_push(ctx); /* native.codec: structured clone as JSON text (lib/js/sclone.js) */
+        duk_put_prop_literal(ctx, -2, "codec");
+        duk_dup_top(ctx);
+        duk_put_prop_literal(ctx, -3, NATIVES_KEY);
+    }
+    duk_remove(ctx, -2);
+}
+
+/* Pushes the isolate's service.js API object (the caller's side of calls), loading the file on first use. */
+void ew__service_push_api(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    if (!duk_get_prop_literal(ctx, -1, RPC_API_KEY)) {
+        duk_pop(ctx);
+        duk_push_external_buffer(ctx);
+        duk_config_buffer(ctx, -1, (void *) ew__js_service, ew__js_service_len);
+        duk_load_function(ctx);
+        push_natives(ctx);
+        duk_push_global_object(ctx);
+        duk_call(ctx, 2);
+        duk_dup_top(ctx);
+        duk_put_prop_literal(ctx, -3, RPC_API_KEY);
+        duk_push_bare_object(ctx); /* calls waiting for answers: token -> promise (ew__do_post_call) */
+        duk_put_prop_literal(ctx, -3, CALLS_KEY);
+    }
+    duk_remove(ctx, -2);
+}
+
+/* Pushes the isolate's durable.js API object, loading the file (and service.js, which it builds on) on
+ * first use. */
+void ew__durable_push_api(duk_context *ctx)
 {
     duk_push_global_stash(ctx);
     if (!duk_get_prop_literal(ctx, -1, API_KEY)) {
@@ -317,23 +370,19 @@ static void push_api(duk_context *ctx)
         duk_push_external_buffer(ctx);
         duk_config_buffer(ctx, -1, (void *) ew__js_durable, ew__js_durable_len);
         duk_load_function(ctx);
-        duk_push_object(ctx);
-        ew__def_methods(ctx, -1, natives);
-        ew__sclone_push(ctx);
-        duk_put_prop_literal(ctx, -2, "codec");
+        push_natives(ctx);
         duk_push_global_object(ctx);
-        duk_call(ctx, 2);
+        ew__service_push_api(ctx);
+        duk_call(ctx, 3);
         duk_dup_top(ctx);
         duk_put_prop_literal(ctx, -3, API_KEY);
-        duk_push_bare_object(ctx);
-        duk_put_prop_literal(ctx, -3, CALLS_KEY);
     }
     duk_remove(ctx, -2);
 }
 
 void ew__durable_push_workers_module(duk_context *ctx)
 {
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     duk_get_prop_literal(ctx, -1, "workersModule");
     duk_remove(ctx, -2);
 }
@@ -343,12 +392,16 @@ void ew__durable_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx)
     env_idx = duk_require_normalize_index(ctx, env_idx);
     if (w->ndurables == 0)
         return;
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     for (size_t i = 0; i < w->ndurables; i++) {
         duk_push_literal(ctx, "makeNamespace");
         duk_push_uint(ctx, (duk_uint_t) i);
         duk_push_string(ctx, w->durables[i].class_name);
         duk_call_prop(ctx, -4, 2);
+        if (w->durables[i].binding == NULL) { /* served for other workers: known to durable.js, not on env */
+            duk_pop(ctx);
+            continue;
+        }
         duk_dup_top(ctx);
         duk_put_global_string(ctx, w->durables[i].binding); /* service-worker scripts see bindings as globals */
         duk_put_prop_string(ctx, env_idx, w->durables[i].binding);
@@ -365,6 +418,8 @@ static duk_ret_t check_body(duk_context *ctx, void *udata)
 {
     struct check_args *a = udata;
     for (a->bad = 0; a->bad < a->w->ndurables; a->bad++) {
+        if (a->w->durables[a->bad].external)
+            continue; /* another worker's class */
         ew__dispatch_push_export(ctx, a->w->durables[a->bad].class_name);
         bool ok = duk_is_function(ctx, -1);
         duk_pop(ctx);
@@ -386,7 +441,8 @@ ew_status_t ew__durable_check_classes(ew__isolate_t *iso, ew_error_t *err)
         return ew__error_set(err, EW_ERR_INVALID_ARG,
                              "Durable Object binding \"%s\": the Worker's main module does not export a class named "
                              "\"%s\" (add `export class %s ...`)",
-                             w->durables[a.bad].binding, w->durables[a.bad].class_name,
+                             w->durables[a.bad].binding ? w->durables[a.bad].binding : "(none)",
+                             w->durables[a.bad].class_name,
                              w->durables[a.bad].class_name);
     return EW_OK;
 }
@@ -402,7 +458,7 @@ struct api_args {
 static duk_ret_t api_body(duk_context *ctx, void *udata)
 {
     struct api_args *a = udata;
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     duk_push_string(ctx, a->fn);
     duk_push_uint(ctx, (duk_uint_t) a->o->ns_index);
     duk_push_string(ctx, a->o->id);
@@ -620,6 +676,7 @@ void ew__durable_isolate_gone(ew__isolate_t *iso)
             o->pump_iso = NULL;
     }
     tunnels_isolate_gone(d, iso);
+    ew__service_isolate_gone(iso);
     for (do_call_t **pp = &d->calls; *pp != NULL;) {
         do_call_t *c = *pp;
         if (c->iso == iso) {
@@ -664,7 +721,7 @@ static bool find_ns(ew_runtime_t *rt, const char *key, ew_worker_t **w, size_t *
 {
     for (ew_worker_t *x = rt->workers; x != NULL; x = x->next) {
         for (size_t i = 0; i < x->ndurables; i++) {
-            if (strcmp(x->durables[i].key, key) == 0) {
+            if (!x->durables[i].external && strcmp(x->durables[i].key, key) == 0) {
                 *w = x;
                 *nsi = i;
                 return true;
@@ -679,7 +736,7 @@ static duk_ret_t deliver_body(duk_context *ctx, void *udata)
 {
     run_ctx_t *x = udata;
     ew__do_msg_t *m = x->msg;
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     duk_push_literal(ctx, "deliver");
     duk_push_pointer(ctx, x->obj);
     duk_push_uint(ctx, (duk_uint_t) x->obj->ns_index);
@@ -726,7 +783,7 @@ static size_t json_quote(char *buf, size_t cap, const char *s)
 }
 
 /* An error reply ["E", "Error", message] for the call. */
-static ew__do_msg_t *error_reply(ew__do_msg_t *call, const char *message)
+ew__do_msg_t *ew__do_error_reply(ew__do_msg_t *call, const char *message)
 {
     char q[1100], meta[1200];
     json_quote(q, sizeof(q), message);
@@ -735,10 +792,10 @@ static ew__do_msg_t *error_reply(ew__do_msg_t *call, const char *message)
 }
 
 /* Builds the reply from deliver()'s result [failed, meta, body|null] at idx (never throws). */
-static ew__do_msg_t *result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_t idx)
+ew__do_msg_t *ew__do_result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_t idx)
 {
     if (!duk_is_array(ctx, idx))
-        return error_reply(call, "internal error: the Durable Object's answer is malformed");
+        return ew__do_error_reply(call, "internal error: the Durable Object's answer is malformed");
     duk_get_prop_index(ctx, idx, 0);
     duk_get_prop_index(ctx, idx, 1);
     duk_get_prop_index(ctx, idx, 2);
@@ -754,7 +811,7 @@ static ew__do_msg_t *result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_
             r->tunnel = duk_get_uint(ctx, -1);
         duk_pop(ctx);
     } else {
-        r = error_reply(call, "internal error: the Durable Object's answer is malformed");
+        r = ew__do_error_reply(call, "internal error: the Durable Object's answer is malformed");
     }
     duk_pop_3(ctx);
     return r;
@@ -774,14 +831,14 @@ static void on_call_done(void *udata, duk_context *ctx, duk_idx_t value, ew_stat
     }
     ew__do_msg_t *r;
     if (ctx != NULL && outcome == EW_OK) {
-        r = result_reply(ctx, m, value);
+        r = ew__do_result_reply(ctx, m, value);
     } else if (ctx != NULL) {
         duk_dup(ctx, value);
         const char *text = duk_safe_to_string(ctx, -1);
-        r = error_reply(m, text);
+        r = ew__do_error_reply(m, text);
         duk_pop(ctx);
     } else {
-        r = error_reply(m, message != NULL ? message : "The Durable Object failed.");
+        r = ew__do_error_reply(m, message != NULL ? message : "The Durable Object failed.");
     }
     if (r == NULL) {
         ew__do_fail_call(m, "out of memory answering a Durable Object call");
@@ -886,6 +943,10 @@ static duk_ret_t reply_body(duk_context *ctx, void *udata)
         duk_push_uint(ctx, r->tunnel ^ 1); /* the caller's end */
         duk_put_prop_index(ctx, -2, 3);
     }
+    if (r->stream != 0) { /* a service's streamed body (service.c): service.js asks for it by this id */
+        duk_push_number(ctx, (double) r->stream);
+        duk_put_prop_index(ctx, -2, 4);
+    }
     ew__promise_settle(ctx, p, false);
     return 0;
 }
@@ -909,6 +970,8 @@ static void handle_reply(ew__do_rt_t *d, ew__do_msg_t *r)
     free(c);
     if (r->tunnel != 0 && r->from != NULL && tunnel_new(d, r->tunnel ^ 1, iso, NULL, r->from) != NULL)
         r->from = NULL; /* the reference moved to the caller's end */
+    if (r->stream != 0 && !ew__service_stream_arrived(d->rt, iso, r))
+        r->stream = 0; /* out of memory: the body is cancelled, the Response gets none */
     if (iso->io_pending > 0)
         iso->io_pending--;
     if (!iso->dead && iso->ctx != NULL) {
@@ -931,6 +994,10 @@ static void handle_msg(void *udata, ew__do_msg_t *m)
         handle_reply(d, m);
     else if (m->type == EW__DO_TUNNEL)
         handle_tunnel(d, m);
+    else if (m->type == EW__DO_STREAM)
+        ew__service_handle_stream(d->rt, m);
+    else if (m->kind == EW__SVC_FETCH || m->kind == EW__SVC_RPC)
+        ew__service_handle_call(d->rt, m);
     else
         handle_call(d, m);
 }
@@ -980,6 +1047,9 @@ static void tunnel_free(ew__do_rt_t *d, do_tunnel_t *t)
     }
     if (t->peer != NULL)
         ew__do_inbox_unref(t->peer);
+    if (t->free_ev != NULL)
+        event_free(t->free_ev);
+    ew_websocket_destroy(t->host); /* NULL for the relay ends */
     free(t);
 }
 
@@ -1026,7 +1096,7 @@ struct tunnel_args {
 static duk_ret_t tunnel_body(duk_context *ctx, void *udata)
 {
     ew__do_msg_t *m = ((struct tunnel_args *) udata)->m;
-    push_api(ctx);
+    ew__durable_push_api(ctx);
     duk_push_literal(ctx, "tunnelEvent");
     duk_push_uint(ctx, (duk_uint_t) m->token);
     duk_push_int(ctx, m->kind);
@@ -1057,7 +1127,13 @@ static void handle_tunnel(ew__do_rt_t *d, ew__do_msg_t *m)
         t->obj->last_ms = now_ms();
     uint32_t id = t->id;
     ew__isolate_t *iso = t->iso;
-    if (iso != NULL && !iso->dead && iso->ctx != NULL) {
+    if (t->host != NULL) { /* to the Worker's end of a service binding's WebSocket */
+        size_t rlen = m->meta_len > 123 ? 123 : m->meta_len;
+        if (m->kind == EW__TUNNEL_CLOSE && ew_websocket_close(t->host, m->code, m->meta, rlen) == EW_ERR_INVALID_ARG)
+            (void) ew_websocket_close(t->host, 1000, m->meta, rlen); /* a code no close frame carries */
+        else if (m->kind != EW__TUNNEL_CLOSE)
+            (void) ew_websocket_send(t->host, m->kind == EW__TUNNEL_TEXT, m->meta, m->meta_len);
+    } else if (iso != NULL && !iso->dead && iso->ctx != NULL) {
         struct tunnel_args a = {m};
         ew__isolate_enter(iso, NULL);
         int rc = ew__isolate_pcall(iso, tunnel_body, &a, 0, 1);
@@ -1071,6 +1147,54 @@ static void handle_tunnel(ew__do_rt_t *d, ew__do_msg_t *m)
     if (t != NULL && t->got_close && t->sent_close)
         tunnel_free(d, t);
     ew__do_msg_free(m);
+}
+
+/* A service binding's target answered a fetch with a WebSocket (lib/bindings/service.c): the Worker's end is
+ * a host handle, coupled here to a tunnel end whose messages go to and come from the caller's relay, as an
+ * object's end does. Its callbacks run from the loop; the handle is destroyed from free_ev, never inside
+ * them. */
+static void host_end_free(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    do_tunnel_t *t = arg;
+    tunnel_free(t->drt, t);
+}
+
+static void host_end_message(void *udata, int is_text, const void *data, size_t len)
+{
+    do_tunnel_t *t = udata;
+    if (!t->sent_close)
+        tunnel_write(t, is_text ? EW__TUNNEL_TEXT : EW__TUNNEL_BINARY, data, len, 0);
+}
+
+static void host_end_close(void *udata, int code, const char *reason, size_t reason_len)
+{
+    do_tunnel_t *t = udata;
+    if (!t->sent_close)
+        tunnel_write(t, EW__TUNNEL_CLOSE, reason, reason_len, code);
+    if (t->got_close)
+        event_active(t->free_ev, EV_TIMEOUT, 1);
+}
+
+bool ew__do_reply_with_websocket(ew_runtime_t *rt, ew__do_msg_t *r, ew_websocket_t *ws)
+{
+    ew__do_rt_t *d = rt->durable;
+    uint32_t id = atomic_fetch_add(&next_tunnel_id, 2);
+    do_tunnel_t *t = d != NULL ? tunnel_new(d, id, NULL, NULL, NULL) : NULL;
+    if (t == NULL)
+        return false;
+    t->drt = d;
+    t->free_ev = event_new(rt->base, -1, 0, host_end_free, t);
+    ew_websocket_handler_t h = {host_end_message, host_end_close, t};
+    if (t->free_ev == NULL || ew_websocket_attach(ws, &h) != EW_OK) {
+        tunnel_free(d, t);
+        return false;
+    }
+    t->host = ws; /* owned from now on: the response gave it up with the attach */
+    r->tunnel = id;
+    send_reply(d, r);
+    return true;
 }
 
 /* Closes and forgets the tunnel ends an isolate fed: the other ends see 1001 Going Away. */
@@ -1298,6 +1422,45 @@ static duk_ret_t native_check_id(duk_context *ctx)
     return 1;
 }
 
+/* The two halves of a call from an isolate. push: pushes [calls table, new promise] (may throw, so call it
+ * before allocating the message). post: registers m (a CALL, owned) as waiting for its answer, posts it to
+ * `to` (whose reference the caller keeps) and leaves only the promise, which the answer settles with
+ * [failed, meta, body|null]. False when out of memory (m is freed, the two values are still there). */
+void ew__do_push_call_promise(duk_context *ctx)
+{
+    duk_push_global_stash(ctx);
+    duk_get_prop_literal(ctx, -1, CALLS_KEY);
+    duk_remove(ctx, -2);
+    ew__promise_push_new(ctx);
+}
+
+bool ew__do_post_call(duk_context *ctx, ew__do_msg_t *m, ew__do_inbox_t *to)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    ew__do_rt_t *d = iso->rt->durable;
+    do_call_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        ew__do_msg_free(m);
+        return false;
+    }
+    c->token = d->next_token++;
+    if (d->next_token == 0)
+        d->next_token = 1;
+    c->iso = iso;
+    c->req_id = iso->running != NULL ? iso->running->id : 0;
+    c->next = d->calls;
+    d->calls = c;
+    duk_dup_top(ctx);
+    duk_put_prop_index(ctx, -3, c->token);
+    duk_remove(ctx, -2);
+    m->token = c->token;
+    m->reply_to = d->inbox;
+    ew__do_inbox_ref(d->inbox);
+    iso->io_pending++;
+    ew__do_post(to, m);
+    return true;
+}
+
 /* call(nsIndex, id, name, kind, meta, body|null) -> promise of [failed, meta, body|null] */
 static duk_ret_t native_call(duk_context *ctx)
 {
@@ -1313,21 +1476,17 @@ static duk_ret_t native_call(duk_context *ctx)
     duk_size_t blen = 0;
     const void *body = duk_is_buffer_data(ctx, 5) ? duk_get_buffer_data(ctx, 5, &blen) : NULL;
     bool has_body = duk_is_buffer_data(ctx, 5);
-    duk_push_global_stash(ctx);
-    duk_get_prop_literal(ctx, -1, CALLS_KEY);
-    ew__promise_push_new(ctx); /* may throw: nothing allocated in C yet */
+    ew__do_push_call_promise(ctx); /* may throw: nothing allocated in C yet */
     ew__do_msg_t *m = calloc(1, sizeof(*m));
-    do_call_t *c = calloc(1, sizeof(*c));
     if (m != NULL) {
         m->ns_key = strdup(ns->key);
         m->name = name != NULL ? strndup(name, nlen) : NULL;
         m->meta = strndup(meta, mlen);
         m->body = has_body ? malloc(blen ? blen : 1) : NULL;
     }
-    if (m == NULL || c == NULL || m->ns_key == NULL || m->meta == NULL || (name != NULL && m->name == NULL) ||
+    if (m == NULL || m->ns_key == NULL || m->meta == NULL || (name != NULL && m->name == NULL) ||
         (has_body && m->body == NULL)) {
         ew__do_msg_free(m);
-        free(c);
         return duk_error(ctx, DUK_ERR_ERROR, "out of memory calling a Durable Object");
     }
     m->type = EW__DO_CALL;
@@ -1339,23 +1498,19 @@ static duk_ret_t native_call(duk_context *ctx)
         memcpy(m->body, body, blen);
     m->body_len = blen;
     m->has_body = has_body;
-    c->token = d->next_token++;
-    if (d->next_token == 0)
-        d->next_token = 1;
-    c->iso = iso;
-    c->req_id = iso->running != NULL ? iso->running->id : 0;
-    c->next = d->calls;
-    d->calls = c;
-    duk_dup_top(ctx);
-    duk_put_prop_index(ctx, -3, c->token);
-    m->token = c->token;
-    m->reply_to = d->inbox;
-    ew__do_inbox_ref(d->inbox);
-    iso->io_pending++;
     ew__do_inbox_t *owner = ew__do_claim(ns->key, m->id, d->inbox);
-    ew__do_post(owner, m);
+    bool posted = ew__do_post_call(ctx, m, owner);
     ew__do_inbox_unref(owner);
+    if (!posted)
+        return duk_error(ctx, DUK_ERR_ERROR, "out of memory calling a Durable Object");
     return 1;
+}
+
+/* loadDurable(): loads durable.js into this isolate (service.js needs its WebSocket relays). */
+static duk_ret_t native_load_durable(duk_context *ctx)
+{
+    ew__durable_push_api(ctx);
+    return 0;
 }
 
 /* exportOf(name) -> the entry module's export */
@@ -1416,5 +1571,9 @@ static const ew__method_t natives[] = {
     {"exec", ew__do_native_exec, DUK_VARARGS, 4},
     {"txn", ew__do_native_txn, 2, 2},
     {"size", ew__do_native_size, 1, 1},
+    {"serviceCall", ew__service_native_call, 4, 4},
+    {"context", ew__service_native_context, 0, 0},
+    {"loadDurable", native_load_durable, 0, 0},
+    {"streamBody", ew__service_native_stream_body, 1, 1},
     {NULL, NULL, 0, 0},
 };

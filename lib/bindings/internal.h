@@ -1,6 +1,8 @@
 /*
  * lib/bindings/internal.h — Cloudflare's storage bindings (KV, D1, R2, the Cache API) over the store interface
- * (lib/store/store.h): what lib/core calls (first block) and what the files of lib/bindings share.
+ * (lib/store/store.h), Durable Objects and service bindings (calls between workers through inboxes): what
+ * lib/core calls (first block, and each binding's "What lib/core calls") and what the files of lib/bindings
+ * share.
  *
  *   ew_runtime_t ── res (ew__res_cache_t) ──< ew__res_store_t  one per kind+id: the open store, shared by
  *        │                │                                     every worker of the runtime naming that id
@@ -213,7 +215,8 @@ void ew__durable_push_workers_module(duk_context *ctx);
 
 /* A namespace of a worker (ew_worker_t.durables). */
 typedef struct ew__do_ns {
-    char *binding;                /* owned */
+    char *binding;                /* owned; NULL: not on env (the class is served for other workers only) */
+    bool external;                /* script_name: the class belongs to another worker (calls only, no objects) */
     char *class_name;             /* owned */
     bool sql;                     /* SQLite-backed class: storage.sql exists */
     char *key;                    /* owned: registry key, "<state dir or runtime>|<worker>-<class>" */
@@ -224,9 +227,11 @@ typedef struct ew__do_ns {
 typedef struct ew__do_inbox ew__do_inbox_t;
 typedef struct ew__do_msg ew__do_msg_t;
 
-enum { EW__DO_CALL = 1, EW__DO_REPLY = 2, EW__DO_TUNNEL = 3 };
+enum { EW__DO_CALL = 1, EW__DO_REPLY = 2, EW__DO_TUNNEL = 3, EW__DO_STREAM = 4 };
+/* EW__DO_STREAM kinds: a service's streamed response body (service.c), token = the stream's id. */
+enum { EW__STREAM_PULL = 0, EW__STREAM_DATA = 1, EW__STREAM_DONE = 2, EW__STREAM_FAIL = 3, EW__STREAM_CANCEL = 4 };
 enum { EW__TUNNEL_TEXT = 0, EW__TUNNEL_BINARY = 1, EW__TUNNEL_CLOSE = 2 };
-enum { EW__DO_FETCH = 0, EW__DO_RPC = 1, EW__DO_ALARM = 2 };
+enum { EW__DO_FETCH = 0, EW__DO_RPC = 1, EW__DO_ALARM = 2, EW__SVC_FETCH = 3, EW__SVC_RPC = 4 };
 
 struct ew__do_msg {
     ew__do_msg_t *next;           /* in an inbox */
@@ -247,6 +252,10 @@ struct ew__do_msg {
     uint32_t tunnel;              /* REPLY to a fetch answered with a WebSocket: the tunnel's id, else 0 */
     ew__do_inbox_t *from;         /* REPLY with a tunnel: the owner's inbox (a reference) */
     int code;                     /* TUNNEL close: the close code (meta is the reason) */
+    int depth;                    /* CALL to a service: the chain depth of the event it starts (1 = called by
+                                     an event from the host) */
+    uint64_t stream;              /* REPLY of a service fetch whose body streams: the stream's id (then `from`
+                                     is the target's inbox), else 0 */
 };
 
 typedef void (*ew__do_inbox_fn)(void *udata, ew__do_msg_t *m);
@@ -275,9 +284,58 @@ ew__do_msg_t *ew__do_reply_new(ew__do_msg_t *call, bool failed, const char *meta
 /* Answers `call` with an Error(message) (no quotes in message) and frees it. */
 void ew__do_fail_call(ew__do_msg_t *call, const char *message);
 
+typedef struct ew__do_rt ew__do_rt_t;
+/* The runtime's Durable Object state (its inbox, calls waiting for answers), made on first use; NULL on OOM. */
+ew__do_rt_t *ew__durable_rt(ew_runtime_t *rt);
+/* Its inbox (the runtime's own mailbox), or NULL when ew__durable_rt was never called. */
+ew__do_inbox_t *ew__durable_inbox(ew_runtime_t *rt);
+/* Pushes the isolate's durable.js API object (loading the file, and service.js, on first use). May throw. */
+void ew__durable_push_api(duk_context *ctx);
+/* Pushes the isolate's service.js API object (the caller's side of stub and service calls, the structured-
+ * clone codec; loaded on first use, without durable.js). May throw. */
+void ew__service_push_api(duk_context *ctx);
+/* A call from an isolate to another runtime's (or this one's) inbox, answered through this runtime's inbox:
+ * push_call_promise pushes [calls table, promise] and may throw (call it before allocating the message);
+ * post_call registers the CALL m (owned) and posts it to `to` (the caller keeps its reference), leaving the
+ * promise its answer settles with [failed, meta, body|null]; false when out of memory (m freed). */
+void ew__do_push_call_promise(duk_context *ctx);
+bool ew__do_post_call(duk_context *ctx, ew__do_msg_t *m, ew__do_inbox_t *to);
+/* Sends the REPLY r (to r->reply_to, whose reference it takes) carrying the WebSocket `ws` a service binding's
+ * target answered with: ws is attached to a new tunnel end (owned by it from now on), which relays its
+ * messages to the caller's end, as an object's WebSocket is relayed. False (nothing sent; r and ws are still
+ * the caller's) when out of memory. */
+bool ew__do_reply_with_websocket(ew_runtime_t *rt, ew__do_msg_t *r, ew_websocket_t *ws);
+/* Replies to `call`: an Error(message), or the answer [failed, meta, body|null] at idx. NULL on OOM. */
+ew__do_msg_t *ew__do_error_reply(ew__do_msg_t *call, const char *message);
+ew__do_msg_t *ew__do_result_reply(duk_context *ctx, ew__do_msg_t *call, duk_idx_t idx);
+
+/* Service bindings (service.c): env.NAME of another worker of the same runtime. */
+/* Validates and copies the worker config's services into w->services; EW_ERR_INVALID_ARG naming the entry. On
+ * error w->services may hold partial copies: ew__service_dispose frees them. */
+ew_status_t ew__service_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_error_t *err);
+void ew__service_dispose(ew_worker_t *w);
+/* At load: the runtime's inbox, through which calls travel. */
+ew_status_t ew__service_open(ew_runtime_t *rt, ew_worker_t *w, ew_error_t *err);
+/* Puts each service binding (a Fetcher from durable.js) on env and as a global. May throw. */
+void ew__service_install(duk_context *ctx, ew_worker_t *w, duk_idx_t env_idx);
+/* A CALL of kind EW__SVC_FETCH / EW__SVC_RPC reached this runtime's inbox: runs it in the target worker. */
+void ew__service_handle_call(ew_runtime_t *rt, ew__do_msg_t *m);
+/* Natives of durable.js: serviceCall(index, kind, meta, body|null) -> promise; context() -> ctx. */
+duk_ret_t ew__service_native_call(duk_context *ctx);
+duk_ret_t ew__service_native_context(duk_context *ctx);
+/* Streamed response bodies of service fetches. arrived: the REPLY r (for a call of iso) names a stream; the
+ * caller's record takes r->from (false when out of memory: the stream is cancelled). stream_body(id) -> the
+ * ReadableStream fed from it (service.js). handle_stream: a PULL/DATA/DONE/FAIL/CANCEL message. isolate_gone
+ * and worker_gone drop the streams of a caller isolate or a target worker; shutdown frees what is left. */
+bool ew__service_stream_arrived(ew_runtime_t *rt, ew__isolate_t *iso, ew__do_msg_t *r);
+duk_ret_t ew__service_native_stream_body(duk_context *ctx);
+void ew__service_handle_stream(ew_runtime_t *rt, ew__do_msg_t *m);
+void ew__service_isolate_gone(ew__isolate_t *iso);
+void ew__service_worker_gone(ew_worker_t *w);
+void ew__service_shutdown(ew_runtime_t *rt);
+
 /* An object held by this runtime (durable.c), with its storage (do_storage.c). */
 typedef struct ew__do_obj ew__do_obj_t;
-typedef struct ew__do_rt ew__do_rt_t;
 
 struct ew__do_obj {
     ew__do_rt_t *drt;

@@ -151,6 +151,9 @@ struct ew__node {
     uint32_t end;    /* byte offset just past the last character */
     uint32_t line;   /* 1-based line of start */
     uint32_t col;    /* 1-based column of start, UTF-16 code units */
+    uint32_t feat;   /* lower.c: what the subtree holds for the lowering passes (EW__FEAT_* | EW__FEAT_VALID, set by
+                      * each walk; 0 = unknown, e.g. a node a pass built), so a pass skips subtrees with nothing for
+                      * it; fits the padding before the union */
     union {
         struct { ew__nodes_t body; bool module; } program;
         struct { ew__atom_t *name; } ident;      /* PrivateIdentifier: name without the '#' */

@@ -10,7 +10,9 @@
  * is then compiled by the ordinary passes (lower_module.c first) in its own arena and printed with its own
  * file index; the texts are joined into `function ($ew) { var R = $ew.modules(...); R.d(0, function ...); ...
  * return R.start(0); }` and their line maps are shifted into one map whose runs carry the file index.
- * Errors are diagnostics at file:line:col of the importing file. Nothing outlives the call but *out.
+ * Errors are diagnostics at file:line:col of the importing file, except in modules only import()/require()
+ * reach: such a module that fails to load, link or compile (or imports one that does) is registered as failed,
+ * R.f(k, message), and importing it rejects at run time. Nothing outlives the call but *out.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +62,10 @@ typedef struct mod {
     bool tla;                      /* has top-level await (or for await at top level) */
     bool async;                    /* tla, or imports an async module (statically) */
     bool script;                   /* the entry, compiled as a script (opts.entry_script) */
+    bool loaded;                   /* load() finished (parsed, its static requests loaded) */
+    bool failed;                   /* reached only by import()/require() and did not parse, link or compile: the
+                                    * bundle registers it as failed (R.f), importing it rejects with err */
+    ew__diag_t err;                /* failed: the error (owned) */
 } mod_t;
 
 typedef struct bundle {
@@ -518,6 +524,80 @@ typedef struct dyn {
     uint32_t mi;
 } dyn_t;
 
+/* Marks module k failed with the error in b->diag (moved), unless it failed already. */
+static void set_failed(bundle_t *b, uint32_t k)
+{
+    mod_t *m = &b->mods[k];
+    if (m->failed)
+        return;
+    m->failed = true;
+    m->err = *b->diag;
+    ew__diag_init(b->diag);
+}
+
+/* load() of a module reached by import('lit') or require('lit'): a module that fails to load (read, parse, a
+ * static dependency that fails) does not fail the bundle, which registers it as failed; importing it rejects
+ * at run time. A module also imported statically fails the bundle later (check_static_failures). */
+static uint32_t load_dynamic(bundle_t *b, char *path)
+{
+    for (uint32_t i = 0; i < b->nmods; i++) {
+        if (!strcmp(b->mods[i].path, path)) {
+            free(path);
+            return i;
+        }
+    }
+    uint32_t first = b->nmods;
+    jmp_buf saved;
+    EW__MEMCPY(saved, b->fail, sizeof saved);
+    volatile uint32_t k = first;
+    if (!setjmp(b->fail)) {
+        k = load(b, path);
+    } else {
+        if (!strcmp(b->diag->message, "out of memory")) {
+            EW__MEMCPY(b->fail, saved, sizeof saved);
+            longjmp(b->fail, 1);
+        }
+        /* every module whose loading the failure cut short has that error */
+        bool moved = false;
+        for (uint32_t i = first; i < b->nmods; i++) {
+            if (b->mods[i].loaded || b->mods[i].failed)
+                continue;
+            if (moved) {
+                b->mods[i].failed = true;
+                ew__diag_set(&b->mods[i].err, b->mods[first].err.file, NULL, 0, b->mods[first].err.offset,
+                             b->mods[first].err.line, b->mods[first].err.column, b->mods[first].err.message);
+            } else {
+                set_failed(b, i);
+                moved = true;
+            }
+        }
+        ew__diag_dispose(b->diag);
+        ew__diag_init(b->diag);
+    }
+    EW__MEMCPY(b->fail, saved, sizeof saved);
+    return k;
+}
+
+/* Whether a module's text may hold an import(...) or a require(...) call (dyn_visit looks for them in the whole
+ * tree, which costs as much as a lowering pass): import() needs `import` followed by `(` after white space or a
+ * comment; require may be spelled with \u escapes. Conservative: any doubt says yes. */
+static bool may_load_dynamically(const char *s, size_t len)
+{
+    if (memmem(s, len, "require", 7) || memmem(s, len, "\\u", 2))
+        return true;
+    const char *end = s + len;
+    for (const char *p = s; (p = memmem(p, (size_t) (end - p), "import", 6)) != NULL; p += 6) {
+        const char *q = p + 6;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\v' || *q == '\f'))
+            q++;
+        if (q < end && (*q == '(' || *q == '/' || (unsigned char) *q >= 0x80)) /* call, comment, Unicode space */
+            return true;
+    }
+    return false;
+}
+
+static uint32_t load_dynamic(bundle_t *b, char *path);
+
 static int dyn_visit(ew__node_t **slot, void *ud)
 {
     dyn_t *D = ud;
@@ -530,7 +610,7 @@ static int dyn_visit(ew__node_t **slot, void *ud)
     if (src && src->type == EW__N_Literal && src->as.literal.kind == EW__LIT_STRING) {
         char *path = resolve(D->b, &D->b->mods[D->mi], src->as.literal.string);
         if (path) {
-            uint32_t k = load(D->b, path);
+            uint32_t k = load_dynamic(D->b, path);
             PUSH(D->b, D->b->mods[D->mi].specs, ((spec_t){src->as.literal.string, k}));
         }
     }
@@ -658,11 +738,90 @@ static uint32_t load(bundle_t *b, char *path)
     classify(b, m);
     if (m->kind == EW__MK_ESM)
         scan_esm(b, mi);
-    if (b->mods[mi].kind != EW__MK_JSON) {
+    if (b->mods[mi].kind != EW__MK_JSON && may_load_dynamically(b->mods[mi].src, b->mods[mi].len)) {
         dyn_t D = {b, mi};
         ew__node_children(b->mods[mi].prog, dyn_visit, &D);
     }
+    b->mods[mi].loaded = true;
     return mi;
+}
+
+/* A failed module that the entry reaches through static imports fails the bundle with its error; a module
+ * importing a failed one fails with the same error. */
+static void check_static_failures(bundle_t *b)
+{
+    uint8_t *seen = calloc(b->nmods, 1);
+    uint32_t *stack = malloc((b->nmods + 1) * sizeof *stack), sp = 0;
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        oom(b);
+    }
+    seen[0] = 1;
+    stack[sp++] = 0;
+    while (sp) {
+        uint32_t i = stack[--sp];
+        if (b->mods[i].failed) {
+            free(seen);
+            free(stack);
+            ew__diag_dispose(b->diag);
+            *b->diag = b->mods[i].err;
+            ew__diag_init(&b->mods[i].err);
+            longjmp(b->fail, 1);
+        }
+        for (uint32_t j = 0; j < b->mods[i].reqs_n; j++) {
+            uint32_t k = b->mods[i].reqs[j].mod;
+            if (!seen[k]) {
+                seen[k] = 1;
+                stack[sp++] = k;
+            }
+        }
+    }
+    free(seen);
+    free(stack);
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (uint32_t i = 0; i < b->nmods; i++) {
+            mod_t *m = &b->mods[i];
+            for (uint32_t j = 0; !m->failed && j < m->reqs_n; j++) {
+                const mod_t *d = &b->mods[m->reqs[j].mod];
+                if (d->failed) {
+                    m->failed = changed = true;
+                    ew__diag_set(&m->err, d->err.file, NULL, 0, d->err.offset, d->err.line, d->err.column,
+                                 d->err.message);
+                }
+            }
+        }
+    }
+}
+
+/* Whether the entry reaches module mi through static imports (its failures fail the bundle). */
+static bool statically_reached(bundle_t *b, uint32_t mi)
+{
+    uint8_t *seen = calloc(b->nmods, 1);
+    uint32_t *stack = malloc((b->nmods + 1) * sizeof *stack), sp = 0;
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return true;
+    }
+    bool found = mi == 0;
+    seen[0] = 1;
+    stack[sp++] = 0;
+    while (sp && !found) {
+        const mod_t *m = &b->mods[stack[--sp]];
+        for (uint32_t j = 0; j < m->reqs_n && !found; j++) {
+            uint32_t k = m->reqs[j].mod;
+            found = k == mi;
+            if (!seen[k]) {
+                seen[k] = 1;
+                stack[sp++] = k;
+            }
+        }
+    }
+    free(seen);
+    free(stack);
+    return found;
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -837,7 +996,7 @@ static int tla_visit(ew__node_t **slot, void *ud)
 static void mark_async(bundle_t *b)
 {
     for (uint32_t i = 0; i < b->nmods; i++)
-        if (b->mods[i].kind == EW__MK_ESM)
+        if (b->mods[i].kind == EW__MK_ESM && !b->mods[i].failed)
             ew__node_children(b->mods[i].prog, tla_visit, &b->mods[i].tla);
     for (uint32_t i = 0; i < b->nmods; i++)
         b->mods[i].async = b->mods[i].tla;
@@ -935,8 +1094,13 @@ static void compile_module(bundle_t *b, uint32_t mi)
     L->mod = m->kind == EW__MK_ESM ? &M : NULL;
     bool ok = lower_and_emit(L, m, mi);
     free(L);
-    if (!ok)
-        longjmp(b->fail, 1);
+    if (ok)
+        return;
+    if (strcmp(b->diag->message, "out of memory") && !statically_reached(b, mi)) {
+        set_failed(b, mi); /* a link or compile error of a module only import() reaches: it rejects */
+        return;
+    }
+    longjmp(b->fail, 1);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -1053,6 +1217,16 @@ static void put_module(sb_t *o, const char *P, uint32_t mi)
 {
     const mod_t *m = &o->b->mods[mi];
     char head[64];
+    if (m->failed) { /* R.f(k, message): running or importing it throws a SyntaxError */
+        char msg[400];
+        int n = snprintf(msg, sizeof msg, "%s:%u:%u: %s", m->err.file ? m->err.file : m->path, m->err.line,
+                         m->err.column, m->err.message);
+        snprintf(head, sizeof head, "\n%sR.f(%u, ", P, mi);
+        puts_(o, head);
+        put_string(o, msg, n > 0 && (size_t) n < sizeof msg ? (size_t) n : strlen(msg));
+        puts_(o, ");");
+        return;
+    }
     snprintf(head, sizeof head, "\n%sR.%c(%u, ", P,
              m->script ? 's' : m->kind == EW__MK_ESM ? 'd' : m->kind == EW__MK_CJS ? 'c' : 'j', mi);
     puts_(o, head);
@@ -1150,6 +1324,7 @@ static void free_bundle(bundle_t *b)
         free(m->all);
         free(m->text);
         ew__linemap_dispose(&m->map);
+        ew__diag_dispose(&m->err);
     }
     free(b->mods);
 }
@@ -1169,12 +1344,13 @@ bool ew__compile_bundle(const ew__bundle_opts_t *in, ew__compile_out_t *out, ew_
         if (!entry)
             oom(&b);
         load(&b, entry);
+        check_static_failures(&b);
         for (uint32_t i = 0; i < b.nmods; i++)
-            if (b.mods[i].kind == EW__MK_ESM)
+            if (b.mods[i].kind == EW__MK_ESM && !b.mods[i].failed)
                 link_module(&b, i);
         mark_async(&b);
         for (uint32_t i = 0; i < b.nmods; i++)
-            if (b.mods[i].kind != EW__MK_JSON)
+            if (b.mods[i].kind != EW__MK_JSON && !b.mods[i].failed)
                 compile_module(&b, i);
         assemble(&b, out);
         if (!file_table(out, &b, NULL))

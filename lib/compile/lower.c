@@ -7,10 +7,15 @@
  * which constructs the module uses (a pass with nothing to do is skipped: each walk costs about as much as the
  * printer), then the passes in this order: block scoping (it makes arrow functions for per-iteration loop bodies, so it runs before
  * the arrow pass) → async/generators (body closures are arrows too) → arrows → parameters → for-of → destructuring → small syntax (?. ?? **= ...) → spread →
- * templates, after the class pass (lower_class.c, then scope analysis again) when the module has classes; the template walk also verifies that only ES5.1 (plus what Duktape 2.7 parses) is left. Parameters
+ * templates, after the class pass (lower_class.c, then scope analysis again) when the module has classes; the template walk also verifies that only ES5.1 (plus what Duktape 2.7 parses) is left in what it walks. Parameters
  * are lowered in the arrow pass's walk. Each pass is one walk
  * (ew__walk) over the tree; the walker keeps function frames for temporaries and walks left-deep operator
- * chains iteratively so a long `a + b + ...` does not use C stack per operand. See docs/compiler.md.
+ * chains iteratively so a long `a + b + ...` does not use C stack per operand. The block pass's walk and each
+ * masked walk leave in every node they walk the features of its subtree (ew__node_t.feat, recomputed after the
+ * node's post from its own kind and its children's bits; a node a pass builds has none, i.e. unknown, and a pass
+ * that changes a body in place outside the current slot clears it there), so the passes from async to spread
+ * and templates skip subtrees with nothing for them (the template walk's ES5 check sees the nodes it walks; for the
+ * rest, Duktape's parser refuses anything a pass left: "internal compiler error"). See docs/compiler.md.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,11 +65,21 @@ void ew__nodes_push(ew__lower_t *L, ew__nodes_t *v, uint32_t *cap, ew__node_t *n
 
 ew__atom_t *ew__fresh(ew__lower_t *L, const char *hint, uint32_t hint_len)
 {
-    char buf[96];
-    if (hint_len > 60)
-        hint_len = 60;
-    int n = snprintf(buf, sizeof buf, "%s%u%s%.*s", L->prefix, ++L->counter, hint_len ? "_" : "", (int) hint_len,
-                     hint ? hint : "");
+    /* prefix, counter, "_" hint: formatted by hand (snprintf cost 4% of a compilation of dense code) */
+    char buf[96], digits[12];
+    if (hint_len > 60 || !hint)
+        hint_len = hint ? 60 : 0;
+    uint32_t n = L->prefix_len, nd = 0;
+    EW__MEMCPY(buf, L->prefix, n);
+    for (uint32_t c = ++L->counter; c || !nd; c /= 10)
+        digits[nd++] = (char) ('0' + c % 10);
+    while (nd)
+        buf[n++] = digits[--nd];
+    if (hint_len) {
+        buf[n++] = '_';
+        EW__MEMCPY(buf + n, hint, hint_len);
+        n += hint_len;
+    }
     ew__atom_t *a = ew__atom_new(L->arena, buf, (size_t) n);
     if (!a)
         ew__lower_error(L, NULL, "out of memory");
@@ -122,6 +137,10 @@ void ew__prepend(ew__lower_t *L, ew__node_t *fn, ew__node_t **stmts, uint32_t n)
         EW__MEMCPY(items + at + n, body->items + at, (body->len - at) * sizeof *items);
     body->items = items;
     body->len += n;
+    /* a change outside the running walk's slot: the subtree bits of the body and the function are unknown */
+    fn->feat = 0;
+    if (fn->type != EW__N_Program)
+        fn->as.function.body->feat = 0;
 }
 
 static void frame_enter(ew__lower_t *L, ew__lfn_t *f, ew__node_t *fn)
@@ -185,6 +204,35 @@ static int walk_child(ew__node_t **slot, void *ud)
     return 0;
 }
 
+/* Subtree features: a node's own bits and its children's; valid only when every child's are. */
+static int feat_child(ew__node_t **slot, void *ud)
+{
+    unsigned *acc = ud, c = (*slot)->feat;
+    *acc = (*acc | (c & ~EW__FEAT_VALID)) & (c | ~EW__FEAT_VALID); /* features OR, validity AND */
+    return 0;
+}
+
+static void feat_compute(ew__node_t *n)
+{
+    switch (n->type) { /* the most frequent leaves */
+    case EW__N_Identifier: n->feat = EW__FEAT_VALID | ew__node_own_features(n); return;
+    case EW__N_Literal:
+        n->feat = EW__FEAT_VALID | (n->as.literal.kind == EW__LIT_REGEX ? EW__FEAT_TEMPLATE : 0);
+        return;
+    case EW__N_ThisExpression: n->feat = EW__FEAT_VALID | EW__FEAT_THIS; return;
+    default: break;
+    }
+    unsigned acc = EW__FEAT_VALID | ew__node_own_features(n);
+    ew__node_children(n, feat_child, &acc);
+    n->feat = acc;
+}
+
+/* Nothing in n's subtree for this walk: known bits without any of the walk's features. */
+static bool skippable(const ew__walk_t *w, const ew__node_t *n)
+{
+    return w->mask && !w->noskip && (n->feat & EW__FEAT_VALID) && !(n->feat & w->mask);
+}
+
 static bool is_binary(const ew__node_t *n)
 {
     return n && (n->type == EW__N_BinaryExpression || n->type == EW__N_LogicalExpression);
@@ -210,12 +258,16 @@ static void walk_chain(ew__walk_t *w, ew__node_t **slot)
         ew__walk(w, &(*spine[i])->as.binary.right);
         if (w->post)
             w->post(w, spine[i]);
+        if (w->mask || w->feats)
+            feat_compute(*spine[i]);
     }
 }
 
 void ew__walk(ew__walk_t *w, ew__node_t **slot)
 {
     ew__lower_t *L = w->L;
+    if (skippable(w, *slot))
+        return;
     if (++L->depth > WALK_MAX_DEPTH)
         ew__lower_error(L, *slot, "Too much nesting");
     if (is_binary(*slot) && is_binary((*slot)->as.binary.left)) {
@@ -236,6 +288,8 @@ void ew__walk(ew__walk_t *w, ew__node_t **slot)
     }
     if (w->post)
         w->post(w, slot);
+    if (w->mask || w->feats)
+        feat_compute(*slot);
     L->depth--;
 }
 
@@ -355,7 +409,7 @@ void ew__lower_run(ew__lower_t *L)
         ew__lower_misc(L);
     if (f & EW__FEAT_SPREAD)
         ew__lower_spread(L);
-    ew__lower_template(L); /* and the final ES5 check of every node, in the same walk */
+    ew__lower_template(L); /* and the ES5 check of the nodes it walks, in the same walk */
     declare_module_vars(L);
     if (L->regex_groups) { /* before any `s.match(/(?<n>x)/)` reads String.prototype.match */
         ew__node_t *init = ew__b_expr_stmt(L, ew__b_helper(L, "regexInit", ew__b_list(L, 0), NULL), NULL);

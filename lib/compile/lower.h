@@ -141,8 +141,13 @@ struct ew__lower {
 enum {
     EW__FEAT_BLOCK = 1, EW__FEAT_ARROW = 2, EW__FEAT_PARAMS = 4, EW__FEAT_FOROF = 8, EW__FEAT_PATTERN = 16,
     EW__FEAT_MISC = 32, EW__FEAT_SPREAD = 64, EW__FEAT_CLASS = 128,
-    EW__FEAT_CORO = 256 /* async functions, generators, await, yield, for await */
+    EW__FEAT_CORO = 256, /* async functions, generators, await, yield, for await */
+    EW__FEAT_THIS = 512, /* ew__node_t.feat only: this, arguments, new.target (what an arrow captures) */
+    EW__FEAT_TEMPLATE = 1024, /* ew__node_t.feat only: template literals and regex literals (last pass) */
+    EW__FEAT_VALID = 0x80000000u /* ew__node_t.feat: the bits are known for the whole subtree */
 };
+/* The EW__FEAT_* bits a node needs by itself (not its children); also what scope analysis records. */
+unsigned ew__node_own_features(const ew__node_t *n);
 
 /* Fails the compilation at node n (or at the start when NULL) with a message: longjmps to ew__compile. */
 __attribute__((noreturn, format(printf, 3, 4))) void ew__lower_error(ew__lower_t *L, const ew__node_t *n,
@@ -153,12 +158,20 @@ void *ew__lalloc(ew__lower_t *L, size_t n);
 void ew__nodes_push(ew__lower_t *L, ew__nodes_t *v, uint32_t *cap, ew__node_t *n);
 
 /* A walk: pre runs before a node's children (return true to skip them), post after; either may replace *slot.
- * Function frames are pushed for Program and function nodes, and their temps declared when the walk leaves. */
+ * Function frames are pushed for Program and function nodes, and their temps declared when the walk leaves.
+ * A walk with a mask skips, without calling pre or post, every subtree known to hold none of the mask's
+ * features, unless noskip (which a pass raises while it is inside a construct where every node matters, e.g. an
+ * arrow's body) is set; it leaves in every node it walked the features of its subtree (ew__node_t.feat), and so
+ * does a walk with feats set (the block pass, the last full walk before the masked ones). The walks before it
+ * (modules, classes) and after the masked ones (templates) neither read nor write the bits. */
 typedef struct ew__walk {
     ew__lower_t *L;
     bool (*pre)(struct ew__walk *w, ew__node_t **slot);
     void (*post)(struct ew__walk *w, ew__node_t **slot);
     void *ud;
+    unsigned mask;                /* EW__FEAT_* this walk has work for (0: walk everything) */
+    unsigned noskip;              /* > 0: walk everything */
+    bool feats;                   /* compute ew__node_t.feat even without a mask */
 } ew__walk_t;
 void ew__walk(ew__walk_t *w, ew__node_t **slot);
 
@@ -232,6 +245,9 @@ void ew__lower_arrow(ew__lower_t *L);
 void ew__lower_forof(ew__lower_t *L);
 void ew__lower_destructure(ew__lower_t *L);
 void ew__lower_misc(ew__lower_t *L);
+/* lower_misc.c: an optional chain to conditionals (`del`: it is the operand of delete, which it includes); also
+ * used by the class pass for chains that reach a private name (`o?.c.#f`). */
+ew__node_t *ew__lower_chain(ew__lower_t *L, ew__node_t *chain, bool del);
 void ew__lower_spread(ew__lower_t *L);
 void ew__lower_template(ew__lower_t *L);
 /* lower_regex.c: one regex literal for Duktape (s/u flags, named groups; y/d rejected). */

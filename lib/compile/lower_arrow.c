@@ -99,6 +99,6 @@ static void post(ew__walk_t *w, ew__node_t **slot)
 
 void ew__lower_arrow(ew__lower_t *L)
 {
-    ew__walk_t w = {L, pre, post, NULL};
+    ew__walk_t w = {L, pre, post, NULL, EW__FEAT_ARROW | EW__FEAT_PARAMS | EW__FEAT_THIS, 0, false};
     ew__walk(&w, &L->program);
 }

@@ -391,6 +391,8 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
         f->node = n;
         f->kind = n->type == EW__N_Program ? K_PROGRAM : kind_of(n);
         A->top = f;
+        if (f->kind != K_PLAIN && f->kind != K_PROGRAM)
+            w->noskip++; /* every return, try and loop body of a coroutine matters */
         return false;
     }
     if (A->top != NULL && A->top->kind == K_ASYNC &&
@@ -404,11 +406,13 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
 }
 
 /* Leaving a real function: marks of generator declarations go first in its body, then it is lowered. */
-static void leave_fn(as_t *A, ew__node_t **slot)
+static void leave_fn(ew__walk_t *w, as_t *A, ew__node_t **slot)
 {
     ew__lower_t *L = A->L;
     afn_t *f = A->top;
     A->top = f->parent;
+    if (f->kind != K_PLAIN && f->kind != K_PROGRAM)
+        w->noskip--;
     if (f->marks.len)
         ew__prepend(L, f->node, f->marks.items, f->marks.len);
     if (f->kind == K_PROGRAM)
@@ -417,6 +421,11 @@ static void leave_fn(as_t *A, ew__node_t **slot)
         lower_async_fn(A, f, *slot);
     else if (f->kind != K_PLAIN)
         lower_gen_fn(A, f, slot);
+    if (f->kind != K_PLAIN) { /* bodies changed in place: their subtree features are unknown (lower.c) */
+        f->node->feat = 0;
+        if (f->kind != K_PROGRAM)
+            f->node->as.function.body->feat = 0;
+    }
 }
 
 static void post(ew__walk_t *w, ew__node_t **slot)
@@ -450,7 +459,7 @@ static void post(ew__walk_t *w, ew__node_t **slot)
     }
     default:
         if ((ew__is_function(n) && !transparent(n)) || n->type == EW__N_Program)
-            leave_fn(A, slot);
+            leave_fn(w, A, slot);
         break;
     }
 }
@@ -458,6 +467,6 @@ static void post(ew__walk_t *w, ew__node_t **slot)
 void ew__lower_async(ew__lower_t *L)
 {
     as_t A = {L, NULL};
-    ew__walk_t w = {L, pre, post, &A};
+    ew__walk_t w = {L, pre, post, &A, EW__FEAT_CORO, 0, false};
     ew__walk(&w, &L->program);
 }

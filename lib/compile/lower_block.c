@@ -23,6 +23,7 @@
  *     function) until its declaration runs, and such reads are `(x === U ? $ew.tdz("x") : x)`. Bindings of
  *     loop heads and switch blocks get the static check only.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bundle.h"
@@ -705,19 +706,43 @@ static void tdz_write(blk_t *B, ew__node_t **slot, ew__node_t *target)
 
 /* Inserts s first in a program or function body, after its directives only: before the module prologue,
  * whose evaluation of dependencies may already call back into this module (cycles). */
-static void insert_first(ew__lower_t *L, ew__node_t *fn, ew__node_t *s)
+static void insert_first(ew__lower_t *L, ew__node_t *fn, ew__node_t **s, uint32_t n)
 {
-    ew__nodes_t *l = ew__body_of(fn);
+    bool block = fn->type == EW__N_BlockStatement;
+    ew__nodes_t *l = block ? &fn->as.body.body : ew__body_of(fn);
     uint32_t at = 0;
-    while (at < l->len && l->items[at]->type == EW__N_ExpressionStatement && l->items[at]->as.expr_stmt.directive.s)
+    while (!block && at < l->len && l->items[at]->type == EW__N_ExpressionStatement &&
+           l->items[at]->as.expr_stmt.directive.s)
         at++;
-    ew__node_t **items = ew__lalloc(L, (l->len + 1) * sizeof *items);
-    EW__MEMCPY(items, l->items, at * sizeof *items);
-    items[at] = s;
-    EW__MEMCPY(items + at + 1, l->items + at, (l->len - at) * sizeof *items);
+    ew__node_t **items = ew__lalloc(L, (l->len + n) * sizeof *items);
+    if (at)
+        EW__MEMCPY(items, l->items, at * sizeof *items);
+    for (uint32_t i = 0; i < n; i++) {
+        items[at + i] = s[i];
+        if (!block)
+            s[i]->spare |= EW__SP_PROLOGUE;
+    }
+    if (l->len > at)
+        EW__MEMCPY(items + at + n, l->items + at, (l->len - at) * sizeof *items);
     l->items = items;
-    l->len++;
-    s->spare |= EW__SP_PROLOGUE;
+    l->len += n;
+    fn->feat = 0; /* subtree features unknown now (lower.c) */
+    if (!block && fn->type != EW__N_Program)
+        fn->as.function.body->feat = 0;
+}
+
+typedef struct pending_set {
+    ew__node_t *node;          /* the scope's node: block, function or program */
+    ew__node_t *set;           /* `x = U;` */
+    uint32_t order;
+} pending_set_t;
+
+static int cmp_pending_set(const void *a, const void *b)
+{
+    const pending_set_t *x = a, *y = b;
+    if (x->node != y->node)
+        return (uintptr_t) x->node < (uintptr_t) y->node ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* `x = U;` at the start of the scope of each binding checked at run time, `var U = $ew.U` for the program. */
@@ -727,28 +752,50 @@ static void tdz_finish(blk_t *B)
     if (!B->uninit)
         return;
     ew__scopes_t *T = &L->scopes;
+    /* the sets grouped by scope node, inserted once per node (one insertion per binding would copy a module's
+     * top-level statement list for each of its guarded constants) */
+    uint32_t n = 0, cap = 0;
+    pending_set_t *v = NULL;
     for (uint32_t i = 0; i <= T->bind_mask; i++) {
         for (ew__sbinding_t *b = T->bind_tab[i]; b; b = b->hnext) {
-            if (!b->tdz_runtime)
-                continue;
-            ew__node_t *set = ew__b_expr_stmt(L, ew__b_assign(L, ew__b_ident(L, b->name, NULL), uninit_ref(B, NULL),
-                                                              NULL), NULL);
             ew__node_t *sn = b->scope->node;
-            if (sn->type == EW__N_BlockStatement) {
-                ew__nodes_t *l = &sn->as.body.body;
-                ew__node_t **items = ew__lalloc(L, (l->len + 1) * sizeof *items);
-                items[0] = set;
-                EW__MEMCPY(items + 1, l->items, l->len * sizeof *items);
-                l->items = items;
-                l->len++;
-            } else if (sn->type == EW__N_Program || !sn->as.function.expression) {
-                insert_first(L, sn, set);
+            if (!b->tdz_runtime || (sn->type != EW__N_BlockStatement && sn->type != EW__N_Program &&
+                                    sn->as.function.expression))
+                continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                pending_set_t *x = ew__lalloc(L, cap * sizeof *x);
+                if (n)
+                    EW__MEMCPY(x, v, n * sizeof *x);
+                v = x;
             }
+            v[n] = (pending_set_t){sn, ew__b_expr_stmt(L, ew__b_assign(L, ew__b_ident(L, b->name, NULL),
+                                                                      uninit_ref(B, NULL), NULL), NULL), n};
+            n++;
         }
     }
+    if (n)
+        qsort(v, n, sizeof *v, cmp_pending_set);
     ew__node_t *u = ew__b_var(L, ew__b_ident(L, B->uninit, NULL), ew__b_member(L, ew__b_ident(L, L->helpers, NULL),
                                                                                "U", NULL), NULL);
-    insert_first(L, L->program, u);
+    bool program_done = false;
+    for (uint32_t i = 0, j; i < n; i = j) {
+        ew__node_t *sn = v[i].node;
+        bool prog = sn->type == EW__N_Program;
+        uint32_t k = prog ? 1 : 0;
+        for (j = i; j < n && v[j].node == sn; j++)
+            k++;
+        ew__node_t **s = ew__lalloc(L, k * sizeof *s);
+        k = 0;
+        if (prog)
+            s[k++] = u; /* the sets below read it */
+        for (uint32_t m = j; m-- > i;) /* newest first, as one insertion each used to leave them */
+            s[k++] = v[m].set;
+        insert_first(L, sn, s, k);
+        program_done |= prog;
+    }
+    if (!program_done)
+        insert_first(L, L->program, &u, 1);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -843,7 +890,7 @@ void ew__lower_block(ew__lower_t *L)
     rename_bindings(L);
     blk_t B = {L, NULL, 0, 0, NULL, 0, NULL};
     tdz_index(&B);
-    ew__walk_t w = {L, pre, post, &B};
+    ew__walk_t w = {L, pre, post, &B, 0, 0, true}; /* every node: TDZ reads, labels, loops */
     ew__walk(&w, &L->program);
     tdz_finish(&B);
 }

@@ -13,7 +13,7 @@
  * ($ew.superCall: compiled parents initialise an object made from newTarget.prototype, other parents are built
  * with Reflect.construct and re-prototyped), and return it. Instance fields and brands live in one initialiser
  * function, called at the start of base constructors and by superCall. super.x goes through the method's home
- * object (the prototype or the class, IIFE locals). Not done: super in object literals, private members as
+ * object (the prototype or the class, IIFE locals; an object literal for its methods). Not done: private members as
  * destructuring targets, `o?.#x` short-circuit, async/generator methods (rejected by scope analysis).
  */
 #include <stdio.h>
@@ -186,6 +186,8 @@ static ew__node_t *ref_get(ew__lower_t *L, state_t *S, ref_t *r, ew__node_t *obj
 static ew__node_t *ref_set(ew__lower_t *L, state_t *S, ref_t *r, ew__node_t *obj, ew__node_t *v,
                            const ew__node_t *at)
 {
+    if (r->home && !(S->f->fn->flags & EW__NF_STRICT)) /* an object literal's method in sloppy code */
+        return HELPER("superSet", at, 5, ID(r->home, at), r->key, v, obj, ew__b_bool(L, true, at));
     if (r->home)
         return HELPER("superSet", at, 4, ID(r->home, at), r->key, v, obj);
     priv_t *p = r->priv;
@@ -738,6 +740,97 @@ static int find_await(ew__node_t **slot, void *ud)
 }
 
 /* ---------------------------------------------------------------------------------------------------------
+ * super in object literals: `{__proto__: base, m() { return super.m(); }}` ->
+ * `(h => h = {__proto__: base, m() { return $ew.superGet(h, "m", this)(); }})()`: the object is the home of
+ * its methods, one per evaluation (the arrow's parameter; the arrow pass keeps this/arguments of the code
+ * around). An awaiting property makes the arrow async and awaited (like a class).
+ */
+
+static int find_yield(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_YieldExpression)
+        *(const ew__node_t **) ud = n;
+    if (*(const ew__node_t **) ud || ew__is_function(n))
+        return 0;
+    return ew__node_children(*slot, find_yield, ud);
+}
+
+/* A method or accessor of an object literal whose body (or an arrow in it) uses super. */
+static bool uses_super(ew__lower_t *L, const ew__node_t *p)
+{
+    if (p->type != EW__N_Property || !(p->as.property.method || p->as.property.kind != EW__PROP_INIT))
+        return false;
+    ew__sscope_t *s = ew__scope_of(L, p->as.property.value);
+    return s && (s->uses & EW__USE_SUPER);
+}
+
+static bool object_uses_super(ew__lower_t *L, const ew__node_t *n)
+{
+    for (uint32_t i = 0; i < n->as.object.properties.len; i++)
+        if (uses_super(L, n->as.object.properties.items[i]))
+            return true;
+    return false;
+}
+
+static void lower_object_super(ew__walk_t *w, ew__node_t **slot)
+{
+    ew__lower_t *L = w->L;
+    state_t *S = w->ud;
+    ew__node_t *n = *slot;
+    const ew__node_t *yield = NULL;
+    ew__node_children(n, find_yield, &yield);
+    if (yield)
+        ew__lower_error(L, yield, "yield in an object literal whose methods use super is not supported");
+    bool awaits = false;
+    ew__node_children(n, find_await, &awaits);
+    ew__atom_t *h = ew__fresh(L, "home", 4);
+    for (uint32_t i = 0; i < n->as.object.properties.len; i++) {
+        ew__node_t **ps = &n->as.object.properties.items[i], *p = *ps;
+        if (p->type != EW__N_Property) {
+            walk(w, ps);
+            continue;
+        }
+        if (p->as.property.computed)
+            walk(w, &p->as.property.key);
+        if (uses_super(L, p))
+            S->next = new_ctx(L, FK_METHOD, h, NULL); /* taken by the method's function (pre) */
+        walk(w, &p->as.property.value);
+        S->next = NULL;
+    }
+    ew__node_t *arrow = ew__b_node(L, EW__N_ArrowFunctionExpression, n);
+    arrow->flags = (uint8_t) (((L->fn->fn->flags & EW__NF_STRICT) || L->module ? EW__NF_STRICT : 0) |
+                              EW__NF_SIMPLE_PARAMS);
+    arrow->as.function.params = ew__b_list(L, 1, ID(h, n));
+    arrow->as.function.expression = true;
+    arrow->as.function.body = ew__b_assign(L, ID(h, n), n, n);
+    arrow->as.function.async = awaits;
+    ew__node_t *call = ew__b_call(L, arrow, ew__b_list(L, 0), n);
+    if (awaits) {
+        ew__node_t *aw = ew__b_node(L, EW__N_AwaitExpression, n);
+        aw->as.argument.argument = call;
+        call = aw;
+    }
+    *slot = call;
+}
+
+/* Does the spine of an optional chain (objects of members, callees of calls) reach a private name? */
+static bool chain_has_private(const ew__node_t *n)
+{
+    for (;;) {
+        if (n->type == EW__N_MemberExpression) {
+            if (n->as.member.property->type == EW__N_PrivateIdentifier)
+                return true;
+            n = n->as.member.object;
+        } else if (n->type == EW__N_CallExpression) {
+            n = n->as.call.callee;
+        } else {
+            return false;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------------------
  * The walk
  */
 
@@ -778,6 +871,20 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
     }
     case EW__N_ClassDeclaration:
     case EW__N_ClassExpression: lower_class(w, slot); return true;
+    case EW__N_ChainExpression: /* `o?.c.#f`: the chain becomes conditionals first, its private names below */
+        if (chain_has_private(n->as.chain.expression))
+            *slot = ew__lower_chain(L, n, false);
+        return false;
+    case EW__N_UnaryExpression:
+        if (n->as.unary.op == EW__T_K_DELETE && n->as.unary.argument->type == EW__N_ChainExpression &&
+            chain_has_private(n->as.unary.argument->as.chain.expression))
+            *slot = ew__lower_chain(L, n->as.unary.argument, true);
+        return false;
+    case EW__N_ObjectExpression:
+        if (!object_uses_super(L, n))
+            return false;
+        lower_object_super(w, slot);
+        return true;
     case EW__N_ThisExpression:
         if (S->f->kind == FK_DERIVED_CTOR)
             *slot = this_value(L, S, n);
@@ -860,6 +967,6 @@ void ew__lower_class(ew__lower_t *L)
     memset(&S, 0, sizeof S);
     S.f = new_ctx(L, FK_PLAIN, NULL, NULL);
     S.f->fn = L->program;
-    ew__walk_t w = {L, pre, post, &S};
+    ew__walk_t w = {L, pre, post, &S, 0, 0, false};
     ew__walk(&w, &L->program);
 }

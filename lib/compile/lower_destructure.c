@@ -185,6 +185,7 @@ static void lower_catch(ew__lower_t *L, ew__node_t *c)
         items[i + 1] = body->items[i];
     body->items = items;
     body->len++;
+    c->as.catch_.body->feat = 0; /* changed in place: its subtree features are unknown (lower.c) */
 }
 
 /* for (var [a, b] in o) body  ->  for (var $k in o) { var [a, b] = $k; body } (assignment patterns alike) */
@@ -230,6 +231,6 @@ static void post(ew__walk_t *w, ew__node_t **slot)
 
 void ew__lower_destructure(ew__lower_t *L)
 {
-    ew__walk_t w = {L, pre, post, NULL};
+    ew__walk_t w = {L, pre, post, NULL, EW__FEAT_PATTERN, 0, false};
     ew__walk(&w, &L->program);
 }

@@ -99,7 +99,7 @@ static ew__node_t *chain_link(ew__lower_t *L, chain_t *c, ew__node_t *n)
 }
 
 /* The whole chain; `del`: the chain is the operand of delete (short-circuit value true). */
-static ew__node_t *lower_chain(ew__lower_t *L, ew__node_t *chain, bool del)
+ew__node_t *ew__lower_chain(ew__lower_t *L, ew__node_t *chain, bool del)
 {
     chain_t c = {{NULL, 0}, 0};
     ew__node_t *e = chain_link(L, &c, chain->as.chain.expression);
@@ -263,7 +263,7 @@ static void post(ew__walk_t *w, ew__node_t **slot)
     ew__lower_t *L = w->L;
     ew__node_t *n = *slot;
     switch (n->type) {
-    case EW__N_ChainExpression: *slot = lower_chain(L, n, (n->spare & EW__SP_DONE) != 0); break;
+    case EW__N_ChainExpression: *slot = ew__lower_chain(L, n, (n->spare & EW__SP_DONE) != 0); break;
     case EW__N_UnaryExpression:
         if (n->as.unary.op == EW__T_K_DELETE && (n->as.unary.argument->spare & EW__SP_DONE))
             *slot = n->as.unary.argument;
@@ -294,6 +294,6 @@ static void post(ew__walk_t *w, ew__node_t **slot)
 
 void ew__lower_misc(ew__lower_t *L)
 {
-    ew__walk_t w = {L, pre, post, NULL};
+    ew__walk_t w = {L, pre, post, NULL, EW__FEAT_MISC, 0, false};
     ew__walk(&w, &L->program);
 }

@@ -262,14 +262,32 @@ static void post(ew__walk_t *w, ew__node_t **slot)
 }
 
 /* Marks every reference (not the declaration) of each import binding. */
-static void mark_refs(mp_t *P)
+/* Marks the references of import bindings; returns how many. */
+static uint32_t mark_refs(mp_t *P)
 {
+    uint32_t n = 0;
     for (ew__sbinding_t *b = P->L->scopes.root->bindings; b; b = b->next) {
         if (b->kind != EW__BK_IMPORT)
             continue;
-        for (uint32_t i = 1; i < b->nrefs; i++)
+        for (uint32_t i = 1; i < b->nrefs; i++, n++)
             b->refs[i]->spare |= EW__SP_IMPORT_REF;
     }
+    return n;
+}
+
+/* Whether the source may hold import() or import.meta: `import` followed by `(`, `.`, or (conservatively) a
+ * comment or non-ASCII white space; the walk below has nothing else to do in a module with no import references. */
+static bool may_use_import_expr(const char *s, size_t len)
+{
+    const char *end = s + len;
+    for (const char *p = s; (p = memmem(p, (size_t) (end - p), "import", 6)) != NULL; p += 6) {
+        const char *q = p + 6;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\v' || *q == '\f'))
+            q++;
+        if (q < end && (*q == '(' || *q == '.' || *q == '/' || (unsigned char) *q >= 0x80))
+            return true;
+    }
+    return false;
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -382,9 +400,10 @@ void ew__lower_module(ew__lower_t *L)
             body->items[k++] = s;
     }
     body->len = k;
-    mark_refs(&P);
-    ew__walk_t w = {L, pre, post, &P};
-    ew__walk(&w, &L->program);
+    if (mark_refs(&P) || may_use_import_expr(L->src, L->len)) {
+        ew__walk_t w = {L, pre, post, &P, 0, 0, false};
+        ew__walk(&w, &L->program);
+    }
     prologue(&P);
     if (L->module) /* (a script entry keeps its own strictness) */
         L->program->flags |= EW__NF_STRICT;

@@ -88,6 +88,6 @@ static void post(ew__walk_t *w, ew__node_t **slot)
 
 void ew__lower_spread(ew__lower_t *L)
 {
-    ew__walk_t w = {L, NULL, post, NULL};
+    ew__walk_t w = {L, NULL, post, NULL, EW__FEAT_SPREAD, 0, false};
     ew__walk(&w, &L->program);
 }

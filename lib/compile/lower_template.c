@@ -85,6 +85,8 @@ static bool pre(ew__walk_t *w, ew__node_t **slot)
 
 void ew__lower_template(ew__lower_t *L)
 {
-    ew__walk_t w = {L, pre, post, NULL};
+    /* the subtrees with template or regex literals, checked for anything not ES5 on the way (the rest was walked
+     * by the passes before; Duktape's parser refuses what a pass would have left: an internal compiler error) */
+    ew__walk_t w = {L, pre, post, NULL, EW__FEAT_TEMPLATE, 0, false};
     ew__walk(&w, &L->program);
 }

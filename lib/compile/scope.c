@@ -550,7 +550,8 @@ static bool object_needs_misc(const ew__node_t *n)
     return false;
 }
 
-static void note_feature(sa_t *S, const ew__node_t *n)
+/* The passes a node itself calls for, as scope analysis records them for the module. */
+static unsigned feature_bits(const ew__node_t *n)
 {
     unsigned f = 0;
     switch (n->type) {
@@ -575,7 +576,49 @@ static void note_feature(sa_t *S, const ew__node_t *n)
     }
     if (n->type == EW__N_ForOfStatement && n->as.for_in.await)
         f |= EW__FEAT_CORO;
-    S->L->features |= f;
+    return f;
+}
+
+static void note_feature(sa_t *S, const ew__node_t *n)
+{
+    S->L->features |= feature_bits(n);
+}
+
+/* For the walker's subtree bits, also what scope analysis notes from the context (declarations, parameters,
+ * patterns), conservatively: any function declaration counts as block-scoped. */
+unsigned ew__node_own_features(const ew__node_t *n)
+{
+    unsigned f = feature_bits(n);
+    switch (n->type) {
+    case EW__N_Identifier:
+        if (n->as.ident.name->len == 9 && !memcmp(n->as.ident.name->s, "arguments", 9))
+            f |= EW__FEAT_THIS;
+        break;
+    case EW__N_ThisExpression:
+    case EW__N_MetaProperty: f |= EW__FEAT_THIS; break;
+    case EW__N_TemplateLiteral:
+    case EW__N_TaggedTemplateExpression: f |= EW__FEAT_TEMPLATE; break;
+    case EW__N_Literal:
+        if (n->as.literal.kind == EW__LIT_REGEX)
+            f |= EW__FEAT_TEMPLATE;
+        break;
+    case EW__N_ArrowFunctionExpression: f |= EW__FEAT_ARROW; /* fall through */
+    case EW__N_FunctionExpression:
+    case EW__N_FunctionDeclaration:
+        if (!(n->flags & EW__NF_SIMPLE_PARAMS))
+            f |= EW__FEAT_PARAMS;
+        if (n->type == EW__N_FunctionDeclaration)
+            f |= EW__FEAT_BLOCK;
+        break;
+    case EW__N_ObjectPattern:
+    case EW__N_ArrayPattern: f |= EW__FEAT_PATTERN; break;
+    case EW__N_VariableDeclaration:
+        if (n->as.var_decl.kind != EW__VAR_VAR)
+            f |= EW__FEAT_BLOCK;
+        break;
+    default: break;
+    }
+    return f;
 }
 
 /* Module declarations: imports declare EW__BK_IMPORT bindings of the module scope; `export {x}` reads x; names

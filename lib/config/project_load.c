@@ -61,6 +61,21 @@ ew_status_t ew__project_open(ew__project_t *p, const char *path, const char *env
 static const char ASSETS_ONLY_WORKER[] =
     "export default { fetch() { return new Response(null, { status: 404 }); } };\n";
 
+/* services[] as the library's ew_service_t (the targets are found by name when called). */
+static ew_status_t build_services(ew__project_t *p)
+{
+    const ew__wrangler_t *c = p->config;
+    free(p->services);
+    if ((p->services = calloc(c->nservices + 1, sizeof(*p->services))) == NULL)
+        return EW_ERR_NOMEM;
+    for (size_t i = 0; i < c->nservices; i++)
+        p->services[i] = (ew_service_t) {.binding = c->services[i].binding, .service = c->services[i].service,
+                                         .entrypoint = c->services[i].entrypoint};
+    p->worker.services = p->services;
+    p->worker.nservices = c->nservices;
+    return EW_OK;
+}
+
 ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *udata, ew_error_t *err)
 {
     (void) warn; /* every binding kind the configuration reads is supported now: nothing to skip */
@@ -81,7 +96,8 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
     for (size_t i = 0; i < c->ndurables; i++)
         p->durables[i] = (ew_durable_object_t) {.binding = c->durables[i].binding,
                                                 .class_name = c->durables[i].class_name,
-                                                .sql = c->durables[i].sql};
+                                                .sql = c->durables[i].sql,
+                                                .script_name = c->durables[i].script_name};
     for (size_t i = 0; i < c->nd1; i++)
         p->resources[c->nkv + i] = (ew_resource_t) {
             .kind = EW_RESOURCE_D1, .binding = c->d1[i].binding, .id = c->d1[i].database_name};
@@ -117,6 +133,8 @@ ew_status_t ew__project_build(ew__project_t *p, ew__project_warn_fn warn, void *
     p->worker.nqueue_producers = c->nqueue_producers;
     p->worker.queue_consumers = c->queue_consumers;
     p->worker.nqueue_consumers = c->nqueue_consumers;
+    if (build_services(p) != EW_OK)
+        return ew__cfg_errorf(err, EW_ERR_NOMEM, c->config_path ? c->config_path : "(project)", 0, 0, "out of memory");
     if (c->assets != NULL) {
         p->assets = (ew_assets_t) {
             .directory = c->assets->directory,
@@ -137,6 +155,7 @@ void ew__project_dispose(ew__project_t *p)
     free(p->resources);
     free(p->ratelimits);
     free(p->durables);
+    free(p->services);
     memset(p, 0, sizeof(*p));
 }
 

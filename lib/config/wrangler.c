@@ -55,11 +55,11 @@ static const key_spec_t top_keys[] = {
     {"env", KEY_HONOURED, false, true},
     {"durable_objects", KEY_HONOURED, false, false},
     {"migrations", KEY_HONOURED, true, false},
-    {"services", KEY_UNSUPPORTED, false, false},
+    {"services", KEY_HONOURED, false, false},
     {"queues", KEY_HONOURED, false, false},
     {"assets", KEY_HONOURED, true, false},
-    {"routes", KEY_UNSUPPORTED, true, false},
-    {"route", KEY_UNSUPPORTED, true, false},
+    {"routes", KEY_HONOURED, true, false},
+    {"route", KEY_HONOURED, true, false},
     {"site", KEY_UNSUPPORTED, true, false},
     {"build", KEY_UNSUPPORTED, true, false},
     {"rules", KEY_UNSUPPORTED, true, false},
@@ -777,6 +777,32 @@ static bool in_sqlite_classes(ctx_t *x, const char *cls)
     return false;
 }
 
+/* The classes the migrations create, in order (a class another Worker binds with script_name is served from
+ * this list when this Worker has no binding of its own for it). */
+static ew_status_t read_migration_classes(ctx_t *x, const ew__cfg_value_t *migrations)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ew__cfg_len(migrations); i++) {
+        const ew__cfg_value_t *m = ew__cfg_at(migrations, i);
+        n += ew__cfg_len(ew__cfg_get(m, "new_classes")) + ew__cfg_len(ew__cfg_get(m, "new_sqlite_classes"));
+    }
+    if ((x->wr->do_classes = ew__cfg_alloc(x->wr->pool, (n + 1) * sizeof(*x->wr->do_classes))) == NULL)
+        return EW_ERR_NOMEM;
+    memset(x->wr->do_classes, 0, (n + 1) * sizeof(*x->wr->do_classes));
+    for (size_t i = 0; i < ew__cfg_len(migrations); i++) {
+        const ew__cfg_value_t *m = ew__cfg_at(migrations, i);
+        for (int sql = 0; sql < 2; sql++) {
+            const ew__cfg_value_t *l = ew__cfg_get(m, sql ? "new_sqlite_classes" : "new_classes");
+            for (size_t j = 0; j < ew__cfg_len(l); j++) {
+                ew__wrangler_do_t *d = &x->wr->do_classes[x->wr->ndo_classes++];
+                d->class_name = pool_dup(x, ew__cfg_at(l, j)->u.string.ptr);
+                d->sql = sql;
+            }
+        }
+    }
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
+}
+
 static ew_status_t read_do_entry(ctx_t *x, const ew__cfg_value_t *t, const char *path)
 {
     static const field_t f[] = {{"name", 's', true}, {"class_name", 's', true}, {"script_name", 's', false},
@@ -786,15 +812,11 @@ static ew_status_t read_do_entry(ctx_t *x, const ew__cfg_value_t *t, const char 
         st = claim_binding(x, get_str(t, "name"), ew__cfg_get(t, "name"), path);
     if (st != EW_OK)
         return st;
-    if (get_str(t, "script_name") != NULL) {
-        warn(x, t->line, t->col, "'%s': classes of another worker (script_name \"%s\") are not supported yet, "
-             "binding skipped", path, get_str(t, "script_name"));
-        return EW_OK;
-    }
     ew__wrangler_do_t *d = &x->wr->durables[x->wr->ndurables++];
     d->binding = take_str(x, t, "name");
     d->class_name = take_str(x, t, "class_name");
-    d->sql = in_sqlite_classes(x, d->class_name);
+    d->script_name = take_str(x, t, "script_name");
+    d->sql = d->script_name == NULL && in_sqlite_classes(x, d->class_name);
     return x->oom ? EW_ERR_NOMEM : EW_OK;
 }
 
@@ -807,6 +829,8 @@ static ew_status_t read_durable_objects(ctx_t *x)
         if (mig->value->type != EW__CFG_ARRAY)
             return type_error(x, mig->value, path, "an array of migrations");
         ew_status_t st = check_migrations(x, mig->value, path);
+        if (st == EW_OK)
+            st = read_migration_classes(x, mig->value);
         if (st != EW_OK)
             return st;
     }
@@ -825,6 +849,83 @@ static ew_status_t read_durable_objects(ctx_t *x)
         return EW_ERR_NOMEM;
     memset(x->wr->durables, 0, (n + 1) * sizeof(*x->wr->durables));
     return each_entry(x, b, bpath, read_do_entry, false);
+}
+
+/* services = [{ binding, service, entrypoint? }]: bindings to other Workers of the same server. Whether the
+ * service is loaded is checked by the server, which knows every configuration. */
+static ew_status_t read_service_entry(ctx_t *x, const ew__cfg_value_t *t, const char *path)
+{
+    static const field_t f[] = {{"binding", 's', true}, {"service", 's', true}, {"environment", 's', false},
+                                {"entrypoint", 's', false}, {"remote", 'b', false},
+                                {"experimental_remote", 'b', false}, {NULL, 0, false}};
+    ew_status_t st = check_fields(x, t, path, f);
+    if (st == EW_OK)
+        st = claim_binding(x, get_str(t, "binding"), ew__cfg_get(t, "binding"), path);
+    if (st != EW_OK)
+        return st;
+    if (get_str(t, "environment") != NULL)
+        warn(x, t->line, t->col, "'%s.environment': service environments are deploy-time only; the Worker named "
+             "\"%s\" is used", path, get_str(t, "service"));
+    ew__wrangler_service_t *d = &x->wr->services[x->wr->nservices++];
+    d->binding = take_str(x, t, "binding");
+    d->service = take_str(x, t, "service");
+    d->entrypoint = take_str(x, t, "entrypoint");
+    d->line = t->line;
+    d->col = t->col;
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
+}
+
+/* One entry of routes: "pattern" or { pattern, zone_id?, zone_name?, custom_domain? }. */
+static ew_status_t read_route_entry(ctx_t *x, const ew__cfg_value_t *v, const char *path)
+{
+    static const field_t f[] = {{"pattern", 's', true}, {"zone_id", 's', false}, {"zone_name", 's', false},
+                                {"custom_domain", 'b', false}, {NULL, 0, false}};
+    const char *pattern;
+    const ew__cfg_value_t *at = v;
+    bool custom = false;
+    if (v->type == EW__CFG_STRING) {
+        pattern = v->u.string.ptr;
+    } else if (v->type != EW__CFG_TABLE) {
+        return type_error(x, v, path, x->json ? "a string or an object" : "a string or a table");
+    } else {
+        ew_status_t st = check_fields(x, v, path, f);
+        if (st != EW_OK)
+            return st;
+        pattern = get_str(v, "pattern");
+        at = ew__cfg_get(v, "pattern");
+        const ew__cfg_value_t *cd = ew__cfg_get(v, "custom_domain");
+        custom = cd != NULL && cd->u.boolean;
+    }
+    ew__wrangler_route_t *r = &x->wr->routes[x->wr->nroutes];
+    char why[400];
+    if (!ew__route_parse(pattern, custom, &r->parsed, why, sizeof(why)))
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, at, "'%s': %s", path, why);
+    x->wr->nroutes++;
+    r->pattern = pool_dup(x, pattern);
+    r->custom_domain = custom;
+    r->zone_name = v->type == EW__CFG_TABLE ? take_str(x, v, "zone_name") : NULL;
+    return x->oom ? EW_ERR_NOMEM : EW_OK;
+}
+
+/* routes = [...] or route = "...": one of the two, as wrangler requires. */
+static ew_status_t read_routes(ctx_t *x)
+{
+    char path[PATH_LEN], one[PATH_LEN];
+    const ew__cfg_member_t *m = pick(x, "routes", path), *single = pick(x, "route", one);
+    if (m != NULL && single != NULL)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, single->value,
+                             "'%s' and '%s' are both set; use one of them", one, path);
+    if (m == NULL && single == NULL)
+        return EW_OK;
+    if (m != NULL && m->value->type != EW__CFG_ARRAY)
+        return type_error(x, m->value, path, "an array of route patterns");
+    size_t n = m != NULL ? ew__cfg_len(m->value) : 1;
+    if ((x->wr->routes = ew__cfg_alloc(x->wr->pool, (n + 1) * sizeof(*x->wr->routes))) == NULL)
+        return EW_ERR_NOMEM;
+    memset(x->wr->routes, 0, (n + 1) * sizeof(*x->wr->routes));
+    if (single != NULL)
+        return read_route_entry(x, single->value, one);
+    return each_entry(x, m->value, path, read_route_entry, true);
 }
 
 /* Reads one binding list into an array sized for it (`*items`, `size` bytes per entry). */
@@ -1014,14 +1115,6 @@ static ew_status_t check_migration(ctx_t *x, const ew__cfg_value_t *t, const cha
     return st;
 }
 
-static ew_status_t check_service(ctx_t *x, const ew__cfg_value_t *t, const char *path)
-{
-    static const field_t f[] = {{"binding", 's', true}, {"service", 's', true}, {"environment", 's', false},
-                                {"entrypoint", 's', false}, {"remote", 'b', false},
-                                {"experimental_remote", 'b', false}, {NULL, 0, false}};
-    return check_fields(x, t, path, f);
-}
-
 /* ---------------------------------------------------------------------------------------------------------
  * queues = { producers = [{binding, queue, delivery_delay}], consumers = [{queue, max_batch_size, ...}] }:
  * read into the library's own structs (ew_queue_producer_t, ew_queue_consumer_t; strings in the arena).
@@ -1183,32 +1276,9 @@ static ew_status_t check_assets(ctx_t *x, const ew__cfg_value_t *v, const char *
     return st;
 }
 
-static ew_status_t check_route(ctx_t *x, const ew__cfg_value_t *v, const char *path)
-{
-    static const field_t f[] = {{"pattern", 's', true}, {"zone_id", 's', false}, {"zone_name", 's', false},
-                                {"custom_domain", 'b', false}, {NULL, 0, false}};
-    if (v->type == EW__CFG_STRING)
-        return EW_OK;
-    if (v->type != EW__CFG_TABLE)
-        return type_error(x, v, path, x->json ? "a string or an object" : "a string or a table");
-    return check_fields(x, v, path, f);
-}
-
-static ew_status_t check_routes(ctx_t *x, const ew__cfg_value_t *v, const char *path)
-{
-    if (v->type != EW__CFG_ARRAY)
-        return type_error(x, v, path, "an array of route patterns");
-    return each_entry(x, v, path, check_route, true);
-}
-
 static ew_status_t check_migrations(ctx_t *x, const ew__cfg_value_t *v, const char *path)
 {
     return each_entry(x, v, path, check_migration, false);
-}
-
-static ew_status_t check_services(ctx_t *x, const ew__cfg_value_t *v, const char *path)
-{
-    return each_entry(x, v, path, check_service, false);
 }
 
 /* Checks and reports each unsupported key that the selected environment uses. */
@@ -1218,8 +1288,7 @@ static ew_status_t read_unsupported(ctx_t *x)
         const char *key;
         entry_fn check;
     } checked[] = {
-        {"services", check_services},
-        {"assets", check_assets}, {"routes", check_routes}, {"route", check_route},
+        {"assets", check_assets},
     };
     for (size_t i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++) {
         if (top_keys[i].kind != KEY_UNSUPPORTED)
@@ -1334,6 +1403,8 @@ static ew_status_t read_all(ctx_t *x)
         (st = read_list(x, "ratelimits", (void **) &wr->ratelimits, sizeof(*wr->ratelimits),
                         read_ratelimit_entry)) != EW_OK ||
         (st = read_durable_objects(x)) != EW_OK || (st = read_queues(x)) != EW_OK ||
+        (st = read_list(x, "services", (void **) &wr->services, sizeof(*wr->services), read_service_entry)) != EW_OK ||
+        (st = read_routes(x)) != EW_OK ||
         (st = read_triggers(x)) != EW_OK || (st = read_limits(x)) != EW_OK || (st = read_dev(x)) != EW_OK ||
         (st = read_unsupported(x)) != EW_OK)
         return st;

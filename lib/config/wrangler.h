@@ -76,12 +76,40 @@ typedef struct ew__wrangler_ratelimit {
     uint32_t limit;
     uint32_t period;             /* 10 or 60 */
 } ew__wrangler_ratelimit_t;
-/* durable_objects.bindings[]: classes of this worker (script_name bindings are skipped with a warning). */
+/* durable_objects.bindings[]: classes of this worker, or of another (script_name). Also, in do_classes, the
+ * classes [[migrations]] declare (binding NULL). */
 typedef struct ew__wrangler_do {
-    const char *binding;         /* env property ("name" in the configuration) */
+    const char *binding;         /* env property ("name" in the configuration); NULL in do_classes */
     const char *class_name;
     bool sql;                    /* a [[migrations]] entry lists the class in new_sqlite_classes */
+    const char *script_name;     /* the Worker that defines the class, NULL = this one */
 } ew__wrangler_do_t;
+
+/* services[]: service bindings to other Workers of the same server (lib/bindings/service.c). */
+typedef struct ew__wrangler_service {
+    const char *binding;         /* env property */
+    const char *service;         /* the target Worker's name */
+    const char *entrypoint;      /* a named export of the target, NULL = its default export */
+    uint32_t line, col;          /* where the entry is, for errors about a target that is not loaded */
+} ew__wrangler_service_t;
+
+/* A route pattern parsed (routes.c): what part of a URL it matches. */
+typedef struct ew__route {
+    char scheme[8];              /* "http" or "https", "" = either */
+    char host[256];              /* lower-case, without the leading '*' and any port */
+    char path[2048];             /* starts with '/', without the trailing '*' */
+    bool host_prefix;            /* the pattern began with '*': the host must end with `host` */
+    bool path_prefix;            /* a trailing '*' (or a custom domain): the path must start with `path` */
+    int specificity;             /* higher = more specific; ties go to the route listed first */
+} ew__route_t;
+
+/* routes[] (or route): the patterns that send requests to this Worker when one server runs several. */
+typedef struct ew__wrangler_route {
+    const char *pattern;         /* as written */
+    bool custom_domain;
+    const char *zone_name;       /* NULL when absent (informational) */
+    ew__route_t parsed;
+} ew__wrangler_route_t;
 
 typedef struct ew__wrangler {
     const char *config_path;     /* the configuration file read; NULL when PATH was a script */
@@ -104,8 +132,14 @@ typedef struct ew__wrangler {
     ew__wrangler_assets_t *assets; /* [assets], NULL when absent */
     ew__wrangler_ratelimit_t *ratelimits;
     size_t nratelimits;
-    ew__wrangler_do_t *durables;  /* durable_objects.bindings of this worker's classes */
+    ew__wrangler_do_t *durables;  /* durable_objects.bindings */
     size_t ndurables;
+    ew__wrangler_do_t *do_classes; /* the classes [[migrations]] create (new_classes, new_sqlite_classes) */
+    size_t ndo_classes;
+    ew__wrangler_service_t *services; /* services[]: bindings to other Workers */
+    size_t nservices;
+    ew__wrangler_route_t *routes; /* routes[] or route */
+    size_t nroutes;
     ew_queue_producer_t *queue_producers; /* queues.producers (strings in the arena) */
     size_t nqueue_producers;
     ew_queue_consumer_t *queue_consumers; /* queues.consumers of type "worker"; max_batch_timeout in ms */
@@ -150,6 +184,23 @@ void ew__wrangler_destroy(ew__wrangler_t *wr);
  * configuration's crons fires. Stores it in *at_ms, sets due[i] (an array of ncrons, may be NULL) to whether
  * crons[i] fires then, and returns true; false when no cron will ever fire (or there are none). */
 bool ew__wrangler_next_cron(const ew__wrangler_t *wr, int64_t after_ms, int64_t *at_ms, bool *due);
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Route patterns (routes.c): wrangler's `routes`, matched on a request's host and path.
+ */
+
+/* Parses `pattern` (a custom domain when custom_domain is set) into *out; false with a sentence in `why`
+ * (why_len bytes) when the pattern is not valid (query string, infix wildcard, bad scheme, no host). */
+bool ew__route_parse(const char *pattern, bool custom_domain, ew__route_t *out, char *why, size_t why_len);
+/* Whether the route matches a request for scheme://host/path (host without port, host_len bytes; path without
+ * query, path_len bytes). Host names compare case-insensitively, paths exactly. */
+bool ew__route_match(const ew__route_t *r, const char *scheme, const char *host, size_t host_len, const char *path,
+                     size_t path_len);
+/* Splits an absolute URL into its scheme (copied into scheme, scheme_cap bytes), host (without userinfo and
+ * port) and path (without query and fragment; "/" when empty), pointing into url. False when url has no
+ * "scheme://". */
+bool ew__route_split_url(const char *url, char *scheme, size_t scheme_cap, const char **host, size_t *host_len,
+                         const char **path, size_t *path_len);
 
 /* ---------------------------------------------------------------------------------------------------------
  * dotenv (dotenv.c): the .dev.vars format, as the `dotenv` npm package that wrangler uses parses it.
@@ -201,6 +252,7 @@ typedef struct ew__project {
     ew_assets_t assets;            /* [assets] as the library takes them (strings point into config) */
     ew_ratelimit_t *ratelimits;    /* owned array (by ew__project_build); strings point into config */
     ew_durable_object_t *durables; /* owned array; strings point into config */
+    ew_service_t *services;        /* owned array; strings point into config */
     ew_worker_config_t worker;     /* set by ew__project_build: name, main, vars, resources (into the above) */
 } ew__project_t;
 

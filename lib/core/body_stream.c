@@ -43,6 +43,7 @@ ew_body_t *ew__body_create(ew__req_t *r, ew__stream_reader_t *reader)
     }
     b->req = r;
     b->reader = reader;
+    ew__stream_reader_uncharged(reader);
     b->final = EW_ERR_CANCELLED;
     r->body = b;
     return b;

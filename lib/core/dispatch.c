@@ -68,6 +68,7 @@ static ew__req_t *req_new(ew__isolate_t *iso, ew__req_kind_t kind)
         iso->next_req_id = 1;
     r->kind = kind;
     r->iso = iso;
+    r->chain_depth = iso->rt->chain_depth;
     r->next = iso->reqs;
     iso->reqs = r;
     iso->pending++;
@@ -925,6 +926,7 @@ struct fetch_args {
     ew__req_t *r;
     const char *cf_json;   /* the host's request.cf (checked), NULL = none */
     size_t cf_json_len;
+    ew_req_body_t *body;   /* a body the host feeds as it arrives (req_body.c), NULL = req->body */
 };
 
 bool ew__dispatch_cf_known(const ew__isolate_t *iso, const char *json, size_t len)
@@ -966,6 +968,10 @@ static void push_request(duk_context *ctx, const struct fetch_args *a)
         push_cf_json(ctx, a->cf_json, a->cf_json_len);
         ew__request_set_cf_json(ctx, -2);
     }
+    if (a->body != NULL) { /* request.body: a ReadableStream the host keeps feeding */
+        ew__req_body_push_stream(ctx, a->body);
+        duk_put_prop_literal(ctx, -2, EW__WEB_BODY);
+    }
 }
 
 #define EXPORTS_KEY DUK_HIDDEN_SYMBOL("exports")
@@ -977,6 +983,8 @@ void ew__dispatch_set_exports(duk_context *ctx)
     duk_put_prop_literal(ctx, -2, EXPORTS_KEY);
     duk_pop(ctx);
 }
+
+static void push_env(duk_context *ctx);
 
 /* Pushes the module's default export, or returns false with nothing pushed when it is not an object. The
  * default export is read once, after the module ran, and kept (like workerd, which takes the module's
@@ -1012,12 +1020,26 @@ static bool push_default_export(duk_context *ctx)
     return true;
 }
 
-/* Pushes the module form's handler `name` of the default export (and the default export under it), or
- * returns false with nothing pushed when the Worker has none (service-worker form). */
+/* Pushes the module form's handler `name` of the default export (and the default export under it: with
+ * `export default class extends WorkerEntrypoint`, a new instance made with (ctx, env)), or returns false
+ * with nothing pushed when the Worker has none (service-worker form). */
 static bool push_module_handler(duk_context *ctx, const char *name)
 {
     if (!push_default_export(ctx))
         return false;
+    if (duk_is_function(ctx, -1)) { /* export default class extends WorkerEntrypoint: an instance per event */
+        duk_get_prop_literal(ctx, -1, "prototype");
+        duk_get_prop_string(ctx, -1, name);
+        bool has = duk_is_function(ctx, -1);
+        duk_pop_2(ctx);
+        if (!has) {
+            duk_pop(ctx);
+            return false;
+        }
+        ew__dispatch_push_context(ctx);
+        push_env(ctx);
+        duk_new(ctx, 2);
+    }
     duk_get_prop_string(ctx, -1, name);
     if (!duk_is_function(ctx, -1)) {
         duk_pop_2(ctx);
@@ -1045,6 +1067,12 @@ static void push_context(duk_context *ctx, const char *proto, uint32_t id)
     duk_set_prototype(ctx, -2);
     duk_push_uint(ctx, id);
     duk_put_prop_literal(ctx, -2, EV_ID);
+}
+
+void ew__dispatch_push_context(duk_context *ctx)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    push_context(ctx, "contextProto", iso != NULL && iso->running != NULL ? iso->running->id : 0);
 }
 
 void ew__dispatch_push_export(duk_context *ctx, const char *name)
@@ -1150,13 +1178,20 @@ static void after_dispatch(ew__isolate_t *iso, ew__req_t *r, int rc)
 ew_status_t ew__dispatch_fetch_cf(ew__isolate_t *iso, const ew_request_t *req, const char *cf_json,
                                   size_t cf_json_len, bool stream_body, ew_response_fn cb, void *udata)
 {
+    return ew__dispatch_fetch_body(iso, req, cf_json, cf_json_len, stream_body, NULL, cb, udata);
+}
+
+ew_status_t ew__dispatch_fetch_body(ew__isolate_t *iso, const ew_request_t *req, const char *cf_json,
+                                    size_t cf_json_len, bool stream_body, ew_req_body_t *body, ew_response_fn cb,
+                                    void *udata)
+{
     ew__req_t *r = req_new(iso, EW__REQ_FETCH);
     if (r == NULL)
         return EW_ERR_NOMEM;
     r->stream_body = stream_body;
     r->fetch_cb = cb;
     r->udata = udata;
-    struct fetch_args a = {req, r, cf_json, cf_json_len};
+    struct fetch_args a = {req, r, cf_json, cf_json_len, body};
     ew__isolate_enter(iso, r);
     int rc = ew__isolate_pcall(iso, fetch_body, &a, 0, 1);
     after_dispatch(iso, r, rc);

@@ -45,6 +45,8 @@ ew_status_t ew__dispatch_call(ew__isolate_t *iso, duk_safe_call_function body, v
                               void *udata);
 /* Pushes the entry module's export `name` (undefined when none or not a module). */
 void ew__dispatch_push_export(duk_context *ctx, const char *name);
+/* Pushes an ExecutionContext (waitUntil, passThroughOnException) bound to the running request. */
+void ew__dispatch_push_context(duk_context *ctx);
 /* Pushes the worker's env object. */
 void ew__dispatch_push_env(duk_context *ctx);
 /* The isolate that takes the worker's next event (worker.c): the current one, or a new one. NULL with err. */
@@ -69,6 +71,15 @@ ew_status_t ew__dispatch_fetch_stream(ew__isolate_t *iso, const ew_request_t *re
 /* Either of the two, with the host's request.cf JSON (checked; NULL = none). */
 ew_status_t ew__dispatch_fetch_cf(ew__isolate_t *iso, const ew_request_t *req, const char *cf_json,
                                   size_t cf_json_len, bool stream_body, ew_response_fn cb, void *udata);
+/* The same with a body the host feeds as it arrives (body non-NULL, req->body NULL): request.body is a
+ * ReadableStream fed by it (req_body.c). */
+ew_status_t ew__dispatch_fetch_body(ew__isolate_t *iso, const ew_request_t *req, const char *cf_json,
+                                    size_t cf_json_len, bool stream_body, ew_req_body_t *body, ew_response_fn cb,
+                                    void *udata);
+/* req_body.c: pushes the ReadableStream of a host-fed body (inside a JS entry; may throw). */
+void ew__req_body_push_stream(duk_context *ctx, ew_req_body_t *b);
+/* req_body.c: no request took the body (static assets answered, dispatch failed): drop what comes. */
+void ew__req_body_unused(ew_req_body_t *b);
 /* The request's streamed body ended or was destroyed (r->body is NULL again): free the request if it owes
  * nothing else. */
 void ew__req_body_done(ew__req_t *r);

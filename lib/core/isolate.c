@@ -274,8 +274,12 @@ bool ew__isolate_run(duk_context *ctx, uint32_t req_id, duk_safe_call_function f
         if (cur == NULL)
             cur = ctx;
         int rc = duk_safe_call(cur, run_body, &a, 0, 1);
-        if (rc != DUK_EXEC_SUCCESS && ew__isolate_aborting(cur))
-            (void) duk_throw(cur); /* invariant 2: no script runs after a limit */
+        /* invariant 2: no script runs after a limit. The error goes on only into a protected call that
+         * encloses this one (fatal_jmp armed): C code that runs between entries with depth > 0 (settle
+         * ending a request after a limit, which closes its stream readers) has none, and a throw there
+         * would be an uncaught error, which is fatal. */
+        if (rc != DUK_EXEC_SUCCESS && ew__isolate_aborting(cur) && iso->fatal_jmp != NULL)
+            (void) duk_throw(cur);
         ok = rc == DUK_EXEC_SUCCESS && duk_get_boolean(cur, -1);
         duk_pop(cur);
         return ok;

@@ -38,6 +38,10 @@ struct ew_runtime {
                                      worker with namespaces loads; freed by ew__durable_shutdown() */
     struct ew__res_cache *res;    /* storage bindings: open stores, ops in flight (lib/bindings); NULL until
                                      a worker with resources loads; freed by ew__resources_shutdown() */
+    int chain_depth;              /* the service-binding chain depth that events dispatched now get
+                                     (lib/bindings/service.c sets it around its dispatch; 0 otherwise) */
+    struct ew__svc_rt *svc;       /* service bindings' streamed bodies (lib/bindings/service.c); NULL until
+                                     one streams; freed by ew__service_shutdown() */
 };
 
 typedef struct ew__host_binding {
@@ -83,6 +87,8 @@ struct ew_worker {
     struct ew__do_ns *durables;   /* owned array of ndurables Durable Object namespaces */
     struct ew__queues *queues;    /* owned: Queue producers and consumers (lib/bindings/queue.c), or NULL */
     size_t ndurables;
+    struct ew__svc *services;     /* owned array of nservices service bindings (lib/bindings/service.c) */
+    size_t nservices;
     ew__isolate_t *current;       /* serves new requests; NULL until needed */
     ew__isolate_t *draining;      /* condemned isolates still finishing requests (list via next) */
     ew_worker_stats_t stats;
@@ -187,6 +193,7 @@ struct ew__req {
     int ws_holds;                 /* WebSockets of this request still open to the host (websocket.c) */
     bool in_callback;             /* the host's response callback is running (on_deliver) */
     uint32_t subrequests;         /* fetch() calls made so far (the subrequest limit) */
+    int chain_depth;              /* Workers this event is nested in through service bindings (0: the host's) */
     struct event *deliver_ev;     /* fires the host's callback from the loop (owned) */
     struct event *wait_timer;     /* caps waitUntil work after delivery (owned) */
     ew_response_t *response;      /* made, waiting to be delivered (owned until delivered) */

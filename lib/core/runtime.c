@@ -86,6 +86,7 @@ EW_API void ew_runtime_destroy(ew_runtime_t *rt)
     while (rt->workers != NULL)
         ew_worker_destroy(rt->workers);
     ew__durable_shutdown(rt);   /* answers calls still queued for this runtime's objects */
+    ew__service_shutdown(rt);   /* streamed bodies of service calls still open */
     ew__resources_shutdown(rt); /* commits queued writes, closes the stores */
     ew__net_client_destroy(rt->net); /* after the workers: their fetches are cancelled by now */
     ew__ws_clients_destroy(rt);      /* outbound WebSockets, whose Workers are gone too */

@@ -174,6 +174,7 @@ static duk_ret_t start_body(duk_context *ctx, void *udata)
     ew__ratelimits_install(ctx, w->ratelimits, -1);
     ew__durable_install(ctx, w, -1);
     ew__queues_install(ctx, w->queues, -1);
+    ew__service_install(ctx, w, -1);
     duk_put_prop_literal(ctx, -2, ENV_KEY);
     duk_pop(ctx);
 
@@ -289,6 +290,7 @@ static void worker_free(ew_worker_t *w)
     ew__ratelimits_free(w->ratelimits);
     ew__queues_free(w->queues);
     ew__durable_dispose(w);
+    ew__service_dispose(w);
     free(w->bytecode);
     free(w->filename);
     free(w->name);
@@ -349,6 +351,8 @@ static ew_status_t copy_config(ew_worker_t *w, const ew_worker_config_t *cfg, ew
             return st;
     }
     ew_status_t dst = ew__durable_copy(w, cfg, err);
+    if (dst == EW_OK)
+        dst = ew__service_copy(w, cfg, err);
     if (dst != EW_OK)
         return dst;
     for (size_t i = 0; i < cfg->nvars; i++) {
@@ -392,6 +396,8 @@ EW_API ew_status_t ew_worker_load(ew_runtime_t *rt, const ew_worker_config_t *cf
         st = ew__durable_open(rt, w, err);
     if (st == EW_OK)
         st = ew__queues_new(rt, cfg, &w->queues, err);
+    if (st == EW_OK)
+        st = ew__service_open(rt, w, err);
     if (st == EW_OK && cfg->path != NULL)
         st = read_file(cfg->path, &file_src, &len, err);
     if (st != EW_OK) {
@@ -432,6 +438,7 @@ EW_API void ew_worker_destroy(ew_worker_t *w)
     if (w == NULL)
         return;
     ew_runtime_t *rt = w->rt;
+    ew__service_worker_gone(w); /* its streamed bodies to callers end first (their responses hold its requests) */
     for (ew_worker_t **pp = &rt->workers; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == w) {
             *pp = w->next;
@@ -510,7 +517,13 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
                                         ew_response_fn cb, void *udata)
 {
-    if (w == NULL || req == NULL || cb == NULL)
+    return ew_worker_fetch_body(w, req, opts, NULL, cb, udata);
+}
+
+EW_API ew_status_t ew_worker_fetch_body(ew_worker_t *w, const ew_request_t *req, const ew_fetch_options_t *opts,
+                                        ew_req_body_t *body, ew_response_fn cb, void *udata)
+{
+    if (w == NULL || req == NULL || cb == NULL || (body != NULL && req->body != NULL))
         return EW_ERR_INVALID_ARG;
     static const ew_fetch_options_t none = {NULL, 0, 0};
     if (opts == NULL)
@@ -541,18 +554,20 @@ EW_API ew_status_t ew_worker_fetch_opts(ew_worker_t *w, const ew_request_t *req,
             memcpy(cache + in_len + 1, url.href, url.len + 1);
             normalized.url = cache + in_len + 1;
         }
-        if (cache == NULL) {
-            ew__url_dispose(&url);
-            return EW_ERR_NOMEM;
-        }
         ew__url_dispose(&url);
+        if (cache == NULL)
+            return EW_ERR_NOMEM;
     }
-    if (ew__assets_fetch(w->assets, &normalized, cb, udata))
+    if (ew__assets_fetch(w->assets, &normalized, cb, udata)) {
+        ew__req_body_unused(body);
         return EW_OK;
+    }
     ew__isolate_t *iso = isolate_for_event(w, NULL);
     if (iso == NULL)
         return EW_ERR_NOMEM;
-    return ew__dispatch_fetch_cf(iso, &normalized, opts->cf_json, opts->cf_json_len, stream_body, cb, udata);
+    st = ew__dispatch_fetch_body(iso, &normalized, opts->cf_json, opts->cf_json_len, stream_body, body, cb, udata);
+    ew__req_body_unused(body); /* when the request never got as far as making its stream */
+    return st;
 }
 
 EW_API ew_status_t ew_worker_fetch(ew_worker_t *w, const ew_request_t *req, ew_response_fn cb, void *udata)

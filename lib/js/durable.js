@@ -1,57 +1,46 @@
 /*
- * durable.js — the JavaScript surface of Durable Objects, in ES5 (compiled to bytecode at build time). Loaded
- * into an isolate only when its worker has Durable Object namespaces or imports 'cloudflare:workers'
- * (lib/bindings/durable.c push_api). Called as `function (native, global)`; returns the API durable.c uses:
+ * durable.js — the JavaScript surface of Durable Objects, and the target's side of service bindings' RPC, in
+ * ES5 (compiled to bytecode at build time). Loaded into an isolate only when its worker has Durable Object
+ * namespaces, receives an RPC call, or imports 'cloudflare:workers' (lib/bindings/durable.c
+ * ew__durable_push_api). Called as `function (native, global, rpc)`, rpc being what lib/js/service.js
+ * returned (the caller's side of calls and the structured-clone encoding); returns the API durable.c uses:
  *   makeNamespace(nsIndex, className)          env.NAME: a DurableObjectNamespace
  *   deliver(handle, nsIndex, id, name, kind, meta, body) -> promise of [failed, meta, body]: one event
  *   committed(nsIndex, id, ok, message)        the object's writes are on disk (or failed)
  *   evict(nsIndex, id)                         drop the instance (idle, or its isolate was replaced)
  *   workersModule                              the 'cloudflare:workers' module: DurableObject, ...
- * native (durable.c, do_storage.c): idFromName, newUniqueId, checkId, call, exportOf, env, sqlEnabled,
- *   armAlarm, exec, txn, size, tunnelOpen/Send/Close, wsModule (lib/js/websocket.js's abortRelay);
- *   codec (lib/js/sclone.js: serialize/deserialize).
+ *   serviceRpc(entrypoint, meta) -> promise of [failed, meta, null]: an RPC call into this Worker (service.c)
+ *   serviceFetch(entrypoint, meta, body) -> promise of [failed, meta, body]: fetch() of a named entrypoint
+ * native (durable.c, do_storage.c, service.c): idFromName, newUniqueId, checkId, call, exportOf, env,
+ *   sqlEnabled, armAlarm, exec, txn, size, tunnelOpen/Send/Close, wsModule (lib/js/websocket.js's
+ *   abortRelay), serviceCall, context; codec (lib/js/sclone.js: serialize/deserialize).
  *
  * Input gate: an object's events wait in rec.queue while blockConcurrencyWhile() runs or a write has not been
  * confirmed (rec.blocked, rec.waiters); output gate: durable.c holds replies until the writes are on disk.
- * Values cross objects and storage as a structured-clone encoding in JSON text (lib/js/sclone.js).
+ * Values cross objects and storage as a structured-clone encoding in JSON text (lib/js/sclone.js, which
+ * service.js hands on).
  */
-function (native, global) {
+function (native, global, rpc) {
     'use strict';
 
     var O = global.Object, JSON = global.JSON, Promise = global.Promise, Map = global.Map;
     var TypeError = global.TypeError, Error = global.Error, RangeError = global.RangeError, DateC = global.Date;
-    var Request = global.Request, Response = global.Response, Proxy = global.Proxy, Sym = global.Symbol;
+    var Request = global.Request, Response = global.Response, Sym = global.Symbol;
     var defineProperty = O.defineProperty, isArray = global.Array.isArray;
     var hasOwn = O.prototype.hasOwnProperty;
     var ITER = Sym.iterator;
     var FETCH = 0, RPC = 1, ALARM = 2;
     var INTERNAL = 1, UNCONFIRMED = 2;
     var MAX_KEYS = 128, MAX_KEY_BYTES = 2048;
-
-    function hide(obj, name, value) {
-        defineProperty(obj, name, { value: value, writable: true, configurable: true, enumerable: false });
-    }
-
-    /* Structured clone as JSON text (lib/js/sclone.js, shared with Queues' 'v8' content type). */
-    var serialize = native.codec.serialize, deserialize = native.codec.deserialize;
-
-    function encodeError(e) {
-        if (e instanceof Error) {
-            return JSON.stringify(['E', String(e.name), String(e.message)]);
-        }
-        try {
-            return JSON.stringify(['E', 'Error', String(e)]);
-        } catch (ignored) {
-            return '["E","Error","(an exception)"]';
-        }
-    }
+    var hide = rpc.hide, serialize = rpc.serialize, deserialize = rpc.deserialize, encodeError = rpc.encodeError;
+    var failedReply = rpc.failedReply, NULL_BODY = rpc.NULL_BODY;
 
     /* ---------------------------------------------------------------------------------------------------
      * Ids, namespaces, stubs (the calling side)
      */
 
     var nsInfo = [];          /* nsIndex -> { className } */
-    var K = Sym('durable');   /* hidden-ish state of ids, namespaces and stubs */
+    var K = rpc.K;            /* hidden-ish state of ids, namespaces and stubs (shared with service.js) */
 
     function DurableObjectId() {
         throw new TypeError('Illegal constructor');
@@ -157,76 +146,105 @@ function (native, global) {
     }
     var SP = DurableObjectStub.prototype;
 
-    function failedReply(meta) {
-        return deserialize(meta);
+    function sendToObject(s, req, headers, b) {
+        return native.call(s.nsi, s.hex, s.name, FETCH, JSON.stringify([req.method, req.url, headers]), b);
     }
 
     hide(SP, 'fetch', function fetch(input, init) {
-        var s = this && this[K], req, headers = [];
+        var s = this && this[K];
         if (!s || s.kind !== 'stub') {
             return Promise.reject(new TypeError('Illegal invocation'));
         }
-        try {
-            req = (input instanceof Request && init === undefined) ? input : new Request(input, init);
-        } catch (e) {
-            return Promise.reject(e);
-        }
-        req.headers.forEach(function (v, k) { headers.push([k, v]); });
-        var meta = JSON.stringify([req.method, req.url, headers]);
-        var body = req.body === null ? Promise.resolve(null) : req.arrayBuffer();
-        return body.then(function (b) {
-            return native.call(s.nsi, s.hex, s.name, FETCH, meta, b);
-        }).then(function (r) {
-            if (r[0]) {
-                throw failedReply(r[1]);
-            }
-            var m = JSON.parse(r[1]), pair, client;
-            if (r[3] !== undefined) { /* the object answered with a WebSocket: relay it through a pair */
-                pair = new global.WebSocketPair();
-                client = pair[0];
-                relay(r[3], pair[1]);
-                return new Response(null, { status: m[0], statusText: m[1], headers: m[2], webSocket: client });
-            }
-            return new Response(r[2], { status: m[0], statusText: m[1], headers: m[2] });
-        });
+        return rpc.fetchVia(sendToObject, s, input, init);
     });
 
-    function rpcMethod(s, name) {
-        return function () {
-            var args = [], i, meta;
-            for (i = 0; i < arguments.length; i++) {
-                args.push(arguments[i]);
-            }
-            try {
-                meta = serialize([name, args]);
-            } catch (e) {
-                return Promise.reject(e);
-            }
-            return native.call(s.nsi, s.hex, s.name, RPC, meta, null).then(function (r) {
-                if (r[0]) {
-                    throw failedReply(r[1]);
-                }
-                return deserialize(r[1]);
-            });
-        };
-    }
-
     function makeStub(nsi, hex, name) {
-        var target = O.create(SP), s = { kind: 'stub', nsi: nsi, hex: hex, name: name }, methods = {};
+        var target = O.create(SP), s = { kind: 'stub', nsi: nsi, hex: hex, name: name };
         hide(target, K, s);
         defineProperty(target, 'id', { value: makeId(nsi, hex, name), enumerable: true });
         defineProperty(target, 'name', { value: name, enumerable: true });
-        return new Proxy(target, {
-            get: function (t, key) {
-                if (key in t || typeof key !== 'string' || key === 'then') {
-                    return t[key];
-                }
-                if (!hasOwn.call(methods, key)) {
-                    methods[key] = rpcMethod(s, key);
-                }
-                return methods[key];
+        return rpc.makeProxy(target, s);
+    }
+
+    /* ---------------------------------------------------------------------------------------------------
+     * The target's side of a service binding's RPC (lib/bindings/service.c; the caller's side is service.js)
+     */
+
+    var NOT_ENTRYPOINT = 'The RPC receiver does not support RPC: the entrypoint must be a class that extends ' +
+        '`WorkerEntrypoint` (imported from "cloudflare:workers") or an object with methods.';
+
+    function rpcDone(v) {
+        return [false, serialize(v), null];
+    }
+
+    function rpcFailed(e) {
+        return [true, encodeError(e), null];
+    }
+
+    /* The object a call goes to: a WorkerEntrypoint class's new instance (made per call with (ctx, env)), or
+     * the exported object itself. */
+    function entryInstance(entrypoint) {
+        var exp = native.exportOf(entrypoint === null ? 'default' : entrypoint);
+        if (typeof exp === 'function') {
+            if (!(exp.prototype instanceof WorkerEntrypoint)) {
+                throw new TypeError(NOT_ENTRYPOINT);
             }
-        });
+            return new exp(native.context(), native.env());
+        }
+        if (exp !== null && typeof exp === 'object') {
+            return exp;
+        }
+        throw new TypeError(entrypoint === null ? 'The Worker has no default export to call.' :
+            'The Worker does not export an entrypoint named "' + entrypoint + '".');
+    }
+
+    /* The target's side of RPC: one call of method call[0] with arguments call[1] on the entrypoint.
+     * Resolves with [failed, meta, null]. */
+    function serviceRpc(entrypoint, meta) {
+        return Promise.resolve().then(({ f() {
+            var call = deserialize(meta), name = call[0], inst = entryInstance(entrypoint), fn;
+            fn = name === 'constructor' || hasOwn.call(O.prototype, name) ? undefined : inst[name];
+            if (typeof fn !== 'function') {
+                throw new TypeError('The RPC receiver does not implement the method "' + name + '".');
+            }
+            return fn.apply(inst, call[1]);
+        } }).f).then(rpcDone, rpcFailed);
+    }
+
+    /* A Response as [false, meta, body|null] (the body read whole). */
+    function fetchDone(resp) {
+        if (!(resp instanceof Response)) {
+            throw new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+        }
+        var headers = [], rmeta;
+        resp.headers.forEach(({ f(v, k) { headers.push([k, v]); } }).f);
+        rmeta = JSON.stringify([resp.status, resp.statusText, headers]);
+        if (resp.status === 101) {
+            throw new TypeError('A named entrypoint cannot answer a service binding fetch with a WebSocket.');
+        }
+        if (NULL_BODY[resp.status] || resp.body === null) {
+            return [false, rmeta, null];
+        }
+        return resp.arrayBuffer().then(({ f(b) { return [false, rmeta, b]; } }).f);
+    }
+
+    /* fetch() through a service binding with an entrypoint (service.c; the default export's fetch is an
+     * ordinary fetch event instead): meta is "method\0url\0name\0value...". */
+    function serviceFetch(entrypoint, meta, body) {
+        return Promise.resolve().then(({ f() {
+            var parts = meta.split('\u0000'), init = { method: parts[0], headers: [] }, i, inst;
+            for (i = 2; i + 1 < parts.length; i += 2) {
+                init.headers.push([parts[i], parts[i + 1]]);
+            }
+            if (body !== null) {
+                init.body = body;
+            }
+            inst = entryInstance(entrypoint);
+            if (typeof inst.fetch !== 'function') {
+                throw new TypeError('Handler does not export a fetch() function.');
+            }
+            return inst.fetch(new Request(parts[1], init), native.env(), native.context());
+        } }).f).then(fetchDone).then(null, rpcFailed);
     }
 
     /* ---------------------------------------------------------------------------------------------------
@@ -265,6 +283,8 @@ function (native, global) {
      */
 
     var tunnels = O.create(null);  /* tunnel id -> the relay WebSocket of this side */
+
+    rpc.setRelay(relay);
 
     /* A close goes through to the far end, and the close that comes back is this end's answer (half-open:
      * no automatic answer): the peer that closed first learns of the close handshake only once the far
@@ -380,12 +400,8 @@ function (native, global) {
         } catch (e) {
             p = Promise.reject(e);
         }
-        p.then(item.resolve, function (e) {
-            item.resolve([true, encodeError(e), null]);
-        });
+        p.then(item.resolve, ({ f(e) { item.resolve([true, encodeError(e), null]); } }).f);
     }
-
-    var NULL_BODY = { 101: true, 204: true, 205: true, 304: true };
 
     function runFetch(rec, meta, body) {
         var inst = rec.instance, m = JSON.parse(meta), init = { method: m[0], headers: m[2] };
@@ -428,9 +444,7 @@ function (native, global) {
         if (typeof fn !== 'function') {
             throw new TypeError('The RPC receiver does not implement the method "' + name + '".');
         }
-        return Promise.resolve(fn.apply(inst, call[1])).then(function (v) {
-            return [false, serialize(v), null];
-        });
+        return Promise.resolve(fn.apply(inst, call[1])).then(rpcDone);
     }
 
     function storedAlarm(rec) {
@@ -480,16 +494,16 @@ function (native, global) {
             rec = records[key] = newRecord(handle, nsi, hex, name);
         }
         rec.handle = handle;
-        return new Promise(function (resolve) {
+        return new Promise(({ f(resolve) {
             rec.queue.push({
                 resolve: resolve,
-                run: function () {
+                run() {
                     return kind === FETCH ? runFetch(rec, meta, body) : kind === RPC ? runRpc(rec, meta) :
                         runAlarm(rec, meta);
                 }
             });
             pump(rec);
-        });
+        } }).f);
     }
 
     function committed(nsi, hex, ok, message) {
@@ -1090,6 +1104,8 @@ function (native, global) {
         pump: pumpLater,
         evict: evict,
         tunnelEvent: tunnelEvent,
+        serviceRpc: serviceRpc,
+        serviceFetch: serviceFetch,
         workersModule: workersModule
     };
 }

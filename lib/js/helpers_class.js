@@ -144,7 +144,11 @@ function (native, global) {
             return self || classHelpers.noThis();
         },
         superGet: function (home, k, self) {
-            for (var p = getProto(home); p !== null; p = getProto(p)) {
+            var p = getProto(home);
+            if (p === null) { /* RequireObjectCoercible(home.[[Prototype]]) */
+                throw new TypeError('Cannot read properties of null (reading \'' + String(k) + '\')');
+            }
+            for (; p !== null; p = getProto(p)) {
                 var d = getDesc(p, k);
                 if (d) {
                     return d.get ? d.get.call(self) : d.value;
@@ -152,11 +156,19 @@ function (native, global) {
             }
             return undefined;
         },
-        superSet: function (home, k, v, self) {
-            for (var p = getProto(home); p !== null; p = getProto(p)) {
+        /* sloppy: a method of an object literal in sloppy code, where a failed [[Set]] is silent */
+        superSet: function (home, k, v, self, sloppy) {
+            var p = getProto(home);
+            if (p === null) {
+                throw new TypeError('Cannot set properties of null (setting \'' + String(k) + '\')');
+            }
+            for (; p !== null; p = getProto(p)) {
                 var d = getDesc(p, k);
                 if (d && (d.get || d.set)) {
                     if (!d.set) {
+                        if (sloppy) {
+                            return v;
+                        }
                         throw new TypeError('Cannot set property ' + String(k) + ' which has only a getter');
                     }
                     d.set.call(self, v);
@@ -164,12 +176,19 @@ function (native, global) {
                 }
                 if (d) {
                     if (!d.writable) {
+                        if (sloppy) {
+                            return v;
+                        }
                         throw new TypeError('Cannot assign to read only property ' + String(k));
                     }
                     break;
                 }
             }
-            if (hasOwn.call(self, k)) {
+            var own = getDesc(self, k);
+            if (sloppy && (own ? own.get || own.set || !own.writable : !O.isExtensible(self))) {
+                return v; /* the [[Set]] or CreateDataProperty would fail: silent in sloppy code */
+            }
+            if (own) {
                 self[k] = v;
             } else {
                 defineProperty(self, k, { value: v, writable: true, enumerable: true, configurable: true });

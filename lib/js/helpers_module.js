@@ -15,7 +15,8 @@ function (native, global) {
     var ITER = global.Symbol.iterator;
     var isEnumerable = O.prototype.propertyIsEnumerable;
 
-    /* The bundle's module registry: R.d/c/j(k, ...) register module k (ES, CommonJS, JSON), R.e(k, getters)
+    /* The bundle's module registry: R.d/c/j(k, ...) register module k (ES, CommonJS, JSON), R.f(k, message) a
+     * module that failed to compile, R.e(k, getters)
      * defines an ES namespace (live getters, sorted keys, sealed), R.run(k) evaluates k once (dependencies
      * first is the module's own prologue) and gives its namespace. ES namespaces exist before their modules
      * run so modules on a cycle can hold them. */
@@ -108,6 +109,9 @@ function (native, global) {
             c: function (k, f) { fns[k] = f; kinds[k] = 1; },
             j: function (k, text) { fns[k] = text; kinds[k] = 2; },
             s: function (k, f) { fns[k] = f; kinds[k] = 3; }, /* a script entry that uses import() */
+            /* a module only import()/require() reach that failed to parse, link or compile (bundle.c): running
+             * or importing it throws this SyntaxError */
+            f: function (k, message) { state[k] = 3; errs[k] = new global.SyntaxError(message); },
             e: function (k, getters) {
                 var o = ns[k], names = keys(getters).sort(), j;
                 for (j = 0; j < names.length; j++) {

@@ -41,5 +41,8 @@ extern const unsigned char ew__js_urlpattern[]; extern const size_t ew__js_urlpa
 extern const unsigned char ew__js_sclone[]; extern const size_t ew__js_sclone_len;
 /* durable.js: Durable Objects' JavaScript surface, loaded on first use (lib/bindings/durable.c). */
 extern const unsigned char ew__js_durable[]; extern const size_t ew__js_durable_len;
+/* service.js: the caller's side of service binding and Durable Object calls, loaded on first use
+ * (lib/bindings/durable.c ew__service_push_api). */
+extern const unsigned char ew__js_service[]; extern const size_t ew__js_service_len;
 
 #endif

@@ -40,14 +40,14 @@ function (native, global, base) {
 
     /* A MessageEvent the runtime fires (isTrusted true): MessagePort here, and any C or JS code that
      * delivers messages (WebSocket) through the _newMessageEvent export. */
-    function trustedMessage(type, data) {
+    function trustedMessage(type, data, ports) {
         var e = initEvent(create(MessageEvent.prototype), type, {}, true), es = e[K];
         es.msg = 1;
         es.data = data;
         es.origin = '';
         es.lastEventId = '';
         es.source = null;
-        es.ports = [];
+        es.ports = ports || [];
         return e;
     }
 
@@ -94,7 +94,7 @@ function (native, global, base) {
         native.setTimeout(function () {
             s.scheduled = false;
             while (s.queue.length > 0 && !s.closed) {
-                var e = trustedMessage('message', s.queue.shift());
+                var m = s.queue.shift(), e = trustedMessage('message', m.data, m.ports);
                 try {
                     dispatch(p, s, e, e[K]);
                 } catch (err) {
@@ -127,12 +127,13 @@ function (native, global, base) {
                     list = native.toArray(transfer);
                 }
             }
-            var data = native.structuredClone(message, list);
+            var ports = [];
+            var data = native.structuredClone(message, list, this, ports);
             var other = s.other;
             if (other === null || s.closed) {
                 return;
             }
-            other[K].queue.push(data);
+            other[K].queue.push({ data: data, ports: ports });
             deliverSoon(other);
         },
         start() {
@@ -181,11 +182,33 @@ function (native, global, base) {
     });
     tag(MessageChannel, 'MessageChannel');
 
+    /* Transfer (lib/web/clone.c): a new port stands for a transferred one in the clone; once the clone
+     * succeeded, it takes over the old port's other end and waiting messages, and the old port is left
+     * detached (closed; transferring it again is a DataCloneError). */
+    function portShell() {
+        return newPort();
+    }
+
+    function portMove(from, to) {
+        var f = from[K], t = to[K];
+        t.other = f.other;
+        if (t.other !== null) {
+            t.other[K].other = to;
+        }
+        t.queue = f.queue;
+        f.queue = [];
+        f.other = null;
+        f.closed = true;
+        f.detached = true;
+    }
+
     return {
         MessageEvent: MessageEvent,
         MessageChannel: MessageChannel,
         MessagePort: MessagePort,
         /* For other runtime code (lib/web/lazy.h: ew__lazy_push(ctx, EW__LAZY_MESSAGE, "_newMessageEvent")): */
-        _newMessageEvent: trustedMessage
+        _newMessageEvent: trustedMessage,
+        _portShell: portShell,
+        _portMove: portMove
     };
 }

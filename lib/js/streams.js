@@ -2684,7 +2684,7 @@ function (native, global) {
     function initTransformStream(obj, startPromise, writableHWM, writableSize, readableHWM, readableSize, bytes) {
         var ts = setSlot(obj, {
             kind: 'TS', backpressure: undefined, backpressureChangePromise: null, controller: null,
-            readable: null, writable: null
+            readable: null, writable: null, cReader: null
         });
         function startAlgorithm() {
             return startPromise;
@@ -2701,6 +2701,7 @@ function (native, global) {
         } else {
             ts.readable = createReadableStream(startAlgorithm, pull, cancel, readableHWM, readableSize);
         }
+        ts.readable.transformStream = ts;
         ts.backpressure = undefined;
         tsSetBackpressure(ts, true);
         ts.controller = null;
@@ -2708,6 +2709,10 @@ function (native, global) {
     }
 
     function tsReadableEnqueue(ts, chunk) {
+        if (ts.cReader !== null) {
+            tsCEnqueue(ts, chunk);
+            return;
+        }
         var rc = ts.readable.controller;
         if (rc.kind === 'RBSC') {
             byteControllerEnqueue(rc, chunk);
@@ -2717,6 +2722,9 @@ function (native, global) {
     }
 
     function tsReadableCanEnqueue(ts) {
+        if (ts.cReader !== null) {
+            return ts.cReader.state === 'readable';
+        }
         var rc = ts.readable.controller;
         if (rc.kind === 'RBSC') {
             return !rc.closeRequested && ts.readable.state === 'readable';
@@ -2725,16 +2733,26 @@ function (native, global) {
     }
 
     function tsReadableDesiredSize(ts) {
+        if (ts.cReader !== null) {
+            return ts.cReader.state === 'readable' ? -ts.cReader.held.size() : 0;
+        }
         var rc = ts.readable.controller;
         return rc.kind === 'RBSC' ? byteControllerDesiredSize(rc) : defaultControllerDesiredSize(rc);
     }
 
     function tsReadableHasBackpressure(ts) {
+        if (ts.cReader !== null) {
+            return !ts.cReader.waiting;
+        }
         var rc = ts.readable.controller;
         return rc.kind === 'RBSC' ? !byteControllerShouldCallPull(rc) : defaultControllerHasBackpressure(rc);
     }
 
     function tsReadableError(ts, e) {
+        if (ts.cReader !== null) {
+            tsCError(ts, e);
+            return;
+        }
         var rc = ts.readable.controller;
         if (rc.kind === 'RBSC') {
             byteControllerError(rc, e);
@@ -2744,6 +2762,10 @@ function (native, global) {
     }
 
     function tsReadableClose(ts) {
+        if (ts.cReader !== null) {
+            tsCClose(ts);
+            return;
+        }
         var rc = ts.readable.controller;
         if (rc.kind === 'RBSC') {
             byteControllerClose(rc);
@@ -2884,7 +2906,10 @@ function (native, global) {
                     if (writable.state === 'erroring') {
                         throw writable.storedError;
                     }
-                    return tsControllerPerformTransform(c, chunk);
+                    var done = tsControllerPerformTransform(c, chunk);
+                    /* A transform done at once: returning the fulfilled promise would make the derived
+                     * promise adopt it (two more jobs per chunk) for the same outcome. */
+                    return done === RESOLVED ? undefined : done;
                 }
             }).ok);
         }
@@ -3261,6 +3286,102 @@ function (native, global) {
     /* The reader a claimed stream is locked to (its bytes went another way): nobody reads through it. */
     var claimedReader = { kind: 'RSDR', stream: null, closedPromise: RESOLVED, readRequests: new Queue() };
 
+    /* A C reader on the readable side of a TransformStream whose transform is synchronous (the identity of
+     * `new TransformStream()`, IdentityTransformStream, FixedLengthStream, the encoding streams): instead of
+     * going through the readable side's controller, read requests and pulls (about half of the script run
+     * per chunk), the transform's output goes straight to the C reader, and a C read is the pull.
+     * ts.cReader: {state: 'readable'|'closed'|'errored', held: chunks no read has taken yet, waiting: a
+     * read waits, id and the reader natives}. The readable side itself stays locked and disturbed. */
+    function tsCEnqueue(ts, chunk) {
+        var cr = ts.cReader;
+        if (cr.waiting && cr.held.size() === 0) {
+            cr.waiting = false;
+            cr.onChunk(cr.id, chunk); /* may read again at once (an empty chunk), or cancel */
+        } else {
+            cr.held.push(chunk);
+        }
+    }
+
+    function tsCClose(ts) {
+        var cr = ts.cReader;
+        if (cr.state !== 'readable') {
+            return;
+        }
+        cr.state = 'closed';
+        if (cr.waiting && cr.held.size() === 0) {
+            cr.waiting = false;
+            cr.onClose(cr.id);
+        }
+    }
+
+    function tsCError(ts, e) {
+        var cr = ts.cReader;
+        if (cr.state !== 'readable') {
+            return;
+        }
+        cr.state = 'errored';
+        cr.error = e;
+        cr.held = new Queue();
+        if (cr.waiting) {
+            cr.waiting = false;
+            cr.onError(cr.id, e);
+        }
+    }
+
+    function tsCRead(ts) {
+        var cr = ts.cReader;
+        if (cr.held.size() > 0) {
+            cr.onChunk(cr.id, cr.held.shift());
+        } else if (cr.state === 'closed') {
+            cr.onClose(cr.id);
+        } else if (cr.state === 'errored') {
+            cr.onError(cr.id, cr.error);
+        } else {
+            cr.waiting = true;
+            if (ts.backpressure) {
+                tsSetBackpressure(ts, false); /* the pull: a write waiting on back-pressure goes on */
+            }
+        }
+    }
+
+    function tsCCancel(ts, reason) {
+        var cr = ts.cReader;
+        cr.waiting = false;
+        cr.held = new Queue();
+        if (cr.state === 'readable') {
+            cr.state = 'closed';
+            markHandled(tsSourceCancel(ts, reason));
+        }
+    }
+
+    /* Claims the TransformStream behind the untouched readable side x for a C reader; its TransformStream
+     * object, or null when there is none or its transform is not synchronous. */
+    function claimTransform(x, onChunk, onClose, onError, id) {
+        var stream = x[S], ts = stream.transformStream;
+        if (ts === undefined || ts.cReader !== null || ts.controller === null ||
+            ts.controller.syncTransform === undefined || isLocked(stream) || stream.disturbed ||
+            stream.state !== 'readable') {
+            return null;
+        }
+        var rc = stream.controller;
+        if (rc.closeRequested) {
+            return null;
+        }
+        var held = new Queue();
+        while (rc.queue.size() > 0) {
+            var e = rc.queue.shift();
+            held.push(rc.kind === 'RBSC' ? new Uint8Array(e.buffer, e.byteOffset, e.byteLength) : e.value);
+        }
+        rc.queueTotalSize = 0;
+        stream.reader = claimedReader;
+        stream.disturbed = true;
+        ts.cReader = {
+            state: 'readable', held: held, waiting: false, error: undefined,
+            onChunk: onChunk, onClose: onClose, onError: onError, id: id
+        };
+        return ts.obj;
+    }
+
     /* C reader: a read request whose steps call the C hooks (native functions). */
     function CReadRequest(onChunk, onClose, onError, id) {
         this.onChunk = onChunk;
@@ -3280,6 +3401,10 @@ function (native, global) {
         acquireReader: function (x) { return acquireDefaultReader(x[S]).obj; },
         read: function (reader, onChunk, onClose, onError, id) {
             var r = reader[S];
+            if (r.kind === 'TS') {
+                tsCRead(r);
+                return;
+            }
             if (r.stream === null) {
                 onError(id, new TypeError(RELEASED));
                 return;
@@ -3288,6 +3413,10 @@ function (native, global) {
         },
         cancel: function (reader, reason) {
             var r = reader[S];
+            if (r.kind === 'TS') {
+                tsCCancel(r, reason);
+                return;
+            }
             if (r.stream === null) {
                 return;
             }
@@ -3296,7 +3425,7 @@ function (native, global) {
         },
         release: function (reader) {
             var r = reader[S];
-            if (r.stream !== null) {
+            if (r.kind !== 'TS' && r.stream !== null) {
                 defaultReaderRelease(r);
             }
         },
@@ -3341,6 +3470,26 @@ function (native, global) {
             stream.reader = claimedReader;
             stream.disturbed = true;
             return true;
+        },
+        /* A C reader takes an untouched stream fed from C (lib/web/stream.c's C-to-C path): the stream is
+         * locked and disturbed as if read, and the bytes queued so far come back (Uint8Arrays, in order) for
+         * the reader to deliver first; from now on the source's bytes go straight to the reader. null if the
+         * stream was touched or has ended (its bytes then go through the standard path). */
+        claimTransform: claimTransform,
+        claimSource: function (x) {
+            var stream = x[S], c = stream.controller;
+            if (isLocked(stream) || stream.disturbed || stream.state !== 'readable' || c.closeRequested) {
+                return null;
+            }
+            var out = [];
+            while (c.queue.size() > 0) {
+                var e = c.queue.shift();
+                out.push(new Uint8Array(e.buffer, e.byteOffset, e.byteLength));
+            }
+            c.queueTotalSize = 0;
+            stream.reader = claimedReader;
+            stream.disturbed = true;
+            return out;
         },
         /* A promise of a Uint8Array of all the stream's bytes (the body mixin's "fully read"). */
         readAll: function (x) {

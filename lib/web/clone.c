@@ -14,7 +14,9 @@
  *
  * Transfer: the listed ArrayBuffers are copied into the clone and detached once the whole clone succeeded
  * (lib/duk/prepare.py's ew__duk_buffer_detach: byteLength 0; views made earlier keep the old bytes, as
- * Duktape has no detached state). The memory lives on the value stack (two arrays and a buffer holding the
+ * Duktape has no detached state). Listed MessagePorts (lib/js/message.js) become new ports in the clone:
+ * a new port stands for each in the memory, and once the clone succeeded it takes over the old one's
+ * entanglement and waiting messages while the old one is left detached (closed, unusable for transfer). The memory lives on the value stack (two arrays and a buffer holding the
  * hash table), so an error thrown half-way leaks nothing.
  */
 #include <string.h>
@@ -423,7 +425,66 @@ static void clone_value(duk_context *ctx, clone_t *c, duk_idx_t v)
     c->depth--;
 }
 
-/* Reads options.transfer into a new array of ArrayBuffers (pushed), checking each. */
+/* True if the value at idx is a MessagePort (message.js state { port: 1 }; none exists before the file is
+ * loaded, so nothing is loaded to answer). */
+static bool is_port(duk_context *ctx, duk_idx_t idx)
+{
+    if (!duk_is_object(ctx, idx))
+        return false;
+    duk_get_prop_literal(ctx, idx, EW__LAZY_STATE_KEY);
+    bool is = false;
+    if (duk_is_object(ctx, -1)) {
+        duk_get_prop_literal(ctx, -1, "port");
+        is = duk_get_int(ctx, -1) == 1;
+        duk_pop(ctx);
+    }
+    duk_pop(ctx);
+    return is;
+}
+
+static bool port_detached(duk_context *ctx, duk_idx_t idx)
+{
+    duk_get_prop_literal(ctx, idx, EW__LAZY_STATE_KEY);
+    duk_get_prop_literal(ctx, -1, "detached");
+    bool yes = duk_to_boolean(ctx, -1);
+    duk_pop_2(ctx);
+    return yes;
+}
+
+/* Checks one entry of a transfer list (on top) against those before it (list[0..n)); source: the port
+ * posting the message (its own transfer is refused), 0 when none. */
+static void check_transferable(duk_context *ctx, duk_idx_t list, duk_uarridx_t n, duk_idx_t source)
+{
+    if (!duk_is_object(ctx, -1))
+        (void) duk_type_error(ctx, "Failed to execute 'structuredClone': Iterator value is not an object.");
+    bool port = is_port(ctx, -1);
+    if (port) {
+        if (source != 0 && duk_samevalue(ctx, -1, source))
+            (void) ew__domexception_throw(ctx, "DataCloneError", "Port at index %u contains the source port.",
+                                          (unsigned) n);
+        if (port_detached(ctx, -1))
+            (void) ew__domexception_throw(ctx, "DataCloneError", "Port at index %u is already neutered.",
+                                          (unsigned) n);
+    } else if (ew__duk_class_number(ctx, -1) != CLS_ARRAYBUFFER) {
+        (void) uncloneable(ctx, -1);
+    } else if (is_detached(ctx, -1)) {
+        (void) ew__domexception_throw(ctx, "DataCloneError", "An ArrayBuffer is detached and could not be transferred.");
+    }
+    for (duk_uarridx_t i = 0; i < n; i++) {
+        duk_get_prop_index(ctx, list, i);
+        bool dup = duk_samevalue(ctx, -1, -2);
+        duk_pop(ctx);
+        if (dup && port)
+            (void) ew__domexception_throw(ctx, "DataCloneError", "Port at index %u is a duplicate of an earlier port.",
+                                          (unsigned) n);
+        if (dup)
+            (void) ew__domexception_throw(ctx, "DataCloneError",
+                                          "ArrayBuffer at index %u is a duplicate of an earlier ArrayBuffer.",
+                                          (unsigned) n);
+    }
+}
+
+/* Reads options.transfer into a new array of ArrayBuffers and MessagePorts (pushed), checking each. */
 static void push_transfer_list(duk_context *ctx, duk_idx_t options)
 {
     duk_push_array(ctx);
@@ -442,21 +503,7 @@ static void push_transfer_list(duk_context *ctx, duk_idx_t options)
     ew__iter_open(ctx, -1, &it, NULL);
     duk_uarridx_t n = 0;
     while (ew__iter_step(ctx, &it)) {
-        if (!duk_is_object(ctx, -1))
-            (void) duk_type_error(ctx, "Failed to execute 'structuredClone': Iterator value is not an object.");
-        if (ew__duk_class_number(ctx, -1) != CLS_ARRAYBUFFER)
-            (void) uncloneable(ctx, -1);
-        if (is_detached(ctx, -1))
-            (void) ew__domexception_throw(ctx, "DataCloneError", "An ArrayBuffer is detached and could not be transferred.");
-        for (duk_uarridx_t i = 0; i < n; i++) {
-            duk_get_prop_index(ctx, list, i);
-            bool dup = duk_samevalue(ctx, -1, -2);
-            duk_pop(ctx);
-            if (dup)
-                (void) ew__domexception_throw(ctx, "DataCloneError",
-                                              "ArrayBuffer at index %u is a duplicate of an earlier ArrayBuffer.",
-                                              (unsigned) n);
-        }
+        check_transferable(ctx, list, n, 0);
         duk_put_prop_index(ctx, list, n++);
     }
     duk_pop_2(ctx); /* iterator and next */
@@ -465,8 +512,15 @@ static void push_transfer_list(duk_context *ctx, duk_idx_t options)
 
 void ew__clone_push(duk_context *ctx, duk_idx_t value, duk_idx_t transfer)
 {
+    ew__clone_push_ports(ctx, value, transfer, 0);
+}
+
+void ew__clone_push_ports(duk_context *ctx, duk_idx_t value, duk_idx_t transfer, duk_idx_t ports_out)
+{
     value = duk_require_normalize_index(ctx, value);
     transfer = duk_require_normalize_index(ctx, transfer);
+    if (ports_out != 0)
+        ports_out = duk_require_normalize_index(ctx, ports_out);
     clone_t c = {0};
     c.srcs = duk_push_array(ctx);
     c.dsts = duk_push_array(ctx);
@@ -474,18 +528,37 @@ void ew__clone_push(duk_context *ctx, duk_idx_t value, duk_idx_t transfer)
     duk_push_fixed_buffer(ctx, c.cap * sizeof(slot_t));
     c.table = duk_get_top_index(ctx);
     duk_size_t n = duk_get_length(ctx, transfer);
+    duk_uarridx_t nports = 0;
     for (duk_size_t i = 0; i < n; i++) {
         duk_get_prop_index(ctx, transfer, (duk_uarridx_t) i);
-        push_buffer_copy(ctx, -1);
+        if (is_port(ctx, -1)) {
+            ew__lazy_push(ctx, EW__LAZY_MESSAGE, "_portShell");
+            duk_call(ctx, 0);
+            if (ports_out != 0) {
+                duk_dup_top(ctx);
+                duk_put_prop_index(ctx, ports_out, nports++);
+            }
+        } else {
+            push_buffer_copy(ctx, -1);
+        }
         memory_add(ctx, &c, -2, -1);
         duk_pop_2(ctx);
     }
     clone_value(ctx, &c, value);
+    /* The clone succeeded: now the transfers happen (none did if it failed). */
     for (duk_size_t i = 0; i < n; i++) {
         duk_get_prop_index(ctx, transfer, (duk_uarridx_t) i);
-        ew__duk_buffer_detach(ctx, -1);
-        duk_push_true(ctx);
-        duk_put_prop_literal(ctx, -2, DETACHED_KEY);
+        if (is_port(ctx, -1)) {
+            ew__lazy_push(ctx, EW__LAZY_MESSAGE, "_portMove");
+            duk_dup(ctx, -2);
+            duk_get_prop_index(ctx, c.dsts, memory_find(ctx, &c, duk_get_heapptr(ctx, -1)));
+            duk_call(ctx, 2);
+            duk_pop(ctx);
+        } else {
+            ew__duk_buffer_detach(ctx, -1);
+            duk_push_true(ctx);
+            duk_put_prop_literal(ctx, -2, DETACHED_KEY);
+        }
         duk_pop(ctx);
     }
     duk_replace(ctx, c.srcs);
@@ -503,14 +576,24 @@ static duk_ret_t structured_clone(duk_context *ctx)
     return 1;
 }
 
+/* native.structuredClone(value, transferArray, sourcePort, portsOut): the list is checked as
+ * structuredClone's (sourcePort may not be in it); the new ports, in list order, go into portsOut. */
 duk_ret_t ew__clone_native(duk_context *ctx)
 {
-    duk_set_top(ctx, 2);
+    duk_set_top(ctx, 4);
     if (!duk_is_array(ctx, 1)) {
         duk_push_array(ctx);
         duk_replace(ctx, 1);
     }
-    ew__clone_push(ctx, 0, 1);
+    duk_push_array(ctx);
+    duk_idx_t list = duk_get_top_index(ctx);
+    duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, 1);
+    for (duk_uarridx_t i = 0; i < n; i++) {
+        duk_get_prop_index(ctx, 1, i);
+        check_transferable(ctx, list, i, is_port(ctx, 2) ? 2 : 0);
+        duk_put_prop_index(ctx, list, i);
+    }
+    ew__clone_push_ports(ctx, 0, list, duk_is_array(ctx, 3) ? 3 : 0);
     return 1;
 }
 

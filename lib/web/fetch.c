@@ -30,6 +30,7 @@
 #include "domexception.h"
 #include "internal.h"
 #include "net/client.h"
+#include "net/encode.h"
 #include "lazy.h"
 #include "net/decode.h"
 #include "stream.h"
@@ -85,6 +86,8 @@ struct ew__fetch {
     size_t nrheaders;
     ew__url_t next_url;           /* a redirect to follow once this hop's body is drained (href NULL: none) */
     ew__decoder_t *decoder;       /* owned; NULL when the body is not content-encoded */
+    int coding;                   /* the decoder's coding (an ew__coding_t of net/encode.h) */
+    bool body_seen;               /* body bytes of this hop reached the decoder (or the stream) */
     ew__fetch_t *next;            /* in iso->fetches */
 };
 
@@ -243,7 +246,8 @@ static bool null_body_status(int status)
 
 static void body_pull(void *udata, ew__stream_src_t *src);
 static void body_cancel(void *udata, ew__stream_src_t *src);
-static const ew__stream_src_hooks_t body_hooks = {body_pull, body_cancel};
+static bool body_raw(void *udata, ew__stream_src_t *src, int coding);
+static const ew__stream_src_hooks_t body_hooks = {body_pull, body_cancel, body_raw};
 
 /* Pushes a Response for the current hop: immutable headers (as workerd's fetch() responses), statusText as
  * the server sent it, url and redirected, a streamed body (none for HEAD and null-body statuses). */
@@ -368,9 +372,8 @@ static bool flush_batch(ew__fetch_t *f)
         return false;
     f->depth++;
     f->pulled = false;
-    ew_status_t st = ew__stream_src_enqueue(f->src, f->batch.data, f->batch.len);
+    ew_status_t st = ew__stream_src_enqueue_buf(f->src, &f->batch); /* empties the batch */
     f->depth--;
-    f->batch.len = 0;
     return st == EW_OK && !f->doomed && f->src != NULL;
 }
 
@@ -423,6 +426,22 @@ static void body_pull(void *udata, ew__stream_src_t *src)
         ew__net_request_pause(f->net, false);
 }
 
+/* A reader that sends the body on compressed as `coding` asks for the bytes as the server sent them:
+ * possible while nothing was decoded yet and the server's coding is that one (`return fetch(url)` of a
+ * gzip response then passes the gzip bytes through, as workerd does, instead of decoding and compressing
+ * them again). */
+static bool body_raw(void *udata, ew__stream_src_t *src, int coding)
+{
+    (void) src;
+    ew__fetch_t *f = udata;
+    if (f->decoder == NULL || f->body_seen || f->batch.len > 0 || f->coding != coding ||
+        coding == EW__CODING_NONE)
+        return false;
+    ew__decoder_destroy(f->decoder);
+    f->decoder = NULL;
+    return true;
+}
+
 /* The reader cancelled the body, or the isolate is going away: stop the network request. src is freed by
  * the caller when this returns. */
 static void body_cancel(void *udata, ew__stream_src_t *src)
@@ -462,25 +481,6 @@ static char *dup_bytes(const char *s, size_t n)
         d[n] = '\0';
     }
     return d;
-}
-
-/* The body is decoded here, so the Response describes what it holds: no content-encoding, and no
- * content-length (that was the encoded size). workerd keeps both and compresses again when such a Response
- * is returned (encodeBody "automatic"); without that re-encoding, keeping them would make a proxied
- * response lie to its client. */
-static void drop_encoding_headers(ew__fetch_t *f)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < f->nrheaders; i++) {
-        fheader_t *h = &f->rheaders[i];
-        if (strcmp(h->name, "content-encoding") == 0 || strcmp(h->name, "content-length") == 0) {
-            free(h->name);
-            free(h->value);
-        } else {
-            f->rheaders[kept++] = *h;
-        }
-    }
-    f->nrheaders = kept;
 }
 
 /* Copies the head; picks a decoder; decides whether this hop is a redirect to follow. */
@@ -534,6 +534,7 @@ static void on_head(void *udata, int status, const char *reason, size_t reason_l
     if (coding != NULL && !null_body_status(status) && strcmp(f->method, "HEAD") != 0) {
         bool unknown;
         f->decoder = ew__decoder_create(coding->value, coding->value_len, append_body, f, &unknown);
+        f->coding = ew__coding_of(coding->value, coding->value_len);
         /* An unknown coding is passed through as it is (Workers does the same). */
         if (f->decoder == NULL && !unknown) {
             ew__net_request_cancel(f->net);
@@ -541,8 +542,9 @@ static void on_head(void *udata, int status, const char *reason, size_t reason_l
             fail_type_error(f, "Out of memory reading the response of %s.", f->url.href);
             return;
         }
-        if (f->decoder != NULL)
-            drop_encoding_headers(f);
+        /* The headers stay as the server sent them (content-encoding, content-length), as in workerd:
+         * the script reads decoded bytes, and a Response returned with them is compressed again on the
+         * way out (encodeBody "automatic", lib/web/body_encode.c). */
     }
     fetch_settle(f, SETTLE_RESPONSE, NULL);
 }
@@ -553,6 +555,7 @@ static void on_body(void *udata, const char *data, size_t len)
     if (f->next_url.href != NULL || f->src == NULL)
         return; /* a redirect's body, or one nobody reads any more */
     int rc;
+    f->body_seen = true;
     if (f->decoder != NULL)
         rc = ew__decoder_push(f->decoder, data, len);
     else

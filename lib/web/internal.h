@@ -80,11 +80,15 @@ void ew__headers_push_packed_wrapper(duk_context *ctx, duk_idx_t packed_idx);
  * EW_ERR_MEMORY_LIMIT when the isolate's limit fired while copying. *out is NULL on failure; release a
  * result with ew_response_destroy(). */
 ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err);
+struct ew__stream_reader;
+/* body_encode.c: compresses the response's body per its Content-Encoding header (gzip, deflate, br) unless
+ * manual: a buffered body at once, a streamed one through reader (NULL when the body is buffered).
+ * EW_ERR_NOMEM when memory ran out. */
+ew_status_t ew__response_encode(ew_response_t *resp, bool manual, struct ew__stream_reader *reader);
 /* The same, except that a body that is a ReadableStream (other than one of known bytes) is not copied:
  * the stream is locked to a new C reader returned in *reader (the response's body is then empty, and the
  * caller reads the bytes: lib/web/stream.h). *reader is NULL for other bodies. A locked stream is
  * EW_ERR_BAD_RESPONSE. */
-struct ew__stream_reader;
 ew_status_t ew__response_extract_stream(duk_context *ctx, duk_idx_t idx, ew_response_t **out,
                                         struct ew__stream_reader **reader, ew_error_t *err);
 
@@ -149,7 +153,8 @@ void ew__fetch_cancel_all(struct ew__isolate *iso);
 #define EW__STATE_REDIRECT_SHIFT 6 /* Request: 2 bits, 0 follow, 1 manual, 2 error */
 #define EW__STATE_REDIRECTED 0x40u /* Response: fetch() followed a redirect to get it */
 #define EW__STATE_NO_STORE 0x100u  /* Request: cache: 'no-store' (fetch() sends no-cache headers) */
-#define EW__STATE_PACKED 0x200u    /* Request from C: method, url and headers still packed (request.c) */
+#define EW__STATE_ENCODE_MANUAL 0x200u /* Response: encodeBody "manual" (the body is sent as it is) */
+#define EW__STATE_PACKED 0x1000u   /* Request from C: method, url and headers still packed (request.c) */
 #define EW__STATE_LIST_SHIFT 10    /* Response: 2 bits, a header list not made yet (response.c): */
 #define EW__STATE_LIST_MASK (3u << EW__STATE_LIST_SHIFT)
 #define EW__LIST_EMPTY 1u          /*   no headers */

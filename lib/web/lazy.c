@@ -20,7 +20,7 @@
  *   toArray(iterable)   a fresh array of an iterable's values
  *   domException(message, name)   a new DOMException (domexception.c)
  *   reportError(error)  logs an uncaught error the way the runtime does
- *   structuredClone(value, transferArray)   clone.c
+ *   structuredClone(value, transferArray, sourcePort, portsOut)   clone.c
  *   urlCanon(kind, value[, protocol]), isNameCodePoint(cp, first)   urlpattern.c (for urlpattern.js)
  *   isBufferSource(x), bytesOf(bufferSource) (a copy), utf8(string), utf8Decode(bytes), streamOf(bytes)
  *   iteratorPrototype   %IteratorPrototype%
@@ -222,7 +222,7 @@ static const ew__method_t native_functions[] = {
     {"now", native_now, 0, 0},
     {"domException", native_dom_exception, 2, 2},
     {"reportError", native_report_error, 1, 1},
-    {"structuredClone", ew__clone_native, 2, 2},
+    {"structuredClone", ew__clone_native, 4, 4},
     {"urlCanon", ew__urlpattern_canon, 3, 3},
     {"isNameCodePoint", ew__urlpattern_is_name, 2, 2},
     {NULL, NULL, 0, 0},

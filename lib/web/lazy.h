@@ -45,6 +45,9 @@ void ew__clone_init(duk_context *ctx, duk_idx_t global_idx);
  * (already checked: ArrayBuffers, not detached, no duplicates), which are detached on success. Throws
  * DataCloneError (a DOMException) for what cannot be cloned. */
 void ew__clone_push(duk_context *ctx, duk_idx_t value_idx, duk_idx_t transfer_idx);
+/* The same, the transfer array may also hold MessagePorts; their new ports are appended to the array at
+ * ports_idx (0 = not wanted). */
+void ew__clone_push_ports(duk_context *ctx, duk_idx_t value_idx, duk_idx_t transfer_idx, duk_idx_t ports_idx);
 /* native.structuredClone(value, transferArray) for lib/js files (MessagePort). */
 duk_ret_t ew__clone_native(duk_context *ctx);
 

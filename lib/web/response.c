@@ -54,9 +54,30 @@ static int status_of(uint32_t state)
  * Construction: "initialize a response" shared by the constructor and Response.json
  */
 
+/* encodeBody of a ResponseInit: "automatic" (default: the body is compressed on the way out per its
+ * Content-Encoding, lib/web/body_encode.c) or "manual" (already encoded); a Response given as init passes
+ * its own on, as in workerd. */
+static uint32_t read_encode_body(duk_context *ctx, duk_idx_t init_idx)
+{
+    uint32_t state = ew__web_state(ctx, init_idx);
+    if (state & EW__KIND_RESPONSE)
+        return state & EW__STATE_ENCODE_MANUAL;
+    duk_get_prop_literal(ctx, init_idx, "encodeBody");
+    uint32_t flags = 0;
+    if (!duk_is_undefined(ctx, -1)) {
+        const char *v = duk_to_string(ctx, -1);
+        if (strcmp(v, "manual") == 0)
+            flags = EW__STATE_ENCODE_MANUAL;
+        else if (strcmp(v, "automatic") != 0)
+            (void) duk_type_error(ctx, "encodeBody: unexpected value: %s", v);
+    }
+    duk_pop(ctx);
+    return flags;
+}
+
 /* Reads the ResponseInit at init_idx (cf, headers, status, statusText in the dictionary's order) into self
  * and the list slot (left undefined when init has no headers); returns the status. */
-static int read_init(duk_context *ctx, duk_idx_t self, duk_idx_t init_idx, duk_idx_t list)
+static int read_init(duk_context *ctx, duk_idx_t self, duk_idx_t init_idx, duk_idx_t list, uint32_t *flags)
 {
     int status = 200;
     if (duk_is_null_or_undefined(ctx, init_idx))
@@ -68,6 +89,7 @@ static int read_init(duk_context *ctx, duk_idx_t self, duk_idx_t init_idx, duk_i
         duk_put_prop_literal(ctx, self, EW__WEB_CF);
     else
         duk_pop(ctx);
+    *flags = read_encode_body(ctx, init_idx);
     duk_get_prop_literal(ctx, init_idx, "headers");
     if (!duk_is_undefined(ctx, -1)) {
         duk_push_array(ctx);
@@ -113,7 +135,8 @@ static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_
     init_idx = duk_require_normalize_index(ctx, init_idx);
     duk_push_undefined(ctx);
     duk_idx_t list = duk_get_top_index(ctx);
-    int status = read_init(ctx, self, init_idx, list);
+    uint32_t flags = 0;
+    int status = read_init(ctx, self, init_idx, list, &flags);
     if (is_null_body_status(status) && ew__body_is_stream(ctx, body_idx))
         (void) duk_type_error(ctx, "Response with null body status (101, 204, 205, or 304) cannot have a body.");
     if (ew__body_extract(ctx, body_idx, &content_type)) {
@@ -154,7 +177,7 @@ static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_
         duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
     else
         duk_pop(ctx); /* the list slot */
-    ew__web_set_state(ctx, self, EW__KIND_RESPONSE | ((uint32_t) status << EW__STATE_STATUS_SHIFT) |
+    ew__web_set_state(ctx, self, EW__KIND_RESPONSE | flags | ((uint32_t) status << EW__STATE_STATUS_SHIFT) |
                                      (lazy << EW__STATE_LIST_SHIFT));
 }
 

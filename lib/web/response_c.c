@@ -94,6 +94,7 @@ typedef struct extract_job {
     bool want_stream;     /* a stream body goes to a reader instead of being copied */
     ew__stream_reader_t *reader; /* that reader, once opened */
     double length;        /* the stream's promised length (FixedLengthStream), -1 when unknown */
+    bool manual;          /* made with encodeBody: "manual": the body goes as it is */
 } extract_job_t;
 
 /* Pushes the status text's storage: "" when the script gave none (the host picks the reason phrase). */
@@ -187,6 +188,7 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     job->bad = refusal(ctx, body_slot, state);
     if (job->bad != NULL)
         return 0;
+    job->manual = (state & EW__STATE_ENCODE_MANUAL) != 0;
     push_status_text(ctx, self);
     duk_idx_t text = duk_get_top_index(ctx);
     size_t text_len;
@@ -273,6 +275,12 @@ static ew_status_t run_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **
         job->reader = NULL;
         return ew__error_set(err, EW_ERR_NOMEM, "out of memory copying the response");
     }
+    if (ew__response_encode(job->resp, job->manual, job->reader) != EW_OK) {
+        ew_response_destroy(job->resp);
+        ew__stream_reader_close(job->reader);
+        job->reader = NULL;
+        return ew__error_set(err, EW_ERR_NOMEM, "out of memory compressing the response body");
+    }
     ew__error_clear(err);
     *out = job->resp;
     return EW_OK;
@@ -280,14 +288,14 @@ static ew_status_t run_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **
 
 ew_status_t ew__response_extract(duk_context *ctx, duk_idx_t idx, ew_response_t **out, ew_error_t *err)
 {
-    extract_job_t job = {NULL, NULL, false, NULL, -1};
+    extract_job_t job = {NULL, NULL, false, NULL, -1, false};
     return run_extract(ctx, idx, out, &job, err);
 }
 
 ew_status_t ew__response_extract_stream(duk_context *ctx, duk_idx_t idx, ew_response_t **out,
                                         ew__stream_reader_t **reader, ew_error_t *err)
 {
-    extract_job_t job = {NULL, NULL, true, NULL, -1};
+    extract_job_t job = {NULL, NULL, true, NULL, -1, false};
     ew_status_t st = run_extract(ctx, idx, out, &job, err);
     *reader = job.reader;
     return st;

@@ -85,6 +85,10 @@ typedef struct ew__stream_src_hooks {
     /* The consumer cancelled the stream or the isolate is being destroyed: stop producing. src is freed
      * when this returns. May be NULL. */
     void (*cancel)(void *udata, ew__stream_src_t *src);
+    /* A C reader bound to this source (C-to-C) will send the bytes on compressed as `coding` (an
+     * ew__coding_t of net/encode.h): true if the source gives its bytes in that coding from now on (it
+     * had them so and decoded nothing yet), so that the reader need not compress. May be NULL. */
+    bool (*raw)(void *udata, ew__stream_src_t *src, int coding);
 } ew__stream_src_hooks_t;
 
 /* Pushes a new byte ReadableStream (BYOB readers work on it) fed by the returned handle; hooks are copied,
@@ -96,6 +100,9 @@ ew__stream_src_t *ew__stream_src_push_new(duk_context *ctx, const ew__stream_src
 /* Queues a copy of n bytes (n > 0). EW_ERR_STATE once the stream was cancelled or errored (the bytes are
  * dropped), EW_ERR_NOMEM/EW_ERR_MEMORY_LIMIT when the copy could not be made. */
 ew_status_t ew__stream_src_enqueue(ew__stream_src_t *src, const void *data, size_t n);
+/* The same for the bytes of *buf, which is left empty (len 0): when a C reader takes the stream's bytes
+ * directly and has none waiting, the buffers change hands instead of copying. */
+ew_status_t ew__stream_src_enqueue_buf(ew__stream_src_t *src, ew__buf_t *buf);
 /* Bytes the stream wants before it stops pulling (<= 0: wait for the next pull). */
 double ew__stream_src_desired(ew__stream_src_t *src);
 /* Ends the stream after the queued bytes and frees the handle. */
@@ -129,5 +136,12 @@ ew_status_t ew__stream_reader_read(ew__stream_reader_t *r, ew__stream_read_fn cb
 /* Frees the reader: cancels the stream if it has not ended (reason: TypeError "The reader was closed."),
  * drops a pending read's callback. NULL is ignored. */
 void ew__stream_reader_close(ew__stream_reader_t *r);
+/* From now on the reader delivers the stream's bytes compressed with `coding` (an ew__coding_t of
+ * lib/net/encode.h): every chunk compressed and flushed, the trailer as a last chunk before END. Call
+ * before the first read. False when no read may be pending, the coding is NONE, or memory ran out. */
+bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding);
+/* The reader is the host's pump of a response body: when it reads a stream fed from C directly (C-to-C),
+ * its deliveries are charged to no request (the Worker only passed the body on). */
+void ew__stream_reader_uncharged(ew__stream_reader_t *r);
 
 #endif /* EW_WEB_STREAM_H */

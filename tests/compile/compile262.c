@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -289,21 +290,47 @@ static int one(const char *dir, const char *path, char *msg, size_t cap)
     return 0;
 }
 
-/* --bench N FILE...: compiles each file N times as a Worker entry (bundling, parse, lower, emit); prints input
- * MB/s of CPU time. */
+/* Bytes of every source file a compilation read (the entry and each bundled module: out->files). */
+static double bundled_bytes(const ew__compile_out_t *out, size_t entry_len)
+{
+    if (!out->nfiles)
+        return (double) entry_len;
+    double sum = 0;
+    for (uint32_t i = 0; i < out->nfiles; i++) {
+        struct stat st;
+        if (out->files[i] && stat(out->files[i], &st) == 0)
+            sum += (double) st.st_size;
+    }
+    return sum;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* --bench N FILE...: compiles each file N times as a Worker entry (bundling, parse, lower, emit); prints the
+ * source bytes read per compilation (entry + bundled modules) and the median MB/s of CPU time over the N runs. */
 static int bench(int n, char **files, int nfiles)
 {
-    double bytes = 0, secs = 0;
+    if (n < 1)
+        n = 1;
+    double *rate = calloc((size_t) n, sizeof *rate), bytes = 0;
+    double *secs = calloc((size_t) n, sizeof *secs);
+    if (!rate || !secs)
+        return fprintf(stderr, "out of memory\n"), 1;
+    uint32_t modules = 0;
     for (int i = 0; i < nfiles; i++) {
         size_t len;
         char *src = slurp(files[i], &len);
         if (!src)
             return fprintf(stderr, "%s: unreadable\n", files[i]), 1;
-        clock_t t0 = clock();
         for (int k = 0; k < n; k++) {
             ew__compile_out_t out;
             ew__diag_t d;
             ew__diag_init(&d);
+            clock_t t0 = clock();
             /* the path a Worker's entry takes: a module is bundled (imports read from disk), a script compiled */
             if (!ew__compile_entry(files[i], src, len, &out, &d)) {
                 fprintf(stderr, "%s\n", d.text ? d.text : d.message);
@@ -311,14 +338,23 @@ static int bench(int n, char **files, int nfiles)
                 free(src);
                 return 1;
             }
+            secs[k] += (double) (clock() - t0) / CLOCKS_PER_SEC;
+            if (k == 0) {
+                bytes += bundled_bytes(&out, len);
+                modules += out.nfiles ? out.nfiles : 1;
+            }
             ew__diag_dispose(&d);
             ew__compile_out_dispose(&out);
         }
-        secs += (double) (clock() - t0) / CLOCKS_PER_SEC;
-        bytes += (double) len * n;
         free(src);
     }
-    printf("%.1f MB/s (%.0f bytes in %.3f s)\n", bytes / secs / 1e6, bytes, secs);
+    for (int k = 0; k < n; k++)
+        rate[k] = secs[k] > 0 ? bytes / secs[k] / 1e6 : 0;
+    qsort(rate, (size_t) n, sizeof *rate, cmp_double);
+    printf("%.2f MB/s median of %d (min %.2f, max %.2f): %.0f source bytes in %u files per run\n", rate[n / 2], n,
+           rate[0], rate[n - 1], bytes, modules);
+    free(rate);
+    free(secs);
     return 0;
 }
 

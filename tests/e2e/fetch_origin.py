@@ -51,6 +51,16 @@ def brotli_compress(data):
     return out.raw[:out_size.value]
 
 
+def brotli_decompress(data):
+    """Decodes br with the system's libbrotlidec."""
+    lib = ctypes.CDLL(ctypes.util.find_library("brotlidec") or "libbrotlidec.so.1")
+    out_size = ctypes.c_size_t(1 << 24)
+    out = ctypes.create_string_buffer(out_size.value)
+    rc = lib.BrotliDecoderDecompress(ctypes.c_size_t(len(data)), data, ctypes.byref(out_size), out)
+    assert rc == 1, "not valid br"
+    return out.raw[:out_size.value]
+
+
 class _Handler(socketserver.BaseRequestHandler):
     def setup(self):
         origin = self.server.origin

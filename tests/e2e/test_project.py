@@ -178,14 +178,14 @@ def test_syntax_error_in_config(tmp_path):
 
 
 def test_unknown_and_unsupported_keys_are_warned(tmp_path, project_server):
-    config = 'favourite = 1\n' + TOML + '\n[[services]]\nbinding = "C"\nservice = "counter"\n'
+    config = 'favourite = 1\n' + TOML + '\n[ai]\nbinding = "AI"\n'
     s = project_server(make_project(tmp_path, config=config), "--env", "staging")
     printed = s.read_output()
     assert "wrangler.toml:1:1: unknown key 'favourite' (ignored)" in printed
-    assert "'services' exists at the top level but not in [env.staging]" in printed
+    assert "'ai' exists at the top level but not in [env.staging]" in printed
     s = project_server(make_project(tmp_path, config=config))
     printed = s.read_output()
-    assert "'services' is not supported yet, ignored" in printed
+    assert "'ai' is not supported yet, ignored" in printed
 
 
 def test_test_scheduled_runs_the_scheduled_listener(tmp_path, project_server):

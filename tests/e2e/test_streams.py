@@ -77,6 +77,31 @@ export default {
       })();
       return new Response(readable);
     }
+    if (url.pathname === '/queued') {
+      // chunks already queued on the readable side when the response is returned come first, in order
+      const { readable, writable } = new TransformStream(undefined, undefined, { highWaterMark: 4 });
+      const writer = writable.getWriter();
+      writer.write(enc.encode('one '));
+      writer.write(enc.encode('two '));
+      await writer.write(enc.encode('three '));
+      (async () => {
+        await writer.write(enc.encode('four'));
+        await writer.close();
+      })();
+      return new Response(readable);
+    }
+    if (url.pathname === '/not-bytes') {
+      const { readable, writable } = new TransformStream();
+      const writer = writable.getWriter();
+      (async () => {
+        await writer.write(enc.encode('bytes then '));
+        try {
+          await writer.write('a string');
+          await writer.closed;
+        } catch (e) { cancelled = 'writer errored: ' + e.message; }
+      })();
+      return new Response(readable);
+    }
     if (url.pathname === '/cancelled') return new Response(cancelled);
     if (url.pathname === '/fixed') {
       const { readable, writable } = new FixedLengthStream(11);
@@ -87,7 +112,22 @@ export default {
     }
     if (url.pathname === '/gzip') {
       const body = new Response('streamed and compressed '.repeat(100)).body.pipeThrough(new CompressionStream('gzip'));
-      return new Response(body, { headers: { 'content-encoding': 'gzip' } });
+      return new Response(body, { headers: { 'content-encoding': 'gzip' }, encodeBody: 'manual' });
+    }
+    if (url.pathname === '/auto') {
+      // encodeBody "automatic" (the default): the runtime compresses per content-encoding, buffered or streamed
+      const coding = url.searchParams.get('coding');
+      const text = 'compressed by the runtime '.repeat(200);
+      if (url.searchParams.has('stream')) {
+        const { readable, writable } = new TransformStream();
+        const writer = writable.getWriter();
+        (async () => {
+          for (let i = 0; i < 200; i++) await writer.write(enc.encode('compressed by the runtime '));
+          await writer.close();
+        })();
+        return new Response(readable, { headers: { 'content-encoding': coding } });
+      }
+      return new Response(text, { headers: { 'content-encoding': coding } });
     }
     return new Response('plain');
   },
@@ -235,5 +275,91 @@ def test_fixed_length_stream_is_sent_with_content_length(tmp_path):
         assert resp.read() == b"hello world"
         conn.request("GET", "/")
         assert conn.getresponse().read() == b"plain"
+    finally:
+        assert s.stop() == 0
+
+
+def test_chunks_queued_before_the_response_come_first(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/queued")
+        assert conn.getresponse().read() == b"one two three four"
+    finally:
+        assert s.stop() == 0
+
+
+def test_a_chunk_that_is_not_bytes_ends_the_body_and_the_writer(tmp_path):
+    s = start(tmp_path)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/not-bytes")
+        resp = conn.getresponse()
+        with pytest.raises(http.client.IncompleteRead) as e:
+            resp.read()
+        assert e.value.partial == b"bytes then "
+        assert "This ReadableStream did not return bytes." in s.read_output()
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", "/cancelled")
+        assert conn.getresponse().read() == b"writer errored: This ReadableStream did not return bytes."
+    finally:
+        assert s.stop() == 0
+
+
+def test_cpu_limit_while_streaming_ends_the_body_not_the_server(tmp_path):
+    # A writer that never stops runs into the CPU limit while the host pumps its stream: the body ends early,
+    # and the server (which once crashed ending the request from inside that pump) answers the next request.
+    (tmp_path / "worker.js").write_text(r"""
+export default {
+  async fetch(request) {
+    if (new URL(request.url).pathname === '/ok') return new Response('still here');
+    const { readable, writable } = new TransformStream();
+    const writer = writable.getWriter();
+    (async () => {
+      for (let i = 0; ; i++) await writer.write(new TextEncoder().encode(`line ${i}\n`));
+    })();
+    return new Response(readable);
+  },
+};
+""")
+    (tmp_path / "wrangler.toml").write_text('name = "cpu"\nmain = "worker.js"\n[limits]\ncpu_ms = 20\n')
+    s = Server(tmp_path, ["--threads", "1"])
+    try:
+        for _ in range(2):
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            conn.request("GET", "/endless")
+            resp = conn.getresponse()
+            with pytest.raises(http.client.IncompleteRead):
+                resp.read()
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            conn.request("GET", "/ok")
+            assert conn.getresponse().read() == b"still here"
+        assert "Worker exceeded CPU time limit." in s.read_output()
+    finally:
+        assert s.stop() == 0
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_encode_body_automatic(tmp_path, coding, stream):
+    import gzip
+    import zlib
+    from fetch_origin import brotli_decompress
+    s = start(tmp_path)
+    try:
+        path = "/auto?coding=%s%s" % (coding, "&stream=1" if stream else "")
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        assert resp.getheader("content-encoding") == coding
+        raw = resp.read()
+        plain = b"compressed by the runtime " * 200
+        assert len(raw) < len(plain)
+        decoded = gzip.decompress(raw) if coding == "gzip" else zlib.decompress(raw) if coding == "deflate" \
+            else brotli_decompress(raw)
+        assert decoded == plain
+        out = subprocess.run(["curl", "-s", "--compressed", "http://127.0.0.1:%d%s" % (s.port, path)],
+                             capture_output=True, timeout=30)
+        assert out.stdout == plain
     finally:
         assert s.stop() == 0

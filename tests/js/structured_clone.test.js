@@ -194,4 +194,67 @@ test('very deep nesting is a RangeError, not a crash', () => {
   assertThrows(() => structuredClone(o), RangeError);
 });
 
+// ---- MessagePort transfer ----
+
+function nextMessage(port) {
+  return new Promise((resolve) => { port.onmessage = (e) => resolve(e); });
+}
+
+test('structuredClone transfers a MessagePort: the clone is entangled, the original detached', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const moved = structuredClone(port1, { transfer: [port1] });
+  assert(moved instanceof MessagePort && moved !== port1);
+  const got = nextMessage(port2);
+  moved.postMessage('from the moved port');
+  assertEquals((await got).data, 'from the moved port');
+  const back = nextMessage(moved);
+  port2.postMessage({ n: 1 });
+  assertEquals((await back).data.n, 1);
+  // the old port is detached: it sends nothing and cannot be transferred again
+  port1.postMessage('lost');
+  assertThrows(() => structuredClone(port1, { transfer: [port1] }), DOMException, /already neutered/);
+});
+
+test('a port inside the value maps to its transferred clone, shared references kept', () => {
+  const { port1 } = new MessageChannel();
+  const out = structuredClone({ a: port1, b: [port1] }, { transfer: [port1] });
+  assert(out.a instanceof MessagePort && out.a !== port1);
+  assert(out.b[0] === out.a);
+});
+
+test('a port not in the transfer list cannot be cloned', () => {
+  const { port1 } = new MessageChannel();
+  assertThrows(() => structuredClone(port1), DOMException, /could not be cloned/);
+});
+
+test('transfer list errors: duplicate ports', () => {
+  const { port1 } = new MessageChannel();
+  assertThrows(() => structuredClone(1, { transfer: [port1, port1] }), DOMException,
+    /Port at index 1 is a duplicate of an earlier port\./);
+});
+
+test('postMessage transfers a port: the receiver gets it in event.ports and can talk through it', async () => {
+  const a = new MessageChannel(), b = new MessageChannel();
+  const arrived = nextMessage(a.port2);
+  a.port1.postMessage({ hello: 'there', reply: b.port1 }, [b.port1]);
+  const e = await arrived;
+  assertEquals(e.ports.length, 1);
+  assert(e.data.reply === e.ports[0]);
+  const answered = nextMessage(b.port2);
+  e.ports[0].postMessage('over the transferred port');
+  assertEquals((await answered).data, 'over the transferred port');
+});
+
+test('postMessage refuses to transfer the posting port itself', () => {
+  const { port1 } = new MessageChannel();
+  assertThrows(() => port1.postMessage('x', [port1]), DOMException, /Port at index 0 contains the source port\./);
+});
+
+test('messages waiting at a port move with it', async () => {
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage('queued before the transfer'); // port2 not started: it waits in port2's queue
+  const moved = structuredClone(port2, { transfer: [port2] });
+  assertEquals((await nextMessage(moved)).data, 'queued before the transfer');
+});
+
 export default { fetch: run };

@@ -33,15 +33,15 @@ Test(bindings_durable, bad_namespaces_are_load_errors)
     cr_assert_eq(ew_runtime_create(NULL, &rt, NULL), EW_OK);
     ew_error_t err;
     ew_status_t st;
-    ew_durable_object_t bad_class = {"SLOW", "not a name", 1};
+    ew_durable_object_t bad_class = {"SLOW", "not a name", 1, NULL};
     cr_assert_null(load(rt, &bad_class, &st, &err));
     cr_assert_eq(st, EW_ERR_INVALID_ARG);
     cr_assert(strstr(err.message, "is not a JavaScript identifier") != NULL, "%s", err.message);
-    ew_durable_object_t missing = {"SLOW", "Missing", 1};
+    ew_durable_object_t missing = {"SLOW", "Missing", 1, NULL};
     cr_assert_null(load(rt, &missing, &st, &err));
     cr_assert_eq(st, EW_ERR_INVALID_ARG);
     cr_assert(strstr(err.message, "does not export a class named \"Missing\"") != NULL, "%s", err.message);
-    ew_durable_object_t no_binding = {"", "Slow", 1};
+    ew_durable_object_t no_binding = {"", "Slow", 1, NULL};
     cr_assert_null(load(rt, &no_binding, &st, &err));
     cr_assert_eq(st, EW_ERR_INVALID_ARG);
     ew_runtime_destroy(rt);
@@ -70,7 +70,7 @@ Test(bindings_durable, destroying_a_worker_with_object_calls_in_flight_cancels_t
     cr_assert_eq(ew_runtime_create(&cfg, &rt, NULL), EW_OK);
     ew_error_t err;
     ew_status_t st;
-    ew_durable_object_t d = {"SLOW", "Slow", 1};
+    ew_durable_object_t d = {"SLOW", "Slow", 1, NULL};
     ew_worker_t *w = load(rt, &d, &st, &err);
     cr_assert_eq(st, EW_OK, "%s", err.message);
     ew_request_t req = {.method = "GET", .url = "http://x/"};

@@ -642,3 +642,65 @@ Test(lower, compile_classes_seed)
     };
     RUN(c);
 }
+
+/* Parameter TDZ: a parameter read in its own or an earlier parameter's initialiser throws a ReferenceError
+ * (closures made there and writes are left alone); later parameters see earlier ones. */
+Test(lower, compile_param_tdz)
+{
+    static const js_case_t c[] = {
+        {"try { (function (x = y, y) {})(); R = 'no'; } catch (e) { R = e.name; }", "ReferenceError"},
+        {"try { (function (x = x) {})(); R = 'no'; } catch (e) { R = e.name; }", "ReferenceError"},
+        {"try { ((x = typeof y, y) => 0)(); R = 'no'; } catch (e) { R = e.name; }", "ReferenceError"},
+        {"try { (function ({a = b}, b) {})({}); R = 'no'; } catch (e) { R = e.name; }", "ReferenceError"},
+        {"var n = 0; try { (function (x = y, y) { n++; })(); } catch (e) {} R = n", "0"},
+        {"R = (function (x, y = x + 1) { return y; })(1)", "2"},
+        {"R = (function (x = y, y) { return x; })(5, 6)", "5"},
+        {"R = (function (x = () => y, y = 3) { return x(); })()", "3"},
+        {"R = (function (x = {y: 1}.y, y) { return x; })()", "1"},
+        {"class A { m(a = b, b) {} } try { new A().m(); R = 'no'; } catch (e) { R = e.name; }", "ReferenceError"},
+    };
+    RUN(c);
+}
+
+/* super in object-literal methods and accessors: the literal is their home object, one per evaluation. */
+Test(lower, compile_object_super)
+{
+    static const js_case_t c[] = {
+        {"var base = {m() { return 'b' + this.t; }}; R = ({__proto__: base, t: 1, m() { return super.m() + '!'; }}).m()",
+         "b1!"},
+        {"var base = {get g() { return 'g' + this.t; }}; R = ({__proto__: base, t: 2, get g() { return super.g; }}).g",
+         "g2"},
+        {"var base = {x: 1}; var o = {__proto__: base, set s(v) { super.x = v; }}; o.s = 5; R = o.x + ',' + base.x",
+         "5,1"},
+        {"var base = {v: 7}; R = ({__proto__: base, a() { return (() => super.v)(); }}).a()", "7"},
+        {"var os = []; for (var i = 0; i < 2; i++) os.push({__proto__: {w() { return i; }}, m() { return super.w; }});"
+         " R = os[0].m() !== os[1].m()", "true"},
+        {"var p = {__proto__: {who() { return 'a'; }}, who() { return super.who(); }};"
+         " Object.setPrototypeOf(p, {who() { return 'b'; }}); R = p.who()", "b"},
+        {"var k = 'm'; R = ({__proto__: {m() { return 1; }}, [k]() { return super[k]() + 1; }}).m()", "2"},
+        {"var o = {__proto__: {m() { return this; }}, m() { return super.m(); }}; R = o.m() === o", "true"},
+        {"var o = {m() { try { super.x; return 'no'; } catch (e) { return e.name; } }}; Object.setPrototypeOf(o, null);"
+         " R = o.m()", "TypeError"},
+        {"var o = {m() { super.x = 8; Object.freeze(o); super.y = 9; return Object.keys(o).join(); }}; R = o.m()", "m,x"},
+        {"'use strict'; var o = {m() { Object.freeze(o); try { super.y = 9; return 'no'; } catch (e) { return e.name; } }};"
+         " R = o.m()", "TypeError"},
+    };
+    RUN(c);
+}
+
+/* An optional chain that reaches a private name short-circuits as a whole (`o?.c.#f`, `o?.#f`, calls). */
+Test(lower, compile_chain_private)
+{
+    static const js_case_t c[] = {
+        {"class A { #f = 42; static g(o) { return o?.c.#f; } } R = [A.g({c: new A()}), A.g(null), A.g(undefined)].join()",
+         "42,,"},
+        {"class A { #f = 1; static g(o) { return o?.#f; } } R = [A.g(new A()), A.g(null)].join()", "1,"},
+        {"class A { #f = 1; static g(o) { return o?.#f; } } try { A.g({}); R = 'no'; } catch (e) { R = e.name; }",
+         "TypeError"},
+        {"class A { #m() { return this.v; } v = 3; static g(o) { return o?.c.#m(); } } R = [A.g({c: new A()}), A.g(null)].join()",
+         "3,"},
+        {"class A { #f = 9; static g(o) { return o?.a?.b.#f; } } R = [A.g({a: null}), A.g({a: {b: new A()}})].join()",
+         ",9"},
+    };
+    RUN(c);
+}

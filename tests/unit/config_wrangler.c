@@ -248,9 +248,16 @@ Test(config_wrangler, unsupported_keys_are_checked_then_ignored)
              "[[queues.producers]]\nbinding = \"Q\"\nqueue = \"q\"\n"
              "[assets]\ndirectory = \"public\"\nhtml_handling = \"none\"\nnot_found_handling = \"404-page\"\n"
              "[[d1_databases]]\nbinding = \"DB\"\ndatabase_name = \"main\"\ndatabase_id = \"0a\"\n"
-             "[[r2_buckets]]\nbinding = \"B\"\nbucket_name = \"files\"\n",
+             "[[r2_buckets]]\nbinding = \"B\"\nbucket_name = \"files\"\n"
+             "[ai]\nbinding = \"AI\"\n",
         NULL);
-    static const char *names[] = {"routes", "services"};
+    static const char *names[] = {"ai"};
+    for (size_t i = 0; i < 3; i++) { /* supported now: checked and read, not warned about */
+        static const char *honoured[] = {"routes", "services", "queues"};
+        char w[64];
+        snprintf(w, sizeof(w), "'%s' is not supported yet, ignored", honoured[i]);
+        cr_assert(!has_warning(wr, w), "a warning for %s", honoured[i]);
+    }
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char w[64];
         snprintf(w, sizeof(w), "'%s' is not supported yet, ignored", names[i]);
@@ -277,6 +284,46 @@ Test(config_wrangler, unsupported_keys_are_checked_then_ignored)
                  "'durable_objects.bindings[0].class_name' is required");
 }
 
+Test(config_wrangler, services_and_routes)
+{
+    ew__wrangler_t *wr = load_ok(
+        BASE "routes = [\"example.com/*\", { pattern = \"api.example.com/v1/*\", zone_name = \"example.com\" },\n"
+             "          { pattern = \"shop.example.com\", custom_domain = true }]\n"
+             "[[services]]\nbinding = \"AUTH\"\nservice = \"auth-worker\"\n"
+             "[[services]]\nbinding = \"ADMIN\"\nservice = \"auth-worker\"\nentrypoint = \"Admin\"\n",
+        NULL);
+    cr_assert_eq(wr->nservices, 2);
+    cr_assert_str_eq(wr->services[0].binding, "AUTH");
+    cr_assert_str_eq(wr->services[0].service, "auth-worker");
+    cr_assert_null(wr->services[0].entrypoint);
+    cr_assert_str_eq(wr->services[1].entrypoint, "Admin");
+    cr_assert_eq(wr->services[1].line, 9, "line %u", wr->services[1].line);
+    cr_assert_eq(wr->nroutes, 3);
+    cr_assert_str_eq(wr->routes[0].pattern, "example.com/*");
+    cr_assert(wr->routes[0].parsed.path_prefix);
+    cr_assert_str_eq(wr->routes[1].zone_name, "example.com");
+    cr_assert_str_eq(wr->routes[1].parsed.path, "/v1/");
+    cr_assert(wr->routes[2].custom_domain);
+    cr_assert_str_eq(wr->routes[2].parsed.host, "shop.example.com");
+    cr_assert(!has_warning(wr, "not supported"));
+    ew__wrangler_destroy(wr);
+
+    wr = load_ok(BASE "route = \"example.com/x\"\n[env.staging]\nroute = \"staging.example.com/*\"\n", "staging");
+    cr_assert_eq(wr->nroutes, 1);
+    cr_assert_str_eq(wr->routes[0].parsed.host, "staging.example.com");
+    ew__wrangler_destroy(wr);
+
+    expect_error("wrangler.toml", BASE "routes = [\"example.com/a*b\"]\n", NULL,
+                 "wrangler.toml:4:11: 'routes[0]': route \"example.com/a*b\": a wildcard '*' may only start the host");
+    expect_error("wrangler.toml", BASE "route = \"example.com/?q=1\"\n", NULL, "must not contain a query string");
+    expect_error("wrangler.toml", BASE "route = \"a.com/*\"\nroutes = [\"b.com/*\"]\n", NULL,
+                 "'route' and 'routes' are both set");
+    expect_error("wrangler.toml", BASE "routes = [{ pattern = \"a.com/x\", custom_domain = true }]\n", NULL,
+                 "must be a host name only");
+    expect_error("wrangler.toml", BASE "[[services]]\nbinding = \"A\"\nservice = \"a\"\n[vars]\nA = \"x\"\n", NULL,
+                 "the binding name \"A\" is already used");
+}
+
 Test(config_wrangler, durable_objects_and_migrations)
 {
     ew__wrangler_t *wr = load_ok(
@@ -286,13 +333,19 @@ Test(config_wrangler, durable_objects_and_migrations)
              "[[migrations]]\ntag = \"v1\"\nnew_classes = [\"Counter\"]\n"
              "[[migrations]]\ntag = \"v2\"\nnew_sqlite_classes = [\"Room\"]\n",
         NULL);
-    cr_assert_eq(wr->ndurables, 2);
+    cr_assert_eq(wr->ndurables, 3);
     cr_assert_str_eq(wr->durables[0].binding, "COUNTER");
     cr_assert_str_eq(wr->durables[0].class_name, "Counter");
     cr_assert(!wr->durables[0].sql);
     cr_assert_str_eq(wr->durables[1].class_name, "Room");
     cr_assert(wr->durables[1].sql);
-    cr_assert(has_warning(wr, "script_name \"other\") are not supported yet"));
+    cr_assert_str_eq(wr->durables[2].script_name, "other");
+    cr_assert_null(wr->durables[0].script_name);
+    cr_assert_eq(wr->ndo_classes, 2);
+    cr_assert_str_eq(wr->do_classes[0].class_name, "Counter");
+    cr_assert(!wr->do_classes[0].sql);
+    cr_assert_str_eq(wr->do_classes[1].class_name, "Room");
+    cr_assert(wr->do_classes[1].sql);
     ew__wrangler_destroy(wr);
     expect_error("wrangler.toml", BASE "[[migrations]]\nnew_classes = [\"A\"]\n", NULL, "'migrations[0].tag' is required");
     expect_error("wrangler.toml", BASE "vars = { C = \"x\" }\n[[durable_objects.bindings]]\nname = \"C\"\nclass_name = \"A\"\n",
