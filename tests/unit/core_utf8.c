@@ -96,3 +96,22 @@ Test(core_utf8, json_string_of_bytes_parses_back_to_them)
     cr_assert_str_eq(b.data, "\"\"");
     ew__buf_dispose(&b);
 }
+
+/* ew__utf8_valid skips ASCII 8 bytes at a time: a bad or good sequence at any offset is still seen. */
+Test(core_utf8, valid_checks_every_offset_around_ascii_runs)
+{
+    char buf[40];
+    for (size_t p = 0; p + 2 <= 25; p++) {
+        memset(buf, 'a', 25);
+        buf[p] = (char) 0xFF;
+        cr_assert_not(ew__utf8_valid(buf, 25), "0xFF at %zu", p);
+        memset(buf, 'a', 25);
+        buf[p] = (char) 0xC3;
+        buf[p + 1] = (char) 0xA9;
+        cr_assert(ew__utf8_valid(buf, 25), "U+00E9 at %zu", p);
+        cr_assert_not(ew__utf8_valid(buf, p + 1), "cut sequence at %zu", p);
+        buf[p + 1] = 'a';
+        cr_assert_not(ew__utf8_valid(buf, 25), "lone lead byte at %zu", p);
+    }
+    cr_assert(ew__utf8_valid("", 0));
+}
