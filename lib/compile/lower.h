@@ -252,6 +252,8 @@ void ew__lower_spread(ew__lower_t *L);
 void ew__lower_template(ew__lower_t *L);
 /* lower_regex.c: one regex literal for Duktape (s/u flags, named groups; y/d rejected). */
 void ew__lower_regex(ew__lower_t *L, ew__node_t **slot);
+/* lower_regex_indices.c: rewrites *pattern (ES5 syntax) for the d flag; returns the group map array. */
+ew__node_t *ew__lower_regex_indices(ew__lower_t *L, const ew__node_t *at, ew__str_t *pattern);
 /* lower_global.c: a script's top-level var and function declarations to global properties. */
 void ew__lower_global(ew__lower_t *L);
 /* lower_module.c: import/export to registry calls (runs first, when L->mod is set; see lower_module.h). */
