@@ -401,8 +401,35 @@ static const ew__bi_method_t string_methods[] = {
 
 static const ew__bi_method_t string_statics[] = {{"raw", string_raw, DUK_VARARGS, 1, 0}, {NULL, NULL, 0, 0, 0}};
 
+/* get RegExp.prototype.sticky / .hasIndices (magic 0 / 1): false on Duktape's own regexes, which have
+ * neither flag (regex literals with them are wrapped by lib/js/helpers_regex.js, which gives the wrapped
+ * regex own values); undefined on RegExp.prototype itself (ES2022 22.2.5.x). */
+static duk_ret_t regexp_flag_getter(duk_context *ctx)
+{
+    static const char *const names[] = {"sticky", "hasIndices"};
+    duk_push_this(ctx);
+    if (duk_is_object(ctx, -1) && is_regexp(ctx, -1))
+        return duk_push_false(ctx), 1;
+    duk_get_global_literal(ctx, "RegExp");
+    duk_get_prop_literal(ctx, -1, "prototype");
+    if (duk_is_object(ctx, -3) && duk_samevalue(ctx, -1, -3))
+        return 0;
+    return duk_type_error(ctx, "RegExp.prototype.%s getter called on non-RegExp",
+                          names[duk_get_current_magic(ctx) & 1]);
+}
+
 void ew__bi_string_init(duk_context *ctx)
 {
+    static const ew__bi_method_t getters[] = {{"get sticky", regexp_flag_getter, 0, 0, 0},
+                                              {"get hasIndices", regexp_flag_getter, 0, 0, 1}};
+    duk_get_global_literal(ctx, "RegExp");
+    duk_get_prop_literal(ctx, -1, "prototype");
+    for (int i = 0; i < 2; i++) {
+        duk_push_string(ctx, getters[i].name + 4);
+        ew__bi_push_function(ctx, &getters[i]);
+        duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
+    }
+    duk_pop_2(ctx);
     ew__bi_install(ctx, "String", false, string_statics);
     duk_get_global_literal(ctx, "String");
     duk_get_prop_literal(ctx, -1, "prototype");
@@ -422,4 +449,5 @@ void ew__bi_string_init(duk_context *ctx)
  *   .replaceAll, .matchAll                           string_replace_all, string_match_all
  *   .normalize                                       string_normalize (tables: unicode_norm.c)
  *   [Symbol.iterator]                                string_iterator
+ *   get RegExp.prototype.sticky, .hasIndices         regexp_flag_getter (magic 0 / 1)
  */

@@ -167,6 +167,7 @@ function (native, global) {
 
     function patchString() {
         var origMatch = SP.match, origReplace = SP.replace, origSearch = SP.search, origSplit = SP.split;
+        var origMatchAll = SP.matchAll, iterProto = O.getPrototypeOf(origMatchAll.call('', /(?:)/g));
         patched = true;
         function method(name, fn) {
             defineProperty(SP, name, { value: fn, writable: true, configurable: true });
@@ -225,6 +226,28 @@ function (native, global) {
             if (regexp.lastIndex !== prev) { regexp.lastIndex = prev; }
             return m === null ? -1 : m.index;
         });
+        /* RegExp.prototype[@@matchAll]: a copy of the regex (its own lastIndex) whose exec the iterator
+         * calls; lib/core's matchAll would copy it with `new RegExp(re, flags)`, which rejects y and d. */
+        method('matchAll', function matchAll(regexp) {
+            var st = state(regexp), str, copy, done = false, it;
+            if (!st || this == null) { return origMatchAll.apply(this, arguments); }
+            if (!st.global) { throw new TypeError('matchAll must be called with a global RegExp'); }
+            str = String(this);
+            copy = wrap(new RE(sourceOf.call(regexp), 'g' + (regexp.ignoreCase ? 'i' : '') +
+                (regexp.multiline ? 'm' : '')), regexp.source, regexp.flags, st.names, st.map);
+            copy.lastIndex = toLength(regexp.lastIndex);
+            it = create(iterProto);
+            defineProperty(it, 'next', { value: function next() {
+                var m = done ? null : copy.exec(str);
+                if (m === null) {
+                    done = true;
+                    return { value: undefined, done: true };
+                }
+                if (String(m[0]) === '') { copy.lastIndex = toLength(copy.lastIndex) + 1; }
+                return { value: m, done: false };
+            }, writable: true, configurable: true });
+            return it;
+        });
         /* The specification's split runs a sticky copy of the regex at each position q; the leftmost match
          * at or after q is the same match, found in one search. The regex's own `y` does not matter. */
         method('split', function split(separator, limit) {
@@ -267,33 +290,33 @@ function (native, global) {
             configurable: true });
     }
 
-    return {
-        /* A literal with `y` or `d` (lib/compile/lower_regex.c): re is its compiled global regex, source and
-         * flags the literal's own, names its group names (or null), map the d flag's group map (or null). */
-        regexFlags: function (re, source, flags, names, map) {
-            var sorted = '', i, st;
-            for (i = 0; i < ORDER.length; i++) {
-                if (flags.indexOf(ORDER.charAt(i)) >= 0) { sorted += ORDER.charAt(i); }
-            }
-            st = { global: flags.indexOf('g') >= 0, sticky: flags.indexOf('y') >= 0,
-                indices: flags.indexOf('d') >= 0, names: names, map: map, splitter: null };
-            if (!patched) { patchString(); }
-            defineProperty(re, STATE, { value: st });
-            own(re, 'exec', exec);
-            own(re, 'test', function test(s) {
-                return state(this) ? this.exec(s) !== null : nativeTest.call(this, s);
-            });
-            own(re, 'toString', function toString() {
-                return '/' + this.source + '/' + this.flags;
-            });
-            own(re, 'source', source === '' ? '(?:)' : source);
-            own(re, 'flags', sorted);
-            own(re, 'global', st.global);
-            own(re, 'sticky', st.sticky);
-            own(re, 'hasIndices', st.indices);
-            own(re, 'dotAll', flags.indexOf('s') >= 0);
-            own(re, 'unicode', flags.indexOf('u') >= 0);
-            return re;
+    /* A literal with `y` or `d` (lib/compile/lower_regex.c): re is its compiled global regex, source and
+     * flags the literal's own, names its group names (or null), map the d flag's group map (or null). */
+    function wrap(re, source, flags, names, map) {
+        var sorted = '', i, st;
+        for (i = 0; i < ORDER.length; i++) {
+            if (flags.indexOf(ORDER.charAt(i)) >= 0) { sorted += ORDER.charAt(i); }
         }
-    };
+        st = { global: flags.indexOf('g') >= 0, sticky: flags.indexOf('y') >= 0,
+            indices: flags.indexOf('d') >= 0, names: names, map: map, splitter: null };
+        if (!patched) { patchString(); }
+        defineProperty(re, STATE, { value: st });
+        own(re, 'exec', exec);
+        own(re, 'test', function test(s) {
+            return state(this) ? this.exec(s) !== null : nativeTest.call(this, s);
+        });
+        own(re, 'toString', function toString() {
+            return '/' + this.source + '/' + this.flags;
+        });
+        own(re, 'source', source === '' ? '(?:)' : source);
+        own(re, 'flags', sorted);
+        own(re, 'global', st.global);
+        own(re, 'sticky', st.sticky);
+        own(re, 'hasIndices', st.indices);
+        own(re, 'dotAll', flags.indexOf('s') >= 0);
+        own(re, 'unicode', flags.indexOf('u') >= 0);
+        return re;
+    }
+
+    return { regexFlags: wrap };
 }
