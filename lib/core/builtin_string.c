@@ -161,8 +161,7 @@ static duk_ret_t string_iterator(duk_context *ctx)
     return 1;
 }
 
-/* IsRegExp without @@match (Duktape has no Symbol.match): the object's class is RegExp. */
-static bool is_regexp(duk_context *ctx, duk_idx_t idx)
+bool ew__bi_is_regexp(duk_context *ctx, duk_idx_t idx)
 {
     if (!duk_is_object(ctx, idx))
         return false;
@@ -244,7 +243,7 @@ static duk_ret_t string_replace_all(duk_context *ctx)
     duk_push_this(ctx); /* 2 */
     if (duk_is_null_or_undefined(ctx, 2))
         return duk_type_error(ctx, "String.prototype.replaceAll called on null or undefined");
-    if (is_regexp(ctx, 0)) {
+    if (ew__bi_is_regexp(ctx, 0)) {
         require_global(ctx, 0, "replaceAll");
         duk_get_global_literal(ctx, "String"); /* the engine's replace */
         duk_get_prop_literal(ctx, -1, "prototype");
@@ -311,7 +310,7 @@ static duk_ret_t string_match_all(duk_context *ctx)
     duk_push_this(ctx); /* 1 */
     if (duk_is_null_or_undefined(ctx, 1))
         return duk_type_error(ctx, "String.prototype.matchAll called on null or undefined");
-    bool rx = is_regexp(ctx, 0);
+    bool rx = ew__bi_is_regexp(ctx, 0);
     if (rx)
         require_global(ctx, 0, "matchAll");
     duk_to_string(ctx, 1);
@@ -408,7 +407,7 @@ static duk_ret_t regexp_flag_getter(duk_context *ctx)
 {
     static const char *const names[] = {"sticky", "hasIndices"};
     duk_push_this(ctx);
-    if (duk_is_object(ctx, -1) && is_regexp(ctx, -1))
+    if (duk_is_object(ctx, -1) && ew__bi_is_regexp(ctx, -1))
         return duk_push_false(ctx), 1;
     duk_get_global_literal(ctx, "RegExp");
     duk_get_prop_literal(ctx, -1, "prototype");

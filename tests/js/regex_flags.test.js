@@ -237,4 +237,31 @@ test('matchAll with y and d', () => {
   assert(err instanceof TypeError, 'matchAll without g throws TypeError');
 });
 
+test('new RegExp with y and s at run time', () => {
+  const re = new RegExp('a.', 'ys');
+  assertEquals(re.flags, 'sy');
+  assertEquals(re.sticky, true);
+  assertEquals(re.source, 'a.');
+  assertEquals(String(re), '/a./sy');
+  assert(re instanceof RegExp, 'instanceof RegExp');
+  assertEquals(re.constructor, RegExp);
+  same(re.exec('a\nb'), ['a\n'], 's: the dot matches a line terminator');
+  assertEquals(re.lastIndex, 2);
+  assertEquals(re.exec('a\nb'), null, 'y: no match at 2');
+  assertEquals(new RegExp('[.]', 's').test('x'), false, 'a dot in a class stays a dot');
+  const copy = new RegExp(re);
+  assertEquals(copy.flags, 'sy', 'a copy keeps the flags');
+  assert(copy !== re, 'new RegExp(re) is a copy');
+  const g = /x/g;
+  assertEquals(RegExp(g), g, 'RegExp(re) without new is re');
+  assertEquals(new RegExp(/x/y, 'g').sticky, false, 'explicit flags replace the pattern\'s');
+  assertEquals('a-b'.replace(new RegExp('-', 'y'), '+'), 'a-b');
+  let err = null;
+  try { new RegExp('a', 'yy'); } catch (e) { err = e; }
+  assert(err instanceof SyntaxError, 'a repeated flag is a SyntaxError');
+  assertEquals(err.message, "Invalid flags supplied to RegExp constructor 'yy'");
+  class Tokens extends RegExp {}
+  assert(new Tokens('a', 'y') instanceof Tokens, 'subclass');
+});
+
 export default { fetch: run };
