@@ -16,10 +16,47 @@
  * The result: the rewritten pattern and, for each original group, [its capture number, then the signed
  * capture numbers whose lengths give its start from match.index] (lib/js/helpers_regex.js reads it).
  */
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "compile.h"
 #include "lower.h"
+
+/* Where the rewrite allocates and fails: the lowering's arena and error at compile time (L set), its own
+ * arena and a longjmp with the message at run time (ew__regex_indices). */
+typedef struct rx {
+    ew__lower_t *L;
+    const ew__node_t *at;
+    ew__arena_t arena;
+    jmp_buf fail;
+    char msg[200];
+} rx_t;
+
+static void *rx_alloc(rx_t *X, size_t n);
+
+__attribute__((noreturn, format(printf, 2, 3))) static void rx_error(rx_t *X, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(X->msg, sizeof X->msg, fmt, ap);
+    va_end(ap);
+    if (X->L)
+        ew__lower_error(X->L, X->at, "%s", X->msg);
+    longjmp(X->fail, 1);
+}
+
+static void *rx_alloc(rx_t *X, size_t n)
+{
+    if (X->L)
+        return ew__lalloc(X->L, n);
+    void *p = ew__arena_zalloc(&X->arena, n ? n : 1);
+    if (!p)
+        rx_error(X, "out of memory");
+    return p;
+}
 
 enum { R_ATOM, R_ASSERT, R_GROUP, R_NCGROUP, R_LOOK };
 
@@ -43,18 +80,17 @@ struct rterm {
 };
 
 typedef struct rparse {
-    ew__lower_t *L;
-    const ew__node_t *at;
+    rx_t *X;
     const char *s;
     uint32_t len, i, groups;
 } rparse_t;
 
-static void *grow(ew__lower_t *L, void *old, uint32_t n, uint32_t *cap, size_t size)
+static void *grow(rx_t *X, void *old, uint32_t n, uint32_t *cap, size_t size)
 {
     if (n < *cap)
         return old;
     uint32_t c = *cap ? *cap * 2 : 4;
-    void *p = ew__lalloc(L, c * size);
+    void *p = rx_alloc(X, c * size);
     if (n)
         EW__MEMCPY(p, old, n * size);
     *cap = c;
@@ -185,14 +221,14 @@ static void parse_term(rparse_t *P, rterm_t *t)
 
 static rdisj_t *parse_disj(rparse_t *P)
 {
-    rdisj_t *d = ew__lalloc(P->L, sizeof *d);
+    rdisj_t *d = rx_alloc(P->X, sizeof *d);
     memset(d, 0, sizeof *d);
     for (;;) {
-        d->alts = grow(P->L, d->alts, d->n, &d->cap, sizeof *d->alts);
+        d->alts = grow(P->X, d->alts, d->n, &d->cap, sizeof *d->alts);
         ralt_t *alt = &d->alts[d->n++];
         memset(alt, 0, sizeof *alt);
         while (P->i < P->len && P->s[P->i] != '|' && P->s[P->i] != ')') {
-            alt->t = grow(P->L, alt->t, alt->n, &alt->cap, sizeof *alt->t);
+            alt->t = grow(P->X, alt->t, alt->n, &alt->cap, sizeof *alt->t);
             parse_term(P, &alt->t[alt->n]);
             alt->n++;
         }
@@ -211,8 +247,7 @@ typedef struct formula {
 } formula_t;
 
 typedef struct remit {
-    ew__lower_t *L;
-    const ew__node_t *at;
+    rx_t *X;
     const char *s;
     char *out;
     uint32_t len, cap;
@@ -226,7 +261,7 @@ static void put(remit_t *E, const char *s, uint32_t n)
 {
     while (E->len + n > E->cap) {
         uint32_t c = E->cap ? E->cap * 2 : 64;
-        char *p = ew__lalloc(E->L, c);
+        char *p = rx_alloc(E->X, c);
         if (E->len)
             EW__MEMCPY(p, E->out, E->len);
         E->out = p;
@@ -238,7 +273,7 @@ static void put(remit_t *E, const char *s, uint32_t n)
 
 static formula_t extend(remit_t *E, formula_t f, int32_t a, int32_t b)
 {
-    formula_t r = {ew__lalloc(E->L, (f.n + 2) * sizeof(int32_t)), f.n};
+    formula_t r = {rx_alloc(E->X, (f.n + 2) * sizeof(int32_t)), f.n};
     if (f.n)
         EW__MEMCPY(r.k, f.k, f.n * sizeof(int32_t));
     if (a)
@@ -258,7 +293,7 @@ static void emit_atom(remit_t *E, const rterm_t *t)
         return;
     }
     if (t->backref > E->groups)
-        ew__lower_error(E->L, E->at, "with the d flag, the octal escape \\%u (the pattern has %u groups) would "
+        rx_error(E->X, "with the d flag, the octal escape \\%u (the pattern has %u groups) would "
                                      "become a backreference; write it as \\xHH",
                         t->backref, E->groups);
     char num[16];
@@ -279,7 +314,7 @@ static void emit_alt(remit_t *E, const ralt_t *alt, formula_t f)
             put(E, E->s + t->a, t->b - t->a);
         } else if (t->kind == R_LOOK) {
             if (quantified && t->hascap)
-                ew__lower_error(E->L, E->at, "with the d flag, a group inside a quantified lookahead has no "
+                rx_error(E->X, "with the d flag, a group inside a quantified lookahead has no "
                                              "exact index");
             put(E, E->s + t->a, 3);
             emit_disj(E, t->body, f);
@@ -338,30 +373,36 @@ static void emit_disj(remit_t *E, const rdisj_t *d, formula_t f)
     }
 }
 
-ew__node_t *ew__lower_regex_indices(ew__lower_t *L, const ew__node_t *at, ew__str_t *pattern)
+/* Rewrites the pattern; fills E (number[g], starts[g] for g in 1..E->groups) and returns the new pattern. */
+static ew__str_t rewrite(rx_t *X, ew__str_t pattern, remit_t *E)
 {
-    rparse_t P = {L, at, pattern->s, pattern->len, 0, 0};
+    rparse_t P = {X, pattern.s, pattern.len, 0, 0};
     rdisj_t *top = parse_disj(&P);
     if (P.i < P.len) /* a stray ')': the parser rejects it first */
-        ew__lower_error(L, at, "unbalanced parenthesis in regular expression");
-    remit_t E = {L, at, pattern->s, NULL, 0, 0, 0, P.groups, NULL, NULL};
-    E.number = ew__lalloc(L, (P.groups + 1) * sizeof *E.number);
-    E.starts = ew__lalloc(L, (P.groups + 1) * sizeof *E.starts);
-    memset(E.number, 0, (P.groups + 1) * sizeof *E.number);
+        rx_error(X, "unbalanced parenthesis in regular expression");
+    *E = (remit_t){X, pattern.s, NULL, 0, 0, 0, P.groups, NULL, NULL};
+    size_t n = (P.groups + 1) * sizeof *E->number;
+    int32_t *number = rx_alloc(X, n);
+    E->starts = rx_alloc(X, (P.groups + 1) * sizeof *E->starts);
     /* the first pass numbers the groups (a backreference may precede its group), the second writes */
-    int32_t *number = E.number;
-    E.number = ew__lalloc(L, (P.groups + 1) * sizeof *E.number);
-    memset(E.number, 0, (P.groups + 1) * sizeof *E.number);
-    emit_disj(&E, top, (formula_t){NULL, 0});
-    EW__MEMCPY(number, E.number, (P.groups + 1) * sizeof *number);
-    E.number = number;
-    E.len = 0;
-    E.ncap = 0;
-    emit_disj(&E, top, (formula_t){NULL, 0});
-    *pattern = (ew__str_t){E.out ? E.out : "", E.len};
+    E->number = rx_alloc(X, n);
+    emit_disj(E, top, (formula_t){NULL, 0});
+    EW__MEMCPY(number, E->number, n);
+    E->number = number;
+    E->len = 0;
+    E->ncap = 0;
+    emit_disj(E, top, (formula_t){NULL, 0});
+    return (ew__str_t){E->out ? E->out : "", E->len};
+}
+
+ew__node_t *ew__lower_regex_indices(ew__lower_t *L, const ew__node_t *at, ew__str_t *pattern)
+{
+    rx_t X = {.L = L, .at = at};
+    remit_t E;
+    *pattern = rewrite(&X, *pattern, &E);
     ew__nodes_t map = {0};
     uint32_t cap = 0;
-    for (uint32_t g = 1; g <= P.groups; g++) {
+    for (uint32_t g = 1; g <= E.groups; g++) {
         ew__nodes_t entry = {0};
         uint32_t ecap = 0;
         ew__nodes_push(L, &entry, &ecap, ew__b_num(L, E.number[g], at));
@@ -370,4 +411,40 @@ ew__node_t *ew__lower_regex_indices(ew__lower_t *L, const ew__node_t *at, ew__st
         ew__nodes_push(L, &map, &cap, ew__b_array(L, entry, at));
     }
     return ew__b_array(L, map, at);
+}
+
+ew__regex_indices_t *ew__regex_indices(const char *pattern, size_t len, char *err, size_t err_len)
+{
+    rx_t X = {0};
+    ew__arena_init(&X.arena);
+    if (setjmp(X.fail)) {
+        snprintf(err, err_len, "%s", X.msg);
+        ew__arena_dispose(&X.arena);
+        return NULL;
+    }
+    if (len > UINT32_MAX / 8)
+        rx_error(&X, "regular expression too large");
+    remit_t E;
+    ew__str_t out = rewrite(&X, (ew__str_t){pattern, (uint32_t) len}, &E);
+    size_t ints = 0;
+    for (uint32_t g = 1; g <= E.groups; g++)
+        ints += 2 + E.starts[g].n;
+    ew__regex_indices_t *r = malloc(sizeof *r + ints * sizeof(int32_t) + out.len + 1);
+    if (!r)
+        rx_error(&X, "out of memory");
+    r->groups = E.groups;
+    r->map = (int32_t *) (r + 1);
+    r->pattern = (char *) (r->map + ints);
+    r->pattern_len = out.len;
+    EW__MEMCPY(r->pattern, out.s, out.len);
+    r->pattern[out.len] = '\0';
+    int32_t *m = r->map;
+    for (uint32_t g = 1; g <= E.groups; g++) {
+        *m++ = (int32_t) (1 + E.starts[g].n);
+        *m++ = E.number[g];
+        for (uint32_t k = 0; k < E.starts[g].n; k++)
+            *m++ = E.starts[g].k[k];
+    }
+    ew__arena_dispose(&X.arena);
+    return r;
 }

@@ -13,10 +13,12 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "builtins.h"
+#include "compile/compile.h"
 #include "dispatch.h"
 
 /* Heap stash: the engine's own constructors behind the wrappers, indexed by the wrapper's magic. */
@@ -218,9 +220,10 @@ static duk_ret_t date_wrapper(duk_context *ctx)
 }
 
 /* new RegExp(pattern, flags) with the flags Duktape's engine lacks, as regex literals have them
- * (lib/compile/lower_regex.c): `s` rewrites `.` outside classes to [\s\S]; `y` compiles with g and wraps
- * the regex with $ew.regexFlags (lib/js/helpers_regex.js). A RegExp pattern gives its source and, without
- * flags, its flags (so a copy of a sticky regex stays sticky). Other flag strings go to the engine. */
+ * (lib/compile/lower_regex.c): `s` rewrites `.` outside classes to [\s\S]; `y` and `d` compile with g
+ * (`d` after the pattern rewrite of lib/compile/lower_regex_indices.c) and wrap the regex with
+ * $ew.regexFlags (lib/js/helpers_regex.js). A RegExp pattern gives its source and, without flags, its
+ * flags (so a copy of a sticky regex stays sticky). Other flag strings go to the engine. */
 static duk_ret_t regexp_wrapper(duk_context *ctx)
 {
     duk_idx_t nargs = duk_get_top(ctx);
@@ -238,31 +241,32 @@ static duk_ret_t regexp_wrapper(duk_context *ctx)
         duk_get_prop_literal(ctx, 0, "source");
         duk_replace(ctx, 0);
     }
-    if (duk_is_undefined(ctx, 1) || !strpbrk(duk_to_string(ctx, 1), "sy")) {
+    if (duk_is_undefined(ctx, 1) || !strpbrk(duk_to_string(ctx, 1), "dsy")) {
         construct_original(ctx, W_REGEXP, nargs < 2 ? nargs : 2);
         return 1;
     }
     const char *f = duk_get_string(ctx, 1);
     char native[8];
     size_t nn = 0;
-    bool dot_all = false, sticky = false, global = false;
+    bool dot_all = false, sticky = false, indices = false, global = false;
     for (const char *p = f; *p; p++) {
         if (strchr(p + 1, *p) != NULL || !strchr("dgimsuy", *p))
             return duk_syntax_error(ctx, "Invalid flags supplied to RegExp constructor '%s'", f);
         dot_all |= *p == 's';
         sticky |= *p == 'y';
+        indices |= *p == 'd';
         global |= *p == 'g';
-        if (*p != 's' && *p != 'y')
+        if (*p != 's' && *p != 'y' && *p != 'd')
             native[nn++] = *p;
     }
-    if (sticky && !global)
+    if ((sticky || indices) && !global)
         native[nn++] = 'g';
     duk_push_lstring(ctx, native, nn); /* 2: the engine's flags */
     const char *src = duk_is_undefined(ctx, 0) ? "" : duk_to_string(ctx, 0);
     duk_push_string(ctx, src); /* 3: the pattern as written (source) */
     if (dot_all) {
         size_t n = strlen(src), o = 0;
-        char *out = duk_push_fixed_buffer(ctx, n * 6 + 1);
+        char *out = duk_push_fixed_buffer(ctx, n * 6 + 1); /* scratch */
         bool in_class = false;
         for (size_t i = 0; i < n; i++) {
             if (src[i] == '\\' && i + 1 < n) {
@@ -281,23 +285,47 @@ static duk_ret_t regexp_wrapper(duk_context *ctx)
         }
         duk_push_lstring(ctx, out, o);
         duk_replace(ctx, 0);
-        duk_pop(ctx); /* the scratch buffer */
+        duk_pop(ctx);
     } else {
         duk_dup(ctx, 3);
         duk_replace(ctx, 0);
     }
     duk_dup(ctx, 2);
     duk_replace(ctx, 1);
-    construct_original(ctx, W_REGEXP, 2); /* 4 */
-    if (!sticky)
+    if (indices) { /* 4: the group map */
+        duk_size_t plen;
+        const char *pat = duk_get_lstring(ctx, 0, &plen);
+        char err[200];
+        ew__regex_indices_t *r = ew__regex_indices(pat, plen, err, sizeof err);
+        if (!r)
+            return duk_syntax_error(ctx, "Invalid regular expression: /%s/: %s", src, err);
+        duk_push_lstring(ctx, r->pattern, r->pattern_len);
+        duk_replace(ctx, 0);
+        duk_push_array(ctx);
+        const int32_t *m = r->map;
+        for (uint32_t g = 0; g < r->groups; g++) {
+            int32_t c = *m++;
+            duk_push_array(ctx);
+            for (int32_t k = 0; k < c; k++) {
+                duk_push_int(ctx, *m++);
+                duk_put_prop_index(ctx, -2, (duk_uarridx_t) k);
+            }
+            duk_put_prop_index(ctx, -2, g);
+        }
+        free(r);
+    } else {
+        duk_push_null(ctx);
+    }
+    construct_original(ctx, W_REGEXP, 2); /* 5 */
+    if (!sticky && !indices)
         return 1;
     ew__push_helpers(ctx);
     duk_get_prop_literal(ctx, -1, "regexFlags");
-    duk_dup(ctx, 4);
+    duk_dup(ctx, 5);
     duk_dup(ctx, 3);
     duk_push_string(ctx, f);
     duk_push_null(ctx);
-    duk_push_null(ctx);
+    duk_dup(ctx, 4);
     duk_call(ctx, 5);
     return 1;
 }

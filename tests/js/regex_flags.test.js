@@ -264,4 +264,20 @@ test('new RegExp with y and s at run time', () => {
   assert(new Tokens('a', 'y') instanceof Tokens, 'subclass');
 });
 
+test('new RegExp with d at run time', () => {
+  const re = new RegExp('a(b)?(c)', 'd');
+  assertEquals(re.flags, 'd');
+  assertEquals(re.source, 'a(b)?(c)');
+  const m = re.exec('xac');
+  same(m, ['ac', null, 'c']);
+  same(m.indices, [[1, 3], null, [2, 3]]);
+  const copy = new RegExp(/x(y)/dg);
+  assertEquals(copy.flags, 'dg');
+  same(copy.exec('axy').indices, [[1, 3], [2, 3]]);
+  let err = null;
+  try { new RegExp('(?=(a))*', 'd'); } catch (e) { err = e; }
+  assert(err instanceof SyntaxError, 'what the rewrite cannot place is a SyntaxError');
+  assertEquals(err.message, 'Invalid regular expression: /(?=(a))*/: with the d flag, a group inside a quantified lookahead has no exact index');
+});
+
 export default { fetch: run };
