@@ -133,6 +133,8 @@ struct ew__lower {
     ew__atom_t *uninit;           /* block pass: the program-level variable holding $ew.U (TDZ sentinel) */
     bool regex_groups;            /* lower_regex.c: a literal with named groups (the program starts with
                                    * $ew.regexInit(), so String.prototype.match/replace see .groups) */
+    bool regex_flags;             /* lower_regex.c: a literal with the y or d flag (the program starts with
+                                   * $ew.regexFlagsInit(), so String.prototype methods follow them) */
     bool global_script;           /* a script: its top-level var/function declarations are global properties
                                    * (lower_global.c) */
 };

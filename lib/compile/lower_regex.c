@@ -236,6 +236,7 @@ void ew__lower_regex(ew__lower_t *L, ew__node_t **slot)
         L->regex_groups = true;
         return;
     }
+    L->regex_flags = true;
     ew__node_t *map = indices ? ew__lower_regex_indices(L, n, &n->as.literal.string) : ew__b_null(L, n);
     *slot = ew__b_helper(L, "regexFlags",
                          ew__b_list(L, 5, n, ew__b_str(L, source.s, source.len, n),

@@ -226,7 +226,6 @@ static duk_ret_t date_wrapper(duk_context *ctx)
  * flags (so a copy of a sticky regex stays sticky). Other flag strings go to the engine. */
 static duk_ret_t regexp_wrapper(duk_context *ctx)
 {
-    duk_idx_t nargs = duk_get_top(ctx);
     duk_set_top(ctx, 2);
     bool rx = ew__bi_is_regexp(ctx, 0);
     if (!duk_is_constructor_call(ctx) && rx && duk_is_undefined(ctx, 1)) {
@@ -234,7 +233,15 @@ static duk_ret_t regexp_wrapper(duk_context *ctx)
         return 1;
     }
     if (rx) {
-        if (duk_is_undefined(ctx, 1)) {
+        duk_push_literal(ctx, "flags"); /* own on a regex wrapped by regexFlags only */
+        duk_get_prop_desc(ctx, 0, 0);
+        bool wrapped = !duk_is_undefined(ctx, -1);
+        duk_pop(ctx);
+        if (!wrapped && duk_is_undefined(ctx, 1)) {
+            construct_original(ctx, W_REGEXP, 1);
+            return 1;
+        }
+        if (wrapped && duk_is_undefined(ctx, 1)) {
             duk_get_prop_literal(ctx, 0, "flags");
             duk_replace(ctx, 1);
         }
@@ -242,7 +249,7 @@ static duk_ret_t regexp_wrapper(duk_context *ctx)
         duk_replace(ctx, 0);
     }
     if (duk_is_undefined(ctx, 1) || !strpbrk(duk_to_string(ctx, 1), "dsy")) {
-        construct_original(ctx, W_REGEXP, nargs < 2 ? nargs : 2);
+        construct_original(ctx, W_REGEXP, 2);
         return 1;
     }
     const char *f = duk_get_string(ctx, 1);

@@ -417,13 +417,36 @@ static duk_ret_t regexp_flag_getter(duk_context *ctx)
                           names[duk_get_current_magic(ctx) & 1]);
 }
 
+/* get RegExp.prototype.flags (ES2024 22.2.6.4): from the flag properties, so that it sees the ones
+ * Duktape lacks (sticky, hasIndices) and a wrapped regex's own values. */
+static duk_ret_t regexp_flags_getter(duk_context *ctx)
+{
+    static const char props[][11] = {"hasIndices", "global", "ignoreCase", "multiline", "dotAll",
+                                     "unicode",    "unicodeSets", "sticky"};
+    static const char letters[] = "dgimsuvy";
+    duk_push_this(ctx);
+    if (!duk_is_object(ctx, -1))
+        return duk_type_error(ctx, "RegExp.prototype.flags getter called on non-object");
+    char out[9];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+        duk_get_prop_string(ctx, -1, props[i]);
+        if (duk_to_boolean(ctx, -1))
+            out[n++] = letters[i];
+        duk_pop(ctx);
+    }
+    duk_push_lstring(ctx, out, n);
+    return 1;
+}
+
 void ew__bi_string_init(duk_context *ctx)
 {
     static const ew__bi_method_t getters[] = {{"get sticky", regexp_flag_getter, 0, 0, 0},
-                                              {"get hasIndices", regexp_flag_getter, 0, 0, 1}};
+                                              {"get hasIndices", regexp_flag_getter, 0, 0, 1},
+                                              {"get flags", regexp_flags_getter, 0, 0, 0}};
     duk_get_global_literal(ctx, "RegExp");
     duk_get_prop_literal(ctx, -1, "prototype");
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         duk_push_string(ctx, getters[i].name + 4);
         ew__bi_push_function(ctx, &getters[i]);
         duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
@@ -449,4 +472,5 @@ void ew__bi_string_init(duk_context *ctx)
  *   .normalize                                       string_normalize (tables: unicode_norm.c)
  *   [Symbol.iterator]                                string_iterator
  *   get RegExp.prototype.sticky, .hasIndices         regexp_flag_getter (magic 0 / 1)
+ *   get RegExp.prototype.flags                       regexp_flags_getter
  */

@@ -696,7 +696,7 @@ static const char *const class_names[] = {
     "privSet", "privMethod", "privGetter", "privSetter", "privHas", "privReadOnly", NULL,
 };
 static const char *const module_names[] = {"modules", "setName", "immutable", NULL};
-static const char *const regex_names[] = {"regexFlags", NULL};
+static const char *const regex_names[] = {"regexFlags", "regexFlagsInit", NULL};
 
 static const helper_group_t groups[] = {
     {ew__js_helpers_class, &ew__js_helpers_class_len, class_names},

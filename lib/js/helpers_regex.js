@@ -50,7 +50,7 @@ function (native, global) {
                 if (names[i] !== null) { g[names[i]] = m[i + 1]; }
             }
         }
-        m.groups = g;
+        defineProperty(m, 'groups', { value: g, writable: true, enumerable: true, configurable: true });
         if (st.indices) {
             ind = [[m.index, m.index + m[0].length]];
             for (i = 0; i < map.length; i++) {
@@ -74,8 +74,8 @@ function (native, global) {
                     if (names[i] !== null) { gi[names[i]] = ind[i + 1]; }
                 }
             }
-            ind.groups = gi;
-            m.indices = ind;
+            defineProperty(ind, 'groups', { value: gi, writable: true, enumerable: true, configurable: true });
+            defineProperty(m, 'indices', { value: ind, writable: true, enumerable: true, configurable: true });
         }
         return m;
     }
@@ -318,5 +318,11 @@ function (native, global) {
         return re;
     }
 
-    return { regexFlags: wrap };
+    return {
+        regexFlags: wrap,
+        /* First statement of a program with such literals: before `'ab'.match(/b/y)` reads match. */
+        regexFlagsInit: function () {
+            if (!patched) { patchString(); }
+        }
+    };
 }

@@ -223,6 +223,21 @@ test('RegExp.prototype.sticky and .hasIndices getters', () => {
   let err = null;
   try { get.call({}); } catch (e) { err = e; }
   assert(err instanceof TypeError, 'a non-RegExp receiver throws TypeError');
+  const flags = Object.getOwnPropertyDescriptor(RegExp.prototype, 'flags').get;
+  assertEquals(flags.call({ sticky: 1, global: true, hasIndices: 'x', unicode: 0 }), 'dgy');
+});
+
+test('d: indices and groups are defined, not set through Array.prototype', () => {
+  let hits = 0;
+  Object.defineProperty(Array.prototype, 'indices', { set() { hits++; }, configurable: true });
+  try {
+    const m = 'bab'.match(/(a)/d);
+    same(m.indices, [[1, 2], [1, 2]]);
+    assertEquals(hits, 0);
+    assert(Object.getOwnPropertyDescriptor(m, 'indices').enumerable, 'indices is an enumerable own property');
+  } finally {
+    delete Array.prototype.indices;
+  }
 });
 
 test('matchAll with y and d', () => {
