@@ -413,25 +413,18 @@ ew__node_t *ew__lower_regex_indices(ew__lower_t *L, const ew__node_t *at, ew__st
     return ew__b_array(L, map, at);
 }
 
-ew__regex_indices_t *ew__regex_indices(const char *pattern, size_t len, char *err, size_t err_len)
+static ew__regex_indices_t *indices_run(rx_t *X, const char *pattern, size_t len)
 {
-    rx_t X = {0};
-    ew__arena_init(&X.arena);
-    if (setjmp(X.fail)) {
-        snprintf(err, err_len, "%s", X.msg);
-        ew__arena_dispose(&X.arena);
-        return NULL;
-    }
     if (len > UINT32_MAX / 8)
-        rx_error(&X, "regular expression too large");
+        rx_error(X, "regular expression too large");
     remit_t E;
-    ew__str_t out = rewrite(&X, (ew__str_t){pattern, (uint32_t) len}, &E);
+    ew__str_t out = rewrite(X, (ew__str_t){pattern, (uint32_t) len}, &E);
     size_t ints = 0;
     for (uint32_t g = 1; g <= E.groups; g++)
         ints += 2 + E.starts[g].n;
     ew__regex_indices_t *r = malloc(sizeof *r + ints * sizeof(int32_t) + out.len + 1);
     if (!r)
-        rx_error(&X, "out of memory");
+        rx_error(X, "out of memory");
     r->groups = E.groups;
     r->map = (int32_t *) (r + 1);
     r->pattern = (char *) (r->map + ints);
@@ -445,6 +438,19 @@ ew__regex_indices_t *ew__regex_indices(const char *pattern, size_t len, char *er
         for (uint32_t k = 0; k < E.starts[g].n; k++)
             *m++ = E.starts[g].k[k];
     }
+    return r;
+}
+
+ew__regex_indices_t *ew__regex_indices(const char *pattern, size_t len, char *err, size_t err_len)
+{
+    rx_t X = {0};
+    ew__arena_init(&X.arena);
+    if (setjmp(X.fail)) {
+        snprintf(err, err_len, "%s", X.msg);
+        ew__arena_dispose(&X.arena);
+        return NULL;
+    }
+    ew__regex_indices_t *r = indices_run(&X, pattern, len);
     ew__arena_dispose(&X.arena);
     return r;
 }
