@@ -175,6 +175,29 @@ test('d: quantified terms before a group and groups in quantified groups', () =>
   same(/[()](\()/d.exec('x((').indices, [[1, 3], [2, 3]], 'parentheses in a class and escaped');
 });
 
+test('d: the indices of every group select its text, and the captures are those without d', () => {
+  const cases = [
+    [/(a+)(b*)(c?)/d, /(a+)(b*)(c?)/, 'xaabbc'],
+    [/(?:(\d)|([a-z]))+(!)/d, /(?:(\d)|([a-z]))+(!)/, '--1a2b!'],
+    [/((a)(b)?)*(c)/d, /((a)(b)?)*(c)/, 'abaac'],
+    [/(?:x(y(z)?)){2,3}(w)/d, /(?:x(y(z)?)){2,3}(w)/, 'xyzxyxyzw'],
+    [/^(\w+)\s(?:(\w+)\s)?(\w+)$/d, /^(\w+)\s(?:(\w+)\s)?(\w+)$/, 'one two three'],
+    [/(a)(?=(b)(c))bc(\2)/d, /(a)(?=(b)(c))bc(\2)/, 'zabcb'],
+    [/(["'])(.*?)\1/d, /(["'])(.*?)\1/, `x = 'it "is"' + y`],
+    [/(?:(a)|b|(c))*?(d)/d, /(?:(a)|b|(c))*?(d)/, 'cabd'],
+    [/([^\]]+)\]((?:\\.)*)(.)/d, /([^\]]+)\]((?:\\.)*)(.)/, 'ab]\\x\\yz'],
+  ];
+  for (const [d, plain, str] of cases) {
+    const m = d.exec(str), p = plain.exec(str);
+    same(m, p, `${plain}: the same captures`);
+    assertEquals(m.index, p.index);
+    for (let i = 0; i < m.length; i++) {
+      if (m[i] === undefined) assertEquals(m.indices[i], undefined, `${plain} group ${i}`);
+      else assertEquals(str.slice(m.indices[i][0], m.indices[i][1]), m[i], `${plain} group ${i}`);
+    }
+  }
+});
+
 test('d: named groups', () => {
   const m = /(?<year>\d{4})-(?<month>\d\d)(?:-(?<day>\d\d))?/d.exec('on 2024-05!');
   assertEquals(m.groups.year, '2024');
