@@ -11,8 +11,10 @@
  *   - for `d` the pattern was rewritten with extra captures (lower_regex_indices.c); `map` gives, for each
  *     original group, its capture number and the signed capture numbers whose lengths add up to its start
  *     from match.index: results show the original groups only, with `.indices`.
- * Duktape's String.prototype.match/replace/search/split do not call an instance's exec, so the first
- * regexFlags call wraps them once to follow the specification's RegExp algorithms for these regexes only.
+ * Duktape's String.prototype.match/replace/search/split (and lib/core's matchAll) do not follow an
+ * instance's exec, so regexFlagsInit (the first statement of a program with such literals; also the first
+ * regexFlags call, for `new RegExp(s, 'y')`) wraps them once to follow the specification's RegExp
+ * algorithms for these regexes only.
  */
 function (native, global) {
     'use strict';
@@ -227,7 +229,8 @@ function (native, global) {
             return m === null ? -1 : m.index;
         });
         /* RegExp.prototype[@@matchAll]: a copy of the regex (its own lastIndex) whose exec the iterator
-         * calls; lib/core's matchAll would copy it with `new RegExp(re, flags)`, which rejects y and d. */
+         * calls, made from the compiled pattern (lib/core's matchAll goes through the RegExp constructor,
+         * which would parse and rewrite the source again). */
         method('matchAll', function matchAll(regexp) {
             var st = state(regexp), str, copy, done = false, it;
             if (!st || this == null) { return origMatchAll.apply(this, arguments); }
