@@ -44,28 +44,6 @@ static const ew_durable_object_t OBJ = {"OBJ", "Obj", 1, NULL};
 
 static const bench_worker_t SPEC = {.name = "do_bench", .script = SCRIPT, .durable_objects = &OBJ, .ndurable_objects = 1};
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static void measure(ew_worker_t *w, const char *name, const char *url, int n)
-{
-    double *t = malloc(sizeof(double) * (size_t) n);
-    for (int i = 0; i < n / 10; i++) /* warm-up */
-        bench_fetch("do_bench", w, url, true);
-    for (int i = 0; i < n; i++) {
-        double t0 = bench_now();
-        bench_fetch("do_bench", w, url, true);
-        t[i] = (bench_now() - t0) * 1e6;
-    }
-    qsort(t, (size_t) n, sizeof(double), cmp);
-    printf("%-10s p50 %8.1f us   p99 %8.1f us   (%d requests)\n", name, t[n / 2], t[n * 99 / 100], n);
-    free(t);
-    fflush(stdout);
-}
-
 /* The other thread: a runtime that holds object "x" and serves calls to it until told to stop. */
 typedef struct owner {
     const char *state_dir;
@@ -128,12 +106,12 @@ int main(int argc, char **argv)
         pthread_cond_wait(&o.cond, &o.lock);
     pthread_mutex_unlock(&o.lock);
 
-    measure(w, "plain", "http://bench/plain", n);
-    measure(w, "fetch", "http://bench/fetch", n);
-    measure(w, "rpc", "http://bench/rpc", n);
-    measure(w, "rpc-write", "http://bench/write", n / 4);
-    measure(w, "fetch-x", "http://bench/fetch?o=x", n);
-    measure(w, "rpc-x", "http://bench/rpc?o=x", n);
+    bench_latency("do_bench", w, "plain", "http://bench/plain", n);
+    bench_latency("do_bench", w, "fetch", "http://bench/fetch", n);
+    bench_latency("do_bench", w, "rpc", "http://bench/rpc", n);
+    bench_latency("do_bench", w, "rpc-write", "http://bench/write", n / 4);
+    bench_latency("do_bench", w, "fetch-x", "http://bench/fetch?o=x", n);
+    bench_latency("do_bench", w, "rpc-x", "http://bench/rpc?o=x", n);
 
     atomic_store(&o.stop, true);
     pthread_join(tid, NULL);

@@ -130,3 +130,27 @@ double bench_concurrent(const char *name, ew_runtime_t *rt, ew_worker_t *w, cons
     }
     return total / (bench_now() - t0);
 }
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+void bench_latency(const char *name, ew_worker_t *w, const char *label, const char *url, int n)
+{
+    double *t = malloc(sizeof(double) * (size_t) n);
+    if (t == NULL)
+        exit(1);
+    for (int i = 0; i < n / 10; i++) /* warm-up */
+        bench_fetch(name, w, url, true);
+    for (int i = 0; i < n; i++) {
+        double t0 = bench_now();
+        bench_fetch(name, w, url, true);
+        t[i] = (bench_now() - t0) * 1e6;
+    }
+    qsort(t, (size_t) n, sizeof(double), cmp_double);
+    printf("%-10s p50 %8.1f us   p99 %8.1f us   (%d requests)\n", label, t[n / 2], t[n * 99 / 100], n);
+    free(t);
+    fflush(stdout);
+}

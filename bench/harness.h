@@ -52,6 +52,10 @@ void bench_open(const bench_worker_t *spec, const char *state_dir, ew_runtime_t 
  * status and body, and returns false (fatal: exits instead). */
 bool bench_fetch(const char *name, ew_worker_t *w, const char *url, bool fatal);
 
+/* GETs url n times one after another (after n/10 warm-up requests; any failure exits) and prints the
+ * median and 99th percentile round trip as a line labelled `label`. */
+void bench_latency(const char *name, ew_worker_t *w, const char *label, const char *url, int n);
+
 /* Sends `total` GETs of url with `conc` in flight at once on rt's loop; returns requests per second. */
 double bench_concurrent(const char *name, ew_runtime_t *rt, ew_worker_t *w, const char *url, int conc, int total);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmarks, side by side in one run (never part of `make test`):
-#   1. isolate start: a new isolate ready to serve, and the memory of an idle one (bench/isolate_start.c);
+#   1. isolate start: a new isolate ready to serve, and the memory of an idle one (bench/isolate_start.c),
+#      and the CPU of one request through the C API alone (bench/worker_call.c);
 #   2. two Workers — hello world (examples/hello) and a small JSON API (bench/json-api.js) — over HTTP/1.1
 #      with wrk at -c64 (-t2) and -c1 (-t1), against ew-server (--threads 1), Node's http module (one
 #      process, the same work in bench/node-*.js) and workerd (npm package `workerd`, bench/workerd-*.capnp),
@@ -33,6 +34,9 @@ have_workerd=0
 
 echo "== isolate start (500 isolates)"
 "$BUILD/bench/isolate_start" 500
+
+echo "== the Worker call alone, no HTTP (CPU per request; bench/worker_call.c)"
+"$BUILD/bench/worker_call" 20000
 
 wait_ready() { # port
     for _ in $(seq 200); do

@@ -51,28 +51,6 @@ static ew_worker_t *load(ew_runtime_t *rt, const char *name, const char *src, co
     return w;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static void measure(ew_worker_t *w, const char *name, const char *url, int n)
-{
-    double *t = malloc(sizeof(double) * (size_t) n);
-    for (int i = 0; i < n / 10; i++) /* warm-up */
-        bench_fetch("service_bench", w, url, true);
-    for (int i = 0; i < n; i++) {
-        double t0 = bench_now();
-        bench_fetch("service_bench", w, url, true);
-        t[i] = (bench_now() - t0) * 1e6;
-    }
-    qsort(t, (size_t) n, sizeof(double), cmp);
-    printf("%-10s p50 %8.1f us   p99 %8.1f us   (%d requests)\n", name, t[n / 2], t[n * 99 / 100], n);
-    free(t);
-    fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2000;
@@ -86,10 +64,10 @@ int main(int argc, char **argv)
     ew_worker_t *gw = load(rt, "gateway", GATEWAY, svcs, 2);
     load(rt, "target", TARGET, NULL, 0);
     load(rt, "object", OBJECT, NULL, 0);
-    measure(gw, "plain", "http://bench/plain", n);
-    measure(gw, "fetch", "http://bench/fetch", n);
-    measure(gw, "rpc", "http://bench/rpc", n);
-    measure(gw, "rpc-object", "http://bench/obj", n);
+    bench_latency("service_bench", gw, "plain", "http://bench/plain", n);
+    bench_latency("service_bench", gw, "fetch", "http://bench/fetch", n);
+    bench_latency("service_bench", gw, "rpc", "http://bench/rpc", n);
+    bench_latency("service_bench", gw, "rpc-object", "http://bench/obj", n);
     ew_runtime_destroy(rt);
     return 0;
 }

@@ -88,7 +88,9 @@ typedef struct hdr_off {
 struct conn {
     srv_http_t *srv;
     struct bufferevent *bev;     /* NULL once the socket is closed (zombie waiting for the Worker) */
-    struct event *deadline;      /* request-arrival deadline (owned) */
+    struct event *deadline;      /* request-arrival deadline (owned); left armed between requests */
+    bool deadline_armed;         /* the deadline event is pending */
+    uint64_t head_since_ms;      /* monotonic ms when the request being read began; 0 = none */
     struct evbuffer *outq;       /* response being composed, written to the socket directly (owned) */
     ew__h1_parser_t parser;
     conn_state_t state;
@@ -268,6 +270,34 @@ static void response_sent(conn_t *c);
 static void write_error(conn_t *c, int status, const char *why);
 static void stream_start(conn_t *c, ew_response_t *resp);
 
+/* A response head is built in a local buffer and handed to the evbuffer in one piece (one evbuffer_add per
+ * part was ~1 us of a hello-world request); what does not fit goes in more pieces. */
+typedef struct headbuf {
+    char buf[1024];
+    size_t n;
+    struct evbuffer *out;
+} headbuf_t;
+
+static void hb_flush(headbuf_t *h)
+{
+    if (h->n > 0)
+        evbuffer_add(h->out, h->buf, h->n);
+    h->n = 0;
+}
+
+static void hb_add(headbuf_t *h, const void *p, size_t len)
+{
+    if (h->n + len > sizeof(h->buf)) {
+        hb_flush(h);
+        if (len > sizeof(h->buf)) {
+            evbuffer_add(h->out, p, len);
+            return;
+        }
+    }
+    memcpy(h->buf + h->n, p, len);
+    h->n += len;
+}
+
 static void req_body_before_head(conn_t *c, const ew_response_t *resp);
 
 static void write_response(conn_t *c, ew_response_t *resp)
@@ -279,57 +309,65 @@ static void write_response(conn_t *c, ew_response_t *resp)
         return;
     }
     struct evbuffer *out = c->outq;
+    headbuf_t hb = {.n = 0, .out = out};
     const char *reason = resp->status_text && resp->status_text[0] ? resp->status_text
                                                                    : ew__h1_reason_phrase(resp->status);
     /* Formatted by hand: printf-style formatting was a measurable part of a hello-world request. */
     char num[24];
     size_t nlen = format_uint(num, (unsigned long) resp->status);
-    evbuffer_add(out, "HTTP/1.1 ", 9);
-    evbuffer_add(out, num, nlen);
-    evbuffer_add(out, " ", 1);
-    evbuffer_add(out, reason, strlen(reason));
-    evbuffer_add(out, "\r\n", 2);
+    hb_add(&hb, "HTTP/1.1 ", 9);
+    hb_add(&hb, num, nlen);
+    hb_add(&hb, " ", 1);
+    hb_add(&hb, reason, strlen(reason));
+    hb_add(&hb, "\r\n", 2);
     for (size_t i = 0; i < resp->nheaders; i++) {
         const ew_header_t *h = &resp->headers[i];
         if (skip_response_header(h->name))
             continue;
-        evbuffer_add(out, h->name, h->name_len);
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, h->value, h->value_len);
-        evbuffer_add(out, "\r\n", 2);
+        hb_add(&hb, h->name, h->name_len);
+        hb_add(&hb, ": ", 2);
+        hb_add(&hb, h->value, h->value_len);
+        hb_add(&hb, "\r\n", 2);
     }
     bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
     if (resp->body_stream != NULL && !no_body && !c->is_head) {
         c->stream_raw = c->http10 || resp->stream_length >= 0;
         if (resp->stream_length >= 0) { /* a FixedLengthStream: its length is known */
             nlen = format_uint(num, (unsigned long) resp->stream_length);
-            evbuffer_add(out, "content-length: ", 16);
-            evbuffer_add(out, num, nlen);
-            evbuffer_add(out, "\r\n", 2);
+            hb_add(&hb, "content-length: ", 16);
+            hb_add(&hb, num, nlen);
+            hb_add(&hb, "\r\n", 2);
         } else if (c->http10) {
             c->keep_alive = false; /* the end of the body is the end of the connection */
         } else {
-            evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+            hb_add(&hb, "transfer-encoding: chunked\r\n", 28);
         }
         if (!c->keep_alive)
-            evbuffer_add(out, "connection: close\r\n", 19);
-        evbuffer_add(out, "\r\n", 2);
+            hb_add(&hb, "connection: close\r\n", 19);
+        hb_add(&hb, "\r\n", 2);
+        hb_flush(&hb);
         log_request(c, resp->status, reason);
         stream_start(c, resp);
         return;
     }
     if (!no_body) {
         nlen = format_uint(num, (unsigned long) resp->body_len);
-        evbuffer_add(out, "content-length: ", 16);
-        evbuffer_add(out, num, nlen);
-        evbuffer_add(out, "\r\n", 2);
+        hb_add(&hb, "content-length: ", 16);
+        hb_add(&hb, num, nlen);
+        hb_add(&hb, "\r\n", 2);
     }
     if (!c->keep_alive)
-        evbuffer_add(out, "connection: close\r\n", 19);
-    evbuffer_add(out, "\r\n", 2);
-    log_request(c, resp->status, reason);
+        hb_add(&hb, "connection: close\r\n", 19);
+    hb_add(&hb, "\r\n", 2);
+    bool body = !no_body && !c->is_head && resp->body_len > 0;
+    if (body && resp->body_len <= sizeof(hb.buf) - hb.n) { /* a small body goes out with the head */
+        hb_add(&hb, resp->body, resp->body_len);
+        body = false;
+    }
+    hb_flush(&hb);
+    log_request(c, resp->status, reason); /* reason may point into resp */
     c->state = WRITING;
-    if (!no_body && !c->is_head && resp->body_len > 0)
+    if (body)
         evbuffer_add_reference(out, resp->body, resp->body_len, free_response_body, resp);
     else
         ew_response_destroy(resp);
@@ -710,8 +748,7 @@ static void req_body_read(conn_t *c);
 
 static void dispatch(conn_t *c)
 {
-    if (c->deadline != NULL)
-        event_del(c->deadline);
+    c->head_since_ms = 0; /* the deadline stays armed: on_deadline re-arms or ignores it (no del + add per request) */
     if (dispatch_scheduled(c) || dispatch_metrics(c)) {
         req_body_drop(c); /* nobody reads it: the connection ends after the answer */
         return;
@@ -941,10 +978,17 @@ static bool take_head(conn_t *c, const ew__h1_message_t *m)
     return true;
 }
 
-static void arm_deadline(conn_t *c)
+static uint64_t mono_ms(void)
 {
-    struct timeval tv = tv_ms(c->srv->cfg.request_timeout_ms);
-    event_add(c->deadline, &tv);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t) now.tv_sec * 1000u + (uint64_t) now.tv_nsec / 1000000u;
+}
+
+static void arm_deadline(conn_t *c, uint32_t ms)
+{
+    struct timeval tv = tv_ms(ms);
+    c->deadline_armed = event_add(c->deadline, &tv) == 0;
 }
 
 /* Parses what has arrived, one event at a time, until the parser needs more bytes or a request is in the
@@ -958,8 +1002,11 @@ static void conn_read_loop(conn_t *c)
     while (c->state == READ_HEAD || c->state == READ_BODY) {
         size_t len = evbuffer_get_length(in);
         const char *buf = len ? (const char *) evbuffer_pullup(in, -1) : "";
-        if (len > 0 && c->state == READ_HEAD && !event_pending(c->deadline, EV_TIMEOUT, NULL))
-            arm_deadline(c);
+        if (len > 0 && c->state == READ_HEAD && c->head_since_ms == 0) {
+            c->head_since_ms = mono_ms();
+            if (!c->deadline_armed)
+                arm_deadline(c, c->srv->cfg.request_timeout_ms);
+        }
         size_t used = 0;
         ew__h1_slice_t body;
         int ev = ew__h1_parse(&c->parser, buf, len, &used, &body);
@@ -1113,10 +1160,16 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     conn_t *c = arg;
-    if (c->state == READ_HEAD || c->state == READ_BODY) {
-        write_error(c, 408, "the request did not arrive in time");
-        bufferevent_enable(c->bev, EV_WRITE);
+    c->deadline_armed = false;
+    if ((c->state != READ_HEAD && c->state != READ_BODY) || c->head_since_ms == 0)
+        return; /* armed for an earlier request: the next one arms it again */
+    uint64_t waited = mono_ms() - c->head_since_ms;
+    if (waited < c->srv->cfg.request_timeout_ms) { /* armed for an earlier request: the rest of this one's time */
+        arm_deadline(c, (uint32_t) (c->srv->cfg.request_timeout_ms - waited));
+        return;
     }
+    write_error(c, 408, "the request did not arrive in time");
+    bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* Closes the socket. The conn itself goes too, unless the Worker still has its request. */

@@ -95,7 +95,7 @@ typedef struct cli {
     bool trust_ipcountry;
     bool metrics;
     bool watch;
-    bool https;                   /* --local-protocol https */
+    int https;                    /* --local-protocol: -1 not given ([dev] local_protocol, else http), 0, 1 */
     const char *colo, *country;
     const char *tls_cert, *tls_key;
     project_opts_t project;
@@ -166,7 +166,7 @@ static int parse_option(cli_t *c, const char *a, const char *val, const char **v
             fprintf(stderr, "ew-server: --local-protocol %s: expected http or https\n", val);
             return 2;
         }
-        c->https = val[4] == 's';
+        c->https = val[4] == 's' ? 1 : 0;
     } else if (strcmp(a, "--connect-to") == 0) {
         char why[300];
         if (strchr(val, ',') != NULL || !ew__net_connect_to_valid(val, why, sizeof(why))) {
@@ -340,7 +340,8 @@ static int run(const cli_t *c, project_set_t *set)
         return 1;
     static char cert[4096], key[4096];
     const char *tls_cert = c->tls_cert, *tls_key = c->tls_key;
-    if (c->https && tls_cert == NULL) {
+    bool https = c->https >= 0 ? c->https == 1 : cfg->dev_https == 1; /* the flag wins over [dev] */
+    if (https && tls_cert == NULL) {
         if (!project_make_state_dir(project) || !srv_selfsigned_ensure(project->state_dir, cert, key, sizeof(cert)))
             return 1;
         tls_cert = cert;
@@ -402,7 +403,7 @@ int main(int argc, char **argv)
         return tools_main(argc, argv);
     if (argc > 1 && strcmp(argv[1], "d1") == 0)
         return d1_main(argc, argv);
-    cli_t c = {.port = -1, .project = {.path = "."}};
+    cli_t c = {.port = -1, .https = -1, .project = {.path = "."}};
     c.threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (c.threads < 1)
         c.threads = 1;

@@ -125,7 +125,8 @@ static uint32_t idle_ms(const ew_runtime_t *rt)
  * Configuration
  */
 
-static bool is_identifier(const char *s)
+/* An export name a binding may name (ASCII identifier: the names wrangler accepts for classes). */
+bool ew__is_export_name(const char *s)
 {
     if (s == NULL || *s == '\0' || (*s >= '0' && *s <= '9'))
         return false;
@@ -154,7 +155,7 @@ ew_status_t ew__durable_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_e
         if (d->script_name != NULL && d->script_name[0] == '\0')
             return ew__error_set(err, EW_ERR_INVALID_ARG, "durable_objects[%zu] (%s): script_name is empty", i,
                                  d->binding);
-        if (!is_identifier(d->class_name))
+        if (!ew__is_export_name(d->class_name))
             return ew__error_set(err, EW_ERR_INVALID_ARG,
                                  "durable_objects[%zu] (%s): class_name \"%.100s\" is not a JavaScript identifier", i,
                                  d->binding ? d->binding : "no binding", d->class_name ? d->class_name : "(null)");

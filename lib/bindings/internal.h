@@ -277,6 +277,8 @@ void ew__do_release(const char *ns_key, const char *id, ew__do_inbox_t *me);
 void ew__do_release_all(ew__do_inbox_t *me);
 /* True exactly once per namespace key in the process (the first runtime arms its stored alarms). */
 bool ew__do_first_sight(const char *ns_key);
+/* An ASCII identifier naming an export (a Durable Object class, a service entrypoint): durable.c. */
+bool ew__is_export_name(const char *s);
 void ew__do_msg_free(ew__do_msg_t *m);
 /* A REPLY to `call` with copies of meta and body; NULL on OOM. */
 ew__do_msg_t *ew__do_reply_new(ew__do_msg_t *call, bool failed, const char *meta, size_t meta_len,

@@ -45,18 +45,6 @@ static const char DEPTH_MESSAGE[] =
  * Configuration
  */
 
-static bool is_identifier(const char *s)
-{
-    if (s == NULL || *s == '\0' || (*s >= '0' && *s <= '9'))
-        return false;
-    for (; *s; s++) {
-        char c = *s;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$'))
-            return false;
-    }
-    return true;
-}
-
 ew_status_t ew__service_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_error_t *err)
 {
     if (cfg->nservices == 0)
@@ -72,7 +60,7 @@ ew_status_t ew__service_copy(ew_worker_t *w, const ew_worker_config_t *cfg, ew_e
         if (s->service == NULL || s->service[0] == '\0')
             return ew__error_set(err, EW_ERR_INVALID_ARG, "services[%zu] (%s): the service (worker name) is empty",
                                  i, s->binding);
-        if (s->entrypoint != NULL && !is_identifier(s->entrypoint))
+        if (s->entrypoint != NULL && !ew__is_export_name(s->entrypoint))
             return ew__error_set(err, EW_ERR_INVALID_ARG,
                                  "services[%zu] (%s): entrypoint \"%.100s\" is not a JavaScript identifier", i,
                                  s->binding, s->entrypoint);
@@ -228,53 +216,6 @@ static ew_worker_t *find_worker(ew_runtime_t *rt, const char *name)
     return NULL;
 }
 
-/* A growable text buffer for the reply's JSON; `ok` turns false on OOM. */
-typedef struct text {
-    char *p;
-    size_t len, cap;
-    bool ok;
-} text_t;
-
-static void put(text_t *t, const char *s, size_t n)
-{
-    if (!t->ok)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = (t->len + n + 1) * 2;
-        char *p = realloc(t->p, cap);
-        if (p == NULL) {
-            t->ok = false;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-}
-
-/* A JSON string of the n bytes at s (header bytes: control characters escaped, the rest as they are). */
-static void put_json_string(text_t *t, const char *s, size_t n)
-{
-    put(t, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s[i];
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char) c;
-            put(t, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            put(t, esc, 6);
-        } else {
-            put(t, (const char *) &c, 1);
-        }
-    }
-    put(t, "\"", 1);
-}
-
 /* The target's error, as one line the caller's Error carries: "Uncaught Error: boom\n  at ..." -> "boom". */
 static void error_line(const ew_error_t *err, ew_status_t outcome, char *out, size_t cap)
 {
@@ -308,32 +249,31 @@ static void on_fetch_done(void *udata, ew_response_t *resp, const ew_error_t *er
         return;
     }
     /* [status, statusText, [[name, value], ...]], as durable.js reads a Durable Object's answer. */
-    text_t t = {NULL, 0, 0, true};
+    ew__buf_t t;
+    ew__buf_init(&t);
     char num[16];
-    snprintf(num, sizeof(num), "[%d,", resp->status);
-    put(&t, num, strlen(num));
-    put_json_string(&t, resp->status_text, strlen(resp->status_text));
-    put(&t, ",[", 2);
-    for (size_t i = 0; i < resp->nheaders; i++) {
-        put(&t, i ? ",[" : "[", i ? 2 : 1);
-        put_json_string(&t, resp->headers[i].name, resp->headers[i].name_len);
-        put(&t, ",", 1);
-        put_json_string(&t, resp->headers[i].value, resp->headers[i].value_len);
-        put(&t, "]", 1);
-    }
-    put(&t, "]]", 2);
-    if (t.ok && resp->body_stream != NULL) { /* the caller pulls the body: the response stays here */
-        ew__do_msg_t *r = stream_reply(rt, call, t.p, t.len, resp, w);
-        free(t.p);
+    bool ok = ew__buf_append(&t, num, (size_t) snprintf(num, sizeof(num), "[%d,", resp->status)) &&
+              ew__buf_append_json_string(&t, resp->status_text, strlen(resp->status_text)) &&
+              ew__buf_append(&t, ",[", 2);
+    for (size_t i = 0; i < resp->nheaders && ok; i++)
+        ok = ew__buf_append(&t, i ? ",[" : "[", i ? 2 : 1) &&
+             ew__buf_append_json_string(&t, resp->headers[i].name, resp->headers[i].name_len) &&
+             ew__buf_append(&t, ",", 1) &&
+             ew__buf_append_json_string(&t, resp->headers[i].value, resp->headers[i].value_len) &&
+             ew__buf_append(&t, "]", 1);
+    ok = ok && ew__buf_append(&t, "]]", 2);
+    if (ok && resp->body_stream != NULL) { /* the caller pulls the body: the response stays here */
+        ew__do_msg_t *r = stream_reply(rt, call, t.data, t.len, resp, w);
+        ew__buf_dispose(&t);
         if (r == NULL)
             ew_response_destroy(resp);
         answer(call, r);
         return;
     }
-    ew__do_msg_t *r = t.ok ? ew__do_reply_new(call, false, t.p, t.len, resp->body, resp->body_len,
-                                              resp->websocket == NULL)
-                           : NULL;
-    free(t.p);
+    ew__do_msg_t *r = ok ? ew__do_reply_new(call, false, t.data, t.len, resp->body, resp->body_len,
+                                            resp->websocket == NULL)
+                         : NULL;
+    ew__buf_dispose(&t);
     if (r != NULL && resp->websocket != NULL) { /* a 101: the WebSocket is relayed to the caller */
         r->reply_to = call->reply_to; /* the reference moves to the reply */
         call->reply_to = NULL;

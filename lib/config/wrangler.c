@@ -1061,7 +1061,7 @@ static ew_status_t read_limits(ctx_t *x)
     return EW_OK;
 }
 
-/* [dev]: wrangler dev's own settings; ip and port are honoured (the command line wins). */
+/* [dev]: wrangler dev's own settings; ip, port and local_protocol are honoured (the command line wins). */
 static ew_status_t read_dev(ctx_t *x)
 {
     static const field_t fields[] = {
@@ -1081,9 +1081,11 @@ static ew_status_t read_dev(ctx_t *x)
         return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, port, "'dev.port' must be a port (0-65535)");
     x->wr->dev_port = port ? (int) port->u.integer : -1;
     x->wr->dev_ip = take_str(x, m->value, "ip");
-    const char *proto = get_str(m->value, "local_protocol");
-    if (proto != NULL && strcmp(proto, "http") != 0)
-        warn(x, m->line, m->col, "'dev.local_protocol' \"%s\" is not supported yet; serving http", proto);
+    const char *proto = get_str(m->value, "local_protocol"); /* a string: check_fields saw to it */
+    if (proto != NULL && strcmp(proto, "http") != 0 && strcmp(proto, "https") != 0)
+        return ew__cfg_error(x->err, EW_ERR_INVALID_ARG, x->doc, ew__cfg_get(m->value, "local_protocol"),
+                             "'dev.local_protocol' must be \"http\" or \"https\", not \"%s\"", proto);
+    x->wr->dev_https = proto == NULL ? -1 : strcmp(proto, "https") == 0;
     return EW_OK;
 }
 
@@ -1376,6 +1378,7 @@ static ew__wrangler_t *wrangler_new(void)
     if (wr == NULL)
         return NULL;
     wr->dev_port = -1;
+    wr->dev_https = -1;
     if ((wr->pool = ew__cfg_doc_create("")) == NULL) {
         free(wr);
         return NULL;

@@ -150,6 +150,7 @@ typedef struct ew__wrangler {
     uint32_t subrequests;        /* [limits] subrequests (fetch() calls per request), 0 = not set */
     const char *dev_ip;          /* [dev] ip, NULL when not set */
     int dev_port;                /* [dev] port, -1 when not set */
+    int dev_https;               /* [dev] local_protocol: -1 not set, 0 "http", 1 "https" */
     const char *dev_vars_path;   /* the .dev.vars file read, NULL when none */
     const char **warnings;       /* nwarnings messages, "FILE:LINE:COL: text" where a position is known */
     size_t nwarnings;

@@ -48,3 +48,21 @@ bool ew__buf_append(ew__buf_t *b, const void *data, size_t len)
     b->data[b->len] = '\0';
     return true;
 }
+
+bool ew__buf_append_json_string(ew__buf_t *b, const char *s, size_t n)
+{
+    bool ok = ew__buf_append(b, "\"", 1);
+    size_t run = 0; /* bytes before i that need no escape, appended in one go */
+    for (size_t i = 0; i < n && ok; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (c != '"' && c != '\\' && c >= 0x20) {
+            run++;
+            continue;
+        }
+        char esc[8];
+        int m = c < 0x20 ? snprintf(esc, sizeof(esc), "\\u%04x", c) : snprintf(esc, sizeof(esc), "\\%c", c);
+        ok = ew__buf_append(b, s + i - run, run) && ew__buf_append(b, esc, (size_t) m);
+        run = 0;
+    }
+    return ok && ew__buf_append(b, s + n - run, run) && ew__buf_append(b, "\"", 1);
+}

@@ -399,9 +399,7 @@ static duk_ret_t lazy_helper(duk_context *ctx)
 static duk_ret_t native_async_return(duk_context *ctx)
 {
     duk_set_top(ctx, 1);
-    ew__promise_push_new(ctx);
-    duk_dup(ctx, 0);
-    ew__promise_settle(ctx, -2, false);
+    ew__promise_push_resolution(ctx);
     return 1;
 }
 

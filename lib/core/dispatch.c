@@ -39,15 +39,29 @@ static const char BODY_INTERNAL[] = "Error 1101: Worker failed\n";
 static void on_deliver(evutil_socket_t fd, short what, void *arg);
 static void on_wait_cap(evutil_socket_t fd, short what, void *arg);
 
+/* Finished requests are kept for reuse (at most REQ_POOL_KEEP per isolate) with their delivery event:
+ * a request then costs no calloc, malloc or free of its own. */
+#define REQ_POOL_KEEP 16
+
 static ew__req_t *req_new(ew__isolate_t *iso, ew__req_kind_t kind)
 {
-    ew__req_t *r = calloc(1, sizeof(*r));
-    if (r == NULL)
-        return NULL;
-    r->deliver_ev = evtimer_new(iso->rt->base, on_deliver, r);
-    if (r->deliver_ev == NULL) {
-        free(r);
-        return NULL;
+    ew__req_t *r = iso->req_pool;
+    if (r != NULL) {
+        iso->req_pool = r->next;
+        iso->req_pooled--;
+        struct event *ev = r->deliver_ev;
+        memset(r, 0, sizeof(*r));
+        r->deliver_ev = ev;
+        event_assign(ev, iso->rt->base, -1, 0, on_deliver, r); /* not pending: it was deleted in req_free */
+    } else {
+        r = calloc(1, sizeof(*r));
+        if (r == NULL)
+            return NULL;
+        r->deliver_ev = evtimer_new(iso->rt->base, on_deliver, r);
+        if (r->deliver_ev == NULL) {
+            free(r);
+            return NULL;
+        }
     }
     r->id = iso->next_req_id++;
     if (iso->next_req_id == 0)
@@ -86,13 +100,31 @@ static void req_free(ew__req_t *r)
         iso->running = NULL;
     if (iso->abort_req == r)
         iso->abort_req = NULL;
-    event_free(r->deliver_ev);
     if (r->wait_timer != NULL)
         event_free(r->wait_timer);
     ew_response_destroy(r->response);
     ew__queue_result_free(r->queue_result);
-    free(r);
+    if (iso->req_pooled < REQ_POOL_KEEP) {
+        event_del(r->deliver_ev);
+        r->next = iso->req_pool;
+        iso->req_pool = r;
+        iso->req_pooled++;
+    } else {
+        event_free(r->deliver_ev);
+        free(r);
+    }
     ew__isolate_maybe_reap(iso);
+}
+
+void ew__dispatch_release_pool(ew__isolate_t *iso)
+{
+    while (iso->req_pool != NULL) {
+        ew__req_t *r = iso->req_pool;
+        iso->req_pool = r->next;
+        event_free(r->deliver_ev);
+        free(r);
+    }
+    iso->req_pooled = 0;
 }
 
 ew__req_t *ew__isolate_find_req(ew__isolate_t *iso, uint32_t id)
@@ -578,16 +610,15 @@ static void push_handler(duk_context *ctx, int magic, uint32_t id)
 static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_ok, int on_err)
 {
     idx = duk_require_normalize_index(ctx, idx);
+    int st = ew__promise_peek(ctx, idx); /* a settled promise's result is pushed */
     bool thenable = false;
-    if (duk_is_object(ctx, idx) && !ew__promise_is(ctx, idx)) {
+    if (st < 0 && duk_is_object(ctx, idx)) {
         duk_get_prop_literal(ctx, idx, "then");
         thenable = duk_is_callable(ctx, -1);
         duk_pop(ctx);
     }
-    if (!thenable && ew__promise_is(ctx, idx) && ew__promise_state(ctx, idx) != EW__PROMISE_PENDING) {
-        bool ok = ew__promise_state(ctx, idx) == EW__PROMISE_FULFILLED;
-        ew__promise_mark_handled(ctx, idx);
-        ew__promise_push_result(ctx, idx);
+    if (st == EW__PROMISE_FULFILLED || st == EW__PROMISE_REJECTED) {
+        bool ok = st == EW__PROMISE_FULFILLED;
         duk_idx_t v = duk_get_top_index(ctx);
         if (ok && on_ok == H_DONE)
             req_complete(r);
@@ -602,7 +633,7 @@ static void when_settled(duk_context *ctx, ew__req_t *r, duk_idx_t idx, int on_o
         duk_pop(ctx);
         return;
     }
-    if (!thenable && !ew__promise_is(ctx, idx)) {
+    if (!thenable && st < 0) {
         if (on_ok == H_CALL_OK) {
             call_finish(r, ctx, idx, EW_OK, NULL);
             req_complete(r);
@@ -900,11 +931,45 @@ struct fetch_args {
     ew_req_body_t *body;   /* a body the host feeds as it arrives (req_body.c), NULL = req->body */
 };
 
+bool ew__dispatch_cf_known(const ew__isolate_t *iso, const char *json, size_t len)
+{
+    return iso != NULL && iso->cf_json != NULL && iso->cf_json_len == len && memcmp(iso->cf_json, json, len) == 0;
+}
+
+/* Pushes request.cf's JSON as a string. A server sends the same JSON for every request of a connection
+ * (and mostly of all of them): the last one stays in the stash as a string, so a repeat costs a memcmp
+ * instead of decoding and interning it again. */
+static void push_cf_json(duk_context *ctx, const char *json, size_t len)
+{
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (ew__dispatch_cf_known(iso, json, len)) {
+        duk_push_heapptr(ctx, iso->cf_str);
+        return;
+    }
+    ew__push_utf8(ctx, json, len);
+    if (iso == NULL)
+        return;
+    char *copy = malloc(len + 1);
+    free(iso->cf_json);
+    iso->cf_json = copy;
+    iso->cf_json_len = len;
+    if (copy == NULL)
+        return;
+    memcpy(copy, json, len);
+    duk_push_global_stash(ctx);
+    duk_dup(ctx, -2);
+    duk_put_prop_literal(ctx, -2, DUK_HIDDEN_SYMBOL("cfJson")); /* keeps cf_str reachable */
+    duk_pop(ctx);
+    iso->cf_str = duk_get_heapptr(ctx, -1);
+}
+
 static void push_request(duk_context *ctx, const struct fetch_args *a)
 {
     ew__request_push_serialized(ctx, a->req); /* the URL was parsed by the check in worker.c */
-    if (a->cf_json != NULL)
-        ew__request_set_cf_json(ctx, -1, a->cf_json, a->cf_json_len);
+    if (a->cf_json != NULL) {
+        push_cf_json(ctx, a->cf_json, a->cf_json_len);
+        ew__request_set_cf_json(ctx, -2);
+    }
     if (a->body != NULL) { /* request.body: a ReadableStream the host keeps feeding */
         ew__req_body_push_stream(ctx, a->body);
         duk_put_prop_literal(ctx, -2, EW__WEB_BODY);
@@ -923,11 +988,17 @@ void ew__dispatch_set_exports(duk_context *ctx)
 
 static void push_env(duk_context *ctx);
 
-/* Pushes the module form's handler `name` of the default export (and the default export under it: with
- * `export default class extends WorkerEntrypoint`, a new instance made with (ctx, env)), or returns false
- * with nothing pushed when the Worker has none (service-worker form). */
-static bool push_module_handler(duk_context *ctx, const char *name)
+/* Pushes the module's default export, or returns false with nothing pushed when it is not an object. The
+ * default export is read once, after the module ran, and kept (like workerd, which takes the module's
+ * exports once when the Worker loads): reading it through the namespace's getter per request is a call
+ * into JS. Its handler properties are still read per request (a script may replace `fetch` at run time). */
+static bool push_default_export(duk_context *ctx)
 {
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso != NULL && iso->fetch_self != NULL) {
+        duk_push_heapptr(ctx, iso->fetch_self);
+        return true;
+    }
     duk_push_global_stash(ctx);
     duk_get_prop_literal(ctx, -1, EXPORTS_KEY);
     duk_remove(ctx, -2);
@@ -941,6 +1012,23 @@ static bool push_module_handler(duk_context *ctx, const char *name)
         duk_pop(ctx);
         return false;
     }
+    if (iso != NULL) { /* kept reachable by the stash from now on */
+        duk_push_global_stash(ctx);
+        duk_dup(ctx, -2);
+        duk_put_prop_literal(ctx, -2, DUK_HIDDEN_SYMBOL("defaultExport"));
+        duk_pop(ctx);
+        iso->fetch_self = duk_get_heapptr(ctx, -1);
+    }
+    return true;
+}
+
+/* Pushes the module form's handler `name` of the default export (and the default export under it: with
+ * `export default class extends WorkerEntrypoint`, a new instance made with (ctx, env)), or returns false
+ * with nothing pushed when the Worker has none (service-worker form). */
+static bool push_module_handler(duk_context *ctx, const char *name)
+{
+    if (!push_default_export(ctx))
+        return false;
     if (duk_is_function(ctx, -1)) { /* export default class extends WorkerEntrypoint: an instance per event */
         duk_get_prop_literal(ctx, -1, "prototype");
         duk_get_prop_string(ctx, -1, name);
@@ -963,16 +1051,24 @@ static bool push_module_handler(duk_context *ctx, const char *name)
     return true;
 }
 
-/* Pushes an ExecutionContext (or ScheduledController) bound to request r by its hidden id. */
+/* Pushes an ExecutionContext (or ScheduledController) bound to request r by its hidden id (its flags,
+ * which only events use, stay absent: read as 0). The ExecutionContext prototype is looked up once per
+ * isolate (the stash keeps it). */
 static void push_context(duk_context *ctx, const char *proto, uint32_t id)
 {
     duk_push_object(ctx);
-    push_dispatch(ctx, proto);
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    bool cached = iso != NULL && strcmp(proto, "contextProto") == 0;
+    if (cached && iso->context_proto != NULL) {
+        duk_push_heapptr(ctx, iso->context_proto);
+    } else {
+        push_dispatch(ctx, proto);
+        if (cached)
+            iso->context_proto = duk_get_heapptr(ctx, -1);
+    }
     duk_set_prototype(ctx, -2);
     duk_push_uint(ctx, id);
     duk_put_prop_literal(ctx, -2, EV_ID);
-    duk_push_int(ctx, 0);
-    duk_put_prop_literal(ctx, -2, EV_FLAGS);
 }
 
 void ew__dispatch_push_context(duk_context *ctx)
@@ -1000,11 +1096,19 @@ void ew__dispatch_push_env(duk_context *ctx)
     duk_remove(ctx, -2);
 }
 
+/* The env object is made once per isolate (worker.c) and kept in the stash: its pointer is cached. */
 static void push_env(duk_context *ctx)
 {
+    ew__isolate_t *iso = ew__isolate_of(ctx);
+    if (iso != NULL && iso->env != NULL) {
+        duk_push_heapptr(ctx, iso->env);
+        return;
+    }
     duk_push_global_stash(ctx);
     duk_get_prop_literal(ctx, -1, DUK_HIDDEN_SYMBOL("env"));
     duk_remove(ctx, -2);
+    if (iso != NULL && duk_is_object(ctx, -1))
+        iso->env = duk_get_heapptr(ctx, -1);
 }
 
 /* export default { fetch(request, env, ctx) }: calls it and settles the request with what it returns. */

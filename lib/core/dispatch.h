@@ -23,6 +23,11 @@ void ew__dispatch_init(duk_context *ctx);
 
 /* Dispatches a fetch event (req already checked) into iso; cb runs later from the loop. */
 ew_status_t ew__dispatch_fetch(ew__isolate_t *iso, const ew_request_t *req, ew_response_fn cb, void *udata);
+/* Frees the finished requests iso keeps for reuse (isolate.c, when the isolate goes). */
+void ew__dispatch_release_pool(ew__isolate_t *iso);
+/* True if json (len bytes) is the request.cf JSON iso last dispatched (already checked then): the check of
+ * ew_worker_fetch_opts and the string it becomes are skipped for a repeat. */
+bool ew__dispatch_cf_known(const ew__isolate_t *iso, const char *json, size_t len);
 /* Dispatches a scheduled event into iso; cb runs later from the loop. */
 ew_status_t ew__dispatch_scheduled(ew__isolate_t *iso, const char *cron, double scheduled_ms, ew_scheduled_fn cb,
                                    void *udata);

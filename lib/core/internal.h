@@ -60,6 +60,9 @@ void ew__buf_dispose(ew__buf_t *b);
 /* Returns false on allocation failure (the buffer keeps what it had). */
 bool ew__buf_append(ew__buf_t *b, const void *data, size_t len);
 bool ew__buf_reserve(ew__buf_t *b, size_t extra);
+/* Appends the n bytes at s as a JSON string: quotes, `"` and `\` escaped, control characters as \u00XX,
+ * other bytes as they are (UTF-8 passes through). False on allocation failure. */
+bool ew__buf_append_json_string(ew__buf_t *b, const char *s, size_t n);
 
 /* ---------------------------------------------------------------------------------------------------------
  * UTF-8 at the Duktape boundary (utf8.c)
@@ -109,6 +112,10 @@ void ew__promise_push_new(duk_context *ctx);
 void ew__promise_settle(duk_context *ctx, duk_idx_t promise_idx, bool reject);
 /* Pops a value and pushes Promise.resolve(value) (the value itself if it is already a %Promise%). */
 void ew__promise_push_resolved(duk_context *ctx);
+/* Pops a value and pushes a new %Promise% resolved with it, as a promise resolve function would (what an
+ * async function's return does): a thenable is adopted from a job, a throwing `then` getter rejects it,
+ * anything else fulfils it at once. */
+void ew__promise_push_resolution(duk_context *ctx);
 /* Pops a value and pushes a %Promise% rejected with it. */
 void ew__promise_push_rejected(duk_context *ctx);
 /* True if the value at idx is a promise made by this module (or a subclass instance). */
@@ -124,6 +131,9 @@ typedef enum ew__promise_state {
 ew__promise_state_t ew__promise_state(duk_context *ctx, duk_idx_t idx);
 /* Pushes the fulfilment value or rejection reason (undefined while pending). */
 void ew__promise_push_result(duk_context *ctx, duk_idx_t idx);
+/* One look at the value at idx: -1 if it is not a promise made here; EW__PROMISE_PENDING; or
+ * EW__PROMISE_FULFILLED / EW__PROMISE_REJECTED with the result pushed (a rejected one is marked handled). */
+int ew__promise_peek(duk_context *ctx, duk_idx_t idx);
 /* Marks a rejected promise as handled (no unhandled-rejection report). */
 void ew__promise_mark_handled(duk_context *ctx, duk_idx_t idx);
 /* Reports rejections still unhandled at the end of a drain to the isolate log, as

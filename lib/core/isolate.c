@@ -392,6 +392,7 @@ ew__isolate_t *ew__isolate_create(ew_runtime_t *rt, ew_worker_t *w, size_t mem_l
     iso->next_call_id = 1;
     iso->ctx = duk_create_heap(ew__heap_alloc, ew__heap_realloc, ew__heap_free, iso, on_fatal);
     if (iso->ctx == NULL) {
+        ew__heap_release_cache(iso);
         free(iso);
         ew__error_set(err, EW_ERR_NOMEM, "out of memory creating a JavaScript heap");
         return NULL;
@@ -439,5 +440,8 @@ void ew__isolate_destroy(ew__isolate_t *iso)
     /* A dead heap is abandoned, not freed: its state is unknown after the fatal error. */
     iso->ctx = NULL;
     iso->magic = 0;
+    ew__heap_release_cache(iso); /* a dead heap's blocks are abandoned, but the kept ones are free */
+    ew__dispatch_release_pool(iso);
+    free(iso->cf_json);
     free(iso);
 }

@@ -95,6 +95,10 @@ struct ew_worker {
     uint64_t cpu_ns_total;        /* CPU time charged to this worker's requests (ew_worker_cpu_ms) */
     struct event *reap_ev;        /* destroys drained isolates from the loop (owned) */
     ew_worker_t *next;            /* in rt->workers */
+    /* The last request URL that passed the check and its serialization (owned, one allocation: the input,
+     * NUL, the href, NUL): a server sends the same URLs again and again (worker.c). */
+    char *url_cache;
+    size_t url_cache_in_len;
 };
 
 /* Microtask queue state; the job values live in a stash array (microtask.c). */
@@ -104,6 +108,8 @@ typedef struct ew__mtq {
 } ew__mtq_t;
 
 #define EW__ISOLATE_MAGIC 0x45574953u /* "EWIS": tells our heaps from bare test heaps */
+
+#define EW__SMALL_CLASSES 16 /* allocator size classes 16 bytes apart: blocks up to 248 bytes (limits.c) */
 
 struct ew__isolate {
     uint32_t magic;               /* EW__ISOLATE_MAGIC */
@@ -146,6 +152,25 @@ struct ew__isolate {
     struct ew_websocket *websockets; /* WebSockets handed to the host (websocket.c; list) */
     uint32_t next_ws_id;
     ew__isolate_t *next;          /* in worker->draining */
+
+    /* Per-request fast paths (dispatch.c). Heap pointers stay valid because the stash (or the module's
+     * exports, which the stash holds) keeps each value reachable; NULL = not looked up yet. */
+    void *fetch_self;             /* the module's default export (fixed once the module ran) */
+    void *fetch_fn;               /* its fetch handler as read at the first request (workerd reads it once) */
+    bool fetch_resolved;          /* fetch_self/fetch_fn were looked up (both NULL: service-worker form) */
+    void *context_proto;          /* ExecutionContext.prototype */
+    void *env;                    /* the env object */
+    char *cf_json;                /* the last request.cf JSON dispatched (malloc'd copy; checked valid) */
+    size_t cf_json_len;
+    void *cf_str;                 /* that JSON as a JS string, kept in the stash */
+    const void *promise_intrinsics; /* promise.c's table, a fixed buffer in the heap stash */
+
+    ew__req_t *req_pool;          /* finished requests kept for reuse (dispatch.c; list via next; owned) */
+    uint32_t req_pooled;
+
+    /* Small blocks kept for reuse by the allocator (limits.c), per 16-byte size class (owned). */
+    void *small_free[EW__SMALL_CLASSES];
+    uint16_t small_count[EW__SMALL_CLASSES];
 };
 
 typedef enum ew__req_kind { EW__REQ_FETCH, EW__REQ_SCHEDULED, EW__REQ_CALL, EW__REQ_QUEUE } ew__req_kind_t;
@@ -252,6 +277,8 @@ uint64_t ew__mono_now_ns(void);
 void *ew__heap_alloc(void *udata, duk_size_t size);
 void *ew__heap_realloc(void *udata, void *ptr, duk_size_t size);
 void ew__heap_free(void *udata, void *ptr);
+/* Frees the small blocks the allocator keeps for reuse (after the heap is gone). */
+void ew__heap_release_cache(ew__isolate_t *iso);
 
 /* Host bindings (binding.c): puts each of the worker's bindings on the env object at env_idx (and as a
  * global); cancels pending calls when an isolate goes away. */

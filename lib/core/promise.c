@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "isolate.h"
 
 /* Hidden keys (invariant 4), short: they are compared on every access. */
 #define K_TAG DUK_HIDDEN_SYMBOL("pT")       /* promise: self pointer | state | FL_HANDLED */
@@ -65,11 +66,16 @@ typedef struct intrinsics {
 
 static const intrinsics_t *intrinsics(duk_context *ctx)
 {
+    ew__isolate_t *iso = ew__isolate_of(ctx); /* the isolate keeps the address after the first lookup */
+    if (iso != NULL && iso->promise_intrinsics != NULL)
+        return iso->promise_intrinsics;
     duk_push_heap_stash(ctx);
     duk_get_prop_literal(ctx, -1, K_INTRINSICS);
-    const intrinsics_t *I = duk_get_buffer_data(ctx, -1, NULL);
+    const intrinsics_t *I = duk_get_buffer_data(ctx, -1, NULL); /* a fixed buffer: its address is stable */
     duk_pop_2(ctx);
     assert(I != NULL && "ew__promise_init() not called");
+    if (iso != NULL)
+        iso->promise_intrinsics = I;
     return I;
 }
 
@@ -1231,6 +1237,62 @@ void ew__promise_settle(duk_context *ctx, duk_idx_t promise_idx, bool reject)
         settle(ctx, promise_idx, ST_REJECTED);
     else
         resolve_promise(ctx, promise_idx);
+}
+
+void ew__promise_push_resolution(duk_context *ctx)
+{
+    duk_require_stack(ctx, STACK_NEEDED);
+    const intrinsics_t *I = intrinsics(ctx);
+    duk_idx_t v = duk_get_top_index(ctx);
+    bool thenable = false;
+    if (duk_is_object(ctx, v)) {
+        duk_dup(ctx, v);
+        if (!protect(ctx, get_then, NULL, 1, 1)) { /* [v err]: the `then` getter threw */
+            push_promise(ctx, I);
+            duk_swap_top(ctx, -2);
+            settle(ctx, -2, ST_REJECTED); /* [v p] */
+            duk_remove(ctx, v);
+            return;
+        }
+        thenable = duk_is_callable(ctx, -1);
+        if (!thenable)
+            duk_pop(ctx);
+    }
+    if (thenable) { /* [v then]: locked in, adopted from a job (as resolve_promise does) */
+        push_promise(ctx, I);
+        duk_idx_t p = duk_get_top_index(ctx);
+        set_tag(ctx, p, ST_LOCKED);
+        duk_dup(ctx, p);
+        duk_dup(ctx, v);
+        duk_dup(ctx, v + 1); /* [v then p p v then] */
+        ew__microtask_enqueue(ctx, job_thenable, 3);
+        duk_replace(ctx, v); /* [p then] */
+        duk_pop(ctx);
+        return;
+    }
+    /* A fulfilled promise made in its final state: no reactions can exist yet. */
+    duk_idx_t p = duk_push_bare_object(ctx);
+    duk_push_heapptr(ctx, I->proto);
+    duk_set_prototype(ctx, p);
+    duk_dup(ctx, v);
+    put_slot(ctx, p, K_VAL);
+    set_tag(ctx, p, ST_FULFILLED);
+    duk_replace(ctx, v);
+}
+
+int ew__promise_peek(duk_context *ctx, duk_idx_t idx)
+{
+    idx = duk_normalize_index(ctx, idx);
+    int tag = promise_tag(ctx, idx);
+    if (tag < 0)
+        return -1;
+    unsigned st = (unsigned) tag & ST_MASK;
+    if (st != ST_FULFILLED && st != ST_REJECTED)
+        return EW__PROMISE_PENDING;
+    if (st == ST_REJECTED && !((unsigned) tag & FL_HANDLED))
+        set_tag(ctx, idx, (unsigned) tag | FL_HANDLED);
+    duk_get_prop_literal(ctx, idx, K_VAL);
+    return st == ST_FULFILLED ? EW__PROMISE_FULFILLED : EW__PROMISE_REJECTED;
 }
 
 void ew__promise_push_resolved(duk_context *ctx)

@@ -8,6 +8,7 @@
  * (DUKTAPE-NOTES.md, "Strings at the C boundary"). Every string crossing the boundary goes through here.
  * Both directions take a fast path when the bytes need no change, which is the common case (ASCII).
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -48,6 +49,16 @@ bool ew__utf8_valid(const char *str, size_t len)
     const unsigned char *s = (const unsigned char *) str;
     size_t i = 0;
     while (i < len) {
+        /* ASCII runs 8 bytes at a time: every string crossing the C boundary is scanned here. */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & UINT64_C(0x8080808080808080))
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
         if (s[i] < 0x80) {
             i++;
             continue;

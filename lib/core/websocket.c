@@ -688,6 +688,7 @@ bool ew__ws_fetch_is_upgrade(duk_context *ctx)
     }
     if (!(ew__web_state(ctx, 0) & EW__KIND_REQUEST))
         return false;
+    ew__request_unpack(ctx, 0);
     duk_get_prop_literal(ctx, 0, EW__WEB_HLIST);
     duk_push_array(ctx); /* [list] -> a record-like walk: pairs */
     {

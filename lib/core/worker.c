@@ -272,6 +272,7 @@ static void worker_free(ew_worker_t *w)
 {
     if (w == NULL)
         return;
+    free(w->url_cache);
     if (w->reap_ev != NULL)
         event_free(w->reap_ev);
     for (size_t i = 0; i < w->nvars; i++) {
@@ -527,28 +528,45 @@ EW_API ew_status_t ew_worker_fetch_body(ew_worker_t *w, const ew_request_t *req,
     static const ew_fetch_options_t none = {NULL, 0, 0};
     if (opts == NULL)
         opts = &none;
-    if (opts->cf_json != NULL && !ew__json_is_object(opts->cf_json, opts->cf_json_len))
+    if (opts->cf_json != NULL && !ew__dispatch_cf_known(w->current, opts->cf_json, opts->cf_json_len) &&
+        !ew__json_is_object(opts->cf_json, opts->cf_json_len))
         return EW_ERR_INVALID_ARG;
     bool stream_body = opts->stream_body != 0;
-    ew__url_t url;
-    ew_status_t st = ew__request_check_url(req, &url, NULL);
-    if (st != EW_OK)
-        return st;
     ew_request_t normalized = *req;
-    normalized.url = url.href;
+    ew_status_t st;
+    size_t in_len = req->url != NULL ? strlen(req->url) : 0;
+    if (w->url_cache != NULL && in_len == w->url_cache_in_len && memcmp(req->url, w->url_cache, in_len) == 0) {
+        st = ew__request_check_url(req, NULL, NULL, true); /* the URL passed before: the rest is checked */
+        if (st != EW_OK)
+            return st;
+        normalized.url = w->url_cache + in_len + 1;
+    } else {
+        ew__url_t url;
+        st = ew__request_check_url(req, &url, NULL, false);
+        if (st != EW_OK)
+            return st;
+        char *cache = malloc(in_len + 1 + url.len + 1);
+        free(w->url_cache);
+        w->url_cache = cache;
+        w->url_cache_in_len = in_len;
+        if (cache != NULL) {
+            memcpy(cache, req->url, in_len + 1);
+            memcpy(cache + in_len + 1, url.href, url.len + 1);
+            normalized.url = cache + in_len + 1;
+        }
+        ew__url_dispose(&url);
+        if (cache == NULL)
+            return EW_ERR_NOMEM;
+    }
     if (ew__assets_fetch(w->assets, &normalized, cb, udata)) {
         ew__req_body_unused(body);
-        ew__url_dispose(&url);
         return EW_OK;
     }
     ew__isolate_t *iso = isolate_for_event(w, NULL);
-    if (iso == NULL) {
-        ew__url_dispose(&url);
+    if (iso == NULL)
         return EW_ERR_NOMEM;
-    }
     st = ew__dispatch_fetch_body(iso, &normalized, opts->cf_json, opts->cf_json_len, stream_body, body, cb, udata);
     ew__req_body_unused(body); /* when the request never got as far as making its stream */
-    ew__url_dispose(&url);
     return st;
 }
 
@@ -588,7 +606,7 @@ EW_API ew_status_t ew_worker_fetch_sync(ew_worker_t *w, const ew_request_t *req,
     if (w == NULL || req == NULL || out == NULL)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "ew_worker_fetch_sync: w, req and out are required");
     ew__url_t url;
-    ew_status_t st = ew__request_check_url(req, &url, err);
+    ew_status_t st = ew__request_check_url(req, &url, err, false);
     if (st != EW_OK)
         return st;
     ew_request_t normalized = *req;

@@ -26,6 +26,11 @@ extern __attribute__((visibility("hidden"))) int ew__duk_buffer_detach(struct du
 /* Mark-and-sweep recursion limit before it falls back to slow rescans: 256 makes marking long linked
  * structures (a 100k-long promise chain) quadratic (3-5 s); 4096 takes it to 0.45 s. Costs native stack
  * during GC (a few hundred KB at most): threads that run JS get at least 2 MB of stack. */
+/* An array that grows (push, a[n] = x) gets at least 8 slots at its first growth instead of 2: with the
+ * default (16 + size) / 8, every other push of a small array left Array.prototype.push's fast path for a
+ * resize (~1.5k instructions each). Arrays made at their size (literals, new Array(n)) are not affected. */
+#undef DUK_USE_HOBJECT_ARRAY_MINGROW_ADD
+#define DUK_USE_HOBJECT_ARRAY_MINGROW_ADD 64
 #undef DUK_USE_MARK_AND_SWEEP_RECLIMIT
 #define DUK_USE_MARK_AND_SWEEP_RECLIMIT 4096
 

@@ -12,7 +12,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
     ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number() and ew__duk_buffer_detach()
     are appended (see
     INTERRUPT_NOW), and the duk_*_prop_index API checks the
-    deadline every 65536 calls (see NATIVE_LOOP_CHECK).
+    deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
+    without sprintf, and object literals append their new string-keyed properties directly.
 
 Every patch must match exactly once: a Duktape update that moves the code fails the build loudly instead
 of silently losing a limit. Usage: prepare.py OUTDIR SRCDIR OVERRIDES_HEADER
@@ -136,6 +137,56 @@ def main():
         "#define DUK_HTHREAD_INTCTR_DEFAULT (64L * 1024L)",
         "interrupt interval")
 
+    # JSON.stringify's fast path formats every integer with sprintf("%lld"), ~700 instructions each (a
+    # third of a small API response's stringify): digits by hand instead.
+    source = patch_once(
+        source,
+        "\tDUK_SPRINTF((char *) buf, \"%lld\", (long long) v);\n",
+        "\t{ /* libedgeworker: see lib/duk/prepare.py */\n"
+        "\t\tduk_uint8_t rev[21];\n"
+        "\t\tduk_small_int_t n = 0, k = 0;\n"
+        "\t\tduk_uint64_t u = v < 0 ? (duk_uint64_t) 0 - (duk_uint64_t) v : (duk_uint64_t) v;\n"
+        "\t\tdo {\n"
+        "\t\t\trev[n++] = (duk_uint8_t) ('0' + (duk_small_int_t) (u % 10U));\n"
+        "\t\t\tu /= 10U;\n"
+        "\t\t} while (u != 0U);\n"
+        "\t\tif (v < 0) {\n"
+        "\t\t\tbuf[k++] = '-';\n"
+        "\t\t}\n"
+        "\t\twhile (n > 0) {\n"
+        "\t\t\tbuf[k++] = rev[--n];\n"
+        "\t\t}\n"
+        "\t\tbuf[k] = 0;\n"
+        "\t}\n",
+        "json fastint digits")
+    # Object literals (MPUTOBJ) define each property through the generic duk_def_prop (~470 instructions).
+    # A literal's target is a fresh plain object: a string key that is no array index and not yet an own
+    # property is appended directly (what duk_def_prop ends up doing there); anything else (a duplicate key,
+    # an index, a computed non-string key) keeps the generic path.
+    source = patch_once(
+        source,
+        "\t\t\tdo {\n"
+        "\t\t\t\t/* XXX: faster initialization (direct access or better primitives) */\n"
+        "\t\t\t\tduk_dup(thr, (duk_idx_t) idx);\n",
+        "\t\t\tdo {\n"
+        "\t\t\t\t{ /* libedgeworker: see lib/duk/prepare.py */\n"
+        "\t\t\t\t\tduk_tval *ew_tv_key = duk_get_tval(thr, (duk_idx_t) idx);\n"
+        "\t\t\t\t\tduk_hobject *ew_obj = duk_known_hobject(thr, obj_idx);\n"
+        "\t\t\t\t\tduk_int_t ew_e_idx, ew_h_idx;\n"
+        "\t\t\t\t\tif (ew_tv_key != NULL && DUK_TVAL_IS_STRING(ew_tv_key) &&\n"
+        "\t\t\t\t\t    !DUK_HSTRING_HAS_ARRIDX(DUK_TVAL_GET_STRING(ew_tv_key)) &&\n"
+        "\t\t\t\t\t    !DUK_HOBJECT_HAS_EXOTIC_ARRAY(ew_obj) && !DUK_HOBJECT_IS_PROXY(ew_obj) &&\n"
+        "\t\t\t\t\t    DUK_HOBJECT_GET_CLASS_NUMBER(ew_obj) == DUK_HOBJECT_CLASS_OBJECT &&\n"
+        "\t\t\t\t\t    !duk_hobject_find_entry(thr->heap, ew_obj, DUK_TVAL_GET_STRING(ew_tv_key), &ew_e_idx, &ew_h_idx)) {\n"
+        "\t\t\t\t\t\tduk_dup(thr, (duk_idx_t) (idx + 1));\n"
+        "\t\t\t\t\t\tduk_hobject_define_property_internal(thr, ew_obj, DUK_TVAL_GET_STRING(ew_tv_key),\n"
+        "\t\t\t\t\t\t                                     DUK_PROPDESC_FLAGS_WEC); /* pops the value */\n"
+        "\t\t\t\t\t\tidx += 2;\n"
+        "\t\t\t\t\t\tcontinue;\n"
+        "\t\t\t\t\t}\n"
+        "\t\t\t\t}\n"
+        "\t\t\t\tduk_dup(thr, (duk_idx_t) idx);\n",
+        "object literal fast path")
     source += INTERRUPT_NOW
 
     with open(os.path.join(outdir, "duk_config.h"), "w", encoding="utf-8") as f:

@@ -208,11 +208,17 @@ bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx)
 {
     obj_idx = duk_require_normalize_index(ctx, obj_idx);
     duk_get_prop_literal(ctx, obj_idx, EW__WEB_BODY);
+    return ew__body_take_pushed(ctx, obj_idx, ew__web_state(ctx, obj_idx));
+}
+
+bool ew__body_take_pushed(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
+{
+    obj_idx = duk_require_normalize_index(ctx, obj_idx);
     if (duk_is_undefined(ctx, -1)) {
         duk_pop(ctx);
         return false; /* a null body is never "used" (Fetch: bodyUsed needs a body) */
     }
-    ew__web_set_state(ctx, obj_idx, ew__web_state(ctx, obj_idx) | EW__STATE_USED);
+    ew__web_set_state(ctx, obj_idx, state | EW__STATE_USED);
     if (ew__body_is_stream(ctx, -1)) {
         /* Keep the stream (script may hold it: it must read as disturbed); hand over its bytes when it is
          * one of known bytes, else the stream itself, which the caller reads. */
@@ -241,7 +247,7 @@ typedef enum consume_mode { READ_TEXT, READ_JSON, READ_ARRAY_BUFFER, READ_BYTES,
 /* Pushes the owner's Content-Type header value (its first one), or undefined. */
 static void push_content_type(duk_context *ctx, duk_idx_t self)
 {
-    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+    ew__web_push_hlist(ctx, self, ew__web_state(ctx, self));
     duk_size_t n = duk_is_array(ctx, -1) ? duk_get_length(ctx, -1) : 0;
     for (duk_size_t i = 0; i + 1 < n; i += 2) {
         duk_get_prop_index(ctx, -1, (duk_uarridx_t) i);
@@ -428,8 +434,12 @@ static duk_ret_t body_get_headers(duk_context *ctx)
     duk_get_prop_literal(ctx, self, EW__WEB_HEADERS);
     if (!duk_is_undefined(ctx, -1))
         return 1;
-    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
-    ew__headers_push_wrapper(ctx, -1, (state & EW__STATE_IMMUTABLE) != 0);
+    if ((state & EW__STATE_PACKED) && ew__request_push_packed(ctx, self)) {
+        ew__headers_push_packed_wrapper(ctx, -1); /* a request from C: get/has read the bytes */
+    } else {
+        ew__web_push_hlist(ctx, self, state);
+        ew__headers_push_wrapper(ctx, -1, (state & EW__STATE_IMMUTABLE) != 0);
+    }
     duk_dup_top(ctx);
     duk_put_prop_literal(ctx, self, EW__WEB_HEADERS);
     return 1;

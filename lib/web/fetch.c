@@ -844,6 +844,7 @@ static void copy_body_bytes(duk_context *ctx, ew__fetch_t *f)
  * script is opened for reading (f->reader), to be read whole before the request goes out. */
 static void copy_request(duk_context *ctx, ew__fetch_t *f, duk_idx_t req)
 {
+    ew__request_unpack(ctx, req); /* always a new Request today; kept safe if that changes */
     uint32_t state = ew__web_state(ctx, req);
     duk_get_prop_literal(ctx, req, EW__WEB_METHOD);
     f->method = strdup(duk_get_string(ctx, -1));

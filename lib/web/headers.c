@@ -162,14 +162,55 @@ void ew__headers_push_wrapper(duk_context *ctx, duk_idx_t list_idx, bool immutab
     }
 }
 
+void ew__headers_push_packed_wrapper(duk_context *ctx, duk_idx_t packed_idx)
+{
+    packed_idx = duk_require_normalize_index(ctx, packed_idx);
+    duk_idx_t h = ew__web_push_instance(ctx, EW__PROTO_HEADERS);
+    duk_dup(ctx, packed_idx);
+    duk_put_prop_literal(ctx, h, EW__WEB_LIST);
+    duk_push_true(ctx);
+    duk_put_prop_literal(ctx, h, EW__WEB_GUARD);
+}
+
 bool ew__headers_push_list(duk_context *ctx, duk_idx_t idx)
 {
     if (!duk_is_object(ctx, idx)) {
         duk_push_undefined(ctx);
         return false;
     }
+    idx = duk_normalize_index(ctx, idx);
     duk_get_prop_literal(ctx, idx, EW__WEB_LIST);
+    if (duk_is_buffer_data(ctx, -1)) { /* still packed (ew__headers_push_packed_wrapper): make the list now */
+        ew__request_push_packed_list(ctx, -1);
+        duk_remove(ctx, -2);
+        duk_dup_top(ctx);
+        duk_put_prop_literal(ctx, idx, EW__WEB_LIST);
+    }
     return duk_is_array(ctx, -1);
+}
+
+/* get() and has() on headers still packed: answered from the packed bytes (request.c). The name at 0 is
+ * normalized. Returns false (nothing pushed) when this is not such a Headers. */
+static bool packed_lookup(duk_context *ctx, bool has)
+{
+    duk_push_this(ctx);
+    if (!duk_is_object(ctx, -1)) {
+        duk_pop(ctx);
+        return false;
+    }
+    duk_get_prop_literal(ctx, -1, EW__WEB_LIST);
+    if (!duk_is_buffer_data(ctx, -1)) {
+        duk_pop_2(ctx);
+        return false;
+    }
+    duk_size_t len;
+    const char *name = duk_get_lstring(ctx, 0, &len);
+    int found = ew__request_packed_get(ctx, -1, name, len, !has);
+    if (has)
+        duk_push_boolean(ctx, found > 0);
+    else if (found == 0)
+        duk_push_null(ctx);
+    return true;
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -404,6 +445,8 @@ static duk_ret_t headers_get(duk_context *ctx)
 {
     require_args(ctx, 1, "get");
     normalize_name(ctx, 0);
+    if (packed_lookup(ctx, false))
+        return 1;
     duk_idx_t list = this_list(ctx, false);
     void *key = duk_get_heapptr(ctx, 0);
     duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, list);
@@ -444,6 +487,8 @@ static duk_ret_t headers_has(duk_context *ctx)
 {
     require_args(ctx, 1, "has");
     normalize_name(ctx, 0);
+    if (packed_lookup(ctx, true))
+        return 1;
     duk_idx_t list = this_list(ctx, false);
     duk_push_boolean(ctx, list_find(ctx, list, 0, 0) >= 0);
     return 1;

@@ -46,14 +46,30 @@ ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err);
 void ew__request_push(duk_context *ctx, const ew_request_t *req);
 
 /* The same two with the URL parsed once: check_url also gives the parsed URL (when it returns EW_OK and
- * url_out is not NULL; the caller disposes it with ew__url_dispose), and push_serialized takes req->url as
+ * url_out is not NULL; the caller disposes it with ew__url_dispose), or, with url_known (the caller saw
+ * this very URL pass before), checks everything but the URL; push_serialized takes req->url as
  * the URL's serialization (what check_url gave) without parsing it again. Used on every request's path. */
 /* Gives the Request at idx (just made by ew__request_push*) the host's cf JSON (checked by
- * ew__json_is_object), decoded when the script first reads request.cf. May throw (allocation). */
-void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx, const char *json, size_t len);
+ * ew__json_is_object), the string on top (popped), decoded when the script first reads request.cf. May
+ * throw (allocation). */
+void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx);
 struct ew__url;
-ew_status_t ew__request_check_url(const ew_request_t *req, struct ew__url *url_out, ew_error_t *err);
+ew_status_t ew__request_check_url(const ew_request_t *req, struct ew__url *url_out, ew_error_t *err, bool url_known);
 void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req);
+/* A Request from C keeps its method, url and headers packed in C until script needs them (request.c):
+ * code that reads EW__WEB_METHOD, EW__WEB_URL or EW__WEB_HLIST of a Request at idx calls this first. Does
+ * nothing for anything else. May throw (allocation). */
+void ew__request_unpack(duk_context *ctx, duk_idx_t idx);
+/* Pushes the packed buffer of the Request at idx and returns true; false (nothing pushed) when not packed. */
+bool ew__request_push_packed(duk_context *ctx, duk_idx_t idx);
+/* Pushes the header list made from the packed buffer at buf_idx (names lower-cased, values UTF-8 decoded). */
+void ew__request_push_packed_list(duk_context *ctx, duk_idx_t buf_idx);
+/* Looks up the lower-case header name (len bytes) in the packed buffer at buf_idx: returns how many entries
+ * match; with push_value, pushes their values joined by ", " when there is at least one. */
+int ew__request_packed_get(duk_context *ctx, duk_idx_t buf_idx, const char *lname, size_t len, bool push_value);
+/* headers.c: pushes an immutable Headers over the packed buffer at packed_idx (a Request from C): get()
+ * and has() read the bytes, anything else makes the list first. */
+void ew__headers_push_packed_wrapper(duk_context *ctx, duk_idx_t packed_idx);
 
 /* Converts the value at idx, which must be a Response made by this module, into a new ew_response_t:
  * status, status text ("" when the script gave none), one header entry per stored value in insertion order
@@ -138,6 +154,12 @@ void ew__fetch_cancel_all(struct ew__isolate *iso);
 #define EW__STATE_REDIRECTED 0x40u /* Response: fetch() followed a redirect to get it */
 #define EW__STATE_NO_STORE 0x100u  /* Request: cache: 'no-store' (fetch() sends no-cache headers) */
 #define EW__STATE_ENCODE_MANUAL 0x200u /* Response: encodeBody "manual" (the body is sent as it is) */
+#define EW__STATE_PACKED 0x1000u   /* Request from C: method, url and headers still packed (request.c) */
+#define EW__STATE_LIST_SHIFT 10    /* Response: 2 bits, a header list not made yet (response.c): */
+#define EW__STATE_LIST_MASK (3u << EW__STATE_LIST_SHIFT)
+#define EW__LIST_EMPTY 1u          /*   no headers */
+#define EW__LIST_TEXT 2u           /*   content-type: text/plain;charset=UTF-8 */
+#define EW__LIST_JSON 3u           /*   content-type: application/json */
 #define EW__STATE_STATUS_SHIFT 16  /* Response: status code */
 
 /* Prototypes kept in the stash, by index. */
@@ -180,6 +202,12 @@ void ew__web_push_proto(duk_context *ctx, ew__proto_t which);
 void ew__web_push_array(duk_context *ctx, duk_uarridx_t n);
 /* Pops count (0 or >= 2) values and pushes an array of them, sized exactly (the Array constructor packs). */
 void ew__web_pack(duk_context *ctx, duk_idx_t count);
+/* Pushes the header list of the Request or Response at self whose state is `state`, making it first when
+ * it is still packed (a Request from C) or implied by the state (a Response's default list). Every read
+ * of EW__WEB_HLIST goes through here (or ew__request_unpack). May throw (allocation). */
+void ew__web_push_hlist(duk_context *ctx, duk_idx_t self, uint32_t state);
+/* response.c: the content type a lazy list code stands for (NULL for EW__LIST_EMPTY). */
+const char *ew__response_list_type(uint32_t code);
 /* Pushes a new object with the registered prototype; returns its index. */
 duk_idx_t ew__web_push_instance(duk_context *ctx, ew__proto_t which);
 /* In a constructor: throws TypeError without `new`; pushes `this` and returns its index. */
@@ -252,6 +280,8 @@ bool ew__body_is_used(duk_context *ctx, duk_idx_t obj_idx, uint32_t state);
 bool ew__body_push_shared(duk_context *ctx, duk_idx_t obj_idx);
 /* Takes the body: pushes its storage, marks the owner used, returns true; false for a null body. */
 bool ew__body_take(duk_context *ctx, duk_idx_t obj_idx);
+/* The same with the object's body storage already pushed (popped or replaced) and its state known. */
+bool ew__body_take_pushed(duk_context *ctx, duk_idx_t obj_idx, uint32_t state);
 /* Bytes of a storage value (string or buffer) at data_idx. */
 const void *ew__body_bytes(duk_context *ctx, duk_idx_t data_idx, size_t *len);
 

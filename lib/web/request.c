@@ -90,10 +90,13 @@ typedef struct req_parts {
     const char *content_type;
 } req_parts_t;
 
+static bool push_packed_field(duk_context *ctx, duk_idx_t idx, int field);
+
 /* Reads input (slot 0): a Request to copy from, or a URL. */
 static void read_input(duk_context *ctx, req_parts_t *p, uint32_t in_state)
 {
     if (in_state & EW__KIND_REQUEST) {
+        ew__request_unpack(ctx, 0);
         duk_get_prop_literal(ctx, 0, REQ_METHOD);
         duk_get_prop_literal(ctx, 0, REQ_URL);
         duk_get_prop_literal(ctx, 0, EW__WEB_HLIST);
@@ -235,6 +238,8 @@ static duk_ret_t request_ctor(duk_context *ctx)
     if (take_input && ew__body_take(ctx, 0))
         duk_replace(ctx, p.body);
     store_parts(ctx, &p);
+    if (p.state & EW__STATE_CF_LAZY) /* the input's host cf, still undecoded, goes along as it is */
+        EW__WEB_COPY_HIDDEN(ctx, 0, p.self, REQ_CF_JSON);
     return 0;
 }
 
@@ -244,15 +249,15 @@ static duk_ret_t request_ctor(duk_context *ctx)
 
 static duk_ret_t request_get_method(duk_context *ctx)
 {
-    (void) ew__web_require_this(ctx, EW__KIND_REQUEST);
-    duk_get_prop_literal(ctx, -1, REQ_METHOD);
+    if (!(ew__web_require_this(ctx, EW__KIND_REQUEST) & EW__STATE_PACKED) || !push_packed_field(ctx, -1, 0))
+        duk_get_prop_literal(ctx, -1, REQ_METHOD);
     return 1;
 }
 
 static duk_ret_t request_get_url(duk_context *ctx)
 {
-    (void) ew__web_require_this(ctx, EW__KIND_REQUEST);
-    duk_get_prop_literal(ctx, -1, REQ_URL);
+    if (!(ew__web_require_this(ctx, EW__KIND_REQUEST) & EW__STATE_PACKED) || !push_packed_field(ctx, -1, 1))
+        duk_get_prop_literal(ctx, -1, REQ_URL);
     return 1;
 }
 
@@ -274,12 +279,13 @@ static duk_ret_t request_get_cache(duk_context *ctx)
 
 /* cf: what the constructor was given (undefined when nothing); a request from C gets an empty object on
  * first access, kept so that every access returns the same object. */
-static duk_ret_t request_get_cf(duk_context *ctx)
+static void push_cf(duk_context *ctx, duk_idx_t self, uint32_t state)
 {
-    uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST);
-    duk_get_prop_literal(ctx, -1, REQ_CF);
+    self = duk_normalize_index(ctx, self);
+    duk_get_prop_literal(ctx, self, REQ_CF);
     if (duk_is_undefined(ctx, -1) && (state & EW__STATE_CF_LAZY)) {
-        duk_get_prop_literal(ctx, -2, REQ_CF_JSON); /* the host's cf, checked to be a JSON object */
+        duk_pop(ctx);
+        duk_get_prop_literal(ctx, self, REQ_CF_JSON); /* the host's cf, checked to be a JSON object */
         if (duk_is_string(ctx, -1)) {
             duk_json_decode(ctx, -1);
         } else {
@@ -287,8 +293,14 @@ static duk_ret_t request_get_cf(duk_context *ctx)
             duk_push_object(ctx);
         }
         duk_dup_top(ctx);
-        duk_put_prop_literal(ctx, -4, REQ_CF); /* [this undefined cf cf] */
+        duk_put_prop_literal(ctx, self, REQ_CF);
     }
+}
+
+static duk_ret_t request_get_cf(duk_context *ctx)
+{
+    uint32_t state = ew__web_require_this(ctx, EW__KIND_REQUEST);
+    push_cf(ctx, -1, state);
     return 1;
 }
 
@@ -310,11 +322,14 @@ static duk_ret_t request_clone(duk_context *ctx)
     if (ew__body_is_used(ctx, self, state))
         return duk_type_error(ctx, "Body has already been used. It can only be used once. Use tee() first if "
                                    "you need to read it twice.");
+    ew__request_unpack(ctx, self);
+    state &= ~EW__STATE_PACKED;
     duk_idx_t copy = ew__web_push_instance(ctx, EW__PROTO_REQUEST);
     ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_METHOD);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_URL);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_CF);
+    EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_CF_JSON); /* the host's cf, when not decoded yet */
     EW__WEB_COPY_HIDDEN(ctx, self, copy, REQ_SIGNAL);
     duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
     ew__headers_list_copy(ctx, -1);
@@ -350,17 +365,17 @@ static bool url_ok(const char *u, ew__url_t *out)
 
 ew_status_t ew__request_check(const ew_request_t *req, ew_error_t *err)
 {
-    return ew__request_check_url(req, NULL, err);
+    return ew__request_check_url(req, NULL, err, false);
 }
 
-ew_status_t ew__request_check_url(const ew_request_t *req, ew__url_t *url_out, ew_error_t *err)
+ew_status_t ew__request_check_url(const ew_request_t *req, ew__url_t *url_out, ew_error_t *err, bool url_known)
 {
     if (req == NULL)
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: req is NULL");
     if (req->method == NULL || !ew__http_is_token(req->method, strlen(req->method)))
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: method \"%.64s\" is not an HTTP token",
                              req->method ? req->method : "(null)");
-    if (req->url == NULL || !url_ok(req->url, url_out))
+    if (req->url == NULL || (!url_known && !url_ok(req->url, url_out)))
         return ew__error_set(err, EW_ERR_INVALID_ARG, "request: url \"%.200s\" is not an absolute http(s) URL",
                              req->url ? req->url : "(null)");
     if (req->nheaders > 0 && req->headers == NULL)
@@ -418,22 +433,201 @@ static void push_lower_name(duk_context *ctx, const char *name, size_t len)
         duk_remove(ctx, -2);
 }
 
-/* Pushes the header list [name, value, ...] of a C request (values trimmed, UTF-8 decoded). */
-static void push_c_headers(duk_context *ctx, const ew_request_t *req)
+/* A request from C is kept packed until script reads it: one fixed buffer (REQ_PACKED) holding the method,
+ * the URL and the headers as the host gave them, and EW__STATE_PACKED in the state. Building the JS strings
+ * and the header list costs ~1 us per request, and most Workers read a few parts or none: the url and
+ * method getters read the buffer directly, anything else that needs the list calls ew__request_unpack
+ * first. Layout (native byte order, unaligned; read with memcpy):
+ *     u32 method_len, u32 url_len, u32 nheaders, method, url,
+ *     nheaders x (u32 name_len, u32 value_len, name as given, value trimmed of HTTP whitespace) */
+#define REQ_PACKED DUK_HIDDEN_SYMBOL("rp")
+
+typedef struct packed_reader {
+    const unsigned char *p, *end;
+} packed_reader_t;
+
+static uint32_t packed_u32(packed_reader_t *r)
 {
-    ew__web_push_array(ctx, (duk_uarridx_t) (2 * req->nheaders));
-    for (size_t i = 0; i < req->nheaders; i++) {
-        const ew_header_t *h = &req->headers[i];
-        push_lower_name(ctx, h->name, h->name_len);
-        duk_put_prop_index(ctx, -2, (duk_uarridx_t) (2 * i));
-        size_t b = 0, e = h->value_len;
-        while (b < e && ew__http_is_ws(h->value[b]))
-            b++;
-        while (e > b && ew__http_is_ws(h->value[e - 1]))
-            e--;
-        ew__push_utf8(ctx, h->value + b, e - b);
-        duk_put_prop_index(ctx, -2, (duk_uarridx_t) (2 * i + 1));
+    uint32_t v = 0;
+    if (r->end - r->p >= 4) {
+        memcpy(&v, r->p, 4);
+        r->p += 4;
     }
+    return v;
+}
+
+static const char *packed_bytes(packed_reader_t *r, uint32_t len)
+{
+    const char *s = (const char *) r->p;
+    r->p += (size_t) (r->end - r->p) < len ? (size_t) (r->end - r->p) : len;
+    return s;
+}
+
+/* Pushes the packed buffer of the Request at idx and sets r to it; false (nothing pushed) when not packed. */
+static bool packed_open(duk_context *ctx, duk_idx_t idx, packed_reader_t *r)
+{
+    duk_get_prop_literal(ctx, idx, REQ_PACKED);
+    duk_size_t len = 0;
+    const unsigned char *b = duk_get_buffer_data(ctx, -1, &len);
+    if (b == NULL || len < 12) {
+        duk_pop(ctx);
+        return false;
+    }
+    r->p = b;
+    r->end = b + len;
+    return true;
+}
+
+/* Pushes the method of a packed request (the common ones without allocation). */
+static void push_packed_method(duk_context *ctx, const char *m, uint32_t len)
+{
+    static const char *const common[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"};
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+        if (strlen(common[i]) == len && memcmp(common[i], m, len) == 0) {
+            ew__web_push_static(ctx, common[i]);
+            return;
+        }
+    }
+    duk_push_lstring(ctx, m, len);
+}
+
+/* Pushes field 0 (method) or 1 (url) of the packed request at idx; false when it is not packed. */
+static bool push_packed_field(duk_context *ctx, duk_idx_t idx, int field)
+{
+    packed_reader_t r;
+    idx = duk_normalize_index(ctx, idx);
+    if (!packed_open(ctx, idx, &r))
+        return false;
+    uint32_t mlen = packed_u32(&r), ulen = packed_u32(&r);
+    (void) packed_u32(&r);
+    const char *m = packed_bytes(&r, mlen), *u = packed_bytes(&r, ulen);
+    if (field == 0)
+        push_packed_method(ctx, m, mlen);
+    else
+        ew__push_utf8(ctx, u, ulen);
+    duk_remove(ctx, -2);
+    return true;
+}
+
+/* Pushes the header list of the n entries r points at. */
+static void push_packed_entries(duk_context *ctx, packed_reader_t *r, uint32_t n)
+{
+    ew__web_push_array(ctx, 2 * n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t nlen = packed_u32(r), vlen = packed_u32(r);
+        const char *name = packed_bytes(r, nlen), *value = packed_bytes(r, vlen);
+        push_lower_name(ctx, name, nlen);
+        duk_put_prop_index(ctx, -2, 2 * i);
+        ew__push_utf8(ctx, value, vlen);
+        duk_put_prop_index(ctx, -2, 2 * i + 1);
+    }
+}
+
+/* Sets r on the packed buffer at buf_idx and skips to its headers; returns their number (0 if not packed). */
+static uint32_t packed_headers(duk_context *ctx, duk_idx_t buf_idx, packed_reader_t *r)
+{
+    duk_size_t len = 0;
+    const unsigned char *b = duk_get_buffer_data(ctx, buf_idx, &len);
+    if (b == NULL || len < 12)
+        return 0;
+    r->p = b;
+    r->end = b + len;
+    uint32_t mlen = packed_u32(r), ulen = packed_u32(r), n = packed_u32(r);
+    (void) packed_bytes(r, mlen);
+    (void) packed_bytes(r, ulen);
+    return n;
+}
+
+void ew__request_push_packed_list(duk_context *ctx, duk_idx_t buf_idx)
+{
+    packed_reader_t r;
+    uint32_t n = packed_headers(ctx, buf_idx, &r);
+    push_packed_entries(ctx, &r, n);
+}
+
+static bool name_ieq(const char *raw, size_t rlen, const char *lname, size_t len)
+{
+    if (rlen != len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = (raw[i] >= 'A' && raw[i] <= 'Z') ? (char) (raw[i] + 32) : raw[i];
+        if (c != lname[i])
+            return false;
+    }
+    return true;
+}
+
+int ew__request_packed_get(duk_context *ctx, duk_idx_t buf_idx, const char *lname, size_t len, bool push_value)
+{
+    packed_reader_t r;
+    uint32_t n = packed_headers(ctx, buf_idx, &r);
+    int found = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t nlen = packed_u32(&r), vlen = packed_u32(&r);
+        const char *name = packed_bytes(&r, nlen), *value = packed_bytes(&r, vlen);
+        if (!name_ieq(name, nlen, lname, len))
+            continue;
+        if (push_value) {
+            if (found == 0)
+                duk_push_literal(ctx, ", ");
+            duk_require_stack(ctx, 1);
+            ew__push_utf8(ctx, value, vlen);
+        }
+        found++;
+    }
+    if (push_value && found > 0) {
+        if (found > 1)
+            duk_join(ctx, found);
+        else
+            duk_remove(ctx, -2);
+    }
+    return found;
+}
+
+bool ew__request_push_packed(duk_context *ctx, duk_idx_t idx)
+{
+    duk_get_prop_literal(ctx, idx, REQ_PACKED);
+    if (duk_is_buffer_data(ctx, -1))
+        return true;
+    duk_pop(ctx);
+    return false;
+}
+
+void ew__request_unpack(duk_context *ctx, duk_idx_t idx)
+{
+    idx = duk_require_normalize_index(ctx, idx);
+    uint32_t state = ew__web_state(ctx, idx);
+    if (!(state & EW__STATE_PACKED))
+        return;
+    packed_reader_t r;
+    if (!packed_open(ctx, idx, &r))
+        return;
+    duk_idx_t buf = duk_get_top_index(ctx);
+    uint32_t mlen = packed_u32(&r), ulen = packed_u32(&r), n = packed_u32(&r);
+    const char *m = packed_bytes(&r, mlen), *u = packed_bytes(&r, ulen);
+    push_packed_method(ctx, m, mlen);
+    duk_put_prop_literal(ctx, idx, REQ_METHOD);
+    ew__push_utf8(ctx, u, ulen);
+    duk_put_prop_literal(ctx, idx, REQ_URL);
+    push_packed_entries(ctx, &r, n);
+    duk_put_prop_literal(ctx, idx, EW__WEB_HLIST);
+    ew__web_set_state(ctx, idx, state & ~EW__STATE_PACKED);
+    duk_del_prop_literal(ctx, idx, REQ_PACKED);
+    duk_remove(ctx, buf);
+}
+
+static void pack_u32(unsigned char **p, size_t v)
+{
+    uint32_t u = (uint32_t) v;
+    memcpy(*p, &u, 4);
+    *p += 4;
+}
+
+static void pack_bytes(unsigned char **p, const char *s, size_t len)
+{
+    if (len > 0)
+        memcpy(*p, s, len);
+    *p += len;
 }
 
 /* Headers of an incoming request are immutable, as in workerd (guard "request", which refuses changes) and
@@ -455,13 +649,29 @@ void ew__request_push(duk_context *ctx, const ew_request_t *req)
 void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req)
 {
     duk_idx_t self = ew__web_push_instance(ctx, EW__PROTO_REQUEST);
-    ew__web_set_state(ctx, self, EW__KIND_REQUEST | EW__STATE_CF_LAZY | EW__STATE_IMMUTABLE);
-    duk_push_string(ctx, req->method);
-    duk_put_prop_literal(ctx, self, REQ_METHOD);
-    ew__push_utf8(ctx, req->url, strlen(req->url));
-    duk_put_prop_literal(ctx, self, REQ_URL);
-    push_c_headers(ctx, req);
-    duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
+    ew__web_set_state(ctx, self, EW__KIND_REQUEST | EW__STATE_CF_LAZY | EW__STATE_IMMUTABLE | EW__STATE_PACKED);
+    size_t mlen = strlen(req->method), ulen = strlen(req->url), size = 12 + mlen + ulen;
+    for (size_t i = 0; i < req->nheaders; i++)
+        size += 8 + req->headers[i].name_len + req->headers[i].value_len;
+    unsigned char *p = duk_push_fixed_buffer(ctx, size);
+    pack_u32(&p, mlen);
+    pack_u32(&p, ulen);
+    pack_u32(&p, req->nheaders);
+    pack_bytes(&p, req->method, mlen);
+    pack_bytes(&p, req->url, ulen);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const ew_header_t *h = &req->headers[i];
+        size_t b = 0, e = h->value_len;
+        while (b < e && ew__http_is_ws(h->value[b]))
+            b++;
+        while (e > b && ew__http_is_ws(h->value[e - 1]))
+            e--;
+        pack_u32(&p, h->name_len);
+        pack_u32(&p, e - b);
+        pack_bytes(&p, h->name, h->name_len);
+        pack_bytes(&p, h->value + b, e - b);
+    }
+    duk_put_prop_literal(ctx, self, REQ_PACKED);
     if (req->body != NULL) {
         void *b = duk_push_fixed_buffer(ctx, req->body_len);
         if (req->body_len > 0)
@@ -470,10 +680,9 @@ void ew__request_push_serialized(duk_context *ctx, const ew_request_t *req)
     }
 }
 
-void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx, const char *json, size_t len)
+void ew__request_set_cf_json(duk_context *ctx, duk_idx_t idx)
 {
     idx = duk_require_normalize_index(ctx, idx);
-    ew__push_utf8(ctx, json, len);
     duk_put_prop_literal(ctx, idx, REQ_CF_JSON);
 }
 

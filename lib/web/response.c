@@ -153,21 +153,37 @@ static void setup(duk_context *ctx, duk_idx_t self, duk_idx_t body_idx, duk_idx_
     } else {
         content_type = NULL;
     }
+    uint32_t lazy = 0;
     if (duk_is_undefined(ctx, list)) {
-        if (content_type != NULL) {
+        /* The usual lists (none, or just the body's text or JSON type) are left implied by the state until
+         * something reads them (ew__web_push_hlist): most responses go straight to C (response_c.c). */
+        if (content_type == NULL)
+            lazy = EW__LIST_EMPTY;
+        else if (strcmp(content_type, ew__response_list_type(EW__LIST_TEXT)) == 0)
+            lazy = EW__LIST_TEXT;
+        else if (strcmp(content_type, ew__response_list_type(EW__LIST_JSON)) == 0)
+            lazy = EW__LIST_JSON;
+        else {
             duk_push_literal(ctx, "content-type");
             ew__body_push_type(ctx, content_type);
             ew__web_pack(ctx, 2);
-        } else {
-            duk_push_array(ctx);
+            duk_replace(ctx, list);
         }
-        duk_replace(ctx, list);
     } else if (content_type != NULL && !ew__headers_list_has(ctx, list, "content-type")) {
         ew__body_push_type(ctx, content_type);
         ew__headers_list_add(ctx, list, "content-type");
     }
-    duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
-    ew__web_set_state(ctx, self, EW__KIND_RESPONSE | flags | ((uint32_t) status << EW__STATE_STATUS_SHIFT));
+    if (lazy == 0)
+        duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
+    else
+        duk_pop(ctx); /* the list slot */
+    ew__web_set_state(ctx, self, EW__KIND_RESPONSE | flags | ((uint32_t) status << EW__STATE_STATUS_SHIFT) |
+                                     (lazy << EW__STATE_LIST_SHIFT));
+}
+
+const char *ew__response_list_type(uint32_t code)
+{
+    return code == EW__LIST_TEXT ? "text/plain;charset=UTF-8" : code == EW__LIST_JSON ? "application/json" : NULL;
 }
 
 static duk_ret_t response_ctor(duk_context *ctx)
@@ -285,7 +301,8 @@ static duk_ret_t response_get_web_socket(duk_context *ctx)
 
 bool ew__response_push_websocket(duk_context *ctx, duk_idx_t idx)
 {
-    if (!(ew__web_state(ctx, idx) & EW__KIND_RESPONSE)) {
+    uint32_t state = ew__web_state(ctx, idx); /* only a 101 can carry one (read_init) */
+    if (!(state & EW__KIND_RESPONSE) || (state >> EW__STATE_STATUS_SHIFT) != 101) {
         duk_push_undefined(ctx);
         return false;
     }
@@ -309,11 +326,11 @@ static duk_ret_t response_clone(duk_context *ctx)
         return duk_type_error(ctx, "Body has already been used. It can only be used once. Use tee() first if "
                                    "you need to read it twice.");
     duk_idx_t copy = ew__web_push_instance(ctx, EW__PROTO_RESPONSE);
-    ew__web_set_state(ctx, copy, state & ~EW__STATE_USED);
+    ew__web_set_state(ctx, copy, state & ~(EW__STATE_USED | EW__STATE_LIST_MASK));
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_STATUS_TEXT);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_CF);
     EW__WEB_COPY_HIDDEN(ctx, self, copy, EW__WEB_URL);
-    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+    ew__web_push_hlist(ctx, self, state);
     ew__headers_list_copy(ctx, -1);
     duk_put_prop_literal(ctx, copy, EW__WEB_HLIST);
     duk_pop(ctx);

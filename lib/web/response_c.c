@@ -160,14 +160,14 @@ static void copy_headers(duk_context *ctx, duk_idx_t list_idx, ew_response_t *r,
     }
 }
 
-/* Why the value at idx cannot be sent (a static message), or NULL. */
-static const char *refusal(duk_context *ctx, duk_idx_t idx, uint32_t state)
+/* Why the value at idx cannot be sent (a static message), or NULL. Its body storage is at body_idx. */
+static const char *refusal(duk_context *ctx, duk_idx_t body_idx, uint32_t state)
 {
     if (!(state & EW__KIND_RESPONSE))
         return "TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'.";
     if (state & EW__STATE_TYPE_ERROR)
         return "TypeError: Return value from the handler is Response.error(), a network error.";
-    if (ew__body_is_used(ctx, idx, state))
+    if ((state & EW__STATE_USED) || ew__stream_is_disturbed(ctx, body_idx))
         return "TypeError: Body has already been used. It can only be used once.";
     return NULL;
 }
@@ -178,20 +178,39 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     extract_job_t *job = udata;
     duk_idx_t self = duk_get_top_index(ctx);
     uint32_t state = ew__web_state(ctx, self);
-    job->bad = refusal(ctx, self, state);
+    if (!(state & EW__KIND_RESPONSE)) {
+        job->bad = refusal(ctx, self, state);
+        return 0;
+    }
+    duk_require_stack(ctx, 8);
+    duk_get_prop_literal(ctx, self, EW__WEB_BODY);
+    duk_idx_t body_slot = duk_get_top_index(ctx);
+    job->bad = refusal(ctx, body_slot, state);
     if (job->bad != NULL)
         return 0;
     job->manual = (state & EW__STATE_ENCODE_MANUAL) != 0;
-    duk_require_stack(ctx, 8);
     push_status_text(ctx, self);
     duk_idx_t text = duk_get_top_index(ctx);
     size_t text_len;
     const void *text_bytes = ew__body_bytes(ctx, text, &text_len);
-    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+    /* A default list implied by the state (response.c) is copied from C strings, not made. */
+    const char *lazy_type = ew__response_list_type((state & EW__STATE_LIST_MASK) >> EW__STATE_LIST_SHIFT);
+    bool lazy = (state & EW__STATE_LIST_MASK) != 0;
+    if (lazy)
+        duk_push_undefined(ctx);
+    else
+        ew__web_push_hlist(ctx, self, state);
     duk_idx_t list = duk_get_top_index(ctx);
-    size_t strings = text_len + 1 + utf8_list(ctx, list);
-    size_t nheaders = duk_get_length(ctx, list) / 2;
-    if (!ew__body_take(ctx, self))
+    size_t strings = text_len + 1, nheaders;
+    if (!lazy) {
+        strings += utf8_list(ctx, list);
+        nheaders = duk_get_length(ctx, list) / 2;
+    } else {
+        nheaders = lazy_type != NULL ? 1 : 0;
+        strings += lazy_type != NULL ? sizeof("content-type") + strlen(lazy_type) + 1 : 0;
+    }
+    duk_dup(ctx, body_slot);
+    if (!ew__body_take_pushed(ctx, self, state))
         duk_push_fixed_buffer(ctx, 0);
     if (ew__body_is_stream(ctx, -1)) {
         if (!job->want_stream)
@@ -218,7 +237,14 @@ static duk_ret_t extract(duk_context *ctx, void *udata)
     if (body_len > 0)
         memcpy(r->body, body, body_len);
     r->status_text = ew__response_put_string(&area, text_bytes, text_len);
-    copy_headers(ctx, list, r, &area);
+    if (!lazy) {
+        copy_headers(ctx, list, r, &area);
+    } else if (lazy_type != NULL) {
+        r->headers[0].name = ew__response_put_string(&area, "content-type", sizeof("content-type") - 1);
+        r->headers[0].name_len = sizeof("content-type") - 1;
+        r->headers[0].value = ew__response_put_string(&area, lazy_type, strlen(lazy_type));
+        r->headers[0].value_len = strlen(lazy_type);
+    }
     return 0;
 }
 

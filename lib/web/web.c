@@ -199,6 +199,26 @@ void ew__web_set_state(duk_context *ctx, duk_idx_t obj_idx, uint32_t state)
     duk_put_prop_literal(ctx, obj_idx, EW__WEB_STATE);
 }
 
+void ew__web_push_hlist(duk_context *ctx, duk_idx_t self, uint32_t state)
+{
+    self = duk_require_normalize_index(ctx, self);
+    if (state & EW__STATE_PACKED) {
+        ew__request_unpack(ctx, self);
+    } else if ((state & EW__KIND_RESPONSE) && (state & EW__STATE_LIST_MASK)) {
+        const char *type = ew__response_list_type((state & EW__STATE_LIST_MASK) >> EW__STATE_LIST_SHIFT);
+        if (type != NULL) {
+            duk_push_literal(ctx, "content-type");
+            ew__web_push_static(ctx, type);
+            ew__web_pack(ctx, 2);
+        } else {
+            duk_push_array(ctx);
+        }
+        duk_put_prop_literal(ctx, self, EW__WEB_HLIST);
+        ew__web_set_state(ctx, self, state & ~EW__STATE_LIST_MASK);
+    }
+    duk_get_prop_literal(ctx, self, EW__WEB_HLIST);
+}
+
 uint32_t ew__web_require_this(duk_context *ctx, uint32_t kinds)
 {
     duk_push_this(ctx);

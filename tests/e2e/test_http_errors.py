@@ -80,6 +80,31 @@ def test_slow_client_gets_408(serve):
     assert status_of(data) == 408
 
 
+def test_request_deadline_counts_from_each_requests_start(serve):
+    # The deadline is left armed between requests of a connection (server/http.c): when it fires for an
+    # earlier request, the request being read gets the rest of its own time, then a 408 if it never ends.
+    s = serve(HELLO, "--request-timeout", "1500")
+    with s.connect() as sock:
+        sock.settimeout(5)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = sock.recv(1000)
+        assert status_of(first) == 200
+        time.sleep(0.9)
+        sock.sendall(b"GET / HTTP/1.1\r\nHo")  # the first request's deadline passes while this arrives
+        time.sleep(0.9)
+        sock.sendall(b"st: x\r\n\r\n")
+        second = sock.recv(1000)
+        assert status_of(second) == 200
+        sock.sendall(b"GET / HTTP/1.1\r\nHo")
+        data = b""
+        while True:
+            b = sock.recv(1000)
+            if not b:
+                break
+            data += b
+    assert status_of(data) == 408
+
+
 def test_client_disconnecting_mid_request_does_not_hurt(serve):
     s = serve("""
 addEventListener('fetch', function (event) {

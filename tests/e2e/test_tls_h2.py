@@ -212,6 +212,25 @@ def test_local_protocol_https_makes_and_keeps_a_self_signed_certificate(tmp_path
         assert s.stop() == 0
 
 
+def test_dev_local_protocol_https_in_wrangler_toml_serves_https_unless_the_flag_says_http(tmp_path):
+    from conftest import Server
+    (tmp_path / "w.js").write_text(WORKER)
+    (tmp_path / "wrangler.toml").write_text(
+        'name = "w"\nmain = "w.js"\ncompatibility_date = "2024-07-01"\n[dev]\nlocal_protocol = "https"\n')
+    state = tmp_path / "state"
+    s = Server(tmp_path, ["--persist-to", str(state)])
+    try:
+        pem = state / "tls" / "localhost.pem"
+        assert json.loads(curl("--cacert", str(pem), "https://localhost:%d/" % s.port))["tlsVersion"]
+    finally:
+        assert s.stop() == 0
+    s = Server(tmp_path, ["--persist-to", str(state), "--local-protocol", "http"])
+    try:
+        assert json.loads(curl("http://127.0.0.1:%d/" % s.port))["url"].startswith("http://")
+    finally:
+        assert s.stop() == 0
+
+
 def test_h2_shutdown_answers_open_streams(serve):
     import threading
     import time

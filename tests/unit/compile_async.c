@@ -120,6 +120,15 @@ Test(async, rows_match_node)
      "a b c"},
     {"async function f(x) { return x * 2; } f(21).then(L);",
      "42"},
+    /* async functions without await (settled in place by $ew.asyncReturn): thenables and `then` getters */
+    {"async function f() { return { then(r) { L('then'); r(7); } }; } f().then(L); L('sync');",
+     "sync then 7"},
+    {"async function f() { try { return { get then() { throw new Error('g'); } }; } catch (e) { L('caught'); } }"
+     " f().then(() => L('no'), e => L('rej:' + e.message));",
+     "rej:g"},
+    {"let n = 0; async function f() { return { get then() { n++; return undefined; }, v: 1 }; }"
+     " f().then(o => L(n + ':' + o.v)); L('n' + n);",
+     "n1 1:1"},
     {"async function f() { throw new Error('boom'); } f().catch(e => L(e.message)); L('sync');",
      "sync boom"},
     {"async function f() { await 1; throw new TypeError('late'); } f().then(() => L('no'), e => L(e.name));",

@@ -395,7 +395,21 @@ Test(config_wrangler, kv_without_id_uses_the_binding_and_dev_settings_are_read)
     cr_assert_str_eq(wr->kv[0].id, "CACHE");
     cr_assert_str_eq(wr->dev_ip, "0.0.0.0");
     cr_assert_eq(wr->dev_port, 9000);
+    cr_assert_eq(wr->dev_https, -1);
     ew__wrangler_destroy(wr);
+}
+
+Test(config_wrangler, dev_local_protocol_is_read_and_checked)
+{
+    ew__wrangler_t *wr = load_ok(BASE "[dev]\nlocal_protocol = \"https\"\n", NULL);
+    cr_assert_eq(wr->dev_https, 1);
+    cr_assert_not(has_warning(wr, "local_protocol"));
+    ew__wrangler_destroy(wr);
+    wr = load_ok(BASE "[dev]\nlocal_protocol = \"http\"\n", NULL);
+    cr_assert_eq(wr->dev_https, 0);
+    ew__wrangler_destroy(wr);
+    expect_error("wrangler.toml", "main = \"a.js\"\n[dev]\nlocal_protocol = \"spdy\"\n", NULL,
+                 "wrangler.toml:3:18: 'dev.local_protocol' must be \"http\" or \"https\", not \"spdy\"");
 }
 
 Test(config_wrangler, set_var_overrides_and_appends)

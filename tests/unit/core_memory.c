@@ -4,7 +4,10 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "edgeworker.h"
+#include "isolate.h"
 
 static const char WORKER[] =
     "var kept = [];\n"
@@ -49,4 +52,48 @@ Test(core_memory, garbage_is_collected_before_the_limit_is_declared)
     cr_assert_eq(ew_worker_fetch_sync(w, &req, &resp, &err), EW_OK, "a fresh isolate serves the next request");
     ew_response_destroy(resp);
     ew_runtime_destroy(rt);
+}
+
+/* The allocator's small-block cache (limits.c): blocks move between size classes and malloc through
+ * realloc with their bytes, and the byte count returns to zero once all are freed. */
+Test(core_memory, small_block_cache_keeps_contents_and_accounting)
+{
+    ew__isolate_t *iso = calloc(1, sizeof(*iso));
+    cr_assert_not_null(iso);
+    iso->heap_limit = SIZE_MAX;
+    enum { N = 200 };
+    unsigned char *blocks[N];
+    size_t sizes[N];
+    for (size_t i = 0; i < N; i++) {
+        sizes[i] = (i * 37) % 600;
+        blocks[i] = ew__heap_alloc(iso, sizes[i]);
+        cr_assert_not_null(blocks[i]);
+        memset(blocks[i], (int) (i & 0xff), sizes[i]);
+    }
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < N; i++) {
+            size_t to = (i * 53 + (size_t) round * 101) % 700 + 1;
+            unsigned char *p = ew__heap_realloc(iso, blocks[i], to);
+            cr_assert_not_null(p);
+            size_t keep = sizes[i] < to ? sizes[i] : to;
+            for (size_t k = 0; k < keep; k++)
+                cr_assert_eq(p[k], (unsigned char) (i & 0xff), "block %zu byte %zu after realloc %zu -> %zu", i, k,
+                             sizes[i], to);
+            memset(p, (int) (i & 0xff), to);
+            blocks[i] = p;
+            sizes[i] = to;
+        }
+    }
+    for (size_t i = 0; i < N; i++)
+        ew__heap_free(iso, blocks[i]);
+    cr_assert_eq(iso->heap_bytes, 0);
+    /* freed small blocks are reused */
+    void *a = ew__heap_alloc(iso, 40);
+    ew__heap_free(iso, a);
+    cr_assert_eq(ew__heap_alloc(iso, 34), a); /* the same 16-byte class (limits.c) */
+    ew__heap_free(iso, a);
+    ew__heap_release_cache(iso);
+    for (size_t c = 0; c < EW__SMALL_CLASSES; c++)
+        cr_assert_null(iso->small_free[c]);
+    free(iso);
 }

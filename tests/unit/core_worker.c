@@ -542,3 +542,106 @@ Test(core_worker, request_cf_comes_from_the_hosts_json)
     }
     ew_worker_destroy(w);
 }
+
+/* The dispatch fast paths (dispatch.c keeps the default export, env and the last request.cf per isolate)
+ * must not change what a Worker sees. */
+static void on_sync(void *udata, ew_response_t *resp, const ew_error_t *err)
+{
+    (void) err;
+    *(ew_response_t **) udata = resp;
+}
+
+static ew_response_t *fetch_cf(ew_worker_t *w, const char *method, const char *body, const ew_header_t *h,
+                               size_t nh, const char *cf, ew_status_t *st)
+{
+    ew_request_t req = {.method = method, .url = "http://x/", .headers = h, .nheaders = nh, .body = body,
+                        .body_len = body ? strlen(body) : 0};
+    ew_fetch_options_t opts = {cf, cf ? strlen(cf) : 0, 0};
+    ew_response_t *out = NULL;
+    *st = ew_worker_fetch_opts(w, &req, &opts, on_sync, &out);
+    if (*st != EW_OK)
+        return NULL;
+    while (out == NULL && event_base_loop(ew_runtime_event_base(rt), EVLOOP_ONCE) != -1)
+        ;
+    return out;
+}
+
+Test(core_worker, default_export_with_a_fetch_getter_and_a_replaced_handler)
+{
+    ew_worker_t *w = load("class H { constructor() { this.n = 0; }"
+                          "  get fetch() { this.n++; return (req, env, ctx) => new Response('get' + this.n + (this === h)); } }"
+                          "const h = new H();"
+                          "export default h;",
+                          NULL, 0);
+    ew_response_t *r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "get1true");
+    ew_response_destroy(r);
+    r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "get2true"); /* the getter runs per request */
+    ew_response_destroy(r);
+    w = load("export default { fetch(req, env, ctx) {"
+             "  this.fetch = () => new Response('second');"
+             "  return new Response('first:' + typeof ctx.waitUntil + typeof env); } };",
+             NULL, 0);
+    r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "first:functionobject");
+    ew_response_destroy(r);
+    r = get(w, "http://x/");
+    cr_assert_str_eq((char *) r->body, "second");
+    ew_response_destroy(r);
+}
+
+Test(core_worker, request_cf_and_headers_reach_the_worker_unchanged)
+{
+    ew_worker_t *w = load("export default { async fetch(req) {"
+                          "  const b = await req.blob();"
+                          "  return new Response([req.cf.country, b.type, b.size, req.headers.get('x-a'), req.method].join('|'));"
+                          "} };",
+                          NULL, 0);
+    ew_header_t h[] = {{"Content-Type", 12, "text/x-a", 8}, {"X-A", 3, " v ", 3}};
+    ew_status_t st;
+    const char *cfs[] = {"{\"country\":\"FR\"}", "{\"country\":\"FR\"}", "{\"country\":\"DE\"}", "{\"country\":\"FR\"}"};
+    for (int i = 0; i < 4; i++) {
+        ew_response_t *r = fetch_cf(w, "POST", "abc", h, 2, cfs[i], &st);
+        cr_assert_eq(st, EW_OK);
+        char want[64];
+        snprintf(want, sizeof(want), "%.2s|text/x-a|3|v|POST", cfs[i] + 12);
+        cr_assert_str_eq((char *) r->body, want);
+        ew_response_destroy(r);
+    }
+    /* a bad cf is refused even right after a good one was cached */
+    cr_assert_null(fetch_cf(w, "POST", "abc", h, 2, "{\"country\":\"FR\"", &st));
+    cr_assert_eq(st, EW_ERR_INVALID_ARG);
+    cr_assert_null(fetch_cf(w, "POST", "abc", h, 2, "[1]", &st));
+    cr_assert_eq(st, EW_ERR_INVALID_ARG);
+}
+
+/* worker.c keeps the last URL that passed the check: repeats, changes and bad requests after a cached URL. */
+Test(core_worker, request_urls_are_normalized_and_checked_every_time)
+{
+    ew_worker_t *w = load("export default { fetch(req) { return new Response(req.url); } };", NULL, 0);
+    const char *urls[] = {"http://EXAMPLE.com/a/../b?x#f", "http://EXAMPLE.com/a/../b?x#f", "http://example.com/c",
+                          "http://EXAMPLE.com/a/../b?x#f"};
+    const char *want[] = {"http://example.com/b?x#f", "http://example.com/b?x#f", "http://example.com/c",
+                          "http://example.com/b?x#f"};
+    for (int i = 0; i < 4; i++) {
+        ew_request_t req = {.method = "GET", .url = urls[i]};
+        ew_response_t *out = NULL;
+        cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_OK);
+        while (out == NULL && event_base_loop(ew_runtime_event_base(rt), EVLOOP_ONCE) != -1)
+            ;
+        cr_assert_str_eq((char *) out->body, want[i]);
+        ew_response_destroy(out);
+    }
+    ew_response_t *out = NULL;
+    ew_header_t bad[] = {{"X-A", 3, "a\r\nb", 4}};
+    ew_request_t req = {.method = "GET", .url = "http://example.com/c", .headers = bad, .nheaders = 1};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_ERR_INVALID_ARG);
+    req = (ew_request_t){.method = "G T", .url = "http://example.com/c"};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_ERR_INVALID_ARG);
+    req = (ew_request_t){.method = "GET", .url = "http://example.com/c d"};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_ERR_INVALID_ARG);
+    req = (ew_request_t){.method = "GET", .url = NULL};
+    cr_assert_eq(ew_worker_fetch_opts(w, &req, NULL, on_sync, &out), EW_ERR_INVALID_ARG);
+    cr_assert_null(out);
+}

@@ -365,3 +365,85 @@ Test(web_request, pushed_request_with_empty_body_pointer_has_an_empty_body)
     cr_assert_str_eq(run("req.body !== null"), "true");
     cr_assert_str_eq(settle("req.text().then(function (v) { result = '[' + v + ']' + req.bodyUsed; })"), "[]true");
 }
+
+/* A request from C stays packed in C until script reads it (request.c): every way in must see the same
+ * Request as one built at once. */
+Test(web_request, packed_request_reads_the_same_in_any_order)
+{
+    ew_header_t h[] = {{"Content-Type", 12, "text/x-a", 8}, {"X-One", 5, " 1 ", 3}};
+    ew_request_t r = c_request("PROPFIND", "https://a.example/p?q=%C3%A9", h, 2);
+    r.body = "abc";
+    r.body_len = 3;
+    ew__request_push(ctx, &r);
+    duk_put_global_string(ctx, "req");
+    /* url and method before the headers are unpacked, then after */
+    cr_assert_str_eq(run("[req.method, req.url, req.url === req.url].join('|')"),
+                     "PROPFIND|https://a.example/p?q=%C3%A9|true");
+    cr_assert_str_eq(run("var h = req.headers; [h === req.headers, h.get('x-one'), (function () { var k = 0; h.forEach(function () { k++; }); return k; })(), req.method, "
+                         "req.url].join('|')"),
+                     "true|1|2|PROPFIND|https://a.example/p?q=%C3%A9");
+    cr_assert_str_eq(run("req.headers.append('x', 'y')"), "THROWN TypeError: Can't modify immutable headers.");
+    cr_assert_str_eq(settle("req.text()" STORE), "abc");
+}
+
+Test(web_request, packed_request_copies_and_clones_keep_everything)
+{
+    ew_header_t h[] = {{"Accept", 6, "*/*", 3}, {"X-Two", 5, "2", 1}};
+    ew_request_t r = c_request("DELETE", "http://a.example/d", h, 2);
+    ew__request_push(ctx, &r);
+    static const char cf[] = "{\"colo\":\"DFW\",\"country\":\"FR\"}";
+    duk_push_string(ctx, cf);
+    ew__request_set_cf_json(ctx, -2);
+    duk_put_global_string(ctx, "req");
+    /* nothing read before copying: the copies unpack the original */
+    cr_assert_str_eq(run("var c = req.clone(), n = new Request(req); [c.method, c.url, c.headers.get('x-two'), "
+                         "n.method, n.url, n.headers.get('accept'), c.cf.country, n.cf.colo].join('|')"),
+                     "DELETE|http://a.example/d|2|DELETE|http://a.example/d|*/*|FR|DFW");
+    cr_assert_str_eq(run("c.headers.set('x', 'y')"), "THROWN TypeError: Can't modify immutable headers.");
+    cr_assert_str_eq(run("n.headers.set('x', 'y'); n.headers.get('x') + req.headers.has('x')"), "yfalse");
+    cr_assert_str_eq(run("req.cf.country + (req.cf === req.cf)"), "FRtrue");
+}
+
+Test(web_request, packed_request_with_many_and_long_headers)
+{
+    static ew_header_t h[100];
+    static char names[100][80];
+    for (int i = 0; i < 100; i++) {
+        /* names past the 64-byte fast path too */
+        int n = snprintf(names[i], sizeof(names[i]), "X-H%d-%s", i, i % 2 ? "" : "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij");
+        h[i].name = names[i];
+        h[i].name_len = (size_t) n;
+        h[i].value = "v";
+        h[i].value_len = 1;
+    }
+    ew_request_t r = c_request("GET", "http://a.example/", h, 100);
+    ew__request_push(ctx, &r);
+    duk_put_global_string(ctx, "req");
+    cr_assert_str_eq(run("var n = 0; req.headers.forEach(function () { n++; }); n + '|' + "
+                         "req.headers.has('x-h98-abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij') + '|' + "
+                         "req.headers.has('x-h99-')"),
+                     "100|true|true");
+}
+
+/* request.headers of a request from C answers get/has from the packed bytes until something needs the list. */
+Test(web_request, packed_headers_answer_get_and_has_then_make_the_list)
+{
+    ew_header_t h[] = {{"Accept", 6, "a", 1}, {"X-Dup", 5, "1", 1}, {"x-dup", 5, " 2 ", 3},
+                       {"X-Bad", 5, "a\xFFz", 3}, {"Set-Cookie", 10, "c=1", 3}, {"set-cookie", 10, "d=2", 3}};
+    ew_request_t r = c_request("GET", "http://a.example/", h, 6);
+    ew__request_push(ctx, &r);
+    duk_put_global_string(ctx, "req");
+    cr_assert_str_eq(run("var h = req.headers; [h.get('X-DUP'), h.get('accept'), h.get('nope'), h.has('Set-Cookie'),"
+                         " h.has('x'), h.get('x-bad') === 'a\\ufffdz', h.get('set-cookie'), h === req.headers].join('|')"),
+                     "1, 2|a||true|false|true|c=1, d=2|true");
+    cr_assert_str_eq(run("h.get('bad name')"), "THROWN TypeError: Invalid header name: \"bad name\"");
+    cr_assert_str_eq(run("h.delete('accept')"), "THROWN TypeError: Can't modify immutable headers.");
+    /* a copy made from the packed Headers, then the list itself */
+    cr_assert_str_eq(run("var c = new Headers(h); c.set('accept', 'b'); c.get('accept') + '|' + h.get('accept')"),
+                     "b|a");
+    cr_assert_str_eq(run("var names = []; h.forEach(function (v, k) { names.push(k + '=' + v); }); names.join(';')"),
+                     "accept=a;set-cookie=c=1;set-cookie=d=2;x-bad=a\xEF\xBF\xBDz;x-dup=1, 2");
+    cr_assert_str_eq(run("h.getSetCookie().join(';') + '|' + h.get('x-dup') + '|' + (h === req.headers)"),
+                     "c=1;d=2|1, 2|true");
+    cr_assert_str_eq(run("new Request(req).headers.get('x-dup')"), "1, 2");
+}

@@ -373,6 +373,51 @@ Test(web_response, make_builds_an_error_page)
     ew_response_destroy(NULL);
 }
 
+/* The default header lists (none, text, JSON) stay implied by the state until read (response.c): reads,
+ * changes, clones and the copy to C must all see them. */
+Test(web_response, default_header_lists_read_change_and_clone)
+{
+    cr_assert_str_eq(run("var t = new Response('x'), j = Response.json(1), e = new Response(null);"
+                         "[t.headers.get('content-type'), j.headers.get('content-type'), e.headers.has('content-type'),"
+                         " t.headers === t.headers].join('|')"),
+                     "text/plain;charset=UTF-8|application/json|false|true");
+    cr_assert_str_eq(run("var a = new Response('x'), c = a.clone(); a.headers.set('x-a', '1');"
+                         "[c.headers.get('content-type'), c.headers.has('x-a'), a.headers.get('x-a')].join('|')"),
+                     "text/plain;charset=UTF-8|false|1");
+    cr_assert_str_eq(run("var b = Response.json({}); var d = b.clone(); d.headers.delete('content-type');"
+                         "[b.headers.get('content-type'), d.headers.has('content-type')].join('|')"),
+                     "application/json|false");
+}
+
+Test(web_response, extract_of_default_and_changed_lists)
+{
+    ew_response_t *r;
+    ew_error_t err;
+    cr_assert_eq(extract_js("new Response('hi')", &r, &err), EW_OK);
+    cr_assert_eq(r->nheaders, 1);
+    cr_assert_str_eq(header_value(r, "content-type", 0), "text/plain;charset=UTF-8");
+    cr_assert_eq(r->headers[0].name_len, 12);
+    cr_assert_eq(r->headers[0].value_len, 24);
+    ew_response_destroy(r);
+    cr_assert_eq(extract_js("Response.json([1])", &r, &err), EW_OK);
+    cr_assert_eq(r->nheaders, 1);
+    cr_assert_str_eq(header_value(r, "content-type", 0), "application/json");
+    cr_assert_str_eq((char *) r->body, "[1]");
+    ew_response_destroy(r);
+    cr_assert_eq(extract_js("new Response(null, {status: 204})", &r, &err), EW_OK);
+    cr_assert_eq(r->nheaders, 0);
+    cr_assert_eq(r->status, 204);
+    ew_response_destroy(r);
+    cr_assert_eq(extract_js("var m = new Response('a'); m.headers.set('content-type', 'text/html'); "
+                            "m.headers.append('x-b', '2'); m",
+                            &r, &err),
+                 EW_OK);
+    cr_assert_eq(r->nheaders, 2);
+    cr_assert_str_eq(header_value(r, "content-type", 0), "text/html");
+    cr_assert_str_eq(header_value(r, "x-b", 0), "2");
+    ew_response_destroy(r);
+}
+
 /* ---- encodeBody ---- */
 
 #include <zlib.h>
