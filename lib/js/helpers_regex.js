@@ -104,6 +104,10 @@ function (native, global) {
         return shape(raw, st);
     }
 
+    function test(s) {
+        return state(this) ? this.exec(s) !== null : nativeTest.call(this, s);
+    }
+
     /* The next match at or after q that split uses: a fresh copy of the compiled regex, as the
      * specification's splitter (it neither reads nor writes the regex's own lastIndex). */
     function splitMatch(st, re, s, q) {
@@ -171,9 +175,12 @@ function (native, global) {
         var origMatch = SP.match, origReplace = SP.replace, origSearch = SP.search, origSplit = SP.split;
         var origMatchAll = SP.matchAll, iterProto = O.getPrototypeOf(origMatchAll.call('', /(?:)/g));
         patched = true;
-        function method(name, fn) {
-            defineProperty(SP, name, { value: fn, writable: true, configurable: true });
+        function method(name, fn, on) {
+            defineProperty(on || SP, name, { value: fn, writable: true, configurable: true });
         }
+        /* RegExp.prototype.exec/test called on a wrapped regex (`RegExp.prototype.exec.call(re, s)`) */
+        method('exec', exec, RE.prototype);
+        method('test', test, RE.prototype);
         method('match', function match(regexp) {
             var st = state(regexp), str, A, m;
             if (!st || this == null) { return origMatch.apply(this, arguments); }
@@ -305,9 +312,7 @@ function (native, global) {
         if (!patched) { patchString(); }
         defineProperty(re, STATE, { value: st });
         own(re, 'exec', exec);
-        own(re, 'test', function test(s) {
-            return state(this) ? this.exec(s) !== null : nativeTest.call(this, s);
-        });
+        own(re, 'test', test);
         own(re, 'toString', function toString() {
             return '/' + this.source + '/' + this.flags;
         });

@@ -74,6 +74,16 @@ test('y: a sticky tokenizer loop', () => {
   assertEquals(token.lastIndex, 0);
 });
 
+test('y: RegExp.prototype.exec and test called on the regex', () => {
+  const re = /b/y;
+  assertEquals(RegExp.prototype.exec.call(re, 'ab'), null);
+  re.lastIndex = 1;
+  assertEquals(RegExp.prototype.test.call(re, 'ab'), true);
+  assertEquals(re.lastIndex, 2);
+  same(RegExp.prototype.exec.call(/x(y)/d, 'xy').indices, [[0, 2], [1, 2]]);
+  assertEquals(RegExp.prototype.exec.call(/a/g, 'a')[0], 'a', 'other regexes are the engine\'s');
+});
+
 test('y with g: exec advances, lastIndex from the previous match', () => {
   const re = /a/gy;
   same([re.exec('aab')[0], re.lastIndex], ['a', 1]);
