@@ -11,7 +11,10 @@
  *   - the `y` and `d` flags: the literal is compiled with `g` and wrapped in
  *     `$ew.regexFlags(re, source, flags, names, map)` (lib/js/helpers_regex.js, loaded on first use), whose
  *     exec matches only at lastIndex for `y` and adds `.indices` for `d`; for `d` the pattern is rewritten
- *     by lower_regex_indices.c (map: where each original group went and how its start is computed).
+ *     by lower_regex_indices.c (map: where each original group went and how its start is computed); for
+ *     `y` the pattern P becomes `(?:P)|()`: a search from lastIndex then always ends at lastIndex (the
+ *     empty alternative matches there when P does not, setting the added last group), so a failing sticky
+ *     match costs one attempt, not a scan of the rest of the string.
  * Rejected with a SyntaxError at the literal (no silent wrong result): astral code points inside a class with
  * `u`, and what lower_regex_indices.c cannot place exactly. Lookbehind and `\p{}` are rejected by the parser
  * (regexp.c).
@@ -238,6 +241,14 @@ void ew__lower_regex(ew__lower_t *L, ew__node_t **slot)
     }
     L->regex_flags = true;
     ew__node_t *map = indices ? ew__lower_regex_indices(L, n, &n->as.literal.string) : ew__b_null(L, n);
+    if (sticky) { /* `(?:P)|()`: the search from lastIndex ends there, the last group set if P fails there */
+        ew__str_t p = n->as.literal.string;
+        char *w = ew__lalloc(L, p.len + 8);
+        EW__MEMCPY(w, "(?:", 3);
+        EW__MEMCPY(w + 3, p.s, p.len);
+        EW__MEMCPY(w + 3 + p.len, ")|()", 4);
+        n->as.literal.string = (ew__str_t){w, p.len + 7};
+    }
     *slot = ew__b_helper(L, "regexFlags",
                          ew__b_list(L, 5, n, ew__b_str(L, source.s, source.len, n),
                                     ew__b_str(L, flags_given.s, flags_given.len, n),

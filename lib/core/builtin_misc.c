@@ -323,6 +323,13 @@ static duk_ret_t regexp_wrapper(duk_context *ctx)
     } else {
         duk_push_null(ctx);
     }
+    if (sticky) { /* `(?:P)|()`, as lib/compile/lower_regex.c does */
+        duk_push_literal(ctx, "(?:");
+        duk_dup(ctx, 0);
+        duk_push_literal(ctx, ")|()");
+        duk_concat(ctx, 3);
+        duk_replace(ctx, 0);
+    }
     construct_original(ctx, W_REGEXP, 2); /* 5 */
     if (!sticky && !indices)
         return 1;

@@ -5,9 +5,9 @@
  * Loaded on first use only (lib/core/dispatch.c installs a getter on the helper object). Called as
  * `function (native, global)`; returns the helpers. The wrapped regex gets own exec/test/toString and own
  * flag properties (Duktape's are accessors on RegExp.prototype, so own values shadow them):
- *   - exec reads lastIndex and runs the compiled global regex from there; for `y` a match that does not
- *     start exactly at lastIndex is a failure (a leftmost search from lastIndex finds a match there if there
- *     is one, so this is exact); without `g`/`y` lastIndex is left as it was;
+ *   - exec reads lastIndex and runs the compiled global regex from there; for `y` the pattern was compiled
+ *     as `(?:P)|()`, so the search ends at lastIndex and the last capture is set when P fails there (then
+ *     exec fails); without `g`/`y` lastIndex is left as it was;
  *   - for `d` the pattern was rewritten with extra captures (lower_regex_indices.c); `map` gives, for each
  *     original group, its capture number and the signed capture numbers whose lengths add up to its start
  *     from match.index: results show the original groups only, with `.indices`.
@@ -96,7 +96,14 @@ function (native, global) {
         }
         this.lastIndex = li;
         raw = nativeExec.call(this, s);
-        if (raw === null || (st.sticky && raw.index !== li)) {
+        if (raw !== null && st.sticky) {
+            if (raw.index !== li || raw[raw.length - 1] !== undefined) {
+                raw = null;
+            } else {
+                raw.length--; /* the `()` of `(?:P)|()` */
+            }
+        }
+        if (raw === null) {
             this.lastIndex = st.global || st.sticky ? 0 : saved;
             return null;
         }
@@ -111,8 +118,11 @@ function (native, global) {
     /* The next match at or after q that split uses: a fresh copy of the compiled regex, as the
      * specification's splitter (it neither reads nor writes the regex's own lastIndex). */
     function splitMatch(st, re, s, q) {
+        var src;
         if (!st.splitter) {
-            st.splitter = new RE(sourceOf.call(re), 'g' + (re.ignoreCase ? 'i' : '') + (re.multiline ? 'm' : ''));
+            src = sourceOf.call(re);
+            if (st.sticky) { src = src.slice(3, src.length - 4); } /* P of `(?:P)|()` */
+            st.splitter = new RE(src, 'g' + (re.ignoreCase ? 'i' : '') + (re.multiline ? 'm' : ''));
         }
         st.splitter.lastIndex = q;
         var raw = nativeExec.call(st.splitter, s);

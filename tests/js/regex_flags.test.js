@@ -47,6 +47,24 @@ test('y: failure resets lastIndex even when a later match exists', () => {
   assertEquals(re.lastIndex, 0);
 });
 
+test('y: alternation, empty matches and anchors at lastIndex', () => {
+  const alt = /b|bc/y;
+  alt.lastIndex = 1;
+  assertEquals(alt.exec('abc')[0], 'b', 'the first alternative that matches there');
+  const star = /a*/y;
+  star.lastIndex = 3;
+  const m = star.exec('bbb');
+  same([m[0], m.index, star.lastIndex], ['', 3, 3]);
+  const end = /$/y;
+  end.lastIndex = 1;
+  assertEquals(end.exec('ab'), null);
+  end.lastIndex = 2;
+  assertEquals(end.exec('ab').index, 2);
+  const caps = /(x)?(y)/y;
+  same(caps.exec('y'), ['y', null, 'y'], 'no extra group in the result');
+  assertEquals(caps.exec('y'), null);
+});
+
 test('y: test() honours lastIndex', () => {
   const re = /o/y;
   assertEquals(re.test('foo'), false);
