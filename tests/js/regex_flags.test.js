@@ -346,4 +346,12 @@ test('new RegExp with d at run time', () => {
   assertEquals(err.message, 'Invalid regular expression: /(?=(a))*/: with the d flag, a group inside a quantified lookahead has no exact index');
 });
 
+test('structuredClone keeps y and d', () => {
+  const c = structuredClone(/a(b)/dy);
+  assertEquals(c.flags, 'dy');
+  assertEquals(c.source, 'a(b)');
+  same(c.exec('ab').indices, [[0, 2], [1, 2]]);
+  assertEquals(c.lastIndex, 2);
+});
+
 export default { fetch: run };
