@@ -38,4 +38,17 @@ typedef struct ew__compile_out {
 bool ew__compile(const ew__compile_opts_t *in, ew__compile_out_t *out, ew__diag_t *diag);
 void ew__compile_out_dispose(ew__compile_out_t *out);
 
+/* The d flag of `new RegExp(pattern, "d")` (lib/core/builtin_misc.c): the rewrite regex literals get
+ * (lower_regex_indices.c) of pattern (ES5 syntax, len bytes). One malloc'd block (free it): the new
+ * pattern, and for each original group g in order, map holds a count c, then c ints: g's capture number
+ * and the signed capture numbers whose lengths give its start. NULL with a message in err if the pattern
+ * has what the rewrite cannot place exactly (or on OOM). */
+typedef struct ew__regex_indices {
+    uint32_t groups;
+    int32_t *map;
+    char *pattern; /* NUL-terminated */
+    size_t pattern_len;
+} ew__regex_indices_t;
+ew__regex_indices_t *ew__regex_indices(const char *pattern, size_t len, char *err, size_t err_len);
+
 #endif /* EW_COMPILE_COMPILE_H */

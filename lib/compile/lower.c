@@ -415,4 +415,8 @@ void ew__lower_run(ew__lower_t *L)
         ew__node_t *init = ew__b_expr_stmt(L, ew__b_helper(L, "regexInit", ew__b_list(L, 0), NULL), NULL);
         ew__prepend(L, L->program, &init, 1);
     }
+    if (L->regex_flags) { /* the same for the y and d flags (helpers_regex.js) */
+        ew__node_t *init = ew__b_expr_stmt(L, ew__b_helper(L, "regexFlagsInit", ew__b_list(L, 0), NULL), NULL);
+        ew__prepend(L, L->program, &init, 1);
+    }
 }

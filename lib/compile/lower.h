@@ -133,6 +133,8 @@ struct ew__lower {
     ew__atom_t *uninit;           /* block pass: the program-level variable holding $ew.U (TDZ sentinel) */
     bool regex_groups;            /* lower_regex.c: a literal with named groups (the program starts with
                                    * $ew.regexInit(), so String.prototype.match/replace see .groups) */
+    bool regex_flags;             /* lower_regex.c: a literal with the y or d flag (the program starts with
+                                   * $ew.regexFlagsInit(), so String.prototype methods follow them) */
     bool global_script;           /* a script: its top-level var/function declarations are global properties
                                    * (lower_global.c) */
 };
@@ -252,6 +254,8 @@ void ew__lower_spread(ew__lower_t *L);
 void ew__lower_template(ew__lower_t *L);
 /* lower_regex.c: one regex literal for Duktape (s/u flags, named groups; y/d rejected). */
 void ew__lower_regex(ew__lower_t *L, ew__node_t **slot);
+/* lower_regex_indices.c: rewrites *pattern (ES5 syntax) for the d flag; returns the group map array. */
+ew__node_t *ew__lower_regex_indices(ew__lower_t *L, const ew__node_t *at, ew__str_t *pattern);
 /* lower_global.c: a script's top-level var and function declarations to global properties. */
 void ew__lower_global(ew__lower_t *L);
 /* lower_module.c: import/export to registry calls (runs first, when L->mod is set; see lower_module.h). */

@@ -8,8 +8,16 @@
  *     dropped, so `.` and classes see UTF-16 code units (documented deviation);
  *   - named groups: `(?<n>` becomes `(`, `\k<n>` the group's number, and the literal is wrapped in
  *     `$ew.regexGroups(re, names)`, which gives exec() results a `.groups` object.
- * Rejected with a SyntaxError at the literal (no silent wrong result): the `y` and `d` flags, and astral code
- * points inside a class with `u`. Lookbehind and `\p{}` are rejected by the parser (regexp.c).
+ *   - the `y` and `d` flags: the literal is compiled with `g` and wrapped in
+ *     `$ew.regexFlags(re, source, flags, names, map)` (lib/js/helpers_regex.js, loaded on first use), whose
+ *     exec matches only at lastIndex for `y` and adds `.indices` for `d`; for `d` the pattern is rewritten
+ *     by lower_regex_indices.c (map: where each original group went and how its start is computed); for
+ *     `y` the pattern P becomes `(?:P)|()`: a search from lastIndex then always ends at lastIndex (the
+ *     empty alternative matches there when P does not, setting the added last group), so a failing sticky
+ *     match costs one attempt, not a scan of the rest of the string.
+ * Rejected with a SyntaxError at the literal (no silent wrong result): astral code points inside a class with
+ * `u`, and what lower_regex_indices.c cannot place exactly. Lookbehind and `\p{}` are rejected by the parser
+ * (regexp.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -105,19 +113,24 @@ void ew__lower_regex(ew__lower_t *L, ew__node_t **slot)
     bool dot_all = false, unicode = false;
     char flags[8];
     uint32_t nf = 0;
+    bool sticky = false, indices = false, global = false;
+    ew__str_t source = n->as.literal.string, flags_given = n->as.literal.flags;
     for (uint32_t i = 0; i < flen; i++) {
-        if (f[i] == 'y')
-            ew__lower_error(L, n, "the sticky flag (y) of regular expressions is not supported (Duktape's regex "
-                                  "engine has no sticky matching)");
-        if (f[i] == 'd')
-            ew__lower_error(L, n, "the d flag (match indices) of regular expressions is not supported");
         if (f[i] == 's')
             dot_all = true;
         else if (f[i] == 'u')
             unicode = true;
-        else if (nf < sizeof flags)
+        else if (f[i] == 'y')
+            sticky = true;
+        else if (f[i] == 'd')
+            indices = true;
+        else if (nf < sizeof flags - 1)
             flags[nf++] = f[i];
+        global |= f[i] == 'g';
     }
+    bool emulate = sticky || indices; /* compiled with g; $ew.regexFlags matches from lastIndex itself */
+    if (emulate && !global)
+        flags[nf++] = 'g';
     groups_t g = {0};
     if (memchr(s, '(', len))
         scan_groups(L, s, len, &g);
@@ -129,7 +142,7 @@ void ew__lower_regex(ew__lower_t *L, ew__node_t **slot)
             i++;
         }
     }
-    if (!dot_all && !unicode && !g.any && !bare_escape)
+    if (!dot_all && !unicode && !g.any && !bare_escape && !emulate)
         return;
     rbuf_t b = {L, NULL, 0, 0};
     bool in_class = false;
@@ -214,13 +227,31 @@ void ew__lower_regex(ew__lower_t *L, ew__node_t **slot)
     char *fl = ew__lalloc(L, nf + 1);
     EW__MEMCPY(fl, flags, nf);
     n->as.literal.flags = (ew__str_t){fl, nf};
-    if (!g.any)
+    if (!g.any && !emulate)
         return;
     ew__nodes_t names = {0};
     uint32_t cap = 0;
     for (uint32_t i = 0; i < g.n; i++)
         ew__nodes_push(L, &names, &cap, g.names[i].s ? ew__b_str(L, g.names[i].s, g.names[i].len, n)
                                                      : ew__b_null(L, n));
-    *slot = ew__b_helper(L, "regexGroups", ew__b_list(L, 2, n, ew__b_array(L, names, n)), n);
-    L->regex_groups = true;
+    if (!emulate) {
+        *slot = ew__b_helper(L, "regexGroups", ew__b_list(L, 2, n, ew__b_array(L, names, n)), n);
+        L->regex_groups = true;
+        return;
+    }
+    L->regex_flags = true;
+    ew__node_t *map = indices ? ew__lower_regex_indices(L, n, &n->as.literal.string) : ew__b_null(L, n);
+    if (sticky) { /* `(?:P)|()`: the search from lastIndex ends there, the last group set if P fails there */
+        ew__str_t p = n->as.literal.string;
+        char *w = ew__lalloc(L, p.len + 8);
+        EW__MEMCPY(w, "(?:", 3);
+        EW__MEMCPY(w + 3, p.s, p.len);
+        EW__MEMCPY(w + 3 + p.len, ")|()", 4);
+        n->as.literal.string = (ew__str_t){w, p.len + 7};
+    }
+    *slot = ew__b_helper(L, "regexFlags",
+                         ew__b_list(L, 5, n, ew__b_str(L, source.s, source.len, n),
+                                    ew__b_str(L, flags_given.s, flags_given.len, n),
+                                    g.any ? ew__b_array(L, names, n) : ew__b_null(L, n), map),
+                         n);
 }

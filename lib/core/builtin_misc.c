@@ -13,10 +13,13 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "builtins.h"
+#include "compile/compile.h"
+#include "dispatch.h"
 
 /* Heap stash: the engine's own constructors behind the wrappers, indexed by the wrapper's magic. */
 #define K_ORIGINALS DUK_HIDDEN_SYMBOL("biOrig")
@@ -149,9 +152,9 @@ static void init_symbol(duk_context *ctx)
  * Constructor wrappers: Error (cause) and Date (HTTP dates)
  */
 
-enum { W_ERROR, W_EVAL, W_RANGE, W_REFERENCE, W_SYNTAX, W_TYPE, W_URI, W_DATE, W_COUNT };
-static const char *const wrapped_names[W_COUNT] = {"Error",       "EvalError", "RangeError", "ReferenceError",
-                                                   "SyntaxError", "TypeError", "URIError",   "Date"};
+enum { W_ERROR, W_EVAL, W_RANGE, W_REFERENCE, W_SYNTAX, W_TYPE, W_URI, W_DATE, W_REGEXP, W_COUNT };
+static const char *const wrapped_names[W_COUNT] = {"Error",     "EvalError", "RangeError", "ReferenceError",
+                                                   "SyntaxError", "TypeError", "URIError", "Date", "RegExp"};
 
 static double parse_http_date(const char *s);
 
@@ -166,8 +169,8 @@ static void construct_original(duk_context *ctx, int which, duk_idx_t nargs)
     duk_pop(ctx);
     for (duk_idx_t i = 0; i < nargs; i++)
         duk_dup(ctx, i);
-    if (which == W_DATE && !duk_is_constructor_call(ctx)) {
-        duk_call(ctx, nargs); /* Date(): a string, whatever the arguments */
+    if ((which == W_DATE || which == W_REGEXP) && !duk_is_constructor_call(ctx)) {
+        duk_call(ctx, nargs); /* Date(): a string, whatever the arguments; RegExp(re): re itself */
         return;
     }
     duk_new(ctx, nargs);
@@ -213,6 +216,131 @@ static duk_ret_t date_wrapper(duk_context *ctx)
         }
     }
     construct_original(ctx, W_DATE, nargs);
+    return 1;
+}
+
+/* new RegExp(pattern, flags) with the flags Duktape's engine lacks, as regex literals have them
+ * (lib/compile/lower_regex.c): `s` rewrites `.` outside classes to [\s\S]; `y` and `d` compile with g
+ * (`d` after the pattern rewrite of lib/compile/lower_regex_indices.c) and wrap the regex with
+ * $ew.regexFlags (lib/js/helpers_regex.js). A RegExp pattern gives its source and, without flags, its
+ * flags (so a copy of a sticky regex stays sticky). Other flag strings go to the engine. */
+static duk_ret_t regexp_wrapper(duk_context *ctx)
+{
+    duk_set_top(ctx, 2);
+    bool rx = ew__bi_is_regexp(ctx, 0);
+    if (!duk_is_constructor_call(ctx) && rx && duk_is_undefined(ctx, 1)) {
+        construct_original(ctx, W_REGEXP, 1); /* RegExp(re): the spec's same object (or a copy) */
+        return 1;
+    }
+    if (rx) {
+        duk_push_literal(ctx, "flags"); /* own on a regex wrapped by regexFlags only */
+        duk_get_prop_desc(ctx, 0, 0);
+        bool wrapped = !duk_is_undefined(ctx, -1);
+        duk_pop(ctx);
+        if (!wrapped && duk_is_undefined(ctx, 1)) {
+            construct_original(ctx, W_REGEXP, 1);
+            return 1;
+        }
+        if (wrapped && duk_is_undefined(ctx, 1)) {
+            duk_get_prop_literal(ctx, 0, "flags");
+            duk_replace(ctx, 1);
+        }
+        duk_get_prop_literal(ctx, 0, "source");
+        duk_replace(ctx, 0);
+    }
+    if (duk_is_undefined(ctx, 1) || !strpbrk(duk_to_string(ctx, 1), "dsy")) {
+        construct_original(ctx, W_REGEXP, 2);
+        return 1;
+    }
+    const char *f = duk_get_string(ctx, 1);
+    char native[8];
+    size_t nn = 0;
+    bool dot_all = false, sticky = false, indices = false, global = false;
+    for (const char *p = f; *p; p++) {
+        if (strchr(p + 1, *p) != NULL || !strchr("dgimsuy", *p))
+            return duk_syntax_error(ctx, "Invalid flags supplied to RegExp constructor '%s'", f);
+        dot_all |= *p == 's';
+        sticky |= *p == 'y';
+        indices |= *p == 'd';
+        global |= *p == 'g';
+        if (*p != 's' && *p != 'y' && *p != 'd')
+            native[nn++] = *p;
+    }
+    if ((sticky || indices) && !global)
+        native[nn++] = 'g';
+    duk_push_lstring(ctx, native, nn); /* 2: the engine's flags */
+    const char *src = duk_is_undefined(ctx, 0) ? "" : duk_to_string(ctx, 0);
+    duk_push_string(ctx, src); /* 3: the pattern as written (source) */
+    if (dot_all) {
+        size_t n = strlen(src), o = 0;
+        char *out = duk_push_fixed_buffer(ctx, n * 6 + 1); /* scratch */
+        bool in_class = false;
+        for (size_t i = 0; i < n; i++) {
+            if (src[i] == '\\' && i + 1 < n) {
+                out[o++] = src[i++];
+                out[o++] = src[i];
+            } else if (in_class) {
+                in_class = src[i] != ']';
+                out[o++] = src[i];
+            } else if (src[i] == '.') {
+                memcpy(out + o, "[\\s\\S]", 6);
+                o += 6;
+            } else {
+                in_class = src[i] == '[';
+                out[o++] = src[i];
+            }
+        }
+        duk_push_lstring(ctx, out, o);
+        duk_replace(ctx, 0);
+        duk_pop(ctx);
+    } else {
+        duk_dup(ctx, 3);
+        duk_replace(ctx, 0);
+    }
+    duk_dup(ctx, 2);
+    duk_replace(ctx, 1);
+    if (indices) { /* 4: the group map */
+        duk_size_t plen;
+        const char *pat = duk_get_lstring(ctx, 0, &plen);
+        char err[200];
+        ew__regex_indices_t *r = ew__regex_indices(pat, plen, err, sizeof err);
+        if (!r)
+            return duk_syntax_error(ctx, "Invalid regular expression: /%s/: %s", src, err);
+        duk_push_lstring(ctx, r->pattern, r->pattern_len);
+        duk_replace(ctx, 0);
+        duk_push_array(ctx);
+        const int32_t *m = r->map;
+        for (uint32_t g = 0; g < r->groups; g++) {
+            int32_t c = *m++;
+            duk_push_array(ctx);
+            for (int32_t k = 0; k < c; k++) {
+                duk_push_int(ctx, *m++);
+                duk_put_prop_index(ctx, -2, (duk_uarridx_t) k);
+            }
+            duk_put_prop_index(ctx, -2, g);
+        }
+        free(r);
+    } else {
+        duk_push_null(ctx);
+    }
+    if (sticky) { /* `(?:P)|()`, as lib/compile/lower_regex.c does */
+        duk_push_literal(ctx, "(?:");
+        duk_dup(ctx, 0);
+        duk_push_literal(ctx, ")|()");
+        duk_concat(ctx, 3);
+        duk_replace(ctx, 0);
+    }
+    construct_original(ctx, W_REGEXP, 2); /* 5 */
+    if (!sticky && !indices)
+        return 1;
+    ew__push_helpers(ctx);
+    duk_get_prop_literal(ctx, -1, "regexFlags");
+    duk_dup(ctx, 5);
+    duk_dup(ctx, 3);
+    duk_push_string(ctx, f);
+    duk_push_null(ctx);
+    duk_dup(ctx, 4);
+    duk_call(ctx, 5);
     return 1;
 }
 
@@ -277,7 +405,7 @@ static void wrap_constructor(duk_context *ctx, duk_idx_t originals, int which, d
     ew__bi_method_t m = {wrapped_names[which], fn, DUK_VARARGS, (uint8_t) length, (int16_t) which};
     ew__bi_push_function(ctx, &m);
     adopt_statics(ctx, -2, -1);
-    if (which != W_ERROR && which != W_DATE) {
+    if (which < W_DATE && which != W_ERROR) {
         duk_get_global_literal(ctx, "Error");
         duk_set_prototype(ctx, -2);
     }
@@ -294,6 +422,7 @@ static void init_wrappers(duk_context *ctx)
     for (int w = W_ERROR; w < W_DATE; w++)
         wrap_constructor(ctx, -1, w, error_wrapper, 1);
     wrap_constructor(ctx, -1, W_DATE, date_wrapper, 7);
+    wrap_constructor(ctx, -1, W_REGEXP, regexp_wrapper, 2);
     duk_get_global_literal(ctx, "Date");
     duk_get_prop_literal(ctx, -1, "parse");
     duk_put_prop_index(ctx, -3, W_COUNT);

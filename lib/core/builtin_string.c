@@ -161,8 +161,7 @@ static duk_ret_t string_iterator(duk_context *ctx)
     return 1;
 }
 
-/* IsRegExp without @@match (Duktape has no Symbol.match): the object's class is RegExp. */
-static bool is_regexp(duk_context *ctx, duk_idx_t idx)
+bool ew__bi_is_regexp(duk_context *ctx, duk_idx_t idx)
 {
     if (!duk_is_object(ctx, idx))
         return false;
@@ -244,7 +243,7 @@ static duk_ret_t string_replace_all(duk_context *ctx)
     duk_push_this(ctx); /* 2 */
     if (duk_is_null_or_undefined(ctx, 2))
         return duk_type_error(ctx, "String.prototype.replaceAll called on null or undefined");
-    if (is_regexp(ctx, 0)) {
+    if (ew__bi_is_regexp(ctx, 0)) {
         require_global(ctx, 0, "replaceAll");
         duk_get_global_literal(ctx, "String"); /* the engine's replace */
         duk_get_prop_literal(ctx, -1, "prototype");
@@ -311,7 +310,7 @@ static duk_ret_t string_match_all(duk_context *ctx)
     duk_push_this(ctx); /* 1 */
     if (duk_is_null_or_undefined(ctx, 1))
         return duk_type_error(ctx, "String.prototype.matchAll called on null or undefined");
-    bool rx = is_regexp(ctx, 0);
+    bool rx = ew__bi_is_regexp(ctx, 0);
     if (rx)
         require_global(ctx, 0, "matchAll");
     duk_to_string(ctx, 1);
@@ -401,8 +400,58 @@ static const ew__bi_method_t string_methods[] = {
 
 static const ew__bi_method_t string_statics[] = {{"raw", string_raw, DUK_VARARGS, 1, 0}, {NULL, NULL, 0, 0, 0}};
 
+/* get RegExp.prototype.sticky / .hasIndices (magic 0 / 1): false on Duktape's own regexes, which have
+ * neither flag (regex literals with them are wrapped by lib/js/helpers_regex.js, which gives the wrapped
+ * regex own values); undefined on RegExp.prototype itself (ES2022 22.2.5.x). */
+static duk_ret_t regexp_flag_getter(duk_context *ctx)
+{
+    static const char *const names[] = {"sticky", "hasIndices"};
+    duk_push_this(ctx);
+    if (duk_is_object(ctx, -1) && ew__bi_is_regexp(ctx, -1))
+        return duk_push_false(ctx), 1;
+    duk_get_global_literal(ctx, "RegExp");
+    duk_get_prop_literal(ctx, -1, "prototype");
+    if (duk_is_object(ctx, -3) && duk_samevalue(ctx, -1, -3))
+        return 0;
+    return duk_type_error(ctx, "RegExp.prototype.%s getter called on non-RegExp",
+                          names[duk_get_current_magic(ctx) & 1]);
+}
+
+/* get RegExp.prototype.flags (ES2024 22.2.6.4): from the flag properties, so that it sees the ones
+ * Duktape lacks (sticky, hasIndices) and a wrapped regex's own values. */
+static duk_ret_t regexp_flags_getter(duk_context *ctx)
+{
+    static const char props[][11] = {"hasIndices", "global", "ignoreCase", "multiline", "dotAll",
+                                     "unicode",    "unicodeSets", "sticky"};
+    static const char letters[] = "dgimsuvy";
+    duk_push_this(ctx);
+    if (!duk_is_object(ctx, -1))
+        return duk_type_error(ctx, "RegExp.prototype.flags getter called on non-object");
+    char out[9];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+        duk_get_prop_string(ctx, -1, props[i]);
+        if (duk_to_boolean(ctx, -1))
+            out[n++] = letters[i];
+        duk_pop(ctx);
+    }
+    duk_push_lstring(ctx, out, n);
+    return 1;
+}
+
 void ew__bi_string_init(duk_context *ctx)
 {
+    static const ew__bi_method_t getters[] = {{"get sticky", regexp_flag_getter, 0, 0, 0},
+                                              {"get hasIndices", regexp_flag_getter, 0, 0, 1},
+                                              {"get flags", regexp_flags_getter, 0, 0, 0}};
+    duk_get_global_literal(ctx, "RegExp");
+    duk_get_prop_literal(ctx, -1, "prototype");
+    for (int i = 0; i < 3; i++) {
+        duk_push_string(ctx, getters[i].name + 4);
+        ew__bi_push_function(ctx, &getters[i]);
+        duk_def_prop(ctx, -3, DUK_DEFPROP_HAVE_GETTER | DUK_DEFPROP_CLEAR_ENUMERABLE | DUK_DEFPROP_SET_CONFIGURABLE);
+    }
+    duk_pop_2(ctx);
     ew__bi_install(ctx, "String", false, string_statics);
     duk_get_global_literal(ctx, "String");
     duk_get_prop_literal(ctx, -1, "prototype");
@@ -422,4 +471,6 @@ void ew__bi_string_init(duk_context *ctx)
  *   .replaceAll, .matchAll                           string_replace_all, string_match_all
  *   .normalize                                       string_normalize (tables: unicode_norm.c)
  *   [Symbol.iterator]                                string_iterator
+ *   get RegExp.prototype.sticky, .hasIndices         regexp_flag_getter (magic 0 / 1)
+ *   get RegExp.prototype.flags                       regexp_flags_getter
  */

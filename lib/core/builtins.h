@@ -34,6 +34,9 @@ double ew__bi_to_integer(duk_context *ctx, duk_idx_t idx);
 bool ew__bi_same_value_zero(duk_context *ctx, duk_idx_t a, duk_idx_t b);
 /* Pushes a fresh Array and sets its length (RangeError if len > 2^32 - 1). */
 void ew__bi_push_array(duk_context *ctx, double len);
+/* IsRegExp without @@match (Duktape has no Symbol.match): the value at idx is an object of class RegExp
+ * (builtin_string.c). */
+bool ew__bi_is_regexp(duk_context *ctx, duk_idx_t idx);
 /* True if the value at idx is a typed array (not an ArrayBuffer or DataView). */
 bool ew__bi_is_typed_array(duk_context *ctx, duk_idx_t idx);
 

@@ -727,10 +727,12 @@ static const char *const class_names[] = {
     "privSet", "privMethod", "privGetter", "privSetter", "privHas", "privReadOnly", NULL,
 };
 static const char *const module_names[] = {"modules", "setName", "immutable", NULL};
+static const char *const regex_names[] = {"regexFlags", "regexFlagsInit", NULL};
 
 static const helper_group_t groups[] = {
     {ew__js_helpers_class, &ew__js_helpers_class_len, class_names},
     {ew__js_helpers_module, &ew__js_helpers_module_len, module_names},
+    {ew__js_helpers_regex, &ew__js_helpers_regex_len, regex_names},
 };
 #define N_GROUPS ((int) (sizeof(groups) / sizeof(groups[0])))
 

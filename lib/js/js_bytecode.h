@@ -16,6 +16,8 @@ extern const size_t ew__js_coro_len;
 /* helpers_class.js, helpers_module.js: helper groups loaded on first use (lib/core/dispatch.c). */
 extern const unsigned char ew__js_helpers_class[]; extern const size_t ew__js_helpers_class_len;
 extern const unsigned char ew__js_helpers_module[]; extern const size_t ew__js_helpers_module_len;
+/* helpers_regex.js: the y and d flags of regex literals, loaded on first use (lib/core/dispatch.c). */
+extern const unsigned char ew__js_helpers_regex[]; extern const size_t ew__js_helpers_regex_len;
 /* websocket.js: WebSocketPair, WebSocket, MessageEvent, CloseEvent, loaded on first use (lib/core/websocket.c). */
 extern const unsigned char ew__js_websocket[]; extern const size_t ew__js_websocket_len;
 /* streams.js: the Streams Standard and the Workers stream classes, loaded on first use (lib/web/stream.c). */
