@@ -8,7 +8,8 @@
  *   synchronous=FULL      every commit fsyncs the WAL: a write the Worker saw succeed is on disk
  *   busy handler          waits (with backoff, up to BUSY_TIMEOUT_MS) for another connection's write lock;
  *                         write transactions start with BEGIN IMMEDIATE (no read-to-write upgrade deadlock)
- *                         and are retried BEGIN_TRIES times, so "database is locked" does not reach a Worker
+ *                         and are retried for BEGIN_TRIES x BUSY_TIMEOUT_MS (with a short sleep when SQLite
+ *                         answers BUSY without waiting), so "database is locked" does not reach a Worker
  *                         unless another writer holds the lock for more than half a minute
  *   statement cache       statements are prepared once per store (SQLITE_PREPARE_PERSISTENT)
  *   group commit          writes queued during one loop turn share one transaction (one fsync); see
@@ -29,7 +30,7 @@
 #include "store.h"
 
 #define BUSY_TIMEOUT_MS 10000 /* per attempt: how long the busy handler waits for a lock */
-#define BEGIN_TRIES 3         /* attempts at BEGIN IMMEDIATE before the write group fails */
+#define BEGIN_TRIES 3         /* busy-handler waits (BUSY_TIMEOUT_MS each) before a write group fails */
 #define STMT_CACHE 24         /* statements cached per store */
 
 struct ew__store {
@@ -175,16 +176,23 @@ static int on_busy(void *arg, int count)
     return 1;
 }
 
-/* Runs SQL that needs no result, retrying on SQLITE_BUSY (after the busy handler gave up) BEGIN_TRIES times. */
+/* Runs SQL that needs no result, retrying on SQLITE_BUSY for up to BEGIN_TRIES x BUSY_TIMEOUT_MS. SQLite
+ * returns some BUSY results without calling the busy handler (another process recovering or checkpointing
+ * the WAL, a connection opening while another holds the lock): those get a short sleep before the next try,
+ * so that a burst of them under load does not use up the attempts at once. */
 static int exec_retry(ew__store_t *s, const char *sql)
 {
-    int rc = SQLITE_OK;
-    for (int i = 0; i < BEGIN_TRIES; i++) {
-        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-        if ((rc & 0xff) != SQLITE_BUSY)
-            break;
+    uint64_t start = mono_ms();
+    long us = 500;
+    for (;;) {
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || mono_ms() - start >= (uint64_t) BEGIN_TRIES * BUSY_TIMEOUT_MS)
+            return rc;
+        struct timespec ts = {0, us * 1000};
+        nanosleep(&ts, NULL);
+        if (us < 20000)
+            us *= 2;
     }
-    return rc;
 }
 
 static ew_status_t open_db(ew__store_t *s, const char *state_dir, const char *kind, const char *id,
