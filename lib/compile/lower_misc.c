@@ -198,7 +198,8 @@ static ew__node_t *apply_piece(ew__lower_t *L, ew__node_t *acc, ew__node_t *p)
     }
 }
 
-/* {a, ...b, c}: pieces in order, `$ew.objectSpread($ew.objectSpread({a: a}, b), {c: c}, 1)`. */
+/* {a, ...b, c}: pieces in order, `$ew.objectSpread($ew.objectSpread({a: a}, b), {c: c}, 2)` (1 when the literal
+ * piece has a getter or setter, whose descriptor must be copied as is). */
 static ew__node_t *lower_object_pieces(ew__lower_t *L, ew__node_t *n)
 {
     ew__nodes_t *p = &n->as.object.properties;
@@ -217,7 +218,12 @@ static ew__node_t *lower_object_pieces(ew__lower_t *L, ew__node_t *n)
         while (j < p->len && piece_kind(p->items[j]) == PIECE_NONE)
             j++;
         ew__node_t *lit = ew__b_object(L, ew__b_list_copy(L, p->items + i, j - i), s);
-        acc = ew__b_helper(L, "objectSpread", ew__b_list(L, 3, acc, lit, ew__b_num(L, 1, s)), s);
+        /* 1: copy the piece's descriptors (it has accessors); 2: only data properties, copy the values */
+        int how = 2;
+        for (uint32_t k = i; k < j; k++)
+            if (p->items[k]->as.property.kind == EW__PROP_GET || p->items[k]->as.property.kind == EW__PROP_SET)
+                how = 1;
+        acc = ew__b_helper(L, "objectSpread", ew__b_list(L, 3, acc, lit, ew__b_num(L, how, s)), s);
         i = j;
     }
     return acc;

@@ -139,6 +139,45 @@ static const ew__bi_method_t object_statics[] = {
     {"values", object_entries, 1, 1, 0},
     {NULL, NULL, 0, 0, 0}};
 
+/* $ew.objectSpread(target, src, literal) for `{...src}` (lib/compile/lower_misc.c): CopyDataProperties of
+ * src's own enumerable string and symbol keys onto target as data properties, in C. A Proxy source and a
+ * literal piece with accessors (literal 1: they must be copied as accessors) go to the script version, kept as the
+ * function's hidden "slow" property. The values are read with [[Get]] in key order, so getters run as the
+ * spec says; a key a getter deleted is skipped (Duktape's enumerator checks that each key still exists). */
+static duk_ret_t object_spread(duk_context *ctx)
+{
+    duk_set_top(ctx, 3);
+    if (duk_is_null_or_undefined(ctx, 1)) {
+        duk_set_top(ctx, 1);
+        return 1;
+    }
+    /* literal 2: a literal piece of data properties only (the compiler knows), copied like a source */
+    if (duk_get_int(ctx, 2) == 1 || (duk_is_object(ctx, 1) && ew__duk_is_proxy(ctx, 1))) {
+        duk_push_current_function(ctx);
+        duk_get_prop_literal(ctx, -1, DUK_HIDDEN_SYMBOL("slow"));
+        duk_insert(ctx, 0);
+        duk_pop(ctx);
+        duk_call(ctx, 3);
+        return 1;
+    }
+    duk_to_object(ctx, 1);
+    duk_enum(ctx, 1, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_INCLUDE_SYMBOLS);
+    while (duk_next(ctx, -1, 1))
+        duk_def_prop(ctx, 0, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
+                                 DUK_DEFPROP_SET_CONFIGURABLE);
+    duk_set_top(ctx, 1);
+    return 1;
+}
+
+void ew__bi_object_spread_install(duk_context *ctx, duk_idx_t helpers)
+{
+    helpers = duk_normalize_index(ctx, helpers);
+    duk_push_c_function(ctx, object_spread, 3);
+    duk_get_prop_literal(ctx, helpers, "objectSpread");
+    duk_put_prop_literal(ctx, -2, DUK_HIDDEN_SYMBOL("slow"));
+    duk_put_prop_literal(ctx, helpers, "objectSpread");
+}
+
 void ew__bi_object_init(duk_context *ctx)
 {
     static const char *const paths[I_COUNT][2] = {{"Object", "keys"},

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtins.h"
 #include "dispatch.h"
 #include "js_bytecode.h"
 #include "bindings/internal.h"
@@ -822,6 +823,7 @@ void ew__helpers_push_new(duk_context *ctx)
     duk_put_prop_literal(ctx, -2, "builtinModule");
     ew__coro_push_helpers(ctx); /* async/generator helpers: loaded on first use */
     ew__coro_push_settlers(ctx);
+    ew__bi_object_spread_install(ctx, -1);
 }
 
 /* Loads lib/js/helpers.js (the runtime helpers lowered code calls) and keeps its object in the stash; the

@@ -15,6 +15,8 @@ extern __attribute__((visibility("hidden"))) void ew__duk_interrupt_now(struct d
 /* Also appended: make the function at idx non-constructable; the object's internal class number. */
 extern __attribute__((visibility("hidden"))) void ew__duk_clear_constructable(struct duk_hthread *ctx, int idx);
 extern __attribute__((visibility("hidden"))) int ew__duk_class_number(struct duk_hthread *ctx, int idx);
+/* Also appended: whether the value at idx is a Proxy. */
+extern __attribute__((visibility("hidden"))) int ew__duk_is_proxy(struct duk_hthread *ctx, int idx);
 /* Also appended: detach the ArrayBuffer at idx (returns 0 if it is not one). */
 extern __attribute__((visibility("hidden"))) int ew__duk_buffer_detach(struct duk_hthread *ctx, int idx);
 

@@ -49,6 +49,13 @@ DUK_EXTERNAL duk_int_t ew__duk_class_number(duk_context *ctx, duk_idx_t idx) {
 	return h != NULL ? (duk_int_t) DUK_HOBJECT_GET_CLASS_NUMBER(h) : -1;
 }
 
+/* libedgeworker: whether the value at idx is a Proxy (its traps make the C fast paths that enumerate an
+ * object's own properties unobservably wrong, so those fall back to script). */
+DUK_EXTERNAL duk_int_t ew__duk_is_proxy(duk_context *ctx, duk_idx_t idx) {
+	duk_hobject *h = duk_get_hobject((duk_hthread *) ctx, idx);
+	return h != NULL && DUK_HOBJECT_IS_PROXY(h);
+}
+
 /* libedgeworker: detaches the ArrayBuffer at idx (structuredClone's transfer, postMessage): it now views a
  * new empty buffer, so byteLength is 0 and views made from it afterwards are empty. Duktape has no detached
  * state; views made before keep the old bytes alive (they hold their own reference to them). Returns 0 if
