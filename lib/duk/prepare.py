@@ -9,7 +9,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
   * duktape.c: the regex executor checks the CPU deadline every 4096 steps (Duktape's native regex engine
     never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), the
     interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
-    ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number() and ew__duk_buffer_detach()
+    ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number(), ew__duk_is_proxy() and
+    ew__duk_buffer_detach()
     are appended (see
     INTERRUPT_NOW), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
