@@ -261,16 +261,10 @@ ew_status_t ew__bc_lower(const char *path, const char *src, size_t len, int form
     return EW_OK;
 }
 
-struct plain_args {
-    const char *text;
-    size_t len;
-    const char *filename;
-};
-
-static duk_ret_t plain_compile(duk_context *ctx, void *udata)
+duk_ret_t ew__bc_dump_body(duk_context *ctx, void *udata)
 {
-    struct plain_args *a = udata;
-    ew__push_utf8(ctx, a->text, a->len);
+    ew__bc_text_t *a = udata;
+    ew__push_utf8(ctx, a->source, a->len);
     duk_push_string(ctx, a->filename);
     duk_compile(ctx, DUK_COMPILE_FUNCTION);
     duk_dump_function(ctx);
@@ -290,8 +284,8 @@ ew_status_t ew__bc_compile(const char *path, const char *src, size_t len, int fo
         st = ew__error_set(err, EW_ERR_NOMEM, "out of memory compiling %s", path);
     } else {
         ew__ccache_count_compile();
-        struct plain_args a = {out.text, out.len, path};
-        if (duk_safe_call(ctx, plain_compile, &a, 0, 1) != DUK_EXEC_SUCCESS) {
+        ew__bc_text_t a = {out.text, out.len, path};
+        if (duk_safe_call(ctx, ew__bc_dump_body, &a, 0, 1) != DUK_EXEC_SUCCESS) {
             ew__error_from_js(ctx, err, EW_ERR_INTERNAL);
             if (err != NULL) {
                 static const char pre[] = "internal compiler error (please report): ";

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "duktape.h"
 #include "edgeworker.h"
 
 #define EW__BC_HEADER_SIZE 64
@@ -30,6 +31,16 @@ typedef struct ew__bc_dep {
     char *path;           /* malloc'd */
     uint8_t sha[32];
 } ew__bc_dep_t;
+
+/* The compiler's ES5 output (one function expression taking the helper object) to compile, named filename. */
+typedef struct ew__bc_text {
+    const char *source;
+    size_t len;
+    const char *filename;
+} ew__bc_text_t;
+
+/* Safe-call body: compiles the ew__bc_text_t at udata and dumps it: [] -> [bytecode buffer]. */
+duk_ret_t ew__bc_dump_body(duk_context *ctx, void *udata);
 
 /* True when data looks like a bundle rather than a script: it begins with the magic's first byte (0xFF). */
 bool ew__bc_is_bundle(const void *data, size_t len);

@@ -44,26 +44,8 @@ static size_t heap_limit(const ew_runtime_t *rt)
  * Compiling and starting
  */
 
-struct compile_args {
-    const char *source;
-    size_t len;
-    const char *filename;
-};
-
-/* Safe-call body: compiles the compiler's ES5 output (one function expression taking the helper object,
- * lib/compile/compile.h) and dumps it: [] -> [bytecode buffer]. */
-static duk_ret_t compile_body(duk_context *ctx, void *udata)
-{
-    struct compile_args *a = udata;
-    ew__push_utf8(ctx, a->source, a->len);
-    duk_push_string(ctx, a->filename);
-    duk_compile(ctx, DUK_COMPILE_FUNCTION);
-    duk_dump_function(ctx);
-    return 1;
-}
-
 /* Fills err for a syntax error: file:line and the offending line as a code frame. */
-static void syntax_error(duk_context *ctx, const struct compile_args *a, ew_error_t *err)
+static void syntax_error(duk_context *ctx, const ew__bc_text_t *a, ew_error_t *err)
 {
     ew__error_from_js(ctx, err, EW_ERR_SYNTAX);
     if (err == NULL)
@@ -127,8 +109,8 @@ static ew_status_t compile_worker(ew__isolate_t *iso, ew_worker_t *w, const char
         return st;
     }
     ew__ccache_count_compile();
-    struct compile_args a = {lowered.text, lowered.len, w->filename};
-    int rc = ew__isolate_call(iso, NULL, compile_body, &a, 0, 1);
+    ew__bc_text_t a = {lowered.text, lowered.len, w->filename};
+    int rc = ew__isolate_call(iso, NULL, ew__bc_dump_body, &a, 0, 1);
     if (rc != DUK_EXEC_SUCCESS) {
         if (rc == -1)
             st = ew__error_set(err, EW_ERR_INTERNAL, "the isolate failed while compiling %s", w->filename);
