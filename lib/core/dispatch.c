@@ -1219,6 +1219,22 @@ struct scheduled_args {
     ew__req_t *r;
 };
 
+/* [handler this arg] -> []: calls a module handler (scheduled, queue) with (arg, env, ctx); the request ends
+ * when its promise settles, or fails with what it threw. */
+static void call_module_handler(duk_context *ctx, ew__req_t *r)
+{
+    push_env(ctx);
+    push_context(ctx, "contextProto", r->id);
+    if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
+        if (ew__isolate_aborting(ctx))
+            (void) duk_throw(ctx);
+        fail_with_value(ctx, r, -1);
+    } else {
+        when_settled(ctx, r, -1, H_DONE, H_FAIL);
+    }
+    duk_pop(ctx);
+}
+
 static duk_ret_t scheduled_body(duk_context *ctx, void *udata)
 {
     struct scheduled_args *a = udata;
@@ -1231,16 +1247,7 @@ static duk_ret_t scheduled_body(duk_context *ctx, void *udata)
         duk_put_prop_literal(ctx, -2, "scheduledTime");
         duk_push_string(ctx, "scheduled");
         duk_put_prop_literal(ctx, -2, "type");
-        push_env(ctx);
-        push_context(ctx, "contextProto", r->id);
-        if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
-            if (ew__isolate_aborting(ctx))
-                (void) duk_throw(ctx);
-            fail_with_value(ctx, r, -1);
-        } else {
-            when_settled(ctx, r, -1, H_DONE, H_FAIL);
-        }
-        duk_pop(ctx);
+        call_module_handler(ctx, r);
         return 0;
     }
     push_dispatch(ctx, "scheduledListeners");
@@ -1338,16 +1345,7 @@ static duk_ret_t queue_body(duk_context *ctx, void *udata)
     ew__req_t *r = a->r;
     if (push_module_handler(ctx, "queue")) { /* export default { queue(batch, env, ctx) } */
         ew__queue_push_batch(ctx, r->id, a->queue, a->msgs, a->n, a->metrics);
-        push_env(ctx);
-        push_context(ctx, "contextProto", r->id);
-        if (duk_pcall_method(ctx, 3) != DUK_EXEC_SUCCESS) {
-            if (ew__isolate_aborting(ctx))
-                (void) duk_throw(ctx);
-            fail_with_value(ctx, r, -1);
-        } else {
-            when_settled(ctx, r, -1, H_DONE, H_FAIL);
-        }
-        duk_pop(ctx);
+        call_module_handler(ctx, r);
         return 0;
     }
     push_dispatch(ctx, "queueListeners");
