@@ -16,6 +16,7 @@
  * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker
  * leaves the conn as a zombie until the Worker's callback arrives (the callback owns the last reference).
  * Timeouts: idle keep-alive, a deadline for the whole request to arrive (slowloris), and write progress.
+ * The conn reads its socket itself ("Reading the socket" below); the bufferevent does the writing.
  *
  * A request body that is large (over REQ_STREAM_MIN), chunked, or awaited with Expect: 100-continue, and
  * not all there yet, streams into the Worker (ew_worker_fetch_body): the Worker starts at the head and
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "cf.h"
@@ -60,6 +62,8 @@ typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, C
  * the Worker's stream (beyond that the input buffer fills to its watermark and TCP holds the client). */
 #define REQ_STREAM_MIN (64 * 1024)
 #define REQ_BODY_HIGH (256 * 1024)
+/* At most this much is read from the socket per readiness event (libevent's bufferevents read 16 KiB). */
+#define READ_CHUNK 16384
 
 typedef struct conn conn_t;
 
@@ -88,6 +92,12 @@ typedef struct hdr_off {
 struct conn {
     srv_http_t *srv;
     struct bufferevent *bev;     /* NULL once the socket is closed (zombie waiting for the Worker) */
+    struct event *rd;            /* owned: the socket's read event (persistent, idle timeout); NULL once handed over */
+    struct timeval rd_timeout;   /* the read event's timeout: idle keep-alive, or the lingering close's */
+    size_t rd_high;              /* reading stops while the input buffer holds this much (back-pressure) */
+    struct evbuffer_cb_entry *rd_cb; /* while stopped by rd_high: resumes reading once the input drains */
+    bool rd_want;                /* reading is on (off after an error page, at EOF) */
+    bool rd_added;               /* the read event is pending */
     struct event *deadline;      /* request-arrival deadline (owned); left armed between requests */
     bool deadline_armed;         /* the deadline event is pending */
     uint64_t head_since_ms;      /* monotonic ms when the request being read began; 0 = none */
@@ -128,6 +138,8 @@ struct conn {
 
 static void conn_read_loop(conn_t *c);
 static void conn_close(conn_t *c);
+static void rd_sync(conn_t *c);
+static void rd_detach(conn_t *c);
 static void srv_peer_name(const struct sockaddr *addr, char *out, size_t outlen);
 static void conn_free(conn_t *c);
 static void maybe_drained(srv_http_t *s);
@@ -518,7 +530,8 @@ static void write_error(conn_t *c, int status, const char *why)
         log_request(c, status, ew__h1_reason_phrase(status));
     c->keep_alive = false;
     c->state = CLOSING;
-    bufferevent_disable(c->bev, EV_READ);
+    c->rd_want = false;
+    rd_sync(c);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -543,6 +556,8 @@ static void conn_free(conn_t *c)
         evbuffer_free(c->outq);
     if (c->deadline != NULL)
         event_free(c->deadline);
+    if (c->rd != NULL)
+        event_free(c->rd);
     free(c->head);
     free(c->hdrs);
     free(c->call_hdrs);
@@ -581,6 +596,7 @@ static void upgrade(conn_t *c, ew_response_t *resp)
         return;
     }
     log_request(c, 101, "Switching Protocols");
+    rd_detach(c); /* ws.c reads through the bufferevent */
     struct bufferevent *bev = c->bev;
     c->bev = NULL;
     s->nconns--;
@@ -1046,6 +1062,119 @@ static void conn_read_loop(conn_t *c)
     }
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Reading the socket
+ *
+ * The conn reads its socket itself, into the bufferevent's input buffer (the bufferevent only writes):
+ * libevent's read (evbuffer_read) asks the kernel how much is waiting (ioctl FIONREAD) before every read,
+ * a system call per request that one readv into space reserved in the buffer does without. The read event
+ * is persistent and carries the idle timeout (libevent re-arms it whenever bytes arrive); it stays added
+ * across requests (no epoll change per request, pipelined bytes wait in the buffer) and is removed only
+ * while the input holds rd_high bytes or more (TCP then holds the client) or reading is off. h2.c and ws.c
+ * read through the bufferevent: a conn handed to them gives up its read event first (rd_detach).
+ */
+
+static void on_read(conn_t *c);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+static void on_input_drained(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void) in;
+    if (info->n_deleted > 0)
+        rd_sync(arg);
+}
+
+/* Adds or removes the read event as reading is wanted and the input buffer has room. */
+static void rd_sync(conn_t *c)
+{
+    if (c->bev == NULL || c->rd == NULL)
+        return;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    bool full = evbuffer_get_length(in) >= c->rd_high;
+    if (full && c->rd_want && c->rd_cb == NULL)
+        c->rd_cb = evbuffer_add_cb(in, on_input_drained, c); /* only while full: none on the hot path */
+    else if ((!full || !c->rd_want) && c->rd_cb != NULL) {
+        evbuffer_remove_cb_entry(in, c->rd_cb);
+        c->rd_cb = NULL;
+    }
+    bool on = c->rd_want && !full;
+    if (on == c->rd_added)
+        return;
+    if (on)
+        c->rd_added = event_add(c->rd, &c->rd_timeout) == 0;
+    else {
+        event_del(c->rd);
+        c->rd_added = false;
+    }
+}
+
+/* Gives up the read event (the socket closes or changes hands): the bufferevent's input is as it made it. */
+static void rd_detach(conn_t *c)
+{
+    if (c->rd_cb != NULL) {
+        evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->rd_cb);
+        c->rd_cb = NULL;
+    }
+    if (c->rd != NULL) {
+        event_free(c->rd);
+        c->rd = NULL;
+        evbuffer_freeze(bufferevent_get_input(c->bev), 0);
+    }
+    c->rd_added = false;
+}
+
+/* The socket is readable (or idle for rd_timeout): one readv into reserved space, then the parser. */
+static void on_sock_read(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    if (what & EV_TIMEOUT) {
+        c->rd_want = false;
+        rd_sync(c);
+        on_event(c->bev, BEV_EVENT_TIMEOUT | BEV_EVENT_READING, c);
+        return;
+    }
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in), want = READ_CHUNK;
+    if (len + want > c->rd_high)
+        want = len < c->rd_high ? c->rd_high - len : 0;
+    if (want == 0) {
+        rd_sync(c);
+        return;
+    }
+    struct evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t) want, v, 2);
+    if (nv <= 0) {
+        c->rd_want = false;
+        rd_sync(c);
+        on_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, c);
+        return;
+    }
+    struct iovec iov[2];
+    for (int i = 0; i < nv; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = v[i].iov_len;
+    }
+    ssize_t n = readv(fd, iov, nv);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return; /* spurious wakeup: the reservation is reused by the next read */
+    if (n <= 0) {
+        c->rd_want = false;
+        rd_sync(c);
+        on_event(c->bev, (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR) | BEV_EVENT_READING, c);
+        return;
+    }
+    int used = 0;
+    for (size_t left = (size_t) n; used < nv && left > 0; used++) {
+        if (v[used].iov_len > left)
+            v[used].iov_len = left;
+        left -= v[used].iov_len;
+    }
+    evbuffer_commit_space(in, v, used);
+    if (len + (size_t) n >= c->rd_high)
+        rd_sync(c); /* full: stop reading until the parser takes some */
+    on_read(c); /* may free c */
+}
+
 /* HTTP/2 with prior knowledge (h2c): a new connection that opens with the client preface goes to h2.c.
  * Returns true when the conn is handed over or must wait for more of the preface. */
 static bool h2c_preface(conn_t *c)
@@ -1064,6 +1193,7 @@ static bool h2c_preface(conn_t *c)
     struct bufferevent *bev = c->bev;
     char peer[sizeof(c->peer)];
     memcpy(peer, c->peer, sizeof(peer));
+    rd_detach(c); /* h2.c reads through the bufferevent */
     c->bev = NULL;
     s->nconns--;
     conn_free(c);
@@ -1071,11 +1201,12 @@ static bool h2c_preface(conn_t *c)
     return true;
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* Bytes arrived in the input buffer. */
+static void on_read(conn_t *c)
 {
-    conn_t *c = arg;
     if (c->state == LINGER) {
-        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
     if (c->fresh && c->state == READ_HEAD && h2c_preface(c))
@@ -1092,9 +1223,14 @@ static void linger(conn_t *c)
 {
     c->state = LINGER;
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-    struct timeval tv = {2, 0};
-    bufferevent_set_timeouts(c->bev, &tv, NULL);
-    bufferevent_enable(c->bev, EV_READ);
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    c->rd_timeout = (struct timeval){2, 0};
+    c->rd_want = true;
+    if (c->rd_added) { /* re-added below with the new timeout */
+        event_del(c->rd);
+        c->rd_added = false;
+    }
+    rd_sync(c);
 }
 
 /* The response (or error page) has been written out. */
@@ -1177,6 +1313,7 @@ static void conn_close(conn_t *c)
 {
     srv_http_t *s = c->srv;
     if (c->bev != NULL) {
+        rd_detach(c);
         bufferevent_free(c->bev);
         c->bev = NULL;
         s->nconns--;
@@ -1215,7 +1352,8 @@ static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr 
     c->srv = s;
     c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->deadline = evtimer_new(s->base, on_deadline, c);
-    if (c->bev == NULL || c->deadline == NULL) {
+    c->rd = event_new(s->base, fd, EV_READ | EV_PERSIST, on_sock_read, c);
+    if (c->bev == NULL || c->deadline == NULL || c->rd == NULL) {
         if (c->bev != NULL)
             bufferevent_free(c->bev);
         else
@@ -1223,6 +1361,8 @@ static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr 
         ew__h1_parser_dispose(&c->parser);
         if (c->deadline != NULL)
             event_free(c->deadline);
+        if (c->rd != NULL)
+            event_free(c->rd);
         free(c);
         return;
     }
@@ -1236,13 +1376,16 @@ static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr 
     c->next = s->conns;
     s->conns = c;
     s->nconns++;
-    struct timeval idle = tv_ms(s->cfg.idle_timeout_ms);
     struct timeval wr = tv_ms(s->cfg.write_timeout_ms);
-    bufferevent_set_timeouts(c->bev, &idle, &wr);
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_set_timeouts(c->bev, NULL, &wr);
+    bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
+    bufferevent_enable(c->bev, EV_WRITE);
     size_t head_max = s->cfg.max_header_bytes ? s->cfg.max_header_bytes : 32768;
-    bufferevent_setwatermark(c->bev, EV_READ, 0, head_max * 2 > 262144 ? head_max * 2 : 262144);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->rd_high = head_max * 2 > 262144 ? head_max * 2 : 262144;
+    c->rd_timeout = tv_ms(s->cfg.idle_timeout_ms);
+    c->rd_want = true;
+    evbuffer_unfreeze(bufferevent_get_input(c->bev), 0); /* a bufferevent keeps its input's end frozen for its own reads */
+    rd_sync(c);
 }
 
 static void srv_peer_name(const struct sockaddr *addr, char *out, size_t outlen)
@@ -1437,6 +1580,7 @@ void srv_http_free(srv_http_t *s)
     while (s->conns != NULL) {
         conn_t *c = s->conns;
         if (c->bev != NULL) {
+            rd_detach(c);
             bufferevent_free(c->bev);
             c->bev = NULL;
         }
