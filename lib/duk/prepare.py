@@ -16,7 +16,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
     deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
     without sprintf, object literals append their new string-keyed properties directly, and
     duk_get_prop_literal()/duk_put_prop_literal() take own properties of ordinary objects directly (OWN_PROPS),
-    JSON.stringify's output buffer starts at 768 bytes, and a short string concatenation is built on the C stack.
+    JSON.stringify's output buffer starts at 768 bytes and its fast path looks for toJSON in the property tables,
+    and a short string concatenation is built on the C stack.
 
 Every patch must match exactly once: a Duktape update that moves the code fails the build loudly instead
 of silently losing a limit. Usage: prepare.py OUTDIR SRCDIR OVERRIDES_HEADER
@@ -190,6 +191,27 @@ DUK_LOCAL duk_bool_t ew__duk_lit_put_own(duk_hthread *thr, duk_idx_t obj_idx) {
 	duk_pop_2_unsafe(thr);
 	return 1;
 }
+
+/* libedgeworker: JSON.stringify's fast path asks, for every object, whether it has a toJSON property
+ * anywhere on its prototype chain (~160 instructions through the generic lookup). The same answer from the
+ * property tables: an Array's exotic behaviour concerns indices and "length" only; any other exotic object on
+ * the chain takes the generic lookup. */
+DUK_LOCAL duk_bool_t ew__duk_json_has_tojson(duk_hthread *thr, duk_hobject *obj) {
+	duk_hstring *key = DUK_HTHREAD_STRING_TO_JSON(thr);
+	duk_hobject *p;
+	duk_int_t e_idx, h_idx;
+	duk_int_t sanity = DUK_HOBJECT_PROTOTYPE_CHAIN_SANITY;
+	for (p = obj; p != NULL; p = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, p)) {
+		if (DUK_HEAPHDR_CHECK_FLAG_BITS(&p->hdr, DUK_HOBJECT_EXOTIC_BEHAVIOR_FLAGS & ~DUK_HOBJECT_FLAG_EXOTIC_ARRAY) ||
+		    --sanity <= 0) {
+			return duk_hobject_hasprop_raw(thr, obj, key);
+		}
+		if (duk_hobject_find_entry(thr->heap, p, key, &e_idx, &h_idx)) {
+			return 1;
+		}
+	}
+	return 0;
+}
 """
 
 
@@ -286,6 +308,17 @@ def main():
         "\tDUK_ASSERT(buf != NULL);\n\n"
         "\tduk_memcpy((void *) buf, (const void *) DUK_HSTRING_GET_DATA(h1), (size_t) len1);\n",
         "concat_2 short results")
+    source = patch_once(
+        source,
+        "DUK_LOCAL duk_bool_t duk__json_stringify_fast_value(duk_json_enc_ctx *js_ctx, duk_tval *tv) {\n",
+        "DUK_LOCAL_DECL duk_bool_t ew__duk_json_has_tojson(duk_hthread *thr, duk_hobject *obj);\n"
+        "DUK_LOCAL duk_bool_t duk__json_stringify_fast_value(duk_json_enc_ctx *js_ctx, duk_tval *tv) {\n",
+        "json toJSON check declaration")
+    source = patch_once(
+        source,
+        "\t\tif (duk_hobject_hasprop_raw(js_ctx->thr, obj, DUK_HTHREAD_STRING_TO_JSON(js_ctx->thr)) ||\n",
+        "\t\tif (ew__duk_json_has_tojson(js_ctx->thr, obj) || /* libedgeworker: see lib/duk/prepare.py */\n",
+        "json toJSON check")
     # Object literals (MPUTOBJ) define each property through the generic duk_def_prop (~470 instructions).
     # A literal's target is a fresh plain object: a string key that is no array index and not yet an own
     # property is appended directly (what duk_def_prop ends up doing there); anything else (a duplicate key,
