@@ -15,7 +15,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
     INTERRUPT_NOW), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
     without sprintf, object literals append their new string-keyed properties directly, and
-    duk_get_prop_literal()/duk_put_prop_literal() take own properties of ordinary objects directly (OWN_PROPS),
+    duk_get_prop_literal()/duk_put_prop_literal() (and ew__duk_get_data_literal(), ew__duk_def_value_literal())
+    take own properties of ordinary objects directly (OWN_PROPS),
     JSON.stringify's output buffer starts at 768 bytes and its fast path looks for toJSON in the property tables,
     and a short string concatenation is built on the C stack.
 
@@ -188,6 +189,62 @@ DUK_LOCAL duk_bool_t ew__duk_lit_put_own(duk_hthread *thr, duk_idx_t obj_idx) {
 	}
 	tv = DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, obj, e_idx);
 	DUK_TVAL_SET_TVAL_UPDREF(thr, tv, DUK_GET_TVAL_NEGIDX(thr, -2)); /* side effects, as the generic put's */
+	duk_pop_2_unsafe(thr);
+	return 1;
+}
+
+/* libedgeworker: reads the literal key of the object at obj_idx without running script: pushes the value
+ * (undefined when absent) and returns 1 (found) or 0, or returns -1 with nothing pushed when a getter or an
+ * exotic object (Proxy) is in the way, for the caller to take a protected generic read. */
+DUK_EXTERNAL duk_int_t ew__duk_get_data_literal(duk_context *ctx, duk_idx_t obj_idx, const char *key, duk_size_t key_len) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_int_t rc;
+	obj_idx = duk_require_normalize_index(thr, obj_idx);
+	(void) duk_push_literal_raw(thr, key, key_len);
+	rc = ew__duk_lit_get_own(thr, obj_idx);
+	if (rc < 0) {
+		duk_pop_unsafe(thr);
+	}
+	return rc;
+}
+
+/* libedgeworker: duk_def_prop(obj_idx, key, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE |
+ * DUK_DEFPROP_FORCE) with the value on top (popped) for an ordinary object, without the generic define's
+ * descriptor validation (~300 instructions): an own data property gets the value and is made writable, a
+ * missing key is added writable, neither enumerable nor configurable. Returns 0 with the stack unchanged for
+ * anything else (an accessor, an exotic object, an index key). */
+DUK_EXTERNAL duk_int_t ew__duk_def_value_literal(duk_context *ctx, duk_idx_t obj_idx, const char *key, duk_size_t key_len) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_tval *tv_obj;
+	duk_hobject *obj;
+	duk_hstring *h_key;
+	duk_int_t e_idx, h_idx;
+	duk_tval *tv;
+	obj_idx = duk_require_normalize_index(thr, obj_idx);
+	tv_obj = DUK_GET_TVAL_POSIDX(thr, obj_idx);
+	if (!DUK_TVAL_IS_OBJECT(tv_obj) || DUK_HOBJECT_HAS_EXOTIC_BEHAVIOR(DUK_TVAL_GET_OBJECT(tv_obj))) {
+		return 0;
+	}
+	obj = DUK_TVAL_GET_OBJECT(tv_obj);
+	h_key = duk_push_literal_raw(thr, key, key_len) != NULL ? duk_known_hstring(thr, -1) : NULL;
+	if (h_key == NULL || DUK_HSTRING_HAS_ARRIDX(h_key)) {
+		duk_pop_unsafe(thr);
+		return 0;
+	}
+	if (duk_hobject_find_entry(thr->heap, obj, h_key, &e_idx, &h_idx)) {
+		if (DUK_HOBJECT_E_SLOT_IS_ACCESSOR(thr->heap, obj, e_idx)) {
+			duk_pop_unsafe(thr);
+			return 0;
+		}
+		DUK_HOBJECT_E_SET_FLAGS(thr->heap, obj, e_idx,
+		                        DUK_HOBJECT_E_GET_FLAGS(thr->heap, obj, e_idx) | DUK_PROPDESC_FLAG_WRITABLE);
+	} else {
+		e_idx = duk__hobject_alloc_entry_checked(thr, obj, h_key); /* increases key refcount */
+		DUK_HOBJECT_E_SET_FLAGS(thr->heap, obj, e_idx, DUK_PROPDESC_FLAG_WRITABLE);
+		DUK_TVAL_SET_UNDEFINED(DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, obj, e_idx));
+	}
+	tv = DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, obj, e_idx);
+	DUK_TVAL_SET_TVAL_UPDREF(thr, tv, DUK_GET_TVAL_NEGIDX(thr, -2)); /* side effects, as duk_def_prop's */
 	duk_pop_2_unsafe(thr);
 	return 1;
 }
