@@ -378,7 +378,8 @@ def main():
         "json toJSON check")
     # Object literals (MPUTOBJ) define each property through the generic duk_def_prop (~470 instructions).
     # A literal's target is a fresh plain object: a string key that is no array index and not yet an own
-    # property is appended directly (what duk_def_prop ends up doing there); anything else (a duplicate key,
+    # property is appended directly to the property table (what duk_def_prop ends up doing there, without
+    # looking the key up again); anything else (a duplicate key,
     # an index, a computed non-string key) keeps the generic path.
     source = patch_once(
         source,
@@ -395,9 +396,11 @@ def main():
         "\t\t\t\t\t    !DUK_HOBJECT_HAS_EXOTIC_ARRAY(ew_obj) && !DUK_HOBJECT_IS_PROXY(ew_obj) &&\n"
         "\t\t\t\t\t    DUK_HOBJECT_GET_CLASS_NUMBER(ew_obj) == DUK_HOBJECT_CLASS_OBJECT &&\n"
         "\t\t\t\t\t    !duk_hobject_find_entry(thr->heap, ew_obj, DUK_TVAL_GET_STRING(ew_tv_key), &ew_e_idx, &ew_h_idx)) {\n"
-        "\t\t\t\t\t\tduk_dup(thr, (duk_idx_t) (idx + 1));\n"
-        "\t\t\t\t\t\tduk_hobject_define_property_internal(thr, ew_obj, DUK_TVAL_GET_STRING(ew_tv_key),\n"
-        "\t\t\t\t\t\t                                     DUK_PROPDESC_FLAGS_WEC); /* pops the value */\n"
+        "\t\t\t\t\t\tew_e_idx = duk__hobject_alloc_entry_checked(thr, ew_obj, DUK_TVAL_GET_STRING(ew_tv_key));\n"
+        "\t\t\t\t\t\tDUK_HOBJECT_E_SET_FLAGS(thr->heap, ew_obj, ew_e_idx, DUK_PROPDESC_FLAGS_WEC);\n"
+        "\t\t\t\t\t\tDUK_TVAL_SET_UNDEFINED(DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, ew_obj, ew_e_idx));\n"
+        "\t\t\t\t\t\tDUK_TVAL_SET_TVAL_UPDREF(thr, DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, ew_obj, ew_e_idx),\n"
+        "\t\t\t\t\t\t                         duk_get_tval(thr, (duk_idx_t) (idx + 1)));\n"
         "\t\t\t\t\t\tidx += 2;\n"
         "\t\t\t\t\t\tcontinue;\n"
         "\t\t\t\t\t}\n"
