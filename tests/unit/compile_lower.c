@@ -213,6 +213,14 @@ Test(lower, compile_spread)
         {"var order = []; function g(x) { order.push(x); return [x]; } [g(1), ...g(2), g(3)]; R = order.join()", "1,2,3"},
         {"try { [...1]; } catch (e) { R = e.name; }", "TypeError"},
         {"var o = {a: {f() { return this === o.a; }}}; R = o.a.f(...[])", "true"},
+        /* the C fast paths (lib/core/builtin_iterfast.c) and their fallbacks */
+        {"function f() { return [...arguments].join(); } R = f(1, 2)", "1,2"},
+        {"var a = [1, , 3]; R = [...a].length + ':' + (1 in [...a])", "3:true"},
+        {"var a = [1, 2]; a[Symbol.iterator] = function () { return [7][Symbol.iterator](); }; R = [...a, ...a].join()",
+         "7,7"},
+        {"var b = {a: 1, d: 0}; var d = 2; var o = {...b, d, e: 3}; R = Object.keys(o).join() + ':' + o.d", "a,d,e:2"},
+        {"Object.defineProperty(Object.prototype, 'q', {set(v) { R = 'setter'; }, configurable: true});"
+         " var o = {...{}, q: 1}; delete Object.prototype.q; R = o.q", "1"},
     };
     RUN(c);
 }
@@ -447,6 +455,12 @@ Test(lower, compile_for_of)
          " var d = false; return {next() { var r = {value: 'x', done: d}; d = true; return r; }}; };"
          " var s = ''; for (var v of [1, 2]) s += v; Array.prototype[Symbol.iterator] = saved; R = s", "x"},
         {"try { for (var x of 5); } catch (e) { R = e.name; }", "TypeError"},
+        {"var IP = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())); var n = 0;"
+         " IP.return = function () { n++; return {}; }; for (var x of [1, 2]) break; var [y] = [3, 4];"
+         " delete IP.return; R = n + ':' + y", "2:3"},
+        {"var AIP = Object.getPrototypeOf([][Symbol.iterator]()), next = AIP.next, n = 0;"
+         " AIP.next = function () { n++; return next.call(this); }; for (var x of [1, 2]); var [y] = [3];"
+         " AIP.next = next; R = n + ':' + y", "4:3"},
         {"var s = 0; for (var x of new Set([1, 2, 2])) s += x; R = s", "3"},
     };
     RUN(c);
