@@ -9,10 +9,10 @@
  *         $n = true; LEFT = $it ? $s.value : $a[$i++]; BODY }
  *     } catch ($e) { if ($n) { $n = false; $ew.close($it, true); } throw $e; }
  *     finally { if ($n) $ew.close($it); } }
- * $ew.iterFast returns null for an array whose iteration is intact (Array.prototype[Symbol.iterator] and the
- * array iterator's next untouched, no own Symbol.iterator: helpers.js), and indexing such an array is exactly
- * what its iterator does (length read at every step), so the common case costs a test and an index per
- * iteration and never calls a function. $n is true while the body (including LEFT's assignment) runs: leaving
+ * $ew.iterFast (C, lib/core/builtin_iterfast.c) returns null for a value whose @@iterator is the intrinsic
+ * Array.prototype.values while %ArrayIteratorPrototype%.next is intact and no `return` was added to its chain,
+ * and indexing such a value is exactly what its iterator does (length read at every step), so the common case
+ * costs a test and an index per iteration and never calls a function. $n is true while the body (including LEFT's assignment) runs: leaving
  * the loop then by break, return or a throw calls the iterator's return() (its errors are ignored after a
  * throw, as IteratorClose requires); an exception from next() itself does not. Labels on the loop move to the
  * inner `for` so `continue L` still works. LEFT stays a declaration or assignment for lower_destructure.c.

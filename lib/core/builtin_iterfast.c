@@ -2,16 +2,19 @@
  * builtin_iterfast.c — the helpers that lowered for-of loops, array patterns and spread call on every
  * iteration, in C: $ew.iterFast (for-of), $ew.arr (array destructuring), $ew.spread and $ew.concat (spread
  * in array literals and calls), and $ew.objectData (the plain properties after an object spread).
- * lib/compile/lower_forof.c, lower_destructure.c, lower_spread.c and lower_misc.c emit the calls; lib/js/helpers.js keeps the iterator-protocol versions, which the C functions call (their hidden
- * "slow" property) when the fast path does not apply.
+ * lib/compile/lower_forof.c, lower_destructure.c, lower_spread.c and lower_misc.c emit the calls;
+ * lib/js/helpers.js keeps the iterator-protocol versions, which the C functions call (kept in the stash table,
+ * the C function's magic is their slot) when the fast path does not apply.
  *
  * The fast path: iterating a value with %ArrayIteratorPrototype% reads `length` and then the element at each
  * step, nothing else, so indexing it gives the same values with the same observable reads, without the
  * iterator and result objects. That holds when the value's @@iterator (read once, as GetIterator reads it)
  * is the intrinsic Array.prototype.values, %ArrayIteratorPrototype%.next is still the intrinsic one, and
  * no `return` method has been added to the array iterator's prototype chain (it would be called on an early
- * exit). Like V8's protectors, but checked per use since Duktape cannot tell us of writes. Typed arrays (the
- * iterator reads their internal length) and strings (code points) take the protocol path.
+ * exit). Like V8's protectors, but checked per use since Duktape cannot tell us of writes; the check walks
+ * property tables without running code (ew__duk_iter_is_index, lib/duk/prepare.py), and only when that cannot
+ * decide (a Proxy, an accessor) is @@iterator read with [[Get]]. Typed arrays (the iterator reads their
+ * internal length) and strings (code points) take the protocol path.
  */
 #include <string.h>
 
@@ -25,10 +28,8 @@
 /* Heap pointers of the intrinsics the check compares with and of the keys it looks up; the stash (K_TABLE's
  * array) keeps them alive. `keys` is in the order ew__duk_iter_is_index (lib/duk/prepare.py) takes. */
 typedef struct iter_intrinsics {
-    void *values; /* Array.prototype.values */
-    void *proto;  /* %ArrayIteratorPrototype% */
-    void *next;   /* %ArrayIteratorPrototype%.next */
-    void *keys[6]; /* @@iterator, values, proto, "next", next, "return" */
+    void *values;  /* Array.prototype.values */
+    void *keys[6]; /* @@iterator, values, %ArrayIteratorPrototype%, "next", its next, "return" */
 } iter_intrinsics_t;
 
 static const iter_intrinsics_t *intrinsics(duk_context *ctx)
@@ -63,11 +64,8 @@ static bool indexable(duk_context *ctx, duk_idx_t x, duk_idx_t f)
         if (!duk_is_undefined(ctx, f) || ew__duk_class_number(ctx, x) != CLASS_ARGUMENTS)
             return false;
     }
-    duk_push_heapptr(ctx, t->proto);
-    duk_get_prop_literal(ctx, -1, "next");
-    bool intact = duk_get_heapptr(ctx, -1) == t->next && !duk_has_prop_literal(ctx, -2, "return");
-    duk_pop_2(ctx);
-    return intact;
+    /* the iterator's next and return, looked up without running a getter the spec would not run */
+    return ew__duk_iter_is_index(ctx, DUK_INVALID_INDEX, t->keys) == 1;
 }
 
 /* Replaces the call's frame by a call of the script version with (args 0..nargs-1, the @@iterator method
@@ -101,7 +99,7 @@ static duk_idx_t push_method(duk_context *ctx)
 static duk_ret_t iter_fast(duk_context *ctx)
 {
     duk_set_top(ctx, 1);
-    if (known_indexable(ctx, 0)) {
+    if (known_indexable(ctx, 0)) { /* most calls end here */
         duk_push_null(ctx);
         return 1;
     }
@@ -267,9 +265,8 @@ static void keep_intrinsics(duk_context *ctx)
     duk_push_literal(ctx, "return");
     iter_intrinsics_t *t = duk_push_fixed_buffer(ctx, sizeof(*t));
     t->values = duk_get_heapptr(ctx, -6);
-    t->proto = duk_get_heapptr(ctx, -5);
-    t->next = duk_get_heapptr(ctx, -4);
-    void *keys[6] = {NULL, t->values, t->proto, duk_get_heapptr(ctx, -3), t->next, duk_get_heapptr(ctx, -2)};
+    void *keys[6] = {NULL, t->values, duk_get_heapptr(ctx, -5), duk_get_heapptr(ctx, -3), duk_get_heapptr(ctx, -4),
+                     duk_get_heapptr(ctx, -2)};
     memcpy(t->keys, keys, sizeof(keys));
     for (duk_uarridx_t i = 6; i-- > 0;)
         duk_put_prop_index(ctx, table, i);

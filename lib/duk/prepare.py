@@ -125,12 +125,16 @@ DUK_EXTERNAL duk_int_t ew__duk_push_dense_items(duk_context *ctx, duk_idx_t idx)
  * running any code: its @@iterator (k[0], a symbol) is a data property holding k[1] (Array.prototype.values),
  * %ArrayIteratorPrototype% (k[2]) has an own data property k[3] ("next") holding k[4], and no object on its
  * chain has k[5] ("return"). Returns 1 if so, 0 if not, -1 when that cannot be known without running code
- * (not an object, a Proxy, an accessor, a typed array, no @@iterator): the caller then reads with [[Get]]. */
+ * (not an object, a Proxy, an accessor, a typed array, no @@iterator): the caller then reads with [[Get]].
+ * With idx DUK_INVALID_INDEX, only the part about %ArrayIteratorPrototype% (-1: a Proxy on its chain). */
 DUK_EXTERNAL duk_int_t ew__duk_iter_is_index(duk_context *ctx, duk_idx_t idx, void *const *k) {
 	duk_hthread *thr = (duk_hthread *) ctx;
-	duk_hobject *h = duk_get_hobject(thr, idx), *o;
+	duk_hobject *h = idx == DUK_INVALID_INDEX ? NULL : duk_get_hobject(thr, idx), *o;
 	duk_int_t e_idx, h_idx;
 	duk_tval *tv = NULL;
+	if (idx == DUK_INVALID_INDEX) {
+		goto proto;
+	}
 	if (h == NULL || DUK_HOBJECT_IS_BUFOBJ(h)) {
 		return -1;
 	}
@@ -152,6 +156,7 @@ DUK_EXTERNAL duk_int_t ew__duk_iter_is_index(duk_context *ctx, duk_idx_t idx, vo
 	if (!DUK_TVAL_IS_OBJECT(tv) || DUK_TVAL_GET_OBJECT(tv) != (duk_hobject *) k[1]) {
 		return 0;
 	}
+proto:
 	o = (duk_hobject *) k[2];
 	tv = duk_hobject_find_entry_tval_ptr(thr->heap, o, (duk_hstring *) k[3]);
 	if (tv == NULL || !DUK_TVAL_IS_OBJECT(tv) || DUK_TVAL_GET_OBJECT(tv) != (duk_hobject *) k[4]) {
