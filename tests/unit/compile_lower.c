@@ -392,6 +392,15 @@ Test(lower, compile_destructuring)
         {"var order = []; var {a = order.push('a'), b = order.push('b')} = {}; R = order.join()", "a,b"},
         {"var r; R = (r = [1, 2], [a1, a2] = r) === r", "true"},
         {"try { throw {m: 3}; } catch ({m}) { R = m; }", "3"},
+        /* array patterns in loops call $ew.arr through a local copy of the function */
+        {"var s = ''; for (var i = 0; i < 2; i++) { var [a, b] = [i, i * 2]; s += a + b; } R = s", "03"},
+        {"function* g() { for (const p of [[1, 2], [3, 4]]) { const [a, b] = p; yield a + b; } } R = [...g()].join()",
+         "3,7"},
+        {"async function f() { let s = 0; for (const p of [[1, 2], 'ab']) { const [a, b] = await p; s += a + b; }"
+         " return s; } f().then(v => { R = v; })", "3ab"},
+        {"var s = 0, q = [[1, 2], [3, 4]]; outer: while (q.length) { var [x, y] = q.shift(); if (x > 2) continue outer;"
+         " s += x * y; } R = s", "2"},
+        {"var fs = []; for (let [a, b] of [[1, 2], [3, 4]]) fs.push(() => a + b); R = fs.map(f => f()).join()", "3,7"},
         {"var s = ''; for (var [k, v] in {ab: 1}) s += k + v; R = s", "ab"},
         {"var {0: z, length} = 'hi'; R = z + length", "h2"},
         {"var {1: one, ...others} = ['a', 'b', 'c']; R = one + Object.keys(others).join()", "b0,2"},
