@@ -464,6 +464,9 @@ Test(lower, compile_for_of)
          " var d = false; return {next() { var r = {value: 'x', done: d}; d = true; return r; }}; };"
          " var s = ''; for (var v of [1, 2]) s += v; Array.prototype[Symbol.iterator] = saved; R = s", "x"},
         {"try { for (var x of 5); } catch (e) { R = e.name; }", "TypeError"},
+        {"var closed = 0; var it = {[Symbol.iterator]() { return this; }, next() { return {done: false, get value() {"
+         " throw 7; }}; }, return() { closed++; return {}; }}; try { for (var [x] of it); } catch (e) { R = e + ':' + closed; }",
+         "7:0"},
         {"var IP = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())); var n = 0;"
          " IP.return = function () { n++; return {}; }; for (var x of [1, 2]) break; var [y] = [3, 4];"
          " delete IP.return; R = n + ':' + y", "2:3"},
