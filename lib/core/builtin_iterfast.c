@@ -141,6 +141,27 @@ static double length_of(duk_context *ctx, duk_idx_t idx)
  * many: more would need a value stack as large. */
 #define PACK_MAX 100000
 
+static void spread_item(duk_context *ctx, void *udata, double index)
+{
+    if (index >= UINT32_MAX - 1)
+        (void) duk_range_error(ctx, "Invalid array length");
+    duk_put_prop_index(ctx, *(duk_idx_t *) udata, (duk_uarridx_t) index);
+}
+
+/* [...x] of any other iterable with an @@iterator method f (Set, Map, strings, generators): the protocol in C
+ * (ew__bi_iterate), into an array without a prototype until it is full (a setter of an Array.prototype index
+ * must not run: the elements are CreateDataProperty). */
+static duk_ret_t spread_protocol(duk_context *ctx, duk_idx_t f)
+{
+    duk_idx_t a = duk_push_bare_array(ctx);
+    ew__bi_iterate(ctx, 0, f, spread_item, &a);
+    duk_push_array(ctx); /* made with the intrinsic Array.prototype, whatever the global Array now is */
+    duk_get_prototype(ctx, -1);
+    duk_set_prototype(ctx, a);
+    duk_pop(ctx);
+    return 1;
+}
+
 /* $ew.spread(x) ([...x], f(...x)): a fresh array of x's values. Holes read as undefined (through the
  * prototype chain, like the iterator), length is read at every step like the iterator does. */
 static duk_ret_t spread(duk_context *ctx)
@@ -150,7 +171,7 @@ static duk_ret_t spread(duk_context *ctx)
     if (!known_indexable(ctx, 0)) {
         f = push_method(ctx);
         if (!indexable(ctx, 0, f))
-            return call_slow(ctx, 1, f);
+            return duk_is_function(ctx, f) ? spread_protocol(ctx, f) : call_slow(ctx, 1, f);
     }
     duk_int_t dense = ew__duk_push_dense_items(ctx, 0);
     if (dense >= 0) {

@@ -209,6 +209,29 @@ test('a Proxy of an array is read through its traps, once per step', () => {
   assertEquals(log.join(), 'iter,length,0,length,1,length');
 });
 
+test('spread of other iterables follows the protocol: generators, errors, result checks', async () => {
+  function* gen() { yield 1; yield 2; }
+  assertEquals([...gen(), ...gen()].join(), '1,2,1,2');
+  const later = async () => { await null; return [...gen()]; };
+  assertEquals((await later()).join(), '1,2');
+  let closed = 0;
+  const throwing = { [Symbol.iterator]() { return { next() { throw new RangeError('n'); }, return() { closed++; } }; } };
+  assertThrows(() => [...throwing], RangeError);
+  assertEquals(closed, 0);
+  const bad = { [Symbol.iterator]() { return { next() { return 1; } }; } };
+  assertThrows(() => [...bad], TypeError);
+  let setterCalled = false;
+  Object.defineProperty(AP, 0, { set() { setterCalled = true; }, configurable: true });
+  try {
+    const s = [...new Set(['a'])];
+    assertEquals(Object.getOwnPropertyDescriptor(s, 0).value, 'a');
+    assertEquals(Object.getPrototypeOf(s), AP);
+  } finally {
+    delete AP[0];
+  }
+  assert(!setterCalled);
+});
+
 test('plain properties after an object spread are defined in order, without setters', () => {
   let setterCalled = false;
   Object.defineProperty(Object.prototype, 'zz', { set() { setterCalled = true; }, configurable: true });
