@@ -179,12 +179,10 @@ static duk_ret_t spread(duk_context *ctx)
         return 1;
     }
     duk_uarridx_t k = 0;
-    bool more = true;
-    for (; more && k < PACK_MAX; k++) {
-        if (!(more = k < length_of(ctx, 0)))
-            break;
+    bool more = true; /* the last length read allowed another item */
+    while (k < PACK_MAX && (more = k < length_of(ctx, 0))) {
         duk_require_stack(ctx, 1);
-        duk_get_prop_index(ctx, 0, k);
+        duk_get_prop_index(ctx, 0, k++);
     }
     ew__duk_pack(ctx, (duk_idx_t) k);
     for (double i = k; more && i < length_of(ctx, 0); i++) { /* a long one: the rest one by one */

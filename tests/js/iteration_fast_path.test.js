@@ -232,6 +232,17 @@ test('spread of other iterables follows the protocol: generators, errors, result
   assert(!setterCalled);
 });
 
+test('arrays longer than one packed batch spread whole, with holes', () => {
+  const a = [];
+  for (let i = 0; i < 100010; i++) a.push(i);
+  const s = [...a];
+  assertEquals(s.length + ':' + s[100009], '100010:100009');
+  a[5] = undefined;
+  delete a[6];
+  const t = [...a, 'end'];
+  assertEquals(t.length + ':' + t[100010] + ':' + (6 in t) + ':' + t[6], '100011:end:true:undefined');
+});
+
 test('plain properties after an object spread are defined in order, without setters', () => {
   let setterCalled = false;
   Object.defineProperty(Object.prototype, 'zz', { set() { setterCalled = true; }, configurable: true });
