@@ -55,6 +55,8 @@ typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, C
  * the loop from polling the other connections. */
 #define STREAM_FLUSH (32 * 1024)
 #define STREAM_BURST 16
+/* The most one write to the socket may take (libevent's default is 16 KiB). */
+#define SOCK_MAX_WRITE (1024 * 1024)
 /* A request body larger than this (or chunked, or behind Expect: 100-continue) that has not fully arrived
  * with its head streams into the Worker; the socket is read on while less than REQ_BODY_HIGH is waiting for
  * the Worker's stream (beyond that the input buffer fills to its watermark and TCP holds the client). */
@@ -1242,6 +1244,9 @@ static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr 
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     size_t head_max = s->cfg.max_header_bytes ? s->cfg.max_header_bytes : 32768;
     bufferevent_setwatermark(c->bev, EV_READ, 0, head_max * 2 > 262144 ? head_max * 2 : 262144);
+    /* libevent hands the socket at most 16 KiB per write by default: a streamed body would cost a writev
+     * and a loop turn per 16 KiB. Let one write take all that may wait (STREAM_HIGH plus a chunk). */
+    bufferevent_set_max_single_write(c->bev, SOCK_MAX_WRITE);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
