@@ -10,7 +10,9 @@
  *
  * A response whose body is a ReadableStream (ew_worker_fetch_stream gives it with resp->body_stream) goes
  * out with chunked transfer encoding as the Worker produces it, pulled one chunk at a time while the
- * socket's output buffer is below STREAM_HIGH.
+ * socket's output buffer is below STREAM_HIGH. A body of known length goes as it is (Content-Length); when
+ * it is a fetch() body the Worker passed on untouched, it moves from the origin's socket to the client's by
+ * splice(2) (ew_body_splice) once the output buffer is empty, one step of up to SPLICE_STEP at a time.
  *
  * The parser (lib/net/http1.c) works on the pulled-up input buffer; the head's slices are copied into the
  * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker

@@ -349,6 +349,53 @@ def test_proxied_body_is_not_cpu_time(tmp_path, origin):
         assert s.stop() == 0, "".join(s.output)
 
 
+def test_proxy_keeps_the_origins_content_length(worker, origin):
+    # as workerd: a body passed on untouched has a known length, so it goes out with it, not chunked
+    n = 3 * 1024 * 1024
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, "/huge?n=%d" % n)))
+    r = c.getresponse()
+    assert r.getheader("content-length") == str(n) and r.getheader("transfer-encoding") is None
+    assert r.read() == b"x" * n
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, "/text")))  # still usable: kept alive
+    assert c.getresponse().read() == b"hello from origin"
+    c.close()
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_proxy_to_a_client_that_stops_reading_holds_the_origin(worker, origin):
+    # the client reads the head and a little, then nothing: the origin must be held back by TCP, and
+    # ew-server must not take the body into its memory; when the client reads again, all of it arrives
+    n = 512 * 1024 * 1024
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=60)
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, "/huge?n=%d" % n)))
+    r = c.getresponse()
+    assert r.getheader("content-length") == str(n)
+    got = len(r.read(1 << 20))
+    before = rss_kb(worker.proc.pid)
+    seen = -1
+    while seen != origin.huge_sent:  # until the origin is stuck (it would otherwise reach n)
+        seen = origin.huge_sent
+        time.sleep(0.3)
+    assert origin.huge_sent < 128 * 1024 * 1024, "the origin sent %d bytes to a client that stopped" % seen
+    growth_mb = (rss_kb(worker.proc.pid) - before) / 1024
+    assert growth_mb < 8, "ew-server grew by %.1f MB holding a stopped client" % growth_mb
+    while True:
+        b = r.read(1 << 20)
+        if not b:
+            break
+        got += len(b)
+    assert got == n
+    c.close()
+
+
 def test_proxy_pass_through(worker, origin):
     with urllib.request.urlopen("%s/proxy?u=%s" % (worker.url, urllib.parse.quote(o(origin, "/text"))),
                                 timeout=10) as r:
