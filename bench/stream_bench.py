@@ -8,7 +8,7 @@ calls), all read by the same client (curl to /dev/null), ew-server with --thread
     returning `new Response(readable)` (the seed's streamLogs pattern), sent with chunked encoding;
   - proxy: the Worker returns `fetch(raw server)` (the seed's proxy pattern), sent with its Content-Length.
 Reported: the median wall time of REPEAT runs each (the three alternate, so that machine noise hits all),
-the ratios to the raw copy, the median CPU time ew-server spent per Worker run (all its threads, steadier than
+the ratios to the raw copy (of the medians, and of the fastest runs, which a loaded machine disturbs least), the median CPU time ew-server spent per Worker run (all its threads, steadier than
 wall time on a loaded machine), and ew-server's RSS growth over the runs (VmRSS after the runs minus VmRSS after
 one 1 MB warm-up request of each kind).
 
@@ -140,8 +140,9 @@ def main():
     print("  ew-server TransformStream body  %7.1f ms  %7.0f MB/s" % (ew_med * 1e3, MB / ew_med))
     print("  ew-server proxy (fetch)         %7.1f ms  %7.0f MB/s" % (proxy_med * 1e3, MB / proxy_med))
     print("  raw copy (loopback socket)      %7.1f ms  %7.0f MB/s" % (raw_med * 1e3, MB / raw_med))
-    print("  ratio TransformStream/raw       %7.2fx" % (ew_med / raw_med))
-    print("  ratio proxy/raw                 %7.2fx" % (proxy_med / raw_med))
+    print("  ratio TransformStream/raw       %7.2fx  (fastest runs: %.2fx)" % (ew_med / raw_med, min(ew) / min(raw)))
+    print("  ratio proxy/raw                 %7.2fx  (fastest runs: %.2fx)" % (proxy_med / raw_med,
+                                                                         min(proxy) / min(raw)))
     print("  ew-server CPU, TransformStream  %7.1f ms" % statistics.median(ew_cpu))
     print("  ew-server CPU, proxy            %7.1f ms" % statistics.median(proxy_cpu))
     print("  ew-server RSS growth            %7.1f MB  (%.1f -> %.1f MB)" % ((rss1 - rss0) / 1024, rss0 / 1024,

@@ -112,6 +112,10 @@ typedef void (*ew__net_splice_fn)(void *udata, size_t moved, ew__net_splice_resu
  * close it while a step is pending (cancel the request first). A peer of out_fd that has gone away may
  * raise SIGPIPE, as a write would: the host ignores it. */
 bool ew__net_request_splice(ew__net_req_t *r, int out_fd, size_t max, ew__net_splice_fn cb, void *udata);
+/* Whether this request's body can be spliced at all (plain HTTP/1.1 with Content-Length bytes still to
+ * come, or splicing already): false means never, true that ew__net_request_splice may start now or once
+ * the connection's buffered bytes went out through on_body. */
+bool ew__net_request_splice_able(const ew__net_req_t *r);
 /* Forgets the pending step, if any (no callback; out_fd is not touched again). */
 void ew__net_request_splice_stop(ew__net_req_t *r);
 

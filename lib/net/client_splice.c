@@ -119,6 +119,14 @@ void ew__net_splice_on_read(conn_t *k)
     splice_step(r);
 }
 
+bool ew__net_request_splice_able(const ew__net_req_t *r)
+{
+    const conn_t *k = r->conn;
+    if (r->failed || r->cancelled || k == NULL || k->h2 || k->tls != NULL || k->connecting || k->handshaking)
+        return false;
+    return r->splicing || ew__h1_length_left(&k->parser) > 0;
+}
+
 void ew__net_request_splice_stop(ew__net_req_t *r)
 {
     r->splice_cb = NULL;
@@ -128,11 +136,11 @@ void ew__net_request_splice_stop(ew__net_req_t *r)
 bool ew__net_request_splice(ew__net_req_t *r, int out_fd, size_t max, ew__net_splice_fn cb, void *udata)
 {
     conn_t *k = r->conn;
-    if (r->splice_cb != NULL || cb == NULL || max == 0 || out_fd < 0 || r->failed || r->cancelled || k == NULL ||
-        k->h2 || k->tls != NULL || k->connecting || k->handshaking || r->out_off < r->out_len)
+    if (r->splice_cb != NULL || cb == NULL || max == 0 || out_fd < 0 || !ew__net_request_splice_able(r) ||
+        r->out_off < r->out_len)
         return false;
-    if (!r->splicing && (ew__h1_length_left(&k->parser) == 0 || k->in_off < k->in_len))
-        return false; /* not a Content-Length body, or bytes of it wait in the buffer (on_body's first) */
+    if (!r->splicing && k->in_off < k->in_len)
+        return false; /* bytes of the body wait in the buffer: they go through on_body first */
     if (!r->has_pipe) {
         int p[2];
         if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)

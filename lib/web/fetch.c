@@ -271,7 +271,7 @@ static bool null_body_status(int status)
 static void body_pull(void *udata, ew__stream_src_t *src);
 static void body_cancel(void *udata, ew__stream_src_t *src);
 static bool body_raw(void *udata, ew__stream_src_t *src, int coding);
-static bool body_splice(void *udata, ew__stream_src_t *src, int fd, size_t max);
+static int body_splice(void *udata, ew__stream_src_t *src, int fd, size_t max);
 static const ew__stream_src_hooks_t body_hooks = {body_pull, body_cancel, body_raw, body_splice};
 
 /* Pushes a Response for the current hop: immutable headers (as workerd's fetch() responses), statusText as
@@ -482,19 +482,23 @@ static void on_spliced(void *udata, size_t moved, ew__net_splice_result_t result
 }
 
 /* The reader passes the body on untouched and asks for the bytes to go straight from the socket to fd:
- * possible for bytes that need no decoding, once everything that arrived so far went to the stream. */
-static bool body_splice(void *udata, ew__stream_src_t *src, int fd, size_t max)
+ * possible for bytes that need no decoding (plain HTTP/1.1, Content-Length: ew__net_request_splice_able),
+ * once everything that arrived so far went to the stream (the batch is empty). */
+static int body_splice(void *udata, ew__stream_src_t *src, int fd, size_t max)
 {
     (void) src;
     ew__fetch_t *f = udata;
     if (fd < 0) {
         if (f->net != NULL)
             ew__net_request_splice_stop(f->net);
-        return false;
+        return 0;
     }
-    if (f->net == NULL || f->doomed || f->decoder != NULL || f->batch.len > 0 || f->next_url.href != NULL)
-        return false;
-    return ew__net_request_splice(f->net, fd, max, on_spliced, f);
+    if (f->net == NULL || f->doomed || f->decoder != NULL || f->next_url.href != NULL ||
+        !ew__net_request_splice_able(f->net))
+        return -1;
+    if (max == 0 || f->batch.len > 0)
+        return 0;
+    return ew__net_request_splice(f->net, fd, max, on_spliced, f) ? 1 : 0;
 }
 
 /* The reader cancelled the body, or the isolate is going away: stop the network request. src is freed by

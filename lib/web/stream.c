@@ -79,6 +79,7 @@ struct ew__stream_reader {
     ew__stream_splice_fn splice_cb; /* direct: the pending splice's callback, NULL when none */
     void *splice_udata;
     bool splice_wanted;        /* direct: the owner would splice: no bytes read ahead of its reads */
+    bool splice_never;         /* direct: the source said its bytes cannot be spliced */
     /* Encoding (ew__stream_reader_encode): chunks are compressed before the reader's owner sees them. */
     ew__encoder_t *enc;        /* owned; NULL when the bytes go as they are */
     ew__stream_read_fn user_cb; /* the owner's callback of the pending read while enc is in between */
@@ -1328,18 +1329,26 @@ ew_status_t ew__stream_reader_splice(ew__stream_reader_t *r, int fd, size_t max,
     if (r == NULL || cb == NULL || fd < 0 || max == 0)
         return EW_ERR_INVALID_ARG;
     ew__stream_src_t *src = r->src;
-    if (!r->direct || r->ended || r->cb != NULL || r->splice_cb != NULL || r->enc != NULL || src == NULL ||
-        r->src_state != DIRECT_OPEN || src->hooks.splice == NULL)
+    if (!r->direct || r->ended || r->splice_never || r->cb != NULL || r->splice_cb != NULL || r->enc != NULL ||
+        src == NULL || r->src_state != DIRECT_OPEN || src->hooks.splice == NULL)
         return EW_ERR_STATE;
-    r->splice_wanted = true; /* from now on nothing is read ahead: the next read empties the queue */
-    if (r->queue.len > 0)
-        return EW_ERR_STATE;
-    r->splice_cb = cb;
-    r->splice_udata = udata;
-    if (!src->hooks.splice(src->udata, src, fd, max)) {
-        r->splice_cb = NULL;
+    /* Bytes queued go through a read first; meanwhile nothing more is read ahead (splice_wanted), so that
+     * the queue empties. A source that can never splice keeps its read-ahead. */
+    int started = r->queue.len > 0 ? (r->splice_wanted ? 0 : src->hooks.splice(src->udata, src, fd, 0)) : -2;
+    if (started == -2) {
+        r->splice_cb = cb;
+        r->splice_udata = udata;
+        started = src->hooks.splice(src->udata, src, fd, max);
+        if (started != 1)
+            r->splice_cb = NULL;
+    }
+    if (started < 0) {
+        r->splice_never = true;
         return EW_ERR_STATE;
     }
+    r->splice_wanted = true;
+    if (started == 0)
+        return EW_ERR_STATE;
     r->cur.len = 0; /* the chunk of the last read is released, as a read would */
     return EW_OK;
 }

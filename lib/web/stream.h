@@ -94,10 +94,12 @@ typedef struct ew__stream_src_hooks {
     bool (*raw)(void *udata, ew__stream_src_t *src, int coding);
     /* A C reader bound to this source (C-to-C) with nothing queued asks for the next bytes to go straight
      * to the descriptor fd (zero-copy, splice(2)): up to max bytes, answered later, from the loop, with
-     * ew__stream_src_spliced. True if started; false (nothing happens) when the source cannot now. Once a
-     * splice started, the source gives the rest of its bytes only that way. fd < 0: the reader went away
-     * during a pending step: forget it at once (no answer, fd is not touched again). May be NULL. */
-    bool (*splice)(void *udata, ew__stream_src_t *src, int fd, size_t max);
+     * ew__stream_src_spliced. Returns 1 if started, 0 if not now (nothing happens; bytes the source holds
+     * must be enqueued first), -1 if never (this source's bytes cannot be spliced). max 0 only asks: 0 if a
+     * splice could start once the queue is empty, -1 if never. Once a splice started, the source gives the
+     * rest of its bytes only that way. fd < 0: the reader went away during a pending step: forget it at
+     * once (no answer, fd is not touched again). May be NULL (never). */
+    int (*splice)(void *udata, ew__stream_src_t *src, int fd, size_t max);
 } ew__stream_src_hooks_t;
 
 /* Pushes a new byte ReadableStream (BYOB readers work on it) fed by the returned handle; hooks are copied,

@@ -396,6 +396,23 @@ def test_proxy_to_a_client_that_stops_reading_holds_the_origin(worker, origin):
     c.close()
 
 
+@pytest.mark.parametrize("path,body,length", [
+    ("/slow", b"ab" * 5, "10"),  # head first, the body later in pieces: the splice waits for the origin
+    ("/early", b"after hints", "11"),  # 1xx before the final head
+    ("/chunked", b"hello world", None),  # no length: sent chunked, through reads
+    ("/close", b"until the end", None),  # delimited by the origin closing: likewise
+])
+def test_proxy_of_every_framing(worker, origin, path, body, length):
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+    for _ in range(2):  # and the client connection stays usable
+        c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, path)))
+        r = c.getresponse()
+        assert r.getheader("content-length") == length
+        assert r.getheader("transfer-encoding") == (None if length else "chunked")
+        assert r.read() == body
+    c.close()
+
+
 def test_proxy_pass_through(worker, origin):
     with urllib.request.urlopen("%s/proxy?u=%s" % (worker.url, urllib.parse.quote(o(origin, "/text"))),
                                 timeout=10) as r:
@@ -591,6 +608,18 @@ def test_parallel_fetches(worker, origin):
 def test_https_with_the_configured_ca(worker, tls_origin):
     r = call(worker, "get", u=o(tls_origin, "/text", host="localhost", scheme="https"))
     assert r["status"] == 200 and r["body"] == "hello from origin"
+
+
+def test_https_origin_proxied_with_its_length(worker, tls_origin):
+    # a TLS origin's bytes cannot be spliced: they take the copying path, with the same result
+    n = 5 * 1024 * 1024 + 7
+    u = o(tls_origin, "/huge?n=%d" % n, host="localhost", scheme="https")
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(u))
+    r = c.getresponse()
+    assert r.getheader("content-length") == str(n)
+    assert r.read() == b"x" * n
+    c.close()
 
 
 def test_https_keep_alive(worker, tls_origin):
