@@ -589,7 +589,7 @@ typedef void (*ew_body_splice_fn)(void *udata, size_t moved, ew_splice_result_t 
 
 /* Moves up to `max` (> 0) of the body's next bytes to the socket fd (non-blocking, owned by the host). The
  * library does not wait on fd: when fd is full it answers EW_SPLICE_FULL and keeps the bytes it holds (at
- * most one pipe, 256 KiB, in the kernel) for the next call; the origin is read only while the host asks,
+ * most one pipe, 1 MiB, in the kernel) for the next call; the origin is read only while the host asks,
  * so a slow client holds the origin by TCP (back-pressure), not by buffering. EW_ERR_STATE (nothing
  * started) when this body cannot be spliced now: not such a body, bytes of it are already buffered (read
  * them first), a read or splice is pending, or it ended. Once a splice has started, ew_body_read fails
