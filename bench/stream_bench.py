@@ -6,10 +6,12 @@ that answers every request with a fixed header and the body from memory: one sen
 calls), all read by the same client (curl to /dev/null), ew-server with --threads 1:
   - TransformStream: the Worker writes 64 KiB chunks to the writable side of a TransformStream after
     returning `new Response(readable)` (the seed's streamLogs pattern), sent with chunked encoding;
-  - proxy: the Worker returns `fetch(raw server)` (the seed's proxy pattern), sent with its Content-Length.
+  - proxy: the Worker returns `fetch(raw server)` (the seed's proxy pattern), sent with its Content-Length
+    (after the first bytes, spliced from socket to socket: ew_body_splice).
 Reported: the median wall time of REPEAT runs each (the three alternate, so that machine noise hits all),
-the ratios to the raw copy (of the medians, and of the fastest runs, which a loaded machine disturbs least), the median CPU time ew-server spent per Worker run (all its threads, steadier than
-wall time on a loaded machine), and ew-server's RSS growth over the runs (VmRSS after the runs minus VmRSS after
+the ratios to the raw copy (of the medians, and of the fastest runs, which a loaded machine disturbs
+least), the median CPU time ew-server spent per Worker run (all its threads, steadier than wall time on a
+loaded machine), and ew-server's RSS growth over the runs (VmRSS after the runs minus VmRSS after
 one 1 MB warm-up request of each kind).
 
 Usage: python3 bench/stream_bench.py   (env: BUILD=build MB=100 REPEAT=5)
