@@ -500,6 +500,11 @@ static void stream_start(conn_t *c, ew_response_t *resp)
     c->state = STREAMING;
     c->stream_resp = resp;
     c->splice_try = c->stream_raw && !c->tls;
+    /* The client has nothing to say while a long body streams to it: no idle timeout on reading meanwhile
+     * (it cut every streamed body after idle_timeout_ms); the write timeout still catches a client that
+     * takes nothing. */
+    struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
+    bufferevent_set_timeouts(c->bev, NULL, &wr);
     bufferevent_write_buffer(c->bev, c->outq);
     bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
     stream_pump(c);
@@ -513,6 +518,9 @@ static void stream_end(conn_t *c)
     c->splice_try = false;
     if (c->splice_ev != NULL)
         event_del(c->splice_ev);
+    struct timeval idle = tv_ms(c->srv->cfg.idle_timeout_ms);
+    struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
+    bufferevent_set_timeouts(c->bev, &idle, &wr);
     if (c->pump_ev != NULL)
         evtimer_del(c->pump_ev);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);

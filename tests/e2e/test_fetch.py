@@ -413,6 +413,40 @@ def test_proxy_of_every_framing(worker, origin, path, body, length):
     c.close()
 
 
+def test_streamed_bodies_outlast_the_idle_timeout(tmp_path, origin):
+    # a client that reads a long body slowly sends nothing meanwhile: the idle timeout (500 ms here) is for
+    # keep-alive connections between requests, not for a response still streaming (it cut such bodies)
+    (tmp_path / "worker.js").write_text(
+        "export default { fetch(req) {\n"
+        "  const u = new URL(req.url).searchParams.get('u');\n"
+        "  if (u) return fetch(u);\n"
+        "  const { readable, writable } = new TransformStream();\n"
+        "  const w = writable.getWriter();\n"
+        "  (async () => { for (let i = 0; i < 128; i++) await w.write(new Uint8Array(65536).fill(120));\n"
+        "    await w.close(); })();\n"
+        "  return new Response(readable);\n"
+        "} };\n")
+    (tmp_path / "wrangler.toml").write_text('name = "idle"\nmain = "worker.js"\n[limits]\ncpu_ms = 5000\n')
+    s = Server(tmp_path, ["--threads", "1", "--idle-timeout", "500"])
+    try:
+        n = 8 * 1024 * 1024  # more than the socket buffers take at once
+        for path in ("/?u=%s" % urllib.parse.quote(o(origin, "/huge?n=%d" % n)), "/"):
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            c.request("GET", path)
+            r = c.getresponse()
+            got = 0
+            while True:
+                b = r.read(512 * 1024)
+                if not b:
+                    break
+                got += len(b)
+                time.sleep(0.1)  # 16 reads: 1.6 s, three idle timeouts
+            assert got == n, path
+            c.close()
+    finally:
+        assert s.stop() == 0, "".join(s.output)
+
+
 def test_proxy_pass_through(worker, origin):
     with urllib.request.urlopen("%s/proxy?u=%s" % (worker.url, urllib.parse.quote(o(origin, "/text"))),
                                 timeout=10) as r:
