@@ -593,7 +593,9 @@ typedef void (*ew_body_splice_fn)(void *udata, size_t moved, ew_splice_result_t 
  * so a slow client holds the origin by TCP (back-pressure), not by buffering. EW_ERR_STATE (nothing
  * started) when this body cannot be spliced now: not such a body, bytes of it are already buffered (read
  * them first), a read or splice is pending, or it ended. Once a splice has started, ew_body_read fails
- * with EW_ERR_STATE: the rest of the body is spliced. EW_ERR_INVALID_ARG for NULL body/cb, fd < 0 or
+ * with EW_ERR_STATE: the rest of the body is spliced, and a body that ended or broke between two steps
+ * (say, the Worker aborted the fetch while the host waited for fd) answers the next ew_body_splice with
+ * EW_SPLICE_END or EW_SPLICE_FAILED. EW_ERR_INVALID_ARG for NULL body/cb, fd < 0 or
  * max 0. Destroying the response cancels a pending splice (cb does not run; fd is not touched after
  * ew_response_destroy returns). The host ignores SIGPIPE (a peer of fd gone may raise it, as a write). */
 EW_API ew_status_t ew_body_splice(ew_body_t *body, int fd, size_t max, ew_body_splice_fn cb, void *udata);

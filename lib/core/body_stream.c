@@ -179,10 +179,16 @@ EW_API ew_status_t ew_body_splice(ew_body_t *body, int fd, size_t max, ew_body_s
 {
     if (body == NULL || cb == NULL || fd < 0 || max == 0)
         return EW_ERR_INVALID_ARG;
-    if (body->ended || body->cb != NULL || body->scb != NULL || body->reader == NULL)
+    if (body->ended || body->cb != NULL || body->scb != NULL)
+        return EW_ERR_STATE;
+    if (body->reader == NULL && !body->spliced)
         return EW_ERR_STATE;
     body->scb = cb;
     body->sudata = udata;
+    if (body->reader == NULL) { /* failed between steps (the worker went away): that is the answer */
+        on_spliced(body, 0, EW__SPLICE_FAILED);
+        return EW_OK;
+    }
     if (ew__stream_reader_splice(body->reader, fd, max, on_spliced, body) != EW_OK) {
         body->scb = NULL;
         return EW_ERR_STATE;

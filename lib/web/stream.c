@@ -1329,6 +1329,13 @@ ew_status_t ew__stream_reader_splice(ew__stream_reader_t *r, int fd, size_t max,
     if (r == NULL || cb == NULL || fd < 0 || max == 0)
         return EW_ERR_INVALID_ARG;
     ew__stream_src_t *src = r->src;
+    if (r->direct && r->splice_wanted && !r->ended && r->cb == NULL && r->splice_cb == NULL &&
+        r->queue.len == 0 && r->src_state != DIRECT_OPEN) {
+        /* The source ended between steps (an abort while the owner waited for fd): that is the answer. */
+        r->ended = true;
+        cb(udata, 0, r->src_state == DIRECT_CLOSED ? EW__SPLICE_END : EW__SPLICE_FAILED);
+        return EW_OK;
+    }
     if (!r->direct || r->ended || r->splice_never || r->cb != NULL || r->splice_cb != NULL || r->enc != NULL ||
         src == NULL || r->src_state != DIRECT_OPEN || src->hooks.splice == NULL)
         return EW_ERR_STATE;

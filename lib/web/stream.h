@@ -165,7 +165,8 @@ bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding);
  * can (a fetch() body over plain HTTP/1.1 with Content-Length). cb runs once, outside the heap (it must
  * not call into it), with the bytes written to fd and how the step ended; not after the reader is closed.
  * EW_ERR_STATE (nothing started) when a splice is not possible now: read instead. Once a splice started,
- * the rest of the stream must be spliced. */
+ * the rest of the stream must be spliced; a stream that ended between steps answers END or FAILED (cb may
+ * then run inside this call). */
 typedef void (*ew__stream_splice_fn)(void *udata, size_t moved, ew__stream_splice_t result);
 ew_status_t ew__stream_reader_splice(ew__stream_reader_t *r, int fd, size_t max, ew__stream_splice_fn cb,
                                      void *udata);

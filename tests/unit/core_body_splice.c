@@ -121,6 +121,11 @@ static const char WORKER[] =
     "    const w = writable.getWriter(); w.write(new Uint8Array(3)); w.close();\n"
     "    return new Response(readable);\n"
     "  }\n"
+    "  if (new URL(request.url).pathname === '/abortable') {\n"
+    "    globalThis.aborter = new AbortController();\n"
+    "    return fetch(u, { signal: aborter.signal });\n"
+    "  }\n"
+    "  if (new URL(request.url).pathname === '/abort') { aborter.abort(); return new Response('aborted'); }\n"
     "  return fetch(u);\n"
     "} };\n";
 
@@ -206,14 +211,19 @@ static void run_until(bool *flag)
     cr_assert(*flag, "the loop went idle");
 }
 
-static void request(host_t *h)
+static void request_path(host_t *h, const char *path)
 {
     char url[128];
-    snprintf(url, sizeof(url), "http://w/?u=http://127.0.0.1:%d/body", origin_port);
+    snprintf(url, sizeof(url), "http://w%s?u=http://127.0.0.1:%d/body", path, origin_port);
     ew_request_t req = {.method = "GET", .url = url};
     cr_assert_eq(ew_worker_fetch_stream(worker, &req, on_response, h), EW_OK);
     run_until(&h->head);
     cr_assert_not_null(h->resp->body_stream);
+}
+
+static void request(host_t *h)
+{
+    request_path(h, "/");
 }
 
 static char readbuf[1 << 20];
@@ -382,6 +392,27 @@ Test(core_body_splice, destroying_the_response_cancels_a_pending_splice)
     for (int i = 0; i < 1000; i++)
         loop_once();
     cr_assert(!h.step_done, "no callback after ew_response_destroy");
+}
+
+Test(core_body_splice, a_fetch_aborted_between_steps_fails_the_next_one)
+{
+    size_t n = 256u << 20;
+    start_origin(n, n);
+    host_t h = {0};
+    request_path(&h, "/abortable");
+    fill(&h); /* the host now waits for its socket */
+    ew_request_t req = {.method = "GET", .url = "http://w/abort"};
+    ew_response_t *resp = NULL;
+    cr_assert_eq(ew_worker_fetch_sync(worker, &req, &resp, NULL), EW_OK);
+    cr_assert_eq(resp->status, 200);
+    ew_response_destroy(resp);
+    h.step_done = false;
+    cr_assert_eq(ew_body_splice(h.resp->body_stream, out_fd, 1 << 20, on_spliced, &h), EW_OK);
+    cr_assert(!h.step_done, "never from inside ew_body_splice");
+    run_until(&h.step_done);
+    cr_assert_eq(h.result, EW_SPLICE_FAILED);
+    cr_assert_eq(ew_body_splice(h.resp->body_stream, out_fd, 1 << 20, on_spliced, &h), EW_ERR_STATE, "ended");
+    ew_response_destroy(h.resp);
 }
 
 Test(core_body_splice, bodies_that_cannot_be_spliced_say_so)
