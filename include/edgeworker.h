@@ -600,6 +600,11 @@ typedef void (*ew_body_splice_fn)(void *udata, size_t moved, ew_splice_result_t 
  * ew_response_destroy returns). The host ignores SIGPIPE (a peer of fd gone may raise it, as a write). */
 EW_API ew_status_t ew_body_splice(ew_body_t *body, int fd, size_t max, ew_body_splice_fn cb, void *udata);
 
+/* Non-zero if ew_body_splice may start for this body, now or once the bytes it already holds were read;
+ * zero if it never will (another kind of body, or it ended): the host then need not keep its output
+ * buffer empty for it. */
+EW_API int ew_body_splicable(const ew_body_t *body);
+
 /* Blocking helper: dispatches and runs the event loop until the response is complete. *out receives the
  * response (also on Worker failure, as for the callback) and must be released with ew_response_destroy().
  * Returns the response's outcome. Other events on the loop run meanwhile. Not from inside a callback. */

@@ -416,6 +416,7 @@ static void stream_pump(conn_t *c)
             c->body_reading = c->splicing = true;
             return;
         }
+        c->splice_try = ew_body_splicable(c->stream_resp->body_stream); /* read first, or for good */
     }
     if (evbuffer_get_length(out) >= STREAM_HIGH)
         return; /* on_write calls again once the socket has taken most of it */
@@ -499,7 +500,7 @@ static void stream_start(conn_t *c, ew_response_t *resp)
 {
     c->state = STREAMING;
     c->stream_resp = resp;
-    c->splice_try = c->stream_raw && !c->tls;
+    c->splice_try = c->stream_raw && !c->tls && ew_body_splicable(resp->body_stream);
     /* The client has nothing to say while a long body streams to it: no idle timeout on reading meanwhile
      * (it cut every streamed body after idle_timeout_ms); the write timeout still catches a client that
      * takes nothing. */

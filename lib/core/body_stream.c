@@ -197,6 +197,13 @@ EW_API ew_status_t ew_body_splice(ew_body_t *body, int fd, size_t max, ew_body_s
     return EW_OK;
 }
 
+EW_API int ew_body_splicable(const ew_body_t *body)
+{
+    if (body == NULL || body->ended || body->reader == NULL)
+        return 0;
+    return ew__stream_reader_splicable(body->reader) ? 1 : 0;
+}
+
 bool ew__body_read_pending(const ew_body_t *body)
 {
     return body->cb != NULL && !body->ready;

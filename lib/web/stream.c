@@ -1360,6 +1360,19 @@ ew_status_t ew__stream_reader_splice(ew__stream_reader_t *r, int fd, size_t max,
     return EW_OK;
 }
 
+bool ew__stream_reader_splicable(ew__stream_reader_t *r)
+{
+    ew__stream_src_t *src = r->src;
+    if (!r->direct || r->ended || r->splice_never || r->enc != NULL || src == NULL ||
+        r->src_state != DIRECT_OPEN || src->hooks.splice == NULL)
+        return false;
+    if (src->hooks.splice(src->udata, src, 0, 0) < 0) {
+        r->splice_never = true;
+        return false;
+    }
+    return true;
+}
+
 void ew__stream_src_spliced(ew__stream_src_t *src, size_t moved, ew__stream_splice_t result)
 {
     if (src != NULL && src->direct != NULL)

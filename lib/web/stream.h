@@ -95,8 +95,8 @@ typedef struct ew__stream_src_hooks {
     /* A C reader bound to this source (C-to-C) with nothing queued asks for the next bytes to go straight
      * to the descriptor fd (zero-copy, splice(2)): up to max bytes, answered later, from the loop, with
      * ew__stream_src_spliced. Returns 1 if started, 0 if not now (nothing happens; bytes the source holds
-     * must be enqueued first), -1 if never (this source's bytes cannot be spliced). max 0 only asks: 0 if a
-     * splice could start once the queue is empty, -1 if never. Once a splice started, the source gives the
+     * must be enqueued first), -1 if never (this source's bytes cannot be spliced). max 0 only asks (fd is
+     * not used): 0 if a splice could start once the queue is empty, -1 if never. Once a splice started, the source gives the
      * rest of its bytes only that way. fd < 0: the reader went away during a pending step: forget it at
      * once (no answer, fd is not touched again). May be NULL (never). */
     int (*splice)(void *udata, ew__stream_src_t *src, int fd, size_t max);
@@ -170,6 +170,8 @@ bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding);
 typedef void (*ew__stream_splice_fn)(void *udata, size_t moved, ew__stream_splice_t result);
 ew_status_t ew__stream_reader_splice(ew__stream_reader_t *r, int fd, size_t max, ew__stream_splice_fn cb,
                                      void *udata);
+/* Whether ew__stream_reader_splice may start, now or after a read of what is queued (false: never). */
+bool ew__stream_reader_splicable(ew__stream_reader_t *r);
 /* The reader is the host's pump of a response body: when it reads a stream fed from C directly (C-to-C),
  * its deliveries are charged to no request (the Worker only passed the body on). */
 void ew__stream_reader_uncharged(ew__stream_reader_t *r);

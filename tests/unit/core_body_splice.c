@@ -294,6 +294,7 @@ Test(core_body_splice, a_passed_on_body_is_spliced_whole_and_the_connection_reus
     host_t h = {0};
     request(&h);
     cr_assert_eq(h.resp->stream_length, (int64_t) n, "the origin's Content-Length is kept");
+    cr_assert(ew_body_splicable(h.resp->body_stream));
     cr_assert_eq(pump(&h), EW_SPLICE_END);
     cr_assert(h.spliced_once, "the body went by splice");
     for (int i = 0; i < 1000 && h.received < n; i++)
@@ -302,6 +303,7 @@ Test(core_body_splice, a_passed_on_body_is_spliced_whole_and_the_connection_reus
     cr_assert(!h.bad_byte, "the bytes arrived in order, unchanged");
     cr_assert_eq(ew_body_splice(h.resp->body_stream, out_fd, 1024, on_spliced, &h), EW_ERR_STATE, "ended");
     cr_assert_eq(ew_body_read(h.resp->body_stream, on_chunk, &h), EW_ERR_STATE, "ended");
+    cr_assert(!ew_body_splicable(h.resp->body_stream));
     ew_response_destroy(h.resp);
 
     /* The response completed normally: its connection went back to the pool and serves the next one. */
@@ -428,6 +430,8 @@ Test(core_body_splice, bodies_that_cannot_be_spliced_say_so)
     cr_assert_eq(ew_body_splice(b, out_fd, 0, on_spliced, &h), EW_ERR_INVALID_ARG);
     cr_assert_eq(ew_body_splice(b, out_fd, 1, NULL, &h), EW_ERR_INVALID_ARG);
     cr_assert_eq(ew_body_splice(b, out_fd, 1024, on_spliced, &h), EW_ERR_STATE, "a TransformStream body");
+    cr_assert(!ew_body_splicable(b));
+    cr_assert(!ew_body_splicable(NULL));
     read_done = false;
     cr_assert_eq(ew_body_read(b, on_chunk, &h), EW_OK, "a refused splice leaves the body readable");
     run_until(&read_done);
