@@ -399,6 +399,7 @@ def test_proxy_to_a_client_that_stops_reading_holds_the_origin(worker, origin):
 @pytest.mark.parametrize("path,body,length", [
     ("/slow", b"ab" * 5, "10"),  # head first, the body later in pieces: the splice waits for the origin
     ("/early", b"after hints", "11"),  # 1xx before the final head
+    ("/status/200", b"", "0"),  # an empty body of known length
     ("/chunked", b"hello world", None),  # no length: sent chunked, through reads
     ("/close", b"until the end", None),  # delimited by the origin closing: likewise
 ])
