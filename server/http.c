@@ -501,11 +501,6 @@ static void stream_start(conn_t *c, ew_response_t *resp)
     c->state = STREAMING;
     c->stream_resp = resp;
     c->splice_try = c->stream_raw && !c->tls && ew_body_splicable(resp->body_stream);
-    /* The client has nothing to say while a long body streams to it: no idle timeout on reading meanwhile
-     * (it cut every streamed body after idle_timeout_ms); the write timeout still catches a client that
-     * takes nothing. */
-    struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
-    bufferevent_set_timeouts(c->bev, NULL, &wr);
     bufferevent_write_buffer(c->bev, c->outq);
     bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
     stream_pump(c);
@@ -519,9 +514,6 @@ static void stream_end(conn_t *c)
     c->splice_try = false;
     if (c->splice_ev != NULL)
         event_del(c->splice_ev);
-    struct timeval idle = tv_ms(c->srv->cfg.idle_timeout_ms);
-    struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
-    bufferevent_set_timeouts(c->bev, &idle, &wr);
     if (c->pump_ev != NULL)
         evtimer_del(c->pump_ev);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -1213,6 +1205,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void) bev;
     conn_t *c = arg;
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->req_body == NULL &&
+        (c->state == IN_WORKER || c->state == STREAMING || c->state == WRITING)) {
+        /* The idle timeout is for a connection between requests: a client waiting for its answer (a slow
+         * Worker, a long streamed body) sends nothing meanwhile. It cut such responses after
+         * idle_timeout_ms. Reading resumes with the timer re-armed; the write timeout still ends a client
+         * that takes nothing, and a request body still arriving keeps the idle bound. */
+        bufferevent_enable(c->bev, EV_READ);
+        return;
+    }
     if ((what & BEV_EVENT_EOF) && c->req_body != NULL) {
         req_body_read(c); /* what arrived before the end */
         if (c->req_body != NULL) { /* the body was cut short */

@@ -414,11 +414,14 @@ def test_proxy_of_every_framing(worker, origin, path, body, length):
     c.close()
 
 
-def test_streamed_bodies_outlast_the_idle_timeout(tmp_path, origin):
-    # a client that reads a long body slowly sends nothing meanwhile: the idle timeout (500 ms here) is for
-    # keep-alive connections between requests, not for a response still streaming (it cut such bodies)
+def test_responses_outlast_the_idle_timeout(tmp_path, origin):
+    # a client waiting for a slow Worker, or reading a long body slowly, sends nothing meanwhile: the idle
+    # timeout (500 ms here) is for keep-alive connections between requests (it cut such responses)
     (tmp_path / "worker.js").write_text(
-        "export default { fetch(req) {\n"
+        "export default { async fetch(req) {\n"
+        "  if (new URL(req.url).pathname === '/late') {\n"
+        "    await new Promise((r) => setTimeout(r, 1200)); return new Response('late');\n"
+        "  }\n"
         "  const u = new URL(req.url).searchParams.get('u');\n"
         "  if (u) return fetch(u);\n"
         "  const { readable, writable } = new TransformStream();\n"
@@ -444,6 +447,10 @@ def test_streamed_bodies_outlast_the_idle_timeout(tmp_path, origin):
                 time.sleep(0.1)  # 16 reads: 1.6 s, three idle timeouts
             assert got == n, path
             c.close()
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        c.request("GET", "/late")
+        assert c.getresponse().read() == b"late"
+        c.close()
     finally:
         assert s.stop() == 0, "".join(s.output)
 
