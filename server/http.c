@@ -10,7 +10,9 @@
  *
  * A response whose body is a ReadableStream (ew_worker_fetch_stream gives it with resp->body_stream) goes
  * out with chunked transfer encoding as the Worker produces it, pulled one chunk at a time while the
- * socket's output buffer is below STREAM_HIGH.
+ * socket's output buffer is below STREAM_HIGH. A body of known length goes as it is (Content-Length); when
+ * it is a fetch() body the Worker passed on untouched, it moves from the origin's socket to the client's by
+ * splice(2) (ew_body_splice) once the output buffer is empty, one step of up to SPLICE_STEP at a time.
  *
  * The parser (lib/net/http1.c) works on the pulled-up input buffer; the head's slices are copied into the
  * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker
@@ -57,6 +59,10 @@ typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, C
  * the loop from polling the other connections. */
 #define STREAM_FLUSH (32 * 1024)
 #define STREAM_BURST 16
+/* The most one write to the socket may take (libevent's default is 16 KiB). */
+#define SOCK_MAX_WRITE (1024 * 1024)
+/* Bytes one ew_body_splice step may move before the loop gets a turn (STREAM_BURST steps in a row). */
+#define SPLICE_STEP (1024 * 1024)
 /* A request body larger than this (or chunked, or behind Expect: 100-continue) that has not fully arrived
  * with its head streams into the Worker; the socket is read on while less than REQ_BODY_HIGH is waiting for
  * the Worker's stream (beyond that the input buffer fills to its watermark and TCP holds the client). */
@@ -124,7 +130,10 @@ struct conn {
     bool is_head;
     bool http10;                 /* the request was HTTP/1.0: a streamed body is delimited by closing */
     ew_response_t *stream_resp;  /* owned while STREAMING: the response whose body_stream is being sent */
-    bool body_reading;           /* an ew_body_read is pending */
+    bool body_reading;           /* an ew_body_read or ew_body_splice is pending */
+    bool splicing;               /* that is an ew_body_splice (the library may write to the socket) */
+    bool splice_try;             /* the streamed body may go by ew_body_splice (plain TCP, sent as is) */
+    struct event *splice_ev;     /* waits for the socket after EW_SPLICE_FULL (owned, made on first use) */
     bool stream_raw;             /* the streamed body goes out as is (Content-Length or HTTP/1.0), not chunked */
     int burst;                   /* chunks read since the loop last polled */
     ew_req_body_t *req_body;     /* owned: the request body streaming into the Worker; NULL when none */
@@ -344,7 +353,7 @@ static void write_response(conn_t *c, ew_response_t *resp)
     bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
     if (resp->body_stream != NULL && !no_body && !c->is_head) {
         c->stream_raw = c->http10 || resp->stream_length >= 0;
-        if (resp->stream_length >= 0) { /* a FixedLengthStream: its length is known */
+        if (resp->stream_length >= 0) { /* a FixedLengthStream, or a fetch() body passed on: its length is known */
             nlen = format_uint(num, (unsigned long) resp->stream_length);
             hb_add(&hb, "content-length: ", 16);
             hb_add(&hb, num, nlen);
@@ -401,13 +410,27 @@ static void write_response(conn_t *c, ew_response_t *resp)
  */
 
 static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status);
+static void on_spliced(void *udata, size_t moved, ew_splice_result_t result);
+static void stream_end(conn_t *c);
 
-/* Reads the next chunk unless one is pending or enough is waiting for the socket. */
+/* Reads the next chunk unless one is pending or enough is waiting for the socket. A body the Worker passed
+ * on untouched from a fetch() goes from the origin's socket to the client's with splice(2) instead (no
+ * copy through this process), once nothing of ours waits for the socket. */
 static void stream_pump(conn_t *c)
 {
     if (c->body_reading || c->stream_resp == NULL || c->bev == NULL)
         return;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= STREAM_HIGH)
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->splice_try && evbuffer_get_length(out) == 0) {
+        ew_status_t st = ew_body_splice(c->stream_resp->body_stream, bufferevent_getfd(c->bev), SPLICE_STEP,
+                                        on_spliced, c);
+        if (st == EW_OK) {
+            c->body_reading = c->splicing = true;
+            return;
+        }
+        c->splice_try = ew_body_splicable(c->stream_resp->body_stream); /* read first, or for good */
+    }
+    if (evbuffer_get_length(out) >= STREAM_HIGH)
         return; /* on_write calls again once the socket has taken most of it */
     c->body_reading = true;
     if (ew_body_read(c->stream_resp->body_stream, on_body_chunk, c) != EW_OK) {
@@ -431,7 +454,7 @@ static void on_pump_ev(evutil_socket_t fd, short what, void *arg)
 static void stream_next(conn_t *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) >= STREAM_FLUSH)
+    if (evbuffer_get_length(out) >= STREAM_FLUSH || c->splice_try) /* splicing waits for an empty buffer */
         (void) evbuffer_write(out, bufferevent_getfd(c->bev));
     if (++c->burst < STREAM_BURST) {
         stream_pump(c);
@@ -445,10 +468,51 @@ static void stream_next(conn_t *c)
     evtimer_add(c->pump_ev, &now); /* timers run after the loop has polled */
 }
 
+/* The client's socket can take more after EW_SPLICE_FULL, or it took nothing for the write timeout. */
+static void on_splice_ev(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    conn_t *c = arg;
+    if (what & EV_TIMEOUT) {
+        c->keep_alive = false;
+        conn_close(c);
+        return;
+    }
+    stream_pump(c);
+}
+
+/* A splice step ended: the bytes are in the client's socket. */
+static void on_spliced(void *udata, size_t moved, ew_splice_result_t result)
+{
+    (void) moved;
+    conn_t *c = udata;
+    c->body_reading = c->splicing = false;
+    if (result == EW_SPLICE_END || result == EW_SPLICE_FAILED) {
+        /* A failure after the head: end the connection without the rest (the client sees a short body). */
+        if (result == EW_SPLICE_FAILED)
+            c->keep_alive = false;
+        stream_end(c);
+        return;
+    }
+    if (result == EW_SPLICE_FULL) {
+        if (c->splice_ev == NULL &&
+            (c->splice_ev = event_new(c->srv->base, bufferevent_getfd(c->bev), EV_WRITE, on_splice_ev, c)) == NULL) {
+            c->keep_alive = false;
+            conn_close(c);
+            return;
+        }
+        struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
+        event_add(c->splice_ev, c->srv->cfg.write_timeout_ms ? &wr : NULL);
+        return;
+    }
+    stream_next(c); /* the next step now, or after a loop turn when this burst has been long */
+}
+
 static void stream_start(conn_t *c, ew_response_t *resp)
 {
     c->state = STREAMING;
     c->stream_resp = resp;
+    c->splice_try = c->stream_raw && !c->tls && ew_body_splicable(resp->body_stream);
     bufferevent_write_buffer(c->bev, c->outq);
     bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
     stream_pump(c);
@@ -459,6 +523,9 @@ static void stream_end(conn_t *c)
     ew_response_destroy(c->stream_resp);
     c->stream_resp = NULL;
     c->burst = 0;
+    c->splice_try = false;
+    if (c->splice_ev != NULL)
+        event_del(c->splice_ev);
     if (c->pump_ev != NULL)
         evtimer_del(c->pump_ev);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -552,6 +619,8 @@ static void conn_free(conn_t *c)
     ew_response_destroy(c->stream_resp); /* cancels the Worker's stream if it had not ended */
     if (c->pump_ev != NULL)
         event_free(c->pump_ev);
+    if (c->splice_ev != NULL)
+        event_free(c->splice_ev);
     if (c->outq != NULL)
         evbuffer_free(c->outq);
     if (c->deadline != NULL)
@@ -1272,6 +1341,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void) bev;
     conn_t *c = arg;
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->req_body == NULL &&
+        (c->state == IN_WORKER || c->state == STREAMING || c->state == WRITING)) {
+        /* The idle timeout is for a connection between requests: a client waiting for its answer (a slow
+         * Worker, a long streamed body) sends nothing meanwhile. It cut such responses after
+         * idle_timeout_ms. Reading resumes with the timer re-armed; the write timeout still ends a client
+         * that takes nothing, and a request body still arriving keeps the idle bound. */
+        c->rd_want = true; /* on_sock_read stopped it to report the timeout */
+        rd_sync(c);
+        return;
+    }
     if ((what & BEV_EVENT_EOF) && c->req_body != NULL) {
         req_body_read(c); /* what arrived before the end */
         if (c->req_body != NULL) { /* the body was cut short */
@@ -1312,6 +1391,13 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 static void conn_close(conn_t *c)
 {
     srv_http_t *s = c->srv;
+    if (c->splice_ev != NULL)
+        event_del(c->splice_ev); /* before the socket closes */
+    if (c->splicing) { /* the library may write to the socket: cancel that before it closes */
+        ew_response_destroy(c->stream_resp);
+        c->stream_resp = NULL;
+        c->body_reading = c->splicing = false;
+    }
     if (c->bev != NULL) {
         rd_detach(c);
         bufferevent_free(c->bev);
@@ -1385,6 +1471,9 @@ static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr 
     c->rd_timeout = tv_ms(s->cfg.idle_timeout_ms);
     c->rd_want = true;
     evbuffer_unfreeze(bufferevent_get_input(c->bev), 0); /* a bufferevent keeps its input's end frozen for its own reads */
+    /* libevent hands the socket at most 16 KiB per write by default: a streamed body would cost a writev
+     * and a loop turn per 16 KiB. Let one write take all that may wait (STREAM_HIGH plus a chunk). */
+    bufferevent_set_max_single_write(c->bev, SOCK_MAX_WRITE);
     rd_sync(c);
 }
 

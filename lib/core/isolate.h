@@ -168,6 +168,7 @@ struct ew__isolate {
     const void *promise_intrinsics; /* promise.c's table, a fixed buffer in the heap stash */
     void *web_protos[EW__WEB_PROTO_SLOTS]; /* lib/web's prototypes by slot (ew__web_push_proto), kept
                                              reachable by the stash's array of them; NULL = not registered */
+    const void *iter_intrinsics;  /* builtin_iterfast.c's table, a fixed buffer in the heap stash */
 
     ew__req_t *req_pool;          /* finished requests kept for reuse (dispatch.c; list via next; owned) */
     uint32_t req_pooled;

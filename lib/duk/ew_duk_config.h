@@ -26,6 +26,13 @@ extern __attribute__((visibility("hidden"))) int ew__duk_get_data_literal(struct
  * (0: not done, the caller defines it the generic way). */
 extern __attribute__((visibility("hidden"))) int ew__duk_def_value_literal(struct duk_hthread *ctx, int idx,
                                                                           const char *key, unsigned long key_len);
+/* Also appended: duk_pack (internal in 2.7): the count values on top become a new array. */
+extern __attribute__((visibility("hidden"))) void ew__duk_pack(struct duk_hthread *ctx, int count);
+/* Also appended: push a dense Array's items / a plain object's own enumerable data properties (or -1). */
+extern __attribute__((visibility("hidden"))) int ew__duk_push_dense_items(struct duk_hthread *ctx, int idx);
+extern __attribute__((visibility("hidden"))) int ew__duk_push_own_data(struct duk_hthread *ctx, int idx);
+/* Also appended: whether iterating the value at idx is indexing it, found without running code (or -1). */
+extern __attribute__((visibility("hidden"))) int ew__duk_iter_is_index(struct duk_hthread *ctx, int idx, void *const *k);
 
 #define DUK_USE_INTERRUPT_COUNTER
 #define DUK_USE_EXEC_TIMEOUT_CHECK(udata) ew__duk_exec_timeout((udata))
