@@ -10,10 +10,9 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
     never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), the
     interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
     ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number(), ew__duk_is_proxy(),
-    ew__duk_buffer_detach(), ew__duk_pack(), ew__duk_push_dense_items(), ew__duk_push_own_data() and
-    ew__duk_iter_is_index()
-    are appended (see
-    INTERRUPT_NOW), and the duk_*_prop_index API checks the
+    ew__duk_buffer_detach(), ew__duk_pack(), ew__duk_push_dense_items(), ew__duk_push_own_data(),
+    ew__duk_iter_is_index() and ew__duk_set_with_receiver() are appended (see INTERRUPT_NOW, REFLECT_SET;
+    Reflect.set takes a receiver, Reflect.get/set/has/deleteProperty take Symbol keys), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
     without sprintf, object literals append their new string-keyed properties directly, and
     duk_get_prop_literal()/duk_put_prop_literal() (and ew__duk_get_data_literal(), ew__duk_def_value_literal())
@@ -396,6 +395,76 @@ DUK_LOCAL duk_bool_t ew__duk_json_has_tojson(duk_hthread *thr, duk_hobject *obj)
 }
 """
 
+# Appended to duktape.c: Reflect.set(target, key, value, receiver) with a receiver other than target, which
+# Duktape refuses ("unsupported"): OrdinarySet (ES2022 10.1.9.2) — the property found up target's chain
+# decides; a setter runs with the receiver as `this`, a writable data property is created or updated on the
+# receiver. A Proxy on target's chain takes the set through its trap (Duktape passes traps no receiver); a
+# Proxy receiver stands for its target (Duktape's proxies trap neither getOwnPropertyDescriptor nor
+# defineProperty). The common `set(t, k, v, receiver) { return Reflect.set(t, k, v, receiver); }` trap of a
+# Proxy handler needs this.
+REFLECT_SET = """
+/* libedgeworker: see lib/duk/prepare.py. Returns the boolean Reflect.set answers; never throws for a refused
+ * write (a setter's own throw propagates). */
+DUK_EXTERNAL duk_bool_t ew__duk_set_with_receiver(duk_context *ctx, duk_idx_t target_idx, duk_idx_t key_idx,
+                                                 duk_idx_t val_idx, duk_idx_t recv_idx) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_hobject *p = duk_require_hobject(thr, target_idx);
+	duk_hobject *r;
+	duk_hstring *key;
+	duk_propdesc desc;
+	duk_bool_t found = 0;
+	duk_int_t sanity = DUK_HOBJECT_PROTOTYPE_CHAIN_SANITY;
+	key_idx = duk_require_normalize_index(thr, key_idx);
+	val_idx = duk_require_normalize_index(thr, val_idx);
+	recv_idx = duk_require_normalize_index(thr, recv_idx);
+	key = duk_to_property_key_hstring(thr, key_idx);
+	do {
+		if (DUK_HOBJECT_IS_PROXY(p)) {
+			duk_bool_t ok;
+			duk_push_hobject(thr, p);
+			ok = duk_hobject_putprop(thr, duk_get_tval(thr, -1), duk_get_tval(thr, key_idx),
+			                         duk_get_tval(thr, val_idx), 0 /*throw_flag*/);
+			duk_pop(thr);
+			return ok;
+		}
+		if (duk_hobject_get_own_propdesc(thr, p, key, &desc, 0)) {
+			found = 1;
+			break;
+		}
+		p = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, p);
+	} while (p != NULL && --sanity > 0);
+	if (found && (desc.flags & DUK_PROPDESC_FLAG_ACCESSOR)) {
+		if (desc.set == NULL) {
+			return 0;
+		}
+		duk_push_hobject(thr, desc.set);
+		duk_dup(thr, recv_idx);
+		duk_dup(thr, val_idx);
+		duk_call_method(thr, 1);
+		duk_pop(thr);
+		return 1;
+	}
+	if (found && !(desc.flags & DUK_PROPDESC_FLAG_WRITABLE)) {
+		return 0;
+	}
+	r = duk_get_hobject(thr, recv_idx);
+	while (r != NULL && DUK_HOBJECT_IS_PROXY(r) && --sanity > 0) {
+		r = ((duk_hproxy *) r)->target;
+	}
+	if (r == NULL || DUK_HOBJECT_IS_PROXY(r)) {
+		return 0;
+	}
+	if (duk_hobject_get_own_propdesc(thr, r, key, &desc, 0)) {
+		if ((desc.flags & DUK_PROPDESC_FLAG_ACCESSOR) || !(desc.flags & DUK_PROPDESC_FLAG_WRITABLE)) {
+			return 0;
+		}
+		return duk_hobject_define_property_helper(thr, DUK_DEFPROP_HAVE_VALUE, r, key, val_idx, NULL, NULL, 0);
+	}
+	return duk_hobject_define_property_helper(thr, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WEC, r, key, val_idx,
+	                                          NULL, NULL, 0);
+}
+"""
+
 
 def patch_once(text, old, new, what):
     count = text.count(old)
@@ -562,7 +631,39 @@ def main():
         "\t}\n"
         "\treturn duk__put_prop_shared(thr, obj_idx, -1);\n",
         "put_prop_literal own fast path")
+    # Reflect.get/set/has/deleteProperty coerce the key with ToString, which throws for a Symbol
+    # (`Reflect.get(a, Symbol.iterator)`): ToPropertyKey as the spec says; Reflect.set's receiver (above).
+    for fn in ("delete_property", "get", "has", "set"):
+        head = "DUK_INTERNAL duk_ret_t duk_bi_reflect_object_%s(duk_hthread *thr) {\n" % fn
+        start = source.find(head)
+        end = source.find("\t(void) duk_to_string(thr, 1);\n", start)
+        if start < 0 or end < 0 or source.count(head) != 1 or end - start > 400:
+            sys.exit("prepare.py: patch 'Reflect.%s key' did not match: Duktape source changed?" % fn)
+        source = source[:end] + "\t(void) duk_to_property_key_hstring(thr, 1); /* libedgeworker */\n" + \
+            source[end + len("\t(void) duk_to_string(thr, 1);\n"):]
+    source = patch_once(
+        source,
+        "\tif (nargs >= 4 && !duk_strict_equals(thr, 0, 3)) {\n"
+        "\t\t/* XXX: [[Set]] receiver currently unsupported */\n"
+        "\t\tDUK_ERROR_UNSUPPORTED(thr);\n"
+        "\t\tDUK_WO_NORETURN(return 0;);\n"
+        "\t}\n",
+        "\tif (nargs >= 4 && !duk_strict_equals(thr, 0, 3)) {\n"
+        "\t\t/* libedgeworker: see lib/duk/prepare.py */\n"
+        "\t\tduk_push_boolean(thr, ew__duk_set_with_receiver(thr, 0, 1, 2, 3));\n"
+        "\t\treturn 1;\n"
+        "\t}\n",
+        "Reflect.set receiver")
+    source = patch_once(
+        source,
+        "DUK_INTERNAL duk_ret_t duk_bi_reflect_object_set(duk_hthread *thr) {\n",
+        "DUK_EXTERNAL_DECL duk_bool_t ew__duk_set_with_receiver(duk_context *ctx, duk_idx_t target_idx,\n"
+        "                                                      duk_idx_t key_idx, duk_idx_t val_idx,\n"
+        "                                                      duk_idx_t recv_idx);\n"
+        "DUK_INTERNAL duk_ret_t duk_bi_reflect_object_set(duk_hthread *thr) {\n",
+        "Reflect.set declaration")
     source += INTERRUPT_NOW
+    source += REFLECT_SET
     source += OWN_PROPS
 
     with open(os.path.join(outdir, "duk_config.h"), "w", encoding="utf-8") as f:
