@@ -50,6 +50,7 @@ typedef struct fctx {
     ew__atom_t *nt, *self;     /* constructors: new.target, derived `this` */
     ew__node_t *first_super;   /* derived: the first top-level `super(...);` (this is safe after it) */
     bool this_safe;
+    bool one_super;            /* derived: first_super is the constructor's only super(...) call */
 } fctx_t;
 
 typedef struct state {
@@ -345,7 +346,25 @@ static bool lower_ref_call(ew__walk_t *w, ew__node_t **slot)
     return true;
 }
 
-/* super(args) in a derived constructor: `$this = $ew.superCall(C, $nt, [args], $this, init)`. */
+/* `P.call(obj, args)`, or `P.apply(obj, [args])` when an argument is spread (the spread pass lowers the array). */
+static ew__node_t *call_on(ew__lower_t *L, ew__node_t *P, ew__node_t *obj, ew__nodes_t args, const ew__node_t *at)
+{
+    bool spread = false;
+    for (uint32_t i = 0; i < args.len; i++)
+        spread = spread || args.items[i]->type == EW__N_SpreadElement;
+    if (spread)
+        return ew__b_call(L, ew__b_member(L, P, "apply", at), ew__b_list(L, 2, obj, ew__b_array(L, args, at)), at);
+    ew__nodes_t a = {ew__lalloc(L, (args.len + 1) * sizeof(ew__node_t *)), args.len + 1};
+    a.items[0] = obj;
+    EW__MEMCPY(a.items + 1, args.items, args.len * sizeof(ew__node_t *));
+    return ew__b_call(L, ew__b_member(L, P, "call", at), a, at);
+}
+
+/* super(args) in a derived constructor (class_helpers.c has the protocol). The constructor's only super(),
+ * at its top level, runs once on the object `new` made: `$this = $ew.superCtor(C, $nt, this).call(this,
+ * args)`. Any other: on a fresh object, the binding checked after the parent ran: `$this =
+ * $ew.superEnd(($t = $ew.superAlloc($nt), $ew.superCtor(C, $nt, $t).call($t, args)), $this)`. Then the
+ * class's instance fields: `, init.call($this), $this`. */
 static void lower_super_call(ew__walk_t *w, ew__node_t **slot)
 {
     ew__lower_t *L = w->L;
@@ -357,9 +376,30 @@ static void lower_super_call(ew__walk_t *w, ew__node_t **slot)
     for (uint32_t i = 0; i < n->as.call.arguments.len; i++)
         walk(w, &n->as.call.arguments.items[i]);
     cls_t *c = f->cls;
-    ew__node_t *call = HELPER("superCall", n, 5, ID(c->ref, n), ID(f->nt, n), ew__b_array(L, n->as.call.arguments, n),
-                              ID(f->self, n), c->init ? ID(c->init, n) : NULL);
-    *slot = ew__b_assign(L, ID(f->self, n), call, n);
+    bool once = f->one_super && L->fn->fn == f->fn && f->first_super->as.expr_stmt.expression == n;
+    ew__node_t *obj = once ? ew__b_this(L, n) : ew__temp(L, n);
+    ew__node_t *P = HELPER("superCtor", n, 3, ID(c->ref, n), ID(f->nt, n), once ? ew__b_this(L, n) : dup(L, obj));
+    ew__node_t *v = call_on(L, P, once ? ew__b_this(L, n) : dup(L, obj), n->as.call.arguments, n);
+    if (!once) {
+        ew__node_t *alloc = ew__b_assign(L, dup(L, obj), HELPER("superAlloc", n, 1, ID(f->nt, n)), n);
+        v = HELPER("superEnd", n, 2, ew__b_seq(L, ew__b_list(L, 2, alloc, v), n), ID(f->self, n));
+    }
+    v = ew__b_assign(L, ID(f->self, n), v, n);
+    if (c->init)
+        v = ew__b_seq(L, ew__b_list(L, 3, v, ew__b_call(L, ew__b_member(L, ID(c->init, n), "call", n),
+                                                        ew__b_list(L, 1, ID(f->self, n)), n), ID(f->self, n)), n);
+    *slot = v;
+}
+
+/* The number of super(...) calls in a constructor's body, arrows included (not other functions). */
+static int count_super(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_CallExpression && n->as.call.callee->type == EW__N_Super)
+        ++*(uint32_t *) ud;
+    if (ew__is_function(n) && n->type != EW__N_ArrowFunctionExpression)
+        return 0;
+    return ew__node_children(*slot, count_super, ud);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -568,14 +608,23 @@ static void build_ctor(ew__walk_t *w, build_t *b)
         for (uint32_t i = 0; i < body->len && !f->first_super; i++)
             if (is_super_call(body->items[i]))
                 f->first_super = body->items[i];
+        uint32_t nsuper = 0;
+        ew__node_children(m->as.method.value->as.function.body, count_super, &nsuper);
+        f->one_super = f->first_super && nsuper == 1;
         walk_fn(w, &m->as.method.value, f);
         fn = m->as.method.value;
     } else {
         fn = new_fn(L, ew__b_list(L, 0), n);
-        if (c->derived) {
-            ew__node_t *call = HELPER("superCall", n, 5, ID(c->ref, n), ID(f->nt, n), ew__b_ident_str(L, "arguments", n),
-                                      ID(f->self, n), c->init ? ID(c->init, n) : NULL);
-            fn->as.function.body->as.body.body = ew__b_list(L, 1, ew__b_expr_stmt(L, ew__b_assign(L, ID(f->self, n), call, n), n));
+        if (c->derived) { /* constructor(...args) { super(...args); } */
+            ew__node_t *P = HELPER("superCtor", n, 3, ID(c->ref, n), ID(f->nt, n), ew__b_this(L, n));
+            ew__node_t *v = ew__b_call(L, ew__b_member(L, P, "apply", n),
+                                       ew__b_list(L, 2, ew__b_this(L, n), ew__b_ident_str(L, "arguments", n)), n);
+            ew__nodes_t *body = ew__body_of(fn);
+            uint32_t cap = 0;
+            ew__nodes_push(L, body, &cap, ew__b_expr_stmt(L, ew__b_assign(L, ID(f->self, n), v, n), n));
+            if (c->init)
+                ew__nodes_push(L, body, &cap, ew__b_expr_stmt(L, ew__b_call(L, ew__b_member(L, ID(c->init, n), "call", n),
+                                                                            ew__b_list(L, 1, ID(f->self, n)), n), n));
             f->this_safe = true;
         }
     }
@@ -584,7 +633,8 @@ static void build_ctor(ew__walk_t *w, build_t *b)
     fn->flags |= EW__NF_STRICT;
     ew__node_t *pro[2];
     uint32_t np = 0;
-    ew__node_t *ntv = ew__b_logical(L, EW__T_OR, new_target(L), HELPER("initTarget", NULL, 1, ID(c->ref, NULL)), NULL);
+    ew__node_t *ntv = ew__b_logical(L, EW__T_OR, new_target(L),
+                                    HELPER("initTarget", NULL, 2, ID(c->ref, NULL), ew__b_this(L, NULL)), NULL);
     ew__node_t *v = decl(L, EW__VAR_VAR, f->nt, ntv, NULL);
     if (f->self)
         ew__nodes_push(L, &v->as.var_decl.declarations, &(uint32_t){v->as.var_decl.declarations.len},
@@ -594,6 +644,11 @@ static void build_ctor(ew__walk_t *w, build_t *b)
         pro[np++] = ew__b_expr_stmt(L, ew__b_call(L, ew__b_member(L, ID(c->init, NULL), "call", NULL),
                                                   ew__b_list(L, 1, ew__b_this(L, NULL)), NULL), NULL);
     ew__prepend(L, fn, pro, np);
+    if (!c->derived) { /* called by a subclass's super(), it returns the object it initialised */
+        ew__nodes_t *body = ew__body_of(fn);
+        uint32_t cap = body->len;
+        ew__nodes_push(L, body, &cap, ew__b_return(L, ew__b_this(L, NULL), NULL));
+    }
     if (c->derived) {
         ew__nodes_t *body = ew__body_of(fn);
         uint32_t cap = body->len;
@@ -955,6 +1010,9 @@ static void post(ew__walk_t *w, ew__node_t **slot)
         if (S->f->kind == FK_DERIVED_CTOR && L->fn->fn == S->f->fn) {
             ew__node_t *a = n->as.argument.argument;
             n->as.argument.argument = a ? HELPER("derivedReturn", n, 2, a, ID(S->f->self, n)) : this_value(L, S, n);
+        } else if (S->f->kind == FK_BASE_CTOR && L->fn->fn == S->f->fn) {
+            ew__node_t *a = n->as.argument.argument;
+            n->as.argument.argument = a ? HELPER("baseReturn", n, 2, a, ew__b_this(L, n)) : ew__b_this(L, n);
         }
         break;
     default: break;

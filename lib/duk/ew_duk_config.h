@@ -19,6 +19,10 @@ extern __attribute__((visibility("hidden"))) int ew__duk_class_number(struct duk
 extern __attribute__((visibility("hidden"))) int ew__duk_is_proxy(struct duk_hthread *ctx, int idx);
 /* Also appended: detach the ArrayBuffer at idx (returns 0 if it is not one). */
 extern __attribute__((visibility("hidden"))) int ew__duk_buffer_detach(struct duk_hthread *ctx, int idx);
+/* Also appended: push obj[key] looked up from the object at start_idx with a getter called on recv_idx (super.x),
+ * returns 1; or push the Proxy met on the way and return 2. */
+extern __attribute__((visibility("hidden"))) int ew__duk_get_with_receiver(struct duk_hthread *ctx, int start_idx,
+                                                                           int key_idx, int recv_idx);
 
 #define DUK_USE_INTERRUPT_COUNTER
 #define DUK_USE_EXEC_TIMEOUT_CHECK(udata) ew__duk_exec_timeout((udata))

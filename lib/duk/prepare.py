@@ -9,9 +9,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
   * duktape.c: the regex executor checks the CPU deadline every 4096 steps (Duktape's native regex engine
     never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), the
     interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
-    ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number(), ew__duk_is_proxy() and
-    ew__duk_buffer_detach()
-    are appended (see
+    ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number(), ew__duk_is_proxy(),
+    ew__duk_buffer_detach() and ew__duk_get_with_receiver() are appended (see
     INTERRUPT_NOW), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
     without sprintf, and object literals append their new string-keyed properties directly.
@@ -101,6 +100,47 @@ static _Thread_local unsigned int ew__native_loop_steps;
 \t\t} \\
 \t} while (0)
 
+"""
+
+
+# Appended to duktape.c: `super[key]` read with the receiver the spec asks for (lib/core/class_helpers.c).
+# The public API can only read a property with the holder as `this`, or build a descriptor object
+# (~2k instructions); lowered `super.m()` calls do this lookup on every call.
+SUPER_GET = """
+/* libedgeworker: see lib/duk/prepare.py. Pushes the value of `key` (the value at key_idx, coerced in place
+ * to a property key) looked up from `start` up its prototype chain, calling a getter with the value at
+ * recv_idx as `this`; undefined if absent; returns 1. A Proxy on the chain ends the walk: pushes that Proxy
+ * and returns 2 (the caller reads the key from it, which runs its traps). */
+DUK_EXTERNAL duk_int_t ew__duk_get_with_receiver(duk_context *ctx, duk_idx_t start_idx, duk_idx_t key_idx,
+                                                 duk_idx_t recv_idx) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_hobject *p = duk_require_hobject(thr, start_idx);
+	duk_hstring *key;
+	duk_propdesc desc;
+	duk_int_t sanity = DUK_HOBJECT_PROTOTYPE_CHAIN_SANITY;
+	recv_idx = duk_require_normalize_index(thr, recv_idx);
+	key = duk_to_property_key_hstring(thr, key_idx);
+	do {
+		if (DUK_HOBJECT_IS_PROXY(p)) {
+			duk_push_hobject(thr, p);
+			return 2;
+		}
+		if (duk_hobject_get_own_propdesc(thr, p, key, &desc, DUK_GETDESC_FLAG_PUSH_VALUE)) {
+			if (desc.flags & DUK_PROPDESC_FLAG_ACCESSOR) {
+				if (desc.get != NULL) {
+					duk_pop(thr); /* the undefined pushed for an accessor */
+					duk_push_hobject(thr, desc.get);
+					duk_dup(thr, recv_idx);
+					duk_call_method(thr, 0);
+				}
+			}
+			return 1;
+		}
+		p = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, p);
+	} while (p != NULL && --sanity > 0);
+	duk_push_undefined(thr);
+	return 1;
+}
 """
 
 
@@ -196,6 +236,7 @@ def main():
         "\t\t\t\tduk_dup(thr, (duk_idx_t) idx);\n",
         "object literal fast path")
     source += INTERRUPT_NOW
+    source += SUPER_GET
 
     with open(os.path.join(outdir, "duk_config.h"), "w", encoding="utf-8") as f:
         f.write(config)

@@ -1,0 +1,134 @@
+/*
+ * class_helpers.c — the helpers every construction and `super.m()` of a lowered class goes through, in C
+ * (lib/compile/lower_class.c emits the calls; lib/js/helpers_class.js, loaded on the first class, hands them
+ * to the helper object next to its script helpers). docs/compiler.md "Classes" has the protocol.
+ *
+ * super(...) of a subclass calls the parent's constructor as an initialiser on the object being built, from
+ * script (`$ew.superCtor(C, nt, obj).call(obj, a, b)`: no arguments array, no native frame between the two
+ * constructors). superCtor marks that object with newTarget under a hidden key; a compiled constructor
+ * called without `new` takes the mark in its first statement (initTarget) — no mark means a plain call, a
+ * TypeError. The mark lives on the object itself, so constructions nested in super()'s arguments or in a
+ * parent's parameter defaults cannot take each other's. Parents that are not compiled classes (Error,
+ * Array, Map, Response, plain functions) get a native stand-in that constructs them and re-prototypes the
+ * result to newTarget.prototype.
+ */
+#include "builtins.h"
+
+#define K_CLASS DUK_HIDDEN_SYMBOL("ewClass") /* on a compiled class: the class itself (not inherited then) */
+#define K_NT DUK_HIDDEN_SYMBOL("ewNT")       /* on an object super() initialises: newTarget */
+#define K_PARENT DUK_HIDDEN_SYMBOL("ewSupP") /* same, parent not a compiled class: that parent */
+
+/* markClass(C): C is a compiled class (classCreate). */
+static duk_ret_t mark_class(duk_context *ctx)
+{
+    duk_require_function(ctx, 0);
+    duk_dup(ctx, 0);
+    duk_put_prop_literal(ctx, 0, K_CLASS);
+    return 0;
+}
+
+static bool is_compiled_class(duk_context *ctx, duk_idx_t idx)
+{
+    if (!duk_is_function(ctx, idx))
+        return false;
+    duk_get_prop_literal(ctx, idx, K_CLASS);
+    bool yes = duk_strict_equals(ctx, -1, idx);
+    duk_pop(ctx);
+    return yes;
+}
+
+/* initTarget(C, this) in the first statement of class C's constructor when new.target is undefined: the
+ * newTarget super() left on `this`, or TypeError (a call without `new`). */
+static duk_ret_t init_target(duk_context *ctx)
+{
+    if (duk_is_object(ctx, 1) && duk_get_prop_literal(ctx, 1, K_NT)) {
+        duk_del_prop_literal(ctx, 1, K_NT);
+        return 1;
+    }
+    duk_get_prop_literal(ctx, 0, "name");
+    return duk_error(ctx, DUK_ERR_TYPE_ERROR, "Class constructor %s cannot be invoked without 'new'",
+                     duk_safe_to_string(ctx, -1));
+}
+
+/* The parent of a class that is no compiled class, called as `stand_in.call(obj, ...args)`: Construct(P,
+ * args), then the result gets obj's prototype (newTarget.prototype: Duktape's Reflect.construct has no
+ * newTarget argument). */
+static duk_ret_t construct_parent(duk_context *ctx)
+{
+    duk_idx_t nargs = duk_get_top(ctx);
+    duk_push_this(ctx);
+    duk_insert(ctx, 0); /* [obj args...] */
+    duk_get_prop_literal(ctx, 0, K_PARENT);
+    duk_del_prop_literal(ctx, 0, K_PARENT);
+    duk_del_prop_literal(ctx, 0, K_NT);
+    if (!duk_is_constructable(ctx, -1)) {
+        duk_idx_t parent = duk_get_top_index(ctx);
+        duk_get_global_literal(ctx, "Function"); /* `extends null`: the parent is %Function.prototype% */
+        bool is_fp = duk_is_object(ctx, -1) && duk_get_prop_literal(ctx, -1, "prototype") &&
+                     duk_strict_equals(ctx, -1, parent);
+        return duk_error(ctx, DUK_ERR_TYPE_ERROR, "Super constructor %s of anonymous class is not a constructor",
+                         is_fp ? "null" : duk_safe_to_string(ctx, parent));
+    }
+    duk_insert(ctx, 1);
+    duk_new(ctx, nargs); /* [obj result] */
+    duk_get_prototype(ctx, 0);
+    duk_get_prototype(ctx, 1);
+    if (!duk_strict_equals(ctx, -1, -2)) {
+        duk_pop(ctx);
+        duk_set_prototype(ctx, 1);
+    } else {
+        duk_pop_2(ctx);
+    }
+    return 1;
+}
+
+/* superCtor(C, newTarget, obj): what super(...) in C's constructor calls with this = obj — C's parent
+ * (read now: Object.setPrototypeOf may have changed it) when it is a compiled class, else the stand-in
+ * above. obj remembers newTarget (and the parent) until that call takes it. */
+static duk_ret_t super_ctor(duk_context *ctx)
+{
+    duk_set_top(ctx, 3);
+    duk_require_object(ctx, 2);
+    duk_get_prototype(ctx, 0); /* [C nt obj P] */
+    duk_dup(ctx, 1);
+    duk_put_prop_literal(ctx, 2, K_NT);
+    if (is_compiled_class(ctx, 3))
+        return 1;
+    duk_put_prop_literal(ctx, 2, K_PARENT);
+    duk_push_current_function(ctx);
+    duk_get_prop_literal(ctx, -1, DUK_HIDDEN_SYMBOL("standIn"));
+    return 1;
+}
+
+/* superGet(home, key, this): super[key] in a method whose home object is `home`. A Proxy on the way is
+ * read with its own [[Get]] (its trap sees the Proxy as receiver: Duktape passes no other). */
+static duk_ret_t super_get(duk_context *ctx)
+{
+    duk_set_top(ctx, 3);
+    duk_require_object(ctx, 0);
+    duk_get_prototype(ctx, 0);
+    if (duk_is_null_or_undefined(ctx, 3)) /* RequireObjectCoercible(home.[[Prototype]]) */
+        return duk_error(ctx, DUK_ERR_TYPE_ERROR, "Cannot read properties of null (reading '%s')",
+                         duk_safe_to_string(ctx, 1));
+    if (ew__duk_get_with_receiver(ctx, 3, 1, 2) == 2) {
+        duk_dup(ctx, 1);
+        duk_get_prop(ctx, -2);
+    }
+    return 1;
+}
+
+void ew__class_push_natives(duk_context *ctx)
+{
+    duk_push_object(ctx);
+    duk_push_c_function(ctx, mark_class, 1);
+    duk_put_prop_literal(ctx, -2, "markClass");
+    duk_push_c_function(ctx, init_target, 2);
+    duk_put_prop_literal(ctx, -2, "initTarget");
+    duk_push_c_function(ctx, super_ctor, 3);
+    duk_push_c_function(ctx, construct_parent, DUK_VARARGS);
+    ew__duk_clear_constructable(ctx, -1);
+    duk_put_prop_literal(ctx, -2, DUK_HIDDEN_SYMBOL("standIn"));
+    duk_put_prop_literal(ctx, -2, "superCtor");
+    duk_push_c_function(ctx, super_get, 3);
+    duk_put_prop_literal(ctx, -2, "superGet");
+}
