@@ -8,11 +8,13 @@
  * binding, immutable), calls $ew.classCreate (prototype, static inheritance, name), defines the methods from an
  * object literal with $ew.defineMethods (non-enumerable), runs static fields and blocks with this = C and
  * returns C. Construction is split into allocate and initialise: a constructor's first statement takes
- * new.target, or, when super() of a subclass calls it as initialiser, the target $ew.superCall left pending
- * (nothing pending: "cannot be invoked without 'new'"). Derived constructors use `$this`, set by super()
- * ($ew.superCall: compiled parents initialise an object made from newTarget.prototype, other parents are built
- * with Reflect.construct and re-prototyped), and return it. Instance fields and brands live in one initialiser
- * function, called at the start of base constructors and by superCall. super.x goes through the method's home
+ * new.target, or, when super() of a subclass calls it as initialiser, the newTarget $ew.superCtor left on
+ * `this` ($ew.initTarget; no mark: "cannot be invoked without 'new'"). Derived constructors use `$this`, set
+ * by super(): `$ew.superCtor(C, $nt, obj).call(obj, args)` runs a compiled parent on obj (the object `new`
+ * made, for the constructor's only top-level super(); a fresh one otherwise), other parents through a
+ * stand-in that constructs them and re-prototypes the result (lib/core/class_helpers.c); base constructors
+ * return their object. Instance fields and brands live in one initialiser function, called at the start of
+ * base constructors and after super(). super.x goes through the method's home
  * object (the prototype or the class, IIFE locals; an object literal for its methods). Not done: private members as
  * destructuring targets, `o?.#x` short-circuit, async/generator methods (rejected by scope analysis).
  */
