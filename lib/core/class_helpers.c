@@ -117,6 +117,17 @@ static duk_ret_t super_get(duk_context *ctx)
     return 1;
 }
 
+/* field(obj, key, value): a public field, CreateDataPropertyOrThrow (TypeError on a non-extensible object
+ * or a non-configurable property of that name). Runs once per field per construction. */
+static duk_ret_t field(duk_context *ctx)
+{
+    duk_set_top(ctx, 3);
+    duk_require_object(ctx, 0);
+    duk_def_prop(ctx, 0, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
+                             DUK_DEFPROP_SET_CONFIGURABLE);
+    return 0;
+}
+
 void ew__class_push_natives(duk_context *ctx)
 {
     duk_push_object(ctx);
@@ -131,4 +142,6 @@ void ew__class_push_natives(duk_context *ctx)
     duk_put_prop_literal(ctx, -2, "superCtor");
     duk_push_c_function(ctx, super_get, 3);
     duk_put_prop_literal(ctx, -2, "superGet");
+    duk_push_c_function(ctx, field, 3);
+    duk_put_prop_literal(ctx, -2, "field");
 }

@@ -270,7 +270,7 @@ void ew__coro_init(duk_context *ctx);
 bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 /* Pushes an object with the C helpers of lowered classes (class_helpers.c: markClass, initTarget, superCtor,
- * superGet), given to lib/js/helpers_class.js when it loads. */
+ * superGet, field), given to lib/js/helpers_class.js when it loads. */
 void ew__class_push_natives(duk_context *ctx);
 /* Puts $ew.asyncReturn and $ew.asyncThrow (C, not lazy) on the helper object on top. */
 void ew__coro_push_settlers(duk_context *ctx);

@@ -6,7 +6,8 @@
  * returns the helpers, which are copied onto the helper object ($ew). Built-ins are captured here at load
  * time; that is at the first class evaluation, after the Worker's top level may have run: only intrinsics
  * a script cannot replace without breaking itself are read from `global`. `native` holds the C helpers of
- * lib/core/class_helpers.c (markClass, initTarget, superCtor, superGet): construction and super.m() are hot.
+ * lib/core/class_helpers.c (markClass, initTarget, superCtor, superGet, field): construction, fields and
+ * super.m() are hot.
  */
 function (native, global) {
     'use strict';
@@ -167,10 +168,7 @@ function (native, global) {
             }
             return v;
         },
-        /* a public field: CreateDataPropertyOrThrow */
-        field: function (o, k, v) {
-            defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
-        },
+        field: native.field,
         privateName: function () {
             return new WeakMap();
         },

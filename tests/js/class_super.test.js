@@ -274,4 +274,31 @@ test('private fields and brands of every class in the chain', () => {
   assertEquals(Object.keys(c), ['c']);
 });
 
+test('public fields are own, enumerable, writable data properties defined in order', () => {
+  const k = 'computed';
+  class F {
+    a = 1;
+    [k] = 2;
+    3 = 'three';
+    fn = () => this.a;
+    static s = 'static';
+  }
+  const f = new F();
+  assertEquals(Object.keys(f), ['3', 'a', 'computed', 'fn']);
+  const d = Object.getOwnPropertyDescriptor(f, 'a');
+  assertEquals([d.value, d.writable, d.enumerable, d.configurable], [1, true, true, true]);
+  assertEquals(f.fn(), 1);
+  assertEquals(f.fn.name, 'fn');
+  assertEquals(F.s, 'static');
+});
+
+test('a field over a non-configurable property or on a frozen object throws TypeError', () => {
+  class P { constructor() { Object.defineProperty(this, 'x', { value: 0, configurable: false }); } }
+  class C extends P { x = 1; }
+  assertThrows(() => new C(), TypeError);
+  class Q { constructor() { return Object.freeze({}); } }
+  class D extends Q { y = 1; }
+  assertThrows(() => new D(), TypeError);
+});
+
 export default { fetch: run };
