@@ -128,6 +128,58 @@ static duk_ret_t field(duk_context *ctx)
     return 0;
 }
 
+/* Private names: a field's is a WeakMap, the brand of a class with private methods a WeakSet (weak.c keeps
+ * the entries in hidden slots on the object: reflection never sees them), a static member's brand the
+ * class itself. `name` ("#x") is for the messages. */
+static duk_ret_t no_private(duk_context *ctx, duk_idx_t name)
+{
+    return duk_error(ctx, DUK_ERR_TYPE_ERROR,
+                     "Cannot access private member %s on an object whose class did not declare it",
+                     duk_safe_to_string(ctx, name));
+}
+
+/* privGet(obj, map, name): obj.#x */
+static duk_ret_t priv_get(duk_context *ctx)
+{
+    duk_set_top(ctx, 3);
+    if (!ew__weak_lookup(ctx, 1, 0, true))
+        return no_private(ctx, 2);
+    return 1;
+}
+
+/* privSet(obj, map, value, name): obj.#x = value */
+static duk_ret_t priv_set(duk_context *ctx)
+{
+    duk_set_top(ctx, 4);
+    if (!ew__weak_lookup(ctx, 1, 0, false))
+        return no_private(ctx, 3);
+    ew__weak_store(ctx, 1, 0, 2);
+    duk_dup(ctx, 2);
+    return 1;
+}
+
+/* privInit(obj, map, value, name): the field #x of a new object */
+static duk_ret_t priv_init(duk_context *ctx)
+{
+    duk_set_top(ctx, 4);
+    if (ew__weak_lookup(ctx, 1, 0, false))
+        return duk_error(ctx, DUK_ERR_TYPE_ERROR, "Cannot initialize %s twice on the same object",
+                         duk_safe_to_string(ctx, 3));
+    ew__weak_store(ctx, 1, 0, 2);
+    return 0;
+}
+
+/* privMethod(obj, brand, fn, name): obj.#m, fn if obj carries the brand */
+static duk_ret_t priv_method(duk_context *ctx)
+{
+    duk_set_top(ctx, 4);
+    bool branded = duk_is_function(ctx, 1) ? duk_strict_equals(ctx, 0, 1) : ew__weak_lookup(ctx, 1, 0, false);
+    if (!branded)
+        return no_private(ctx, 3);
+    duk_dup(ctx, 2);
+    return 1;
+}
+
 void ew__class_push_natives(duk_context *ctx)
 {
     duk_push_object(ctx);
@@ -144,4 +196,12 @@ void ew__class_push_natives(duk_context *ctx)
     duk_put_prop_literal(ctx, -2, "superGet");
     duk_push_c_function(ctx, field, 3);
     duk_put_prop_literal(ctx, -2, "field");
+    duk_push_c_function(ctx, priv_get, 3);
+    duk_put_prop_literal(ctx, -2, "privGet");
+    duk_push_c_function(ctx, priv_set, 4);
+    duk_put_prop_literal(ctx, -2, "privSet");
+    duk_push_c_function(ctx, priv_init, 4);
+    duk_put_prop_literal(ctx, -2, "privInit");
+    duk_push_c_function(ctx, priv_method, 4);
+    duk_put_prop_literal(ctx, -2, "privMethod");
 }

@@ -6,8 +6,8 @@
  * returns the helpers, which are copied onto the helper object ($ew). Built-ins are captured here at load
  * time; that is at the first class evaluation, after the Worker's top level may have run: only intrinsics
  * a script cannot replace without breaking itself are read from `global`. `native` holds the C helpers of
- * lib/core/class_helpers.c (markClass, initTarget, superCtor, superGet, field): construction, fields and
- * super.m() are hot.
+ * lib/core/class_helpers.c (markClass, initTarget, superCtor, superGet, field, privInit/Get/Set/Method): construction,
+ * fields, private members and super.m() are hot.
  */
 function (native, global) {
     'use strict';
@@ -38,10 +38,6 @@ function (native, global) {
     function fnName(f, name) {
         defineProperty(f, 'name', { value: name, configurable: true });
         return f;
-    }
-
-    function noPrivate(name) {
-        throw new TypeError('Cannot access private member ' + name + ' on an object whose class did not declare it');
     }
 
     var classHelpers = {
@@ -175,33 +171,12 @@ function (native, global) {
         privateBrand: function () {
             return new WeakSet();
         },
-        privInit: function (o, m, v, name) {
-            if (m.has(o)) {
-                throw new TypeError('Cannot initialize ' + name + ' twice on the same object');
-            }
-            m.set(o, v);
-        },
-        privGet: function (o, m, name) {
-            var v = m.get(o);
-            if (v === undefined && !m.has(o)) {
-                noPrivate(name);
-            }
-            return v;
-        },
-        privSet: function (o, m, v, name) {
-            if (!m.has(o)) {
-                noPrivate(name);
-            }
-            m.set(o, v);
-            return v;
-        },
-        /* #m, get #a, set #a: b is the brand (a WeakSet, or the class itself for static members) */
-        privMethod: function (o, b, f, name) {
-            if (typeof b === 'function' ? b === o : b.has(o)) {
-                return f;
-            }
-            return noPrivate(name);
-        },
+        /* private fields and methods: WeakMaps and WeakSet brands read in C (the class itself is the brand of
+         * static members) */
+        privInit: native.privInit,
+        privGet: native.privGet,
+        privSet: native.privSet,
+        privMethod: native.privMethod,
         privGetter: function (o, b, f, name) {
             if (!f) {
                 throw new TypeError("'" + name + "' was defined without a getter");

@@ -301,4 +301,39 @@ test('a field over a non-configurable property or on a frozen object throws Type
   assertThrows(() => new D(), TypeError);
 });
 
+test('private members: foreign objects, double initialisation, statics, brands', () => {
+  class A {
+    #x = 1;
+    static #count = 0;
+    #m() { return this.#x; }
+    static inc() { return ++A.#count; }
+    static getX(o) { return o.#x; }
+    static setX(o, v) { return (o.#x = v); }
+    static callM(o) { return o.#m(); }
+    static has(o) { return #x in o; }
+  }
+  const a = new A();
+  assertEquals(A.getX(a), 1);
+  assertEquals(A.setX(a, 5), 5);
+  assertEquals(A.callM(a), 5);
+  assertEquals([A.inc(), A.inc()], [1, 2]);
+  assertEquals([A.has(a), A.has({})], [true, false]);
+  const msg = 'Cannot access private member #x on an object whose class did not declare it';
+  assertThrows(() => A.getX({}), TypeError, msg);
+  assertThrows(() => A.setX({}, 1), TypeError, msg);
+  assertThrows(() => A.getX(1), TypeError, msg);
+  assertThrows(() => A.callM({}), TypeError, 'Cannot access private member #m on an object whose class did not declare it');
+  assertThrows(() => A.has(1), TypeError);
+  // a base constructor returning an existing object: the subclass's fields go onto it, once
+  class Stamp { constructor(o) { return o; } }
+  class Stamped extends Stamp { #tag = 't'; static tag(o) { return o.#tag; } }
+  const target = {};
+  new Stamped(target);
+  assertEquals(Stamped.tag(target), 't');
+  assertThrows(() => new Stamped(target), TypeError, 'Cannot initialize #tag twice on the same object');
+  const frozen = Object.freeze({});
+  new Stamped(frozen); // private names are not properties: a frozen object still takes them
+  assertEquals(Stamped.tag(frozen), 't');
+});
+
 export default { fetch: run };
