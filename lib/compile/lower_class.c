@@ -4,19 +4,20 @@
  * A class becomes an arrow called at once (the arrow pass keeps the outer this/arguments for `extends` and
  * computed keys), whose body evaluates the heritage, makes the private names (one WeakMap per private field, one
  * WeakSet brand for private methods: weak.c keeps entries in hidden slots, so reflection never sees them),
- * evaluates computed keys once in order, makes the constructor `const C = function C(...) {...}` (the inner
- * binding, immutable), calls $ew.classCreate (prototype, static inheritance, name), defines the methods from an
- * object literal with $ew.defineMethods (non-enumerable), runs static fields and blocks with this = C and
- * returns C. Construction is split into allocate and initialise: a constructor's first statement takes
- * new.target, or, when super() of a subclass calls it as initialiser, the newTarget $ew.superCtor left on
- * `this` ($ew.initTarget; no mark: "cannot be invoked without 'new'"). Derived constructors use `$this`, set
- * by super(): `$ew.superCtor(C, $nt, obj).call(obj, args)` runs a compiled parent on obj (the object `new`
- * made, for the constructor's only top-level super(); a fresh one otherwise), other parents through a
- * stand-in that constructs them and re-prototypes the result (lib/core/class_helpers.c); base constructors
- * return their object. Instance fields and brands live in one initialiser function, called at the start of
- * base constructors and after super(). super.x goes through the method's home
- * object (the prototype or the class, IIFE locals; an object literal for its methods). Not done: private members as
- * destructuring targets, `o?.#x` short-circuit, async/generator methods (rejected by scope analysis).
+ * evaluates computed keys once in order, makes the constructor twice from one maker function (`var C =
+ * $maker(false)`, the class; `$maker(true)`, the initialiser copy subclasses' super() runs), calls
+ * $ew.classCreate (prototype, static inheritance, name, the copy), defines the methods from an object
+ * literal with $ew.defineMethods (non-enumerable), runs static fields and blocks with this = C and returns C.
+ * Construction is split into allocate and initialise: the class's first statement takes new.target (none:
+ * "cannot be invoked without 'new'"); the copy runs on the object it is given, reading newTarget from it only
+ * if it needs it. Derived constructors use `$this`, set by super(): `$ew.superCtor(C, $nt, obj).call(obj,
+ * args)` runs the parent's copy on obj (the object `new` made, for the constructor's only top-level super();
+ * a fresh one otherwise), other parents through a stand-in that constructs them and re-prototypes the result
+ * (lib/core/class_helpers.c); base constructors return their object. Instance fields and brands live in one
+ * initialiser function, called at the start of base constructors and after super(). super.x goes through
+ * the method's home object (the prototype or the class, IIFE locals; an object literal for its methods).
+ * Not done: private members as destructuring targets, `o?.#x` short-circuit, async/generator methods
+ * (rejected by scope analysis).
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,7 @@ typedef struct fctx {
     cls_t *cls;
     uint8_t kind;              /* FK_* */
     ew__atom_t *nt, *self;     /* constructors: new.target, derived `this` */
+    ew__atom_t *is_init;       /* constructors: the parameter of the maker (true in the initialiser copy) */
     ew__node_t *first_super;   /* derived: the first top-level `super(...);` (this is safe after it) */
     bool this_safe;
     bool one_super;            /* derived: first_super is the constructor's only super(...) call */
@@ -393,6 +395,17 @@ static void lower_super_call(ew__walk_t *w, ew__node_t **slot)
     *slot = v;
 }
 
+/* Does a constructor's body read new.target (arrows included, not other functions)? */
+static int find_new_target(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_MetaProperty && n->as.meta_property.meta->as.ident.name->len == 3)
+        *(bool *) ud = true;
+    if (*(bool *) ud || (ew__is_function(n) && n->type != EW__N_ArrowFunctionExpression))
+        return 0;
+    return ew__node_children(*slot, find_new_target, ud);
+}
+
 /* The number of super(...) calls in a constructor's body, arrows included (not other functions). */
 static int count_super(ew__node_t **slot, void *ud)
 {
@@ -590,8 +603,10 @@ static ew__node_t *new_target(ew__lower_t *L)
 }
 
 /* The constructor: the user's (walked) or the implicit one, with its prologue
- * `var $nt = new.target || $ew.initTarget(C), $this;` (+ `init.call(this)` in base classes) and, derived,
- * a final `return $this`. */
+ * `var $nt = new.target || ($isinit ? NT : $ew.noNew(C)), $this;` (+ `init.call(this)` in base classes; NT is
+ * `$ew.ntOf(this)` when the body needs newTarget, else undefined) and a final `return this` (base) or
+ * `return $this` (derived). It becomes the body of a maker, `function ($isinit) { return function (…) {…}; }`,
+ * called twice (assemble): the class itself and the initialiser superCtor hands to subclasses. */
 static void build_ctor(ew__walk_t *w, build_t *b)
 {
     ew__lower_t *L = w->L;
@@ -605,14 +620,18 @@ static void build_ctor(ew__walk_t *w, build_t *b)
     f->nt = ew__fresh(L, "newtarget", 9);
     f->self = c->derived ? ew__fresh(L, "this", 4) : NULL;
     ew__node_t *fn;
+    bool needs_nt = false; /* new.target read, or a super() that builds on a fresh object */
+    f->is_init = ew__fresh(L, "isinit", 6);
     if (m) {
         ew__nodes_t *body = &m->as.method.value->as.function.body->as.body.body;
+        ew__node_children(m->as.method.value->as.function.body, find_new_target, &needs_nt);
         for (uint32_t i = 0; i < body->len && !f->first_super; i++)
             if (is_super_call(body->items[i]))
                 f->first_super = body->items[i];
         uint32_t nsuper = 0;
         ew__node_children(m->as.method.value->as.function.body, count_super, &nsuper);
         f->one_super = f->first_super && nsuper == 1;
+        needs_nt = needs_nt || (nsuper > 0 && !f->one_super);
         walk_fn(w, &m->as.method.value, f);
         fn = m->as.method.value;
     } else {
@@ -631,12 +650,14 @@ static void build_ctor(ew__walk_t *w, build_t *b)
         }
     }
     fn->type = EW__N_FunctionExpression;
-    fn->as.function.id = n->as.class_.id ? ID(c->ref, n->as.class_.id) : NULL;
+    fn->as.function.id = NULL; /* `C` inside is the class, also in the initialiser copy (named by markClass) */
     fn->flags |= EW__NF_STRICT;
     ew__node_t *pro[2];
     uint32_t np = 0;
+    ew__node_t *nt_init = needs_nt ? HELPER("ntOf", NULL, 1, ew__b_this(L, NULL)) : ew__b_undefined(L, NULL);
     ew__node_t *ntv = ew__b_logical(L, EW__T_OR, new_target(L),
-                                    HELPER("initTarget", NULL, 2, ID(c->ref, NULL), ew__b_this(L, NULL)), NULL);
+                                    ew__b_cond(L, ID(f->is_init, NULL), nt_init,
+                                               HELPER("noNew", NULL, 1, ID(c->ref, NULL)), NULL), NULL);
     ew__node_t *v = decl(L, EW__VAR_VAR, f->nt, ntv, NULL);
     if (f->self)
         ew__nodes_push(L, &v->as.var_decl.declarations, &(uint32_t){v->as.var_decl.declarations.len},
@@ -658,7 +679,9 @@ static void build_ctor(ew__walk_t *w, build_t *b)
                                         : ew__b_logical(L, EW__T_OR, ID(f->self, NULL), HELPER("noThis", NULL, 0), NULL);
         ew__nodes_push(L, body, &cap, ew__b_return(L, self, NULL));
     }
-    b->ctor = fn;
+    ew__node_t *maker = new_fn(L, ew__b_list(L, 1, ew__b_return(L, fn, n)), n);
+    maker->as.function.params = ew__b_list(L, 1, ID(f->is_init, n));
+    b->ctor = ew__b_method_fn(L, NULL, maker, n);
 }
 
 /* Walks heritage, computed keys and elements; fills b (statements of the IIFE so far, literals, bodies). */
@@ -717,10 +740,17 @@ static void assemble(ew__walk_t *w, build_t *b, ew__atom_t *heritage, ew__atom_t
         walk_fn(w, &static_fn, new_ctx(L, FK_METHOD, c->ref, c));
     }
     build_ctor(w, b);
-    add(L, &b->stmts, &b->stmts_cap, decl(L, EW__VAR_CONST, c->ref, b->ctor, n));
-    ew__node_t *create = HELPER("classCreate", n, 4, ID(c->ref, n), ew__b_bool(L, c->derived, n),
+    ew__atom_t *maker = ew__fresh(L, "maker", 5), *init_copy = ew__fresh(L, "initcopy", 8);
+    add(L, &b->stmts, &b->stmts_cap, decl(L, EW__VAR_VAR, maker, b->ctor, n));
+    add(L, &b->stmts, &b->stmts_cap,
+        decl(L, EW__VAR_CONST, c->ref, ew__b_call(L, ID(maker, n), ew__b_list(L, 1, ew__b_bool(L, false, n)), n), n));
+    add(L, &b->stmts, &b->stmts_cap,
+        decl(L, EW__VAR_VAR, init_copy, ew__b_call(L, ID(maker, n), ew__b_list(L, 1, ew__b_bool(L, true, n)), n), n));
+    if (!name && n->as.class_.id)
+        name = n->as.class_.id->as.ident.name;
+    ew__node_t *create = HELPER("classCreate", n, 5, ID(c->ref, n), ew__b_bool(L, c->derived, n),
                                 heritage ? ID(heritage, n) : ew__b_undefined(L, n),
-                                name ? str_atom(L, name, n) : n->as.class_.id ? NULL : ew__b_str(L, "", 0, n));
+                                name ? str_atom(L, name, n) : ew__b_str(L, "", 0, n), ID(init_copy, n));
     add(L, &b->stmts, &b->stmts_cap, decl(L, EW__VAR_VAR, c->proto, create, n));
     if (b->proto_props.len)
         add(L, &b->stmts, &b->stmts_cap, ew__b_expr_stmt(L, HELPER("defineMethods", n, 2, ID(c->proto, n),

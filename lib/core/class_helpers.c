@@ -3,27 +3,33 @@
  * (lib/compile/lower_class.c emits the calls; lib/js/helpers_class.js, loaded on the first class, hands them
  * to the helper object next to its script helpers). docs/compiler.md "Classes" has the protocol.
  *
- * super(...) of a subclass calls the parent's constructor as an initialiser on the object being built, from
- * script (`$ew.superCtor(C, nt, obj).call(obj, a, b)`: no arguments array, no native frame between the two
- * constructors). superCtor marks that object with newTarget under a hidden key; a compiled constructor
- * called without `new` takes the mark in its first statement (initTarget) — no mark means a plain call, a
- * TypeError. The mark lives on the object itself, so constructions nested in super()'s arguments or in a
- * parent's parameter defaults cannot take each other's. Parents that are not compiled classes (Error,
- * Array, Map, Response, plain functions) get a native stand-in that constructs them and re-prototypes the
- * result to newTarget.prototype.
+ * A compiled class's constructor exists twice, made by one maker function: the class itself (`new` only:
+ * without new.target it throws, noNew) and an initialiser copy that subclasses' super() calls on the object
+ * being built (`$ew.superCtor(C, nt, obj).call(obj, a, b)`: no arguments array, no native frame between
+ * the two constructors, no check in the parent). newTarget reaches the copies as a hidden, read-only property
+ * the outermost super() puts on the object (ntOf reads it, only in constructors that need it). Parents that
+ * are no compiled class (Error, Array, Map, Response, plain functions) get a native stand-in that constructs
+ * them and re-prototypes the result to newTarget.prototype.
  */
 #include "builtins.h"
 
 #define K_CLASS DUK_HIDDEN_SYMBOL("ewClass") /* on a compiled class: the class itself (not inherited then) */
-#define K_NT DUK_HIDDEN_SYMBOL("ewNT")       /* on an object super() initialises: newTarget */
-#define K_PARENT DUK_HIDDEN_SYMBOL("ewSupP") /* same, parent not a compiled class: that parent */
+#define K_INIT DUK_HIDDEN_SYMBOL("ewInit")   /* on a compiled class: its initialiser copy */
+#define K_NT DUK_HIDDEN_SYMBOL("ewNT")       /* on an object super() builds: newTarget (read-only) */
+#define K_PARENT DUK_HIDDEN_SYMBOL("ewSupP") /* same, parent not a compiled class: that parent, until called */
 
-/* markClass(C): C is a compiled class (classCreate). */
+/* markClass(C, init): C is a compiled class, init its initialiser copy (named like C for stack traces). */
 static duk_ret_t mark_class(duk_context *ctx)
 {
     duk_require_function(ctx, 0);
+    duk_require_function(ctx, 1);
     duk_dup(ctx, 0);
     duk_put_prop_literal(ctx, 0, K_CLASS);
+    duk_dup(ctx, 1);
+    duk_put_prop_literal(ctx, 0, K_INIT);
+    duk_push_literal(ctx, "name");
+    duk_get_prop_literal(ctx, 0, "name");
+    duk_def_prop(ctx, 1, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
     return 0;
 }
 
@@ -37,17 +43,19 @@ static bool is_compiled_class(duk_context *ctx, duk_idx_t idx)
     return yes;
 }
 
-/* initTarget(C, this) in the first statement of class C's constructor when new.target is undefined: the
- * newTarget super() left on `this`, or TypeError (a call without `new`). */
-static duk_ret_t init_target(duk_context *ctx)
+/* noNew(C): class C's constructor called without new */
+static duk_ret_t no_new(duk_context *ctx)
 {
-    if (duk_is_object(ctx, 1) && duk_get_prop_literal(ctx, 1, K_NT)) {
-        duk_del_prop_literal(ctx, 1, K_NT);
-        return 1;
-    }
     duk_get_prop_literal(ctx, 0, "name");
     return duk_error(ctx, DUK_ERR_TYPE_ERROR, "Class constructor %s cannot be invoked without 'new'",
                      duk_safe_to_string(ctx, -1));
+}
+
+/* ntOf(obj): newTarget of the construction obj is in (an initialiser copy that reads new.target) */
+static duk_ret_t nt_of(duk_context *ctx)
+{
+    duk_get_prop_literal(ctx, 0, K_NT);
+    return 1;
 }
 
 /* The parent of a class that is no compiled class, called as `stand_in.call(obj, ...args)`: Construct(P,
@@ -60,7 +68,6 @@ static duk_ret_t construct_parent(duk_context *ctx)
     duk_insert(ctx, 0); /* [obj args...] */
     duk_get_prop_literal(ctx, 0, K_PARENT);
     duk_del_prop_literal(ctx, 0, K_PARENT);
-    duk_del_prop_literal(ctx, 0, K_NT);
     if (!duk_is_constructable(ctx, -1)) {
         duk_idx_t parent = duk_get_top_index(ctx);
         duk_get_global_literal(ctx, "Function"); /* `extends null`: the parent is %Function.prototype% */
@@ -82,18 +89,24 @@ static duk_ret_t construct_parent(duk_context *ctx)
     return 1;
 }
 
-/* superCtor(C, newTarget, obj): what super(...) in C's constructor calls with this = obj — C's parent
- * (read now: Object.setPrototypeOf may have changed it) when it is a compiled class, else the stand-in
- * above. obj remembers newTarget (and the parent) until that call takes it. */
+/* superCtor(C, newTarget, obj): what super(...) in C's constructor calls with this = obj — the initialiser
+ * copy of C's parent (read now: Object.setPrototypeOf may have changed it) when it is a compiled class, else
+ * the stand-in above. newTarget is undefined in an initialiser copy that does not need it (obj has it then);
+ * given, it goes on obj if obj has none yet. */
 static duk_ret_t super_ctor(duk_context *ctx)
 {
     duk_set_top(ctx, 3);
     duk_require_object(ctx, 2);
     duk_get_prototype(ctx, 0); /* [C nt obj P] */
-    duk_dup(ctx, 1);
-    duk_put_prop_literal(ctx, 2, K_NT);
-    if (is_compiled_class(ctx, 3))
+    if (is_compiled_class(ctx, 3)) {
+        if (!duk_is_undefined(ctx, 1) && !duk_has_prop_literal(ctx, 2, K_NT)) {
+            duk_push_literal(ctx, K_NT);
+            duk_dup(ctx, 1);
+            duk_def_prop(ctx, 2, DUK_DEFPROP_HAVE_VALUE); /* read-only: Object.isFrozen/isSealed unchanged */
+        }
+        duk_get_prop_literal(ctx, 3, K_INIT);
         return 1;
+    }
     duk_put_prop_literal(ctx, 2, K_PARENT);
     duk_push_current_function(ctx);
     duk_get_prop_literal(ctx, -1, DUK_HIDDEN_SYMBOL("standIn"));
@@ -183,10 +196,12 @@ static duk_ret_t priv_method(duk_context *ctx)
 void ew__class_push_natives(duk_context *ctx)
 {
     duk_push_object(ctx);
-    duk_push_c_function(ctx, mark_class, 1);
+    duk_push_c_function(ctx, mark_class, 2);
     duk_put_prop_literal(ctx, -2, "markClass");
-    duk_push_c_function(ctx, init_target, 2);
-    duk_put_prop_literal(ctx, -2, "initTarget");
+    duk_push_c_function(ctx, no_new, 1);
+    duk_put_prop_literal(ctx, -2, "noNew");
+    duk_push_c_function(ctx, nt_of, 1);
+    duk_put_prop_literal(ctx, -2, "ntOf");
     duk_push_c_function(ctx, super_ctor, 3);
     duk_push_c_function(ctx, construct_parent, DUK_VARARGS);
     ew__duk_clear_constructable(ctx, -1);

@@ -723,7 +723,7 @@ typedef struct helper_group {
 } helper_group_t;
 
 static const char *const class_names[] = {
-    "classCreate", "defineMethods", "fnName", "brandAdd", "initTarget", "superCtor", "superAlloc", "superEnd",
+    "classCreate", "defineMethods", "fnName", "brandAdd", "noNew", "ntOf", "superCtor", "superAlloc", "superEnd",
     "noThis", "derivedReturn", "baseReturn", "superGet", "superSet", "field", "privateName",
     "privateBrand", "privInit", "privGet",
     "privSet", "privMethod", "privGetter", "privSetter", "privHas", "privReadOnly", NULL,

@@ -91,8 +91,8 @@ function (native, global) {
     }
 
     /* Classes (lib/compile/lower_class.c, lib/js/helpers_class.js, lib/core/class_helpers.c). A compiled
-     * class's constructor is also its initialiser: super() calls it with `this` = the object being built,
-     * marked with newTarget, which the callee's first statement takes (initTarget). Private names are
+     * class's constructor exists twice (one maker function): the class, and the initialiser copy super()
+     * calls with `this` = the object being built (class_helpers.c). Private names are
      * WeakMaps (weak.c keeps the entries in hidden slots on the key: invisible to reflection). */
 
     /* Named groups in String.prototype.match / replace (see regexGroups below). */

@@ -6,8 +6,8 @@
  * returns the helpers, which are copied onto the helper object ($ew). Built-ins are captured here at load
  * time; that is at the first class evaluation, after the Worker's top level may have run: only intrinsics
  * a script cannot replace without breaking itself are read from `global`. `native` holds the C helpers of
- * lib/core/class_helpers.c (markClass, initTarget, superCtor, superGet, field, privInit/Get/Set/Method): construction,
- * fields, private members and super.m() are hot.
+ * lib/core/class_helpers.c (markClass, noNew, ntOf, superCtor, superGet, field, privInit/Get/Set/Method):
+ * construction, fields, private members and super.m() are hot.
  */
 function (native, global) {
     'use strict';
@@ -41,7 +41,7 @@ function (native, global) {
     }
 
     var classHelpers = {
-        classCreate: function (C, derived, P, name) {
+        classCreate: function (C, derived, P, name, init) {
             var protoParent = O.prototype, proto;
             if (derived) {
                 if (P === null) {
@@ -64,7 +64,7 @@ function (native, global) {
             if (name !== undefined) {
                 defineProperty(C, 'name', { value: name, configurable: true });
             }
-            markClass(C);
+            markClass(C, init);
             return proto;
         },
         /* methods of a class (an object literal made by the compiler): non-enumerable on the target, named
@@ -94,7 +94,8 @@ function (native, global) {
             }
             b.add(o);
         },
-        initTarget: native.initTarget,
+        noNew: native.noNew,
+        ntOf: native.ntOf,
         superCtor: native.superCtor,
         /* super(...) that is not the constructor's only one, at its top level: a fresh object each time
          * (superAlloc), and the binding checked after the parent ran (superEnd) */

@@ -32,6 +32,18 @@ test('arguments, new.target, prototype and virtual calls along a chain', () => {
   assertEquals(Leaf.make().nt, Leaf);
 });
 
+test('instances carry nothing a script can see or that changes their integrity level', () => {
+  const l = new Leaf(1);
+  assertEquals(Reflect.ownKeys(l), ['args', 'nt', 'kind', 'mid', 'field']);
+  assertEquals(JSON.stringify(structuredClone({ ...l, nt: 0 })), '{"args":[1,2],"nt":0,"kind":"leaf/mid","mid":true,"field":101}');
+  class E extends class {} {}
+  const e = new E();
+  Object.preventExtensions(e);
+  assert(Object.isSealed(e) && Object.isFrozen(e), 'an empty non-extensible instance is sealed and frozen');
+  const f = Object.freeze(new Leaf(2));
+  assert(Object.isFrozen(f));
+});
+
 test('a getter through super runs with this = the instance', () => {
   assertEquals(new Leaf(7).label, 'leaf label of 7');
 });
