@@ -65,6 +65,7 @@ typedef struct state {
 } state_t;
 
 static int find_await(ew__node_t **slot, void *ud);
+static ew__node_t *new_target(ew__lower_t *L);
 
 /* A class whose evaluation runs no user code: heritage absent or a name, no computed keys, no static blocks,
  * static fields without initialisers or with literal ones (lower_block.c's TDZ analysis). */
@@ -382,7 +383,9 @@ static void lower_super_call(ew__walk_t *w, ew__node_t **slot)
     cls_t *c = f->cls;
     bool once = f->one_super && L->fn->fn == f->fn && f->first_super->as.expr_stmt.expression == n;
     ew__node_t *obj = once ? ew__b_this(L, n) : ew__temp(L, n);
-    ew__node_t *P = HELPER("superCtor", n, 3, ID(c->ref, n), ID(f->nt, n), once ? ew__b_this(L, n) : dup(L, obj));
+    /* new.target, not $nt: undefined in an initialiser copy, whose object already carries newTarget */
+    ew__node_t *P = HELPER("superCtor", n, 3, ID(c->ref, n), once ? new_target(L) : ID(f->nt, n),
+                           once ? ew__b_this(L, n) : dup(L, obj));
     ew__node_t *v = call_on(L, P, once ? ew__b_this(L, n) : dup(L, obj), n->as.call.arguments, n);
     if (!once) {
         ew__node_t *alloc = ew__b_assign(L, dup(L, obj), HELPER("superAlloc", n, 1, ID(f->nt, n)), n);
@@ -637,7 +640,7 @@ static void build_ctor(ew__walk_t *w, build_t *b)
     } else {
         fn = new_fn(L, ew__b_list(L, 0), n);
         if (c->derived) { /* constructor(...args) { super(...args); } */
-            ew__node_t *P = HELPER("superCtor", n, 3, ID(c->ref, n), ID(f->nt, n), ew__b_this(L, n));
+            ew__node_t *P = HELPER("superCtor", n, 3, ID(c->ref, n), new_target(L), ew__b_this(L, n));
             ew__node_t *v = ew__b_call(L, ew__b_member(L, P, "apply", n),
                                        ew__b_list(L, 2, ew__b_this(L, n), ew__b_ident_str(L, "arguments", n)), n);
             ew__nodes_t *body = ew__body_of(fn);

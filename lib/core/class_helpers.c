@@ -91,18 +91,19 @@ static duk_ret_t construct_parent(duk_context *ctx)
 
 /* superCtor(C, newTarget, obj): what super(...) in C's constructor calls with this = obj — the initialiser
  * copy of C's parent (read now: Object.setPrototypeOf may have changed it) when it is a compiled class, else
- * the stand-in above. newTarget is undefined in an initialiser copy that does not need it (obj has it then);
- * given, it goes on obj if obj has none yet. */
+ * the stand-in above. newTarget is given where obj is new (the outermost super(), or a fresh object) and goes
+ * on it; an initialiser copy passes undefined (its obj has it already). */
 static duk_ret_t super_ctor(duk_context *ctx)
 {
     duk_set_top(ctx, 3);
     duk_require_object(ctx, 2);
     duk_get_prototype(ctx, 0); /* [C nt obj P] */
     if (is_compiled_class(ctx, 3)) {
-        if (!duk_is_undefined(ctx, 1) && !duk_has_prop_literal(ctx, 2, K_NT)) {
+        if (!duk_is_undefined(ctx, 1)) {
             duk_push_literal(ctx, K_NT);
             duk_dup(ctx, 1);
-            duk_def_prop(ctx, 2, DUK_DEFPROP_HAVE_VALUE); /* read-only: Object.isFrozen/isSealed unchanged */
+            /* read-only, so Object.isFrozen/isSealed answer as without it */
+            duk_def_prop(ctx, 2, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE);
         }
         duk_get_prop_literal(ctx, 3, K_INIT);
         return 1;
