@@ -366,7 +366,7 @@ static ew__node_t *call_on(ew__lower_t *L, ew__node_t *P, ew__node_t *obj, ew__n
 }
 
 /* super(args) in a derived constructor (class_helpers.c has the protocol). The constructor's only super(),
- * at its top level, runs once on the object `new` made: `$this = $ew.superCtor(C, $nt, this).call(this,
+ * at its top level, runs once on the object `new` made: `$this = $ew.superCtor(C, new.target, this).call(this,
  * args)`. Any other: on a fresh object, the binding checked after the parent ran: `$this =
  * $ew.superEnd(($t = $ew.superAlloc($nt), $ew.superCtor(C, $nt, $t).call($t, args)), $this)`. Then the
  * class's instance fields: `, init.call($this), $this`. */
