@@ -18,15 +18,18 @@
 #define K_NT DUK_HIDDEN_SYMBOL("ewNT")       /* on an object super() builds: newTarget (read-only) */
 #define K_PARENT DUK_HIDDEN_SYMBOL("ewSupP") /* same, parent not a compiled class: that parent, until called */
 
-/* markClass(C, init): C is a compiled class, init its initialiser copy (named like C for stack traces). */
+/* markClass(C, init): C is a compiled class, init its initialiser copy (named like C for stack traces). The
+ * marks are read-only, so Object.isFrozen/isSealed of the class answer as without them. */
 static duk_ret_t mark_class(duk_context *ctx)
 {
     duk_require_function(ctx, 0);
     duk_require_function(ctx, 1);
+    duk_push_literal(ctx, K_CLASS);
     duk_dup(ctx, 0);
-    duk_put_prop_literal(ctx, 0, K_CLASS);
+    duk_def_prop(ctx, 0, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE);
+    duk_push_literal(ctx, K_INIT);
     duk_dup(ctx, 1);
-    duk_put_prop_literal(ctx, 0, K_INIT);
+    duk_def_prop(ctx, 0, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_FORCE);
     duk_push_literal(ctx, "name");
     duk_get_prop_literal(ctx, 0, "name");
     duk_def_prop(ctx, 1, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
