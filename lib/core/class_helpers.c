@@ -33,6 +33,8 @@ static duk_ret_t mark_class(duk_context *ctx)
     duk_push_literal(ctx, "name");
     duk_get_prop_literal(ctx, 0, "name");
     duk_def_prop(ctx, 1, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_CONFIGURABLE | DUK_DEFPROP_FORCE);
+    duk_push_undefined(ctx); /* the copy is never `new`ed: drop its .prototype (and that object's cycle) */
+    duk_put_prop_literal(ctx, 1, "prototype");
     return 0;
 }
 
