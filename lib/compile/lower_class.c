@@ -646,9 +646,11 @@ static void build_ctor(ew__walk_t *w, build_t *b)
             ew__nodes_t *body = ew__body_of(fn);
             uint32_t cap = 0;
             ew__nodes_push(L, body, &cap, ew__b_expr_stmt(L, ew__b_assign(L, ID(f->self, n), v, n), n));
-            if (c->init)
-                ew__nodes_push(L, body, &cap, ew__b_expr_stmt(L, ew__b_call(L, ew__b_member(L, ID(c->init, n), "call", n),
-                                                                            ew__b_list(L, 1, ID(f->self, n)), n), n));
+            if (c->init) {
+                ew__node_t *init = ew__b_call(L, ew__b_member(L, ID(c->init, n), "call", n),
+                                              ew__b_list(L, 1, ID(f->self, n)), n);
+                ew__nodes_push(L, body, &cap, ew__b_expr_stmt(L, init, n));
+            }
             f->this_safe = true;
         }
     }

@@ -188,6 +188,16 @@ static duk_ret_t priv_init(duk_context *ctx)
     return 0;
 }
 
+/* brandAdd(obj, brand): obj is an instance of a class with private methods (its brand, a WeakSet) */
+static duk_ret_t brand_add(duk_context *ctx)
+{
+    duk_set_top(ctx, 2);
+    if (ew__weak_lookup(ctx, 1, 0, false))
+        return duk_error(ctx, DUK_ERR_TYPE_ERROR, "Cannot initialize private methods twice on the same object");
+    ew__weak_store(ctx, 1, 0, 0);
+    return 0;
+}
+
 /* privMethod(obj, brand, fn, name): obj.#m, fn if obj carries the brand */
 static duk_ret_t priv_method(duk_context *ctx)
 {
@@ -225,4 +235,6 @@ void ew__class_push_natives(duk_context *ctx)
     duk_put_prop_literal(ctx, -2, "privInit");
     duk_push_c_function(ctx, priv_method, 4);
     duk_put_prop_literal(ctx, -2, "privMethod");
+    duk_push_c_function(ctx, brand_add, 2);
+    duk_put_prop_literal(ctx, -2, "brandAdd");
 }

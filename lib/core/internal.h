@@ -270,8 +270,8 @@ void ew__coro_init(duk_context *ctx);
 bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
 /* Pushes an object with the C helpers of lowered classes (class_helpers.c: markClass, noNew, ntOf,
- * superCtor, superGet, field, privInit, privGet, privSet, privMethod), given to lib/js/helpers_class.js
- * when it loads. */
+ * superCtor, superGet, field, brandAdd, privInit, privGet, privSet, privMethod), given to
+ * lib/js/helpers_class.js when it loads. */
 void ew__class_push_natives(duk_context *ctx);
 /* For class private names (class_helpers.c), on the WeakMap or WeakSet at coll (TypeError if it is none):
  * whether key has an entry, pushing its value (WeakMap, push_value) only then; and set key's entry to the

@@ -6,8 +6,8 @@
  * returns the helpers, which are copied onto the helper object ($ew). Built-ins are captured here at load
  * time; that is at the first class evaluation, after the Worker's top level may have run: only intrinsics
  * a script cannot replace without breaking itself are read from `global`. `native` holds the C helpers of
- * lib/core/class_helpers.c (markClass, noNew, ntOf, superCtor, superGet, field, privInit/Get/Set/Method):
- * construction, fields, private members and super.m() are hot.
+ * lib/core/class_helpers.c (markClass, noNew, ntOf, superCtor, superGet, field, brandAdd,
+ * privInit/Get/Set/Method): construction, fields, private members and super.m() are hot.
  */
 function (native, global) {
     'use strict';
@@ -88,12 +88,7 @@ function (native, global) {
             }
         },
         fnName: fnName,
-        brandAdd: function (o, b) {
-            if (b.has(o)) {
-                throw new TypeError('Cannot initialize private methods twice on the same object');
-            }
-            b.add(o);
-        },
+        brandAdd: native.brandAdd,
         noNew: native.noNew,
         ntOf: native.ntOf,
         superCtor: native.superCtor,

@@ -343,6 +343,11 @@ test('private members: foreign objects, double initialisation, statics, brands',
   new Stamped(target);
   assertEquals(Stamped.tag(target), 't');
   assertThrows(() => new Stamped(target), TypeError, 'Cannot initialize #tag twice on the same object');
+  class WithMethod extends Stamp { #m() { return 'm'; } static m(o) { return o.#m(); } }
+  const host = {};
+  new WithMethod(host);
+  assertEquals(WithMethod.m(host), 'm');
+  assertThrows(() => new WithMethod(host), TypeError, 'Cannot initialize private methods twice on the same object');
   const frozen = Object.freeze({});
   new Stamped(frozen); // private names are not properties: a frozen object still takes them
   assertEquals(Stamped.tag(frozen), 't');
