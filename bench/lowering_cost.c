@@ -7,6 +7,11 @@
  * median CPU times and their ratio. The two Workers' answers (checksums) must be equal, or the bench fails.
  *
  *   build/bench/lowering_cost [N] [ROUNDS]   (from the checkout's top folder; default N 100000, ROUNDS 5)
+ *   build/bench/lowering_cost N ROUNDS PART modern|es5|FILE.js
+ *
+ * The second form runs one part in one Worker only (ROUNDS + 1 requests, the answer printed; FILE.js: a variant
+ * of either program to try), for counting its instructions on a loaded machine, where CPU time is noise:
+ *   valgrind --tool=callgrind --toggle-collect=ew_worker_fetch_sync build/bench/lowering_cost 20000 1 spread modern
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,12 +73,37 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* One part (by name) in one Worker (side "modern", "es5" or a file): rounds + 1 requests; prints the answer. */
+static int run_one(int n, int rounds, const char *part, const char *side)
+{
+    const char *path = strcmp(side, "es5") == 0      ? "bench/lowering/es5.js"
+                       : strcmp(side, "modern") == 0 ? "bench/lowering/modern.js"
+                                                     : side;
+    char *src = read_file(path);
+    bench_worker_t bw = {.name = side, .script = src};
+    ew_runtime_t *rt;
+    ew_worker_t *w;
+    bench_open(&bw, NULL, &rt, &w);
+    char url[128], answer[128];
+    snprintf(url, sizeof(url), "http://b/?part=%s&n=%d", part, n);
+    double t = 0;
+    for (int r = 0; r <= rounds; r++)
+        t += run(w, url, answer, sizeof(answer));
+    printf("%s %s: %s (%.2f ms per request)\n", side, part, answer, t * 1e3 / (rounds + 1));
+    ew_worker_destroy(w);
+    ew_runtime_destroy(rt);
+    free(src);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 100000;
     int rounds = argc > 2 ? atoi(argv[2]) : 5;
     if (n < 64 || rounds < 1 || rounds > 99)
         return 2;
+    if (argc > 3)
+        return run_one(n, rounds, argv[3], argc > 4 ? argv[4] : "modern");
     char *modern_src = read_file("bench/lowering/modern.js"), *es5_src = read_file("bench/lowering/es5.js");
     bench_worker_t modern = {.name = "modern", .script = modern_src};
     bench_worker_t es5 = {.name = "es5", .script = es5_src};

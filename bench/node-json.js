@@ -1,5 +1,6 @@
 // Node's equivalent of bench/json-api.js for the HTTP benchmark: the same work with Node's http module.
-const http = require('http');
+// With the argument h2 it serves HTTP/2 cleartext (prior knowledge) through the http2 module's compatible API.
+const http = process.argv[3] === 'h2' ? require('http2') : require('http');
 const port = Number(process.argv[2] || 8790);
 http.createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');

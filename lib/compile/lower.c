@@ -152,11 +152,15 @@ static void frame_enter(ew__lower_t *L, ew__lfn_t *f, ew__node_t *fn)
     L->fn = f;
 }
 
-/* `var c1 = this, c2 = arguments, c3 = new.target;` for the arrows of a function (arrow pass). */
+/* `var c1 = this, c2 = arguments, c3 = new.target;` for the arrows of a function (arrow pass), and the local
+ * copies of helpers other passes asked for. */
 static void declare_captures(ew__lower_t *L, ew__lfn_t *f)
 {
-    ew__node_t *d[4];
+    ew__node_t *d[5];
     uint32_t n = 0;
+    if (f->cap_arr)
+        d[n++] = ew__b_declarator(L, ew__b_ident(L, f->cap_arr, NULL),
+                                  ew__b_member(L, ew__b_ident(L, L->helpers, NULL), "arr", NULL), NULL);
     if (f->cap_uninit)
         d[n++] = ew__b_declarator(L, ew__b_ident(L, f->cap_uninit, NULL), ew__b_ident(L, L->uninit, NULL), NULL);
     if (f->cap_this)

@@ -106,6 +106,8 @@ typedef struct ew__lfn {
      * first in its body when the walk leaves it */
     ew__atom_t *cap_this, *cap_args, *cap_new_target;
     ew__atom_t *cap_uninit;       /* block pass: a local copy of L->uninit for this function's TDZ guards */
+    ew__atom_t *cap_arr;          /* destructuring pass: a local copy of $ew.arr for array patterns in loops */
+    uint32_t loops;               /* destructuring pass: loops of this function the walk is in */
 } ew__lfn_t;
 
 struct ew__lower {

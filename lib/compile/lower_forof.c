@@ -6,15 +6,17 @@
  *   { $a = RIGHT, $it = $ew.iterFast($a), $i = 0, $n = false;
  *     try {
  *       for (; $it ? !($s = $it.next()).done : $i < $a.length; $n = false) {
- *         $n = true; LEFT = $it ? $s.value : $a[$i++]; BODY }
+ *         $v = $it ? $s.value : $a[$i++]; $n = true; LEFT = $v; BODY }
+ *       (`var x = $it ? ... ; $n = true; BODY` when LEFT declares a name)
  *     } catch ($e) { if ($n) { $n = false; $ew.close($it, true); } throw $e; }
  *     finally { if ($n) $ew.close($it); } }
- * $ew.iterFast returns null for an array whose iteration is intact (Array.prototype[Symbol.iterator] and the
- * array iterator's next untouched, no own Symbol.iterator: helpers.js), and indexing such an array is exactly
- * what its iterator does (length read at every step), so the common case costs a test and an index per
- * iteration and never calls a function. $n is true while the body (including LEFT's assignment) runs: leaving
- * the loop then by break, return or a throw calls the iterator's return() (its errors are ignored after a
- * throw, as IteratorClose requires); an exception from next() itself does not. Labels on the loop move to the
+ * $ew.iterFast (C, lib/core/builtin_iterfast.c) returns null for a value whose @@iterator is the intrinsic
+ * Array.prototype.values while %ArrayIteratorPrototype%.next is intact and no `return` was added to its chain,
+ * and indexing such a value is exactly what its iterator does (length read at every step), so the common case
+ * costs a test and an index per iteration and never calls a function. $n is true while the body (including
+ * LEFT's assignment) runs: leaving the loop then by break, return or a throw calls the iterator's return()
+ * (its errors are ignored after a throw, as IteratorClose requires); an exception from next() itself, or from
+ * reading its result's value, does not. Labels on the loop move to the
  * inner `for` so `continue L` still works. LEFT stays a declaration or assignment for lower_destructure.c.
  */
 #include "lower.h"
@@ -83,15 +85,25 @@ static ew__node_t *lower_for_of(ew__lower_t *L, ew__node_t *n)
     bump->as.unary.argument = id(L, i, n);
     ew__node_t *value = ew__b_cond(L, id(L, it, left), ew__b_member(L, id(L, s, left), "value", left),
                                    ew__b_index(L, id(L, a, left), bump, left), left);
-    ew__node_t *bind;
-    if (left->type == EW__N_VariableDeclaration) {
-        left->as.var_decl.declarations.items[0]->as.declarator.init = value;
-        bind = left;
-    } else {
-        bind = expr_stmt_assign(L, left, value, left);
-    }
+    /* The value is read before $n is set (an error of the result's `value` getter does not close): a
+     * declared name is bound first (that cannot throw), anything else (a pattern, an assignment target)
+     * after the value went through $v. */
     ew__node_t *enter = expr_stmt_assign(L, id(L, flag, n), ew__b_bool(L, true, n), n);
-    loop->as.for_.body = ew__b_block(L, ew__b_list(L, 3, enter, bind, body), body);
+    if (left->type == EW__N_VariableDeclaration &&
+        left->as.var_decl.declarations.items[0]->as.declarator.id->type == EW__N_Identifier) {
+        left->as.var_decl.declarations.items[0]->as.declarator.init = value;
+        loop->as.for_.body = ew__b_block(L, ew__b_list(L, 3, left, enter, body), body);
+    } else {
+        ew__node_t *v = ew__temp(L, n), *bind;
+        if (left->type == EW__N_VariableDeclaration) {
+            left->as.var_decl.declarations.items[0]->as.declarator.init = id(L, v, left);
+            bind = left;
+        } else {
+            bind = expr_stmt_assign(L, left, id(L, v, left), left);
+        }
+        ew__node_t *read = expr_stmt_assign(L, id(L, v, left), value, left);
+        loop->as.for_.body = ew__b_block(L, ew__b_list(L, 4, read, enter, bind, body), body);
+    }
     ew__node_t *t = ew__b_node(L, EW__N_TryStatement, n);
     t->as.try_.block = ew__b_block(L, ew__b_list(L, 1, loop), n);
     t->as.try_.handler = close_on_throw(L, flag, it, n);

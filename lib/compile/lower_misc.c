@@ -198,8 +198,38 @@ static ew__node_t *apply_piece(ew__lower_t *L, ew__node_t *acc, ew__node_t *p)
     }
 }
 
+/* Whether the literal property p can be defined by $ew.objectData from a constant key: `k: v` or shorthand `k`,
+ * an identifier or string key, a value that is no function or class (those take their name from the key). */
+static bool data_property(const ew__node_t *p)
+{
+    const ew__node_t *k = p->as.property.key, *v = p->as.property.value;
+    if (p->as.property.computed || p->as.property.method || p->as.property.kind != EW__PROP_INIT)
+        return false;
+    if (v->type == EW__N_FunctionExpression || v->type == EW__N_ArrowFunctionExpression ||
+        v->type == EW__N_ClassExpression)
+        return false;
+    return k->type == EW__N_Identifier || (k->type == EW__N_Literal && k->as.literal.kind == EW__LIT_STRING);
+}
+
+/* `$ew.objectData(acc, "k", v, ...)` for the literal properties items[i..j) (all data_property). */
+static ew__node_t *object_data(ew__lower_t *L, ew__node_t *acc, ew__node_t **items, uint32_t n)
+{
+    ew__nodes_t args = {NULL, 0};
+    uint32_t cap = 0;
+    ew__nodes_push(L, &args, &cap, acc);
+    for (uint32_t k = 0; k < n; k++) {
+        ew__node_t *key = items[k]->as.property.key;
+        if (key->type == EW__N_Identifier)
+            key = ew__b_str(L, key->as.ident.name->s, key->as.ident.name->len, key);
+        ew__nodes_push(L, &args, &cap, key);
+        ew__nodes_push(L, &args, &cap, items[k]->as.property.value);
+    }
+    return ew__b_helper(L, "objectData", args, items[0]);
+}
+
 /* {a, ...b, c}: pieces in order, `$ew.objectSpread($ew.objectSpread({a: a}, b), {c: c}, 2)` (1 when the literal
- * piece has a getter or setter, whose descriptor must be copied as is). */
+ * piece has a getter or setter, whose descriptor must be copied as is); a piece of plain `key: value` properties
+ * after a spread is `$ew.objectData(acc, "c", c)` instead (no object made and enumerated for it). */
 static ew__node_t *lower_object_pieces(ew__lower_t *L, ew__node_t *n)
 {
     ew__nodes_t *p = &n->as.object.properties;
@@ -217,6 +247,14 @@ static ew__node_t *lower_object_pieces(ew__lower_t *L, ew__node_t *n)
         uint32_t j = i;
         while (j < p->len && piece_kind(p->items[j]) == PIECE_NONE)
             j++;
+        bool plain = true;
+        for (uint32_t k = i; k < j; k++)
+            plain = plain && data_property(p->items[k]);
+        if (plain) {
+            acc = object_data(L, acc, p->items + i, j - i);
+            i = j;
+            continue;
+        }
         ew__node_t *lit = ew__b_object(L, ew__b_list_copy(L, p->items + i, j - i), s);
         /* 1: copy the piece's descriptors (it has accessors); 2: only data properties, copy the values */
         int how = 2;

@@ -3,8 +3,8 @@
  *
  * `[a, ...b, c]` becomes `$ew.concat([a], $ew.spread(b), [c])`: the arguments run in source order (b is
  * iterated completely before c is evaluated, as the specification's evaluation order requires), $ew.spread
- * follows the iterator protocol (with a fast path for arrays whose iteration is intact, helpers.js) and always
- * returns a fresh array, and holes of the literal pieces are kept. A call `f(...x)` becomes
+ * follows the iterator protocol (C with a fast path for arrays whose iteration is intact,
+ * lib/core/builtin_iterfast.c) and always returns a fresh array, and holes of the literal pieces are kept. A call `f(...x)` becomes
  * `$ew.apply(f, void 0, args)` and a method call `o.m(...x)` `$ew.apply((t = o).m, t, args)`, which keeps
  * `this` and evaluates o and o.m before the arguments; $ew.apply is Reflect.apply itself, which Duktape runs
  * without a native frame (DUKTAPE-NOTES.md), so a coroutine may still yield inside the callee.

@@ -161,6 +161,16 @@ static duk_ret_t object_spread(duk_context *ctx)
         return 1;
     }
     duk_to_object(ctx, 1);
+    duk_int_t n = ew__duk_push_own_data(ctx, 1); /* a plain object of data properties: no enumerator */
+    for (duk_int_t i = 0; i < n; i++) {
+        duk_dup(ctx, 3 + 2 * i);
+        duk_dup(ctx, 4 + 2 * i);
+        duk_def_prop(ctx, 0, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WEC);
+    }
+    if (n >= 0) {
+        duk_set_top(ctx, 1);
+        return 1;
+    }
     duk_enum(ctx, 1, DUK_ENUM_OWN_PROPERTIES_ONLY | DUK_ENUM_INCLUDE_SYMBOLS);
     while (duk_next(ctx, -1, 1))
         duk_def_prop(ctx, 0, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |

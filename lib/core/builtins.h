@@ -107,6 +107,9 @@ void ew__bi_object_init(duk_context *ctx);
 /* Replaces the helper object's (at `helpers`) script objectSpread with the C one, which keeps it for Proxy
  * sources and literal pieces. */
 void ew__bi_object_spread_install(duk_context *ctx, duk_idx_t helpers);
+/* Replaces the helpers iterFast, arr, spread and concat (object at helpers) by their C versions
+ * (builtin_iterfast.c). */
+void ew__bi_iterfast_install(duk_context *ctx, duk_idx_t helpers);
 void ew__bi_string_init(duk_context *ctx);
 void ew__bi_number_init(duk_context *ctx);
 

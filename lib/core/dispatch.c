@@ -828,6 +828,7 @@ void ew__helpers_push_new(duk_context *ctx)
     ew__coro_push_helpers(ctx); /* async/generator helpers: loaded on first use */
     ew__coro_push_settlers(ctx);
     ew__bi_object_spread_install(ctx, -1);
+    ew__bi_iterfast_install(ctx, -1);
 }
 
 /* Loads lib/js/helpers.js (the runtime helpers lowered code calls) and keeps its object in the stash; the

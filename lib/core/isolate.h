@@ -164,6 +164,7 @@ struct ew__isolate {
     size_t cf_json_len;
     void *cf_str;                 /* that JSON as a JS string, kept in the stash */
     const void *promise_intrinsics; /* promise.c's table, a fixed buffer in the heap stash */
+    const void *iter_intrinsics;  /* builtin_iterfast.c's table, a fixed buffer in the heap stash */
 
     ew__req_t *req_pool;          /* finished requests kept for reuse (dispatch.c; list via next; owned) */
     uint32_t req_pooled;

@@ -19,6 +19,13 @@ extern __attribute__((visibility("hidden"))) int ew__duk_class_number(struct duk
 extern __attribute__((visibility("hidden"))) int ew__duk_is_proxy(struct duk_hthread *ctx, int idx);
 /* Also appended: detach the ArrayBuffer at idx (returns 0 if it is not one). */
 extern __attribute__((visibility("hidden"))) int ew__duk_buffer_detach(struct duk_hthread *ctx, int idx);
+/* Also appended: duk_pack (internal in 2.7): the count values on top become a new array. */
+extern __attribute__((visibility("hidden"))) void ew__duk_pack(struct duk_hthread *ctx, int count);
+/* Also appended: push a dense Array's items / a plain object's own enumerable data properties (or -1). */
+extern __attribute__((visibility("hidden"))) int ew__duk_push_dense_items(struct duk_hthread *ctx, int idx);
+extern __attribute__((visibility("hidden"))) int ew__duk_push_own_data(struct duk_hthread *ctx, int idx);
+/* Also appended: whether iterating the value at idx is indexing it, found without running code (or -1). */
+extern __attribute__((visibility("hidden"))) int ew__duk_iter_is_index(struct duk_hthread *ctx, int idx, void *const *k);
 /* Also appended: push obj[key] looked up from the object at start_idx with a getter called on recv_idx (super.x),
  * returns 1; or push the Proxy met on the way and return 2. */
 extern __attribute__((visibility("hidden"))) int ew__duk_get_with_receiver(struct duk_hthread *ctx, int start_idx,

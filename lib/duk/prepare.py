@@ -10,7 +10,8 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
     never reaches the bytecode interrupt, so a catastrophic pattern would ignore the CPU limit), the
     interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
     ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number(), ew__duk_is_proxy(),
-    ew__duk_buffer_detach() and ew__duk_get_with_receiver() are appended (see
+    ew__duk_buffer_detach(), ew__duk_pack(), ew__duk_push_dense_items(), ew__duk_push_own_data(),
+    ew__duk_iter_is_index() and ew__duk_get_with_receiver() are appended (see
     INTERRUPT_NOW), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
     without sprintf, and object literals append their new string-keyed properties directly.
@@ -81,6 +82,130 @@ DUK_EXTERNAL duk_int_t ew__duk_buffer_detach(duk_context *ctx, duk_idx_t idx) {
 	}
 	duk_pop(thr);
 	return 1;
+}
+
+/* libedgeworker: duk_pack, internal in 2.7: pops the count values on top into a new array, allocated once at
+ * its size (lib/core/builtin_iterfast.c builds spread results with it). */
+DUK_EXTERNAL void ew__duk_pack(duk_context *ctx, duk_idx_t count) {
+	duk_pack((duk_hthread *) ctx, count);
+}
+
+/* libedgeworker: pushes the items of the Array at idx (not a Proxy) and returns their number, when every
+ * index below its length is an own data item of its array part: then reading them runs no code and they are
+ * exactly what its iterator would yield. Otherwise pushes nothing and returns -1 (lib/core/builtin_iterfast.c
+ * takes the general path). */
+DUK_EXTERNAL duk_int_t ew__duk_push_dense_items(duk_context *ctx, duk_idx_t idx) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_hobject *h = duk_get_hobject(thr, idx);
+	duk_uint32_t i, n;
+	if (h == NULL || !DUK_HOBJECT_HAS_EXOTIC_ARRAY(h) || DUK_HOBJECT_IS_PROXY(h) || !DUK_HOBJECT_HAS_ARRAY_PART(h)) {
+		return -1;
+	}
+	n = ((duk_harray *) h)->length;
+	if (n > DUK_HOBJECT_GET_ASIZE(h) || n > 100000U) {
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (DUK_TVAL_IS_UNUSED(DUK_HOBJECT_A_GET_VALUE_PTR(thr->heap, h, i))) {
+			return -1;
+		}
+	}
+	duk_require_stack(thr, (duk_idx_t) n); /* may run a GC that moves h's items: read them after */
+	if (!DUK_HOBJECT_HAS_ARRAY_PART(h) || n > DUK_HOBJECT_GET_ASIZE(h)) {
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		duk_push_tval(thr, DUK_HOBJECT_A_GET_VALUE_PTR(thr->heap, h, i));
+	}
+	return (duk_int_t) n;
+}
+
+/* libedgeworker: whether the value at idx iterates as indexing it (lib/core/builtin_iterfast.c), found without
+ * running any code: its @@iterator (k[0], a symbol) is a data property holding k[1] (Array.prototype.values),
+ * %ArrayIteratorPrototype% (k[2]) has an own data property k[3] ("next") holding k[4], and no object on its
+ * chain has k[5] ("return"). Returns 1 if so, 0 if not, -1 when that cannot be known without running code
+ * (not an object, a Proxy, an accessor, a typed array, no @@iterator): the caller then reads with [[Get]].
+ * With idx DUK_INVALID_INDEX, only the part about %ArrayIteratorPrototype% (-1: a Proxy on its chain). */
+DUK_EXTERNAL duk_int_t ew__duk_iter_is_index(duk_context *ctx, duk_idx_t idx, void *const *k) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_hobject *h = idx == DUK_INVALID_INDEX ? NULL : duk_get_hobject(thr, idx), *o;
+	duk_int_t e_idx, h_idx;
+	duk_tval *tv = NULL;
+	if (idx == DUK_INVALID_INDEX) {
+		goto proto;
+	}
+	if (h == NULL || DUK_HOBJECT_IS_BUFOBJ(h)) {
+		return -1;
+	}
+	for (o = h; o != NULL; o = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, o)) {
+		if (DUK_HOBJECT_IS_PROXY(o)) {
+			return -1;
+		}
+		if (duk_hobject_find_entry(thr->heap, o, (duk_hstring *) k[0], &e_idx, &h_idx)) {
+			if (DUK_HOBJECT_E_SLOT_IS_ACCESSOR(thr->heap, o, e_idx)) {
+				return -1;
+			}
+			tv = DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, o, e_idx);
+			break;
+		}
+	}
+	if (tv == NULL) {
+		return -1;
+	}
+	if (!DUK_TVAL_IS_OBJECT(tv) || DUK_TVAL_GET_OBJECT(tv) != (duk_hobject *) k[1]) {
+		return 0;
+	}
+proto:
+	o = (duk_hobject *) k[2];
+	tv = duk_hobject_find_entry_tval_ptr(thr->heap, o, (duk_hstring *) k[3]);
+	if (tv == NULL || !DUK_TVAL_IS_OBJECT(tv) || DUK_TVAL_GET_OBJECT(tv) != (duk_hobject *) k[4]) {
+		return 0;
+	}
+	for (; o != NULL; o = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, o)) {
+		if (DUK_HOBJECT_IS_PROXY(o)) {
+			return -1;
+		}
+		if (duk_hobject_find_entry(thr->heap, o, (duk_hstring *) k[5], &e_idx, &h_idx)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* libedgeworker: pushes key, value, key, value... of the own enumerable properties of the plain object at idx
+ * and returns their number, when all of them are data properties with string keys that are not array indices
+ * and the object has no array part (so their order is the entry order, and reading them runs no code).
+ * Otherwise pushes nothing and returns -1 (lib/core/builtin_object.c's objectSpread enumerates instead). */
+DUK_EXTERNAL duk_int_t ew__duk_push_own_data(duk_context *ctx, duk_idx_t idx) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_hobject *h = duk_get_hobject(thr, idx);
+	duk_uint_fast32_t i;
+	duk_int_t count = 0;
+	if (h == NULL || DUK_HOBJECT_GET_CLASS_NUMBER(h) != DUK_HOBJECT_CLASS_OBJECT || DUK_HOBJECT_IS_PROXY(h) ||
+	    DUK_HOBJECT_HAS_ARRAY_PART(h) || DUK_HOBJECT_HAS_EXOTIC_BEHAVIOR(h)) {
+		return -1;
+	}
+	for (i = 0; i < (duk_uint_fast32_t) DUK_HOBJECT_GET_ENEXT(h); i++) {
+		duk_hstring *k = DUK_HOBJECT_E_GET_KEY(thr->heap, h, i);
+		if (k == NULL || (DUK_HSTRING_HAS_SYMBOL(k) && DUK_HSTRING_HAS_HIDDEN(k)) ||
+		    !DUK_HOBJECT_E_SLOT_IS_ENUMERABLE(thr->heap, h, i)) {
+			continue;
+		}
+		if (DUK_HSTRING_HAS_SYMBOL(k) || DUK_HSTRING_HAS_ARRIDX(k) || DUK_HOBJECT_E_SLOT_IS_ACCESSOR(thr->heap, h, i)) {
+			return -1;
+		}
+		count++;
+	}
+	duk_require_stack(thr, count * 2); /* may run a GC that compacts h: walk its entries again after */
+	for (i = 0; i < (duk_uint_fast32_t) DUK_HOBJECT_GET_ENEXT(h); i++) {
+		duk_hstring *k = DUK_HOBJECT_E_GET_KEY(thr->heap, h, i);
+		if (k == NULL || DUK_HSTRING_HAS_SYMBOL(k) || !DUK_HOBJECT_E_SLOT_IS_ENUMERABLE(thr->heap, h, i)) {
+			continue;
+		}
+		duk_push_hstring(thr, k);
+		duk_push_tval(thr, DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, h, i));
+	}
+	return count;
 }
 """
 

@@ -13,23 +13,16 @@ function (native, global) {
     var O = global.Object, A = global.Array, TypeError = global.TypeError, RefErr = global.ReferenceError;
     var defineProperty = O.defineProperty, getDesc = O.getOwnPropertyDescriptor, keys = O.keys;
     var getOwnNames = O.getOwnPropertyNames, getSymbols = O.getOwnPropertySymbols, freeze = O.freeze;
-    var getProto = O.getPrototypeOf, isArray = A.isArray, AP = A.prototype, slice = AP.slice;
+    var AP = A.prototype, slice = AP.slice;
     var construct = global.Reflect.construct, apply = global.Reflect.apply;
     var ITER = global.Symbol.iterator;
     var arrayValues = AP[ITER];
-    var arrayIterProto = getProto(arrayValues.call([]));
-    var arrayNext = arrayIterProto.next;
     var isEnumerable = O.prototype.propertyIsEnumerable;
-
-    function plainArray(x) {
-        return isArray(x) && getProto(x) === AP && AP[ITER] === arrayValues && arrayIterProto.next === arrayNext &&
-            !O.prototype.hasOwnProperty.call(x, ITER);
-    }
 
     var toStr = O.prototype.toString;
 
-    function iter(x) {
-        var f = x == null ? undefined : x[ITER];
+    /* GetIterator(x) given f, x[@@iterator] as already read once (by the C fast paths). */
+    function iterWith(x, f) {
         if (f === undefined && x != null && toStr.call(x) === '[object Arguments]') {
             f = arrayValues; /* Duktape's arguments objects lack @@iterator; the built-in one is the array's */
         }
@@ -41,6 +34,10 @@ function (native, global) {
             throw new TypeError('iterator is not an object');
         }
         return it;
+    }
+
+    function iter(x) {
+        return iterWith(x, x == null ? undefined : x[ITER]);
     }
 
     /* IteratorClose after break/return (errors of return() propagate) or a throw (quiet: the throw wins). */
@@ -62,12 +59,10 @@ function (native, global) {
         }
     }
 
-    /* A fresh array of an iterable's values (n >= 0: at most n, then the iterator is closed). */
-    function toArray(x, n) {
-        if (plainArray(x)) {
-            return n >= 0 && n < x.length ? slice.call(x, 0, n) : slice.call(x);
-        }
-        var it = iter(x), out = [], s;
+    /* A fresh array of an iterable's values (n >= 0: at most n, then the iterator is closed); f is
+     * x[@@iterator]. */
+    function toArray(x, n, f) {
+        var it = iterWith(x, f), out = [], s;
         while (n < 0 || out.length < n) {
             s = it.next();
             if (s === null || typeof s !== 'object') {
@@ -150,30 +145,15 @@ function (native, global) {
     var out = {
         iter: iter,
         close: close,
-        /* for-of: null when x is a plain array (index it), else its iterator */
-        iterFast: function (x) {
-            return plainArray(x) ? null : iter(x);
+        /* The iterator-protocol paths of iterFast (for-of), spread ([...x], f(...x)) and arr (array
+         * patterns), which lib/core/builtin_iterfast.c replaces by C functions that index arrays whose
+         * iteration is intact and call these otherwise, passing x[@@iterator] as read. concat is C only. */
+        iterFast: iterWith,
+        spread: function (x, f) {
+            return toArray(x, -1, f);
         },
-        /* [...x], f(...x): a fresh array */
-        spread: function (x) {
-            return toArray(x, -1);
-        },
-        /* array destructuring: x itself when indexing is the same as iterating, else the first n values */
-        arr: function (x, n) {
-            return plainArray(x) ? x : toArray(x, n);
-        },
-        /* [a, ...b, c]: concatenates arrays made by the compiler (holes kept) */
-        concat: function (a) {
-            for (var i = 1; i < arguments.length; i++) {
-                var b = arguments[i], n = a.length;
-                for (var j = 0; j < b.length; j++) {
-                    if (j in b) {
-                        a[n + j] = b[j];
-                    }
-                }
-                a.length = n + b.length;
-            }
-            return a;
+        arr: function (x, n, f) {
+            return toArray(x, n, f);
         },
         rest: function (args, from) {
             return slice.call(args, from);

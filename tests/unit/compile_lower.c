@@ -217,6 +217,14 @@ Test(lower, compile_spread)
         {"var order = []; function g(x) { order.push(x); return [x]; } [g(1), ...g(2), g(3)]; R = order.join()", "1,2,3"},
         {"try { [...1]; } catch (e) { R = e.name; }", "TypeError"},
         {"var o = {a: {f() { return this === o.a; }}}; R = o.a.f(...[])", "true"},
+        /* the C fast paths (lib/core/builtin_iterfast.c) and their fallbacks */
+        {"function f() { return [...arguments].join(); } R = f(1, 2)", "1,2"},
+        {"var a = [1, , 3]; R = [...a].length + ':' + (1 in [...a])", "3:true"},
+        {"var a = [1, 2]; a[Symbol.iterator] = function () { return [7][Symbol.iterator](); }; R = [...a, ...a].join()",
+         "7,7"},
+        {"var b = {a: 1, d: 0}; var d = 2; var o = {...b, d, e: 3}; R = Object.keys(o).join() + ':' + o.d", "a,d,e:2"},
+        {"Object.defineProperty(Object.prototype, 'q', {set(v) { R = 'setter'; }, configurable: true});"
+         " var o = {...{}, q: 1}; delete Object.prototype.q; R = o.q", "1"},
     };
     RUN(c);
 }
@@ -388,6 +396,15 @@ Test(lower, compile_destructuring)
         {"var order = []; var {a = order.push('a'), b = order.push('b')} = {}; R = order.join()", "a,b"},
         {"var r; R = (r = [1, 2], [a1, a2] = r) === r", "true"},
         {"try { throw {m: 3}; } catch ({m}) { R = m; }", "3"},
+        /* array patterns in loops call $ew.arr through a local copy of the function */
+        {"var s = ''; for (var i = 0; i < 2; i++) { var [a, b] = [i, i * 2]; s += a + b; } R = s", "03"},
+        {"function* g() { for (const p of [[1, 2], [3, 4]]) { const [a, b] = p; yield a + b; } } R = [...g()].join()",
+         "3,7"},
+        {"async function f() { let s = 0; for (const p of [[1, 2], 'ab']) { const [a, b] = await p; s += a + b; }"
+         " return s; } f().then(v => { R = v; })", "3ab"},
+        {"var s = 0, q = [[1, 2], [3, 4]]; outer: while (q.length) { var [x, y] = q.shift(); if (x > 2) continue outer;"
+         " s += x * y; } R = s", "2"},
+        {"var fs = []; for (let [a, b] of [[1, 2], [3, 4]]) fs.push(() => a + b); R = fs.map(f => f()).join()", "3,7"},
         {"var s = ''; for (var [k, v] in {ab: 1}) s += k + v; R = s", "ab"},
         {"var {0: z, length} = 'hi'; R = z + length", "h2"},
         {"var {1: one, ...others} = ['a', 'b', 'c']; R = one + Object.keys(others).join()", "b0,2"},
@@ -451,6 +468,15 @@ Test(lower, compile_for_of)
          " var d = false; return {next() { var r = {value: 'x', done: d}; d = true; return r; }}; };"
          " var s = ''; for (var v of [1, 2]) s += v; Array.prototype[Symbol.iterator] = saved; R = s", "x"},
         {"try { for (var x of 5); } catch (e) { R = e.name; }", "TypeError"},
+        {"var closed = 0; var it = {[Symbol.iterator]() { return this; }, next() { return {done: false, get value() {"
+         " throw 7; }}; }, return() { closed++; return {}; }}; try { for (var [x] of it); } catch (e) { R = e + ':' + closed; }",
+         "7:0"},
+        {"var IP = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())); var n = 0;"
+         " IP.return = function () { n++; return {}; }; for (var x of [1, 2]) break; var [y] = [3, 4];"
+         " delete IP.return; R = n + ':' + y", "2:3"},
+        {"var AIP = Object.getPrototypeOf([][Symbol.iterator]()), next = AIP.next, n = 0;"
+         " AIP.next = function () { n++; return next.call(this); }; for (var x of [1, 2]); var [y] = [3];"
+         " AIP.next = next; R = n + ':' + y", "4:3"},
         {"var s = 0; for (var x of new Set([1, 2, 2])) s += x; R = s", "3"},
     };
     RUN(c);
