@@ -6,9 +6,12 @@ that answers every request with a fixed header and the body from memory: one sen
 calls), all read by the same client (curl to /dev/null), ew-server with --threads 1:
   - TransformStream: the Worker writes 64 KiB chunks to the writable side of a TransformStream after
     returning `new Response(readable)` (the seed's streamLogs pattern), sent with chunked encoding;
-  - proxy: the Worker returns `fetch(raw server)` (the seed's proxy pattern), sent with its Content-Length.
+  - proxy: the Worker returns `fetch(raw server)` (the seed's proxy pattern), sent with its Content-Length
+    (after the first bytes, spliced from socket to socket: ew_body_splice).
 Reported: the median wall time of REPEAT runs each (the three alternate, so that machine noise hits all),
-the ratios to the raw copy, and ew-server's RSS growth over the runs (VmRSS after the runs minus VmRSS after
+the ratios to the raw copy (of the medians, and of the fastest runs, which a loaded machine disturbs
+least), the median CPU time ew-server spent per Worker run (all its threads, steadier than wall time on a
+loaded machine), and ew-server's RSS growth over the runs (VmRSS after the runs minus VmRSS after
 one 1 MB warm-up request of each kind).
 
 Usage: python3 bench/stream_bench.py   (env: BUILD=build MB=100 REPEAT=5)
@@ -53,6 +56,16 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def cpu_ns(pid):
+    """CPU time of all the process's threads so far (ns, from the scheduler's accounting: finer than the
+    10 ms ticks of /proc/PID/stat)."""
+    total = 0
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/schedstat" % (pid, task)) as f:
+            total += int(f.read().split()[0])
+    return total
 
 
 def curl_seconds(url, expect):
@@ -109,11 +122,17 @@ def main():
             curl_seconds(proxy_url, size)
             curl_seconds(raw_url, size)
             rss0 = rss_kb(srv.pid)
-            ew, raw, proxy = [], [], []
+            ew, raw, proxy, ew_cpu, proxy_cpu = [], [], [], [], []
             for _ in range(REPEAT):  # alternate, so that machine noise hits all three
+                t0 = cpu_ns(srv.pid)
                 ew.append(curl_seconds(ew_url, size))
+                t1 = cpu_ns(srv.pid)
                 raw.append(curl_seconds(raw_url, size))
+                t2 = cpu_ns(srv.pid)
                 proxy.append(curl_seconds(proxy_url, size))
+                t3 = cpu_ns(srv.pid)
+                ew_cpu.append((t1 - t0) / 1e6)
+                proxy_cpu.append((t3 - t2) / 1e6)
             rss1 = rss_kb(srv.pid)
         finally:
             srv.terminate()
@@ -123,8 +142,11 @@ def main():
     print("  ew-server TransformStream body  %7.1f ms  %7.0f MB/s" % (ew_med * 1e3, MB / ew_med))
     print("  ew-server proxy (fetch)         %7.1f ms  %7.0f MB/s" % (proxy_med * 1e3, MB / proxy_med))
     print("  raw copy (loopback socket)      %7.1f ms  %7.0f MB/s" % (raw_med * 1e3, MB / raw_med))
-    print("  ratio TransformStream/raw       %7.2fx" % (ew_med / raw_med))
-    print("  ratio proxy/raw                 %7.2fx" % (proxy_med / raw_med))
+    print("  ratio TransformStream/raw       %7.2fx  (fastest runs: %.2fx)" % (ew_med / raw_med, min(ew) / min(raw)))
+    print("  ratio proxy/raw                 %7.2fx  (fastest runs: %.2fx)" % (proxy_med / raw_med,
+                                                                         min(proxy) / min(raw)))
+    print("  ew-server CPU, TransformStream  %7.1f ms" % statistics.median(ew_cpu))
+    print("  ew-server CPU, proxy            %7.1f ms" % statistics.median(proxy_cpu))
     print("  ew-server RSS growth            %7.1f MB  (%.1f -> %.1f MB)" % ((rss1 - rss0) / 1024, rss0 / 1024,
                                                                          rss1 / 1024))
 

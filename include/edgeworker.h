@@ -567,6 +567,44 @@ typedef void (*ew_body_fn)(void *udata, const void *data, size_t len, ew_status_
  * before the worker and the runtime. */
 EW_API ew_status_t ew_body_read(ew_body_t *body, ew_body_fn cb, void *udata);
 
+/* Zero-copy pass-through (Linux): when the body is a fetch() response the Worker returned untouched, over
+ * plain HTTP/1.1 with a Content-Length and not content-decoded, its bytes can go from the origin's socket
+ * to the host's socket `fd` with splice(2), never entering user space. The host sends them as they are
+ * (the response has stream_length set: no chunked framing) and writes nothing else to fd until the body
+ * has ended. Typical use: try ew_body_splice before each ew_body_read, once the host's own output buffer
+ * for fd is empty; on EW_ERR_STATE read instead.
+ *
+ * How a step ended (ew_body_splice_fn): */
+typedef enum ew_splice_result {
+    EW_SPLICE_MORE = 0,   /* `moved` > 0 bytes were written to fd; call ew_body_splice (or read) again */
+    EW_SPLICE_FULL = 1,   /* fd took no more (EAGAIN): call again once fd is writable; moved may be 0 */
+    EW_SPLICE_END = 2,    /* the body is complete (moved may be > 0): it has ended, as a read's end */
+    EW_SPLICE_FAILED = 3  /* the origin's response broke, the Worker was unloaded, or writing to fd failed
+                             (moved may be > 0): the body has ended unfinished; end the connection */
+} ew_splice_result_t;
+
+/* Called once per ew_body_splice() that returned EW_OK, from the event loop on the runtime's thread, never
+ * from inside ew_body_splice. The callee may splice, read or destroy the response from inside. */
+typedef void (*ew_body_splice_fn)(void *udata, size_t moved, ew_splice_result_t result);
+
+/* Moves up to `max` (> 0) of the body's next bytes to the socket fd (non-blocking, owned by the host). The
+ * library does not wait on fd: when fd is full it answers EW_SPLICE_FULL and keeps the bytes it holds (at
+ * most one pipe, 1 MiB, in the kernel) for the next call; the origin is read only while the host asks,
+ * so a slow client holds the origin by TCP (back-pressure), not by buffering. EW_ERR_STATE (nothing
+ * started) when this body cannot be spliced now: not such a body, bytes of it are already buffered (read
+ * them first), a read or splice is pending, or it ended. Once a splice has started, ew_body_read fails
+ * with EW_ERR_STATE: the rest of the body is spliced, and a body that ended or broke between two steps
+ * (say, the Worker aborted the fetch while the host waited for fd) answers the next ew_body_splice with
+ * EW_SPLICE_END or EW_SPLICE_FAILED. EW_ERR_INVALID_ARG for NULL body/cb, fd < 0 or
+ * max 0. Destroying the response cancels a pending splice (cb does not run; fd is not touched after
+ * ew_response_destroy returns). The host ignores SIGPIPE (a peer of fd gone may raise it, as a write). */
+EW_API ew_status_t ew_body_splice(ew_body_t *body, int fd, size_t max, ew_body_splice_fn cb, void *udata);
+
+/* Non-zero if ew_body_splice may start for this body, now or once the bytes it already holds were read;
+ * zero if it never will (another kind of body, or it ended): the host then need not keep its output
+ * buffer empty for it. */
+EW_API int ew_body_splicable(const ew_body_t *body);
+
 /* Blocking helper: dispatches and runs the event loop until the response is complete. *out receives the
  * response (also on Worker failure, as for the callback) and must be released with ew_response_destroy().
  * Returns the response's outcome. Other events on the loop run meanwhile. Not from inside a callback. */

@@ -10,12 +10,15 @@
  *
  * A response whose body is a ReadableStream (ew_worker_fetch_stream gives it with resp->body_stream) goes
  * out with chunked transfer encoding as the Worker produces it, pulled one chunk at a time while the
- * socket's output buffer is below STREAM_HIGH.
+ * socket's output buffer is below STREAM_HIGH. A body of known length goes as it is (Content-Length); when
+ * it is a fetch() body the Worker passed on untouched, it moves from the origin's socket to the client's by
+ * splice(2) (ew_body_splice) once the output buffer is empty, one step of up to SPLICE_STEP at a time.
  *
  * The parser (lib/net/http1.c) works on the pulled-up input buffer; the head's slices are copied into the
  * conn's own buffer before the bytes are drained. A client that vanishes while its request is in the Worker
  * leaves the conn as a zombie until the Worker's callback arrives (the callback owns the last reference).
  * Timeouts: idle keep-alive, a deadline for the whole request to arrive (slowloris), and write progress.
+ * The conn reads its socket itself ("Reading the socket" below); the bufferevent does the writing.
  *
  * A request body that is large (over REQ_STREAM_MIN), chunked, or awaited with Expect: 100-continue, and
  * not all there yet, streams into the Worker (ew_worker_fetch_body): the Worker starts at the head and
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "cf.h"
@@ -55,11 +59,17 @@ typedef enum conn_state { READ_HEAD, READ_BODY, IN_WORKER, STREAMING, WRITING, C
  * the loop from polling the other connections. */
 #define STREAM_FLUSH (32 * 1024)
 #define STREAM_BURST 16
+/* The most one write to the socket may take (libevent's default is 16 KiB). */
+#define SOCK_MAX_WRITE (1024 * 1024)
+/* Bytes one ew_body_splice step may move before the loop gets a turn (STREAM_BURST steps in a row). */
+#define SPLICE_STEP (1024 * 1024)
 /* A request body larger than this (or chunked, or behind Expect: 100-continue) that has not fully arrived
  * with its head streams into the Worker; the socket is read on while less than REQ_BODY_HIGH is waiting for
  * the Worker's stream (beyond that the input buffer fills to its watermark and TCP holds the client). */
 #define REQ_STREAM_MIN (64 * 1024)
 #define REQ_BODY_HIGH (256 * 1024)
+/* At most this much is read from the socket per readiness event (libevent's bufferevents read 16 KiB). */
+#define READ_CHUNK 16384
 
 typedef struct conn conn_t;
 
@@ -88,6 +98,12 @@ typedef struct hdr_off {
 struct conn {
     srv_http_t *srv;
     struct bufferevent *bev;     /* NULL once the socket is closed (zombie waiting for the Worker) */
+    struct event *rd;            /* owned: the socket's read event (persistent, idle timeout); NULL once handed over */
+    struct timeval rd_timeout;   /* the read event's timeout: idle keep-alive, or the lingering close's */
+    size_t rd_high;              /* reading stops while the input buffer holds this much (back-pressure) */
+    struct evbuffer_cb_entry *rd_cb; /* while stopped by rd_high: resumes reading once the input drains */
+    bool rd_want;                /* reading is on (off after an error page, at EOF) */
+    bool rd_added;               /* the read event is pending */
     struct event *deadline;      /* request-arrival deadline (owned); left armed between requests */
     bool deadline_armed;         /* the deadline event is pending */
     uint64_t head_since_ms;      /* monotonic ms when the request being read began; 0 = none */
@@ -114,7 +130,10 @@ struct conn {
     bool is_head;
     bool http10;                 /* the request was HTTP/1.0: a streamed body is delimited by closing */
     ew_response_t *stream_resp;  /* owned while STREAMING: the response whose body_stream is being sent */
-    bool body_reading;           /* an ew_body_read is pending */
+    bool body_reading;           /* an ew_body_read or ew_body_splice is pending */
+    bool splicing;               /* that is an ew_body_splice (the library may write to the socket) */
+    bool splice_try;             /* the streamed body may go by ew_body_splice (plain TCP, sent as is) */
+    struct event *splice_ev;     /* waits for the socket after EW_SPLICE_FULL (owned, made on first use) */
     bool stream_raw;             /* the streamed body goes out as is (Content-Length or HTTP/1.0), not chunked */
     int burst;                   /* chunks read since the loop last polled */
     ew_req_body_t *req_body;     /* owned: the request body streaming into the Worker; NULL when none */
@@ -128,6 +147,8 @@ struct conn {
 
 static void conn_read_loop(conn_t *c);
 static void conn_close(conn_t *c);
+static void rd_sync(conn_t *c);
+static void rd_detach(conn_t *c);
 static void srv_peer_name(const struct sockaddr *addr, char *out, size_t outlen);
 static void conn_free(conn_t *c);
 static void maybe_drained(srv_http_t *s);
@@ -332,7 +353,7 @@ static void write_response(conn_t *c, ew_response_t *resp)
     bool no_body = resp->status == 204 || resp->status == 304 || (resp->status >= 100 && resp->status < 200);
     if (resp->body_stream != NULL && !no_body && !c->is_head) {
         c->stream_raw = c->http10 || resp->stream_length >= 0;
-        if (resp->stream_length >= 0) { /* a FixedLengthStream: its length is known */
+        if (resp->stream_length >= 0) { /* a FixedLengthStream, or a fetch() body passed on: its length is known */
             nlen = format_uint(num, (unsigned long) resp->stream_length);
             hb_add(&hb, "content-length: ", 16);
             hb_add(&hb, num, nlen);
@@ -389,13 +410,27 @@ static void write_response(conn_t *c, ew_response_t *resp)
  */
 
 static void on_body_chunk(void *udata, const void *data, size_t len, ew_status_t status);
+static void on_spliced(void *udata, size_t moved, ew_splice_result_t result);
+static void stream_end(conn_t *c);
 
-/* Reads the next chunk unless one is pending or enough is waiting for the socket. */
+/* Reads the next chunk unless one is pending or enough is waiting for the socket. A body the Worker passed
+ * on untouched from a fetch() goes from the origin's socket to the client's with splice(2) instead (no
+ * copy through this process), once nothing of ours waits for the socket. */
 static void stream_pump(conn_t *c)
 {
     if (c->body_reading || c->stream_resp == NULL || c->bev == NULL)
         return;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= STREAM_HIGH)
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->splice_try && evbuffer_get_length(out) == 0) {
+        ew_status_t st = ew_body_splice(c->stream_resp->body_stream, bufferevent_getfd(c->bev), SPLICE_STEP,
+                                        on_spliced, c);
+        if (st == EW_OK) {
+            c->body_reading = c->splicing = true;
+            return;
+        }
+        c->splice_try = ew_body_splicable(c->stream_resp->body_stream); /* read first, or for good */
+    }
+    if (evbuffer_get_length(out) >= STREAM_HIGH)
         return; /* on_write calls again once the socket has taken most of it */
     c->body_reading = true;
     if (ew_body_read(c->stream_resp->body_stream, on_body_chunk, c) != EW_OK) {
@@ -419,7 +454,7 @@ static void on_pump_ev(evutil_socket_t fd, short what, void *arg)
 static void stream_next(conn_t *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) >= STREAM_FLUSH)
+    if (evbuffer_get_length(out) >= STREAM_FLUSH || c->splice_try) /* splicing waits for an empty buffer */
         (void) evbuffer_write(out, bufferevent_getfd(c->bev));
     if (++c->burst < STREAM_BURST) {
         stream_pump(c);
@@ -433,10 +468,51 @@ static void stream_next(conn_t *c)
     evtimer_add(c->pump_ev, &now); /* timers run after the loop has polled */
 }
 
+/* The client's socket can take more after EW_SPLICE_FULL, or it took nothing for the write timeout. */
+static void on_splice_ev(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    conn_t *c = arg;
+    if (what & EV_TIMEOUT) {
+        c->keep_alive = false;
+        conn_close(c);
+        return;
+    }
+    stream_pump(c);
+}
+
+/* A splice step ended: the bytes are in the client's socket. */
+static void on_spliced(void *udata, size_t moved, ew_splice_result_t result)
+{
+    (void) moved;
+    conn_t *c = udata;
+    c->body_reading = c->splicing = false;
+    if (result == EW_SPLICE_END || result == EW_SPLICE_FAILED) {
+        /* A failure after the head: end the connection without the rest (the client sees a short body). */
+        if (result == EW_SPLICE_FAILED)
+            c->keep_alive = false;
+        stream_end(c);
+        return;
+    }
+    if (result == EW_SPLICE_FULL) {
+        if (c->splice_ev == NULL &&
+            (c->splice_ev = event_new(c->srv->base, bufferevent_getfd(c->bev), EV_WRITE, on_splice_ev, c)) == NULL) {
+            c->keep_alive = false;
+            conn_close(c);
+            return;
+        }
+        struct timeval wr = tv_ms(c->srv->cfg.write_timeout_ms);
+        event_add(c->splice_ev, c->srv->cfg.write_timeout_ms ? &wr : NULL);
+        return;
+    }
+    stream_next(c); /* the next step now, or after a loop turn when this burst has been long */
+}
+
 static void stream_start(conn_t *c, ew_response_t *resp)
 {
     c->state = STREAMING;
     c->stream_resp = resp;
+    c->splice_try = c->stream_raw && !c->tls && ew_body_splicable(resp->body_stream);
     bufferevent_write_buffer(c->bev, c->outq);
     bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW, 0);
     stream_pump(c);
@@ -447,6 +523,9 @@ static void stream_end(conn_t *c)
     ew_response_destroy(c->stream_resp);
     c->stream_resp = NULL;
     c->burst = 0;
+    c->splice_try = false;
+    if (c->splice_ev != NULL)
+        event_del(c->splice_ev);
     if (c->pump_ev != NULL)
         evtimer_del(c->pump_ev);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -518,7 +597,8 @@ static void write_error(conn_t *c, int status, const char *why)
         log_request(c, status, ew__h1_reason_phrase(status));
     c->keep_alive = false;
     c->state = CLOSING;
-    bufferevent_disable(c->bev, EV_READ);
+    c->rd_want = false;
+    rd_sync(c);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -539,10 +619,14 @@ static void conn_free(conn_t *c)
     ew_response_destroy(c->stream_resp); /* cancels the Worker's stream if it had not ended */
     if (c->pump_ev != NULL)
         event_free(c->pump_ev);
+    if (c->splice_ev != NULL)
+        event_free(c->splice_ev);
     if (c->outq != NULL)
         evbuffer_free(c->outq);
     if (c->deadline != NULL)
         event_free(c->deadline);
+    if (c->rd != NULL)
+        event_free(c->rd);
     free(c->head);
     free(c->hdrs);
     free(c->call_hdrs);
@@ -581,6 +665,7 @@ static void upgrade(conn_t *c, ew_response_t *resp)
         return;
     }
     log_request(c, 101, "Switching Protocols");
+    rd_detach(c); /* ws.c reads through the bufferevent */
     struct bufferevent *bev = c->bev;
     c->bev = NULL;
     s->nconns--;
@@ -1046,6 +1131,119 @@ static void conn_read_loop(conn_t *c)
     }
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Reading the socket
+ *
+ * The conn reads its socket itself, into the bufferevent's input buffer (the bufferevent only writes):
+ * libevent's read (evbuffer_read) asks the kernel how much is waiting (ioctl FIONREAD) before every read,
+ * a system call per request that one readv into space reserved in the buffer does without. The read event
+ * is persistent and carries the idle timeout (libevent re-arms it whenever bytes arrive); it stays added
+ * across requests (no epoll change per request, pipelined bytes wait in the buffer) and is removed only
+ * while the input holds rd_high bytes or more (TCP then holds the client) or reading is off. h2.c and ws.c
+ * read through the bufferevent: a conn handed to them gives up its read event first (rd_detach).
+ */
+
+static void on_read(conn_t *c);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+static void on_input_drained(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void) in;
+    if (info->n_deleted > 0)
+        rd_sync(arg);
+}
+
+/* Adds or removes the read event as reading is wanted and the input buffer has room. */
+static void rd_sync(conn_t *c)
+{
+    if (c->bev == NULL || c->rd == NULL)
+        return;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    bool full = evbuffer_get_length(in) >= c->rd_high;
+    if (full && c->rd_want && c->rd_cb == NULL)
+        c->rd_cb = evbuffer_add_cb(in, on_input_drained, c); /* only while full: none on the hot path */
+    else if ((!full || !c->rd_want) && c->rd_cb != NULL) {
+        evbuffer_remove_cb_entry(in, c->rd_cb);
+        c->rd_cb = NULL;
+    }
+    bool on = c->rd_want && !full;
+    if (on == c->rd_added)
+        return;
+    if (on)
+        c->rd_added = event_add(c->rd, &c->rd_timeout) == 0;
+    else {
+        event_del(c->rd);
+        c->rd_added = false;
+    }
+}
+
+/* Gives up the read event (the socket closes or changes hands): the bufferevent's input is as it made it. */
+static void rd_detach(conn_t *c)
+{
+    if (c->rd_cb != NULL) {
+        evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->rd_cb);
+        c->rd_cb = NULL;
+    }
+    if (c->rd != NULL) {
+        event_free(c->rd);
+        c->rd = NULL;
+        evbuffer_freeze(bufferevent_get_input(c->bev), 0);
+    }
+    c->rd_added = false;
+}
+
+/* The socket is readable (or idle for rd_timeout): one readv into reserved space, then the parser. */
+static void on_sock_read(evutil_socket_t fd, short what, void *arg)
+{
+    conn_t *c = arg;
+    if (what & EV_TIMEOUT) {
+        c->rd_want = false;
+        rd_sync(c);
+        on_event(c->bev, BEV_EVENT_TIMEOUT | BEV_EVENT_READING, c);
+        return;
+    }
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in), want = READ_CHUNK;
+    if (len + want > c->rd_high)
+        want = len < c->rd_high ? c->rd_high - len : 0;
+    if (want == 0) {
+        rd_sync(c);
+        return;
+    }
+    struct evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t) want, v, 2);
+    if (nv <= 0) {
+        c->rd_want = false;
+        rd_sync(c);
+        on_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, c);
+        return;
+    }
+    struct iovec iov[2];
+    for (int i = 0; i < nv; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = v[i].iov_len;
+    }
+    ssize_t n = readv(fd, iov, nv);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return; /* spurious wakeup: the reservation is reused by the next read */
+    if (n <= 0) {
+        c->rd_want = false;
+        rd_sync(c);
+        on_event(c->bev, (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR) | BEV_EVENT_READING, c);
+        return;
+    }
+    int used = 0;
+    for (size_t left = (size_t) n; used < nv && left > 0; used++) {
+        if (v[used].iov_len > left)
+            v[used].iov_len = left;
+        left -= v[used].iov_len;
+    }
+    evbuffer_commit_space(in, v, used);
+    if (len + (size_t) n >= c->rd_high)
+        rd_sync(c); /* full: stop reading until the parser takes some */
+    on_read(c); /* may free c */
+}
+
 /* HTTP/2 with prior knowledge (h2c): a new connection that opens with the client preface goes to h2.c.
  * Returns true when the conn is handed over or must wait for more of the preface. */
 static bool h2c_preface(conn_t *c)
@@ -1064,6 +1262,7 @@ static bool h2c_preface(conn_t *c)
     struct bufferevent *bev = c->bev;
     char peer[sizeof(c->peer)];
     memcpy(peer, c->peer, sizeof(peer));
+    rd_detach(c); /* h2.c reads through the bufferevent */
     c->bev = NULL;
     s->nconns--;
     conn_free(c);
@@ -1071,11 +1270,12 @@ static bool h2c_preface(conn_t *c)
     return true;
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* Bytes arrived in the input buffer. */
+static void on_read(conn_t *c)
 {
-    conn_t *c = arg;
     if (c->state == LINGER) {
-        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
     if (c->fresh && c->state == READ_HEAD && h2c_preface(c))
@@ -1092,9 +1292,14 @@ static void linger(conn_t *c)
 {
     c->state = LINGER;
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-    struct timeval tv = {2, 0};
-    bufferevent_set_timeouts(c->bev, &tv, NULL);
-    bufferevent_enable(c->bev, EV_READ);
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    c->rd_timeout = (struct timeval){2, 0};
+    c->rd_want = true;
+    if (c->rd_added) { /* re-added below with the new timeout */
+        event_del(c->rd);
+        c->rd_added = false;
+    }
+    rd_sync(c);
 }
 
 /* The response (or error page) has been written out. */
@@ -1136,6 +1341,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void) bev;
     conn_t *c = arg;
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->req_body == NULL &&
+        (c->state == IN_WORKER || c->state == STREAMING || c->state == WRITING)) {
+        /* The idle timeout is for a connection between requests: a client waiting for its answer (a slow
+         * Worker, a long streamed body) sends nothing meanwhile. It cut such responses after
+         * idle_timeout_ms. Reading resumes with the timer re-armed; the write timeout still ends a client
+         * that takes nothing, and a request body still arriving keeps the idle bound. */
+        c->rd_want = true; /* on_sock_read stopped it to report the timeout */
+        rd_sync(c);
+        return;
+    }
     if ((what & BEV_EVENT_EOF) && c->req_body != NULL) {
         req_body_read(c); /* what arrived before the end */
         if (c->req_body != NULL) { /* the body was cut short */
@@ -1176,7 +1391,15 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 static void conn_close(conn_t *c)
 {
     srv_http_t *s = c->srv;
+    if (c->splice_ev != NULL)
+        event_del(c->splice_ev); /* before the socket closes */
+    if (c->splicing) { /* the library may write to the socket: cancel that before it closes */
+        ew_response_destroy(c->stream_resp);
+        c->stream_resp = NULL;
+        c->body_reading = c->splicing = false;
+    }
     if (c->bev != NULL) {
+        rd_detach(c);
         bufferevent_free(c->bev);
         c->bev = NULL;
         s->nconns--;
@@ -1215,7 +1438,8 @@ static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr 
     c->srv = s;
     c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->deadline = evtimer_new(s->base, on_deadline, c);
-    if (c->bev == NULL || c->deadline == NULL) {
+    c->rd = event_new(s->base, fd, EV_READ | EV_PERSIST, on_sock_read, c);
+    if (c->bev == NULL || c->deadline == NULL || c->rd == NULL) {
         if (c->bev != NULL)
             bufferevent_free(c->bev);
         else
@@ -1223,6 +1447,8 @@ static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr 
         ew__h1_parser_dispose(&c->parser);
         if (c->deadline != NULL)
             event_free(c->deadline);
+        if (c->rd != NULL)
+            event_free(c->rd);
         free(c);
         return;
     }
@@ -1236,13 +1462,19 @@ static void conn_adopt(srv_http_t *s, evutil_socket_t fd, const struct sockaddr 
     c->next = s->conns;
     s->conns = c;
     s->nconns++;
-    struct timeval idle = tv_ms(s->cfg.idle_timeout_ms);
     struct timeval wr = tv_ms(s->cfg.write_timeout_ms);
-    bufferevent_set_timeouts(c->bev, &idle, &wr);
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_set_timeouts(c->bev, NULL, &wr);
+    bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
+    bufferevent_enable(c->bev, EV_WRITE);
     size_t head_max = s->cfg.max_header_bytes ? s->cfg.max_header_bytes : 32768;
-    bufferevent_setwatermark(c->bev, EV_READ, 0, head_max * 2 > 262144 ? head_max * 2 : 262144);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->rd_high = head_max * 2 > 262144 ? head_max * 2 : 262144;
+    c->rd_timeout = tv_ms(s->cfg.idle_timeout_ms);
+    c->rd_want = true;
+    evbuffer_unfreeze(bufferevent_get_input(c->bev), 0); /* a bufferevent keeps its input's end frozen for its own reads */
+    /* libevent hands the socket at most 16 KiB per write by default: a streamed body would cost a writev
+     * and a loop turn per 16 KiB. Let one write take all that may wait (STREAM_HIGH plus a chunk). */
+    bufferevent_set_max_single_write(c->bev, SOCK_MAX_WRITE);
+    rd_sync(c);
 }
 
 static void srv_peer_name(const struct sockaddr *addr, char *out, size_t outlen)
@@ -1437,6 +1669,7 @@ void srv_http_free(srv_http_t *s)
     while (s->conns != NULL) {
         conn_t *c = s->conns;
         if (c->bev != NULL) {
+            rd_detach(c);
             bufferevent_free(c->bev);
             c->bev = NULL;
         }

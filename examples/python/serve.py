@@ -53,13 +53,52 @@ class WorkerHandler(http.server.BaseHTTPRequestHandler):
     server: "WorkerServer"
     server_version = "edgeworker-python-example/0.1"
 
+    def read_chunked(self) -> Optional[bytes]:
+        """The body of a chunked request, or None after answering 400/413 (the connection is then closed)."""
+        parts: List[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1026)
+            size_text = line.split(b";", 1)[0].strip()
+            if not line.endswith(b"\n") or not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
+                self.send_error(400, "Bad Request", "invalid chunk size line")
+                self.close_connection = True
+                return None
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            total += size
+            if total > MAX_BODY:
+                self.send_error(413, "Payload Too Large")
+                self.close_connection = True
+                return None
+            data = self.rfile.read(size)
+            if len(data) != size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                self.send_error(400, "Bad Request", "chunk shorter than its size")
+                self.close_connection = True
+                return None
+            parts.append(data)
+        while True:  # trailer fields, up to the empty line
+            line = self.rfile.readline(8194)
+            if line in (b"\r\n", b"\n", b""):
+                break
+        return b"".join(parts)
+
     def handle_any(self) -> None:
         body: Optional[bytes] = None
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.send_error(411, "Length Required", "chunked request bodies are not supported; send Content-Length")
-            return
+        transfer = self.headers.get("Transfer-Encoding")
         length_text = self.headers.get("Content-Length")
-        if length_text is not None:
+        if transfer is not None:
+            # Only "chunked" alone is a framing this server reads; with Content-Length too the request is
+            # ambiguous (a smuggling vector), so both are refused (RFC 9112 6.1, 6.3).
+            if transfer.strip().lower() != "chunked" or length_text is not None:
+                self.send_error(400, "Bad Request", "unsupported Transfer-Encoding")
+                self.close_connection = True
+                return
+            body = self.read_chunked()
+            if body is None:
+                return
+        elif length_text is not None:
             if not length_text.strip().isdigit():
                 self.send_error(400, "Bad Request", "invalid Content-Length")
                 return

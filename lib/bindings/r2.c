@@ -508,7 +508,7 @@ struct src_args {
 
 static duk_ret_t push_src_protected(duk_context *ctx, void *udata)
 {
-    static const ew__stream_src_hooks_t hooks = {fs_pull, fs_cancel, NULL};
+    static const ew__stream_src_hooks_t hooks = {fs_pull, fs_cancel, NULL, NULL};
     struct src_args *a = udata;
     a->src = ew__stream_src_push_new(ctx, &hooks, a->f, READ_CHUNK);
     return 1;

@@ -605,7 +605,7 @@ duk_ret_t ew__service_native_stream_body(duk_context *ctx)
     svc_in_t *in = iso != NULL ? find_in(iso->rt->svc, (uint64_t) duk_require_number(ctx, 0)) : NULL;
     if (in == NULL || in->iso != iso || in->src != NULL)
         return duk_type_error(ctx, "Illegal invocation");
-    static const ew__stream_src_hooks_t hooks = {on_src_pull, on_src_cancel, NULL};
+    static const ew__stream_src_hooks_t hooks = {on_src_pull, on_src_cancel, NULL, NULL};
     in->src = ew__stream_src_push_new(ctx, &hooks, in, 0);
     return 1;
 }

@@ -27,6 +27,13 @@ struct ew_body {
     bool ready;                   /* a result waits for ev */
     bool ended;                   /* the end or a failure was delivered */
     ew_status_t final;            /* what a read reports once the reader is gone */
+    /* Splice (ew_body_splice) */
+    ew_body_splice_fn scb;        /* the pending splice's callback, NULL when none */
+    void *sudata;
+    size_t smoved;                /* the result waiting for ev */
+    ew_splice_result_t sresult;
+    bool sready;
+    bool spliced;                 /* a splice started: the rest of the body goes that way */
 };
 
 static void on_ev(evutil_socket_t fd, short what, void *arg);
@@ -76,11 +83,44 @@ static void deliver_later(ew_body_t *b, const void *data, size_t len, ew_status_
     event_active(b->ev, EV_TIMEOUT, 1);
 }
 
+/* A splice step's answer (outside the heap): delivered from the loop. */
+static void on_spliced(void *udata, size_t moved, ew__stream_splice_t result)
+{
+    ew_body_t *b = udata;
+    b->smoved = moved;
+    b->sresult = result == EW__SPLICE_MORE  ? EW_SPLICE_MORE
+                 : result == EW__SPLICE_FULL ? EW_SPLICE_FULL
+                 : result == EW__SPLICE_END  ? EW_SPLICE_END
+                                             : EW_SPLICE_FAILED;
+    b->sready = true;
+    event_active(b->ev, EV_TIMEOUT, 1);
+}
+
+static void deliver_splice(ew_body_t *b)
+{
+    ew_body_splice_fn cb = b->scb;
+    void *udata = b->sudata;
+    size_t moved = b->smoved;
+    ew_splice_result_t result = b->sresult;
+    b->scb = NULL;
+    b->sready = false;
+    if (result == EW_SPLICE_END || result == EW_SPLICE_FAILED) { /* the stream is done, so is the request */
+        b->ended = true;
+        close_reader(b);
+        release_req(b);
+    }
+    cb(udata, moved, result); /* may splice again or destroy the body: b is not touched after this */
+}
+
 static void on_ev(evutil_socket_t fd, short what, void *arg)
 {
     (void) fd;
     (void) what;
     ew_body_t *b = arg;
+    if (b->sready && b->scb != NULL) {
+        deliver_splice(b);
+        return;
+    }
     if (!b->ready || b->cb == NULL)
         return;
     ew_body_fn cb = b->cb;
@@ -119,7 +159,7 @@ EW_API ew_status_t ew_body_read(ew_body_t *body, ew_body_fn cb, void *udata)
 {
     if (body == NULL || cb == NULL)
         return EW_ERR_INVALID_ARG;
-    if (body->ended || body->cb != NULL)
+    if (body->ended || body->cb != NULL || body->scb != NULL || body->spliced)
         return EW_ERR_STATE;
     body->cb = cb;
     body->udata = udata;
@@ -135,6 +175,35 @@ EW_API ew_status_t ew_body_read(ew_body_t *body, ew_body_fn cb, void *udata)
     return EW_OK;
 }
 
+EW_API ew_status_t ew_body_splice(ew_body_t *body, int fd, size_t max, ew_body_splice_fn cb, void *udata)
+{
+    if (body == NULL || cb == NULL || fd < 0 || max == 0)
+        return EW_ERR_INVALID_ARG;
+    if (body->ended || body->cb != NULL || body->scb != NULL)
+        return EW_ERR_STATE;
+    if (body->reader == NULL && !body->spliced)
+        return EW_ERR_STATE;
+    body->scb = cb;
+    body->sudata = udata;
+    if (body->reader == NULL) { /* failed between steps (the worker went away): that is the answer */
+        on_spliced(body, 0, EW__SPLICE_FAILED);
+        return EW_OK;
+    }
+    if (ew__stream_reader_splice(body->reader, fd, max, on_spliced, body) != EW_OK) {
+        body->scb = NULL;
+        return EW_ERR_STATE;
+    }
+    body->spliced = true;
+    return EW_OK;
+}
+
+EW_API int ew_body_splicable(const ew_body_t *body)
+{
+    if (body == NULL || body->ended || body->reader == NULL)
+        return 0;
+    return ew__stream_reader_splicable(body->reader) ? 1 : 0;
+}
+
 bool ew__body_read_pending(const ew_body_t *body)
 {
     return body->cb != NULL && !body->ready;
@@ -148,9 +217,12 @@ void ew__body_fail(ew_body_t *b, ew_status_t why)
     bool pending = ew__body_read_pending(b);
     if (b->ready && b->data != NULL) /* a chunk not delivered yet: its bytes go with the reader */
         b->ready = false, pending = true;
+    bool spliced = b->scb != NULL && !b->sready; /* a step the reader will no longer answer */
     close_reader(b);
     if (pending)
         deliver_later(b, NULL, 0, why);
+    if (spliced)
+        on_spliced(b, 0, EW__SPLICE_FAILED);
 }
 
 void ew__body_detach(ew_body_t *b)

@@ -101,8 +101,9 @@ static void charge_ns(ew__isolate_t *iso, uint64_t ns)
 
 /* CPU accounting. Each entry keeps a virtual clock V (ns since the entry began): the monotonic clock (vDSO,
  * no system call) until the interrupt hook first runs, then the thread CPU clock (a system call) shifted to
- * continue from there (ew__isolate_vclock, limits.c). Most entries end before the hook ever runs (it runs
- * every 64k instructions), so a typical request reads no CPU clock at all; wall time is an upper bound of
+ * continue from there (ew__isolate_vclock, limits.c). The hook runs at an entry's first instruction and
+ * then every 64k instructions, and switches only once the entry has run 1 ms of wall time
+ * (SAMPLE_AFTER_NS), so a typical request reads no CPU clock at all; wall time is an upper bound of
  * the CPU time spent, so a short entry is never under-charged. Deadlines and charges are in V units. */
 void ew__isolate_enter(ew__isolate_t *iso, ew__req_t *req)
 {

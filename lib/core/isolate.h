@@ -109,6 +109,8 @@ typedef struct ew__mtq {
 
 #define EW__ISOLATE_MAGIC 0x45574953u /* "EWIS": tells our heaps from bare test heaps */
 
+#define EW__WEB_PROTO_SLOTS 16 /* lib/web's ew__proto_t slots cached in the isolate (web.c) */
+
 #define EW__SMALL_CLASSES 16 /* allocator size classes 16 bytes apart: blocks up to 248 bytes (limits.c) */
 
 struct ew__isolate {
@@ -164,6 +166,8 @@ struct ew__isolate {
     size_t cf_json_len;
     void *cf_str;                 /* that JSON as a JS string, kept in the stash */
     const void *promise_intrinsics; /* promise.c's table, a fixed buffer in the heap stash */
+    void *web_protos[EW__WEB_PROTO_SLOTS]; /* lib/web's prototypes by slot (ew__web_push_proto), kept
+                                             reachable by the stash's array of them; NULL = not registered */
     const void *iter_intrinsics;  /* builtin_iterfast.c's table, a fixed buffer in the heap stash */
 
     ew__req_t *req_pool;          /* finished requests kept for reuse (dispatch.c; list via next; owned) */

@@ -3,8 +3,8 @@
  *
  * CPU: Duktape calls ew__duk_exec_timeout() every 64k bytecode instructions (DUK_USE_EXEC_TIMEOUT_CHECK)
  * and, through our build-time patches (lib/duk/prepare.py), every 4096 regex steps and every 64k indexed
- * property accesses of native built-ins. It compares the entry's clock (wall time until the first check,
- * the thread's CPU clock from then on) with the deadline of the running entry (isolate.c charges each
+ * property accesses of native built-ins. It compares the entry's clock (wall time until a check finds
+ * more than SAMPLE_AFTER_NS of it, the thread's CPU clock from then on) with the deadline of the running entry (isolate.c charges each
  * entry to a request). Once it has
  * said "timeout" it keeps saying so (abort_reason) until the entry is back in C, so no catch or finally block
  * of the script runs another instruction (DUKTAPE-NOTES.md, "CPU limit").
@@ -79,6 +79,13 @@ uint64_t ew__isolate_vclock(ew__isolate_t *iso)
     return wall < PRE_SAMPLE_CAP_NS ? wall : PRE_SAMPLE_CAP_NS;
 }
 
+/* The interrupt hook stays on the monotonic clock while this little wall time has passed since the entry
+ * began (and the deadline is not reached): Duktape forces an interrupt at the first instruction of every
+ * entry from C (duk_heap_switch_thread), so switching to the thread CPU clock at the first check would cost
+ * every request two clock_gettime(CLOCK_THREAD_CPUTIME_ID) system calls (that clock has no vDSO path). A
+ * script that keeps running reaches the next check 64k instructions later and switches then. */
+#define SAMPLE_AFTER_NS 1000000u
+
 /* Switches the entry clock to the thread CPU clock, continuing from the (capped) time elapsed so far. */
 static uint64_t sample_cpu(ew__isolate_t *iso)
 {
@@ -97,6 +104,11 @@ int ew__duk_exec_timeout(void *udata)
         return 1;
     if (iso->deadline_ns == UINT64_MAX)
         return 0;
+    if (!iso->cpu_sampled) {
+        uint64_t wall = ew__mono_now_ns() - iso->entry_mono_ns;
+        if (wall < SAMPLE_AFTER_NS && wall < iso->deadline_ns)
+            return 0; /* wall time bounds the CPU time spent: nothing to charge precisely yet */
+    }
     uint64_t v = iso->cpu_sampled ? ew__isolate_vclock(iso) : sample_cpu(iso);
     if (v >= iso->deadline_ns) {
         iso->abort_reason = EW_ERR_CPU_LIMIT;

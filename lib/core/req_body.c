@@ -120,7 +120,7 @@ static void on_cancel(void *udata, ew__stream_src_t *src)
 
 void ew__req_body_push_stream(duk_context *ctx, ew_req_body_t *b)
 {
-    static const ew__stream_src_hooks_t hooks = {on_pull, on_cancel, NULL};
+    static const ew__stream_src_hooks_t hooks = {on_pull, on_cancel, NULL, NULL};
     b->src = ew__stream_src_push_new(ctx, &hooks, b, 0);
     b->refs++;
     b->attached = true;

@@ -19,6 +19,13 @@ extern __attribute__((visibility("hidden"))) int ew__duk_class_number(struct duk
 extern __attribute__((visibility("hidden"))) int ew__duk_is_proxy(struct duk_hthread *ctx, int idx);
 /* Also appended: detach the ArrayBuffer at idx (returns 0 if it is not one). */
 extern __attribute__((visibility("hidden"))) int ew__duk_buffer_detach(struct duk_hthread *ctx, int idx);
+/* Also appended: read a data property without running script (-1: a getter or Proxy is in the way). */
+extern __attribute__((visibility("hidden"))) int ew__duk_get_data_literal(struct duk_hthread *ctx, int idx,
+                                                                         const char *key, unsigned long key_len);
+/* Also appended: duk_def_prop(HAVE_VALUE | SET_WRITABLE | FORCE) of a literal key on an ordinary object
+ * (0: not done, the caller defines it the generic way). */
+extern __attribute__((visibility("hidden"))) int ew__duk_def_value_literal(struct duk_hthread *ctx, int idx,
+                                                                          const char *key, unsigned long key_len);
 /* Also appended: duk_pack (internal in 2.7): the count values on top become a new array. */
 extern __attribute__((visibility("hidden"))) void ew__duk_pack(struct duk_hthread *ctx, int count);
 /* Also appended: push a dense Array's items / a plain object's own enumerable data properties (or -1). */

@@ -14,7 +14,11 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
     ew__duk_iter_is_index() and ew__duk_get_with_receiver() are appended (see
     INTERRUPT_NOW), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
-    without sprintf, and object literals append their new string-keyed properties directly.
+    without sprintf, object literals append their new string-keyed properties directly, and
+    duk_get_prop_literal()/duk_put_prop_literal() (and ew__duk_get_data_literal(), ew__duk_def_value_literal())
+    take own properties of ordinary objects directly (OWN_PROPS),
+    JSON.stringify's output buffer starts at 768 bytes and its fast path looks for toJSON in the property tables,
+    and a short string concatenation is built on the C stack.
 
 Every patch must match exactly once: a Duktape update that moves the code fails the build loudly instead
 of silently losing a limit. Usage: prepare.py OUTDIR SRCDIR OVERRIDES_HEADER
@@ -269,6 +273,170 @@ DUK_EXTERNAL duk_int_t ew__duk_get_with_receiver(duk_context *ctx, duk_idx_t sta
 """
 
 
+# Appended to duktape.c: own-property fast paths of duk_get_prop_literal()/duk_put_prop_literal(), the calls
+# lib/ uses for the hidden state of every Web object (a Request's URL, a Headers' list, a URL's record):
+# ~40 of them per request, ~300 (get) and ~700 (put) instructions each through the generic property code,
+# which looks at exotic behaviours and, for a new key, at every prototype for a setter. On an object with no
+# exotic behaviour and a key that is no array index the result is the same as the generic path's when:
+#   get: the first object on the prototype chain that has the key has it as a data property (or none has
+#        it: undefined), every object before it having no exotic behaviour either;
+#   put: the key is an own writable data property (the value is replaced), or it is nowhere on the object
+#        or its prototype chain (no setter, no read-only inherited property) and the object is extensible
+#        (a new enumerable, writable, configurable property is appended, as the generic put creates it).
+# Anything else returns 0 and the caller takes the generic path with the stack unchanged.
+OWN_PROPS = """
+/* libedgeworker: see lib/duk/prepare.py (OWN_PROPS). Stack: [... key] (get) or [... value key] (put);
+ * obj_idx is normalized (put: may be DUK_INVALID_INDEX). get returns -1 to take the generic path, else the
+ * result (1 found, 0 not) with the value (or undefined) where the key was; put returns 1 when done, with
+ * value and key popped. */
+DUK_LOCAL duk_int_t ew__duk_lit_get_own(duk_hthread *thr, duk_idx_t obj_idx) {
+	duk_tval *tv_obj = DUK_GET_TVAL_POSIDX(thr, obj_idx);
+	duk_hstring *key = duk_known_hstring(thr, -1);
+	duk_hobject *obj;
+	duk_int_t e_idx, h_idx;
+	duk_int_t sanity = DUK_HOBJECT_PROTOTYPE_CHAIN_SANITY;
+	if (!DUK_TVAL_IS_OBJECT(tv_obj) || DUK_HSTRING_HAS_ARRIDX(key)) {
+		return -1;
+	}
+	for (obj = DUK_TVAL_GET_OBJECT(tv_obj); obj != NULL; obj = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, obj)) {
+		if (DUK_HOBJECT_HAS_EXOTIC_BEHAVIOR(obj) || --sanity <= 0) {
+			return -1;
+		}
+		if (duk_hobject_find_entry(thr->heap, obj, key, &e_idx, &h_idx)) {
+			if (DUK_HOBJECT_E_SLOT_IS_ACCESSOR(thr->heap, obj, e_idx)) {
+				return -1; /* a getter: the generic path calls it */
+			}
+			/* the literal key stays pinned (literal cache) when it leaves the stack */
+			DUK_TVAL_SET_TVAL_UPDREF(thr, DUK_GET_TVAL_NEGIDX(thr, -1), DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, obj, e_idx));
+			return 1;
+		}
+	}
+	DUK_TVAL_SET_UNDEFINED_UPDREF(thr, DUK_GET_TVAL_NEGIDX(thr, -1)); /* nowhere on the chain */
+	return 0;
+}
+
+DUK_LOCAL duk_bool_t ew__duk_lit_put_own(duk_hthread *thr, duk_idx_t obj_idx) {
+	duk_tval *tv_obj;
+	duk_hstring *key = duk_known_hstring(thr, -1);
+	duk_hobject *obj, *p;
+	duk_int_t e_idx, h_idx;
+	duk_tval *tv;
+	duk_int_t sanity = DUK_HOBJECT_PROTOTYPE_CHAIN_SANITY;
+	if (obj_idx < 0 || DUK_HSTRING_HAS_ARRIDX(key)) {
+		return 0;
+	}
+	tv_obj = DUK_GET_TVAL_POSIDX(thr, obj_idx);
+	if (!DUK_TVAL_IS_OBJECT(tv_obj)) {
+		return 0;
+	}
+	obj = DUK_TVAL_GET_OBJECT(tv_obj);
+	if (DUK_HOBJECT_HAS_EXOTIC_BEHAVIOR(obj)) {
+		return 0;
+	}
+	if (duk_hobject_find_entry(thr->heap, obj, key, &e_idx, &h_idx)) {
+		if (DUK_HOBJECT_E_SLOT_IS_ACCESSOR(thr->heap, obj, e_idx) ||
+		    !DUK_HOBJECT_E_SLOT_IS_WRITABLE(thr->heap, obj, e_idx)) {
+			return 0;
+		}
+	} else {
+		if (!DUK_HOBJECT_HAS_EXTENSIBLE(obj)) {
+			return 0;
+		}
+		for (p = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, obj); p != NULL; p = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, p)) {
+			if (DUK_HOBJECT_HAS_EXOTIC_BEHAVIOR(p) || --sanity <= 0 ||
+			    duk_hobject_find_entry(thr->heap, p, key, &e_idx, &h_idx)) {
+				return 0;
+			}
+		}
+		e_idx = duk__hobject_alloc_entry_checked(thr, obj, key); /* increases key refcount */
+		DUK_HOBJECT_E_SET_FLAGS(thr->heap, obj, e_idx, DUK_PROPDESC_FLAGS_WEC);
+		DUK_TVAL_SET_UNDEFINED(DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, obj, e_idx));
+	}
+	tv = DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, obj, e_idx);
+	DUK_TVAL_SET_TVAL_UPDREF(thr, tv, DUK_GET_TVAL_NEGIDX(thr, -2)); /* side effects, as the generic put's */
+	duk_pop_2_unsafe(thr);
+	return 1;
+}
+
+/* libedgeworker: reads the literal key of the object at obj_idx without running script: pushes the value
+ * (undefined when absent) and returns 1 (found) or 0, or returns -1 with nothing pushed when a getter or an
+ * exotic object (Proxy) is in the way, for the caller to take a protected generic read. */
+DUK_EXTERNAL duk_int_t ew__duk_get_data_literal(duk_context *ctx, duk_idx_t obj_idx, const char *key, duk_size_t key_len) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_int_t rc;
+	obj_idx = duk_require_normalize_index(thr, obj_idx);
+	(void) duk_push_literal_raw(thr, key, key_len);
+	rc = ew__duk_lit_get_own(thr, obj_idx);
+	if (rc < 0) {
+		duk_pop_unsafe(thr);
+	}
+	return rc;
+}
+
+/* libedgeworker: duk_def_prop(obj_idx, key, DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE |
+ * DUK_DEFPROP_FORCE) with the value on top (popped) for an ordinary object, without the generic define's
+ * descriptor validation (~300 instructions): an own data property gets the value and is made writable, a
+ * missing key is added writable, neither enumerable nor configurable. Returns 0 with the stack unchanged for
+ * anything else (an accessor, an exotic object, an index key). */
+DUK_EXTERNAL duk_int_t ew__duk_def_value_literal(duk_context *ctx, duk_idx_t obj_idx, const char *key, duk_size_t key_len) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_tval *tv_obj;
+	duk_hobject *obj;
+	duk_hstring *h_key;
+	duk_int_t e_idx, h_idx;
+	duk_tval *tv;
+	obj_idx = duk_require_normalize_index(thr, obj_idx);
+	tv_obj = DUK_GET_TVAL_POSIDX(thr, obj_idx);
+	if (!DUK_TVAL_IS_OBJECT(tv_obj) || DUK_HOBJECT_HAS_EXOTIC_BEHAVIOR(DUK_TVAL_GET_OBJECT(tv_obj))) {
+		return 0;
+	}
+	obj = DUK_TVAL_GET_OBJECT(tv_obj);
+	h_key = duk_push_literal_raw(thr, key, key_len) != NULL ? duk_known_hstring(thr, -1) : NULL;
+	if (h_key == NULL || DUK_HSTRING_HAS_ARRIDX(h_key)) {
+		duk_pop_unsafe(thr);
+		return 0;
+	}
+	if (duk_hobject_find_entry(thr->heap, obj, h_key, &e_idx, &h_idx)) {
+		if (DUK_HOBJECT_E_SLOT_IS_ACCESSOR(thr->heap, obj, e_idx)) {
+			duk_pop_unsafe(thr);
+			return 0;
+		}
+		DUK_HOBJECT_E_SET_FLAGS(thr->heap, obj, e_idx,
+		                        DUK_HOBJECT_E_GET_FLAGS(thr->heap, obj, e_idx) | DUK_PROPDESC_FLAG_WRITABLE);
+	} else {
+		e_idx = duk__hobject_alloc_entry_checked(thr, obj, h_key); /* increases key refcount */
+		DUK_HOBJECT_E_SET_FLAGS(thr->heap, obj, e_idx, DUK_PROPDESC_FLAG_WRITABLE);
+		DUK_TVAL_SET_UNDEFINED(DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, obj, e_idx));
+	}
+	tv = DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, obj, e_idx);
+	DUK_TVAL_SET_TVAL_UPDREF(thr, tv, DUK_GET_TVAL_NEGIDX(thr, -2)); /* side effects, as duk_def_prop's */
+	duk_pop_2_unsafe(thr);
+	return 1;
+}
+
+/* libedgeworker: JSON.stringify's fast path asks, for every object, whether it has a toJSON property
+ * anywhere on its prototype chain (~160 instructions through the generic lookup). The same answer from the
+ * property tables: an Array's exotic behaviour concerns indices and "length" only; any other exotic object on
+ * the chain takes the generic lookup. */
+DUK_LOCAL duk_bool_t ew__duk_json_has_tojson(duk_hthread *thr, duk_hobject *obj) {
+	duk_hstring *key = DUK_HTHREAD_STRING_TO_JSON(thr);
+	duk_hobject *p;
+	duk_int_t e_idx, h_idx;
+	duk_int_t sanity = DUK_HOBJECT_PROTOTYPE_CHAIN_SANITY;
+	for (p = obj; p != NULL; p = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, p)) {
+		if (DUK_HEAPHDR_CHECK_FLAG_BITS(&p->hdr, DUK_HOBJECT_EXOTIC_BEHAVIOR_FLAGS & ~DUK_HOBJECT_FLAG_EXOTIC_ARRAY) ||
+		    --sanity <= 0) {
+			return duk_hobject_hasprop_raw(thr, obj, key);
+		}
+		if (duk_hobject_find_entry(thr->heap, p, key, &e_idx, &h_idx)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+"""
+
+
 def patch_once(text, old, new, what):
     count = text.count(old)
     if count != 1:
@@ -332,9 +500,51 @@ def main():
         "\t\tbuf[k] = 0;\n"
         "\t}\n",
         "json fastint digits")
+    # JSON.stringify starts its output buffer at 128 bytes and grows it by an eighth plus spare, with a
+    # worst-case reservation per string (6 bytes a character): a 300-byte API response was resized twice
+    # (~950 instructions each). 768 bytes cover typical responses in one allocation (under 1 KiB with the
+    # headers, so that malloc serves it from its small bins without consolidating), freed after the call.
+    source = patch_once(
+        source,
+        "#define DUK__JSON_STRINGIFY_BUFSIZE 128\n",
+        "#define DUK__JSON_STRINGIFY_BUFSIZE 768 /* libedgeworker: see lib/duk/prepare.py */\n",
+        "json stringify buffer size")
+    # String concatenation (`+`, and template literals lowered to it) joined two strings through a temporary
+    # fixed buffer (alloc, copy, intern, free: ~1,200 instructions for "item-" + 7). A short result is built
+    # on the C stack and interned directly.
+    source = patch_once(
+        source,
+        "\tbuf = (duk_uint8_t *) duk_push_fixed_buffer_nozero(thr, len);\n"
+        "\tDUK_ASSERT(buf != NULL);\n\n"
+        "\tduk_memcpy((void *) buf, (const void *) DUK_HSTRING_GET_DATA(h1), (size_t) len1);\n",
+        "\tif (len <= 256) { /* libedgeworker: see lib/duk/prepare.py */\n"
+        "\t\tduk_uint8_t ew_tmp[256];\n"
+        "\t\tduk_memcpy((void *) ew_tmp, (const void *) DUK_HSTRING_GET_DATA(h1), (size_t) len1);\n"
+        "\t\tduk_memcpy((void *) (ew_tmp + len1), (const void *) DUK_HSTRING_GET_DATA(h2), (size_t) len2);\n"
+        "\t\t(void) duk_push_lstring(thr, (const char *) ew_tmp, len);\n"
+        "\t\tduk_replace(thr, -3);\n"
+        "\t\tduk_pop_unsafe(thr);\n"
+        "\t\treturn;\n"
+        "\t}\n"
+        "\tbuf = (duk_uint8_t *) duk_push_fixed_buffer_nozero(thr, len);\n"
+        "\tDUK_ASSERT(buf != NULL);\n\n"
+        "\tduk_memcpy((void *) buf, (const void *) DUK_HSTRING_GET_DATA(h1), (size_t) len1);\n",
+        "concat_2 short results")
+    source = patch_once(
+        source,
+        "DUK_LOCAL duk_bool_t duk__json_stringify_fast_value(duk_json_enc_ctx *js_ctx, duk_tval *tv) {\n",
+        "DUK_LOCAL_DECL duk_bool_t ew__duk_json_has_tojson(duk_hthread *thr, duk_hobject *obj);\n"
+        "DUK_LOCAL duk_bool_t duk__json_stringify_fast_value(duk_json_enc_ctx *js_ctx, duk_tval *tv) {\n",
+        "json toJSON check declaration")
+    source = patch_once(
+        source,
+        "\t\tif (duk_hobject_hasprop_raw(js_ctx->thr, obj, DUK_HTHREAD_STRING_TO_JSON(js_ctx->thr)) ||\n",
+        "\t\tif (ew__duk_json_has_tojson(js_ctx->thr, obj) || /* libedgeworker: see lib/duk/prepare.py */\n",
+        "json toJSON check")
     # Object literals (MPUTOBJ) define each property through the generic duk_def_prop (~470 instructions).
     # A literal's target is a fresh plain object: a string key that is no array index and not yet an own
-    # property is appended directly (what duk_def_prop ends up doing there); anything else (a duplicate key,
+    # property is appended directly to the property table (what duk_def_prop ends up doing there, without
+    # looking the key up again); anything else (a duplicate key,
     # an index, a computed non-string key) keeps the generic path.
     source = patch_once(
         source,
@@ -351,16 +561,49 @@ def main():
         "\t\t\t\t\t    !DUK_HOBJECT_HAS_EXOTIC_ARRAY(ew_obj) && !DUK_HOBJECT_IS_PROXY(ew_obj) &&\n"
         "\t\t\t\t\t    DUK_HOBJECT_GET_CLASS_NUMBER(ew_obj) == DUK_HOBJECT_CLASS_OBJECT &&\n"
         "\t\t\t\t\t    !duk_hobject_find_entry(thr->heap, ew_obj, DUK_TVAL_GET_STRING(ew_tv_key), &ew_e_idx, &ew_h_idx)) {\n"
-        "\t\t\t\t\t\tduk_dup(thr, (duk_idx_t) (idx + 1));\n"
-        "\t\t\t\t\t\tduk_hobject_define_property_internal(thr, ew_obj, DUK_TVAL_GET_STRING(ew_tv_key),\n"
-        "\t\t\t\t\t\t                                     DUK_PROPDESC_FLAGS_WEC); /* pops the value */\n"
+        "\t\t\t\t\t\tew_e_idx = duk__hobject_alloc_entry_checked(thr, ew_obj, DUK_TVAL_GET_STRING(ew_tv_key));\n"
+        "\t\t\t\t\t\tDUK_HOBJECT_E_SET_FLAGS(thr->heap, ew_obj, ew_e_idx, DUK_PROPDESC_FLAGS_WEC);\n"
+        "\t\t\t\t\t\tDUK_TVAL_SET_UNDEFINED(DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, ew_obj, ew_e_idx));\n"
+        "\t\t\t\t\t\tDUK_TVAL_SET_TVAL_UPDREF(thr, DUK_HOBJECT_E_GET_VALUE_TVAL_PTR(thr->heap, ew_obj, ew_e_idx),\n"
+        "\t\t\t\t\t\t                         duk_get_tval(thr, (duk_idx_t) (idx + 1)));\n"
         "\t\t\t\t\t\tidx += 2;\n"
         "\t\t\t\t\t\tcontinue;\n"
         "\t\t\t\t\t}\n"
         "\t\t\t\t}\n"
         "\t\t\t\tduk_dup(thr, (duk_idx_t) idx);\n",
         "object literal fast path")
+    source = patch_once(
+        source,
+        "DUK_EXTERNAL duk_bool_t duk_get_prop_literal_raw(duk_hthread *thr, duk_idx_t obj_idx, const char *key, "
+        "duk_size_t key_len) {\n",
+        "DUK_LOCAL_DECL duk_int_t ew__duk_lit_get_own(duk_hthread *thr, duk_idx_t obj_idx);\n"
+        "DUK_LOCAL_DECL duk_bool_t ew__duk_lit_put_own(duk_hthread *thr, duk_idx_t obj_idx);\n"
+        "DUK_EXTERNAL duk_bool_t duk_get_prop_literal_raw(duk_hthread *thr, duk_idx_t obj_idx, const char *key, "
+        "duk_size_t key_len) {\n",
+        "get_prop_literal declarations")
+    source = patch_once(
+        source,
+        "\t(void) duk_push_literal_raw(thr, key, key_len);\n\treturn duk_get_prop(thr, obj_idx);\n",
+        "\t(void) duk_push_literal_raw(thr, key, key_len);\n"
+        "\t{ /* libedgeworker: see lib/duk/prepare.py */\n"
+        "\t\tduk_int_t ew_rc = ew__duk_lit_get_own(thr, obj_idx);\n"
+        "\t\tif (ew_rc >= 0) {\n"
+        "\t\t\treturn (duk_bool_t) ew_rc;\n"
+        "\t\t}\n"
+        "\t}\n"
+        "\treturn duk_get_prop(thr, obj_idx);\n",
+        "get_prop_literal own fast path")
+    source = patch_once(
+        source,
+        "\t(void) duk_push_literal_raw(thr, key, key_len);\n\treturn duk__put_prop_shared(thr, obj_idx, -1);\n",
+        "\t(void) duk_push_literal_raw(thr, key, key_len);\n"
+        "\tif (ew__duk_lit_put_own(thr, obj_idx)) { /* libedgeworker: see lib/duk/prepare.py */\n"
+        "\t\treturn 1;\n"
+        "\t}\n"
+        "\treturn duk__put_prop_shared(thr, obj_idx, -1);\n",
+        "put_prop_literal own fast path")
     source += INTERRUPT_NOW
+    source += OWN_PROPS
     source += SUPER_GET
 
     with open(os.path.join(outdir, "duk_config.h"), "w", encoding="utf-8") as f:

@@ -353,6 +353,7 @@ void ew__net_req_free(ew__net_req_t *r)
     free(r->host);
     free(r->key);
     free(r->out);
+    ew__net_splice_dispose(r);
     free(r);
 }
 
@@ -703,6 +704,11 @@ static bool conn_parse(conn_t *k)
     }
 }
 
+bool ew__net_conn_parse(conn_t *k)
+{
+    return conn_parse(k);
+}
+
 /* Reads what the socket has (up to a budget) and parses it; bytes held while paused are parsed first. */
 static void conn_read_active(conn_t *k)
 {
@@ -869,6 +875,10 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (k->req == NULL) { /* idle: the server closed it, or sent bytes nobody asked for */
         ew__net_conn_close(k);
+        return;
+    }
+    if (k->req->splicing) {
+        ew__net_splice_on_read(k);
         return;
     }
     if (k->handshaking)

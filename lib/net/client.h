@@ -93,6 +93,32 @@ void ew__net_request_cancel(ew__net_req_t *r);
  * on_head/on_body. */
 void ew__net_request_pause(ew__net_req_t *r, bool paused);
 
+/* Zero-copy pass-through (Linux splice(2)): the rest of a response body moves from the connection's socket
+ * to the owner's file descriptor through a pipe, without entering user space. Possible for a plain-HTTP/1.1
+ * response with Content-Length whose head was delivered, none of whose body bytes wait in the connection's
+ * buffer (all went out through on_body), and whose request was written whole; never for TLS or HTTP/2.
+ * From the first splice on, no on_body comes: the rest of the body is spliced, step by step. */
+typedef enum ew__net_splice_result {
+    EW__NET_SPLICE_MORE,   /* moved > 0 bytes; more of the body is to come */
+    EW__NET_SPLICE_FULL,   /* out_fd took no more (EAGAIN): call again once it is writable (moved may be 0) */
+    EW__NET_SPLICE_END,    /* the body is complete (moved may be > 0); on_done follows */
+    EW__NET_SPLICE_OUT_ERR,/* writing to out_fd failed (the peer left); the request stays: cancel it */
+    EW__NET_SPLICE_LOST,   /* the response was cut short; on_done follows with the error */
+} ew__net_splice_result_t;
+typedef void (*ew__net_splice_fn)(void *udata, size_t moved, ew__net_splice_result_t result);
+/* Starts one step: moves up to max (> 0) body bytes to out_fd, then calls cb once, from the loop (never
+ * from inside this call). False (nothing started) when the request cannot splice now or a step is pending,
+ * or a pipe could not be made. The owner must not write to out_fd while the body is being spliced, nor
+ * close it while a step is pending (cancel the request first). A peer of out_fd that has gone away may
+ * raise SIGPIPE, as a write would: the host ignores it. */
+bool ew__net_request_splice(ew__net_req_t *r, int out_fd, size_t max, ew__net_splice_fn cb, void *udata);
+/* Whether this request's body can be spliced at all (plain HTTP/1.1 with Content-Length bytes still to
+ * come, or splicing already): false means never, true that ew__net_request_splice may start now or once
+ * the connection's buffered bytes went out through on_body. */
+bool ew__net_request_splice_able(const ew__net_req_t *r);
+/* Forgets the pending step, if any (no callback; out_fd is not touched again). */
+void ew__net_request_splice_stop(ew__net_req_t *r);
+
 /* Number of idle pooled connections (tests and stats). */
 uint32_t ew__net_client_idle_count(const ew__net_client_t *c);
 

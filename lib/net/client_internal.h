@@ -91,6 +91,15 @@ struct ew__net_req {
     bool paused;                  /* the owner has no room for body bytes (ew__net_request_pause) */
     ew__net_error_t err;
     char msg[320];
+    /* Splice (client_splice.c): once set, the body goes from the socket to the owner's fd through a pipe */
+    bool splicing;                /* no on_body any more: the rest of the body is spliced */
+    bool has_pipe;                /* pipe_rd/pipe_wr are open (owned) */
+    int pipe_rd, pipe_wr;
+    size_t in_pipe;               /* body bytes in the pipe, not yet written to the owner's fd */
+    int splice_fd;                /* the pending step's destination (borrowed) */
+    size_t splice_max, splice_moved;
+    ew__net_splice_fn splice_cb;  /* the pending step's callback; NULL when none is pending */
+    void *splice_udata;
     /* HTTP/2 stream state */
     int32_t stream_id;            /* 0 = not on a stream */
     size_t body_sent;
@@ -117,6 +126,15 @@ void ew__net_req_fail(ew__net_req_t *r, ew__net_error_t err, const char *fmt, ..
 bool ew__net_deliver_head(ew__net_req_t *r, int status, const char *reason, size_t reason_len,
                           const ew__h1_header_t *headers, size_t n);
 bool ew__net_deliver_body(ew__net_req_t *r, const char *p, size_t n);
+
+/* Parses what the connection holds (and what the parser owes without input). False when it is gone. */
+bool ew__net_conn_parse(conn_t *k);
+
+/* client_splice.c */
+/* Readiness on a connection whose request is splicing. */
+void ew__net_splice_on_read(conn_t *k);
+/* Closes the request's pipe (request free). */
+void ew__net_splice_dispose(ew__net_req_t *r);
 
 /* client_h2.c */
 /* The handshake selected h2: sets up the session and sends r on it. */

@@ -919,6 +919,17 @@ int ew__h1_parse(ew__h1_parser_t *p, const char *buf, size_t len, size_t *used, 
     return EW__H1_BODY;
 }
 
+uint64_t ew__h1_length_left(const ew__h1_parser_t *p)
+{
+    return p->phase == P_LENGTH ? p->remaining : 0;
+}
+
+void ew__h1_length_skip(ew__h1_parser_t *p, uint64_t n)
+{
+    if (p->phase == P_LENGTH)
+        p->remaining -= n < p->remaining ? n : p->remaining;
+}
+
 int ew__h1_finish(ew__h1_parser_t *p)
 {
     switch (p->phase) {

@@ -158,6 +158,13 @@ void ew__h1_parser_set_request(ew__h1_parser_t *p, const char *method, size_t le
  * across calls. */
 int ew__h1_parse(ew__h1_parser_t *p, const char *buf, size_t len, size_t *used, ew__h1_slice_t *body);
 
+/* Body bytes the current message still has to come when its body is framed by Content-Length and the
+ * head has been parsed, else 0 (no such body, or another framing). */
+uint64_t ew__h1_length_left(const ew__h1_parser_t *p);
+/* The caller moved n (<= ew__h1_length_left) body bytes past the parser without handing them to it (a
+ * zero-copy splice): they count as parsed; once none is left, the next ew__h1_parse returns EW__H1_DONE. */
+void ew__h1_length_skip(ew__h1_parser_t *p, uint64_t n);
+
 /* The peer closed the connection (no more bytes will come). Returns EW__H1_DONE if that ended a
  * close-delimited response body, EW__H1_AGAIN if no message was in progress (a clean close), or
  * EW__H1_ERROR if a message was cut short ("connection closed mid-message"). */

@@ -239,6 +239,30 @@ typedef struct settle_args {
     const char *message;          /* SETTLE_TYPE_ERROR */
 } settle_args_t;
 
+/* The body's length in bytes as the stream will give it: the Content-Length of a body that is not decoded
+ * (the HTTP/1.1 parser and nghttp2 hold the server to it), else -1. */
+static double body_length(const ew__fetch_t *f)
+{
+    if (f->decoder != NULL)
+        return -1;
+    for (size_t i = 0; i < f->nrheaders; i++) {
+        if (strcmp(f->rheaders[i].name, "content-length") != 0)
+            continue;
+        const char *v = f->rheaders[i].value;
+        size_t n = f->rheaders[i].value_len;
+        double len = 0;
+        if (n == 0 || n > 15) /* beyond 15 digits a double would not count every byte */
+            return -1;
+        for (size_t k = 0; k < n; k++) {
+            if (v[k] < '0' || v[k] > '9')
+                return -1;
+            len = len * 10 + (v[k] - '0');
+        }
+        return len;
+    }
+    return -1;
+}
+
 static bool null_body_status(int status)
 {
     return status == 101 || status == 204 || status == 205 || status == 304;
@@ -247,7 +271,8 @@ static bool null_body_status(int status)
 static void body_pull(void *udata, ew__stream_src_t *src);
 static void body_cancel(void *udata, ew__stream_src_t *src);
 static bool body_raw(void *udata, ew__stream_src_t *src, int coding);
-static const ew__stream_src_hooks_t body_hooks = {body_pull, body_cancel, body_raw};
+static int body_splice(void *udata, ew__stream_src_t *src, int fd, size_t max);
+static const ew__stream_src_hooks_t body_hooks = {body_pull, body_cancel, body_raw, body_splice};
 
 /* Pushes a Response for the current hop: immutable headers (as workerd's fetch() responses), statusText as
  * the server sent it, url and redirected, a streamed body (none for HEAD and null-body statuses). */
@@ -272,6 +297,9 @@ static void push_response(duk_context *ctx, ew__fetch_t *f)
     duk_put_prop_literal(ctx, self, EW__WEB_URL);
     if (!null_body_status(f->status) && strcmp(f->method, "HEAD") != 0) {
         f->src = ew__stream_src_push_new(ctx, &body_hooks, f, BODY_HWM);
+        double length = body_length(f);
+        if (length >= 0) /* workerd's stream knows its length too: `return fetch(url)` keeps it */
+            ew__stream_set_expected_length(ctx, -1, length);
         duk_put_prop_literal(ctx, self, EW__WEB_BODY);
     }
 }
@@ -440,6 +468,37 @@ static bool body_raw(void *udata, ew__stream_src_t *src, int coding)
     ew__decoder_destroy(f->decoder);
     f->decoder = NULL;
     return true;
+}
+
+/* A splice step of the network request ended: tell the stream's reader (outside the heap). */
+static void on_spliced(void *udata, size_t moved, ew__net_splice_result_t result)
+{
+    ew__fetch_t *f = udata;
+    ew__stream_splice_t r = result == EW__NET_SPLICE_MORE  ? EW__SPLICE_MORE
+                            : result == EW__NET_SPLICE_FULL ? EW__SPLICE_FULL
+                            : result == EW__NET_SPLICE_END  ? EW__SPLICE_END
+                                                            : EW__SPLICE_FAILED;
+    ew__stream_src_spliced(f->src, moved, r);
+}
+
+/* The reader passes the body on untouched and asks for the bytes to go straight from the socket to fd:
+ * possible for bytes that need no decoding (plain HTTP/1.1, Content-Length: ew__net_request_splice_able),
+ * once everything that arrived so far went to the stream (the batch is empty). */
+static int body_splice(void *udata, ew__stream_src_t *src, int fd, size_t max)
+{
+    (void) src;
+    ew__fetch_t *f = udata;
+    if (fd < 0) {
+        if (f->net != NULL)
+            ew__net_request_splice_stop(f->net);
+        return 0;
+    }
+    if (f->net == NULL || f->doomed || f->decoder != NULL || f->next_url.href != NULL ||
+        !ew__net_request_splice_able(f->net))
+        return -1;
+    if (max == 0 || f->batch.len > 0)
+        return 0;
+    return ew__net_request_splice(f->net, fd, max, on_spliced, f) ? 1 : 0;
 }
 
 /* The reader cancelled the body, or the isolate is going away: stop the network request. src is freed by

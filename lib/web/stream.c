@@ -76,6 +76,10 @@ struct ew__stream_reader {
     char *error;               /* direct, errored: the source's message (owned) */
     ew__buf_t queue;           /* direct: bytes the source gave that no read has taken yet */
     ew__buf_t cur;             /* direct: the chunk the last read delivered (valid until the next read) */
+    ew__stream_splice_fn splice_cb; /* direct: the pending splice's callback, NULL when none */
+    void *splice_udata;
+    bool splice_wanted;        /* direct: the owner would splice: no bytes read ahead of its reads */
+    bool splice_never;         /* direct: the source said its bytes cannot be spliced */
     /* Encoding (ew__stream_reader_encode): chunks are compressed before the reader's owner sees them. */
     ew__encoder_t *enc;        /* owned; NULL when the bytes go as they are */
     ew__stream_read_fn user_cb; /* the owner's callback of the pending read while enc is in between */
@@ -409,6 +413,16 @@ bool ew__stream_is_readable(duk_context *ctx, duk_idx_t idx)
 
 static void read_all_dispose(ew__stream_reader_t *r);
 
+/* Answers the reader's pending splice, if any (outside the heap: the callback does not enter it). */
+static void splice_answer(ew__stream_reader_t *r, size_t moved, ew__stream_splice_t result)
+{
+    ew__stream_splice_fn cb = r->splice_cb;
+    if (cb == NULL)
+        return;
+    r->splice_cb = NULL;
+    cb(r->splice_udata, moved, result);
+}
+
 void ew__stream_dispose(duk_context *ctx)
 {
     registry_t *reg = registry(ctx);
@@ -423,6 +437,7 @@ void ew__stream_dispose(duk_context *ctx)
             if (r->src != NULL)
                 r->src->direct = NULL;
             r->src = NULL;
+            splice_answer(r, 0, EW__SPLICE_FAILED); /* the source is gone with the heap */
             read_all_dispose(r); /* a read-whole of ours waiting: nobody else will end it */
         } else {
             ew__stream_src_t *src = (ew__stream_src_t *) h;
@@ -530,11 +545,21 @@ double ew__stream_expected_length(duk_context *ctx, duk_idx_t idx)
     return n;
 }
 
+void ew__stream_set_expected_length(duk_context *ctx, duk_idx_t idx, double n)
+{
+    if (!push_record(ctx, idx, "RS"))
+        return;
+    duk_push_number(ctx, n);
+    duk_put_prop_literal(ctx, -2, "expectedLength");
+    duk_pop(ctx);
+}
+
 /* ---------------------------------------------------------------------------------------------------------
  * (a) Sources fed from C
  */
 
 /* C-to-C (at the end of this file): the source's side when a C reader has claimed its stream. */
+static size_t direct_hwm(const ew__stream_reader_t *r);
 static ew_status_t direct_enqueue(ew__stream_src_t *src, const void *data, size_t n);
 static void direct_src_end(ew__stream_src_t *src, const char *message);
 
@@ -689,7 +714,7 @@ static duk_ret_t src_desired_body(duk_context *ctx, void *udata)
 double ew__stream_src_desired(ew__stream_src_t *src)
 {
     if (src->direct != NULL) {
-        double d = (double) src->hwm - (double) src->direct->queue.len;
+        double d = (double) direct_hwm(src->direct) - (double) src->direct->queue.len;
         return src->direct->cb != NULL && d <= 0 ? 1 : d;
     }
     struct src_op op = {src, NULL, 0, NULL, 0, false};
@@ -1116,6 +1141,13 @@ void ew__stream_reader_close(ew__stream_reader_t *r)
  * merely passed on cost it no CPU time (workerd pumps such a body outside the isolate as well).
  */
 
+/* Bytes the source may queue ahead of the reader: none once the owner wants to splice (the bytes would
+ * have to go through the reader before the source could splice the rest). */
+static size_t direct_hwm(const ew__stream_reader_t *r)
+{
+    return r->splice_wanted || r->src == NULL ? 0 : r->src->hwm;
+}
+
 /* True if the handle `id` of reg is still r (a callback or a hook may have freed it). */
 static bool handle_alive(registry_t *reg, uint32_t id, const void *h)
 {
@@ -1191,7 +1223,7 @@ static void direct_read(ew__stream_reader_t *r)
     direct_deliver(r);
     if (!handle_alive(reg, id, r) || r->ended || r->src == NULL)
         return;
-    if (r->cb != NULL || r->queue.len < r->src->hwm)
+    if (r->cb != NULL || r->queue.len < direct_hwm(r))
         direct_pull(r->src);
 }
 
@@ -1234,7 +1266,7 @@ static ew_status_t direct_after_enqueue(ew__stream_src_t *src)
         direct_deliver(r);
     if (!handle_alive(reg, id, src))
         return EW_ERR_STATE; /* the reader closed meanwhile and cancelled the source */
-    if (src->direct != NULL && src->direct->queue.len < src->hwm)
+    if (src->direct != NULL && src->direct->queue.len < direct_hwm(src->direct))
         direct_pull(src);
     return EW_OK; /* the bytes were taken, whatever the pull did afterwards */
 }
@@ -1252,6 +1284,7 @@ static void direct_src_end(ew__stream_src_t *src, const char *message)
         r->queue.len = 0;
     }
     src_free(src);
+    splice_answer(r, 0, message == NULL ? EW__SPLICE_END : EW__SPLICE_FAILED);
     if (r->cb != NULL)
         direct_deliver(r);
 }
@@ -1268,6 +1301,10 @@ static duk_ret_t direct_cancel_body(duk_context *ctx, void *udata)
 static void direct_close(ew__stream_reader_t *r)
 {
     ew__stream_src_t *src = r->src;
+    if (src != NULL && r->splice_cb != NULL) { /* fd must not be written once the reader is gone */
+        r->splice_cb = NULL;
+        (void) src->hooks.splice(src->udata, src, -1, 0);
+    }
     if (src != NULL) { /* closed before the end: the source is cancelled, as the JS stream would be */
         r->src = NULL;
         src->direct = NULL;
@@ -1284,6 +1321,62 @@ static void direct_close(ew__stream_reader_t *r)
     ew__buf_dispose(&r->cur);
     free(r->error);
     free(r);
+}
+
+ew_status_t ew__stream_reader_splice(ew__stream_reader_t *r, int fd, size_t max, ew__stream_splice_fn cb,
+                                     void *udata)
+{
+    if (r == NULL || cb == NULL || fd < 0 || max == 0)
+        return EW_ERR_INVALID_ARG;
+    ew__stream_src_t *src = r->src;
+    if (r->direct && r->splice_wanted && !r->ended && r->cb == NULL && r->splice_cb == NULL &&
+        r->queue.len == 0 && r->src_state != DIRECT_OPEN) {
+        /* The source ended between steps (an abort while the owner waited for fd): that is the answer. */
+        r->ended = true;
+        cb(udata, 0, r->src_state == DIRECT_CLOSED ? EW__SPLICE_END : EW__SPLICE_FAILED);
+        return EW_OK;
+    }
+    if (!r->direct || r->ended || r->splice_never || r->cb != NULL || r->splice_cb != NULL || r->enc != NULL ||
+        src == NULL || r->src_state != DIRECT_OPEN || src->hooks.splice == NULL)
+        return EW_ERR_STATE;
+    /* Bytes queued go through a read first; meanwhile nothing more is read ahead (splice_wanted), so that
+     * the queue empties. A source that can never splice keeps its read-ahead. */
+    int started = r->queue.len > 0 ? (r->splice_wanted ? 0 : src->hooks.splice(src->udata, src, fd, 0)) : -2;
+    if (started == -2) {
+        r->splice_cb = cb;
+        r->splice_udata = udata;
+        started = src->hooks.splice(src->udata, src, fd, max);
+        if (started != 1)
+            r->splice_cb = NULL;
+    }
+    if (started < 0) {
+        r->splice_never = true;
+        return EW_ERR_STATE;
+    }
+    r->splice_wanted = true;
+    if (started == 0)
+        return EW_ERR_STATE;
+    r->cur.len = 0; /* the chunk of the last read is released, as a read would */
+    return EW_OK;
+}
+
+bool ew__stream_reader_splicable(ew__stream_reader_t *r)
+{
+    ew__stream_src_t *src = r->src;
+    if (!r->direct || r->ended || r->splice_never || r->enc != NULL || src == NULL ||
+        r->src_state != DIRECT_OPEN || src->hooks.splice == NULL)
+        return false;
+    if (src->hooks.splice(src->udata, src, 0, 0) < 0) {
+        r->splice_never = true;
+        return false;
+    }
+    return true;
+}
+
+void ew__stream_src_spliced(ew__stream_src_t *src, size_t moved, ew__stream_splice_t result)
+{
+    if (src != NULL && src->direct != NULL)
+        splice_answer(src->direct, moved, result);
 }
 
 /* Claims the stream at idx for r when it is an untouched stream fed by a live C source with no reader yet;

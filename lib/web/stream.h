@@ -71,6 +71,9 @@ void ew__stream_push_read_all(duk_context *ctx, duk_idx_t idx);
 void ew__stream_push_tee(duk_context *ctx, duk_idx_t idx);
 /* The length a FixedLengthStream's readable side promises (Content-Length), or -1. Never throws. */
 double ew__stream_expected_length(duk_context *ctx, duk_idx_t idx);
+/* Records that the stream at idx will give exactly n bytes (a fetch() body with a Content-Length and no
+ * decoding), so that a host sends it with that Content-Length. May throw (allocation). */
+void ew__stream_set_expected_length(duk_context *ctx, duk_idx_t idx, double n);
 
 /* ---------------------------------------------------------------------------------------------------------
  * (a) A ReadableStream fed from C
@@ -89,6 +92,14 @@ typedef struct ew__stream_src_hooks {
      * ew__coding_t of net/encode.h): true if the source gives its bytes in that coding from now on (it
      * had them so and decoded nothing yet), so that the reader need not compress. May be NULL. */
     bool (*raw)(void *udata, ew__stream_src_t *src, int coding);
+    /* A C reader bound to this source (C-to-C) with nothing queued asks for the next bytes to go straight
+     * to the descriptor fd (zero-copy, splice(2)): up to max bytes, answered later, from the loop, with
+     * ew__stream_src_spliced. Returns 1 if started, 0 if not now (nothing happens; bytes the source holds
+     * must be enqueued first), -1 if never (this source's bytes cannot be spliced). max 0 only asks (fd is
+     * not used): 0 if a splice could start once the queue is empty, -1 if never. Once a splice started, the source gives the
+     * rest of its bytes only that way. fd < 0: the reader went away during a pending step: forget it at
+     * once (no answer, fd is not touched again). May be NULL (never). */
+    int (*splice)(void *udata, ew__stream_src_t *src, int fd, size_t max);
 } ew__stream_src_hooks_t;
 
 /* Pushes a new byte ReadableStream (BYOB readers work on it) fed by the returned handle; hooks are copied,
@@ -103,6 +114,15 @@ ew_status_t ew__stream_src_enqueue(ew__stream_src_t *src, const void *data, size
 /* The same for the bytes of *buf, which is left empty (len 0): when a C reader takes the stream's bytes
  * directly and has none waiting, the buffers change hands instead of copying. */
 ew_status_t ew__stream_src_enqueue_buf(ew__stream_src_t *src, ew__buf_t *buf);
+/* How a splice step ended (ew__stream_src_spliced, ew__stream_reader_splice). */
+typedef enum ew__stream_splice {
+    EW__SPLICE_MORE,   /* moved > 0 bytes; more are to come */
+    EW__SPLICE_FULL,   /* the descriptor took no more: ask again once it is writable (moved may be 0) */
+    EW__SPLICE_END,    /* the body is complete (moved may be > 0) */
+    EW__SPLICE_FAILED, /* the body broke or the descriptor failed (moved may be > 0): the body is done */
+} ew__stream_splice_t;
+/* The source's answer to hooks.splice. After END the source still calls close; after FAILED, error. */
+void ew__stream_src_spliced(ew__stream_src_t *src, size_t moved, ew__stream_splice_t result);
 /* Bytes the stream wants before it stops pulling (<= 0: wait for the next pull). */
 double ew__stream_src_desired(ew__stream_src_t *src);
 /* Ends the stream after the queued bytes and frees the handle. */
@@ -140,6 +160,18 @@ void ew__stream_reader_close(ew__stream_reader_t *r);
  * lib/net/encode.h): every chunk compressed and flushed, the trailer as a last chunk before END. Call
  * before the first read. False when no read may be pending, the coding is NONE, or memory ran out. */
 bool ew__stream_reader_encode(ew__stream_reader_t *r, int coding);
+/* Zero-copy: the reader's next bytes go straight from the source to the descriptor fd (Linux splice(2)),
+ * when the reader took the stream C-to-C, nothing is queued or encoded, no read is pending, and the source
+ * can (a fetch() body over plain HTTP/1.1 with Content-Length). cb runs once, outside the heap (it must
+ * not call into it), with the bytes written to fd and how the step ended; not after the reader is closed.
+ * EW_ERR_STATE (nothing started) when a splice is not possible now: read instead. Once a splice started,
+ * the rest of the stream must be spliced; a stream that ended between steps answers END or FAILED (cb may
+ * then run inside this call). */
+typedef void (*ew__stream_splice_fn)(void *udata, size_t moved, ew__stream_splice_t result);
+ew_status_t ew__stream_reader_splice(ew__stream_reader_t *r, int fd, size_t max, ew__stream_splice_fn cb,
+                                     void *udata);
+/* Whether ew__stream_reader_splice may start, now or after a read of what is queued (false: never). */
+bool ew__stream_reader_splicable(ew__stream_reader_t *r);
 /* The reader is the host's pump of a response body: when it reads a stream fed from C directly (C-to-C),
  * its deliveries are charged to no request (the Worker only passed the body on). */
 void ew__stream_reader_uncharged(ew__stream_reader_t *r);

@@ -4,15 +4,20 @@
  *
  * Layout (hidden properties, no closures; methods and accessors live on the prototypes):
  *
- *   URL              URL_HREF  the href string (always ASCII, so its bytes are the parser's buffer)
- *                    URL_REC   a plain buffer holding the ew__url_t offsets (its href pointer unused)
+ *   URL              URL_REC   the record: a dynamic buffer holding the ew__url_t offsets (href pointer
+ *                              unused) followed by the href bytes (always ASCII) and a NUL
  *                    URL_SP    the URLSearchParams object, made on first access to .searchParams
- *   URLSearchParams  SP_LIST   array [name0, value0, name1, value1, ...] of USVStrings
- *                    SP_URL    the URL it belongs to (absent for a standalone one)
+ *   URLSearchParams  SP_LIST   array [name0, value0, name1, value1, ...] of USVStrings; for the params of a
+ *                              URL, absent until first needed and dropped when the URL's query changes
+ *                    SP_REC    the record of the URL it belongs to (absent for a standalone one)
  *   iterator         IT_LIST, IT_POS   the live list and (index << 2 | kind)
  *
- * The live binding runs both ways: a URL's search/href setter re-parses its params' list, and every change to
- * the params writes the serialized list back as the URL's query. Strings cross into C with ew__to_utf8 (lone
+ * The live binding runs both ways through the shared record, updated in place: a URL's search/href setter
+ * drops its params' list (parsed again from the new query when next used), and every change to the params
+ * writes the serialized list back as the URL's query. The params object does not point at the URL, so the
+ * two make no reference cycle (one per request for the common `new URL(request.url).searchParams`, which
+ * only mark-and-sweep would free), and params.get() on a list not parsed yet scans the query without making
+ * the list. Strings cross into C with ew__to_utf8 (lone
  * surrogates become U+FFFD, which is WebIDL's USVString conversion) and come back with ew__push_utf8.
  */
 #include <stdlib.h>
@@ -21,11 +26,10 @@
 #include "internal.h"
 #include "url.h"
 
-#define URL_HREF DUK_HIDDEN_SYMBOL("uh")
 #define URL_REC DUK_HIDDEN_SYMBOL("ur")
 #define URL_SP DUK_HIDDEN_SYMBOL("us")
 #define SP_LIST DUK_HIDDEN_SYMBOL("ul")
-#define SP_URL DUK_HIDDEN_SYMBOL("uu")
+#define SP_REC DUK_HIDDEN_SYMBOL("uu")
 #define IT_LIST DUK_HIDDEN_SYMBOL("ui")
 #define IT_POS DUK_HIDDEN_SYMBOL("uk")
 
@@ -38,37 +42,76 @@
  * URL instances: state in and out
  */
 
-/* Stores a parsed URL on the object at obj_idx (takes nothing: the caller still disposes u). */
-static void url_store(duk_context *ctx, duk_idx_t obj_idx, const ew__url_t *u)
+/* Writes u into the record buffer at rec_idx, in place (the URL and its params share the buffer). */
+static void rec_write(duk_context *ctx, duk_idx_t rec_idx, const ew__url_t *u)
 {
-    obj_idx = duk_require_normalize_index(ctx, obj_idx);
-    duk_push_lstring(ctx, u->href, u->len);
-    duk_put_prop_literal(ctx, obj_idx, URL_HREF);
-    ew__url_t *rec = duk_push_fixed_buffer(ctx, sizeof(*rec));
-    *rec = *u;
-    rec->href = NULL;
-    duk_put_prop_literal(ctx, obj_idx, URL_REC);
+    char *p = duk_resize_buffer(ctx, rec_idx, sizeof(*u) + u->len + 1);
+    ew__url_t head = *u;
+    head.href = NULL;
+    memcpy(p, &head, sizeof(head));
+    memcpy(p + sizeof(head), u->href, u->len + 1);
 }
 
-/* Loads this URL's record into *u (u->href points into the href string kept on the object). Throws
+typedef struct rec_write_args {
+    duk_idx_t idx;        /* the record buffer, or (rec_new) the URL object to store a new record on */
+    bool rec_new;
+    const ew__url_t *u;
+} rec_write_args_t;
+
+static duk_ret_t rec_write_body(duk_context *ctx, void *udata)
+{
+    const rec_write_args_t *a = udata;
+    if (!a->rec_new) {
+        rec_write(ctx, a->idx, a->u);
+        return 0;
+    }
+    duk_push_dynamic_buffer(ctx, 0);
+    rec_write(ctx, -1, a->u);
+    duk_put_prop_literal(ctx, a->idx, URL_REC);
+    return 0;
+}
+
+/* rec_write for a u whose href the caller malloc'd, into the record at idx or (rec_new) into a new record
+ * stored on the URL object at idx: disposes u whether the write succeeds or throws (out of memory). */
+static void rec_write_disposing(duk_context *ctx, duk_idx_t idx, bool rec_new, ew__url_t *u)
+{
+    rec_write_args_t a = {duk_require_normalize_index(ctx, idx), rec_new, u};
+    duk_int_t rc = duk_safe_call(ctx, rec_write_body, &a, 0, 1);
+    ew__url_dispose(u);
+    if (rc != DUK_EXEC_SUCCESS)
+        (void) duk_throw(ctx);
+    duk_pop(ctx);
+}
+
+/* Loads the record at idx into *u (u->href points into the buffer: valid until the buffer changes).
+ * False if the value there is no record. */
+static bool rec_read(duk_context *ctx, duk_idx_t idx, ew__url_t *u)
+{
+    duk_size_t n = 0;
+    char *p = duk_is_dynamic_buffer(ctx, idx) ? duk_get_buffer(ctx, idx, &n) : NULL;
+    if (p == NULL || n < sizeof(*u) + 1)
+        return false;
+    memcpy(u, p, sizeof(*u));
+    if (n != sizeof(*u) + u->len + 1)
+        return false;
+    u->href = p + sizeof(*u);
+    return true;
+}
+
+/* Loads this URL's record into *u (u->href points into the record: valid until the URL changes). Throws
  * TypeError for a receiver that is not a URL. Pushes `this`; returns its index. */
 static duk_idx_t url_this(duk_context *ctx, ew__url_t *u)
 {
     duk_push_this(ctx);
     duk_idx_t self = duk_get_top_index(ctx);
-    duk_size_t n = 0;
-    const ew__url_t *rec = NULL;
+    bool ok = false;
     if (duk_is_object(ctx, self)) {
         duk_get_prop_literal(ctx, self, URL_REC);
-        rec = duk_get_buffer(ctx, -1, &n);
+        ok = rec_read(ctx, -1, u); /* the object keeps the buffer */
         duk_pop(ctx);
     }
-    if (rec == NULL || n != sizeof(*rec))
+    if (!ok)
         (void) duk_type_error(ctx, "Illegal invocation: this is not a URL");
-    *u = *rec;
-    duk_get_prop_literal(ctx, self, URL_HREF);
-    u->href = (char *) duk_get_string(ctx, -1); /* valid while the object keeps the string */
-    duk_pop(ctx);
     return self;
 }
 
@@ -80,18 +123,22 @@ static bool parse_value(duk_context *ctx, duk_idx_t idx, const ew__url_t *base, 
     return ew__url_parse(s, len, base, out);
 }
 
-/* Parses (url, base) arguments at 0 and 1 as the constructor does; false if either is invalid. */
+/* Parses (url, base) arguments at 0 and 1 as the constructor does; false if either is invalid. Both are
+ * converted (which may run script and throw) before anything is malloc'd. */
 static bool parse_args(duk_context *ctx, ew__url_t *out, bool *bad_base)
 {
     ew__url_t base;
     *bad_base = false;
     if (duk_is_undefined(ctx, 1))
         return parse_value(ctx, 0, NULL, out);
-    if (!parse_value(ctx, 1, NULL, &base)) {
+    size_t len, blen;
+    const char *s = ew__to_utf8(ctx, 0, &len);
+    const char *b = ew__to_utf8(ctx, 1, &blen);
+    if (!ew__url_parse(b, blen, NULL, &base)) {
         *bad_base = true;
         return false;
     }
-    bool ok = parse_value(ctx, 0, &base, out);
+    bool ok = ew__url_parse(s, len, &base, out);
     ew__url_dispose(&base);
     return ok;
 }
@@ -169,67 +216,92 @@ void ew__url_push_form_list(duk_context *ctx, const char *s, size_t len)
     push_form_list(ctx, s, len);
 }
 
-bool ew__url_params_push_serialized(duk_context *ctx, duk_idx_t idx)
+/* The query of a record without its '?' (empty when null). */
+static void rec_query(const ew__url_t *u, const char **q, size_t *len)
 {
-    if (!duk_is_object(ctx, idx))
-        return false;
-    duk_get_prop_literal(ctx, idx, SP_LIST);
-    if (!duk_is_array(ctx, -1)) {
+    uint32_t b, n;
+    ew__url_get(u, EW__URL_SEARCH, &b, &n);
+    if (n > 0)
+        b++, n--;
+    *q = u->href + b;
+    *len = n;
+}
+
+/* Pushes the list of the URLSearchParams at sp_idx, first parsing it from its URL's query when it is not made
+ * yet. Returns false (nothing pushed) when the object is not a URLSearchParams. */
+static bool push_list(duk_context *ctx, duk_idx_t sp_idx)
+{
+    sp_idx = duk_require_normalize_index(ctx, sp_idx);
+    duk_get_prop_literal(ctx, sp_idx, SP_LIST);
+    if (duk_is_array(ctx, -1))
+        return true;
+    duk_pop(ctx);
+    duk_get_prop_literal(ctx, sp_idx, SP_REC);
+    ew__url_t u;
+    if (!rec_read(ctx, -1, &u)) {
         duk_pop(ctx);
         return false;
     }
+    const char *q;
+    size_t len;
+    rec_query(&u, &q, &len);
+    push_form_list(ctx, q, len); /* the record stays on the stack below: q stays valid */
+    duk_remove(ctx, -2);
+    duk_dup_top(ctx);
+    duk_put_prop_literal(ctx, sp_idx, SP_LIST);
+    return true;
+}
+
+bool ew__url_params_push_serialized(duk_context *ctx, duk_idx_t idx)
+{
+    if (!duk_is_object(ctx, idx) || !push_list(ctx, idx))
+        return false;
     push_serialized(ctx, -1);
     duk_remove(ctx, -2);
     return true;
 }
 
-/* Sets the query of the URL at url_idx to the ASCII string on top (popped); "" makes it null. */
-static void url_set_query(duk_context *ctx, duk_idx_t url_idx)
+/* Sets the query of the record at rec_idx to the ASCII string on top (popped); "" makes it null. */
+static void rec_set_query(duk_context *ctx, duk_idx_t rec_idx)
 {
+    rec_idx = duk_require_normalize_index(ctx, rec_idx);
     duk_size_t len;
     const char *q = duk_get_lstring(ctx, -1, &len);
-    duk_dup(ctx, url_idx);
-    duk_get_prop_literal(ctx, -1, URL_REC);
-    ew__url_t u = *(const ew__url_t *) duk_get_buffer(ctx, -1, NULL);
-    duk_get_prop_literal(ctx, -2, URL_HREF);
-    duk_size_t hlen;
-    const char *h = duk_get_lstring(ctx, -1, &hlen);
-    u.href = malloc(hlen + 1);
+    ew__url_t u, cur;
+    if (!rec_read(ctx, rec_idx, &cur))
+        (void) duk_type_error(ctx, "URL: broken record");
+    u = cur;
+    u.href = malloc(cur.len + 1);
     if (u.href == NULL)
         (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "URL: out of memory");
-    memcpy(u.href, h, hlen + 1);
+    memcpy(u.href, cur.href, cur.len + 1);
     if (!ew__url_set(&u, EW__URL_SEARCH, q, len)) {
         ew__url_dispose(&u);
         (void) duk_error(ctx, DUK_ERR_RANGE_ERROR, "URL: out of memory");
     }
-    url_store(ctx, -3, &u);
-    ew__url_dispose(&u);
-    duk_pop_n(ctx, 4);
+    rec_write_disposing(ctx, rec_idx, false, &u);
+    duk_pop(ctx);
 }
 
-/* The params' "update steps": write the list back to the owning URL, if any. */
+/* The params' "update steps": write the list back to the owning URL's record, if any. */
 static void params_update(duk_context *ctx, duk_idx_t sp_idx, duk_idx_t list_idx)
 {
     sp_idx = duk_require_normalize_index(ctx, sp_idx);
     list_idx = duk_require_normalize_index(ctx, list_idx);
-    duk_get_prop_literal(ctx, sp_idx, SP_URL);
-    if (duk_is_object(ctx, -1)) {
+    duk_get_prop_literal(ctx, sp_idx, SP_REC);
+    if (duk_is_dynamic_buffer(ctx, -1)) {
         push_serialized(ctx, list_idx);
-        url_set_query(ctx, -2);
+        rec_set_query(ctx, -2);
     }
     duk_pop(ctx);
 }
 
-/* Replaces the list of the URL's params object (if it was made) with its current query. */
-static void url_refresh_params(duk_context *ctx, duk_idx_t url_idx, const ew__url_t *u)
+/* The URL's query changed: its params object (if it was made) parses its list again when next used. */
+static void url_drop_params_list(duk_context *ctx, duk_idx_t url_idx)
 {
     duk_get_prop_literal(ctx, url_idx, URL_SP);
     if (duk_is_object(ctx, -1)) {
-        uint32_t b, n;
-        ew__url_get(u, EW__URL_SEARCH, &b, &n);
-        if (n > 0)
-            b++, n--;
-        push_form_list(ctx, u->href + b, n);
+        duk_push_undefined(ctx);
         duk_put_prop_literal(ctx, -2, SP_LIST);
     }
     duk_pop(ctx);
@@ -248,8 +320,7 @@ static duk_ret_t url_ctor(duk_context *ctx)
     bool bad_base;
     if (!parse_args(ctx, &u, &bad_base))
         return duk_type_error(ctx, bad_base ? "Invalid base URL string." : "Invalid URL string.");
-    url_store(ctx, self, &u);
-    ew__url_dispose(&u);
+    rec_write_disposing(ctx, self, true, &u);
     return 0;
 }
 
@@ -270,15 +341,15 @@ static duk_ret_t url_parse_static(duk_context *ctx)
 {
     require_args(ctx, 1, "URL.parse");
     duk_set_top(ctx, 2);
+    duk_idx_t self = ew__web_push_instance(ctx, PROTO_URL); /* before anything is malloc'd */
     ew__url_t u;
     bool bad_base;
     if (!parse_args(ctx, &u, &bad_base)) {
         duk_push_null(ctx);
         return 1;
     }
-    ew__web_push_instance(ctx, PROTO_URL);
-    url_store(ctx, -1, &u);
-    ew__url_dispose(&u);
+    rec_write_disposing(ctx, self, true, &u);
+    duk_set_top(ctx, self + 1);
     return 1;
 }
 
@@ -328,11 +399,10 @@ static duk_ret_t url_get_search_params(duk_context *ctx)
         return 1;
     duk_pop(ctx);
     duk_idx_t sp = ew__web_push_instance(ctx, PROTO_SEARCH_PARAMS);
-    duk_dup(ctx, self);
-    duk_put_prop_literal(ctx, sp, SP_URL);
+    duk_get_prop_literal(ctx, self, URL_REC);
+    duk_put_prop_literal(ctx, sp, SP_REC); /* the list is parsed from it when first needed */
     duk_dup(ctx, sp);
     duk_put_prop_literal(ctx, self, URL_SP);
-    url_refresh_params(ctx, self, &u);
     return 1;
 }
 
@@ -342,8 +412,11 @@ static duk_ret_t url_set_part(duk_context *ctx, ew__url_part_t part)
     require_args(ctx, 1, "URL setter");
     ew__url_t u;
     duk_idx_t self = url_this(ctx, &u);
+    duk_get_prop_literal(ctx, self, URL_REC); /* before anything is malloc'd: no throw until it is disposed */
+    duk_idx_t rec = duk_get_top_index(ctx);
     size_t len;
     const char *v = ew__to_utf8(ctx, 0, &len);
+    (void) rec_read(ctx, rec, &u); /* again: converting the value may have run script that changed the URL */
     ew__url_t next;
     if (part == EW__URL_HREF) {
         if (!ew__url_parse(v, len, NULL, &next))
@@ -359,10 +432,9 @@ static duk_ret_t url_set_part(duk_context *ctx, ew__url_part_t part)
             return duk_error(ctx, DUK_ERR_RANGE_ERROR, "URL: out of memory");
         }
     }
-    url_store(ctx, self, &next);
+    rec_write_disposing(ctx, rec, false, &next);
     if (part == EW__URL_HREF || part == EW__URL_SEARCH)
-        url_refresh_params(ctx, self, &next);
-    ew__url_dispose(&next);
+        url_drop_params_list(ctx, self);
     return 0;
 }
 
@@ -511,16 +583,93 @@ static duk_ret_t params_ctor(duk_context *ctx)
 static duk_idx_t params_this(duk_context *ctx)
 {
     duk_push_this(ctx);
-    if (duk_is_object(ctx, -1))
-        duk_get_prop_literal(ctx, -1, SP_LIST);
-    else
-        duk_push_undefined(ctx);
-    if (!duk_is_array(ctx, -1))
+    if (!duk_is_object(ctx, -1) || !push_list(ctx, -1))
         (void) duk_type_error(ctx, "Illegal invocation: this is not a URLSearchParams");
     return duk_get_top_index(ctx);
 }
 
-/* Normalizes the first n arguments to USVStrings (WebIDL) after checking that `need` are present. */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char) (c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* application/x-www-form-urlencoded decoding of n bytes into out (room for n: decoding never grows), as
+ * ew__url_form_append(..., true) does it; returns the decoded length. */
+static size_t form_decode(const char *s, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '+')
+            c = ' ';
+        else if (c == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0)
+            c = (char) (hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])), i += 2;
+        out[o++] = c;
+    }
+    return o;
+}
+
+#define QUERY_GET_MAX 512 /* longest name or value query_get decodes on the stack */
+
+/* params.get(name at 0) for the params of a URL whose list is not made yet: scans the URL's query for the
+ * first pair whose decoded name is the name, without making the list. The name is a USVString (params_args)
+ * and a decoded name that is valid UTF-8 becomes exactly its bytes in the list, so comparing UTF-8 bytes is
+ * the list's comparison; a name that is not valid UTF-8 (U+FFFD in the list), or a pair longer than
+ * QUERY_GET_MAX, sends the caller to the list. Returns true with the result pushed, false with the stack as
+ * it was. */
+static bool query_get(duk_context *ctx)
+{
+    duk_push_this(ctx);
+    bool listed = !duk_is_object(ctx, -1);
+    if (!listed) {
+        duk_get_prop_literal(ctx, -1, SP_LIST);
+        listed = !duk_is_undefined(ctx, -1);
+        duk_pop(ctx);
+    }
+    ew__url_t u;
+    if (listed || (duk_get_prop_literal(ctx, -1, SP_REC), !rec_read(ctx, -1, &u))) {
+        duk_set_top(ctx, 1);
+        return false;
+    }
+    duk_dup(ctx, 0); /* ew__to_utf8 may replace the slot: the list path compares slot 0 itself */
+    size_t klen;
+    const char *key = ew__to_utf8(ctx, -1, &klen);
+    const char *q;
+    size_t len;
+    rec_query(&u, &q, &len);
+    char buf[QUERY_GET_MAX];
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && q[e] != '&')
+            e++;
+        if (e > i) {
+            const char *eq = memchr(q + i, '=', e - i);
+            size_t nlen = eq ? (size_t) (eq - (q + i)) : e - i, vlen = eq ? (size_t) (q + e - eq - 1) : 0;
+            if (nlen > sizeof(buf) || vlen > sizeof(buf))
+                goto use_list;
+            size_t dlen = form_decode(q + i, nlen, buf);
+            if (!ew__utf8_valid(buf, dlen))
+                goto use_list;
+            if (dlen == klen && memcmp(buf, key, klen) == 0) {
+                dlen = eq ? form_decode(eq + 1, vlen, buf) : 0;
+                duk_set_top(ctx, 1);
+                ew__push_utf8(ctx, buf, dlen);
+                return true;
+            }
+        }
+        i = e + 1;
+    }
+    duk_set_top(ctx, 1);
+    duk_push_null(ctx);
+    return true;
+use_list:
+    duk_set_top(ctx, 1);
+    return false;
+}
+
 static duk_idx_t params_args(duk_context *ctx, duk_idx_t need, duk_idx_t max, const char *method)
 {
     duk_idx_t have = duk_get_top(ctx);
@@ -598,6 +747,8 @@ static duk_ret_t params_delete(duk_context *ctx)
 static duk_ret_t params_get(duk_context *ctx)
 {
     params_args(ctx, 1, 1, "get");
+    if (query_get(ctx))
+        return 1;
     duk_idx_t list = params_this(ctx);
     duk_uarridx_t n = (duk_uarridx_t) duk_get_length(ctx, list);
     for (duk_uarridx_t i = 0; i + 1 < n; i += 2) {

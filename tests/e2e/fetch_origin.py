@@ -189,10 +189,12 @@ class _Handler(socketserver.BaseRequestHandler):
             self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
             block = b"x" * 65536
             left = n
+            self.server.origin.huge_sent = 0
             try:
                 while left > 0:
                     self.request.sendall(block[:min(left, len(block))])
                     left -= min(left, len(block))
+                    self.server.origin.huge_sent = n - left
             except OSError:
                 self.server.origin.huge_stopped = n - left  # bytes sent before the client went away
                 return False
@@ -245,6 +247,7 @@ class Origin:
         self.closed_hangs = 0  # /hang requests whose client went away
         self.hang_seen = threading.Event()
         self.huge_stopped = None  # /huge: bytes sent when the client closed early (None: not yet)
+        self.huge_sent = 0  # /huge: body bytes sent so far by the latest /huge response
         self.requests = []
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.origin = self

@@ -349,6 +349,112 @@ def test_proxied_body_is_not_cpu_time(tmp_path, origin):
         assert s.stop() == 0, "".join(s.output)
 
 
+def test_proxy_keeps_the_origins_content_length(worker, origin):
+    # as workerd: a body passed on untouched has a known length, so it goes out with it, not chunked
+    n = 3 * 1024 * 1024
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, "/huge?n=%d" % n)))
+    r = c.getresponse()
+    assert r.getheader("content-length") == str(n) and r.getheader("transfer-encoding") is None
+    assert r.read() == b"x" * n
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, "/text")))  # still usable: kept alive
+    assert c.getresponse().read() == b"hello from origin"
+    c.close()
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_proxy_to_a_client_that_stops_reading_holds_the_origin(worker, origin):
+    # the client reads the head and a little, then nothing: the origin must be held back by TCP, and
+    # ew-server must not take the body into its memory; when the client reads again, all of it arrives
+    n = 512 * 1024 * 1024
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=60)
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, "/huge?n=%d" % n)))
+    r = c.getresponse()
+    assert r.getheader("content-length") == str(n)
+    got = len(r.read(1 << 20))
+    before = rss_kb(worker.proc.pid)
+    seen = -1
+    while seen != origin.huge_sent:  # until the origin is stuck (it would otherwise reach n)
+        seen = origin.huge_sent
+        time.sleep(0.3)
+    assert origin.huge_sent < 128 * 1024 * 1024, "the origin sent %d bytes to a client that stopped" % seen
+    growth_mb = (rss_kb(worker.proc.pid) - before) / 1024
+    assert growth_mb < 8, "ew-server grew by %.1f MB holding a stopped client" % growth_mb
+    while True:
+        b = r.read(1 << 20)
+        if not b:
+            break
+        got += len(b)
+    assert got == n
+    c.close()
+
+
+@pytest.mark.parametrize("path,body,length", [
+    ("/slow", b"ab" * 5, "10"),  # head first, the body later in pieces: the splice waits for the origin
+    ("/early", b"after hints", "11"),  # 1xx before the final head
+    ("/status/200", b"", "0"),  # an empty body of known length
+    ("/chunked", b"hello world", None),  # no length: sent chunked, through reads
+    ("/close", b"until the end", None),  # delimited by the origin closing: likewise
+])
+def test_proxy_of_every_framing(worker, origin, path, body, length):
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+    for _ in range(2):  # and the client connection stays usable
+        c.request("GET", "/proxy?u=%s" % urllib.parse.quote(o(origin, path)))
+        r = c.getresponse()
+        assert r.getheader("content-length") == length
+        assert r.getheader("transfer-encoding") == (None if length else "chunked")
+        assert r.read() == body
+    c.close()
+
+
+def test_responses_outlast_the_idle_timeout(tmp_path, origin):
+    # a client waiting for a slow Worker, or reading a long body slowly, sends nothing meanwhile: the idle
+    # timeout (500 ms here) is for keep-alive connections between requests (it cut such responses)
+    (tmp_path / "worker.js").write_text(
+        "export default { async fetch(req) {\n"
+        "  if (new URL(req.url).pathname === '/late') {\n"
+        "    await new Promise((r) => setTimeout(r, 1200)); return new Response('late');\n"
+        "  }\n"
+        "  const u = new URL(req.url).searchParams.get('u');\n"
+        "  if (u) return fetch(u);\n"
+        "  const { readable, writable } = new TransformStream();\n"
+        "  const w = writable.getWriter();\n"
+        "  (async () => { for (let i = 0; i < 128; i++) await w.write(new Uint8Array(65536).fill(120));\n"
+        "    await w.close(); })();\n"
+        "  return new Response(readable);\n"
+        "} };\n")
+    (tmp_path / "wrangler.toml").write_text('name = "idle"\nmain = "worker.js"\n[limits]\ncpu_ms = 5000\n')
+    s = Server(tmp_path, ["--threads", "1", "--idle-timeout", "500"])
+    try:
+        n = 8 * 1024 * 1024  # more than the socket buffers take at once
+        for path in ("/?u=%s" % urllib.parse.quote(o(origin, "/huge?n=%d" % n)), "/"):
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            c.request("GET", path)
+            r = c.getresponse()
+            got = 0
+            while True:
+                b = r.read(512 * 1024)
+                if not b:
+                    break
+                got += len(b)
+                time.sleep(0.1)  # 16 reads: 1.6 s, three idle timeouts
+            assert got == n, path
+            c.close()
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        c.request("GET", "/late")
+        assert c.getresponse().read() == b"late"
+        c.close()
+    finally:
+        assert s.stop() == 0, "".join(s.output)
+
+
 def test_proxy_pass_through(worker, origin):
     with urllib.request.urlopen("%s/proxy?u=%s" % (worker.url, urllib.parse.quote(o(origin, "/text"))),
                                 timeout=10) as r:
@@ -544,6 +650,18 @@ def test_parallel_fetches(worker, origin):
 def test_https_with_the_configured_ca(worker, tls_origin):
     r = call(worker, "get", u=o(tls_origin, "/text", host="localhost", scheme="https"))
     assert r["status"] == 200 and r["body"] == "hello from origin"
+
+
+def test_https_origin_proxied_with_its_length(worker, tls_origin):
+    # a TLS origin's bytes cannot be spliced: they take the copying path, with the same result
+    n = 5 * 1024 * 1024 + 7
+    u = o(tls_origin, "/huge?n=%d" % n, host="localhost", scheme="https")
+    c = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+    c.request("GET", "/proxy?u=%s" % urllib.parse.quote(u))
+    r = c.getresponse()
+    assert r.getheader("content-length") == str(n)
+    assert r.read() == b"x" * n
+    c.close()
 
 
 def test_https_keep_alive(worker, tls_origin):

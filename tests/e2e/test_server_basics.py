@@ -92,6 +92,38 @@ def test_pipelined_requests_answer_in_order(serve):
     assert [u.rsplit("/", 1)[1] for u in urls] == ["0", "1", "2", "last"]
 
 
+def test_pipelined_requests_beyond_the_input_limit_all_get_answers(serve):
+    # ~300 KB of pipelined requests: more than the 256 KiB the server buffers before it stops reading the
+    # socket. The first answer waits until all of it was sent, so the buffer fills and reading must stop,
+    # then resume as the requests are answered.
+    s = serve("""
+addEventListener('fetch', function (event) {
+  var first = event.request.url.indexOf('/000000') >= 0;
+  event.respondWith(new Promise(function (resolve) {
+    setTimeout(function () { resolve(new Response('Hello from Cloudflare Workers!')); }, first ? 300 : 0);
+  }));
+});
+""")
+    n = 5000
+    req = b"".join(b"GET /%06d HTTP/1.1\r\nHost: x\r\nUser-Agent: pipeline-test\r\n\r\n" % i for i in range(n))
+    req += b"GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert len(req) > 256 * 1024
+    with s.connect() as sock:
+        sock.settimeout(30)
+        sender = threading.Thread(target=sock.sendall, args=(req,))
+        sender.start()
+        chunks = []
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+        sender.join()
+    resp = b"".join(chunks)
+    assert resp.count(b"HTTP/1.1 200 OK") == n + 1
+    assert resp.endswith(b"Hello from Cloudflare Workers!")
+
+
 def test_head_request_has_no_body(serve):
     s = serve(HELLO)
     resp = raw_request(s, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -3,6 +3,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -115,7 +116,15 @@ def test_not_found_and_head(server):
     assert status == 200 and body == b""
 
 
-def test_chunked_bodies_are_refused_with_411(server):
-    status, _, _ = server.request("POST", "/echo", body=iter([b"a", b"b"]),
-                                  headers={"Transfer-Encoding": "chunked"})
-    assert status == 411
+def test_chunked_bodies_reach_the_worker(server):
+    # http.client sends an iterable body without a length chunked, one chunk per item
+    status, _, body = server.request("POST", "/echo", body=iter([b"abc", b"de"]))
+    assert status == 200 and body == b"abcde"
+
+
+def test_chunked_with_content_length_is_refused(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"3\r\nabc\r\n0\r\n\r\n")
+        reply = s.makefile("rb").readline()
+    assert reply.startswith(b"HTTP/1.0 400") or reply.startswith(b"HTTP/1.1 400")

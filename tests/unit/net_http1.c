@@ -763,3 +763,40 @@ Test(net_http1, reason_phrases_are_standard)
     cr_assert_str_eq(ew__h1_reason_phrase(299), "Unknown");
     cr_assert_str_eq(ew__h1_reason_phrase(-1), "Unknown");
 }
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Body bytes moved past the parser (the fetch client's zero-copy splice)
+ */
+
+Test(net_http1, length_body_bytes_skipped_count_as_parsed)
+{
+    ew__h1_parser_t p;
+    cr_assert_eq(ew__h1_parser_init(&p, EW__H1_RESPONSE, NULL), 0);
+    ew__h1_parser_set_request(&p, "GET", 3);
+    const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+    size_t used = 0;
+    ew__h1_slice_t body;
+    cr_assert_eq(ew__h1_length_left(&p), 0, "no body before the head");
+    cr_assert_eq(ew__h1_parse(&p, head, strlen(head), &used, &body), EW__H1_HEAD);
+    cr_assert_eq(used, strlen(head));
+    cr_assert_eq(ew__h1_length_left(&p), 10);
+    ew__h1_length_skip(&p, 4); /* four bytes went elsewhere */
+    cr_assert_eq(ew__h1_length_left(&p), 6);
+    cr_assert_eq(ew__h1_parse(&p, "abcdefXYZ", 9, &used, &body), EW__H1_BODY);
+    cr_assert_eq(body.len, 6, "the parser takes only what is left of the body");
+    cr_assert_eq(ew__h1_parse(&p, "XYZ", 0, &used, &body), EW__H1_DONE);
+    ew__h1_length_skip(&p, 1); /* outside a length body: nothing happens */
+    cr_assert_eq(ew__h1_length_left(&p), 0);
+
+    /* All of it skipped: the message is done without a byte of body seen. */
+    const char *head2 = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+    cr_assert_eq(ew__h1_parse(&p, head2, strlen(head2), &used, &body), EW__H1_HEAD);
+    ew__h1_length_skip(&p, 3);
+    cr_assert_eq(ew__h1_parse(&p, NULL, 0, &used, &body), EW__H1_DONE);
+
+    /* Other framings have no length to skip. */
+    const char *chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    cr_assert_eq(ew__h1_parse(&p, chunked, strlen(chunked), &used, &body), EW__H1_HEAD);
+    cr_assert_eq(ew__h1_length_left(&p), 0);
+    ew__h1_parser_dispose(&p);
+}

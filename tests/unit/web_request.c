@@ -318,6 +318,29 @@ Test(web_request, check_names_the_bad_header)
     cr_assert_eq(ew__request_check(&r, &err), EW_ERR_INVALID_ARG);
 }
 
+Test(web_request, check_finds_cr_lf_nul_anywhere_in_long_values)
+{
+    ew_error_t err;
+    char v[41];
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (int k = 0; k < 3; k++) {
+                memset(v, 'a', sizeof(v));
+                v[len / 2] = '\t'; /* allowed, and below 0x0E like the three */
+                v[at] = "\r\n"[k]; /* k == 2: the string's NUL */
+                ew_header_t h[] = {{"X-Long", 6, v, len}};
+                ew_request_t r = c_request("GET", "http://a.example/", h, 1);
+                cr_assert_eq(ew__request_check(&r, &err), EW_ERR_INVALID_ARG, "len %zu at %zu kind %d", len, at, k);
+            }
+        }
+        memset(v, 'a', sizeof(v));
+        v[len / 2] = '\t';
+        ew_header_t ok[] = {{"X-Long", 6, v, len}};
+        ew_request_t r = c_request("GET", "http://a.example/", ok, 1);
+        cr_assert_eq(ew__request_check(&r, &err), EW_OK, "len %zu: %s", len, err.message);
+    }
+}
+
 Test(web_request, push_builds_a_request_from_c_data)
 {
     ew_header_t h[] = {

@@ -89,7 +89,7 @@ static producer_t *prod;
 static duk_ret_t make_source(duk_context *c, void *udata)
 {
     size_t hwm = (size_t) (uintptr_t) udata;
-    ew__stream_src_hooks_t hooks = {on_pull, on_cancel, NULL};
+    ew__stream_src_hooks_t hooks = {on_pull, on_cancel, NULL, NULL};
     prod->src = ew__stream_src_push_new(c, &hooks, prod, hwm);
     duk_put_global_string(c, "s");
     return 0;
