@@ -4,17 +4,20 @@
  * A class becomes an arrow called at once (the arrow pass keeps the outer this/arguments for `extends` and
  * computed keys), whose body evaluates the heritage, makes the private names (one WeakMap per private field, one
  * WeakSet brand for private methods: weak.c keeps entries in hidden slots, so reflection never sees them),
- * evaluates computed keys once in order, makes the constructor `const C = function C(...) {...}` (the inner
- * binding, immutable), calls $ew.classCreate (prototype, static inheritance, name), defines the methods from an
- * object literal with $ew.defineMethods (non-enumerable), runs static fields and blocks with this = C and
- * returns C. Construction is split into allocate and initialise: a constructor's first statement takes
- * new.target, or, when super() of a subclass calls it as initialiser, the target $ew.superCall left pending
- * (nothing pending: "cannot be invoked without 'new'"). Derived constructors use `$this`, set by super()
- * ($ew.superCall: compiled parents initialise an object made from newTarget.prototype, other parents are built
- * with Reflect.construct and re-prototyped), and return it. Instance fields and brands live in one initialiser
- * function, called at the start of base constructors and by superCall. super.x goes through the method's home
- * object (the prototype or the class, IIFE locals; an object literal for its methods). Not done: private members as
- * destructuring targets, `o?.#x` short-circuit, async/generator methods (rejected by scope analysis).
+ * evaluates computed keys once in order, makes the constructor twice from one maker function (`var C =
+ * $maker(false)`, the class; `$maker(true)`, the initialiser copy subclasses' super() runs), calls
+ * $ew.classCreate (prototype, static inheritance, name, the copy), defines the methods from an object
+ * literal with $ew.defineMethods (non-enumerable), runs static fields and blocks with this = C and returns C.
+ * Construction is split into allocate and initialise: the class's first statement takes new.target (none:
+ * "cannot be invoked without 'new'"); the copy runs on the object it is given, reading newTarget from it only
+ * if it needs it. Derived constructors use `$this`, set by super(): `$ew.superCtor(C, $nt, obj).call(obj,
+ * args)` runs the parent's copy on obj (the object `new` made, for the constructor's only top-level super();
+ * a fresh one otherwise), other parents through a stand-in that constructs them and re-prototypes the result
+ * (lib/core/class_helpers.c); base constructors return their object. Instance fields and brands live in one
+ * initialiser function, called at the start of base constructors and after super(). super.x goes through
+ * the method's home object (the prototype or the class, IIFE locals; an object literal for its methods).
+ * Not done: private members as destructuring targets, `o?.#x` short-circuit, async/generator methods
+ * (rejected by scope analysis).
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,8 +51,10 @@ typedef struct fctx {
     cls_t *cls;
     uint8_t kind;              /* FK_* */
     ew__atom_t *nt, *self;     /* constructors: new.target, derived `this` */
+    ew__atom_t *is_init;       /* constructors: the parameter of the maker (true in the initialiser copy) */
     ew__node_t *first_super;   /* derived: the first top-level `super(...);` (this is safe after it) */
     bool this_safe;
+    bool one_super;            /* derived: first_super is the constructor's only super(...) call */
 } fctx_t;
 
 typedef struct state {
@@ -60,6 +65,7 @@ typedef struct state {
 } state_t;
 
 static int find_await(ew__node_t **slot, void *ud);
+static ew__node_t *new_target(ew__lower_t *L);
 
 /* A class whose evaluation runs no user code: heritage absent or a name, no computed keys, no static blocks,
  * static fields without initialisers or with literal ones (lower_block.c's TDZ analysis). */
@@ -345,7 +351,25 @@ static bool lower_ref_call(ew__walk_t *w, ew__node_t **slot)
     return true;
 }
 
-/* super(args) in a derived constructor: `$this = $ew.superCall(C, $nt, [args], $this, init)`. */
+/* `P.call(obj, args)`, or `P.apply(obj, [args])` when an argument is spread (the spread pass lowers the array). */
+static ew__node_t *call_on(ew__lower_t *L, ew__node_t *P, ew__node_t *obj, ew__nodes_t args, const ew__node_t *at)
+{
+    bool spread = false;
+    for (uint32_t i = 0; i < args.len; i++)
+        spread = spread || args.items[i]->type == EW__N_SpreadElement;
+    if (spread)
+        return ew__b_call(L, ew__b_member(L, P, "apply", at), ew__b_list(L, 2, obj, ew__b_array(L, args, at)), at);
+    ew__nodes_t a = {ew__lalloc(L, (args.len + 1) * sizeof(ew__node_t *)), args.len + 1};
+    a.items[0] = obj;
+    EW__MEMCPY(a.items + 1, args.items, args.len * sizeof(ew__node_t *));
+    return ew__b_call(L, ew__b_member(L, P, "call", at), a, at);
+}
+
+/* super(args) in a derived constructor (class_helpers.c has the protocol). The constructor's only super(),
+ * at its top level, runs once on the object `new` made: `$this = $ew.superCtor(C, new.target, this).call(this,
+ * args)`. Any other: on a fresh object, the binding checked after the parent ran: `$this =
+ * $ew.superEnd(($t = $ew.superAlloc($nt), $ew.superCtor(C, $nt, $t).call($t, args)), $this)`. Then the
+ * class's instance fields: `, init.call($this), $this`. */
 static void lower_super_call(ew__walk_t *w, ew__node_t **slot)
 {
     ew__lower_t *L = w->L;
@@ -357,9 +381,43 @@ static void lower_super_call(ew__walk_t *w, ew__node_t **slot)
     for (uint32_t i = 0; i < n->as.call.arguments.len; i++)
         walk(w, &n->as.call.arguments.items[i]);
     cls_t *c = f->cls;
-    ew__node_t *call = HELPER("superCall", n, 5, ID(c->ref, n), ID(f->nt, n), ew__b_array(L, n->as.call.arguments, n),
-                              ID(f->self, n), c->init ? ID(c->init, n) : NULL);
-    *slot = ew__b_assign(L, ID(f->self, n), call, n);
+    bool once = f->one_super && L->fn->fn == f->fn && f->first_super->as.expr_stmt.expression == n;
+    ew__node_t *obj = once ? ew__b_this(L, n) : ew__temp(L, n);
+    /* new.target, not $nt: undefined in an initialiser copy, whose object already carries newTarget */
+    ew__node_t *P = HELPER("superCtor", n, 3, ID(c->ref, n), once ? new_target(L) : ID(f->nt, n),
+                           once ? ew__b_this(L, n) : dup(L, obj));
+    ew__node_t *v = call_on(L, P, once ? ew__b_this(L, n) : dup(L, obj), n->as.call.arguments, n);
+    if (!once) {
+        ew__node_t *alloc = ew__b_assign(L, dup(L, obj), HELPER("superAlloc", n, 1, ID(f->nt, n)), n);
+        v = HELPER("superEnd", n, 2, ew__b_seq(L, ew__b_list(L, 2, alloc, v), n), ID(f->self, n));
+    }
+    v = ew__b_assign(L, ID(f->self, n), v, n);
+    if (c->init)
+        v = ew__b_seq(L, ew__b_list(L, 3, v, ew__b_call(L, ew__b_member(L, ID(c->init, n), "call", n),
+                                                        ew__b_list(L, 1, ID(f->self, n)), n), ID(f->self, n)), n);
+    *slot = v;
+}
+
+/* Does a constructor's body read new.target (arrows included, not other functions)? */
+static int find_new_target(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_MetaProperty && n->as.meta_property.meta->as.ident.name->len == 3)
+        *(bool *) ud = true;
+    if (*(bool *) ud || (ew__is_function(n) && n->type != EW__N_ArrowFunctionExpression))
+        return 0;
+    return ew__node_children(*slot, find_new_target, ud);
+}
+
+/* The number of super(...) calls in a constructor's body, arrows included (not other functions). */
+static int count_super(ew__node_t **slot, void *ud)
+{
+    const ew__node_t *n = *slot;
+    if (n->type == EW__N_CallExpression && n->as.call.callee->type == EW__N_Super)
+        ++*(uint32_t *) ud;
+    if (ew__is_function(n) && n->type != EW__N_ArrowFunctionExpression)
+        return 0;
+    return ew__node_children(*slot, count_super, ud);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -548,8 +606,10 @@ static ew__node_t *new_target(ew__lower_t *L)
 }
 
 /* The constructor: the user's (walked) or the implicit one, with its prologue
- * `var $nt = new.target || $ew.initTarget(C), $this;` (+ `init.call(this)` in base classes) and, derived,
- * a final `return $this`. */
+ * `var $nt = new.target || ($isinit ? NT : $ew.noNew(C)), $this;` (+ `init.call(this)` in base classes; NT is
+ * `$ew.ntOf(this)` when the body needs newTarget, else undefined) and a final `return this` (base) or
+ * `return $this` (derived). It becomes the body of a maker, `function ($isinit) { return function (…) {…}; }`,
+ * called twice (assemble): the class itself and the initialiser superCtor hands to subclasses. */
 static void build_ctor(ew__walk_t *w, build_t *b)
 {
     ew__lower_t *L = w->L;
@@ -563,28 +623,46 @@ static void build_ctor(ew__walk_t *w, build_t *b)
     f->nt = ew__fresh(L, "newtarget", 9);
     f->self = c->derived ? ew__fresh(L, "this", 4) : NULL;
     ew__node_t *fn;
+    bool needs_nt = false; /* new.target read, or a super() that builds on a fresh object */
+    f->is_init = ew__fresh(L, "isinit", 6);
     if (m) {
         ew__nodes_t *body = &m->as.method.value->as.function.body->as.body.body;
+        ew__node_children(m->as.method.value->as.function.body, find_new_target, &needs_nt);
         for (uint32_t i = 0; i < body->len && !f->first_super; i++)
             if (is_super_call(body->items[i]))
                 f->first_super = body->items[i];
+        uint32_t nsuper = 0;
+        ew__node_children(m->as.method.value->as.function.body, count_super, &nsuper);
+        f->one_super = f->first_super && nsuper == 1;
+        needs_nt = needs_nt || (nsuper > 0 && !f->one_super);
         walk_fn(w, &m->as.method.value, f);
         fn = m->as.method.value;
     } else {
         fn = new_fn(L, ew__b_list(L, 0), n);
-        if (c->derived) {
-            ew__node_t *call = HELPER("superCall", n, 5, ID(c->ref, n), ID(f->nt, n), ew__b_ident_str(L, "arguments", n),
-                                      ID(f->self, n), c->init ? ID(c->init, n) : NULL);
-            fn->as.function.body->as.body.body = ew__b_list(L, 1, ew__b_expr_stmt(L, ew__b_assign(L, ID(f->self, n), call, n), n));
+        if (c->derived) { /* constructor(...args) { super(...args); } */
+            ew__node_t *P = HELPER("superCtor", n, 3, ID(c->ref, n), new_target(L), ew__b_this(L, n));
+            ew__node_t *v = ew__b_call(L, ew__b_member(L, P, "apply", n),
+                                       ew__b_list(L, 2, ew__b_this(L, n), ew__b_ident_str(L, "arguments", n)), n);
+            ew__nodes_t *body = ew__body_of(fn);
+            uint32_t cap = 0;
+            ew__nodes_push(L, body, &cap, ew__b_expr_stmt(L, ew__b_assign(L, ID(f->self, n), v, n), n));
+            if (c->init) {
+                ew__node_t *init = ew__b_call(L, ew__b_member(L, ID(c->init, n), "call", n),
+                                              ew__b_list(L, 1, ID(f->self, n)), n);
+                ew__nodes_push(L, body, &cap, ew__b_expr_stmt(L, init, n));
+            }
             f->this_safe = true;
         }
     }
     fn->type = EW__N_FunctionExpression;
-    fn->as.function.id = n->as.class_.id ? ID(c->ref, n->as.class_.id) : NULL;
+    fn->as.function.id = NULL; /* `C` inside is the class, also in the initialiser copy (named by markClass) */
     fn->flags |= EW__NF_STRICT;
     ew__node_t *pro[2];
     uint32_t np = 0;
-    ew__node_t *ntv = ew__b_logical(L, EW__T_OR, new_target(L), HELPER("initTarget", NULL, 1, ID(c->ref, NULL)), NULL);
+    ew__node_t *nt_init = needs_nt ? HELPER("ntOf", NULL, 1, ew__b_this(L, NULL)) : ew__b_undefined(L, NULL);
+    ew__node_t *ntv = ew__b_logical(L, EW__T_OR, new_target(L),
+                                    ew__b_cond(L, ID(f->is_init, NULL), nt_init,
+                                               HELPER("noNew", NULL, 1, ID(c->ref, NULL)), NULL), NULL);
     ew__node_t *v = decl(L, EW__VAR_VAR, f->nt, ntv, NULL);
     if (f->self)
         ew__nodes_push(L, &v->as.var_decl.declarations, &(uint32_t){v->as.var_decl.declarations.len},
@@ -594,6 +672,11 @@ static void build_ctor(ew__walk_t *w, build_t *b)
         pro[np++] = ew__b_expr_stmt(L, ew__b_call(L, ew__b_member(L, ID(c->init, NULL), "call", NULL),
                                                   ew__b_list(L, 1, ew__b_this(L, NULL)), NULL), NULL);
     ew__prepend(L, fn, pro, np);
+    if (!c->derived) { /* called by a subclass's super(), it returns the object it initialised */
+        ew__nodes_t *body = ew__body_of(fn);
+        uint32_t cap = body->len;
+        ew__nodes_push(L, body, &cap, ew__b_return(L, ew__b_this(L, NULL), NULL));
+    }
     if (c->derived) {
         ew__nodes_t *body = ew__body_of(fn);
         uint32_t cap = body->len;
@@ -601,7 +684,9 @@ static void build_ctor(ew__walk_t *w, build_t *b)
                                         : ew__b_logical(L, EW__T_OR, ID(f->self, NULL), HELPER("noThis", NULL, 0), NULL);
         ew__nodes_push(L, body, &cap, ew__b_return(L, self, NULL));
     }
-    b->ctor = fn;
+    ew__node_t *maker = new_fn(L, ew__b_list(L, 1, ew__b_return(L, fn, n)), n);
+    maker->as.function.params = ew__b_list(L, 1, ID(f->is_init, n));
+    b->ctor = ew__b_method_fn(L, NULL, maker, n);
 }
 
 /* Walks heritage, computed keys and elements; fills b (statements of the IIFE so far, literals, bodies). */
@@ -660,10 +745,17 @@ static void assemble(ew__walk_t *w, build_t *b, ew__atom_t *heritage, ew__atom_t
         walk_fn(w, &static_fn, new_ctx(L, FK_METHOD, c->ref, c));
     }
     build_ctor(w, b);
-    add(L, &b->stmts, &b->stmts_cap, decl(L, EW__VAR_CONST, c->ref, b->ctor, n));
-    ew__node_t *create = HELPER("classCreate", n, 4, ID(c->ref, n), ew__b_bool(L, c->derived, n),
+    ew__atom_t *maker = ew__fresh(L, "maker", 5), *init_copy = ew__fresh(L, "initcopy", 8);
+    add(L, &b->stmts, &b->stmts_cap, decl(L, EW__VAR_VAR, maker, b->ctor, n));
+    add(L, &b->stmts, &b->stmts_cap,
+        decl(L, EW__VAR_CONST, c->ref, ew__b_call(L, ID(maker, n), ew__b_list(L, 1, ew__b_bool(L, false, n)), n), n));
+    add(L, &b->stmts, &b->stmts_cap,
+        decl(L, EW__VAR_VAR, init_copy, ew__b_call(L, ID(maker, n), ew__b_list(L, 1, ew__b_bool(L, true, n)), n), n));
+    if (!name && n->as.class_.id)
+        name = n->as.class_.id->as.ident.name;
+    ew__node_t *create = HELPER("classCreate", n, 5, ID(c->ref, n), ew__b_bool(L, c->derived, n),
                                 heritage ? ID(heritage, n) : ew__b_undefined(L, n),
-                                name ? str_atom(L, name, n) : n->as.class_.id ? NULL : ew__b_str(L, "", 0, n));
+                                name ? str_atom(L, name, n) : ew__b_str(L, "", 0, n), ID(init_copy, n));
     add(L, &b->stmts, &b->stmts_cap, decl(L, EW__VAR_VAR, c->proto, create, n));
     if (b->proto_props.len)
         add(L, &b->stmts, &b->stmts_cap, ew__b_expr_stmt(L, HELPER("defineMethods", n, 2, ID(c->proto, n),
@@ -955,6 +1047,9 @@ static void post(ew__walk_t *w, ew__node_t **slot)
         if (S->f->kind == FK_DERIVED_CTOR && L->fn->fn == S->f->fn) {
             ew__node_t *a = n->as.argument.argument;
             n->as.argument.argument = a ? HELPER("derivedReturn", n, 2, a, ID(S->f->self, n)) : this_value(L, S, n);
+        } else if (S->f->kind == FK_BASE_CTOR && L->fn->fn == S->f->fn) {
+            ew__node_t *a = n->as.argument.argument;
+            n->as.argument.argument = a ? HELPER("baseReturn", n, 2, a, ew__b_this(L, n)) : ew__b_this(L, n);
         }
         break;
     default: break;

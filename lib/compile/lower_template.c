@@ -2,7 +2,8 @@
  * lower_template.c — template literals and tagged templates to ES5.
  *
  * `a${x}b${y}` becomes one `+` chain that starts with a string: "a" + x + "b" + y (empty pieces dropped, but
- * the chain always begins with a string so `${a}${b}` never adds numbers). Deviation, documented in
+ * the chain always begins with a string so `${a}${b}` never adds numbers; `${x}b` is x + "b", whose first
+ * `+` has a string operand). Deviation, documented in
  * docs/compiler.md: `+` converts objects with ToPrimitive(default) where the template uses ToString, which
  * differs only for objects whose valueOf and toString disagree; the alternative (a String.prototype.concat
  * call per template) costs a native call on a hot path. Tagged templates call the tag with a strings array
@@ -25,7 +26,11 @@ static ew__node_t *lower_template(ew__lower_t *L, ew__node_t *t)
     ew__node_t *acc = quasi_str(L, q->items[0], false);
     for (uint32_t i = 0; i < e->len; i++) {
         ew__node_t *x = e->items[i];
-        acc = ew__b_binary(L, EW__T_PLUS, acc, x, x);
+        /* `${x}b…`: x + "b" already converts x as "" + x + "b" would (ToPrimitive, then a string) */
+        if (i == 0 && !q->items[0]->as.template_element.cooked.len && q->items[1]->as.template_element.cooked.len)
+            acc = x;
+        else
+            acc = ew__b_binary(L, EW__T_PLUS, acc, x, x);
         ew__node_t *s = q->items[i + 1];
         if (s->as.template_element.cooked.len)
             acc = ew__b_binary(L, EW__T_PLUS, acc, quasi_str(L, s, false), s);

@@ -723,8 +723,9 @@ typedef struct helper_group {
 } helper_group_t;
 
 static const char *const class_names[] = {
-    "classCreate", "defineMethods", "fnName", "brandAdd", "initTarget", "superCall", "noThis",
-    "derivedReturn", "superGet", "superSet", "field", "privateName", "privateBrand", "privInit", "privGet",
+    "classCreate", "defineMethods", "fnName", "brandAdd", "noNew", "ntOf", "superCtor", "superAlloc", "superEnd",
+    "noThis", "derivedReturn", "baseReturn", "superGet", "superSet", "field", "privateName",
+    "privateBrand", "privInit", "privGet",
     "privSet", "privMethod", "privGetter", "privSetter", "privHas", "privReadOnly", NULL,
 };
 static const char *const module_names[] = {"modules", "setName", "immutable", NULL};
@@ -743,7 +744,10 @@ static void push_group(duk_context *ctx, int g)
     duk_push_external_buffer(ctx);
     duk_config_buffer(ctx, -1, (void *) groups[g].bytecode, *groups[g].len);
     duk_load_function(ctx);
-    duk_push_object(ctx);
+    if (groups[g].bytecode == ew__js_helpers_class)
+        ew__class_push_natives(ctx);
+    else
+        duk_push_object(ctx);
     duk_push_global_object(ctx);
     duk_call(ctx, 2);
 }

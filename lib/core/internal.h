@@ -269,6 +269,15 @@ void ew__coro_init(duk_context *ctx);
 /* Test hook: true if the names coro.js exports are exactly the ones the lazy getters stand for. */
 bool ew__coro_helper_names_match(duk_context *ctx);
 void ew__coro_push_helpers(duk_context *ctx);
+/* Pushes an object with the C helpers of lowered classes (class_helpers.c: markClass, noNew, ntOf,
+ * superCtor, superGet, field, brandAdd, privInit, privGet, privSet, privMethod), given to
+ * lib/js/helpers_class.js when it loads. */
+void ew__class_push_natives(duk_context *ctx);
+/* For class private names (class_helpers.c), on the WeakMap or WeakSet at coll (TypeError if it is none):
+ * whether key has an entry, pushing its value (WeakMap, push_value) only then; and set key's entry to the
+ * value at value (TypeError for a key that cannot be held weakly). weak.c. */
+bool ew__weak_lookup(duk_context *ctx, duk_idx_t coll, duk_idx_t key, bool push_value);
+void ew__weak_store(duk_context *ctx, duk_idx_t coll, duk_idx_t key, duk_idx_t value);
 /* Puts $ew.asyncReturn and $ew.asyncThrow (C, not lazy) on the helper object on top. */
 void ew__coro_push_settlers(duk_context *ctx);
 

@@ -388,6 +388,40 @@ static duk_ret_t weak_set_delete(duk_context *ctx)
 }
 
 /* ---------------------------------------------------------------------------------------------------------
+ * Private names of lowered classes (lib/core/class_helpers.c): the class helpers' own WeakMaps and WeakSets,
+ * read without a method call
+ */
+
+static weak_state_t *state_at(duk_context *ctx, duk_idx_t coll)
+{
+    weak_state_t *ws = NULL;
+    if (duk_is_object(ctx, coll) && duk_get_prop_literal(ctx, coll, K_WSTATE))
+        ws = duk_get_buffer(ctx, -1, NULL);
+    duk_pop(ctx);
+    if (ws == NULL || ws->owner != duk_get_heapptr(ctx, coll) || (ws->kind != W_MAP && ws->kind != W_SET))
+        (void) duk_type_error(ctx, "not a WeakMap or WeakSet");
+    return ws;
+}
+
+bool ew__weak_lookup(duk_context *ctx, duk_idx_t coll, duk_idx_t key, bool push_value)
+{
+    coll = duk_require_normalize_index(ctx, coll);
+    key = duk_require_normalize_index(ctx, key);
+    weak_state_t *ws = state_at(ctx, coll);
+    return hold_class(ctx, key) != HOLD_NO && weak_find(ctx, ws, key, push_value && ws->kind == W_MAP);
+}
+
+void ew__weak_store(duk_context *ctx, duk_idx_t coll, duk_idx_t key, duk_idx_t value)
+{
+    coll = duk_require_normalize_index(ctx, coll);
+    key = duk_require_normalize_index(ctx, key);
+    value = duk_require_normalize_index(ctx, value);
+    weak_state_t *ws = state_at(ctx, coll);
+    require_holdable(ctx, key, ws->kind == W_MAP ? "WeakMap.prototype.set" : "WeakSet.prototype.add");
+    weak_put(ctx, ws, coll, key, value);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
  * WeakRef and FinalizationRegistry
  *
  * Best effort, as Duktape cannot observe collection. WeakRef holds its target STRONGLY: deref() always

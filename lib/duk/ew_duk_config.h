@@ -33,6 +33,10 @@ extern __attribute__((visibility("hidden"))) int ew__duk_push_dense_items(struct
 extern __attribute__((visibility("hidden"))) int ew__duk_push_own_data(struct duk_hthread *ctx, int idx);
 /* Also appended: whether iterating the value at idx is indexing it, found without running code (or -1). */
 extern __attribute__((visibility("hidden"))) int ew__duk_iter_is_index(struct duk_hthread *ctx, int idx, void *const *k);
+/* Also appended: push obj[key] looked up from the object at start_idx with a getter called on recv_idx (super.x),
+ * returns 1; or push the Proxy met on the way and return 2. */
+extern __attribute__((visibility("hidden"))) int ew__duk_get_with_receiver(struct duk_hthread *ctx, int start_idx,
+                                                                           int key_idx, int recv_idx);
 
 #define DUK_USE_INTERRUPT_COUNTER
 #define DUK_USE_EXEC_TIMEOUT_CHECK(udata) ew__duk_exec_timeout((udata))

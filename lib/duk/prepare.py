@@ -11,8 +11,9 @@ applies the few patches the design needs (ARCHITECTURE.md, DUKTAPE-NOTES.md):
     interrupt interval drops from 256k to 64k instructions (0.2-2.4 ms limit granularity, <= 3% overhead),
     ew__duk_interrupt_now(), ew__duk_clear_constructable(), ew__duk_class_number(), ew__duk_is_proxy(),
     ew__duk_buffer_detach(), ew__duk_pack(), ew__duk_push_dense_items(), ew__duk_push_own_data(),
-    ew__duk_iter_is_index() and ew__duk_set_with_receiver() are appended (see INTERRUPT_NOW, REFLECT_SET;
-    Reflect.set takes a receiver, Reflect.get/set/has/deleteProperty take Symbol keys), and the duk_*_prop_index API checks the
+    ew__duk_iter_is_index(), ew__duk_get_with_receiver() and ew__duk_set_with_receiver() are appended (see
+    INTERRUPT_NOW, SUPER_GET, REFLECT_SET; Reflect.get/set take a receiver, Reflect.get/set/has/deleteProperty
+    take Symbol keys), and the duk_*_prop_index API checks the
     deadline every 65536 calls (see NATIVE_LOOP_CHECK), JSON.stringify's fast path writes integers
     without sprintf, object literals append their new string-keyed properties directly, and
     duk_get_prop_literal()/duk_put_prop_literal() (and ew__duk_get_data_literal(), ew__duk_def_value_literal())
@@ -229,6 +230,47 @@ static _Thread_local unsigned int ew__native_loop_steps;
 \t\t} \\
 \t} while (0)
 
+"""
+
+
+# Appended to duktape.c: `super[key]` read with the receiver the spec asks for (lib/core/class_helpers.c).
+# The public API can only read a property with the holder as `this`, or build a descriptor object
+# (~2k instructions); lowered `super.m()` calls do this lookup on every call.
+SUPER_GET = """
+/* libedgeworker: see lib/duk/prepare.py. Pushes the value of `key` (the value at key_idx, coerced in place
+ * to a property key) looked up from `start` up its prototype chain, calling a getter with the value at
+ * recv_idx as `this`; undefined if absent; returns 1. A Proxy on the chain ends the walk: pushes that Proxy
+ * and returns 2 (the caller reads the key from it, which runs its traps). */
+DUK_EXTERNAL duk_int_t ew__duk_get_with_receiver(duk_context *ctx, duk_idx_t start_idx, duk_idx_t key_idx,
+                                                 duk_idx_t recv_idx) {
+	duk_hthread *thr = (duk_hthread *) ctx;
+	duk_hobject *p = duk_require_hobject(thr, start_idx);
+	duk_hstring *key;
+	duk_propdesc desc;
+	duk_int_t sanity = DUK_HOBJECT_PROTOTYPE_CHAIN_SANITY;
+	recv_idx = duk_require_normalize_index(thr, recv_idx);
+	key = duk_to_property_key_hstring(thr, key_idx);
+	do {
+		if (DUK_HOBJECT_IS_PROXY(p)) {
+			duk_push_hobject(thr, p);
+			return 2;
+		}
+		if (duk_hobject_get_own_propdesc(thr, p, key, &desc, DUK_GETDESC_FLAG_PUSH_VALUE)) {
+			if (desc.flags & DUK_PROPDESC_FLAG_ACCESSOR) {
+				if (desc.get != NULL) {
+					duk_pop(thr); /* the undefined pushed for an accessor */
+					duk_push_hobject(thr, desc.get);
+					duk_dup(thr, recv_idx);
+					duk_call_method(thr, 0);
+				}
+			}
+			return 1;
+		}
+		p = DUK_HOBJECT_GET_PROTOTYPE(thr->heap, p);
+	} while (p != NULL && --sanity > 0);
+	duk_push_undefined(thr);
+	return 1;
+}
 """
 
 
@@ -632,7 +674,8 @@ def main():
         "\treturn duk__put_prop_shared(thr, obj_idx, -1);\n",
         "put_prop_literal own fast path")
     # Reflect.get/set/has/deleteProperty coerce the key with ToString, which throws for a Symbol
-    # (`Reflect.get(a, Symbol.iterator)`): ToPropertyKey as the spec says; Reflect.set's receiver (above).
+    # (`Reflect.get(a, Symbol.iterator)`): ToPropertyKey as the spec says; the receivers of Reflect.get and Reflect.set
+    # (SUPER_GET, REFLECT_SET).
     for fn in ("delete_property", "get", "has", "set"):
         head = "DUK_INTERNAL duk_ret_t duk_bi_reflect_object_%s(duk_hthread *thr) {\n" % fn
         start = source.find(head)
@@ -662,9 +705,33 @@ def main():
         "                                                      duk_idx_t recv_idx);\n"
         "DUK_INTERNAL duk_ret_t duk_bi_reflect_object_set(duk_hthread *thr) {\n",
         "Reflect.set declaration")
+    source = patch_once(
+        source,
+        "\tif (nargs >= 3 && !duk_strict_equals(thr, 0, 2)) {\n"
+        "\t\t/* XXX: [[Get]] receiver currently unsupported */\n"
+        "\t\tDUK_ERROR_UNSUPPORTED(thr);\n"
+        "\t\tDUK_WO_NORETURN(return 0;);\n"
+        "\t}\n",
+        "\tif (nargs >= 3 && !duk_strict_equals(thr, 0, 2)) {\n"
+        "\t\t/* libedgeworker: see lib/duk/prepare.py (a Proxy on the chain is read through its trap) */\n"
+        "\t\tif (ew__duk_get_with_receiver(thr, 0, 1, 2) == 2) {\n"
+        "\t\t\tduk_dup(thr, 1);\n"
+        "\t\t\tduk_get_prop(thr, -2);\n"
+        "\t\t}\n"
+        "\t\treturn 1;\n"
+        "\t}\n",
+        "Reflect.get receiver")
+    source = patch_once(
+        source,
+        "DUK_INTERNAL duk_ret_t duk_bi_reflect_object_get(duk_hthread *thr) {\n",
+        "DUK_EXTERNAL_DECL duk_int_t ew__duk_get_with_receiver(duk_context *ctx, duk_idx_t start_idx,\n"
+        "                                                     duk_idx_t key_idx, duk_idx_t recv_idx);\n"
+        "DUK_INTERNAL duk_ret_t duk_bi_reflect_object_get(duk_hthread *thr) {\n",
+        "Reflect.get declaration")
     source += INTERRUPT_NOW
     source += REFLECT_SET
     source += OWN_PROPS
+    source += SUPER_GET
 
     with open(os.path.join(outdir, "duk_config.h"), "w", encoding="utf-8") as f:
         f.write(config)

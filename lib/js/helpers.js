@@ -85,10 +85,10 @@ function (native, global) {
         return k;
     }
 
-    /* Classes (lib/compile/lower_class.c). A compiled class's constructor is also its initialiser: super()
-     * calls it with `this` = an object made from newTarget.prototype (base) after leaving newTarget in
-     * `pendingNT`, which the callee's first statement takes (initTarget). classKind: 1 base, 2 derived. Private
-     * names are WeakMaps (weak.c keeps the entries in hidden slots on the key: invisible to reflection). */
+    /* Classes (lib/compile/lower_class.c, lib/js/helpers_class.js, lib/core/class_helpers.c). A compiled
+     * class's constructor exists twice (one maker function): the class, and the initialiser copy super()
+     * calls with `this` = the object being built (class_helpers.c). Private names are
+     * WeakMaps (weak.c keeps the entries in hidden slots on the key: invisible to reflection). */
 
     /* Named groups in String.prototype.match / replace (see regexGroups below). */
     var GROUPS = global.Symbol('groups'), stringPatched = false;

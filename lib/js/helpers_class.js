@@ -5,7 +5,9 @@
  * Worker without classes does not pay for them in its isolate. Called as `function (native, global)`;
  * returns the helpers, which are copied onto the helper object ($ew). Built-ins are captured here at load
  * time; that is at the first class evaluation, after the Worker's top level may have run: only intrinsics
- * a script cannot replace without breaking itself are read from `global`.
+ * a script cannot replace without breaking itself are read from `global`. `native` holds the C helpers of
+ * lib/core/class_helpers.c (markClass, noNew, ntOf, superCtor, superGet, field, brandAdd,
+ * privInit/Get/Set/Method): construction, fields, private members and super.m() are hot.
  */
 function (native, global) {
     'use strict';
@@ -13,8 +15,7 @@ function (native, global) {
     var O = global.Object, A = global.Array, TypeError = global.TypeError, RefErr = global.ReferenceError;
     var defineProperty = O.defineProperty, getDesc = O.getOwnPropertyDescriptor, keys = O.keys;
     var getOwnNames = O.getOwnPropertyNames, getSymbols = O.getOwnPropertySymbols, freeze = O.freeze;
-    var getProto = O.getPrototypeOf, isArray = A.isArray, AP = A.prototype, slice = AP.slice;
-    var construct = global.Reflect.construct, apply = global.Reflect.apply;
+    var getProto = O.getPrototypeOf;
     var ITER = global.Symbol.iterator;
     var isEnumerable = O.prototype.propertyIsEnumerable;
 
@@ -26,8 +27,8 @@ function (native, global) {
         return k;
     }
 
-    var WeakMap = global.WeakMap, WeakSet = global.WeakSet, RefErr2 = RefErr, classKind = new WeakMap();
-    var setProto = O.setPrototypeOf, create = O.create, FP = global.Function.prototype, pendingNT;
+    var WeakMap = global.WeakMap, WeakSet = global.WeakSet, RefErr2 = RefErr, markClass = native.markClass;
+    var setProto = O.setPrototypeOf, create = O.create, FP = global.Function.prototype;
     var hasOwn = O.prototype.hasOwnProperty;
 
     function isObj(x) {
@@ -39,12 +40,8 @@ function (native, global) {
         return f;
     }
 
-    function noPrivate(name) {
-        throw new TypeError('Cannot access private member ' + name + ' on an object whose class did not declare it');
-    }
-
     var classHelpers = {
-        classCreate: function (C, derived, P, name) {
+        classCreate: function (C, derived, P, name, init) {
             var protoParent = O.prototype, proto;
             if (derived) {
                 if (P === null) {
@@ -67,7 +64,7 @@ function (native, global) {
             if (name !== undefined) {
                 defineProperty(C, 'name', { value: name, configurable: true });
             }
-            classKind.set(C, derived ? 2 : 1);
+            markClass(C, init);
             return proto;
         },
         /* methods of a class (an object literal made by the compiler): non-enumerable on the target, named
@@ -91,44 +88,20 @@ function (native, global) {
             }
         },
         fnName: fnName,
-        brandAdd: function (o, b) {
-            if (b.has(o)) {
-                throw new TypeError('Cannot initialize private methods twice on the same object');
-            }
-            b.add(o);
+        brandAdd: native.brandAdd,
+        noNew: native.noNew,
+        ntOf: native.ntOf,
+        superCtor: native.superCtor,
+        /* super(...) that is not the constructor's only one, at its top level: a fresh object each time
+         * (superAlloc), and the binding checked after the parent ran (superEnd) */
+        superAlloc: function (nt) {
+            return create(isObj(nt.prototype) ? nt.prototype : O.prototype);
         },
-        initTarget: function (C) {
-            var t = pendingNT;
-            pendingNT = undefined;
-            if (t === undefined) {
-                throw new TypeError("Class constructor " + C.name + " cannot be invoked without 'new'");
-            }
-            return t;
-        },
-        /* super(...args) in class C's constructor: the new `this` (init: C's instance fields) */
-        superCall: function (C, nt, args, cur, init) {
-            var P = getProto(C), kind = typeof P === 'function' ? classKind.get(P) : undefined, o, r;
-            if (kind) {
-                o = kind === 1 ? create(isObj(nt.prototype) ? nt.prototype : O.prototype) : undefined;
-                pendingNT = nt;
-                r = apply(P, o, args);
-                o = isObj(r) ? r : o;
-            } else {
-                if (P === FP || typeof P !== 'function') {
-                    throw new TypeError('Super constructor ' + String(P) + ' of anonymous class is not a constructor');
-                }
-                o = construct(P, slice.call(args));
-                if (isObj(nt.prototype) && getProto(o) !== nt.prototype) {
-                    setProto(o, nt.prototype);
-                }
-            }
+        superEnd: function (result, cur) {
             if (cur !== undefined) {
                 throw new RefErr2('Super constructor may only be called once');
             }
-            if (init) {
-                init.call(o);
-            }
-            return o;
+            return result;
         },
         noThis: function () {
             throw new RefErr2("Must call super constructor in derived class before accessing 'this'");
@@ -143,19 +116,11 @@ function (native, global) {
             }
             return self || classHelpers.noThis();
         },
-        superGet: function (home, k, self) {
-            var p = getProto(home);
-            if (p === null) { /* RequireObjectCoercible(home.[[Prototype]]) */
-                throw new TypeError('Cannot read properties of null (reading \'' + String(k) + '\')');
-            }
-            for (; p !== null; p = getProto(p)) {
-                var d = getDesc(p, k);
-                if (d) {
-                    return d.get ? d.get.call(self) : d.value;
-                }
-            }
-            return undefined;
+        /* `return v` in a base constructor (which also runs as an initialiser: it returns its object) */
+        baseReturn: function (v, self) {
+            return isObj(v) ? v : self;
         },
+        superGet: native.superGet,
         /* sloppy: a method of an object literal in sloppy code, where a failed [[Set]] is silent */
         superSet: function (home, k, v, self, sloppy) {
             var p = getProto(home);
@@ -195,43 +160,19 @@ function (native, global) {
             }
             return v;
         },
-        /* a public field: CreateDataPropertyOrThrow */
-        field: function (o, k, v) {
-            defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
-        },
+        field: native.field,
         privateName: function () {
             return new WeakMap();
         },
         privateBrand: function () {
             return new WeakSet();
         },
-        privInit: function (o, m, v, name) {
-            if (m.has(o)) {
-                throw new TypeError('Cannot initialize ' + name + ' twice on the same object');
-            }
-            m.set(o, v);
-        },
-        privGet: function (o, m, name) {
-            var v = m.get(o);
-            if (v === undefined && !m.has(o)) {
-                noPrivate(name);
-            }
-            return v;
-        },
-        privSet: function (o, m, v, name) {
-            if (!m.has(o)) {
-                noPrivate(name);
-            }
-            m.set(o, v);
-            return v;
-        },
-        /* #m, get #a, set #a: b is the brand (a WeakSet, or the class itself for static members) */
-        privMethod: function (o, b, f, name) {
-            if (typeof b === 'function' ? b === o : b.has(o)) {
-                return f;
-            }
-            return noPrivate(name);
-        },
+        /* private fields and methods: WeakMaps and WeakSet brands read in C (the class itself is the brand of
+         * static members) */
+        privInit: native.privInit,
+        privGet: native.privGet,
+        privSet: native.privSet,
+        privMethod: native.privMethod,
         privGetter: function (o, b, f, name) {
             if (!f) {
                 throw new TypeError("'" + name + "' was defined without a getter");

@@ -1,4 +1,4 @@
-// Reflect.get/set/has/deleteProperty with Symbol keys and Reflect.set with a receiver (Duktape refuses both;
+// Reflect.get/set/has/deleteProperty with Symbol keys and Reflect.get/set with a receiver (Duktape refuses both;
 // lib/duk/prepare.py patches them): what Proxy handlers written as `return Reflect.set(t, k, v, receiver)` need.
 import { test, assert, assertEquals, run } from './harness.js';
 
@@ -52,6 +52,7 @@ test('a Proxy set trap forwarding with its receiver writes the target', () => {
   const log = [];
   const p = new Proxy(target, {
     set(t, k, v, r) { log.push(k); return Reflect.set(t, k, v, r); },
+    get(t, k, r) { return Reflect.get(t, k, r); },
   });
   p.a = 5;
   p[Symbol.toStringTag] = 'T';
@@ -59,6 +60,16 @@ test('a Proxy set trap forwarding with its receiver writes the target', () => {
   assertEquals(p.a, 5);
   assertEquals(target[Symbol.toStringTag], 'T');
   assertEquals(log.length, 2);
+});
+
+test('Reflect.get with a receiver calls a getter with the receiver as this', () => {
+  const target = { get who() { return this.name; }, plain: 1 };
+  assertEquals(Reflect.get(target, 'who', { name: 'r' }), 'r');
+  assertEquals(Reflect.get(Object.create(target), 'who', { name: 's' }), 's');
+  assertEquals(Reflect.get(target, 'plain', {}), 1);
+  assertEquals(Reflect.get(target, 'absent', {}), undefined);
+  const viaProxy = Object.create(new Proxy({}, { get(t, k) { return 'trap:' + String(k); } }));
+  assertEquals(Reflect.get(viaProxy, 'k', {}), 'trap:k');
 });
 
 export default { fetch: run };

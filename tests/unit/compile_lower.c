@@ -136,6 +136,10 @@ Test(lower, compile_templates)
         {"var o = {v: 3, t(s, x) { return this.v + x; }}; R = o.t`${4}`", "7"},
         {"function t(s) { return s[0] === undefined && s.raw[0] === '\\\\u'; } R = t`\\u`", "true"},
         {"R = `${1 + 1}${'a' + 'b'}${[1, 2]}`", "2ab1,2"},
+        /* `${x}b` starts with x + "b": still a string, x converted once, in order */
+        {"var n = 1, m = 2; R = `${n}-${m}` + typeof `${n}b`", "1-2string"},
+        {"var log = []; var o = {valueOf() { log.push('v'); return 7; }}; R = `${o}:` + log.join()", "7:v"},
+        {"var t; try { `${Symbol()}x`; } catch (e) { t = e instanceof TypeError; } R = t", "true"},
     };
     RUN(c);
 }
