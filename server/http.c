@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cf.h"
 #include "h2.h"
@@ -1523,6 +1524,21 @@ static void ws_group_empty(void *arg)
     maybe_drained(arg);
 }
 
+/* Whether a socket other than ours listens on sa. SO_REUSEPORT, which the loop threads share the port with,
+ * would let a second ew-server bind the same port and silently take part of its connections; a bind
+ * without it fails while anyone listens there. */
+static bool port_taken(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false; /* the real bind will say what is wrong */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* TIME_WAIT leftovers do not count */
+    bool taken = bind(fd, sa, len) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
 srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const srv_http_config_t *cfg)
 {
     srv_http_t *s = calloc(1, sizeof(*s));
@@ -1600,6 +1616,15 @@ srv_http_t *srv_http_start(struct event_base *base, ew_worker_t *worker, const s
         return NULL;
     }
     v6 = ss.ss_family == AF_INET6;
+    if (cfg->claim_port && cfg->port != 0 && port_taken((struct sockaddr *) &ss, (socklen_t) sslen)) {
+        fprintf(stderr, "ew-server: cannot listen on %s: %s (another server is listening there)\n", spec,
+                strerror(EADDRINUSE));
+        srv_ws_group_free(s->ws);
+        srv_h2_group_free(s->h2);
+        srv_tls_free(s->tls);
+        free(s);
+        return NULL;
+    }
     unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | (cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0);
     s->listener = evconnlistener_new_bind(base, on_accept, s, flags, 1024,
                                           (struct sockaddr *) &ss, sslen);

@@ -34,6 +34,7 @@ typedef struct srv_http_config {
     void *metrics_arg;
     bool log_requests;          /* one line per request on stdout */
     bool reuse_port;            /* SO_REUSEPORT: several threads listen on the same port */
+    bool claim_port;            /* the first of those listeners: fail if another process listens there */
     bool test_scheduled;        /* GET /__scheduled?cron=…&time=… fires the scheduled handler (wrangler's
                                    --test-scheduled) instead of reaching the Worker's fetch */
     /* Picks the Worker of a request from its absolute URL (routes, when one server runs several); NULL = the

@@ -447,6 +447,7 @@ static bool thread_setup(loop_thread_t *t)
         .request_timeout_ms = o->request_timeout_ms,
         .log_requests = true,
         .reuse_port = true,
+        .claim_port = t->index == 0,
         .test_scheduled = o->test_scheduled,
         .cf = {.colo = o->colo, .country = o->country, .trust_ipcountry = o->trust_ipcountry},
         .tls_cert = o->tls_cert,

@@ -1,8 +1,11 @@
 """ew-server with several event-loop threads: each has its own isolates, all share one port, and SIGTERM
 drains every thread."""
 import http.client
+import subprocess
 import threading
 import time
+
+from conftest import BUILD
 
 COUNTER = """
 var served = 0;
@@ -72,3 +75,17 @@ def test_bad_thread_count_is_rejected(tmp_path):
     out = subprocess.run([str(SERVER), "--threads", "0", str(script)], capture_output=True, text=True, timeout=10)
     assert out.returncode == 2
     assert "--threads 0" in out.stderr
+
+
+def test_a_second_server_on_a_taken_port_fails_instead_of_sharing_it(serve, tmp_path):
+    # The loop threads share the port with SO_REUSEPORT; a second ew-server must not join them silently
+    # (it would answer part of the first one's connections, with its own Worker).
+    s = serve(COUNTER, "--threads", "2")
+    script = tmp_path / "other.js"
+    script.write_text("export default { fetch() { return new Response('other'); } };")
+    r = subprocess.run([str(BUILD / "server" / "ew-server"), "--port", str(s.port), str(script)],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "cannot listen on 127.0.0.1:%d: Address already in use" % s.port in r.stderr
+    for _ in range(20):
+        assert get(s.port)[0] == 200
