@@ -211,30 +211,25 @@ static duk_ret_t priv_method(duk_context *ctx)
 
 void ew__class_push_natives(duk_context *ctx)
 {
+    static const struct {
+        const char *name;
+        duk_c_function fn;
+        duk_idx_t nargs;
+    } natives[] = {
+        {"markClass", mark_class, 2}, {"noNew", no_new, 1},         {"ntOf", nt_of, 1},
+        {"superGet", super_get, 3},   {"field", field, 3},          {"privGet", priv_get, 3},
+        {"privSet", priv_set, 4},     {"privInit", priv_init, 4},   {"privMethod", priv_method, 4},
+        {"brandAdd", brand_add, 2},
+    };
     duk_push_object(ctx);
-    duk_push_c_function(ctx, mark_class, 2);
-    duk_put_prop_literal(ctx, -2, "markClass");
-    duk_push_c_function(ctx, no_new, 1);
-    duk_put_prop_literal(ctx, -2, "noNew");
-    duk_push_c_function(ctx, nt_of, 1);
-    duk_put_prop_literal(ctx, -2, "ntOf");
+    for (size_t i = 0; i < sizeof(natives) / sizeof(natives[0]); i++) {
+        duk_push_c_function(ctx, natives[i].fn, natives[i].nargs);
+        duk_put_prop_string(ctx, -2, natives[i].name);
+    }
+    /* superCtor carries the stand-in that constructs a parent which is not a compiled class */
     duk_push_c_function(ctx, super_ctor, 3);
     duk_push_c_function(ctx, construct_parent, DUK_VARARGS);
     ew__duk_clear_constructable(ctx, -1);
     duk_put_prop_literal(ctx, -2, DUK_HIDDEN_SYMBOL("standIn"));
     duk_put_prop_literal(ctx, -2, "superCtor");
-    duk_push_c_function(ctx, super_get, 3);
-    duk_put_prop_literal(ctx, -2, "superGet");
-    duk_push_c_function(ctx, field, 3);
-    duk_put_prop_literal(ctx, -2, "field");
-    duk_push_c_function(ctx, priv_get, 3);
-    duk_put_prop_literal(ctx, -2, "privGet");
-    duk_push_c_function(ctx, priv_set, 4);
-    duk_put_prop_literal(ctx, -2, "privSet");
-    duk_push_c_function(ctx, priv_init, 4);
-    duk_put_prop_literal(ctx, -2, "privInit");
-    duk_push_c_function(ctx, priv_method, 4);
-    duk_put_prop_literal(ctx, -2, "privMethod");
-    duk_push_c_function(ctx, brand_add, 2);
-    duk_put_prop_literal(ctx, -2, "brandAdd");
 }

@@ -98,3 +98,12 @@ def raw_request(server, data, timeout=5):
         except socket.timeout:
             pass
     return b"".join(chunks)
+
+
+def rss_kb(pid, field="VmRSS"):
+    """A process's resident set (or another /proc/PID/status size field, e.g. VmHWM) in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s in /proc/%d/status" % (field, pid))

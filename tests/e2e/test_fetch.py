@@ -14,7 +14,7 @@ import zlib
 
 import pytest
 
-from conftest import Server
+from conftest import Server, rss_kb
 from fetch_origin import GZIP_TEXT, Origin, brotli_compress, brotli_decompress
 
 WORKER = r"""
@@ -361,13 +361,6 @@ def test_proxy_keeps_the_origins_content_length(worker, origin):
     assert c.getresponse().read() == b"hello from origin"
     c.close()
 
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def test_proxy_to_a_client_that_stops_reading_holds_the_origin(worker, origin):

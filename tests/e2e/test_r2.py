@@ -12,7 +12,7 @@ import signal
 
 import pytest
 
-from conftest import Server
+from conftest import Server, rss_kb
 
 PROJECT = pathlib.Path(__file__).resolve().parent / "r2_project"
 
@@ -136,13 +136,6 @@ def test_two_processes_share_one_state_dir(project, tmp_path):
     finally:
         assert a.stop() == 0 and b.stop() == 0
 
-
-def rss_kb(pid, field="VmRSS"):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(field)
 
 
 def test_100_mb_object_round_trip(project, tmp_path):

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import SERVER, Server
+from conftest import SERVER, Server, rss_kb
 
 
 def sanitized():
@@ -141,13 +141,6 @@ def start(tmp_path):
         'name = "streams"\nmain = "worker.js"\ncompatibility_date = "2024-07-01"\n[limits]\ncpu_ms = 60000\n')
     return Server(tmp_path, ["--threads", "1"])  # one isolate: /release must reach the writer's heap
 
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def test_first_part_arrives_before_the_writer_finishes(tmp_path):
