@@ -2,20 +2,21 @@
  * lower.c — the lowering driver: the shared walker, temporaries and fresh names, the pass order, and the checks
  * that keep a program from being silently wrong.
  *
- * ew__lower_run (called by compile.c) runs scope analysis (scope.c), which also rejects what no pass lowers
- * yet (async functions, generators, ...) with a diagnostic at the construct and notes
- * which constructs the module uses (a pass with nothing to do is skipped: each walk costs about as much as the
- * printer), then the passes in this order: block scoping (it makes arrow functions for per-iteration loop bodies, so it runs before
- * the arrow pass) → async/generators (body closures are arrows too) → arrows → parameters → for-of → destructuring → small syntax (?. ?? **= ...) → spread →
- * templates, after the class pass (lower_class.c, then scope analysis again) when the module has classes; the template walk also verifies that only ES5.1 (plus what Duktape 2.7 parses) is left in what it walks. Parameters
- * are lowered in the arrow pass's walk. Each pass is one walk
- * (ew__walk) over the tree; the walker keeps function frames for temporaries and walks left-deep operator
- * chains iteratively so a long `a + b + ...` does not use C stack per operand. The block pass's walk and each
- * masked walk leave in every node they walk the features of its subtree (ew__node_t.feat, recomputed after the
- * node's post from its own kind and its children's bits; a node a pass builds has none, i.e. unknown, and a pass
- * that changes a body in place outside the current slot clears it there), so the passes from async to spread
- * and templates skip subtrees with nothing for them (the template walk's ES5 check sees the nodes it walks; for the
- * rest, Duktape's parser refuses anything a pass left: "internal compiler error"). See docs/compiler.md.
+ * ew__lower_run (called by compile.c) runs scope analysis (scope.c), which also rejects what no pass lowers yet
+ * (async functions, generators, ...) with a diagnostic at the construct and notes which constructs the module uses
+ * (a pass with nothing to do is skipped: each walk costs about as much as the printer), then the passes in this
+ * order: block scoping (it makes arrow functions for per-iteration loop bodies, so it runs before the arrow pass) →
+ * async/generators (body closures are arrows too) → arrows → parameters → for-of → destructuring → small syntax (?.
+ * ?? **= ...) → spread → templates, after the class pass (lower_class.c, then scope analysis again) when the module
+ * has classes; the template walk also verifies that only ES5.1 (plus what Duktape 2.7 parses) is left in what it
+ * walks. Parameters are lowered in the arrow pass's walk. Each pass is one walk (ew__walk) over the tree; the
+ * walker keeps function frames for temporaries and walks left-deep operator chains iteratively so a long `a + b +
+ * ...` does not use C stack per operand. The block pass's walk and each masked walk leave in every node they walk
+ * the features of its subtree (ew__node_t.feat, recomputed after the node's post from its own kind and its
+ * children's bits; a node a pass builds has none, i.e. unknown, and a pass that changes a body in place outside the
+ * current slot clears it there), so the passes from async to spread and templates skip subtrees with nothing for
+ * them (the template walk's ES5 check sees the nodes it walks; for the rest, Duktape's parser refuses anything a
+ * pass left: "internal compiler error"). See docs/compiler.md.
  */
 #include <stdarg.h>
 #include <stdio.h>

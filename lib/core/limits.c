@@ -1,13 +1,12 @@
 /*
  * limits.c — CPU and memory limits for isolates, and the native stack check.
  *
- * CPU: Duktape calls ew__duk_exec_timeout() every 64k bytecode instructions (DUK_USE_EXEC_TIMEOUT_CHECK)
- * and, through our build-time patches (lib/duk/prepare.py), every 4096 regex steps and every 64k indexed
- * property accesses of native built-ins. It compares the entry's clock (wall time until a check finds
- * more than SAMPLE_AFTER_NS of it, the thread's CPU clock from then on) with the deadline of the running entry (isolate.c charges each
- * entry to a request). Once it has
- * said "timeout" it keeps saying so (abort_reason) until the entry is back in C, so no catch or finally block
- * of the script runs another instruction (DUKTAPE-NOTES.md, "CPU limit").
+ * CPU: Duktape calls ew__duk_exec_timeout() every 64k bytecode instructions (DUK_USE_EXEC_TIMEOUT_CHECK) and,
+ * through our build-time patches (lib/duk/prepare.py), every 4096 regex steps and every 64k indexed property
+ * accesses of native built-ins. It compares the entry's clock (wall time until a check finds more than
+ * SAMPLE_AFTER_NS of it, the thread's CPU clock from then on) with the deadline of the running entry (isolate.c
+ * charges each entry to a request). Once it has said "timeout" it keeps saying so (abort_reason) until the entry is
+ * back in C, so no catch or finally block of the script runs another instruction (DUKTAPE-NOTES.md, "CPU limit").
  *
  * Memory: the heap's allocator counts bytes (a 16-byte header keeps each block's size). Crossing the soft
  * limit flags the isolate (abort_reason = EW_ERR_MEMORY_LIMIT: the request ends with 1102 at the next check
